@@ -1,0 +1,6 @@
+//! FTP control channel: splitting bytes into lines, parsing commands and replies, and the
+//! negotiation arguments (PORT, EPRT, LPRT, 227, 228, 229). Pure functions over bytes.
+
+pub mod lines;
+pub mod parse;
+pub mod reply;

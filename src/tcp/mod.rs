@@ -1,0 +1,3 @@
+//! TCP: per-direction stream reassembly for control channels.
+
+pub mod reassembly;
