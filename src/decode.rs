@@ -6,6 +6,9 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use etherparse::err::ip::LaxHeaderSliceError;
+use etherparse::{IpNumber, Ipv6ExtensionSlice, LaxIpSlice, TcpSlice};
+
 /// The link-layer header type of a capture interface (pcap LINKTYPE_ values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkType {
@@ -98,7 +101,719 @@ pub enum DecodeError {
 
 /// Decodes one frame. `orig_len` is the frame's length on the wire, which may exceed
 /// `data.len()` when the snap length cut it.
+///
+/// Borrows from `data` and allocates nothing: this runs once per packet.
 pub fn decode(link: LinkType, data: &[u8], orig_len: u32) -> Result<Decoded<'_>, DecodeError> {
-    let _ = (link, data, orig_len);
-    unimplemented!("decode: being written")
+    // Bytes the snap length removed from the end of the frame. The IP length fields say how many
+    // bytes the packet should have; this caps that claim so a bogus length field in a frame that
+    // was captured whole is not mistaken for a cut.
+    let cut = (orig_len as usize).saturating_sub(data.len());
+    match link {
+        LinkType::Ethernet => ether_typed(&ETHERNET, data, cut),
+        LinkType::LinuxSll => ether_typed(&LINUX_SLL, data, cut),
+        LinkType::LinuxSll2 => ether_typed(&LINUX_SLL2, data, cut),
+        // etherparse picks IPv4 or IPv6 from the version nibble, which is all raw IP needs.
+        LinkType::Raw | LinkType::Ipv4 | LinkType::Ipv6 => ip(data, cut),
+        LinkType::Null | LinkType::Loop => {
+            let header = data
+                .get(..NULL_HEADER_LEN)
+                .ok_or(DecodeError::Truncated("loopback"))?;
+            let be = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
+            // DLT_NULL stores the family in the capturing host's byte order, which the file does
+            // not record: small values are unambiguous, so try both. DLT_LOOP is always network order.
+            let family = if link == LinkType::Loop || be <= 0xFFFF {
+                be
+            } else {
+                be.swap_bytes()
+            };
+            match family {
+                AF_INET | AF_INET6_LINUX | AF_INET6_BSD | AF_INET6_FREEBSD | AF_INET6_DARWIN => {
+                    ip(&data[NULL_HEADER_LEN..], cut)
+                }
+                _ => Ok(Decoded::Ignored),
+            }
+        }
+        LinkType::Other(_) => Ok(Decoded::Unsupported),
+    }
+}
+
+// Link-layer field offsets (all big-endian on the wire except the DLT_NULL family).
+/// A link header of fixed length that names its payload with an EtherType.
+struct EtherTypedHeader {
+    name: &'static str,
+    len: usize,
+    type_offset: usize,
+}
+const ETHERNET: EtherTypedHeader = EtherTypedHeader {
+    name: "Ethernet",
+    len: 14,
+    type_offset: 12,
+};
+/// Linux cooked v1: packet type, ARPHRD type, address length, 8 address bytes, protocol.
+const LINUX_SLL: EtherTypedHeader = EtherTypedHeader {
+    name: "Linux cooked",
+    len: 16,
+    type_offset: 14,
+};
+/// Linux cooked v2: protocol first, then reserved, ifindex, ARPHRD type, packet type, address.
+const LINUX_SLL2: EtherTypedHeader = EtherTypedHeader {
+    name: "Linux cooked v2",
+    len: 20,
+    type_offset: 0,
+};
+/// An 802.1Q/802.1ad tag: 2 bytes of tag control, then the next EtherType.
+const VLAN_TAG_LEN: usize = 4;
+const VLAN_TYPE_OFFSET: usize = 2;
+const NULL_HEADER_LEN: usize = 4;
+
+const ETHERTYPE_IPV4: u16 = 0x0800;
+const ETHERTYPE_IPV6: u16 = 0x86DD;
+const ETHERTYPE_VLAN: u16 = 0x8100;
+const ETHERTYPE_QINQ: u16 = 0x88A8;
+/// Pre-standard QinQ outer tag, still emitted by some switches.
+const ETHERTYPE_QINQ_OLD: u16 = 0x9100;
+
+const AF_INET: u32 = 2;
+const AF_INET6_LINUX: u32 = 10;
+const AF_INET6_BSD: u32 = 24;
+const AF_INET6_FREEBSD: u32 = 28;
+const AF_INET6_DARWIN: u32 = 30;
+
+/// ICMP header length before the quoted packet (type, code, checksum, 4 bytes unused/MTU).
+const ICMP_HEADER_LEN: usize = 8;
+const ICMPV4_DEST_UNREACHABLE: u8 = 3;
+const ICMPV4_TIME_EXCEEDED: u8 = 11;
+const ICMPV6_DEST_UNREACHABLE: u8 = 1;
+const ICMPV6_TIME_EXCEEDED: u8 = 3;
+const IPV6_HEADER_LEN: usize = 40;
+
+/// Reads a big-endian u16; callers have checked `bytes.len() >= at + 2`.
+fn be16(bytes: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([bytes[at], bytes[at + 1]])
+}
+
+fn ether_typed<'a>(
+    link: &EtherTypedHeader,
+    data: &'a [u8],
+    cut: usize,
+) -> Result<Decoded<'a>, DecodeError> {
+    let header = data
+        .get(..link.len)
+        .ok_or(DecodeError::Truncated(link.name))?;
+    by_ether_type(be16(header, link.type_offset), &data[link.len..], cut)
+}
+
+/// Skips any stack of VLAN tags (802.1Q, QinQ), then dispatches on the final EtherType.
+fn by_ether_type(
+    mut ether_type: u16,
+    mut rest: &[u8],
+    cut: usize,
+) -> Result<Decoded<'_>, DecodeError> {
+    // Each tag consumes 4 bytes, so the loop ends with the data.
+    while matches!(
+        ether_type,
+        ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD
+    ) {
+        let tag = rest
+            .get(..VLAN_TAG_LEN)
+            .ok_or(DecodeError::Truncated("VLAN"))?;
+        ether_type = be16(tag, VLAN_TYPE_OFFSET);
+        rest = &rest[VLAN_TAG_LEN..];
+    }
+    match ether_type {
+        ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => ip(rest, cut),
+        // ARP, LLDP, 802.3 length fields, ...
+        _ => Ok(Decoded::Ignored),
+    }
+}
+
+/// Parses the IP layer laxly (a snap-length cut or an unset length field still yields the
+/// headers) and dispatches on the transport protocol.
+fn ip(bytes: &[u8], cut: usize) -> Result<Decoded<'_>, DecodeError> {
+    let (packet, ext_error) = LaxIpSlice::from_slice(bytes).map_err(|e| ip_error(e, bytes))?;
+    if is_later_fragment(&packet) {
+        // Only the first fragment carries the TCP header; the others cannot be attributed.
+        return Ok(Decoded::Ignored);
+    }
+    if let Some((error, _layer)) = ext_error {
+        return Err(match error {
+            etherparse::err::ipv6_exts::HeaderSliceError::Len(_) => {
+                DecodeError::Truncated("IP extension")
+            }
+            etherparse::err::ipv6_exts::HeaderSliceError::Content(_) => {
+                DecodeError::Malformed("IP extension")
+            }
+        });
+    }
+    let payload = packet.payload();
+    match payload.ip_number {
+        IpNumber::TCP => tcp(
+            &packet,
+            payload.payload,
+            missing_bytes(&packet, bytes.len(), cut),
+        ),
+        IpNumber::ICMP if matches!(packet, LaxIpSlice::Ipv4(_)) => icmp(&packet, payload.payload),
+        IpNumber::IPV6_ICMP if matches!(packet, LaxIpSlice::Ipv6(_)) => {
+            icmp(&packet, payload.payload)
+        }
+        _ => Ok(Decoded::Ignored),
+    }
+}
+
+fn ip_error(error: LaxHeaderSliceError, bytes: &[u8]) -> DecodeError {
+    let name = match bytes.first().map(|b| b >> 4) {
+        Some(4) => "IPv4",
+        Some(6) => "IPv6",
+        _ => "IP",
+    };
+    match error {
+        LaxHeaderSliceError::Len(_) => DecodeError::Truncated(name),
+        LaxHeaderSliceError::Content(_) => DecodeError::Malformed(name),
+    }
+}
+
+/// True for a fragment with a non-zero offset (it holds no transport header).
+fn is_later_fragment(packet: &LaxIpSlice<'_>) -> bool {
+    match packet {
+        LaxIpSlice::Ipv4(v4) => v4.header().fragments_offset().value() != 0,
+        // Cheap flag first: the extension headers are walked only when a fragment header exists.
+        LaxIpSlice::Ipv6(v6) => {
+            v6.is_payload_fragmented()
+                && v6.extensions().clone().into_iter().any(|ext| {
+                    matches!(ext, Ipv6ExtensionSlice::Fragment(f) if f.fragment_offset().value() != 0)
+                })
+        }
+    }
+}
+
+/// Payload bytes the IP length field promises beyond what was captured, capped by what the
+/// capture says it cut. A zero length field (IPv4 TSO, IPv6 jumbo/BIG TCP) promises nothing,
+/// and Linux GSO super-segments larger than the MTU carry a correct length: neither is a cut.
+fn missing_bytes(packet: &LaxIpSlice<'_>, captured: usize, cut: usize) -> u32 {
+    let declared = match packet {
+        LaxIpSlice::Ipv4(v4) => usize::from(v4.header().total_len()),
+        LaxIpSlice::Ipv6(v6) => match v6.header().payload_length() {
+            0 => 0,
+            len => IPV6_HEADER_LEN + usize::from(len),
+        },
+    };
+    if declared == 0 {
+        return 0;
+    }
+    let missing = declared.saturating_sub(captured).min(cut);
+    u32::try_from(missing).unwrap_or(u32::MAX)
+}
+
+fn tcp<'a>(
+    packet: &LaxIpSlice<'a>,
+    bytes: &'a [u8],
+    missing: u32,
+) -> Result<Decoded<'a>, DecodeError> {
+    let segment = TcpSlice::from_slice(bytes).map_err(|e| match e {
+        etherparse::err::tcp::HeaderSliceError::Len(_) => DecodeError::Truncated("TCP"),
+        etherparse::err::tcp::HeaderSliceError::Content(_) => DecodeError::Malformed("TCP"),
+    })?;
+    Ok(Decoded::Tcp(TcpSegment {
+        src: SocketAddr::new(packet.source_addr(), segment.source_port()),
+        dst: SocketAddr::new(packet.destination_addr(), segment.destination_port()),
+        seq: segment.sequence_number(),
+        ack: segment.acknowledgment_number(),
+        flags: TcpFlags {
+            syn: segment.syn(),
+            ack: segment.ack(),
+            fin: segment.fin(),
+            rst: segment.rst(),
+        },
+        payload: segment.payload(),
+        missing,
+    }))
+}
+
+/// ICMP/ICMPv6 errors that quote a TCP packet: the reply a SYN gets from a router or host that
+/// cannot deliver it. Only the quoted TCP ports are read: RFC 792 guarantees just 8 bytes of it.
+fn icmp<'a>(packet: &LaxIpSlice<'a>, bytes: &'a [u8]) -> Result<Decoded<'a>, DecodeError> {
+    let header = bytes
+        .get(..ICMP_HEADER_LEN)
+        .ok_or(DecodeError::Truncated("ICMP"))?;
+    let (icmp_type, icmp_code) = (header[0], header[1]);
+    let is_error = match packet {
+        LaxIpSlice::Ipv4(_) => matches!(icmp_type, ICMPV4_DEST_UNREACHABLE | ICMPV4_TIME_EXCEEDED),
+        LaxIpSlice::Ipv6(_) => matches!(icmp_type, ICMPV6_DEST_UNREACHABLE | ICMPV6_TIME_EXCEEDED),
+    };
+    if !is_error {
+        return Ok(Decoded::Ignored);
+    }
+    let quoted_bytes = &bytes[ICMP_HEADER_LEN..];
+    // The quoted packet's length fields describe the original, longer packet: lax slicing
+    // falls back to the bytes present.
+    let (quoted, ext_error) = LaxIpSlice::from_slice(quoted_bytes).map_err(|e| match e {
+        LaxHeaderSliceError::Len(_) => DecodeError::Truncated("ICMP quoted IP"),
+        LaxHeaderSliceError::Content(_) => DecodeError::Malformed("ICMP quoted IP"),
+    })?;
+    if is_later_fragment(&quoted) {
+        return Ok(Decoded::Ignored);
+    }
+    if ext_error.is_some() {
+        return Err(DecodeError::Truncated("ICMP quoted IP"));
+    }
+    let payload = quoted.payload();
+    if payload.ip_number != IpNumber::TCP {
+        return Ok(Decoded::Ignored);
+    }
+    let ports = payload
+        .payload
+        .get(..4)
+        .ok_or(DecodeError::Truncated("ICMP quoted TCP"))?;
+    Ok(Decoded::Unreachable(Unreachable {
+        reporter: packet.source_addr(),
+        icmp_type,
+        icmp_code,
+        quoted_src: SocketAddr::new(quoted.source_addr(), be16(ports, 0)),
+        quoted_dst: SocketAddr::new(quoted.destination_addr(), be16(ports, 2)),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use etherparse::PacketBuilder;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    const CLIENT4: [u8; 4] = [192, 168, 1, 10];
+    const SERVER4: [u8; 4] = [203, 0, 113, 5];
+    const CLIENT6: [u8; 16] = [
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    const SERVER6: [u8; 16] = [
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x05,
+    ];
+
+    /// An IPv4 packet carrying a TCP segment from CLIENT4:40000 to SERVER4:21.
+    fn ipv4_tcp(payload: &[u8]) -> Vec<u8> {
+        let builder = PacketBuilder::ipv4(CLIENT4, SERVER4, 64)
+            .tcp(40000, 21, 1000, 65535)
+            .ack(2000);
+        let mut out = Vec::new();
+        builder.write(&mut out, payload).unwrap();
+        out
+    }
+
+    fn ipv4_syn() -> Vec<u8> {
+        let builder = PacketBuilder::ipv4(CLIENT4, SERVER4, 64)
+            .tcp(40000, 21, 1000, 65535)
+            .syn();
+        let mut out = Vec::new();
+        builder.write(&mut out, &[]).unwrap();
+        out
+    }
+
+    fn ipv6_tcp(payload: &[u8]) -> Vec<u8> {
+        let builder = PacketBuilder::ipv6(CLIENT6, SERVER6, 64)
+            .tcp(40000, 21, 1000, 65535)
+            .ack(2000);
+        let mut out = Vec::new();
+        builder.write(&mut out, payload).unwrap();
+        out
+    }
+
+    fn ethernet(ether_type: u16, payload: &[u8]) -> Vec<u8> {
+        let mut out = vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2];
+        out.extend_from_slice(&ether_type.to_be_bytes());
+        out.extend_from_slice(payload);
+        out
+    }
+
+    fn vlan_tag(id: u16, next: u16) -> Vec<u8> {
+        let mut out = id.to_be_bytes().to_vec();
+        out.extend_from_slice(&next.to_be_bytes());
+        out
+    }
+
+    fn sll(protocol: u16, payload: &[u8]) -> Vec<u8> {
+        // packet type 0 (to us), ARPHRD_ETHER, address length 6, address padded to 8.
+        let mut out = vec![0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0];
+        out.extend_from_slice(&protocol.to_be_bytes());
+        out.extend_from_slice(payload);
+        out
+    }
+
+    fn sll2(protocol: u16, payload: &[u8]) -> Vec<u8> {
+        let mut out = protocol.to_be_bytes().to_vec();
+        out.extend_from_slice(&[0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0]);
+        out.extend_from_slice(payload);
+        out
+    }
+
+    fn expect_tcp<'a>(decoded: Result<Decoded<'a>, DecodeError>) -> TcpSegment<'a> {
+        match decoded {
+            Ok(Decoded::Tcp(segment)) => segment,
+            other => panic!("expected a TCP segment, got {other:?}"),
+        }
+    }
+
+    fn decode_whole(link: LinkType, frame: &[u8]) -> Result<Decoded<'_>, DecodeError> {
+        decode(link, frame, frame.len() as u32)
+    }
+
+    #[test]
+    fn ethernet_ipv4_tcp() {
+        let frame = ethernet(ETHERTYPE_IPV4, &ipv4_tcp(b"USER ftp\r\n"));
+        let segment = expect_tcp(decode_whole(LinkType::Ethernet, &frame));
+        assert_eq!(
+            segment.src,
+            SocketAddr::new(Ipv4Addr::from(CLIENT4).into(), 40000)
+        );
+        assert_eq!(
+            segment.dst,
+            SocketAddr::new(Ipv4Addr::from(SERVER4).into(), 21)
+        );
+        assert_eq!((segment.seq, segment.ack), (1000, 2000));
+        assert_eq!(
+            segment.flags,
+            TcpFlags {
+                ack: true,
+                ..TcpFlags::default()
+            }
+        );
+        assert_eq!(segment.payload, b"USER ftp\r\n");
+        assert_eq!(segment.missing, 0);
+    }
+
+    #[test]
+    fn ethernet_padding_is_not_payload() {
+        let mut frame = ethernet(ETHERTYPE_IPV4, &ipv4_syn());
+        frame.resize(60, 0);
+        let segment = expect_tcp(decode_whole(LinkType::Ethernet, &frame));
+        assert!(segment.flags.syn && !segment.flags.ack);
+        assert_eq!(segment.payload, b"");
+    }
+
+    #[test]
+    fn vlan_and_qinq() {
+        let ip = ipv4_tcp(b"PASV\r\n");
+        let mut single = vlan_tag(100, ETHERTYPE_IPV4);
+        single.extend_from_slice(&ip);
+        let frame = ethernet(ETHERTYPE_VLAN, &single);
+        assert_eq!(
+            expect_tcp(decode_whole(LinkType::Ethernet, &frame)).payload,
+            b"PASV\r\n"
+        );
+
+        let mut double = vlan_tag(10, ETHERTYPE_VLAN);
+        double.extend_from_slice(&vlan_tag(200, ETHERTYPE_IPV4));
+        double.extend_from_slice(&ip);
+        for outer in [ETHERTYPE_QINQ, ETHERTYPE_QINQ_OLD] {
+            let frame = ethernet(outer, &double);
+            assert_eq!(
+                expect_tcp(decode_whole(LinkType::Ethernet, &frame)).payload,
+                b"PASV\r\n"
+            );
+        }
+    }
+
+    #[test]
+    fn linux_cooked_v1_and_v2() {
+        let ip = ipv6_tcp(b"EPSV\r\n");
+        let v1 = sll(ETHERTYPE_IPV6, &ip);
+        let segment = expect_tcp(decode_whole(LinkType::LinuxSll, &v1));
+        assert_eq!(
+            segment.dst,
+            SocketAddr::new(Ipv6Addr::from(SERVER6).into(), 21)
+        );
+        assert_eq!(segment.payload, b"EPSV\r\n");
+        let v2 = sll2(ETHERTYPE_IPV6, &ip);
+        assert_eq!(
+            expect_tcp(decode_whole(LinkType::LinuxSll2, &v2)).payload,
+            b"EPSV\r\n"
+        );
+        // ARP over cooked capture is of no interest.
+        assert_eq!(
+            decode_whole(LinkType::LinuxSll, &sll(0x0806, &[0; 28])),
+            Ok(Decoded::Ignored)
+        );
+    }
+
+    #[test]
+    fn raw_ip_and_ip_link_types() {
+        let v4 = ipv4_tcp(b"x");
+        let v6 = ipv6_tcp(b"y");
+        assert_eq!(expect_tcp(decode_whole(LinkType::Raw, &v4)).payload, b"x");
+        assert_eq!(expect_tcp(decode_whole(LinkType::Raw, &v6)).payload, b"y");
+        assert_eq!(expect_tcp(decode_whole(LinkType::Ipv4, &v4)).payload, b"x");
+        assert_eq!(expect_tcp(decode_whole(LinkType::Ipv6, &v6)).payload, b"y");
+        assert_eq!(
+            decode_whole(LinkType::Raw, &[0x50; 40]),
+            Err(DecodeError::Malformed("IP"))
+        );
+    }
+
+    #[test]
+    fn bsd_null_both_byte_orders_and_loop() {
+        let v4 = ipv4_tcp(b"a");
+        let v6 = ipv6_tcp(b"b");
+        for header in [AF_INET.to_le_bytes(), AF_INET.to_be_bytes()] {
+            let frame = [&header[..], &v4].concat();
+            assert_eq!(
+                expect_tcp(decode_whole(LinkType::Null, &frame)).payload,
+                b"a"
+            );
+        }
+        for family in [10u32, 24, 28, 30] {
+            for header in [family.to_le_bytes(), family.to_be_bytes()] {
+                let frame = [&header[..], &v6].concat();
+                assert_eq!(
+                    expect_tcp(decode_whole(LinkType::Null, &frame)).payload,
+                    b"b"
+                );
+            }
+            let frame = [&family.to_be_bytes()[..], &v6].concat();
+            assert_eq!(
+                expect_tcp(decode_whole(LinkType::Loop, &frame)).payload,
+                b"b"
+            );
+        }
+        // Unknown family (AF_APPLETALK 16), and DLT_LOOP does not accept host order.
+        let frame = [&16u32.to_le_bytes()[..], &v4].concat();
+        assert_eq!(decode_whole(LinkType::Null, &frame), Ok(Decoded::Ignored));
+        let frame = [&2u32.to_le_bytes()[..], &v4].concat();
+        assert_eq!(decode_whole(LinkType::Loop, &frame), Ok(Decoded::Ignored));
+    }
+
+    #[test]
+    fn unknown_link_type_is_unsupported() {
+        assert_eq!(
+            decode_whole(LinkType::Other(147), &[1, 2, 3]),
+            Ok(Decoded::Unsupported)
+        );
+        assert_eq!(
+            decode_whole(LinkType::from_linktype(105), &[]),
+            Ok(Decoded::Unsupported)
+        );
+    }
+
+    /// Inserts an 8-byte hop-by-hop header (one PadN option) after the IPv6 header.
+    fn with_hop_by_hop(mut packet: Vec<u8>) -> Vec<u8> {
+        let next = packet[6];
+        let hop_by_hop = [next, 0, 1, 4, 0, 0, 0, 0];
+        packet[6] = 0;
+        let len = be16(&packet, 4) + 8;
+        packet[4..6].copy_from_slice(&len.to_be_bytes());
+        packet.splice(40..40, hop_by_hop);
+        packet
+    }
+
+    #[test]
+    fn ipv6_with_hop_by_hop_header() {
+        let packet = with_hop_by_hop(ipv6_tcp(b"LIST\r\n"));
+        let frame = ethernet(ETHERTYPE_IPV6, &packet);
+        let segment = expect_tcp(decode_whole(LinkType::Ethernet, &frame));
+        assert_eq!(segment.payload, b"LIST\r\n");
+        assert_eq!(segment.src.port(), 40000);
+    }
+
+    #[test]
+    fn later_ip_fragments_are_ignored() {
+        let mut packet = ipv4_tcp(b"data");
+        packet[6] = 0x00;
+        packet[7] = 0x10; // fragment offset 16 * 8 bytes
+        assert_eq!(decode_whole(LinkType::Raw, &packet), Ok(Decoded::Ignored));
+        // A first fragment (more-fragments set, offset 0) still carries the TCP header.
+        let mut first = ipv4_tcp(b"data");
+        first[6] = 0x20;
+        assert_eq!(
+            expect_tcp(decode_whole(LinkType::Raw, &first)).payload,
+            b"data"
+        );
+
+        // IPv6: a fragment header with offset 8 (bytes 2..4 = offset << 3).
+        let mut v6 = ipv6_tcp(b"data");
+        let next = v6[6];
+        v6[6] = 44;
+        let len = be16(&v6, 4) + 8;
+        v6[4..6].copy_from_slice(&len.to_be_bytes());
+        v6.splice(40..40, [next, 0, 0, 8 << 3, 0, 0, 0, 1]);
+        assert_eq!(decode_whole(LinkType::Raw, &v6), Ok(Decoded::Ignored));
+    }
+
+    #[test]
+    fn icmpv4_unreachable_quoting_a_syn() {
+        // A router answers the client's SYN with "host unreachable"; it quotes the IP header
+        // and the first 8 bytes of TCP.
+        let syn = ipv4_syn();
+        let quoted = &syn[..20 + 8];
+        let router = [10, 0, 0, 1];
+        let builder = PacketBuilder::ipv4(router, CLIENT4, 64).icmpv4_raw(3, 1, [0; 4]);
+        let mut packet = Vec::new();
+        builder.write(&mut packet, quoted).unwrap();
+        let frame = ethernet(ETHERTYPE_IPV4, &packet);
+        let expected = Unreachable {
+            reporter: Ipv4Addr::from(router).into(),
+            icmp_type: 3,
+            icmp_code: 1,
+            quoted_src: SocketAddr::new(Ipv4Addr::from(CLIENT4).into(), 40000),
+            quoted_dst: SocketAddr::new(Ipv4Addr::from(SERVER4).into(), 21),
+        };
+        assert_eq!(
+            decode_whole(LinkType::Ethernet, &frame),
+            Ok(Decoded::Unreachable(expected))
+        );
+
+        // Echo reply: not an error message.
+        let builder = PacketBuilder::ipv4(router, CLIENT4, 64).icmpv4_raw(0, 0, [0; 4]);
+        let mut echo = Vec::new();
+        builder.write(&mut echo, b"ping").unwrap();
+        assert_eq!(decode_whole(LinkType::Raw, &echo), Ok(Decoded::Ignored));
+    }
+
+    #[test]
+    fn icmpv6_unreachable_quoting_a_syn() {
+        let builder = PacketBuilder::ipv6(CLIENT6, SERVER6, 64)
+            .tcp(40001, 2121, 7, 1000)
+            .syn();
+        let mut syn = Vec::new();
+        builder.write(&mut syn, &[]).unwrap();
+        let quoted = &syn[..40 + 8];
+        let builder = PacketBuilder::ipv6(SERVER6, CLIENT6, 64).icmpv6_raw(1, 4, [0; 4]);
+        let mut packet = Vec::new();
+        builder.write(&mut packet, quoted).unwrap();
+        let expected = Unreachable {
+            reporter: Ipv6Addr::from(SERVER6).into(),
+            icmp_type: 1,
+            icmp_code: 4,
+            quoted_src: SocketAddr::new(Ipv6Addr::from(CLIENT6).into(), 40001),
+            quoted_dst: SocketAddr::new(Ipv6Addr::from(SERVER6).into(), 2121),
+        };
+        assert_eq!(
+            decode_whole(LinkType::Raw, &packet),
+            Ok(Decoded::Unreachable(expected))
+        );
+    }
+
+    #[test]
+    fn udp_and_arp_are_ignored() {
+        let builder = PacketBuilder::ipv4(CLIENT4, SERVER4, 64).udp(5353, 53);
+        let mut udp = Vec::new();
+        builder.write(&mut udp, b"q").unwrap();
+        assert_eq!(
+            decode_whole(LinkType::Ethernet, &ethernet(ETHERTYPE_IPV4, &udp)),
+            Ok(Decoded::Ignored)
+        );
+        assert_eq!(
+            decode_whole(LinkType::Ethernet, &ethernet(0x0806, &[0; 28])),
+            Ok(Decoded::Ignored)
+        );
+    }
+
+    #[test]
+    fn snap_length_cut_counts_missing_payload() {
+        let payload = [b'x'; 100];
+        let frame = ethernet(ETHERTYPE_IPV4, &ipv4_tcp(&payload));
+        let captured = &frame[..14 + 20 + 20 + 30];
+        let segment = expect_tcp(decode(LinkType::Ethernet, captured, frame.len() as u32));
+        assert_eq!(segment.payload.len(), 30);
+        assert_eq!(segment.missing, 70);
+
+        let frame6 = sll(ETHERTYPE_IPV6, &ipv6_tcp(&payload));
+        let captured = &frame6[..16 + 40 + 20 + 1];
+        let segment = expect_tcp(decode(LinkType::LinuxSll, captured, frame6.len() as u32));
+        assert_eq!((segment.payload.len(), segment.missing), (1, 99));
+
+        // Cut right after the TCP header: no payload captured, all of it missing.
+        let captured = &frame[..14 + 20 + 20];
+        let segment = expect_tcp(decode(LinkType::Ethernet, captured, frame.len() as u32));
+        assert_eq!((segment.payload.len(), segment.missing), (0, 100));
+    }
+
+    #[test]
+    fn length_fields_that_promise_nothing_mean_nothing_missing() {
+        // TSO: IPv4 total length 0, the segment is all there.
+        let mut packet = ipv4_tcp(&[b'y'; 3000]);
+        packet[2..4].copy_from_slice(&[0, 0]);
+        let segment = expect_tcp(decode_whole(LinkType::Raw, &packet));
+        assert_eq!((segment.payload.len(), segment.missing), (3000, 0));
+        // A length field larger than the frame the capture says it saw whole is no snap cut.
+        let mut packet = ipv4_tcp(b"abc");
+        packet[2..4].copy_from_slice(&1000u16.to_be_bytes());
+        let segment = expect_tcp(decode_whole(LinkType::Raw, &packet));
+        assert_eq!((segment.payload, segment.missing), (&b"abc"[..], 0));
+        // GSO: larger than any MTU, length field correct.
+        let big = ipv6_tcp(&[b'z'; 30000]);
+        let segment = expect_tcp(decode_whole(LinkType::Ipv6, &big));
+        assert_eq!((segment.payload.len(), segment.missing), (30000, 0));
+    }
+
+    #[test]
+    fn every_prefix_of_every_frame_decodes_without_panic() {
+        let v4 = ipv4_tcp(b"RETR file\r\n");
+        let v6 = with_hop_by_hop(ipv6_tcp(b"STOR file\r\n"));
+        let mut qinq = vlan_tag(10, ETHERTYPE_VLAN);
+        qinq.extend_from_slice(&vlan_tag(20, ETHERTYPE_IPV6));
+        qinq.extend_from_slice(&v6);
+        let builder = PacketBuilder::ipv4([10, 0, 0, 1], CLIENT4, 64).icmpv4_raw(3, 3, [0; 4]);
+        let mut icmp = Vec::new();
+        builder.write(&mut icmp, &ipv4_syn()[..28]).unwrap();
+        let frames = [
+            (LinkType::Ethernet, ethernet(ETHERTYPE_IPV4, &v4)),
+            (LinkType::Ethernet, ethernet(ETHERTYPE_QINQ, &qinq)),
+            (LinkType::Ethernet, ethernet(ETHERTYPE_IPV4, &icmp)),
+            (LinkType::LinuxSll, sll(ETHERTYPE_IPV4, &v4)),
+            (LinkType::LinuxSll2, sll2(ETHERTYPE_IPV6, &v6)),
+            (LinkType::Raw, v6.clone()),
+            (LinkType::Null, [&2u32.to_le_bytes()[..], &v4].concat()),
+            (LinkType::Loop, [&24u32.to_be_bytes()[..], &v6].concat()),
+        ];
+        for (link, frame) in &frames {
+            assert!(matches!(
+                decode_whole(*link, frame),
+                Ok(Decoded::Tcp(_) | Decoded::Unreachable(_))
+            ));
+            for len in 0..frame.len() {
+                let prefix = &frame[..len];
+                // Both as a snap-length cut and as a frame that claims to be whole.
+                let _ = decode(*link, prefix, frame.len() as u32);
+                let _ = decode(*link, prefix, len as u32);
+                let _ = decode(*link, prefix, 0);
+            }
+        }
+        assert_eq!(
+            decode(LinkType::Ethernet, &[], 0),
+            Err(DecodeError::Truncated("Ethernet"))
+        );
+        let cut_in_tcp = &frames[0].1[..14 + 20 + 10];
+        assert_eq!(
+            decode(LinkType::Ethernet, cut_in_tcp, 200),
+            Err(DecodeError::Truncated("TCP"))
+        );
+    }
+
+    mod hostile {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200), orig_len: u32) {
+                for link in [LinkType::Ethernet, LinkType::LinuxSll, LinkType::LinuxSll2, LinkType::Raw,
+                             LinkType::Null, LinkType::Loop] {
+                    let _ = decode(link, &bytes, orig_len);
+                }
+            }
+
+            /// Random bytes behind a valid IPv4 or IPv6 header start reach the deeper parsers.
+            #[test]
+            fn arbitrary_ip_payloads_never_panic(tail in proptest::collection::vec(any::<u8>(), 0..120),
+                                                 protocol in prop_oneof![Just(6u8), Just(1), Just(58), Just(0), Just(44)],
+                                                 v6: bool) {
+                let mut packet = if v6 {
+                    let mut h = vec![0x60, 0, 0, 0, 0, tail.len() as u8, protocol, 64];
+                    h.extend_from_slice(&[1; 32]);
+                    h
+                } else {
+                    vec![0x45, 0, 0, 20 + tail.len() as u8, 0, 0, 0, 0, 64, protocol, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8]
+                };
+                packet.extend_from_slice(&tail);
+                let _ = decode(LinkType::Raw, &packet, packet.len() as u32 + 50);
+            }
+        }
+    }
 }
