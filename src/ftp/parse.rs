@@ -1,1 +1,1238 @@
-//! Being written.
+//! FTP command lines and the arguments that negotiate a data channel.
+//!
+//! Owns: recognising a command verb, and turning PORT / EPRT / LPRT arguments and 227 / 228 / 229
+//! reply text into socket addresses. Keeps the address, never only the port: the address is the
+//! diagnosis. Pure functions over bytes (lines are not guaranteed UTF-8); judging an address
+//! (private, unroutable, differs from the peer) is not done here but by the analyzer.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
+
+/// The commands the analyzer acts on; everything else is `Other` (see `CommandLine::name`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    User,
+    Pass,
+    Acct,
+    Port,
+    Eprt,
+    Lprt,
+    Pasv,
+    Epsv,
+    Lpsv,
+    Auth,
+    Pbsz,
+    Prot,
+    Ccc,
+    List,
+    Nlst,
+    Mlsd,
+    Retr,
+    Stor,
+    Stou,
+    Appe,
+    Rest,
+    Type,
+    Quit,
+    Other,
+}
+
+const VERBS: [(&[u8], Verb); 23] = [
+    (b"USER", Verb::User),
+    (b"PASS", Verb::Pass),
+    (b"ACCT", Verb::Acct),
+    (b"PORT", Verb::Port),
+    (b"EPRT", Verb::Eprt),
+    (b"LPRT", Verb::Lprt),
+    (b"PASV", Verb::Pasv),
+    (b"EPSV", Verb::Epsv),
+    (b"LPSV", Verb::Lpsv),
+    (b"AUTH", Verb::Auth),
+    (b"PBSZ", Verb::Pbsz),
+    (b"PROT", Verb::Prot),
+    (b"CCC", Verb::Ccc),
+    (b"LIST", Verb::List),
+    (b"NLST", Verb::Nlst),
+    (b"MLSD", Verb::Mlsd),
+    (b"RETR", Verb::Retr),
+    (b"STOR", Verb::Stor),
+    (b"STOU", Verb::Stou),
+    (b"APPE", Verb::Appe),
+    (b"REST", Verb::Rest),
+    (b"TYPE", Verb::Type),
+    (b"QUIT", Verb::Quit),
+];
+
+impl Verb {
+    /// The verb for a command name in any case; `Other` for names the analyzer does not act on.
+    pub fn from_name(name: &[u8]) -> Verb {
+        VERBS
+            .iter()
+            .find(|(known, _)| known.eq_ignore_ascii_case(name))
+            .map_or(Verb::Other, |&(_, verb)| verb)
+    }
+}
+
+/// A client line that has the shape of an FTP command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandLine<'a> {
+    pub verb: Verb,
+    /// The verb as sent, original case.
+    pub name: &'a [u8],
+    /// After the first space, trailing spaces trimmed, may be empty.
+    pub arg: &'a [u8],
+}
+
+/// Telnet "interpret as command": clients send IAC IP IAC DM (urgent) before ABOR (RFC 959 4.1.3).
+const IAC: u8 = 0xFF;
+/// Telnet WILL, WONT, DO, DONT: the only commands followed by an option byte.
+const TELNET_NEGOTIATION: std::ops::RangeInclusive<u8> = 0xFB..=0xFE;
+/// Telnet command bytes (SE .. IAC); DM may also arrive without its IAC when the urgent byte was
+/// taken out of band.
+const TELNET_COMMAND_MIN: u8 = 0xF0;
+
+/// None when the line is not an FTP command: the verb must be 3 or 4 ASCII letters (any case), then
+/// end of line or a space. (Telnet IAC bytes 0xFF.. at the start may be skipped, some clients send
+/// them before ABOR.)
+pub fn parse_command(line: &[u8]) -> Option<CommandLine<'_>> {
+    let line = skip_telnet_commands(line);
+    // Counting at most five letters is enough to reject a five-letter word.
+    let verb_len = line
+        .iter()
+        .take(5)
+        .take_while(|b| b.is_ascii_alphabetic())
+        .count();
+    if !(3..=4).contains(&verb_len) {
+        return None;
+    }
+    let (name, rest) = line.split_at(verb_len);
+    let arg = match rest.split_first() {
+        None => rest,
+        Some((b' ', arg)) => trim_end(arg),
+        Some(_) => return None,
+    };
+    Some(CommandLine {
+        verb: Verb::from_name(name),
+        name,
+        arg,
+    })
+}
+
+fn skip_telnet_commands(mut line: &[u8]) -> &[u8] {
+    loop {
+        match line {
+            [IAC, negotiation, _option, rest @ ..] if TELNET_NEGOTIATION.contains(negotiation) => {
+                line = rest
+            }
+            [byte, rest @ ..] if *byte >= TELNET_COMMAND_MIN => line = rest,
+            _ => return line,
+        }
+    }
+}
+
+/// Why a negotiation argument could not be read, in words a person understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Malformed(pub &'static str);
+
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for Malformed {}
+
+/// `PORT h1,h2,h3,h4,p1,p2` (port = p1*256+p2). Spaces around numbers are allowed
+/// ("10, 0, 0, 1, 4, 1"); any value over 255, a wrong count or trailing text is Malformed.
+pub fn parse_port(arg: &[u8]) -> Result<SocketAddrV4, Malformed> {
+    let list = whole_number_list(arg, Malformed("PORT without an address"))?;
+    if list.count != 6 {
+        return Err(Malformed("PORT needs six comma-separated numbers"));
+    }
+    v4_from_six(list.values())
+}
+
+/// RFC 2428 `EPRT <d>1<d>v4<d>port<d>` or `<d>2<d>v6<d>port<d>`, where the delimiter `<d>` is any
+/// printable ASCII character that is not a digit.
+pub fn parse_eprt(arg: &[u8]) -> Result<SocketAddr, Malformed> {
+    let arg = trim(arg);
+    let Some((&delimiter, rest)) = arg.split_first() else {
+        return Err(Malformed("EPRT without an address"));
+    };
+    if !is_extended_delimiter(delimiter) {
+        return Err(Malformed(
+            "EPRT delimiter is not a printable non-digit character",
+        ));
+    }
+    let mut fields = rest.split(|&b| b == delimiter);
+    let (Some(family), Some(addr), Some(port), Some(after)) =
+        (fields.next(), fields.next(), fields.next(), fields.next())
+    else {
+        return Err(Malformed("EPRT needs four delimiters (|1|address|port|)"));
+    };
+    if !after.is_empty() || fields.next().is_some() {
+        return Err(Malformed("text after the EPRT port"));
+    }
+    let Extended { addr, port } = extended_fields(family, addr, port, Context::Eprt)?;
+    let addr = addr.ok_or(Malformed("EPRT without an address"))?;
+    Ok(SocketAddr::new(addr, port))
+}
+
+/// RFC 1639 `LPRT 4,4,a,b,c,d,2,p1,p2` or `LPRT 6,16,<16 bytes>,2,p1,p2`.
+pub fn parse_lprt(arg: &[u8]) -> Result<SocketAddr, Malformed> {
+    let list = whole_number_list(arg, Malformed("LPRT without an address"))?;
+    long_address(list.values(), list.count)
+}
+
+/// 227 reply text (all lines of the reply; for a multi-line 227 the address is usually on the last
+/// line). RFC 1123 4.1.2.6: scan for the first digit, do not require parentheses.
+///
+/// Accepts the text after the code or whole reply lines (a leading `227 ` / `227-` on each line is
+/// skipped). Lines are searched from the last; on each line every run of comma-separated numbers
+/// is a candidate, so text such as "Mode 2 (1,2,3,4,5,6)" still yields the address.
+pub fn parse_227(text: &[u8]) -> Result<SocketAddrV4, Malformed> {
+    search_lines(
+        text,
+        Malformed("no h1,h2,h3,h4,p1,p2 address in 227 reply"),
+        |line| {
+            search_number_lists(line, |list| match list.count {
+                // A lone number ("version 2") is prose, not a broken address.
+                0 | 1 => None,
+                6 => Some(v4_from_six(list.values())),
+                2..=5 => Some(Err(Malformed("fewer than six numbers in 227 address"))),
+                _ => Some(Err(Malformed("more than six numbers in 227 address"))),
+            })
+        },
+    )
+}
+
+/// The port (and the rarely given address) of a 229 reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Epsv {
+    pub addr: Option<IpAddr>,
+    pub port: u16,
+}
+
+/// 229 reply text: `(|||6446|)`, any delimiter (`(!!!6446!)`), text after the parenthesis
+/// (`(|||48758|).`), or with an address `(|1|10.0.0.5|4000|)`. `(||6446|)` and port 0 are Malformed.
+/// Parentheses are looked for first; a line without any is searched for three equal delimiters.
+pub fn parse_229(text: &[u8]) -> Result<Epsv, Malformed> {
+    search_lines(text, Malformed("no (|||port|) in 229 reply"), |line| {
+        let opens = line
+            .iter()
+            .enumerate()
+            .filter(|&(_, &b)| b == b'(')
+            .map(|(at, _)| at);
+        if opens.clone().next().is_some() {
+            // The fields end at the closing parenthesis (or the line end when it is missing).
+            first_found(opens.map(|open| {
+                let inside = line.get(open + 1..).unwrap_or_default();
+                epsv_at(inside.split(|&b| b == b')').next().unwrap_or_default())
+            }))
+        } else {
+            // No parentheses at all: look for `|||port|` written bare.
+            let triples = line.windows(3).enumerate().filter(
+                |(_, w)| matches!(w, [a, b, c] if a == b && b == c && is_extended_delimiter(*a)),
+            );
+            first_found(triples.map(|(at, _)| epsv_at(line.get(at..).unwrap_or_default())))
+        }
+    })
+}
+
+/// `<d><family><d><address><d><port><d>` at the start of `s`; None when `s` does not start with a
+/// delimiter (so it is not a candidate at all).
+fn epsv_at(s: &[u8]) -> Option<Result<Epsv, Malformed>> {
+    let (&delimiter, rest) = s.split_first()?;
+    if !is_extended_delimiter(delimiter) {
+        return None;
+    }
+    let mut fields = rest.split(|&b| b == delimiter);
+    let (Some(family), Some(addr), Some(port), Some(_after)) =
+        (fields.next(), fields.next(), fields.next(), fields.next())
+    else {
+        return Some(Err(Malformed(
+            "229 reply needs four delimiters around the port (|||port|)",
+        )));
+    };
+    Some(
+        extended_fields(family, addr, port, Context::Epsv).map(|e| Epsv {
+            addr: e.addr,
+            port: e.port,
+        }),
+    )
+}
+
+/// 228 reply text: `228 Entering Long Passive Mode (4,4,a,b,c,d,2,p1,p2)` or the `6,16,...` form.
+/// Accepts the text after the code or whole reply lines, like [`parse_227`].
+pub fn parse_228(text: &[u8]) -> Result<SocketAddr, Malformed> {
+    search_lines(
+        text,
+        Malformed("no long address (4,4,...,2,p1,p2) in 228 reply"),
+        |line| {
+            search_number_lists(line, |list| match list.count {
+                0 | 1 => None,
+                count => Some(long_address(list.values(), count)),
+            })
+        },
+    )
+}
+
+/// Calls `in_line` on every line of `text`, last line first, with a leading reply code removed.
+/// The first address found wins; otherwise the first complaint, otherwise `nothing`.
+fn search_lines<T>(
+    text: &[u8],
+    nothing: Malformed,
+    in_line: impl FnMut(&[u8]) -> Option<Result<T, Malformed>>,
+) -> Result<T, Malformed> {
+    let lines = text.split(|&b| b == b'\n').rev().map(strip_reply_code);
+    first_found(lines.map(in_line)).unwrap_or(Err(nothing))
+}
+
+/// Calls `judge` on every run of comma-separated numbers in `line`, in order. Runs do not overlap:
+/// "1,2,3,4,5,6,7" is one run of seven, never six numbers starting at "2".
+fn search_number_lists<T>(
+    line: &[u8],
+    mut judge: impl FnMut(&NumberList) -> Option<Result<T, Malformed>>,
+) -> Option<Result<T, Malformed>> {
+    let mut from = 0;
+    let runs = std::iter::from_fn(|| {
+        let start = from + line.get(from..)?.iter().position(u8::is_ascii_digit)?;
+        let list = read_numbers(line, start);
+        from = list.end;
+        Some(list)
+    });
+    first_found(runs.map(|list| judge(&list)))
+}
+
+/// Of several places that may hold an address: the first one that parses; else the first
+/// complaint (the most specific thing to tell a person); None when no place looked like one.
+/// Stops at the first success, so later candidates are never even read.
+fn first_found<T>(
+    attempts: impl Iterator<Item = Option<Result<T, Malformed>>>,
+) -> Option<Result<T, Malformed>> {
+    let mut complaint = None;
+    for attempt in attempts {
+        match attempt {
+            Some(Ok(found)) => return Some(Ok(found)),
+            Some(Err(e)) => {
+                complaint.get_or_insert(e);
+            }
+            None => {}
+        }
+    }
+    complaint.map(Err)
+}
+
+/// `NNN ` or `NNN-` (or a bare `NNN`) at the start of a reply line: skipped, so that the parsers
+/// accept whole lines as well as the text after the code.
+fn strip_reply_code(line: &[u8]) -> &[u8] {
+    match line {
+        [a, b, c, rest @ ..] if [a, b, c].iter().all(|d| d.is_ascii_digit()) => match rest {
+            [] => rest,
+            [b' ' | b'-', text @ ..] => text,
+            _ => line,
+        },
+        _ => line,
+    }
+}
+
+/// Most numbers any negotiation carries: LPRT for IPv6 has 2 + 16 + 1 + 2.
+const MAX_NUMBERS: usize = 21;
+/// Values are clamped here while reading: enough to tell "over 255" and "over 65535" apart from
+/// valid values without overflow, whatever the number of digits.
+const VALUE_CLAMP: u32 = 1_000_000;
+
+/// A run of comma-separated decimal numbers.
+struct NumberList {
+    stored: [u32; MAX_NUMBERS],
+    /// How many numbers the run has; those past `MAX_NUMBERS` are counted, not stored.
+    count: usize,
+    /// Index just after the last digit of the run.
+    end: usize,
+}
+
+impl NumberList {
+    fn values(&self) -> &[u32] {
+        self.stored.get(..self.count).unwrap_or(&self.stored)
+    }
+}
+
+/// Reads numbers separated by commas from `text[start..]`, which starts with a digit. Blanks around
+/// the commas are allowed; the run stops before anything else (a comma not followed by a number is
+/// not part of it).
+fn read_numbers(text: &[u8], start: usize) -> NumberList {
+    let mut list = NumberList {
+        stored: [0; MAX_NUMBERS],
+        count: 0,
+        end: start,
+    };
+    let mut at = start;
+    loop {
+        let mut value: u32 = 0;
+        let mut digits = 0usize;
+        while let Some(&b) = text.get(at).filter(|b| b.is_ascii_digit()) {
+            value = (value * 10 + u32::from(b - b'0')).min(VALUE_CLAMP);
+            at += 1;
+            digits += 1;
+        }
+        if digits == 0 {
+            break;
+        }
+        if let Some(slot) = list.stored.get_mut(list.count) {
+            *slot = value;
+        }
+        list.count = list.count.saturating_add(1);
+        list.end = at;
+        let comma = skip_blanks(text, at);
+        if text.get(comma) != Some(&b',') {
+            break;
+        }
+        let next = skip_blanks(text, comma + 1);
+        if !text.get(next).is_some_and(u8::is_ascii_digit) {
+            break;
+        }
+        at = next;
+    }
+    list
+}
+
+/// A command argument that must be a number list and nothing else (PORT, LPRT).
+fn whole_number_list(arg: &[u8], empty: Malformed) -> Result<NumberList, Malformed> {
+    let arg = trim(arg);
+    match arg.first() {
+        None => Err(empty),
+        Some(b) if !b.is_ascii_digit() => Err(Malformed("address does not start with a number")),
+        Some(_) => {
+            let list = read_numbers(arg, 0);
+            if list.end != arg.len() {
+                return Err(Malformed("unexpected text in the comma-separated address"));
+            }
+            Ok(list)
+        }
+    }
+}
+
+fn v4_from_six(values: &[u32]) -> Result<SocketAddrV4, Malformed> {
+    let &[a, b, c, d, p1, p2] = values else {
+        return Err(Malformed("expected six comma-separated numbers"));
+    };
+    let ip = octets::<4>(&[a, b, c, d]).ok_or(Malformed("value over 255 in address"))?;
+    let port = port_from_bytes(&[p1, p2])?;
+    Ok(SocketAddrV4::new(Ipv4Addr::from(ip), port))
+}
+
+/// RFC 1639 `af,hal,h1..,pal,p1..` from its numbers. `count` may exceed the stored values.
+fn long_address(values: &[u32], count: usize) -> Result<SocketAddr, Malformed> {
+    let (&family, rest) = values
+        .split_first()
+        .ok_or(Malformed("empty long address"))?;
+    let (&addr_len, rest) = rest
+        .split_first()
+        .ok_or(Malformed("long address without a length"))?;
+    match (family, addr_len) {
+        (4, 4) | (6, 16) => {}
+        (4, _) => {
+            return Err(Malformed(
+                "long address family 4 with a length other than 4",
+            ))
+        }
+        (6, _) => {
+            return Err(Malformed(
+                "long address family 6 with a length other than 16",
+            ))
+        }
+        _ => return Err(Malformed("long address family is neither 4 nor 6")),
+    }
+    // addr_len is 4 or 16 here, so the conversion and the split are in range or checked.
+    let addr_len = addr_len as usize;
+    let (addr, rest) = rest
+        .split_at_checked(addr_len)
+        .ok_or(Malformed("long address cut short"))?;
+    let (&port_len, port) = rest
+        .split_first()
+        .ok_or(Malformed("long address without a port"))?;
+    if !(1..=2).contains(&port_len) {
+        return Err(Malformed("long address port length is not 2"));
+    }
+    if count != 2 + addr_len + 1 + port_len as usize {
+        return Err(Malformed("long address has the wrong number of values"));
+    }
+    let ip = match addr_len {
+        4 => octets::<4>(addr).map(|o| IpAddr::from(Ipv4Addr::from(o))),
+        _ => octets::<16>(addr).map(|o| IpAddr::from(Ipv6Addr::from(o))),
+    }
+    .ok_or(Malformed("value over 255 in address"))?;
+    Ok(SocketAddr::new(ip, port_from_bytes(port)?))
+}
+
+/// Bytes from numbers that must each fit in a byte; None when one is over 255 or the count is wrong.
+fn octets<const N: usize>(values: &[u32]) -> Option<[u8; N]> {
+    let mut out = [0u8; N];
+    if values.len() != N {
+        return None;
+    }
+    for (slot, &value) in out.iter_mut().zip(values) {
+        *slot = u8::try_from(value).ok()?;
+    }
+    Some(out)
+}
+
+/// A port written as big-endian bytes (`p1,p2` or a single byte for LPRT's port length 1).
+fn port_from_bytes(values: &[u32]) -> Result<u16, Malformed> {
+    let mut port: u32 = 0;
+    for &value in values {
+        if value > 255 {
+            return Err(Malformed("value over 255 in port"));
+        }
+        port = port * 256 + value;
+    }
+    nonzero_port(port)
+}
+
+fn nonzero_port(port: u32) -> Result<u16, Malformed> {
+    match u16::try_from(port) {
+        Ok(0) => Err(Malformed("port 0")),
+        Ok(port) => Ok(port),
+        Err(_) => Err(Malformed("port over 65535")),
+    }
+}
+
+/// RFC 2428: the delimiter is any printable ASCII character (33..=126) that is not a digit.
+fn is_extended_delimiter(b: u8) -> bool {
+    (33..=126).contains(&b) && !b.is_ascii_digit()
+}
+
+/// Which message set to use: EPRT requires family and address, 229 usually leaves them empty.
+#[derive(Clone, Copy)]
+enum Context {
+    Eprt,
+    Epsv,
+}
+
+struct Extended {
+    addr: Option<IpAddr>,
+    port: u16,
+}
+
+/// The three fields between RFC 2428 delimiters: family, address, port.
+fn extended_fields(
+    family: &[u8],
+    addr: &[u8],
+    port: &[u8],
+    context: Context,
+) -> Result<Extended, Malformed> {
+    let eprt = matches!(context, Context::Eprt);
+    let family = match trim(family) {
+        b"" if eprt => return Err(Malformed("EPRT without an address family")),
+        b"" => None,
+        b"1" => Some(1),
+        b"2" => Some(2),
+        _ if eprt => {
+            return Err(Malformed(
+                "EPRT address family is neither 1 (IPv4) nor 2 (IPv6)",
+            ))
+        }
+        _ => {
+            return Err(Malformed(
+                "229 address family is neither 1 (IPv4) nor 2 (IPv6)",
+            ))
+        }
+    };
+    let addr = match trim(addr) {
+        b"" => None,
+        text => Some(
+            std::str::from_utf8(text)
+                .ok()
+                .and_then(|s| s.parse::<IpAddr>().ok())
+                .ok_or(if eprt {
+                    Malformed("EPRT address is neither IPv4 nor IPv6")
+                } else {
+                    Malformed("229 address is neither IPv4 nor IPv6")
+                })?,
+        ),
+    };
+    match (family, addr) {
+        (Some(1), Some(IpAddr::V6(_))) if eprt => {
+            return Err(Malformed("EPRT family 1 with an IPv6 address"))
+        }
+        (Some(2), Some(IpAddr::V4(_))) if eprt => {
+            return Err(Malformed("EPRT family 2 with an IPv4 address"))
+        }
+        (Some(1), Some(IpAddr::V6(_))) => {
+            return Err(Malformed("229 family 1 with an IPv6 address"))
+        }
+        (Some(2), Some(IpAddr::V4(_))) => {
+            return Err(Malformed("229 family 2 with an IPv4 address"))
+        }
+        _ => {}
+    }
+    Ok(Extended {
+        addr,
+        port: decimal_port(trim(port))?,
+    })
+}
+
+fn decimal_port(text: &[u8]) -> Result<u16, Malformed> {
+    if text.is_empty() {
+        return Err(Malformed("missing port"));
+    }
+    if !text.iter().all(u8::is_ascii_digit) {
+        return Err(Malformed("port is not a number"));
+    }
+    let value = text.iter().fold(0u32, |acc, &d| {
+        (acc * 10 + u32::from(d - b'0')).min(VALUE_CLAMP)
+    });
+    nonzero_port(value)
+}
+
+fn skip_blanks(text: &[u8], mut at: usize) -> usize {
+    while text.get(at).is_some_and(|&b| b == b' ' || b == b'\t') {
+        at += 1;
+    }
+    at
+}
+
+fn is_blank(b: &u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r')
+}
+
+fn trim_end(text: &[u8]) -> &[u8] {
+    let len = text
+        .iter()
+        .rposition(|b| !is_blank(b))
+        .map_or(0, |last| last + 1);
+    text.get(..len).unwrap_or(text)
+}
+
+fn trim(text: &[u8]) -> &[u8] {
+    let text = trim_end(text);
+    let start = text.iter().position(|b| !is_blank(b)).unwrap_or(text.len());
+    text.get(start..).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v4(s: &str) -> SocketAddrV4 {
+        s.parse().expect("test address")
+    }
+
+    fn sa(s: &str) -> SocketAddr {
+        s.parse().expect("test address")
+    }
+
+    // ---- commands ----
+
+    #[test]
+    fn command_with_argument() {
+        let cmd = parse_command(b"PORT 10,0,0,1,4,1").expect("command");
+        assert_eq!(cmd.verb, Verb::Port);
+        assert_eq!(cmd.name, b"PORT");
+        assert_eq!(cmd.arg, b"10,0,0,1,4,1");
+    }
+
+    #[test]
+    fn lower_case_port() {
+        let cmd = parse_command(b"port 10,0,0,1,4,1").expect("command");
+        assert_eq!((cmd.verb, cmd.name), (Verb::Port, &b"port"[..]));
+        assert_eq!(parse_port(cmd.arg), Ok(v4("10.0.0.1:1025")));
+    }
+
+    #[test]
+    fn port_with_spaces_in_the_list() {
+        let cmd = parse_command(b"PORT 10, 0, 0, 1, 4, 1").expect("command");
+        assert_eq!(cmd.arg, b"10, 0, 0, 1, 4, 1");
+        assert_eq!(parse_port(cmd.arg), Ok(v4("10.0.0.1:1025")));
+    }
+
+    #[test]
+    fn command_without_argument_and_trailing_spaces() {
+        let cmd = parse_command(b"PASV").expect("command");
+        assert_eq!((cmd.verb, cmd.arg), (Verb::Pasv, &b""[..]));
+        let cmd = parse_command(b"CCC").expect("command");
+        assert_eq!(cmd.verb, Verb::Ccc);
+        let cmd = parse_command(b"EPSV  ").expect("command");
+        assert_eq!((cmd.verb, cmd.arg), (Verb::Epsv, &b""[..]));
+        let cmd = parse_command(b"USER bob  ").expect("command");
+        assert_eq!(cmd.arg, b"bob");
+    }
+
+    #[test]
+    fn other_verbs_keep_their_name() {
+        let cmd = parse_command(b"XPWD").expect("command");
+        assert_eq!((cmd.verb, cmd.name), (Verb::Other, &b"XPWD"[..]));
+        let cmd = parse_command(b"cwd /pub").expect("command");
+        assert_eq!(
+            (cmd.verb, cmd.name, cmd.arg),
+            (Verb::Other, &b"cwd"[..], &b"/pub"[..])
+        );
+    }
+
+    #[test]
+    fn not_commands() {
+        for line in [
+            &b""[..],
+            b"PO",
+            b"PORTS 1",
+            b"PORT\t1",
+            b"220 ready",
+            b" PORT 1",
+            b"P0RT 1",
+            b"\xff",
+            b"\xff\xf4\xff",
+        ] {
+            assert_eq!(parse_command(line), None, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn telnet_interrupt_before_abor() {
+        let cmd = parse_command(b"\xff\xf4\xff\xf2ABOR").expect("command");
+        assert_eq!((cmd.verb, cmd.name), (Verb::Other, &b"ABOR"[..]));
+        let cmd = parse_command(b"\xf2ABOR").expect("command");
+        assert_eq!(cmd.name, b"ABOR");
+        let cmd = parse_command(b"\xff\xfb\x01QUIT").expect("command");
+        assert_eq!(cmd.verb, Verb::Quit);
+    }
+
+    #[test]
+    fn every_known_verb_in_any_case() {
+        for (name, verb) in VERBS {
+            assert_eq!(Verb::from_name(name), verb);
+            assert_eq!(Verb::from_name(&name.to_ascii_lowercase()), verb);
+        }
+    }
+
+    // ---- PORT ----
+
+    #[test]
+    fn port_values() {
+        assert_eq!(
+            parse_port(b"192,168,1,10,19,137"),
+            Ok(v4("192.168.1.10:5001"))
+        );
+        assert_eq!(parse_port(b"  10,0,0,1,4,1 \r"), Ok(v4("10.0.0.1:1025")));
+        assert_eq!(
+            parse_port(b"010,000,000,001,004,001"),
+            Ok(v4("10.0.0.1:1025"))
+        );
+    }
+
+    #[test]
+    fn port_malformed() {
+        let bad = |arg: &[u8]| parse_port(arg).expect_err("malformed");
+        assert_eq!(
+            bad(b"10,0,0,257,4,1"),
+            Malformed("value over 255 in address")
+        );
+        assert_eq!(bad(b"10,0,0,1,256,1"), Malformed("value over 255 in port"));
+        assert_eq!(
+            bad(b"10,0,0,1,4,99999999999999999999"),
+            Malformed("value over 255 in port")
+        );
+        assert_eq!(bad(b"10,0,0,1,0,0"), Malformed("port 0"));
+        assert_eq!(
+            bad(b"10,0,0,1,4"),
+            Malformed("PORT needs six comma-separated numbers")
+        );
+        assert_eq!(
+            bad(b"10,0,0,1,4,1,7"),
+            Malformed("PORT needs six comma-separated numbers")
+        );
+        assert_eq!(
+            bad(b"10,0,0,1,4,1,"),
+            Malformed("unexpected text in the comma-separated address")
+        );
+        assert_eq!(
+            bad(b"10,0,0,1,4,1 x"),
+            Malformed("unexpected text in the comma-separated address")
+        );
+        assert_eq!(
+            bad(b"10,,0,0,1,4,1"),
+            Malformed("unexpected text in the comma-separated address")
+        );
+        assert_eq!(
+            bad(b"|1|10.0.0.1|2000|"),
+            Malformed("address does not start with a number")
+        );
+        assert_eq!(bad(b""), Malformed("PORT without an address"));
+        assert_eq!(bad(b"   "), Malformed("PORT without an address"));
+    }
+
+    #[test]
+    fn port_truncated_at_every_length() {
+        let full: &[u8] = b"10,0,0,1,4,1";
+        for len in 0..full.len() {
+            assert!(parse_port(&full[..len]).is_err(), "{len}");
+        }
+    }
+
+    // ---- EPRT ----
+
+    #[test]
+    fn eprt_forms() {
+        assert_eq!(
+            parse_eprt(b"|1|132.235.1.2|6275|"),
+            Ok(sa("132.235.1.2:6275"))
+        );
+        assert_eq!(
+            parse_eprt(b"|2|1080::8:800:200C:417A|5282|"),
+            Ok(sa("[1080::8:800:200c:417a]:5282"))
+        );
+        assert_eq!(parse_eprt(b"!1!10.0.0.1!2000!"), Ok(sa("10.0.0.1:2000")));
+        assert_eq!(parse_eprt(b" |1|10.0.0.1|2000| "), Ok(sa("10.0.0.1:2000")));
+        assert_eq!(
+            parse_eprt(b"|2|::ffff:10.0.0.1|2000|"),
+            Ok(sa("[::ffff:10.0.0.1]:2000"))
+        );
+    }
+
+    #[test]
+    fn eprt_from_a_command_line() {
+        let cmd = parse_command(b"EPRT !1!10.0.0.1!2000!").expect("command");
+        assert_eq!(cmd.verb, Verb::Eprt);
+        assert_eq!(parse_eprt(cmd.arg), Ok(sa("10.0.0.1:2000")));
+    }
+
+    #[test]
+    fn eprt_malformed() {
+        let bad = |arg: &[u8]| parse_eprt(arg).expect_err("malformed");
+        assert_eq!(
+            bad(b"|1|fe80::1|5282|"),
+            Malformed("EPRT family 1 with an IPv6 address")
+        );
+        assert_eq!(
+            bad(b"|2|10.0.0.1|5282|"),
+            Malformed("EPRT family 2 with an IPv4 address")
+        );
+        assert_eq!(bad(b"|1|10.0.0.1|65536|"), Malformed("port over 65535"));
+        assert_eq!(
+            bad(b"|1|10.0.0.1|99999999999|"),
+            Malformed("port over 65535")
+        );
+        assert_eq!(bad(b"|1|10.0.0.1|0|"), Malformed("port 0"));
+        assert_eq!(bad(b"|1|10.0.0.1|-1|"), Malformed("port is not a number"));
+        assert_eq!(bad(b"|1|10.0.0.1||"), Malformed("missing port"));
+        assert_eq!(
+            bad(b"|3|10.0.0.1|2000|"),
+            Malformed("EPRT address family is neither 1 (IPv4) nor 2 (IPv6)")
+        );
+        assert_eq!(
+            bad(b"||10.0.0.1|2000|"),
+            Malformed("EPRT without an address family")
+        );
+        assert_eq!(bad(b"|1||2000|"), Malformed("EPRT without an address"));
+        assert_eq!(
+            bad(b"|1|10.0.0.256|2000|"),
+            Malformed("EPRT address is neither IPv4 nor IPv6")
+        );
+        assert_eq!(
+            bad(b"|1|10.0.0.1|2000|x"),
+            Malformed("text after the EPRT port")
+        );
+        assert_eq!(
+            bad(b"|1|10.0.0.1|2000||"),
+            Malformed("text after the EPRT port")
+        );
+        assert_eq!(
+            bad(b"1|10.0.0.1|2000|"),
+            Malformed("EPRT delimiter is not a printable non-digit character")
+        );
+        assert_eq!(
+            bad(b"\x7f1\x7f10.0.0.1\x7f2000\x7f"),
+            Malformed("EPRT delimiter is not a printable non-digit character")
+        );
+        assert_eq!(bad(b""), Malformed("EPRT without an address"));
+    }
+
+    #[test]
+    fn eprt_truncated_at_every_length() {
+        let full: &[u8] = b"|1|10.0.0.1|2000|";
+        for len in 0..full.len() {
+            assert!(parse_eprt(&full[..len]).is_err(), "{len}");
+        }
+    }
+
+    // ---- LPRT ----
+
+    #[test]
+    fn lprt_v4() {
+        let cmd = parse_command(b"LPRT 4,4,132,235,1,2,2,24,131").expect("command");
+        assert_eq!(cmd.verb, Verb::Lprt);
+        assert_eq!(parse_lprt(cmd.arg), Ok(sa("132.235.1.2:6275")));
+    }
+
+    #[test]
+    fn lprt_v6() {
+        let arg = b"6,16,16,128,0,0,0,0,0,0,0,8,8,0,32,12,65,122,2,20,162";
+        assert_eq!(parse_lprt(arg), Ok(sa("[1080::8:800:200c:417a]:5282")));
+    }
+
+    #[test]
+    fn lprt_malformed() {
+        let bad = |arg: &[u8]| parse_lprt(arg).expect_err("malformed");
+        assert_eq!(
+            bad(b"4,16,132,235,1,2,2,24,131"),
+            Malformed("long address family 4 with a length other than 4")
+        );
+        assert_eq!(
+            bad(b"6,4,132,235,1,2,2,24,131"),
+            Malformed("long address family 6 with a length other than 16")
+        );
+        assert_eq!(
+            bad(b"5,4,132,235,1,2,2,24,131"),
+            Malformed("long address family is neither 4 nor 6")
+        );
+        assert_eq!(
+            bad(b"4,4,132,235,1,2,2,24"),
+            Malformed("long address has the wrong number of values")
+        );
+        assert_eq!(
+            bad(b"4,4,132,235,1,2,2,24,131,9"),
+            Malformed("long address has the wrong number of values")
+        );
+        assert_eq!(
+            bad(b"4,4,132,235,1,2"),
+            Malformed("long address without a port")
+        );
+        assert_eq!(bad(b"4,4,132,235"), Malformed("long address cut short"));
+        assert_eq!(bad(b"4"), Malformed("long address without a length"));
+        assert_eq!(
+            bad(b"4,4,132,235,1,2,3,24,131,1"),
+            Malformed("long address port length is not 2")
+        );
+        assert_eq!(
+            bad(b"4,4,132,235,1,300,2,24,131"),
+            Malformed("value over 255 in address")
+        );
+        assert_eq!(
+            bad(b"4,4,132,235,1,2,2,24,256"),
+            Malformed("value over 255 in port")
+        );
+        assert_eq!(bad(b"4,4,132,235,1,2,2,0,0"), Malformed("port 0"));
+        assert_eq!(bad(b""), Malformed("LPRT without an address"));
+        // More values than any valid form: counted, never stored out of bounds.
+        let long = [b"6,16,".as_slice(), &b"1,".repeat(40), b"1"].concat();
+        assert_eq!(
+            bad(&long),
+            Malformed("long address has the wrong number of values")
+        );
+    }
+
+    #[test]
+    fn lprt_truncated_at_every_length() {
+        let full: &[u8] = b"4,4,132,235,1,2,2,24,131";
+        for len in 0..full.len() {
+            // "...,2,24,13" has the right count but another port, so only check it does not panic.
+            let _ = parse_lprt(&full[..len]);
+        }
+        assert!(parse_lprt(&full[..full.len() - 3]).is_err());
+    }
+
+    // ---- 227 ----
+
+    #[test]
+    fn pasv_227_forms() {
+        let cases: [(&[u8], &str); 10] = [
+            (
+                b"Entering Passive Mode (192,168,1,2,4,5)",
+                "192.168.1.2:1029",
+            ),
+            (
+                b"227 Entering Passive Mode (192,168,1,2,4,5)",
+                "192.168.1.2:1029",
+            ),
+            (
+                b"Entering Passive Mode (192,168,1,2,4,5).",
+                "192.168.1.2:1029",
+            ),
+            (
+                b"227 Entering Passive Mode (192,168,1,2,4,5).",
+                "192.168.1.2:1029",
+            ),
+            (b"Entering passive mode. 127,0,0,1,4,51", "127.0.0.1:1075"),
+            (
+                b"227 Data transfer will passively listen to 127,0,0,1,4,51",
+                "127.0.0.1:1075",
+            ),
+            (b"227 192,168,178,39,184,244", "192.168.178.39:47348"),
+            (b"192,168,178,39,184,244", "192.168.178.39:47348"),
+            (b"227 =192,168,1,2,4,5", "192.168.1.2:1029"),
+            (
+                b"Entering Passive Mode (10, 0, 0, 1, 4, 1)",
+                "10.0.0.1:1025",
+            ),
+        ];
+        for (text, addr) in cases {
+            assert_eq!(
+                parse_227(text),
+                Ok(v4(addr)),
+                "{:?}",
+                String::from_utf8_lossy(text)
+            );
+        }
+    }
+
+    #[test]
+    fn pasv_227_any_address_parses() {
+        // Classifying 0.0.0.0 as "the server advertised any" is the analyzer's job.
+        assert_eq!(
+            parse_227(b"Entering Passive Mode (0,0,0,0,163,121)"),
+            Ok(v4("0.0.0.0:41849"))
+        );
+    }
+
+    #[test]
+    fn pasv_227_multi_line() {
+        assert_eq!(
+            parse_227(b"listen socket created\n(127,0,0,1,154,21)"),
+            Ok(v4("127.0.0.1:39445"))
+        );
+        assert_eq!(
+            parse_227(b"227-listen socket created\n227 (127,0,0,1,154,21)"),
+            Ok(v4("127.0.0.1:39445"))
+        );
+        assert_eq!(
+            parse_227(b"227-listen socket created\r\n227 (127,0,0,1,154,21)\r\n"),
+            Ok(v4("127.0.0.1:39445"))
+        );
+    }
+
+    #[test]
+    fn pasv_227_prose_numbers_before_the_address() {
+        assert_eq!(
+            parse_227(b"Entering Passive Mode v2 (10,0,0,1,4,1)"),
+            Ok(v4("10.0.0.1:1025"))
+        );
+        assert_eq!(
+            parse_227(b"227 Entering Passive Mode 10 , 0,0,1,4,1"),
+            Ok(v4("10.0.0.1:1025"))
+        );
+    }
+
+    #[test]
+    fn pasv_227_malformed() {
+        let bad = |text: &[u8]| parse_227(text).expect_err("malformed");
+        assert_eq!(
+            bad(b"Entering Passive Mode (192,168,1,257,4,5)"),
+            Malformed("value over 255 in address")
+        );
+        assert_eq!(
+            bad(b"227 Entering Passive Mode (192,168,1,2,4,300)"),
+            Malformed("value over 255 in port")
+        );
+        assert_eq!(
+            bad(b"227 Entering Passive Mode ("),
+            Malformed("no h1,h2,h3,h4,p1,p2 address in 227 reply")
+        );
+        assert_eq!(
+            bad(b"Entering Passive Mode ("),
+            Malformed("no h1,h2,h3,h4,p1,p2 address in 227 reply")
+        );
+        assert_eq!(
+            bad(b""),
+            Malformed("no h1,h2,h3,h4,p1,p2 address in 227 reply")
+        );
+        assert_eq!(
+            bad(b"227"),
+            Malformed("no h1,h2,h3,h4,p1,p2 address in 227 reply")
+        );
+        assert_eq!(
+            bad(b"Entering Passive Mode (192,168,1,2)"),
+            Malformed("fewer than six numbers in 227 address")
+        );
+        assert_eq!(
+            bad(b"Entering Passive Mode (1,2,3,4,5,6,7)"),
+            Malformed("more than six numbers in 227 address")
+        );
+        assert_eq!(
+            bad(b"Entering Passive Mode (10,0,0,1,0,0)"),
+            Malformed("port 0")
+        );
+    }
+
+    #[test]
+    fn pasv_227_truncated_at_every_length() {
+        let full: &[u8] = b"227 Entering Passive Mode (192,168,1,2,4,5).";
+        for len in 0..full.len() {
+            let result = parse_227(&full[..len]);
+            // Complete once the last digit of p2 is in.
+            assert_eq!(result.is_ok(), len >= full.len() - 2, "{len}: {result:?}");
+        }
+    }
+
+    // ---- 229 ----
+
+    #[test]
+    fn epsv_229_forms() {
+        let port_only = |port| Ok(Epsv { addr: None, port });
+        assert_eq!(
+            parse_229(b"Entering Extended Passive Mode (|||6446|)"),
+            port_only(6446)
+        );
+        assert_eq!(
+            parse_229(b"229 Entering Extended Passive Mode (|||6446|)"),
+            port_only(6446)
+        );
+        assert_eq!(parse_229(b"(|||6446|)"), port_only(6446));
+        assert_eq!(
+            parse_229(b"Entering Extended Passive Mode (|||48758|)."),
+            port_only(48758)
+        );
+        assert_eq!(
+            parse_229(b"Entering Extended Passive Mode (!!!6446!)"),
+            port_only(6446)
+        );
+        assert_eq!(
+            parse_229(b"Entering Extended Passive Mode |||6446|"),
+            port_only(6446)
+        );
+        assert_eq!(parse_229(b"EPSV ok (EPSV) (|||6446|)"), port_only(6446));
+        assert_eq!(
+            parse_229(b"Entering Extended Passive Mode (|1|10.0.0.5|4000|)"),
+            Ok(Epsv {
+                addr: Some("10.0.0.5".parse().expect("ip")),
+                port: 4000
+            })
+        );
+        assert_eq!(
+            parse_229(b"(|2|2001:db8::5|4000|)"),
+            Ok(Epsv {
+                addr: Some("2001:db8::5".parse().expect("ip")),
+                port: 4000
+            })
+        );
+        assert_eq!(
+            parse_229(b"229-Extended passive\n229 (|||6446|)"),
+            port_only(6446)
+        );
+    }
+
+    #[test]
+    fn epsv_229_malformed() {
+        let bad = |text: &[u8]| parse_229(text).expect_err("malformed");
+        let delimiters = Malformed("229 reply needs four delimiters around the port (|||port|)");
+        assert_eq!(bad(b"Entering Extended Passive Mode (||6446|)"), delimiters);
+        assert_eq!(bad(b"Entering Extended Passive Mode (|||6446"), delimiters);
+        assert_eq!(
+            bad(b"Entering Extended Passive Mode (|||0|)"),
+            Malformed("port 0")
+        );
+        assert_eq!(
+            bad(b"Entering Extended Passive Mode (|||70000|)"),
+            Malformed("port over 65535")
+        );
+        assert_eq!(
+            bad(b"Entering Extended Passive Mode (||||)"),
+            Malformed("missing port")
+        );
+        assert_eq!(
+            bad(b"(|1|fe80::1|4000|)"),
+            Malformed("229 family 1 with an IPv6 address")
+        );
+        assert_eq!(
+            bad(b"Entering Extended Passive Mode"),
+            Malformed("no (|||port|) in 229 reply")
+        );
+        assert_eq!(
+            bad(b"Entering Extended Passive Mode ("),
+            Malformed("no (|||port|) in 229 reply")
+        );
+        assert_eq!(bad(b""), Malformed("no (|||port|) in 229 reply"));
+    }
+
+    #[test]
+    fn epsv_229_truncated_at_every_length() {
+        let full: &[u8] = b"229 Entering Extended Passive Mode (|||6446|).";
+        for len in 0..full.len() {
+            let result = parse_229(&full[..len]);
+            // Complete once the fourth delimiter is in.
+            assert_eq!(result.is_ok(), len >= full.len() - 2, "{len}: {result:?}");
+        }
+    }
+
+    #[test]
+    fn pasv_and_epsv_answered_by_the_other_reply() {
+        // The analyzer picks the parser from the reply code, not from the command sent.
+        assert_eq!(
+            parse_227(b"227 Entering Passive Mode (10,0,0,1,4,1)"),
+            Ok(v4("10.0.0.1:1025"))
+        );
+        assert!(parse_227(b"Entering Extended Passive Mode (|||6446|)").is_err());
+        assert!(parse_229(b"Entering Passive Mode (10,0,0,1,4,1)").is_err());
+    }
+
+    // ---- 228 ----
+
+    #[test]
+    fn lpsv_228_forms() {
+        assert_eq!(
+            parse_228(b"228 Entering Long Passive Mode (4,4,132,235,1,2,2,24,131)"),
+            Ok(sa("132.235.1.2:6275"))
+        );
+        assert_eq!(
+            parse_228(b"Entering Long Passive Mode (4,4,132,235,1,2,2,24,131)"),
+            Ok(sa("132.235.1.2:6275"))
+        );
+        assert_eq!(
+            parse_228(b"Entering Long Passive Mode (6,16,16,128,0,0,0,0,0,0,0,8,8,0,32,12,65,122,2,20,162)"),
+            Ok(sa("[1080::8:800:200c:417a]:5282"))
+        );
+    }
+
+    #[test]
+    fn lpsv_228_malformed() {
+        let bad = |text: &[u8]| parse_228(text).expect_err("malformed");
+        assert_eq!(
+            bad(b"Entering Long Passive Mode ("),
+            Malformed("no long address (4,4,...,2,p1,p2) in 228 reply")
+        );
+        assert_eq!(
+            bad(b"Entering Long Passive Mode (4,4,132,235,1,2,2,24)"),
+            Malformed("long address has the wrong number of values")
+        );
+        assert_eq!(
+            bad(b"Entering Long Passive Mode (4,4,132,235,1,999,2,24,131)"),
+            Malformed("value over 255 in address")
+        );
+    }
+
+    #[test]
+    fn epsv_229_prose_ellipsis_before_bare_port() {
+        let port_only = |port| Ok(Epsv { addr: None, port });
+        assert_eq!(
+            parse_229(b"Entering Extended Passive Mode... |||6446|"),
+            port_only(6446)
+        );
+    }
+
+    proptest::proptest! {
+        /// No input makes a parser panic (they are fed whatever a peer sends).
+        #[test]
+        fn parsers_never_panic(bytes in proptest::collection::vec(proptest::sample::select(
+            b"0123456789,|!().:- \n\r\xffaAfP".to_vec()), 0..64)) {
+            let _ = parse_command(&bytes);
+            let _ = parse_port(&bytes);
+            let _ = parse_eprt(&bytes);
+            let _ = parse_lprt(&bytes);
+            let _ = parse_227(&bytes);
+            let _ = parse_228(&bytes);
+            let _ = parse_229(&bytes);
+        }
+
+        #[test]
+        fn any_port_round_trips(a: u8, b: u8, c: u8, d: u8, port in 1u16..) {
+            let text = format!("{a},{b},{c},{d},{},{}", port >> 8, port & 0xff);
+            let expected = SocketAddrV4::new(Ipv4Addr::new(a, b, c, d), port);
+            proptest::prop_assert_eq!(parse_port(text.as_bytes()), Ok(expected));
+            let reply = format!("227 Entering Passive Mode ({text}).");
+            proptest::prop_assert_eq!(parse_227(reply.as_bytes()), Ok(expected));
+        }
+    }
+
+    #[test]
+    fn malformed_displays_its_reason() {
+        assert_eq!(Malformed("port 0").to_string(), "port 0");
+    }
+}
