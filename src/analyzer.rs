@@ -1,1 +1,691 @@
-//! Being written.
+//! The analyzer: fed captured frames one at a time, asked for a [`Report`] at any moment.
+//!
+//! Owns the glue between the layers: the flow table, finding FTP control channels by content,
+//! feeding their lines to [`SessionState`], and tying new connections to negotiations. It never
+//! reads a file, a socket or a clock: frames arrive with their capture time and number.
+
+use crate::capture::Frame;
+use crate::correlate::{Expectation, Expectations};
+use crate::decode::{self, Decoded, TcpSegment, Unreachable};
+use crate::flow::{Conn, Dir, Evictable, FlowKey, FlowLimits, FlowTable};
+use crate::ftp::lines::LineSplitter;
+use crate::ftp::parse::{self, Verb};
+use crate::report::{self, CaptureSummary, ControlStats, Outcome, Report};
+use crate::session::{printable, Effect, NegState, SessionState, MAX_PROBABLE};
+use crate::tcp::reassembly::{Chunk, Reassembler, ReassemblyStats};
+use crate::Timestamp;
+use std::net::IpAddr;
+
+/// Bounds on what the analyzer keeps.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub flows: FlowLimits,
+    pub max_sessions: usize,
+    /// Longest control line kept; longer ones are cut (and counted).
+    pub max_line: usize,
+    /// Out-of-order bytes buffered per control-channel direction.
+    pub max_buffered: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { flows: FlowLimits::default(), max_sessions: 100_000, max_line: 4096, max_buffered: 256 * 1024 }
+    }
+}
+
+/// A connection whose SYN went unanswered for less than this before the capture ended may
+/// still have been answered: its outcome is `unknown`, not `unanswered`.
+const GRACE_NS: i64 = 3 * 1_000_000_000;
+/// Lines and bytes a connection may send before it must look like FTP.
+const PROBE_MAX_LINES: usize = 16;
+const PROBE_MAX_BYTES: usize = 8 * 1024;
+
+/// One direction-pair of reassembly and line splitting for a control channel.
+struct Channel {
+    reasm: [Reassembler; 2],
+    lines: [LineSplitter; 2],
+    gaps_seen: bool,
+}
+
+struct LineOut {
+    dir: Dir,
+    bytes: Vec<u8>,
+    overlong: bool,
+}
+
+impl Channel {
+    fn new(conn: &Conn, settings: &Settings) -> Channel {
+        let mut reasm = [Reassembler::new(settings.max_buffered), Reassembler::new(settings.max_buffered)];
+        if let Some(isn) = conn.client_isn {
+            reasm[0].start_at(isn.wrapping_add(1));
+        }
+        if let Some(isn) = conn.server_isn {
+            reasm[1].start_at(isn.wrapping_add(1));
+        }
+        Channel { reasm, lines: [LineSplitter::new(settings.max_line), LineSplitter::new(settings.max_line)], gaps_seen: false }
+    }
+
+    /// Reassembles one segment. With `split`, complete lines go to `out`; without (the channel
+    /// is TLS), the delivered bytes go to `raw` so clear text coming back can be spotted.
+    fn push(&mut self, dir: Dir, seg: &TcpSegment<'_>, split: bool, out: &mut Vec<LineOut>, raw: &mut Vec<u8>) {
+        let i = dir as usize;
+        let Channel { reasm, lines, gaps_seen } = self;
+        let splitter = &mut lines[i];
+        reasm[i].push(seg.seq, seg.payload, seg.missing, &mut |chunk| match chunk {
+            Chunk::Data(bytes) if split => splitter.push(bytes, &mut |line| {
+                out.push(LineOut { dir, bytes: line.bytes.to_vec(), overlong: line.overlong })
+            }),
+            Chunk::Data(bytes) => raw.extend_from_slice(bytes),
+            Chunk::Gap(_) => {
+                splitter.gap();
+                *gaps_seen = true;
+                out.push(LineOut { dir, bytes: Vec::new(), overlong: false }.gap_marker());
+            }
+        });
+    }
+
+    fn flush(&mut self, out: &mut Vec<LineOut>) {
+        for (i, dir) in [(0, Dir::ToServer), (1, Dir::ToClient)] {
+            let Channel { reasm, lines, .. } = self;
+            let splitter = &mut lines[i];
+            reasm[i].flush(&mut |chunk| match chunk {
+                Chunk::Data(bytes) => splitter.push(bytes, &mut |line| {
+                    out.push(LineOut { dir, bytes: line.bytes.to_vec(), overlong: line.overlong })
+                }),
+                Chunk::Gap(_) => {
+                    splitter.gap();
+                    out.push(LineOut { dir, bytes: Vec::new(), overlong: false }.gap_marker());
+                }
+            });
+        }
+    }
+
+    fn stats(&self) -> [ReassemblyStats; 2] {
+        [self.reasm[0].stats(), self.reasm[1].stats()]
+    }
+}
+
+impl LineOut {
+    /// A gap travels in the line stream as an overlong empty line: no real line is both.
+    fn gap_marker(mut self) -> LineOut {
+        self.overlong = true;
+        self
+    }
+    fn is_gap(&self) -> bool {
+        self.overlong && self.bytes.is_empty()
+    }
+}
+
+/// Lines held while deciding whether a connection is FTP, replayed once it is.
+struct Probe {
+    channel: Channel,
+    lines: Vec<(u64, Timestamp, LineOut)>,
+    bytes: usize,
+}
+
+enum Role {
+    /// No payload yet.
+    Fresh,
+    Probing(Box<Probe>),
+    Control { session: u32, channel: Box<Channel> },
+    /// The data connection of a negotiation.
+    Data { session: u32, negotiation: u32 },
+    /// Under TLS: probably a data connection of this session.
+    Probable { session: u32, index: u32 },
+    Other,
+}
+
+struct Flow {
+    conn: Conn,
+    role: Role,
+}
+
+impl Evictable for Flow {
+    fn conn(&self) -> &Conn {
+        &self.conn
+    }
+    fn pinned(&self) -> bool {
+        matches!(self.role, Role::Control { .. })
+    }
+}
+
+pub struct Analyzer {
+    settings: Settings,
+    flows: FlowTable<Flow>,
+    sessions: Vec<SessionState>,
+    control_stats: Vec<ControlStats>,
+    expectations: Expectations,
+    frames: u64,
+    first_ts: Option<Timestamp>,
+    last_ts: Timestamp,
+    tcp_connections: u64,
+    undecodable: u64,
+    unsupported: u64,
+    sessions_over_limit: u64,
+    // Reused buffers: no allocation per packet on the hot path.
+    lines: Vec<LineOut>,
+    raw: Vec<u8>,
+    effects: Vec<Effect>,
+}
+
+impl Default for Analyzer {
+    fn default() -> Self {
+        Analyzer::new(Settings::default())
+    }
+}
+
+impl Analyzer {
+    pub fn new(settings: Settings) -> Analyzer {
+        Analyzer {
+            settings,
+            flows: FlowTable::new(settings.flows),
+            sessions: Vec::new(),
+            control_stats: Vec::new(),
+            expectations: Expectations::default(),
+            frames: 0,
+            first_ts: None,
+            last_ts: Timestamp::default(),
+            tcp_connections: 0,
+            undecodable: 0,
+            unsupported: 0,
+            sessions_over_limit: 0,
+            lines: Vec::new(),
+            raw: Vec::new(),
+            effects: Vec::new(),
+        }
+    }
+
+    /// Feeds one captured frame.
+    pub fn feed(&mut self, frame: &Frame<'_>) {
+        self.frames += 1;
+        self.first_ts.get_or_insert(frame.ts);
+        // Capture clocks can step back; time only moves forward for timeouts.
+        self.last_ts = self.last_ts.max(frame.ts);
+        match decode::decode(frame.link, frame.data, frame.orig_len) {
+            Ok(Decoded::Tcp(seg)) => self.on_tcp(frame.number, frame.ts, &seg),
+            Ok(Decoded::Unreachable(u)) => self.on_unreachable(frame.number, &u),
+            Ok(Decoded::Ignored) => {}
+            Ok(Decoded::Unsupported) => self.unsupported += 1,
+            Err(_) => self.undecodable += 1,
+        }
+    }
+
+    /// End of input: buffered out-of-order control data is delivered (after a gap).
+    pub fn finish(&mut self) {
+        let mut lines = std::mem::take(&mut self.lines);
+        let mut effects = std::mem::take(&mut self.effects);
+        let ts = self.last_ts;
+        let frame = self.frames;
+        for flow in self.flows.values_mut() {
+            if let Role::Control { session, channel } = &mut flow.role {
+                lines.clear();
+                channel.flush(&mut lines);
+                let s = &mut self.sessions[*session as usize];
+                for line in lines.drain(..) {
+                    apply_line(s, frame, ts, line, &mut effects);
+                }
+                self.control_stats[*session as usize] = control_stats(&flow.conn, channel, s);
+            }
+        }
+        // Expectations made while flushing have no packets left to meet.
+        effects.clear();
+        self.lines = lines;
+        self.effects = effects;
+    }
+
+    fn on_tcp(&mut self, frame: u64, ts: Timestamp, seg: &TcpSegment<'_>) {
+        let key = FlowKey::new(seg.src, seg.dst);
+        let opening = seg.flags.syn && !seg.flags.ack;
+        let reuse = match self.flows.get_mut(&key) {
+            Some(f) => opening && f.conn.is_closed() && f.conn.client_isn != Some(seg.seq),
+            None => true,
+        };
+        if reuse {
+            self.flows.remove(&key);
+            let conn = if seg.flags.syn && seg.flags.ack {
+                Conn::new(seg.dst, seg.src, frame, ts)
+            } else {
+                Conn::new(seg.src, seg.dst, frame, ts)
+            };
+            let role = if opening { self.correlate(seg, ts, &conn) } else { Role::Fresh };
+            self.tcp_connections += 1;
+            self.flows.insert(key, Flow { conn, role }, ts);
+        }
+        let Some(flow) = self.flows.get_mut(&key) else { return };
+        let conn = &mut flow.conn;
+        let dir = conn.dir_of(seg.src);
+        conn.last_frame = frame;
+        conn.last_ts = ts;
+        if opening {
+            if conn.syn.is_none() {
+                conn.syn = Some((frame, ts));
+                conn.client_isn = Some(seg.seq);
+            }
+            conn.syns += 1;
+            conn.last_syn_ts = ts;
+        } else if seg.flags.syn && seg.flags.ack {
+            conn.synack_frame.get_or_insert(frame);
+            conn.server_isn = Some(seg.seq);
+        }
+        if seg.flags.rst && conn.rst.is_none() {
+            conn.rst = Some((frame, dir));
+        }
+        if seg.flags.fin {
+            conn.fin_frame.get_or_insert(frame);
+            conn.fins = conn.fins.saturating_add(1);
+        }
+        let len = seg.payload.len() as u64 + seg.missing as u64;
+        match dir {
+            Dir::ToServer => conn.bytes_to_server += len,
+            Dir::ToClient => conn.bytes_to_client += len,
+        }
+
+        if matches!(flow.role, Role::Fresh) && !seg.payload.is_empty() {
+            flow.role = start_probe(&mut flow.conn, seg, &self.settings);
+        }
+        let conn = flow.conn;
+        match &mut flow.role {
+            Role::Data { session, negotiation } => {
+                if let Some(n) = self.sessions[*session as usize].negotiations.get_mut(*negotiation as usize) {
+                    n.conn = Some(conn);
+                }
+            }
+            Role::Probable { session, index } => {
+                if let Some(c) = self.sessions[*session as usize].probable.get_mut(*index as usize) {
+                    *c = conn;
+                }
+            }
+            Role::Probing(probe) => {
+                let dir = conn.dir_of(seg.src);
+                self.lines.clear();
+                probe.channel.push(dir, seg, true, &mut self.lines, &mut self.raw);
+                probe.bytes += seg.payload.len();
+                for line in self.lines.drain(..) {
+                    probe.lines.push((frame, ts, line));
+                }
+                match judge(probe) {
+                    Verdict::Undecided => {}
+                    Verdict::NotFtp => flow.role = Role::Other,
+                    Verdict::Ftp if self.sessions.len() >= self.settings.max_sessions => {
+                        self.sessions_over_limit += 1;
+                        flow.role = Role::Other;
+                    }
+                    Verdict::Ftp => {
+                        let Role::Probing(probe) = std::mem::replace(&mut flow.role, Role::Other) else { unreachable!() };
+                        let probe = *probe;
+                        let id = self.sessions.len() as u32;
+                        let mut s = SessionState::new(id, &conn);
+                        for (f, t, line) in probe.lines {
+                            apply_line(&mut s, f, t, line, &mut self.effects);
+                        }
+                        self.control_stats.push(control_stats(&conn, &probe.channel, &s));
+                        self.sessions.push(s);
+                        flow.role = Role::Control { session: id, channel: Box::new(probe.channel) };
+                        self.apply_effects(id);
+                    }
+                }
+            }
+            Role::Control { session, channel } => {
+                let id = *session;
+                let s = &mut self.sessions[id as usize];
+                let dir = conn.dir_of(seg.src);
+                self.lines.clear();
+                self.raw.clear();
+                let encrypted = s.encrypted();
+                channel.push(dir, seg, !encrypted, &mut self.lines, &mut self.raw);
+                if encrypted && dir == Dir::ToClient && looks_like_clear_reply(&self.raw) {
+                    // Clear text after TLS: the client sent CCC inside TLS and the server agreed.
+                    s.clear_again(frame);
+                    channel.lines[0].gap();
+                    channel.lines[1].push(&self.raw, &mut |line| {
+                        self.lines.push(LineOut { dir, bytes: line.bytes.to_vec(), overlong: line.overlong })
+                    });
+                }
+                for line in self.lines.drain(..) {
+                    apply_line(s, frame, ts, line, &mut self.effects);
+                }
+                self.control_stats[id as usize] = control_stats(&conn, channel, s);
+                self.apply_effects(id);
+            }
+            Role::Fresh | Role::Other => {}
+        }
+    }
+
+    /// A new connection (its first SYN): the data connection of a negotiation, a probable data
+    /// connection of an encrypted session, or nothing known yet.
+    fn correlate(&mut self, seg: &TcpSegment<'_>, ts: Timestamp, conn: &Conn) -> Role {
+        if let Some((e, how)) = self.expectations.take_match(seg.src, seg.dst, ts) {
+            if let Some(n) = self.sessions[e.session as usize].negotiations.get_mut(e.negotiation as usize) {
+                n.matched_by = Some(how);
+                return Role::Data { session: e.session, negotiation: e.negotiation };
+            }
+        }
+        let (src, dst) = (seg.src.ip(), seg.dst.ip());
+        // Under TLS the negotiations are invisible: connections between the same two hosts that
+        // open after the switch are most probably its data channels; a passive one may also go
+        // to an unroutable address the server advertised.
+        let found = self.sessions.iter().rposition(|s| {
+            let (c, sv) = (s.client.ip(), s.server.ip());
+            s.encrypted()
+                && s.probable.len() < MAX_PROBABLE
+                && seg.dst != s.server
+                && ((src == c && (dst == sv || crate::addr::classify(dst).is_unreachable_from_elsewhere() && !crate::addr::classify(sv).is_unreachable_from_elsewhere()))
+                    || (src == sv && dst == c))
+        });
+        if let Some(i) = found {
+            let s = &mut self.sessions[i];
+            s.probable.push(*conn);
+            return Role::Probable { session: i as u32, index: s.probable.len() as u32 - 1 };
+        }
+        Role::Fresh
+    }
+
+    fn apply_effects(&mut self, session: u32) {
+        for effect in self.effects.drain(..) {
+            if let Effect::Expect(n) = effect {
+                let s = &self.sessions[session as usize];
+                let Some(neg) = s.negotiations.get(n as usize) else { continue };
+                let Some(advertised) = neg.advertised else { continue };
+                self.expectations.add(Expectation {
+                    session,
+                    negotiation: n,
+                    mode: neg.command.mode(),
+                    advertised,
+                    control_client: s.client.ip(),
+                    control_server: s.server.ip(),
+                    created: neg.ts,
+                });
+            }
+        }
+    }
+
+    fn on_unreachable(&mut self, frame: u64, u: &Unreachable) {
+        let key = FlowKey::new(u.quoted_src, u.quoted_dst);
+        let Some(flow) = self.flows.get_mut(&key) else { return };
+        if flow.conn.synack_frame.is_some() || flow.conn.unreachable.is_some() {
+            return;
+        }
+        flow.conn.unreachable = Some((frame, u.icmp_type, u.icmp_code, u.reporter));
+        let conn = flow.conn;
+        match flow.role {
+            Role::Data { session, negotiation } => {
+                if let Some(n) = self.sessions[session as usize].negotiations.get_mut(negotiation as usize) {
+                    n.conn = Some(conn);
+                }
+            }
+            Role::Probable { session, index } => {
+                if let Some(c) = self.sessions[session as usize].probable.get_mut(index as usize) {
+                    *c = conn;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The report as of now. Cheap enough to call for every screen refresh.
+    pub fn report(&self) -> Report {
+        let end = self.last_ts;
+        let sessions: Vec<report::Session> =
+            self.sessions.iter().zip(&self.control_stats).map(|(s, stats)| session_report(s, *stats, end)).collect();
+        let findings = crate::diagnose::findings(&sessions);
+        Report {
+            schema: report::SCHEMA,
+            capture: CaptureSummary {
+                inputs: Vec::new(),
+                frames: self.frames,
+                first_time: self.first_ts.map(Timestamp::as_secs_f64),
+                last_time: self.first_ts.map(|_| end.as_secs_f64()),
+                tcp_connections: self.tcp_connections,
+                undecodable_frames: self.undecodable,
+                unsupported_frames: self.unsupported,
+                evicted_connections: self.flows.evicted,
+                sessions_over_limit: self.sessions_over_limit,
+                truncated: false,
+            },
+            sessions,
+            findings,
+        }
+    }
+}
+
+/// Feeds one line (or gap) of a control channel to its session.
+fn apply_line(s: &mut SessionState, frame: u64, ts: Timestamp, line: LineOut, effects: &mut Vec<Effect>) {
+    if line.is_gap() {
+        if line.dir == Dir::ToClient {
+            s.server_gap();
+        }
+        return;
+    }
+    if s.encrypted() {
+        return; // TLS bytes split at a stray LF are not lines
+    }
+    if line.overlong {
+        s.overlong_lines += 1;
+    }
+    match line.dir {
+        Dir::ToServer => s.on_command(frame, ts, &line.bytes, effects),
+        Dir::ToClient => s.on_reply_line(frame, ts, &line.bytes, effects),
+    }
+}
+
+fn control_stats(conn: &Conn, channel: &Channel, s: &SessionState) -> ControlStats {
+    let [a, b] = channel.stats();
+    ControlStats {
+        bytes_to_server: conn.bytes_to_server,
+        bytes_to_client: conn.bytes_to_client,
+        gaps: a.gaps + b.gaps,
+        gap_bytes: a.gap_bytes + b.gap_bytes,
+        retransmitted_bytes: a.retransmitted_bytes + b.retransmitted_bytes,
+        conflicting_overlaps: a.conflicting_overlaps + b.conflicting_overlaps,
+        out_of_order_segments: a.out_of_order_segments + b.out_of_order_segments,
+        overlong_lines: s.overlong_lines,
+        unanswered_commands: s.unanswered_commands(),
+        closed: conn.is_closed(),
+    }
+}
+
+/// A connection's first payload decides whether it is worth watching as a possible control
+/// channel, without allocating for the vast majority that are not: the server speaks first
+/// with a reply code. A capture that began mid-connection may show the client first.
+fn start_probe(conn: &mut Conn, seg: &TcpSegment<'_>, settings: &Settings) -> Role {
+    let p = seg.payload;
+    let reply_like = p.len() >= 3 && p[..3].iter().all(u8::is_ascii_digit) && (b'1'..=b'6').contains(&p[0]);
+    let command_like = p.first().is_some_and(u8::is_ascii_alphabetic);
+    let handshake_seen = conn.syn.is_some() || conn.synack_frame.is_some();
+    if handshake_seen {
+        if !(reply_like && seg.src == conn.server) {
+            return Role::Other;
+        }
+    } else if reply_like {
+        conn.orient(seg.src);
+    } else if command_like {
+        conn.orient(seg.dst);
+    } else {
+        return Role::Other;
+    }
+    Role::Probing(Box::new(Probe { channel: Channel::new(conn, settings), lines: Vec::new(), bytes: 0 }))
+}
+
+enum Verdict {
+    Undecided,
+    Ftp,
+    NotFtp,
+}
+
+/// FTP when the server's first line is a reply and the client's first line an FTP command.
+fn judge(probe: &Probe) -> Verdict {
+    if probe.channel.gaps_seen || probe.lines.len() > PROBE_MAX_LINES || probe.bytes > PROBE_MAX_BYTES {
+        return Verdict::NotFtp;
+    }
+    let first = |dir| probe.lines.iter().map(|(_, _, l)| l).find(|l| l.dir == dir && !l.bytes.is_empty());
+    let server_ok = first(Dir::ToClient).map(|l| is_reply_line(&l.bytes));
+    let client_ok = first(Dir::ToServer).map(|l| is_ftp_command(&l.bytes));
+    match (server_ok, client_ok) {
+        (Some(false), _) | (_, Some(false)) => Verdict::NotFtp,
+        (Some(true), Some(true)) => Verdict::Ftp,
+        _ => Verdict::Undecided,
+    }
+}
+
+fn is_reply_line(line: &[u8]) -> bool {
+    line.len() >= 3 && line[..3].iter().all(u8::is_ascii_digit) && matches!(line.get(3), None | Some(b' ') | Some(b'-'))
+}
+
+/// Verbs of RFC 959 and its extensions. SMTP shares the reply format and a few verbs, but its
+/// clients open with EHLO/HELO, which are not here.
+const FTP_VERBS: &[&[u8]] = &[
+    b"USER", b"PASS", b"ACCT", b"CWD", b"CDUP", b"SMNT", b"QUIT", b"REIN", b"PORT", b"PASV", b"TYPE", b"STRU",
+    b"MODE", b"RETR", b"STOR", b"STOU", b"APPE", b"ALLO", b"REST", b"RNFR", b"RNTO", b"ABOR", b"DELE", b"RMD",
+    b"MKD", b"PWD", b"LIST", b"NLST", b"SITE", b"SYST", b"STAT", b"HELP", b"NOOP", b"FEAT", b"OPTS", b"AUTH",
+    b"PBSZ", b"PROT", b"CCC", b"EPRT", b"EPSV", b"LPRT", b"LPSV", b"MLSD", b"MLST", b"SIZE", b"MDTM", b"HOST",
+    b"LANG", b"ADAT", b"CLNT", b"XPWD", b"XCWD", b"XMKD", b"XRMD", b"MFMT", b"SBUF", b"ESTA", b"ESTP",
+];
+
+fn is_ftp_command(line: &[u8]) -> bool {
+    parse::parse_command(line).is_some_and(|c| c.verb != Verb::Other || FTP_VERBS.iter().any(|v| v.eq_ignore_ascii_case(c.name)))
+}
+
+/// Clear-text replies after TLS: printable lines starting with a reply code.
+fn looks_like_clear_reply(bytes: &[u8]) -> bool {
+    is_reply_line(bytes.get(..4).unwrap_or(bytes))
+        && bytes.ends_with(b"\n")
+        && bytes.iter().all(|&b| (0x20..0x7f).contains(&b) || b == b'\r' || b == b'\n' || b == b'\t')
+}
+
+fn session_report(s: &SessionState, control: ControlStats, end: Timestamp) -> report::Session {
+    report::Session {
+        id: s.id,
+        client: s.client.to_string(),
+        server: s.server.to_string(),
+        control_port: s.server.port(),
+        first_frame: s.first_frame,
+        start_time: s.start_ts.as_secs_f64(),
+        user: s.user.clone(),
+        banner: s.banner.clone(),
+        tls: s.tls_frame.is_some(),
+        tls_frame: s.tls_frame,
+        protected_data: s.protected_data,
+        clear_again_frame: s.clear_again_frame,
+        commands: s.commands,
+        replies: s.replies,
+        negotiations: s.negotiations.iter().map(|n| negotiation_report(s, n, end)).collect(),
+        negotiations_over_limit: s.negotiations_over_limit,
+        probable_data_channels: s.probable.iter().map(|c| connection_report(c, None, end)).collect(),
+        anomalies: s.anomalies.clone(),
+        control,
+        client_addr: s.client,
+        server_addr: s.server,
+        password_frame: s.password_frame,
+    }
+}
+
+fn negotiation_report(s: &SessionState, n: &NegState, end: Timestamp) -> report::Negotiation {
+    let transfer_reply = n.transfer.as_ref().and_then(|t| t.last.as_ref());
+    let connection = n.conn.as_ref().map(|c| connection_report(c, transfer_reply.map(|r| r.code), end));
+    let outcome = match &connection {
+        Some(c) => c.outcome,
+        None => outcome_without_connection(n, end),
+    };
+    let _ = s;
+    report::Negotiation {
+        frame: n.frame,
+        time: n.ts.as_secs_f64(),
+        command: n.command,
+        mode: n.command.mode(),
+        argument: n.argument.clone(),
+        reply_code: n.reply.as_ref().map(|r| r.code),
+        reply_frame: n.reply.as_ref().map(|r| r.frame),
+        reply_text: n.reply.as_ref().map(|r| r.text.clone()),
+        advertised: n.advertised.map(|a| a.to_string()),
+        advertised_class: n.advertised.map(|a| crate::addr::classify(a.ip())),
+        address_implied: n.implied,
+        malformed: n.malformed.map(str::to_string),
+        data: report::DataChannel {
+            outcome,
+            matched_by: n.matched_by,
+            bytes: n.conn.map_or(0, |c| c.bytes_to_server + c.bytes_to_client),
+            duration: n.conn.and_then(|c| c.syn.map(|(_, t)| (c.last_ts.0 - t.0) as f64 / 1e9)),
+            connection,
+            command: n.transfer.as_ref().map(|t| t.command.clone()),
+            command_frame: n.transfer.as_ref().map(|t| t.frame),
+            reply_code: transfer_reply.map(|r| r.code),
+            reply_frame: transfer_reply.map(|r| r.frame),
+            reply_text: transfer_reply.map(|r| r.text.clone()),
+        },
+        advertised_addr: n.advertised,
+    }
+}
+
+/// What became of a negotiation whose data connection never showed a SYN.
+fn outcome_without_connection(n: &NegState, end: Timestamp) -> Outcome {
+    if n.reply.as_ref().is_some_and(|r| r.code >= 400) {
+        return Outcome::Rejected; // 500 Illegal PORT command, 501, 421 ...
+    }
+    if let Some(t) = &n.transfer {
+        return match &t.last {
+            Some(r) if matches!(r.code, 425 | 426) => Outcome::Rejected,
+            Some(_) => Outcome::NotAttempted,
+            None => Outcome::Unknown,
+        };
+    }
+    if n.reply.is_none() || end.0.saturating_sub(n.ts.0) < GRACE_NS {
+        return Outcome::Unknown;
+    }
+    Outcome::NotAttempted
+}
+
+fn connection_report(c: &Conn, transfer_reply: Option<u16>, end: Timestamp) -> report::Connection {
+    let outcome = if c.synack_frame.is_some() {
+        Outcome::Established
+    } else if matches!(c.rst, Some((_, Dir::ToClient))) {
+        Outcome::Refused
+    } else if c.unreachable.is_some() {
+        Outcome::Unreachable
+    } else if transfer_reply.is_none() && end.0.saturating_sub(c.last_syn_ts.0) < GRACE_NS {
+        Outcome::Unknown
+    } else {
+        Outcome::Unanswered
+    };
+    let (syn_frame, syn_ts) = c.syn.unwrap_or((c.first_frame, c.first_ts));
+    report::Connection {
+        client: c.client.to_string(),
+        server: c.server.to_string(),
+        syn_frame,
+        syn_time: syn_ts.as_secs_f64(),
+        outcome,
+        syns: c.syns,
+        synack_frame: c.synack_frame,
+        rst_frame: c.rst.map(|(f, _)| f),
+        rst_from: c.rst.map(|(_, d)| if d == Dir::ToServer { "client" } else { "server" }),
+        unreachable_frame: c.unreachable.map(|(f, ..)| f),
+        unreachable: c.unreachable.map(|(_, t, code, from)| describe_icmp(t, code, from)),
+        fin_frame: c.fin_frame,
+        bytes_to_server: c.bytes_to_server,
+        bytes_to_client: c.bytes_to_client,
+        last_frame: c.last_frame,
+        last_time: c.last_ts.as_secs_f64(),
+    }
+}
+
+fn describe_icmp(t: u8, code: u8, from: IpAddr) -> String {
+    let what = match (from.is_ipv4(), t, code) {
+        (true, 3, 0) => "network unreachable",
+        (true, 3, 1) => "host unreachable",
+        (true, 3, 3) => "port unreachable",
+        (true, 3, 9 | 10 | 13) => "administratively prohibited",
+        (true, 11, _) => "time exceeded",
+        (false, 1, 0) => "no route to destination",
+        (false, 1, 1) => "administratively prohibited",
+        (false, 1, 3) => "address unreachable",
+        (false, 1, 4) => "port unreachable",
+        (false, 3, _) => "time exceeded",
+        _ => "unreachable",
+    };
+    let proto = if from.is_ipv4() { "ICMP" } else { "ICMPv6" };
+    format!("{proto} {t}/{code} {what} from {from}")
+}
+
+#[allow(dead_code)]
+fn _printable_is_used(b: &[u8]) -> String {
+    printable(b)
+}

@@ -6,6 +6,16 @@
 use crate::decode::LinkType;
 use crate::Timestamp;
 
+use std::io::{self, Read};
+use std::path::Path;
+
+use pcap_parser::pcapng::Block;
+use pcap_parser::traits::{PcapNGPacketBlock, PcapReaderIterator};
+use pcap_parser::{
+    InterfaceDescriptionBlock, LegacyPcapReader, OptionCode, PcapBlockOwned, PcapError,
+    PcapNGReader,
+};
+
 /// One captured frame, borrowed from the reader's buffer for the duration of the callback.
 #[derive(Debug, Clone, Copy)]
 pub struct Frame<'a> {
@@ -16,4 +26,1278 @@ pub struct Frame<'a> {
     pub data: &'a [u8],
     /// Length on the wire; larger than `data.len()` when the snap length cut the frame.
     pub orig_len: u32,
+}
+
+/// Why a capture could not be read at all. Every message starts with the file's name.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error("{name}: no capture header (the input is empty)")]
+    Empty { name: String },
+    #[error("{name}: not a pcap or pcapng file (starts with {start})")]
+    NotACapture { name: String, start: String },
+    #[error("{name}: file ends inside the capture header")]
+    HeaderCut { name: String },
+    #[error("{name}: damaged capture header: {reason}")]
+    BadHeader { name: String, reason: String },
+    #[error("{name}: is a directory")]
+    IsDirectory { name: String },
+    #[error("{name}: {source}")]
+    Io {
+        name: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// What one capture yielded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadSummary {
+    pub frames: u64,
+    /// Some(reason) when the file ended inside a block or a corrupt block stopped reading: what
+    /// was read before is still valid.
+    pub truncated: Option<String>,
+}
+
+/// Reads one capture, calling on_frame for every packet in order. Frames are numbered from
+/// first_frame (1 for the first file). Returns Err only when nothing can be read at all (not a
+/// capture, unreadable); a break in the middle is Ok with `truncated`.
+pub fn read_capture<R: Read>(
+    name: &str,
+    input: R,
+    first_frame: u64,
+    on_frame: &mut dyn FnMut(&Frame<'_>),
+) -> Result<ReadSummary, CaptureError> {
+    let mut input = Input {
+        prefix: Vec::new(),
+        taken: 0,
+        inner: input,
+        error: None,
+    };
+    let format = identify(name, &mut input)?;
+    let mut frames = FrameCounter {
+        next: first_frame,
+        read: 0,
+    };
+    let stop = match format {
+        Format::Pcap => match LegacyPcapReader::new(BUFFER_SIZE, &mut input) {
+            Ok(mut reader) => pump(&mut reader, format, &mut frames, on_frame),
+            Err(error) => return Err(bad_header(name, &error)),
+        },
+        Format::PcapNg => match PcapNGReader::new(BUFFER_SIZE, &mut input) {
+            Ok(mut reader) => pump(&mut reader, format, &mut frames, on_frame),
+            Err(error) => return Err(bad_header(name, &error)),
+        },
+    };
+    let truncated = match stop {
+        Stop::End => None,
+        Stop::Broken(reason) => Some(reason),
+        Stop::ReadFailed => {
+            let error = input
+                .error
+                .take()
+                .unwrap_or_else(|| io::Error::other("read failed"));
+            if frames.read == 0 {
+                return Err(CaptureError::Io {
+                    name: name.to_string(),
+                    source: error,
+                });
+            }
+            Some(format!(
+                "read error after frame {}: {error}",
+                frames.next - 1
+            ))
+        }
+    };
+    Ok(ReadSummary {
+        frames: frames.read,
+        truncated,
+    })
+}
+
+/// Opens a path ("-" = standard input) and reads it; a directory, a missing file, an empty file
+/// give a clear CaptureError.
+pub fn read_path(
+    path: &Path,
+    first_frame: u64,
+    on_frame: &mut dyn FnMut(&Frame<'_>),
+) -> Result<ReadSummary, CaptureError> {
+    if path.as_os_str() == "-" {
+        return read_capture("standard input", io::stdin().lock(), first_frame, on_frame);
+    }
+    let name = path.display().to_string();
+    let io_error = |source| CaptureError::Io {
+        name: name.clone(),
+        source,
+    };
+    // Checked before opening: on Linux a directory opens fine and only fails on read (EISDIR),
+    // which would read as "empty".
+    if std::fs::metadata(path).map_err(io_error)?.is_dir() {
+        return Err(CaptureError::IsDirectory { name });
+    }
+    let file = std::fs::File::open(path).map_err(io_error)?;
+    // No BufReader: the parser reads in BUFFER_SIZE chunks already.
+    read_capture(&name, file, first_frame, on_frame)
+}
+
+/// The parser's buffer: large reads, and room for any sane block (a 256 KiB snap length).
+const BUFFER_SIZE: usize = 1 << 20;
+/// A block that does not fit this is taken as a corrupt length: bounds memory on hostile input.
+const MAX_BLOCK: usize = 16 << 20;
+/// More interfaces than this in one section is a corrupt file, not a capture.
+const MAX_INTERFACES: usize = 1 << 16;
+/// A section header is a few hundred bytes; this bounds what is read before the format is known.
+const MAX_SECTION_HEADER: usize = 1 << 16;
+
+const PCAP_HEADER_LEN: usize = 24;
+const PCAPNG_SHB_MIN_LEN: usize = 28;
+/// On-disk magics: pcap microsecond and nanosecond in both byte orders, Kuznetzov's modified
+/// pcap (little-endian only, as pcap-parser reads it), and the pcapng section header type.
+const PCAP_MAGICS: [[u8; 4]; 5] = [
+    [0xd4, 0xc3, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0xc3, 0xd4],
+    [0x4d, 0x3c, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0x3c, 0x4d],
+    [0x34, 0xcd, 0xb2, 0xa1],
+];
+const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
+const PCAPNG_BYTE_ORDER_LE: [u8; 4] = [0x4d, 0x3c, 0x2b, 0x1a];
+const PCAPNG_BYTE_ORDER_BE: [u8; 4] = [0x1a, 0x2b, 0x3c, 0x4d];
+
+// pcapng block types as read in the section's byte order.
+const BLOCK_TYPE_OBSOLETE_PACKET: u32 = 0x0000_0002;
+const BLOCK_TYPE_SIMPLE_PACKET: u32 = 0x0000_0003;
+const BLOCK_TYPE_ENHANCED_PACKET: u32 = 0x0000_0006;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Pcap,
+    PcapNg,
+}
+
+/// The caller's reader behind the bytes already read to identify the format. pcap-parser parses
+/// the file header from its first `read` alone, so that read must return the whole header: it
+/// returns the prefix, and only then the rest of the input. I/O errors are kept, with their
+/// message, because pcap-parser reduces them to "ReadError".
+struct Input<R> {
+    prefix: Vec<u8>,
+    taken: usize,
+    inner: R,
+    error: Option<io::Error>,
+}
+
+impl<R: Read> Input<R> {
+    /// Reads into the prefix until it holds `want` bytes or the input ends.
+    fn fill_prefix(&mut self, want: usize) -> io::Result<()> {
+        let missing = want.saturating_sub(self.prefix.len()) as u64;
+        // read_to_end retries interrupted reads and stops at the end of the input.
+        (&mut self.inner)
+            .take(missing)
+            .read_to_end(&mut self.prefix)?;
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for Input<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(rest) = self
+            .prefix
+            .get(self.taken..)
+            .filter(|rest| !rest.is_empty())
+        {
+            let n = rest.len().min(buf.len());
+            buf[..n].copy_from_slice(&rest[..n]);
+            self.taken += n;
+            return Ok(n);
+        }
+        loop {
+            match self.inner.read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let copy = io::Error::new(e.kind(), e.to_string());
+                    self.error = Some(e);
+                    return Err(copy);
+                }
+                done => return done,
+            }
+        }
+    }
+}
+
+/// Reads enough of the input to name its format, and checks the file header can be complete.
+fn identify<R: Read>(name: &str, input: &mut Input<R>) -> Result<Format, CaptureError> {
+    let io_error = |source| CaptureError::Io {
+        name: name.to_string(),
+        source,
+    };
+    let header_cut = || CaptureError::HeaderCut {
+        name: name.to_string(),
+    };
+    let bad_header = |reason: String| CaptureError::BadHeader {
+        name: name.to_string(),
+        reason,
+    };
+    input.fill_prefix(4).map_err(io_error)?;
+    let start = input.prefix.as_slice();
+    if start.is_empty() {
+        return Err(CaptureError::Empty {
+            name: name.to_string(),
+        });
+    }
+    let is_pcap = PCAP_MAGICS.iter().any(|magic| magic.starts_with(start));
+    let is_pcapng = PCAPNG_MAGIC.starts_with(start);
+    if !is_pcap && !is_pcapng {
+        return Err(CaptureError::NotACapture {
+            name: name.to_string(),
+            start: hex(start),
+        });
+    }
+    if start.len() < 4 {
+        return Err(header_cut());
+    }
+    if is_pcap {
+        input.fill_prefix(PCAP_HEADER_LEN).map_err(io_error)?;
+        return if input.prefix.len() < PCAP_HEADER_LEN {
+            Err(header_cut())
+        } else {
+            Ok(Format::Pcap)
+        };
+    }
+    input.fill_prefix(12).map_err(io_error)?;
+    let Some(head) = input.prefix.get(..12) else {
+        return Err(header_cut());
+    };
+    let length_bytes = [head[4], head[5], head[6], head[7]];
+    let length = match [head[8], head[9], head[10], head[11]] {
+        PCAPNG_BYTE_ORDER_LE => u32::from_le_bytes(length_bytes),
+        PCAPNG_BYTE_ORDER_BE => u32::from_be_bytes(length_bytes),
+        other => {
+            return Err(bad_header(format!(
+                "unknown pcapng byte-order magic {}",
+                hex(&other)
+            )))
+        }
+    } as usize;
+    if length < PCAPNG_SHB_MIN_LEN || length % 4 != 0 || length > MAX_SECTION_HEADER {
+        return Err(bad_header(format!(
+            "section header block length {length} is impossible"
+        )));
+    }
+    input.fill_prefix(length).map_err(io_error)?;
+    if input.prefix.len() < length {
+        return Err(header_cut());
+    }
+    Ok(Format::PcapNg)
+}
+
+fn bad_header(name: &str, error: &PcapError<&[u8]>) -> CaptureError {
+    CaptureError::BadHeader {
+        name: name.to_string(),
+        reason: describe(error),
+    }
+}
+
+/// pcap-parser's own messages include the raw input; this keeps what a person can use.
+fn describe(error: &PcapError<&[u8]>) -> String {
+    match error {
+        PcapError::NomError(_, kind) | PcapError::OwnedNomError(_, kind) => {
+            format!("fields do not check out ({kind:?})")
+        }
+        PcapError::HeaderNotRecognized => "unknown magic".to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+struct FrameCounter {
+    next: u64,
+    read: u64,
+}
+
+enum Stop {
+    End,
+    Broken(String),
+    ReadFailed,
+}
+
+/// How a pcapng interface's timestamps count: 10^-n or 2^-n seconds per unit (if_tsresol).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resolution {
+    Decimal(u8),
+    Binary(u8),
+}
+
+impl Resolution {
+    fn from_tsresol(value: u8) -> Resolution {
+        if value & 0x80 == 0 {
+            Resolution::Decimal(value)
+        } else {
+            Resolution::Binary(value & 0x7f)
+        }
+    }
+
+    /// Nanoseconds in `units`, in i128 so no if_tsresol value can overflow.
+    fn nanos(self, units: u64) -> i128 {
+        let units = i128::from(units);
+        match self {
+            Resolution::Decimal(exp) if exp <= 9 => units * 10i128.pow(u32::from(9 - exp)),
+            Resolution::Decimal(exp) => 10i128
+                .checked_pow(u32::from(exp - 9))
+                .map_or(0, |div| units / div),
+            // units < 2^64 and 1e9 < 2^30: the product fits; the shift is at most 127.
+            Resolution::Binary(exp) => (units * 1_000_000_000) >> exp,
+        }
+    }
+}
+
+struct Interface {
+    link: LinkType,
+    resolution: Resolution,
+    /// if_tsoffset: seconds added to every timestamp.
+    offset_secs: i64,
+    snaplen: u32,
+}
+
+impl Interface {
+    fn from_block(idb: &InterfaceDescriptionBlock<'_>, big_endian: bool) -> Interface {
+        // pcap-parser decodes if_tsoffset as little-endian whatever the section's byte order,
+        // so it is read again here.
+        let offset_secs = idb
+            .options
+            .iter()
+            .find(|option| option.code == OptionCode::IfTsoffset)
+            .and_then(|option| option.value().get(..8))
+            .map_or(0, |bytes| {
+                let bytes: [u8; 8] = bytes.try_into().unwrap_or_default();
+                if big_endian {
+                    i64::from_be_bytes(bytes)
+                } else {
+                    i64::from_le_bytes(bytes)
+                }
+            });
+        Interface {
+            link: LinkType::from_linktype(u32::from(idb.linktype.0 as u16)),
+            resolution: Resolution::from_tsresol(idb.if_tsresol),
+            offset_secs,
+            snaplen: idb.snaplen,
+        }
+    }
+
+    fn timestamp(&self, high: u32, low: u32) -> Timestamp {
+        let units = (u64::from(high) << 32) | u64::from(low);
+        let nanos = self.resolution.nanos(units) + i128::from(self.offset_secs) * 1_000_000_000;
+        Timestamp(nanos.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
+    }
+}
+
+/// The state of one file being read: what the headers said, and where frames go.
+struct Reading<'a> {
+    format: Format,
+    frames: &'a mut FrameCounter,
+    on_frame: &'a mut dyn FnMut(&Frame<'_>),
+    /// Byte order of the pcap file or of the current pcapng section.
+    big_endian: bool,
+    /// pcap: the file's link type and whether fractions are nanoseconds.
+    link: LinkType,
+    nanosecond: bool,
+    /// pcapng: the current section's interfaces, by interface id.
+    interfaces: Vec<Interface>,
+    /// Simple packet blocks carry no timestamp: they get the previous frame's.
+    last_ts: Timestamp,
+}
+
+fn pump(
+    reader: &mut dyn PcapReaderIterator,
+    format: Format,
+    frames: &mut FrameCounter,
+    on_frame: &mut dyn FnMut(&Frame<'_>),
+) -> Stop {
+    let mut reading = Reading {
+        format,
+        frames,
+        on_frame,
+        big_endian: false,
+        link: LinkType::Ethernet,
+        nanosecond: false,
+        interfaces: Vec::new(),
+        last_ts: Timestamp::default(),
+    };
+    reading.run(reader)
+}
+
+impl Reading<'_> {
+    /// The refill loop. Every turn consumes a block, reads more input, grows the buffer (at
+    /// most up to MAX_BLOCK) or stops: it cannot spin.
+    fn run(&mut self, reader: &mut dyn PcapReaderIterator) -> Stop {
+        let mut capacity = BUFFER_SIZE;
+        loop {
+            match reader.next() {
+                Ok((offset, block)) => {
+                    if let Err(reason) = self.block(block) {
+                        return Stop::Broken(reason);
+                    }
+                    if offset == 0 {
+                        return Stop::Broken(self.corrupt(reader));
+                    }
+                    reader.consume(offset);
+                }
+                Err(PcapError::Eof) => return Stop::End,
+                Err(PcapError::Incomplete(_)) => {
+                    let before = reader.data().len();
+                    if reader.refill().is_err() {
+                        return Stop::ReadFailed;
+                    }
+                    // No new bytes while the input goes on: the buffer is full of one block.
+                    if reader.data().len() == before
+                        && !reader.reader_exhausted()
+                        && !grow(reader, &mut capacity)
+                    {
+                        return Stop::Broken(self.too_large(reader));
+                    }
+                }
+                Err(PcapError::BufferTooSmall) => {
+                    if !grow(reader, &mut capacity) {
+                        return Stop::Broken(self.too_large(reader));
+                    }
+                }
+                Err(PcapError::UnexpectedEof) => return Stop::Broken(self.ends_inside(reader)),
+                Err(PcapError::ReadError) => return Stop::ReadFailed,
+                Err(_) => return Stop::Broken(self.corrupt(reader)),
+            }
+        }
+    }
+
+    fn block(&mut self, block: PcapBlockOwned<'_>) -> Result<(), String> {
+        match block {
+            PcapBlockOwned::LegacyHeader(header) => {
+                // The upper bits of the link type field may carry FCS information.
+                self.link = LinkType::from_linktype(header.network.0 as u32 & 0xFFFF);
+                self.nanosecond = header.is_nanosecond_precision();
+                self.big_endian = header.is_bigendian();
+            }
+            PcapBlockOwned::Legacy(record) => {
+                let fraction = i64::from(record.ts_usec);
+                let nanos = if self.nanosecond {
+                    fraction
+                } else {
+                    fraction * 1000
+                };
+                let ts = Timestamp::from_secs_nanos(i64::from(record.ts_sec), nanos);
+                self.emit(ts, self.link, record.data, record.origlen);
+            }
+            PcapBlockOwned::NG(Block::SectionHeader(section)) => {
+                self.interfaces.clear();
+                self.big_endian = section.big_endian();
+            }
+            PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                if self.interfaces.len() >= MAX_INTERFACES {
+                    return Err(format!(
+                        "more than {MAX_INTERFACES} interfaces in one section"
+                    ));
+                }
+                self.interfaces
+                    .push(Interface::from_block(&idb, self.big_endian));
+            }
+            PcapBlockOwned::NG(Block::EnhancedPacket(packet)) => {
+                let interface = self.interface(packet.if_id)?;
+                let (ts, link) = (
+                    interface.timestamp(packet.ts_high, packet.ts_low),
+                    interface.link,
+                );
+                self.emit(ts, link, packet.packet_data(), packet.origlen);
+            }
+            PcapBlockOwned::NG(Block::SimplePacket(packet)) => {
+                let interface = self.interface(0)?;
+                let mut data = packet.packet_data();
+                // The block is padded; only the interface's snap length says where data ends.
+                if interface.snaplen != 0 {
+                    data = &data[..data.len().min(interface.snaplen as usize)];
+                }
+                self.emit(self.last_ts, interface.link, data, packet.origlen);
+            }
+            PcapBlockOwned::NG(Block::Unknown(unknown)) => {
+                if self.native(unknown.block_type) == BLOCK_TYPE_OBSOLETE_PACKET {
+                    self.obsolete_packet(unknown.data)?;
+                }
+            }
+            PcapBlockOwned::NG(_) => {}
+        }
+        Ok(())
+    }
+
+    fn interface(&self, id: u32) -> Result<&Interface, String> {
+        self.interfaces.get(id as usize).ok_or_else(|| {
+            format!(
+                "frame {} names interface {id}, but its section describes {}",
+                self.frames.next,
+                self.interfaces.len()
+            )
+        })
+    }
+
+    /// The pcapng 1.0 Packet Block (type 2), superseded by the EPB but still found in old files.
+    fn obsolete_packet(&mut self, body: &[u8]) -> Result<(), String> {
+        let corrupt = || "corrupt packet block (type 2)".to_string();
+        let field = |at: usize| {
+            body.get(at..at + 4)
+                .map(|b| self.u32_at(b))
+                .ok_or_else(corrupt)
+        };
+        let interface_id = body
+            .get(..2)
+            .map(|b| {
+                if self.big_endian {
+                    u16::from_be_bytes([b[0], b[1]])
+                } else {
+                    u16::from_le_bytes([b[0], b[1]])
+                }
+            })
+            .ok_or_else(corrupt)?;
+        let (high, low, caplen, origlen) = (field(4)?, field(8)?, field(12)?, field(16)?);
+        let data = body
+            .get(20..)
+            .and_then(|rest| rest.get(..caplen as usize))
+            .ok_or_else(corrupt)?;
+        let interface = self.interface(u32::from(interface_id))?;
+        let (ts, link) = (interface.timestamp(high, low), interface.link);
+        self.emit(ts, link, data, origlen);
+        Ok(())
+    }
+
+    fn emit(&mut self, ts: Timestamp, link: LinkType, data: &[u8], orig_len: u32) {
+        self.last_ts = ts;
+        (self.on_frame)(&Frame {
+            number: self.frames.next,
+            ts,
+            link,
+            data,
+            orig_len,
+        });
+        self.frames.next += 1;
+        self.frames.read += 1;
+    }
+
+    fn u32_at(&self, bytes: &[u8]) -> u32 {
+        let bytes = [bytes[0], bytes[1], bytes[2], bytes[3]];
+        if self.big_endian {
+            u32::from_be_bytes(bytes)
+        } else {
+            u32::from_le_bytes(bytes)
+        }
+    }
+
+    /// A block type as the section's byte order reads it (pcap-parser reports it little-endian).
+    fn native(&self, block_type: u32) -> u32 {
+        if self.big_endian {
+            block_type.swap_bytes()
+        } else {
+            block_type
+        }
+    }
+
+    /// The type and length fields of the pcapng block (or the length of the pcap record) at the
+    /// front of the buffer.
+    fn pending_header(&self, data: &[u8]) -> (Option<u32>, Option<u32>) {
+        let field = |at: usize| data.get(at..at + 4).map(|b| self.u32_at(b));
+        match self.format {
+            Format::Pcap => (None, field(8)),
+            Format::PcapNg => (field(0), field(4)),
+        }
+    }
+
+    fn is_packet_block(&self, block_type: Option<u32>) -> bool {
+        match self.format {
+            Format::Pcap => true,
+            Format::PcapNg => matches!(
+                block_type,
+                Some(
+                    BLOCK_TYPE_ENHANCED_PACKET
+                        | BLOCK_TYPE_SIMPLE_PACKET
+                        | BLOCK_TYPE_OBSOLETE_PACKET
+                )
+            ),
+        }
+    }
+
+    fn ends_inside(&self, reader: &dyn PcapReaderIterator) -> String {
+        let (block_type, _) = self.pending_header(reader.data());
+        match block_type {
+            _ if self.is_packet_block(block_type) => {
+                format!("file ends inside frame {}", self.frames.next)
+            }
+            Some(t) => format!(
+                "file ends inside a pcapng block of type 0x{t:08x} (after frame {})",
+                self.frames.next - 1
+            ),
+            None => format!(
+                "file ends inside a block header (after frame {})",
+                self.frames.next - 1
+            ),
+        }
+    }
+
+    fn too_large(&self, reader: &dyn PcapReaderIterator) -> String {
+        let (_, length) = self.pending_header(reader.data());
+        let length = length.map_or_else(|| "?".to_string(), |l| l.to_string());
+        match self.format {
+            Format::Pcap => format!(
+                "frame {} claims {length} captured bytes: corrupt record header",
+                self.frames.next
+            ),
+            Format::PcapNg => format!(
+                "block at byte {} claims {length} bytes: corrupt block length",
+                reader.consumed()
+            ),
+        }
+    }
+
+    fn corrupt(&self, reader: &dyn PcapReaderIterator) -> String {
+        let (block_type, length) = self.pending_header(reader.data());
+        let show = |v: Option<u32>, hex: bool| match v {
+            Some(v) if hex => format!("0x{v:08x}"),
+            Some(v) => v.to_string(),
+            None => "?".to_string(),
+        };
+        format!(
+            "corrupt block at byte {} (type {}, length {}) after frame {}",
+            reader.consumed(),
+            show(block_type, true),
+            show(length, false),
+            self.frames.next - 1
+        )
+    }
+}
+
+/// Grows the parser's buffer for one large block, up to MAX_BLOCK.
+fn grow(reader: &mut dyn PcapReaderIterator, capacity: &mut usize) -> bool {
+    if *capacity >= MAX_BLOCK {
+        return false;
+    }
+    *capacity = (*capacity * 4).min(MAX_BLOCK);
+    reader.grow(*capacity)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    /// A frame as the callback saw it, owned.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    struct Seen {
+        number: u64,
+        ts: i64,
+        link: LinkType,
+        data: Vec<u8>,
+        orig_len: u32,
+    }
+
+    fn read_all(bytes: &[u8], first_frame: u64) -> (Result<ReadSummary, CaptureError>, Vec<Seen>) {
+        read_from("test.cap", Cursor::new(bytes), first_frame)
+    }
+
+    fn read_from<R: Read>(
+        name: &str,
+        input: R,
+        first_frame: u64,
+    ) -> (Result<ReadSummary, CaptureError>, Vec<Seen>) {
+        let mut seen = Vec::new();
+        let result = read_capture(name, input, first_frame, &mut |frame| {
+            seen.push(Seen {
+                number: frame.number,
+                ts: frame.ts.0,
+                link: frame.link,
+                data: frame.data.to_vec(),
+                orig_len: frame.orig_len,
+            })
+        });
+        (result, seen)
+    }
+
+    /// Writes integers in one byte order, the way a capture's writer did.
+    #[derive(Clone, Copy)]
+    struct Order {
+        big: bool,
+    }
+    const LE: Order = Order { big: false };
+    const BE: Order = Order { big: true };
+
+    impl Order {
+        fn u16(self, v: u16) -> [u8; 2] {
+            if self.big {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        }
+        fn u32(self, v: u32) -> [u8; 4] {
+            if self.big {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        }
+    }
+
+    fn pcap_header(order: Order, magic: u32, linktype: u32) -> Vec<u8> {
+        let mut out = order.u32(magic).to_vec();
+        out.extend(order.u16(2));
+        out.extend(order.u16(4));
+        out.extend(order.u32(0)); // thiszone
+        out.extend(order.u32(0)); // sigfigs
+        out.extend(order.u32(65535)); // snaplen
+        out.extend(order.u32(linktype));
+        out
+    }
+
+    fn pcap_record(order: Order, secs: u32, fraction: u32, data: &[u8], orig_len: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        for field in [secs, fraction, data.len() as u32, orig_len] {
+            out.extend(order.u32(field));
+        }
+        out.extend_from_slice(data);
+        out
+    }
+
+    /// One pcapng block: type, length, body padded to 4 bytes, length again.
+    fn block(order: Order, block_type: u32, body: &[u8]) -> Vec<u8> {
+        let padded = body.len().div_ceil(4) * 4;
+        let length = (12 + padded) as u32;
+        let mut out = order.u32(block_type).to_vec();
+        out.extend(order.u32(length));
+        out.extend_from_slice(body);
+        out.resize(8 + padded, 0);
+        out.extend(order.u32(length));
+        out
+    }
+
+    fn options(order: Order, list: &[(u16, &[u8])]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (code, value) in list {
+            out.extend(order.u16(*code));
+            out.extend(order.u16(value.len() as u16));
+            out.extend_from_slice(value);
+            out.resize(out.len().div_ceil(4) * 4, 0);
+        }
+        if !list.is_empty() {
+            out.extend([0, 0, 0, 0]); // opt_endofopt
+        }
+        out
+    }
+
+    fn shb(order: Order) -> Vec<u8> {
+        let mut body = order.u32(0x1A2B_3C4D).to_vec();
+        body.extend(order.u16(1));
+        body.extend(order.u16(0));
+        body.extend([0xff; 8]); // section length unknown
+        block(order, 0x0A0D_0D0A, &body)
+    }
+
+    fn idb(order: Order, linktype: u16, snaplen: u32, opts: &[(u16, &[u8])]) -> Vec<u8> {
+        let mut body = order.u16(linktype).to_vec();
+        body.extend(order.u16(0));
+        body.extend(order.u32(snaplen));
+        body.extend(options(order, opts));
+        block(order, 1, &body)
+    }
+
+    fn epb(order: Order, interface: u32, ts: u64, data: &[u8], orig_len: u32) -> Vec<u8> {
+        let mut body = Vec::new();
+        for field in [
+            interface,
+            (ts >> 32) as u32,
+            ts as u32,
+            data.len() as u32,
+            orig_len,
+        ] {
+            body.extend(order.u32(field));
+        }
+        body.extend_from_slice(data);
+        block(order, 6, &body)
+    }
+
+    fn spb(order: Order, data: &[u8], orig_len: u32) -> Vec<u8> {
+        let mut body = order.u32(orig_len).to_vec();
+        body.extend_from_slice(data);
+        block(order, 3, &body)
+    }
+
+    fn obsolete_pb(order: Order, interface: u16, ts: u64, data: &[u8]) -> Vec<u8> {
+        let mut body = order.u16(interface).to_vec();
+        body.extend(order.u16(0)); // drops
+        for field in [
+            (ts >> 32) as u32,
+            ts as u32,
+            data.len() as u32,
+            data.len() as u32,
+        ] {
+            body.extend(order.u32(field));
+        }
+        body.extend_from_slice(data);
+        block(order, 2, &body)
+    }
+
+    const SECS: i64 = 1_700_000_000;
+
+    #[test]
+    fn pcap_microseconds_little_endian() {
+        let mut file = pcap_header(LE, 0xa1b2_c3d4, 1);
+        file.extend(pcap_record(LE, SECS as u32, 123_456, b"first", 5));
+        file.extend(pcap_record(LE, SECS as u32 + 1, 999_999, b"cut", 1500));
+        assert_eq!(&file[..4], &[0xd4, 0xc3, 0xb2, 0xa1]);
+        let (result, seen) = read_all(&file, 7);
+        assert_eq!(
+            result.unwrap(),
+            ReadSummary {
+                frames: 2,
+                truncated: None
+            }
+        );
+        assert_eq!(
+            seen,
+            vec![
+                Seen {
+                    number: 7,
+                    ts: SECS * 1_000_000_000 + 123_456_000,
+                    link: LinkType::Ethernet,
+                    data: b"first".to_vec(),
+                    orig_len: 5
+                },
+                Seen {
+                    number: 8,
+                    ts: (SECS + 1) * 1_000_000_000 + 999_999_000,
+                    link: LinkType::Ethernet,
+                    data: b"cut".to_vec(),
+                    orig_len: 1500
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn pcap_nanoseconds_big_endian() {
+        let mut file = pcap_header(BE, 0xa1b2_3c4d, 113);
+        file.extend(pcap_record(BE, SECS as u32, 123_456_789, b"sll", 3));
+        assert_eq!(&file[..4], &[0xa1, 0xb2, 0x3c, 0x4d]);
+        let (result, seen) = read_all(&file, 1);
+        assert_eq!(result.unwrap().frames, 1);
+        assert_eq!(seen[0].ts, SECS * 1_000_000_000 + 123_456_789);
+        assert_eq!(seen[0].link, LinkType::LinuxSll);
+        assert_eq!(seen[0].data, b"sll");
+    }
+
+    #[test]
+    fn pcap_link_type_ignores_fcs_bits() {
+        // Bits 28..31 of the link type field say "frames carry a 4-byte FCS".
+        let file = [
+            pcap_header(LE, 0xa1b2_c3d4, 0x1000_0000 | 228 | 0x0400_0000),
+            pcap_record(LE, 1, 0, b"x", 1),
+        ]
+        .concat();
+        let (_, seen) = read_all(&file, 1);
+        assert_eq!(seen[0].link, LinkType::Ipv4);
+    }
+
+    #[test]
+    fn pcapng_interfaces_with_their_own_resolution_and_offset() {
+        let mut file = shb(LE);
+        // Interface 0: Ethernet, default microseconds.
+        file.extend(idb(LE, 1, 0, &[]));
+        // Interface 1: raw IP, nanoseconds, clock offset of 100 s.
+        file.extend(idb(LE, 101, 0, &[(9, &[9]), (14, &100i64.to_le_bytes())]));
+        // Interface 2: Linux cooked v2, 2^-10 s units, snap length 4.
+        file.extend(idb(LE, 276, 4, &[(9, &[0x80 | 10])]));
+        file.extend(epb(LE, 0, SECS as u64 * 1_000_000 + 1, b"eth", 60));
+        file.extend(epb(LE, 1, SECS as u64 * 1_000_000_000 + 7, b"raw!", 4));
+        file.extend(epb(LE, 2, (SECS as u64) << 10 | 512, b"sll2", 100));
+        // A simple packet block: interface 0, no timestamp, data capped by orig_len.
+        file.extend(spb(LE, b"simple", 4));
+        file.extend(obsolete_pb(LE, 1, 5, b"old"));
+        let (result, seen) = read_all(&file, 1);
+        assert_eq!(
+            result.unwrap(),
+            ReadSummary {
+                frames: 5,
+                truncated: None
+            }
+        );
+        let summary: Vec<_> = seen
+            .iter()
+            .map(|s| (s.number, s.ts, s.link, s.data.as_slice(), s.orig_len))
+            .collect();
+        let ns = 1_000_000_000;
+        assert_eq!(
+            summary,
+            vec![
+                (1, SECS * ns + 1_000, LinkType::Ethernet, &b"eth"[..], 60),
+                (2, (SECS + 100) * ns + 7, LinkType::Raw, &b"raw!"[..], 4),
+                (
+                    3,
+                    SECS * ns + 500_000_000,
+                    LinkType::LinuxSll2,
+                    &b"sll2"[..],
+                    100
+                ),
+                (
+                    4,
+                    SECS * ns + 500_000_000,
+                    LinkType::Ethernet,
+                    &b"simp"[..],
+                    4
+                ),
+                (5, 100 * ns + 5, LinkType::Raw, &b"old"[..], 3),
+            ]
+        );
+    }
+
+    #[test]
+    fn pcapng_sections_reset_interfaces_and_byte_order() {
+        let mut file = shb(LE);
+        file.extend(idb(LE, 1, 0, &[]));
+        file.extend(epb(LE, 0, 2_000_000, b"one", 3));
+        // Second section, big-endian, its interface 0 is Linux cooked with a 10 s offset.
+        file.extend(shb(BE));
+        file.extend(idb(BE, 113, 0, &[(14, &10i64.to_be_bytes())]));
+        file.extend(epb(BE, 0, 3_000_000, b"two", 3));
+        let (result, seen) = read_all(&file, 1);
+        assert_eq!(result.unwrap().frames, 2);
+        assert_eq!(
+            (seen[0].link, seen[0].ts),
+            (LinkType::Ethernet, 2_000_000_000)
+        );
+        assert_eq!(
+            (seen[1].link, seen[1].ts),
+            (LinkType::LinuxSll, 13_000_000_000)
+        );
+        assert_eq!(seen[1].number, 2);
+    }
+
+    #[test]
+    fn pcapng_packet_on_undescribed_interface_stops_reading() {
+        let file = [
+            shb(LE),
+            idb(LE, 1, 0, &[]),
+            epb(LE, 0, 0, b"a", 1),
+            epb(LE, 3, 0, b"b", 1),
+        ]
+        .concat();
+        let (result, seen) = read_all(&file, 1);
+        let summary = result.unwrap();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(
+            summary.truncated.as_deref(),
+            Some("frame 2 names interface 3, but its section describes 1")
+        );
+    }
+
+    #[test]
+    fn pcap_cut_inside_the_last_record() {
+        let mut file = pcap_header(LE, 0xa1b2_c3d4, 1);
+        file.extend(pcap_record(LE, 1, 0, b"whole", 5));
+        let whole = file.len();
+        file.extend(pcap_record(LE, 2, 0, b"second frame", 12));
+        for cut in whole + 1..file.len() {
+            let (result, seen) = read_all(&file[..cut], 1);
+            let summary = result.unwrap();
+            assert_eq!(seen.len(), 1, "cut at {cut}");
+            assert_eq!(
+                summary,
+                ReadSummary {
+                    frames: 1,
+                    truncated: Some("file ends inside frame 2".to_string())
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn pcapng_cut_at_every_length_never_fails_or_hangs() {
+        let file = [
+            shb(LE),
+            idb(LE, 1, 0, &[(9, &[9])]),
+            epb(LE, 0, 0, b"abcdef", 6),
+            spb(LE, b"xyz", 3),
+        ]
+        .concat();
+        let header_len = shb(LE).len();
+        for cut in 0..file.len() {
+            let (result, seen) = read_all(&file[..cut], 1);
+            match result {
+                Ok(summary) => {
+                    assert!(cut >= header_len);
+                    assert_eq!(summary.frames as usize, seen.len());
+                    if cut > header_len && cut < file.len() {
+                        assert!(summary.truncated.is_some(), "cut at {cut}");
+                    }
+                }
+                Err(error) => assert!(cut < header_len, "cut at {cut}: {error}"),
+            }
+        }
+        let (_, seen) = read_all(&file[..file.len() - 1], 1);
+        assert_eq!(seen.len(), 1);
+        let (result, _) = read_all(&file[..file.len() - 1], 1);
+        assert_eq!(
+            result.unwrap().truncated.as_deref(),
+            Some("file ends inside frame 2")
+        );
+    }
+
+    #[test]
+    fn pcapng_corrupt_block_lengths_stop_with_a_reason() {
+        let good = [shb(LE), idb(LE, 1, 0, &[]), epb(LE, 0, 0, b"ok", 2)].concat();
+        // Trailing length differs from the leading one.
+        let mut mismatched = epb(LE, 0, 0, b"bad!", 4);
+        let end = mismatched.len();
+        mismatched[end - 4..].copy_from_slice(&LE.u32(999));
+        // Length smaller than any block.
+        let tiny = [LE.u32(6), LE.u32(4), LE.u32(4)].concat();
+        for corrupt in [mismatched, tiny] {
+            let (result, seen) = read_all(&[good.clone(), corrupt].concat(), 1);
+            let reason = result
+                .unwrap()
+                .truncated
+                .expect("reading stops at the corrupt block");
+            assert!(reason.starts_with("corrupt block at byte"), "{reason}");
+            assert_eq!(seen.len(), 1);
+        }
+        // A huge length with plenty of data behind it: bounded growth, then a reason.
+        let mut huge = good.clone();
+        huge.extend(LE.u32(6));
+        huge.extend(LE.u32(0x7fff_fff0));
+        huge.resize(huge.len() + MAX_BLOCK + (1 << 20), 0);
+        let (result, seen) = read_all(&huge, 1);
+        let reason = result.unwrap().truncated.unwrap();
+        assert!(
+            reason.contains("claims 2147483632 bytes: corrupt block length"),
+            "{reason}"
+        );
+        assert_eq!(seen.len(), 1);
+        // The same in a pcap record header.
+        let mut pcap = pcap_header(LE, 0xa1b2_c3d4, 1);
+        pcap.extend([LE.u32(1), LE.u32(0), LE.u32(0x7fff_0000), LE.u32(10)].concat());
+        pcap.resize(pcap.len() + MAX_BLOCK + 100, 0);
+        let (result, _) = read_all(&pcap, 1);
+        assert_eq!(
+            result.unwrap().truncated.as_deref(),
+            Some("frame 1 claims 2147418112 captured bytes: corrupt record header")
+        );
+    }
+
+    #[test]
+    fn not_a_capture_empty_and_cut_headers() {
+        let error = read_from("capture.pcap", Cursor::new(b"<html><body>".to_vec()), 1)
+            .0
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "capture.pcap: not a pcap or pcapng file (starts with 3c 68 74 6d)"
+        );
+        let error = read_all(b"", 1).0.unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "test.cap: no capture header (the input is empty)"
+        );
+        let error = read_all(b"ab", 1).0.unwrap_err();
+        assert!(matches!(error, CaptureError::NotACapture { .. }), "{error}");
+        let header = pcap_header(LE, 0xa1b2_c3d4, 1);
+        for cut in 1..header.len() {
+            let error = read_all(&header[..cut], 1).0.unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                "test.cap: file ends inside the capture header"
+            );
+        }
+        // A header alone is a valid, empty capture.
+        assert_eq!(read_all(&header, 1).0.unwrap(), ReadSummary::default());
+        let section = shb(BE);
+        for cut in 1..section.len() {
+            assert!(matches!(
+                read_all(&section[..cut], 1).0,
+                Err(CaptureError::HeaderCut { .. })
+            ));
+        }
+        let mut bad_order = shb(LE);
+        bad_order[8..12].copy_from_slice(&[1, 2, 3, 4]);
+        let error = read_all(&bad_order, 1).0.unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "test.cap: damaged capture header: unknown pcapng byte-order magic 01 02 03 04"
+        );
+    }
+
+    /// Hands out at most one byte per read, like a slow pipe.
+    struct Trickle<'a>(&'a [u8]);
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            match (self.0.split_first(), buf.first_mut()) {
+                (Some((byte, rest)), Some(slot)) => {
+                    *slot = *byte;
+                    self.0 = rest;
+                    Ok(1)
+                }
+                _ => Ok(0),
+            }
+        }
+    }
+
+    #[test]
+    fn short_reads_are_fine() {
+        let long_header = idb(
+            LE,
+            1,
+            0,
+            &[(2, b"an interface with a long name"), (9, &[6])],
+        );
+        let file = [
+            shb(LE),
+            long_header,
+            epb(LE, 0, 1, b"abc", 3),
+            epb(LE, 0, 2, b"def", 3),
+        ]
+        .concat();
+        let (result, seen) = read_from("pipe", Trickle(&file), 1);
+        assert_eq!(
+            result.unwrap(),
+            ReadSummary {
+                frames: 2,
+                truncated: None
+            }
+        );
+        assert_eq!(seen[1].data, b"def");
+    }
+
+    /// Gives its bytes, then fails.
+    struct FailsAfter<'a>(&'a [u8]);
+    impl Read for FailsAfter<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(io::Error::other("device went away"));
+            }
+            let n = self.0.len().min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn read_errors_keep_their_message() {
+        let file = [
+            pcap_header(LE, 0xa1b2_c3d4, 1),
+            pcap_record(LE, 1, 0, b"a", 1),
+        ]
+        .concat();
+        let (result, seen) = read_from("dev", FailsAfter(&file), 1);
+        assert_eq!(seen.len(), 1);
+        assert_eq!(
+            result.unwrap().truncated.as_deref(),
+            Some("read error after frame 1: device went away")
+        );
+        let error = read_from("dev", FailsAfter(&[]), 1).0.unwrap_err();
+        assert_eq!(error.to_string(), "dev: device went away");
+    }
+
+    #[test]
+    fn read_path_errors_name_the_path() {
+        let dir =
+            std::env::temp_dir().join(format!("ftpscope-capture-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut ignore = |_: &Frame<'_>| {};
+        let error = read_path(&dir, 1, &mut ignore).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!("{}: is a directory", dir.display())
+        );
+        let missing = dir.join("missing.pcap");
+        let error = read_path(&missing, 1, &mut ignore).unwrap_err();
+        assert!(matches!(error, CaptureError::Io { .. }));
+        assert!(
+            error
+                .to_string()
+                .starts_with(&format!("{}: ", missing.display())),
+            "{error}"
+        );
+        let empty = dir.join("empty.pcap");
+        std::fs::write(&empty, b"").unwrap();
+        let error = read_path(&empty, 1, &mut ignore).unwrap_err();
+        assert!(error.to_string().contains("no capture header"), "{error}");
+        let file = dir.join("one.pcap");
+        std::fs::write(
+            &file,
+            [
+                pcap_header(LE, 0xa1b2_c3d4, 1),
+                pcap_record(LE, 1, 0, b"a", 1),
+            ]
+            .concat(),
+        )
+        .unwrap();
+        assert_eq!(read_path(&file, 1, &mut ignore).unwrap().frames, 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The Zeek FTP traces: real pcaps that must read whole and decode without a panic.
+    #[test]
+    fn zeek_ftp_traces_read_and_decode() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/zeek/Traces/ftp");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            eprintln!("skipped: {} is not there", dir.display());
+            return;
+        };
+        let mut paths: Vec<_> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+            .collect();
+        paths.sort();
+        assert!(!paths.is_empty());
+        for path in paths {
+            let (mut tcp, mut errors) = (0u64, 0u64);
+            let mut next = 1;
+            let summary = read_path(&path, 1, &mut |frame| {
+                assert_eq!(frame.number, next);
+                next += 1;
+                match crate::decode::decode(frame.link, frame.data, frame.orig_len) {
+                    Ok(crate::decode::Decoded::Tcp(_)) => tcp += 1,
+                    Ok(_) => {}
+                    Err(_) => errors += 1,
+                }
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(summary.truncated, None, "{}", path.display());
+            assert!(summary.frames > 0, "{}", path.display());
+            assert!(tcp > 0, "{}: no TCP segments", path.display());
+            eprintln!(
+                "{}: {} frames, {tcp} TCP, {errors} undecodable",
+                path.display(),
+                summary.frames
+            );
+        }
+    }
+
+    mod hostile {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Random bytes behind a valid file header, and random damage to a valid pcapng file.
+            #[test]
+            fn damaged_files_never_panic(tail in proptest::collection::vec(any::<u8>(), 0..300),
+                                         flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8)) {
+                for header in [pcap_header(LE, 0xa1b2_c3d4, 1), pcap_header(BE, 0xa1b2_3c4d, 1), shb(LE), shb(BE)] {
+                    let _ = read_all(&[header, tail.clone()].concat(), 1);
+                }
+                let mut file = [shb(LE), idb(LE, 1, 0, &[(9, &[0x85]), (14, &[1; 8])]), epb(LE, 0, 9, b"abcdefgh", 8), spb(LE, b"s", 1), obsolete_pb(LE, 0, 1, b"o")].concat();
+                for (at, byte) in &flips {
+                    let len = file.len();
+                    file[at % len] ^= byte;
+                }
+                let _ = read_all(&file, 1);
+            }
+        }
+    }
 }

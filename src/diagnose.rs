@@ -1,1 +1,514 @@
-//! Being written.
+//! Diagnosis: findings, with evidence frames, plain-words explanations and fixes, derived from
+//! the report's sessions. Pure: the same sessions always give the same findings.
+//!
+//! Owns the judgement (what is wrong, how bad, what to change). Must not touch packets or parsing.
+
+use crate::addr::{classify, AddressClass};
+use crate::report::{Finding, FindingKind, Mode, Negotiation, Outcome, Session, Severity};
+use serde_json::json;
+use std::net::{IpAddr, SocketAddr};
+
+/// Findings for every session, in session then frame order.
+pub fn findings(sessions: &[Session]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for s in sessions {
+        session_findings(s, &mut out);
+    }
+    out
+}
+
+fn session_findings(s: &Session, out: &mut Vec<Finding>) {
+    let software = crate::fixes::Software::from_banner(s.banner.as_deref());
+    if s.control_port != 21 {
+        out.push(Finding {
+            kind: FindingKind::NonstandardControlPort,
+            severity: Severity::Info,
+            session: s.id,
+            frames: vec![s.first_frame],
+            summary: format!("FTP control channel on port {} instead of 21", s.control_port),
+            explanation: format!(
+                "The control connection goes to {}. Firewalls and NAT helpers that watch only port 21 do not see this session: \
+                 a helper (ALG) will not rewrite its addresses nor open its data ports unless it is attached to port {} explicitly.",
+                s.server, s.control_port
+            ),
+            fix: vec![format!(
+                "If a Linux router's FTP helper should follow this session: iptables -t raw -A PREROUTING -p tcp --dport {} -j CT --helper ftp",
+                s.control_port
+            )],
+            details: json!({ "port": s.control_port }),
+        });
+    }
+    if let Some(frame) = s.password_frame {
+        let anonymous = s.user.as_deref().is_some_and(|u| u.eq_ignore_ascii_case("anonymous") || u.eq_ignore_ascii_case("ftp"));
+        out.push(Finding {
+            kind: FindingKind::CleartextCredentials,
+            severity: if anonymous { Severity::Info } else { Severity::Warning },
+            session: s.id,
+            frames: vec![frame],
+            summary: format!(
+                "password for user {} sent in clear text",
+                s.user.as_deref().map_or("(unknown)".to_string(), |u| format!("'{u}'"))
+            ),
+            explanation: "USER and PASS crossed the network unencrypted: anyone on the path can read them. \
+                          (ftpscope never shows the password itself.)"
+                .into(),
+            fix: vec!["Require TLS on the server (explicit FTPS: AUTH TLS), or use SFTP.".into(), software.require_tls()],
+            details: json!({ "user": s.user, "anonymous": anonymous }),
+        });
+    }
+    if let Some(frame) = s.tls_frame {
+        encrypted_finding(s, frame, out);
+    }
+    for a in &s.anomalies {
+        let kind = if a.kind == "malformed_command" { FindingKind::MalformedCommand } else { FindingKind::MalformedReply };
+        out.push(Finding {
+            kind,
+            severity: Severity::Info,
+            session: s.id,
+            frames: vec![a.frame],
+            summary: format!("{}: {}", a.reason, a.excerpt),
+            explanation: "A line on the control channel breaks RFC 959's format. Strict peers, firewalls and NAT helpers may \
+                          misread or drop it."
+                .into(),
+            fix: Vec::new(),
+            details: json!({ "reason": a.reason, "excerpt": a.excerpt }),
+        });
+    }
+    for n in &s.negotiations {
+        negotiation_findings(s, n, software, out);
+    }
+}
+
+fn encrypted_finding(s: &Session, frame: u64, out: &mut Vec<Finding>) {
+    let failed: Vec<_> = s.probable_data_channels.iter().filter(|c| c.outcome.is_failure()).collect();
+    let mut frames = vec![frame];
+    frames.extend(s.probable_data_channels.iter().map(|c| c.syn_frame).take(20));
+    let channels: Vec<_> = s
+        .probable_data_channels
+        .iter()
+        .map(|c| json!({ "client": c.client, "server": c.server, "syn_frame": c.syn_frame, "outcome": c.outcome }))
+        .collect();
+    let (severity, summary) = if failed.is_empty() {
+        (Severity::Info, format!("control channel encrypted (AUTH TLS) from frame {frame}: {} probable data connection(s), none failed", channels.len()))
+    } else {
+        (
+            Severity::Error,
+            format!(
+                "control channel encrypted (AUTH TLS) from frame {frame}; {} of {} probable data connection(s) failed ({})",
+                failed.len(),
+                channels.len(),
+                failed[0].outcome.as_str()
+            ),
+        )
+    };
+    let mut fix = Vec::new();
+    if !failed.is_empty() {
+        fix.push(
+            "A NAT helper (ALG) cannot read or rewrite PASV/PORT inside TLS: configure the server's external address and a fixed \
+             passive port range, and forward that range on the router."
+                .into(),
+        );
+        let software = crate::fixes::Software::from_banner(s.banner.as_deref());
+        fix.extend(software.passive_address_and_range());
+    }
+    out.push(Finding {
+        kind: FindingKind::ControlChannelEncrypted,
+        severity,
+        session: s.id,
+        frames,
+        summary,
+        explanation: format!(
+            "After the 234 reply in frame {frame} the control channel is TLS: commands, replies and the addresses in PASV/PORT \
+             are no longer readable on the wire, neither by ftpscope nor by any NAT helper on the path. The connections listed \
+             opened between the same hosts afterwards and are most probably its data channels."
+        ),
+        fix,
+        details: json!({ "probable_data_channels": channels, "protected_data": s.protected_data }),
+    });
+}
+
+fn ip_of(addr: &str) -> Option<IpAddr> {
+    addr.parse::<SocketAddr>().ok().map(|a| a.ip())
+}
+
+fn negotiation_findings(s: &Session, n: &Negotiation, software: crate::fixes::Software, out: &mut Vec<Finding>) {
+    let (sender, peer) = match n.mode {
+        Mode::Passive => (s.server_addr.ip(), s.client_addr.ip()),
+        Mode::Active => (s.client_addr.ip(), s.server_addr.ip()),
+    };
+    let side = if n.mode == Mode::Passive { "server" } else { "client" };
+    let evidence_frame = if n.mode == Mode::Passive { n.reply_frame.unwrap_or(n.frame) } else { n.frame };
+    let mut frames = vec![evidence_frame];
+    if let Some(c) = &n.data.connection {
+        frames.push(c.syn_frame);
+        frames.extend(c.rst_frame.or(c.unreachable_frame));
+    }
+    frames.extend(n.data.reply_frame);
+    let outcome = n.data.outcome;
+
+    if let Some(reason) = &n.malformed {
+        let (kind, what) = match n.mode {
+            Mode::Passive => (FindingKind::MalformedReply, format!("{} reply", n.reply_code.map_or("passive".into(), |c| c.to_string()))),
+            Mode::Active => (FindingKind::MalformedCommand, format!("{:?} command", n.command)),
+        };
+        out.push(Finding {
+            kind,
+            severity: Severity::Warning,
+            session: s.id,
+            frames: vec![evidence_frame],
+            summary: format!("{what} could not be parsed: {reason}"),
+            explanation: format!(
+                "The {side} announced a data endpoint ftpscope cannot read ({reason}). Clients and NAT helpers that parse strictly \
+                 will fail the same way, so the transfer that follows may not work."
+            ),
+            fix: Vec::new(),
+            details: json!({ "side": side, "reason": reason, "text": n.reply_text.as_ref().or(n.argument.as_ref()) }),
+        });
+    }
+
+    let advertised = n.advertised_addr;
+    if let (Some(adv), false) = (advertised, n.address_implied) {
+        let class = classify(adv.ip());
+        if leaks(class, adv.ip(), sender, peer) {
+            private_leak(s, n, adv, class, side, &frames, software, out);
+        } else if class == AddressClass::Public && adv.ip() != sender && !same_family_mismatch_is_v4_mapped(adv.ip(), sender) {
+            match n.mode {
+                Mode::Passive => out.push(Finding {
+                    kind: FindingKind::AddressMismatch,
+                    severity: if outcome.is_failure() { Severity::Error } else { Severity::Info },
+                    session: s.id,
+                    frames: frames.clone(),
+                    summary: format!(
+                        "server advertised {adv} but the control connection reaches it at {}",
+                        s.server_addr.ip()
+                    ),
+                    explanation: format!(
+                        "The passive reply names a public address other than the one the client talks to: the server is behind NAT \
+                         and announces its external address (normal when configured on purpose), or it is multi-homed. The data \
+                         connection was {}{}.",
+                        outcome.as_str().replace('_', " "),
+                        via(n)
+                    ),
+                    fix: if outcome.is_failure() {
+                        let mut f = vec![format!(
+                            "Check that {adv} is really the server's external address and that port {} is forwarded to {}.",
+                            adv.port(),
+                            s.server_addr.ip()
+                        )];
+                        f.extend(software.passive_address_and_range());
+                        f
+                    } else {
+                        Vec::new()
+                    },
+                    details: json!({ "side": side, "advertised": adv.to_string(), "control_address": s.server_addr.ip().to_string() }),
+                }),
+                Mode::Active => out.push(Finding {
+                    kind: FindingKind::BounceAttempt,
+                    severity: Severity::Warning,
+                    session: s.id,
+                    frames: frames.clone(),
+                    summary: format!(
+                        "{:?} asks the server to connect to {adv}, a third host (the client is {})",
+                        n.command,
+                        s.client_addr.ip()
+                    ),
+                    explanation: "The client named a public address that is not its own. That is an FTP bounce: the server is used \
+                                  to open connections to another host (port scanning, relaying). A client behind NAT leaking its \
+                                  private address looks different (a private address, not a public one). A multi-homed client can \
+                                  also cause this."
+                        .into(),
+                    fix: vec![
+                        "Servers should refuse PORT/EPRT to an address other than the client's (vsftpd port_promiscuous=NO, ProFTPD \
+                         AllowForeignAddress off, Pure-FTPd without FXP: all defaults)."
+                            .into(),
+                    ],
+                    details: json!({ "side": side, "address": adv.ip().to_string(), "client": s.client_addr.ip().to_string() }),
+                }),
+            }
+        }
+    }
+
+    if outcome.is_failure() {
+        if let Some(c) = &n.data.connection {
+            out.push(data_failed(s, n, c, &frames, software));
+        }
+    }
+
+    let refused_negotiation = n.reply_code.filter(|&c| c >= 400);
+    let refused_transfer = n.data.reply_code.filter(|&c| matches!(c, 421 | 425 | 426 | 500 | 501 | 522));
+    if let Some(code) = refused_negotiation.or(refused_transfer) {
+        let (frame, text) = if refused_negotiation.is_some() {
+            (n.reply_frame, n.reply_text.clone())
+        } else {
+            (n.data.reply_frame, n.data.reply_text.clone())
+        };
+        let text = text.unwrap_or_default();
+        let (explanation, fix) = rejection_advice(s, n, code, &text, software);
+        out.push(Finding {
+            kind: FindingKind::DataCommandRejected,
+            severity: Severity::Error,
+            session: s.id,
+            frames: frame.into_iter().chain([n.frame]).collect(),
+            summary: format!("{code} {text}", text = text.trim()),
+            explanation,
+            fix,
+            details: json!({ "code": code, "text": text, "command": n.data.command }),
+        });
+    }
+}
+
+/// IPv4-mapped senders compare equal to their plain IPv4 form.
+fn same_family_mismatch_is_v4_mapped(a: IpAddr, b: IpAddr) -> bool {
+    match (a, b) {
+        (IpAddr::V4(v4), IpAddr::V6(v6)) | (IpAddr::V6(v6), IpAddr::V4(v4)) => v6.to_ipv4_mapped() == Some(v4),
+        _ => false,
+    }
+}
+
+/// Is an advertised address out of the peer's reach? Loopback and "any" always are (unless the
+/// peers share a host). Other non-public addresses are, unless the control connection itself
+/// runs between non-public addresses (both peers on one private network, as seen here).
+fn leaks(class: AddressClass, adv: IpAddr, sender: IpAddr, peer: IpAddr) -> bool {
+    match class {
+        AddressClass::Public => false,
+        AddressClass::Loopback | AddressClass::Unspecified => !classify(peer).eq(&AddressClass::Loopback),
+        AddressClass::LinkLocal => adv != sender || classify(peer) != AddressClass::LinkLocal,
+        _ => !(classify(sender).is_unreachable_from_elsewhere() && classify(peer).is_unreachable_from_elsewhere()),
+    }
+}
+
+fn via(n: &Negotiation) -> String {
+    match (&n.data.connection, n.data.matched_by) {
+        (Some(c), Some(m)) => format!(
+            " ({} -> {}, SYN in frame {}{})",
+            c.client,
+            c.server,
+            c.syn_frame,
+            match m {
+                crate::report::MatchedBy::Advertised => "",
+                crate::report::MatchedBy::ControlAddress => ", to the control connection's address",
+                crate::report::MatchedBy::PortOnly => ", to the advertised port on another address",
+            }
+        ),
+        _ => String::new(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn private_leak(
+    s: &Session,
+    n: &Negotiation,
+    adv: SocketAddr,
+    class: AddressClass,
+    side: &str,
+    frames: &[u64],
+    software: crate::fixes::Software,
+    out: &mut Vec<Finding>,
+) {
+    let outcome = n.data.outcome;
+    let c = n.data.connection.as_ref();
+    let went_to_advertised = n.data.matched_by == Some(crate::report::MatchedBy::Advertised);
+    let worked = outcome == Outcome::Established;
+    let (consequence, severity) = match (n.mode, outcome) {
+        (_, o) if o.is_failure() => (
+            format!("The data connection to it failed ({}){}: that is why the transfer did not work.", o.as_str(), via(n)),
+            Severity::Error,
+        ),
+        (Mode::Passive, Outcome::Established) if !went_to_advertised => (
+            format!(
+                "The client worked around it: it ignored the advertised address and connected to the server's control address{}. \
+                 Clients that trust the 227 address (older clients, Windows ftp.exe, strict libraries) will fail.",
+                via(n)
+            ),
+            Severity::Warning,
+        ),
+        (Mode::Passive, Outcome::Established) => (
+            format!(
+                "The data connection still succeeded{}: seen from this capture point, the client reached it (the capture is inside \
+                 the server's network, or a NAT helper rewrote the reply for the client). Clients elsewhere will fail.",
+                via(n)
+            ),
+            Severity::Warning,
+        ),
+        (Mode::Active, Outcome::Established) => (
+            format!(
+                "Yet the server's data connection arrived{}: a NAT helper (ALG) on the client's router rewrote the PORT \
+                 command outside and forwarded the connection. It will stop working under AUTH TLS, where the helper is blind.",
+                via(n)
+            ),
+            Severity::Warning,
+        ),
+        (_, Outcome::Rejected) => ("The server refused the negotiation or could not use it.".into(), Severity::Error),
+        (_, o) => (format!("The data connection's outcome: {}.", o.as_str().replace('_', " ")), Severity::Warning),
+    };
+    let fix = match n.mode {
+        Mode::Passive => {
+            let mut f = software.passive_address_and_range();
+            f.push(format!(
+                "On the server's NAT router, forward the control port and the whole passive range to {} (iptables -t nat -A \
+                 PREROUTING -p tcp --dport LO:HI -j DNAT --to-destination {}; a router that cannot forward ranges needs one rule per port).",
+                adv.ip(),
+                adv.ip()
+            ));
+            f
+        }
+        Mode::Active => vec![
+            "Use passive mode from behind NAT (PASV/EPSV): the client then opens every connection itself.".into(),
+            "Or enable the FTP helper on the client's router for clear-text FTP: iptables -t raw -A PREROUTING -p tcp --dport 21 \
+             -j CT --helper ftp (nft: ct helper set \"ftp-standard\"); it cannot help under TLS."
+                .into(),
+        ],
+    };
+    out.push(Finding {
+        kind: FindingKind::PrivateAddressLeak,
+        severity,
+        session: s.id,
+        frames: frames.to_vec(),
+        summary: format!(
+            "{} {} advertises {} {}{}",
+            side,
+            match n.command {
+                crate::report::NegotiationCommand::PASV => "227 reply".to_string(),
+                crate::report::NegotiationCommand::EPSV => format!("{} reply", n.reply_code.unwrap_or(229)),
+                crate::report::NegotiationCommand::LPSV => "228 reply".to_string(),
+                other => format!("{other:?}"),
+            },
+            class.describe().trim_start_matches("a ").trim_start_matches("an ").trim_start_matches("the "),
+            adv,
+            if worked { "" } else { "" }
+        ),
+        explanation: format!(
+            "The {side} told its peer to use {adv}, {} that cannot be reached from {}. {}",
+            class.describe(),
+            match n.mode {
+                Mode::Passive => s.client.clone(),
+                Mode::Active => s.server.clone(),
+            },
+            consequence
+        ),
+        fix,
+        details: json!({
+            "side": side,
+            "address": adv.ip().to_string(),
+            "port": adv.port(),
+            "class": class,
+            "worked_around": worked,
+            "outcome": outcome,
+            "alg_suspected": n.mode == Mode::Active && worked,
+        }),
+    });
+    if n.mode == Mode::Active && worked {
+        if let Some(c) = c {
+            out.push(Finding {
+                kind: FindingKind::AlgRewrite,
+                severity: Severity::Info,
+                session: s.id,
+                frames: frames.to_vec(),
+                summary: format!("{:?} names {adv}, yet the server's data connection arrived ({} -> {})", n.command, c.client, c.server),
+                explanation: "A server on another network cannot reach a private address by itself: the client's NAT router \
+                              rewrote the PORT/EPRT address in transit and opened the port (an FTP helper, ALG). This works only \
+                              while the control channel is clear text."
+                    .into(),
+                fix: vec!["Nothing is broken now; before enabling AUTH TLS, switch the client to passive mode.".into()],
+                details: json!({ "advertised": adv.to_string(), "connection": { "client": c.client, "server": c.server } }),
+            });
+        }
+    }
+}
+
+fn data_failed(s: &Session, n: &Negotiation, c: &crate::report::Connection, frames: &[u64], software: crate::fixes::Software) -> Finding {
+    let outcome = n.data.outcome;
+    let target = &c.server;
+    let what = match outcome {
+        Outcome::Refused => format!("was refused: {} answered the SYN with RST (frame {})", c.rst_from.unwrap_or("peer"), c.rst_frame.unwrap_or(0)),
+        Outcome::Unreachable => format!("was unreachable: {}", c.unreachable.clone().unwrap_or_default()),
+        _ => format!("got no answer: {} SYN(s) from frame {}, no SYN-ACK", c.syns, c.syn_frame),
+    };
+    let (cause, fix) = match n.mode {
+        Mode::Passive => {
+            let adv_private = n.advertised_class.is_some_and(|c| c.is_unreachable_from_elsewhere());
+            let cause = if adv_private && n.data.matched_by == Some(crate::report::MatchedBy::Advertised) {
+                "The client tried the private address the server advertised, which does not exist on its network.".to_string()
+            } else if outcome == Outcome::Refused {
+                format!(
+                    "Nothing accepts connections on {target}: the passive port is not forwarded by the server's router to the \
+                     server, a firewall rejects it, or the server's passive range differs from the forwarded one."
+                )
+            } else {
+                format!(
+                    "SYNs to {target} vanish: a firewall drops them, or the router does not forward the passive port range to \
+                     the server."
+                )
+            };
+            let mut fix = software.passive_address_and_range();
+            fix.push(format!(
+                "Forward (and allow) the passive range on the server's router/firewall, e.g. iptables -t nat -A PREROUTING -p tcp \
+                 --dport LO:HI -j DNAT --to-destination SERVER, plus -A FORWARD -p tcp --dport LO:HI -j ACCEPT; port {} must be in it.",
+                ip_of(target).map_or(0, |_| target.rsplit(':').next().and_then(|p| p.parse::<u16>().ok()).unwrap_or(0))
+            ));
+            (cause, fix)
+        }
+        Mode::Active => (
+            format!(
+                "The server could not connect back to the client at {target}: the client is behind NAT or a firewall that does \
+                 not accept incoming connections."
+            ),
+            vec![
+                "Use passive mode (PASV/EPSV) on the client.".into(),
+                "Or, for clear-text FTP only, enable the FTP helper on the client's NAT router (iptables -t raw -A PREROUTING -p \
+                 tcp --dport 21 -j CT --helper ftp, and accept --ctstate RELATED)."
+                    .into(),
+            ],
+        ),
+    };
+    Finding {
+        kind: FindingKind::DataConnectionFailed,
+        severity: Severity::Error,
+        session: s.id,
+        frames: frames.to_vec(),
+        summary: format!("{} data connection {} -> {} {}", match n.mode { Mode::Passive => "passive", Mode::Active => "active" }, c.client, c.server, outcome.as_str()),
+        explanation: format!("The {:?} data connection {what}. {cause}", n.command),
+        fix,
+        details: json!({ "mode": n.mode, "outcome": outcome, "connection": { "client": c.client, "server": c.server, "syn_frame": c.syn_frame } }),
+    }
+}
+
+fn rejection_advice(s: &Session, n: &Negotiation, code: u16, text: &str, software: crate::fixes::Software) -> (String, Vec<String>) {
+    let lower = text.to_ascii_lowercase();
+    let foreign = lower.contains("illegal port")
+        || lower.contains("won't open a connection")
+        || lower.contains("foreign address")
+        || lower.contains("does not match control connection");
+    if n.mode == Mode::Active && foreign {
+        return (
+            format!(
+                "The server refused to connect to the address in {:?} because it differs from the client's address on the control \
+                 connection ({}): its anti-bounce check. From behind NAT this happens whenever the client sends its private address.",
+                n.command,
+                s.client_addr.ip()
+            ),
+            vec!["Use passive mode on the client (PASV/EPSV).".into(), software.foreign_port_setting()],
+        );
+    }
+    if lower.contains("bad ip connecting") {
+        return (
+            "The data connection came from another address than the control connection, and the server refused it \
+             (vsftpd pasv_promiscuous=NO). NAT between client and server maps the two connections differently."
+                .into(),
+            vec!["Make the NAT map the client's connections to one address (no address pools), or set pasv_promiscuous=YES on vsftpd.".into()],
+        );
+    }
+    match code {
+        425 => (
+            "The server could not open or accept the data connection (425). In active mode it could not connect to the client; \
+             in passive mode the client never connected to the advertised port."
+                .into(),
+            match n.mode {
+                Mode::Active => vec!["Use passive mode from behind NAT or a firewall.".into()],
+                Mode::Passive => software.passive_address_and_range(),
+            },
+        ),
+        426 => ("The data connection broke during the transfer (426): a firewall timeout or reset on the path.".into(), Vec::new()),
+        _ => (format!("The server answered {code} to the data-channel negotiation or transfer."), Vec::new()),
+    }
+}

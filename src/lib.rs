@@ -15,10 +15,14 @@
 pub mod addr;
 pub mod analyzer;
 pub mod capture;
+pub mod correlate;
 pub mod decode;
 pub mod diagnose;
+pub mod fixes;
+pub mod flow;
 pub mod ftp;
 pub mod report;
+pub mod session;
 pub mod tcp;
 pub mod text;
 

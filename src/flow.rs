@@ -1,0 +1,262 @@
+//! TCP connections: the facts the correlator needs about each one (SYN, SYN-ACK, RST, FIN, ICMP,
+//! bytes), kept in a flow table whose memory is bounded.
+//!
+//! Owns: connection identity and lifetime, eviction. Must not touch: FTP, reassembly (a control
+//! channel's reassembly state rides along in the flow's [`Role`], owned by the analyzer).
+
+use crate::Timestamp;
+use rustc_hash::FxHashMap;
+use std::net::SocketAddr;
+
+/// A connection's two endpoints in a canonical order, so both directions find the same flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    lo: SocketAddr,
+    hi: SocketAddr,
+}
+
+impl FlowKey {
+    pub fn new(a: SocketAddr, b: SocketAddr) -> FlowKey {
+        if a <= b {
+            FlowKey { lo: a, hi: b }
+        } else {
+            FlowKey { lo: b, hi: a }
+        }
+    }
+}
+
+/// Which way a packet travels relative to the connection's client (the SYN sender).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    ToServer,
+    ToClient,
+}
+
+/// The observable life of one TCP connection. Small and `Copy`: data connections' facts are
+/// copied into their negotiation after every packet, so evicting the flow loses nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct Conn {
+    /// The side that sent the first SYN; without a SYN, the side that sent the first packet
+    /// (possibly swapped later once the FTP server side is known).
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub first_frame: u64,
+    pub first_ts: Timestamp,
+    pub syn: Option<(u64, Timestamp)>,
+    pub last_syn_ts: Timestamp,
+    pub syns: u32,
+    pub client_isn: Option<u32>,
+    pub server_isn: Option<u32>,
+    pub synack_frame: Option<u64>,
+    pub rst: Option<(u64, Dir)>,
+    /// Frame, ICMP type, code and reporter of an unreachable message quoting this connection.
+    pub unreachable: Option<(u64, u8, u8, std::net::IpAddr)>,
+    pub fin_frame: Option<u64>,
+    pub fins: u8,
+    pub bytes_to_server: u64,
+    pub bytes_to_client: u64,
+    pub last_frame: u64,
+    pub last_ts: Timestamp,
+}
+
+impl Conn {
+    pub fn new(client: SocketAddr, server: SocketAddr, frame: u64, ts: Timestamp) -> Conn {
+        Conn {
+            client,
+            server,
+            first_frame: frame,
+            first_ts: ts,
+            syn: None,
+            last_syn_ts: ts,
+            syns: 0,
+            client_isn: None,
+            server_isn: None,
+            synack_frame: None,
+            rst: None,
+            unreachable: None,
+            fin_frame: None,
+            fins: 0,
+            bytes_to_server: 0,
+            bytes_to_client: 0,
+            last_frame: frame,
+            last_ts: ts,
+        }
+    }
+
+    pub fn dir_of(&self, src: SocketAddr) -> Dir {
+        if src == self.client {
+            Dir::ToServer
+        } else {
+            Dir::ToClient
+        }
+    }
+
+    /// Makes `server` the server side: for captures that began mid-connection, once content
+    /// shows which side is the FTP server.
+    pub fn orient(&mut self, server: SocketAddr) {
+        if self.server != server {
+            std::mem::swap(&mut self.client, &mut self.server);
+            std::mem::swap(&mut self.bytes_to_server, &mut self.bytes_to_client);
+            std::mem::swap(&mut self.client_isn, &mut self.server_isn);
+        }
+    }
+
+    /// Both sides closed or one reset: the flow can go soon.
+    pub fn is_closed(&self) -> bool {
+        self.rst.is_some() || self.fins >= 2
+    }
+}
+
+/// Bounds for the flow table.
+#[derive(Debug, Clone, Copy)]
+pub struct FlowLimits {
+    pub max_flows: usize,
+    /// A connection with no packet for this long is forgotten (its facts stay wherever they
+    /// were copied).
+    pub idle_timeout_ns: i64,
+    /// Same, for connections that closed (FIN both ways or RST).
+    pub closed_timeout_ns: i64,
+}
+
+impl Default for FlowLimits {
+    fn default() -> Self {
+        FlowLimits { max_flows: 200_000, idle_timeout_ns: 600 * 1_000_000_000, closed_timeout_ns: 30 * 1_000_000_000 }
+    }
+}
+
+/// The flow table: flows keyed by endpoints, evicted when idle or when the table is full.
+pub struct FlowTable<F> {
+    flows: FxHashMap<FlowKey, F>,
+    limits: FlowLimits,
+    next_sweep: Timestamp,
+    pub evicted: u64,
+}
+
+/// What the table needs to know about a flow to evict it.
+pub trait Evictable {
+    fn conn(&self) -> &Conn;
+    /// Flows that must survive idleness (live FTP control channels).
+    fn pinned(&self) -> bool;
+}
+
+const SWEEP_EVERY_NS: i64 = 30 * 1_000_000_000;
+
+impl<F: Evictable> FlowTable<F> {
+    pub fn new(limits: FlowLimits) -> Self {
+        FlowTable { flows: FxHashMap::default(), limits, next_sweep: Timestamp(i64::MIN), evicted: 0 }
+    }
+
+    pub fn get_mut(&mut self, key: &FlowKey) -> Option<&mut F> {
+        self.flows.get_mut(key)
+    }
+
+    pub fn remove(&mut self, key: &FlowKey) -> Option<F> {
+        self.flows.remove(key)
+    }
+
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut F> {
+        self.flows.values_mut()
+    }
+
+    /// Inserts a new flow, first making room if the table is full or a sweep is due.
+    pub fn insert(&mut self, key: FlowKey, flow: F, now: Timestamp) -> &mut F {
+        if now >= self.next_sweep || self.flows.len() >= self.limits.max_flows {
+            self.sweep(now);
+        }
+        self.flows.entry(key).insert_entry(flow).into_mut()
+    }
+
+    /// Drops idle flows; if the table is still too full, drops the older half of the unpinned
+    /// ones. Runs at most every 30 s of capture time unless the table is full, so its O(n) cost
+    /// is spread over many packets.
+    fn sweep(&mut self, now: Timestamp) {
+        self.next_sweep = Timestamp(now.0.saturating_add(SWEEP_EVERY_NS));
+        let limits = self.limits;
+        let before = self.flows.len();
+        self.flows.retain(|_, f| {
+            let c = f.conn();
+            let idle = now.0.saturating_sub(c.last_ts.0);
+            let timeout = if c.is_closed() { limits.closed_timeout_ns } else { limits.idle_timeout_ns };
+            idle < timeout || (f.pinned() && !c.is_closed())
+        });
+        if self.flows.len() * 4 >= self.limits.max_flows * 3 {
+            let mut ages: Vec<i64> = self.flows.values().filter(|f| !f.pinned()).map(|f| f.conn().last_ts.0).collect();
+            if !ages.is_empty() {
+                let mid = ages.len() / 2;
+                let (_, cut, _) = ages.select_nth_unstable(mid);
+                let cut = *cut;
+                self.flows.retain(|_, f| f.pinned() || f.conn().last_ts.0 > cut);
+            }
+        }
+        self.evicted += (before - self.flows.len()) as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct F(Conn, bool);
+    impl Evictable for F {
+        fn conn(&self) -> &Conn {
+            &self.0
+        }
+        fn pinned(&self) -> bool {
+            self.1
+        }
+    }
+
+    fn sa(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn key_is_direction_free() {
+        assert_eq!(FlowKey::new(sa("10.0.0.1:1000"), sa("10.0.0.2:21")), FlowKey::new(sa("10.0.0.2:21"), sa("10.0.0.1:1000")));
+    }
+
+    #[test]
+    fn orient_swaps_sides_and_counters() {
+        let mut c = Conn::new(sa("10.0.0.2:21"), sa("10.0.0.1:1000"), 1, Timestamp(0));
+        c.bytes_to_server = 5;
+        c.orient(sa("10.0.0.2:21"));
+        assert_eq!(c.server, sa("10.0.0.2:21"));
+        assert_eq!(c.bytes_to_client, 5);
+    }
+
+    #[test]
+    fn table_stays_bounded_and_keeps_pinned_flows() {
+        let limits = FlowLimits { max_flows: 100, idle_timeout_ns: i64::MAX, closed_timeout_ns: i64::MAX };
+        let mut t: FlowTable<F> = FlowTable::new(limits);
+        let pinned = FlowKey::new(sa("10.0.0.1:1"), sa("10.0.0.2:21"));
+        t.insert(pinned, F(Conn::new(sa("10.0.0.1:1"), sa("10.0.0.2:21"), 0, Timestamp(0)), true), Timestamp(0));
+        for i in 0..10_000u32 {
+            let a = SocketAddr::new(std::net::Ipv4Addr::from(i).into(), 80);
+            let k = FlowKey::new(a, sa("10.9.9.9:80"));
+            t.insert(k, F(Conn::new(a, sa("10.9.9.9:80"), i as u64, Timestamp(i as i64 + 1)), false), Timestamp(i as i64 + 1));
+            assert!(t.len() <= 100);
+        }
+        assert!(t.get_mut(&pinned).is_some());
+        assert!(t.evicted >= 9_900);
+    }
+
+    #[test]
+    fn idle_flows_are_swept() {
+        let mut t: FlowTable<F> = FlowTable::new(FlowLimits::default());
+        let k1 = FlowKey::new(sa("10.0.0.1:1"), sa("10.0.0.2:80"));
+        t.insert(k1, F(Conn::new(sa("10.0.0.1:1"), sa("10.0.0.2:80"), 1, Timestamp(0)), false), Timestamp(0));
+        let k2 = FlowKey::new(sa("10.0.0.1:2"), sa("10.0.0.2:80"));
+        let later = Timestamp(3600 * 1_000_000_000);
+        t.insert(k2, F(Conn::new(sa("10.0.0.1:2"), sa("10.0.0.2:80"), 2, later), false), later);
+        assert!(t.get_mut(&k1).is_none());
+        assert_eq!(t.evicted, 1);
+    }
+}

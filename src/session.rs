@@ -1,0 +1,356 @@
+//! One FTP control connection's protocol state: commands matched to replies, negotiations,
+//! transfers, TLS, credentials and anomalies. Fed complete lines in stream order.
+//!
+//! Owns: the meaning of the control channel. Must not touch: packets, reassembly, the data
+//! connections themselves (it only announces, through [`Effect`], what the analyzer must expect).
+
+use crate::flow::Conn;
+use crate::ftp::parse::{self, Verb};
+use crate::ftp::reply::{Reply, ReplyAssembler, ReplyEvent};
+use crate::report::{Anomaly, MatchedBy, NegotiationCommand};
+use crate::Timestamp;
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
+
+/// Limits that keep one hostile session from growing without bound.
+const MAX_PENDING: usize = 64;
+pub const MAX_NEGOTIATIONS: usize = 100_000;
+const MAX_ANOMALIES: usize = 100;
+pub const MAX_PROBABLE: usize = 1_000;
+const MAX_TEXT: usize = 200;
+
+#[derive(Debug, Clone)]
+pub struct ReplyRef {
+    pub code: u16,
+    pub frame: u64,
+    pub text: String,
+}
+
+/// The transfer command that used a negotiation.
+#[derive(Debug, Clone)]
+pub struct Transfer {
+    pub frame: u64,
+    /// "RETR robots.txt", "LIST".
+    pub command: String,
+    pub preliminary: Option<ReplyRef>,
+    pub last: Option<ReplyRef>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NegState {
+    pub frame: u64,
+    pub ts: Timestamp,
+    pub command: NegotiationCommand,
+    pub argument: Option<String>,
+    pub reply: Option<ReplyRef>,
+    pub advertised: Option<SocketAddr>,
+    pub implied: bool,
+    pub malformed: Option<&'static str>,
+    pub transfer: Option<Transfer>,
+    /// The data connection that followed, updated by the analyzer with every packet on it.
+    pub conn: Option<Conn>,
+    pub matched_by: Option<MatchedBy>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    verb: Verb,
+    /// The negotiation this command created.
+    negotiation: Option<u32>,
+    /// The negotiation whose data connection this transfer command uses.
+    transfer_of: Option<u32>,
+}
+
+/// What a line did that the analyzer must act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Negotiation `n` advertised an endpoint: a data connection may now follow.
+    Expect(u32),
+    /// The control channel is TLS from now on.
+    Encrypted,
+}
+
+#[derive(Debug)]
+pub struct SessionState {
+    pub id: u32,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub first_frame: u64,
+    pub start_ts: Timestamp,
+    pub last_ts: Timestamp,
+    pub user: Option<String>,
+    pub banner: Option<String>,
+    pub password_frame: Option<u64>,
+    pub tls_frame: Option<u64>,
+    pub protected_data: bool,
+    pub clear_again_frame: Option<u64>,
+    pub commands: u32,
+    pub replies: u32,
+    pub negotiations: Vec<NegState>,
+    pub negotiations_over_limit: u64,
+    pub probable: Vec<Conn>,
+    pub anomalies: Vec<Anomaly>,
+    pub overlong_lines: u64,
+    replies_in: ReplyAssembler,
+    pending: VecDeque<Pending>,
+    auth_requested: bool,
+}
+
+impl SessionState {
+    pub fn new(id: u32, conn: &Conn) -> SessionState {
+        SessionState {
+            id,
+            client: conn.client,
+            server: conn.server,
+            first_frame: conn.first_frame,
+            start_ts: conn.first_ts,
+            last_ts: conn.first_ts,
+            user: None,
+            banner: None,
+            password_frame: None,
+            tls_frame: None,
+            protected_data: false,
+            clear_again_frame: None,
+            commands: 0,
+            replies: 0,
+            negotiations: Vec::new(),
+            negotiations_over_limit: 0,
+            probable: Vec::new(),
+            anomalies: Vec::new(),
+            overlong_lines: 0,
+            replies_in: ReplyAssembler::new(),
+            pending: VecDeque::new(),
+            auth_requested: false,
+        }
+    }
+
+    pub fn encrypted(&self) -> bool {
+        self.tls_frame.is_some() && self.clear_again_frame.is_none()
+    }
+
+    pub fn unanswered_commands(&self) -> u32 {
+        self.pending.len() as u32
+    }
+
+    /// Bytes were lost on the server's side: a half-read multi-line reply is abandoned.
+    pub fn server_gap(&mut self) {
+        self.replies_in.reset();
+    }
+
+    /// Clear text resumed after TLS (CCC): what was pending was answered inside TLS.
+    pub fn clear_again(&mut self, frame: u64) {
+        self.clear_again_frame = Some(frame);
+        self.pending.clear();
+        self.replies_in.reset();
+    }
+
+    fn anomaly(&mut self, frame: u64, kind: &'static str, reason: String, excerpt: String) {
+        if self.anomalies.len() < MAX_ANOMALIES {
+            self.anomalies.push(Anomaly { frame, kind, reason, excerpt });
+        }
+    }
+
+    /// One line from the client.
+    pub fn on_command(&mut self, frame: u64, ts: Timestamp, line: &[u8], effects: &mut Vec<Effect>) {
+        self.last_ts = ts;
+        let Some(cmd) = parse::parse_command(line) else {
+            if !line.iter().all(|b| b.is_ascii_whitespace()) {
+                // Only the first word is shown: the rest of a garbled line could be a password.
+                let word_len = line.iter().position(|&b| b == b' ').unwrap_or(line.len()).min(16);
+                self.anomaly(
+                    frame,
+                    "malformed_command",
+                    format!("not an FTP command ({} bytes)", line.len()),
+                    printable(&line[..word_len]),
+                );
+            }
+            return;
+        };
+        self.commands = self.commands.saturating_add(1);
+        let mut pending = Pending { verb: cmd.verb, negotiation: None, transfer_of: None };
+        match cmd.verb {
+            Verb::User => self.user = Some(printable(&cmd.arg[..cmd.arg.len().min(64)])),
+            // The password itself is never kept: only the fact that it crossed in clear text.
+            Verb::Pass => self.password_frame = Some(frame),
+            Verb::Auth => {
+                let arg = cmd.arg.to_ascii_uppercase();
+                self.auth_requested = arg.starts_with(b"TLS") || arg.starts_with(b"SSL");
+            }
+            Verb::Prot => self.protected_data = cmd.arg.eq_ignore_ascii_case(b"P"),
+            Verb::Port | Verb::Eprt | Verb::Lprt => {
+                let (command, parsed) = match cmd.verb {
+                    Verb::Port => (NegotiationCommand::PORT, parse::parse_port(cmd.arg).map(SocketAddr::V4)),
+                    Verb::Eprt => (NegotiationCommand::EPRT, parse::parse_eprt(cmd.arg)),
+                    _ => (NegotiationCommand::LPRT, parse::parse_lprt(cmd.arg)),
+                };
+                let mut neg = NegState::new(frame, ts, command);
+                neg.argument = Some(printable(&cmd.arg[..cmd.arg.len().min(MAX_TEXT)]));
+                match parsed {
+                    Ok(addr) => neg.advertised = Some(addr),
+                    Err(m) => neg.malformed = Some(m.0),
+                }
+                let has_addr = neg.advertised.is_some();
+                if let Some(n) = self.push_negotiation(neg) {
+                    pending.negotiation = Some(n);
+                    if has_addr {
+                        effects.push(Effect::Expect(n));
+                    }
+                }
+            }
+            Verb::Pasv | Verb::Epsv | Verb::Lpsv => {
+                let command = match cmd.verb {
+                    Verb::Pasv => NegotiationCommand::PASV,
+                    Verb::Epsv => NegotiationCommand::EPSV,
+                    _ => NegotiationCommand::LPSV,
+                };
+                // "EPSV ALL" is a promise, not a request for a port.
+                if !(command == NegotiationCommand::EPSV && cmd.arg.eq_ignore_ascii_case(b"ALL")) {
+                    pending.negotiation = self.push_negotiation(NegState::new(frame, ts, command));
+                }
+            }
+            Verb::List | Verb::Nlst | Verb::Mlsd | Verb::Retr | Verb::Stor | Verb::Stou | Verb::Appe => {
+                // A transfer uses the latest negotiation, if no transfer used it yet.
+                if let Some(n) = self.negotiations.len().checked_sub(1) {
+                    let neg = &mut self.negotiations[n];
+                    if neg.transfer.is_none() {
+                        let mut text = printable(cmd.name).to_ascii_uppercase();
+                        if !cmd.arg.is_empty() {
+                            text.push(' ');
+                            text.push_str(&printable(&cmd.arg[..cmd.arg.len().min(MAX_TEXT)]));
+                        }
+                        neg.transfer = Some(Transfer { frame, command: text, preliminary: None, last: None });
+                        pending.transfer_of = Some(n as u32);
+                    }
+                }
+            }
+            _ => {}
+        }
+        if self.pending.len() >= MAX_PENDING {
+            self.pending.pop_front();
+        }
+        self.pending.push_back(pending);
+    }
+
+    fn push_negotiation(&mut self, neg: NegState) -> Option<u32> {
+        if self.negotiations.len() >= MAX_NEGOTIATIONS {
+            self.negotiations_over_limit += 1;
+            return None;
+        }
+        self.negotiations.push(neg);
+        Some(self.negotiations.len() as u32 - 1)
+    }
+
+    /// One line from the server.
+    pub fn on_reply_line(&mut self, frame: u64, ts: Timestamp, line: &[u8], effects: &mut Vec<Effect>) {
+        self.last_ts = ts;
+        match self.replies_in.push_line(line) {
+            None => {}
+            Some(ReplyEvent::Garbage { reason }) => {
+                self.anomaly(frame, "malformed_reply", reason.to_string(), printable(&line[..line.len().min(80)]))
+            }
+            Some(ReplyEvent::Reply(reply)) => {
+                if let Some(reason) = reply.malformed {
+                    self.anomaly(frame, "malformed_reply", reason.to_string(), printable(&line[..line.len().min(80)]));
+                }
+                self.on_reply(frame, reply, effects);
+            }
+        }
+    }
+
+    fn on_reply(&mut self, frame: u64, reply: Reply, effects: &mut Vec<Effect>) {
+        self.replies = self.replies.saturating_add(1);
+        let first_line = reply.text.split(|&b| b == b'\n').next().unwrap_or(&[]);
+        let reply_ref = ReplyRef { code: reply.code, frame, text: printable(&first_line[..first_line.len().min(MAX_TEXT)]) };
+        // The greeting is the first reply, whatever the client sent before it.
+        if reply.code == 220 && self.banner.is_none() && self.replies == 1 {
+            self.banner = Some(reply_ref.text.clone());
+            return;
+        }
+        let preliminary = (100..200).contains(&reply.code);
+        let Some(front) = self.pending.front().copied() else {
+            return; // unsolicited: 421 on timeout, a second greeting line ...
+        };
+        if !preliminary {
+            self.pending.pop_front();
+        }
+        if front.verb == Verb::Auth && reply.code == 234 && self.auth_requested {
+            self.tls_frame = Some(frame);
+            effects.push(Effect::Encrypted);
+        }
+        if let Some(n) = front.transfer_of {
+            if let Some(t) = self.negotiations.get_mut(n as usize).and_then(|neg| neg.transfer.as_mut()) {
+                if preliminary {
+                    t.preliminary = Some(reply_ref.clone());
+                } else {
+                    t.last = Some(reply_ref.clone());
+                }
+            }
+        }
+        if let Some(n) = front.negotiation {
+            if preliminary {
+                return;
+            }
+            let server_ip = self.server.ip();
+            let Some(neg) = self.negotiations.get_mut(n as usize) else { return };
+            neg.reply = Some(reply_ref);
+            if neg.command.mode() == crate::report::Mode::Passive {
+                if let Some(result) = parse_passive_reply(reply.code, &reply.text, server_ip) {
+                    match result {
+                        Ok((addr, implied)) => {
+                            neg.advertised = Some(addr);
+                            neg.implied = implied;
+                            effects.push(Effect::Expect(n));
+                        }
+                        Err(m) => neg.malformed = Some(m.0),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The endpoint announced by a passive-mode reply, by reply code (servers answer EPSV with 227
+/// and PASV with 229): None when the code announces nothing. The bool says the address was
+/// implied (EPSV gives only a port: the control connection's server address is meant).
+fn parse_passive_reply(code: u16, text: &[u8], server: IpAddr) -> Option<Result<(SocketAddr, bool), parse::Malformed>> {
+    Some(match code {
+        227 => parse::parse_227(text).map(|a| (SocketAddr::V4(a), false)),
+        228 => parse::parse_228(text).map(|a| (a, false)),
+        229 => parse::parse_229(text).map(|e| match e.addr {
+            Some(ip) => (SocketAddr::new(ip, e.port), false),
+            None => (SocketAddr::new(server, e.port), true),
+        }),
+        _ => return None,
+    })
+}
+
+impl NegState {
+    fn new(frame: u64, ts: Timestamp, command: NegotiationCommand) -> NegState {
+        NegState {
+            frame,
+            ts,
+            command,
+            argument: None,
+            reply: None,
+            advertised: None,
+            implied: false,
+            malformed: None,
+            transfer: None,
+            conn: None,
+            matched_by: None,
+        }
+    }
+}
+
+/// Bytes from the wire made safe to print: printable ASCII kept, anything else escaped.
+pub fn printable(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len());
+    for &b in bytes {
+        if (0x20..0x7f).contains(&b) {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    s.trim_end().to_string()
+}
