@@ -37,8 +37,9 @@ impl Default for Settings {
 /// still have been answered: its outcome is `unknown`, not `unanswered`.
 const GRACE_NS: i64 = 3 * 1_000_000_000;
 /// Lines and bytes a connection may send before it must look like FTP.
-const PROBE_MAX_LINES: usize = 16;
-const PROBE_MAX_BYTES: usize = 8 * 1024;
+/// Generous: some greetings run to dozens of lines before the client's first command.
+const PROBE_MAX_LINES: usize = 200;
+const PROBE_MAX_BYTES: usize = 32 * 1024;
 
 /// One direction-pair of reassembly and line splitting for a control channel.
 struct Channel {
@@ -66,12 +67,30 @@ impl Channel {
     }
 
     /// Reassembles one segment. With `split`, complete lines go to `out`; without (the channel
-    /// is TLS), the delivered bytes go to `raw` so clear text coming back can be spotted.
+    /// is TLS), the delivered bytes go to `raw` so clear text coming back can be spotted. The
+    /// segment's ACK may also release the other direction past a hole the capture missed.
     fn push(&mut self, dir: Dir, seg: &TcpSegment<'_>, split: bool, out: &mut Vec<LineOut>, raw: &mut Vec<u8>) {
+        let i = dir as usize;
+        self.deliver(dir, split, out, raw, |r, sink| r.push(seg.seq, seg.payload, seg.missing, sink));
+        if seg.flags.ack {
+            let other = if dir == Dir::ToServer { Dir::ToClient } else { Dir::ToServer };
+            debug_assert_ne!(i, other as usize);
+            self.deliver(other, split, out, raw, |r, sink| r.acked(seg.ack, sink));
+        }
+    }
+
+    fn deliver(
+        &mut self,
+        dir: Dir,
+        split: bool,
+        out: &mut Vec<LineOut>,
+        raw: &mut Vec<u8>,
+        step: impl FnOnce(&mut Reassembler, &mut dyn FnMut(Chunk<'_>)),
+    ) {
         let i = dir as usize;
         let Channel { reasm, lines, gaps_seen } = self;
         let splitter = &mut lines[i];
-        reasm[i].push(seg.seq, seg.payload, seg.missing, &mut |chunk| match chunk {
+        step(&mut reasm[i], &mut |chunk| match chunk {
             Chunk::Data(bytes) if split => splitter.push(bytes, &mut |line| {
                 out.push(LineOut { dir, bytes: line.bytes.to_vec(), overlong: line.overlong })
             }),
@@ -85,18 +104,9 @@ impl Channel {
     }
 
     fn flush(&mut self, out: &mut Vec<LineOut>) {
-        for (i, dir) in [(0, Dir::ToServer), (1, Dir::ToClient)] {
-            let Channel { reasm, lines, .. } = self;
-            let splitter = &mut lines[i];
-            reasm[i].flush(&mut |chunk| match chunk {
-                Chunk::Data(bytes) => splitter.push(bytes, &mut |line| {
-                    out.push(LineOut { dir, bytes: line.bytes.to_vec(), overlong: line.overlong })
-                }),
-                Chunk::Gap(_) => {
-                    splitter.gap();
-                    out.push(LineOut { dir, bytes: Vec::new(), overlong: false }.gap_marker());
-                }
-            });
+        let mut raw = Vec::new();
+        for dir in [Dir::ToServer, Dir::ToClient] {
+            self.deliver(dir, true, out, &mut raw, |r, sink| r.flush(sink));
         }
     }
 
@@ -490,10 +500,14 @@ fn control_stats(conn: &Conn, channel: &Channel, s: &SessionState) -> ControlSta
 fn start_probe(conn: &mut Conn, seg: &TcpSegment<'_>, settings: &Settings) -> Role {
     let p = seg.payload;
     let reply_like = p.len() >= 3 && p[..3].iter().all(u8::is_ascii_digit) && (b'1'..=b'6').contains(&p[0]);
-    let command_like = p.first().is_some_and(u8::is_ascii_alphabetic);
+    // The first word must be an FTP verb: HTTP, SMTP and the like stop here, unallocated.
+    let first_word = &p[..p.iter().position(|&b| b == b' ' || b == b'\r' || b == b'\n').unwrap_or(p.len())];
+    let command_like = FTP_VERBS.iter().any(|v| v.eq_ignore_ascii_case(first_word));
     let handshake_seen = conn.syn.is_some() || conn.synack_frame.is_some();
     if handshake_seen {
-        if !(reply_like && seg.src == conn.server) {
+        // The server speaks first, but a client may send before a slow greeting.
+        let fits = if seg.src == conn.server { reply_like } else { command_like };
+        if !fits {
             return Role::Other;
         }
     } else if reply_like {
@@ -624,6 +638,9 @@ fn outcome_without_connection(n: &NegState, end: Timestamp) -> Outcome {
     if let Some(t) = &n.transfer {
         return match &t.last {
             Some(r) if matches!(r.code, 425 | 426) => Outcome::Rejected,
+            // A completed transfer had a data connection: the capture did not hold it (a
+            // capture filter on the control port, or it began later).
+            Some(r) if r.code < 300 => Outcome::Unknown,
             Some(_) => Outcome::NotAttempted,
             None => Outcome::Unknown,
         };

@@ -149,6 +149,7 @@ const MAX_INTERFACES: usize = 1 << 16;
 const MAX_SECTION_HEADER: usize = 1 << 16;
 
 const PCAP_HEADER_LEN: usize = 24;
+const PCAP_RECORD_HEADER_LEN: usize = 16;
 const PCAPNG_SHB_MIN_LEN: usize = 28;
 /// On-disk magics: pcap microsecond and nanosecond in both byte orders, Kuznetzov's modified
 /// pcap (little-endian only, as pcap-parser reads it), and the pcapng section header type.
@@ -462,7 +463,8 @@ impl Reading<'_> {
                     }
                 }
                 Err(PcapError::BufferTooSmall) => {
-                    if !grow(reader, &mut capacity) {
+                    // An absurd length is corruption: stop before growing the buffer for it.
+                    if self.claimed_len(reader.data()) > MAX_BLOCK || !grow(reader, &mut capacity) {
                         return Stop::Broken(self.too_large(reader));
                     }
                 }
@@ -609,6 +611,17 @@ impl Reading<'_> {
             Format::Pcap => (None, field(8)),
             Format::PcapNg => (field(0), field(4)),
         }
+    }
+
+    /// Bytes the pending block or record says it occupies (record header included).
+    fn claimed_len(&self, data: &[u8]) -> usize {
+        let (_, length) = self.pending_header(data);
+        let header = if self.format == Format::Pcap {
+            PCAP_RECORD_HEADER_LEN
+        } else {
+            0
+        };
+        length.map_or(0, |l| l as usize + header)
     }
 
     fn is_packet_block(&self, block_type: Option<u32>) -> bool {
@@ -1018,21 +1031,25 @@ mod tests {
 
     #[test]
     fn pcapng_cut_at_every_length_never_fails_or_hangs() {
-        let file = [
+        let blocks = [
             shb(LE),
             idb(LE, 1, 0, &[(9, &[9])]),
             epb(LE, 0, 0, b"abcdef", 6),
             spb(LE, b"xyz", 3),
-        ]
-        .concat();
-        let header_len = shb(LE).len();
+        ];
+        let file = blocks.concat();
+        let header_len = blocks[0].len();
+        // Where a block ends, the file is short but not cut.
+        let boundaries: Vec<usize> = (1..=blocks.len())
+            .map(|n| blocks[..n].concat().len())
+            .collect();
         for cut in 0..file.len() {
             let (result, seen) = read_all(&file[..cut], 1);
             match result {
                 Ok(summary) => {
                     assert!(cut >= header_len);
                     assert_eq!(summary.frames as usize, seen.len());
-                    if cut > header_len && cut < file.len() {
+                    if !boundaries.contains(&cut) {
                         assert!(summary.truncated.is_some(), "cut at {cut}");
                     }
                 }
@@ -1055,8 +1072,14 @@ mod tests {
         let mut mismatched = epb(LE, 0, 0, b"bad!", 4);
         let end = mismatched.len();
         mismatched[end - 4..].copy_from_slice(&LE.u32(999));
-        // Length smaller than any block.
-        let tiny = [LE.u32(6), LE.u32(4), LE.u32(4)].concat();
+        // Length smaller than any block (followed by more blocks, or it would read as cut).
+        let tiny = [
+            &LE.u32(6)[..],
+            &LE.u32(4),
+            &LE.u32(4),
+            &epb(LE, 0, 0, b"after", 5),
+        ]
+        .concat();
         for corrupt in [mismatched, tiny] {
             let (result, seen) = read_all(&[good.clone(), corrupt].concat(), 1);
             let reason = result

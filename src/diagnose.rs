@@ -12,9 +12,33 @@ use std::net::{IpAddr, SocketAddr};
 pub fn findings(sessions: &[Session]) -> Vec<Finding> {
     let mut out = Vec::new();
     for s in sessions {
-        session_findings(s, &mut out);
+        let mut own = Vec::new();
+        session_findings(s, &mut own);
+        merge_repeats(own, &mut out);
     }
     out
+}
+
+/// Evidence frames kept for a finding that repeats.
+const MAX_FRAMES: usize = 12;
+
+/// Folds findings of the same kind and cause into the first one: its frames gain the others'
+/// (up to a bound) and `occurrences` counts them.
+fn merge_repeats(findings: Vec<Finding>, out: &mut Vec<Finding>) {
+    let start = out.len();
+    for f in findings {
+        match out[start..].iter_mut().find(|o| o.kind == f.kind && o.group == f.group && o.severity == f.severity) {
+            Some(first) => {
+                first.occurrences += 1;
+                for frame in f.frames {
+                    if first.frames.len() < MAX_FRAMES && !first.frames.contains(&frame) {
+                        first.frames.push(frame);
+                    }
+                }
+            }
+            None => out.push(f),
+        }
+    }
 }
 
 fn session_findings(s: &Session, out: &mut Vec<Finding>) {
@@ -22,6 +46,8 @@ fn session_findings(s: &Session, out: &mut Vec<Finding>) {
     if s.control_port != 21 {
         out.push(Finding {
             kind: FindingKind::NonstandardControlPort,
+            group: String::new(),
+            occurrences: 1,
             severity: Severity::Info,
             session: s.id,
             frames: vec![s.first_frame],
@@ -42,6 +68,8 @@ fn session_findings(s: &Session, out: &mut Vec<Finding>) {
         let anonymous = s.user.as_deref().is_some_and(|u| u.eq_ignore_ascii_case("anonymous") || u.eq_ignore_ascii_case("ftp"));
         out.push(Finding {
             kind: FindingKind::CleartextCredentials,
+            group: String::new(),
+            occurrences: 1,
             severity: if anonymous { Severity::Info } else { Severity::Warning },
             session: s.id,
             frames: vec![frame],
@@ -63,6 +91,8 @@ fn session_findings(s: &Session, out: &mut Vec<Finding>) {
         let kind = if a.kind == "malformed_command" { FindingKind::MalformedCommand } else { FindingKind::MalformedReply };
         out.push(Finding {
             kind,
+            group: a.reason.clone(),
+            occurrences: 1,
             severity: Severity::Info,
             session: s.id,
             frames: vec![a.frame],
@@ -113,6 +143,8 @@ fn encrypted_finding(s: &Session, frame: u64, out: &mut Vec<Finding>) {
     }
     out.push(Finding {
         kind: FindingKind::ControlChannelEncrypted,
+        group: String::new(),
+        occurrences: 1,
         severity,
         session: s.id,
         frames,
@@ -153,6 +185,8 @@ fn negotiation_findings(s: &Session, n: &Negotiation, software: crate::fixes::So
         };
         out.push(Finding {
             kind,
+            group: reason.clone(),
+            occurrences: 1,
             severity: Severity::Warning,
             session: s.id,
             frames: vec![evidence_frame],
@@ -171,10 +205,12 @@ fn negotiation_findings(s: &Session, n: &Negotiation, software: crate::fixes::So
         let class = classify(adv.ip());
         if leaks(class, adv.ip(), sender, peer) {
             private_leak(s, n, adv, class, side, &frames, software, out);
-        } else if class == AddressClass::Public && adv.ip() != sender && !same_family_mismatch_is_v4_mapped(adv.ip(), sender) {
+        } else if adv.ip() != sender && !same_family_mismatch_is_v4_mapped(adv.ip(), sender) {
             match n.mode {
                 Mode::Passive => out.push(Finding {
                     kind: FindingKind::AddressMismatch,
+                    group: format!("{} {}", adv.ip(), outcome.as_str()),
+                    occurrences: 1,
                     severity: if outcome.is_failure() { Severity::Error } else { Severity::Info },
                     session: s.id,
                     frames: frames.clone(),
@@ -204,6 +240,8 @@ fn negotiation_findings(s: &Session, n: &Negotiation, software: crate::fixes::So
                 }),
                 Mode::Active => out.push(Finding {
                     kind: FindingKind::BounceAttempt,
+                    group: adv.ip().to_string(),
+                    occurrences: 1,
                     severity: Severity::Warning,
                     session: s.id,
                     frames: frames.clone(),
@@ -212,10 +250,10 @@ fn negotiation_findings(s: &Session, n: &Negotiation, software: crate::fixes::So
                         n.command,
                         s.client_addr.ip()
                     ),
-                    explanation: "The client named a public address that is not its own. That is an FTP bounce: the server is used \
-                                  to open connections to another host (port scanning, relaying). A client behind NAT leaking its \
-                                  private address looks different (a private address, not a public one). A multi-homed client can \
-                                  also cause this."
+                    explanation: "The client named an address that is not its own, and that its peer can reach. That is an FTP \
+                                  bounce: the server is used to open connections to another host (port scanning, relaying). A \
+                                  client behind NAT leaking its private address looks different (an address the server cannot \
+                                  reach). A multi-homed client can also cause this."
                         .into(),
                     fix: vec![
                         "Servers should refuse PORT/EPRT to an address other than the client's (vsftpd port_promiscuous=NO, ProFTPD \
@@ -246,6 +284,8 @@ fn negotiation_findings(s: &Session, n: &Negotiation, software: crate::fixes::So
         let (explanation, fix) = rejection_advice(s, n, code, &text, software);
         out.push(Finding {
             kind: FindingKind::DataCommandRejected,
+            group: code.to_string(),
+            occurrences: 1,
             severity: Severity::Error,
             session: s.id,
             frames: frame.into_iter().chain([n.frame]).collect(),
@@ -361,6 +401,8 @@ fn private_leak(
     };
     out.push(Finding {
         kind: FindingKind::PrivateAddressLeak,
+        group: format!("{side} {} {}", adv.ip(), outcome.as_str()),
+        occurrences: 1,
         severity,
         session: s.id,
         frames: frames.to_vec(),
@@ -401,6 +443,8 @@ fn private_leak(
         if let Some(c) = c {
             out.push(Finding {
                 kind: FindingKind::AlgRewrite,
+                group: String::new(),
+                occurrences: 1,
                 severity: Severity::Info,
                 session: s.id,
                 frames: frames.to_vec(),
@@ -463,6 +507,8 @@ fn data_failed(s: &Session, n: &Negotiation, c: &crate::report::Connection, fram
     };
     Finding {
         kind: FindingKind::DataConnectionFailed,
+        group: format!("{:?} {} {}", n.mode, outcome.as_str(), ip_of(&c.server).map_or(String::new(), |ip| ip.to_string())),
+        occurrences: 1,
         severity: Severity::Error,
         session: s.id,
         frames: frames.to_vec(),

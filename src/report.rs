@@ -268,6 +268,12 @@ pub enum Severity {
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     pub kind: FindingKind,
+    /// Findings of one kind and cause in one session are reported once, with the frames of
+    /// the first few and this count (689 identical PASV replies are one problem).
+    pub occurrences: u32,
+    /// What makes two findings "the same" for that merge.
+    #[serde(skip)]
+    pub group: String,
     pub severity: Severity,
     pub session: u32,
     pub frames: Vec<u64>,

@@ -157,7 +157,8 @@ fn negotiation(out: &mut String, st: &Style, n: &Negotiation) {
 
 fn finding(out: &mut String, st: &Style, f: &Finding) {
     let frames: Vec<String> = f.frames.iter().map(|x| format!("#{x}")).collect();
-    let _ = writeln!(out, "  {} {} {}  {}", st.severity(f.severity), f.kind.as_str(), st.dim(&frames.join(" ")), f.summary);
+    let times = if f.occurrences > 1 { format!(" (x{})", f.occurrences) } else { String::new() };
+    let _ = writeln!(out, "  {} {}{times} {}  {}", st.severity(f.severity), f.kind.as_str(), st.dim(&frames.join(" ")), f.summary);
     for line in wrap(&f.explanation, 92) {
         let _ = writeln!(out, "        {line}");
     }

@@ -164,6 +164,20 @@ impl Reassembler {
         }
     }
 
+    /// The peer acknowledged every byte before `ack`. A hole before buffered data that the peer
+    /// already acknowledged was lost before the capture point and will never be seen: it
+    /// becomes a gap now, instead of stalling the stream until the buffer fills or the capture
+    /// ends. Only with data buffered past the hole: an ACK alone may be captured just before
+    /// the segment it acknowledges.
+    pub fn acked(&mut self, ack: u32, out: &mut dyn FnMut(Chunk<'_>)) {
+        let (Some(base), Some(&first)) = (self.base, self.pending.keys().next()) else { return };
+        let ahead = i64::from(ack.wrapping_sub(base).wrapping_sub(self.next as u32) as i32);
+        if ahead <= 0 || ahead as u64 > WINDOW {
+            return;
+        }
+        self.drain((self.next + ahead as u64).min(first), out);
+    }
+
     /// End of stream / end of capture: deliver the buffered out-of-order data, with Gaps for the holes.
     pub fn flush(&mut self, out: &mut dyn FnMut(Chunk<'_>)) {
         let data_end = self
@@ -341,6 +355,30 @@ mod tests {
 
     fn flush(r: &mut Reassembler) -> Vec<u8> {
         collect(|out| r.flush(out))
+    }
+
+    #[test]
+    fn acked_hole_becomes_a_gap_at_once() {
+        let mut r = Reassembler::new(1 << 16);
+        r.start_at(1000);
+        assert_eq!(push(&mut r, 1000, b"USER a\r\n"), b"USER a\r\n");
+        // "PASS b\r\n" (8 bytes at 1008) is lost before the capture point; the next arrives.
+        assert_eq!(push(&mut r, 1016, b"PASV\r\n"), b"");
+        // An ACK short of the hole's end proves nothing about the data after it.
+        let got = collect(|out| r.acked(1008, out));
+        assert_eq!(got, b"");
+        let got = collect(|out| r.acked(1022, out));
+        assert_eq!(got, b"<gap 8>PASV\r\n");
+        assert_eq!(r.stats().gaps, 1);
+    }
+
+    #[test]
+    fn ack_without_buffered_data_declares_nothing() {
+        let mut r = Reassembler::new(1 << 16);
+        r.start_at(1000);
+        let got = collect(|out| r.acked(1100, out));
+        assert_eq!(got, b"");
+        assert_eq!(push(&mut r, 1000, b"ok"), b"ok");
     }
 
     #[test]
