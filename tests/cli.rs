@@ -1,0 +1,193 @@
+//! End-to-end tests of the `ftpscope` binary: input errors, exit status, output formats, and
+//! captures damaged on purpose (cut at every kind of place).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn ftpscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ftpscope")).args(args).env("NO_COLOR", "1").output().expect("ftpscope runs")
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn zeek(name: &str) -> String {
+    root().join("../shared/corpus/zeek/Traces/ftp").join(name).display().to_string()
+}
+
+fn fixture(rel: &str) -> String {
+    root().join("fixtures").join(rel).display().to_string()
+}
+
+/// A scratch file unique to this test process and name.
+fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ftpscope-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn unreadable_inputs_are_one_clear_line_and_exit_2() {
+    let garbage = scratch("garbage.pcap", b"<html>not a capture</html>");
+    let empty = scratch("empty.pcap", b"");
+    let cut_header = scratch("cut-header.pcap", &[0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0]);
+    let dir = std::env::temp_dir();
+    let cases: Vec<(String, &str)> = vec![
+        (garbage.display().to_string(), "not a pcap or pcapng file"),
+        (empty.display().to_string(), "empty"),
+        (cut_header.display().to_string(), "header"),
+        (dir.display().to_string(), "is a directory"),
+        ("/nonexistent/capture.pcap".to_string(), "No such file"),
+    ];
+    for (path, reason) in cases {
+        let out = ftpscope(&["analyze", &path]);
+        assert_eq!(out.status.code(), Some(2), "{path}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "one line for {path}: {err}");
+        assert!(err.contains(&path) && err.contains(reason), "{path}: expected '{reason}' in: {err}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(ftpscope(&["analyze"]).status.code(), Some(2));
+    assert_eq!(ftpscope(&["frobnicate"]).status.code(), Some(2));
+}
+
+#[test]
+fn capture_cut_in_the_middle_is_analysed_up_to_the_break() {
+    let full = std::fs::read(zeek("ipv4.pcap")).unwrap();
+    // Cut inside a record roughly two thirds in: the first two data channels are before it.
+    let cut = scratch("ipv4-cut.pcap", &full[..full.len() * 2 / 3 + 7]);
+    let out = ftpscope(&["analyze", "--json", &cut.display().to_string()]);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+    let r = json(&out);
+    assert_eq!(r["capture"]["truncated"], true);
+    let why = r["capture"]["inputs"][0]["truncated"].as_str().unwrap();
+    assert!(why.contains("ends inside"), "{why}");
+    let negs = r["sessions"][0]["negotiations"].as_array().unwrap();
+    assert!(negs.len() >= 2, "negotiations before the break are kept");
+    assert_eq!(negs[0]["data"]["outcome"], "established");
+    // And the text report says so too.
+    let text = String::from_utf8(ftpscope(&["analyze", &cut.display().to_string()]).stdout).unwrap();
+    assert!(text.contains("capture ends early"), "{text}");
+}
+
+#[test]
+fn every_prefix_of_a_capture_is_handled_without_crash() {
+    let full = std::fs::read(zeek("ftp-auth-tls.pcap")).unwrap();
+    for len in (0..full.len()).step_by(97) {
+        let p = scratch("prefix.pcap", &full[..len]);
+        let out = ftpscope(&["analyze", "--json", &p.display().to_string()]);
+        let code = out.status.code();
+        assert!(matches!(code, Some(0..=2)), "prefix {len}: {code:?} {}", stderr(&out));
+        if code != Some(2) {
+            json(&out);
+        }
+    }
+}
+
+#[test]
+fn several_files_number_frames_across_inputs() {
+    let a = zeek("ipv4.pcap");
+    let b = zeek("ipv6.pcap");
+    let r = json(&ftpscope(&["analyze", "--json", &a, &b]));
+    let inputs = r["capture"]["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 2);
+    assert_eq!(inputs[0]["first_frame"], 1);
+    let first_b = inputs[0]["frames"].as_u64().unwrap() + 1;
+    assert_eq!(inputs[1]["first_frame"], first_b);
+    let sessions = r["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2);
+    assert!(sessions[1]["first_frame"].as_u64().unwrap() >= first_b);
+}
+
+#[test]
+fn standard_input_is_read_with_dash() {
+    use std::io::Write;
+    let bytes = std::fs::read(zeek("ipv4.pcap")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ftpscope"))
+        .args(["analyze", "--json", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let r = json(&out);
+    assert_eq!(r["capture"]["inputs"][0]["path"], "-");
+    assert_eq!(r["sessions"][0]["negotiations"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn json_has_the_documented_fields() {
+    let r = json(&ftpscope(&["analyze", "--json", &zeek("ipv4.pcap")]));
+    assert_eq!(r["schema"], "ftpscope/1");
+    let s = &r["sessions"][0];
+    assert_eq!(s["client"], "141.142.220.235:50003");
+    assert_eq!(s["server"], "199.233.217.249:21");
+    assert_eq!(s["control_port"], 21);
+    assert_eq!(s["user"], "anonymous");
+    assert_eq!(s["tls"], false);
+    let n = &s["negotiations"][2];
+    assert_eq!(n["command"], "PORT");
+    assert_eq!(n["mode"], "active");
+    assert_eq!(n["reply_code"], 200);
+    assert_eq!(n["advertised"], "141.142.220.235:33582");
+    assert_eq!(n["data"]["outcome"], "established");
+    assert_eq!(n["data"]["connection"]["client"], "199.233.217.249:61920");
+    assert_eq!(n["data"]["connection"]["server"], "141.142.220.235:33582");
+    assert_eq!(n["data"]["connection"]["syn_frame"], 60);
+    assert_eq!(n["data"]["bytes"], 342);
+    assert_eq!(n["data"]["command"], "LIST");
+    let f = &r["findings"][0];
+    for key in ["kind", "severity", "session", "frames", "summary", "explanation", "fix", "details"] {
+        assert!(!f[key].is_null(), "finding lacks {key}: {f}");
+    }
+    // IPv6 endpoints in brackets, EPSV filled in with the control address.
+    let r6 = json(&ftpscope(&["analyze", "--json", &zeek("ipv6.pcap")]));
+    let n6 = &r6["sessions"][0]["negotiations"][0];
+    assert_eq!(n6["command"], "EPSV");
+    assert_eq!(n6["advertised"], "[2001:470:4867:99::21]:57086");
+    assert_eq!(n6["address_implied"], true);
+}
+
+#[test]
+fn passwords_never_appear_in_any_output() {
+    // The PASS arguments in these traces, read with tshark.
+    for (trace, password) in
+        [("ipv4.pcap", "test"), ("ftp-password-pass-command.pcap", "qwerty"), ("fake-long-commands.pcap", "anonymous@zeek.org")]
+    {
+        for args in [vec!["analyze", "--json"], vec!["analyze"]] {
+            let mut a = args.clone();
+            let p = zeek(trace);
+            a.push(&p);
+            let out = ftpscope(&a);
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(!text.contains(password), "{trace}: output shows '{password}'");
+            assert!(text.contains("clear text") || text.contains("cleartext"), "{trace}: credentials finding expected");
+        }
+    }
+}
+
+#[test]
+fn exit_status_is_1_when_a_finding_is_an_error() {
+    // Crafted: the lab capture where the client trusts a private 227 address fails (error).
+    let failing = fixture("pasv-private-leak-fail/client.pcap");
+    if Path::new(&failing).exists() {
+        assert_eq!(ftpscope(&["analyze", &failing]).status.code(), Some(1));
+    }
+    assert_eq!(ftpscope(&["analyze", &zeek("ipv4.pcap")]).status.code(), Some(0));
+}
