@@ -407,17 +407,15 @@ fn private_leak(
         session: s.id,
         frames: frames.to_vec(),
         summary: format!(
-            "{} {} advertises {} {}{}",
+            "{} {} advertises {} {}",
             side,
             match n.command {
-                crate::report::NegotiationCommand::PASV => "227 reply".to_string(),
-                crate::report::NegotiationCommand::EPSV => format!("{} reply", n.reply_code.unwrap_or(229)),
-                crate::report::NegotiationCommand::LPSV => "228 reply".to_string(),
+                // Servers answer EPSV with 227 and PASV with 229: name the reply actually sent.
+                _ if n.mode == Mode::Passive => format!("{} reply", n.reply_code.unwrap_or(227)),
                 other => format!("{other:?}"),
             },
             class.describe().trim_start_matches("a ").trim_start_matches("an ").trim_start_matches("the "),
             adv,
-            if worked { "" } else { "" }
         ),
         explanation: format!(
             "The {side} told its peer to use {adv}, {} that cannot be reached from {}. {}",
