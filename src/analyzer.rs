@@ -63,20 +63,24 @@ impl Channel {
         if let Some(isn) = conn.server_isn {
             reasm[1].start_at(isn.wrapping_add(1));
         }
-        Channel { reasm, lines: [LineSplitter::new(settings.max_line), LineSplitter::new(settings.max_line)], gaps_seen: false }
+        let lines = [
+            LineSplitter::new(settings.max_line).keep_after_gap(is_ftp_command),
+            LineSplitter::new(settings.max_line).keep_after_gap(is_reply_line),
+        ];
+        Channel { reasm, lines, gaps_seen: false }
     }
 
     /// Reassembles one segment. With `split`, complete lines go to `out`; without (the channel
     /// is TLS), the delivered bytes go to `raw` so clear text coming back can be spotted. The
     /// segment's ACK may also release the other direction past a hole the capture missed.
     fn push(&mut self, dir: Dir, seg: &TcpSegment<'_>, split: bool, out: &mut Vec<LineOut>, raw: &mut Vec<u8>) {
-        let i = dir as usize;
-        self.deliver(dir, split, out, raw, |r, sink| r.push(seg.seq, seg.payload, seg.missing, sink));
+        // The ACK first: the peer had those bytes before it sent this segment, so a command
+        // it releases comes before the reply this segment carries.
         if seg.flags.ack {
             let other = if dir == Dir::ToServer { Dir::ToClient } else { Dir::ToServer };
-            debug_assert_ne!(i, other as usize);
             self.deliver(other, split, out, raw, |r, sink| r.acked(seg.ack, sink));
         }
+        self.deliver(dir, split, out, raw, |r, sink| r.push(seg.seq, seg.payload, seg.missing, sink));
     }
 
     fn deliver(

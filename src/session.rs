@@ -231,6 +231,26 @@ impl SessionState {
         self.pending.push_back(pending);
     }
 
+    /// Replies pair with commands in order, until the capture loses one (a reply, or a command
+    /// and its reply). Codes that belong to one kind of command put the pairing right again:
+    /// a 227 answers a passive-mode command, a 150 or 226 a transfer. Commands before the one
+    /// such a reply fits were answered in the lost bytes. In order, nothing is dropped.
+    fn realign(&mut self, code: u16) {
+        let fits: fn(&Pending) -> bool = match code {
+            227..=229 => |p| matches!(p.verb, Verb::Pasv | Verb::Epsv | Verb::Lpsv),
+            125 | 150 | 226 => |p| {
+                matches!(p.verb, Verb::List | Verb::Nlst | Verb::Mlsd | Verb::Retr | Verb::Stor | Verb::Stou | Verb::Appe)
+            },
+            _ => return,
+        };
+        if self.pending.front().is_none_or(fits) {
+            return;
+        }
+        if let Some(i) = self.pending.iter().position(fits) {
+            self.pending.drain(..i);
+        }
+    }
+
     fn push_negotiation(&mut self, neg: NegState) -> Option<u32> {
         if self.negotiations.len() >= MAX_NEGOTIATIONS {
             self.negotiations_over_limit += 1;
@@ -267,6 +287,7 @@ impl SessionState {
             return;
         }
         let preliminary = (100..200).contains(&reply.code);
+        self.realign(reply.code);
         let Some(front) = self.pending.front().copied() else {
             return; // unsolicited: 421 on timeout, a second greeting line ...
         };

@@ -29,8 +29,11 @@ pub struct LineSplitter {
     /// overlong line that CR was not stored, yet it must not count towards the line's length.
     partial_ends_cr: bool,
     /// Set by [`LineSplitter::gap`]: everything up to and including the next LF is a fragment
-    /// whose start was lost, so it is discarded rather than emitted as a (wrong) line.
+    /// whose start was lost, so it is discarded rather than emitted as a (wrong) line...
     resync: bool,
+    /// ...unless this says it is a whole line: a gap that ends exactly at a line boundary (a
+    /// whole segment lost) must not cost the next, intact line.
+    whole_after_gap: fn(&[u8]) -> bool,
 }
 
 impl LineSplitter {
@@ -41,7 +44,15 @@ impl LineSplitter {
             partial_len: 0,
             partial_ends_cr: false,
             resync: false,
+            whole_after_gap: |_| false,
         }
+    }
+
+    /// Keeps the first line after a gap when `whole` accepts it (e.g. it starts with a reply
+    /// code or an FTP verb), instead of always discarding it as a fragment.
+    pub fn keep_after_gap(mut self, whole: fn(&[u8]) -> bool) -> Self {
+        self.whole_after_gap = whole;
+        self
     }
 
     /// Feeds stream bytes; calls `out` for every complete line (ending in LF, optional CR before
@@ -51,24 +62,26 @@ impl LineSplitter {
         while let Some(lf) = rest.iter().position(|&b| b == b'\n') {
             let (segment, from_lf) = rest.split_at(lf);
             rest = from_lf.get(1..).unwrap_or_default();
-            if self.resync {
-                self.resync = false;
-                continue;
-            }
+            let after_gap = std::mem::take(&mut self.resync);
+            let whole = self.whole_after_gap;
             if self.partial_len == 0 {
                 // The whole line is inside `data`: hand it out without copying.
                 let ends_cr = segment.last() == Some(&b'\r');
                 let kept = segment.get(..self.max_line).unwrap_or(segment);
-                out(finish(kept, segment.len(), ends_cr, self.max_line));
+                let line = finish(kept, segment.len(), ends_cr, self.max_line);
+                if !after_gap || whole(line.bytes) {
+                    out(line);
+                }
             } else {
                 self.append(segment);
-                out(self.partial_as_line());
+                let line = self.partial_as_line();
+                if !after_gap || whole(line.bytes) {
+                    out(line);
+                }
                 self.clear_partial();
             }
         }
-        if !self.resync {
-            self.append(rest);
-        }
+        self.append(rest);
     }
 
     /// Stream bytes were lost: drop the partial line and resynchronise at the next line end (the
@@ -137,6 +150,18 @@ fn finish(kept: &[u8], raw_len: usize, ends_cr: bool, max_line: usize) -> Line<'
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_whole_line_after_a_gap_is_kept_when_it_looks_whole() {
+        let mut s = super::LineSplitter::new(64).keep_after_gap(|l| l.starts_with(b"226 "));
+        let mut got = Vec::new();
+        s.push(b"150 Opening\r\n", &mut |l| got.push(l.bytes.to_vec()));
+        s.gap();
+        s.push(b"226 Transfer complete\r\n", &mut |l| got.push(l.bytes.to_vec()));
+        s.gap();
+        s.push(b"ing tail\r\n227 ok\r\n", &mut |l| got.push(l.bytes.to_vec()));
+        assert_eq!(got, vec![b"150 Opening".to_vec(), b"226 Transfer complete".to_vec(), b"227 ok".to_vec()]);
+    }
+
     use super::*;
 
     /// Feeds the chunks in order and returns every emitted line as (bytes, overlong).
