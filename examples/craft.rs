@@ -1,0 +1,877 @@
+//! Crafts the captures in `fixtures/crafted/`, byte by byte: edge cases the lab's real servers do
+//! not produce (odd 227/229 forms, odd commands, ICMP unreachable, NAT helpers, TLS, mid-session
+//! starts, loss, every link type and file format, a SYN flood).
+//!
+//! Run: `cargo run --example craft -- fixtures/crafted`
+//!
+//! Deterministic: fixed timestamps (a clock that advances by a fixed step per packet), fixed ISNs
+//! and ports, a fixed-seed generator for the flood; running it twice gives byte-identical files.
+//! Headers are written by hand (IPv4/IPv6, TCP, ICMP, ICMPv6) with valid checksums.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+
+// ---------------------------------------------------------------------------------------------
+// Packets
+
+const SYN: u8 = 0x02;
+const RST: u8 = 0x04;
+const PSH: u8 = 0x08;
+const ACK: u8 = 0x10;
+const FIN: u8 = 0x01;
+
+/// One's-complement sum of 16-bit big-endian words (odd length padded with zero).
+fn sum16(data: &[u8], mut acc: u32) -> u32 {
+    for chunk in data.chunks(2) {
+        let word = u16::from_be_bytes([chunk[0], *chunk.get(1).unwrap_or(&0)]);
+        acc += u32::from(word);
+    }
+    acc
+}
+
+fn fold(mut acc: u32) -> u16 {
+    while acc > 0xffff {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    !(acc as u16)
+}
+
+/// Pseudo-header sum for TCP/ICMPv6 over IPv4 or IPv6.
+fn pseudo(src: IpAddr, dst: IpAddr, proto: u8, len: usize) -> u32 {
+    match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            let acc = sum16(&s.octets(), 0);
+            let acc = sum16(&d.octets(), acc);
+            acc + u32::from(proto) + len as u32
+        }
+        (IpAddr::V6(s), IpAddr::V6(d)) => {
+            let acc = sum16(&s.octets(), 0);
+            let acc = sum16(&d.octets(), acc);
+            acc + u32::from(proto) + len as u32
+        }
+        _ => panic!("mixed address families"),
+    }
+}
+
+/// An IP packet (v4 with DF, TTL 64; or v6, hop limit 64) around `payload` (whose checksum, if
+/// any, is already filled in).
+fn ip(src: IpAddr, dst: IpAddr, proto: u8, id: u16, payload: &[u8]) -> Vec<u8> {
+    let mut p = Vec::with_capacity(40 + payload.len());
+    match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            let total = (20 + payload.len()) as u16;
+            p.extend_from_slice(&[0x45, 0]);
+            p.extend_from_slice(&total.to_be_bytes());
+            p.extend_from_slice(&id.to_be_bytes());
+            p.extend_from_slice(&[0x40, 0, 64, proto, 0, 0]);
+            p.extend_from_slice(&s.octets());
+            p.extend_from_slice(&d.octets());
+            let c = fold(sum16(&p, 0));
+            p[10..12].copy_from_slice(&c.to_be_bytes());
+        }
+        (IpAddr::V6(s), IpAddr::V6(d)) => {
+            p.extend_from_slice(&[0x60, 0, 0, 0]);
+            p.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+            p.extend_from_slice(&[proto, 64]);
+            p.extend_from_slice(&s.octets());
+            p.extend_from_slice(&d.octets());
+        }
+        _ => panic!("mixed address families"),
+    }
+    p.extend_from_slice(payload);
+    p
+}
+
+fn tcp_packet(src: SocketAddr, dst: SocketAddr, seq: u32, ack: u32, flags: u8, id: u16, payload: &[u8]) -> Vec<u8> {
+    let mut t = Vec::with_capacity(20 + payload.len());
+    t.extend_from_slice(&src.port().to_be_bytes());
+    t.extend_from_slice(&dst.port().to_be_bytes());
+    t.extend_from_slice(&seq.to_be_bytes());
+    t.extend_from_slice(&(if flags & ACK != 0 { ack } else { 0 }).to_be_bytes());
+    t.extend_from_slice(&[0x50, flags, 0xfa, 0xf0, 0, 0, 0, 0]);
+    t.extend_from_slice(payload);
+    let c = fold(sum16(&t, pseudo(src.ip(), dst.ip(), 6, t.len())));
+    t[16..18].copy_from_slice(&c.to_be_bytes());
+    ip(src.ip(), dst.ip(), 6, id, &t)
+}
+
+/// ICMP destination unreachable (v4: type 3, v6: type 1) from `router` to the sender of
+/// `invoking`, quoting the IPv4 header + 8 bytes (v4) or the whole packet (v6).
+fn unreachable(router: IpAddr, invoking: &[u8], code: u8, id: u16) -> Vec<u8> {
+    let (to, quoted): (IpAddr, &[u8]) = if invoking[0] >> 4 == 4 {
+        let s: [u8; 4] = invoking[12..16].try_into().unwrap();
+        (IpAddr::from(s), &invoking[..28])
+    } else {
+        let s: [u8; 16] = invoking[8..24].try_into().unwrap();
+        (IpAddr::from(s), invoking)
+    };
+    let mut m = vec![if router.is_ipv4() { 3 } else { 1 }, code, 0, 0, 0, 0, 0, 0];
+    m.extend_from_slice(quoted);
+    let c = match router {
+        IpAddr::V4(_) => fold(sum16(&m, 0)),
+        IpAddr::V6(_) => fold(sum16(&m, pseudo(router, to, 58, m.len()))),
+    };
+    m[2..4].copy_from_slice(&c.to_be_bytes());
+    ip(router, to, if router.is_ipv4() { 1 } else { 58 }, id, &m)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Capture under construction: IP packets with timestamps and a tag saying which stream they
+// belong to (so that formats can wrap or cut some packets differently).
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tag {
+    Control,
+    Data,
+    Other,
+}
+
+struct Pkt {
+    t_ns: u64,
+    ip: Vec<u8>,
+    tag: Tag,
+}
+
+struct Cap {
+    t_ns: u64,
+    step_ns: u64,
+    id: u16,
+    pkts: Vec<Pkt>,
+    /// Tag given to packets from now on.
+    tag: Tag,
+}
+
+/// 2023-11-14 22:13:20 UTC.
+const EPOCH_NS: u64 = 1_700_000_000_000_000_000;
+
+impl Cap {
+    fn new() -> Cap {
+        Cap { t_ns: EPOCH_NS, step_ns: 1_000_000, id: 1, pkts: Vec::new(), tag: Tag::Control }
+    }
+
+    fn push(&mut self, ip: Vec<u8>) -> usize {
+        self.t_ns += self.step_ns;
+        self.id = self.id.wrapping_add(1);
+        self.pkts.push(Pkt { t_ns: self.t_ns, ip, tag: self.tag });
+        self.pkts.len()
+    }
+
+    /// Moves the clock forward (a pause in the conversation).
+    fn wait_ms(&mut self, ms: u64) {
+        self.t_ns += ms * 1_000_000;
+    }
+
+    fn tcp(&mut self, src: SocketAddr, dst: SocketAddr, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> usize {
+        let p = tcp_packet(src, dst, seq, ack, flags, self.id, payload);
+        self.push(p)
+    }
+
+    /// A bare SYN (no answer follows unless the caller adds one).
+    fn syn(&mut self, src: SocketAddr, dst: SocketAddr, isn: u32) -> Vec<u8> {
+        let p = tcp_packet(src, dst, isn, 0, SYN, self.id, &[]);
+        self.push(p.clone());
+        p
+    }
+
+    /// Three-way handshake; returns the connection ready for data.
+    fn open(&mut self, client: SocketAddr, server: SocketAddr, cisn: u32, sisn: u32) -> Conn {
+        self.tcp(client, server, cisn, 0, SYN, &[]);
+        self.tcp(server, client, sisn, cisn + 1, SYN | ACK, &[]);
+        self.tcp(client, server, cisn + 1, sisn + 1, ACK, &[]);
+        Conn { client, server, cseq: cisn + 1, sseq: sisn + 1 }
+    }
+}
+
+/// A TCP connection in progress: next sequence number each way.
+#[derive(Clone, Copy)]
+struct Conn {
+    client: SocketAddr,
+    server: SocketAddr,
+    cseq: u32,
+    sseq: u32,
+}
+
+impl Conn {
+    /// One that began before the capture did: no handshake.
+    fn midway(client: SocketAddr, server: SocketAddr, cseq: u32, sseq: u32) -> Conn {
+        Conn { client, server, cseq, sseq }
+    }
+
+    /// Client sends `data` in one segment.
+    fn c(&mut self, cap: &mut Cap, data: &[u8]) -> usize {
+        let n = cap.tcp(self.client, self.server, self.cseq, self.sseq, PSH | ACK, data);
+        self.cseq = self.cseq.wrapping_add(data.len() as u32);
+        n
+    }
+
+    /// Server sends `data` in one segment.
+    fn s(&mut self, cap: &mut Cap, data: &[u8]) -> usize {
+        let n = cap.tcp(self.server, self.client, self.sseq, self.cseq, PSH | ACK, data);
+        self.sseq = self.sseq.wrapping_add(data.len() as u32);
+        n
+    }
+
+    /// Client command, then the server's reply (each one segment).
+    fn cmd(&mut self, cap: &mut Cap, command: &str, reply: &str) -> (usize, usize) {
+        let a = self.c(cap, command.as_bytes());
+        let b = self.s(cap, reply.as_bytes());
+        (a, b)
+    }
+
+    /// Server-side close first (FIN, FIN, ACK).
+    fn close_by_server(&mut self, cap: &mut Cap) {
+        cap.tcp(self.server, self.client, self.sseq, self.cseq, FIN | ACK, &[]);
+        self.sseq += 1;
+        cap.tcp(self.client, self.server, self.cseq, self.sseq, FIN | ACK, &[]);
+        self.cseq += 1;
+        cap.tcp(self.server, self.client, self.sseq, self.cseq, ACK, &[]);
+    }
+
+    /// Client-side close first.
+    fn close_by_client(&mut self, cap: &mut Cap) {
+        cap.tcp(self.client, self.server, self.cseq, self.sseq, FIN | ACK, &[]);
+        self.cseq += 1;
+        cap.tcp(self.server, self.client, self.sseq, self.cseq, FIN | ACK, &[]);
+        self.sseq += 1;
+        cap.tcp(self.client, self.server, self.cseq, self.sseq, ACK, &[]);
+    }
+}
+
+fn sa(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn ipa(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// A complete passive data connection: handshake, `bytes` from the server, close by the server.
+fn transfer_to_client(cap: &mut Cap, client: SocketAddr, server: SocketAddr, isn: u32, bytes: &[u8]) {
+    let saved = cap.tag;
+    cap.tag = Tag::Data;
+    let mut d = cap.open(client, server, isn, isn ^ 0x5a5a_0000);
+    if !bytes.is_empty() {
+        d.s(cap, bytes);
+    }
+    d.close_by_server(cap);
+    cap.tag = saved;
+}
+
+/// A passive transfer: the command, the data connection carrying `bytes`, 150 and 226.
+fn passive_transfer(cap: &mut Cap, c: &mut Conn, command: &str, from: &str, to: &str, isn: u32, bytes: &[u8]) {
+    c.c(cap, format!("{command}\r\n").as_bytes());
+    transfer_to_client(cap, sa(from), sa(to), isn, bytes);
+    c.s(cap, b"150 Here comes the directory listing.\r\n");
+    c.s(cap, b"226 Directory send OK.\r\n");
+}
+
+/// QUIT, 221, and the server closes.
+fn quit(cap: &mut Cap, c: &mut Conn) {
+    c.cmd(cap, "QUIT\r\n", "221 Goodbye.\r\n");
+    c.close_by_server(cap);
+}
+
+/// SYN and SYN-ACK only (the data connection is established, nothing more is captured).
+fn syn_synack(cap: &mut Cap, client: SocketAddr, server: SocketAddr, isn: u32) {
+    let saved = cap.tag;
+    cap.tag = Tag::Data;
+    cap.tcp(client, server, isn, 0, SYN, &[]);
+    cap.tcp(server, client, isn ^ 0x5a5a_0000, isn + 1, SYN | ACK, &[]);
+    cap.tag = saved;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Link layers and file formats
+
+#[derive(Clone, Copy)]
+enum Link {
+    Ethernet,
+    /// 802.1Q tag with this VLAN id.
+    Vlan(u16),
+    /// 802.1ad outer tag + 802.1Q inner tag.
+    QinQ(u16, u16),
+    Raw,
+    Sll,
+    Sll2,
+    Null,
+}
+
+impl Link {
+    fn linktype(self) -> u32 {
+        match self {
+            Link::Ethernet | Link::Vlan(_) | Link::QinQ(..) => 1,
+            Link::Raw => 101,
+            Link::Sll => 113,
+            Link::Sll2 => 276,
+            Link::Null => 0,
+        }
+    }
+
+    fn wrap(self, ip: &[u8]) -> Vec<u8> {
+        let v6 = ip[0] >> 4 == 6;
+        let ethertype: u16 = if v6 { 0x86dd } else { 0x0800 };
+        let mut f = Vec::with_capacity(ip.len() + 24);
+        // Ethernet addresses: client side 02:00:00:00:00:01, the other 02:00:00:00:00:02;
+        // direction does not matter to the analyzer, keep them fixed.
+        const A: [u8; 6] = [2, 0, 0, 0, 0, 1];
+        const B: [u8; 6] = [2, 0, 0, 0, 0, 2];
+        match self {
+            Link::Ethernet | Link::Vlan(_) | Link::QinQ(..) => {
+                f.extend_from_slice(&B);
+                f.extend_from_slice(&A);
+                match self {
+                    Link::Vlan(id) => {
+                        f.extend_from_slice(&0x8100u16.to_be_bytes());
+                        f.extend_from_slice(&id.to_be_bytes());
+                    }
+                    Link::QinQ(outer, inner) => {
+                        f.extend_from_slice(&0x88a8u16.to_be_bytes());
+                        f.extend_from_slice(&outer.to_be_bytes());
+                        f.extend_from_slice(&0x8100u16.to_be_bytes());
+                        f.extend_from_slice(&inner.to_be_bytes());
+                    }
+                    _ => {}
+                }
+                f.extend_from_slice(&ethertype.to_be_bytes());
+            }
+            Link::Raw => {}
+            Link::Sll => {
+                // packet type 0 (to us), ARPHRD_ETHER, address length 6, address + 2 pad, protocol.
+                f.extend_from_slice(&[0, 0, 0, 1, 0, 6]);
+                f.extend_from_slice(&A);
+                f.extend_from_slice(&[0, 0]);
+                f.extend_from_slice(&ethertype.to_be_bytes());
+            }
+            Link::Sll2 => {
+                // protocol, reserved, interface index, ARPHRD_ETHER, packet type, address length, address.
+                f.extend_from_slice(&ethertype.to_be_bytes());
+                f.extend_from_slice(&[0, 0]);
+                f.extend_from_slice(&2u32.to_be_bytes());
+                f.extend_from_slice(&[0, 1, 0, 6]);
+                f.extend_from_slice(&A);
+                f.extend_from_slice(&[0, 0]);
+            }
+            Link::Null => {
+                // Host byte order (little-endian writer): AF_INET 2, AF_INET6 24 (BSD).
+                let af: u32 = if v6 { 24 } else { 2 };
+                f.extend_from_slice(&af.to_le_bytes());
+            }
+        }
+        f.extend_from_slice(ip);
+        f
+    }
+}
+
+/// A frame ready to be written: link-layer bytes as captured, original length, interface.
+struct Frame {
+    t_ns: u64,
+    iface: u32,
+    data: Vec<u8>,
+    orig_len: u32,
+}
+
+fn frames(cap: &Cap, link: impl Fn(&Pkt) -> (u32, Link), snap: impl Fn(&Pkt) -> Option<usize>) -> Vec<Frame> {
+    cap.pkts
+        .iter()
+        .map(|p| {
+            let (iface, l) = link(p);
+            let mut data = l.wrap(&p.ip);
+            let orig_len = data.len() as u32;
+            if let Some(n) = snap(p) {
+                data.truncate(n);
+            }
+            Frame { t_ns: p.t_ns, iface, data, orig_len }
+        })
+        .collect()
+}
+
+fn simple(cap: &Cap, link: Link) -> Vec<Frame> {
+    frames(cap, |_| (0, link), |_| None)
+}
+
+/// Classic pcap: microsecond or nanosecond, either byte order.
+fn pcap(linktype: u32, nanos: bool, big_endian: bool, snaplen: u32, frames: &[Frame]) -> Vec<u8> {
+    let u32b = |v: u32| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
+    let u16b = |v: u16| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
+    let mut out = Vec::new();
+    out.extend_from_slice(&u32b(if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 }));
+    out.extend_from_slice(&u16b(2));
+    out.extend_from_slice(&u16b(4));
+    out.extend_from_slice(&u32b(0));
+    out.extend_from_slice(&u32b(0));
+    out.extend_from_slice(&u32b(snaplen));
+    out.extend_from_slice(&u32b(linktype));
+    for f in frames {
+        let secs = (f.t_ns / 1_000_000_000) as u32;
+        let frac = (f.t_ns % 1_000_000_000) as u32;
+        out.extend_from_slice(&u32b(secs));
+        out.extend_from_slice(&u32b(if nanos { frac } else { frac / 1000 }));
+        out.extend_from_slice(&u32b(f.data.len() as u32));
+        out.extend_from_slice(&u32b(f.orig_len));
+        out.extend_from_slice(&f.data);
+    }
+    out
+}
+
+fn pcap_us(link: u32, frames: &[Frame]) -> Vec<u8> {
+    pcap(link, false, false, 65535, frames)
+}
+
+fn block(out: &mut Vec<u8>, kind: u32, body: &[u8]) {
+    let mut body = body.to_vec();
+    while body.len() % 4 != 0 {
+        body.push(0);
+    }
+    let len = (12 + body.len()) as u32;
+    out.extend_from_slice(&kind.to_le_bytes());
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&body);
+    out.extend_from_slice(&len.to_le_bytes());
+}
+
+/// pcapng (little-endian): one SHB, an IDB per interface `(linktype, tsresol)` with an
+/// `if_tsresol` option (6 = µs, 9 = ns), EPBs.
+fn pcapng(ifaces: &[(u32, u8)], frames: &[Frame]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut shb = Vec::new();
+    shb.extend_from_slice(&0x1a2b_3c4du32.to_le_bytes());
+    shb.extend_from_slice(&1u16.to_le_bytes());
+    shb.extend_from_slice(&0u16.to_le_bytes());
+    shb.extend_from_slice(&u64::MAX.to_le_bytes());
+    block(&mut out, 0x0a0d_0d0a, &shb);
+    for &(linktype, tsresol) in ifaces {
+        let mut idb = Vec::new();
+        idb.extend_from_slice(&(linktype as u16).to_le_bytes());
+        idb.extend_from_slice(&0u16.to_le_bytes());
+        idb.extend_from_slice(&65535u32.to_le_bytes());
+        // if_tsresol (9), length 1, value, padding; opt_endofopt.
+        idb.extend_from_slice(&9u16.to_le_bytes());
+        idb.extend_from_slice(&1u16.to_le_bytes());
+        idb.extend_from_slice(&[tsresol, 0, 0, 0]);
+        idb.extend_from_slice(&[0, 0, 0, 0]);
+        block(&mut out, 1, &idb);
+    }
+    for f in frames {
+        let per_sec = 10u64.pow(u32::from(ifaces[f.iface as usize].1));
+        let ts = f.t_ns / (1_000_000_000 / per_sec);
+        let mut epb = Vec::new();
+        epb.extend_from_slice(&f.iface.to_le_bytes());
+        epb.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
+        epb.extend_from_slice(&(ts as u32).to_le_bytes());
+        epb.extend_from_slice(&(f.data.len() as u32).to_le_bytes());
+        epb.extend_from_slice(&f.orig_len.to_le_bytes());
+        epb.extend_from_slice(&f.data);
+        block(&mut out, 6, &epb);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// The captures
+
+const BANNER: &str = "220 (vsFTPd 3.0.5)\r\n";
+
+/// Greeting and anonymous login.
+fn login(cap: &mut Cap, c: &mut Conn) {
+    c.s(cap, BANNER.as_bytes());
+    c.cmd(cap, "USER anonymous\r\n", "331 Please specify the password.\r\n");
+    c.cmd(cap, "PASS guest@\r\n", "230 Login successful.\r\n");
+}
+
+/// 1. Every odd 227/229/228 form, some with a data connection.
+fn odd_227_forms() -> Cap {
+    let mut cap = Cap::new();
+    let client = sa("192.0.2.10:40000");
+    let server = sa("198.51.100.20:21");
+    let mut c = cap.open(client, server, 1000, 5000);
+    login(&mut cap, &mut c);
+    c.cmd(&mut cap, "TYPE I\r\n", "200 Switching to Binary mode.\r\n");
+    // (reply, optional data connection target)
+    let forms: &[(&str, &str, Option<&str>)] = &[
+        ("PASV", "227 Entering Passive Mode (198,51,100,20,4,5)\r\n", Some("198.51.100.20:1029")),
+        ("PASV", "227 Entering Passive Mode (198,51,100,20,4,6).\r\n", None),
+        ("PASV", "227 Entering passive mode. 198,51,100,20,4,7\r\n", None),
+        ("PASV", "227 Data transfer will passively listen to 198,51,100,20,4,8\r\n", None),
+        ("PASV", "227 198,51,100,20,4,9\r\n", Some("198.51.100.20:1033")),
+        ("PASV", "227 =198,51,100,20,4,10\r\n", None),
+        ("PASV", "227 Entering Passive Mode (198, 51, 100, 20, 4, 11)\r\n", None),
+        ("PASV", "227-listen socket created\r\n227 (198,51,100,20,4,12)\r\n", Some("198.51.100.20:1036")),
+        // "Any": the client uses the control connection's address.
+        ("PASV", "227 Entering Passive Mode (0,0,0,0,4,13)\r\n", Some("198.51.100.20:1037")),
+        ("PASV", "227 Entering Passive Mode (198,51,100,20,257,1)\r\n", None),
+        ("PASV", "227 Entering Passive Mode (\r\n", None),
+        ("EPSV", "229 Entering Extended Passive Mode (|||6446|)\r\n", Some("198.51.100.20:6446")),
+        ("EPSV", "229 Entering Extended Passive Mode (|||48758|).\r\n", None),
+        ("EPSV", "229 Entering Extended Passive Mode (!!!6447!)\r\n", None),
+        ("EPSV", "229 Entering Extended Passive Mode (||6448|)\r\n", None),
+        ("EPSV", "229 Entering Extended Passive Mode (|1|10.0.0.5|4000|)\r\n", None),
+        ("EPSV", "229 Entering Extended Passive Mode (|||0|)\r\n", None),
+        ("EPSV", "227 Entering Passive Mode (198,51,100,20,4,20)\r\n", Some("198.51.100.20:1044")),
+        ("PASV", "229 Entering Extended Passive Mode (|||6449|)\r\n", Some("198.51.100.20:6449")),
+        ("LPSV", "228 Entering Long Passive Mode (4,4,198,51,100,20,2,4,21)\r\n", Some("198.51.100.20:1045")),
+    ];
+    for (i, (cmd, reply, data)) in forms.iter().enumerate() {
+        c.cmd(&mut cap, &format!("{cmd}\r\n"), reply);
+        if let Some(target) = data {
+            let dport = 41000 + i as u16;
+            let from = SocketAddr::new(client.ip(), dport);
+            if i == 0 {
+                // A complete LIST on the first one.
+                let listing = b"-rw-r--r-- 1 ftp ftp 42 Nov 14 22:00 a.txt\r\n";
+                passive_transfer(&mut cap, &mut c, "LIST", &from.to_string(), target, 7000, listing);
+            } else {
+                syn_synack(&mut cap, from, sa(target), 7000 + i as u32 * 100);
+            }
+        }
+    }
+    // Long enough after the last negotiation that "no SYN seen" means not attempted.
+    cap.wait_ms(5000);
+    quit(&mut cap, &mut c);
+    cap
+}
+
+/// 2. Odd commands and replies; the banner in three segments.
+fn odd_commands() -> Cap {
+    let mut cap = Cap::new();
+    let client = sa("10.0.0.1:40001");
+    let server = sa("10.0.0.2:21");
+    let mut c = cap.open(client, server, 2000, 6000);
+    c.s(&mut cap, b"220-Welcome to");
+    c.s(&mut cap, b" the crafted server\r\n220-second line\r\n22");
+    c.s(&mut cap, b"0 Ready.\r\n");
+    c.cmd(&mut cap, "USER anonymous\r\n", "331 Please specify the password.\r\n");
+    // A 230- block closed by another code.
+    c.cmd(&mut cap, "PASS guest@\r\n", "230-Welcome\r\n230-Be nice\r\n200 Login fine.\r\n");
+    c.cmd(&mut cap, "NOOP\r\n", "230_no_space\r\n");
+    c.cmd(&mut cap, "SYST\r\n", "2x5 UNIX Type: L8\r\n");
+    c.cmd(&mut cap, "port 10,0,0,1,4,1\r\n", "200 PORT command successful.\r\n");
+    c.cmd(&mut cap, "PORT 10, 0, 0, 1, 4, 2\r\n", "200 PORT command successful.\r\n");
+    c.cmd(&mut cap, "PORT 10,0,0,1,4,3\n", "200 PORT command successful.\r\n");
+    c.cmd(&mut cap, "EPRT !1!10.0.0.1!2000!\r\n", "200 EPRT command successful.\r\n");
+    c.cmd(&mut cap, "EPRT |1|fe80::1|5282|\r\n", "501 Illegal EPRT command.\r\n");
+    c.cmd(&mut cap, "EPRT |1|10.0.0.1|70000|\r\n", "501 Illegal EPRT command.\r\n");
+    c.cmd(&mut cap, "LPRT 4,4,10,0,0,1,2,4,4\r\n", "200 LPRT command successful.\r\n");
+    c.cmd(
+        &mut cap,
+        "LPRT 6,16,253,0,0,0,0,0,0,0,0,0,0,0,0,0,0,1,2,4,5\r\n",
+        "200 LPRT command successful.\r\n",
+    );
+    c.c(&mut cap, b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\xff\xfe\r\n");
+    c.s(&mut cap, b"500 Unknown command.\r\n");
+    cap.wait_ms(5000);
+    c.cmd(
+        &mut cap,
+        "CWD /nonexistent\r\n",
+        "500 OOPS: vsf_sysutil_bind\r\n500 OOPS: child died\r\n",
+    );
+    c.close_by_server(&mut cap);
+    cap
+}
+
+/// 3. Server behind NAT advertises its private address; the client trusts it; SYNs unanswered.
+fn private_leak_unanswered() -> Cap {
+    let mut cap = Cap::new();
+    let client = sa("192.0.2.10:40002");
+    let server = sa("203.0.113.10:21");
+    let mut c = cap.open(client, server, 3000, 7000);
+    login(&mut cap, &mut c);
+    c.cmd(&mut cap, "PASV\r\n", "227 Entering Passive Mode (10,0,0,20,39,23).\r\n");
+    cap.tag = Tag::Data;
+    let from = sa("192.0.2.10:41002");
+    let to = sa("10.0.0.20:10007");
+    cap.syn(from, to, 9000);
+    cap.wait_ms(1000);
+    cap.syn(from, to, 9000);
+    cap.wait_ms(2000);
+    cap.syn(from, to, 9000);
+    cap.tag = Tag::Control;
+    cap.wait_ms(4000);
+    c.c(&mut cap, b"LIST\r\n");
+    cap.wait_ms(500);
+    c.s(&mut cap, b"425 Failed to establish connection.\r\n");
+    quit(&mut cap, &mut c);
+    cap
+}
+
+/// 4. SYN to the advertised public port answered by RST.
+fn passive_refused() -> Cap {
+    let mut cap = Cap::new();
+    let client = sa("192.0.2.10:40003");
+    let server = sa("203.0.113.10:21");
+    let mut c = cap.open(client, server, 4000, 8000);
+    login(&mut cap, &mut c);
+    c.cmd(&mut cap, "PASV\r\n", "227 Entering Passive Mode (203,0,113,10,195,80).\r\n");
+    cap.tag = Tag::Data;
+    let from = sa("192.0.2.10:41003");
+    let to = sa("203.0.113.10:50000");
+    cap.syn(from, to, 9100);
+    cap.tcp(to, from, 0, 9101, RST | ACK, &[]);
+    cap.tag = Tag::Control;
+    c.cmd(&mut cap, "QUIT\r\n", "221 Goodbye.\r\n");
+    c.close_by_client(&mut cap);
+    cap
+}
+
+/// 5. SYN answered by ICMP host unreachable from a router (v4), or ICMPv6 address unreachable.
+fn passive_icmp_unreachable(v6: bool) -> Cap {
+    let mut cap = Cap::new();
+    let (client, server, router, from, to) = if v6 {
+        (
+            sa("[2001:db8:1::10]:40004"),
+            sa("[2001:db8:2::10]:21"),
+            ipa("2001:db8:1::1"),
+            sa("[2001:db8:1::10]:41004"),
+            sa("[2001:db8:2::10]:50001"),
+        )
+    } else {
+        (sa("192.0.2.10:40004"), sa("203.0.113.10:21"), ipa("198.51.100.1"), sa("192.0.2.10:41004"), sa("203.0.113.10:50001"))
+    };
+    let mut c = cap.open(client, server, 5000, 9000);
+    login(&mut cap, &mut c);
+    if v6 {
+        c.cmd(&mut cap, "EPSV\r\n", "229 Entering Extended Passive Mode (|||50001|)\r\n");
+    } else {
+        c.cmd(&mut cap, "PASV\r\n", "227 Entering Passive Mode (203,0,113,10,195,81).\r\n");
+    }
+    cap.tag = Tag::Data;
+    let syn = cap.syn(from, to, 9200);
+    let icmp = unreachable(router, &syn, if v6 { 3 } else { 1 }, cap.id);
+    cap.push(icmp);
+    cap.tag = Tag::Control;
+    c.c(&mut cap, b"LIST\r\n");
+    c.s(&mut cap, b"425 Failed to establish connection.\r\n");
+    c.cmd(&mut cap, "QUIT\r\n", "221 Goodbye.\r\n");
+    c.close_by_client(&mut cap);
+    cap
+}
+
+/// 6. Client behind NAT, capture inside: PORT with its private address refused by the server.
+fn active_refused_illegal_port() -> Cap {
+    let mut cap = Cap::new();
+    let client = sa("192.168.1.10:40005");
+    let server = sa("203.0.113.10:21");
+    let mut c = cap.open(client, server, 6000, 10000);
+    login(&mut cap, &mut c);
+    c.cmd(&mut cap, "PORT 192,168,1,10,200,10\r\n", "500 Illegal PORT command.\r\n");
+    c.cmd(&mut cap, "QUIT\r\n", "221 Goodbye.\r\n");
+    c.close_by_client(&mut cap);
+    cap
+}
+
+/// 7. Client behind NAT with an FTP helper: the server's connection from port 20 arrives.
+fn alg_active_rewrite() -> Cap {
+    let mut cap = Cap::new();
+    let client = sa("192.168.1.10:40006");
+    let server = sa("203.0.113.10:21");
+    let mut c = cap.open(client, server, 7000, 11000);
+    login(&mut cap, &mut c);
+    c.cmd(&mut cap, "PORT 192,168,1,10,200,11\r\n", "200 PORT command successful. Consider using PASV.\r\n");
+    c.c(&mut cap, b"LIST\r\n");
+    cap.tag = Tag::Data;
+    let mut d = cap.open(sa("203.0.113.10:20"), sa("192.168.1.10:51211"), 9300, 9400);
+    cap.tag = Tag::Control;
+    c.s(&mut cap, b"150 Here comes the directory listing.\r\n");
+    cap.tag = Tag::Data;
+    // In active mode the server is the TCP client of the data connection and sends the listing.
+    d.c(&mut cap, b"drwxr-xr-x 2 ftp ftp 4096 Nov 14 22:00 pub\r\n");
+    d.close_by_client(&mut cap);
+    cap.tag = Tag::Control;
+    c.s(&mut cap, b"226 Directory send OK.\r\n");
+    c.cmd(&mut cap, "QUIT\r\n", "221 Goodbye.\r\n");
+    c.close_by_client(&mut cap);
+    cap
+}
+
+/// 8. AUTH TLS, then TLS records both ways, then SYNs to a private address: unanswered.
+fn tls_blind() -> Cap {
+    let mut cap = Cap::new();
+    let client = sa("192.0.2.10:40007");
+    let server = sa("203.0.113.10:21");
+    let mut c = cap.open(client, server, 8000, 12000);
+    c.s(&mut cap, BANNER.as_bytes());
+    c.cmd(&mut cap, "AUTH TLS\r\n", "234 Proceed with negotiation.\r\n");
+    // ClientHello-looking record, ServerHello-looking record, then application data.
+    let mut hello = vec![0x16, 0x03, 0x01, 0x00, 0x40, 0x01, 0x00, 0x00, 0x3c, 0x03, 0x03];
+    hello.extend((0..58u8).map(|i| i.wrapping_mul(37)));
+    c.c(&mut cap, &hello);
+    let mut server_hello = vec![0x16, 0x03, 0x03, 0x00, 0x30, 0x02, 0x00, 0x00, 0x2c, 0x03, 0x03];
+    server_hello.extend((0..43u8).map(|i| i.wrapping_mul(91)));
+    c.s(&mut cap, &server_hello);
+    for round in 0..4u8 {
+        let mut app = vec![0x17, 0x03, 0x03, 0x00, 0x20];
+        app.extend((0..32u8).map(|i| i ^ round.wrapping_mul(53)));
+        c.c(&mut cap, &app);
+        app[5] ^= 0xaa;
+        c.s(&mut cap, &app);
+    }
+    cap.tag = Tag::Data;
+    let from = sa("192.0.2.10:41007");
+    let to = sa("10.0.0.20:40001");
+    for wait in [0, 1000, 2000] {
+        cap.wait_ms(wait);
+        cap.syn(from, to, 9500);
+    }
+    cap.wait_ms(10_000);
+    cap.tag = Tag::Control;
+    let mut alert = vec![0x15, 0x03, 0x03, 0x00, 0x1a];
+    alert.extend([0x5a; 26]);
+    c.s(&mut cap, &alert);
+    c.close_by_client(&mut cap);
+    cap
+}
+
+/// 9. A capture that begins mid-session, control on port 2121.
+fn mid_connection() -> Cap {
+    let mut cap = Cap::new();
+    let client = sa("192.0.2.10:40008");
+    let server = sa("198.51.100.20:2121");
+    let mut c = Conn::midway(client, server, 0x1000_0000, 0x2000_0000);
+    c.cmd(&mut cap, "SYST\r\n", "215 UNIX Type: L8\r\n");
+    c.cmd(&mut cap, "PASV\r\n", "227 Entering Passive Mode (198,51,100,20,200,1).\r\n");
+    passive_transfer(&mut cap, &mut c, "LIST", "192.0.2.10:41008", "198.51.100.20:51201", 9600, b"-rw-r--r-- 1 ftp ftp 7 Nov 14 22:00 b\r\n");
+    quit(&mut cap, &mut c);
+    cap
+}
+
+/// 9b. Control segments retransmitted, reordered, overlapped and one lost for good (its bytes are
+/// acknowledged by the peer): the negotiations after the gap must still be read.
+fn lossy_control() -> Cap {
+    let mut cap = Cap::new();
+    cap.step_ns = 1_000_123; // not a whole number of microseconds: nanosecond timestamps matter
+    let client = sa("192.0.2.10:40009");
+    let server = sa("198.51.100.20:21");
+    let mut c = cap.open(client, server, 10_000, 20_000);
+    login(&mut cap, &mut c);
+    // Retransmission: the same command twice.
+    let seq = c.cseq;
+    c.c(&mut cap, b"TYPE I\r\n");
+    cap.tcp(client, server, seq, c.sseq, PSH | ACK, b"TYPE I\r\n");
+    c.s(&mut cap, b"200 Switching to Binary mode.\r\n");
+    // Reordering: the server's reply in two segments, the second arrives first.
+    c.c(&mut cap, b"PWD\r\n");
+    let part1 = b"257 \"/\" is the ";
+    let part2 = b"current directory\r\n";
+    let s0 = c.sseq;
+    cap.tcp(server, client, s0 + part1.len() as u32, c.cseq, PSH | ACK, part2);
+    cap.tcp(server, client, s0, c.cseq, ACK, part1);
+    c.sseq = s0 + (part1.len() + part2.len()) as u32;
+    // Overlap with the same bytes: "CWD /pub\r\n" as "CWD /p" then "/pub\r\n" from offset 4.
+    let cmd = b"CWD /pub\r\n";
+    let s0 = c.cseq;
+    cap.tcp(client, server, s0, c.sseq, ACK, &cmd[..6]);
+    cap.tcp(client, server, s0 + 4, c.sseq, PSH | ACK, &cmd[4..]);
+    c.cseq = s0 + cmd.len() as u32;
+    c.s(&mut cap, b"250 Directory successfully changed.\r\n");
+    // Lost for good: the client's "NOOP\r\n" never appears; the server's reply acknowledges it.
+    c.cseq += b"NOOP\r\n".len() as u32;
+    c.s(&mut cap, b"200 NOOP ok.\r\n");
+    // After the gap: a negotiation and its data connection.
+    c.cmd(&mut cap, "PASV\r\n", "227 Entering Passive Mode (198,51,100,20,200,2).\r\n");
+    passive_transfer(&mut cap, &mut c, "LIST", "192.0.2.10:41009", "198.51.100.20:51202", 9700, b"-rw-r--r-- 1 ftp ftp 7 Nov 14 22:00 c\r\n");
+    c.cmd(&mut cap, "EPSV\r\n", "229 Entering Extended Passive Mode (|||51203|)\r\n");
+    passive_transfer(&mut cap, &mut c, "NLST", "192.0.2.10:41010", "198.51.100.20:51203", 9800, b"c\r\n");
+    quit(&mut cap, &mut c);
+    cap
+}
+
+/// 10. The small session every format variant carries.
+fn formats_session() -> Cap {
+    let mut cap = Cap::new();
+    let client = sa("192.0.2.10:40010");
+    let server = sa("198.51.100.20:21");
+    let mut c = cap.open(client, server, 11_000, 21_000);
+    login(&mut cap, &mut c);
+    c.cmd(&mut cap, "PASV\r\n", "227 Entering Passive Mode (198,51,100,20,200,4).\r\n");
+    c.c(&mut cap, b"RETR big.bin\r\n");
+    cap.tag = Tag::Data;
+    let mut d = cap.open(sa("192.0.2.10:41011"), sa("198.51.100.20:51204"), 9900, 19900);
+    cap.tag = Tag::Control;
+    c.s(&mut cap, b"150 Opening BINARY mode data connection for big.bin (3000 bytes).\r\n");
+    cap.tag = Tag::Data;
+    for i in 0..3u8 {
+        d.s(&mut cap, &vec![b'a' + i; 1000]);
+    }
+    d.close_by_server(&mut cap);
+    cap.tag = Tag::Control;
+    c.s(&mut cap, b"226 Transfer complete.\r\n");
+    quit(&mut cap, &mut c);
+    cap
+}
+
+/// 11. 5,000 lone SYNs to random ports, and one FTP session in the middle.
+fn flood() -> Cap {
+    let mut cap = Cap::new();
+    cap.step_ns = 100_000;
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        // xorshift64*: fixed seed, deterministic.
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as u32
+    };
+    cap.tag = Tag::Other;
+    let flood_syn = |cap: &mut Cap, r: u32, r2: u32| {
+        let src = SocketAddr::new(ipa(&format!("198.18.{}.{}", (r >> 8) & 0xff, r & 0xff)), 1024 + (r2 % 60000) as u16);
+        let dst = SocketAddr::new(ipa("203.0.113.50"), (r2 >> 16) as u16 | 1);
+        cap.tcp(src, dst, r ^ r2, 0, SYN, &[]);
+    };
+    for _ in 0..2500 {
+        let (a, b) = (next(), next());
+        flood_syn(&mut cap, a, b);
+    }
+    cap.tag = Tag::Control;
+    let client = sa("192.0.2.10:40011");
+    let server = sa("198.51.100.20:21");
+    let mut c = cap.open(client, server, 12_000, 22_000);
+    login(&mut cap, &mut c);
+    c.cmd(&mut cap, "EPSV\r\n", "229 Entering Extended Passive Mode (|||51205|)\r\n");
+    passive_transfer(&mut cap, &mut c, "NLST", "192.0.2.10:41012", "198.51.100.20:51205", 10_000, b"x\r\n");
+    cap.tag = Tag::Other;
+    for _ in 0..2500 {
+        let (a, b) = (next(), next());
+        flood_syn(&mut cap, a, b);
+    }
+    cap.tag = Tag::Control;
+    quit(&mut cap, &mut c);
+    cap
+}
+
+fn main() {
+    let dir = std::env::args().nth(1).unwrap_or_else(|| "fixtures/crafted".into());
+    let dir = Path::new(&dir);
+    std::fs::create_dir_all(dir).expect("create the output folder");
+    let write = |name: &str, bytes: Vec<u8>| {
+        std::fs::write(dir.join(name), &bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        println!("{name}: {} bytes", bytes.len());
+    };
+    let one = |cap: &Cap, link: Link| pcap_us(link.linktype(), &simple(cap, link));
+    let eth = |cap: &Cap| one(cap, Link::Ethernet);
+
+    write("odd-227-forms.pcap", eth(&odd_227_forms()));
+    write("odd-commands.pcap", eth(&odd_commands()));
+    write("private-leak-unanswered.pcap", eth(&private_leak_unanswered()));
+    write("passive-refused.pcap", eth(&passive_refused()));
+    write("passive-icmp-unreachable.pcap", eth(&passive_icmp_unreachable(false)));
+    write("passive-icmp6-unreachable.pcap", eth(&passive_icmp_unreachable(true)));
+    write("active-refused-illegal-port.pcap", eth(&active_refused_illegal_port()));
+    write("alg-active-rewrite.pcap", eth(&alg_active_rewrite()));
+    write("tls-blind.pcap", eth(&tls_blind()));
+    write("mid-connection.pcap", eth(&mid_connection()));
+    write("lossy-control.pcapng", pcapng(&[(1, 9)], &simple(&lossy_control(), Link::Ethernet)));
+
+    let f = formats_session();
+    write("formats-plain.pcap", eth(&f));
+    write("formats-ns-be.pcap", pcap(1, true, true, 65535, &simple(&f, Link::Ethernet)));
+    let two_if = frames(&f, |p| if p.tag == Tag::Data { (1, Link::Raw) } else { (0, Link::Ethernet) }, |_| None);
+    write("formats-two-if.pcapng", pcapng(&[(1, 6), (101, 9)], &two_if));
+    write("formats-sll.pcap", one(&f, Link::Sll));
+    write("formats-sll2.pcap", one(&f, Link::Sll2));
+    let vlan = frames(&f, |p| (0, if p.tag == Tag::Data { Link::QinQ(200, 100) } else { Link::Vlan(100) }), |_| None);
+    write("formats-vlan.pcap", pcap_us(1, &vlan));
+    write("formats-null.pcap", one(&f, Link::Null));
+    let snapped = frames(&f, |_| (0, Link::Ethernet), |p| (p.tag == Tag::Data).then_some(64));
+    write("formats-snaplen.pcap", pcap_us(1, &snapped));
+
+    write("flood.pcap", one(&flood(), Link::Raw));
+}

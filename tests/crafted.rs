@@ -1,0 +1,415 @@
+//! The captures crafted byte by byte in `fixtures/crafted/` (generator: `examples/craft.rs`,
+//! `cargo run --example craft -- fixtures/crafted`; deterministic, so regenerating gives
+//! byte-identical files). Each test runs the binary with `--json` and checks what a correct
+//! analysis concludes: sessions, every negotiation, data outcomes, findings and the exit status.
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn path(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/crafted").join(name).display().to_string()
+}
+
+/// Exit status and JSON report.
+fn analyze(name: &str) -> (i32, Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ftpscope"))
+        .args(["analyze", "--json", &path(name)])
+        .output()
+        .expect("ftpscope runs");
+    let code = out.status.code().expect("exit status, not a signal");
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{name}: not JSON ({e}); stderr: {}", String::from_utf8_lossy(&out.stderr)));
+    (code, report)
+}
+
+fn one_session(r: &Value) -> &Value {
+    let sessions = r["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 1, "one session: {sessions:#?}");
+    &sessions[0]
+}
+
+fn negotiations(r: &Value) -> &Vec<Value> {
+    one_session(r)["negotiations"].as_array().unwrap()
+}
+
+/// (kind, severity) of every finding.
+fn findings(r: &Value) -> Vec<(String, String)> {
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["kind"].as_str().unwrap().to_string(), f["severity"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+fn finding<'a>(r: &'a Value, kind: &str) -> &'a Value {
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} finding in {:?}", findings(r)))
+}
+
+fn has(r: &Value, kind: &str, severity: &str) -> bool {
+    findings(r).iter().any(|(k, s)| k == kind && s == severity)
+}
+
+fn no_errors(r: &Value) {
+    let errors: Vec<_> = findings(r).into_iter().filter(|(_, s)| s == "error").collect();
+    assert!(errors.is_empty(), "no error expected: {errors:?}");
+}
+
+/// One expected negotiation: command, reply code, advertised endpoint (None: unreadable),
+/// malformed or not, data outcome.
+type Expected<'a> = (&'a str, u64, Option<&'a str>, bool, &'a str);
+
+fn check_negotiations(r: &Value, expected: &[Expected<'_>]) {
+    let got = negotiations(r);
+    assert_eq!(got.len(), expected.len(), "negotiations: {got:#?}");
+    for (i, (n, &(command, code, advertised, malformed, outcome))) in got.iter().zip(expected).enumerate() {
+        let ctx = format!("negotiation {i} (frame {}, reply {:?})", n["frame"], n["reply_text"]);
+        assert_eq!(n["command"], command, "{ctx}");
+        assert_eq!(n["reply_code"], code, "{ctx}");
+        assert_eq!(n["advertised"].as_str(), advertised, "{ctx}");
+        assert_eq!(!n["malformed"].is_null(), malformed, "{ctx}: malformed = {}", n["malformed"]);
+        assert_eq!(n["data"]["outcome"], outcome, "{ctx}");
+    }
+}
+
+#[test]
+fn odd_227_229_228_forms() {
+    let (code, r) = analyze("odd-227-forms.pcap");
+    const S: &str = "198.51.100.20";
+    let a = |port: u16| -> Option<&'static str> { Some(Box::leak(format!("{S}:{port}").into_boxed_str())) };
+    check_negotiations(
+        &r,
+        &[
+            ("PASV", 227, a(1029), false, "established"), // (h,p) with LIST
+            ("PASV", 227, a(1030), false, "not_attempted"), // trailing '.'
+            ("PASV", 227, a(1031), false, "not_attempted"), // no parentheses
+            ("PASV", 227, a(1032), false, "not_attempted"), // "passively listen to"
+            ("PASV", 227, a(1033), false, "established"), // no text
+            ("PASV", 227, a(1034), false, "not_attempted"), // '=' prefix
+            ("PASV", 227, a(1035), false, "not_attempted"), // spaces inside
+            ("PASV", 227, a(1036), false, "established"), // multi-line 227
+            ("PASV", 227, Some("0.0.0.0:1037"), false, "established"), // "any"
+            ("PASV", 227, None, true, "not_attempted"), // 257
+            ("PASV", 227, None, true, "not_attempted"), // empty '('
+            ("EPSV", 229, a(6446), false, "established"),
+            ("EPSV", 229, a(48758), false, "not_attempted"), // (|||48758|).
+            ("EPSV", 229, a(6447), false, "not_attempted"), // (!!!6447!)
+            ("EPSV", 229, None, true, "not_attempted"), // (||6448|)
+            ("EPSV", 229, Some("10.0.0.5:4000"), false, "not_attempted"), // address given
+            ("EPSV", 229, None, true, "not_attempted"), // port 0
+            ("EPSV", 227, a(1044), false, "established"), // EPSV answered by 227
+            ("PASV", 229, a(6449), false, "established"), // PASV answered by 229
+            ("LPSV", 228, a(1045), false, "established"),
+        ],
+    );
+    let n = negotiations(&r);
+    // The data connection of the first one carried the listing.
+    assert_eq!(n[0]["data"]["command"], "LIST");
+    assert_eq!(n[0]["data"]["reply_code"], 226);
+    assert_eq!(n[0]["data"]["bytes"], 44);
+    assert_eq!(n[0]["data"]["matched_by"], "advertised");
+    // 0.0.0.0: the client used the control connection's address.
+    assert_eq!(n[8]["advertised_class"], "unspecified");
+    assert_eq!(n[8]["data"]["matched_by"], "control_address");
+    // EPSV (port only) takes the control address; a 229 that names an address does not.
+    for i in [11, 12, 13, 18] {
+        assert_eq!(n[i]["address_implied"], true, "negotiation {i}");
+    }
+    for i in [15, 17] {
+        assert_eq!(n[i]["address_implied"], false, "negotiation {i}");
+    }
+    assert_eq!(n[15]["advertised_class"], "private");
+    // Findings: the four malformed replies, two leaks (0.0.0.0 worked around, 10.0.0.5 unused).
+    let malformed = findings(&r).iter().filter(|f| *f == &("malformed_reply".into(), "warning".into())).count();
+    assert_eq!(malformed, 4, "{:?}", findings(&r));
+    let leaks: Vec<_> = r["findings"].as_array().unwrap().iter().filter(|f| f["kind"] == "private_address_leak").collect();
+    assert_eq!(leaks.len(), 2);
+    assert_eq!(leaks[0]["details"]["address"], "0.0.0.0");
+    assert_eq!(leaks[0]["details"]["worked_around"], true);
+    assert_eq!(leaks[1]["details"]["address"], "10.0.0.5");
+    assert!(leaks.iter().all(|f| f["severity"] == "warning" && f["details"]["side"] == "server"));
+    no_errors(&r);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn odd_commands_are_parsed_and_odd_replies_flagged() {
+    let (code, r) = analyze("odd-commands.pcap");
+    let s = one_session(&r);
+    // The greeting came in three segments, cut inside the first line and inside a code.
+    assert_eq!(s["banner"], "Welcome to the crafted server");
+    assert_eq!(s["user"], "anonymous");
+    let anomalies: Vec<(u64, &str)> = s["anomalies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["frame"].as_u64().unwrap(), a["kind"].as_str().unwrap()))
+        .collect();
+    for expected in [(10, "malformed_reply"), (12, "malformed_reply"), (14, "malformed_reply"), (31, "malformed_command")] {
+        assert!(anomalies.contains(&expected), "{expected:?} in {anomalies:?}");
+    }
+    let n = negotiations(&r);
+    let args: Vec<_> = n.iter().map(|n| (n["command"].as_str().unwrap(), n["argument"].as_str().unwrap())).collect();
+    assert_eq!(
+        args,
+        [
+            ("PORT", "10,0,0,1,4,1"), // sent as lower-case "port"
+            ("PORT", "10, 0, 0, 1, 4, 2"),
+            ("PORT", "10,0,0,1,4,3"), // bare LF
+            ("EPRT", "!1!10.0.0.1!2000!"),
+            ("EPRT", "|1|fe80::1|5282|"),
+            ("EPRT", "|1|10.0.0.1|70000|"),
+            ("LPRT", "4,4,10,0,0,1,2,4,4"),
+            ("LPRT", "6,16,253,0,0,0,0,0,0,0,0,0,0,0,0,0,0,1,2,4,5"),
+        ]
+    );
+    let adv: Vec<_> = n.iter().map(|n| n["advertised"].as_str()).collect();
+    assert_eq!(
+        adv,
+        [
+            Some("10.0.0.1:1025"),
+            Some("10.0.0.1:1026"),
+            Some("10.0.0.1:1027"),
+            Some("10.0.0.1:2000"),
+            None,
+            None,
+            Some("10.0.0.1:1028"),
+            Some("[fd00::1]:1029"),
+        ]
+    );
+    assert!(n[4]["malformed"].as_str().unwrap().contains("family"));
+    assert!(n[5]["malformed"].as_str().unwrap().contains("65535"));
+    assert!(has(&r, "malformed_command", "warning"));
+    // Both peers on one private network: a private PORT address is no leak.
+    assert!(!findings(&r).iter().any(|(k, _)| k == "private_address_leak"), "{:?}", findings(&r));
+    // The two malformed EPRTs were refused with 501: an error.
+    assert!(has(&r, "data_command_rejected", "error"));
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn odd_replies_do_not_shift_the_reply_to_command_pairing() {
+    // Every command in this capture gets exactly one reply in the very next frame; an odd reply
+    // line ("230_no_space", "2x5 ...") still answers its command.
+    let (_, r) = analyze("odd-commands.pcap");
+    check_negotiations(
+        &r,
+        &[
+            ("PORT", 200, Some("10.0.0.1:1025"), false, "not_attempted"),
+            ("PORT", 200, Some("10.0.0.1:1026"), false, "not_attempted"),
+            ("PORT", 200, Some("10.0.0.1:1027"), false, "not_attempted"),
+            ("EPRT", 200, Some("10.0.0.1:2000"), false, "not_attempted"),
+            ("EPRT", 501, None, true, "rejected"),
+            ("EPRT", 501, None, true, "rejected"),
+            ("LPRT", 200, Some("10.0.0.1:1028"), false, "not_attempted"),
+            ("LPRT", 200, Some("[fd00::1]:1029"), false, "not_attempted"),
+        ],
+    );
+    for n in negotiations(&r) {
+        assert_eq!(n["reply_frame"].as_u64().unwrap(), n["frame"].as_u64().unwrap() + 1, "{n}");
+    }
+    assert_eq!(finding(&r, "data_command_rejected")["occurrences"], 2);
+}
+
+#[test]
+fn private_227_address_with_unanswered_syns() {
+    let (code, r) = analyze("private-leak-unanswered.pcap");
+    check_negotiations(&r, &[("PASV", 227, Some("10.0.0.20:10007"), false, "unanswered")]);
+    let n = &negotiations(&r)[0];
+    assert_eq!(n["advertised_class"], "private");
+    assert_eq!(n["data"]["matched_by"], "advertised");
+    assert_eq!(n["data"]["connection"]["syns"], 3);
+    assert_eq!(n["data"]["connection"]["syn_frame"], 11);
+    assert_eq!(n["data"]["command"], "LIST");
+    assert_eq!(n["data"]["reply_code"], 425);
+    let leak = finding(&r, "private_address_leak");
+    assert_eq!(leak["severity"], "error");
+    assert_eq!(leak["details"]["side"], "server");
+    assert_eq!(leak["details"]["address"], "10.0.0.20");
+    assert_eq!(leak["details"]["outcome"], "unanswered");
+    assert_eq!(leak["details"]["worked_around"], false);
+    assert!(has(&r, "data_connection_failed", "error"));
+    assert_eq!(finding(&r, "data_connection_failed")["details"]["outcome"], "unanswered");
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn passive_port_refused_by_rst() {
+    let (code, r) = analyze("passive-refused.pcap");
+    check_negotiations(&r, &[("PASV", 227, Some("203.0.113.10:50000"), false, "refused")]);
+    let c = &negotiations(&r)[0]["data"]["connection"];
+    assert_eq!(c["rst_frame"], 12);
+    assert_eq!(c["rst_from"], "server");
+    assert!(has(&r, "data_connection_failed", "error"));
+    assert!(!findings(&r).iter().any(|(k, _)| k == "private_address_leak"));
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn passive_syn_answered_by_icmp_unreachable_v4_and_v6() {
+    for (file, command, code_, adv) in [
+        ("passive-icmp-unreachable.pcap", "PASV", 227, "203.0.113.10:50001"),
+        ("passive-icmp6-unreachable.pcap", "EPSV", 229, "[2001:db8:2::10]:50001"),
+    ] {
+        let (code, r) = analyze(file);
+        check_negotiations(&r, &[(command, code_, Some(adv), false, "unreachable")]);
+        let d = &negotiations(&r)[0]["data"];
+        assert_eq!(d["connection"]["syn_frame"], 11, "{file}");
+        assert_eq!(d["connection"]["unreachable_frame"], 12, "{file}");
+        assert!(d["connection"]["unreachable"].is_string(), "{file}");
+        assert_eq!(d["reply_code"], 425, "{file}");
+        assert!(has(&r, "data_connection_failed", "error"), "{file}");
+        assert_eq!(code, 1, "{file}");
+    }
+}
+
+#[test]
+fn active_private_port_refused_by_the_server() {
+    let (code, r) = analyze("active-refused-illegal-port.pcap");
+    check_negotiations(&r, &[("PORT", 500, Some("192.168.1.10:51210"), false, "rejected")]);
+    assert_eq!(negotiations(&r)[0]["reply_text"], "Illegal PORT command.");
+    assert!(has(&r, "data_command_rejected", "error"));
+    let leak = finding(&r, "private_address_leak");
+    assert_eq!(leak["details"]["side"], "client");
+    assert_eq!(leak["details"]["address"], "192.168.1.10");
+    assert_eq!(leak["details"]["outcome"], "rejected");
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn active_private_port_rewritten_by_an_alg() {
+    let (code, r) = analyze("alg-active-rewrite.pcap");
+    check_negotiations(&r, &[("PORT", 200, Some("192.168.1.10:51211"), false, "established")]);
+    let d = &negotiations(&r)[0]["data"];
+    assert_eq!(d["connection"]["client"], "203.0.113.10:20");
+    assert_eq!(d["connection"]["server"], "192.168.1.10:51211");
+    assert_eq!(d["bytes"], 44);
+    assert_eq!(d["reply_code"], 226);
+    assert!(has(&r, "alg_rewrite", "info"));
+    let leak = finding(&r, "private_address_leak");
+    assert_eq!(leak["severity"], "warning");
+    assert_eq!(leak["details"]["side"], "client");
+    assert_eq!(leak["details"]["alg_suspected"], true);
+    no_errors(&r);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn tls_control_channel_with_a_failed_probable_data_connection() {
+    let (code, r) = analyze("tls-blind.pcap");
+    let s = one_session(&r);
+    assert_eq!(s["tls"], true);
+    assert_eq!(s["tls_frame"], 6);
+    assert!(s["negotiations"].as_array().unwrap().is_empty());
+    // TLS records are never read as FTP lines.
+    assert!(s["anomalies"].as_array().unwrap().is_empty(), "{}", s["anomalies"]);
+    let probable = s["probable_data_channels"].as_array().unwrap();
+    assert_eq!(probable.len(), 1);
+    assert_eq!(probable[0]["server"], "10.0.0.20:40001");
+    assert_eq!(probable[0]["outcome"], "unanswered");
+    assert_eq!(probable[0]["syns"], 3);
+    assert!(has(&r, "control_channel_encrypted", "error"));
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn capture_begun_mid_session_on_port_2121() {
+    let (code, r) = analyze("mid-connection.pcap");
+    let s = one_session(&r);
+    assert_eq!(s["client"], "192.0.2.10:40008");
+    assert_eq!(s["server"], "198.51.100.20:2121");
+    assert_eq!(s["control_port"], 2121);
+    assert_eq!(s["first_frame"], 1);
+    assert!(s["banner"].is_null());
+    check_negotiations(&r, &[("PASV", 227, Some("198.51.100.20:51201"), false, "established")]);
+    assert_eq!(negotiations(&r)[0]["data"]["bytes"], 39);
+    assert_eq!(negotiations(&r)[0]["data"]["reply_code"], 226);
+    assert!(has(&r, "nonstandard_control_port", "info"));
+    no_errors(&r);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn lossy_control_channel_still_yields_the_negotiations_after_the_gap() {
+    let (code, r) = analyze("lossy-control.pcapng");
+    let s = one_session(&r);
+    let c = &s["control"];
+    assert_eq!(c["gaps"], 1, "{c}");
+    assert_eq!(c["gap_bytes"], 6, "the lost NOOP: {c}");
+    assert!(c["retransmitted_bytes"].as_u64().unwrap() >= 8, "{c}");
+    assert!(c["out_of_order_segments"].as_u64().unwrap() >= 1, "{c}");
+    assert_eq!(c["conflicting_overlaps"], 0, "{c}");
+    assert_eq!(s["banner"], "(vsFTPd 3.0.5)");
+    check_negotiations(
+        &r,
+        &[
+            ("PASV", 227, Some("198.51.100.20:51202"), false, "established"),
+            ("EPSV", 229, Some("198.51.100.20:51203"), false, "established"),
+        ],
+    );
+    let n = negotiations(&r);
+    assert_eq!(n[0]["data"]["command"], "LIST");
+    assert_eq!(n[1]["data"]["command"], "NLST");
+    // Nanosecond timestamps are kept (the clock step is 1,000,123 ns).
+    let t = n[0]["data"]["connection"]["syn_time"].as_f64().unwrap();
+    assert!((t.fract() * 1e9 - 22_002_706.0).abs() < 1_000.0, "{t}");
+    no_errors(&r);
+    assert_eq!(code, 0);
+}
+
+const FORMATS: [&str; 7] = [
+    "formats-ns-be.pcap",
+    "formats-two-if.pcapng",
+    "formats-sll.pcap",
+    "formats-sll2.pcap",
+    "formats-vlan.pcap",
+    "formats-null.pcap",
+    "formats-snaplen.pcap",
+];
+
+#[test]
+fn every_format_and_link_type_gives_the_same_analysis() {
+    let (code, plain) = analyze("formats-plain.pcap");
+    assert_eq!(code, 0);
+    check_negotiations(&plain, &[("PASV", 227, Some("198.51.100.20:51204"), false, "established")]);
+    let d = &negotiations(&plain)[0]["data"];
+    assert_eq!(d["bytes"], 3000);
+    assert_eq!(d["command"], "RETR big.bin");
+    assert_eq!(d["reply_code"], 226);
+    assert_eq!(plain["capture"]["tcp_connections"], 2);
+    for file in FORMATS {
+        let (code, r) = analyze(file);
+        assert_eq!(code, 0, "{file}");
+        let c = &r["capture"];
+        assert_eq!(c["frames"], 27, "{file}");
+        assert_eq!(c["undecodable_frames"], 0, "{file}");
+        assert_eq!(c["unsupported_frames"], 0, "{file}");
+        assert_eq!(c["tcp_connections"], 2, "{file}");
+        assert_eq!(c["first_time"], plain["capture"]["first_time"], "{file}");
+        // Sessions and negotiations identical, data bytes included (from orig_len when cut).
+        assert_eq!(r["sessions"], plain["sessions"], "{file}");
+        assert_eq!(findings(&r), findings(&plain), "{file}");
+    }
+}
+
+#[test]
+fn syn_flood_is_fast_and_keeps_the_one_session() {
+    let start = Instant::now();
+    let (code, r) = analyze("flood.pcap");
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+    assert_eq!(code, 0);
+    assert_eq!(r["capture"]["frames"], 5025);
+    assert_eq!(r["capture"]["tcp_connections"], 5002);
+    let s = one_session(&r);
+    assert_eq!(s["server"], "198.51.100.20:21");
+    check_negotiations(&r, &[("EPSV", 229, Some("198.51.100.20:51205"), false, "established")]);
+    assert_eq!(negotiations(&r)[0]["data"]["command"], "NLST");
+}
