@@ -568,6 +568,22 @@ fn odd_commands() -> Cap {
     cap
 }
 
+/// 2b. The first segment each way shorter than a reply code or a verb: "22" then "0 ...", "US"
+/// then "ER ...". A detector that judges the first segment alone misses the session.
+fn banner_split_in_code() -> Cap {
+    let mut cap = Cap::new();
+    let mut c = cap.open(sa("192.0.2.10:40012"), sa("198.51.100.20:21"), 13_000, 23_000);
+    c.s(&mut cap, b"22");
+    c.s(&mut cap, b"0 (vsFTPd 3.0.5)\r\n");
+    c.c(&mut cap, b"US");
+    c.cmd(&mut cap, "ER anonymous\r\n", "331 Please specify the password.\r\n");
+    c.cmd(&mut cap, "PASS guest@\r\n", "230 Login successful.\r\n");
+    c.cmd(&mut cap, "PASV\r\n", "227 Entering Passive Mode (198,51,100,20,200,6).\r\n");
+    passive_transfer(&mut cap, &mut c, "NLST", "192.0.2.10:41013", "198.51.100.20:51206", 10_100, b"x\r\n");
+    quit(&mut cap, &mut c);
+    cap
+}
+
 /// 3. Server behind NAT advertises its private address; the client trusts it; SYNs unanswered.
 fn private_leak_unanswered() -> Cap {
     let mut cap = Cap::new();
@@ -850,6 +866,7 @@ fn main() {
 
     write("odd-227-forms.pcap", eth(&odd_227_forms()));
     write("odd-commands.pcap", eth(&odd_commands()));
+    write("banner-split-in-code.pcap", eth(&banner_split_in_code()));
     write("private-leak-unanswered.pcap", eth(&private_leak_unanswered()));
     write("passive-refused.pcap", eth(&passive_refused()));
     write("passive-icmp-unreachable.pcap", eth(&passive_icmp_unreachable(false)));

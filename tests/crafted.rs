@@ -413,3 +413,16 @@ fn syn_flood_is_fast_and_keeps_the_one_session() {
     check_negotiations(&r, &[("EPSV", 229, Some("198.51.100.20:51205"), false, "established")]);
     assert_eq!(negotiations(&r)[0]["data"]["command"], "NLST");
 }
+
+#[test]
+fn first_segments_shorter_than_a_code_or_a_verb_still_make_a_session() {
+    // Frame 4 is "22", frame 5 "0 (vsFTPd 3.0.5)\r\n"; frame 6 "US", frame 7 "ER anonymous\r\n".
+    let (code, r) = analyze("banner-split-in-code.pcap");
+    let s = one_session(&r);
+    assert_eq!(s["first_frame"], 1);
+    assert_eq!(s["banner"], "(vsFTPd 3.0.5)");
+    assert_eq!(s["user"], "anonymous");
+    check_negotiations(&r, &[("PASV", 227, Some("198.51.100.20:51206"), false, "established")]);
+    assert_eq!(negotiations(&r)[0]["data"]["command"], "NLST");
+    assert_eq!(code, 0);
+}
