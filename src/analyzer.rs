@@ -358,6 +358,12 @@ impl Analyzer {
                 for line in self.lines.drain(..) {
                     apply_line(s, frame, ts, line, &mut self.effects);
                 }
+                if seg.flags.fin || seg.flags.rst {
+                    // Closing the control connection is moving on too.
+                    if let Some(last) = s.negotiations.last_mut() {
+                        last.followed = true;
+                    }
+                }
                 self.control_stats[id as usize] = control_stats(&conn, channel, s);
                 self.apply_effects(id);
             }
@@ -649,7 +655,9 @@ fn outcome_without_connection(n: &NegState, end: Timestamp) -> Outcome {
             None => Outcome::Unknown,
         };
     }
-    if n.reply.is_none() || end.0.saturating_sub(n.ts.0) < GRACE_NS {
+    // The client moved on (another command) without connecting: not attempted. Otherwise
+    // the capture may just have ended too soon.
+    if n.reply.is_none() || (!n.followed && end.0.saturating_sub(n.ts.0) < GRACE_NS) {
         return Outcome::Unknown;
     }
     Outcome::NotAttempted
@@ -662,7 +670,9 @@ fn connection_report(c: &Conn, transfer_reply: Option<u16>, end: Timestamp) -> r
         Outcome::Refused
     } else if c.unreachable.is_some() {
         Outcome::Unreachable
-    } else if transfer_reply.is_none() && end.0.saturating_sub(c.last_syn_ts.0) < GRACE_NS {
+    } else if c.syns <= 1 && transfer_reply.is_none() && end.0.saturating_sub(c.last_syn_ts.0) < GRACE_NS {
+        // One SYN just before the capture ended: an answer may have come after it. A
+        // retransmitted SYN already waited a second or more for nothing.
         Outcome::Unknown
     } else {
         Outcome::Unanswered

@@ -16,7 +16,61 @@ pub fn findings(sessions: &[Session]) -> Vec<Finding> {
         session_findings(s, &mut own);
         merge_repeats(own, &mut out);
     }
+    let mut across = Vec::new();
+    rewrites_across_capture_points(sessions, &mut across);
+    merge_repeats(across, &mut out);
     out
+}
+
+/// One capture that holds both sides of a NAT router (`tcpdump -i any` on it) shows each control
+/// connection twice: before and after translation. Where the two copies advertise different
+/// addresses for the same negotiation, the router's FTP helper rewrote it in transit.
+fn rewrites_across_capture_points(sessions: &[Session], out: &mut Vec<Finding>) {
+    for (i, a) in sessions.iter().enumerate() {
+        for b in &sessions[i + 1..] {
+            let same_connection = (a.client_addr == b.client_addr) != (a.server_addr == b.server_addr)
+                && a.negotiations.len() == b.negotiations.len()
+                && a.user == b.user
+                && (a.start_time - b.start_time).abs() < 1.0;
+            if !same_connection {
+                continue;
+            }
+            for (na, nb) in a.negotiations.iter().zip(&b.negotiations) {
+                let (Some(x), Some(y)) = (na.advertised_addr, nb.advertised_addr) else { continue };
+                if x.ip() == y.ip() || na.command != nb.command {
+                    continue;
+                }
+                // The inside copy is the one with the address the outside cannot reach.
+                let ((inside, n_in, adv_in), (outside, n_out, adv_out)) =
+                    if classify(x.ip()).is_unreachable_from_elsewhere() { ((a, na, x), (b, nb, y)) } else { ((b, nb, y), (a, na, x)) };
+                let frame = |n: &Negotiation| if n.mode == Mode::Passive { n.reply_frame.unwrap_or(n.frame) } else { n.frame };
+                out.push(Finding {
+                    kind: FindingKind::AlgRewrite,
+                    group: format!("{} {}", adv_in.ip(), adv_out.ip()),
+                    occurrences: 1,
+                    severity: Severity::Info,
+                    session: inside.id,
+                    frames: vec![frame(n_in), frame(n_out)],
+                    summary: format!(
+                        "NAT helper rewrote {:?} {adv_in} (frame {}, session {}) to {adv_out} (frame {}, session {})",
+                        n_in.command,
+                        frame(n_in),
+                        inside.id,
+                        frame(n_out),
+                        outside.id
+                    ),
+                    explanation: "The same control connection appears on both sides of a NAT router, and the address in \
+                                  the negotiation differs between them: the router's FTP helper (ALG) rewrote it in clear \
+                                  text. It cannot do that once the session uses AUTH TLS."
+                        .into(),
+                    fix: vec!["Nothing is broken now; before enabling TLS, configure the server's external address and passive \
+                               range (the helper will be blind)."
+                        .into()],
+                    details: json!({ "inside": adv_in.to_string(), "outside": adv_out.to_string(), "inside_session": inside.id, "outside_session": outside.id }),
+                });
+            }
+        }
+    }
 }
 
 /// Evidence frames kept for a finding that repeats.
@@ -86,6 +140,30 @@ fn session_findings(s: &Session, out: &mut Vec<Finding>) {
     }
     if let Some(frame) = s.tls_frame {
         encrypted_finding(s, frame, out);
+        for c in s.probable_data_channels.iter().filter(|c| c.outcome.is_failure()) {
+            out.push(Finding {
+                kind: FindingKind::DataConnectionFailed,
+                group: format!("probable {} {}", c.outcome.as_str(), ip_of(&c.server).map_or(String::new(), |ip| ip.to_string())),
+                occurrences: 1,
+                severity: Severity::Error,
+                session: s.id,
+                frames: c.rst_frame.or(c.unreachable_frame).into_iter().chain([c.syn_frame]).collect(),
+                summary: format!("probable data connection {} -> {} {} (control channel under TLS)", c.client, c.server, c.outcome.as_str()),
+                explanation: format!(
+                    "Under TLS the negotiation is unreadable, but this connection opened between the session's hosts after the \
+                     switch and {}. If {} is a private address, the server advertised it inside TLS where no NAT helper \
+                     could rewrite it.",
+                    match c.outcome {
+                        Outcome::Refused => "was refused (RST)",
+                        Outcome::Unreachable => "was unreachable (ICMP)",
+                        _ => "got no answer",
+                    },
+                    ip_of(&c.server).map_or(String::new(), |ip| ip.to_string())
+                ),
+                fix: crate::fixes::Software::from_banner(s.banner.as_deref()).passive_address_and_range(),
+                details: json!({ "probable": true, "outcome": c.outcome, "connection": { "client": c.client, "server": c.server, "syn_frame": c.syn_frame } }),
+            });
+        }
     }
     for a in &s.anomalies {
         let kind = if a.kind == "malformed_command" { FindingKind::MalformedCommand } else { FindingKind::MalformedReply };

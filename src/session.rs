@@ -50,6 +50,9 @@ pub struct NegState {
     /// The data connection that followed, updated by the analyzer with every packet on it.
     pub conn: Option<Conn>,
     pub matched_by: Option<MatchedBy>,
+    /// Another command, or the end of the control connection, came after this negotiation:
+    /// the client moved on.
+    pub followed: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -167,6 +170,9 @@ impl SessionState {
             return;
         };
         self.commands = self.commands.saturating_add(1);
+        if let Some(last) = self.negotiations.last_mut() {
+            last.followed = true;
+        }
         let mut pending = Pending { verb: cmd.verb, negotiation: None, transfer_of: None };
         match cmd.verb {
             Verb::User => self.user = Some(printable(&cmd.arg[..cmd.arg.len().min(64)])),
@@ -359,6 +365,7 @@ impl NegState {
             transfer: None,
             conn: None,
             matched_by: None,
+            followed: false,
         }
     }
 }
