@@ -1,0 +1,78 @@
+//! Shared by the lab tests: run ftpscope on a capture, compare its report with an expectation
+//! written by fixtures/lab/expected.py (facts read from the capture with tshark).
+
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn analyze(path: &Path) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_ftpscope")).arg("analyze").arg("--json").arg(path).output().unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The captures listed in an expected.json.
+pub fn expected(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let v: Value = serde_json::from_str(&text).unwrap();
+    v.get("captures").and_then(Value::as_array).cloned().expect("captures[]")
+}
+
+fn kinds(v: &Value) -> BTreeSet<String> {
+    v.as_array().unwrap().iter().map(|k| k.as_str().map(str::to_string).unwrap_or_else(|| k["kind"].as_str().unwrap().to_string())).collect()
+}
+
+/// Checks every capture of an expected.json under `dir`; returns the differences.
+pub fn check_all(dir: &Path, captures: &[Value]) -> Vec<String> {
+    let mut diffs = Vec::new();
+    for want in captures {
+        let file = want["file"].as_str().unwrap();
+        let got = analyze(&dir.join(file));
+        diffs.extend(compare(file, want, &got));
+    }
+    diffs
+}
+
+/// Compares one capture's report with its expectation; returns the differences.
+pub fn compare(file: &str, want: &Value, got: &Value) -> Vec<String> {
+    let mut diffs = Vec::new();
+    let ws = want["sessions"].as_array().unwrap();
+    let gs = got["sessions"].as_array().unwrap();
+    if ws.len() != gs.len() {
+        diffs.push(format!("{file}: {} sessions, expected {}", gs.len(), ws.len()));
+        return diffs;
+    }
+    for (i, (w, g)) in ws.iter().zip(gs).enumerate() {
+        for key in ["client", "server", "control_port"] {
+            if !w[key].is_null() && w[key] != g[key] {
+                diffs.push(format!("{file}: session {i} {key} = {}, expected {}", g[key], w[key]));
+            }
+        }
+        let wn = w["negotiations"].as_array().unwrap();
+        let gn = g["negotiations"].as_array().unwrap();
+        if wn.len() != gn.len() {
+            diffs.push(format!("{file}: session {i}: {} negotiations, expected {}", gn.len(), wn.len()));
+            continue;
+        }
+        for (j, (w, g)) in wn.iter().zip(gn).enumerate() {
+            let got_outcome = &g["data"]["outcome"];
+            for (key, got_value) in [("command", &g["command"]), ("advertised", &g["advertised"]), ("reply_code", &g["reply_code"]), ("outcome", got_outcome)] {
+                if w.get(key).is_some() && &w[key] != got_value {
+                    diffs.push(format!("{file}: session {i} negotiation {j} {key} = {got_value}, expected {}", w[key]));
+                }
+            }
+        }
+    }
+    let want_kinds = kinds(&want["findings"]);
+    let got_kinds = kinds(&got["findings"]);
+    if want_kinds != got_kinds {
+        diffs.push(format!("{file}: finding kinds {got_kinds:?}, expected {want_kinds:?}"));
+    }
+    diffs
+}
+

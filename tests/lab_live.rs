@@ -1,0 +1,41 @@
+//! The NAT lab, live: builds network namespaces with Linux NAT routers, runs real FTP servers
+//! (vsftpd, pyftpdlib, Pure-FTPd) and clients (curl, lftp, Python ftplib) with the machine's
+//! current packages (fixtures/lab/ci-subset.sh), captures with tcpdump, and checks that ftpscope's
+//! report on the fresh captures agrees with the facts tshark reads from the same files.
+//!
+//! Needs root (namespaces, iptables). It installs the lab's packages itself
+//! (fixtures/lab/install-deps.sh, idempotent). Without root it is skipped with a message, unless
+//! FTPSCOPE_LAB=1 (set by .ci/run), which makes it mandatory. All traffic stays inside the
+//! namespaces the script creates and removes; every step is bounded by `timeout`.
+
+mod common;
+
+use std::process::Command;
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
+}
+
+#[test]
+fn fresh_lab_captures_are_analysed_like_tshark_reads_them() {
+    let required = std::env::var_os("FTPSCOPE_LAB").is_some_and(|v| v == "1");
+    if !is_root() {
+        assert!(!required, "FTPSCOPE_LAB=1 but not root: the lab needs network namespaces");
+        eprintln!("lab_live: skipped (not root); run as root or with FTPSCOPE_LAB=1 in CI");
+        return;
+    }
+    let lab = common::root().join("fixtures/lab");
+    let status = Command::new("timeout").arg("900").arg("bash").arg(lab.join("install-deps.sh")).status().unwrap();
+    assert!(status.success(), "install-deps.sh failed");
+
+    let out = std::env::temp_dir().join(format!("ftpscope-lab-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let status = Command::new("timeout").arg("600").arg("bash").arg(lab.join("ci-subset.sh")).arg(&out).status().unwrap();
+    assert!(status.success(), "ci-subset.sh failed");
+
+    let captures = common::expected(&out.join("expected.json"));
+    assert!(captures.len() >= 5, "the subset's captures: {}", captures.len());
+    let diffs = common::check_all(&out, &captures);
+    let _ = std::fs::remove_dir_all(&out);
+    assert!(diffs.is_empty(), "{} difference(s) on fresh lab captures:\n{}", diffs.len(), diffs.join("\n"));
+}
