@@ -509,10 +509,13 @@ fn control_stats(conn: &Conn, channel: &Channel, s: &SessionState) -> ControlSta
 /// with a reply code. A capture that began mid-connection may show the client first.
 fn start_probe(conn: &mut Conn, seg: &TcpSegment<'_>, settings: &Settings) -> Role {
     let p = seg.payload;
-    let reply_like = p.len() >= 3 && p[..3].iter().all(u8::is_ascii_digit) && (b'1'..=b'6').contains(&p[0]);
+    // A first segment may hold only the start of a code or verb ("22", "US"): keep watching.
+    let code_len = p.len().min(3);
+    let reply_like = p[..code_len].iter().all(u8::is_ascii_digit) && (b'1'..=b'6').contains(&p[0]);
     // The first word must be an FTP verb: HTTP, SMTP and the like stop here, unallocated.
     let first_word = &p[..p.iter().position(|&b| b == b' ' || b == b'\r' || b == b'\n').unwrap_or(p.len())];
-    let command_like = FTP_VERBS.iter().any(|v| v.eq_ignore_ascii_case(first_word));
+    let command_like = FTP_VERBS.iter().any(|v| v.eq_ignore_ascii_case(first_word))
+        || (p.len() < 4 && p.iter().all(u8::is_ascii_alphabetic));
     let handshake_seen = conn.syn.is_some() || conn.synack_frame.is_some();
     if handshake_seen {
         // The server speaks first, but a client may send before a slow greeting.

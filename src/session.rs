@@ -272,7 +272,10 @@ impl SessionState {
         match self.replies_in.push_line(line) {
             None => {}
             Some(ReplyEvent::Garbage { reason }) => {
-                self.anomaly(frame, "malformed_reply", reason.to_string(), printable(&line[..line.len().min(80)]))
+                self.anomaly(frame, "malformed_reply", reason.to_string(), printable(&line[..line.len().min(80)]));
+                // Still the server's answer to the oldest command: leaving that command pending
+                // would pair every later reply with the wrong command.
+                self.pending.pop_front();
             }
             Some(ReplyEvent::Reply(reply)) => {
                 if let Some(reason) = reply.malformed {
