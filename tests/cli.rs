@@ -184,10 +184,9 @@ fn passwords_never_appear_in_any_output() {
 
 #[test]
 fn exit_status_is_1_when_a_finding_is_an_error() {
-    // Crafted: the lab capture where the client trusts a private 227 address fails (error).
+    // The lab capture where the client trusts a private 227 address and fails: an error.
     let failing = fixture("pasv-private-leak-fail/client.pcap");
-    if Path::new(&failing).exists() {
-        assert_eq!(ftpscope(&["analyze", &failing]).status.code(), Some(1));
-    }
+    assert!(Path::new(&failing).exists(), "{failing}");
+    assert_eq!(ftpscope(&["analyze", &failing]).status.code(), Some(1));
     assert_eq!(ftpscope(&["analyze", &zeek("ipv4.pcap")]).status.code(), Some(0));
 }
