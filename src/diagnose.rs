@@ -461,7 +461,15 @@ fn private_leak(
     };
     let fix = match n.mode {
         Mode::Passive => {
-            let mut f = software.passive_address_and_range();
+            let mut f = Vec::new();
+            // The address the client reached the server at is, seen from its side, the public one.
+            if !classify(s.server_addr.ip()).is_unreachable_from_elsewhere() {
+                f.push(format!(
+                    "The server's public address, as the client reached it, is {}: announce that in passive replies.",
+                    s.server_addr.ip()
+                ));
+            }
+            f.extend(software.passive_address_and_range());
             f.push(format!(
                 "On the server's NAT router, forward the control port and the whole passive range to {} (iptables -t nat -A \
                  PREROUTING -p tcp --dport LO:HI -j DNAT --to-destination {}; a router that cannot forward ranges needs one rule per port).",
