@@ -650,7 +650,8 @@ fn outcome_without_connection(n: &NegState, end: Timestamp) -> Outcome {
     }
     if let Some(t) = &n.transfer {
         return match &t.last {
-            Some(r) if matches!(r.code, 425 | 426) => Outcome::Rejected,
+            // The server could not or would not open it (vsftpd's "500 OOPS: vsf_sysutil_bind").
+            Some(r) if matches!(r.code, 421 | 425 | 426 | 500 | 501 | 522) => Outcome::Rejected,
             // A completed transfer had a data connection: the capture did not hold it (a
             // capture filter on the control port, or it began later).
             Some(r) if r.code < 300 => Outcome::Unknown,
