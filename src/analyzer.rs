@@ -11,9 +11,10 @@ use crate::flow::{Conn, Dir, Evictable, FlowKey, FlowLimits, FlowTable};
 use crate::ftp::lines::LineSplitter;
 use crate::ftp::parse::{self, Verb};
 use crate::report::{self, CaptureSummary, ControlStats, Outcome, Report};
-use crate::session::{printable, Effect, NegState, SessionState, MAX_PROBABLE};
+use crate::session::{Effect, NegState, SessionState, MAX_PROBABLE};
 use crate::tcp::reassembly::{Chunk, Reassembler, ReassemblyStats};
 use crate::Timestamp;
+use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 
 /// Bounds on what the analyzer keeps.
@@ -169,6 +170,8 @@ pub struct Analyzer {
     sessions: Vec<SessionState>,
     control_stats: Vec<ControlStats>,
     expectations: Expectations,
+    /// Host address -> its latest session whose control channel went TLS.
+    encrypted_by_host: FxHashMap<IpAddr, u32>,
     frames: u64,
     first_ts: Option<Timestamp>,
     last_ts: Timestamp,
@@ -196,6 +199,7 @@ impl Analyzer {
             sessions: Vec::new(),
             control_stats: Vec::new(),
             expectations: Expectations::default(),
+            encrypted_by_host: FxHashMap::default(),
             frames: 0,
             first_ts: None,
             last_ts: Timestamp::default(),
@@ -384,14 +388,20 @@ impl Analyzer {
         // Under TLS the negotiations are invisible: connections between the same two hosts that
         // open after the switch are most probably its data channels; a passive one may also go
         // to an unroutable address the server advertised.
-        let found = self.sessions.iter().rposition(|s| {
+        let fits = |s: &SessionState| {
             let (c, sv) = (s.client.ip(), s.server.ip());
+            let unroutable = |ip| crate::addr::classify(ip).is_unreachable_from_elsewhere();
             s.encrypted()
                 && s.probable.len() < MAX_PROBABLE
                 && seg.dst != s.server
-                && ((src == c && (dst == sv || crate::addr::classify(dst).is_unreachable_from_elsewhere() && !crate::addr::classify(sv).is_unreachable_from_elsewhere()))
-                    || (src == sv && dst == c))
-        });
+                && ((src == c && (dst == sv || unroutable(dst) && !unroutable(sv))) || (src == sv && dst == c))
+        };
+        // The latest encrypted session of either host: a lookup, not a scan of every session.
+        let found = [src, dst]
+            .iter()
+            .filter_map(|ip| self.encrypted_by_host.get(ip))
+            .map(|&i| i as usize)
+            .find(|&i| fits(&self.sessions[i]));
         if let Some(i) = found {
             let s = &mut self.sessions[i];
             s.probable.push(*conn);
@@ -402,6 +412,11 @@ impl Analyzer {
 
     fn apply_effects(&mut self, session: u32) {
         for effect in self.effects.drain(..) {
+            if effect == Effect::Encrypted {
+                let s = &self.sessions[session as usize];
+                self.encrypted_by_host.insert(s.client.ip(), session);
+                self.encrypted_by_host.insert(s.server.ip(), session);
+            }
             if let Effect::Expect(n) = effect {
                 let s = &self.sessions[session as usize];
                 let Some(neg) = s.negotiations.get(n as usize) else { continue };
@@ -595,7 +610,7 @@ fn session_report(s: &SessionState, control: ControlStats, end: Timestamp) -> re
         clear_again_frame: s.clear_again_frame,
         commands: s.commands,
         replies: s.replies,
-        negotiations: s.negotiations.iter().map(|n| negotiation_report(s, n, end)).collect(),
+        negotiations: s.negotiations.iter().map(|n| negotiation_report(n, end)).collect(),
         negotiations_over_limit: s.negotiations_over_limit,
         probable_data_channels: s.probable.iter().map(|c| connection_report(c, None, end)).collect(),
         anomalies: s.anomalies.clone(),
@@ -606,14 +621,13 @@ fn session_report(s: &SessionState, control: ControlStats, end: Timestamp) -> re
     }
 }
 
-fn negotiation_report(s: &SessionState, n: &NegState, end: Timestamp) -> report::Negotiation {
+fn negotiation_report(n: &NegState, end: Timestamp) -> report::Negotiation {
     let transfer_reply = n.transfer.as_ref().and_then(|t| t.last.as_ref());
     let connection = n.conn.as_ref().map(|c| connection_report(c, transfer_reply.map(|r| r.code), end));
     let outcome = match &connection {
         Some(c) => c.outcome,
         None => outcome_without_connection(n, end),
     };
-    let _ = s;
     report::Negotiation {
         frame: n.frame,
         time: n.ts.as_secs_f64(),
@@ -718,9 +732,4 @@ fn describe_icmp(t: u8, code: u8, from: IpAddr) -> String {
     };
     let proto = if from.is_ipv4() { "ICMP" } else { "ICMPv6" };
     format!("{proto} {t}/{code} {what} from {from}")
-}
-
-#[allow(dead_code)]
-fn _printable_is_used(b: &[u8]) -> String {
-    printable(b)
 }
