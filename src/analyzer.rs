@@ -290,7 +290,8 @@ impl Analyzer {
         }
         if seg.flags.fin {
             conn.fin_frame.get_or_insert(frame);
-            conn.fins = conn.fins.saturating_add(1);
+            // One bit per direction: a retransmitted FIN closes nothing more.
+            conn.fins |= 1 << dir as u8;
         }
         let len = seg.payload.len() as u64 + seg.missing as u64;
         match dir {

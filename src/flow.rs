@@ -52,6 +52,7 @@ pub struct Conn {
     /// Frame, ICMP type, code and reporter of an unreachable message quoting this connection.
     pub unreachable: Option<(u64, u8, u8, std::net::IpAddr)>,
     pub fin_frame: Option<u64>,
+    /// Directions that sent a FIN: bit 0 toward the server, bit 1 toward the client.
     pub fins: u8,
     pub bytes_to_server: u64,
     pub bytes_to_client: u64,
@@ -98,12 +99,13 @@ impl Conn {
             std::mem::swap(&mut self.client, &mut self.server);
             std::mem::swap(&mut self.bytes_to_server, &mut self.bytes_to_client);
             std::mem::swap(&mut self.client_isn, &mut self.server_isn);
+            self.fins = (self.fins & 1) << 1 | (self.fins >> 1);
         }
     }
 
     /// Both sides closed or one reset: the flow can go soon.
     pub fn is_closed(&self) -> bool {
-        self.rst.is_some() || self.fins >= 2
+        self.rst.is_some() || self.fins == 0b11
     }
 }
 
