@@ -166,6 +166,9 @@ impl SessionState {
                     format!("not an FTP command ({} bytes)", line.len()),
                     printable(&line[..word_len]),
                 );
+                // The server answers it ("500 Unknown command."): it waits for a reply like any
+                // command, or that reply would be paired with the next one.
+                self.push_pending(Pending { verb: Verb::Other, negotiation: None, transfer_of: None });
             }
             return;
         };
@@ -231,6 +234,10 @@ impl SessionState {
             }
             _ => {}
         }
+        self.push_pending(pending);
+    }
+
+    fn push_pending(&mut self, pending: Pending) {
         if self.pending.len() >= MAX_PENDING {
             self.pending.pop_front();
         }
@@ -384,4 +391,118 @@ pub fn printable(bytes: &[u8]) -> String {
         }
     }
     s.trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Mode;
+
+    fn session() -> SessionState {
+        let conn = Conn::new("192.168.1.10:40000".parse().unwrap(), "203.0.113.5:21".parse().unwrap(), 1, Timestamp(0));
+        SessionState::new(0, &conn)
+    }
+
+    /// Feeds a script of ("C"|"S", line) with frames numbered from 1; returns the effects.
+    fn feed(s: &mut SessionState, script: &[(&str, &[u8])]) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        for (i, (side, line)) in script.iter().enumerate() {
+            let frame = i as u64 + 1;
+            match *side {
+                "C" => s.on_command(frame, Timestamp(frame as i64), line, &mut effects),
+                _ => s.on_reply_line(frame, Timestamp(frame as i64), line, &mut effects),
+            }
+        }
+        effects
+    }
+
+    #[test]
+    fn pipelined_commands_pair_with_replies_in_order() {
+        let mut s = session();
+        let effects = feed(
+            &mut s,
+            &[("S", b"220 (vsFTPd 3.0.3)"), ("C", b"USER anonymous"), ("C", b"PASS secret"), ("C", b"PASV"), ("S", b"331 Please specify the password."),
+              ("S", b"230 Login successful."), ("S", b"227 Entering Passive Mode (10,0,0,20,156,64).")],
+        );
+        assert_eq!(s.banner.as_deref(), Some("(vsFTPd 3.0.3)"));
+        assert_eq!(s.user.as_deref(), Some("anonymous"));
+        assert_eq!(s.password_frame, Some(3));
+        let n = &s.negotiations[0];
+        assert_eq!(n.reply.as_ref().map(|r| (r.code, r.frame)), Some((227, 7)));
+        assert_eq!(n.advertised, Some("10.0.0.20:40000".parse().unwrap()));
+        assert_eq!(effects, vec![Effect::Expect(0)]);
+        assert_eq!(s.unanswered_commands(), 0);
+    }
+
+    #[test]
+    fn passive_replies_are_read_by_code_not_by_command() {
+        let mut s = session();
+        feed(&mut s, &[("C", b"EPSV"), ("S", b"227 Entering Passive Mode (203,0,113,5,4,1)"), ("C", b"PASV"), ("S", b"229 Extended (|||6446|)")]);
+        assert_eq!(s.negotiations[0].advertised, Some("203.0.113.5:1025".parse().unwrap()));
+        assert!(!s.negotiations[0].implied);
+        assert_eq!(s.negotiations[1].advertised, Some("203.0.113.5:6446".parse().unwrap()));
+        assert!(s.negotiations[1].implied, "229 without an address means the control connection's");
+    }
+
+    #[test]
+    fn transfer_replies_and_abort_pair_up() {
+        let mut s = session();
+        feed(
+            &mut s,
+            &[("C", b"PORT 192,168,1,10,20,0"), ("S", b"200 PORT command successful."), ("C", b"RETR big.iso"), ("S", b"150 Opening BINARY mode"),
+              ("C", b"\xff\xf4\xff\xf2ABOR"), ("S", b"426 Transfer aborted."), ("S", b"226 Abort successful")],
+        );
+        let t = s.negotiations[0].transfer.as_ref().unwrap();
+        assert_eq!(t.command, "RETR big.iso");
+        assert_eq!(t.preliminary.as_ref().map(|r| r.code), Some(150));
+        assert_eq!(t.last.as_ref().map(|r| r.code), Some(426));
+        assert_eq!(s.negotiations[0].command.mode(), Mode::Active);
+        assert_eq!(s.unanswered_commands(), 0);
+    }
+
+    #[test]
+    fn a_lost_reply_does_not_shift_the_227() {
+        let mut s = session();
+        // "200 Switching to Binary mode." to TYPE I was lost before the capture point.
+        feed(&mut s, &[("C", b"TYPE I"), ("C", b"PASV"), ("S", b"227 Entering Passive Mode (203,0,113,5,4,1)")]);
+        assert_eq!(s.negotiations[0].reply.as_ref().map(|r| r.code), Some(227));
+        assert!(s.negotiations[0].advertised.is_some());
+    }
+
+    #[test]
+    fn a_garbled_reply_still_answers_its_command() {
+        let mut s = session();
+        feed(&mut s, &[("C", b"SYST"), ("S", b"2x5 UNIX Type: L8"), ("C", b"PASV"), ("S", b"227 (203,0,113,5,4,1)")]);
+        assert_eq!(s.anomalies.len(), 1);
+        assert_eq!(s.negotiations[0].reply.as_ref().map(|r| r.frame), Some(4));
+    }
+
+    #[test]
+    fn auth_tls_encrypts_and_garbage_commands_show_only_their_first_word() {
+        let mut s = session();
+        let effects = feed(
+            &mut s,
+            &[("C", b"pass:hunter2 extra"), ("C", b"AUTH TLS"), ("S", b"500 Unknown command."), ("S", b"234 Proceed with negotiation.")],
+        );
+        assert_eq!(s.anomalies[0].excerpt, "pass:hunter2");
+        assert!(!s.anomalies[0].excerpt.contains("extra"));
+        assert_eq!(s.tls_frame, Some(4));
+        assert!(s.encrypted());
+        assert_eq!(effects, vec![Effect::Encrypted]);
+    }
+
+    #[test]
+    fn malformed_port_is_kept_as_a_negotiation_with_its_reason() {
+        let mut s = session();
+        let effects = feed(&mut s, &[("C", b"PORT 10,0,0,257,4,1"), ("S", b"501 Illegal PORT command.")]);
+        assert!(effects.is_empty());
+        let n = &s.negotiations[0];
+        assert!(n.malformed.is_some() && n.advertised.is_none());
+        assert_eq!(n.reply.as_ref().map(|r| r.code), Some(501));
+    }
+
+    #[test]
+    fn printable_escapes_bytes() {
+        assert_eq!(printable(b"a\x00b\xffc  "), "a\\x00b\\xffc");
+    }
 }
