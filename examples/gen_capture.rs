@@ -10,6 +10,7 @@
 //!     unanswered (sent three times), the client gives up and quits;
 //!   - port_refused: active mode, the server's SYN to the client's PORT is answered by a RST,
 //!     the server replies 425.
+//!
 //! Background traffic: HTTP and TLS-like TCP connections (bulk both ways) and DNS over UDP.
 //!
 //! Deterministic: a fixed seed and a SplitMix64 generator, no dependencies. The output is
@@ -174,11 +175,13 @@ impl Writer {
     }
 
     /// Ethernet + IPv4 header into the frame; returns the offset of the L4 header.
-    fn ip(&mut self, src_mac: [u8; 6], dst_mac: [u8; 6], src: Ip, dst: Ip, ttl: u8, proto: u8, l4_len: usize) -> usize {
+    /// `macs` and `ips` are [source, destination].
+    fn ip(&mut self, macs: [[u8; 6]; 2], ips: [Ip; 2], ttl: u8, proto: u8, l4_len: usize) -> usize {
+        let [src, dst] = ips;
         let f = &mut self.frame;
         f.clear();
-        f.extend_from_slice(&dst_mac);
-        f.extend_from_slice(&src_mac);
+        f.extend_from_slice(&macs[1]);
+        f.extend_from_slice(&macs[0]);
         f.extend_from_slice(&[0x08, 0x00]);
         let total = (20 + l4_len) as u16;
         self.ip_id = self.ip_id.wrapping_add(1);
@@ -228,7 +231,7 @@ impl Writer {
             12
         };
         let hlen = 20 + opt_len;
-        let l4 = self.ip(t.mac[from], t.mac[to], src.ip, dst.ip, t.ttl[from], 6, hlen + payload.len());
+        let l4 = self.ip([t.mac[from], t.mac[to]], [src.ip, dst.ip], t.ttl[from], 6, hlen + payload.len());
         let f = &mut self.frame;
         f.extend_from_slice(&src.port.to_be_bytes());
         f.extend_from_slice(&dst.port.to_be_bytes());
@@ -264,7 +267,7 @@ impl Writer {
 
     fn udp(&mut self, ts_us: u64, src: Ep, dst: Ep, payload: &[u8]) -> std::io::Result<()> {
         let mac_of = |ip: Ip, salt: u8| [0x02, salt, ip[0], ip[1], ip[2], ip[3]];
-        let l4 = self.ip(mac_of(src.ip, 0x10), mac_of(dst.ip, 0x20), src.ip, dst.ip, 64, 17, 8 + payload.len());
+        let l4 = self.ip([mac_of(src.ip, 0x10), mac_of(dst.ip, 0x20)], [src.ip, dst.ip], 64, 17, 8 + payload.len());
         let len = (8 + payload.len()) as u16;
         let f = &mut self.frame;
         f.extend_from_slice(&src.port.to_be_bytes());
@@ -660,7 +663,7 @@ fn step(w: &mut Writer, blob: &[u8], a: &mut Active, now: u64, rng: &mut Rng) ->
         }
         Step::Dns { client, name, answer, answered, .. } => {
             let resolver = Ep { ip: [198, 51, 100, 53], port: 53 };
-            let id = (client.port ^ 0x5a5a) as u16;
+            let id = client.port ^ 0x5a5a;
             if !*answered {
                 w.udp(now, *client, resolver, &dns_query(id, name, None))?;
                 *answered = true;
