@@ -302,16 +302,17 @@ impl Analyzer {
         if matches!(flow.role, Role::Fresh) && !seg.payload.is_empty() {
             flow.role = start_probe(&mut flow.conn, seg, &self.settings);
         }
-        let conn = flow.conn;
+        // Borrowed, not copied: data packets are the bulk of a capture.
+        let conn = &flow.conn;
         match &mut flow.role {
             Role::Data { session, negotiation } => {
                 if let Some(n) = self.sessions[*session as usize].negotiations.get_mut(*negotiation as usize) {
-                    n.conn = Some(conn);
+                    n.conn = Some(*conn);
                 }
             }
             Role::Probable { session, index } => {
                 if let Some(c) = self.sessions[*session as usize].probable.get_mut(*index as usize) {
-                    *c = conn;
+                    *c = *conn;
                 }
             }
             Role::Probing(probe) => {

@@ -77,8 +77,8 @@ fn analyze(files: &[PathBuf], json: bool, no_color: bool) -> ExitCode {
     report.capture.truncated = inputs.iter().any(|i| i.truncated.is_some());
     report.capture.inputs = inputs;
 
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // Buffered: stdout alone flushes at every newline, one system call per JSON line.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let written = if json {
         serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::from).and_then(|_| writeln!(out))
     } else {
