@@ -9,9 +9,9 @@ use crate::correlate::{Expectation, Expectations};
 use crate::decode::{self, Decoded, TcpSegment, Unreachable};
 use crate::flow::{Conn, Dir, Evictable, FlowKey, FlowLimits, FlowTable};
 use crate::ftp::lines::LineSplitter;
-use crate::ftp::parse::{self, Verb};
-use crate::report::{self, CaptureSummary, ControlStats, Outcome, Report};
-use crate::session::{Effect, NegState, SessionState, MAX_PROBABLE};
+use crate::ftp::detect::{self, is_ftp_command, is_reply_line};
+use crate::report::{self, CaptureSummary, ControlStats, Report};
+use crate::session::{Effect, SessionState, MAX_PROBABLE};
 use crate::tcp::reassembly::{Chunk, Reassembler, ReassemblyStats};
 use crate::Timestamp;
 use rustc_hash::FxHashMap;
@@ -34,9 +34,6 @@ impl Default for Settings {
     }
 }
 
-/// A connection whose SYN went unanswered for less than this before the capture ended may
-/// still have been answered: its outcome is `unknown`, not `unanswered`.
-const GRACE_NS: i64 = 3 * 1_000_000_000;
 /// Lines and bytes a connection may send before it must look like FTP.
 /// Generous: some greetings run to dozens of lines before the client's first command.
 const PROBE_MAX_LINES: usize = 200;
@@ -334,11 +331,11 @@ impl Analyzer {
                         let Role::Probing(probe) = std::mem::replace(&mut flow.role, Role::Other) else { unreachable!() };
                         let probe = *probe;
                         let id = self.sessions.len() as u32;
-                        let mut s = SessionState::new(id, &conn);
+                        let mut s = SessionState::new(id, conn);
                         for (f, t, line) in probe.lines {
                             apply_line(&mut s, f, t, line, &mut self.effects);
                         }
-                        self.control_stats.push(control_stats(&conn, &probe.channel, &s));
+                        self.control_stats.push(control_stats(conn, &probe.channel, &s));
                         self.sessions.push(s);
                         flow.role = Role::Control { session: id, channel: Box::new(probe.channel) };
                         self.apply_effects(id);
@@ -353,7 +350,7 @@ impl Analyzer {
                 self.raw.clear();
                 let encrypted = s.encrypted();
                 channel.push(dir, seg, !encrypted, &mut self.lines, &mut self.raw);
-                if encrypted && dir == Dir::ToClient && looks_like_clear_reply(&self.raw) {
+                if encrypted && dir == Dir::ToClient && detect::looks_like_clear_reply(&self.raw) {
                     // Clear text after TLS: the client sent CCC inside TLS and the server agreed.
                     s.clear_again(frame);
                     channel.lines[0].gap();
@@ -370,7 +367,7 @@ impl Analyzer {
                         last.followed = true;
                     }
                 }
-                self.control_stats[id as usize] = control_stats(&conn, channel, s);
+                self.control_stats[id as usize] = control_stats(conn, channel, s);
                 self.apply_effects(id);
             }
             Role::Fresh | Role::Other => {}
@@ -463,7 +460,7 @@ impl Analyzer {
     pub fn report(&self) -> Report {
         let end = self.last_ts;
         let sessions: Vec<report::Session> =
-            self.sessions.iter().zip(&self.control_stats).map(|(s, stats)| session_report(s, *stats, end)).collect();
+            self.sessions.iter().zip(&self.control_stats).map(|(s, stats)| crate::outcome::session_report(s, *stats, end)).collect();
         let findings = crate::diagnose::findings(&sessions);
         Report {
             schema: report::SCHEMA,
@@ -525,14 +522,8 @@ fn control_stats(conn: &Conn, channel: &Channel, s: &SessionState) -> ControlSta
 /// channel, without allocating for the vast majority that are not: the server speaks first
 /// with a reply code. A capture that began mid-connection may show the client first.
 fn start_probe(conn: &mut Conn, seg: &TcpSegment<'_>, settings: &Settings) -> Role {
-    let p = seg.payload;
-    // A first segment may hold only the start of a code or verb ("22", "US"): keep watching.
-    let code_len = p.len().min(3);
-    let reply_like = p[..code_len].iter().all(u8::is_ascii_digit) && (b'1'..=b'6').contains(&p[0]);
-    // The first word must be an FTP verb: HTTP, SMTP and the like stop here, unallocated.
-    let first_word = &p[..p.iter().position(|&b| b == b' ' || b == b'\r' || b == b'\n').unwrap_or(p.len())];
-    let command_like = FTP_VERBS.iter().any(|v| v.eq_ignore_ascii_case(first_word))
-        || (p.len() < 4 && p.iter().all(u8::is_ascii_alphabetic));
+    let reply_like = detect::could_start_reply(seg.payload);
+    let command_like = detect::could_start_command(seg.payload);
     let handshake_seen = conn.syn.is_some() || conn.synack_frame.is_some();
     if handshake_seen {
         // The server speaks first, but a client may send before a slow greeting.
@@ -569,171 +560,6 @@ fn judge(probe: &Probe) -> Verdict {
         (Some(true), Some(true)) => Verdict::Ftp,
         _ => Verdict::Undecided,
     }
-}
-
-fn is_reply_line(line: &[u8]) -> bool {
-    line.len() >= 3 && line[..3].iter().all(u8::is_ascii_digit) && matches!(line.get(3), None | Some(b' ') | Some(b'-'))
-}
-
-/// Verbs of RFC 959 and its extensions. SMTP shares the reply format and a few verbs, but its
-/// clients open with EHLO/HELO, which are not here.
-const FTP_VERBS: &[&[u8]] = &[
-    b"USER", b"PASS", b"ACCT", b"CWD", b"CDUP", b"SMNT", b"QUIT", b"REIN", b"PORT", b"PASV", b"TYPE", b"STRU",
-    b"MODE", b"RETR", b"STOR", b"STOU", b"APPE", b"ALLO", b"REST", b"RNFR", b"RNTO", b"ABOR", b"DELE", b"RMD",
-    b"MKD", b"PWD", b"LIST", b"NLST", b"SITE", b"SYST", b"STAT", b"HELP", b"NOOP", b"FEAT", b"OPTS", b"AUTH",
-    b"PBSZ", b"PROT", b"CCC", b"EPRT", b"EPSV", b"LPRT", b"LPSV", b"MLSD", b"MLST", b"SIZE", b"MDTM", b"HOST",
-    b"LANG", b"ADAT", b"CLNT", b"XPWD", b"XCWD", b"XMKD", b"XRMD", b"MFMT", b"SBUF", b"ESTA", b"ESTP",
-];
-
-fn is_ftp_command(line: &[u8]) -> bool {
-    parse::parse_command(line).is_some_and(|c| c.verb != Verb::Other || FTP_VERBS.iter().any(|v| v.eq_ignore_ascii_case(c.name)))
-}
-
-/// Clear-text replies after TLS: printable lines starting with a reply code.
-fn looks_like_clear_reply(bytes: &[u8]) -> bool {
-    is_reply_line(bytes.get(..4).unwrap_or(bytes))
-        && bytes.ends_with(b"\n")
-        && bytes.iter().all(|&b| (0x20..0x7f).contains(&b) || b == b'\r' || b == b'\n' || b == b'\t')
-}
-
-fn session_report(s: &SessionState, control: ControlStats, end: Timestamp) -> report::Session {
-    report::Session {
-        id: s.id,
-        client: s.client.to_string(),
-        server: s.server.to_string(),
-        control_port: s.server.port(),
-        first_frame: s.first_frame,
-        start_time: s.start_ts.as_secs_f64(),
-        user: s.user.clone(),
-        banner: s.banner.clone(),
-        tls: s.tls_frame.is_some(),
-        tls_frame: s.tls_frame,
-        protected_data: s.protected_data,
-        clear_again_frame: s.clear_again_frame,
-        commands: s.commands,
-        replies: s.replies,
-        negotiations: s.negotiations.iter().map(|n| negotiation_report(n, end)).collect(),
-        negotiations_over_limit: s.negotiations_over_limit,
-        probable_data_channels: s.probable.iter().map(|c| connection_report(c, None, end)).collect(),
-        anomalies: s.anomalies.clone(),
-        control,
-        client_addr: s.client,
-        server_addr: s.server,
-        password_frame: s.password_frame,
-    }
-}
-
-fn negotiation_report(n: &NegState, end: Timestamp) -> report::Negotiation {
-    let transfer_reply = n.transfer.as_ref().and_then(|t| t.last.as_ref());
-    let connection = n.conn.as_ref().map(|c| connection_report(c, transfer_reply.map(|r| r.code), end));
-    let outcome = match &connection {
-        Some(c) => c.outcome,
-        None => outcome_without_connection(n, end),
-    };
-    report::Negotiation {
-        frame: n.frame,
-        time: n.ts.as_secs_f64(),
-        command: n.command,
-        mode: n.command.mode(),
-        argument: n.argument.clone(),
-        reply_code: n.reply.as_ref().map(|r| r.code),
-        reply_frame: n.reply.as_ref().map(|r| r.frame),
-        reply_text: n.reply.as_ref().map(|r| r.text.clone()),
-        advertised: n.advertised.map(|a| a.to_string()),
-        advertised_class: n.advertised.map(|a| crate::addr::classify(a.ip())),
-        address_implied: n.implied,
-        malformed: n.malformed.map(str::to_string),
-        data: report::DataChannel {
-            outcome,
-            matched_by: n.matched_by,
-            bytes: n.conn.map_or(0, |c| c.bytes_to_server + c.bytes_to_client),
-            duration: n.conn.and_then(|c| c.syn.map(|(_, t)| (c.last_ts.0 - t.0) as f64 / 1e9)),
-            connection,
-            command: n.transfer.as_ref().map(|t| t.command.clone()),
-            command_frame: n.transfer.as_ref().map(|t| t.frame),
-            reply_code: transfer_reply.map(|r| r.code),
-            reply_frame: transfer_reply.map(|r| r.frame),
-            reply_text: transfer_reply.map(|r| r.text.clone()),
-        },
-        advertised_addr: n.advertised,
-    }
-}
-
-/// What became of a negotiation whose data connection never showed a SYN.
-fn outcome_without_connection(n: &NegState, end: Timestamp) -> Outcome {
-    if n.reply.as_ref().is_some_and(|r| r.code >= 400) {
-        return Outcome::Rejected; // 500 Illegal PORT command, 501, 421 ...
-    }
-    if let Some(t) = &n.transfer {
-        return match &t.last {
-            // The server could not or would not open it (vsftpd's "500 OOPS: vsf_sysutil_bind").
-            Some(r) if matches!(r.code, 421 | 425 | 426 | 500 | 501 | 522) => Outcome::Rejected,
-            // A completed transfer had a data connection: the capture did not hold it (a
-            // capture filter on the control port, or it began later).
-            Some(r) if r.code < 300 => Outcome::Unknown,
-            Some(_) => Outcome::NotAttempted,
-            None => Outcome::Unknown,
-        };
-    }
-    // The client moved on (another command) without connecting: not attempted. Otherwise
-    // the capture may just have ended too soon.
-    if n.reply.is_none() || (!n.followed && end.0.saturating_sub(n.ts.0) < GRACE_NS) {
-        return Outcome::Unknown;
-    }
-    Outcome::NotAttempted
-}
-
-fn connection_report(c: &Conn, transfer_reply: Option<u16>, end: Timestamp) -> report::Connection {
-    let outcome = if c.synack_frame.is_some() {
-        Outcome::Established
-    } else if matches!(c.rst, Some((_, Dir::ToClient))) {
-        Outcome::Refused
-    } else if c.unreachable.is_some() {
-        Outcome::Unreachable
-    } else if c.syns <= 1 && transfer_reply.is_none() && end.0.saturating_sub(c.last_syn_ts.0) < GRACE_NS {
-        // One SYN just before the capture ended: an answer may have come after it. A
-        // retransmitted SYN already waited a second or more for nothing.
-        Outcome::Unknown
-    } else {
-        Outcome::Unanswered
-    };
-    let (syn_frame, syn_ts) = c.syn.unwrap_or((c.first_frame, c.first_ts));
-    report::Connection {
-        client: c.client.to_string(),
-        server: c.server.to_string(),
-        syn_frame,
-        syn_time: syn_ts.as_secs_f64(),
-        outcome,
-        syns: c.syns,
-        synack_frame: c.synack_frame,
-        rst_frame: c.rst.map(|(f, _)| f),
-        rst_from: c.rst.map(|(_, d)| if d == Dir::ToServer { "client" } else { "server" }),
-        unreachable_frame: c.unreachable.map(|(f, ..)| f),
-        unreachable: c.unreachable.map(|(_, t, code, from)| describe_icmp(t, code, from)),
-        fin_frame: c.fin_frame,
-        bytes_to_server: c.bytes_to_server,
-        bytes_to_client: c.bytes_to_client,
-        last_frame: c.last_frame,
-        last_time: c.last_ts.as_secs_f64(),
-    }
-}
-
-fn describe_icmp(t: u8, code: u8, from: IpAddr) -> String {
-    let what = match (from.is_ipv4(), t, code) {
-        (true, 3, 0) => "network unreachable",
-        (true, 3, 1) => "host unreachable",
-        (true, 3, 3) => "port unreachable",
-        (true, 3, 9 | 10 | 13) => "administratively prohibited",
-        (true, 11, _) => "time exceeded",
-        (false, 1, 0) => "no route to destination",
-        (false, 1, 1) => "administratively prohibited",
-        (false, 1, 3) => "address unreachable",
-        (false, 1, 4) => "port unreachable",
-        (false, 3, _) => "time exceeded",
-        _ => "unreachable",
-    };
-    let proto = if from.is_ipv4() { "ICMP" } else { "ICMPv6" };
-    format!("{proto} {t}/{code} {what} from {from}")
 }
 
 #[cfg(test)]
@@ -830,7 +656,7 @@ mod tests {
         let r = f.a.report();
         let n = &r.sessions[0].negotiations[0];
         assert_eq!(n.advertised.as_deref(), Some("10.0.0.20:40000"));
-        assert_eq!(n.data.outcome, Outcome::Unanswered);
+        assert_eq!(n.data.outcome, report::Outcome::Unanswered);
         assert_eq!(n.data.connection.as_ref().map(|c| (c.syn_frame, c.syns)), Some((8, 3)));
         let kinds: Vec<_> = r.findings.iter().map(|f| (f.kind.as_str(), f.severity)).collect();
         assert!(kinds.contains(&("private_address_leak", report::Severity::Error)), "{kinds:?}");

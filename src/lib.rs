@@ -21,6 +21,7 @@ pub mod diagnose;
 pub mod fixes;
 pub mod flow;
 pub mod ftp;
+pub mod outcome;
 pub mod report;
 pub mod session;
 pub mod tcp;

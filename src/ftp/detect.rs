@@ -1,0 +1,78 @@
+//! Recognising an FTP control channel by content, on any port: the server's lines start with a
+//! reply code, the client's with an FTP verb.
+//!
+//! Owns the byte-level tests. Must not decide when to look (that is the analyzer's probe).
+
+use super::parse::{self, Verb};
+
+/// Verbs of RFC 959 and its extensions. SMTP shares the reply format and a few verbs, but its
+/// clients open with EHLO/HELO, which are not here.
+const FTP_VERBS: &[&[u8]] = &[
+    b"USER", b"PASS", b"ACCT", b"CWD", b"CDUP", b"SMNT", b"QUIT", b"REIN", b"PORT", b"PASV", b"TYPE", b"STRU",
+    b"MODE", b"RETR", b"STOR", b"STOU", b"APPE", b"ALLO", b"REST", b"RNFR", b"RNTO", b"ABOR", b"DELE", b"RMD",
+    b"MKD", b"PWD", b"LIST", b"NLST", b"SITE", b"SYST", b"STAT", b"HELP", b"NOOP", b"FEAT", b"OPTS", b"AUTH",
+    b"PBSZ", b"PROT", b"CCC", b"EPRT", b"EPSV", b"LPRT", b"LPSV", b"MLSD", b"MLST", b"SIZE", b"MDTM", b"HOST",
+    b"LANG", b"ADAT", b"CLNT", b"XPWD", b"XCWD", b"XMKD", b"XRMD", b"MFMT", b"SBUF", b"ESTA", b"ESTP",
+];
+
+/// A complete line that is a reply: three digits, then a space, a hyphen or the end.
+pub fn is_reply_line(line: &[u8]) -> bool {
+    line.len() >= 3 && line[..3].iter().all(u8::is_ascii_digit) && matches!(line.get(3), None | Some(b' ') | Some(b'-'))
+}
+
+/// A complete line that is an FTP command with a known verb.
+pub fn is_ftp_command(line: &[u8]) -> bool {
+    parse::parse_command(line).is_some_and(|c| c.verb != Verb::Other || FTP_VERBS.iter().any(|v| v.eq_ignore_ascii_case(c.name)))
+}
+
+/// A connection's first payload from the server could start a reply. A segment may hold only
+/// the start of the code ("22").
+pub fn could_start_reply(payload: &[u8]) -> bool {
+    let code = &payload[..payload.len().min(3)];
+    payload.first().is_some_and(|b| (b'1'..=b'6').contains(b)) && code.iter().all(u8::is_ascii_digit)
+}
+
+/// A connection's first payload from the client could start an FTP command: its first word is
+/// an FTP verb, or a short piece of one ("US"). HTTP, SMTP and the like fail here.
+pub fn could_start_command(payload: &[u8]) -> bool {
+    let end = payload.iter().position(|&b| b == b' ' || b == b'\r' || b == b'\n').unwrap_or(payload.len());
+    let word = &payload[..end];
+    FTP_VERBS.iter().any(|v| v.eq_ignore_ascii_case(word))
+        || (!payload.is_empty() && payload.len() < 4 && payload.iter().all(u8::is_ascii_alphabetic))
+}
+
+/// Clear-text replies after TLS (the client sent CCC inside TLS): printable lines starting with
+/// a reply code. TLS records start with a content type byte (0x14..0x17), never a digit.
+pub fn looks_like_clear_reply(bytes: &[u8]) -> bool {
+    is_reply_line(bytes.get(..4).unwrap_or(bytes))
+        && bytes.ends_with(b"\n")
+        && bytes.iter().all(|&b| (0x20..0x7f).contains(&b) || b == b'\r' || b == b'\n' || b == b'\t')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_and_commands() {
+        assert!(is_reply_line(b"220 ready") && is_reply_line(b"220-ready") && is_reply_line(b"220"));
+        assert!(!is_reply_line(b"2201") && !is_reply_line(b"22") && !is_reply_line(b"HTTP/1.1 200 OK"));
+        assert!(is_ftp_command(b"USER anonymous") && is_ftp_command(b"feat") && is_ftp_command(b"XPWD"));
+        assert!(!is_ftp_command(b"EHLO mail") && !is_ftp_command(b"GET / HTTP/1.1"));
+    }
+
+    #[test]
+    fn first_payloads() {
+        assert!(could_start_reply(b"220 (vsFTPd 3.0.3)\r\n") && could_start_reply(b"22") && could_start_reply(b"1"));
+        assert!(!could_start_reply(b"") && !could_start_reply(b"720 x") && !could_start_reply(b"2a0") && !could_start_reply(b"\x16\x03\x01"));
+        assert!(could_start_command(b"USER x\r\n") && could_start_command(b"US") && could_start_command(b"PASV\r\n"));
+        assert!(!could_start_command(b"GET / HTTP/1.1\r\n") && !could_start_command(b"EHLO x\r\n") && !could_start_command(b""));
+    }
+
+    #[test]
+    fn clear_text_after_tls() {
+        assert!(looks_like_clear_reply(b"200 CCC ok\r\n"));
+        assert!(!looks_like_clear_reply(b"\x17\x03\x03\x00\x20garbage"));
+        assert!(!looks_like_clear_reply(b"200 half a line"));
+    }
+}
