@@ -152,3 +152,44 @@ fn describe_icmp(t: u8, code: u8, from: IpAddr) -> String {
     let proto = if from.is_ipv4() { "ICMP" } else { "ICMPv6" };
     format!("{proto} {t}/{code} {what} from {from}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: i64 = 1_000_000_000;
+
+    fn syn_at(secs: i64, syns: u32) -> Conn {
+        let mut c = Conn::new("192.168.1.10:40001".parse().unwrap(), "10.0.0.20:40000".parse().unwrap(), 7, Timestamp(secs * S));
+        c.syn = Some((7, Timestamp(secs * S)));
+        c.syns = syns;
+        c.last_syn_ts = Timestamp((secs + syns as i64 - 1) * S);
+        c
+    }
+
+    #[test]
+    fn connection_outcomes() {
+        let end = Timestamp(100 * S);
+        let mut c = syn_at(10, 1);
+        assert_eq!(connection_report(&c, None, end).outcome, Outcome::Unanswered);
+        c.synack_frame = Some(8);
+        assert_eq!(connection_report(&c, None, end).outcome, Outcome::Established);
+        let mut c = syn_at(10, 1);
+        c.rst = Some((8, Dir::ToClient));
+        assert_eq!(connection_report(&c, None, end).outcome, Outcome::Refused);
+        let mut c = syn_at(10, 1);
+        c.unreachable = Some((8, 3, 1, "203.0.113.1".parse().unwrap()));
+        let r = connection_report(&c, None, end);
+        assert_eq!(r.outcome, Outcome::Unreachable);
+        assert_eq!(r.unreachable.as_deref(), Some("ICMP 3/1 host unreachable from 203.0.113.1"));
+    }
+
+    #[test]
+    fn a_single_syn_at_the_very_end_is_unknown_but_retransmissions_are_not() {
+        let end = Timestamp(100 * S);
+        assert_eq!(connection_report(&syn_at(99, 1), None, end).outcome, Outcome::Unknown);
+        assert_eq!(connection_report(&syn_at(98, 2), None, end).outcome, Outcome::Unanswered);
+        // A 425 already said the connection never came.
+        assert_eq!(connection_report(&syn_at(99, 1), Some(425), end).outcome, Outcome::Unanswered);
+    }
+}
