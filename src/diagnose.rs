@@ -642,3 +642,58 @@ fn rejection_advice(s: &Session, n: &Negotiation, code: u16, text: &str, softwar
         _ => (format!("The server answered {code} to the data-channel negotiation or transfer."), Vec::new()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn leak(adv: &str, sender: &str, peer: &str) -> bool {
+        leaks(classify(ip(adv)), ip(adv), ip(sender), ip(peer))
+    }
+
+    #[test]
+    fn which_advertised_addresses_the_peer_cannot_reach() {
+        // Seen from the client's LAN: the server is public, its 227 names a private address.
+        assert!(leak("10.0.0.20", "203.0.113.5", "192.168.1.10"));
+        // Seen from the server's LAN: the 227 names the server's own private address, the
+        // client arrives from a public one.
+        assert!(leak("10.0.0.20", "10.0.0.20", "203.0.113.2"));
+        // Both peers on one private network: reachable.
+        assert!(!leak("192.168.1.20", "192.168.1.20", "192.168.1.10"));
+        // CGNAT is not reachable from the internet either (FileZilla misses this one).
+        assert!(leak("100.64.1.2", "203.0.113.5", "198.51.100.7"));
+        // Loopback and "any" are never reachable from another host.
+        assert!(leak("127.0.0.1", "192.168.1.20", "192.168.1.10"));
+        assert!(leak("0.0.0.0", "203.0.113.5", "198.51.100.7"));
+        assert!(!leak("127.0.0.1", "127.0.0.1", "127.0.0.1"));
+        // Public addresses never leak (they may mismatch, which is another finding).
+        assert!(!leak("198.51.100.2", "10.0.0.20", "203.0.113.2"));
+        assert!(leak("fd00::5", "2001:db8::5", "2001:db8:c::10"));
+    }
+
+    #[test]
+    fn repeats_merge_into_one_finding_with_a_count() {
+        let f = |frame: u64, group: &str| Finding {
+            kind: FindingKind::PrivateAddressLeak,
+            occurrences: 1,
+            group: group.into(),
+            severity: Severity::Error,
+            session: 0,
+            frames: vec![frame],
+            summary: String::new(),
+            explanation: String::new(),
+            fix: Vec::new(),
+            details: serde_json::Value::Null,
+        };
+        let mut out = Vec::new();
+        merge_repeats((0..20).map(|i| f(i, "a")).chain([f(99, "b")]).collect(), &mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].occurrences, 20);
+        assert_eq!(out[0].frames.len(), MAX_FRAMES);
+        assert_eq!(out[1].frames, vec![99]);
+    }
+}
