@@ -74,7 +74,8 @@ impl Channel {
     fn push(&mut self, dir: Dir, seg: &TcpSegment<'_>, split: bool, out: &mut Vec<LineOut>, raw: &mut Vec<u8>) {
         // The ACK first: the peer had those bytes before it sent this segment, so a command
         // it releases comes before the reply this segment carries.
-        if seg.flags.ack {
+        // Under TLS (no splitting) holes do not matter, and `raw` must hold this direction only.
+        if seg.flags.ack && split {
             let other = if dir == Dir::ToServer { Dir::ToClient } else { Dir::ToServer };
             self.deliver(other, split, out, raw, |r, sink| r.acked(seg.ack, sink));
         }
@@ -350,11 +351,17 @@ impl Analyzer {
                 self.raw.clear();
                 let encrypted = s.encrypted();
                 channel.push(dir, seg, !encrypted, &mut self.lines, &mut self.raw);
-                if encrypted && dir == Dir::ToClient && detect::looks_like_clear_reply(&self.raw) {
+                let clear = match dir {
+                    Dir::ToClient => detect::looks_like_clear_reply(&self.raw),
+                    Dir::ToServer => detect::looks_like_clear_command(&self.raw),
+                };
+                if encrypted && clear {
                     // Clear text after TLS: the client sent CCC inside TLS and the server agreed.
                     s.clear_again(frame);
-                    channel.lines[0].gap();
-                    channel.lines[1].push(&self.raw, &mut |line| {
+                    for splitter in &mut channel.lines {
+                        splitter.gap();
+                    }
+                    channel.lines[dir as usize].push(&self.raw, &mut |line| {
                         self.lines.push(LineOut { dir, bytes: line.bytes.to_vec(), overlong: line.overlong })
                     });
                 }
@@ -662,6 +669,25 @@ mod tests {
         assert!(kinds.contains(&("private_address_leak", report::Severity::Error)), "{kinds:?}");
         assert!(kinds.contains(&("data_connection_failed", report::Severity::Error)), "{kinds:?}");
         assert!(r.has_errors());
+    }
+
+    #[test]
+    fn clear_text_after_ccc_is_read_again() {
+        let mut f = Feeder::new(Settings::default());
+        control(
+            &mut f,
+            &[(false, b"220 ready\r\n"), (true, b"AUTH TLS\r\n"), (false, b"234 Proceed.\r\n"), (true, b"\x16\x03\x01\x00\x05hello"),
+              (false, b"\x16\x03\x03\x00\x05\x0a\x0d\x0a\x0d\x0a"), (true, b"\x17\x03\x03\x00\x03CCC"), (true, b"PASV\r\n"),
+              (false, b"227 Entering Passive Mode (203,0,113,5,4,1)\r\n")],
+        );
+        let r = f.a.report();
+        let s = &r.sessions[0];
+        assert!(s.tls);
+        assert_eq!(s.tls_frame, Some(5));
+        assert_eq!(s.clear_again_frame, Some(9));
+        assert!(s.anomalies.is_empty(), "TLS bytes are not lines: {:?}", s.anomalies);
+        assert_eq!(s.negotiations.len(), 1);
+        assert_eq!(s.negotiations[0].advertised.as_deref(), Some("203.0.113.5:1025"));
     }
 
     #[test]

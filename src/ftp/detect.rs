@@ -49,6 +49,14 @@ pub fn looks_like_clear_reply(bytes: &[u8]) -> bool {
         && bytes.iter().all(|&b| (0x20..0x7f).contains(&b) || b == b'\r' || b == b'\n' || b == b'\t')
 }
 
+/// Clear-text commands after TLS: printable lines whose first is an FTP command.
+pub fn looks_like_clear_command(bytes: &[u8]) -> bool {
+    let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    is_ftp_command(first.strip_suffix(b"\r").unwrap_or(first))
+        && bytes.ends_with(b"\n")
+        && bytes.iter().all(|&b| (0x20..0x7f).contains(&b) || b == b'\r' || b == b'\n' || b == b'\t')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,5 +82,8 @@ mod tests {
         assert!(looks_like_clear_reply(b"200 CCC ok\r\n"));
         assert!(!looks_like_clear_reply(b"\x17\x03\x03\x00\x20garbage"));
         assert!(!looks_like_clear_reply(b"200 half a line"));
+        assert!(looks_like_clear_command(b"PASV\r\n"));
+        assert!(!looks_like_clear_command(b"\x17\x03\x03PASV\r\n"));
+        assert!(!looks_like_clear_command(b"HELLO\r\n"));
     }
 }
