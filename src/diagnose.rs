@@ -149,18 +149,16 @@ fn session_findings(s: &Session, out: &mut Vec<Finding>) {
                 session: s.id,
                 frames: c.rst_frame.or(c.unreachable_frame).into_iter().chain([c.syn_frame]).collect(),
                 summary: format!("probable data connection {} -> {} {} (control channel under TLS)", c.client, c.server, c.outcome.as_str()),
-                explanation: format!(
-                    "Under TLS the negotiation is unreadable, but this connection opened between the session's hosts after the \
-                     switch and {}. If {} is a private address, the server advertised it inside TLS where no NAT helper \
-                     could rewrite it.",
-                    match c.outcome {
-                        Outcome::Refused => "was refused (RST)",
-                        Outcome::Unreachable => "was unreachable (ICMP)",
-                        _ => "got no answer",
-                    },
-                    ip_of(&c.server).map_or(String::new(), |ip| ip.to_string())
-                ),
-                fix: crate::fixes::Software::from_banner(s.banner.as_deref()).passive_address_and_range(),
+                explanation: probable_failure_cause(c),
+                fix: {
+                    let mut fix = crate::fixes::Software::from_banner(s.banner.as_deref()).passive_address_and_range();
+                    fix.push(
+                        "Forward that passive range on the server's router (DNAT) and allow it in the firewall: under TLS no \
+                         helper opens it per transfer."
+                            .into(),
+                    );
+                    fix
+                },
                 details: json!({ "probable": true, "outcome": c.outcome, "connection": { "client": c.client, "server": c.server, "syn_frame": c.syn_frame } }),
             });
         }
@@ -235,6 +233,28 @@ fn encrypted_finding(s: &Session, frame: u64, out: &mut Vec<Finding>) {
         fix,
         details: json!({ "probable_data_channels": channels, "protected_data": s.protected_data }),
     });
+}
+
+/// Why a probable data connection under TLS failed, from where it went.
+fn probable_failure_cause(c: &crate::report::Connection) -> String {
+    let how = match c.outcome {
+        Outcome::Refused => "was refused (RST)",
+        Outcome::Unreachable => "was unreachable (ICMP)",
+        _ => "got no answer",
+    };
+    let target = ip_of(&c.server);
+    let private = target.is_some_and(|ip| classify(ip).is_unreachable_from_elsewhere());
+    let cause = if private {
+        "It went to an address the client cannot reach: the server advertised its private address inside TLS, where no \
+         NAT helper could rewrite it."
+    } else {
+        "It went to the server's address: the passive port is not forwarded or allowed on the way. In clear text a NAT \
+         helper opens each negotiated port; under TLS it cannot see the negotiation, so only a forwarded range works."
+    };
+    format!(
+        "Under TLS the negotiation is unreadable, but this connection opened between the session's hosts after the switch \
+         and {how}. {cause}"
+    )
 }
 
 fn ip_of(addr: &str) -> Option<IpAddr> {
@@ -478,12 +498,18 @@ fn private_leak(
             ));
             f
         }
-        Mode::Active => vec![
-            "Use passive mode from behind NAT (PASV/EPSV): the client then opens every connection itself.".into(),
-            "Or enable the FTP helper on the client's router for clear-text FTP: iptables -t raw -A PREROUTING -p tcp --dport 21 \
-             -j CT --helper ftp (nft: ct helper set \"ftp-standard\"); it cannot help under TLS."
-                .into(),
-        ],
+        Mode::Active => {
+            let mut f = vec!["Use passive mode from behind NAT (PASV/EPSV): the client then opens every connection itself.".into()];
+            // Where the helper already did the rewriting, suggesting it would be noise.
+            if !worked {
+                f.push(
+                    "Or enable the FTP helper on the client's router for clear-text FTP: iptables -t raw -A PREROUTING -p tcp \
+                     --dport 21 -j CT --helper ftp (nft: ct helper set \"ftp-standard\"); it cannot help under TLS."
+                        .into(),
+                );
+            }
+            f
+        }
     };
     out.push(Finding {
         kind: FindingKind::PrivateAddressLeak,
