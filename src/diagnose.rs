@@ -26,50 +26,71 @@ pub fn findings(sessions: &[Session]) -> Vec<Finding> {
 /// connection twice: before and after translation. Where the two copies advertise different
 /// addresses for the same negotiation, the router's FTP helper rewrote it in transit.
 fn rewrites_across_capture_points(sessions: &[Session], out: &mut Vec<Finding>) {
-    for (i, a) in sessions.iter().enumerate() {
-        for b in &sessions[i + 1..] {
-            let same_connection = (a.client_addr == b.client_addr) != (a.server_addr == b.server_addr)
-                && a.negotiations.len() == b.negotiations.len()
-                && a.user == b.user
-                && (a.start_time - b.start_time).abs() < 1.0;
-            if !same_connection {
-                continue;
-            }
-            for (na, nb) in a.negotiations.iter().zip(&b.negotiations) {
-                let (Some(x), Some(y)) = (na.advertised_addr, nb.advertised_addr) else { continue };
-                if x.ip() == y.ip() || na.command != nb.command {
-                    continue;
+    // Candidates share the client endpoint (DNAT in front of the server changed the server's
+    // address) or the server endpoint and the client's port (masquerade keeps the port where it
+    // can). Grouping by those keys keeps this linear in the number of sessions.
+    let mut groups: rustc_hash::FxHashMap<(SocketAddr, u16, bool), Vec<&Session>> = Default::default();
+    for s in sessions {
+        groups.entry((s.client_addr, 0, true)).or_default().push(s);
+        groups.entry((s.server_addr, s.client_addr.port(), false)).or_default().push(s);
+    }
+    let mut groups: Vec<_> = groups.into_iter().filter(|(_, g)| g.len() > 1).collect();
+    groups.sort_by_key(|(_, g)| g[0].id);
+    for ((_, _, by_client), group) in groups {
+        for (i, a) in group.iter().enumerate() {
+            for b in group.iter().skip(i + 1).take(8) {
+                let other_side_differs = if by_client {
+                    a.server_addr != b.server_addr
+                } else {
+                    a.client_addr.ip() != b.client_addr.ip()
+                };
+                let same_connection = other_side_differs
+                    && a.negotiations.len() == b.negotiations.len()
+                    && a.user == b.user
+                    && (a.start_time - b.start_time).abs() < 1.0;
+                if same_connection {
+                    alg_pair(a, b, out);
                 }
-                // The inside copy is the one with the address the outside cannot reach.
-                let ((inside, n_in, adv_in), (outside, n_out, adv_out)) =
-                    if classify(x.ip()).is_unreachable_from_elsewhere() { ((a, na, x), (b, nb, y)) } else { ((b, nb, y), (a, na, x)) };
-                let frame = |n: &Negotiation| if n.mode == Mode::Passive { n.reply_frame.unwrap_or(n.frame) } else { n.frame };
-                out.push(Finding {
-                    kind: FindingKind::AlgRewrite,
-                    group: format!("{} {}", adv_in.ip(), adv_out.ip()),
-                    occurrences: 1,
-                    severity: Severity::Info,
-                    session: inside.id,
-                    frames: vec![frame(n_in), frame(n_out)],
-                    summary: format!(
-                        "NAT helper rewrote {:?} {adv_in} (frame {}, session {}) to {adv_out} (frame {}, session {})",
-                        n_in.command,
-                        frame(n_in),
-                        inside.id,
-                        frame(n_out),
-                        outside.id
-                    ),
-                    explanation: "The same control connection appears on both sides of a NAT router, and the address in \
-                                  the negotiation differs between them: the router's FTP helper (ALG) rewrote it in clear \
-                                  text. It cannot do that once the session uses AUTH TLS."
-                        .into(),
-                    fix: vec!["Nothing is broken now; before enabling TLS, configure the server's external address and passive \
-                               range (the helper will be blind)."
-                        .into()],
-                    details: json!({ "inside": adv_in.to_string(), "outside": adv_out.to_string(), "inside_session": inside.id, "outside_session": outside.id }),
-                });
             }
         }
+    }
+}
+
+/// The two copies of one control connection: negotiations whose addresses differ were rewritten.
+fn alg_pair(a: &Session, b: &Session, out: &mut Vec<Finding>) {
+    for (na, nb) in a.negotiations.iter().zip(&b.negotiations) {
+        let (Some(x), Some(y)) = (na.advertised_addr, nb.advertised_addr) else { continue };
+        if x.ip() == y.ip() || na.command != nb.command {
+            continue;
+        }
+        // The inside copy is the one with the address the outside cannot reach.
+        let ((inside, n_in, adv_in), (outside, n_out, adv_out)) =
+            if classify(x.ip()).is_unreachable_from_elsewhere() { ((a, na, x), (b, nb, y)) } else { ((b, nb, y), (a, na, x)) };
+        let frame = |n: &Negotiation| if n.mode == Mode::Passive { n.reply_frame.unwrap_or(n.frame) } else { n.frame };
+        out.push(Finding {
+            kind: FindingKind::AlgRewrite,
+            group: format!("{} {}", adv_in.ip(), adv_out.ip()),
+            occurrences: 1,
+            severity: Severity::Info,
+            session: inside.id,
+            frames: vec![frame(n_in), frame(n_out)],
+            summary: format!(
+                "NAT helper rewrote {:?} {adv_in} (frame {}, session {}) to {adv_out} (frame {}, session {})",
+                n_in.command,
+                frame(n_in),
+                inside.id,
+                frame(n_out),
+                outside.id
+            ),
+            explanation: "The same control connection appears on both sides of a NAT router, and the address in \
+                          the negotiation differs between them: the router's FTP helper (ALG) rewrote it in clear \
+                          text. It cannot do that once the session uses AUTH TLS."
+                .into(),
+            fix: vec!["Nothing is broken now; before enabling TLS, configure the server's external address and passive \
+                       range (the helper will be blind)."
+                .into()],
+            details: json!({ "inside": adv_in.to_string(), "outside": adv_out.to_string(), "inside_session": inside.id, "outside_session": outside.id }),
+        });
     }
 }
 
@@ -81,7 +102,7 @@ const MAX_FRAMES: usize = 12;
 fn merge_repeats(findings: Vec<Finding>, out: &mut Vec<Finding>) {
     let start = out.len();
     for f in findings {
-        match out[start..].iter_mut().find(|o| o.kind == f.kind && o.group == f.group && o.severity == f.severity) {
+        match out[start..].iter_mut().find(|o| o.session == f.session && o.kind == f.kind && o.group == f.group && o.severity == f.severity) {
             Some(first) => {
                 first.occurrences += 1;
                 for frame in f.frames {
