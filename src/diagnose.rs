@@ -160,7 +160,7 @@ fn session_findings(s: &Session, out: &mut Vec<Finding>) {
         });
     }
     if let Some(frame) = s.tls_frame {
-        encrypted_finding(s, frame, out);
+        encrypted_finding(s, frame, software, out);
         for c in s.probable_data_channels.iter().filter(|c| c.outcome.is_failure()) {
             out.push(Finding {
                 kind: FindingKind::DataConnectionFailed,
@@ -172,7 +172,7 @@ fn session_findings(s: &Session, out: &mut Vec<Finding>) {
                 summary: format!("probable data connection {} -> {} {} (control channel under TLS)", c.client, c.server, c.outcome.as_str()),
                 explanation: probable_failure_cause(c),
                 fix: {
-                    let mut fix = crate::fixes::Software::from_banner(s.banner.as_deref()).passive_address_and_range();
+                    let mut fix = software.passive_address_and_range();
                     fix.push(
                         "Forward that passive range on the server's router (DNAT) and allow it in the firewall: under TLS no \
                          helper opens it per transfer."
@@ -206,7 +206,7 @@ fn session_findings(s: &Session, out: &mut Vec<Finding>) {
     }
 }
 
-fn encrypted_finding(s: &Session, frame: u64, out: &mut Vec<Finding>) {
+fn encrypted_finding(s: &Session, frame: u64, software: crate::fixes::Software, out: &mut Vec<Finding>) {
     let failed: Vec<_> = s.probable_data_channels.iter().filter(|c| c.outcome.is_failure()).collect();
     let mut frames = vec![frame];
     frames.extend(s.probable_data_channels.iter().map(|c| c.syn_frame).take(20));
@@ -235,7 +235,6 @@ fn encrypted_finding(s: &Session, frame: u64, out: &mut Vec<Finding>) {
              passive port range, and forward that range on the router."
                 .into(),
         );
-        let software = crate::fixes::Software::from_banner(s.banner.as_deref());
         fix.extend(software.passive_address_and_range());
     }
     out.push(Finding {
@@ -619,7 +618,7 @@ fn data_failed(s: &Session, n: &Negotiation, c: &crate::report::Connection, fram
             fix.push(format!(
                 "Forward (and allow) the passive range on the server's router/firewall, e.g. iptables -t nat -A PREROUTING -p tcp \
                  --dport LO:HI -j DNAT --to-destination SERVER, plus -A FORWARD -p tcp --dport LO:HI -j ACCEPT; port {} must be in it.",
-                ip_of(target).map_or(0, |_| target.rsplit(':').next().and_then(|p| p.parse::<u16>().ok()).unwrap_or(0))
+                target.parse::<SocketAddr>().map_or(0, |a| a.port())
             ));
             (cause, fix)
         }

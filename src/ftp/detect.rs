@@ -5,15 +5,19 @@
 
 use super::parse::{self, Verb};
 
-/// Verbs of RFC 959 and its extensions. SMTP shares the reply format and a few verbs, but its
-/// clients open with EHLO/HELO, which are not here.
-const FTP_VERBS: &[&[u8]] = &[
-    b"USER", b"PASS", b"ACCT", b"CWD", b"CDUP", b"SMNT", b"QUIT", b"REIN", b"PORT", b"PASV", b"TYPE", b"STRU",
-    b"MODE", b"RETR", b"STOR", b"STOU", b"APPE", b"ALLO", b"REST", b"RNFR", b"RNTO", b"ABOR", b"DELE", b"RMD",
-    b"MKD", b"PWD", b"LIST", b"NLST", b"SITE", b"SYST", b"STAT", b"HELP", b"NOOP", b"FEAT", b"OPTS", b"AUTH",
-    b"PBSZ", b"PROT", b"CCC", b"EPRT", b"EPSV", b"LPRT", b"LPSV", b"MLSD", b"MLST", b"SIZE", b"MDTM", b"HOST",
-    b"LANG", b"ADAT", b"CLNT", b"XPWD", b"XCWD", b"XMKD", b"XRMD", b"MFMT", b"SBUF", b"ESTA", b"ESTP",
+/// Verbs of RFC 959 and its extensions that `parse` has no `Verb` for (it names only those the
+/// analyzer acts on). SMTP shares the reply format and a few verbs, but its clients open with
+/// EHLO/HELO, which are in neither list.
+const OTHER_FTP_VERBS: &[&[u8]] = &[
+    b"CWD", b"CDUP", b"SMNT", b"REIN", b"STRU", b"MODE", b"ALLO", b"RNFR", b"RNTO", b"ABOR", b"DELE", b"RMD", b"MKD",
+    b"PWD", b"SITE", b"SYST", b"STAT", b"HELP", b"NOOP", b"FEAT", b"OPTS", b"MLST", b"SIZE", b"MDTM", b"HOST", b"LANG",
+    b"ADAT", b"CLNT", b"XPWD", b"XCWD", b"XMKD", b"XRMD", b"MFMT", b"SBUF", b"ESTA", b"ESTP",
 ];
+
+/// A command name that FTP defines, in any case.
+fn is_ftp_verb(name: &[u8]) -> bool {
+    Verb::from_name(name) != Verb::Other || OTHER_FTP_VERBS.iter().any(|v| v.eq_ignore_ascii_case(name))
+}
 
 /// A complete line that is a reply: three digits, then a space, a hyphen or the end.
 pub fn is_reply_line(line: &[u8]) -> bool {
@@ -22,7 +26,7 @@ pub fn is_reply_line(line: &[u8]) -> bool {
 
 /// A complete line that is an FTP command with a known verb.
 pub fn is_ftp_command(line: &[u8]) -> bool {
-    parse::parse_command(line).is_some_and(|c| c.verb != Verb::Other || FTP_VERBS.iter().any(|v| v.eq_ignore_ascii_case(c.name)))
+    parse::parse_command(line).is_some_and(|c| is_ftp_verb(c.name))
 }
 
 /// A connection's first payload from the server could start a reply. A segment may hold only
@@ -37,7 +41,7 @@ pub fn could_start_reply(payload: &[u8]) -> bool {
 pub fn could_start_command(payload: &[u8]) -> bool {
     let end = payload.iter().position(|&b| b == b' ' || b == b'\r' || b == b'\n').unwrap_or(payload.len());
     let word = &payload[..end];
-    FTP_VERBS.iter().any(|v| v.eq_ignore_ascii_case(word))
+    is_ftp_verb(word)
         || (!payload.is_empty() && payload.len() < 4 && payload.iter().all(u8::is_ascii_alphabetic))
 }
 
