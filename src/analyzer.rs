@@ -4,14 +4,14 @@
 //! feeding their lines to [`SessionState`], and tying new connections to negotiations. It never
 //! reads a file, a socket or a clock: frames arrive with their capture time and number.
 
-use crate::capture::Frame;
+use crate::model::Frame;
 use crate::correlate::{Expectation, Expectations};
 use crate::decode::{self, Decoded, TcpSegment, Unreachable};
-use crate::flow::{Conn, Dir, Evictable, FlowKey, FlowLimits, FlowTable};
+use crate::tcp::flow::{Conn, Dir, Evictable, FlowKey, FlowLimits, FlowTable};
 use crate::ftp::lines::LineSplitter;
 use crate::ftp::detect::{self, is_ftp_command, is_reply_line};
 use crate::report::{self, CaptureSummary, ControlStats, Report};
-use crate::session::{Effect, SessionState, MAX_PROBABLE};
+use crate::ftp::session::{Effect, SessionState, MAX_PROBABLE};
 use crate::tcp::reassembly::{Chunk, Reassembler, ReassemblyStats};
 use crate::Timestamp;
 use rustc_hash::FxHashMap;
@@ -396,7 +396,7 @@ impl Analyzer {
         // to an unroutable address the server advertised.
         let fits = |s: &SessionState| {
             let (c, sv) = (s.client.ip(), s.server.ip());
-            let unroutable = |ip| crate::addr::classify(ip).is_unreachable_from_elsewhere();
+            let unroutable = |ip| crate::model::address::classify(ip).is_unreachable_from_elsewhere();
             s.encrypted()
                 && s.probable.len() < MAX_PROBABLE
                 && seg.dst != s.server
@@ -467,7 +467,7 @@ impl Analyzer {
     pub fn report(&self) -> Report {
         let end = self.last_ts;
         let sessions: Vec<report::Session> =
-            self.sessions.iter().zip(&self.control_stats).map(|(s, stats)| crate::outcome::session_report(s, *stats, end)).collect();
+            self.sessions.iter().zip(&self.control_stats).map(|(s, stats)| crate::correlate::outcome::session_report(s, *stats, end)).collect();
         let findings = crate::diagnose::findings(&sessions);
         Report {
             schema: report::SCHEMA,
@@ -572,7 +572,7 @@ fn judge(probe: &Probe) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::LinkType;
+    use crate::model::LinkType;
     use etherparse::PacketBuilder;
     use proptest::prelude::*;
 

@@ -83,7 +83,7 @@ fn analyze(files: &[PathBuf], json: bool, no_color: bool) -> ExitCode {
         serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::from).and_then(|_| writeln!(out))
     } else {
         let color = !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
-        out.write_all(ftpscope::text::render(&report, color).as_bytes())
+        out.write_all(ftpscope::report::text::render(&report, color).as_bytes())
     };
     if let Err(e) = written.and_then(|_| out.flush()) {
         // A closed pipe (| head) is not an error worth a message.

@@ -1,7 +1,9 @@
-//! FTP control channel: splitting bytes into lines, parsing commands and replies, and the
-//! negotiation arguments (PORT, EPRT, LPRT, 227, 228, 229). Pure functions over bytes.
+//! FTP control channel: splitting bytes into lines, parsing commands and replies and the
+//! negotiation arguments (PORT, EPRT, LPRT, 227, 228, 229), recognising FTP by content, and
+//! one session's protocol state.
 
 pub mod detect;
 pub mod lines;
 pub mod parse;
 pub mod reply;
+pub mod session;

@@ -1,3 +1,5 @@
-//! TCP: per-direction stream reassembly for control channels.
+//! TCP: connection facts in a bounded flow table, and per-direction stream reassembly for
+//! control channels.
 
+pub mod flow;
 pub mod reassembly;

@@ -3,7 +3,9 @@
 //!
 //! Owns the judgement (what is wrong, how bad, what to change). Must not touch packets or parsing.
 
-use crate::addr::{classify, AddressClass};
+pub mod software;
+
+use crate::model::address::{classify, AddressClass};
 use crate::report::{Finding, FindingKind, Mode, Negotiation, Outcome, Session, Severity};
 use serde_json::json;
 use std::net::{IpAddr, SocketAddr};
@@ -117,7 +119,7 @@ fn merge_repeats(findings: Vec<Finding>, out: &mut Vec<Finding>) {
 }
 
 fn session_findings(s: &Session, out: &mut Vec<Finding>) {
-    let software = crate::fixes::Software::from_banner(s.banner.as_deref());
+    let software = crate::diagnose::software::Software::from_banner(s.banner.as_deref());
     if s.control_port != 21 {
         out.push(Finding {
             kind: FindingKind::NonstandardControlPort,
@@ -206,7 +208,7 @@ fn session_findings(s: &Session, out: &mut Vec<Finding>) {
     }
 }
 
-fn encrypted_finding(s: &Session, frame: u64, software: crate::fixes::Software, out: &mut Vec<Finding>) {
+fn encrypted_finding(s: &Session, frame: u64, software: crate::diagnose::software::Software, out: &mut Vec<Finding>) {
     let failed: Vec<_> = s.probable_data_channels.iter().filter(|c| c.outcome.is_failure()).collect();
     let mut frames = vec![frame];
     frames.extend(s.probable_data_channels.iter().map(|c| c.syn_frame).take(20));
@@ -281,7 +283,7 @@ fn ip_of(addr: &str) -> Option<IpAddr> {
     addr.parse::<SocketAddr>().ok().map(|a| a.ip())
 }
 
-fn negotiation_findings(s: &Session, n: &Negotiation, software: crate::fixes::Software, out: &mut Vec<Finding>) {
+fn negotiation_findings(s: &Session, n: &Negotiation, software: crate::diagnose::software::Software, out: &mut Vec<Finding>) {
     let (sender, peer) = match n.mode {
         Mode::Passive => (s.server_addr.ip(), s.client_addr.ip()),
         Mode::Active => (s.client_addr.ip(), s.server_addr.ip()),
@@ -460,7 +462,7 @@ fn private_leak(
     class: AddressClass,
     side: &str,
     frames: &[u64],
-    software: crate::fixes::Software,
+    software: crate::diagnose::software::Software,
     out: &mut Vec<Finding>,
 ) {
     let outcome = n.data.outcome;
@@ -590,7 +592,7 @@ fn private_leak(
     }
 }
 
-fn data_failed(s: &Session, n: &Negotiation, c: &crate::report::Connection, frames: &[u64], software: crate::fixes::Software) -> Finding {
+fn data_failed(s: &Session, n: &Negotiation, c: &crate::report::Connection, frames: &[u64], software: crate::diagnose::software::Software) -> Finding {
     let outcome = n.data.outcome;
     let target = &c.server;
     let what = match outcome {
@@ -649,7 +651,7 @@ fn data_failed(s: &Session, n: &Negotiation, c: &crate::report::Connection, fram
     }
 }
 
-fn rejection_advice(s: &Session, n: &Negotiation, code: u16, text: &str, software: crate::fixes::Software) -> (String, Vec<String>) {
+fn rejection_advice(s: &Session, n: &Negotiation, code: u16, text: &str, software: crate::diagnose::software::Software) -> (String, Vec<String>) {
     let lower = text.to_ascii_lowercase();
     let foreign = lower.contains("illegal port")
         || lower.contains("won't open a connection")

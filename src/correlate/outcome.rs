@@ -3,9 +3,9 @@
 //! Owns the outcome rules (established, refused, unanswered, unreachable, not_attempted,
 //! rejected, unknown). Pure: state and the capture's end time in, report values out.
 
-use crate::flow::{Conn, Dir};
+use crate::tcp::flow::{Conn, Dir};
 use crate::report::{self, ControlStats, Outcome};
-use crate::session::{NegState, SessionState};
+use crate::ftp::session::{NegState, SessionState};
 use crate::Timestamp;
 use std::net::IpAddr;
 
@@ -57,7 +57,7 @@ fn negotiation_report(n: &NegState, end: Timestamp) -> report::Negotiation {
         reply_frame: n.reply.as_ref().map(|r| r.frame),
         reply_text: n.reply.as_ref().map(|r| r.text.clone()),
         advertised: n.advertised.map(|a| a.to_string()),
-        advertised_class: n.advertised.map(|a| crate::addr::classify(a.ip())),
+        advertised_class: n.advertised.map(|a| crate::model::address::classify(a.ip())),
         address_implied: n.implied,
         malformed: n.malformed.map(str::to_string),
         data: report::DataChannel {

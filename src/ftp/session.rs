@@ -4,7 +4,7 @@
 //! Owns: the meaning of the control channel. Must not touch: packets, reassembly, the data
 //! connections themselves (it only announces, through [`Effect`], what the analyzer must expect).
 
-use crate::flow::Conn;
+use crate::tcp::flow::Conn;
 use crate::ftp::parse::{self, Verb};
 use crate::ftp::reply::{Reply, ReplyAssembler, ReplyEvent};
 use crate::report::{Anomaly, MatchedBy, NegotiationCommand};

@@ -4,7 +4,9 @@
 //! matching a SYN to one, including through NAT, where the addresses seen at the capture point
 //! differ from the advertised ones. Must not touch: packets or FTP parsing.
 
-use crate::report::{MatchedBy, Mode};
+pub mod outcome;
+
+use crate::model::{MatchedBy, Mode};
 use crate::Timestamp;
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};

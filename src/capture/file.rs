@@ -3,7 +3,7 @@
 //! Owns: file formats, timestamps, interfaces' link types, frame numbering. Must not touch:
 //! decoding of the frames' bytes, analysis.
 
-use crate::decode::LinkType;
+use crate::model::{Frame, LinkType};
 use crate::Timestamp;
 
 use std::io::{self, Read};
@@ -15,18 +15,6 @@ use pcap_parser::{
     InterfaceDescriptionBlock, LegacyPcapReader, OptionCode, PcapBlockOwned, PcapError,
     PcapNGReader,
 };
-
-/// One captured frame, borrowed from the reader's buffer for the duration of the callback.
-#[derive(Debug, Clone, Copy)]
-pub struct Frame<'a> {
-    /// 1-based, counted across all inputs of one run (Wireshark's frame number for one file).
-    pub number: u64,
-    pub ts: Timestamp,
-    pub link: LinkType,
-    pub data: &'a [u8],
-    /// Length on the wire; larger than `data.len()` when the snap length cut the frame.
-    pub orig_len: u32,
-}
 
 /// Why a capture could not be read at all. Every message starts with the file's name.
 #[derive(Debug, thiserror::Error)]

@@ -3,7 +3,10 @@
 //!
 //! Owns the report's shape and nothing else: no analysis happens here.
 
-use crate::addr::AddressClass;
+pub mod text;
+
+use crate::model::AddressClass;
+pub use crate::model::{FindingKind, MatchedBy, Mode, NegotiationCommand, Outcome, Severity};
 use serde::Serialize;
 
 pub const SCHEMA: &str = "ftpscope/1";
@@ -120,32 +123,6 @@ pub struct Anomaly {
     pub excerpt: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    Active,
-    Passive,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum NegotiationCommand {
-    PORT,
-    EPRT,
-    LPRT,
-    PASV,
-    EPSV,
-    LPSV,
-}
-
-impl NegotiationCommand {
-    pub fn mode(self) -> Mode {
-        match self {
-            NegotiationCommand::PORT | NegotiationCommand::EPRT | NegotiationCommand::LPRT => Mode::Active,
-            _ => Mode::Passive,
-        }
-    }
-}
-
 /// One data-channel negotiation and what happened to the data connection it announced.
 #[derive(Debug, Clone, Serialize)]
 pub struct Negotiation {
@@ -169,48 +146,6 @@ pub struct Negotiation {
     pub data: DataChannel,
     #[serde(skip)]
     pub advertised_addr: Option<std::net::SocketAddr>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Established,
-    Refused,
-    Unanswered,
-    Unreachable,
-    NotAttempted,
-    Rejected,
-    Unknown,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Established => "established",
-            Outcome::Refused => "refused",
-            Outcome::Unanswered => "unanswered",
-            Outcome::Unreachable => "unreachable",
-            Outcome::NotAttempted => "not_attempted",
-            Outcome::Rejected => "rejected",
-            Outcome::Unknown => "unknown",
-        }
-    }
-    pub fn is_failure(self) -> bool {
-        matches!(self, Outcome::Refused | Outcome::Unanswered | Outcome::Unreachable)
-    }
-}
-
-/// How the data connection was tied to its negotiation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MatchedBy {
-    /// To the advertised address and port.
-    Advertised,
-    /// Passive: to the control connection's server address with the advertised port (the client
-    /// ignored the advertised address). Active: from the server to the advertised port.
-    ControlAddress,
-    /// To the advertised port on another address (NAT between the peers).
-    PortOnly,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -257,14 +192,6 @@ pub struct Connection {
     pub last_time: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Error,
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     pub kind: FindingKind,
@@ -283,36 +210,3 @@ pub struct Finding {
     pub details: serde_json::Value,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FindingKind {
-    PrivateAddressLeak,
-    AddressMismatch,
-    DataConnectionFailed,
-    DataCommandRejected,
-    BounceAttempt,
-    ControlChannelEncrypted,
-    AlgRewrite,
-    NonstandardControlPort,
-    CleartextCredentials,
-    MalformedReply,
-    MalformedCommand,
-}
-
-impl FindingKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FindingKind::PrivateAddressLeak => "private_address_leak",
-            FindingKind::AddressMismatch => "address_mismatch",
-            FindingKind::DataConnectionFailed => "data_connection_failed",
-            FindingKind::DataCommandRejected => "data_command_rejected",
-            FindingKind::BounceAttempt => "bounce_attempt",
-            FindingKind::ControlChannelEncrypted => "control_channel_encrypted",
-            FindingKind::AlgRewrite => "alg_rewrite",
-            FindingKind::NonstandardControlPort => "nonstandard_control_port",
-            FindingKind::CleartextCredentials => "cleartext_credentials",
-            FindingKind::MalformedReply => "malformed_reply",
-            FindingKind::MalformedCommand => "malformed_command",
-        }
-    }
-}

@@ -9,41 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 use etherparse::err::ip::LaxHeaderSliceError;
 use etherparse::{IpNumber, Ipv6ExtensionSlice, LaxIpSlice, TcpSlice};
 
-/// The link-layer header type of a capture interface (pcap LINKTYPE_ values).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkType {
-    Ethernet,
-    /// Linux cooked capture v1 (`tcpdump -i any`).
-    LinuxSll,
-    /// Linux cooked capture v2 (`tcpdump -y LINUX_SLL2`).
-    LinuxSll2,
-    /// Raw IP, version taken from the first nibble (LINKTYPE_RAW, DLT_RAW 12/14).
-    Raw,
-    Ipv4,
-    Ipv6,
-    /// BSD loopback (DLT_NULL, host byte order family) and OpenBSD DLT_LOOP (network order).
-    Null,
-    Loop,
-    /// Anything else: its packets decode to [`Decoded::Unsupported`].
-    Other(u32),
-}
-
-impl LinkType {
-    /// Maps a pcap/pcapng LINKTYPE_ number.
-    pub fn from_linktype(value: u32) -> LinkType {
-        match value {
-            1 => LinkType::Ethernet,
-            113 => LinkType::LinuxSll,
-            276 => LinkType::LinuxSll2,
-            12 | 14 | 101 => LinkType::Raw,
-            228 => LinkType::Ipv4,
-            229 => LinkType::Ipv6,
-            0 => LinkType::Null,
-            108 => LinkType::Loop,
-            other => LinkType::Other(other),
-        }
-    }
-}
+pub use crate::model::LinkType;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TcpFlags {

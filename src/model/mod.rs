@@ -1,0 +1,195 @@
+//! The domain's words, shared by every stage: capture time, frames, data-channel modes and
+//! commands, outcomes, address classes, severities, finding kinds, fixes and the events the
+//! analyzer emits. Lower stages use these types; the report and the outputs are views of them.
+//!
+//! Owns vocabulary only: no parsing, no analysis, no I/O.
+
+pub mod address;
+
+pub use address::{classify, AddressClass};
+
+use serde::Serialize;
+
+/// A capture timestamp in nanoseconds since the Unix epoch. Comes from the capture, never a clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub fn from_secs_nanos(secs: i64, nanos: i64) -> Self {
+        Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(nanos))
+    }
+    pub fn from_secs(secs: i64) -> Self {
+        Timestamp::from_secs_nanos(secs, 0)
+    }
+    /// Seconds as a float, for reports.
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / 1e9
+    }
+    /// Nanoseconds from `earlier` to `self`, never negative (capture clocks can step back).
+    pub fn since(self, earlier: Timestamp) -> i64 {
+        self.0.saturating_sub(earlier.0).max(0)
+    }
+}
+
+/// The link-layer header type of a capture interface (pcap LINKTYPE_ values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkType {
+    Ethernet,
+    /// Linux cooked capture v1 (`tcpdump -i any`).
+    LinuxSll,
+    /// Linux cooked capture v2 (`tcpdump -y LINUX_SLL2`).
+    LinuxSll2,
+    /// Raw IP, version taken from the first nibble (LINKTYPE_RAW, DLT_RAW 12/14).
+    Raw,
+    Ipv4,
+    Ipv6,
+    /// BSD loopback (DLT_NULL, host byte order family) and OpenBSD DLT_LOOP (network order).
+    Null,
+    Loop,
+    /// Anything else: its packets decode to [`Decoded::Unsupported`].
+    Other(u32),
+}
+
+impl LinkType {
+    /// Maps a pcap/pcapng LINKTYPE_ number.
+    pub fn from_linktype(value: u32) -> LinkType {
+        match value {
+            1 => LinkType::Ethernet,
+            113 => LinkType::LinuxSll,
+            276 => LinkType::LinuxSll2,
+            12 | 14 | 101 => LinkType::Raw,
+            228 => LinkType::Ipv4,
+            229 => LinkType::Ipv6,
+            0 => LinkType::Null,
+            108 => LinkType::Loop,
+            other => LinkType::Other(other),
+        }
+    }
+}
+
+
+/// One captured frame, borrowed from the reader's buffer for the duration of the callback.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    /// 1-based, counted across all inputs of one run (Wireshark's frame number for one file).
+    pub number: u64,
+    pub ts: Timestamp,
+    pub link: LinkType,
+    pub data: &'a [u8],
+    /// Length on the wire; larger than `data.len()` when the snap length cut the frame.
+    pub orig_len: u32,
+}
+
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Active,
+    Passive,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum NegotiationCommand {
+    PORT,
+    EPRT,
+    LPRT,
+    PASV,
+    EPSV,
+    LPSV,
+}
+
+impl NegotiationCommand {
+    pub fn mode(self) -> Mode {
+        match self {
+            NegotiationCommand::PORT | NegotiationCommand::EPRT | NegotiationCommand::LPRT => Mode::Active,
+            _ => Mode::Passive,
+        }
+    }
+}
+
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Established,
+    Refused,
+    Unanswered,
+    Unreachable,
+    NotAttempted,
+    Rejected,
+    Unknown,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Established => "established",
+            Outcome::Refused => "refused",
+            Outcome::Unanswered => "unanswered",
+            Outcome::Unreachable => "unreachable",
+            Outcome::NotAttempted => "not_attempted",
+            Outcome::Rejected => "rejected",
+            Outcome::Unknown => "unknown",
+        }
+    }
+    pub fn is_failure(self) -> bool {
+        matches!(self, Outcome::Refused | Outcome::Unanswered | Outcome::Unreachable)
+    }
+}
+
+/// How the data connection was tied to its negotiation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchedBy {
+    /// To the advertised address and port.
+    Advertised,
+    /// Passive: to the control connection's server address with the advertised port (the client
+    /// ignored the advertised address). Active: from the server to the advertised port.
+    ControlAddress,
+    /// To the advertised port on another address (NAT between the peers).
+    PortOnly,
+}
+
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    PrivateAddressLeak,
+    AddressMismatch,
+    DataConnectionFailed,
+    DataCommandRejected,
+    BounceAttempt,
+    ControlChannelEncrypted,
+    AlgRewrite,
+    NonstandardControlPort,
+    CleartextCredentials,
+    MalformedReply,
+    MalformedCommand,
+}
+
+impl FindingKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::PrivateAddressLeak => "private_address_leak",
+            FindingKind::AddressMismatch => "address_mismatch",
+            FindingKind::DataConnectionFailed => "data_connection_failed",
+            FindingKind::DataCommandRejected => "data_command_rejected",
+            FindingKind::BounceAttempt => "bounce_attempt",
+            FindingKind::ControlChannelEncrypted => "control_channel_encrypted",
+            FindingKind::AlgRewrite => "alg_rewrite",
+            FindingKind::NonstandardControlPort => "nonstandard_control_port",
+            FindingKind::CleartextCredentials => "cleartext_credentials",
+            FindingKind::MalformedReply => "malformed_reply",
+            FindingKind::MalformedCommand => "malformed_command",
+        }
+    }
+}
