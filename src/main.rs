@@ -1,12 +1,15 @@
-//! The `ftpscope` command: reads captures, feeds the analyzer, prints the report.
+//! The `ftpscope` command: reads captures, feeds the analyzer, hands its events to an output.
 //!
 //! Owns the command line (clap types stay here) and the I/O edges: files, stdout, exit status.
 
 use clap::{Parser, Subcommand};
 use ftpscope::analyzer::{Analyzer, Settings};
 use ftpscope::capture;
-use ftpscope::report::InputSummary;
-use std::io::{IsTerminal, Write};
+use ftpscope::report::json::JsonDocument;
+use ftpscope::report::ndjson::Ndjson;
+use ftpscope::report::text::Text;
+use ftpscope::report::{InputSummary, Sink};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -22,18 +25,26 @@ enum Command {
     /// Analyse saved captures (pcap, pcapng; "-" reads standard input).
     ///
     /// Several files are read in the order given as one capture (rotated files from
-    /// tcpdump -C/-G); frames are numbered across them. Exit status: 0 no error finding,
-    /// 1 at least one error finding, 2 unusable input or usage.
+    /// tcpdump -C/-G); frames are numbered across them. Each session is reported when it
+    /// settles and then forgotten, so memory follows the sessions open at once, not the size
+    /// of the capture. Exit status: 0 no error finding, 1 at least one error finding, 2
+    /// unusable input or usage.
     Analyze {
         /// Capture files; "-" for standard input.
         #[arg(required = true, value_name = "CAPTURE")]
         files: Vec<PathBuf>,
-        /// Print the report as one JSON document (schema ftpscope/1).
-        #[arg(long)]
+        /// Print the report as one JSON document (schema ftpscope/2, docs/schema.md).
+        #[arg(long, conflicts_with = "ndjson")]
         json: bool,
+        /// Print one JSON object per event, per line, as it becomes known (docs/schema.md).
+        #[arg(long)]
+        ndjson: bool,
         /// No colour, even on a terminal (NO_COLOR in the environment does the same).
         #[arg(long)]
         no_color: bool,
+        /// No progress bar on standard error.
+        #[arg(long, short)]
+        quiet: bool,
     },
 }
 
@@ -46,16 +57,42 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Analyze { files, json, no_color } => analyze(&files, json, no_color),
+        Command::Analyze { files, json, ndjson, no_color, quiet } => {
+            // Buffered: stdout alone flushes at every newline, one system call per line.
+            let out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+            let color = !no_color && std::env::var_os("NO_COLOR").is_none() && io::stdout().is_terminal();
+            let sink: Box<dyn Sink> = if json {
+                match JsonDocument::new(out) {
+                    Ok(doc) => Box::new(doc),
+                    Err(e) => return output_error(e),
+                }
+            } else if ndjson {
+                Box::new(Ndjson::new(out))
+            } else {
+                Box::new(Text::new(out, color))
+            };
+            analyze(&files, sink, quiet)
+        }
     }
 }
 
-fn analyze(files: &[PathBuf], json: bool, no_color: bool) -> ExitCode {
+fn analyze(files: &[PathBuf], mut sink: Box<dyn Sink>, _quiet: bool) -> ExitCode {
     let mut analyzer = Analyzer::new(Settings::default());
     let mut inputs = Vec::new();
     let mut next_frame = 1;
+    let mut failed: Option<io::Error> = None;
     for path in files {
-        let result = capture::read_path(path, next_frame, &mut |frame| analyzer.feed(frame));
+        let result = capture::read_path(path, next_frame, &mut |frame| {
+            analyzer.feed(frame);
+            if failed.is_none() {
+                if let Err(e) = drain(&mut analyzer, sink.as_mut()) {
+                    failed = Some(e);
+                }
+            }
+        });
+        if let Some(e) = failed.take() {
+            return output_error_with(e, &analyzer);
+        }
         match result {
             Ok(summary) => {
                 inputs.push(InputSummary {
@@ -73,28 +110,41 @@ fn analyze(files: &[PathBuf], json: bool, no_color: bool) -> ExitCode {
         }
     }
     analyzer.finish();
-    let mut report = analyzer.report();
-    report.capture.truncated = inputs.iter().any(|i| i.truncated.is_some());
-    report.capture.inputs = inputs;
-
-    // Buffered: stdout alone flushes at every newline, one system call per JSON line.
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let written = if json {
-        serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::from).and_then(|_| writeln!(out))
-    } else {
-        let color = !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
-        out.write_all(ftpscope::report::text::render(&report, color).as_bytes())
-    };
-    if let Err(e) = written.and_then(|_| out.flush()) {
-        // A closed pipe (| head) is not an error worth a message.
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("ftpscope: writing the report: {e}");
-            return ExitCode::from(2);
-        }
+    if let Err(e) = drain(&mut analyzer, sink.as_mut()).and_then(|_| sink.finish(&inputs)) {
+        return output_error_with(e, &analyzer);
     }
-    if report.has_errors() {
+    status(&analyzer)
+}
+
+fn drain(analyzer: &mut Analyzer, sink: &mut dyn Sink) -> io::Result<()> {
+    while let Some(event) = analyzer.poll_event() {
+        sink.event(&event)?;
+    }
+    Ok(())
+}
+
+/// 1 when an error finding was reported, else 0.
+fn status(analyzer: &Analyzer) -> ExitCode {
+    if analyzer.stats().errors > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// A closed pipe (`| head`) ends the run quietly, with the status so far; any other write error
+/// is reported.
+fn output_error_with(e: io::Error, analyzer: &Analyzer) -> ExitCode {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        return status(analyzer);
+    }
+    output_error(e)
+}
+
+fn output_error(e: io::Error) -> ExitCode {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        return ExitCode::SUCCESS;
+    }
+    let _ = writeln!(io::stderr(), "ftpscope: writing the report: {e}");
+    ExitCode::from(2)
 }

@@ -56,8 +56,7 @@ fn corrupted_captures_give_a_report_or_a_clear_error() {
         let name = format!("{} (round {round})", path.display());
         match ftpscope::capture::read_capture(&name, &bytes[..], 1, &mut |f| analyzer.feed(f)) {
             Ok(_) => {
-                analyzer.finish();
-                let report = analyzer.report();
+                let report = ftpscope::report::Report::collect(&mut analyzer);
                 serde_json::to_string(&report).unwrap();
                 reports += 1;
             }

@@ -3,6 +3,8 @@
 //! byte-identical files). Each test runs the binary with `--json` and checks what a correct
 //! analysis concludes: sessions, every negotiation, data outcomes, findings and the exit status.
 
+mod common;
+
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;
@@ -36,19 +38,15 @@ fn negotiations(r: &Value) -> &Vec<Value> {
 
 /// (kind, severity) of every finding.
 fn findings(r: &Value) -> Vec<(String, String)> {
-    r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
+    common::all_findings(r)
+        .into_iter()
         .map(|f| (f["kind"].as_str().unwrap().to_string(), f["severity"].as_str().unwrap().to_string()))
         .collect()
 }
 
 fn finding<'a>(r: &'a Value, kind: &str) -> &'a Value {
-    r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
+    common::all_findings(r)
+        .into_iter()
         .find(|f| f["kind"] == kind)
         .unwrap_or_else(|| panic!("no {kind} finding in {:?}", findings(r)))
 }
@@ -129,7 +127,7 @@ fn odd_227_229_228_forms() {
     // Findings: the four malformed replies, two leaks (0.0.0.0 worked around, 10.0.0.5 unused).
     let malformed = findings(&r).iter().filter(|f| *f == &("malformed_reply".into(), "warning".into())).count();
     assert_eq!(malformed, 4, "{:?}", findings(&r));
-    let leaks: Vec<_> = r["findings"].as_array().unwrap().iter().filter(|f| f["kind"] == "private_address_leak").collect();
+    let leaks: Vec<_> = common::all_findings(&r).into_iter().filter(|f| f["kind"] == "private_address_leak").collect();
     assert_eq!(leaks.len(), 2);
     assert_eq!(leaks[0]["details"]["address"], "0.0.0.0");
     assert_eq!(leaks[0]["details"]["worked_around"], true);

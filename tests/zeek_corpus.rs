@@ -11,8 +11,10 @@
 //!    same mode (T = passive, F = active) and `advertised` == `resp_h:resp_p` (IPv6 in brackets).
 //! 3. Every trace of the corpus (`Traces/ftp/*.pcap` and `Traces/*.pcap`) is analyzed with exit
 //!    status 0 or 1 (never 2, never a signal), within a time limit, in JSON (valid, schema
-//!    "ftpscope/1") and in text.
+//!    "ftpscope/2") and in text.
 //! 4. A few facts a Zeek user would expect, each checked against the trace with tshark first.
+
+mod common;
 
 use std::collections::BTreeSet;
 use std::io::Read;
@@ -200,7 +202,7 @@ fn run_ftpscope(file: &Path, json: bool) -> Run {
     }
 }
 
-/// Runs with `--json`, requires exit status 0 or 1 and a valid "ftpscope/1" document.
+/// Runs with `--json`, requires exit status 0 or 1 and a valid "ftpscope/2" document.
 fn report(file: &Path) -> Value {
     let run = run_ftpscope(file, true);
     assert!(
@@ -216,7 +218,7 @@ fn report(file: &Path) -> Value {
             file.display()
         )
     });
-    assert_eq!(v["schema"], "ftpscope/1", "{}: schema", file.display());
+    assert_eq!(v["schema"], "ftpscope/2", "{}: schema", file.display());
     v
 }
 
@@ -234,15 +236,12 @@ fn negotiations(s: &Value) -> &[Value] {
         .expect("negotiations[] array")
 }
 
-fn findings(v: &Value) -> &[Value] {
-    v["findings"]
-        .as_array()
-        .map(Vec::as_slice)
-        .expect("findings[] array")
+fn findings(v: &Value) -> Vec<&Value> {
+    common::all_findings(v)
 }
 
 fn findings_of<'a>(v: &'a Value, kind: &str) -> Vec<&'a Value> {
-    findings(v).iter().filter(|f| f["kind"] == kind).collect()
+    findings(v).into_iter().filter(|f| f["kind"] == kind).collect()
 }
 
 /// "ip:port", IPv6 in brackets, as ftpscope writes endpoints.
@@ -509,15 +508,13 @@ fn every_trace_is_analyzed_without_failure() {
         match run.code() {
             Some(0) | Some(1) => match serde_json::from_slice::<Value>(&run.stdout) {
                 Ok(v) => {
-                    if v["schema"] != "ftpscope/1" {
+                    if v["schema"] != "ftpscope/2" {
                         problems.push(format!("{name}: --json schema is {}", v["schema"]));
                     }
                     if !v["sessions"].is_array() || !v["findings"].is_array() {
                         problems.push(format!("{name}: --json lacks sessions[] or findings[]"));
                     }
-                    let has_error = v["findings"]
-                        .as_array()
-                        .is_some_and(|f| f.iter().any(|f| f["severity"] == "error"));
+                    let has_error = findings(&v).iter().any(|f| f["severity"] == "error");
                     if has_error != (run.code() == Some(1)) {
                         problems.push(format!(
                             "{name}: exit status {:?} but error finding present = {has_error}",

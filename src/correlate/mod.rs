@@ -5,6 +5,7 @@
 //! differ from the advertised ones. Must not touch: packets or FTP parsing.
 
 pub mod outcome;
+pub mod tls;
 
 use crate::model::{MatchedBy, Mode};
 use crate::Timestamp;

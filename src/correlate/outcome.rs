@@ -1,70 +1,73 @@
-//! What became of each data connection, and the report values built from the analyzer's state.
+//! What became of each data connection, and the session record built from the analyzer's state
+//! when a session settles.
 //!
 //! Owns the outcome rules (established, refused, unanswered, unreachable, not_attempted,
-//! rejected, unknown). Pure: state and the capture's end time in, report values out.
+//! rejected, unknown). Pure: state and a capture time in, record values out.
 
-use crate::tcp::flow::{Conn, Dir};
-use crate::report::{self, ControlStats, Outcome};
 use crate::ftp::session::{NegState, SessionState};
-use crate::Timestamp;
-use std::net::IpAddr;
+use crate::model::{self, Connection, EndReason, Icmp, Outcome, Side, Software, Timestamp};
+use crate::tcp::flow::{Conn, Dir};
 
 /// A connection whose SYN went unanswered for less than this before the capture ended may
 /// still have been answered: its outcome is `unknown`, not `unanswered`.
 const GRACE_NS: i64 = 3 * 1_000_000_000;
 
-pub fn session_report(s: &SessionState, control: ControlStats, end: Timestamp) -> report::Session {
-    report::Session {
+/// The record of a session as it stands at `end` (the capture time it settles at).
+pub fn session_record(s: &SessionState, end: Timestamp, reason: EndReason) -> model::Session {
+    model::Session {
         id: s.id,
-        client: s.client.to_string(),
-        server: s.server.to_string(),
+        client: s.client,
+        server: s.server,
         control_port: s.server.port(),
         first_frame: s.first_frame,
-        start_time: s.start_ts.as_secs_f64(),
+        start_time: s.start_ts,
+        last_frame: s.last_frame,
+        end_time: s.last_ts,
+        end: reason,
         user: s.user.clone(),
         banner: s.banner.clone(),
+        software: Software::from_banner(s.banner.as_deref()),
         tls: s.tls_frame.is_some(),
         tls_frame: s.tls_frame,
         protected_data: s.protected_data,
         clear_again_frame: s.clear_again_frame,
+        password_frame: s.password_frame,
         commands: s.commands,
         replies: s.replies,
-        negotiations: s.negotiations.iter().map(|n| negotiation_report(n, end)).collect(),
+        negotiations: s.negotiations.iter().map(|n| negotiation_record(n, end)).collect(),
         negotiations_over_limit: s.negotiations_over_limit,
-        probable_data_channels: s.probable.iter().map(|c| connection_report(c, None, end)).collect(),
+        probable_data_channels: s.probable.iter().map(|c| connection_record(c, None, end)).collect(),
         anomalies: s.anomalies.clone(),
-        control,
-        client_addr: s.client,
-        server_addr: s.server,
-        password_frame: s.password_frame,
+        control: model::ControlStats { unanswered_commands: s.unanswered_commands(), ..s.control },
+        findings: Vec::new(),
     }
 }
 
-fn negotiation_report(n: &NegState, end: Timestamp) -> report::Negotiation {
+pub fn negotiation_record(n: &NegState, end: Timestamp) -> model::Negotiation {
     let transfer_reply = n.transfer.as_ref().and_then(|t| t.last.as_ref());
-    let connection = n.conn.as_ref().map(|c| connection_report(c, transfer_reply.map(|r| r.code), end));
+    let connection = n.conn.as_ref().map(|c| connection_record(c, transfer_reply.map(|r| r.code), end));
     let outcome = match &connection {
         Some(c) => c.outcome,
         None => outcome_without_connection(n, end),
     };
-    report::Negotiation {
+    model::Negotiation {
         frame: n.frame,
-        time: n.ts.as_secs_f64(),
+        time: n.ts,
         command: n.command,
         mode: n.command.mode(),
         argument: n.argument.clone(),
         reply_code: n.reply.as_ref().map(|r| r.code),
         reply_frame: n.reply.as_ref().map(|r| r.frame),
         reply_text: n.reply.as_ref().map(|r| r.text.clone()),
-        advertised: n.advertised.map(|a| a.to_string()),
-        advertised_class: n.advertised.map(|a| crate::model::address::classify(a.ip())),
+        advertised: n.advertised,
+        advertised_class: n.advertised.map(|a| model::classify(a.ip())),
         address_implied: n.implied,
-        malformed: n.malformed.map(str::to_string),
-        data: report::DataChannel {
+        malformed: n.malformed,
+        data: model::DataChannel {
             outcome,
             matched_by: n.matched_by,
             bytes: n.conn.map_or(0, |c| c.bytes_to_server + c.bytes_to_client),
-            duration: n.conn.and_then(|c| c.syn.map(|(_, t)| (c.last_ts.0 - t.0) as f64 / 1e9)),
+            duration: n.conn.and_then(|c| c.syn.map(|(_, t)| c.last_ts.since(t) as f64 / 1e9)),
             connection,
             command: n.transfer.as_ref().map(|t| t.command.clone()),
             command_frame: n.transfer.as_ref().map(|t| t.frame),
@@ -72,7 +75,31 @@ fn negotiation_report(n: &NegState, end: Timestamp) -> report::Negotiation {
             reply_frame: transfer_reply.map(|r| r.frame),
             reply_text: transfer_reply.map(|r| r.text.clone()),
         },
-        advertised_addr: n.advertised,
+    }
+}
+
+/// The outcome the wire has already decided, whatever comes later: a SYN-ACK, a RST from the
+/// server side, an ICMP error. None while only time can tell (unanswered, not attempted).
+pub fn decided_outcome(c: &Conn) -> Option<Outcome> {
+    if c.synack_frame.is_some() {
+        Some(Outcome::Established)
+    } else if matches!(c.rst, Some((_, Dir::ToClient))) {
+        Some(Outcome::Refused)
+    } else if c.unreachable.is_some() {
+        Some(Outcome::Unreachable)
+    } else {
+        None
+    }
+}
+
+/// Nothing more can change this negotiation's record: its data connection is over (closed,
+/// refused, unreachable) or the server refused it. A session whose negotiations are all final
+/// can settle as soon as its control connection closes.
+pub fn is_final(n: &NegState) -> bool {
+    match &n.conn {
+        Some(c) => c.is_closed() || c.unreachable.is_some(),
+        None => n.reply.as_ref().is_some_and(|r| r.code >= 400)
+            || n.transfer.as_ref().and_then(|t| t.last.as_ref()).is_some_and(|r| r.code >= 400),
     }
 }
 
@@ -94,63 +121,39 @@ fn outcome_without_connection(n: &NegState, end: Timestamp) -> Outcome {
     }
     // The client moved on (another command) without connecting: not attempted. Otherwise
     // the capture may just have ended too soon.
-    if n.reply.is_none() || (!n.followed && end.0.saturating_sub(n.ts.0) < GRACE_NS) {
+    if n.reply.is_none() || (!n.followed && end.since(n.ts) < GRACE_NS) {
         return Outcome::Unknown;
     }
     Outcome::NotAttempted
 }
 
-fn connection_report(c: &Conn, transfer_reply: Option<u16>, end: Timestamp) -> report::Connection {
-    let outcome = if c.synack_frame.is_some() {
-        Outcome::Established
-    } else if matches!(c.rst, Some((_, Dir::ToClient))) {
-        Outcome::Refused
-    } else if c.unreachable.is_some() {
-        Outcome::Unreachable
-    } else if c.syns <= 1 && transfer_reply.is_none() && end.0.saturating_sub(c.last_syn_ts.0) < GRACE_NS {
+pub fn connection_record(c: &Conn, transfer_reply: Option<u16>, end: Timestamp) -> Connection {
+    let outcome = match decided_outcome(c) {
+        Some(o) => o,
         // One SYN just before the capture ended: an answer may have come after it. A
         // retransmitted SYN already waited a second or more for nothing.
-        Outcome::Unknown
-    } else {
-        Outcome::Unanswered
+        None if c.syns <= 1 && transfer_reply.is_none() && end.since(c.last_syn_ts) < GRACE_NS => Outcome::Unknown,
+        None => Outcome::Unanswered,
     };
     let (syn_frame, syn_ts) = c.syn.unwrap_or((c.first_frame, c.first_ts));
-    report::Connection {
-        client: c.client.to_string(),
-        server: c.server.to_string(),
+    Connection {
+        client: c.client,
+        server: c.server,
         syn_frame,
-        syn_time: syn_ts.as_secs_f64(),
+        syn_time: syn_ts,
         outcome,
         syns: c.syns,
         synack_frame: c.synack_frame,
         rst_frame: c.rst.map(|(f, _)| f),
-        rst_from: c.rst.map(|(_, d)| if d == Dir::ToServer { "client" } else { "server" }),
+        rst_from: c.rst.map(|(_, d)| if d == Dir::ToServer { Side::Client } else { Side::Server }),
         unreachable_frame: c.unreachable.map(|(f, ..)| f),
-        unreachable: c.unreachable.map(|(_, t, code, from)| describe_icmp(t, code, from)),
+        unreachable: c.unreachable.map(|(_, icmp_type, code, from)| Icmp { icmp_type, code, from }),
         fin_frame: c.fin_frame,
         bytes_to_server: c.bytes_to_server,
         bytes_to_client: c.bytes_to_client,
         last_frame: c.last_frame,
-        last_time: c.last_ts.as_secs_f64(),
+        last_time: c.last_ts,
     }
-}
-
-fn describe_icmp(t: u8, code: u8, from: IpAddr) -> String {
-    let what = match (from.is_ipv4(), t, code) {
-        (true, 3, 0) => "network unreachable",
-        (true, 3, 1) => "host unreachable",
-        (true, 3, 3) => "port unreachable",
-        (true, 3, 9 | 10 | 13) => "administratively prohibited",
-        (true, 11, _) => "time exceeded",
-        (false, 1, 0) => "no route to destination",
-        (false, 1, 1) => "administratively prohibited",
-        (false, 1, 3) => "address unreachable",
-        (false, 1, 4) => "port unreachable",
-        (false, 3, _) => "time exceeded",
-        _ => "unreachable",
-    };
-    let proto = if from.is_ipv4() { "ICMP" } else { "ICMPv6" };
-    format!("{proto} {t}/{code} {what} from {from}")
 }
 
 #[cfg(test)]
@@ -171,25 +174,25 @@ mod tests {
     fn connection_outcomes() {
         let end = Timestamp(100 * S);
         let mut c = syn_at(10, 1);
-        assert_eq!(connection_report(&c, None, end).outcome, Outcome::Unanswered);
+        assert_eq!(connection_record(&c, None, end).outcome, Outcome::Unanswered);
         c.synack_frame = Some(8);
-        assert_eq!(connection_report(&c, None, end).outcome, Outcome::Established);
+        assert_eq!(connection_record(&c, None, end).outcome, Outcome::Established);
         let mut c = syn_at(10, 1);
         c.rst = Some((8, Dir::ToClient));
-        assert_eq!(connection_report(&c, None, end).outcome, Outcome::Refused);
+        assert_eq!(connection_record(&c, None, end).outcome, Outcome::Refused);
         let mut c = syn_at(10, 1);
         c.unreachable = Some((8, 3, 1, "203.0.113.1".parse().unwrap()));
-        let r = connection_report(&c, None, end);
+        let r = connection_record(&c, None, end);
         assert_eq!(r.outcome, Outcome::Unreachable);
-        assert_eq!(r.unreachable.as_deref(), Some("ICMP 3/1 host unreachable from 203.0.113.1"));
+        assert_eq!(r.unreachable.map(|i| i.to_string()).as_deref(), Some("ICMP 3/1 host unreachable from 203.0.113.1"));
     }
 
     #[test]
     fn a_single_syn_at_the_very_end_is_unknown_but_retransmissions_are_not() {
         let end = Timestamp(100 * S);
-        assert_eq!(connection_report(&syn_at(99, 1), None, end).outcome, Outcome::Unknown);
-        assert_eq!(connection_report(&syn_at(98, 2), None, end).outcome, Outcome::Unanswered);
+        assert_eq!(connection_record(&syn_at(99, 1), None, end).outcome, Outcome::Unknown);
+        assert_eq!(connection_record(&syn_at(98, 2), None, end).outcome, Outcome::Unanswered);
         // A 425 already said the connection never came.
-        assert_eq!(connection_report(&syn_at(99, 1), Some(425), end).outcome, Outcome::Unanswered);
+        assert_eq!(connection_record(&syn_at(99, 1), Some(425), end).outcome, Outcome::Unanswered);
     }
 }

@@ -7,14 +7,15 @@
 use crate::tcp::flow::Conn;
 use crate::ftp::parse::{self, Verb};
 use crate::ftp::reply::{Reply, ReplyAssembler, ReplyEvent};
-use crate::report::{Anomaly, MatchedBy, NegotiationCommand};
-use crate::Timestamp;
+use crate::model::{Anomaly, ControlStats, MatchedBy, Mode, NegotiationCommand, Timestamp};
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 
 /// Limits that keep one hostile session from growing without bound.
 const MAX_PENDING: usize = 64;
-pub const MAX_NEGOTIATIONS: usize = 100_000;
+/// Negotiations kept per session; the rest are counted. One hostile session with 100k PASV
+/// would otherwise hold hundreds of megabytes until it ends.
+pub const MAX_NEGOTIATIONS: usize = 10_000;
 const MAX_ANOMALIES: usize = 100;
 pub const MAX_PROBABLE: usize = 1_000;
 const MAX_TEXT: usize = 200;
@@ -53,6 +54,8 @@ pub struct NegState {
     /// Another command, or the end of the control connection, came after this negotiation:
     /// the client moved on.
     pub followed: bool,
+    /// Its data outcome was already announced (a `data_outcome` event).
+    pub outcome_announced: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -71,6 +74,8 @@ pub enum Effect {
     Expect(u32),
     /// The control channel is TLS from now on.
     Encrypted,
+    /// Negotiation `n` got its final reply: what it advertised is known.
+    Answered(u32),
 }
 
 #[derive(Debug)]
@@ -94,6 +99,12 @@ pub struct SessionState {
     pub probable: Vec<Conn>,
     pub anomalies: Vec<Anomaly>,
     pub overlong_lines: u64,
+    /// The control connection's transport facts, kept up to date by the analyzer.
+    pub control: ControlStats,
+    /// Frame and time of the last packet on the control connection.
+    pub last_frame: u64,
+    /// When the control connection closed (FIN both ways or RST).
+    pub closed_at: Option<Timestamp>,
     replies_in: ReplyAssembler,
     pending: VecDeque<Pending>,
     auth_requested: bool,
@@ -121,6 +132,9 @@ impl SessionState {
             probable: Vec::new(),
             anomalies: Vec::new(),
             overlong_lines: 0,
+            control: ControlStats::default(),
+            last_frame: conn.first_frame,
+            closed_at: None,
             replies_in: ReplyAssembler::new(),
             pending: VecDeque::new(),
             auth_requested: false,
@@ -330,7 +344,8 @@ impl SessionState {
             let server_ip = self.server.ip();
             let Some(neg) = self.negotiations.get_mut(n as usize) else { return };
             neg.reply = Some(reply_ref);
-            if neg.command.mode() == crate::report::Mode::Passive {
+            effects.push(Effect::Answered(n));
+            if neg.command.mode() == Mode::Passive {
                 if let Some(result) = parse_passive_reply(reply.code, &reply.text, server_ip) {
                     match result {
                         Ok((addr, implied)) => {
@@ -376,6 +391,7 @@ impl NegState {
             conn: None,
             matched_by: None,
             followed: false,
+            outcome_announced: false,
         }
     }
 }
@@ -396,7 +412,6 @@ pub fn printable(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::Mode;
 
     fn session() -> SessionState {
         let conn = Conn::new("192.168.1.10:40000".parse().unwrap(), "203.0.113.5:21".parse().unwrap(), 1, Timestamp(0));
@@ -430,7 +445,7 @@ mod tests {
         let n = &s.negotiations[0];
         assert_eq!(n.reply.as_ref().map(|r| (r.code, r.frame)), Some((227, 7)));
         assert_eq!(n.advertised, Some("10.0.0.20:40000".parse().unwrap()));
-        assert_eq!(effects, vec![Effect::Expect(0)]);
+        assert_eq!(effects, vec![Effect::Answered(0), Effect::Expect(0)]);
         assert_eq!(s.unanswered_commands(), 0);
     }
 
@@ -495,7 +510,7 @@ mod tests {
     fn malformed_port_is_kept_as_a_negotiation_with_its_reason() {
         let mut s = session();
         let effects = feed(&mut s, &[("C", b"PORT 10,0,0,257,4,1"), ("S", b"501 Illegal PORT command.")]);
-        assert!(effects.is_empty());
+        assert_eq!(effects, vec![Effect::Answered(0)], "nothing to expect, but the answer is news");
         let n = &s.negotiations[0];
         assert!(n.malformed.is_some() && n.advertised.is_none());
         assert_eq!(n.reply.as_ref().map(|r| r.code), Some(501));

@@ -5,14 +5,31 @@
 //! Owns vocabulary only: no parsing, no analysis, no I/O.
 
 pub mod address;
+pub mod event;
+pub mod finding;
+pub mod fix;
+pub mod record;
+pub mod software;
 
 pub use address::{classify, AddressClass};
+pub use event::{Event, Stats, Summary};
+pub use finding::Finding;
+pub use fix::Fix;
+pub use record::{Anomaly, Connection, ControlStats, DataChannel, EndReason, Icmp, Negotiation, Session, Side};
+pub use software::Software;
 
 use serde::Serialize;
 
 /// A capture timestamp in nanoseconds since the Unix epoch. Comes from the capture, never a clock.
+/// Serialised as seconds (a float), as in Wireshark's `frame.time_epoch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Timestamp(pub i64);
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(self.as_secs_f64())
+    }
+}
 
 impl Timestamp {
     pub fn from_secs_nanos(secs: i64, nanos: i64) -> Self {
@@ -28,6 +45,9 @@ impl Timestamp {
     /// Nanoseconds from `earlier` to `self`, never negative (capture clocks can step back).
     pub fn since(self, earlier: Timestamp) -> i64 {
         self.0.saturating_sub(earlier.0).max(0)
+    }
+    pub fn plus_ns(self, ns: i64) -> Timestamp {
+        Timestamp(self.0.saturating_add(ns))
     }
 }
 
@@ -81,7 +101,7 @@ pub struct Frame<'a> {
 }
 
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     Active,
@@ -151,7 +171,7 @@ pub enum MatchedBy {
 }
 
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -160,7 +180,7 @@ pub enum Severity {
 }
 
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FindingKind {
     PrivateAddressLeak,

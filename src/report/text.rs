@@ -1,11 +1,151 @@
-//! Plain-text rendering of a [`Report`]: a header with totals, then each session with its
-//! negotiations (one line each) and its findings with explanation and fix.
+//! Plain text, written as sessions settle: each session with its negotiations (one line each)
+//! and its findings with explanation and fix; the totals last. A finding whose cause and fix
+//! were already explained for an earlier session gets one line pointing there, so 10,000
+//! sessions with the same problem read as one problem, not 10,000 essays.
 //!
 //! Owns the human-readable layout. Colour only when asked (the caller decides from the terminal
 //! and NO_COLOR).
 
-use crate::report::{Finding, Negotiation, Report, Session, Severity};
-use std::fmt::Write;
+use super::{InputSummary, Sink};
+use crate::model::{Event, Finding, FindingKind, Fix, Negotiation, Outcome, Session, Severity, Summary};
+use rustc_hash::FxHashMap;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+/// Distinct causes remembered for "explained above"; past it, findings are explained in full.
+const MAX_CAUSES: usize = 10_000;
+
+pub struct Text<W: Write> {
+    out: W,
+    st: Style,
+    /// (kind, severity, fixes) -> the session where it was explained.
+    explained: FxHashMap<(FindingKind, Severity, Vec<Fix>), u32>,
+    /// (kind, severity) -> sessions with such a finding, in order of first appearance.
+    tally: Vec<((FindingKind, Severity), u64)>,
+    summary: Summary,
+    buf: String,
+}
+
+impl<W: Write> Text<W> {
+    pub fn new(out: W, color: bool) -> Text<W> {
+        Text { out, st: Style { color }, explained: FxHashMap::default(), tally: Vec::new(), summary: Summary::default(), buf: String::new() }
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    fn finding(&mut self, f: &Finding, across: bool) {
+        let key = (f.kind, f.severity);
+        match self.tally.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += 1,
+            None => self.tally.push((key, 1)),
+        }
+        let cause = (f.kind, f.severity, f.fix.clone());
+        let earlier = self.explained.get(&cause).copied();
+        if earlier.is_none() && self.explained.len() < MAX_CAUSES {
+            self.explained.insert(cause, f.session);
+        }
+        let st = &self.st;
+        let out = &mut self.buf;
+        let frames: Vec<String> = f.frames.iter().map(|x| format!("#{x}")).collect();
+        let times = if f.occurrences > 1 { format!(" (x{})", f.occurrences) } else { String::new() };
+        let indent = if across { "" } else { "  " };
+        let _ = writeln!(out, "{indent}{} {}{times} {}  {}", st.severity(f.severity), f.kind.as_str(), st.dim(&frames.join(" ")), f.summary);
+        if let Some(first) = earlier.filter(|&s| s != f.session) {
+            let _ = writeln!(out, "        {}", st.dim(&format!("(same cause and fix as in session {first}, explained above)")));
+            return;
+        }
+        for line in wrap(&f.explanation, 92) {
+            let _ = writeln!(out, "        {line}");
+        }
+        for fix in &f.fix {
+            let mut first = true;
+            for line in wrap(&fix.to_string(), 90) {
+                let _ = writeln!(out, "        {} {line}", if first { st.bold("fix:") } else { "    ".into() });
+                first = false;
+            }
+        }
+    }
+
+    fn flush_buf(&mut self) -> io::Result<()> {
+        self.out.write_all(self.buf.as_bytes())?;
+        self.buf.clear();
+        Ok(())
+    }
+}
+
+impl<W: Write> Sink for Text<W> {
+    fn event(&mut self, event: &Event) -> io::Result<()> {
+        match event {
+            Event::SessionEnd { record, .. } => {
+                session(&mut self.buf, &self.st, record);
+                for f in &record.findings {
+                    self.finding(f, false);
+                }
+                self.buf.push('\n');
+                self.flush_buf()
+            }
+            Event::Finding { cross_session: true, finding, .. } => {
+                self.finding(finding, true);
+                self.buf.push('\n');
+                self.flush_buf()
+            }
+            Event::Summary { summary, .. } => {
+                self.summary = (**summary).clone();
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn finish(&mut self, inputs: &[InputSummary]) -> io::Result<()> {
+        let st = &self.st;
+        let c = &self.summary;
+        let out = &mut self.buf;
+        if c.sessions == 0 {
+            let _ = writeln!(
+                out,
+                "No FTP control channel found (FTP is recognised by content on any port: a reply line from the server and an FTP \
+                 command from the client).\n"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "{} {} frames, {} TCP connections, {} FTP session(s), {} negotiation(s): {} error(s), {} warning(s), {} info",
+            st.bold("ftpscope:"),
+            c.frames,
+            c.tcp_connections,
+            c.sessions,
+            c.negotiations,
+            c.errors,
+            c.warnings,
+            c.infos
+        );
+        for ((kind, severity), sessions) in &self.tally {
+            let _ = writeln!(out, "  {} {:<26} in {sessions} session(s)", st.severity(*severity), kind.as_str());
+        }
+        for input in inputs {
+            if let Some(why) = &input.truncated {
+                let _ = writeln!(out, "{} {}: capture ends early ({why}); analysed up to the break", st.severity(Severity::Warning), input.path);
+            }
+        }
+        let dropped = c.undecodable_frames + c.unsupported_frames + c.evicted_connections + c.sessions_over_limit + c.control_over_budget_bytes;
+        if dropped > 0 {
+            let _ = writeln!(
+                out,
+                "{}",
+                st.dim(&format!(
+                    "({} undecodable frame(s), {} of unsupported link type, {} connection(s) evicted from memory, {} session(s) over \
+                     the limit, {} control byte(s) over the buffer budget)",
+                    c.undecodable_frames, c.unsupported_frames, c.evicted_connections, c.sessions_over_limit, c.control_over_budget_bytes
+                ))
+            );
+        }
+        self.flush_buf()?;
+        self.out.flush()
+    }
+}
 
 struct Style {
     color: bool,
@@ -32,56 +172,16 @@ impl Style {
             Severity::Info => self.paint("1;36", "INFO "),
         }
     }
-    fn outcome(&self, o: crate::report::Outcome) -> String {
-        let code = if o == crate::report::Outcome::Established { "32" } else if o.is_failure() || o == crate::report::Outcome::Rejected { "31" } else { "33" };
+    fn outcome(&self, o: Outcome) -> String {
+        let code = if o == Outcome::Established {
+            "32"
+        } else if o.is_failure() || o == Outcome::Rejected {
+            "31"
+        } else {
+            "33"
+        };
         self.paint(code, o.as_str())
     }
-}
-
-pub fn render(report: &Report, color: bool) -> String {
-    let st = Style { color };
-    let mut out = String::new();
-    let c = &report.capture;
-    let count = |sev| report.findings.iter().filter(|f| f.severity == sev).count();
-    let negotiations: usize = report.sessions.iter().map(|s| s.negotiations.len()).sum();
-    let _ = writeln!(
-        out,
-        "{} {} frames, {} TCP connections, {} FTP session(s), {} negotiation(s): {} error(s), {} warning(s), {} info",
-        st.bold("ftpscope:"),
-        c.frames,
-        c.tcp_connections,
-        report.sessions.len(),
-        negotiations,
-        count(Severity::Error),
-        count(Severity::Warning),
-        count(Severity::Info)
-    );
-    for input in &c.inputs {
-        if let Some(why) = &input.truncated {
-            let _ = writeln!(out, "{} {}: capture ends early ({why}); analysed up to the break", st.severity(Severity::Warning), input.path);
-        }
-    }
-    if c.undecodable_frames + c.unsupported_frames + c.evicted_connections + c.sessions_over_limit > 0 {
-        let _ = writeln!(
-            out,
-            "{}",
-            st.dim(&format!(
-                "({} undecodable frame(s), {} of unsupported link type, {} connection(s) evicted from memory, {} session(s) over the limit)",
-                c.undecodable_frames, c.unsupported_frames, c.evicted_connections, c.sessions_over_limit
-            ))
-        );
-    }
-    if report.sessions.is_empty() {
-        let _ = writeln!(out, "\nNo FTP control channel found (FTP is recognised by content on any port: a reply line from the server and an FTP command from the client).");
-    }
-    for s in &report.sessions {
-        out.push('\n');
-        session(&mut out, &st, s);
-        for f in report.findings.iter().filter(|f| f.session == s.id) {
-            finding(&mut out, &st, f);
-        }
-    }
-    out
 }
 
 fn session(out: &mut String, st: &Style, s: &Session) {
@@ -153,22 +253,6 @@ fn negotiation(out: &mut String, st: &Style, n: &Negotiation) {
         }
     }
     let _ = writeln!(out, "{line}");
-}
-
-fn finding(out: &mut String, st: &Style, f: &Finding) {
-    let frames: Vec<String> = f.frames.iter().map(|x| format!("#{x}")).collect();
-    let times = if f.occurrences > 1 { format!(" (x{})", f.occurrences) } else { String::new() };
-    let _ = writeln!(out, "  {} {}{times} {}  {}", st.severity(f.severity), f.kind.as_str(), st.dim(&frames.join(" ")), f.summary);
-    for line in wrap(&f.explanation, 92) {
-        let _ = writeln!(out, "        {line}");
-    }
-    for fix in &f.fix {
-        let mut first = true;
-        for line in wrap(fix, 90) {
-            let _ = writeln!(out, "        {} {line}", if first { st.bold("fix:") } else { "    ".into() });
-            first = false;
-        }
-    }
 }
 
 fn wrap(text: &str, width: usize) -> Vec<String> {

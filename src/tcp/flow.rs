@@ -5,7 +5,6 @@
 //! channel's reassembly state rides along in the flow's [`Role`], owned by the analyzer).
 
 use crate::Timestamp;
-use rustc_hash::FxHashMap;
 use std::net::SocketAddr;
 
 /// A connection's two endpoints in a canonical order, so both directions find the same flow.
@@ -127,8 +126,11 @@ impl Default for FlowLimits {
 }
 
 /// The flow table: flows keyed by endpoints, evicted when idle or when the table is full.
+///
+/// Keyed by addresses and ports that anyone on the path chooses, so the hasher is seeded per
+/// process (foldhash: as fast as Fx here, without Fx's predictable collisions).
 pub struct FlowTable<F> {
-    flows: FxHashMap<FlowKey, F>,
+    flows: std::collections::HashMap<FlowKey, F, foldhash::fast::RandomState>,
     limits: FlowLimits,
     next_sweep: Timestamp,
     pub evicted: u64,
@@ -145,7 +147,7 @@ const SWEEP_EVERY_NS: i64 = 30 * 1_000_000_000;
 
 impl<F: Evictable> FlowTable<F> {
     pub fn new(limits: FlowLimits) -> Self {
-        FlowTable { flows: FxHashMap::default(), limits, next_sweep: Timestamp(i64::MIN), evicted: 0 }
+        FlowTable { flows: Default::default(), limits, next_sweep: Timestamp(i64::MIN), evicted: 0 }
     }
 
     pub fn get_mut(&mut self, key: &FlowKey) -> Option<&mut F> {
@@ -168,10 +170,15 @@ impl<F: Evictable> FlowTable<F> {
         self.flows.values_mut()
     }
 
-    /// Inserts a new flow, first making room if the table is full or a sweep is due.
-    pub fn insert(&mut self, key: FlowKey, flow: F, now: Timestamp) -> &mut F {
+    pub fn get(&self, key: &FlowKey) -> Option<&F> {
+        self.flows.get(key)
+    }
+
+    /// Inserts a new flow, first making room if the table is full or a sweep is due. Evicted
+    /// flows are handed to `evicted`, so their owner can release what it accounted for them.
+    pub fn insert(&mut self, key: FlowKey, flow: F, now: Timestamp, evicted: &mut dyn FnMut(F)) -> &mut F {
         if now >= self.next_sweep || self.flows.len() >= self.limits.max_flows {
-            self.sweep(now);
+            self.sweep(now, evicted);
         }
         self.flows.entry(key).insert_entry(flow).into_mut()
     }
@@ -179,23 +186,24 @@ impl<F: Evictable> FlowTable<F> {
     /// Drops idle flows; if the table is still too full, drops the older half of the unpinned
     /// ones. Runs at most every 30 s of capture time unless the table is full, so its O(n) cost
     /// is spread over many packets.
-    fn sweep(&mut self, now: Timestamp) {
+    fn sweep(&mut self, now: Timestamp, evicted: &mut dyn FnMut(F)) {
         self.next_sweep = Timestamp(now.0.saturating_add(SWEEP_EVERY_NS));
         let limits = self.limits;
         let before = self.flows.len();
-        self.flows.retain(|_, f| {
+        let stale = |f: &F| {
             let c = f.conn();
             let idle = now.0.saturating_sub(c.last_ts.0);
             let timeout = if c.is_closed() { limits.closed_timeout_ns } else { limits.idle_timeout_ns };
-            idle < timeout || (f.pinned() && !c.is_closed())
-        });
+            idle >= timeout && !(f.pinned() && !c.is_closed())
+        };
+        self.flows.extract_if(|_, f| stale(f)).for_each(|(_, f)| evicted(f));
         if self.flows.len() * 4 >= self.limits.max_flows * 3 {
             let mut ages: Vec<i64> = self.flows.values().filter(|f| !f.pinned()).map(|f| f.conn().last_ts.0).collect();
             if !ages.is_empty() {
                 let mid = ages.len() / 2;
                 let (_, cut, _) = ages.select_nth_unstable(mid);
                 let cut = *cut;
-                self.flows.retain(|_, f| f.pinned() || f.conn().last_ts.0 > cut);
+                self.flows.extract_if(|_, f| !f.pinned() && f.conn().last_ts.0 <= cut).for_each(|(_, f)| evicted(f));
             }
         }
         self.evicted += (before - self.flows.len()) as u64;
@@ -239,11 +247,11 @@ mod tests {
         let limits = FlowLimits { max_flows: 100, idle_timeout_ns: i64::MAX, closed_timeout_ns: i64::MAX };
         let mut t: FlowTable<F> = FlowTable::new(limits);
         let pinned = FlowKey::new(sa("10.0.0.1:1"), sa("10.0.0.2:21"));
-        t.insert(pinned, F(Conn::new(sa("10.0.0.1:1"), sa("10.0.0.2:21"), 0, Timestamp(0)), true), Timestamp(0));
+        t.insert(pinned, F(Conn::new(sa("10.0.0.1:1"), sa("10.0.0.2:21"), 0, Timestamp(0)), true), Timestamp(0), &mut drop);
         for i in 0..10_000u32 {
             let a = SocketAddr::new(std::net::Ipv4Addr::from(i).into(), 80);
             let k = FlowKey::new(a, sa("10.9.9.9:80"));
-            t.insert(k, F(Conn::new(a, sa("10.9.9.9:80"), i as u64, Timestamp(i as i64 + 1)), false), Timestamp(i as i64 + 1));
+            t.insert(k, F(Conn::new(a, sa("10.9.9.9:80"), i as u64, Timestamp(i as i64 + 1)), false), Timestamp(i as i64 + 1), &mut drop);
             assert!(t.len() <= 100);
         }
         assert!(t.get_mut(&pinned).is_some());
@@ -254,10 +262,10 @@ mod tests {
     fn idle_flows_are_swept() {
         let mut t: FlowTable<F> = FlowTable::new(FlowLimits::default());
         let k1 = FlowKey::new(sa("10.0.0.1:1"), sa("10.0.0.2:80"));
-        t.insert(k1, F(Conn::new(sa("10.0.0.1:1"), sa("10.0.0.2:80"), 1, Timestamp(0)), false), Timestamp(0));
+        t.insert(k1, F(Conn::new(sa("10.0.0.1:1"), sa("10.0.0.2:80"), 1, Timestamp(0)), false), Timestamp(0), &mut drop);
         let k2 = FlowKey::new(sa("10.0.0.1:2"), sa("10.0.0.2:80"));
         let later = Timestamp(3600 * 1_000_000_000);
-        t.insert(k2, F(Conn::new(sa("10.0.0.1:2"), sa("10.0.0.2:80"), 2, later), false), later);
+        t.insert(k2, F(Conn::new(sa("10.0.0.1:2"), sa("10.0.0.2:80"), 2, later), false), later, &mut drop);
         assert!(t.get_mut(&k1).is_none());
         assert_eq!(t.evicted, 1);
     }

@@ -1,0 +1,98 @@
+//! What the analyzer tells its outputs, as it becomes known: a session starts, a negotiation is
+//! answered, a data connection's outcome is settled, a finding is made, a session ends (its whole
+//! record), periodic statistics, and the final summary. Outputs (NDJSON, the JSON document, text,
+//! the terminal UI) are sinks of these events.
+
+use super::{Connection, Finding, MatchedBy, Negotiation, NegotiationCommand, Outcome, Session, Timestamp};
+use serde::Serialize;
+use std::net::SocketAddr;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A connection was recognised as an FTP control channel.
+    SessionStart { session: u32, frame: u64, time: Timestamp, client: SocketAddr, server: SocketAddr },
+    /// A negotiation was answered (PASV/EPSV/LPSV) or sent (PORT/EPRT/LPRT answered): what it advertised.
+    Negotiation { session: u32, frame: u64, time: Timestamp, index: u32, negotiation: Box<Negotiation> },
+    /// What became of a negotiation's data connection: as soon as the wire shows it (SYN-ACK,
+    /// RST, ICMP), otherwise when the session settles.
+    DataOutcome {
+        session: u32,
+        frame: u64,
+        time: Timestamp,
+        index: u32,
+        command: NegotiationCommand,
+        outcome: Outcome,
+        matched_by: Option<MatchedBy>,
+        connection: Option<Box<Connection>>,
+    },
+    /// A finding, when its session settles (or, across sessions, when the second one does).
+    /// `cross_session`: the finding pairs two sessions (the two sides of a NAT router) and is
+    /// not part of either session's record.
+    Finding { session: u32, frame: u64, time: Timestamp, cross_session: bool, finding: Box<Finding> },
+    /// A settled session's whole record, findings included; its state is then forgotten.
+    SessionEnd { session: u32, frame: u64, time: Timestamp, record: Box<Session> },
+    /// Counters, every [`STATS_EVERY_NS`] of capture time.
+    Stats { frame: u64, time: Timestamp, stats: Stats },
+    /// The end of the input.
+    Summary { frame: u64, time: Timestamp, summary: Box<Summary> },
+}
+
+/// How often (capture time) a `stats` event is emitted.
+pub const STATS_EVERY_NS: i64 = 10 * 1_000_000_000;
+
+impl Event {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::SessionStart { .. } => "session_start",
+            Event::Negotiation { .. } => "negotiation",
+            Event::DataOutcome { .. } => "data_outcome",
+            Event::Finding { .. } => "finding",
+            Event::SessionEnd { .. } => "session_end",
+            Event::Stats { .. } => "stats",
+            Event::Summary { .. } => "summary",
+        }
+    }
+}
+
+/// Running counters: cheap to read at any time (the terminal UI's status bar).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    pub frames: u64,
+    pub tcp_connections: u64,
+    /// FTP sessions recognised so far.
+    pub sessions: u64,
+    /// Sessions still held in memory (not settled yet).
+    pub open_sessions: u64,
+    pub negotiations: u64,
+    pub errors: u64,
+    pub warnings: u64,
+    pub infos: u64,
+}
+
+/// The totals at the end of the input, and what was dropped or cut to bound memory.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub frames: u64,
+    /// Capture time of the first and last frame.
+    pub first_time: Option<Timestamp>,
+    pub last_time: Option<Timestamp>,
+    pub tcp_connections: u64,
+    /// Frames whose headers could not be decoded (too short, malformed).
+    pub undecodable_frames: u64,
+    /// Frames of a link type ftpscope does not decode.
+    pub unsupported_frames: u64,
+    /// Connections dropped from the flow table to bound memory (idle or over the limit).
+    pub evicted_connections: u64,
+    /// FTP sessions seen while the limit of open sessions was reached: counted, not analysed.
+    pub sessions_over_limit: u64,
+    /// Data-channel expectations dropped (over the limit of waiting ones).
+    pub expectations_dropped: u64,
+    /// Control-channel bytes given up on because the global buffer budget was exhausted.
+    pub control_over_budget_bytes: u64,
+    pub sessions: u64,
+    pub negotiations: u64,
+    pub errors: u64,
+    pub warnings: u64,
+    pub infos: u64,
+}

@@ -1,0 +1,238 @@
+//! The record of a settled FTP session: the control connection, each negotiation and the data
+//! connection that followed it, with typed values (addresses, times, outcomes). Built once, when
+//! the session settles; diagnosis reads it, and every output (JSON, NDJSON, text, UI) is a view.
+//! The JSON field names are the schema (docs/schema.md).
+
+use super::{AddressClass, Finding, MatchedBy, Mode, NegotiationCommand, Outcome, Software, Timestamp};
+use serde::{Serialize, Serializer};
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+
+/// One FTP control connection and everything negotiated on it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Session {
+    pub id: u32,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub control_port: u16,
+    /// Frame of the control connection's SYN, or of its first packet when the capture began later.
+    pub first_frame: u64,
+    pub start_time: Timestamp,
+    /// Frame and time of the control connection's last packet.
+    pub last_frame: u64,
+    pub end_time: Timestamp,
+    /// Why the session was settled: closed, idle, or the capture ended with it open.
+    pub end: EndReason,
+    pub user: Option<String>,
+    /// The server's greeting (220), first line, for recognising the software.
+    pub banner: Option<String>,
+    /// The server software recognised from the banner.
+    pub software: Software,
+    pub tls: bool,
+    /// Frame of the 234 reply after which the control channel is encrypted.
+    pub tls_frame: Option<u64>,
+    /// PROT P seen in clear text (data channels encrypted too).
+    pub protected_data: bool,
+    /// Frame where clear text resumed after TLS (CCC).
+    pub clear_again_frame: Option<u64>,
+    /// Frame of a PASS sent in clear text. The password itself is never kept.
+    #[serde(skip)]
+    pub password_frame: Option<u64>,
+    pub commands: u32,
+    pub replies: u32,
+    pub negotiations: Vec<Negotiation>,
+    /// Negotiations beyond the per-session limit: counted, not kept.
+    pub negotiations_over_limit: u64,
+    /// Under TLS: connections opened between the same two hosts after the control channel was
+    /// encrypted, most probably its data channels.
+    pub probable_data_channels: Vec<Connection>,
+    pub anomalies: Vec<Anomaly>,
+    pub control: ControlStats,
+    /// This session's findings, most severe first within each family, in frame order.
+    pub findings: Vec<Finding>,
+}
+
+/// Why a session was settled and reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// FIN both ways or a RST on the control connection.
+    Closed,
+    /// No packet on the control connection for the idle timeout.
+    Idle,
+    /// Still open when the capture ended.
+    CaptureEnd,
+    /// Dropped to stay within the memory budget for open sessions.
+    Evicted,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct ControlStats {
+    pub bytes_to_server: u64,
+    pub bytes_to_client: u64,
+    pub gaps: u64,
+    pub gap_bytes: u64,
+    pub retransmitted_bytes: u64,
+    pub conflicting_overlaps: u64,
+    pub out_of_order_segments: u64,
+    /// Lines longer than the line limit (cut).
+    pub overlong_lines: u64,
+    /// Bytes given up on because the global budget for control-channel buffers was exhausted.
+    pub over_budget_bytes: u64,
+    /// Commands still waiting for a reply when the session settled.
+    pub unanswered_commands: u32,
+    pub closed: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Anomaly {
+    pub frame: u64,
+    /// `malformed_reply` or `malformed_command`.
+    pub kind: &'static str,
+    pub reason: String,
+    /// The start of the offending line, made printable. Never the argument of a command, which
+    /// could be a password.
+    pub excerpt: String,
+}
+
+/// One data-channel negotiation and what happened to the data connection it announced.
+#[derive(Debug, Clone, Serialize)]
+pub struct Negotiation {
+    pub frame: u64,
+    pub time: Timestamp,
+    pub command: NegotiationCommand,
+    pub mode: Mode,
+    /// The command's argument as sent (PORT/EPRT/LPRT), printable, bounded.
+    pub argument: Option<String>,
+    pub reply_code: Option<u16>,
+    pub reply_frame: Option<u64>,
+    pub reply_text: Option<String>,
+    /// The endpoint the peer is told to use; for EPSV without an address, the control
+    /// connection's server address with the given port. None when nothing usable was advertised.
+    pub advertised: Option<SocketAddr>,
+    pub advertised_class: Option<AddressClass>,
+    /// True when the address came from the control connection (EPSV), not from the wire text.
+    pub address_implied: bool,
+    /// Why the advertised address could not be parsed.
+    pub malformed: Option<&'static str>,
+    pub data: DataChannel,
+}
+
+impl Negotiation {
+    /// The frame that shows what was advertised: the reply in passive mode, the command in active.
+    pub fn evidence_frame(&self) -> u64 {
+        match self.mode {
+            Mode::Passive => self.reply_frame.unwrap_or(self.frame),
+            Mode::Active => self.frame,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DataChannel {
+    pub outcome: Outcome,
+    pub matched_by: Option<MatchedBy>,
+    pub connection: Option<Connection>,
+    /// Payload bytes both ways on the data connection.
+    pub bytes: u64,
+    /// Seconds from the SYN to the last packet.
+    pub duration: Option<f64>,
+    /// The transfer command it served ("LIST", "RETR robots.txt").
+    pub command: Option<String>,
+    pub command_frame: Option<u64>,
+    /// The transfer's final reply (226, 425, 426, 550 ...).
+    pub reply_code: Option<u16>,
+    pub reply_frame: Option<u64>,
+    pub reply_text: Option<String>,
+}
+
+/// The facts of one TCP connection, as seen at this capture point.
+#[derive(Debug, Clone, Serialize)]
+pub struct Connection {
+    /// The side that sent the SYN.
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub syn_frame: u64,
+    pub syn_time: Timestamp,
+    /// What became of it: established, refused, unanswered, unreachable or unknown.
+    pub outcome: Outcome,
+    /// SYNs sent (1 + retransmissions).
+    pub syns: u32,
+    pub synack_frame: Option<u64>,
+    pub rst_frame: Option<u64>,
+    /// Who reset it.
+    pub rst_from: Option<Side>,
+    pub unreachable_frame: Option<u64>,
+    /// "ICMP 3/3 port unreachable from 10.0.0.1".
+    pub unreachable: Option<Icmp>,
+    pub fin_frame: Option<u64>,
+    pub bytes_to_server: u64,
+    pub bytes_to_client: u64,
+    pub last_frame: u64,
+    pub last_time: Timestamp,
+}
+
+/// One end of a TCP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    Client,
+    Server,
+}
+
+impl Side {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Client => "client",
+            Side::Server => "server",
+        }
+    }
+}
+
+/// An ICMP or ICMPv6 error that quoted a connection's SYN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Icmp {
+    pub icmp_type: u8,
+    pub code: u8,
+    /// The router or host that sent it.
+    pub from: IpAddr,
+}
+
+impl fmt::Display for Icmp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match (self.from.is_ipv4(), self.icmp_type, self.code) {
+            (true, 3, 0) => "network unreachable",
+            (true, 3, 1) => "host unreachable",
+            (true, 3, 3) => "port unreachable",
+            (true, 3, 9 | 10 | 13) => "administratively prohibited",
+            (true, 11, _) => "time exceeded",
+            (false, 1, 0) => "no route to destination",
+            (false, 1, 1) => "administratively prohibited",
+            (false, 1, 3) => "address unreachable",
+            (false, 1, 4) => "port unreachable",
+            (false, 3, _) => "time exceeded",
+            _ => "unreachable",
+        };
+        let proto = if self.from.is_ipv4() { "ICMP" } else { "ICMPv6" };
+        write!(f, "{proto} {}/{} {what} from {}", self.icmp_type, self.code, self.from)
+    }
+}
+
+impl Serialize for Icmp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn icmp_reads_as_a_person_would_say_it() {
+        let icmp = Icmp { icmp_type: 3, code: 1, from: "203.0.113.1".parse().unwrap() };
+        assert_eq!(icmp.to_string(), "ICMP 3/1 host unreachable from 203.0.113.1");
+        let v6 = Icmp { icmp_type: 1, code: 4, from: "2001:db8::1".parse().unwrap() };
+        assert_eq!(serde_json::to_value(v6).unwrap(), "ICMPv6 1/4 port unreachable from 2001:db8::1");
+    }
+}

@@ -1,0 +1,55 @@
+//! The JSON document (schema "ftpscope/2"), written as sessions settle: each session is one
+//! line of the `sessions` array the moment it settles, so memory does not grow with the capture.
+//! Findings across sessions and the capture's totals close the document.
+
+use super::{Capture, InputSummary, Sink, SCHEMA};
+use crate::model::{Event, Summary};
+use std::io::{self, Write};
+
+pub struct JsonDocument<W: Write> {
+    out: W,
+    sessions: u64,
+    /// Findings across sessions, serialised, for the end of the document. Rare: they need one
+    /// capture holding both sides of a NAT router.
+    across: Vec<Vec<u8>>,
+    summary: Summary,
+}
+
+impl<W: Write> JsonDocument<W> {
+    pub fn new(mut out: W) -> io::Result<JsonDocument<W>> {
+        write!(out, "{{\"schema\":\"{SCHEMA}\",\n\"sessions\":[")?;
+        Ok(JsonDocument { out, sessions: 0, across: Vec::new(), summary: Summary::default() })
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+impl<W: Write> Sink for JsonDocument<W> {
+    fn event(&mut self, event: &Event) -> io::Result<()> {
+        match event {
+            Event::SessionEnd { record, .. } => {
+                self.out.write_all(if self.sessions == 0 { b"\n" } else { b",\n" })?;
+                serde_json::to_writer(&mut self.out, record)?;
+                self.sessions += 1;
+            }
+            Event::Finding { cross_session: true, finding, .. } => self.across.push(serde_json::to_vec(finding)?),
+            Event::Summary { summary, .. } => self.summary = (**summary).clone(),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, inputs: &[InputSummary]) -> io::Result<()> {
+        self.out.write_all(b"\n],\n\"findings\":[")?;
+        for (i, f) in self.across.iter().enumerate() {
+            self.out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+            self.out.write_all(f)?;
+        }
+        self.out.write_all(b"],\n\"capture\":")?;
+        serde_json::to_writer(&mut self.out, &Capture::new(inputs, &self.summary))?;
+        self.out.write_all(b"}\n")?;
+        self.out.flush()
+    }
+}
