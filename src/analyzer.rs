@@ -35,6 +35,7 @@ pub struct Settings {
     /// All control-channel and probe buffers together (out-of-order bytes, partial lines, lines
     /// held while deciding whether a connection is FTP). Past it, a channel stops waiting for
     /// holes and drops partial lines; what it gave up is counted (Suricata's stream memcap).
+    /// Probes have a reserve of a quarter more.
     pub buffer_budget: usize,
     /// A session whose control connection closed settles after this much capture time even
     /// if a data connection is still unresolved (an unanswered SYN, a lost FIN).
@@ -335,9 +336,10 @@ impl Analyzer {
                 self.held = self.held + held - flow.held;
                 flow.held = held;
                 let verdict = match probe.judge() {
-                    // A probe that cannot fit in the budget is given up: FTP sessions already
-                    // being followed matter more than a maybe.
-                    Verdict::Undecided if self.held > self.settings.buffer_budget => Verdict::NotFtp,
+                    // Probes may use a reserve past the budget, so that channels holding it
+                    // cannot stop new sessions from being recognised; past the reserve a
+                    // probe is given up (FTP sessions already followed matter more than a maybe).
+                    Verdict::Undecided if self.held > self.settings.buffer_budget + self.settings.buffer_budget / 4 => Verdict::NotFtp,
                     v => v,
                 };
                 match verdict {

@@ -62,10 +62,7 @@ fn main() -> ExitCode {
             let out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
             let color = !no_color && std::env::var_os("NO_COLOR").is_none() && io::stdout().is_terminal();
             let sink: Box<dyn Sink> = if json {
-                match JsonDocument::new(out) {
-                    Ok(doc) => Box::new(doc),
-                    Err(e) => return output_error(e),
-                }
+                Box::new(JsonDocument::new(out))
             } else if ndjson {
                 Box::new(Ndjson::new(out))
             } else {
@@ -77,12 +74,24 @@ fn main() -> ExitCode {
 }
 
 fn analyze(files: &[PathBuf], mut sink: Box<dyn Sink>, _quiet: bool) -> ExitCode {
+    // Every input is opened before any is read: a missing second file must not leave a
+    // report of half the input behind.
+    let mut sources = Vec::new();
+    for path in files {
+        match capture::Source::open(path) {
+            Ok(source) => sources.push((path, source)),
+            Err(e) => {
+                eprintln!("ftpscope: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let mut analyzer = Analyzer::new(Settings::default());
     let mut inputs = Vec::new();
     let mut next_frame = 1;
     let mut failed: Option<io::Error> = None;
-    for path in files {
-        let result = capture::read_path(path, next_frame, &mut |frame| {
+    for (path, source) in sources {
+        let result = source.read(next_frame, &mut |frame| {
             analyzer.feed(frame);
             if failed.is_none() {
                 if let Err(e) = drain(&mut analyzer, sink.as_mut()) {

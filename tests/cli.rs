@@ -192,3 +192,46 @@ fn exit_status_is_1_when_a_finding_is_an_error() {
     assert_eq!(ftpscope(&["analyze", &failing]).status.code(), Some(1));
     assert_eq!(ftpscope(&["analyze", &zeek("ipv4.pcap")]).status.code(), Some(0));
 }
+
+/// NDJSON: every line an event with schema, event, time and frame; a summary last; and the
+/// same sessions and findings as the JSON document, in the same order.
+#[test]
+fn ndjson_events_agree_with_the_json_document() {
+    for capture in [fixture("alg-passive/router-srv-any.pcap"), fixture("pasv-private-leak-fail/client.pcap"), zeek("cwd-navigation.pcap")] {
+        let doc = json(&ftpscope(&["analyze", "--json", &capture]));
+        let out = ftpscope(&["analyze", "--ndjson", &capture]);
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+        let events: Vec<serde_json::Value> =
+            String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
+        for e in &events {
+            assert_eq!(e["schema"], "ftpscope/2");
+            for key in ["event", "time", "frame"] {
+                assert!(!e[key].is_null(), "{key} missing: {e}");
+            }
+            if e["event"] != "summary" && e["event"] != "stats" {
+                assert!(e["session"].is_u64(), "{e}");
+            }
+        }
+        let last = events.last().unwrap();
+        assert_eq!(last["event"], "summary");
+        assert_eq!(last["capture"], doc["capture"], "{capture}");
+        let ended: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"] == "session_end").map(|e| &e["record"]).collect();
+        let sessions: Vec<&serde_json::Value> = doc["sessions"].as_array().unwrap().iter().collect();
+        assert_eq!(ended, sessions, "{capture}");
+        let findings = |cross: bool| -> Vec<&serde_json::Value> {
+            events.iter().filter(|e| e["event"] == "finding" && e["cross_session"] == cross).map(|e| &e["finding"]).collect()
+        };
+        let own: Vec<&serde_json::Value> = sessions.iter().flat_map(|s| s["findings"].as_array().unwrap()).collect();
+        assert_eq!(findings(false), own, "{capture}");
+        assert_eq!(findings(true), doc["findings"].as_array().unwrap().iter().collect::<Vec<_>>(), "{capture}");
+        // Every session started before it ended, and each negotiation was announced.
+        for s in &sessions {
+            let id = &s["id"];
+            let start = events.iter().position(|e| e["event"] == "session_start" && &e["session"] == id).expect("session_start");
+            let end = events.iter().position(|e| e["event"] == "session_end" && &e["session"] == id).unwrap();
+            assert!(start < end);
+            let outcomes = events.iter().filter(|e| e["event"] == "data_outcome" && &e["session"] == id).count();
+            assert_eq!(outcomes, s["negotiations"].as_array().unwrap().len(), "one data_outcome per negotiation");
+        }
+    }
+}

@@ -56,20 +56,144 @@
 
     /// A control connection: handshake, then the lines in order, each in its own segment.
     fn control(f: &mut Feeder, lines: &[(bool, &[u8])]) {
+        control_between(f, C, S, lines);
+    }
+
+    type End = ([u8; 4], u16);
+
+    /// Like `control`, between any two endpoints; returns the next sequence numbers both ways.
+    fn control_between(f: &mut Feeder, c: End, s: End, lines: &[(bool, &[u8])]) -> (u32, u32) {
         let (mut cs, mut ss) = (1000u32, 5000u32);
-        f.feed(&segment(C, S, cs, 0, SYN, b""));
-        f.feed(&segment(S, C, ss, cs + 1, SYNACK, b""));
+        f.feed(&segment(c, s, cs, 0, SYN, b""));
+        f.feed(&segment(s, c, ss, cs + 1, SYNACK, b""));
         cs += 1;
         ss += 1;
         for (from_client, line) in lines {
             if *from_client {
-                f.feed(&segment(C, S, cs, ss, ACK, line));
+                f.feed(&segment(c, s, cs, ss, ACK, line));
                 cs += line.len() as u32;
             } else {
-                f.feed(&segment(S, C, ss, cs, ACK, line));
+                f.feed(&segment(s, c, ss, cs, ACK, line));
                 ss += line.len() as u32;
             }
         }
+        (cs, ss)
+    }
+
+    /// FIN both ways and the last ACK.
+    fn close(f: &mut Feeder, c: End, s: End, (cs, ss): (u32, u32)) {
+        let fin = Flags { fin: true, ..ACK };
+        f.feed(&segment(c, s, cs, ss, fin, b""));
+        f.feed(&segment(s, c, ss, cs + 1, fin, b""));
+        f.feed(&segment(c, s, cs + 1, ss + 1, ACK, b""));
+    }
+
+    fn drain(a: &mut Analyzer) -> Vec<Event> {
+        std::iter::from_fn(|| a.poll_event()).collect()
+    }
+
+    const PASSIVE_LEAK: &[(bool, &[u8])] = &[
+        (false, b"220 (vsFTPd 3.0.3)\r\n"),
+        (true, b"USER ftp\r\n"),
+        (false, b"230 Login successful.\r\n"),
+        (true, b"PASV\r\n"),
+        (false, b"227 Entering Passive Mode (10,0,0,20,156,64).\r\n"),
+        (true, b"QUIT\r\n"),
+        (false, b"221 Goodbye.\r\n"),
+    ];
+
+    #[test]
+    fn a_closed_session_is_reported_at_once_and_forgotten() {
+        let mut f = Feeder::new(Settings::default());
+        let seqs = control_between(&mut f, C, S, PASSIVE_LEAK);
+        let before: Vec<_> = drain(&mut f.a).iter().map(Event::name).collect();
+        assert_eq!(before, ["session_start", "negotiation"], "nothing settles while the control connection is open");
+        close(&mut f, C, S, seqs);
+        let events = drain(&mut f.a);
+        let names: Vec<_> = events.iter().map(Event::name).collect();
+        // No SYN to the advertised port came, the client moved on: every negotiation is final,
+        // so the session settles with the FIN, not at the end of the input.
+        assert_eq!(names, ["data_outcome", "finding", "session_end"], "{events:?}");
+        let Event::SessionEnd { record, .. } = &events[2] else { unreachable!() };
+        assert_eq!(record.end, EndReason::Closed);
+        assert_eq!(record.negotiations[0].data.outcome, Outcome::NotAttempted);
+        assert_eq!(record.findings[0].kind, crate::model::FindingKind::PrivateAddressLeak);
+        assert_eq!(f.a.open_sessions().count(), 0, "its state is dropped");
+        assert_eq!(f.a.held, 0, "and its buffers");
+        f.a.finish();
+        let Some(Event::Summary { summary, .. }) = f.a.poll_event() else { panic!("summary last") };
+        assert_eq!((summary.sessions, summary.negotiations, summary.warnings), (1, 1, 1));
+    }
+
+    #[test]
+    fn time_passing_without_packets_settles_unanswered_and_idle_sessions() {
+        let settings = Settings::default();
+        let mut f = Feeder::new(settings);
+        let seqs = control_between(&mut f, C, S, &PASSIVE_LEAK[..5]);
+        // The client tries the private address once, then quits.
+        f.feed(&segment(([192, 168, 1, 10], 40001), ([10, 0, 0, 20], 40000), 777, 0, SYN, b""));
+        close(&mut f, C, S, seqs);
+        drain(&mut f.a);
+        assert_eq!(f.a.open_sessions().count(), 1, "a SYN with no answer yet: wait for the grace");
+        let grace_end = f.a.poll_timeout().expect("a deadline");
+        f.a.advance(Timestamp(grace_end.0 - 1));
+        assert!(!drain(&mut f.a).iter().any(|e| e.name() == "session_end"));
+        f.a.advance(grace_end);
+        let events = drain(&mut f.a);
+        let end = events.iter().find_map(|e| match e { Event::SessionEnd { record, .. } => Some(record), _ => None }).expect("settled");
+        assert_eq!(end.negotiations[0].data.outcome, Outcome::Unanswered);
+
+        // A session that just stops talking settles as idle after the idle timeout.
+        let other = ([192, 168, 1, 11], 40000);
+        control_between(&mut f, other, S, &PASSIVE_LEAK[..3]);
+        let quiet_from = Timestamp(f.frame as i64 * 1_000_000);
+        f.a.advance(quiet_from.plus_ns(settings.idle_timeout_ns - 1));
+        assert_eq!(f.a.open_sessions().count(), 1);
+        f.a.advance(quiet_from.plus_ns(settings.idle_timeout_ns));
+        let events = drain(&mut f.a);
+        let end = events.iter().find_map(|e| match e { Event::SessionEnd { record, .. } => Some(record), _ => None }).expect("idle");
+        assert_eq!(end.end, EndReason::Idle);
+    }
+
+    #[test]
+    fn memory_follows_open_sessions_not_sessions_seen() {
+        let mut f = Feeder::new(Settings::default());
+        for i in 0..20_000u32 {
+            let c = ([10, (i >> 16) as u8, (i >> 8) as u8, i as u8], 40000);
+            let seqs = control_between(&mut f, c, S, PASSIVE_LEAK);
+            close(&mut f, c, S, seqs);
+            while f.a.poll_event().is_some() {}
+        }
+        assert_eq!(f.a.open_sessions_high_water(), 1);
+        assert!(f.a.pairing.len() <= 20_000);
+        f.a.finish();
+        let Some(Event::Summary { summary, .. }) = std::iter::from_fn(|| f.a.poll_event()).last() else { panic!() };
+        assert_eq!(summary.sessions, 20_000);
+        assert_eq!(summary.warnings, 20_000);
+    }
+
+    #[test]
+    fn the_buffer_budget_holds_across_sessions_and_counts_what_it_gave_up() {
+        let settings = Settings { buffer_budget: 64 * 1024, ..Settings::default() };
+        let mut f = Feeder::new(settings);
+        let mut given_up = 0;
+        for i in 0..100u32 {
+            let c = ([10, 1, (i >> 8) as u8, i as u8], 40000);
+            let (cs, ss) = control_between(&mut f, c, S, &PASSIVE_LEAK[..3]);
+            // Out-of-order data after a hole the capture never fills: 4 KiB held per session.
+            for k in 0..4u32 {
+                f.feed(&segment(c, S, cs + 100 + k * 1024, ss, ACK, &[b'x'; 1024]));
+            }
+            assert!(f.a.held <= settings.buffer_budget, "session {i}: {} held", f.a.held);
+            given_up = f.a.summary.control_over_budget_bytes;
+        }
+        // Past the budget each channel gave up what it held (the bytes after such a gap are
+        // dropped up to the next line end, like after any gap).
+        assert!(given_up >= 80 * 1024, "{given_up}");
+        let r = Report::collect(&mut f.a);
+        assert_eq!(r.sessions.len(), 100, "sessions holding the budget did not stop new ones from being recognised");
+        assert_eq!(r.capture.summary.control_over_budget_bytes, given_up);
+        assert!(r.sessions.iter().any(|s| s.control.over_budget_bytes > 0));
     }
 
     #[test]

@@ -104,27 +104,61 @@ pub fn read_capture<R: Read>(
 
 /// Opens a path ("-" = standard input) and reads it; a directory, a missing file, an empty file
 /// give a clear CaptureError.
-pub fn read_path(
-    path: &Path,
-    first_frame: u64,
-    on_frame: &mut dyn FnMut(&Frame<'_>),
-) -> Result<ReadSummary, CaptureError> {
-    if path.as_os_str() == "-" {
-        return read_capture("standard input", io::stdin().lock(), first_frame, on_frame);
+pub fn read_path(path: &Path, first_frame: u64, on_frame: &mut dyn FnMut(&Frame<'_>)) -> Result<ReadSummary, CaptureError> {
+    Source::open(path)?.read(first_frame, on_frame)
+}
+
+/// A capture input, opened and checked but not read yet: a file, or standard input ("-").
+/// Opening every input before reading any lets a run fail before it reports anything.
+pub struct Source {
+    name: String,
+    file: Option<std::fs::File>,
+}
+
+impl Source {
+    pub fn open(path: &Path) -> Result<Source, CaptureError> {
+        if path.as_os_str() == "-" {
+            return Ok(Source { name: "standard input".into(), file: None });
+        }
+        let name = path.display().to_string();
+        let io_error = |source| CaptureError::Io { name: name.clone(), source };
+        // Checked before opening: on Linux a directory opens fine and only fails on the first
+        // read (EISDIR), a message that does not say what is wrong.
+        if std::fs::metadata(path).map_err(io_error)?.is_dir() {
+            return Err(CaptureError::IsDirectory { name });
+        }
+        let file = std::fs::File::open(path).map_err(io_error)?;
+        Ok(Source { name, file: Some(file) })
     }
-    let name = path.display().to_string();
-    let io_error = |source| CaptureError::Io {
-        name: name.clone(),
-        source,
-    };
-    // Checked before opening: on Linux a directory opens fine and only fails on the first read
-    // (EISDIR), a message that does not say what is wrong.
-    if std::fs::metadata(path).map_err(io_error)?.is_dir() {
-        return Err(CaptureError::IsDirectory { name });
+
+    /// Its size in bytes, when it is a regular file (for a progress bar).
+    pub fn len(&self) -> Option<u64> {
+        self.file.as_ref().and_then(|f| f.metadata().ok()).filter(|m| m.is_file()).map(|m| m.len())
     }
-    let file = std::fs::File::open(path).map_err(io_error)?;
-    // No BufReader: the parser reads in BUFFER_SIZE chunks already.
-    read_capture(&name, file, first_frame, on_frame)
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Reads every frame, numbered from `first_frame`.
+    pub fn read(self, first_frame: u64, on_frame: &mut dyn FnMut(&Frame<'_>)) -> Result<ReadSummary, CaptureError> {
+        self.read_through(|r| r, first_frame, on_frame)
+    }
+
+    /// Reads every frame through an adapter of the byte stream (e.g. one that counts bytes).
+    pub fn read_through<R: Read>(
+        self,
+        wrap: impl FnOnce(Box<dyn Read>) -> R,
+        first_frame: u64,
+        on_frame: &mut dyn FnMut(&Frame<'_>),
+    ) -> Result<ReadSummary, CaptureError> {
+        // No BufReader: the parser reads in BUFFER_SIZE chunks already.
+        let input: Box<dyn Read> = match self.file {
+            Some(file) => Box::new(file),
+            None => Box::new(io::stdin().lock()),
+        };
+        read_capture(&self.name, wrap(input), first_frame, on_frame)
+    }
 }
 
 /// The parser's buffer: large reads, and room for any sane block (a 256 KiB snap length).

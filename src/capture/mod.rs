@@ -4,4 +4,4 @@
 pub mod file;
 
 pub use crate::model::Frame;
-pub use file::{read_capture, read_path, CaptureError, ReadSummary};
+pub use file::{read_capture, read_path, CaptureError, ReadSummary, Source};

@@ -98,8 +98,12 @@ pub fn decided_outcome(c: &Conn) -> Option<Outcome> {
 pub fn is_final(n: &NegState) -> bool {
     match &n.conn {
         Some(c) => c.is_closed() || c.unreachable.is_some(),
-        None => n.reply.as_ref().is_some_and(|r| r.code >= 400)
-            || n.transfer.as_ref().and_then(|t| t.last.as_ref()).is_some_and(|r| r.code >= 400),
+        // Refused by the server, or the client moved on without a transfer (not attempted).
+        None => {
+            n.reply.as_ref().is_some_and(|r| r.code >= 400)
+                || n.transfer.as_ref().and_then(|t| t.last.as_ref()).is_some_and(|r| r.code >= 400)
+                || (n.followed && n.transfer.is_none() && n.reply.is_some())
+        }
     }
 }
 

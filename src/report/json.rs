@@ -8,6 +8,9 @@ use std::io::{self, Write};
 
 pub struct JsonDocument<W: Write> {
     out: W,
+    /// The opening is written with the first session or at the end, so an input that cannot
+    /// be read at all leaves no half document behind.
+    started: bool,
     sessions: u64,
     /// Findings across sessions, serialised, for the end of the document. Rare: they need one
     /// capture holding both sides of a NAT router.
@@ -16,9 +19,16 @@ pub struct JsonDocument<W: Write> {
 }
 
 impl<W: Write> JsonDocument<W> {
-    pub fn new(mut out: W) -> io::Result<JsonDocument<W>> {
-        write!(out, "{{\"schema\":\"{SCHEMA}\",\n\"sessions\":[")?;
-        Ok(JsonDocument { out, sessions: 0, across: Vec::new(), summary: Summary::default() })
+    pub fn new(out: W) -> JsonDocument<W> {
+        JsonDocument { out, started: false, sessions: 0, across: Vec::new(), summary: Summary::default() }
+    }
+
+    fn start(&mut self) -> io::Result<()> {
+        if !self.started {
+            self.started = true;
+            write!(self.out, "{{\"schema\":\"{SCHEMA}\",\n\"sessions\":[")?;
+        }
+        Ok(())
     }
 
     pub fn into_inner(self) -> W {
@@ -30,6 +40,7 @@ impl<W: Write> Sink for JsonDocument<W> {
     fn event(&mut self, event: &Event) -> io::Result<()> {
         match event {
             Event::SessionEnd { record, .. } => {
+                self.start()?;
                 self.out.write_all(if self.sessions == 0 { b"\n" } else { b",\n" })?;
                 serde_json::to_writer(&mut self.out, record)?;
                 self.sessions += 1;
@@ -42,6 +53,7 @@ impl<W: Write> Sink for JsonDocument<W> {
     }
 
     fn finish(&mut self, inputs: &[InputSummary]) -> io::Result<()> {
+        self.start()?;
         self.out.write_all(b"\n],\n\"findings\":[")?;
         for (i, f) in self.across.iter().enumerate() {
             self.out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
