@@ -1,7 +1,9 @@
 //! Capture sources and sinks: saved files (pcap, pcapng) read as [`Frame`]s, the analyzer's own
-//! input type, numbered across inputs; classic pcap written by [`writer::PcapWriter`].
+//! input type, numbered across inputs; classic pcap written by [`writer::PcapWriter`]; a
+//! progress bar for long reads ([`progress::Progress`]).
 
 pub mod file;
+pub mod progress;
 pub mod writer;
 
 pub use crate::model::Frame;
