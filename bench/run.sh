@@ -21,7 +21,8 @@
 #   BENCH_TSHARK_RUNS=1     timed runs of the slow tshark -Y (about 15 s per GB)
 #   BENCH_DIR=/tmp/ftpscope-bench   where captures go (reused when the generator is unchanged)
 #   BENCH_SCALING=1         0 skips the 2x captures
-#   BENCH_RESULTS=bench/RESULTS.md  where the results go; "-" prints them only
+#   BENCH_RESULTS=bench/RESULTS.md  where the results go; "-" prints them only (the many-sessions
+#                                   section that bench/sessions.sh writes there is kept)
 #
 # Timing is on a warm page cache (the file is read once first): it measures the programs, not
 # the disk. Exit status: non-zero if a tool fails or a check of ftpscope's report fails.
@@ -35,12 +36,12 @@ DIR=${BENCH_DIR:-${TMPDIR:-/tmp}/ftpscope-bench}
 SCALING=${BENCH_SCALING:-1}
 RESULTS=${BENCH_RESULTS:-$ROOT/bench/RESULTS.md}
 
-need() { command -v "$1" >/dev/null || { echo "bench: $1 is missing (apt-get install $2)" >&2; exit 2; }; }
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 need tcpdump tcpdump
 need tshark tshark
 need jq jq
-TIME=/usr/bin/time
-[ -x "$TIME" ] || { echo "bench: /usr/bin/time is missing (apt-get install time)" >&2; exit 2; }
+need_time
 
 cd "$ROOT"
 echo "== building (release)" >&2
@@ -50,7 +51,7 @@ GEN=$ROOT/target/release/examples/gen_capture
 mkdir -p "$DIR"
 
 # Captures are named after the generator's source, so a changed generator makes new ones.
-GEN_HASH=$(sha1sum examples/gen_capture.rs | cut -c1-10)
+GEN_HASH=$(cat examples/gen_capture.rs src/capture/writer.rs | sha1sum | cut -c1-10)
 
 # generate NAME SIZE [generator args...]: prints the capture's path.
 generate() {
@@ -72,27 +73,6 @@ CAP=$(generate capture "$SIZE")
 MANIFEST=$CAP.manifest.json
 BYTES=$(stat -c %s "$CAP")
 cat "$CAP" >/dev/null # warm the page cache
-
-# measure OUT CMD...: runs CMD once; appends "seconds max_rss_kb" to OUT. Exit 1 from ftpscope
-# (error findings present) is success here; anything else fails the benchmark.
-measure() {
-    local out=$1
-    shift
-    local tf start end rc
-    tf=$(mktemp)
-    start=$(date +%s%N)
-    set +e
-    "$TIME" -f "%M" -o "$tf" "$@" >/dev/null 2>>"$DIR/stderr.log"
-    rc=$?
-    set -e
-    end=$(date +%s%N)
-    if [ "$rc" -ne 0 ] && ! { [ "$rc" -eq 1 ] && [ "$(basename "$1")" = ftpscope ]; }; then
-        echo "bench: '$*' exited $rc (see $DIR/stderr.log)" >&2
-        exit 1
-    fi
-    echo "$(( (end - start) / 1000 )) $(tail -n 1 "$tf")" >>"$out"
-    rm -f "$tf"
-}
 
 # ------------------------------------------------------------------ correctness of the work
 echo "== checking ftpscope's report against the generator's manifest" >&2
@@ -143,9 +123,6 @@ for r in $(seq 1 "$TSHARK_RUNS"); do
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
-best() { sort -n "$1" | head -n 1 | cut -d' ' -f1; }      # microseconds
-maxrss() { sort -n -k2 "$1" | tail -n 1 | cut -d' ' -f2; } # KB
-all() { awk '{printf "%s%.2f", (NR > 1 ? ", " : ""), $1 / 1e6}' "$1"; }
 FLOOR=$(best "$T/tcpdump")
 TSHARK_Y=$(best "$T/tshark_y")
 
@@ -218,7 +195,7 @@ DIRTY=$(git status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null | grep -
     echo
     echo "## Capture"
     echo
-    jq -r --arg hash "$GEN_HASH" '"- \(.bytes) bytes (\(.bytes / 1048576 | floor) MiB), \(.packets) packets, \(.duration_s) s of traffic; generator examples/gen_capture.rs (source sha1 \($hash)), seed \(.seed), \(.concurrency) sessions at once\n- \(.sessions) FTP sessions, \(.transfers) data transfers carrying \(.data_bytes) bytes; failing sessions: \(.failing.pasv_private) with a private 227 address (SYNs unanswered), \(.failing.port_refused) with the active data connection refused (RST, 425)\n- \(.background_connections) background TCP connections (HTTP, TLS-like), one DNS lookup per session"' "$MANIFEST"
+    jq -r --arg hash "$GEN_HASH" '"- \(.bytes) bytes (\(.bytes / 1048576 | floor) MiB), \(.packets) packets, \(.duration_s) s of traffic; generator examples/gen_capture.rs (sha1 \($hash) of it and src/capture/writer.rs), seed \(.seed), \(.concurrency) sessions at once\n- \(.sessions) FTP sessions, \(.transfers) data transfers carrying \(.data_bytes) bytes; failing sessions: \(.failing.pasv_private) with a private 227 address (SYNs unanswered), \(.failing.port_refused) with the active data connection refused (RST, 425)\n- \(.background_connections) background TCP connections (HTTP, TLS-like), one DNS lookup per session"' "$MANIFEST"
     echo
     echo "## Checks of ftpscope's report (the benchmark measures real work)"
     echo
@@ -238,6 +215,10 @@ DIRTY=$(git status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null | grep -
         echo "$SCALE_TABLE"
     fi
 } >"$DIR/RESULTS.md"
+# bench/sessions.sh's section of the results stays.
+if [ "$RESULTS" != - ] && [ -n "$(sessions_section "$RESULTS")" ]; then
+    { echo; sessions_section "$RESULTS"; } >>"$DIR/RESULTS.md"
+fi
 if [ "$RESULTS" = - ]; then
     cat "$DIR/RESULTS.md"
 else

@@ -6,8 +6,11 @@
 //!
 //! Deterministic: fixed timestamps (a clock that advances by a fixed step per packet), fixed ISNs
 //! and ports, a fixed-seed generator for the flood; running it twice gives byte-identical files.
-//! Headers are written by hand (IPv4/IPv6, TCP, ICMP, ICMPv6) with valid checksums.
+//! Headers are written by hand (IPv4/IPv6, TCP, ICMP, ICMPv6) with valid checksums; classic pcap
+//! files through the library's `PcapWriter`, pcapng blocks by hand (the library writes no pcapng).
 
+use ftpscope::capture::writer::{ByteOrder, PcapFormat, PcapWriter, Precision};
+use ftpscope::Timestamp;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
@@ -389,28 +392,19 @@ fn simple(cap: &Cap, link: Link) -> Vec<Frame> {
     frames(cap, |_| (0, link), |_| None)
 }
 
-/// Classic pcap: microsecond or nanosecond, either byte order.
+/// Classic pcap: microsecond or nanosecond, either byte order (the library's writer).
 fn pcap(linktype: u32, nanos: bool, big_endian: bool, snaplen: u32, frames: &[Frame]) -> Vec<u8> {
-    let u32b = |v: u32| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
-    let u16b = |v: u16| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
-    let mut out = Vec::new();
-    out.extend_from_slice(&u32b(if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 }));
-    out.extend_from_slice(&u16b(2));
-    out.extend_from_slice(&u16b(4));
-    out.extend_from_slice(&u32b(0));
-    out.extend_from_slice(&u32b(0));
-    out.extend_from_slice(&u32b(snaplen));
-    out.extend_from_slice(&u32b(linktype));
+    let format = PcapFormat {
+        link_type: linktype,
+        snaplen,
+        precision: if nanos { Precision::Nanos } else { Precision::Micros },
+        byte_order: if big_endian { ByteOrder::BigEndian } else { ByteOrder::LittleEndian },
+    };
+    let mut w = PcapWriter::new(Vec::new(), format).expect("writing to memory");
     for f in frames {
-        let secs = (f.t_ns / 1_000_000_000) as u32;
-        let frac = (f.t_ns % 1_000_000_000) as u32;
-        out.extend_from_slice(&u32b(secs));
-        out.extend_from_slice(&u32b(if nanos { frac } else { frac / 1000 }));
-        out.extend_from_slice(&u32b(f.data.len() as u32));
-        out.extend_from_slice(&u32b(f.orig_len));
-        out.extend_from_slice(&f.data);
+        w.write_packet(Timestamp(f.t_ns as i64), &f.data, f.orig_len).expect("a frame pcap can hold");
     }
-    out
+    w.into_inner()
 }
 
 fn pcap_us(link: u32, frames: &[Frame]) -> Vec<u8> {

@@ -20,10 +20,22 @@
 //!        [--concurrency N] [--seed N] [--manifest PATH] [--bulk-scale X]
 //! The manifest (default OUT.pcap.manifest.json) says what was written: sessions, failing
 //! sessions by kind with their client endpoints, transfers, data bytes, packets.
+//!
+//! Many sessions (bench/sessions.sh): N copies of one real lab session instead of the synthetic
+//! mix, C open at once (see tests/common/replicate.rs for how a copy differs):
+//!   gen_capture --replicate fixtures/pasv-private-leak-unanswered/client.pcap
+//!        (--sessions 100000 | --size 10G) [--concurrency 5000] [--session K] [--control-port 21]
+//!        [--manifest PATH] OUT.pcap
+//! OUT "-" writes to standard output (no manifest unless --manifest is given). Every capture is
+//! written through the library's `PcapWriter`.
 
+#[path = "../tests/common/replicate.rs"]
+mod replicate;
+
+use ftpscope::capture::writer::PcapWriter;
+use ftpscope::Timestamp;
 use std::collections::{BinaryHeap, VecDeque};
 use std::cmp::Reverse;
-use std::fs::File;
 use std::io::{BufWriter, Write};
 
 // ---------------------------------------------------------------- PRNG
@@ -113,12 +125,10 @@ impl Tcp {
     }
 }
 
-/// The byte layout of one frame, built in a reused buffer.
+/// The byte layout of one frame, built in a reused buffer, and the file it goes to.
 struct Writer {
-    out: BufWriter<File>,
+    pcap: PcapWriter<BufWriter<Box<dyn Write>>>,
     frame: Vec<u8>,
-    packets: u64,
-    bytes: u64,
     ip_id: u16,
 }
 
@@ -148,30 +158,14 @@ fn csum_fold(mut sum: u64) -> u16 {
 
 impl Writer {
     fn new(path: &str) -> std::io::Result<Writer> {
-        let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
         // Classic pcap, microsecond timestamps, snap length 262144, Ethernet.
-        out.write_all(&0xa1b2_c3d4u32.to_le_bytes())?;
-        out.write_all(&2u16.to_le_bytes())?;
-        out.write_all(&4u16.to_le_bytes())?;
-        out.write_all(&0i32.to_le_bytes())?;
-        out.write_all(&0u32.to_le_bytes())?;
-        out.write_all(&262_144u32.to_le_bytes())?;
-        out.write_all(&1u32.to_le_bytes())?;
-        Ok(Writer { out, frame: Vec::with_capacity(2048), packets: 0, bytes: 24, ip_id: 1 })
+        let pcap = PcapWriter::ethernet(output(path)?)?;
+        Ok(Writer { pcap, frame: Vec::with_capacity(2048), ip_id: 1 })
     }
 
     fn record(&mut self, ts_us: u64) -> std::io::Result<()> {
         let len = self.frame.len() as u32;
-        let mut hdr = [0u8; 16];
-        hdr[0..4].copy_from_slice(&((ts_us / 1_000_000) as u32).to_le_bytes());
-        hdr[4..8].copy_from_slice(&((ts_us % 1_000_000) as u32).to_le_bytes());
-        hdr[8..12].copy_from_slice(&len.to_le_bytes());
-        hdr[12..16].copy_from_slice(&len.to_le_bytes());
-        self.out.write_all(&hdr)?;
-        self.out.write_all(&self.frame)?;
-        self.packets += 1;
-        self.bytes += 16 + len as u64;
-        Ok(())
+        self.pcap.write_packet(Timestamp(ts_us as i64 * 1000), &self.frame, len)
     }
 
     /// Ethernet + IPv4 header into the frame; returns the offset of the L4 header.
@@ -696,6 +690,23 @@ fn step(w: &mut Writer, blob: &[u8], a: &mut Active, now: u64, rng: &mut Rng) ->
     })
 }
 
+/// A count: 10000, 10k (10,000), 1M (1,000,000): decimal, unlike sizes.
+fn parse_count(s: &str) -> u64 {
+    let (num, mult) = match s.trim().char_indices().last() {
+        Some((i, 'k' | 'K')) => (&s[..i], 1_000),
+        Some((i, 'm' | 'M')) => (&s[..i], 1_000_000),
+        _ => (s, 1),
+    };
+    let v: f64 = num.parse().unwrap_or_else(|_| panic!("bad count {s}"));
+    (v * mult as f64).round() as u64
+}
+
+/// A file, or standard output for "-", buffered.
+fn output(path: &str) -> std::io::Result<BufWriter<Box<dyn Write>>> {
+    let out: Box<dyn Write> = if path == "-" { Box::new(std::io::stdout().lock()) } else { Box::new(std::fs::File::create(path)?) };
+    Ok(BufWriter::with_capacity(1 << 20, out))
+}
+
 fn parse_size(s: &str) -> u64 {
     let s = s.trim();
     let (num, mult) = match s.chars().last() {
@@ -711,11 +722,15 @@ fn parse_size(s: &str) -> u64 {
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut out = None;
-    let mut size = 1u64 << 30;
-    let mut concurrency = 400usize;
+    let mut size = None;
+    let mut concurrency = None;
     let mut seed = 0x00F7_95C0_9E00_0001u64;
     let mut manifest_path = None;
     let mut bulk_scale = 1.0f64;
+    let mut replicate = None;
+    let mut sessions = None;
+    let mut session = 0usize;
+    let mut control_port = 21u16;
     let mut i = 0;
     while i < args.len() {
         let a = &args[i];
@@ -724,13 +739,19 @@ fn main() -> std::io::Result<()> {
             args.get(i).cloned().unwrap_or_else(|| panic!("{a} needs a value"))
         };
         match a.as_str() {
-            "--size" => size = parse_size(&val()),
-            "--concurrency" => concurrency = val().parse().expect("concurrency"),
+            "--size" => size = Some(parse_size(&val())),
+            "--concurrency" => concurrency = Some(val().parse::<usize>().expect("concurrency")),
+            "--replicate" => replicate = Some(val()),
+            "--sessions" => sessions = Some(parse_count(&val()).max(1)),
+            "--session" => session = val().parse().expect("session"),
+            "--control-port" => control_port = val().parse().expect("control-port"),
             "--seed" => seed = val().parse().expect("seed"),
             "--manifest" => manifest_path = Some(val()),
             "--bulk-scale" => bulk_scale = val().parse().expect("bulk-scale"),
             "-h" | "--help" => {
                 eprintln!("usage: gen_capture OUT.pcap [--size 1G] [--concurrency 400] [--seed N] [--manifest PATH] [--bulk-scale X]");
+                eprintln!("       gen_capture --replicate SRC.pcap (--sessions N | --size 10G) [--concurrency 5000] [--session K] [--control-port 21] [--manifest PATH] OUT.pcap");
+                eprintln!("OUT \"-\" is standard output.");
                 return Ok(());
             }
             _ if out.is_none() => out = Some(a.clone()),
@@ -739,7 +760,19 @@ fn main() -> std::io::Result<()> {
         i += 1;
     }
     let out = out.expect("usage: gen_capture OUT.pcap [--size 1G]");
-    let manifest_path = manifest_path.unwrap_or_else(|| format!("{out}.manifest.json"));
+    // Standard output gets a manifest only when asked for one.
+    let manifest_path = manifest_path.or_else(|| (out != "-").then(|| format!("{out}.manifest.json")));
+    if let Some(src) = replicate {
+        let how_many = match (sessions, size) {
+            (Some(n), _) => HowMany::Sessions(n),
+            (None, Some(bytes)) => HowMany::Bytes(bytes),
+            (None, None) => panic!("--replicate needs --sessions N or --size BYTES"),
+        };
+        let spec = ReplicateSpec { src, session, control_port, how_many, concurrency: concurrency.unwrap_or(5000) as u64 };
+        return replicate_main(&spec, &out, manifest_path.as_deref());
+    }
+    let size = size.unwrap_or(1 << 30);
+    let concurrency = concurrency.unwrap_or(400);
 
     let mut world = World::new(seed);
     world.bulk_scale = bulk_scale;
@@ -807,7 +840,7 @@ fn main() -> std::io::Result<()> {
             }
         }
     }
-    w.out.flush()?;
+    w.pcap.flush()?;
 
     let count = |k: Kind| m.failing.iter().filter(|(kk, _)| *kk == k).count();
     let list = |k: Kind| {
@@ -822,8 +855,8 @@ fn main() -> std::io::Result<()> {
         "{{\"file\":\"{out}\",\"seed\":{seed},\"concurrency\":{concurrency},\"bulk_scale\":{bulk_scale},\"bytes\":{},\"packets\":{},\"duration_s\":{:.3},\"sessions\":{},\"transfers\":{},\"data_bytes\":{},\
          \"background_connections\":{},\"failing\":{{\"pasv_private\":{},\"port_refused\":{}}},\
          \"failing_clients\":{{\"pasv_private\":[{}],\"port_refused\":[{}]}}}}\n",
-        w.bytes,
-        w.packets,
+        w.pcap.bytes(),
+        w.pcap.packets(),
         (now - start_us) as f64 / 1e6,
         m.sessions,
         m.transfers,
@@ -834,18 +867,89 @@ fn main() -> std::io::Result<()> {
         list(Kind::PasvPrivate),
         list(Kind::PortRefused),
     );
-    std::fs::write(&manifest_path, &manifest)?;
+    if let Some(path) = &manifest_path {
+        std::fs::write(path, &manifest)?;
+    }
     eprintln!(
         "gen_capture: wrote {} ({:.1} MiB, {} packets, {:.1} s of traffic): {} FTP sessions ({} pasv_private, {} port_refused), {} transfers, {} background connections",
         out,
-        w.bytes as f64 / (1u64 << 20) as f64,
-        w.packets,
+        w.pcap.bytes() as f64 / (1u64 << 20) as f64,
+        w.pcap.packets(),
         (now - start_us) as f64 / 1e6,
         m.sessions,
         count(Kind::PasvPrivate),
         count(Kind::PortRefused),
         m.transfers,
         m.background_connections
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------- many copies of a real session
+
+enum HowMany {
+    Sessions(u64),
+    /// As many sessions as fit in this many bytes.
+    Bytes(u64),
+}
+
+struct ReplicateSpec {
+    src: String,
+    session: usize,
+    control_port: u16,
+    how_many: HowMany,
+    concurrency: u64,
+}
+
+fn replicate_main(spec: &ReplicateSpec, out: &str, manifest_path: Option<&str>) -> std::io::Result<()> {
+    let t = replicate::load(std::path::Path::new(&spec.src), spec.session, spec.control_port).unwrap_or_else(|e| {
+        eprintln!("gen_capture: {e}");
+        std::process::exit(2);
+    });
+    let per_copy = t.bytes_per_copy();
+    let sessions = match spec.how_many {
+        HowMany::Sessions(n) => n,
+        HowMany::Bytes(bytes) => (bytes.saturating_sub(24) / per_copy).max(1),
+    };
+    let (written, mut sink) = replicate::write(&t, sessions, spec.concurrency, output(out)?)?;
+    sink.flush()?;
+    let secs = |ns: i64| ns as f64 / 1e9;
+    let manifest = serde_json::json!({
+        "file": out,
+        "mode": "replicate",
+        "source": t.source,
+        "source_session": t.session,
+        "source_client": format!("{}:{}", t.client, t.client_port),
+        "server": format!("{}:{}", t.server, t.server_port),
+        "session_packets": t.packets.len(),
+        "session_bytes": per_copy,
+        "session_duration_s": secs(t.duration_ns),
+        "sessions": written.sessions,
+        "concurrency": spec.concurrency,
+        "spacing_us": written.spacing_ns / 1000,
+        "packets": written.packets,
+        "bytes": written.bytes,
+        "duration_s": secs(written.duration_ns),
+        "clients": "copy i: client 172.16.0.1 + (i mod 1048574) in 172.16.0.0/12, its own ports shifted by i * 9973 mod 64512 within 1024..65535",
+        "remapped_client_ports": t.client_ports,
+        "first_client": replicate::client_endpoint(&t, 0),
+        "last_client": replicate::client_endpoint(&t, written.sessions - 1),
+    });
+    if let Some(path) = manifest_path {
+        std::fs::write(path, format!("{manifest}\n"))?;
+    }
+    eprintln!(
+        "gen_capture: wrote {} ({:.1} MiB, {} packets, {:.1} s of traffic): {} copies of session {} of {} ({} packets, {:.2} s each), {} at once",
+        out,
+        written.bytes as f64 / (1u64 << 20) as f64,
+        written.packets,
+        secs(written.duration_ns),
+        written.sessions,
+        t.session,
+        t.source,
+        t.packets.len(),
+        secs(t.duration_ns),
+        spec.concurrency
     );
     Ok(())
 }

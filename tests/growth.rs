@@ -1,0 +1,113 @@
+//! ftpscope's time grows linearly with the number of FTP sessions: 4 times the sessions must take
+//! less than 6 times as long (linear is 4, quadratic 16), for the text report, the JSON report
+//! and NDJSON. The captures are copies of one real lab session (vsftpd advertising its private
+//! address; tests/common/replicate.rs, as bench/sessions.sh uses), 5,000 open at once, written
+//! in process; the binary is timed on each, best of 2 runs per size and output. The JSON report
+//! must hold every session written.
+//!
+//! Sizes: 10k and 40k sessions in release builds (`cargo test --release`, about 30 s on two
+//! cores); a quarter of that in debug builds, where the binary is ten times slower.
+
+#[path = "common/replicate.rs"]
+mod replicate;
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SOURCE: &str = "fixtures/pasv-private-leak-unanswered/client.pcap";
+const CONCURRENCY: u64 = 5_000;
+const SIZES: [u64; 2] = if cfg!(debug_assertions) { [2_500, 10_000] } else { [10_000, 40_000] };
+const RUNS: usize = 2;
+const MAX_RATIO: f64 = 6.0;
+
+fn write_capture(t: &replicate::Template, sessions: u64) -> PathBuf {
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("growth-{sessions}.pcap"));
+    let file = BufWriter::with_capacity(1 << 20, File::create(&path).unwrap());
+    let (written, mut file) = replicate::write(t, sessions, CONCURRENCY, file).unwrap();
+    file.flush().unwrap();
+    assert_eq!(written.sessions, sessions);
+    path
+}
+
+fn ftpscope(args: &[&str], capture: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ftpscope"));
+    cmd.arg("analyze").args(args).arg(capture).stdin(Stdio::null()).stderr(Stdio::piped());
+    cmd
+}
+
+/// One run with the report thrown away (as `> /dev/null`): its wall time.
+fn timed(args: &[&str], capture: &Path) -> Duration {
+    let start = Instant::now();
+    let out = ftpscope(args, capture).stdout(Stdio::null()).output().unwrap();
+    let took = start.elapsed();
+    // 1: error findings present, as every copy of this session has.
+    assert!(matches!(out.status.code(), Some(0 | 1)), "ftpscope {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    took
+}
+
+/// Sessions in the JSON report, read as it streams out (nothing but the count is kept).
+fn json_sessions(capture: &Path) -> usize {
+    #[derive(serde::Deserialize)]
+    struct Report {
+        sessions: Vec<serde::de::IgnoredAny>,
+    }
+    let mut child = ftpscope(&["--json"], capture).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let report: Report = serde_json::from_reader(std::io::BufReader::new(child.stdout.take().unwrap())).unwrap();
+    assert!(matches!(child.wait().unwrap().code(), Some(0 | 1)));
+    report.sessions.len()
+}
+
+/// Whether this binary has `--ndjson` (the streaming core adds it).
+fn has_ndjson() -> bool {
+    let help = Command::new(env!("CARGO_BIN_EXE_ftpscope")).args(["analyze", "--help"]).output().unwrap();
+    String::from_utf8_lossy(&help.stdout).contains("--ndjson")
+}
+
+#[test]
+fn time_grows_linearly_with_sessions() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let template = replicate::load(&root.join(SOURCE), 0, 21).unwrap();
+    let captures: Vec<PathBuf> = SIZES.iter().map(|&n| write_capture(&template, n)).collect();
+
+    for (capture, &n) in captures.iter().zip(&SIZES) {
+        assert_eq!(json_sessions(capture), n as usize, "every session written is in the JSON report");
+    }
+
+    let mut outputs: Vec<(&str, &[&str])> = vec![("text", &[]), ("--json", &["--json"])];
+    // --ndjson needs the streaming core; until the binary has it, it is skipped (said on stderr).
+    if has_ndjson() {
+        outputs.push(("--ndjson", &["--ndjson"]));
+    } else {
+        eprintln!("growth: this ftpscope has no --ndjson yet: not timed");
+    }
+    let mut failures = Vec::new();
+    for (name, args) in outputs {
+        let mut best = [Duration::MAX; 2];
+        // Sizes alternate, so that a change of machine load hits both alike.
+        for _ in 0..RUNS {
+            for (i, capture) in captures.iter().enumerate() {
+                best[i] = best[i].min(timed(args, capture));
+            }
+        }
+        let ratio = best[1].as_secs_f64() / best[0].as_secs_f64();
+        let line = format!(
+            "{name}: {} sessions {:.3} s, {} sessions {:.3} s: {ratio:.1}x for {}x the sessions",
+            SIZES[0],
+            best[0].as_secs_f64(),
+            SIZES[1],
+            best[1].as_secs_f64(),
+            SIZES[1] / SIZES[0]
+        );
+        eprintln!("growth: {line}");
+        if ratio >= MAX_RATIO {
+            failures.push(line);
+        }
+    }
+    for capture in &captures {
+        let _ = std::fs::remove_file(capture);
+    }
+    assert!(failures.is_empty(), "time grows faster than linearly (limit {MAX_RATIO}x):\n{}", failures.join("\n"));
+}
