@@ -110,6 +110,8 @@ pub struct Analyzer {
     last_frame: u64,
     next_stats: Option<Timestamp>,
     finished: bool,
+    /// After `finish`: the sessions left to settle, in the order they began.
+    finishing: Option<VecDeque<u32>>,
     // Reused buffers: no allocation per packet on the hot path.
     lines: Vec<LineOut>,
     raw: Vec<u8>,
@@ -142,6 +144,7 @@ impl Analyzer {
             last_frame: 0,
             next_stats: None,
             finished: false,
+            finishing: None,
             lines: Vec::new(),
             raw: Vec::new(),
             effects: Vec::new(),
@@ -178,8 +181,26 @@ impl Analyzer {
         [wake, self.next_stats].into_iter().flatten().min()
     }
 
-    /// The next thing that became known, oldest first.
+    /// The next thing that became known, oldest first. After [`Analyzer::finish`], the sessions
+    /// still open settle as their events are asked for, then the `summary` comes last.
     pub fn poll_event(&mut self) -> Option<Event> {
+        while self.events.is_empty() {
+            let queue = self.finishing.as_mut()?;
+            match queue.pop_front() {
+                Some(id) => {
+                    let closed = self.sessions.get(&id).map(|s| s.closed_at.is_some());
+                    self.settle(id, if closed == Some(true) { EndReason::Closed } else { EndReason::CaptureEnd });
+                }
+                None => {
+                    self.finishing = None;
+                    self.summary.last_time = self.summary.first_time.map(|_| self.now);
+                    self.summary.evicted_connections = self.flows.evicted;
+                    self.summary.peak_open_sessions = self.open_high_water;
+                    self.summary.expectations_dropped = self.expectations.dropped;
+                    self.events.push_back(Event::Summary { frame: self.last_frame, time: self.now, summary: Box::new(self.summary.clone()) });
+                }
+            }
+        }
         self.events.pop_front()
     }
 
@@ -234,16 +255,11 @@ impl Analyzer {
         effects.clear();
         self.lines = lines;
         self.effects = effects;
+        // The sessions still open settle one at a time as events are polled, so the queue of
+        // events never holds more than one session's worth.
         let mut open: Vec<u32> = self.sessions.keys().copied().collect();
         open.sort_unstable();
-        for id in open {
-            let reason = if self.sessions[&id].closed_at.is_some() { EndReason::Closed } else { EndReason::CaptureEnd };
-            self.settle(id, reason);
-        }
-        self.summary.last_time = self.summary.first_time.map(|_| self.now);
-        self.summary.evicted_connections = self.flows.evicted;
-        self.summary.expectations_dropped = self.expectations.dropped;
-        self.events.push_back(Event::Summary { frame: self.last_frame, time: self.now, summary: Box::new(self.summary.clone()) });
+        self.finishing = Some(open.into());
     }
 
     fn on_tcp(&mut self, frame: u64, ts: Timestamp, seg: &TcpSegment<'_>) {
@@ -255,7 +271,7 @@ impl Analyzer {
         };
         if reuse {
             if let Some(old) = self.flows.remove(&key) {
-                self.release(old);
+                release(&mut self.held, &mut self.sessions, &mut self.wakeups, self.now, old);
             }
             let conn = if seg.flags.syn && seg.flags.ack {
                 Conn::new(seg.dst, seg.src, frame, ts)
@@ -264,11 +280,8 @@ impl Analyzer {
             };
             let role = if opening { self.correlate(seg, &conn) } else { Role::Fresh };
             self.summary.tcp_connections += 1;
-            let mut evicted = Vec::new();
-            self.flows.insert(key, Flow { conn, role, held: 0 }, ts, &mut |f| evicted.push(f));
-            for f in evicted {
-                self.release(f);
-            }
+            let Analyzer { flows, held, sessions, wakeups, now, .. } = self;
+            flows.insert(key, Flow { conn, role, held: 0 }, ts, &mut |f| release(held, sessions, wakeups, *now, f));
         }
         let Some(flow) = self.flows.get_mut(&key) else { return };
         let conn = &mut flow.conn;
@@ -442,18 +455,6 @@ impl Analyzer {
         }
     }
 
-    /// A flow left the table (replaced, evicted): its buffers no longer count, and a control
-    /// channel's session has nothing more to wait for.
-    fn release(&mut self, flow: Flow) {
-        self.held -= flow.held;
-        if let Role::Control { session, .. } = flow.role {
-            if let Some(s) = self.sessions.get_mut(&session) {
-                s.closed_at.get_or_insert(flow.conn.last_ts);
-                self.wakeups.push(Reverse((self.now, session)));
-            }
-        }
-    }
-
     /// A new connection (its first SYN): the data connection of a negotiation, a probable data
     /// connection of an encrypted session, or nothing known yet.
     fn correlate(&mut self, seg: &TcpSegment<'_>, conn: &Conn) -> Role {
@@ -610,6 +611,19 @@ impl Analyzer {
             Severity::Error => self.summary.errors += 1,
             Severity::Warning => self.summary.warnings += 1,
             Severity::Info => self.summary.infos += 1,
+        }
+    }
+}
+
+/// A flow left the table (replaced, evicted): its buffers no longer count, and a control
+/// channel's session has nothing more to wait for. A function of the fields it needs, so the
+/// flow table can call it while it evicts.
+fn release(held: &mut usize, sessions: &mut FxHashMap<u32, SessionState>, wakeups: &mut BinaryHeap<Reverse<(Timestamp, u32)>>, now: Timestamp, flow: Flow) {
+    *held -= flow.held;
+    if let Role::Control { session, .. } = flow.role {
+        if let Some(s) = sessions.get_mut(&session) {
+            s.closed_at.get_or_insert(flow.conn.last_ts);
+            wakeups.push(Reverse((now, session)));
         }
     }
 }

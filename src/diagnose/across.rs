@@ -12,8 +12,9 @@ use serde_json::json;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
-/// How long (capture time) a settled session's digest waits for its other copy.
-const KEEP_NS: i64 = 60 * 1_000_000_000;
+/// How long (capture time) a settled session's digest waits for its other copy. Both copies
+/// see the same packets, so they settle moments apart (at most the settle grace apart, 5 s).
+const KEEP_NS: i64 = 15 * 1_000_000_000;
 /// Candidates compared per group: ports reused by a busy NAT must not make this quadratic.
 const MAX_CANDIDATES: usize = 8;
 /// Two copies of one connection start within this of each other.

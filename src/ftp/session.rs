@@ -283,6 +283,11 @@ impl SessionState {
             self.negotiations_over_limit += 1;
             return None;
         }
+        if self.negotiations.is_empty() {
+            // Most sessions negotiate once or twice: Vec's first allocation (four of these)
+            // would be most of a session's memory.
+            self.negotiations.reserve_exact(1);
+        }
         self.negotiations.push(neg);
         Some(self.negotiations.len() as u32 - 1)
     }

@@ -91,6 +91,8 @@ pub struct Summary {
     /// Control-channel bytes given up on because the global buffer budget was exhausted.
     pub control_over_budget_bytes: u64,
     pub sessions: u64,
+    /// The most sessions held open at once: what memory followed.
+    pub peak_open_sessions: u64,
     pub negotiations: u64,
     pub errors: u64,
     pub warnings: u64,

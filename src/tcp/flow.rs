@@ -117,11 +117,19 @@ pub struct FlowLimits {
     pub idle_timeout_ns: i64,
     /// Same, for connections that closed (FIN both ways or RST).
     pub closed_timeout_ns: i64,
+    /// Same, for connections that never got past the SYN: Linux gives up retransmitting a SYN
+    /// after about 127 s (tcp_syn_retries=6).
+    pub half_open_timeout_ns: i64,
 }
 
 impl Default for FlowLimits {
     fn default() -> Self {
-        FlowLimits { max_flows: 200_000, idle_timeout_ns: 600 * 1_000_000_000, closed_timeout_ns: 30 * 1_000_000_000 }
+        FlowLimits {
+            max_flows: 200_000,
+            idle_timeout_ns: 600 * 1_000_000_000,
+            closed_timeout_ns: 30 * 1_000_000_000,
+            half_open_timeout_ns: 130 * 1_000_000_000,
+        }
     }
 }
 
@@ -193,7 +201,13 @@ impl<F: Evictable> FlowTable<F> {
         let stale = |f: &F| {
             let c = f.conn();
             let idle = now.0.saturating_sub(c.last_ts.0);
-            let timeout = if c.is_closed() { limits.closed_timeout_ns } else { limits.idle_timeout_ns };
+            let timeout = if c.is_closed() {
+                limits.closed_timeout_ns
+            } else if c.synack_frame.is_none() && c.bytes_to_server + c.bytes_to_client == 0 {
+                limits.half_open_timeout_ns
+            } else {
+                limits.idle_timeout_ns
+            };
             idle >= timeout && !(f.pinned() && !c.is_closed())
         };
         self.flows.extract_if(|_, f| stale(f)).for_each(|(_, f)| evicted(f));
@@ -207,6 +221,11 @@ impl<F: Evictable> FlowTable<F> {
             }
         }
         self.evicted += (before - self.flows.len()) as u64;
+        // Removed entries leave tombstones, and a table full of them grows instead of reusing
+        // them: rebuilt smaller, it stays within one doubling of what the flow limit needs.
+        if self.flows.len() < self.flows.capacity() / 2 {
+            self.flows.shrink_to_fit();
+        }
     }
 }
 
@@ -244,7 +263,7 @@ mod tests {
 
     #[test]
     fn table_stays_bounded_and_keeps_pinned_flows() {
-        let limits = FlowLimits { max_flows: 100, idle_timeout_ns: i64::MAX, closed_timeout_ns: i64::MAX };
+        let limits = FlowLimits { max_flows: 100, idle_timeout_ns: i64::MAX, closed_timeout_ns: i64::MAX, half_open_timeout_ns: i64::MAX };
         let mut t: FlowTable<F> = FlowTable::new(limits);
         let pinned = FlowKey::new(sa("10.0.0.1:1"), sa("10.0.0.2:21"));
         t.insert(pinned, F(Conn::new(sa("10.0.0.1:1"), sa("10.0.0.2:21"), 0, Timestamp(0)), true), Timestamp(0), &mut drop);
