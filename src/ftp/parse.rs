@@ -216,50 +216,81 @@ pub struct Epsv {
 /// 229 reply text: `(|||6446|)`, any delimiter (`(!!!6446!)`), text after the parenthesis
 /// (`(|||48758|).`), or with an address `(|1|10.0.0.5|4000|)`. `(||6446|)` and port 0 are Malformed.
 /// Parentheses are looked for first; a line without any is searched for three equal delimiters.
+///
+/// Linear in the length of the text whatever it holds: a reply is whatever the peer sends, and a
+/// line of 40,000 `(` must not cost 40,000 scans of the line.
 pub fn parse_229(text: &[u8]) -> Result<Epsv, Malformed> {
     search_lines(text, Malformed("no (|||port|) in 229 reply"), |line| {
-        let opens = line
-            .iter()
-            .enumerate()
-            .filter(|&(_, &b)| b == b'(')
-            .map(|(at, _)| at);
-        if opens.clone().next().is_some() {
-            // The fields end at the closing parenthesis (or the line end when it is missing).
-            first_found(opens.map(|open| {
-                let inside = line.get(open + 1..).unwrap_or_default();
-                epsv_at(inside.split(|&b| b == b')').next().unwrap_or_default())
-            }))
+        let delimiters = NextSame::of(line);
+        if line.contains(&b'(') {
+            // The fields end at the closing parenthesis (or the line end when it is missing): every
+            // `(` between two `)` shares the same end, so each piece of the line is looked at once.
+            let pieces = line.split(|&b| b == b')').scan(0, |start, piece: &[u8]| {
+                let range = (*start, *start + piece.len());
+                *start = range.1 + 1;
+                Some((range, piece))
+            });
+            let opens = pieces.flat_map(|((start, end), piece)| {
+                let opens = piece.iter().enumerate().filter(|&(_, &b)| b == b'(');
+                opens.map(move |(at, _)| (start + at + 1, end))
+            });
+            first_found(opens.map(|(at, end)| epsv_at(line, &delimiters, at, end)))
         } else {
             // No parentheses at all: look for `|||port|` written bare.
             let triples = line.windows(3).enumerate().filter(
                 |(_, w)| matches!(w, [a, b, c] if a == b && b == c && is_extended_delimiter(*a)),
             );
-            first_found(triples.map(|(at, _)| epsv_at(line.get(at..).unwrap_or_default())))
+            first_found(triples.map(|(at, _)| epsv_at(line, &delimiters, at, line.len())))
         }
     })
 }
 
-/// `<d><family><d><address><d><port><d>` at the start of `s`; None when `s` does not start with a
-/// delimiter (so it is not a candidate at all).
-fn epsv_at(s: &[u8]) -> Option<Result<Epsv, Malformed>> {
-    let (&delimiter, rest) = s.split_first()?;
+/// `<d><family><d><address><d><port><d>` starting at `line[at]` and ending before `end`; None when
+/// `line[at]` is not a delimiter (so it is not a candidate at all). The delimiters after the first
+/// are looked up in `delimiters`, not searched for, so a candidate costs no more than its fields.
+fn epsv_at(line: &[u8], delimiters: &NextSame, at: usize, end: usize) -> Option<Result<Epsv, Malformed>> {
+    let &delimiter = line.get(at..end)?.first()?;
     if !is_extended_delimiter(delimiter) {
         return None;
     }
-    let mut fields = rest.split(|&b| b == delimiter);
-    let (Some(family), Some(addr), Some(port), Some(_after)) =
-        (fields.next(), fields.next(), fields.next(), fields.next())
-    else {
+    let second = delimiters.after(at, end);
+    let third = second.and_then(|second| delimiters.after(second, end));
+    let fourth = third.and_then(|third| delimiters.after(third, end));
+    let (Some(second), Some(third), Some(fourth)) = (second, third, fourth) else {
         return Some(Err(Malformed(
             "229 reply needs four delimiters around the port (|||port|)",
         )));
     };
+    let field = |from: usize, to: usize| line.get(from + 1..to).unwrap_or_default();
+    let (family, addr, port) = (field(at, second), field(second, third), field(third, fourth));
     Some(
         extended_fields(family, addr, port, Context::Epsv).map(|e| Epsv {
             addr: e.addr,
             port: e.port,
         }),
     )
+}
+
+/// For every byte of a line, where the same byte value occurs next: built in one pass over the
+/// line, so that the delimiters of every candidate in it are found without searching again.
+struct NextSame(Vec<usize>);
+
+impl NextSame {
+    fn of(line: &[u8]) -> NextSame {
+        let mut next = vec![usize::MAX; line.len()];
+        let mut seen = [usize::MAX; 256];
+        for (at, (slot, &b)) in next.iter_mut().zip(line).enumerate().rev() {
+            if let Some(last) = seen.get_mut(usize::from(b)) {
+                *slot = std::mem::replace(last, at);
+            }
+        }
+        NextSame(next)
+    }
+
+    /// The next position after `at` holding the same byte as `at`, if there is one before `end`.
+    fn after(&self, at: usize, end: usize) -> Option<usize> {
+        self.0.get(at).copied().filter(|&next| next < end)
+    }
 }
 
 /// 228 reply text: `228 Entering Long Passive Mode (4,4,a,b,c,d,2,p1,p2)` or the `6,16,...` form.
@@ -502,6 +533,10 @@ fn is_extended_delimiter(b: u8) -> bool {
     (33..=126).contains(&b) && !b.is_ascii_digit()
 }
 
+/// Longest text `IpAddr` parses: `ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255`. Longer fields are
+/// refused before parsing, so that a 229 line with many candidates costs no more than its length.
+const MAX_ADDRESS_TEXT: usize = 45;
+
 /// Which message set to use: EPRT requires family and address, 229 usually leaves them empty.
 #[derive(Clone, Copy)]
 enum Context {
@@ -541,8 +576,9 @@ fn extended_fields(
     let addr = match trim(addr) {
         b"" => None,
         text => Some(
-            std::str::from_utf8(text)
-                .ok()
+            Some(text)
+                .filter(|text| text.len() <= MAX_ADDRESS_TEXT)
+                .and_then(|text| std::str::from_utf8(text).ok())
                 .and_then(|s| s.parse::<IpAddr>().ok())
                 .ok_or(if eprt {
                     Malformed("EPRT address is neither IPv4 nor IPv6")

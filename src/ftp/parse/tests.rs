@@ -593,6 +593,78 @@ fn epsv_229_prose_ellipsis_before_bare_port() {
     );
 }
 
+#[test]
+fn epsv_229_a_later_parenthesis_holds_the_port() {
+    let port_only = |port| Ok(Epsv { addr: None, port });
+    assert_eq!(parse_229(b"229 ((|||6446|)"), port_only(6446));
+    assert_eq!(parse_229(b"229 Mode (x) (|||6446|)"), port_only(6446));
+    assert_eq!(parse_229(b"229 (|||6446|) (|||7000|)"), port_only(6446));
+    // The fields end at the first `)` after the `(`, wherever the delimiters go on.
+    assert_eq!(
+        parse_229(b"229 (||)|6446|"),
+        Err(Malformed("229 reply needs four delimiters around the port (|||port|)"))
+    );
+}
+
+#[test]
+fn longest_address_text_still_parses() {
+    let longest = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255";
+    let ip: IpAddr = longest.parse().expect("ip");
+    assert_eq!(longest.len(), MAX_ADDRESS_TEXT);
+    let reply = format!("229 Entering Extended Passive Mode (|2|{longest}|4000|)");
+    assert_eq!(parse_229(reply.as_bytes()), Ok(Epsv { addr: Some(ip), port: 4000 }));
+    assert_eq!(parse_eprt(format!("|2| {longest} |4000|").as_bytes()), Ok(SocketAddr::new(ip, 4000)));
+    let longer = format!("|2|0{longest}|4000|");
+    assert_eq!(parse_eprt(longer.as_bytes()), Err(Malformed("EPRT address is neither IPv4 nor IPv6")));
+}
+
+#[test]
+fn parsers_take_linear_time_on_hostile_lines() {
+    // Each line is what a peer could send to make a parser scan it again from many places.
+    type Case = (&'static str, fn(usize) -> Vec<u8>, fn(&[u8]));
+    let cases: [Case; 13] = [
+        ("229 ((((", |n| repeated(b"229 ", b"(", n), |l| drop_it(parse_229(l))),
+        ("229 (|(|", |n| repeated(b"229 ", b"(|", n), |l| drop_it(parse_229(l))),
+        ("229 ||||", |n| repeated(b"229 ", b"|", n), |l| drop_it(parse_229(l))),
+        ("229 every delimiter, then a long field", every_delimiter_then_filler, |l| drop_it(parse_229(l))),
+        ("229 lines of (", |n| repeated(b"", b"229 (\n", n), |l| drop_it(parse_229(l))),
+        ("227 1,1,", |n| repeated(b"227 ", b"1,", n), |l| drop_it(parse_227(l))),
+        ("227 1,,1,,", |n| repeated(b"227 ", b"1,,", n), |l| drop_it(parse_227(l))),
+        ("227 1 x", |n| repeated(b"227 ", b"1    x", n), |l| drop_it(parse_227(l))),
+        ("227 lines", |n| repeated(b"", b"1\n", n), |l| drop_it(parse_227(l))),
+        ("228 1,1,", |n| repeated(b"228 ", b"1,", n), |l| drop_it(parse_228(l))),
+        ("PORT and LPRT 1,1,", |n| repeated(b"", b"1,", n), |l| drop_it((parse_port(l), parse_lprt(l)))),
+        ("EPRT |2|1:1:", |n| repeated(b"|2|", b"1:", n), |l| drop_it(parse_eprt(l))),
+        ("command IAC", |n| repeated(b"", b"\xff", n), |l| drop_it(parse_command(l))),
+    ];
+    for (name, line, parse) in cases {
+        let ratio = crate::growth::growth(10_000, 40_000, line, |line| parse(line));
+        // Linear work gives about 4, quadratic about 16.
+        assert!(ratio < 8.0, "{name}: 4x the bytes took {ratio:.1}x the time");
+    }
+}
+
+/// Keeps a parser's result from being optimised away.
+fn drop_it<T>(result: T) {
+    std::hint::black_box(result);
+}
+
+/// `prefix`, then `unit` again and again up to `n` bytes.
+fn repeated(prefix: &[u8], unit: &[u8], n: usize) -> Vec<u8> {
+    prefix.iter().chain(unit.iter().cycle()).take(n).copied().collect()
+}
+
+/// `(` and each delimiter twice, then filler: every delimiter starts a candidate whose third
+/// delimiter, searched for one candidate at a time, would be searched for to the end of the line.
+fn every_delimiter_then_filler(n: usize) -> Vec<u8> {
+    let mut line = b"229 ".to_vec();
+    for d in (33..=126u8).filter(|&d| is_extended_delimiter(d) && d != b')') {
+        line.extend_from_slice(&[b'(', d, d]);
+    }
+    line.resize(n, b'x');
+    line
+}
+
 proptest::proptest! {
     /// No input makes a parser panic (they are fed whatever a peer sends).
     #[test]
