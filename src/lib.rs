@@ -24,4 +24,7 @@ pub mod model;
 pub mod report;
 pub mod tcp;
 
+#[cfg(test)]
+mod growth;
+
 pub use model::Timestamp;

@@ -9,7 +9,9 @@ pub mod tls;
 
 use crate::model::{MatchedBy, Mode};
 use crate::Timestamp;
-use std::collections::VecDeque;
+use rustc_hash::FxHashMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 
 /// Announced endpoints wait this long (capture time) for their connection.
@@ -54,33 +56,60 @@ impl Expectation {
     }
 }
 
+/// The expectations waiting for their connection, indexed by advertised port: a SYN can only fit
+/// an expectation for its destination port (see [`Expectation::fit`]), so it looks at those and
+/// no others, however many wait on other ports.
 #[derive(Debug, Default)]
 pub struct Expectations {
-    waiting: VecDeque<Expectation>,
+    /// By advertised port, each list oldest first, every expectation tagged with its place in the
+    /// order of [`Expectations::add`]. Ports are chosen by whoever sends PORT or a 227 reply (an
+    /// attacker, maybe), but only 65,536 exist and Fx spreads all of them evenly (in a table of
+    /// 8,192 buckets, none is the home of more than 9 ports), so no choice of ports slows a lookup
+    /// down: a plain Fx map, without a random seed, is fine. A port's list is removed when it
+    /// empties, so the map holds only ports that have expectations.
+    by_port: FxHashMap<u16, VecDeque<(u64, Expectation)>>,
+    /// Every waiting expectation by its place in the order of `add`, with its port and creation
+    /// time: the oldest, which expiry and the bound remove first, is the first entry.
+    order: BTreeMap<u64, (u16, Timestamp)>,
+    /// Place in the order of `add` of the next expectation.
+    next_place: u64,
     pub dropped: u64,
+    /// Expectations a SYN was compared with, to show that a SYN looks only at its port's.
+    #[cfg(test)]
+    fits_tried: u64,
 }
 
 impl Expectations {
     pub fn add(&mut self, e: Expectation) {
-        if self.waiting.len() >= MAX_EXPECTATIONS {
-            self.waiting.pop_front();
+        if self.order.len() >= MAX_EXPECTATIONS {
+            self.remove_oldest();
             self.dropped += 1;
         }
-        self.waiting.push_back(e);
+        let place = self.next_place;
+        self.next_place += 1;
+        let port = e.advertised.port();
+        self.order.insert(place, (port, e.created));
+        self.by_port.entry(port).or_default().push_back((place, e));
     }
 
     /// The best expectation for a new connection from `src` to `dst`, consumed. Among equally
     /// good fits the newest wins: a client that negotiates twice uses the second answer.
     pub fn take_match(&mut self, src: SocketAddr, dst: SocketAddr, now: Timestamp) -> Option<(Expectation, MatchedBy)> {
-        while let Some(front) = self.waiting.front() {
-            if now.0.saturating_sub(front.created.0) > EXPECTATION_TTL_NS {
-                self.waiting.pop_front();
+        // Expiry goes from the oldest and stops at the first one still in time.
+        while let Some((_, &(_, created))) = self.order.first_key_value() {
+            if now.0.saturating_sub(created.0) > EXPECTATION_TTL_NS {
+                self.remove_oldest();
             } else {
                 break;
             }
         }
+        let waiting = self.by_port.get_mut(&dst.port())?;
         let mut best: Option<(usize, MatchedBy)> = None;
-        for (i, e) in self.waiting.iter().enumerate().rev() {
+        for (i, (_, e)) in waiting.iter().enumerate().rev() {
+            #[cfg(test)]
+            {
+                self.fits_tried += 1;
+            }
             if let Some(m) = e.fit(src, dst) {
                 if best.is_none_or(|(_, b)| rank(m) < rank(b)) {
                     best = Some((i, m));
@@ -91,7 +120,23 @@ impl Expectations {
             }
         }
         let (i, m) = best?;
-        self.waiting.remove(i).map(|e| (e, m))
+        let (place, e) = waiting.remove(i)?;
+        if waiting.is_empty() {
+            self.by_port.remove(&dst.port());
+        }
+        self.order.remove(&place);
+        Some((e, m))
+    }
+
+    /// Removes the oldest expectation, which is also the oldest of its port.
+    fn remove_oldest(&mut self) {
+        let Some((_, (port, _))) = self.order.pop_first() else { return };
+        if let Entry::Occupied(mut waiting) = self.by_port.entry(port) {
+            waiting.get_mut().pop_front();
+            if waiting.get().is_empty() {
+                waiting.remove();
+            }
+        }
     }
 }
 
@@ -106,6 +151,7 @@ fn rank(m: MatchedBy) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn sa(s: &str) -> SocketAddr {
         s.parse().unwrap()
@@ -167,5 +213,168 @@ mod tests {
         assert_eq!(x.dropped, 10);
         let late = Timestamp(EXPECTATION_TTL_NS + 1);
         assert!(x.take_match(sa("192.168.1.10:1"), sa("10.0.0.20:5000"), late).is_none());
+    }
+
+    #[test]
+    fn the_oldest_is_dropped_first_whatever_its_port() {
+        let mut x = Expectations::default();
+        for port in 0..=MAX_EXPECTATIONS as u16 {
+            let mut e = passive(&format!("10.0.0.20:{}", 1000 + port));
+            e.negotiation = u32::from(port);
+            x.add(e);
+        }
+        assert_eq!(x.dropped, 1);
+        assert!(x.take_match(sa("192.168.1.10:1"), sa("10.0.0.20:1000"), Timestamp(1)).is_none());
+        let (e, _) = x.take_match(sa("192.168.1.10:1"), sa("10.0.0.20:1001"), Timestamp(1)).unwrap();
+        assert_eq!(e.negotiation, 1);
+        // A port whose only expectation was taken or dropped leaves nothing behind.
+        assert_eq!(x.by_port.len(), MAX_EXPECTATIONS - 1);
+        assert_eq!(x.order.len(), MAX_EXPECTATIONS - 1);
+    }
+
+    #[test]
+    fn an_older_better_fit_beats_a_newer_worse_one() {
+        let mut x = Expectations::default();
+        let mut a = passive("10.0.0.20:5000");
+        a.negotiation = 1;
+        let mut b = passive("10.0.0.99:5000");
+        b.negotiation = 2;
+        x.add(a);
+        x.add(b);
+        let (e, how) = x.take_match(sa("192.168.1.10:1"), sa("10.0.0.20:5000"), Timestamp(1)).unwrap();
+        assert_eq!((e.negotiation, how), (1, MatchedBy::Advertised));
+        let (e, how) = x.take_match(sa("192.168.1.10:1"), sa("10.0.0.20:5000"), Timestamp(1)).unwrap();
+        assert_eq!((e.negotiation, how), (2, MatchedBy::PortOnly));
+    }
+
+    #[test]
+    fn a_syn_to_a_port_nobody_waits_on_looks_at_nothing() {
+        let mut x = Expectations::default();
+        for port in 0..MAX_EXPECTATIONS as u16 {
+            x.add(passive(&format!("10.0.0.20:{}", 1000 + port)));
+        }
+        assert!(x.take_match(sa("192.168.1.10:1"), sa("10.0.0.20:60000"), Timestamp(1)).is_none());
+        assert_eq!(x.fits_tried, 0);
+        // A SYN to a waiting port from a stranger is compared with that port's one expectation.
+        assert!(x.take_match(sa("198.51.100.7:1"), sa("172.16.0.9:1000"), Timestamp(1)).is_none());
+        assert_eq!(x.fits_tried, 1);
+    }
+
+    #[test]
+    fn syns_that_match_nothing_cost_the_same_each() {
+        let mut x = Expectations::default();
+        for port in 0..MAX_EXPECTATIONS as u16 {
+            x.add(passive(&format!("10.0.0.20:{}", 1000 + port)));
+        }
+        // Strangers' SYNs to every port in turn: some ports have an expectation that does not fit.
+        let syns = |n: usize| -> Vec<(SocketAddr, SocketAddr)> {
+            (0..n).map(|i| (sa("198.51.100.7:40000"), SocketAddr::new([172, 16, 0, 9].into(), i as u16))).collect()
+        };
+        let ratio = crate::growth::growth(100_000, 400_000, syns, |syns| {
+            for &(src, dst) in syns {
+                assert!(x.take_match(src, dst, Timestamp(1)).is_none());
+            }
+        });
+        // Linear gives about 4.
+        assert!(ratio < 8.0, "4x the SYNs took {ratio:.1}x the time");
+        assert_eq!(x.order.len(), MAX_EXPECTATIONS);
+    }
+
+    /// The expectations as they were kept before the index by port: one list, scanned whole for
+    /// every SYN. The index must choose exactly as this did.
+    #[derive(Default)]
+    struct Scanned {
+        waiting: VecDeque<Expectation>,
+        dropped: u64,
+    }
+
+    impl Scanned {
+        fn add(&mut self, e: Expectation) {
+            if self.waiting.len() >= MAX_EXPECTATIONS {
+                self.waiting.pop_front();
+                self.dropped += 1;
+            }
+            self.waiting.push_back(e);
+        }
+
+        fn take_match(&mut self, src: SocketAddr, dst: SocketAddr, now: Timestamp) -> Option<(Expectation, MatchedBy)> {
+            while let Some(front) = self.waiting.front() {
+                if now.0.saturating_sub(front.created.0) > EXPECTATION_TTL_NS {
+                    self.waiting.pop_front();
+                } else {
+                    break;
+                }
+            }
+            let mut best: Option<(usize, MatchedBy)> = None;
+            for (i, e) in self.waiting.iter().enumerate().rev() {
+                if let Some(m) = e.fit(src, dst) {
+                    if best.is_none_or(|(_, b)| rank(m) < rank(b)) {
+                        best = Some((i, m));
+                        if m == MatchedBy::Advertised {
+                            break;
+                        }
+                    }
+                }
+            }
+            let (i, m) = best?;
+            self.waiting.remove(i).map(|e| (e, m))
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        /// `copies` expectations: mode, advertised host and port, control client and server,
+        /// created at this many TTL tenths.
+        Add { copies: usize, active: bool, host: u8, port: u16, client: u8, server: u8, tenths: i64 },
+        /// A SYN from host `src` to host `dst` at `port`, at this many TTL tenths.
+        Syn { src: u8, dst: u8, port: u16, tenths: i64 },
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            4 => (prop_oneof![8 => Just(1usize), 2 => 1500..2500usize], any::<bool>(), 0..3u8, 0..3u16, 0..3u8, 0..3u8, 0..30i64)
+                .prop_map(|(copies, active, host, port, client, server, tenths)| Step::Add { copies, active, host, port, client, server, tenths }),
+            5 => (0..3u8, 0..3u8, 0..3u16, 0..30i64).prop_map(|(src, dst, port, tenths)| Step::Syn { src, dst, port, tenths }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Same choices as the scan of every expectation, bound and expiry included (creation
+        /// times may go back, as capture clocks do).
+        #[test]
+        fn the_index_chooses_as_the_scan_did(steps in proptest::collection::vec(step(), 1..60)) {
+            let host = |h: u8| IpAddr::from([10, 0, 0, h]);
+            let at = |tenths: i64| Timestamp(tenths * EXPECTATION_TTL_NS / 10);
+            let (mut indexed, mut scanned) = (Expectations::default(), Scanned::default());
+            let mut negotiation = 0;
+            for step in steps {
+                match step {
+                    Step::Add { copies, active, host: h, port, client, server, tenths } => {
+                        for _ in 0..copies {
+                            negotiation += 1;
+                            let e = Expectation {
+                                session: 0,
+                                negotiation,
+                                mode: if active { Mode::Active } else { Mode::Passive },
+                                advertised: SocketAddr::new(host(h), 5000 + port),
+                                control_client: host(client),
+                                control_server: host(server),
+                                created: at(tenths),
+                            };
+                            indexed.add(e);
+                            scanned.add(e);
+                        }
+                    }
+                    Step::Syn { src, dst, port, tenths } => {
+                        let (src, dst) = (SocketAddr::new(host(src), 40000), SocketAddr::new(host(dst), 5000 + port));
+                        let taken = |m: Option<(Expectation, MatchedBy)>| m.map(|(e, how)| (e.negotiation, how));
+                        prop_assert_eq!(taken(indexed.take_match(src, dst, at(tenths))), taken(scanned.take_match(src, dst, at(tenths))));
+                    }
+                }
+                prop_assert_eq!(indexed.dropped, scanned.dropped);
+                prop_assert_eq!(indexed.order.len(), scanned.waiting.len());
+            }
+        }
     }
 }

@@ -216,50 +216,81 @@ pub struct Epsv {
 /// 229 reply text: `(|||6446|)`, any delimiter (`(!!!6446!)`), text after the parenthesis
 /// (`(|||48758|).`), or with an address `(|1|10.0.0.5|4000|)`. `(||6446|)` and port 0 are Malformed.
 /// Parentheses are looked for first; a line without any is searched for three equal delimiters.
+///
+/// Linear in the length of the text whatever it holds: a reply is whatever the peer sends, and a
+/// line of 40,000 `(` must not cost 40,000 scans of the line.
 pub fn parse_229(text: &[u8]) -> Result<Epsv, Malformed> {
     search_lines(text, Malformed("no (|||port|) in 229 reply"), |line| {
-        let opens = line
-            .iter()
-            .enumerate()
-            .filter(|&(_, &b)| b == b'(')
-            .map(|(at, _)| at);
-        if opens.clone().next().is_some() {
-            // The fields end at the closing parenthesis (or the line end when it is missing).
-            first_found(opens.map(|open| {
-                let inside = line.get(open + 1..).unwrap_or_default();
-                epsv_at(inside.split(|&b| b == b')').next().unwrap_or_default())
-            }))
+        let delimiters = NextSame::of(line);
+        if line.contains(&b'(') {
+            // The fields end at the closing parenthesis (or the line end when it is missing): every
+            // `(` between two `)` shares the same end, so each piece of the line is looked at once.
+            let pieces = line.split(|&b| b == b')').scan(0, |start, piece: &[u8]| {
+                let range = (*start, *start + piece.len());
+                *start = range.1 + 1;
+                Some((range, piece))
+            });
+            let opens = pieces.flat_map(|((start, end), piece)| {
+                let opens = piece.iter().enumerate().filter(|&(_, &b)| b == b'(');
+                opens.map(move |(at, _)| (start + at + 1, end))
+            });
+            first_found(opens.map(|(at, end)| epsv_at(line, &delimiters, at, end)))
         } else {
             // No parentheses at all: look for `|||port|` written bare.
             let triples = line.windows(3).enumerate().filter(
                 |(_, w)| matches!(w, [a, b, c] if a == b && b == c && is_extended_delimiter(*a)),
             );
-            first_found(triples.map(|(at, _)| epsv_at(line.get(at..).unwrap_or_default())))
+            first_found(triples.map(|(at, _)| epsv_at(line, &delimiters, at, line.len())))
         }
     })
 }
 
-/// `<d><family><d><address><d><port><d>` at the start of `s`; None when `s` does not start with a
-/// delimiter (so it is not a candidate at all).
-fn epsv_at(s: &[u8]) -> Option<Result<Epsv, Malformed>> {
-    let (&delimiter, rest) = s.split_first()?;
+/// `<d><family><d><address><d><port><d>` starting at `line[at]` and ending before `end`; None when
+/// `line[at]` is not a delimiter (so it is not a candidate at all). The delimiters after the first
+/// are looked up in `delimiters`, not searched for, so a candidate costs no more than its fields.
+fn epsv_at(line: &[u8], delimiters: &NextSame, at: usize, end: usize) -> Option<Result<Epsv, Malformed>> {
+    let &delimiter = line.get(at..end)?.first()?;
     if !is_extended_delimiter(delimiter) {
         return None;
     }
-    let mut fields = rest.split(|&b| b == delimiter);
-    let (Some(family), Some(addr), Some(port), Some(_after)) =
-        (fields.next(), fields.next(), fields.next(), fields.next())
-    else {
+    let second = delimiters.after(at, end);
+    let third = second.and_then(|second| delimiters.after(second, end));
+    let fourth = third.and_then(|third| delimiters.after(third, end));
+    let (Some(second), Some(third), Some(fourth)) = (second, third, fourth) else {
         return Some(Err(Malformed(
             "229 reply needs four delimiters around the port (|||port|)",
         )));
     };
+    let field = |from: usize, to: usize| line.get(from + 1..to).unwrap_or_default();
+    let (family, addr, port) = (field(at, second), field(second, third), field(third, fourth));
     Some(
         extended_fields(family, addr, port, Context::Epsv).map(|e| Epsv {
             addr: e.addr,
             port: e.port,
         }),
     )
+}
+
+/// For every byte of a line, where the same byte value occurs next: built in one pass over the
+/// line, so that the delimiters of every candidate in it are found without searching again.
+struct NextSame(Vec<usize>);
+
+impl NextSame {
+    fn of(line: &[u8]) -> NextSame {
+        let mut next = vec![usize::MAX; line.len()];
+        let mut seen = [usize::MAX; 256];
+        for (at, (slot, &b)) in next.iter_mut().zip(line).enumerate().rev() {
+            if let Some(last) = seen.get_mut(usize::from(b)) {
+                *slot = std::mem::replace(last, at);
+            }
+        }
+        NextSame(next)
+    }
+
+    /// The next position after `at` holding the same byte as `at`, if there is one before `end`.
+    fn after(&self, at: usize, end: usize) -> Option<usize> {
+        self.0.get(at).copied().filter(|&next| next < end)
+    }
 }
 
 /// 228 reply text: `228 Entering Long Passive Mode (4,4,a,b,c,d,2,p1,p2)` or the `6,16,...` form.
@@ -502,6 +533,10 @@ fn is_extended_delimiter(b: u8) -> bool {
     (33..=126).contains(&b) && !b.is_ascii_digit()
 }
 
+/// Longest text `IpAddr` parses: `ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255`. Longer fields are
+/// refused before parsing, so that a 229 line with many candidates costs no more than its length.
+const MAX_ADDRESS_TEXT: usize = 45;
+
 /// Which message set to use: EPRT requires family and address, 229 usually leaves them empty.
 #[derive(Clone, Copy)]
 enum Context {
@@ -541,8 +576,9 @@ fn extended_fields(
     let addr = match trim(addr) {
         b"" => None,
         text => Some(
-            std::str::from_utf8(text)
-                .ok()
+            Some(text)
+                .filter(|text| text.len() <= MAX_ADDRESS_TEXT)
+                .and_then(|text| std::str::from_utf8(text).ok())
                 .and_then(|s| s.parse::<IpAddr>().ok())
                 .ok_or(if eprt {
                     Malformed("EPRT address is neither IPv4 nor IPv6")
@@ -611,628 +647,4 @@ fn trim(text: &[u8]) -> &[u8] {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn v4(s: &str) -> SocketAddrV4 {
-        s.parse().expect("test address")
-    }
-
-    fn sa(s: &str) -> SocketAddr {
-        s.parse().expect("test address")
-    }
-
-    // ---- commands ----
-
-    #[test]
-    fn command_with_argument() {
-        let cmd = parse_command(b"PORT 10,0,0,1,4,1").expect("command");
-        assert_eq!(cmd.verb, Verb::Port);
-        assert_eq!(cmd.name, b"PORT");
-        assert_eq!(cmd.arg, b"10,0,0,1,4,1");
-    }
-
-    #[test]
-    fn lower_case_port() {
-        let cmd = parse_command(b"port 10,0,0,1,4,1").expect("command");
-        assert_eq!((cmd.verb, cmd.name), (Verb::Port, &b"port"[..]));
-        assert_eq!(parse_port(cmd.arg), Ok(v4("10.0.0.1:1025")));
-    }
-
-    #[test]
-    fn port_with_spaces_in_the_list() {
-        let cmd = parse_command(b"PORT 10, 0, 0, 1, 4, 1").expect("command");
-        assert_eq!(cmd.arg, b"10, 0, 0, 1, 4, 1");
-        assert_eq!(parse_port(cmd.arg), Ok(v4("10.0.0.1:1025")));
-    }
-
-    #[test]
-    fn command_without_argument_and_trailing_spaces() {
-        let cmd = parse_command(b"PASV").expect("command");
-        assert_eq!((cmd.verb, cmd.arg), (Verb::Pasv, &b""[..]));
-        let cmd = parse_command(b"CCC").expect("command");
-        assert_eq!(cmd.verb, Verb::Ccc);
-        let cmd = parse_command(b"EPSV  ").expect("command");
-        assert_eq!((cmd.verb, cmd.arg), (Verb::Epsv, &b""[..]));
-        let cmd = parse_command(b"USER bob  ").expect("command");
-        assert_eq!(cmd.arg, b"bob");
-    }
-
-    #[test]
-    fn other_verbs_keep_their_name() {
-        let cmd = parse_command(b"XPWD").expect("command");
-        assert_eq!((cmd.verb, cmd.name), (Verb::Other, &b"XPWD"[..]));
-        let cmd = parse_command(b"cwd /pub").expect("command");
-        assert_eq!(
-            (cmd.verb, cmd.name, cmd.arg),
-            (Verb::Other, &b"cwd"[..], &b"/pub"[..])
-        );
-    }
-
-    #[test]
-    fn not_commands() {
-        for line in [
-            &b""[..],
-            b"PO",
-            b"PORTS 1",
-            b"PORT\t1",
-            b"220 ready",
-            b" PORT 1",
-            b"P0RT 1",
-            b"\xff",
-            b"\xff\xf4\xff",
-        ] {
-            assert_eq!(parse_command(line), None, "{line:?}");
-        }
-    }
-
-    #[test]
-    fn telnet_interrupt_before_abor() {
-        let cmd = parse_command(b"\xff\xf4\xff\xf2ABOR").expect("command");
-        assert_eq!((cmd.verb, cmd.name), (Verb::Other, &b"ABOR"[..]));
-        let cmd = parse_command(b"\xf2ABOR").expect("command");
-        assert_eq!(cmd.name, b"ABOR");
-        let cmd = parse_command(b"\xff\xfb\x01QUIT").expect("command");
-        assert_eq!(cmd.verb, Verb::Quit);
-    }
-
-    #[test]
-    fn every_known_verb_in_any_case() {
-        for (name, verb) in VERBS {
-            assert_eq!(Verb::from_name(name), verb);
-            assert_eq!(Verb::from_name(&name.to_ascii_lowercase()), verb);
-        }
-    }
-
-    // ---- PORT ----
-
-    #[test]
-    fn port_values() {
-        assert_eq!(
-            parse_port(b"192,168,1,10,19,137"),
-            Ok(v4("192.168.1.10:5001"))
-        );
-        assert_eq!(parse_port(b"  10,0,0,1,4,1 \r"), Ok(v4("10.0.0.1:1025")));
-        assert_eq!(
-            parse_port(b"010,000,000,001,004,001"),
-            Ok(v4("10.0.0.1:1025"))
-        );
-    }
-
-    #[test]
-    fn port_malformed() {
-        let bad = |arg: &[u8]| parse_port(arg).expect_err("malformed");
-        assert_eq!(
-            bad(b"10,0,0,257,4,1"),
-            Malformed("value over 255 in address")
-        );
-        assert_eq!(bad(b"10,0,0,1,256,1"), Malformed("value over 255 in port"));
-        assert_eq!(
-            bad(b"10,0,0,1,4,99999999999999999999"),
-            Malformed("value over 255 in port")
-        );
-        assert_eq!(bad(b"10,0,0,1,0,0"), Malformed("port 0"));
-        assert_eq!(
-            bad(b"10,0,0,1,4"),
-            Malformed("PORT needs six comma-separated numbers")
-        );
-        assert_eq!(
-            bad(b"10,0,0,1,4,1,7"),
-            Malformed("PORT needs six comma-separated numbers")
-        );
-        assert_eq!(
-            bad(b"10,0,0,1,4,1,"),
-            Malformed("unexpected text in the comma-separated address")
-        );
-        assert_eq!(
-            bad(b"10,0,0,1,4,1 x"),
-            Malformed("unexpected text in the comma-separated address")
-        );
-        assert_eq!(
-            bad(b"10,,0,0,1,4,1"),
-            Malformed("unexpected text in the comma-separated address")
-        );
-        assert_eq!(
-            bad(b"|1|10.0.0.1|2000|"),
-            Malformed("address does not start with a number")
-        );
-        assert_eq!(bad(b""), Malformed("PORT without an address"));
-        assert_eq!(bad(b"   "), Malformed("PORT without an address"));
-    }
-
-    #[test]
-    fn port_truncated_at_every_length() {
-        let full: &[u8] = b"10,0,0,1,4,1";
-        for len in 0..full.len() {
-            assert!(parse_port(&full[..len]).is_err(), "{len}");
-        }
-    }
-
-    // ---- EPRT ----
-
-    #[test]
-    fn eprt_forms() {
-        assert_eq!(
-            parse_eprt(b"|1|132.235.1.2|6275|"),
-            Ok(sa("132.235.1.2:6275"))
-        );
-        assert_eq!(
-            parse_eprt(b"|2|1080::8:800:200C:417A|5282|"),
-            Ok(sa("[1080::8:800:200c:417a]:5282"))
-        );
-        assert_eq!(parse_eprt(b"!1!10.0.0.1!2000!"), Ok(sa("10.0.0.1:2000")));
-        assert_eq!(parse_eprt(b" |1|10.0.0.1|2000| "), Ok(sa("10.0.0.1:2000")));
-        assert_eq!(
-            parse_eprt(b"|2|::ffff:10.0.0.1|2000|"),
-            Ok(sa("[::ffff:10.0.0.1]:2000"))
-        );
-    }
-
-    #[test]
-    fn eprt_from_a_command_line() {
-        let cmd = parse_command(b"EPRT !1!10.0.0.1!2000!").expect("command");
-        assert_eq!(cmd.verb, Verb::Eprt);
-        assert_eq!(parse_eprt(cmd.arg), Ok(sa("10.0.0.1:2000")));
-    }
-
-    #[test]
-    fn eprt_malformed() {
-        let bad = |arg: &[u8]| parse_eprt(arg).expect_err("malformed");
-        assert_eq!(
-            bad(b"|1|fe80::1|5282|"),
-            Malformed("EPRT family 1 with an IPv6 address")
-        );
-        assert_eq!(
-            bad(b"|2|10.0.0.1|5282|"),
-            Malformed("EPRT family 2 with an IPv4 address")
-        );
-        assert_eq!(bad(b"|1|10.0.0.1|65536|"), Malformed("port over 65535"));
-        assert_eq!(
-            bad(b"|1|10.0.0.1|99999999999|"),
-            Malformed("port over 65535")
-        );
-        assert_eq!(bad(b"|1|10.0.0.1|0|"), Malformed("port 0"));
-        assert_eq!(bad(b"|1|10.0.0.1|-1|"), Malformed("port is not a number"));
-        assert_eq!(bad(b"|1|10.0.0.1||"), Malformed("missing port"));
-        assert_eq!(
-            bad(b"|3|10.0.0.1|2000|"),
-            Malformed("EPRT address family is neither 1 (IPv4) nor 2 (IPv6)")
-        );
-        assert_eq!(
-            bad(b"||10.0.0.1|2000|"),
-            Malformed("EPRT without an address family")
-        );
-        assert_eq!(bad(b"|1||2000|"), Malformed("EPRT without an address"));
-        assert_eq!(
-            bad(b"|1|10.0.0.256|2000|"),
-            Malformed("EPRT address is neither IPv4 nor IPv6")
-        );
-        assert_eq!(
-            bad(b"|1|10.0.0.1|2000|x"),
-            Malformed("text after the EPRT port")
-        );
-        assert_eq!(
-            bad(b"|1|10.0.0.1|2000||"),
-            Malformed("text after the EPRT port")
-        );
-        assert_eq!(
-            bad(b"1|10.0.0.1|2000|"),
-            Malformed("EPRT delimiter is not a printable non-digit character")
-        );
-        assert_eq!(
-            bad(b"\x7f1\x7f10.0.0.1\x7f2000\x7f"),
-            Malformed("EPRT delimiter is not a printable non-digit character")
-        );
-        assert_eq!(bad(b""), Malformed("EPRT without an address"));
-    }
-
-    #[test]
-    fn eprt_truncated_at_every_length() {
-        let full: &[u8] = b"|1|10.0.0.1|2000|";
-        for len in 0..full.len() {
-            assert!(parse_eprt(&full[..len]).is_err(), "{len}");
-        }
-    }
-
-    // ---- LPRT ----
-
-    #[test]
-    fn lprt_v4() {
-        let cmd = parse_command(b"LPRT 4,4,132,235,1,2,2,24,131").expect("command");
-        assert_eq!(cmd.verb, Verb::Lprt);
-        assert_eq!(parse_lprt(cmd.arg), Ok(sa("132.235.1.2:6275")));
-    }
-
-    #[test]
-    fn lprt_v6() {
-        let arg = b"6,16,16,128,0,0,0,0,0,0,0,8,8,0,32,12,65,122,2,20,162";
-        assert_eq!(parse_lprt(arg), Ok(sa("[1080::8:800:200c:417a]:5282")));
-    }
-
-    #[test]
-    fn lprt_malformed() {
-        let bad = |arg: &[u8]| parse_lprt(arg).expect_err("malformed");
-        assert_eq!(
-            bad(b"4,16,132,235,1,2,2,24,131"),
-            Malformed("long address family 4 with a length other than 4")
-        );
-        assert_eq!(
-            bad(b"6,4,132,235,1,2,2,24,131"),
-            Malformed("long address family 6 with a length other than 16")
-        );
-        assert_eq!(
-            bad(b"5,4,132,235,1,2,2,24,131"),
-            Malformed("long address family is neither 4 nor 6")
-        );
-        assert_eq!(
-            bad(b"4,4,132,235,1,2,2,24"),
-            Malformed("long address has the wrong number of values")
-        );
-        assert_eq!(
-            bad(b"4,4,132,235,1,2,2,24,131,9"),
-            Malformed("long address has the wrong number of values")
-        );
-        assert_eq!(
-            bad(b"4,4,132,235,1,2"),
-            Malformed("long address without a port")
-        );
-        assert_eq!(bad(b"4,4,132,235"), Malformed("long address cut short"));
-        assert_eq!(bad(b"4"), Malformed("long address without a length"));
-        assert_eq!(
-            bad(b"4,4,132,235,1,2,3,24,131,1"),
-            Malformed("long address port length is not 2")
-        );
-        assert_eq!(
-            bad(b"4,4,132,235,1,300,2,24,131"),
-            Malformed("value over 255 in address")
-        );
-        assert_eq!(
-            bad(b"4,4,132,235,1,2,2,24,256"),
-            Malformed("value over 255 in port")
-        );
-        assert_eq!(bad(b"4,4,132,235,1,2,2,0,0"), Malformed("port 0"));
-        assert_eq!(bad(b""), Malformed("LPRT without an address"));
-        // More values than any valid form: counted, never stored out of bounds.
-        let long = [b"6,16,".as_slice(), &b"1,".repeat(40), b"1"].concat();
-        assert_eq!(
-            bad(&long),
-            Malformed("long address has the wrong number of values")
-        );
-    }
-
-    #[test]
-    fn lprt_truncated_at_every_length() {
-        let full: &[u8] = b"4,4,132,235,1,2,2,24,131";
-        for len in 0..full.len() {
-            // "...,2,24,13" has the right count but another port, so only check it does not panic.
-            let _ = parse_lprt(&full[..len]);
-        }
-        assert!(parse_lprt(&full[..full.len() - 3]).is_err());
-    }
-
-    // ---- 227 ----
-
-    #[test]
-    fn pasv_227_forms() {
-        let cases: [(&[u8], &str); 10] = [
-            (
-                b"Entering Passive Mode (192,168,1,2,4,5)",
-                "192.168.1.2:1029",
-            ),
-            (
-                b"227 Entering Passive Mode (192,168,1,2,4,5)",
-                "192.168.1.2:1029",
-            ),
-            (
-                b"Entering Passive Mode (192,168,1,2,4,5).",
-                "192.168.1.2:1029",
-            ),
-            (
-                b"227 Entering Passive Mode (192,168,1,2,4,5).",
-                "192.168.1.2:1029",
-            ),
-            (b"Entering passive mode. 127,0,0,1,4,51", "127.0.0.1:1075"),
-            (
-                b"227 Data transfer will passively listen to 127,0,0,1,4,51",
-                "127.0.0.1:1075",
-            ),
-            (b"227 192,168,178,39,184,244", "192.168.178.39:47348"),
-            (b"192,168,178,39,184,244", "192.168.178.39:47348"),
-            (b"227 =192,168,1,2,4,5", "192.168.1.2:1029"),
-            (
-                b"Entering Passive Mode (10, 0, 0, 1, 4, 1)",
-                "10.0.0.1:1025",
-            ),
-        ];
-        for (text, addr) in cases {
-            assert_eq!(
-                parse_227(text),
-                Ok(v4(addr)),
-                "{:?}",
-                String::from_utf8_lossy(text)
-            );
-        }
-    }
-
-    #[test]
-    fn pasv_227_any_address_parses() {
-        // Classifying 0.0.0.0 as "the server advertised any" is the analyzer's job.
-        assert_eq!(
-            parse_227(b"Entering Passive Mode (0,0,0,0,163,121)"),
-            Ok(v4("0.0.0.0:41849"))
-        );
-    }
-
-    #[test]
-    fn pasv_227_multi_line() {
-        assert_eq!(
-            parse_227(b"listen socket created\n(127,0,0,1,154,21)"),
-            Ok(v4("127.0.0.1:39445"))
-        );
-        assert_eq!(
-            parse_227(b"227-listen socket created\n227 (127,0,0,1,154,21)"),
-            Ok(v4("127.0.0.1:39445"))
-        );
-        assert_eq!(
-            parse_227(b"227-listen socket created\r\n227 (127,0,0,1,154,21)\r\n"),
-            Ok(v4("127.0.0.1:39445"))
-        );
-    }
-
-    #[test]
-    fn pasv_227_prose_numbers_before_the_address() {
-        assert_eq!(
-            parse_227(b"Entering Passive Mode v2 (10,0,0,1,4,1)"),
-            Ok(v4("10.0.0.1:1025"))
-        );
-        assert_eq!(
-            parse_227(b"227 Entering Passive Mode 10 , 0,0,1,4,1"),
-            Ok(v4("10.0.0.1:1025"))
-        );
-    }
-
-    #[test]
-    fn pasv_227_malformed() {
-        let bad = |text: &[u8]| parse_227(text).expect_err("malformed");
-        assert_eq!(
-            bad(b"Entering Passive Mode (192,168,1,257,4,5)"),
-            Malformed("value over 255 in address")
-        );
-        assert_eq!(
-            bad(b"227 Entering Passive Mode (192,168,1,2,4,300)"),
-            Malformed("value over 255 in port")
-        );
-        assert_eq!(
-            bad(b"227 Entering Passive Mode ("),
-            Malformed("no h1,h2,h3,h4,p1,p2 address in 227 reply")
-        );
-        assert_eq!(
-            bad(b"Entering Passive Mode ("),
-            Malformed("no h1,h2,h3,h4,p1,p2 address in 227 reply")
-        );
-        assert_eq!(
-            bad(b""),
-            Malformed("no h1,h2,h3,h4,p1,p2 address in 227 reply")
-        );
-        assert_eq!(
-            bad(b"227"),
-            Malformed("no h1,h2,h3,h4,p1,p2 address in 227 reply")
-        );
-        assert_eq!(
-            bad(b"Entering Passive Mode (192,168,1,2)"),
-            Malformed("fewer than six numbers in 227 address")
-        );
-        assert_eq!(
-            bad(b"Entering Passive Mode (1,2,3,4,5,6,7)"),
-            Malformed("more than six numbers in 227 address")
-        );
-        assert_eq!(
-            bad(b"Entering Passive Mode (10,0,0,1,0,0)"),
-            Malformed("port 0")
-        );
-    }
-
-    #[test]
-    fn pasv_227_truncated_at_every_length() {
-        let full: &[u8] = b"227 Entering Passive Mode (192,168,1,2,4,5).";
-        for len in 0..full.len() {
-            let result = parse_227(&full[..len]);
-            // Complete once the last digit of p2 is in.
-            assert_eq!(result.is_ok(), len >= full.len() - 2, "{len}: {result:?}");
-        }
-    }
-
-    // ---- 229 ----
-
-    #[test]
-    fn epsv_229_forms() {
-        let port_only = |port| Ok(Epsv { addr: None, port });
-        assert_eq!(
-            parse_229(b"Entering Extended Passive Mode (|||6446|)"),
-            port_only(6446)
-        );
-        assert_eq!(
-            parse_229(b"229 Entering Extended Passive Mode (|||6446|)"),
-            port_only(6446)
-        );
-        assert_eq!(parse_229(b"(|||6446|)"), port_only(6446));
-        assert_eq!(
-            parse_229(b"Entering Extended Passive Mode (|||48758|)."),
-            port_only(48758)
-        );
-        assert_eq!(
-            parse_229(b"Entering Extended Passive Mode (!!!6446!)"),
-            port_only(6446)
-        );
-        assert_eq!(
-            parse_229(b"Entering Extended Passive Mode |||6446|"),
-            port_only(6446)
-        );
-        assert_eq!(parse_229(b"EPSV ok (EPSV) (|||6446|)"), port_only(6446));
-        assert_eq!(
-            parse_229(b"Entering Extended Passive Mode (|1|10.0.0.5|4000|)"),
-            Ok(Epsv {
-                addr: Some("10.0.0.5".parse().expect("ip")),
-                port: 4000
-            })
-        );
-        assert_eq!(
-            parse_229(b"(|2|2001:db8::5|4000|)"),
-            Ok(Epsv {
-                addr: Some("2001:db8::5".parse().expect("ip")),
-                port: 4000
-            })
-        );
-        assert_eq!(
-            parse_229(b"229-Extended passive\n229 (|||6446|)"),
-            port_only(6446)
-        );
-    }
-
-    #[test]
-    fn epsv_229_malformed() {
-        let bad = |text: &[u8]| parse_229(text).expect_err("malformed");
-        let delimiters = Malformed("229 reply needs four delimiters around the port (|||port|)");
-        assert_eq!(bad(b"Entering Extended Passive Mode (||6446|)"), delimiters);
-        assert_eq!(bad(b"Entering Extended Passive Mode (|||6446"), delimiters);
-        assert_eq!(
-            bad(b"Entering Extended Passive Mode (|||0|)"),
-            Malformed("port 0")
-        );
-        assert_eq!(
-            bad(b"Entering Extended Passive Mode (|||70000|)"),
-            Malformed("port over 65535")
-        );
-        assert_eq!(
-            bad(b"Entering Extended Passive Mode (||||)"),
-            Malformed("missing port")
-        );
-        assert_eq!(
-            bad(b"(|1|fe80::1|4000|)"),
-            Malformed("229 family 1 with an IPv6 address")
-        );
-        assert_eq!(
-            bad(b"Entering Extended Passive Mode"),
-            Malformed("no (|||port|) in 229 reply")
-        );
-        assert_eq!(
-            bad(b"Entering Extended Passive Mode ("),
-            Malformed("no (|||port|) in 229 reply")
-        );
-        assert_eq!(bad(b""), Malformed("no (|||port|) in 229 reply"));
-    }
-
-    #[test]
-    fn epsv_229_truncated_at_every_length() {
-        let full: &[u8] = b"229 Entering Extended Passive Mode (|||6446|).";
-        for len in 0..full.len() {
-            let result = parse_229(&full[..len]);
-            // Complete once the fourth delimiter is in.
-            assert_eq!(result.is_ok(), len >= full.len() - 2, "{len}: {result:?}");
-        }
-    }
-
-    #[test]
-    fn pasv_and_epsv_answered_by_the_other_reply() {
-        // The analyzer picks the parser from the reply code, not from the command sent.
-        assert_eq!(
-            parse_227(b"227 Entering Passive Mode (10,0,0,1,4,1)"),
-            Ok(v4("10.0.0.1:1025"))
-        );
-        assert!(parse_227(b"Entering Extended Passive Mode (|||6446|)").is_err());
-        assert!(parse_229(b"Entering Passive Mode (10,0,0,1,4,1)").is_err());
-    }
-
-    // ---- 228 ----
-
-    #[test]
-    fn lpsv_228_forms() {
-        assert_eq!(
-            parse_228(b"228 Entering Long Passive Mode (4,4,132,235,1,2,2,24,131)"),
-            Ok(sa("132.235.1.2:6275"))
-        );
-        assert_eq!(
-            parse_228(b"Entering Long Passive Mode (4,4,132,235,1,2,2,24,131)"),
-            Ok(sa("132.235.1.2:6275"))
-        );
-        assert_eq!(
-            parse_228(b"Entering Long Passive Mode (6,16,16,128,0,0,0,0,0,0,0,8,8,0,32,12,65,122,2,20,162)"),
-            Ok(sa("[1080::8:800:200c:417a]:5282"))
-        );
-    }
-
-    #[test]
-    fn lpsv_228_malformed() {
-        let bad = |text: &[u8]| parse_228(text).expect_err("malformed");
-        assert_eq!(
-            bad(b"Entering Long Passive Mode ("),
-            Malformed("no long address (4,4,...,2,p1,p2) in 228 reply")
-        );
-        assert_eq!(
-            bad(b"Entering Long Passive Mode (4,4,132,235,1,2,2,24)"),
-            Malformed("long address has the wrong number of values")
-        );
-        assert_eq!(
-            bad(b"Entering Long Passive Mode (4,4,132,235,1,999,2,24,131)"),
-            Malformed("value over 255 in address")
-        );
-    }
-
-    #[test]
-    fn epsv_229_prose_ellipsis_before_bare_port() {
-        let port_only = |port| Ok(Epsv { addr: None, port });
-        assert_eq!(
-            parse_229(b"Entering Extended Passive Mode... |||6446|"),
-            port_only(6446)
-        );
-    }
-
-    proptest::proptest! {
-        /// No input makes a parser panic (they are fed whatever a peer sends).
-        #[test]
-        fn parsers_never_panic(bytes in proptest::collection::vec(proptest::sample::select(
-            b"0123456789,|!().:- \n\r\xffaAfP".to_vec()), 0..64)) {
-            let _ = parse_command(&bytes);
-            let _ = parse_port(&bytes);
-            let _ = parse_eprt(&bytes);
-            let _ = parse_lprt(&bytes);
-            let _ = parse_227(&bytes);
-            let _ = parse_228(&bytes);
-            let _ = parse_229(&bytes);
-        }
-
-        #[test]
-        fn any_port_round_trips(a: u8, b: u8, c: u8, d: u8, port in 1u16..) {
-            let text = format!("{a},{b},{c},{d},{},{}", port >> 8, port & 0xff);
-            let expected = SocketAddrV4::new(Ipv4Addr::new(a, b, c, d), port);
-            proptest::prop_assert_eq!(parse_port(text.as_bytes()), Ok(expected));
-            let reply = format!("227 Entering Passive Mode ({text}).");
-            proptest::prop_assert_eq!(parse_227(reply.as_bytes()), Ok(expected));
-        }
-    }
-
-    #[test]
-    fn malformed_displays_its_reason() {
-        assert_eq!(Malformed("port 0").to_string(), "port 0");
-    }
-}
+mod tests;

@@ -11,7 +11,7 @@
 //! and anything FTP: it hands out bytes and never interprets them.
 //!
 //! Input may be hostile: nothing here panics, and memory stays proportional to
-//! `max_buffered` whatever arrives.
+//! `max_buffered` whatever arrives, held in at most [`MAX_PENDING_SEGMENTS`] pieces (by default).
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -27,6 +27,11 @@ const HISTORY_LIMIT: usize = 16 * 1024;
 /// Most snap-length cuts remembered for segments that arrived ahead of a hole. A forgotten cut
 /// costs only timeliness: its bytes still become a gap, at the latest on overflow or flush.
 const MAX_LOST_MARKS: usize = 256;
+
+/// Most out-of-order segments held at once. The byte bound alone would let one-byte segments
+/// build a map of `max_buffered` entries, each its own allocation, and make every insert walk
+/// more of it; a control channel never has this many segments in flight beyond a hole.
+pub const MAX_PENDING_SEGMENTS: usize = 1024;
 
 /// A piece of the reassembled stream, handed out in stream order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,19 +57,24 @@ pub struct ReassemblyStats {
     pub out_of_order_segments: u64,
     /// Segments ignored because they lay more than 1 GiB from the next expected byte.
     pub out_of_window_segments: u64,
+    /// Times more segments than the segment bound waited beyond a hole, so that the hole became
+    /// a gap early, as it does past the byte bound.
+    pub segment_limit_hits: u64,
 }
 
 /// Reassembles one direction of one TCP connection.
 #[derive(Debug, Clone)]
 pub struct Reassembler {
     max_buffered: usize,
+    /// Bound on the number of entries in `pending`.
+    max_segments: usize,
     /// Sequence number of stream offset 0; `None` until `start_at` or the first segment.
     base: Option<u32>,
     /// Stream offset of the next byte to hand out.
     next: u64,
     /// Out-of-order data by stream offset. Entries never overlap and all start after `next`
     /// (a hole always precedes the first), and none is empty, so there are at most
-    /// `buffered` entries.
+    /// `buffered` entries, and at most `max_segments` once a push is done.
     pending: BTreeMap<u64, Vec<u8>>,
     /// Sum of the lengths in `pending`.
     buffered: usize,
@@ -79,12 +89,14 @@ pub struct Reassembler {
 
 impl Reassembler {
     /// max_buffered: bound on out-of-order bytes held; past it the reassembler declares a gap up to the earliest buffered segment and delivers what it can.
+    /// The same happens past [`MAX_PENDING_SEGMENTS`] segments held (see [`Reassembler::max_segments`]).
     ///
-    /// The bound also caps the tail of delivered bytes kept for spotting conflicting
+    /// The byte bound also caps the tail of delivered bytes kept for spotting conflicting
     /// retransmissions (at most 16 KiB).
     pub fn new(max_buffered: usize) -> Self {
         Reassembler {
             max_buffered,
+            max_segments: MAX_PENDING_SEGMENTS,
             base: None,
             next: 0,
             pending: BTreeMap::new(),
@@ -94,6 +106,13 @@ impl Reassembler {
             history_limit: max_buffered.min(HISTORY_LIMIT),
             stats: ReassemblyStats::default(),
         }
+    }
+
+    /// Holds at most `max_segments` out-of-order segments instead of [`MAX_PENDING_SEGMENTS`];
+    /// past it, as past the byte bound, the hole before them becomes a gap.
+    pub fn max_segments(mut self, max_segments: usize) -> Self {
+        self.max_segments = max_segments;
+        self
     }
 
     /// The stream's first data byte has sequence number `seq` (the SYN's seq + 1). Optional: without it the first segment seen starts the stream (a capture that began mid-connection).
@@ -156,11 +175,18 @@ impl Reassembler {
             self.drain(lost_end, out);
         }
 
-        while self.buffered > self.max_buffered {
-            match self.pending.keys().next() {
-                Some(&first) => self.drain(first, out),
-                None => break,
+        // Past either bound, give up on the hole before the earliest buffered segment. Each round
+        // hands out at least that segment, so the map shrinks.
+        loop {
+            let over_segments = self.pending.len() > self.max_segments;
+            if self.buffered <= self.max_buffered && !over_segments {
+                break;
             }
+            let Some(&first) = self.pending.keys().next() else { break };
+            if over_segments {
+                self.stats.segment_limit_hits += 1;
+            }
+            self.drain(first, out);
         }
     }
 
@@ -196,6 +222,11 @@ impl Reassembler {
     /// Out-of-order bytes held, waiting for a hole before them to fill.
     pub fn buffered_bytes(&self) -> usize {
         self.buffered
+    }
+
+    /// Out-of-order segments (or the parts of them not held already) waiting for a hole to fill.
+    pub fn buffered_segments(&self) -> usize {
+        self.pending.len()
     }
 
     /// Stream offset of the next byte expected (bytes delivered or skipped so far).
@@ -565,6 +596,85 @@ mod tests {
         assert_eq!(r.buffered_bytes(), 0);
     }
 
+    #[test]
+    fn one_byte_segments_keep_the_segment_bound() {
+        // 100,000 one-byte segments after a one-byte hole, in a scrambled order, then the hole.
+        let data: Vec<u8> = (0..=100_000u32).map(|i| (i % 251) as u8).collect();
+        let mut order: Vec<usize> = (1..data.len()).collect();
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for i in (1..order.len()).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            order.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        order.push(0);
+        let mut r = Reassembler::new(1 << 20);
+        r.start_at(7);
+        // What was handed out, offset by offset: the byte, or None inside a gap.
+        let mut stream: Vec<Option<u8>> = Vec::new();
+        let mut sink = |chunk: Chunk<'_>| match chunk {
+            Chunk::Data(bytes) => stream.extend(bytes.iter().map(|&b| Some(b))),
+            Chunk::Gap(len) => stream.resize(stream.len() + len as usize, None),
+        };
+        for at in order {
+            r.push(7 + at as u32, &data[at..=at], 0, &mut sink);
+            assert!(r.buffered_segments() <= MAX_PENDING_SEGMENTS, "{} held", r.buffered_segments());
+        }
+        // Once the hole has filled, everything is handed out: nothing waits for a flush.
+        assert_eq!((r.buffered_segments(), r.buffered_bytes()), (0, 0));
+        assert_eq!(r.delivered(), data.len() as u64);
+        assert_eq!(stream.len(), data.len());
+        // Every byte handed out is the right one at the right place; the rest are gaps.
+        assert!(stream.iter().zip(&data).all(|(got, &sent)| got.is_none_or(|b| b == sent)));
+        let stats = r.stats();
+        assert!(stats.segment_limit_hits > 0);
+        // Only the segment bound made gaps here (the byte bound was never reached), one each time.
+        assert_eq!(stats.gaps, stats.segment_limit_hits);
+        assert_eq!(stats.gap_bytes, stream.iter().filter(|b| b.is_none()).count() as u64);
+        // The stream goes on as usual afterwards.
+        assert_eq!(push(&mut r, 7 + data.len() as u32, b"QUIT\r\n"), b"QUIT\r\n");
+    }
+
+    #[test]
+    fn up_to_the_segment_bound_the_hole_still_fills_without_a_gap() {
+        let mut r = Reassembler::new(1 << 20);
+        r.start_at(0);
+        let segments = MAX_PENDING_SEGMENTS as u32;
+        // One-byte segments after a one-byte hole, last first: each is its own entry.
+        for at in (1..=segments).rev() {
+            assert_eq!(push(&mut r, at, b"x"), b"");
+        }
+        assert_eq!(r.buffered_segments(), MAX_PENDING_SEGMENTS);
+        let all = collect(|out| r.push(0, b"x", 0, out));
+        assert_eq!(all, vec![b'x'; MAX_PENDING_SEGMENTS + 1]);
+        assert_eq!(r.stats().gaps, 0);
+
+        // One more than the bound: the hole becomes a gap at once, as past the byte bound.
+        let mut r = Reassembler::new(1 << 20);
+        r.start_at(0);
+        for at in (2..=segments + 1).rev() {
+            assert_eq!(push(&mut r, at, b"x"), b"");
+        }
+        let got = push(&mut r, 1, b"y");
+        assert_eq!(got, [&b"<gap 1>y"[..], &vec![b'x'; MAX_PENDING_SEGMENTS]].concat());
+        assert_eq!(r.stats().segment_limit_hits, 1);
+        assert_eq!(r.buffered_segments(), 0);
+        // The lost byte arriving late changes nothing.
+        assert_eq!(push(&mut r, 0, b"z"), b"");
+    }
+
+    #[test]
+    fn segment_bound_can_be_set() {
+        let mut r = Reassembler::new(1024).max_segments(2);
+        r.start_at(0);
+        assert_eq!(push(&mut r, 2, b"C"), b"");
+        assert_eq!(push(&mut r, 4, b"E"), b"");
+        assert_eq!(push(&mut r, 6, b"G"), b"<gap 2>C");
+        assert_eq!(r.buffered_segments(), 2);
+        assert_eq!(r.stats().segment_limit_hits, 1);
+    }
+
     /// The segments of `data`: a partition at `cuts`, plus extra arbitrary slices of it
     /// (overlapping, consistent retransmissions), each as (offset, bytes).
     fn segments(data: &[u8], cuts: &[usize], extra: &[(usize, usize)]) -> Vec<(usize, Vec<u8>)> {
@@ -624,6 +734,7 @@ mod tests {
         #[test]
         fn hostile_segments_keep_the_bound_and_the_accounting(
             budget in 0usize..64,
+            max_segments in proptest::option::of(0usize..8),
             start in proptest::option::of(any::<u32>()),
             pushes in proptest::collection::vec(
                 (any::<u32>(), 0u32..200, proptest::collection::vec(any::<u8>(), 0..40), 0u32..50),
@@ -631,6 +742,9 @@ mod tests {
             ),
         ) {
             let mut r = Reassembler::new(budget);
+            if let Some(max_segments) = max_segments {
+                r = r.max_segments(max_segments);
+            }
             if let Some(seq) = start {
                 r.start_at(seq);
             }
@@ -645,6 +759,7 @@ mod tests {
                 let seq = if i % 2 == 0 { anchor.wrapping_add(*near) } else { *seq };
                 r.push(seq, payload, *missing, &mut sink);
                 prop_assert!(r.buffered_bytes() <= budget);
+                prop_assert!(r.buffered_segments() <= max_segments.unwrap_or(MAX_PENDING_SEGMENTS));
             }
             r.flush(&mut sink);
             prop_assert_eq!(r.buffered_bytes(), 0);
