@@ -90,8 +90,9 @@ impl Evictable for Flow {
 pub struct Analyzer {
     settings: Settings,
     flows: FlowTable<Flow>,
-    /// Open sessions by id. Settled ones are gone.
-    sessions: FxHashMap<u32, SessionState>,
+    /// Open sessions by id. Settled ones are gone. Boxed: the table stays small enough for the
+    /// cache, and growing it moves pointers, not whole sessions.
+    sessions: FxHashMap<u32, Box<SessionState>>,
     next_session: u32,
     /// When to look at a session again (its close grace or idle deadline), earliest first.
     /// Entries can be stale: the session is re-examined and rescheduled.
@@ -220,7 +221,7 @@ impl Analyzer {
 
     /// The sessions still open, in no particular order: the live view of a terminal UI.
     pub fn open_sessions(&self) -> impl Iterator<Item = &SessionState> {
-        self.sessions.values()
+        self.sessions.values().map(|s| &**s)
     }
 
     /// The most sessions held open at once so far.
@@ -319,10 +320,14 @@ impl Analyzer {
                 None => Role::Other,
             };
         }
-        // Borrowed, not copied: data packets are the bulk of a capture.
+        // Borrowed, not copied: data packets are the bulk of a capture. A data connection's
+        // facts are copied into its negotiation only when its state changes (SYN, SYN-ACK, FIN,
+        // RST); its byte counts are read from the flow when the session settles, or copied
+        // when the flow is evicted.
         let conn = &flow.conn;
+        let state_changed = seg.flags.syn || seg.flags.fin || seg.flags.rst;
         match &mut flow.role {
-            Role::Data { session, negotiation } => {
+            Role::Data { session, negotiation } if state_changed => {
                 let (id, n) = (*session, *negotiation);
                 let Some(s) = self.sessions.get_mut(&id) else { return };
                 let Some(neg) = s.negotiations.get_mut(n as usize) else { return };
@@ -332,11 +337,12 @@ impl Analyzer {
                     self.events.push_back(data_outcome(id, n, neg, frame, ts));
                 }
             }
-            Role::Probable { session, index } => {
+            Role::Probable { session, index } if state_changed => {
                 if let Some(c) = self.sessions.get_mut(session).and_then(|s| s.probable.get_mut(*index as usize)) {
                     *c = *conn;
                 }
             }
+            Role::Data { .. } | Role::Probable { .. } => {}
             Role::Probing(probe) => {
                 let dir = conn.dir_of(seg.src);
                 self.lines.clear();
@@ -392,7 +398,7 @@ impl Analyzer {
                         self.held = self.held + held - flow.held;
                         flow.held = held;
                         self.wakeups.push(Reverse((ts.plus_ns(self.settings.idle_timeout_ns), id)));
-                        self.sessions.insert(id, s);
+                        self.sessions.insert(id, Box::new(s));
                         self.open_high_water = self.open_high_water.max(self.sessions.len() as u64);
                         flow.role = Role::Control { session: id, channel: Box::new(probe.channel) };
                         self.apply_effects(id, frame, ts);
@@ -465,7 +471,7 @@ impl Analyzer {
             }
         }
         let sessions = &self.sessions;
-        if let Some(id) = self.encrypted.session_for(seg.src, seg.dst, |id| sessions.get(&id)) {
+        if let Some(id) = self.encrypted.session_for(seg.src, seg.dst, |id| sessions.get(&id).map(|s| &**s)) {
             if let Some(s) = self.sessions.get_mut(&id) {
                 s.probable.push(*conn);
                 return Role::Probable { session: id, index: s.probable.len() as u32 - 1 };
@@ -544,7 +550,7 @@ impl Analyzer {
                 break;
             }
             self.wakeups.pop();
-            let Some(s) = self.sessions.get(&id) else { continue };
+            let Some(s) = self.sessions.get_mut(&id) else { continue };
             if let Some(closed) = s.closed_at {
                 let deadline = closed.plus_ns(self.settings.settle_grace_ns);
                 if now >= deadline || s.negotiations.iter().all(is_final) {
@@ -555,6 +561,7 @@ impl Analyzer {
             } else {
                 // The latest data connection counts as activity: the control channel is quiet
                 // during a long transfer.
+                refresh_data(s, &self.flows, true);
                 let data = s.negotiations.last().and_then(|n| n.conn).map(|c| c.last_ts);
                 let active = data.map_or(s.last_ts, |d| d.max(s.last_ts));
                 let deadline = active.plus_ns(self.settings.idle_timeout_ns);
@@ -574,7 +581,8 @@ impl Analyzer {
 
     /// The session is over: its record and findings go out as events, its state is dropped.
     fn settle(&mut self, id: u32, reason: EndReason) {
-        let Some(s) = self.sessions.remove(&id) else { return };
+        let Some(mut s) = self.sessions.remove(&id) else { return };
+        refresh_data(&mut s, &self.flows, false);
         // The control flow stays (its last ACKs must not look like a new connection), but its
         // buffers go.
         if let Some(f) = self.flows.get_mut(&FlowKey::new(s.client, s.server)) {
@@ -618,12 +626,54 @@ impl Analyzer {
 /// A flow left the table (replaced, evicted): its buffers no longer count, and a control
 /// channel's session has nothing more to wait for. A function of the fields it needs, so the
 /// flow table can call it while it evicts.
-fn release(held: &mut usize, sessions: &mut FxHashMap<u32, SessionState>, wakeups: &mut BinaryHeap<Reverse<(Timestamp, u32)>>, now: Timestamp, flow: Flow) {
+fn release(held: &mut usize, sessions: &mut FxHashMap<u32, Box<SessionState>>, wakeups: &mut BinaryHeap<Reverse<(Timestamp, u32)>>, now: Timestamp, flow: Flow) {
     *held -= flow.held;
-    if let Role::Control { session, .. } = flow.role {
-        if let Some(s) = sessions.get_mut(&session) {
-            s.closed_at.get_or_insert(flow.conn.last_ts);
-            wakeups.push(Reverse((now, session)));
+    match flow.role {
+        Role::Control { session, .. } => {
+            if let Some(s) = sessions.get_mut(&session) {
+                s.closed_at.get_or_insert(flow.conn.last_ts);
+                wakeups.push(Reverse((now, session)));
+            }
+        }
+        Role::Data { session, .. } | Role::Probable { session, .. } => {
+            if let Some(s) = sessions.get_mut(&session) {
+                sync_data(s, &flow);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Copies a data connection's latest facts into its session (its flow is being evicted, or the
+/// session settles).
+fn sync_data(s: &mut SessionState, flow: &Flow) {
+    match flow.role {
+        Role::Data { session, negotiation } if session == s.id => {
+            if let Some(n) = s.negotiations.get_mut(negotiation as usize) {
+                n.conn = Some(flow.conn);
+            }
+        }
+        Role::Probable { session, index } if session == s.id => {
+            if let Some(c) = s.probable.get_mut(index as usize) {
+                *c = flow.conn;
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The data connections of a session, refreshed from their flows where those are still held.
+fn refresh_data(s: &mut SessionState, flows: &FlowTable<Flow>, only_last: bool) {
+    let skip = if only_last { s.negotiations.len().saturating_sub(1) } else { 0 };
+    let keys: Vec<FlowKey> = s.negotiations[skip..]
+        .iter()
+        .filter_map(|n| n.conn)
+        .chain(if only_last { Vec::new() } else { s.probable.clone() })
+        .map(|c| FlowKey::new(c.client, c.server))
+        .collect();
+    for key in keys {
+        if let Some(flow) = flows.get(&key) {
+            sync_data(s, flow);
         }
     }
 }
