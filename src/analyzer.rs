@@ -198,7 +198,9 @@ impl Analyzer {
                     self.summary.evicted_connections = self.flows.evicted;
                     self.summary.peak_open_sessions = self.open_high_water;
                     self.summary.expectations_dropped = self.expectations.dropped;
-                    self.events.push_back(Event::Summary { frame: self.last_frame, time: self.now, summary: Box::new(self.summary.clone()) });
+                    // An empty input has no capture time at all.
+                    let time = self.summary.last_time.unwrap_or_default();
+                    self.events.push_back(Event::Summary { frame: self.last_frame, time, summary: Box::new(self.summary.clone()) });
                 }
             }
         }
@@ -212,7 +214,7 @@ impl Analyzer {
             tcp_connections: self.summary.tcp_connections,
             sessions: self.summary.sessions,
             open_sessions: self.sessions.len() as u64,
-            negotiations: self.answered,
+            negotiations_answered: self.answered,
             errors: self.summary.errors,
             warnings: self.summary.warnings,
             infos: self.summary.infos,
@@ -383,8 +385,10 @@ impl Analyzer {
                         let mut s = SessionState::new(id, conn);
                         self.events.push_back(Event::SessionStart {
                             session: id,
-                            frame: s.first_frame,
-                            time: s.start_ts,
+                            frame,
+                            time: ts,
+                            first_frame: s.first_frame,
+                            start_time: s.start_ts,
                             client: s.client,
                             server: s.server,
                         });
@@ -481,7 +485,7 @@ impl Analyzer {
     }
 
     fn apply_effects(&mut self, session: u32, frame: u64, ts: Timestamp) {
-        let Some(s) = self.sessions.get(&session) else {
+        let Some(s) = self.sessions.get_mut(&session) else {
             self.effects.clear();
             return;
         };
@@ -489,15 +493,10 @@ impl Analyzer {
             match effect {
                 Effect::Encrypted => self.encrypted.note(s),
                 Effect::Answered(n) => {
-                    let Some(neg) = s.negotiations.get(n as usize) else { continue };
+                    let Some(neg) = s.negotiations.get_mut(n as usize) else { continue };
                     self.answered += 1;
-                    self.events.push_back(Event::Negotiation {
-                        session,
-                        frame,
-                        time: ts,
-                        index: n,
-                        negotiation: Box::new(outcome::negotiation_record(neg, ts)),
-                    });
+                    neg.announced = true;
+                    self.events.push_back(negotiation_event(session, n, neg, frame, ts));
                 }
                 Effect::Expect(n) => {
                     let Some(neg) = s.negotiations.get(n as usize) else { continue };
@@ -594,6 +593,9 @@ impl Analyzer {
         self.encrypted.forget(&s);
         let (now, frame) = (self.now, self.last_frame);
         for (i, n) in s.negotiations.iter().enumerate() {
+            if !n.announced {
+                self.events.push_back(negotiation_event(id, i as u32, n, frame, now));
+            }
             if !n.outcome_announced {
                 self.events.push_back(data_outcome(id, i as u32, n, frame, now));
             }
@@ -676,6 +678,10 @@ fn refresh_data(s: &mut SessionState, flows: &FlowTable<Flow>, only_last: bool) 
             sync_data(s, flow);
         }
     }
+}
+
+fn negotiation_event(session: u32, index: u32, n: &crate::ftp::session::NegState, frame: u64, now: Timestamp) -> Event {
+    Event::Negotiation { session, frame, time: now, index, negotiation: Box::new(outcome::negotiation_record(n, now)) }
 }
 
 fn data_outcome(session: u32, index: u32, n: &crate::ftp::session::NegState, frame: u64, now: Timestamp) -> Event {

@@ -200,7 +200,11 @@ fn private_leak(s: &Session, n: &Negotiation, adv: SocketAddr, class: AddressCla
                 f.push(Fix::AnnouncePublicAddress { address: s.server.ip() });
             }
             f.push(Fix::ServerPassiveSettings { software: s.software });
-            f.push(Fix::ForwardPassiveRange { server: adv.ip() });
+            // Forwarding needs the server's LAN address: an advertised loopback or "any"
+            // address is not one.
+            if !matches!(class, AddressClass::Loopback | AddressClass::Unspecified) {
+                f.push(Fix::ForwardPassiveRange { server: adv.ip() });
+            }
             f
         }
         Mode::Active => {

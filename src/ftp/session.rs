@@ -54,7 +54,9 @@ pub struct NegState {
     /// Another command, or the end of the control connection, came after this negotiation:
     /// the client moved on.
     pub followed: bool,
-    /// Its data outcome was already announced (a `data_outcome` event).
+    /// Already announced: the negotiation itself (a `negotiation` event), its data outcome
+    /// (a `data_outcome` event).
+    pub announced: bool,
     pub outcome_announced: bool,
 }
 
@@ -172,14 +174,14 @@ impl SessionState {
         self.last_ts = ts;
         let Some(cmd) = parse::parse_command(line) else {
             if !line.iter().all(|b| b.is_ascii_whitespace()) {
-                // Only the first word is shown: the rest of a garbled line could be a password.
-                let word_len = line.iter().position(|&b| b == b' ').unwrap_or(line.len()).min(16);
-                self.anomaly(
-                    frame,
-                    "malformed_command",
-                    format!("not an FTP command ({} bytes)", line.len()),
-                    printable(&line[..word_len]),
-                );
+                // Only the leading letters are shown (the verb, if any): the rest of a garbled
+                // line, even of its first word ("PASS:secret"), could be a password.
+                let letters = line.iter().take(8).take_while(|b| b.is_ascii_alphabetic()).count();
+                let mut excerpt = printable(&line[..letters]);
+                if letters < line.len() {
+                    excerpt.push_str("...");
+                }
+                self.anomaly(frame, "malformed_command", format!("not an FTP command ({} bytes)", line.len()), excerpt);
                 // The server answers it ("500 Unknown command."): it waits for a reply like any
                 // command, or that reply would be paired with the next one.
                 self.push_pending(Pending { verb: Verb::Other, negotiation: None, transfer_of: None });
@@ -396,6 +398,7 @@ impl NegState {
             conn: None,
             matched_by: None,
             followed: false,
+            announced: false,
             outcome_announced: false,
         }
     }
@@ -498,13 +501,14 @@ mod tests {
     }
 
     #[test]
-    fn auth_tls_encrypts_and_garbage_commands_show_only_their_first_word() {
+    fn auth_tls_encrypts_and_garbage_commands_show_only_their_leading_letters() {
         let mut s = session();
         let effects = feed(
             &mut s,
             &[("C", b"pass:hunter2 extra"), ("C", b"AUTH TLS"), ("S", b"500 Unknown command."), ("S", b"234 Proceed with negotiation.")],
         );
-        assert_eq!(s.anomalies[0].excerpt, "pass:hunter2");
+        assert_eq!(s.anomalies[0].excerpt, "pass...");
+        assert!(!s.anomalies[0].excerpt.contains("hunter2"), "a password glued to its verb stays hidden");
         assert!(!s.anomalies[0].excerpt.contains("extra"));
         assert_eq!(s.tls_frame, Some(4));
         assert!(s.encrypted());

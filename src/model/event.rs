@@ -10,9 +10,11 @@ use std::net::SocketAddr;
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    /// A connection was recognised as an FTP control channel.
-    SessionStart { session: u32, frame: u64, time: Timestamp, client: SocketAddr, server: SocketAddr },
-    /// A negotiation was answered (PASV/EPSV/LPSV) or sent (PORT/EPRT/LPRT answered): what it advertised.
+    /// A connection was recognised as an FTP control channel (at `frame`); it began at
+    /// `first_frame` (its SYN, or its first packet when the capture began later).
+    SessionStart { session: u32, frame: u64, time: Timestamp, first_frame: u64, start_time: Timestamp, client: SocketAddr, server: SocketAddr },
+    /// A negotiation was answered (its reply tells what it advertised), or, never answered,
+    /// its session settled. Every `data_outcome` follows its `negotiation`.
     Negotiation { session: u32, frame: u64, time: Timestamp, index: u32, negotiation: Box<Negotiation> },
     /// What became of a negotiation's data connection: as soon as the wire shows it (SYN-ACK,
     /// RST, ICMP), otherwise when the session settles.
@@ -64,7 +66,8 @@ pub struct Stats {
     pub sessions: u64,
     /// Sessions still held in memory (not settled yet).
     pub open_sessions: u64,
-    pub negotiations: u64,
+    /// Negotiations answered so far (the summary counts every negotiation of settled sessions).
+    pub negotiations_answered: u64,
     pub errors: u64,
     pub warnings: u64,
     pub infos: u64,

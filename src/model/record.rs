@@ -48,7 +48,8 @@ pub struct Session {
     pub probable_data_channels: Vec<Connection>,
     pub anomalies: Vec<Anomaly>,
     pub control: ControlStats,
-    /// This session's findings, most severe first within each family, in frame order.
+    /// This session's findings, in the order diagnosis found them (the control connection's
+    /// first, then each negotiation's), repeats merged.
     pub findings: Vec<Finding>,
 }
 
@@ -62,8 +63,6 @@ pub enum EndReason {
     Idle,
     /// Still open when the capture ended.
     CaptureEnd,
-    /// Dropped to stay within the memory budget for open sessions.
-    Evicted,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize)]
