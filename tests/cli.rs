@@ -172,7 +172,7 @@ fn passwords_never_appear_in_any_output() {
     for (trace, password) in
         [("ipv4.pcap", "test"), ("ftp-password-pass-command.pcap", "qwerty"), ("fake-long-commands.pcap", "anonymous@zeek.org")]
     {
-        for args in [vec!["analyze", "--json"], vec!["analyze"]] {
+        for args in [vec!["analyze", "--json"], vec!["analyze", "--ndjson"], vec!["analyze"]] {
             let mut a = args.clone();
             let p = zeek(trace);
             a.push(&p);
@@ -230,8 +230,10 @@ fn ndjson_events_agree_with_the_json_document() {
             let start = events.iter().position(|e| e["event"] == "session_start" && &e["session"] == id).expect("session_start");
             let end = events.iter().position(|e| e["event"] == "session_end" && &e["session"] == id).unwrap();
             assert!(start < end);
-            let outcomes = events.iter().filter(|e| e["event"] == "data_outcome" && &e["session"] == id).count();
-            assert_eq!(outcomes, s["negotiations"].as_array().unwrap().len(), "one data_outcome per negotiation");
+            let count = |name: &str| events.iter().filter(|e| e["event"] == name && &e["session"] == id).count();
+            let negotiations = s["negotiations"].as_array().unwrap().len();
+            assert_eq!(count("negotiation"), negotiations, "one negotiation event per negotiation");
+            assert_eq!(count("data_outcome"), negotiations, "one data_outcome per negotiation");
         }
     }
 }
