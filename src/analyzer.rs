@@ -78,6 +78,14 @@ struct Flow {
     held: usize,
 }
 
+impl Default for Flow {
+    /// A placeholder, never observed: see [`FlowTable::get_or_replace`].
+    fn default() -> Flow {
+        let none = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
+        Flow { conn: Conn::new(none, none, 0, Timestamp::default()), role: Role::Other, held: 0 }
+    }
+}
+
 impl Evictable for Flow {
     fn conn(&self) -> &Conn {
         &self.conn
@@ -268,25 +276,30 @@ impl Analyzer {
     fn on_tcp(&mut self, frame: u64, ts: Timestamp, seg: &TcpSegment<'_>) {
         let key = FlowKey::new(seg.src, seg.dst);
         let opening = seg.flags.syn && !seg.flags.ack;
-        let reuse = match self.flows.get_mut(&key) {
-            Some(f) => opening && f.conn.is_closed() && f.conn.client_isn != Some(seg.seq),
-            None => true,
-        };
-        if reuse {
-            if let Some(old) = self.flows.remove(&key) {
-                release(&mut self.held, &mut self.sessions, &mut self.wakeups, self.now, old);
-            }
-            let conn = if seg.flags.syn && seg.flags.ack {
-                Conn::new(seg.dst, seg.src, frame, ts)
-            } else {
-                Conn::new(seg.src, seg.dst, frame, ts)
-            };
-            let role = if opening { self.correlate(seg, &conn) } else { Role::Fresh };
-            self.summary.tcp_connections += 1;
+        {
             let Analyzer { flows, held, sessions, wakeups, now, .. } = self;
-            flows.insert(key, Flow { conn, role, held: 0 }, ts, &mut |f| release(held, sessions, wakeups, *now, f));
+            flows.make_room(ts, &mut |f| release(held, sessions, wakeups, *now, f));
         }
-        let Some(flow) = self.flows.get_mut(&key) else { return };
+        // One lookup per packet. A SYN with a new ISN on a closed connection's 4-tuple opens a
+        // new connection (ports are reused).
+        let Analyzer { flows, held, sessions, wakeups, now, expectations, encrypted, summary, .. } = self;
+        let flow = flows.get_or_replace(
+            key,
+            |f| !(opening && f.conn.is_closed() && f.conn.client_isn != Some(seg.seq)),
+            |old| {
+                if let Some(old) = old {
+                    release(held, sessions, wakeups, *now, old);
+                }
+                let conn = if seg.flags.syn && seg.flags.ack {
+                    Conn::new(seg.dst, seg.src, frame, ts)
+                } else {
+                    Conn::new(seg.src, seg.dst, frame, ts)
+                };
+                let role = if opening { correlate(expectations, sessions, encrypted, seg, &conn) } else { Role::Fresh };
+                summary.tcp_connections += 1;
+                Flow { conn, role, held: 0 }
+            },
+        );
         let conn = &mut flow.conn;
         let dir = conn.dir_of(seg.src);
         conn.last_frame = frame;
@@ -465,25 +478,6 @@ impl Analyzer {
         }
     }
 
-    /// A new connection (its first SYN): the data connection of a negotiation, a probable data
-    /// connection of an encrypted session, or nothing known yet.
-    fn correlate(&mut self, seg: &TcpSegment<'_>, conn: &Conn) -> Role {
-        if let Some((e, how)) = self.expectations.take_match(seg.src, seg.dst, conn.first_ts) {
-            if let Some(n) = self.sessions.get_mut(&e.session).and_then(|s| s.negotiations.get_mut(e.negotiation as usize)) {
-                n.matched_by = Some(how);
-                return Role::Data { session: e.session, negotiation: e.negotiation };
-            }
-        }
-        let sessions = &self.sessions;
-        if let Some(id) = self.encrypted.session_for(seg.src, seg.dst, |id| sessions.get(&id).map(|s| &**s)) {
-            if let Some(s) = self.sessions.get_mut(&id) {
-                s.probable.push(*conn);
-                return Role::Probable { session: id, index: s.probable.len() as u32 - 1 };
-            }
-        }
-        Role::Fresh
-    }
-
     fn apply_effects(&mut self, session: u32, frame: u64, ts: Timestamp) {
         let Some(s) = self.sessions.get_mut(&session) else {
             self.effects.clear();
@@ -606,13 +600,12 @@ impl Analyzer {
         record.findings = diagnose::session_findings(&record);
         for f in &record.findings {
             self.count(f);
-            self.events.push_back(Event::Finding { session: id, frame, time: now, cross_session: false, finding: Box::new(f.clone()) });
         }
         let across = self.pairing.settle(&record, now);
         self.events.push_back(Event::SessionEnd { session: id, frame, time: now, record: Box::new(record) });
         for f in across {
             self.count(&f);
-            self.events.push_back(Event::Finding { session: f.session, frame, time: now, cross_session: true, finding: Box::new(f) });
+            self.events.push_back(Event::Finding { session: f.session, frame, time: now, finding: Box::new(f) });
         }
     }
 
@@ -678,6 +671,30 @@ fn refresh_data(s: &mut SessionState, flows: &FlowTable<Flow>, only_last: bool) 
             sync_data(s, flow);
         }
     }
+}
+
+/// A new connection (its first SYN): the data connection of a negotiation, a probable data
+/// connection of an encrypted session, or nothing known yet.
+fn correlate(
+    expectations: &mut Expectations,
+    sessions: &mut FxHashMap<u32, Box<SessionState>>,
+    encrypted: &EncryptedSessions,
+    seg: &TcpSegment<'_>,
+    conn: &Conn,
+) -> Role {
+    if let Some((e, how)) = expectations.take_match(seg.src, seg.dst, conn.first_ts) {
+        if let Some(n) = sessions.get_mut(&e.session).and_then(|s| s.negotiations.get_mut(e.negotiation as usize)) {
+            n.matched_by = Some(how);
+            return Role::Data { session: e.session, negotiation: e.negotiation };
+        }
+    }
+    if let Some(id) = encrypted.session_for(seg.src, seg.dst, |id| sessions.get(&id).map(|s| &**s)) {
+        if let Some(s) = sessions.get_mut(&id) {
+            s.probable.push(*conn);
+            return Role::Probable { session: id, index: s.probable.len() as u32 - 1 };
+        }
+    }
+    Role::Fresh
 }
 
 fn negotiation_event(session: u32, index: u32, n: &crate::ftp::session::NegState, frame: u64, now: Timestamp) -> Event {

@@ -29,20 +29,23 @@ pub fn session_findings(s: &Session) -> Vec<Finding> {
 /// (up to a bound) and `occurrences` counts them. A hash map keeps this linear: one session can
 /// hold thousands of identical findings.
 pub(crate) fn merge_repeats(findings: Vec<Finding>) -> Vec<Finding> {
+    // Most sessions have a few findings: a scan is cheaper than a map there.
+    if findings.len() <= 8 {
+        let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
+        for f in findings {
+            match out.iter_mut().find(|o| o.kind == f.kind && o.severity == f.severity && o.session == f.session && o.group == f.group) {
+                Some(kept) => fold(kept, f),
+                None => out.push(f),
+            }
+        }
+        return out;
+    }
     let mut out: Vec<Finding> = Vec::new();
     let mut first: FxHashMap<(crate::model::FindingKind, crate::model::Severity, u32, String), usize> = FxHashMap::default();
     for f in findings {
         let key = (f.kind, f.severity, f.session, f.group.clone());
         match first.get(&key) {
-            Some(&i) => {
-                let kept = &mut out[i];
-                kept.occurrences += 1;
-                for frame in f.frames {
-                    if kept.frames.len() < MAX_FRAMES && !kept.frames.contains(&frame) {
-                        kept.frames.push(frame);
-                    }
-                }
-            }
+            Some(&i) => fold(&mut out[i], f),
             None => {
                 first.insert(key, out.len());
                 out.push(f);
@@ -50,6 +53,16 @@ pub(crate) fn merge_repeats(findings: Vec<Finding>) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// One more occurrence of `kept`: its frames join, up to the bound.
+fn fold(kept: &mut Finding, f: Finding) {
+    kept.occurrences += 1;
+    for frame in f.frames {
+        if kept.frames.len() < MAX_FRAMES && !kept.frames.contains(&frame) {
+            kept.frames.push(frame);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -71,10 +84,13 @@ mod tests {
             fix: Vec::new(),
             details: serde_json::Value::Null,
         };
-        let out = merge_repeats((0..20).map(|i| f(i, "a")).chain([f(99, "b")]).collect());
-        assert_eq!(out.len(), 2);
-        assert_eq!(out[0].occurrences, 20);
-        assert_eq!(out[0].frames.len(), MAX_FRAMES);
-        assert_eq!(out[1].frames, vec![99]);
+        // Both ways: a scan for a few, a map for many.
+        for n in [5, 20] {
+            let out = merge_repeats((0..n).map(|i| f(i, "a")).chain([f(99, "b")]).collect());
+            assert_eq!(out.len(), 2);
+            assert_eq!(out[0].occurrences, n as u32);
+            assert_eq!(out[0].frames.len(), (n as usize).min(MAX_FRAMES));
+            assert_eq!(out[1].frames, vec![99]);
+        }
     }
 }

@@ -28,10 +28,10 @@ pub enum Event {
         matched_by: Option<MatchedBy>,
         connection: Option<Box<Connection>>,
     },
-    /// A finding, when its session settles (or, across sessions, when the second one does).
-    /// `cross_session`: the finding pairs two sessions (the two sides of a NAT router) and is
-    /// not part of either session's record.
-    Finding { session: u32, frame: u64, time: Timestamp, cross_session: bool, finding: Box<Finding> },
+    /// A finding across sessions (the two copies of one connection on both sides of a NAT
+    /// router), when the second copy settles: part of neither session's record. A session's own
+    /// findings come inside its `SessionEnd` record.
+    Finding { session: u32, frame: u64, time: Timestamp, finding: Box<Finding> },
     /// A settled session's whole record, findings included; its state is then forgotten.
     SessionEnd { session: u32, frame: u64, time: Timestamp, record: Box<Session> },
     /// Counters, every [`STATS_EVERY_NS`] of capture time.

@@ -45,7 +45,7 @@ impl<W: Write> Sink for JsonDocument<W> {
                 serde_json::to_writer(&mut self.out, record)?;
                 self.sessions += 1;
             }
-            Event::Finding { cross_session: true, finding, .. } => self.across.push(serde_json::to_vec(finding)?),
+            Event::Finding { finding, .. } => self.across.push(serde_json::to_vec(finding)?),
             Event::Summary { summary, .. } => self.summary = (**summary).clone(),
             _ => {}
         }

@@ -83,7 +83,7 @@ impl Report {
         while let Some(event) = analyzer.poll_event() {
             match event {
                 Event::SessionEnd { record, .. } => report.sessions.push(*record),
-                Event::Finding { cross_session: true, finding, .. } => report.findings.push(*finding),
+                Event::Finding { finding, .. } => report.findings.push(*finding),
                 Event::Summary { summary, .. } => report.capture.summary = *summary,
                 _ => {}
             }

@@ -3,7 +3,7 @@
 //! `summary`, with the inputs read.
 
 use super::{Capture, InputSummary, Sink, SCHEMA};
-use crate::model::{Event, Summary, Timestamp};
+use crate::model::{Event, Finding, Summary, Timestamp};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -30,14 +30,45 @@ struct Line<'a, T: Serialize> {
     event: &'a T,
 }
 
+impl<W: Write> Ndjson<W> {
+    fn line(&mut self, line: &impl Serialize) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, line)?;
+        self.out.write_all(b"\n")
+    }
+
+    /// `cross_session`: the finding pairs two sessions and belongs to neither's record.
+    fn finding(&mut self, session: u32, frame: u64, time: Timestamp, cross_session: bool, finding: &Finding) -> io::Result<()> {
+        #[derive(Serialize)]
+        struct FindingLine<'a> {
+            schema: &'static str,
+            event: &'static str,
+            session: u32,
+            frame: u64,
+            time: Timestamp,
+            cross_session: bool,
+            finding: &'a Finding,
+        }
+        self.line(&FindingLine { schema: SCHEMA, event: "finding", session, frame, time, cross_session, finding })
+    }
+}
+
 impl<W: Write> Sink for Ndjson<W> {
     fn event(&mut self, event: &Event) -> io::Result<()> {
         if let Event::Summary { frame, time, summary } = event {
             self.summary = Some((*frame, *time, (**summary).clone()));
             return Ok(());
         }
-        serde_json::to_writer(&mut self.out, &Line { schema: SCHEMA, event })?;
-        self.out.write_all(b"\n")
+        match event {
+            // A session's findings are announced just before its end, one line each.
+            Event::SessionEnd { session, frame, time, record } => {
+                for finding in &record.findings {
+                    self.finding(*session, *frame, *time, false, finding)?;
+                }
+                self.line(&Line { schema: SCHEMA, event })
+            }
+            Event::Finding { session, frame, time, finding } => self.finding(*session, *frame, *time, true, finding),
+            _ => self.line(&Line { schema: SCHEMA, event }),
+        }
     }
 
     fn finish(&mut self, inputs: &[InputSummary]) -> io::Result<()> {
@@ -50,8 +81,7 @@ impl<W: Write> Sink for Ndjson<W> {
         }
         let (frame, time, summary) = self.summary.take().unwrap_or_default();
         let line = Final { event: "summary", frame, time, capture: Capture::new(inputs, &summary) };
-        serde_json::to_writer(&mut self.out, &Line { schema: SCHEMA, event: &line })?;
-        self.out.write_all(b"\n")?;
+        self.line(&Line { schema: SCHEMA, event: &line })?;
         self.out.flush()
     }
 }

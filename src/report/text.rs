@@ -86,7 +86,7 @@ impl<W: Write> Sink for Text<W> {
                 self.buf.push('\n');
                 self.flush_buf()
             }
-            Event::Finding { cross_session: true, finding, .. } => {
+            Event::Finding { finding, .. } => {
                 self.finding(finding, true);
                 self.buf.push('\n');
                 self.flush_buf()

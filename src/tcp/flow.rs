@@ -5,6 +5,7 @@
 //! channel's reassembly state rides along in the flow's [`Role`], owned by the analyzer).
 
 use crate::Timestamp;
+use std::collections::hash_map::Entry;
 use std::net::SocketAddr;
 
 /// A connection's two endpoints in a canonical order, so both directions find the same flow.
@@ -182,12 +183,36 @@ impl<F: Evictable> FlowTable<F> {
         self.flows.get(key)
     }
 
-    /// Inserts a new flow, first making room if the table is full or a sweep is due. Evicted
-    /// flows are handed to `evicted`, so their owner can release what it accounted for them.
-    pub fn insert(&mut self, key: FlowKey, flow: F, now: Timestamp, evicted: &mut dyn FnMut(F)) -> &mut F {
+    /// Sweeps when a sweep is due or the table is full; evicted flows are handed to `evicted`,
+    /// so their owner can release what it accounted for them. Cheap when nothing is due.
+    pub fn make_room(&mut self, now: Timestamp, evicted: &mut dyn FnMut(F)) {
         if now >= self.next_sweep || self.flows.len() >= self.limits.max_flows {
             self.sweep(now, evicted);
         }
+    }
+
+    /// The flow for `key`, with one lookup: kept if `keep` says so, else replaced by `make`,
+    /// which gets the flow it replaces (if any). (`F: Default` lends a placeholder while the old
+    /// flow is handed over.)
+    pub fn get_or_replace(&mut self, key: FlowKey, keep: impl FnOnce(&F) -> bool, make: impl FnOnce(Option<F>) -> F) -> &mut F
+    where
+        F: Default,
+    {
+        match self.flows.entry(key) {
+            Entry::Occupied(mut o) => {
+                if !keep(o.get()) {
+                    let old = std::mem::take(o.get_mut());
+                    *o.get_mut() = make(Some(old));
+                }
+                o.into_mut()
+            }
+            Entry::Vacant(v) => v.insert(make(None)),
+        }
+    }
+
+    /// Inserts a flow, first making room (see [`FlowTable::make_room`]).
+    pub fn insert(&mut self, key: FlowKey, flow: F, now: Timestamp, evicted: &mut dyn FnMut(F)) -> &mut F {
+        self.make_room(now, evicted);
         self.flows.entry(key).insert_entry(flow).into_mut()
     }
 
