@@ -406,15 +406,19 @@ impl NegState {
 
 /// Bytes from the wire made safe to print: printable ASCII kept, anything else escaped.
 pub fn printable(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len());
     for &b in bytes {
         if (0x20..0x7f).contains(&b) {
             s.push(b as char);
         } else {
-            s.push_str(&format!("\\x{b:02x}"));
+            s.push_str("\\x");
+            s.push(HEX[usize::from(b >> 4)] as char);
+            s.push(HEX[usize::from(b & 15)] as char);
         }
     }
-    s.trim_end().to_string()
+    s.truncate(s.trim_end().len());
+    s
 }
 
 #[cfg(test)]
