@@ -28,6 +28,9 @@ struct Digest {
     start: Timestamp,
     user: Option<String>,
     negotiations: Vec<(NegotiationCommand, Mode, Option<SocketAddr>, u64)>,
+    /// The previous digest of each of its two groups (a list through the digests, newest
+    /// first, so that a group costs no allocation of its own).
+    earlier: [Option<u32>; 2],
 }
 
 /// The two ways copies of one connection can share an endpoint: DNAT in front of the server
@@ -40,10 +43,17 @@ enum GroupKey {
     ServerAndClientPort(SocketAddr, u16),
 }
 
+impl GroupKey {
+    fn of(client: SocketAddr, server: SocketAddr) -> [GroupKey; 2] {
+        [GroupKey::Client(client), GroupKey::ServerAndClientPort(server, client.port())]
+    }
+}
+
 #[derive(Default)]
 pub struct NatPairing {
     digests: FxHashMap<u32, Digest>,
-    groups: FxHashMap<GroupKey, Vec<u32>>,
+    /// The newest digest of each group.
+    newest: FxHashMap<GroupKey, u32>,
     /// Settle time and id, oldest first, for expiry.
     order: VecDeque<(Timestamp, u32)>,
 }
@@ -53,19 +63,27 @@ impl NatPairing {
     /// own partner.
     pub fn settle(&mut self, s: &Session, now: Timestamp) -> Vec<Finding> {
         self.expire(now);
-        let d = Digest {
+        // Nothing advertised, nothing an ALG could have rewritten.
+        if s.negotiations.iter().all(|n| n.advertised.is_none()) {
+            return Vec::new();
+        }
+        let keys = GroupKey::of(s.client, s.server);
+        let mut d = Digest {
             id: s.id,
             client: s.client,
             server: s.server,
             start: s.start_time,
             user: s.user.clone(),
             negotiations: s.negotiations.iter().map(|n| (n.command, n.mode, n.advertised, n.evidence_frame())).collect(),
+            earlier: [None; 2],
         };
         let mut out = Vec::new();
-        let keys = [GroupKey::Client(s.client), GroupKey::ServerAndClientPort(s.server, s.client.port())];
-        for key in keys {
-            let Some(group) = self.groups.get(&key) else { continue };
-            for other in group.iter().rev().take(MAX_CANDIDATES).filter_map(|id| self.digests.get(id)) {
+        for (g, key) in keys.iter().enumerate() {
+            let mut next = self.newest.get(key).copied();
+            d.earlier[g] = next;
+            for _ in 0..MAX_CANDIDATES {
+                let Some(other) = next.and_then(|id| self.digests.get(&id)) else { break };
+                next = other.earlier[g];
                 let other_side_differs = match key {
                     GroupKey::Client(_) => other.server != d.server,
                     GroupKey::ServerAndClientPort(..) => other.client.ip() != d.client.ip(),
@@ -79,13 +97,11 @@ impl NatPairing {
                 }
             }
         }
-        if !d.negotiations.is_empty() {
-            for key in keys {
-                self.groups.entry(key).or_default().push(d.id);
-            }
-            self.order.push_back((now, d.id));
-            self.digests.insert(d.id, d);
+        for key in keys {
+            self.newest.insert(key, d.id);
         }
+        self.order.push_back((now, d.id));
+        self.digests.insert(d.id, d);
         super::merge_repeats(out)
     }
 
@@ -96,12 +112,9 @@ impl NatPairing {
             }
             self.order.pop_front();
             if let Some(d) = self.digests.remove(&id) {
-                for key in [GroupKey::Client(d.client), GroupKey::ServerAndClientPort(d.server, d.client.port())] {
-                    if let Some(group) = self.groups.get_mut(&key) {
-                        group.retain(|&g| g != id);
-                        if group.is_empty() {
-                            self.groups.remove(&key);
-                        }
+                for key in GroupKey::of(d.client, d.server) {
+                    if self.newest.get(&key) == Some(&id) {
+                        self.newest.remove(&key);
                     }
                 }
             }

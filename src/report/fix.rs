@@ -102,15 +102,22 @@ fn passive_settings(software: Software) -> &'static str {
 
 /// JSON: each fix as its action and parameters, plus the rendered text.
 pub fn serialize_fixes<S: Serializer>(fixes: &[Fix], s: S) -> Result<S::Ok, S::Error> {
+    /// The text is written straight into the output, not built first.
+    struct Text<'a>(&'a Fix);
+    impl Serialize for Text<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_str(self.0)
+        }
+    }
     #[derive(Serialize)]
     struct WithText<'a> {
         #[serde(flatten)]
         fix: &'a Fix,
-        text: String,
+        text: Text<'a>,
     }
     let mut seq = s.serialize_seq(Some(fixes.len()))?;
     for fix in fixes {
-        seq.serialize_element(&WithText { fix, text: fix.to_string() })?;
+        seq.serialize_element(&WithText { fix, text: Text(fix) })?;
     }
     seq.end()
 }
