@@ -68,6 +68,8 @@ enum Role {
     Data { session: u32, negotiation: u32 },
     /// Under TLS: probably a data connection of this session.
     Probable { session: u32, index: u32 },
+    /// A data connection of a settled session: kept only to recognise its last packets.
+    Retired,
     Other,
 }
 
@@ -92,6 +94,9 @@ impl Evictable for Flow {
     }
     fn pinned(&self) -> bool {
         matches!(self.role, Role::Control { .. })
+    }
+    fn retired(&self) -> bool {
+        matches!(self.role, Role::Retired)
     }
 }
 
@@ -474,7 +479,7 @@ impl Analyzer {
                 }
                 self.apply_effects(id, frame, ts);
             }
-            Role::Fresh | Role::Other => {}
+            Role::Fresh | Role::Retired | Role::Other => {}
         }
     }
 
@@ -576,6 +581,13 @@ impl Analyzer {
     fn settle(&mut self, id: u32, reason: EndReason) {
         let Some(mut s) = self.sessions.remove(&id) else { return };
         refresh_data(&mut s, &self.flows, false);
+        for c in s.negotiations.iter().filter_map(|n| n.conn).chain(s.probable.iter().copied()) {
+            if let Some(f) = self.flows.get_mut(&FlowKey::new(c.client, c.server)) {
+                if matches!(f.role, Role::Data { session, .. } | Role::Probable { session, .. } if session == id) {
+                    f.role = Role::Retired;
+                }
+            }
+        }
         // The control flow stays (its last ACKs must not look like a new connection), but its
         // buffers go.
         if let Some(f) = self.flows.get_mut(&FlowKey::new(s.client, s.server)) {

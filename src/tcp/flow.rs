@@ -128,7 +128,9 @@ impl Default for FlowLimits {
         FlowLimits {
             max_flows: 200_000,
             idle_timeout_ns: 600 * 1_000_000_000,
-            closed_timeout_ns: 30 * 1_000_000_000,
+            // Stragglers of a closed connection (the last ACK, a retransmitted FIN) come within
+            // round trips, not seconds.
+            closed_timeout_ns: 5 * 1_000_000_000,
             half_open_timeout_ns: 130 * 1_000_000_000,
         }
     }
@@ -150,9 +152,13 @@ pub trait Evictable {
     fn conn(&self) -> &Conn;
     /// Flows that must survive idleness (live FTP control channels).
     fn pinned(&self) -> bool;
+    /// Flows nothing waits for any more (a settled session's data connections): they go as
+    /// soon as they are quiet, like closed ones.
+    fn retired(&self) -> bool;
 }
 
-const SWEEP_EVERY_NS: i64 = 30 * 1_000_000_000;
+/// Sweeps run this often (capture time), so a dead flow lingers at most its timeout plus this.
+const SWEEP_EVERY_NS: i64 = 5 * 1_000_000_000;
 
 impl<F: Evictable> FlowTable<F> {
     pub fn new(limits: FlowLimits) -> Self {
@@ -226,7 +232,7 @@ impl<F: Evictable> FlowTable<F> {
         let stale = |f: &F| {
             let c = f.conn();
             let idle = now.0.saturating_sub(c.last_ts.0);
-            let timeout = if c.is_closed() {
+            let timeout = if c.is_closed() || f.retired() {
                 limits.closed_timeout_ns
             } else if c.synack_frame.is_none() && c.bytes_to_server + c.bytes_to_client == 0 {
                 limits.half_open_timeout_ns
@@ -265,6 +271,9 @@ mod tests {
         }
         fn pinned(&self) -> bool {
             self.1
+        }
+        fn retired(&self) -> bool {
+            false
         }
     }
 
