@@ -5,6 +5,7 @@
 use clap::{Parser, Subcommand};
 use ftpscope::analyzer::{Analyzer, Settings};
 use ftpscope::capture;
+use ftpscope::capture::progress::Progress;
 use ftpscope::report::json::JsonDocument;
 use ftpscope::report::ndjson::Ndjson;
 use ftpscope::report::text::Text;
@@ -58,8 +59,24 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Analyze { files, json, ndjson, no_color, quiet } => {
+            // Every input is opened before any is read: a missing second file must not leave a
+            // report of half the input behind.
+            let mut sources = Vec::new();
+            for path in &files {
+                match capture::Source::open(path) {
+                    Ok(source) => sources.push((path, source)),
+                    Err(e) => {
+                        eprintln!("ftpscope: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
+            // One bar for all inputs, on a terminal only; its total is known when every input
+            // is a file.
+            let total = sources.iter().map(|(_, source)| source.len()).sum::<Option<u64>>();
+            let progress = Progress::new(total, io::stderr().is_terminal() && !quiet);
             // Buffered: stdout alone flushes at every newline, one system call per line.
-            let out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+            let out = io::BufWriter::with_capacity(1 << 16, progress.writer(io::stdout().lock()));
             let color = !no_color && std::env::var_os("NO_COLOR").is_none() && io::stdout().is_terminal();
             let sink: Box<dyn Sink> = if json {
                 Box::new(JsonDocument::new(out))
@@ -68,30 +85,18 @@ fn main() -> ExitCode {
             } else {
                 Box::new(Text::new(out, color))
             };
-            analyze(&files, sink, quiet)
+            analyze(sources, sink, &progress)
         }
     }
 }
 
-fn analyze(files: &[PathBuf], mut sink: Box<dyn Sink>, _quiet: bool) -> ExitCode {
-    // Every input is opened before any is read: a missing second file must not leave a
-    // report of half the input behind.
-    let mut sources = Vec::new();
-    for path in files {
-        match capture::Source::open(path) {
-            Ok(source) => sources.push((path, source)),
-            Err(e) => {
-                eprintln!("ftpscope: {e}");
-                return ExitCode::from(2);
-            }
-        }
-    }
+fn analyze(sources: Vec<(&PathBuf, capture::Source)>, mut sink: Box<dyn Sink>, progress: &Progress) -> ExitCode {
     let mut analyzer = Analyzer::new(Settings::default());
     let mut inputs = Vec::new();
     let mut next_frame = 1;
     let mut failed: Option<io::Error> = None;
     for (path, source) in sources {
-        let result = source.read(next_frame, &mut |frame| {
+        let result = source.read_through(|input| progress.reader(input), next_frame, &mut |frame| {
             analyzer.feed(frame);
             if failed.is_none() {
                 if let Err(e) = drain(&mut analyzer, sink.as_mut()) {
@@ -100,6 +105,7 @@ fn analyze(files: &[PathBuf], mut sink: Box<dyn Sink>, _quiet: bool) -> ExitCode
             }
         });
         if let Some(e) = failed.take() {
+            progress.finish();
             return output_error_with(e, &analyzer);
         }
         match result {
@@ -113,11 +119,14 @@ fn analyze(files: &[PathBuf], mut sink: Box<dyn Sink>, _quiet: bool) -> ExitCode
                 next_frame += summary.frames;
             }
             Err(e) => {
+                progress.finish();
                 eprintln!("ftpscope: {e}");
                 return ExitCode::from(2);
             }
         }
     }
+    // The bar's line goes before the last sessions and the totals are printed.
+    progress.finish();
     analyzer.finish();
     if let Err(e) = drain(&mut analyzer, sink.as_mut()).and_then(|_| sink.finish(&inputs)) {
         return output_error_with(e, &analyzer);

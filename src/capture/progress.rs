@@ -30,7 +30,7 @@
 //! ```
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
 /// Bytes a reader accumulates before it updates the bar, unless [`PUSH_INTERVAL`] passed first:
@@ -85,6 +85,32 @@ impl Progress {
     /// Removes the bar from the terminal (call before printing the report).
     pub fn finish(&self) {
         self.bar.finish_and_clear();
+    }
+
+    /// Wraps the report's output: while the bar is drawn, each write clears it first and draws
+    /// it again after, so sessions printed as they settle never mix with the bar's line.
+    pub fn writer<W: Write>(&self, inner: W) -> SuspendingWriter<W> {
+        SuspendingWriter { inner, bar: self.bar.clone() }
+    }
+}
+
+/// See [`Progress::writer`]. Put a `BufWriter` in front: the bar is suspended once per flush.
+pub struct SuspendingWriter<W> {
+    inner: W,
+    bar: ProgressBar,
+}
+
+impl<W: Write> Write for SuspendingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let SuspendingWriter { inner, bar } = self;
+        if bar.is_hidden() {
+            return inner.write(buf);
+        }
+        bar.suspend(|| inner.write(buf))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 
