@@ -545,19 +545,11 @@ fn odd_commands() -> Cap {
     c.cmd(&mut cap, "EPRT |1|fe80::1|5282|\r\n", "501 Illegal EPRT command.\r\n");
     c.cmd(&mut cap, "EPRT |1|10.0.0.1|70000|\r\n", "501 Illegal EPRT command.\r\n");
     c.cmd(&mut cap, "LPRT 4,4,10,0,0,1,2,4,4\r\n", "200 LPRT command successful.\r\n");
-    c.cmd(
-        &mut cap,
-        "LPRT 6,16,253,0,0,0,0,0,0,0,0,0,0,0,0,0,0,1,2,4,5\r\n",
-        "200 LPRT command successful.\r\n",
-    );
+    c.cmd(&mut cap, "LPRT 6,16,253,0,0,0,0,0,0,0,0,0,0,0,0,0,0,1,2,4,5\r\n", "200 LPRT command successful.\r\n");
     c.c(&mut cap, b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\xff\xfe\r\n");
     c.s(&mut cap, b"500 Unknown command.\r\n");
     cap.wait_ms(5000);
-    c.cmd(
-        &mut cap,
-        "CWD /nonexistent\r\n",
-        "500 OOPS: vsf_sysutil_bind\r\n500 OOPS: child died\r\n",
-    );
+    c.cmd(&mut cap, "CWD /nonexistent\r\n", "500 OOPS: vsf_sysutil_bind\r\n500 OOPS: child died\r\n");
     c.close_by_server(&mut cap);
     cap
 }
@@ -738,7 +730,15 @@ fn mid_connection() -> Cap {
     let mut c = Conn::midway(client, server, 0x1000_0000, 0x2000_0000);
     c.cmd(&mut cap, "SYST\r\n", "215 UNIX Type: L8\r\n");
     c.cmd(&mut cap, "PASV\r\n", "227 Entering Passive Mode (198,51,100,20,200,1).\r\n");
-    passive_transfer(&mut cap, &mut c, "LIST", "192.0.2.10:41008", "198.51.100.20:51201", 9600, b"-rw-r--r-- 1 ftp ftp 7 Nov 14 22:00 b\r\n");
+    passive_transfer(
+        &mut cap,
+        &mut c,
+        "LIST",
+        "192.0.2.10:41008",
+        "198.51.100.20:51201",
+        9600,
+        b"-rw-r--r-- 1 ftp ftp 7 Nov 14 22:00 b\r\n",
+    );
     quit(&mut cap, &mut c);
     cap
 }
@@ -777,7 +777,15 @@ fn lossy_control() -> Cap {
     c.s(&mut cap, b"200 NOOP ok.\r\n");
     // After the gap: a negotiation and its data connection.
     c.cmd(&mut cap, "PASV\r\n", "227 Entering Passive Mode (198,51,100,20,200,2).\r\n");
-    passive_transfer(&mut cap, &mut c, "LIST", "192.0.2.10:41009", "198.51.100.20:51202", 9700, b"-rw-r--r-- 1 ftp ftp 7 Nov 14 22:00 c\r\n");
+    passive_transfer(
+        &mut cap,
+        &mut c,
+        "LIST",
+        "192.0.2.10:41009",
+        "198.51.100.20:51202",
+        9700,
+        b"-rw-r--r-- 1 ftp ftp 7 Nov 14 22:00 c\r\n",
+    );
     c.cmd(&mut cap, "EPSV\r\n", "229 Entering Extended Passive Mode (|||51203|)\r\n");
     passive_transfer(&mut cap, &mut c, "NLST", "192.0.2.10:41010", "198.51.100.20:51203", 9800, b"c\r\n");
     quit(&mut cap, &mut c);

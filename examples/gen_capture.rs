@@ -34,8 +34,8 @@ mod replicate;
 
 use ftpscope::capture::writer::PcapWriter;
 use ftpscope::Timestamp;
-use std::collections::{BinaryHeap, VecDeque};
 use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::io::{BufWriter, Write};
 
 // ---------------------------------------------------------------- PRNG
@@ -233,7 +233,13 @@ impl Writer {
         f.extend_from_slice(&ack.to_be_bytes());
         f.push(((hlen / 4) as u8) << 4);
         f.push(flags);
-        let window = if flags & SYN != 0 { 64240 } else if flags & RST != 0 { 0 } else { t.window[from] };
+        let window = if flags & SYN != 0 {
+            64240
+        } else if flags & RST != 0 {
+            0
+        } else {
+            t.window[from]
+        };
         f.extend_from_slice(&window.to_be_bytes());
         f.extend_from_slice(&[0, 0, 0, 0]); // checksum, urgent pointer
         f.extend_from_slice(&opts[..opt_len]);
@@ -343,8 +349,7 @@ impl World {
             clients.push([203, 0, 113, i]);
         }
         let client_port = clients.iter().map(|_| rng.range(32768, 60000) as u16).collect();
-        let servers: Vec<(Ip, &'static str)> =
-            (1..=40u8).map(|i| ([198, 51, 100, i], *rng.pick(BANNERS))).collect();
+        let servers: Vec<(Ip, &'static str)> = (1..=40u8).map(|i| ([198, 51, 100, i], *rng.pick(BANNERS))).collect();
         let pasv_port = servers.iter().map(|_| rng.range(40000, 49000) as u16).collect();
         World { rng, clients, client_port, servers, pasv_port, bulk_scale: 1.0 }
     }
@@ -843,14 +848,7 @@ fn main() -> std::io::Result<()> {
     w.pcap.flush()?;
 
     let count = |k: Kind| m.failing.iter().filter(|(kk, _)| *kk == k).count();
-    let list = |k: Kind| {
-        m.failing
-            .iter()
-            .filter(|(kk, _)| *kk == k)
-            .map(|(_, e)| format!("\"{e}\""))
-            .collect::<Vec<_>>()
-            .join(",")
-    };
+    let list = |k: Kind| m.failing.iter().filter(|(kk, _)| *kk == k).map(|(_, e)| format!("\"{e}\"")).collect::<Vec<_>>().join(",");
     let manifest = format!(
         "{{\"file\":\"{out}\",\"seed\":{seed},\"concurrency\":{concurrency},\"bulk_scale\":{bulk_scale},\"bytes\":{},\"packets\":{},\"duration_s\":{:.3},\"sessions\":{},\"transfers\":{},\"data_bytes\":{},\
          \"background_connections\":{},\"failing\":{{\"pasv_private\":{},\"port_refused\":{}}},\

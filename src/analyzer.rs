@@ -63,11 +63,20 @@ enum Role {
     /// No payload yet.
     Fresh,
     Probing(Box<Probe>),
-    Control { session: u32, channel: Box<Channel> },
+    Control {
+        session: u32,
+        channel: Box<Channel>,
+    },
     /// The data connection of a negotiation.
-    Data { session: u32, negotiation: u32 },
+    Data {
+        session: u32,
+        negotiation: u32,
+    },
     /// Under TLS: probably a data connection of this session.
-    Probable { session: u32, index: u32 },
+    Probable {
+        session: u32,
+        index: u32,
+    },
     /// A data connection of a settled session: kept only to recognise its last packets.
     Retired,
     Other,
@@ -633,7 +642,13 @@ impl Analyzer {
 /// A flow left the table (replaced, evicted): its buffers no longer count, and a control
 /// channel's session has nothing more to wait for. A function of the fields it needs, so the
 /// flow table can call it while it evicts.
-fn release(held: &mut usize, sessions: &mut FxHashMap<u32, Box<SessionState>>, wakeups: &mut BinaryHeap<Reverse<(Timestamp, u32)>>, now: Timestamp, flow: Flow) {
+fn release(
+    held: &mut usize,
+    sessions: &mut FxHashMap<u32, Box<SessionState>>,
+    wakeups: &mut BinaryHeap<Reverse<(Timestamp, u32)>>,
+    now: Timestamp,
+    flow: Flow,
+) {
     *held -= flow.held;
     match flow.role {
         Role::Control { session, .. } => {

@@ -73,7 +73,7 @@ fn main() -> ExitCode {
             }
             // One bar for all inputs, on a terminal only; its total is known when every input
             // is a file.
-            let total = sources.iter().map(|(_, source)| source.len()).sum::<Option<u64>>();
+            let total = sources.iter().map(|(_, source)| source.size()).sum::<Option<u64>>();
             let progress = Progress::new(total, io::stderr().is_terminal() && !quiet);
             // Buffered: stdout alone flushes at every newline, one system call per line.
             let out = io::BufWriter::with_capacity(1 << 16, progress.writer(io::stdout().lock()));

@@ -197,7 +197,8 @@ fn exit_status_is_1_when_a_finding_is_an_error() {
 /// same sessions and findings as the JSON document, in the same order.
 #[test]
 fn ndjson_events_agree_with_the_json_document() {
-    for capture in [fixture("alg-passive/router-srv-any.pcap"), fixture("pasv-private-leak-fail/client.pcap"), zeek("cwd-navigation.pcap")] {
+    for capture in [fixture("alg-passive/router-srv-any.pcap"), fixture("pasv-private-leak-fail/client.pcap"), zeek("cwd-navigation.pcap")]
+    {
         let doc = json(&ftpscope(&["analyze", "--json", &capture]));
         let out = ftpscope(&["analyze", "--ndjson", &capture]);
         assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));

@@ -23,7 +23,13 @@ impl Rng {
 fn captures() -> Vec<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    for dir in ["fixtures/pasv-private-leak-fail", "fixtures/lossy-control", "fixtures/alg-passive", "fixtures/nonstandard-port-2121", "fixtures/crafted"] {
+    for dir in [
+        "fixtures/pasv-private-leak-fail",
+        "fixtures/lossy-control",
+        "fixtures/alg-passive",
+        "fixtures/nonstandard-port-2121",
+        "fixtures/crafted",
+    ] {
         for entry in std::fs::read_dir(root.join(dir)).unwrap() {
             let p = entry.unwrap().path();
             if p.extension().is_some_and(|e| e == "pcap" || e == "pcapng") {

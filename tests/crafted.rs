@@ -16,10 +16,7 @@ fn path(name: &str) -> String {
 
 /// Exit status and JSON report.
 fn analyze(name: &str) -> (i32, Value) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ftpscope"))
-        .args(["analyze", "--json", &path(name)])
-        .output()
-        .expect("ftpscope runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_ftpscope")).args(["analyze", "--json", &path(name)]).output().expect("ftpscope runs");
     let code = out.status.code().expect("exit status, not a signal");
     let report = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{name}: not JSON ({e}); stderr: {}", String::from_utf8_lossy(&out.stderr)));
@@ -45,10 +42,7 @@ fn findings(r: &Value) -> Vec<(String, String)> {
 }
 
 fn finding<'a>(r: &'a Value, kind: &str) -> &'a Value {
-    common::all_findings(r)
-        .into_iter()
-        .find(|f| f["kind"] == kind)
-        .unwrap_or_else(|| panic!("no {kind} finding in {:?}", findings(r)))
+    common::all_findings(r).into_iter().find(|f| f["kind"] == kind).unwrap_or_else(|| panic!("no {kind} finding in {:?}", findings(r)))
 }
 
 fn has(r: &Value, kind: &str, severity: &str) -> bool {
@@ -85,25 +79,25 @@ fn odd_227_229_228_forms() {
     check_negotiations(
         &r,
         &[
-            ("PASV", 227, a(1029), false, "established"), // (h,p) with LIST
-            ("PASV", 227, a(1030), false, "not_attempted"), // trailing '.'
-            ("PASV", 227, a(1031), false, "not_attempted"), // no parentheses
-            ("PASV", 227, a(1032), false, "not_attempted"), // "passively listen to"
-            ("PASV", 227, a(1033), false, "established"), // no text
-            ("PASV", 227, a(1034), false, "not_attempted"), // '=' prefix
-            ("PASV", 227, a(1035), false, "not_attempted"), // spaces inside
-            ("PASV", 227, a(1036), false, "established"), // multi-line 227
+            ("PASV", 227, a(1029), false, "established"),              // (h,p) with LIST
+            ("PASV", 227, a(1030), false, "not_attempted"),            // trailing '.'
+            ("PASV", 227, a(1031), false, "not_attempted"),            // no parentheses
+            ("PASV", 227, a(1032), false, "not_attempted"),            // "passively listen to"
+            ("PASV", 227, a(1033), false, "established"),              // no text
+            ("PASV", 227, a(1034), false, "not_attempted"),            // '=' prefix
+            ("PASV", 227, a(1035), false, "not_attempted"),            // spaces inside
+            ("PASV", 227, a(1036), false, "established"),              // multi-line 227
             ("PASV", 227, Some("0.0.0.0:1037"), false, "established"), // "any"
-            ("PASV", 227, None, true, "not_attempted"), // 257
-            ("PASV", 227, None, true, "not_attempted"), // empty '('
+            ("PASV", 227, None, true, "not_attempted"),                // 257
+            ("PASV", 227, None, true, "not_attempted"),                // empty '('
             ("EPSV", 229, a(6446), false, "established"),
-            ("EPSV", 229, a(48758), false, "not_attempted"), // (|||48758|).
-            ("EPSV", 229, a(6447), false, "not_attempted"), // (!!!6447!)
-            ("EPSV", 229, None, true, "not_attempted"), // (||6448|)
+            ("EPSV", 229, a(48758), false, "not_attempted"),              // (|||48758|).
+            ("EPSV", 229, a(6447), false, "not_attempted"),               // (!!!6447!)
+            ("EPSV", 229, None, true, "not_attempted"),                   // (||6448|)
             ("EPSV", 229, Some("10.0.0.5:4000"), false, "not_attempted"), // address given
-            ("EPSV", 229, None, true, "not_attempted"), // port 0
-            ("EPSV", 227, a(1044), false, "established"), // EPSV answered by 227
-            ("PASV", 229, a(6449), false, "established"), // PASV answered by 229
+            ("EPSV", 229, None, true, "not_attempted"),                   // port 0
+            ("EPSV", 227, a(1044), false, "established"),                 // EPSV answered by 227
+            ("PASV", 229, a(6449), false, "established"),                 // PASV answered by 229
             ("LPSV", 228, a(1045), false, "established"),
         ],
     );
@@ -144,12 +138,8 @@ fn odd_commands_are_parsed_and_odd_replies_flagged() {
     // The greeting came in three segments, cut inside the first line and inside a code.
     assert_eq!(s["banner"], "Welcome to the crafted server");
     assert_eq!(s["user"], "anonymous");
-    let anomalies: Vec<(u64, &str)> = s["anomalies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| (a["frame"].as_u64().unwrap(), a["kind"].as_str().unwrap()))
-        .collect();
+    let anomalies: Vec<(u64, &str)> =
+        s["anomalies"].as_array().unwrap().iter().map(|a| (a["frame"].as_u64().unwrap(), a["kind"].as_str().unwrap())).collect();
     for expected in [(10, "malformed_reply"), (12, "malformed_reply"), (14, "malformed_reply"), (31, "malformed_command")] {
         assert!(anomalies.contains(&expected), "{expected:?} in {anomalies:?}");
     }

@@ -33,8 +33,22 @@ const FIXTURES: &[&str] = &[
 ];
 
 /// Fields whose values are a closed set of words: each word must be in the document too.
-const ENUMERATED: &[&str] =
-    &["schema", "event", "kind", "action", "severity", "outcome", "matched_by", "mode", "end", "software", "advertised_class", "class", "rst_from", "side"];
+const ENUMERATED: &[&str] = &[
+    "schema",
+    "event",
+    "kind",
+    "action",
+    "severity",
+    "outcome",
+    "matched_by",
+    "mode",
+    "end",
+    "software",
+    "advertised_class",
+    "class",
+    "rst_from",
+    "side",
+];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -44,7 +58,8 @@ fn inputs() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = FIXTURES.iter().map(|f| root().join("fixtures").join(f)).collect();
     let zeek = root().join("../shared/corpus/zeek/Traces/ftp");
     if let Ok(dir) = std::fs::read_dir(&zeek) {
-        let mut traces: Vec<PathBuf> = dir.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "pcap")).collect();
+        let mut traces: Vec<PathBuf> =
+            dir.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "pcap")).collect();
         traces.sort();
         files.extend(traces);
     }

@@ -35,89 +35,41 @@ use serde_json::Value;
 /// one trace.
 const BASELINES: &[(&str, &str)] = &[
     // 10.3.22.91:58218 -> 10.167.25.101:21
-    (
-        "scripts.base.protocols.ftp.cwd-navigation",
-        "ftp/cwd-navigation.pcap",
-    ),
+    ("scripts.base.protocols.ftp.cwd-navigation", "ftp/cwd-navigation.pcap"),
     // 127.0.0.1:40284 -> 127.0.0.1:21
-    (
-        "scripts.base.protocols.ftp.ftp-auth-tls",
-        "ftp/ftp-auth-tls.pcap",
-    ),
+    ("scripts.base.protocols.ftp.ftp-auth-tls", "ftp/ftp-auth-tls.pcap"),
     // 192.168.21.95:54089 -> 164.107.123.6:21 (capture starts mid-connection)
-    (
-        "scripts.base.protocols.ftp.ftp-get-file-size",
-        "ftp/ftp-with-numbers-in-filename.pcap",
-    ),
+    ("scripts.base.protocols.ftp.ftp-get-file-size", "ftp/ftp-with-numbers-in-filename.pcap"),
     // 127.0.0.1:51354 -> 127.0.0.1:21
-    (
-        "scripts.base.protocols.ftp.ftp-invalid-reply-code",
-        "ftp/ftp-invalid-reply-code.pcap",
-    ),
+    ("scripts.base.protocols.ftp.ftp-invalid-reply-code", "ftp/ftp-invalid-reply-code.pcap"),
     // 141.142.220.235:50003 -> 199.233.217.249:21
     ("scripts.base.protocols.ftp.ftp-ipv4", "ftp/ipv4.pcap"),
     // [2001:470:1f11:81f:c999:d94:aa7c:2e3e]:49185 -> [2001:470:4867:99::21]:21
     ("scripts.base.protocols.ftp.ftp-ipv6", "ftp/ipv6.pcap"),
     // 141.142.220.235:50003 -> 199.233.217.249:21 (ipv4.pcap with Zeek's argument length capped)
-    (
-        "scripts.base.protocols.ftp.ftp-max-arg-length",
-        "ftp/ipv4.pcap",
-    ),
+    ("scripts.base.protocols.ftp.ftp-max-arg-length", "ftp/ipv4.pcap"),
     // 127.0.0.1:58634 -> 127.0.0.1:21
-    (
-        "scripts.base.protocols.ftp.ftp-max-command-length",
-        "ftp/fake-long-commands.pcap",
-    ),
+    ("scripts.base.protocols.ftp.ftp-max-command-length", "ftp/fake-long-commands.pcap"),
     // 127.0.0.1:37950 -> 127.0.0.1:21
-    (
-        "scripts.base.protocols.ftp.ftp-max-pending-commands",
-        "ftp/fake-server-delays-all.pcap",
-    ),
+    ("scripts.base.protocols.ftp.ftp-max-pending-commands", "ftp/fake-server-delays-all.pcap"),
     // 141.142.220.235:50003 -> 199.233.217.249:21 (ipv4.pcap with Zeek's user length capped)
-    (
-        "scripts.base.protocols.ftp.ftp-max-user-length",
-        "ftp/ipv4.pcap",
-    ),
+    ("scripts.base.protocols.ftp.ftp-max-user-length", "ftp/ipv4.pcap"),
     // 127.0.0.1:51344 -> 127.0.0.1:21
-    (
-        "scripts.base.protocols.ftp.ftp-missing-reply-code",
-        "ftp/ftp-missing-reply-code.pcap",
-    ),
+    ("scripts.base.protocols.ftp.ftp-missing-reply-code", "ftp/ftp-missing-reply-code.pcap"),
     // 127.0.0.1:51346 -> 127.0.0.1:21
-    (
-        "scripts.base.protocols.ftp.ftp-missing-space-after-reply-code",
-        "ftp/ftp-missing-space-after-reply-code.pcap",
-    ),
+    ("scripts.base.protocols.ftp.ftp-missing-space-after-reply-code", "ftp/ftp-missing-space-after-reply-code.pcap"),
     // [2001:470:1f05:17a6:d69a:20ff:fefd:6b88]:58895 -> [2400:3000:20:100::46]:21
-    (
-        "scripts.base.protocols.ftp.ftp-multiline-reply",
-        "ftp/ipv6-multiline-reply.pcap",
-    ),
+    ("scripts.base.protocols.ftp.ftp-multiline-reply", "ftp/ipv6-multiline-reply.pcap"),
     // 192.168.10.132:46648 -> 192.168.10.188:21
-    (
-        "scripts.base.protocols.ftp.ftp-password-pass-command",
-        "ftp/ftp-password-pass-command.pcap",
-    ),
+    ("scripts.base.protocols.ftp.ftp-password-pass-command", "ftp/ftp-password-pass-command.pcap"),
     // same trace, Zeek configured to hide the password
-    (
-        "scripts.base.protocols.ftp.ftp-password-pass-command-hidden",
-        "ftp/ftp-password-pass-command.pcap",
-    ),
+    ("scripts.base.protocols.ftp.ftp-password-pass-command-hidden", "ftp/ftp-password-pass-command.pcap"),
     // [2001:470:1f05:17a6:213:72ff:fe0d:a566]:16730 -> [2001:6f8:200:1::5:33]:21
-    (
-        "scripts.base.protocols.ftp.ftp-samba-retr",
-        "ftp/ipv6-retr-samba.pcap",
-    ),
+    ("scripts.base.protocols.ftp.ftp-samba-retr", "ftp/ipv6-retr-samba.pcap"),
     // 30 connections 192.168.56.1:54017..54048 -> 192.168.56.101:21
-    (
-        "scripts.policy.protocols.ftp.bruteforce",
-        "ftp/bruteforce.pcap",
-    ),
+    ("scripts.policy.protocols.ftp.bruteforce", "ftp/bruteforce.pcap"),
     // [2001:470:1f05:17a6:d69a:20ff:fefd:6b88]:58895 -> [2400:3000:20:100::46]:21
-    (
-        "scripts.policy.protocols.ftp.ftp",
-        "ftp/ipv6-multiline-reply.pcap",
-    ),
+    ("scripts.policy.protocols.ftp.ftp", "ftp/ipv6-multiline-reply.pcap"),
 ];
 
 /// Baselines with an ftp.log that are not compared, and why. Empty: every baseline with an ftp.log
@@ -163,10 +115,7 @@ fn run_ftpscope(file: &Path, json: bool) -> Run {
     if json {
         cmd.arg("--json");
     }
-    cmd.env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.env("NO_COLOR", "1").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn ftpscope");
     let mut out = child.stdout.take().unwrap();
     let mut err = child.stderr.take().unwrap();
@@ -187,19 +136,12 @@ fn run_ftpscope(file: &Path, json: bool) -> Run {
             None if start.elapsed() > RUN_TIMEOUT => {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!(
-                    "ftpscope analyze {} (json={json}) did not finish within {RUN_TIMEOUT:?}",
-                    file.display()
-                );
+                panic!("ftpscope analyze {} (json={json}) did not finish within {RUN_TIMEOUT:?}", file.display());
             }
             None => std::thread::sleep(Duration::from_millis(5)),
         }
     };
-    Run {
-        status,
-        stdout: out_t.join().unwrap(),
-        stderr: err_t.join().unwrap(),
-    }
+    Run { status, stdout: out_t.join().unwrap(), stderr: err_t.join().unwrap() }
 }
 
 /// Runs with `--json`, requires exit status 0 or 1 and a valid "ftpscope/2" document.
@@ -212,28 +154,18 @@ fn report(file: &Path) -> Value {
         run.status,
         String::from_utf8_lossy(&run.stderr)
     );
-    let v: Value = serde_json::from_slice(&run.stdout).unwrap_or_else(|e| {
-        panic!(
-            "ftpscope analyze {} --json: stdout is not JSON: {e}",
-            file.display()
-        )
-    });
+    let v: Value = serde_json::from_slice(&run.stdout)
+        .unwrap_or_else(|e| panic!("ftpscope analyze {} --json: stdout is not JSON: {e}", file.display()));
     assert_eq!(v["schema"], "ftpscope/2", "{}: schema", file.display());
     v
 }
 
 fn sessions(v: &Value) -> &[Value] {
-    v["sessions"]
-        .as_array()
-        .map(Vec::as_slice)
-        .expect("sessions[] array")
+    v["sessions"].as_array().map(Vec::as_slice).expect("sessions[] array")
 }
 
 fn negotiations(s: &Value) -> &[Value] {
-    s["negotiations"]
-        .as_array()
-        .map(Vec::as_slice)
-        .expect("negotiations[] array")
+    s["negotiations"].as_array().map(Vec::as_slice).expect("negotiations[] array")
 }
 
 fn findings(v: &Value) -> Vec<&Value> {
@@ -288,10 +220,7 @@ impl ZeekLog {
             if line.is_empty() {
                 continue;
             }
-            assert!(
-                !fields.is_empty(),
-                "Zeek log row before its #fields header: {line:?}"
-            );
+            assert!(!fields.is_empty(), "Zeek log row before its #fields header: {line:?}");
             let values: Vec<Option<String>> = line
                 .split(separator.as_str())
                 .map(|v| {
@@ -304,23 +233,14 @@ impl ZeekLog {
                     }
                 })
                 .collect();
-            assert_eq!(
-                values.len(),
-                fields.len(),
-                "Zeek log row with {} values for {} fields: {line:?}",
-                values.len(),
-                fields.len()
-            );
+            assert_eq!(values.len(), fields.len(), "Zeek log row with {} values for {} fields: {line:?}", values.len(), fields.len());
             rows.push(values);
         }
         ZeekLog { fields, rows }
     }
 
     fn col(&self, name: &str) -> usize {
-        self.fields
-            .iter()
-            .position(|f| f == name)
-            .unwrap_or_else(|| panic!("no field {name} in {:?}", self.fields))
+        self.fields.iter().position(|f| f == name).unwrap_or_else(|| panic!("no field {name} in {:?}", self.fields))
     }
 }
 
@@ -352,10 +272,7 @@ fn zeek_log_parser_handles_header_unset_and_empty() {
         "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#fields\ta\tb\tc\n#types\tstring\tstring\tstring\nx\t-\t(empty)\n#close\tXXXX\n",
     );
     assert_eq!(log.fields, ["a", "b", "c"]);
-    assert_eq!(
-        log.rows,
-        vec![vec![Some("x".to_string()), None, Some(String::new())]]
-    );
+    assert_eq!(log.rows, vec![vec![Some("x".to_string()), None, Some(String::new())]]);
     assert_eq!(log.col("c"), 2);
 }
 
@@ -377,9 +294,7 @@ fn every_baseline_with_an_ftp_log_is_mapped_to_a_trace() {
         let mapped = BASELINES.iter().any(|(b, _)| b == name);
         let skipped = SKIPPED_BASELINES.iter().any(|(b, _)| b == name);
         if !mapped && !skipped {
-            problems.push(format!(
-                "baseline {name} has an ftp.log but is neither mapped nor skipped"
-            ));
+            problems.push(format!("baseline {name} has an ftp.log but is neither mapped nor skipped"));
         }
     }
     for (b, t) in BASELINES {
@@ -391,11 +306,7 @@ fn every_baseline_with_an_ftp_log_is_mapped_to_a_trace() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
-    assert!(
-        with_log.len() >= 18,
-        "only {} baselines with an ftp.log found",
-        with_log.len()
-    );
+    assert!(with_log.len() >= 18, "only {} baselines with an ftp.log found", with_log.len());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -409,17 +320,8 @@ fn zeek_data_channels_appear_among_negotiations() {
     for (baseline, trace_rel) in BASELINES {
         let log_path = corpus().join("Baseline").join(baseline).join("ftp.log");
         let log = ZeekLog::parse(&std::fs::read_to_string(&log_path).expect("read ftp.log"));
-        let (orig_h, orig_p, resp_h0, resp_p0) = (
-            log.col("id.orig_h"),
-            log.col("id.orig_p"),
-            log.col("id.resp_h"),
-            log.col("id.resp_p"),
-        );
-        let (passive, dc_h, dc_p) = (
-            log.col("data_channel.passive"),
-            log.col("data_channel.resp_h"),
-            log.col("data_channel.resp_p"),
-        );
+        let (orig_h, orig_p, resp_h0, resp_p0) = (log.col("id.orig_h"), log.col("id.orig_p"), log.col("id.resp_h"), log.col("id.resp_p"));
+        let (passive, dc_h, dc_p) = (log.col("data_channel.passive"), log.col("data_channel.resp_h"), log.col("data_channel.resp_p"));
         let v = report(&trace(trace_rel));
         for row in &log.rows {
             let (Some(flag), Some(h), Some(p)) = (&row[passive], &row[dc_h], &row[dc_p]) else {
@@ -437,16 +339,11 @@ fn zeek_data_channels_appear_among_negotiations() {
             let client = endpoint(get(orig_h), get(orig_p));
             let server = endpoint(get(resp_h0), get(resp_p0));
             checked += 1;
-            let session = sessions(&v)
-                .iter()
-                .find(|s| s["client"] == client.as_str() && s["server"] == server.as_str());
+            let session = sessions(&v).iter().find(|s| s["client"] == client.as_str() && s["server"] == server.as_str());
             let miss = match session {
-                None => Some(format!(
-                    "{trace_rel} ({baseline}): {mode} {want}: no session {client} -> {server} in ftpscope's report"
-                )),
+                None => Some(format!("{trace_rel} ({baseline}): {mode} {want}: no session {client} -> {server} in ftpscope's report")),
                 Some(session) => {
-                    let found =
-                        negotiations(session).iter().any(|n| n["mode"] == mode && n["advertised"] == want.as_str());
+                    let found = negotiations(session).iter().any(|n| n["mode"] == mode && n["advertised"] == want.as_str());
                     (!found).then(|| format!("{trace_rel} ({baseline}): {mode} {want} (session {client} -> {server})"))
                 }
             };
@@ -458,10 +355,7 @@ fn zeek_data_channels_appear_among_negotiations() {
             }
         }
     }
-    assert!(
-        checked >= 700,
-        "only {checked} data-channel rows checked: is the corpus complete?"
-    );
+    assert!(checked >= 700, "only {checked} data-channel rows checked: is the corpus complete?");
     assert!(
         misses.is_empty(),
         "{missed_rows} of {checked} Zeek data-channel rows ({} distinct) have no negotiation with that mode and \
@@ -491,18 +385,10 @@ fn all_traces() -> Vec<PathBuf> {
 #[test]
 fn every_trace_is_analyzed_without_failure() {
     let traces = all_traces();
-    assert!(
-        traces.len() >= 20,
-        "only {} traces found in the corpus",
-        traces.len()
-    );
+    assert!(traces.len() >= 20, "only {} traces found in the corpus", traces.len());
     let mut problems = Vec::new();
     for t in &traces {
-        let name = t
-            .strip_prefix(corpus().join("Traces"))
-            .unwrap()
-            .display()
-            .to_string();
+        let name = t.strip_prefix(corpus().join("Traces")).unwrap().display().to_string();
         // JSON
         let run = run_ftpscope(t, true);
         match run.code() {
@@ -516,28 +402,17 @@ fn every_trace_is_analyzed_without_failure() {
                     }
                     let has_error = findings(&v).iter().any(|f| f["severity"] == "error");
                     if has_error != (run.code() == Some(1)) {
-                        problems.push(format!(
-                            "{name}: exit status {:?} but error finding present = {has_error}",
-                            run.code()
-                        ));
+                        problems.push(format!("{name}: exit status {:?} but error finding present = {has_error}", run.code()));
                     }
                 }
                 Err(e) => problems.push(format!("{name}: --json stdout is not JSON: {e}")),
             },
-            _ => problems.push(format!(
-                "{name}: --json exit {:?}, stderr: {}",
-                run.status,
-                String::from_utf8_lossy(&run.stderr).trim()
-            )),
+            _ => problems.push(format!("{name}: --json exit {:?}, stderr: {}", run.status, String::from_utf8_lossy(&run.stderr).trim())),
         }
         // text
         let run = run_ftpscope(t, false);
         if !matches!(run.code(), Some(0) | Some(1)) {
-            problems.push(format!(
-                "{name}: text exit {:?}, stderr: {}",
-                run.status,
-                String::from_utf8_lossy(&run.stderr).trim()
-            ));
+            problems.push(format!("{name}: text exit {:?}, stderr: {}", run.status, String::from_utf8_lossy(&run.stderr).trim()));
         } else if run.stdout.is_empty() {
             problems.push(format!("{name}: text output is empty"));
         }
@@ -571,81 +446,28 @@ fn ipv4_two_pasv_two_port_all_established() {
                 n["mode"].as_str().unwrap_or("?").to_string(),
                 n["advertised"].as_str().unwrap_or("-").to_string(),
                 n["data"]["outcome"].as_str().unwrap_or("?").to_string(),
-                n["data"]["connection"]["client"]
-                    .as_str()
-                    .unwrap_or("-")
-                    .to_string(),
+                n["data"]["connection"]["client"].as_str().unwrap_or("-").to_string(),
             )
         })
         .collect();
     let want: Vec<(String, String, String, String, String)> = [
-        (
-            "PASV",
-            "passive",
-            "199.233.217.249:56666",
-            "established",
-            "141.142.220.235:37604",
-        ),
-        (
-            "PASV",
-            "passive",
-            "199.233.217.249:56667",
-            "established",
-            "141.142.220.235:59378",
-        ),
-        (
-            "PORT",
-            "active",
-            "141.142.220.235:33582",
-            "established",
-            "199.233.217.249:61920",
-        ),
-        (
-            "PORT",
-            "active",
-            "141.142.220.235:37835",
-            "established",
-            "199.233.217.249:61918",
-        ),
+        ("PASV", "passive", "199.233.217.249:56666", "established", "141.142.220.235:37604"),
+        ("PASV", "passive", "199.233.217.249:56667", "established", "141.142.220.235:59378"),
+        ("PORT", "active", "141.142.220.235:33582", "established", "199.233.217.249:61920"),
+        ("PORT", "active", "141.142.220.235:37835", "established", "199.233.217.249:61918"),
     ]
     .iter()
-    .map(|(a, b, c, d, e)| {
-        (
-            a.to_string(),
-            b.to_string(),
-            c.to_string(),
-            d.to_string(),
-            e.to_string(),
-        )
-    })
+    .map(|(a, b, c, d, e)| (a.to_string(), b.to_string(), c.to_string(), d.to_string(), e.to_string()))
     .collect();
-    assert_eq!(
-        got, want,
-        "ipv4.pcap negotiations (command, mode, advertised, outcome, data client)"
-    );
+    assert_eq!(got, want, "ipv4.pcap negotiations (command, mode, advertised, outcome, data client)");
     let frames: Vec<(u64, u64)> = negotiations(s)
         .iter()
-        .map(|n| {
-            (
-                n["frame"].as_u64().unwrap_or(0),
-                n["data"]["connection"]["syn_frame"].as_u64().unwrap_or(0),
-            )
-        })
+        .map(|n| (n["frame"].as_u64().unwrap_or(0), n["data"]["connection"]["syn_frame"].as_u64().unwrap_or(0)))
         .collect();
-    assert_eq!(
-        frames,
-        [(19, 22), (38, 40), (57, 60), (75, 78)],
-        "ipv4.pcap (negotiation frame, data SYN frame)"
-    );
-    let cmds: Vec<&str> = negotiations(s)
-        .iter()
-        .map(|n| n["data"]["command"].as_str().unwrap_or("-"))
-        .collect();
+    assert_eq!(frames, [(19, 22), (38, 40), (57, 60), (75, 78)], "ipv4.pcap (negotiation frame, data SYN frame)");
+    let cmds: Vec<&str> = negotiations(s).iter().map(|n| n["data"]["command"].as_str().unwrap_or("-")).collect();
     assert_eq!(cmds, ["LIST", "RETR robots.txt", "LIST", "RETR robots.txt"]);
-    assert!(
-        findings(&v).iter().all(|f| f["severity"] != "error"),
-        "ipv4.pcap: no error finding"
-    );
+    assert!(findings(&v).iter().all(|f| f["severity"] != "error"), "ipv4.pcap: no error finding");
 }
 
 /// tshark: control connection 10.3.22.91:58218 -> 10.167.25.101:21; 688 PASV commands, 689 227
@@ -663,18 +485,12 @@ fn cwd_navigation_public_address_mismatch() {
     let mut problems = Vec::new();
     let pasv = ns.iter().filter(|n| n["command"] == "PASV").count();
     if pasv < 688 {
-        problems.push(format!(
-            "{pasv} PASV negotiations, tshark sees 688 PASV commands"
-        ));
+        problems.push(format!("{pasv} PASV negotiations, tshark sees 688 PASV commands"));
     }
     let wrong: Vec<String> = ns
         .iter()
         .filter(|n| {
-            n["command"] != "PASV"
-                || n["reply_code"] != 227
-                || !n["advertised"]
-                    .as_str()
-                    .is_some_and(|a| a.starts_with("205.167.25.101:"))
+            n["command"] != "PASV" || n["reply_code"] != 227 || !n["advertised"].as_str().is_some_and(|a| a.starts_with("205.167.25.101:"))
         })
         .map(|n| {
             format!(
@@ -690,27 +506,14 @@ fn cwd_navigation_public_address_mismatch() {
             &wrong[..wrong.len().min(5)]
         ));
     }
-    assert!(
-        problems.is_empty(),
-        "cwd-navigation.pcap:\n{}",
-        problems.join("\n")
-    );
+    assert!(problems.is_empty(), "cwd-navigation.pcap:\n{}", problems.join("\n"));
     let mismatch = findings_of(&v, "address_mismatch");
+    assert!(!mismatch.is_empty(), "cwd-navigation.pcap: an address_mismatch finding");
     assert!(
-        !mismatch.is_empty(),
-        "cwd-navigation.pcap: an address_mismatch finding"
-    );
-    assert!(
-        mismatch
-            .iter()
-            .any(|f| f.to_string().contains("205.167.25.101")
-                && f.to_string().contains("10.167.25.101")),
+        mismatch.iter().any(|f| f.to_string().contains("205.167.25.101") && f.to_string().contains("10.167.25.101")),
         "address_mismatch names both addresses: {mismatch:?}"
     );
-    assert!(
-        findings_of(&v, "private_address_leak").is_empty(),
-        "205.167.25.101 is public: no private_address_leak"
-    );
+    assert!(findings_of(&v, "private_address_leak").is_empty(), "205.167.25.101 is public: no private_address_leak");
 }
 
 /// tshark: FEAT, AUTH TLS (frame 20), 234 Proceed with negotiation (frame 21), then TLS.
@@ -723,26 +526,10 @@ fn ftp_auth_tls_is_encrypted() {
     assert_eq!(s[0]["server"], "127.0.0.1:21");
     assert_eq!(s[0]["tls"], true, "ftp-auth-tls.pcap: tls");
     let enc = findings_of(&v, "control_channel_encrypted");
-    assert_eq!(
-        enc.len(),
-        1,
-        "ftp-auth-tls.pcap: one control_channel_encrypted finding: {:?}",
-        findings(&v)
-    );
-    let frames: Vec<u64> = enc[0]["frames"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_u64)
-        .collect();
-    assert!(
-        frames.contains(&20) || frames.contains(&21),
-        "evidence frames {frames:?} name AUTH TLS (20) or 234 (21)"
-    );
-    assert!(
-        findings_of(&v, "cleartext_credentials").is_empty(),
-        "no credentials crossed in clear"
-    );
+    assert_eq!(enc.len(), 1, "ftp-auth-tls.pcap: one control_channel_encrypted finding: {:?}", findings(&v));
+    let frames: Vec<u64> = enc[0]["frames"].as_array().into_iter().flatten().filter_map(Value::as_u64).collect();
+    assert!(frames.contains(&20) || frames.contains(&21), "evidence frames {frames:?} name AUTH TLS (20) or 234 (21)");
+    assert!(findings_of(&v, "cleartext_credentials").is_empty(), "no credentials crossed in clear");
 }
 
 /// tshark: 500 PORT commands from 10.0.0.1:49152 to 10.0.0.2:21, every one naming 10.0.0.200.
@@ -751,28 +538,12 @@ fn ftp_many_port_expected_is_a_bounce() {
     let v = report(&trace("ftp/ftp-many-port-expected.pcap"));
     let s = sessions(&v);
     assert_eq!(s.len(), 1, "ftp-many-port-expected.pcap: one FTP session");
-    let ports: Vec<&Value> = negotiations(&s[0])
-        .iter()
-        .filter(|n| n["command"] == "PORT")
-        .collect();
-    assert_eq!(
-        ports.len(),
-        500,
-        "ftp-many-port-expected.pcap: 500 PORT negotiations"
-    );
-    assert!(ports.iter().all(|n| n["mode"] == "active"
-        && n["advertised"]
-            .as_str()
-            .is_some_and(|a| a.starts_with("10.0.0.200:"))));
+    let ports: Vec<&Value> = negotiations(&s[0]).iter().filter(|n| n["command"] == "PORT").collect();
+    assert_eq!(ports.len(), 500, "ftp-many-port-expected.pcap: 500 PORT negotiations");
+    assert!(ports.iter().all(|n| n["mode"] == "active" && n["advertised"].as_str().is_some_and(|a| a.starts_with("10.0.0.200:"))));
     let bounce = findings_of(&v, "bounce_attempt");
-    assert!(
-        !bounce.is_empty(),
-        "ftp-many-port-expected.pcap: a bounce_attempt finding"
-    );
-    assert!(
-        bounce.iter().any(|f| f.to_string().contains("10.0.0.200")),
-        "the finding names the third host"
-    );
+    assert!(!bounce.is_empty(), "ftp-many-port-expected.pcap: a bounce_attempt finding");
+    assert!(bounce.iter().any(|f| f.to_string().contains("10.0.0.200")), "the finding names the third host");
 }
 
 /// tshark: frame 6 "USER Admin", frame 9 "PASS qwerty".
@@ -782,23 +553,13 @@ fn password_never_appears_in_any_output() {
     let t = trace("ftp/ftp-password-pass-command.pcap");
     for json in [true, false] {
         let run = run_ftpscope(&t, json);
-        assert!(
-            matches!(run.code(), Some(0) | Some(1)),
-            "status {:?}",
-            run.status
-        );
+        assert!(matches!(run.code(), Some(0) | Some(1)), "status {:?}", run.status);
         for (stream, bytes) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
             let text = String::from_utf8_lossy(bytes).to_lowercase();
-            assert!(
-                !text.contains(PASSWORD),
-                "password appears in {stream} (json={json})"
-            );
+            assert!(!text.contains(PASSWORD), "password appears in {stream} (json={json})");
         }
     }
     let v = report(&t);
     assert_eq!(sessions(&v)[0]["user"], "Admin");
-    assert!(
-        !findings_of(&v, "cleartext_credentials").is_empty(),
-        "PASS in clear: a cleartext_credentials finding"
-    );
+    assert!(!findings_of(&v, "cleartext_credentials").is_empty(), "PASS in clear: a cleartext_credentials finding");
 }

@@ -11,10 +11,7 @@ use std::path::Path;
 
 use pcap_parser::pcapng::Block;
 use pcap_parser::traits::{PcapNGPacketBlock, PcapReaderIterator};
-use pcap_parser::{
-    InterfaceDescriptionBlock, LegacyPcapReader, OptionCode, PcapBlockOwned, PcapError,
-    PcapNGReader,
-};
+use pcap_parser::{InterfaceDescriptionBlock, LegacyPcapReader, OptionCode, PcapBlockOwned, PcapError, PcapNGReader};
 
 /// Why a capture could not be read at all. Every message starts with the file's name.
 #[derive(Debug, thiserror::Error)]
@@ -55,17 +52,9 @@ pub fn read_capture<R: Read>(
     first_frame: u64,
     on_frame: &mut dyn FnMut(&Frame<'_>),
 ) -> Result<ReadSummary, CaptureError> {
-    let mut input = Input {
-        prefix: Vec::new(),
-        taken: 0,
-        inner: input,
-        error: None,
-    };
+    let mut input = Input { prefix: Vec::new(), taken: 0, inner: input, error: None };
     let format = identify(name, &mut input)?;
-    let mut frames = FrameCounter {
-        next: first_frame,
-        read: 0,
-    };
+    let mut frames = FrameCounter { next: first_frame, read: 0 };
     let stop = match format {
         Format::Pcap => match LegacyPcapReader::new(BUFFER_SIZE, &mut input) {
             Ok(mut reader) => pump(&mut reader, format, &mut frames, on_frame),
@@ -80,26 +69,14 @@ pub fn read_capture<R: Read>(
         Stop::End => None,
         Stop::Broken(reason) => Some(reason),
         Stop::ReadFailed => {
-            let error = input
-                .error
-                .take()
-                .unwrap_or_else(|| io::Error::other("read failed"));
+            let error = input.error.take().unwrap_or_else(|| io::Error::other("read failed"));
             if frames.read == 0 {
-                return Err(CaptureError::Io {
-                    name: name.to_string(),
-                    source: error,
-                });
+                return Err(CaptureError::Io { name: name.to_string(), source: error });
             }
-            Some(format!(
-                "read error after frame {}: {error}",
-                frames.next - 1
-            ))
+            Some(format!("read error after frame {}: {error}", frames.next - 1))
         }
     };
-    Ok(ReadSummary {
-        frames: frames.read,
-        truncated,
-    })
+    Ok(ReadSummary { frames: frames.read, truncated })
 }
 
 /// Opens a path ("-" = standard input) and reads it; a directory, a missing file, an empty file
@@ -132,7 +109,7 @@ impl Source {
     }
 
     /// Its size in bytes, when it is a regular file (for a progress bar).
-    pub fn len(&self) -> Option<u64> {
+    pub fn size(&self) -> Option<u64> {
         self.file.as_ref().and_then(|f| f.metadata().ok()).filter(|m| m.is_file()).map(|m| m.len())
     }
 
@@ -175,13 +152,8 @@ const PCAP_RECORD_HEADER_LEN: usize = 16;
 const PCAPNG_SHB_MIN_LEN: usize = 28;
 /// On-disk magics: pcap microsecond and nanosecond in both byte orders, Kuznetzov's modified
 /// pcap (little-endian only, as pcap-parser reads it), and the pcapng section header type.
-const PCAP_MAGICS: [[u8; 4]; 5] = [
-    [0xd4, 0xc3, 0xb2, 0xa1],
-    [0xa1, 0xb2, 0xc3, 0xd4],
-    [0x4d, 0x3c, 0xb2, 0xa1],
-    [0xa1, 0xb2, 0x3c, 0x4d],
-    [0x34, 0xcd, 0xb2, 0xa1],
-];
+const PCAP_MAGICS: [[u8; 4]; 5] =
+    [[0xd4, 0xc3, 0xb2, 0xa1], [0xa1, 0xb2, 0xc3, 0xd4], [0x4d, 0x3c, 0xb2, 0xa1], [0xa1, 0xb2, 0x3c, 0x4d], [0x34, 0xcd, 0xb2, 0xa1]];
 const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
 const PCAPNG_BYTE_ORDER_LE: [u8; 4] = [0x4d, 0x3c, 0x2b, 0x1a];
 const PCAPNG_BYTE_ORDER_BE: [u8; 4] = [0x1a, 0x2b, 0x3c, 0x4d];
@@ -213,20 +185,14 @@ impl<R: Read> Input<R> {
     fn fill_prefix(&mut self, want: usize) -> io::Result<()> {
         let missing = want.saturating_sub(self.prefix.len()) as u64;
         // read_to_end retries interrupted reads and stops at the end of the input.
-        (&mut self.inner)
-            .take(missing)
-            .read_to_end(&mut self.prefix)?;
+        (&mut self.inner).take(missing).read_to_end(&mut self.prefix)?;
         Ok(())
     }
 }
 
 impl<R: Read> Read for Input<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if let Some(rest) = self
-            .prefix
-            .get(self.taken..)
-            .filter(|rest| !rest.is_empty())
-        {
+        if let Some(rest) = self.prefix.get(self.taken..).filter(|rest| !rest.is_empty()) {
             let n = rest.len().min(buf.len());
             buf[..n].copy_from_slice(&rest[..n]);
             self.taken += n;
@@ -248,42 +214,25 @@ impl<R: Read> Read for Input<R> {
 
 /// Reads enough of the input to name its format, and checks the file header can be complete.
 fn identify<R: Read>(name: &str, input: &mut Input<R>) -> Result<Format, CaptureError> {
-    let io_error = |source| CaptureError::Io {
-        name: name.to_string(),
-        source,
-    };
-    let header_cut = || CaptureError::HeaderCut {
-        name: name.to_string(),
-    };
-    let bad_header = |reason: String| CaptureError::BadHeader {
-        name: name.to_string(),
-        reason,
-    };
+    let io_error = |source| CaptureError::Io { name: name.to_string(), source };
+    let header_cut = || CaptureError::HeaderCut { name: name.to_string() };
+    let bad_header = |reason: String| CaptureError::BadHeader { name: name.to_string(), reason };
     input.fill_prefix(4).map_err(io_error)?;
     let start = input.prefix.as_slice();
     if start.is_empty() {
-        return Err(CaptureError::Empty {
-            name: name.to_string(),
-        });
+        return Err(CaptureError::Empty { name: name.to_string() });
     }
     let is_pcap = PCAP_MAGICS.iter().any(|magic| magic.starts_with(start));
     let is_pcapng = PCAPNG_MAGIC.starts_with(start);
     if !is_pcap && !is_pcapng {
-        return Err(CaptureError::NotACapture {
-            name: name.to_string(),
-            start: hex(start),
-        });
+        return Err(CaptureError::NotACapture { name: name.to_string(), start: hex(start) });
     }
     if start.len() < 4 {
         return Err(header_cut());
     }
     if is_pcap {
         input.fill_prefix(PCAP_HEADER_LEN).map_err(io_error)?;
-        return if input.prefix.len() < PCAP_HEADER_LEN {
-            Err(header_cut())
-        } else {
-            Ok(Format::Pcap)
-        };
+        return if input.prefix.len() < PCAP_HEADER_LEN { Err(header_cut()) } else { Ok(Format::Pcap) };
     }
     input.fill_prefix(12).map_err(io_error)?;
     let Some(head) = input.prefix.get(..12) else {
@@ -293,17 +242,10 @@ fn identify<R: Read>(name: &str, input: &mut Input<R>) -> Result<Format, Capture
     let length = match [head[8], head[9], head[10], head[11]] {
         PCAPNG_BYTE_ORDER_LE => u32::from_le_bytes(length_bytes),
         PCAPNG_BYTE_ORDER_BE => u32::from_be_bytes(length_bytes),
-        other => {
-            return Err(bad_header(format!(
-                "unknown pcapng byte-order magic {}",
-                hex(&other)
-            )))
-        }
+        other => return Err(bad_header(format!("unknown pcapng byte-order magic {}", hex(&other)))),
     } as usize;
     if length < PCAPNG_SHB_MIN_LEN || !length.is_multiple_of(4) || length > MAX_SECTION_HEADER {
-        return Err(bad_header(format!(
-            "section header block length {length} is impossible"
-        )));
+        return Err(bad_header(format!("section header block length {length} is impossible")));
     }
     input.fill_prefix(length).map_err(io_error)?;
     if input.prefix.len() < length {
@@ -313,10 +255,7 @@ fn identify<R: Read>(name: &str, input: &mut Input<R>) -> Result<Format, Capture
 }
 
 fn bad_header(name: &str, error: &PcapError<&[u8]>) -> CaptureError {
-    CaptureError::BadHeader {
-        name: name.to_string(),
-        reason: describe(error),
-    }
+    CaptureError::BadHeader { name: name.to_string(), reason: describe(error) }
 }
 
 /// pcap-parser's own messages include the raw input; this keeps what a person can use.
@@ -331,11 +270,7 @@ fn describe(error: &PcapError<&[u8]>) -> String {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(" ")
+    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
 }
 
 struct FrameCounter {
@@ -370,9 +305,7 @@ impl Resolution {
         let units = i128::from(units);
         match self {
             Resolution::Decimal(exp) if exp <= 9 => units * 10i128.pow(u32::from(9 - exp)),
-            Resolution::Decimal(exp) => 10i128
-                .checked_pow(u32::from(exp - 9))
-                .map_or(0, |div| units / div),
+            Resolution::Decimal(exp) => 10i128.checked_pow(u32::from(exp - 9)).map_or(0, |div| units / div),
             // units < 2^64 and 1e9 < 2^30: the product fits; the shift is at most 127.
             Resolution::Binary(exp) => (units * 1_000_000_000) >> exp,
         }
@@ -391,19 +324,18 @@ impl Interface {
     fn from_block(idb: &InterfaceDescriptionBlock<'_>, big_endian: bool) -> Interface {
         // pcap-parser decodes if_tsoffset as little-endian whatever the section's byte order,
         // so it is read again here.
-        let offset_secs = idb
-            .options
-            .iter()
-            .find(|option| option.code == OptionCode::IfTsoffset)
-            .and_then(|option| option.value().get(..8))
-            .map_or(0, |bytes| {
-                let bytes: [u8; 8] = bytes.try_into().unwrap_or_default();
-                if big_endian {
-                    i64::from_be_bytes(bytes)
-                } else {
-                    i64::from_le_bytes(bytes)
-                }
-            });
+        let offset_secs =
+            idb.options.iter().find(|option| option.code == OptionCode::IfTsoffset).and_then(|option| option.value().get(..8)).map_or(
+                0,
+                |bytes| {
+                    let bytes: [u8; 8] = bytes.try_into().unwrap_or_default();
+                    if big_endian {
+                        i64::from_be_bytes(bytes)
+                    } else {
+                        i64::from_le_bytes(bytes)
+                    }
+                },
+            );
         Interface {
             link: LinkType::from_linktype(u32::from(idb.linktype.0 as u16)),
             resolution: Resolution::from_tsresol(idb.if_tsresol),
@@ -435,12 +367,7 @@ struct Reading<'a> {
     last_ts: Timestamp,
 }
 
-fn pump(
-    reader: &mut dyn PcapReaderIterator,
-    format: Format,
-    frames: &mut FrameCounter,
-    on_frame: &mut dyn FnMut(&Frame<'_>),
-) -> Stop {
+fn pump(reader: &mut dyn PcapReaderIterator, format: Format, frames: &mut FrameCounter, on_frame: &mut dyn FnMut(&Frame<'_>)) -> Stop {
     let mut reading = Reading {
         format,
         frames,
@@ -477,10 +404,7 @@ impl Reading<'_> {
                         return Stop::ReadFailed;
                     }
                     // No new bytes while the input goes on: the buffer is full of one block.
-                    if reader.data().len() == before
-                        && !reader.reader_exhausted()
-                        && !grow(reader, &mut capacity)
-                    {
+                    if reader.data().len() == before && !reader.reader_exhausted() && !grow(reader, &mut capacity) {
                         return Stop::Broken(self.too_large(reader));
                     }
                 }
@@ -507,11 +431,7 @@ impl Reading<'_> {
             }
             PcapBlockOwned::Legacy(record) => {
                 let fraction = i64::from(record.ts_usec);
-                let nanos = if self.nanosecond {
-                    fraction
-                } else {
-                    fraction * 1000
-                };
+                let nanos = if self.nanosecond { fraction } else { fraction * 1000 };
                 let ts = Timestamp::from_secs_nanos(i64::from(record.ts_sec), nanos);
                 self.emit(ts, self.link, record.data, record.origlen);
             }
@@ -521,19 +441,13 @@ impl Reading<'_> {
             }
             PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
                 if self.interfaces.len() >= MAX_INTERFACES {
-                    return Err(format!(
-                        "more than {MAX_INTERFACES} interfaces in one section"
-                    ));
+                    return Err(format!("more than {MAX_INTERFACES} interfaces in one section"));
                 }
-                self.interfaces
-                    .push(Interface::from_block(&idb, self.big_endian));
+                self.interfaces.push(Interface::from_block(&idb, self.big_endian));
             }
             PcapBlockOwned::NG(Block::EnhancedPacket(packet)) => {
                 let interface = self.interface(packet.if_id)?;
-                let (ts, link) = (
-                    interface.timestamp(packet.ts_high, packet.ts_low),
-                    interface.link,
-                );
+                let (ts, link) = (interface.timestamp(packet.ts_high, packet.ts_low), interface.link);
                 self.emit(ts, link, packet.packet_data(), packet.origlen);
             }
             PcapBlockOwned::NG(Block::SimplePacket(packet)) => {
@@ -556,38 +470,21 @@ impl Reading<'_> {
     }
 
     fn interface(&self, id: u32) -> Result<&Interface, String> {
-        self.interfaces.get(id as usize).ok_or_else(|| {
-            format!(
-                "frame {} names interface {id}, but its section describes {}",
-                self.frames.next,
-                self.interfaces.len()
-            )
-        })
+        self.interfaces
+            .get(id as usize)
+            .ok_or_else(|| format!("frame {} names interface {id}, but its section describes {}", self.frames.next, self.interfaces.len()))
     }
 
     /// The pcapng 1.0 Packet Block (type 2), superseded by the EPB but still found in old files.
     fn obsolete_packet(&mut self, body: &[u8]) -> Result<(), String> {
         let corrupt = || "corrupt packet block (type 2)".to_string();
-        let field = |at: usize| {
-            body.get(at..at + 4)
-                .map(|b| self.u32_at(b))
-                .ok_or_else(corrupt)
-        };
+        let field = |at: usize| body.get(at..at + 4).map(|b| self.u32_at(b)).ok_or_else(corrupt);
         let interface_id = body
             .get(..2)
-            .map(|b| {
-                if self.big_endian {
-                    u16::from_be_bytes([b[0], b[1]])
-                } else {
-                    u16::from_le_bytes([b[0], b[1]])
-                }
-            })
+            .map(|b| if self.big_endian { u16::from_be_bytes([b[0], b[1]]) } else { u16::from_le_bytes([b[0], b[1]]) })
             .ok_or_else(corrupt)?;
         let (high, low, caplen, origlen) = (field(4)?, field(8)?, field(12)?, field(16)?);
-        let data = body
-            .get(20..)
-            .and_then(|rest| rest.get(..caplen as usize))
-            .ok_or_else(corrupt)?;
+        let data = body.get(20..).and_then(|rest| rest.get(..caplen as usize)).ok_or_else(corrupt)?;
         let interface = self.interface(u32::from(interface_id))?;
         let (ts, link) = (interface.timestamp(high, low), interface.link);
         self.emit(ts, link, data, origlen);
@@ -596,13 +493,7 @@ impl Reading<'_> {
 
     fn emit(&mut self, ts: Timestamp, link: LinkType, data: &[u8], orig_len: u32) {
         self.last_ts = ts;
-        (self.on_frame)(&Frame {
-            number: self.frames.next,
-            ts,
-            link,
-            data,
-            orig_len,
-        });
+        (self.on_frame)(&Frame { number: self.frames.next, ts, link, data, orig_len });
         self.frames.next += 1;
         self.frames.read += 1;
     }
@@ -638,25 +529,16 @@ impl Reading<'_> {
     /// Bytes the pending block or record says it occupies (record header included).
     fn claimed_len(&self, data: &[u8]) -> usize {
         let (_, length) = self.pending_header(data);
-        let header = if self.format == Format::Pcap {
-            PCAP_RECORD_HEADER_LEN
-        } else {
-            0
-        };
+        let header = if self.format == Format::Pcap { PCAP_RECORD_HEADER_LEN } else { 0 };
         length.map_or(0, |l| l as usize + header)
     }
 
     fn is_packet_block(&self, block_type: Option<u32>) -> bool {
         match self.format {
             Format::Pcap => true,
-            Format::PcapNg => matches!(
-                block_type,
-                Some(
-                    BLOCK_TYPE_ENHANCED_PACKET
-                        | BLOCK_TYPE_SIMPLE_PACKET
-                        | BLOCK_TYPE_OBSOLETE_PACKET
-                )
-            ),
+            Format::PcapNg => {
+                matches!(block_type, Some(BLOCK_TYPE_ENHANCED_PACKET | BLOCK_TYPE_SIMPLE_PACKET | BLOCK_TYPE_OBSOLETE_PACKET))
+            }
         }
     }
 
@@ -666,14 +548,8 @@ impl Reading<'_> {
             _ if self.is_packet_block(block_type) => {
                 format!("file ends inside frame {}", self.frames.next)
             }
-            Some(t) => format!(
-                "file ends inside a pcapng block of type 0x{t:08x} (after frame {})",
-                self.frames.next - 1
-            ),
-            None => format!(
-                "file ends inside a block header (after frame {})",
-                self.frames.next - 1
-            ),
+            Some(t) => format!("file ends inside a pcapng block of type 0x{t:08x} (after frame {})", self.frames.next - 1),
+            None => format!("file ends inside a block header (after frame {})", self.frames.next - 1),
         }
     }
 
@@ -681,14 +557,8 @@ impl Reading<'_> {
         let (_, length) = self.pending_header(reader.data());
         let length = length.map_or_else(|| "?".to_string(), |l| l.to_string());
         match self.format {
-            Format::Pcap => format!(
-                "frame {} claims {length} captured bytes: corrupt record header",
-                self.frames.next
-            ),
-            Format::PcapNg => format!(
-                "block at byte {} claims {length} bytes: corrupt block length",
-                reader.consumed()
-            ),
+            Format::Pcap => format!("frame {} claims {length} captured bytes: corrupt record header", self.frames.next),
+            Format::PcapNg => format!("block at byte {} claims {length} bytes: corrupt block length", reader.consumed()),
         }
     }
 

@@ -210,7 +210,8 @@ mod tests {
 
     #[test]
     fn nanoseconds_big_endian_read_back() {
-        let format = PcapFormat { link_type: LINKTYPE_LINUX_SLL, snaplen: 65535, precision: Precision::Nanos, byte_order: ByteOrder::BigEndian };
+        let format =
+            PcapFormat { link_type: LINKTYPE_LINUX_SLL, snaplen: 65535, precision: Precision::Nanos, byte_order: ByteOrder::BigEndian };
         let ts = SECS * 1_000_000_000 + 123_456_789;
         let file = write(format, &[(ts, b"sll", 3)]);
         assert_eq!(&file[..4], &[0xa1, 0xb2, 0x3c, 0x4d]);
@@ -220,7 +221,9 @@ mod tests {
 
     #[test]
     fn link_types_and_empty_file() {
-        for (link_type, want) in [(LINKTYPE_RAW, LinkType::Raw), (LINKTYPE_NULL, LinkType::Null), (LINKTYPE_LINUX_SLL2, LinkType::LinuxSll2)] {
+        for (link_type, want) in
+            [(LINKTYPE_RAW, LinkType::Raw), (LINKTYPE_NULL, LinkType::Null), (LINKTYPE_LINUX_SLL2, LinkType::LinuxSll2)]
+        {
             let file = write(PcapFormat { link_type, ..PcapFormat::default() }, &[(SECS * 1_000_000_000, b"x", 1)]);
             assert_eq!(read_back(&file)[0].1, want);
         }

@@ -81,21 +81,13 @@ pub fn decode(link: LinkType, data: &[u8], orig_len: u32) -> Result<Decoded<'_>,
         // etherparse picks IPv4 or IPv6 from the version nibble, which is all raw IP needs.
         LinkType::Raw | LinkType::Ipv4 | LinkType::Ipv6 => ip(data, cut),
         LinkType::Null | LinkType::Loop => {
-            let header = data
-                .get(..NULL_HEADER_LEN)
-                .ok_or(DecodeError::Truncated("loopback"))?;
+            let header = data.get(..NULL_HEADER_LEN).ok_or(DecodeError::Truncated("loopback"))?;
             let be = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
             // DLT_NULL stores the family in the capturing host's byte order, which the file does
             // not record: small values are unambiguous, so try both. DLT_LOOP is always network order.
-            let family = if link == LinkType::Loop || be <= 0xFFFF {
-                be
-            } else {
-                be.swap_bytes()
-            };
+            let family = if link == LinkType::Loop || be <= 0xFFFF { be } else { be.swap_bytes() };
             match family {
-                AF_INET | AF_INET6_LINUX | AF_INET6_BSD | AF_INET6_FREEBSD | AF_INET6_DARWIN => {
-                    ip(&data[NULL_HEADER_LEN..], cut)
-                }
+                AF_INET | AF_INET6_LINUX | AF_INET6_BSD | AF_INET6_FREEBSD | AF_INET6_DARWIN => ip(&data[NULL_HEADER_LEN..], cut),
                 _ => Ok(Decoded::Ignored),
             }
         }
@@ -110,23 +102,11 @@ struct EtherTypedHeader {
     len: usize,
     type_offset: usize,
 }
-const ETHERNET: EtherTypedHeader = EtherTypedHeader {
-    name: "Ethernet",
-    len: 14,
-    type_offset: 12,
-};
+const ETHERNET: EtherTypedHeader = EtherTypedHeader { name: "Ethernet", len: 14, type_offset: 12 };
 /// Linux cooked v1: packet type, ARPHRD type, address length, 8 address bytes, protocol.
-const LINUX_SLL: EtherTypedHeader = EtherTypedHeader {
-    name: "Linux cooked",
-    len: 16,
-    type_offset: 14,
-};
+const LINUX_SLL: EtherTypedHeader = EtherTypedHeader { name: "Linux cooked", len: 16, type_offset: 14 };
 /// Linux cooked v2: protocol first, then reserved, ifindex, ARPHRD type, packet type, address.
-const LINUX_SLL2: EtherTypedHeader = EtherTypedHeader {
-    name: "Linux cooked v2",
-    len: 20,
-    type_offset: 0,
-};
+const LINUX_SLL2: EtherTypedHeader = EtherTypedHeader { name: "Linux cooked v2", len: 20, type_offset: 0 };
 /// An 802.1Q/802.1ad tag: 2 bytes of tag control, then the next EtherType.
 const VLAN_TAG_LEN: usize = 4;
 const VLAN_TYPE_OFFSET: usize = 2;
@@ -158,31 +138,16 @@ fn be16(bytes: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([bytes[at], bytes[at + 1]])
 }
 
-fn ether_typed<'a>(
-    link: &EtherTypedHeader,
-    data: &'a [u8],
-    cut: usize,
-) -> Result<Decoded<'a>, DecodeError> {
-    let header = data
-        .get(..link.len)
-        .ok_or(DecodeError::Truncated(link.name))?;
+fn ether_typed<'a>(link: &EtherTypedHeader, data: &'a [u8], cut: usize) -> Result<Decoded<'a>, DecodeError> {
+    let header = data.get(..link.len).ok_or(DecodeError::Truncated(link.name))?;
     by_ether_type(be16(header, link.type_offset), &data[link.len..], cut)
 }
 
 /// Skips any stack of VLAN tags (802.1Q, QinQ), then dispatches on the final EtherType.
-fn by_ether_type(
-    mut ether_type: u16,
-    mut rest: &[u8],
-    cut: usize,
-) -> Result<Decoded<'_>, DecodeError> {
+fn by_ether_type(mut ether_type: u16, mut rest: &[u8], cut: usize) -> Result<Decoded<'_>, DecodeError> {
     // Each tag consumes 4 bytes, so the loop ends with the data.
-    while matches!(
-        ether_type,
-        ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD
-    ) {
-        let tag = rest
-            .get(..VLAN_TAG_LEN)
-            .ok_or(DecodeError::Truncated("VLAN"))?;
+    while matches!(ether_type, ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD) {
+        let tag = rest.get(..VLAN_TAG_LEN).ok_or(DecodeError::Truncated("VLAN"))?;
         ether_type = be16(tag, VLAN_TYPE_OFFSET);
         rest = &rest[VLAN_TAG_LEN..];
     }
@@ -203,25 +168,15 @@ fn ip(bytes: &[u8], cut: usize) -> Result<Decoded<'_>, DecodeError> {
     }
     if let Some((error, _layer)) = ext_error {
         return Err(match error {
-            etherparse::err::ipv6_exts::HeaderSliceError::Len(_) => {
-                DecodeError::Truncated("IP extension")
-            }
-            etherparse::err::ipv6_exts::HeaderSliceError::Content(_) => {
-                DecodeError::Malformed("IP extension")
-            }
+            etherparse::err::ipv6_exts::HeaderSliceError::Len(_) => DecodeError::Truncated("IP extension"),
+            etherparse::err::ipv6_exts::HeaderSliceError::Content(_) => DecodeError::Malformed("IP extension"),
         });
     }
     let payload = packet.payload();
     match payload.ip_number {
-        IpNumber::TCP => tcp(
-            &packet,
-            payload.payload,
-            missing_bytes(&packet, bytes.len(), cut),
-        ),
+        IpNumber::TCP => tcp(&packet, payload.payload, missing_bytes(&packet, bytes.len(), cut)),
         IpNumber::ICMP if matches!(packet, LaxIpSlice::Ipv4(_)) => icmp(&packet, payload.payload),
-        IpNumber::IPV6_ICMP if matches!(packet, LaxIpSlice::Ipv6(_)) => {
-            icmp(&packet, payload.payload)
-        }
+        IpNumber::IPV6_ICMP if matches!(packet, LaxIpSlice::Ipv6(_)) => icmp(&packet, payload.payload),
         _ => Ok(Decoded::Ignored),
     }
 }
@@ -245,9 +200,11 @@ fn is_later_fragment(packet: &LaxIpSlice<'_>) -> bool {
         // Cheap flag first: the extension headers are walked only when a fragment header exists.
         LaxIpSlice::Ipv6(v6) => {
             v6.is_payload_fragmented()
-                && v6.extensions().clone().into_iter().any(|ext| {
-                    matches!(ext, Ipv6ExtensionSlice::Fragment(f) if f.fragment_offset().value() != 0)
-                })
+                && v6
+                    .extensions()
+                    .clone()
+                    .into_iter()
+                    .any(|ext| matches!(ext, Ipv6ExtensionSlice::Fragment(f) if f.fragment_offset().value() != 0))
         }
     }
 }
@@ -270,11 +227,7 @@ fn missing_bytes(packet: &LaxIpSlice<'_>, captured: usize, cut: usize) -> u32 {
     u32::try_from(missing).unwrap_or(u32::MAX)
 }
 
-fn tcp<'a>(
-    packet: &LaxIpSlice<'a>,
-    bytes: &'a [u8],
-    missing: u32,
-) -> Result<Decoded<'a>, DecodeError> {
+fn tcp<'a>(packet: &LaxIpSlice<'a>, bytes: &'a [u8], missing: u32) -> Result<Decoded<'a>, DecodeError> {
     let segment = TcpSlice::from_slice(bytes).map_err(|e| match e {
         etherparse::err::tcp::HeaderSliceError::Len(_) => DecodeError::Truncated("TCP"),
         etherparse::err::tcp::HeaderSliceError::Content(_) => DecodeError::Malformed("TCP"),
@@ -284,12 +237,7 @@ fn tcp<'a>(
         dst: SocketAddr::new(packet.destination_addr(), segment.destination_port()),
         seq: segment.sequence_number(),
         ack: segment.acknowledgment_number(),
-        flags: TcpFlags {
-            syn: segment.syn(),
-            ack: segment.ack(),
-            fin: segment.fin(),
-            rst: segment.rst(),
-        },
+        flags: TcpFlags { syn: segment.syn(), ack: segment.ack(), fin: segment.fin(), rst: segment.rst() },
         payload: segment.payload(),
         missing,
     }))
@@ -298,9 +246,7 @@ fn tcp<'a>(
 /// ICMP/ICMPv6 errors that quote a TCP packet: the reply a SYN gets from a router or host that
 /// cannot deliver it. Only the quoted TCP ports are read: RFC 792 guarantees just 8 bytes of it.
 fn icmp<'a>(packet: &LaxIpSlice<'a>, bytes: &'a [u8]) -> Result<Decoded<'a>, DecodeError> {
-    let header = bytes
-        .get(..ICMP_HEADER_LEN)
-        .ok_or(DecodeError::Truncated("ICMP"))?;
+    let header = bytes.get(..ICMP_HEADER_LEN).ok_or(DecodeError::Truncated("ICMP"))?;
     let (icmp_type, icmp_code) = (header[0], header[1]);
     let is_error = match packet {
         LaxIpSlice::Ipv4(_) => matches!(icmp_type, ICMPV4_DEST_UNREACHABLE | ICMPV4_TIME_EXCEEDED),
@@ -326,10 +272,7 @@ fn icmp<'a>(packet: &LaxIpSlice<'a>, bytes: &'a [u8]) -> Result<Decoded<'a>, Dec
     if payload.ip_number != IpNumber::TCP {
         return Ok(Decoded::Ignored);
     }
-    let ports = payload
-        .payload
-        .get(..4)
-        .ok_or(DecodeError::Truncated("ICMP quoted TCP"))?;
+    let ports = payload.payload.get(..4).ok_or(DecodeError::Truncated("ICMP quoted TCP"))?;
     Ok(Decoded::Unreachable(Unreachable {
         reporter: packet.source_addr(),
         icmp_type,
@@ -347,36 +290,26 @@ mod tests {
 
     const CLIENT4: [u8; 4] = [192, 168, 1, 10];
     const SERVER4: [u8; 4] = [203, 0, 113, 5];
-    const CLIENT6: [u8; 16] = [
-        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
-    ];
-    const SERVER6: [u8; 16] = [
-        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x05,
-    ];
+    const CLIENT6: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10];
+    const SERVER6: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x05];
 
     /// An IPv4 packet carrying a TCP segment from CLIENT4:40000 to SERVER4:21.
     fn ipv4_tcp(payload: &[u8]) -> Vec<u8> {
-        let builder = PacketBuilder::ipv4(CLIENT4, SERVER4, 64)
-            .tcp(40000, 21, 1000, 65535)
-            .ack(2000);
+        let builder = PacketBuilder::ipv4(CLIENT4, SERVER4, 64).tcp(40000, 21, 1000, 65535).ack(2000);
         let mut out = Vec::new();
         builder.write(&mut out, payload).unwrap();
         out
     }
 
     fn ipv4_syn() -> Vec<u8> {
-        let builder = PacketBuilder::ipv4(CLIENT4, SERVER4, 64)
-            .tcp(40000, 21, 1000, 65535)
-            .syn();
+        let builder = PacketBuilder::ipv4(CLIENT4, SERVER4, 64).tcp(40000, 21, 1000, 65535).syn();
         let mut out = Vec::new();
         builder.write(&mut out, &[]).unwrap();
         out
     }
 
     fn ipv6_tcp(payload: &[u8]) -> Vec<u8> {
-        let builder = PacketBuilder::ipv6(CLIENT6, SERVER6, 64)
-            .tcp(40000, 21, 1000, 65535)
-            .ack(2000);
+        let builder = PacketBuilder::ipv6(CLIENT6, SERVER6, 64).tcp(40000, 21, 1000, 65535).ack(2000);
         let mut out = Vec::new();
         builder.write(&mut out, payload).unwrap();
         out
@@ -425,22 +358,10 @@ mod tests {
     fn ethernet_ipv4_tcp() {
         let frame = ethernet(ETHERTYPE_IPV4, &ipv4_tcp(b"USER ftp\r\n"));
         let segment = expect_tcp(decode_whole(LinkType::Ethernet, &frame));
-        assert_eq!(
-            segment.src,
-            SocketAddr::new(Ipv4Addr::from(CLIENT4).into(), 40000)
-        );
-        assert_eq!(
-            segment.dst,
-            SocketAddr::new(Ipv4Addr::from(SERVER4).into(), 21)
-        );
+        assert_eq!(segment.src, SocketAddr::new(Ipv4Addr::from(CLIENT4).into(), 40000));
+        assert_eq!(segment.dst, SocketAddr::new(Ipv4Addr::from(SERVER4).into(), 21));
         assert_eq!((segment.seq, segment.ack), (1000, 2000));
-        assert_eq!(
-            segment.flags,
-            TcpFlags {
-                ack: true,
-                ..TcpFlags::default()
-            }
-        );
+        assert_eq!(segment.flags, TcpFlags { ack: true, ..TcpFlags::default() });
         assert_eq!(segment.payload, b"USER ftp\r\n");
         assert_eq!(segment.missing, 0);
     }
@@ -460,20 +381,14 @@ mod tests {
         let mut single = vlan_tag(100, ETHERTYPE_IPV4);
         single.extend_from_slice(&ip);
         let frame = ethernet(ETHERTYPE_VLAN, &single);
-        assert_eq!(
-            expect_tcp(decode_whole(LinkType::Ethernet, &frame)).payload,
-            b"PASV\r\n"
-        );
+        assert_eq!(expect_tcp(decode_whole(LinkType::Ethernet, &frame)).payload, b"PASV\r\n");
 
         let mut double = vlan_tag(10, ETHERTYPE_VLAN);
         double.extend_from_slice(&vlan_tag(200, ETHERTYPE_IPV4));
         double.extend_from_slice(&ip);
         for outer in [ETHERTYPE_QINQ, ETHERTYPE_QINQ_OLD] {
             let frame = ethernet(outer, &double);
-            assert_eq!(
-                expect_tcp(decode_whole(LinkType::Ethernet, &frame)).payload,
-                b"PASV\r\n"
-            );
+            assert_eq!(expect_tcp(decode_whole(LinkType::Ethernet, &frame)).payload, b"PASV\r\n");
         }
     }
 
@@ -482,21 +397,12 @@ mod tests {
         let ip = ipv6_tcp(b"EPSV\r\n");
         let v1 = sll(ETHERTYPE_IPV6, &ip);
         let segment = expect_tcp(decode_whole(LinkType::LinuxSll, &v1));
-        assert_eq!(
-            segment.dst,
-            SocketAddr::new(Ipv6Addr::from(SERVER6).into(), 21)
-        );
+        assert_eq!(segment.dst, SocketAddr::new(Ipv6Addr::from(SERVER6).into(), 21));
         assert_eq!(segment.payload, b"EPSV\r\n");
         let v2 = sll2(ETHERTYPE_IPV6, &ip);
-        assert_eq!(
-            expect_tcp(decode_whole(LinkType::LinuxSll2, &v2)).payload,
-            b"EPSV\r\n"
-        );
+        assert_eq!(expect_tcp(decode_whole(LinkType::LinuxSll2, &v2)).payload, b"EPSV\r\n");
         // ARP over cooked capture is of no interest.
-        assert_eq!(
-            decode_whole(LinkType::LinuxSll, &sll(0x0806, &[0; 28])),
-            Ok(Decoded::Ignored)
-        );
+        assert_eq!(decode_whole(LinkType::LinuxSll, &sll(0x0806, &[0; 28])), Ok(Decoded::Ignored));
     }
 
     #[test]
@@ -507,10 +413,7 @@ mod tests {
         assert_eq!(expect_tcp(decode_whole(LinkType::Raw, &v6)).payload, b"y");
         assert_eq!(expect_tcp(decode_whole(LinkType::Ipv4, &v4)).payload, b"x");
         assert_eq!(expect_tcp(decode_whole(LinkType::Ipv6, &v6)).payload, b"y");
-        assert_eq!(
-            decode_whole(LinkType::Raw, &[0x50; 40]),
-            Err(DecodeError::Malformed("IP"))
-        );
+        assert_eq!(decode_whole(LinkType::Raw, &[0x50; 40]), Err(DecodeError::Malformed("IP")));
     }
 
     #[test]
@@ -519,24 +422,15 @@ mod tests {
         let v6 = ipv6_tcp(b"b");
         for header in [AF_INET.to_le_bytes(), AF_INET.to_be_bytes()] {
             let frame = [&header[..], &v4].concat();
-            assert_eq!(
-                expect_tcp(decode_whole(LinkType::Null, &frame)).payload,
-                b"a"
-            );
+            assert_eq!(expect_tcp(decode_whole(LinkType::Null, &frame)).payload, b"a");
         }
         for family in [10u32, 24, 28, 30] {
             for header in [family.to_le_bytes(), family.to_be_bytes()] {
                 let frame = [&header[..], &v6].concat();
-                assert_eq!(
-                    expect_tcp(decode_whole(LinkType::Null, &frame)).payload,
-                    b"b"
-                );
+                assert_eq!(expect_tcp(decode_whole(LinkType::Null, &frame)).payload, b"b");
             }
             let frame = [&family.to_be_bytes()[..], &v6].concat();
-            assert_eq!(
-                expect_tcp(decode_whole(LinkType::Loop, &frame)).payload,
-                b"b"
-            );
+            assert_eq!(expect_tcp(decode_whole(LinkType::Loop, &frame)).payload, b"b");
         }
         // Unknown family (AF_APPLETALK 16), and DLT_LOOP does not accept host order.
         let frame = [&16u32.to_le_bytes()[..], &v4].concat();
@@ -547,14 +441,8 @@ mod tests {
 
     #[test]
     fn unknown_link_type_is_unsupported() {
-        assert_eq!(
-            decode_whole(LinkType::Other(147), &[1, 2, 3]),
-            Ok(Decoded::Unsupported)
-        );
-        assert_eq!(
-            decode_whole(LinkType::from_linktype(105), &[]),
-            Ok(Decoded::Unsupported)
-        );
+        assert_eq!(decode_whole(LinkType::Other(147), &[1, 2, 3]), Ok(Decoded::Unsupported));
+        assert_eq!(decode_whole(LinkType::from_linktype(105), &[]), Ok(Decoded::Unsupported));
     }
 
     /// Inserts an 8-byte hop-by-hop header (one PadN option) after the IPv6 header.
@@ -586,10 +474,7 @@ mod tests {
         // A first fragment (more-fragments set, offset 0) still carries the TCP header.
         let mut first = ipv4_tcp(b"data");
         first[6] = 0x20;
-        assert_eq!(
-            expect_tcp(decode_whole(LinkType::Raw, &first)).payload,
-            b"data"
-        );
+        assert_eq!(expect_tcp(decode_whole(LinkType::Raw, &first)).payload, b"data");
 
         // IPv6: a fragment header with offset 8 (bytes 2..4 = offset << 3).
         let mut v6 = ipv6_tcp(b"data");
@@ -619,10 +504,7 @@ mod tests {
             quoted_src: SocketAddr::new(Ipv4Addr::from(CLIENT4).into(), 40000),
             quoted_dst: SocketAddr::new(Ipv4Addr::from(SERVER4).into(), 21),
         };
-        assert_eq!(
-            decode_whole(LinkType::Ethernet, &frame),
-            Ok(Decoded::Unreachable(expected))
-        );
+        assert_eq!(decode_whole(LinkType::Ethernet, &frame), Ok(Decoded::Unreachable(expected)));
 
         // Echo reply: not an error message.
         let builder = PacketBuilder::ipv4(router, CLIENT4, 64).icmpv4_raw(0, 0, [0; 4]);
@@ -633,9 +515,7 @@ mod tests {
 
     #[test]
     fn icmpv6_unreachable_quoting_a_syn() {
-        let builder = PacketBuilder::ipv6(CLIENT6, SERVER6, 64)
-            .tcp(40001, 2121, 7, 1000)
-            .syn();
+        let builder = PacketBuilder::ipv6(CLIENT6, SERVER6, 64).tcp(40001, 2121, 7, 1000).syn();
         let mut syn = Vec::new();
         builder.write(&mut syn, &[]).unwrap();
         let quoted = &syn[..40 + 8];
@@ -649,10 +529,7 @@ mod tests {
             quoted_src: SocketAddr::new(Ipv6Addr::from(CLIENT6).into(), 40001),
             quoted_dst: SocketAddr::new(Ipv6Addr::from(SERVER6).into(), 2121),
         };
-        assert_eq!(
-            decode_whole(LinkType::Raw, &packet),
-            Ok(Decoded::Unreachable(expected))
-        );
+        assert_eq!(decode_whole(LinkType::Raw, &packet), Ok(Decoded::Unreachable(expected)));
     }
 
     #[test]
@@ -660,14 +537,8 @@ mod tests {
         let builder = PacketBuilder::ipv4(CLIENT4, SERVER4, 64).udp(5353, 53);
         let mut udp = Vec::new();
         builder.write(&mut udp, b"q").unwrap();
-        assert_eq!(
-            decode_whole(LinkType::Ethernet, &ethernet(ETHERTYPE_IPV4, &udp)),
-            Ok(Decoded::Ignored)
-        );
-        assert_eq!(
-            decode_whole(LinkType::Ethernet, &ethernet(0x0806, &[0; 28])),
-            Ok(Decoded::Ignored)
-        );
+        assert_eq!(decode_whole(LinkType::Ethernet, &ethernet(ETHERTYPE_IPV4, &udp)), Ok(Decoded::Ignored));
+        assert_eq!(decode_whole(LinkType::Ethernet, &ethernet(0x0806, &[0; 28])), Ok(Decoded::Ignored));
     }
 
     #[test]
@@ -729,10 +600,7 @@ mod tests {
             (LinkType::Loop, [&24u32.to_be_bytes()[..], &v6].concat()),
         ];
         for (link, frame) in &frames {
-            assert!(matches!(
-                decode_whole(*link, frame),
-                Ok(Decoded::Tcp(_) | Decoded::Unreachable(_))
-            ));
+            assert!(matches!(decode_whole(*link, frame), Ok(Decoded::Tcp(_) | Decoded::Unreachable(_))));
             for len in 0..frame.len() {
                 let prefix = &frame[..len];
                 // Both as a snap-length cut and as a frame that claims to be whole.
@@ -741,15 +609,9 @@ mod tests {
                 let _ = decode(*link, prefix, 0);
             }
         }
-        assert_eq!(
-            decode(LinkType::Ethernet, &[], 0),
-            Err(DecodeError::Truncated("Ethernet"))
-        );
+        assert_eq!(decode(LinkType::Ethernet, &[], 0), Err(DecodeError::Truncated("Ethernet")));
         let cut_in_tcp = &frames[0].1[..14 + 20 + 10];
-        assert_eq!(
-            decode(LinkType::Ethernet, cut_in_tcp, 200),
-            Err(DecodeError::Truncated("TCP"))
-        );
+        assert_eq!(decode(LinkType::Ethernet, cut_in_tcp, 200), Err(DecodeError::Truncated("TCP")));
     }
 
     mod hostile {

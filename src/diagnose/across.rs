@@ -139,8 +139,11 @@ fn rewritten(a: &Digest, b: &Digest, out: &mut Vec<Finding>) {
             continue;
         }
         // The inside copy is the one with the address the outside cannot reach.
-        let ((inside, adv_in, f_in), (outside, adv_out, f_out)) =
-            if classify(x.ip()).is_unreachable_from_elsewhere() { ((a, x, frame_a), (b, y, frame_b)) } else { ((b, y, frame_b), (a, x, frame_a)) };
+        let ((inside, adv_in, f_in), (outside, adv_out, f_out)) = if classify(x.ip()).is_unreachable_from_elsewhere() {
+            ((a, x, frame_a), (b, y, frame_b))
+        } else {
+            ((b, y, frame_b), (a, x, frame_a))
+        };
         out.push(Finding {
             kind: FindingKind::AlgRewrite,
             group: format!("{} {}", adv_in.ip(), adv_out.ip()),

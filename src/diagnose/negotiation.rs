@@ -2,7 +2,9 @@
 //! that differs from the control connection's (NAT, multi-homing, bounce), a malformed one, a
 //! data connection that failed, a negotiation or transfer the server refused.
 
-use crate::model::{classify, AddressClass, Connection, Finding, FindingKind, Fix, MatchedBy, Mode, Negotiation, Outcome, Session, Severity};
+use crate::model::{
+    classify, AddressClass, Connection, Finding, FindingKind, Fix, MatchedBy, Mode, Negotiation, Outcome, Session, Severity,
+};
 use serde_json::json;
 use std::net::{IpAddr, SocketAddr};
 
@@ -65,7 +67,10 @@ pub(super) fn findings(s: &Session, n: &Negotiation, out: &mut Vec<Finding>) {
                         via(n)
                     ),
                     fix: if outcome.is_failure() {
-                        vec![Fix::CheckExternalAddress { advertised: adv, server: s.server.ip() }, Fix::ServerPassiveSettings { software: s.software }]
+                        vec![
+                            Fix::CheckExternalAddress { advertised: adv, server: s.server.ip() },
+                            Fix::ServerPassiveSettings { software: s.software },
+                        ]
                     } else {
                         Vec::new()
                     },
@@ -100,8 +105,11 @@ pub(super) fn findings(s: &Session, n: &Negotiation, out: &mut Vec<Finding>) {
     let refused_negotiation = n.reply_code.filter(|&c| c >= 400);
     let refused_transfer = n.data.reply_code.filter(|&c| matches!(c, 421 | 425 | 426 | 500 | 501 | 522));
     if let Some(code) = refused_negotiation.or(refused_transfer) {
-        let (frame, text) =
-            if refused_negotiation.is_some() { (n.reply_frame, n.reply_text.clone()) } else { (n.data.reply_frame, n.data.reply_text.clone()) };
+        let (frame, text) = if refused_negotiation.is_some() {
+            (n.reply_frame, n.reply_text.clone())
+        } else {
+            (n.data.reply_frame, n.data.reply_text.clone())
+        };
         let text = text.unwrap_or_default();
         let (explanation, fix) = rejection_advice(s, n, code, &text);
         out.push(Finding {
@@ -162,9 +170,10 @@ fn private_leak(s: &Session, n: &Negotiation, adv: SocketAddr, class: AddressCla
     let went_to_advertised = n.data.matched_by == Some(MatchedBy::Advertised);
     let worked = outcome == Outcome::Established;
     let (consequence, severity) = match (n.mode, outcome) {
-        (_, o) if o.is_failure() => {
-            (format!("The data connection to it failed ({}){}: that is why the transfer did not work.", o.as_str(), via(n)), Severity::Error)
-        }
+        (_, o) if o.is_failure() => (
+            format!("The data connection to it failed ({}){}: that is why the transfer did not work.", o.as_str(), via(n)),
+            Severity::Error,
+        ),
         (Mode::Passive, Outcome::Established) if !went_to_advertised => (
             format!(
                 "The client worked around it: it ignored the advertised address and connected to the server's control address{}. \

@@ -89,7 +89,10 @@ fn encrypted(s: &Session, frame: u64, out: &mut Vec<Finding>) {
         .map(|c| json!({ "client": c.client, "server": c.server, "syn_frame": c.syn_frame, "outcome": c.outcome }))
         .collect();
     let (severity, summary) = match failed.first() {
-        None => (Severity::Info, format!("control channel encrypted (AUTH TLS) from frame {frame}: {} probable data connection(s), none failed", channels.len())),
+        None => (
+            Severity::Info,
+            format!("control channel encrypted (AUTH TLS) from frame {frame}: {} probable data connection(s), none failed", channels.len()),
+        ),
         Some(first) => (
             Severity::Error,
             format!(
@@ -100,7 +103,8 @@ fn encrypted(s: &Session, frame: u64, out: &mut Vec<Finding>) {
             ),
         ),
     };
-    let fix = if failed.is_empty() { Vec::new() } else { vec![Fix::HelperBlindUnderTls, Fix::ServerPassiveSettings { software: s.software }] };
+    let fix =
+        if failed.is_empty() { Vec::new() } else { vec![Fix::HelperBlindUnderTls, Fix::ServerPassiveSettings { software: s.software }] };
     out.push(Finding {
         kind: FindingKind::ControlChannelEncrypted,
         group: String::new(),

@@ -42,10 +42,7 @@ impl Channel {
         if let Some(isn) = conn.server_isn {
             reasm[1].start_at(isn.wrapping_add(1));
         }
-        let lines = [
-            LineSplitter::new(max_line).keep_after_gap(is_ftp_command),
-            LineSplitter::new(max_line).keep_after_gap(is_reply_line),
-        ];
+        let lines = [LineSplitter::new(max_line).keep_after_gap(is_ftp_command), LineSplitter::new(max_line).keep_after_gap(is_reply_line)];
         Channel { reasm, lines, gaps_seen: false }
     }
 

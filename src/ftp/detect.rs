@@ -9,9 +9,9 @@ use super::parse::{self, Verb};
 /// analyzer acts on). SMTP shares the reply format and a few verbs, but its clients open with
 /// EHLO/HELO, which are in neither list.
 const OTHER_FTP_VERBS: &[&[u8]] = &[
-    b"CWD", b"CDUP", b"SMNT", b"REIN", b"STRU", b"MODE", b"ALLO", b"RNFR", b"RNTO", b"ABOR", b"DELE", b"RMD", b"MKD",
-    b"PWD", b"SITE", b"SYST", b"STAT", b"HELP", b"NOOP", b"FEAT", b"OPTS", b"MLST", b"SIZE", b"MDTM", b"HOST", b"LANG",
-    b"ADAT", b"CLNT", b"XPWD", b"XCWD", b"XMKD", b"XRMD", b"MFMT", b"SBUF", b"ESTA", b"ESTP",
+    b"CWD", b"CDUP", b"SMNT", b"REIN", b"STRU", b"MODE", b"ALLO", b"RNFR", b"RNTO", b"ABOR", b"DELE", b"RMD", b"MKD", b"PWD", b"SITE",
+    b"SYST", b"STAT", b"HELP", b"NOOP", b"FEAT", b"OPTS", b"MLST", b"SIZE", b"MDTM", b"HOST", b"LANG", b"ADAT", b"CLNT", b"XPWD", b"XCWD",
+    b"XMKD", b"XRMD", b"MFMT", b"SBUF", b"ESTA", b"ESTP",
 ];
 
 /// A command name that FTP defines, in any case.
@@ -41,8 +41,7 @@ pub fn could_start_reply(payload: &[u8]) -> bool {
 pub fn could_start_command(payload: &[u8]) -> bool {
     let end = payload.iter().position(|&b| b == b' ' || b == b'\r' || b == b'\n').unwrap_or(payload.len());
     let word = &payload[..end];
-    is_ftp_verb(word)
-        || (!payload.is_empty() && payload.len() < 4 && payload.iter().all(u8::is_ascii_alphabetic))
+    is_ftp_verb(word) || (!payload.is_empty() && payload.len() < 4 && payload.iter().all(u8::is_ascii_alphabetic))
 }
 
 /// Clear-text replies after TLS (the client sent CCC inside TLS): printable lines starting with
@@ -76,7 +75,9 @@ mod tests {
     #[test]
     fn first_payloads() {
         assert!(could_start_reply(b"220 (vsFTPd 3.0.3)\r\n") && could_start_reply(b"22") && could_start_reply(b"1"));
-        assert!(!could_start_reply(b"") && !could_start_reply(b"720 x") && !could_start_reply(b"2a0") && !could_start_reply(b"\x16\x03\x01"));
+        assert!(
+            !could_start_reply(b"") && !could_start_reply(b"720 x") && !could_start_reply(b"2a0") && !could_start_reply(b"\x16\x03\x01")
+        );
         assert!(could_start_command(b"USER x\r\n") && could_start_command(b"US") && could_start_command(b"PASV\r\n"));
         assert!(!could_start_command(b"GET / HTTP/1.1\r\n") && !could_start_command(b"EHLO x\r\n") && !could_start_command(b""));
     }

@@ -38,14 +38,7 @@ pub struct LineSplitter {
 
 impl LineSplitter {
     pub fn new(max_line: usize) -> Self {
-        LineSplitter {
-            max_line,
-            partial: Vec::new(),
-            partial_len: 0,
-            partial_ends_cr: false,
-            resync: false,
-            whole_after_gap: |_| false,
-        }
+        LineSplitter { max_line, partial: Vec::new(), partial_len: 0, partial_ends_cr: false, resync: false, whole_after_gap: |_| false }
     }
 
     /// Keeps the first line after a gap when `whole` accepts it (e.g. it starts with a reply
@@ -113,12 +106,7 @@ impl LineSplitter {
     }
 
     fn partial_as_line(&self) -> Line<'_> {
-        finish(
-            &self.partial,
-            self.partial_len,
-            self.partial_ends_cr,
-            self.max_line,
-        )
+        finish(&self.partial, self.partial_len, self.partial_ends_cr, self.max_line)
     }
 
     fn append(&mut self, raw: &[u8]) {
@@ -127,8 +115,7 @@ impl LineSplitter {
         }
         self.partial_len = self.partial_len.saturating_add(raw.len());
         let room = self.max_line.saturating_sub(self.partial.len());
-        self.partial
-            .extend_from_slice(raw.get(..room).unwrap_or(raw));
+        self.partial.extend_from_slice(raw.get(..room).unwrap_or(raw));
     }
 
     fn clear_partial(&mut self) {
@@ -142,10 +129,7 @@ impl LineSplitter {
 /// end in CR. `kept` is at most `max_line` bytes long.
 fn finish(kept: &[u8], raw_len: usize, ends_cr: bool, max_line: usize) -> Line<'_> {
     let len = raw_len.saturating_sub(usize::from(ends_cr));
-    Line {
-        bytes: kept.get(..len).unwrap_or(kept),
-        overlong: len > max_line,
-    }
+    Line { bytes: kept.get(..len).unwrap_or(kept), overlong: len > max_line }
 }
 
 #[cfg(test)]
@@ -169,9 +153,7 @@ mod tests {
         let mut splitter = LineSplitter::new(max_line);
         let mut lines = Vec::new();
         for chunk in chunks {
-            splitter.push(chunk, &mut |line| {
-                lines.push((line.bytes.to_vec(), line.overlong))
-            });
+            splitter.push(chunk, &mut |line| lines.push((line.bytes.to_vec(), line.overlong)));
         }
         lines
     }
@@ -218,19 +200,13 @@ mod tests {
     #[test]
     fn overlong_line_in_one_segment() {
         let lines = split(4, &[b"abcdefgh\r\nok\r\n"]);
-        assert_eq!(
-            lines,
-            vec![(b"abcd".to_vec(), true), (b"ok".to_vec(), false)]
-        );
+        assert_eq!(lines, vec![(b"abcd".to_vec(), true), (b"ok".to_vec(), false)]);
     }
 
     #[test]
     fn overlong_line_across_segments() {
         let lines = split(4, &[b"ab", b"cdef", b"gh\r", b"\nok\n"]);
-        assert_eq!(
-            lines,
-            vec![(b"abcd".to_vec(), true), (b"ok".to_vec(), false)]
-        );
+        assert_eq!(lines, vec![(b"abcd".to_vec(), true), (b"ok".to_vec(), false)]);
     }
 
     #[test]
@@ -242,10 +218,7 @@ mod tests {
 
     #[test]
     fn zero_max_line_does_not_panic() {
-        assert_eq!(
-            split(0, &[b"ab\r\n\r\n"]),
-            vec![(Vec::new(), true), (Vec::new(), false)]
-        );
+        assert_eq!(split(0, &[b"ab\r\n\r\n"]), vec![(Vec::new(), true), (Vec::new(), false)]);
     }
 
     #[test]
@@ -259,13 +232,8 @@ mod tests {
         assert!(splitter.partial.capacity() < 4096);
         assert_eq!(splitter.pending_line().map(|l| l.overlong), Some(true));
         let mut lines = Vec::new();
-        splitter.push(b"\nQUIT\r\n", &mut |l| {
-            lines.push((l.bytes.to_vec(), l.overlong))
-        });
-        assert_eq!(
-            lines,
-            vec![(vec![b'x'; 16], true), (b"QUIT".to_vec(), false)]
-        );
+        splitter.push(b"\nQUIT\r\n", &mut |l| lines.push((l.bytes.to_vec(), l.overlong)));
+        assert_eq!(lines, vec![(vec![b'x'; 16], true), (b"QUIT".to_vec(), false)]);
     }
 
     #[test]
@@ -284,9 +252,7 @@ mod tests {
     fn gap_drops_partial_line_and_next_fragment() {
         let mut splitter = LineSplitter::new(512);
         let mut lines: Vec<Vec<u8>> = Vec::new();
-        splitter.push(b"USER a\r\nPORT 10,0", &mut |l| {
-            lines.push(l.bytes.to_vec())
-        });
+        splitter.push(b"USER a\r\nPORT 10,0", &mut |l| lines.push(l.bytes.to_vec()));
         splitter.gap();
         assert_eq!(splitter.pending(), b"");
         // The rest of the line whose middle was lost: never emitted, even across segments.
@@ -302,9 +268,7 @@ mod tests {
         let mut lines: Vec<Vec<u8>> = Vec::new();
         splitter.push(b"USER a\r\n", &mut |l| lines.push(l.bytes.to_vec()));
         splitter.gap();
-        splitter.push(b"RT 10,0,0,1,4,1\r\nPASV\r\n", &mut |l| {
-            lines.push(l.bytes.to_vec())
-        });
+        splitter.push(b"RT 10,0,0,1,4,1\r\nPASV\r\n", &mut |l| lines.push(l.bytes.to_vec()));
         assert_eq!(lines, vec![b"USER a".to_vec(), b"PASV".to_vec()]);
     }
 

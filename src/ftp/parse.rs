@@ -66,10 +66,7 @@ const VERBS: [(&[u8], Verb); 23] = [
 impl Verb {
     /// The verb for a command name in any case; `Other` for names the analyzer does not act on.
     pub fn from_name(name: &[u8]) -> Verb {
-        VERBS
-            .iter()
-            .find(|(known, _)| known.eq_ignore_ascii_case(name))
-            .map_or(Verb::Other, |&(_, verb)| verb)
+        VERBS.iter().find(|(known, _)| known.eq_ignore_ascii_case(name)).map_or(Verb::Other, |&(_, verb)| verb)
     }
 }
 
@@ -97,11 +94,7 @@ const TELNET_COMMAND_MIN: u8 = 0xF0;
 pub fn parse_command(line: &[u8]) -> Option<CommandLine<'_>> {
     let line = skip_telnet_commands(line);
     // Counting at most five letters is enough to reject a five-letter word.
-    let verb_len = line
-        .iter()
-        .take(5)
-        .take_while(|b| b.is_ascii_alphabetic())
-        .count();
+    let verb_len = line.iter().take(5).take_while(|b| b.is_ascii_alphabetic()).count();
     if !(3..=4).contains(&verb_len) {
         return None;
     }
@@ -111,19 +104,13 @@ pub fn parse_command(line: &[u8]) -> Option<CommandLine<'_>> {
         Some((b' ', arg)) => trim_end(arg),
         Some(_) => return None,
     };
-    Some(CommandLine {
-        verb: Verb::from_name(name),
-        name,
-        arg,
-    })
+    Some(CommandLine { verb: Verb::from_name(name), name, arg })
 }
 
 fn skip_telnet_commands(mut line: &[u8]) -> &[u8] {
     loop {
         match line {
-            [IAC, negotiation, _option, rest @ ..] if TELNET_NEGOTIATION.contains(negotiation) => {
-                line = rest
-            }
+            [IAC, negotiation, _option, rest @ ..] if TELNET_NEGOTIATION.contains(negotiation) => line = rest,
             [byte, rest @ ..] if *byte >= TELNET_COMMAND_MIN => line = rest,
             _ => return line,
         }
@@ -160,14 +147,10 @@ pub fn parse_eprt(arg: &[u8]) -> Result<SocketAddr, Malformed> {
         return Err(Malformed("EPRT without an address"));
     };
     if !is_extended_delimiter(delimiter) {
-        return Err(Malformed(
-            "EPRT delimiter is not a printable non-digit character",
-        ));
+        return Err(Malformed("EPRT delimiter is not a printable non-digit character"));
     }
     let mut fields = rest.split(|&b| b == delimiter);
-    let (Some(family), Some(addr), Some(port), Some(after)) =
-        (fields.next(), fields.next(), fields.next(), fields.next())
-    else {
+    let (Some(family), Some(addr), Some(port), Some(after)) = (fields.next(), fields.next(), fields.next(), fields.next()) else {
         return Err(Malformed("EPRT needs four delimiters (|1|address|port|)"));
     };
     if !after.is_empty() || fields.next().is_some() {
@@ -191,19 +174,15 @@ pub fn parse_lprt(arg: &[u8]) -> Result<SocketAddr, Malformed> {
 /// skipped). Lines are searched from the last; on each line every run of comma-separated numbers
 /// is a candidate, so text such as "Mode 2 (1,2,3,4,5,6)" still yields the address.
 pub fn parse_227(text: &[u8]) -> Result<SocketAddrV4, Malformed> {
-    search_lines(
-        text,
-        Malformed("no h1,h2,h3,h4,p1,p2 address in 227 reply"),
-        |line| {
-            search_number_lists(line, |list| match list.count {
-                // A lone number ("version 2") is prose, not a broken address.
-                0 | 1 => None,
-                6 => Some(v4_from_six(list.values())),
-                2..=5 => Some(Err(Malformed("fewer than six numbers in 227 address"))),
-                _ => Some(Err(Malformed("more than six numbers in 227 address"))),
-            })
-        },
-    )
+    search_lines(text, Malformed("no h1,h2,h3,h4,p1,p2 address in 227 reply"), |line| {
+        search_number_lists(line, |list| match list.count {
+            // A lone number ("version 2") is prose, not a broken address.
+            0 | 1 => None,
+            6 => Some(v4_from_six(list.values())),
+            2..=5 => Some(Err(Malformed("fewer than six numbers in 227 address"))),
+            _ => Some(Err(Malformed("more than six numbers in 227 address"))),
+        })
+    })
 }
 
 /// The port (and the rarely given address) of a 229 reply.
@@ -237,9 +216,8 @@ pub fn parse_229(text: &[u8]) -> Result<Epsv, Malformed> {
             first_found(opens.map(|(at, end)| epsv_at(line, &delimiters, at, end)))
         } else {
             // No parentheses at all: look for `|||port|` written bare.
-            let triples = line.windows(3).enumerate().filter(
-                |(_, w)| matches!(w, [a, b, c] if a == b && b == c && is_extended_delimiter(*a)),
-            );
+            let triples =
+                line.windows(3).enumerate().filter(|(_, w)| matches!(w, [a, b, c] if a == b && b == c && is_extended_delimiter(*a)));
             first_found(triples.map(|(at, _)| epsv_at(line, &delimiters, at, line.len())))
         }
     })
@@ -257,18 +235,11 @@ fn epsv_at(line: &[u8], delimiters: &NextSame, at: usize, end: usize) -> Option<
     let third = second.and_then(|second| delimiters.after(second, end));
     let fourth = third.and_then(|third| delimiters.after(third, end));
     let (Some(second), Some(third), Some(fourth)) = (second, third, fourth) else {
-        return Some(Err(Malformed(
-            "229 reply needs four delimiters around the port (|||port|)",
-        )));
+        return Some(Err(Malformed("229 reply needs four delimiters around the port (|||port|)")));
     };
     let field = |from: usize, to: usize| line.get(from + 1..to).unwrap_or_default();
     let (family, addr, port) = (field(at, second), field(second, third), field(third, fourth));
-    Some(
-        extended_fields(family, addr, port, Context::Epsv).map(|e| Epsv {
-            addr: e.addr,
-            port: e.port,
-        }),
-    )
+    Some(extended_fields(family, addr, port, Context::Epsv).map(|e| Epsv { addr: e.addr, port: e.port }))
 }
 
 /// For every byte of a line, where the same byte value occurs next: built in one pass over the
@@ -296,35 +267,24 @@ impl NextSame {
 /// 228 reply text: `228 Entering Long Passive Mode (4,4,a,b,c,d,2,p1,p2)` or the `6,16,...` form.
 /// Accepts the text after the code or whole reply lines, like [`parse_227`].
 pub fn parse_228(text: &[u8]) -> Result<SocketAddr, Malformed> {
-    search_lines(
-        text,
-        Malformed("no long address (4,4,...,2,p1,p2) in 228 reply"),
-        |line| {
-            search_number_lists(line, |list| match list.count {
-                0 | 1 => None,
-                count => Some(long_address(list.values(), count)),
-            })
-        },
-    )
+    search_lines(text, Malformed("no long address (4,4,...,2,p1,p2) in 228 reply"), |line| {
+        search_number_lists(line, |list| match list.count {
+            0 | 1 => None,
+            count => Some(long_address(list.values(), count)),
+        })
+    })
 }
 
 /// Calls `in_line` on every line of `text`, last line first, with a leading reply code removed.
 /// The first address found wins; otherwise the first complaint, otherwise `nothing`.
-fn search_lines<T>(
-    text: &[u8],
-    nothing: Malformed,
-    in_line: impl FnMut(&[u8]) -> Option<Result<T, Malformed>>,
-) -> Result<T, Malformed> {
+fn search_lines<T>(text: &[u8], nothing: Malformed, in_line: impl FnMut(&[u8]) -> Option<Result<T, Malformed>>) -> Result<T, Malformed> {
     let lines = text.split(|&b| b == b'\n').rev().map(strip_reply_code);
     first_found(lines.map(in_line)).unwrap_or(Err(nothing))
 }
 
 /// Calls `judge` on every run of comma-separated numbers in `line`, in order. Runs do not overlap:
 /// "1,2,3,4,5,6,7" is one run of seven, never six numbers starting at "2".
-fn search_number_lists<T>(
-    line: &[u8],
-    mut judge: impl FnMut(&NumberList) -> Option<Result<T, Malformed>>,
-) -> Option<Result<T, Malformed>> {
+fn search_number_lists<T>(line: &[u8], mut judge: impl FnMut(&NumberList) -> Option<Result<T, Malformed>>) -> Option<Result<T, Malformed>> {
     let mut from = 0;
     let runs = std::iter::from_fn(|| {
         let start = from + line.get(from..)?.iter().position(u8::is_ascii_digit)?;
@@ -338,9 +298,7 @@ fn search_number_lists<T>(
 /// Of several places that may hold an address: the first one that parses; else the first
 /// complaint (the most specific thing to tell a person); None when no place looked like one.
 /// Stops at the first success, so later candidates are never even read.
-fn first_found<T>(
-    attempts: impl Iterator<Item = Option<Result<T, Malformed>>>,
-) -> Option<Result<T, Malformed>> {
+fn first_found<T>(attempts: impl Iterator<Item = Option<Result<T, Malformed>>>) -> Option<Result<T, Malformed>> {
     let mut complaint = None;
     for attempt in attempts {
         match attempt {
@@ -392,11 +350,7 @@ impl NumberList {
 /// the commas are allowed; the run stops before anything else (a comma not followed by a number is
 /// not part of it).
 fn read_numbers(text: &[u8], start: usize) -> NumberList {
-    let mut list = NumberList {
-        stored: [0; MAX_NUMBERS],
-        count: 0,
-        end: start,
-    };
+    let mut list = NumberList { stored: [0; MAX_NUMBERS], count: 0, end: start };
     let mut at = start;
     loop {
         let mut value: u32 = 0;
@@ -454,34 +408,18 @@ fn v4_from_six(values: &[u32]) -> Result<SocketAddrV4, Malformed> {
 
 /// RFC 1639 `af,hal,h1..,pal,p1..` from its numbers. `count` may exceed the stored values.
 fn long_address(values: &[u32], count: usize) -> Result<SocketAddr, Malformed> {
-    let (&family, rest) = values
-        .split_first()
-        .ok_or(Malformed("empty long address"))?;
-    let (&addr_len, rest) = rest
-        .split_first()
-        .ok_or(Malformed("long address without a length"))?;
+    let (&family, rest) = values.split_first().ok_or(Malformed("empty long address"))?;
+    let (&addr_len, rest) = rest.split_first().ok_or(Malformed("long address without a length"))?;
     match (family, addr_len) {
         (4, 4) | (6, 16) => {}
-        (4, _) => {
-            return Err(Malformed(
-                "long address family 4 with a length other than 4",
-            ))
-        }
-        (6, _) => {
-            return Err(Malformed(
-                "long address family 6 with a length other than 16",
-            ))
-        }
+        (4, _) => return Err(Malformed("long address family 4 with a length other than 4")),
+        (6, _) => return Err(Malformed("long address family 6 with a length other than 16")),
         _ => return Err(Malformed("long address family is neither 4 nor 6")),
     }
     // addr_len is 4 or 16 here, so the conversion and the split are in range or checked.
     let addr_len = addr_len as usize;
-    let (addr, rest) = rest
-        .split_at_checked(addr_len)
-        .ok_or(Malformed("long address cut short"))?;
-    let (&port_len, port) = rest
-        .split_first()
-        .ok_or(Malformed("long address without a port"))?;
+    let (addr, rest) = rest.split_at_checked(addr_len).ok_or(Malformed("long address cut short"))?;
+    let (&port_len, port) = rest.split_first().ok_or(Malformed("long address without a port"))?;
     if !(1..=2).contains(&port_len) {
         return Err(Malformed("long address port length is not 2"));
     }
@@ -550,28 +488,15 @@ struct Extended {
 }
 
 /// The three fields between RFC 2428 delimiters: family, address, port.
-fn extended_fields(
-    family: &[u8],
-    addr: &[u8],
-    port: &[u8],
-    context: Context,
-) -> Result<Extended, Malformed> {
+fn extended_fields(family: &[u8], addr: &[u8], port: &[u8], context: Context) -> Result<Extended, Malformed> {
     let eprt = matches!(context, Context::Eprt);
     let family = match trim(family) {
         b"" if eprt => return Err(Malformed("EPRT without an address family")),
         b"" => None,
         b"1" => Some(1),
         b"2" => Some(2),
-        _ if eprt => {
-            return Err(Malformed(
-                "EPRT address family is neither 1 (IPv4) nor 2 (IPv6)",
-            ))
-        }
-        _ => {
-            return Err(Malformed(
-                "229 address family is neither 1 (IPv4) nor 2 (IPv6)",
-            ))
-        }
+        _ if eprt => return Err(Malformed("EPRT address family is neither 1 (IPv4) nor 2 (IPv6)")),
+        _ => return Err(Malformed("229 address family is neither 1 (IPv4) nor 2 (IPv6)")),
     };
     let addr = match trim(addr) {
         b"" => None,
@@ -588,24 +513,13 @@ fn extended_fields(
         ),
     };
     match (family, addr) {
-        (Some(1), Some(IpAddr::V6(_))) if eprt => {
-            return Err(Malformed("EPRT family 1 with an IPv6 address"))
-        }
-        (Some(2), Some(IpAddr::V4(_))) if eprt => {
-            return Err(Malformed("EPRT family 2 with an IPv4 address"))
-        }
-        (Some(1), Some(IpAddr::V6(_))) => {
-            return Err(Malformed("229 family 1 with an IPv6 address"))
-        }
-        (Some(2), Some(IpAddr::V4(_))) => {
-            return Err(Malformed("229 family 2 with an IPv4 address"))
-        }
+        (Some(1), Some(IpAddr::V6(_))) if eprt => return Err(Malformed("EPRT family 1 with an IPv6 address")),
+        (Some(2), Some(IpAddr::V4(_))) if eprt => return Err(Malformed("EPRT family 2 with an IPv4 address")),
+        (Some(1), Some(IpAddr::V6(_))) => return Err(Malformed("229 family 1 with an IPv6 address")),
+        (Some(2), Some(IpAddr::V4(_))) => return Err(Malformed("229 family 2 with an IPv4 address")),
         _ => {}
     }
-    Ok(Extended {
-        addr,
-        port: decimal_port(trim(port))?,
-    })
+    Ok(Extended { addr, port: decimal_port(trim(port))? })
 }
 
 fn decimal_port(text: &[u8]) -> Result<u16, Malformed> {
@@ -615,9 +529,7 @@ fn decimal_port(text: &[u8]) -> Result<u16, Malformed> {
     if !text.iter().all(u8::is_ascii_digit) {
         return Err(Malformed("port is not a number"));
     }
-    let value = text.iter().fold(0u32, |acc, &d| {
-        (acc * 10 + u32::from(d - b'0')).min(VALUE_CLAMP)
-    });
+    let value = text.iter().fold(0u32, |acc, &d| (acc * 10 + u32::from(d - b'0')).min(VALUE_CLAMP));
     nonzero_port(value)
 }
 
@@ -633,10 +545,7 @@ fn is_blank(b: &u8) -> bool {
 }
 
 fn trim_end(text: &[u8]) -> &[u8] {
-    let len = text
-        .iter()
-        .rposition(|b| !is_blank(b))
-        .map_or(0, |last| last + 1);
+    let len = text.iter().rposition(|b| !is_blank(b)).map_or(0, |last| last + 1);
     text.get(..len).unwrap_or(text)
 }
 

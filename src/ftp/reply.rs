@@ -71,18 +71,10 @@ impl ReplyAssembler {
     /// A line outside any block: a whole reply, the first line of a block, or garbage.
     fn start(&mut self, line: &[u8]) -> Option<ReplyEvent> {
         let Some((code, after_code)) = split_code(line) else {
-            return Some(ReplyEvent::Garbage {
-                reason: garbage_reason(line),
-            });
+            return Some(ReplyEvent::Garbage { reason: garbage_reason(line) });
         };
-        let unusual_code =
-            (!(1..=5).contains(&(code / 100))).then_some("reply code outside 100-599");
-        let mut reply = Reply {
-            code,
-            text: Vec::new(),
-            lines: 1,
-            malformed: unusual_code,
-        };
+        let unusual_code = (!(1..=5).contains(&(code / 100))).then_some("reply code outside 100-599");
+        let mut reply = Reply { code, text: Vec::new(), lines: 1, malformed: unusual_code };
         match after_code.split_first() {
             None => {}
             Some((b' ', text)) => append(&mut reply.text, text, MAX_REPLY_TEXT),
@@ -119,9 +111,7 @@ impl ReplyAssembler {
                 }
                 return Some(ReplyEvent::Reply(block));
             }
-            Some((code, [b'-', text @ ..])) if code == block.code => {
-                append_line(&mut block.text, text, MAX_REPLY_TEXT)
-            }
+            Some((code, [b'-', text @ ..])) if code == block.code => append_line(&mut block.text, text, MAX_REPLY_TEXT),
             // Free text: anything, including other digits.
             _ => append_line(&mut block.text, line, MAX_REPLY_TEXT),
         }
@@ -175,19 +165,11 @@ mod tests {
     /// Pushes every line and collects the events.
     fn events(lines: &[&[u8]]) -> Vec<ReplyEvent> {
         let mut assembler = ReplyAssembler::new();
-        lines
-            .iter()
-            .filter_map(|line| assembler.push_line(line))
-            .collect()
+        lines.iter().filter_map(|line| assembler.push_line(line)).collect()
     }
 
     fn reply(code: u16, text: &[u8], lines: u32, malformed: Option<&'static str>) -> ReplyEvent {
-        ReplyEvent::Reply(Reply {
-            code,
-            text: text.to_vec(),
-            lines,
-            malformed,
-        })
+        ReplyEvent::Reply(Reply { code, text: text.to_vec(), lines, malformed })
     }
 
     #[test]
@@ -197,22 +179,14 @@ mod tests {
         assert_eq!(events(&[b"220"]), vec![reply(220, b"", 1, None)]);
         assert_eq!(
             events(&[b"227 Entering Passive Mode (10,0,0,1,4,1)."]),
-            vec![reply(
-                227,
-                b"Entering Passive Mode (10,0,0,1,4,1).",
-                1,
-                None
-            )]
+            vec![reply(227, b"Entering Passive Mode (10,0,0,1,4,1).", 1, None)]
         );
     }
 
     #[test]
     fn no_space_after_code() {
         let flag = Some("no space after reply code");
-        assert_eq!(
-            events(&[b"230_no_space"]),
-            vec![reply(230, b"_no_space", 1, flag)]
-        );
+        assert_eq!(events(&[b"230_no_space"]), vec![reply(230, b"_no_space", 1, flag)]);
         assert_eq!(events(&[b"230text"]), vec![reply(230, b"text", 1, flag)]);
         assert_eq!(events(&[b"2300 x"]), vec![reply(230, b"0 x", 1, flag)]);
     }
@@ -227,95 +201,38 @@ mod tests {
     #[test]
     fn garbage_lines() {
         let garbage = |reason| ReplyEvent::Garbage { reason };
-        assert_eq!(
-            events(&[b"SYST not supported"]),
-            vec![garbage("non-numeric reply code")]
-        );
-        assert_eq!(
-            events(&[b"99 PASV invalid"]),
-            vec![garbage("reply code shorter than 3 digits")]
-        );
-        assert_eq!(
-            events(&[b"2"]),
-            vec![garbage("reply code shorter than 3 digits")]
-        );
-        assert_eq!(
-            events(&[b"22"]),
-            vec![garbage("reply code shorter than 3 digits")]
-        );
-        assert_eq!(
-            events(&[b""]),
-            vec![garbage("empty line where a reply was expected")]
-        );
-        assert_eq!(
-            events(&[b" 220 x"]),
-            vec![garbage("non-numeric reply code")]
-        );
-        assert_eq!(
-            events(&[b"\xff\xfe"]),
-            vec![garbage("non-numeric reply code")]
-        );
+        assert_eq!(events(&[b"SYST not supported"]), vec![garbage("non-numeric reply code")]);
+        assert_eq!(events(&[b"99 PASV invalid"]), vec![garbage("reply code shorter than 3 digits")]);
+        assert_eq!(events(&[b"2"]), vec![garbage("reply code shorter than 3 digits")]);
+        assert_eq!(events(&[b"22"]), vec![garbage("reply code shorter than 3 digits")]);
+        assert_eq!(events(&[b""]), vec![garbage("empty line where a reply was expected")]);
+        assert_eq!(events(&[b" 220 x"]), vec![garbage("non-numeric reply code")]);
+        assert_eq!(events(&[b"\xff\xfe"]), vec![garbage("non-numeric reply code")]);
     }
 
     #[test]
     fn garbage_does_not_disturb_the_next_reply() {
         assert_eq!(
             events(&[b"SYST not supported", b"221 Bye"]),
-            vec![
-                ReplyEvent::Garbage {
-                    reason: "non-numeric reply code"
-                },
-                reply(221, b"Bye", 1, None),
-            ]
+            vec![ReplyEvent::Garbage { reason: "non-numeric reply code" }, reply(221, b"Bye", 1, None),]
         );
     }
 
     #[test]
     fn multi_line_block() {
-        let lines: [&[u8]; 4] = [
-            b"220-Welcome",
-            b"   to the server",
-            b"220-second",
-            b"220 ready",
-        ];
-        assert_eq!(
-            events(&lines),
-            vec![reply(
-                220,
-                b"Welcome\n   to the server\nsecond\nready",
-                4,
-                None
-            )]
-        );
+        let lines: [&[u8]; 4] = [b"220-Welcome", b"   to the server", b"220-second", b"220 ready"];
+        assert_eq!(events(&lines), vec![reply(220, b"Welcome\n   to the server\nsecond\nready", 4, None)]);
     }
 
     #[test]
     fn block_with_free_text_lines_that_look_like_codes() {
-        let lines: [&[u8]; 6] = [
-            b"211-Status",
-            b"  234 padded",
-            b"231-other hyphen",
-            b"211x",
-            b"",
-            b"211 End",
-        ];
-        assert_eq!(
-            events(&lines),
-            vec![reply(
-                211,
-                b"Status\n  234 padded\n231-other hyphen\n211x\n\nEnd",
-                6,
-                None
-            )]
-        );
+        let lines: [&[u8]; 6] = [b"211-Status", b"  234 padded", b"231-other hyphen", b"211x", b"", b"211 End"];
+        assert_eq!(events(&lines), vec![reply(211, b"Status\n  234 padded\n231-other hyphen\n211x\n\nEnd", 6, None)]);
     }
 
     #[test]
     fn block_closed_by_bare_code() {
-        assert_eq!(
-            events(&[b"220-a", b"220"]),
-            vec![reply(220, b"a\n", 2, None)]
-        );
+        assert_eq!(events(&[b"220-a", b"220"]), vec![reply(220, b"a\n", 2, None)]);
     }
 
     #[test]
@@ -323,20 +240,9 @@ mod tests {
         let mut assembler = ReplyAssembler::new();
         assert_eq!(assembler.push_line(b"230-a"), None);
         assert!(assembler.in_multiline());
-        assert_eq!(
-            assembler.push_line(b"231 b"),
-            Some(reply(
-                231,
-                b"a\nb",
-                2,
-                Some("multi-line reply closed by another code")
-            ))
-        );
+        assert_eq!(assembler.push_line(b"231 b"), Some(reply(231, b"a\nb", 2, Some("multi-line reply closed by another code"))));
         assert!(!assembler.in_multiline());
-        assert_eq!(
-            assembler.push_line(b"257 \"/\""),
-            Some(reply(257, b"\"/\"", 1, None))
-        );
+        assert_eq!(assembler.push_line(b"257 \"/\""), Some(reply(257, b"\"/\"", 1, None)));
     }
 
     #[test]
@@ -344,26 +250,17 @@ mod tests {
         let mut assembler = ReplyAssembler::new();
         assert_eq!(assembler.push_line(b"220-banner"), None);
         for _ in 2..MAX_REPLY_LINES {
-            assert_eq!(
-                assembler.push_line(b"more banner text that goes on and on"),
-                None
-            );
+            assert_eq!(assembler.push_line(b"more banner text that goes on and on"), None);
         }
         let Some(ReplyEvent::Reply(emitted)) = assembler.push_line(b"last") else {
             panic!("block not emitted at the cap");
         };
         assert_eq!(emitted.code, 220);
         assert_eq!(emitted.lines, MAX_REPLY_LINES);
-        assert_eq!(
-            emitted.malformed,
-            Some("multi-line reply not closed after 1000 lines")
-        );
+        assert_eq!(emitted.malformed, Some("multi-line reply not closed after 1000 lines"));
         assert!(emitted.text.len() <= MAX_REPLY_TEXT);
         assert!(!assembler.in_multiline());
-        assert_eq!(
-            assembler.push_line(b"230 ok"),
-            Some(reply(230, b"ok", 1, None))
-        );
+        assert_eq!(assembler.push_line(b"230 ok"), Some(reply(230, b"ok", 1, None)));
     }
 
     #[test]
@@ -371,47 +268,26 @@ mod tests {
         let mut assembler = ReplyAssembler::new();
         assert_eq!(assembler.push_line(b"227-listen socket created"), None);
         for _ in 0..200 {
-            assert_eq!(
-                assembler.push_line(b"227-a long preamble line of about forty bytes"),
-                None
-            );
+            assert_eq!(assembler.push_line(b"227-a long preamble line of about forty bytes"), None);
         }
-        let Some(ReplyEvent::Reply(emitted)) = assembler.push_line(b"227 (127,0,0,1,154,21)")
-        else {
+        let Some(ReplyEvent::Reply(emitted)) = assembler.push_line(b"227 (127,0,0,1,154,21)") else {
             panic!("no reply");
         };
         assert!(emitted.text.len() <= 2 * MAX_REPLY_TEXT);
         assert!(emitted.text.ends_with(b"\n(127,0,0,1,154,21)"));
-        assert_eq!(
-            crate::ftp::parse::parse_227(&emitted.text),
-            Ok("127.0.0.1:39445".parse().expect("address"))
-        );
+        assert_eq!(crate::ftp::parse::parse_227(&emitted.text), Ok("127.0.0.1:39445".parse().expect("address")));
     }
 
     #[test]
     fn multi_line_227() {
         let lines: [&[u8]; 2] = [b"227-listen socket created", b"227 (127,0,0,1,154,21)"];
-        assert_eq!(
-            events(&lines),
-            vec![reply(
-                227,
-                b"listen socket created\n(127,0,0,1,154,21)",
-                2,
-                None
-            )]
-        );
+        assert_eq!(events(&lines), vec![reply(227, b"listen socket created\n(127,0,0,1,154,21)", 2, None)]);
     }
 
     #[test]
     fn vsftpd_oops_lines_are_separate_replies() {
         let lines: [&[u8]; 2] = [b"500 OOPS: vsf_sysutil_bind", b"500 OOPS: child died"];
-        assert_eq!(
-            events(&lines),
-            vec![
-                reply(500, b"OOPS: vsf_sysutil_bind", 1, None),
-                reply(500, b"OOPS: child died", 1, None),
-            ]
-        );
+        assert_eq!(events(&lines), vec![reply(500, b"OOPS: vsf_sysutil_bind", 1, None), reply(500, b"OOPS: child died", 1, None),]);
     }
 
     #[test]
@@ -420,10 +296,7 @@ mod tests {
         assert_eq!(assembler.push_line(b"220-Welcome"), None);
         assembler.reset();
         assert!(!assembler.in_multiline());
-        assert_eq!(
-            assembler.push_line(b"331 Password"),
-            Some(reply(331, b"Password", 1, None))
-        );
+        assert_eq!(assembler.push_line(b"331 Password"), Some(reply(331, b"Password", 1, None)));
     }
 
     #[test]
@@ -440,16 +313,8 @@ mod tests {
         let mut splitter = LineSplitter::new(512);
         let mut assembler = ReplyAssembler::new();
         let mut got = Vec::new();
-        for segment in [
-            &b"220-Welc"[..],
-            b"ome\r\n220-",
-            b"line two\r\n",
-            b"220 ",
-            b"ready\r\n",
-        ] {
-            splitter.push(segment, &mut |line| {
-                got.extend(assembler.push_line(line.bytes))
-            });
+        for segment in [&b"220-Welc"[..], b"ome\r\n220-", b"line two\r\n", b"220 ", b"ready\r\n"] {
+            splitter.push(segment, &mut |line| got.extend(assembler.push_line(line.bytes)));
         }
         assert_eq!(got, vec![reply(220, b"Welcome\nline two\nready", 3, None)]);
     }
@@ -476,56 +341,21 @@ mod tests {
     /// Zeek's traces for malformed replies, as their server sent them.
     #[test]
     fn zeek_malformed_reply_traces() {
-        let invalid_code: [&[u8]; 5] = [
-            b"220 py.fake ready",
-            b"230 USER OK",
-            b"230 PASS OK",
-            b"99 PASV invalid",
-            b"221 Bye",
-        ];
+        let invalid_code: [&[u8]; 5] = [b"220 py.fake ready", b"230 USER OK", b"230 PASS OK", b"99 PASV invalid", b"221 Bye"];
         let got = events(&invalid_code);
-        assert_eq!(
-            got.get(3),
-            Some(&ReplyEvent::Garbage {
-                reason: "reply code shorter than 3 digits"
-            })
-        );
+        assert_eq!(got.get(3), Some(&ReplyEvent::Garbage { reason: "reply code shorter than 3 digits" }));
         assert_eq!(got.get(4), Some(&reply(221, b"Bye", 1, None)));
 
         let missing_code: [&[u8]; 2] = [b"SYST not supported", b"221 Bye"];
-        assert_eq!(
-            events(&missing_code).first(),
-            Some(&ReplyEvent::Garbage {
-                reason: "non-numeric reply code"
-            })
-        );
+        assert_eq!(events(&missing_code).first(), Some(&ReplyEvent::Garbage { reason: "non-numeric reply code" }));
 
         let no_space: [&[u8]; 2] = [b"230_no_space", b"221 Bye"];
-        assert_eq!(
-            events(&no_space),
-            vec![
-                reply(230, b"_no_space", 1, Some("no space after reply code")),
-                reply(221, b"Bye", 1, None),
-            ]
-        );
+        assert_eq!(events(&no_space), vec![reply(230, b"_no_space", 1, Some("no space after reply code")), reply(221, b"Bye", 1, None),]);
     }
 
     #[test]
     fn zeek_multiline_banner() {
-        let lines: [&[u8]; 4] = [
-            b"220-     Welcome to FTP.JPIX.ad.jp,",
-            b"220- ",
-            b"220- ",
-            b"220 FTP server ready.",
-        ];
-        assert_eq!(
-            events(&lines),
-            vec![reply(
-                220,
-                b"     Welcome to FTP.JPIX.ad.jp,\n \n \nFTP server ready.",
-                4,
-                None
-            )]
-        );
+        let lines: [&[u8]; 4] = [b"220-     Welcome to FTP.JPIX.ad.jp,", b"220- ", b"220- ", b"220 FTP server ready."];
+        assert_eq!(events(&lines), vec![reply(220, b"     Welcome to FTP.JPIX.ad.jp,\n \n \nFTP server ready.", 4, None)]);
     }
 }

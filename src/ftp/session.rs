@@ -4,10 +4,10 @@
 //! Owns: the meaning of the control channel. Must not touch: packets, reassembly, the data
 //! connections themselves (it only announces, through [`Effect`], what the analyzer must expect).
 
-use crate::tcp::flow::Conn;
 use crate::ftp::parse::{self, Verb};
 use crate::ftp::reply::{Reply, ReplyAssembler, ReplyEvent};
 use crate::model::{Anomaly, ControlStats, MatchedBy, Mode, NegotiationCommand, Timestamp};
+use crate::tcp::flow::Conn;
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 
@@ -267,9 +267,9 @@ impl SessionState {
     fn realign(&mut self, code: u16) {
         let fits: fn(&Pending) -> bool = match code {
             227..=229 => |p| matches!(p.verb, Verb::Pasv | Verb::Epsv | Verb::Lpsv),
-            125 | 150 | 226 => |p| {
-                matches!(p.verb, Verb::List | Verb::Nlst | Verb::Mlsd | Verb::Retr | Verb::Stor | Verb::Stou | Verb::Appe)
-            },
+            125 | 150 | 226 => {
+                |p| matches!(p.verb, Verb::List | Verb::Nlst | Verb::Mlsd | Verb::Retr | Verb::Stor | Verb::Stou | Verb::Appe)
+            }
             _ => return,
         };
         if self.pending.front().is_none_or(fits) {
@@ -448,8 +448,15 @@ mod tests {
         let mut s = session();
         let effects = feed(
             &mut s,
-            &[("S", b"220 (vsFTPd 3.0.3)"), ("C", b"USER anonymous"), ("C", b"PASS secret"), ("C", b"PASV"), ("S", b"331 Please specify the password."),
-              ("S", b"230 Login successful."), ("S", b"227 Entering Passive Mode (10,0,0,20,156,64).")],
+            &[
+                ("S", b"220 (vsFTPd 3.0.3)"),
+                ("C", b"USER anonymous"),
+                ("C", b"PASS secret"),
+                ("C", b"PASV"),
+                ("S", b"331 Please specify the password."),
+                ("S", b"230 Login successful."),
+                ("S", b"227 Entering Passive Mode (10,0,0,20,156,64)."),
+            ],
         );
         assert_eq!(s.banner.as_deref(), Some("(vsFTPd 3.0.3)"));
         assert_eq!(s.user.as_deref(), Some("anonymous"));
@@ -464,7 +471,10 @@ mod tests {
     #[test]
     fn passive_replies_are_read_by_code_not_by_command() {
         let mut s = session();
-        feed(&mut s, &[("C", b"EPSV"), ("S", b"227 Entering Passive Mode (203,0,113,5,4,1)"), ("C", b"PASV"), ("S", b"229 Extended (|||6446|)")]);
+        feed(
+            &mut s,
+            &[("C", b"EPSV"), ("S", b"227 Entering Passive Mode (203,0,113,5,4,1)"), ("C", b"PASV"), ("S", b"229 Extended (|||6446|)")],
+        );
         assert_eq!(s.negotiations[0].advertised, Some("203.0.113.5:1025".parse().unwrap()));
         assert!(!s.negotiations[0].implied);
         assert_eq!(s.negotiations[1].advertised, Some("203.0.113.5:6446".parse().unwrap()));
@@ -476,8 +486,15 @@ mod tests {
         let mut s = session();
         feed(
             &mut s,
-            &[("C", b"PORT 192,168,1,10,20,0"), ("S", b"200 PORT command successful."), ("C", b"RETR big.iso"), ("S", b"150 Opening BINARY mode"),
-              ("C", b"\xff\xf4\xff\xf2ABOR"), ("S", b"426 Transfer aborted."), ("S", b"226 Abort successful")],
+            &[
+                ("C", b"PORT 192,168,1,10,20,0"),
+                ("S", b"200 PORT command successful."),
+                ("C", b"RETR big.iso"),
+                ("S", b"150 Opening BINARY mode"),
+                ("C", b"\xff\xf4\xff\xf2ABOR"),
+                ("S", b"426 Transfer aborted."),
+                ("S", b"226 Abort successful"),
+            ],
         );
         let t = s.negotiations[0].transfer.as_ref().unwrap();
         assert_eq!(t.command, "RETR big.iso");

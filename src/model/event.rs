@@ -12,7 +12,15 @@ use std::net::SocketAddr;
 pub enum Event {
     /// A connection was recognised as an FTP control channel (at `frame`); it began at
     /// `first_frame` (its SYN, or its first packet when the capture began later).
-    SessionStart { session: u32, frame: u64, time: Timestamp, first_frame: u64, start_time: Timestamp, client: SocketAddr, server: SocketAddr },
+    SessionStart {
+        session: u32,
+        frame: u64,
+        time: Timestamp,
+        first_frame: u64,
+        start_time: Timestamp,
+        client: SocketAddr,
+        server: SocketAddr,
+    },
     /// A negotiation was answered (its reply tells what it advertised), or, never answered,
     /// its session settled. Every `data_outcome` follows its `negotiation`.
     Negotiation { session: u32, frame: u64, time: Timestamp, index: u32, negotiation: Box<Negotiation> },

@@ -87,7 +87,6 @@ impl LinkType {
     }
 }
 
-
 /// One captured frame, borrowed from the reader's buffer for the duration of the callback.
 #[derive(Debug, Clone, Copy)]
 pub struct Frame<'a> {
@@ -99,7 +98,6 @@ pub struct Frame<'a> {
     /// Length on the wire; larger than `data.len()` when the snap length cut the frame.
     pub orig_len: u32,
 }
-
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -126,7 +124,6 @@ impl NegotiationCommand {
         }
     }
 }
-
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -170,7 +167,6 @@ pub enum MatchedBy {
     PortOnly,
 }
 
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -178,7 +174,6 @@ pub enum Severity {
     Warning,
     Error,
 }
-
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

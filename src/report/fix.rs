@@ -64,7 +64,9 @@ impl fmt::Display for Fix {
                  AllowForeignAddress off, Pure-FTPd without FXP: all defaults).",
             ),
             Fix::KeepAntiBounce { software } => f.write_str(match software {
-                Software::Vsftpd => "vsftpd refuses a PORT to another host by design (port_promiscuous=NO): do not turn that off; fix the client side.",
+                Software::Vsftpd => {
+                    "vsftpd refuses a PORT to another host by design (port_promiscuous=NO): do not turn that off; fix the client side."
+                }
                 Software::ProFtpd => "ProFTPD: AllowForeignAddress off (default) refuses it; keep it off and use passive mode.",
                 Software::PureFtpd => "Pure-FTPd refuses FXP by default; keep it and use passive mode.",
                 Software::Pyftpdlib => "pyftpdlib: permit_foreign_addresses=False (default); keep it and use passive mode.",

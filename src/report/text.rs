@@ -28,7 +28,14 @@ pub struct Text<W: Write> {
 
 impl<W: Write> Text<W> {
     pub fn new(out: W, color: bool) -> Text<W> {
-        Text { out, st: Style { color }, explained: FxHashMap::default(), tally: Vec::new(), summary: Summary::default(), buf: String::new() }
+        Text {
+            out,
+            st: Style { color },
+            explained: FxHashMap::default(),
+            tally: Vec::new(),
+            summary: Summary::default(),
+            buf: String::new(),
+        }
     }
 
     pub fn into_inner(self) -> W {
@@ -51,7 +58,8 @@ impl<W: Write> Text<W> {
         let frames: Vec<String> = f.frames.iter().map(|x| format!("#{x}")).collect();
         let times = if f.occurrences > 1 { format!(" (x{})", f.occurrences) } else { String::new() };
         let indent = if across { "" } else { "  " };
-        let _ = writeln!(out, "{indent}{} {}{times} {}  {}", st.severity(f.severity), f.kind.as_str(), st.dim(&frames.join(" ")), f.summary);
+        let _ =
+            writeln!(out, "{indent}{} {}{times} {}  {}", st.severity(f.severity), f.kind.as_str(), st.dim(&frames.join(" ")), f.summary);
         if let Some(first) = earlier.filter(|&s| s != f.session) {
             let _ = writeln!(out, "        {}", st.dim(&format!("(same cause and fix as in session {first}, explained above)")));
             return;
@@ -127,10 +135,16 @@ impl<W: Write> Sink for Text<W> {
         }
         for input in inputs {
             if let Some(why) = &input.truncated {
-                let _ = writeln!(out, "{} {}: capture ends early ({why}); analysed up to the break", st.severity(Severity::Warning), input.path);
+                let _ = writeln!(
+                    out,
+                    "{} {}: capture ends early ({why}); analysed up to the break",
+                    st.severity(Severity::Warning),
+                    input.path
+                );
             }
         }
-        let dropped = c.undecodable_frames + c.unsupported_frames + c.evicted_connections + c.sessions_over_limit + c.control_over_budget_bytes;
+        let dropped =
+            c.undecodable_frames + c.unsupported_frames + c.evicted_connections + c.sessions_over_limit + c.control_over_budget_bytes;
         if dropped > 0 {
             let _ = writeln!(
                 out,
@@ -213,7 +227,14 @@ fn session(out: &mut String, st: &Style, s: &Session) {
         let _ = writeln!(out, "  ... and {} more negotiation(s) not kept", s.negotiations_over_limit);
     }
     for c in &s.probable_data_channels {
-        let _ = writeln!(out, "  {:>6}  probable data connection {} -> {}: {}", format!("#{}", c.syn_frame), c.client, c.server, st.outcome(c.outcome));
+        let _ = writeln!(
+            out,
+            "  {:>6}  probable data connection {} -> {}: {}",
+            format!("#{}", c.syn_frame),
+            c.client,
+            c.server,
+            st.outcome(c.outcome)
+        );
     }
 }
 

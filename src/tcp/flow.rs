@@ -239,7 +239,8 @@ impl<F: Evictable> FlowTable<F> {
             } else {
                 limits.idle_timeout_ns
             };
-            idle >= timeout && !(f.pinned() && !c.is_closed())
+            // A live control channel stays, however quiet.
+            idle >= timeout && (!f.pinned() || c.is_closed())
         };
         self.flows.extract_if(|_, f| stale(f)).for_each(|(_, f)| evicted(f));
         if self.flows.len() * 4 >= self.limits.max_flows * 3 {

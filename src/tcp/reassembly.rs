@@ -147,9 +147,7 @@ impl Reassembler {
 
         // Bytes before `next` were delivered (or declared lost) already: compare, never buffer.
         let behind = if start < 0 { start.unsigned_abs() } else { 0 };
-        let old_len = usize::try_from(behind)
-            .unwrap_or(usize::MAX)
-            .min(payload.len());
+        let old_len = usize::try_from(behind).unwrap_or(usize::MAX).min(payload.len());
         self.compare_with_delivered(behind, &payload[..old_len]);
         let fresh = &payload[old_len..];
         let fresh_at = self.next + start.max(0) as u64;
@@ -206,11 +204,7 @@ impl Reassembler {
 
     /// End of stream / end of capture: deliver the buffered out-of-order data, with Gaps for the holes.
     pub fn flush(&mut self, out: &mut dyn FnMut(Chunk<'_>)) {
-        let data_end = self
-            .pending
-            .iter()
-            .next_back()
-            .map_or(0, |(&at, bytes)| at + bytes.len() as u64);
+        let data_end = self.pending.iter().next_back().map_or(0, |(&at, bytes)| at + bytes.len() as u64);
         let lost_end = self.lost.values().copied().max().unwrap_or(0);
         self.drain(data_end.max(lost_end), out);
     }
@@ -252,11 +246,7 @@ impl Reassembler {
             return;
         }
         let from = (held + first as u64 - behind) as usize;
-        let differing = old[first..]
-            .iter()
-            .zip(self.history.range(from..))
-            .filter(|(new, seen)| new != seen)
-            .count();
+        let differing = old[first..].iter().zip(self.history.range(from..)).filter(|(new, seen)| new != seen).count();
         self.stats.conflicting_overlaps += differing as u64;
     }
 
@@ -319,9 +309,7 @@ impl Reassembler {
                     let (at, bytes) = entry.remove_entry();
                     self.buffered -= bytes.len();
                     // Entries start at or after `next`; the clamp only guards that invariant.
-                    let skip = usize::try_from(self.next - at)
-                        .unwrap_or(usize::MAX)
-                        .min(bytes.len());
+                    let skip = usize::try_from(self.next - at).unwrap_or(usize::MAX).min(bytes.len());
                     self.emit_data(&bytes[skip..], out);
                     continue;
                 }
@@ -509,10 +497,7 @@ mod tests {
     fn snap_length_cut_becomes_a_gap_after_the_data() {
         let mut r = Reassembler::new(1024);
         r.start_at(0);
-        assert_eq!(
-            push_cut(&mut r, 0, b"227 Entering", 10),
-            b"227 Entering<gap 10>"
-        );
+        assert_eq!(push_cut(&mut r, 0, b"227 Entering", 10), b"227 Entering<gap 10>");
         assert_eq!(push(&mut r, 22, b"\r\n"), b"\r\n");
         assert_eq!(r.stats().gap_bytes, 10);
 
@@ -683,10 +668,7 @@ mod tests {
         bounds.push(data.len());
         bounds.sort_unstable();
         bounds.dedup();
-        let mut out: Vec<(usize, Vec<u8>)> = bounds
-            .windows(2)
-            .map(|w| (w[0], data[w[0]..w[1]].to_vec()))
-            .collect();
+        let mut out: Vec<(usize, Vec<u8>)> = bounds.windows(2).map(|w| (w[0], data[w[0]..w[1]].to_vec())).collect();
         for &(from, len) in extra {
             let from = from % data.len();
             let to = (from + len).min(data.len());

@@ -33,7 +33,11 @@ pub fn expected(path: &Path) -> Vec<Value> {
 }
 
 fn kinds(v: &Value) -> BTreeSet<String> {
-    v.as_array().unwrap().iter().map(|k| k.as_str().map(str::to_string).unwrap_or_else(|| k["kind"].as_str().unwrap().to_string())).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().map(str::to_string).unwrap_or_else(|| k["kind"].as_str().unwrap().to_string()))
+        .collect()
 }
 
 /// Checks every capture of an expected.json under `dir`; returns the differences.
@@ -72,7 +76,9 @@ pub fn compare(file: &str, want: &Value, got: &Value) -> Vec<String> {
         }
         for (j, (w, g)) in wn.iter().zip(gn).enumerate() {
             let got_outcome = &g["data"]["outcome"];
-            for (key, got_value) in [("command", &g["command"]), ("advertised", &g["advertised"]), ("reply_code", &g["reply_code"]), ("outcome", got_outcome)] {
+            for (key, got_value) in
+                [("command", &g["command"]), ("advertised", &g["advertised"]), ("reply_code", &g["reply_code"]), ("outcome", got_outcome)]
+            {
                 if w.get(key).is_some() && &w[key] != got_value {
                     diffs.push(format!("{file}: session {i} negotiation {j} {key} = {got_value}, expected {}", w[key]));
                 }
@@ -86,4 +92,3 @@ pub fn compare(file: &str, want: &Value, got: &Value) -> Vec<String> {
     }
     diffs
 }
-

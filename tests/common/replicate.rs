@@ -122,7 +122,8 @@ pub fn load(path: &Path, session: usize, control_port: u16) -> Result<Template, 
     let (client_port, server_port, _) = syn.tcp.unwrap();
     let is_control = |s: &Ipv4Summary| match s.tcp {
         Some((sp, dp, _)) => {
-            (s.src, sp, s.dst, dp) == (client, client_port, server, server_port) || (s.src, sp, s.dst, dp) == (server, server_port, client, client_port)
+            (s.src, sp, s.dst, dp) == (client, client_port, server, server_port)
+                || (s.src, sp, s.dst, dp) == (server, server_port, client, client_port)
         }
         None => false,
     };

@@ -15,20 +15,10 @@ fn read_all(bytes: &[u8], first_frame: u64) -> (Result<ReadSummary, CaptureError
     read_from("test.cap", Cursor::new(bytes), first_frame)
 }
 
-fn read_from<R: Read>(
-    name: &str,
-    input: R,
-    first_frame: u64,
-) -> (Result<ReadSummary, CaptureError>, Vec<Seen>) {
+fn read_from<R: Read>(name: &str, input: R, first_frame: u64) -> (Result<ReadSummary, CaptureError>, Vec<Seen>) {
     let mut seen = Vec::new();
     let result = read_capture(name, input, first_frame, &mut |frame| {
-        seen.push(Seen {
-            number: frame.number,
-            ts: frame.ts.0,
-            link: frame.link,
-            data: frame.data.to_vec(),
-            orig_len: frame.orig_len,
-        })
+        seen.push(Seen { number: frame.number, ts: frame.ts.0, link: frame.link, data: frame.data.to_vec(), orig_len: frame.orig_len })
     });
     (result, seen)
 }
@@ -122,13 +112,7 @@ fn idb(order: Order, linktype: u16, snaplen: u32, opts: &[(u16, &[u8])]) -> Vec<
 
 fn epb(order: Order, interface: u32, ts: u64, data: &[u8], orig_len: u32) -> Vec<u8> {
     let mut body = Vec::new();
-    for field in [
-        interface,
-        (ts >> 32) as u32,
-        ts as u32,
-        data.len() as u32,
-        orig_len,
-    ] {
+    for field in [interface, (ts >> 32) as u32, ts as u32, data.len() as u32, orig_len] {
         body.extend(order.u32(field));
     }
     body.extend_from_slice(data);
@@ -144,12 +128,7 @@ fn spb(order: Order, data: &[u8], orig_len: u32) -> Vec<u8> {
 fn obsolete_pb(order: Order, interface: u16, ts: u64, data: &[u8]) -> Vec<u8> {
     let mut body = order.u16(interface).to_vec();
     body.extend(order.u16(0)); // drops
-    for field in [
-        (ts >> 32) as u32,
-        ts as u32,
-        data.len() as u32,
-        data.len() as u32,
-    ] {
+    for field in [(ts >> 32) as u32, ts as u32, data.len() as u32, data.len() as u32] {
         body.extend(order.u32(field));
     }
     body.extend_from_slice(data);
@@ -165,23 +144,11 @@ fn pcap_microseconds_little_endian() {
     file.extend(pcap_record(LE, SECS as u32 + 1, 999_999, b"cut", 1500));
     assert_eq!(&file[..4], &[0xd4, 0xc3, 0xb2, 0xa1]);
     let (result, seen) = read_all(&file, 7);
-    assert_eq!(
-        result.unwrap(),
-        ReadSummary {
-            frames: 2,
-            truncated: None
-        }
-    );
+    assert_eq!(result.unwrap(), ReadSummary { frames: 2, truncated: None });
     assert_eq!(
         seen,
         vec![
-            Seen {
-                number: 7,
-                ts: SECS * 1_000_000_000 + 123_456_000,
-                link: LinkType::Ethernet,
-                data: b"first".to_vec(),
-                orig_len: 5
-            },
+            Seen { number: 7, ts: SECS * 1_000_000_000 + 123_456_000, link: LinkType::Ethernet, data: b"first".to_vec(), orig_len: 5 },
             Seen {
                 number: 8,
                 ts: (SECS + 1) * 1_000_000_000 + 999_999_000,
@@ -208,11 +175,7 @@ fn pcap_nanoseconds_big_endian() {
 #[test]
 fn pcap_link_type_ignores_fcs_bits() {
     // Bits 28..31 of the link type field say "frames carry a 4-byte FCS".
-    let file = [
-        pcap_header(LE, 0xa1b2_c3d4, 0x1000_0000 | 228 | 0x0400_0000),
-        pcap_record(LE, 1, 0, b"x", 1),
-    ]
-    .concat();
+    let file = [pcap_header(LE, 0xa1b2_c3d4, 0x1000_0000 | 228 | 0x0400_0000), pcap_record(LE, 1, 0, b"x", 1)].concat();
     let (_, seen) = read_all(&file, 1);
     assert_eq!(seen[0].link, LinkType::Ipv4);
 }
@@ -233,37 +196,16 @@ fn pcapng_interfaces_with_their_own_resolution_and_offset() {
     file.extend(spb(LE, b"simple", 4));
     file.extend(obsolete_pb(LE, 1, 5, b"old"));
     let (result, seen) = read_all(&file, 1);
-    assert_eq!(
-        result.unwrap(),
-        ReadSummary {
-            frames: 5,
-            truncated: None
-        }
-    );
-    let summary: Vec<_> = seen
-        .iter()
-        .map(|s| (s.number, s.ts, s.link, s.data.as_slice(), s.orig_len))
-        .collect();
+    assert_eq!(result.unwrap(), ReadSummary { frames: 5, truncated: None });
+    let summary: Vec<_> = seen.iter().map(|s| (s.number, s.ts, s.link, s.data.as_slice(), s.orig_len)).collect();
     let ns = 1_000_000_000;
     assert_eq!(
         summary,
         vec![
             (1, SECS * ns + 1_000, LinkType::Ethernet, &b"eth"[..], 60),
             (2, (SECS + 100) * ns + 7, LinkType::Raw, &b"raw!"[..], 4),
-            (
-                3,
-                SECS * ns + 500_000_000,
-                LinkType::LinuxSll2,
-                &b"sll2"[..],
-                100
-            ),
-            (
-                4,
-                SECS * ns + 500_000_000,
-                LinkType::Ethernet,
-                &b"simp"[..],
-                4
-            ),
+            (3, SECS * ns + 500_000_000, LinkType::LinuxSll2, &b"sll2"[..], 100),
+            (4, SECS * ns + 500_000_000, LinkType::Ethernet, &b"simp"[..], 4),
             (5, 100 * ns + 5, LinkType::Raw, &b"old"[..], 3),
         ]
     );
@@ -280,33 +222,18 @@ fn pcapng_sections_reset_interfaces_and_byte_order() {
     file.extend(epb(BE, 0, 3_000_000, b"two", 3));
     let (result, seen) = read_all(&file, 1);
     assert_eq!(result.unwrap().frames, 2);
-    assert_eq!(
-        (seen[0].link, seen[0].ts),
-        (LinkType::Ethernet, 2_000_000_000)
-    );
-    assert_eq!(
-        (seen[1].link, seen[1].ts),
-        (LinkType::LinuxSll, 13_000_000_000)
-    );
+    assert_eq!((seen[0].link, seen[0].ts), (LinkType::Ethernet, 2_000_000_000));
+    assert_eq!((seen[1].link, seen[1].ts), (LinkType::LinuxSll, 13_000_000_000));
     assert_eq!(seen[1].number, 2);
 }
 
 #[test]
 fn pcapng_packet_on_undescribed_interface_stops_reading() {
-    let file = [
-        shb(LE),
-        idb(LE, 1, 0, &[]),
-        epb(LE, 0, 0, b"a", 1),
-        epb(LE, 3, 0, b"b", 1),
-    ]
-    .concat();
+    let file = [shb(LE), idb(LE, 1, 0, &[]), epb(LE, 0, 0, b"a", 1), epb(LE, 3, 0, b"b", 1)].concat();
     let (result, seen) = read_all(&file, 1);
     let summary = result.unwrap();
     assert_eq!(seen.len(), 1);
-    assert_eq!(
-        summary.truncated.as_deref(),
-        Some("frame 2 names interface 3, but its section describes 1")
-    );
+    assert_eq!(summary.truncated.as_deref(), Some("frame 2 names interface 3, but its section describes 1"));
 }
 
 #[test]
@@ -319,30 +246,17 @@ fn pcap_cut_inside_the_last_record() {
         let (result, seen) = read_all(&file[..cut], 1);
         let summary = result.unwrap();
         assert_eq!(seen.len(), 1, "cut at {cut}");
-        assert_eq!(
-            summary,
-            ReadSummary {
-                frames: 1,
-                truncated: Some("file ends inside frame 2".to_string())
-            }
-        );
+        assert_eq!(summary, ReadSummary { frames: 1, truncated: Some("file ends inside frame 2".to_string()) });
     }
 }
 
 #[test]
 fn pcapng_cut_at_every_length_never_fails_or_hangs() {
-    let blocks = [
-        shb(LE),
-        idb(LE, 1, 0, &[(9, &[9])]),
-        epb(LE, 0, 0, b"abcdef", 6),
-        spb(LE, b"xyz", 3),
-    ];
+    let blocks = [shb(LE), idb(LE, 1, 0, &[(9, &[9])]), epb(LE, 0, 0, b"abcdef", 6), spb(LE, b"xyz", 3)];
     let file = blocks.concat();
     let header_len = blocks[0].len();
     // Where a block ends, the file is short but not cut.
-    let boundaries: Vec<usize> = (1..=blocks.len())
-        .map(|n| blocks[..n].concat().len())
-        .collect();
+    let boundaries: Vec<usize> = (1..=blocks.len()).map(|n| blocks[..n].concat().len()).collect();
     for cut in 0..file.len() {
         let (result, seen) = read_all(&file[..cut], 1);
         match result {
@@ -359,10 +273,7 @@ fn pcapng_cut_at_every_length_never_fails_or_hangs() {
     let (_, seen) = read_all(&file[..file.len() - 1], 1);
     assert_eq!(seen.len(), 1);
     let (result, _) = read_all(&file[..file.len() - 1], 1);
-    assert_eq!(
-        result.unwrap().truncated.as_deref(),
-        Some("file ends inside frame 2")
-    );
+    assert_eq!(result.unwrap().truncated.as_deref(), Some("file ends inside frame 2"));
 }
 
 #[test]
@@ -373,19 +284,10 @@ fn pcapng_corrupt_block_lengths_stop_with_a_reason() {
     let end = mismatched.len();
     mismatched[end - 4..].copy_from_slice(&LE.u32(999));
     // Length smaller than any block (followed by more blocks, or it would read as cut).
-    let tiny = [
-        &LE.u32(6)[..],
-        &LE.u32(4),
-        &LE.u32(4),
-        &epb(LE, 0, 0, b"after", 5),
-    ]
-    .concat();
+    let tiny = [&LE.u32(6)[..], &LE.u32(4), &LE.u32(4), &epb(LE, 0, 0, b"after", 5)].concat();
     for corrupt in [mismatched, tiny] {
         let (result, seen) = read_all(&[good.clone(), corrupt].concat(), 1);
-        let reason = result
-            .unwrap()
-            .truncated
-            .expect("reading stops at the corrupt block");
+        let reason = result.unwrap().truncated.expect("reading stops at the corrupt block");
         assert!(reason.starts_with("corrupt block at byte"), "{reason}");
         assert_eq!(seen.len(), 1);
     }
@@ -396,62 +298,39 @@ fn pcapng_corrupt_block_lengths_stop_with_a_reason() {
     huge.resize(huge.len() + MAX_BLOCK + (1 << 20), 0);
     let (result, seen) = read_all(&huge, 1);
     let reason = result.unwrap().truncated.unwrap();
-    assert!(
-        reason.contains("claims 2147483632 bytes: corrupt block length"),
-        "{reason}"
-    );
+    assert!(reason.contains("claims 2147483632 bytes: corrupt block length"), "{reason}");
     assert_eq!(seen.len(), 1);
     // The same in a pcap record header.
     let mut pcap = pcap_header(LE, 0xa1b2_c3d4, 1);
     pcap.extend([LE.u32(1), LE.u32(0), LE.u32(0x7fff_0000), LE.u32(10)].concat());
     pcap.resize(pcap.len() + MAX_BLOCK + 100, 0);
     let (result, _) = read_all(&pcap, 1);
-    assert_eq!(
-        result.unwrap().truncated.as_deref(),
-        Some("frame 1 claims 2147418112 captured bytes: corrupt record header")
-    );
+    assert_eq!(result.unwrap().truncated.as_deref(), Some("frame 1 claims 2147418112 captured bytes: corrupt record header"));
 }
 
 #[test]
 fn not_a_capture_empty_and_cut_headers() {
-    let error = read_from("capture.pcap", Cursor::new(b"<html><body>".to_vec()), 1)
-        .0
-        .unwrap_err();
-    assert_eq!(
-        error.to_string(),
-        "capture.pcap: not a pcap or pcapng file (starts with 3c 68 74 6d)"
-    );
+    let error = read_from("capture.pcap", Cursor::new(b"<html><body>".to_vec()), 1).0.unwrap_err();
+    assert_eq!(error.to_string(), "capture.pcap: not a pcap or pcapng file (starts with 3c 68 74 6d)");
     let error = read_all(b"", 1).0.unwrap_err();
-    assert_eq!(
-        error.to_string(),
-        "test.cap: no capture header (the input is empty)"
-    );
+    assert_eq!(error.to_string(), "test.cap: no capture header (the input is empty)");
     let error = read_all(b"ab", 1).0.unwrap_err();
     assert!(matches!(error, CaptureError::NotACapture { .. }), "{error}");
     let header = pcap_header(LE, 0xa1b2_c3d4, 1);
     for cut in 1..header.len() {
         let error = read_all(&header[..cut], 1).0.unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "test.cap: file ends inside the capture header"
-        );
+        assert_eq!(error.to_string(), "test.cap: file ends inside the capture header");
     }
     // A header alone is a valid, empty capture.
     assert_eq!(read_all(&header, 1).0.unwrap(), ReadSummary::default());
     let section = shb(BE);
     for cut in 1..section.len() {
-        assert!(matches!(
-            read_all(&section[..cut], 1).0,
-            Err(CaptureError::HeaderCut { .. })
-        ));
+        assert!(matches!(read_all(&section[..cut], 1).0, Err(CaptureError::HeaderCut { .. })));
     }
     let mut bad_order = shb(LE);
     bad_order[8..12].copy_from_slice(&[1, 2, 3, 4]);
     let error = read_all(&bad_order, 1).0.unwrap_err();
-    assert_eq!(
-        error.to_string(),
-        "test.cap: damaged capture header: unknown pcapng byte-order magic 01 02 03 04"
-    );
+    assert_eq!(error.to_string(), "test.cap: damaged capture header: unknown pcapng byte-order magic 01 02 03 04");
 }
 
 /// Hands out at most one byte per read, like a slow pipe.
@@ -471,27 +350,10 @@ impl Read for Trickle<'_> {
 
 #[test]
 fn short_reads_are_fine() {
-    let long_header = idb(
-        LE,
-        1,
-        0,
-        &[(2, b"an interface with a long name"), (9, &[6])],
-    );
-    let file = [
-        shb(LE),
-        long_header,
-        epb(LE, 0, 1, b"abc", 3),
-        epb(LE, 0, 2, b"def", 3),
-    ]
-    .concat();
+    let long_header = idb(LE, 1, 0, &[(2, b"an interface with a long name"), (9, &[6])]);
+    let file = [shb(LE), long_header, epb(LE, 0, 1, b"abc", 3), epb(LE, 0, 2, b"def", 3)].concat();
     let (result, seen) = read_from("pipe", Trickle(&file), 1);
-    assert_eq!(
-        result.unwrap(),
-        ReadSummary {
-            frames: 2,
-            truncated: None
-        }
-    );
+    assert_eq!(result.unwrap(), ReadSummary { frames: 2, truncated: None });
     assert_eq!(seen[1].data, b"def");
 }
 
@@ -511,55 +373,31 @@ impl Read for FailsAfter<'_> {
 
 #[test]
 fn read_errors_keep_their_message() {
-    let file = [
-        pcap_header(LE, 0xa1b2_c3d4, 1),
-        pcap_record(LE, 1, 0, b"a", 1),
-    ]
-    .concat();
+    let file = [pcap_header(LE, 0xa1b2_c3d4, 1), pcap_record(LE, 1, 0, b"a", 1)].concat();
     let (result, seen) = read_from("dev", FailsAfter(&file), 1);
     assert_eq!(seen.len(), 1);
-    assert_eq!(
-        result.unwrap().truncated.as_deref(),
-        Some("read error after frame 1: device went away")
-    );
+    assert_eq!(result.unwrap().truncated.as_deref(), Some("read error after frame 1: device went away"));
     let error = read_from("dev", FailsAfter(&[]), 1).0.unwrap_err();
     assert_eq!(error.to_string(), "dev: device went away");
 }
 
 #[test]
 fn read_path_errors_name_the_path() {
-    let dir =
-        std::env::temp_dir().join(format!("ftpscope-capture-test-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("ftpscope-capture-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut ignore = |_: &Frame<'_>| {};
     let error = read_path(&dir, 1, &mut ignore).unwrap_err();
-    assert_eq!(
-        error.to_string(),
-        format!("{}: is a directory", dir.display())
-    );
+    assert_eq!(error.to_string(), format!("{}: is a directory", dir.display()));
     let missing = dir.join("missing.pcap");
     let error = read_path(&missing, 1, &mut ignore).unwrap_err();
     assert!(matches!(error, CaptureError::Io { .. }));
-    assert!(
-        error
-            .to_string()
-            .starts_with(&format!("{}: ", missing.display())),
-        "{error}"
-    );
+    assert!(error.to_string().starts_with(&format!("{}: ", missing.display())), "{error}");
     let empty = dir.join("empty.pcap");
     std::fs::write(&empty, b"").unwrap();
     let error = read_path(&empty, 1, &mut ignore).unwrap_err();
     assert!(error.to_string().contains("no capture header"), "{error}");
     let file = dir.join("one.pcap");
-    std::fs::write(
-        &file,
-        [
-            pcap_header(LE, 0xa1b2_c3d4, 1),
-            pcap_record(LE, 1, 0, b"a", 1),
-        ]
-        .concat(),
-    )
-    .unwrap();
+    std::fs::write(&file, [pcap_header(LE, 0xa1b2_c3d4, 1), pcap_record(LE, 1, 0, b"a", 1)].concat()).unwrap();
     assert_eq!(read_path(&file, 1, &mut ignore).unwrap().frames, 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -572,10 +410,8 @@ fn zeek_ftp_traces_read_and_decode() {
         eprintln!("skipped: {} is not there", dir.display());
         return;
     };
-    let mut paths: Vec<_> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
-        .collect();
+    let mut paths: Vec<_> =
+        entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "pcap")).collect();
     paths.sort();
     assert!(!paths.is_empty());
     for path in paths {
@@ -594,11 +430,7 @@ fn zeek_ftp_traces_read_and_decode() {
         assert_eq!(summary.truncated, None, "{}", path.display());
         assert!(summary.frames > 0, "{}", path.display());
         assert!(tcp > 0, "{}: no TCP segments", path.display());
-        eprintln!(
-            "{}: {} frames, {tcp} TCP, {errors} undecodable",
-            path.display(),
-            summary.frames
-        );
+        eprintln!("{}: {} frames, {tcp} TCP, {errors} undecodable", path.display(), summary.frames);
     }
 }
 

@@ -49,25 +49,12 @@ fn other_verbs_keep_their_name() {
     let cmd = parse_command(b"XPWD").expect("command");
     assert_eq!((cmd.verb, cmd.name), (Verb::Other, &b"XPWD"[..]));
     let cmd = parse_command(b"cwd /pub").expect("command");
-    assert_eq!(
-        (cmd.verb, cmd.name, cmd.arg),
-        (Verb::Other, &b"cwd"[..], &b"/pub"[..])
-    );
+    assert_eq!((cmd.verb, cmd.name, cmd.arg), (Verb::Other, &b"cwd"[..], &b"/pub"[..]));
 }
 
 #[test]
 fn not_commands() {
-    for line in [
-        &b""[..],
-        b"PO",
-        b"PORTS 1",
-        b"PORT\t1",
-        b"220 ready",
-        b" PORT 1",
-        b"P0RT 1",
-        b"\xff",
-        b"\xff\xf4\xff",
-    ] {
+    for line in [&b""[..], b"PO", b"PORTS 1", b"PORT\t1", b"220 ready", b" PORT 1", b"P0RT 1", b"\xff", b"\xff\xf4\xff"] {
         assert_eq!(parse_command(line), None, "{line:?}");
     }
 }
@@ -94,54 +81,24 @@ fn every_known_verb_in_any_case() {
 
 #[test]
 fn port_values() {
-    assert_eq!(
-        parse_port(b"192,168,1,10,19,137"),
-        Ok(v4("192.168.1.10:5001"))
-    );
+    assert_eq!(parse_port(b"192,168,1,10,19,137"), Ok(v4("192.168.1.10:5001")));
     assert_eq!(parse_port(b"  10,0,0,1,4,1 \r"), Ok(v4("10.0.0.1:1025")));
-    assert_eq!(
-        parse_port(b"010,000,000,001,004,001"),
-        Ok(v4("10.0.0.1:1025"))
-    );
+    assert_eq!(parse_port(b"010,000,000,001,004,001"), Ok(v4("10.0.0.1:1025")));
 }
 
 #[test]
 fn port_malformed() {
     let bad = |arg: &[u8]| parse_port(arg).expect_err("malformed");
-    assert_eq!(
-        bad(b"10,0,0,257,4,1"),
-        Malformed("value over 255 in address")
-    );
+    assert_eq!(bad(b"10,0,0,257,4,1"), Malformed("value over 255 in address"));
     assert_eq!(bad(b"10,0,0,1,256,1"), Malformed("value over 255 in port"));
-    assert_eq!(
-        bad(b"10,0,0,1,4,99999999999999999999"),
-        Malformed("value over 255 in port")
-    );
+    assert_eq!(bad(b"10,0,0,1,4,99999999999999999999"), Malformed("value over 255 in port"));
     assert_eq!(bad(b"10,0,0,1,0,0"), Malformed("port 0"));
-    assert_eq!(
-        bad(b"10,0,0,1,4"),
-        Malformed("PORT needs six comma-separated numbers")
-    );
-    assert_eq!(
-        bad(b"10,0,0,1,4,1,7"),
-        Malformed("PORT needs six comma-separated numbers")
-    );
-    assert_eq!(
-        bad(b"10,0,0,1,4,1,"),
-        Malformed("unexpected text in the comma-separated address")
-    );
-    assert_eq!(
-        bad(b"10,0,0,1,4,1 x"),
-        Malformed("unexpected text in the comma-separated address")
-    );
-    assert_eq!(
-        bad(b"10,,0,0,1,4,1"),
-        Malformed("unexpected text in the comma-separated address")
-    );
-    assert_eq!(
-        bad(b"|1|10.0.0.1|2000|"),
-        Malformed("address does not start with a number")
-    );
+    assert_eq!(bad(b"10,0,0,1,4"), Malformed("PORT needs six comma-separated numbers"));
+    assert_eq!(bad(b"10,0,0,1,4,1,7"), Malformed("PORT needs six comma-separated numbers"));
+    assert_eq!(bad(b"10,0,0,1,4,1,"), Malformed("unexpected text in the comma-separated address"));
+    assert_eq!(bad(b"10,0,0,1,4,1 x"), Malformed("unexpected text in the comma-separated address"));
+    assert_eq!(bad(b"10,,0,0,1,4,1"), Malformed("unexpected text in the comma-separated address"));
+    assert_eq!(bad(b"|1|10.0.0.1|2000|"), Malformed("address does not start with a number"));
     assert_eq!(bad(b""), Malformed("PORT without an address"));
     assert_eq!(bad(b"   "), Malformed("PORT without an address"));
 }
@@ -158,20 +115,11 @@ fn port_truncated_at_every_length() {
 
 #[test]
 fn eprt_forms() {
-    assert_eq!(
-        parse_eprt(b"|1|132.235.1.2|6275|"),
-        Ok(sa("132.235.1.2:6275"))
-    );
-    assert_eq!(
-        parse_eprt(b"|2|1080::8:800:200C:417A|5282|"),
-        Ok(sa("[1080::8:800:200c:417a]:5282"))
-    );
+    assert_eq!(parse_eprt(b"|1|132.235.1.2|6275|"), Ok(sa("132.235.1.2:6275")));
+    assert_eq!(parse_eprt(b"|2|1080::8:800:200C:417A|5282|"), Ok(sa("[1080::8:800:200c:417a]:5282")));
     assert_eq!(parse_eprt(b"!1!10.0.0.1!2000!"), Ok(sa("10.0.0.1:2000")));
     assert_eq!(parse_eprt(b" |1|10.0.0.1|2000| "), Ok(sa("10.0.0.1:2000")));
-    assert_eq!(
-        parse_eprt(b"|2|::ffff:10.0.0.1|2000|"),
-        Ok(sa("[::ffff:10.0.0.1]:2000"))
-    );
+    assert_eq!(parse_eprt(b"|2|::ffff:10.0.0.1|2000|"), Ok(sa("[::ffff:10.0.0.1]:2000")));
 }
 
 #[test]
@@ -184,51 +132,21 @@ fn eprt_from_a_command_line() {
 #[test]
 fn eprt_malformed() {
     let bad = |arg: &[u8]| parse_eprt(arg).expect_err("malformed");
-    assert_eq!(
-        bad(b"|1|fe80::1|5282|"),
-        Malformed("EPRT family 1 with an IPv6 address")
-    );
-    assert_eq!(
-        bad(b"|2|10.0.0.1|5282|"),
-        Malformed("EPRT family 2 with an IPv4 address")
-    );
+    assert_eq!(bad(b"|1|fe80::1|5282|"), Malformed("EPRT family 1 with an IPv6 address"));
+    assert_eq!(bad(b"|2|10.0.0.1|5282|"), Malformed("EPRT family 2 with an IPv4 address"));
     assert_eq!(bad(b"|1|10.0.0.1|65536|"), Malformed("port over 65535"));
-    assert_eq!(
-        bad(b"|1|10.0.0.1|99999999999|"),
-        Malformed("port over 65535")
-    );
+    assert_eq!(bad(b"|1|10.0.0.1|99999999999|"), Malformed("port over 65535"));
     assert_eq!(bad(b"|1|10.0.0.1|0|"), Malformed("port 0"));
     assert_eq!(bad(b"|1|10.0.0.1|-1|"), Malformed("port is not a number"));
     assert_eq!(bad(b"|1|10.0.0.1||"), Malformed("missing port"));
-    assert_eq!(
-        bad(b"|3|10.0.0.1|2000|"),
-        Malformed("EPRT address family is neither 1 (IPv4) nor 2 (IPv6)")
-    );
-    assert_eq!(
-        bad(b"||10.0.0.1|2000|"),
-        Malformed("EPRT without an address family")
-    );
+    assert_eq!(bad(b"|3|10.0.0.1|2000|"), Malformed("EPRT address family is neither 1 (IPv4) nor 2 (IPv6)"));
+    assert_eq!(bad(b"||10.0.0.1|2000|"), Malformed("EPRT without an address family"));
     assert_eq!(bad(b"|1||2000|"), Malformed("EPRT without an address"));
-    assert_eq!(
-        bad(b"|1|10.0.0.256|2000|"),
-        Malformed("EPRT address is neither IPv4 nor IPv6")
-    );
-    assert_eq!(
-        bad(b"|1|10.0.0.1|2000|x"),
-        Malformed("text after the EPRT port")
-    );
-    assert_eq!(
-        bad(b"|1|10.0.0.1|2000||"),
-        Malformed("text after the EPRT port")
-    );
-    assert_eq!(
-        bad(b"1|10.0.0.1|2000|"),
-        Malformed("EPRT delimiter is not a printable non-digit character")
-    );
-    assert_eq!(
-        bad(b"\x7f1\x7f10.0.0.1\x7f2000\x7f"),
-        Malformed("EPRT delimiter is not a printable non-digit character")
-    );
+    assert_eq!(bad(b"|1|10.0.0.256|2000|"), Malformed("EPRT address is neither IPv4 nor IPv6"));
+    assert_eq!(bad(b"|1|10.0.0.1|2000|x"), Malformed("text after the EPRT port"));
+    assert_eq!(bad(b"|1|10.0.0.1|2000||"), Malformed("text after the EPRT port"));
+    assert_eq!(bad(b"1|10.0.0.1|2000|"), Malformed("EPRT delimiter is not a printable non-digit character"));
+    assert_eq!(bad(b"\x7f1\x7f10.0.0.1\x7f2000\x7f"), Malformed("EPRT delimiter is not a printable non-digit character"));
     assert_eq!(bad(b""), Malformed("EPRT without an address"));
 }
 
@@ -258,52 +176,22 @@ fn lprt_v6() {
 #[test]
 fn lprt_malformed() {
     let bad = |arg: &[u8]| parse_lprt(arg).expect_err("malformed");
-    assert_eq!(
-        bad(b"4,16,132,235,1,2,2,24,131"),
-        Malformed("long address family 4 with a length other than 4")
-    );
-    assert_eq!(
-        bad(b"6,4,132,235,1,2,2,24,131"),
-        Malformed("long address family 6 with a length other than 16")
-    );
-    assert_eq!(
-        bad(b"5,4,132,235,1,2,2,24,131"),
-        Malformed("long address family is neither 4 nor 6")
-    );
-    assert_eq!(
-        bad(b"4,4,132,235,1,2,2,24"),
-        Malformed("long address has the wrong number of values")
-    );
-    assert_eq!(
-        bad(b"4,4,132,235,1,2,2,24,131,9"),
-        Malformed("long address has the wrong number of values")
-    );
-    assert_eq!(
-        bad(b"4,4,132,235,1,2"),
-        Malformed("long address without a port")
-    );
+    assert_eq!(bad(b"4,16,132,235,1,2,2,24,131"), Malformed("long address family 4 with a length other than 4"));
+    assert_eq!(bad(b"6,4,132,235,1,2,2,24,131"), Malformed("long address family 6 with a length other than 16"));
+    assert_eq!(bad(b"5,4,132,235,1,2,2,24,131"), Malformed("long address family is neither 4 nor 6"));
+    assert_eq!(bad(b"4,4,132,235,1,2,2,24"), Malformed("long address has the wrong number of values"));
+    assert_eq!(bad(b"4,4,132,235,1,2,2,24,131,9"), Malformed("long address has the wrong number of values"));
+    assert_eq!(bad(b"4,4,132,235,1,2"), Malformed("long address without a port"));
     assert_eq!(bad(b"4,4,132,235"), Malformed("long address cut short"));
     assert_eq!(bad(b"4"), Malformed("long address without a length"));
-    assert_eq!(
-        bad(b"4,4,132,235,1,2,3,24,131,1"),
-        Malformed("long address port length is not 2")
-    );
-    assert_eq!(
-        bad(b"4,4,132,235,1,300,2,24,131"),
-        Malformed("value over 255 in address")
-    );
-    assert_eq!(
-        bad(b"4,4,132,235,1,2,2,24,256"),
-        Malformed("value over 255 in port")
-    );
+    assert_eq!(bad(b"4,4,132,235,1,2,3,24,131,1"), Malformed("long address port length is not 2"));
+    assert_eq!(bad(b"4,4,132,235,1,300,2,24,131"), Malformed("value over 255 in address"));
+    assert_eq!(bad(b"4,4,132,235,1,2,2,24,256"), Malformed("value over 255 in port"));
     assert_eq!(bad(b"4,4,132,235,1,2,2,0,0"), Malformed("port 0"));
     assert_eq!(bad(b""), Malformed("LPRT without an address"));
     // More values than any valid form: counted, never stored out of bounds.
     let long = [b"6,16,".as_slice(), &b"1,".repeat(40), b"1"].concat();
-    assert_eq!(
-        bad(&long),
-        Malformed("long address has the wrong number of values")
-    );
+    assert_eq!(bad(&long), Malformed("long address has the wrong number of values"));
 }
 
 #[test]
@@ -321,121 +209,53 @@ fn lprt_truncated_at_every_length() {
 #[test]
 fn pasv_227_forms() {
     let cases: [(&[u8], &str); 10] = [
-        (
-            b"Entering Passive Mode (192,168,1,2,4,5)",
-            "192.168.1.2:1029",
-        ),
-        (
-            b"227 Entering Passive Mode (192,168,1,2,4,5)",
-            "192.168.1.2:1029",
-        ),
-        (
-            b"Entering Passive Mode (192,168,1,2,4,5).",
-            "192.168.1.2:1029",
-        ),
-        (
-            b"227 Entering Passive Mode (192,168,1,2,4,5).",
-            "192.168.1.2:1029",
-        ),
+        (b"Entering Passive Mode (192,168,1,2,4,5)", "192.168.1.2:1029"),
+        (b"227 Entering Passive Mode (192,168,1,2,4,5)", "192.168.1.2:1029"),
+        (b"Entering Passive Mode (192,168,1,2,4,5).", "192.168.1.2:1029"),
+        (b"227 Entering Passive Mode (192,168,1,2,4,5).", "192.168.1.2:1029"),
         (b"Entering passive mode. 127,0,0,1,4,51", "127.0.0.1:1075"),
-        (
-            b"227 Data transfer will passively listen to 127,0,0,1,4,51",
-            "127.0.0.1:1075",
-        ),
+        (b"227 Data transfer will passively listen to 127,0,0,1,4,51", "127.0.0.1:1075"),
         (b"227 192,168,178,39,184,244", "192.168.178.39:47348"),
         (b"192,168,178,39,184,244", "192.168.178.39:47348"),
         (b"227 =192,168,1,2,4,5", "192.168.1.2:1029"),
-        (
-            b"Entering Passive Mode (10, 0, 0, 1, 4, 1)",
-            "10.0.0.1:1025",
-        ),
+        (b"Entering Passive Mode (10, 0, 0, 1, 4, 1)", "10.0.0.1:1025"),
     ];
     for (text, addr) in cases {
-        assert_eq!(
-            parse_227(text),
-            Ok(v4(addr)),
-            "{:?}",
-            String::from_utf8_lossy(text)
-        );
+        assert_eq!(parse_227(text), Ok(v4(addr)), "{:?}", String::from_utf8_lossy(text));
     }
 }
 
 #[test]
 fn pasv_227_any_address_parses() {
     // Classifying 0.0.0.0 as "the server advertised any" is the analyzer's job.
-    assert_eq!(
-        parse_227(b"Entering Passive Mode (0,0,0,0,163,121)"),
-        Ok(v4("0.0.0.0:41849"))
-    );
+    assert_eq!(parse_227(b"Entering Passive Mode (0,0,0,0,163,121)"), Ok(v4("0.0.0.0:41849")));
 }
 
 #[test]
 fn pasv_227_multi_line() {
-    assert_eq!(
-        parse_227(b"listen socket created\n(127,0,0,1,154,21)"),
-        Ok(v4("127.0.0.1:39445"))
-    );
-    assert_eq!(
-        parse_227(b"227-listen socket created\n227 (127,0,0,1,154,21)"),
-        Ok(v4("127.0.0.1:39445"))
-    );
-    assert_eq!(
-        parse_227(b"227-listen socket created\r\n227 (127,0,0,1,154,21)\r\n"),
-        Ok(v4("127.0.0.1:39445"))
-    );
+    assert_eq!(parse_227(b"listen socket created\n(127,0,0,1,154,21)"), Ok(v4("127.0.0.1:39445")));
+    assert_eq!(parse_227(b"227-listen socket created\n227 (127,0,0,1,154,21)"), Ok(v4("127.0.0.1:39445")));
+    assert_eq!(parse_227(b"227-listen socket created\r\n227 (127,0,0,1,154,21)\r\n"), Ok(v4("127.0.0.1:39445")));
 }
 
 #[test]
 fn pasv_227_prose_numbers_before_the_address() {
-    assert_eq!(
-        parse_227(b"Entering Passive Mode v2 (10,0,0,1,4,1)"),
-        Ok(v4("10.0.0.1:1025"))
-    );
-    assert_eq!(
-        parse_227(b"227 Entering Passive Mode 10 , 0,0,1,4,1"),
-        Ok(v4("10.0.0.1:1025"))
-    );
+    assert_eq!(parse_227(b"Entering Passive Mode v2 (10,0,0,1,4,1)"), Ok(v4("10.0.0.1:1025")));
+    assert_eq!(parse_227(b"227 Entering Passive Mode 10 , 0,0,1,4,1"), Ok(v4("10.0.0.1:1025")));
 }
 
 #[test]
 fn pasv_227_malformed() {
     let bad = |text: &[u8]| parse_227(text).expect_err("malformed");
-    assert_eq!(
-        bad(b"Entering Passive Mode (192,168,1,257,4,5)"),
-        Malformed("value over 255 in address")
-    );
-    assert_eq!(
-        bad(b"227 Entering Passive Mode (192,168,1,2,4,300)"),
-        Malformed("value over 255 in port")
-    );
-    assert_eq!(
-        bad(b"227 Entering Passive Mode ("),
-        Malformed("no h1,h2,h3,h4,p1,p2 address in 227 reply")
-    );
-    assert_eq!(
-        bad(b"Entering Passive Mode ("),
-        Malformed("no h1,h2,h3,h4,p1,p2 address in 227 reply")
-    );
-    assert_eq!(
-        bad(b""),
-        Malformed("no h1,h2,h3,h4,p1,p2 address in 227 reply")
-    );
-    assert_eq!(
-        bad(b"227"),
-        Malformed("no h1,h2,h3,h4,p1,p2 address in 227 reply")
-    );
-    assert_eq!(
-        bad(b"Entering Passive Mode (192,168,1,2)"),
-        Malformed("fewer than six numbers in 227 address")
-    );
-    assert_eq!(
-        bad(b"Entering Passive Mode (1,2,3,4,5,6,7)"),
-        Malformed("more than six numbers in 227 address")
-    );
-    assert_eq!(
-        bad(b"Entering Passive Mode (10,0,0,1,0,0)"),
-        Malformed("port 0")
-    );
+    assert_eq!(bad(b"Entering Passive Mode (192,168,1,257,4,5)"), Malformed("value over 255 in address"));
+    assert_eq!(bad(b"227 Entering Passive Mode (192,168,1,2,4,300)"), Malformed("value over 255 in port"));
+    assert_eq!(bad(b"227 Entering Passive Mode ("), Malformed("no h1,h2,h3,h4,p1,p2 address in 227 reply"));
+    assert_eq!(bad(b"Entering Passive Mode ("), Malformed("no h1,h2,h3,h4,p1,p2 address in 227 reply"));
+    assert_eq!(bad(b""), Malformed("no h1,h2,h3,h4,p1,p2 address in 227 reply"));
+    assert_eq!(bad(b"227"), Malformed("no h1,h2,h3,h4,p1,p2 address in 227 reply"));
+    assert_eq!(bad(b"Entering Passive Mode (192,168,1,2)"), Malformed("fewer than six numbers in 227 address"));
+    assert_eq!(bad(b"Entering Passive Mode (1,2,3,4,5,6,7)"), Malformed("more than six numbers in 227 address"));
+    assert_eq!(bad(b"Entering Passive Mode (10,0,0,1,0,0)"), Malformed("port 0"));
 }
 
 #[test]
@@ -453,46 +273,19 @@ fn pasv_227_truncated_at_every_length() {
 #[test]
 fn epsv_229_forms() {
     let port_only = |port| Ok(Epsv { addr: None, port });
-    assert_eq!(
-        parse_229(b"Entering Extended Passive Mode (|||6446|)"),
-        port_only(6446)
-    );
-    assert_eq!(
-        parse_229(b"229 Entering Extended Passive Mode (|||6446|)"),
-        port_only(6446)
-    );
+    assert_eq!(parse_229(b"Entering Extended Passive Mode (|||6446|)"), port_only(6446));
+    assert_eq!(parse_229(b"229 Entering Extended Passive Mode (|||6446|)"), port_only(6446));
     assert_eq!(parse_229(b"(|||6446|)"), port_only(6446));
-    assert_eq!(
-        parse_229(b"Entering Extended Passive Mode (|||48758|)."),
-        port_only(48758)
-    );
-    assert_eq!(
-        parse_229(b"Entering Extended Passive Mode (!!!6446!)"),
-        port_only(6446)
-    );
-    assert_eq!(
-        parse_229(b"Entering Extended Passive Mode |||6446|"),
-        port_only(6446)
-    );
+    assert_eq!(parse_229(b"Entering Extended Passive Mode (|||48758|)."), port_only(48758));
+    assert_eq!(parse_229(b"Entering Extended Passive Mode (!!!6446!)"), port_only(6446));
+    assert_eq!(parse_229(b"Entering Extended Passive Mode |||6446|"), port_only(6446));
     assert_eq!(parse_229(b"EPSV ok (EPSV) (|||6446|)"), port_only(6446));
     assert_eq!(
         parse_229(b"Entering Extended Passive Mode (|1|10.0.0.5|4000|)"),
-        Ok(Epsv {
-            addr: Some("10.0.0.5".parse().expect("ip")),
-            port: 4000
-        })
+        Ok(Epsv { addr: Some("10.0.0.5".parse().expect("ip")), port: 4000 })
     );
-    assert_eq!(
-        parse_229(b"(|2|2001:db8::5|4000|)"),
-        Ok(Epsv {
-            addr: Some("2001:db8::5".parse().expect("ip")),
-            port: 4000
-        })
-    );
-    assert_eq!(
-        parse_229(b"229-Extended passive\n229 (|||6446|)"),
-        port_only(6446)
-    );
+    assert_eq!(parse_229(b"(|2|2001:db8::5|4000|)"), Ok(Epsv { addr: Some("2001:db8::5".parse().expect("ip")), port: 4000 }));
+    assert_eq!(parse_229(b"229-Extended passive\n229 (|||6446|)"), port_only(6446));
 }
 
 #[test]
@@ -501,30 +294,12 @@ fn epsv_229_malformed() {
     let delimiters = Malformed("229 reply needs four delimiters around the port (|||port|)");
     assert_eq!(bad(b"Entering Extended Passive Mode (||6446|)"), delimiters);
     assert_eq!(bad(b"Entering Extended Passive Mode (|||6446"), delimiters);
-    assert_eq!(
-        bad(b"Entering Extended Passive Mode (|||0|)"),
-        Malformed("port 0")
-    );
-    assert_eq!(
-        bad(b"Entering Extended Passive Mode (|||70000|)"),
-        Malformed("port over 65535")
-    );
-    assert_eq!(
-        bad(b"Entering Extended Passive Mode (||||)"),
-        Malformed("missing port")
-    );
-    assert_eq!(
-        bad(b"(|1|fe80::1|4000|)"),
-        Malformed("229 family 1 with an IPv6 address")
-    );
-    assert_eq!(
-        bad(b"Entering Extended Passive Mode"),
-        Malformed("no (|||port|) in 229 reply")
-    );
-    assert_eq!(
-        bad(b"Entering Extended Passive Mode ("),
-        Malformed("no (|||port|) in 229 reply")
-    );
+    assert_eq!(bad(b"Entering Extended Passive Mode (|||0|)"), Malformed("port 0"));
+    assert_eq!(bad(b"Entering Extended Passive Mode (|||70000|)"), Malformed("port over 65535"));
+    assert_eq!(bad(b"Entering Extended Passive Mode (||||)"), Malformed("missing port"));
+    assert_eq!(bad(b"(|1|fe80::1|4000|)"), Malformed("229 family 1 with an IPv6 address"));
+    assert_eq!(bad(b"Entering Extended Passive Mode"), Malformed("no (|||port|) in 229 reply"));
+    assert_eq!(bad(b"Entering Extended Passive Mode ("), Malformed("no (|||port|) in 229 reply"));
     assert_eq!(bad(b""), Malformed("no (|||port|) in 229 reply"));
 }
 
@@ -541,10 +316,7 @@ fn epsv_229_truncated_at_every_length() {
 #[test]
 fn pasv_and_epsv_answered_by_the_other_reply() {
     // The analyzer picks the parser from the reply code, not from the command sent.
-    assert_eq!(
-        parse_227(b"227 Entering Passive Mode (10,0,0,1,4,1)"),
-        Ok(v4("10.0.0.1:1025"))
-    );
+    assert_eq!(parse_227(b"227 Entering Passive Mode (10,0,0,1,4,1)"), Ok(v4("10.0.0.1:1025")));
     assert!(parse_227(b"Entering Extended Passive Mode (|||6446|)").is_err());
     assert!(parse_229(b"Entering Passive Mode (10,0,0,1,4,1)").is_err());
 }
@@ -553,14 +325,8 @@ fn pasv_and_epsv_answered_by_the_other_reply() {
 
 #[test]
 fn lpsv_228_forms() {
-    assert_eq!(
-        parse_228(b"228 Entering Long Passive Mode (4,4,132,235,1,2,2,24,131)"),
-        Ok(sa("132.235.1.2:6275"))
-    );
-    assert_eq!(
-        parse_228(b"Entering Long Passive Mode (4,4,132,235,1,2,2,24,131)"),
-        Ok(sa("132.235.1.2:6275"))
-    );
+    assert_eq!(parse_228(b"228 Entering Long Passive Mode (4,4,132,235,1,2,2,24,131)"), Ok(sa("132.235.1.2:6275")));
+    assert_eq!(parse_228(b"Entering Long Passive Mode (4,4,132,235,1,2,2,24,131)"), Ok(sa("132.235.1.2:6275")));
     assert_eq!(
         parse_228(b"Entering Long Passive Mode (6,16,16,128,0,0,0,0,0,0,0,8,8,0,32,12,65,122,2,20,162)"),
         Ok(sa("[1080::8:800:200c:417a]:5282"))
@@ -570,27 +336,15 @@ fn lpsv_228_forms() {
 #[test]
 fn lpsv_228_malformed() {
     let bad = |text: &[u8]| parse_228(text).expect_err("malformed");
-    assert_eq!(
-        bad(b"Entering Long Passive Mode ("),
-        Malformed("no long address (4,4,...,2,p1,p2) in 228 reply")
-    );
-    assert_eq!(
-        bad(b"Entering Long Passive Mode (4,4,132,235,1,2,2,24)"),
-        Malformed("long address has the wrong number of values")
-    );
-    assert_eq!(
-        bad(b"Entering Long Passive Mode (4,4,132,235,1,999,2,24,131)"),
-        Malformed("value over 255 in address")
-    );
+    assert_eq!(bad(b"Entering Long Passive Mode ("), Malformed("no long address (4,4,...,2,p1,p2) in 228 reply"));
+    assert_eq!(bad(b"Entering Long Passive Mode (4,4,132,235,1,2,2,24)"), Malformed("long address has the wrong number of values"));
+    assert_eq!(bad(b"Entering Long Passive Mode (4,4,132,235,1,999,2,24,131)"), Malformed("value over 255 in address"));
 }
 
 #[test]
 fn epsv_229_prose_ellipsis_before_bare_port() {
     let port_only = |port| Ok(Epsv { addr: None, port });
-    assert_eq!(
-        parse_229(b"Entering Extended Passive Mode... |||6446|"),
-        port_only(6446)
-    );
+    assert_eq!(parse_229(b"Entering Extended Passive Mode... |||6446|"), port_only(6446));
 }
 
 #[test]
@@ -600,10 +354,7 @@ fn epsv_229_a_later_parenthesis_holds_the_port() {
     assert_eq!(parse_229(b"229 Mode (x) (|||6446|)"), port_only(6446));
     assert_eq!(parse_229(b"229 (|||6446|) (|||7000|)"), port_only(6446));
     // The fields end at the first `)` after the `(`, wherever the delimiters go on.
-    assert_eq!(
-        parse_229(b"229 (||)|6446|"),
-        Err(Malformed("229 reply needs four delimiters around the port (|||port|)"))
-    );
+    assert_eq!(parse_229(b"229 (||)|6446|"), Err(Malformed("229 reply needs four delimiters around the port (|||port|)")));
 }
 
 #[test]
