@@ -17,8 +17,8 @@
 #
 # Then standard input: the generator writes BENCH_STDIN sizes (2.5G and 10G) to a pipe into
 # `ftpscope analyze - --json` (nothing on disk); the point is that max RSS does not grow with
-# the size. The JSON is counted as it streams by (one "negotiations" array per session in the
-# pretty-printed report), not parsed whole.
+# the size. The JSON is counted as it streams by (the document has one line per session,
+# starting {"id":), not parsed whole.
 #
 # Environment:
 #   BENCH=10k,30k,100k,300k      session counts (k = 1000)
@@ -179,7 +179,7 @@ for size in "${SLIST[@]}"; do
     set +e
     "$GEN" --replicate "$SOURCE" --session "$SESSION" --size "$size" --concurrency "$CONC" --manifest "$m" - 2>>"$DIR/stderr.log" \
         | "$TIME" -f "%M" -o "$tf" "$FTPSCOPE" analyze - --json 2>>"$DIR/stderr.log" \
-        | grep -c '"negotiations": \[' >"$DIR/stdin-count"
+        | grep -c '^{"id":' >"$DIR/stdin-count"
     codes=("${PIPESTATUS[@]}")
     set -e
     end=$(date +%s%N)
