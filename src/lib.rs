@@ -28,3 +28,8 @@ pub mod tcp;
 mod growth;
 
 pub use model::Timestamp;
+
+/// A hash map for keys that whoever is on the wire chooses (addresses, ports, text from the
+/// control channel): seeded per process (foldhash), so that nobody can aim collisions at it.
+/// Maps keyed by ftpscope's own numbers use `rustc_hash::FxHashMap`.
+pub type AddrMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;

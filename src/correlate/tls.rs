@@ -7,13 +7,13 @@
 
 use crate::ftp::session::{SessionState, MAX_PROBABLE};
 use crate::model::classify;
-use rustc_hash::FxHashMap;
+use crate::AddrMap;
 use std::net::{IpAddr, SocketAddr};
 
 #[derive(Default)]
 pub struct EncryptedSessions {
     /// Host address -> its latest session whose control channel went TLS.
-    by_host: FxHashMap<IpAddr, u32>,
+    by_host: AddrMap<IpAddr, u32>,
 }
 
 impl EncryptedSessions {

@@ -7,6 +7,7 @@
 //! settle (both copies of one connection close within moments of each other).
 
 use crate::model::{classify, Finding, FindingKind, Fix, Mode, NegotiationCommand, Session, Severity, Timestamp};
+use crate::AddrMap;
 use rustc_hash::FxHashMap;
 use serde_json::json;
 use std::collections::VecDeque;
@@ -53,7 +54,7 @@ impl GroupKey {
 pub struct NatPairing {
     digests: FxHashMap<u32, Digest>,
     /// The newest digest of each group.
-    newest: FxHashMap<GroupKey, u32>,
+    newest: AddrMap<GroupKey, u32>,
     /// Settle time and id, oldest first, for expiry.
     order: VecDeque<(Timestamp, u32)>,
 }

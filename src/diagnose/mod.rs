@@ -10,7 +10,7 @@ mod negotiation;
 mod session;
 
 use crate::model::{Finding, Session};
-use rustc_hash::FxHashMap;
+use crate::AddrMap;
 
 /// Evidence frames kept for a finding that repeats.
 const MAX_FRAMES: usize = 12;
@@ -41,7 +41,7 @@ pub(crate) fn merge_repeats(findings: Vec<Finding>) -> Vec<Finding> {
         return out;
     }
     let mut out: Vec<Finding> = Vec::new();
-    let mut first: FxHashMap<(crate::model::FindingKind, crate::model::Severity, u32, String), usize> = FxHashMap::default();
+    let mut first: AddrMap<(crate::model::FindingKind, crate::model::Severity, u32, String), usize> = AddrMap::default();
     for f in findings {
         let key = (f.kind, f.severity, f.session, f.group.clone());
         match first.get(&key) {

@@ -8,7 +8,7 @@
 
 use super::{InputSummary, Sink};
 use crate::model::{Event, Finding, FindingKind, Fix, Negotiation, Outcome, Session, Severity, Summary};
-use rustc_hash::FxHashMap;
+use crate::AddrMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -19,7 +19,7 @@ pub struct Text<W: Write> {
     out: W,
     st: Style,
     /// (kind, severity, fixes) -> the session where it was explained.
-    explained: FxHashMap<(FindingKind, Severity, Vec<Fix>), u32>,
+    explained: AddrMap<(FindingKind, Severity, Vec<Fix>), u32>,
     /// (kind, severity) -> sessions with such a finding, in order of first appearance.
     tally: Vec<((FindingKind, Severity), u64)>,
     summary: Summary,
@@ -28,14 +28,7 @@ pub struct Text<W: Write> {
 
 impl<W: Write> Text<W> {
     pub fn new(out: W, color: bool) -> Text<W> {
-        Text {
-            out,
-            st: Style { color },
-            explained: FxHashMap::default(),
-            tally: Vec::new(),
-            summary: Summary::default(),
-            buf: String::new(),
-        }
+        Text { out, st: Style { color }, explained: AddrMap::default(), tally: Vec::new(), summary: Summary::default(), buf: String::new() }
     }
 
     pub fn into_inner(self) -> W {

@@ -141,7 +141,7 @@ impl Default for FlowLimits {
 /// Keyed by addresses and ports that anyone on the path chooses, so the hasher is seeded per
 /// process (foldhash: as fast as Fx here, without Fx's predictable collisions).
 pub struct FlowTable<F> {
-    flows: std::collections::HashMap<FlowKey, F, foldhash::fast::RandomState>,
+    flows: crate::AddrMap<FlowKey, F>,
     limits: FlowLimits,
     next_sweep: Timestamp,
     pub evicted: u64,
