@@ -86,7 +86,7 @@ CHECKS=$(jq -r --slurpfile m "$MANIFEST" '
   ($m[0]) as $m
   | . as $r
   | ([.sessions[] | {key: .client, value: .id}] | from_entries) as $by_client
-  | def ids(kind): [$r.findings[] | select(.kind == kind) | .session] | unique;
+  | def ids(kind): [($r.sessions[].findings // [])[], $r.findings[] | select(.kind == kind) | .session] | unique;
   (ids("data_connection_failed")) as $failed
   | (ids("private_address_leak")) as $leak
   | [
