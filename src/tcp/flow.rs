@@ -254,8 +254,9 @@ impl<F: Evictable> FlowTable<F> {
         }
         self.evicted += (before - self.flows.len()) as u64;
         // Removed entries leave tombstones, and a table full of them grows instead of reusing
-        // them: rebuilt smaller, it stays within one doubling of what the flow limit needs.
-        if self.flows.len() < self.flows.capacity() / 2 {
+        // them: rebuilt smaller, it stays within one doubling of what the flow limit needs. Only
+        // when it is mostly empty, or every sweep would shrink it and the next inserts grow it.
+        if self.flows.len() < self.flows.capacity() / 4 {
             self.flows.shrink_to_fit();
         }
     }

@@ -334,6 +334,11 @@ impl Reassembler {
         }
         self.next += bytes.len() as u64;
         let keep = &bytes[bytes.len().saturating_sub(self.history_limit)..];
+        if self.history.capacity() == 0 {
+            // A control channel's history soon holds a few hundred bytes: one allocation,
+            // not a dozen doublings from four.
+            self.history.reserve(self.history_limit.min(1024));
+        }
         self.history.extend(keep.iter().copied());
         let excess = self.history.len().saturating_sub(self.history_limit);
         self.history.drain(..excess);
