@@ -88,6 +88,14 @@ fn close(f: &mut Feeder, c: End, s: End, (cs, ss): (u32, u32)) {
     f.feed(&segment(c, s, cs + 1, ss + 1, ACK, b""));
 }
 
+/// The record of the first session that settled among `events`.
+fn settled(events: Vec<Event>) -> Option<crate::model::Session> {
+    events.into_iter().find_map(|e| match e {
+        Event::SessionEnd { record, .. } => Some(*record),
+        _ => None,
+    })
+}
+
 fn drain(a: &mut Analyzer) -> Vec<Event> {
     std::iter::from_fn(|| a.poll_event()).collect()
 }
@@ -139,14 +147,7 @@ fn time_passing_without_packets_settles_unanswered_and_idle_sessions() {
     f.a.advance(Timestamp(grace_end.0 - 1));
     assert!(!drain(&mut f.a).iter().any(|e| e.name() == "session_end"));
     f.a.advance(grace_end);
-    let events = drain(&mut f.a);
-    let end = events
-        .iter()
-        .find_map(|e| match e {
-            Event::SessionEnd { record, .. } => Some(record),
-            _ => None,
-        })
-        .expect("settled");
+    let end = settled(drain(&mut f.a)).expect("settled");
     assert_eq!(end.negotiations[0].data.outcome, Outcome::Unanswered);
 
     // A session that just stops talking settles as idle after the idle timeout.
@@ -156,14 +157,7 @@ fn time_passing_without_packets_settles_unanswered_and_idle_sessions() {
     f.a.advance(quiet_from.plus_ns(settings.idle_timeout_ns - 1));
     assert_eq!(f.a.open_sessions().count(), 1);
     f.a.advance(quiet_from.plus_ns(settings.idle_timeout_ns));
-    let events = drain(&mut f.a);
-    let end = events
-        .iter()
-        .find_map(|e| match e {
-            Event::SessionEnd { record, .. } => Some(record),
-            _ => None,
-        })
-        .expect("idle");
+    let end = settled(drain(&mut f.a)).expect("idle");
     assert_eq!(end.end, EndReason::Idle);
 }
 
