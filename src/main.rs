@@ -5,7 +5,9 @@
 use clap::{Parser, Subcommand};
 use ftpscope::analyzer::{Analyzer, Settings};
 use ftpscope::capture;
+use ftpscope::capture::background::{read_in_background, Message};
 use ftpscope::capture::progress::Progress;
+use ftpscope::model::Event;
 use ftpscope::report::json::JsonDocument;
 use ftpscope::report::ndjson::Ndjson;
 use ftpscope::report::text::Text;
@@ -13,6 +15,7 @@ use ftpscope::report::{InputSummary, Sink};
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::mpsc::{sync_channel, Receiver};
 
 #[derive(Parser)]
 #[command(name = "ftpscope", version, about = "Packet-inspecting FTP session analyzer: why LIST hangs, why passive mode fails behind NAT")]
@@ -76,67 +79,99 @@ fn main() -> ExitCode {
             let total = sources.iter().map(|(_, source)| source.size()).sum::<Option<u64>>();
             let progress = Progress::new(total, io::stderr().is_terminal() && !quiet);
             // Buffered: stdout alone flushes at every newline, one system call per line.
-            let out = io::BufWriter::with_capacity(1 << 16, progress.writer(io::stdout().lock()));
+            let out = io::BufWriter::with_capacity(1 << 16, progress.writer(io::stdout()));
             let color = !no_color && std::env::var_os("NO_COLOR").is_none() && io::stdout().is_terminal();
-            let sink: Box<dyn Sink> = if json {
+            let sink: Box<dyn Sink + Send> = if json {
                 Box::new(JsonDocument::new(out))
             } else if ndjson {
                 Box::new(Ndjson::new(out))
             } else {
                 Box::new(Text::new(out, color))
             };
-            analyze(sources, sink, &progress)
+            analyze(sources, sink, progress)
         }
     }
 }
 
-fn analyze(sources: Vec<(&PathBuf, capture::Source)>, mut sink: Box<dyn Sink>, progress: &Progress) -> ExitCode {
+/// What the analysis hands the writer thread.
+enum Output {
+    Events(Vec<Event>),
+    Finish(Vec<InputSummary>),
+}
+
+/// Batches of events in flight to the writer before the analysis waits for it.
+const EVENTS_IN_FLIGHT: usize = 8;
+
+/// Three threads, each with one job: reading and parsing the capture, the analysis (this
+/// thread: the deterministic core), and writing the report. On two cores, reading and writing
+/// share one while the analysis has the other.
+fn analyze(sources: Vec<(&PathBuf, capture::Source)>, sink: Box<dyn Sink + Send>, progress: Progress) -> ExitCode {
+    let (paths, sources): (Vec<&PathBuf>, Vec<capture::Source>) = sources.into_iter().unzip();
+    let (frames, reader) = read_in_background(sources, progress.clone());
+    let (to_writer, from_analysis) = sync_channel::<Output>(EVENTS_IN_FLIGHT);
+    let writer = std::thread::spawn(move || write_all(sink, from_analysis));
+
     let mut analyzer = Analyzer::new(Settings::default());
     let mut inputs = Vec::new();
     let mut next_frame = 1;
-    let mut failed: Option<io::Error> = None;
-    for (path, source) in sources {
-        let result = source.read_through(|input| progress.reader(input), next_frame, &mut |frame| {
-            analyzer.feed(frame);
-            if failed.is_none() {
-                if let Err(e) = drain(&mut analyzer, sink.as_mut()) {
-                    failed = Some(e);
+    let mut writer_gone = false;
+    for message in frames {
+        match message {
+            Message::Frames(batch) => {
+                for frame in batch.frames() {
+                    analyzer.feed(&frame);
+                }
+                let events: Vec<Event> = std::iter::from_fn(|| analyzer.poll_event()).collect();
+                if !events.is_empty() && to_writer.send(Output::Events(events)).is_err() {
+                    writer_gone = true;
+                    break;
                 }
             }
-        });
-        if let Some(e) = failed.take() {
-            progress.finish();
-            return output_error_with(e, &analyzer);
-        }
-        match result {
-            Ok(summary) => {
+            Message::End { index, result: Ok(summary) } => {
                 inputs.push(InputSummary {
-                    path: path.display().to_string(),
+                    path: paths[index].display().to_string(),
                     first_frame: next_frame,
                     frames: summary.frames,
                     truncated: summary.truncated,
                 });
                 next_frame += summary.frames;
             }
-            Err(e) => {
+            Message::End { result: Err(e), .. } => {
                 progress.finish();
                 eprintln!("ftpscope: {e}");
                 return ExitCode::from(2);
             }
         }
     }
+    // The reader stops by itself once the channel is dropped (a closed pipe on our output).
+    drop(reader);
     // The bar's line goes before the last sessions and the totals are printed.
     progress.finish();
-    analyzer.finish();
-    if let Err(e) = drain(&mut analyzer, sink.as_mut()).and_then(|_| sink.finish(&inputs)) {
-        return output_error_with(e, &analyzer);
+    if !writer_gone {
+        analyzer.finish();
+        let events: Vec<Event> = std::iter::from_fn(|| analyzer.poll_event()).collect();
+        let _ = to_writer.send(Output::Events(events));
+        let _ = to_writer.send(Output::Finish(inputs));
     }
-    status(&analyzer)
+    drop(to_writer);
+    match writer.join() {
+        Ok(Ok(())) => status(&analyzer),
+        Ok(Err(e)) => output_error_with(e, &analyzer),
+        Err(_) => ExitCode::from(2),
+    }
 }
 
-fn drain(analyzer: &mut Analyzer, sink: &mut dyn Sink) -> io::Result<()> {
-    while let Some(event) = analyzer.poll_event() {
-        sink.event(&event)?;
+/// The writer thread: every event into the sink, then its end.
+fn write_all(mut sink: Box<dyn Sink + Send>, from_analysis: Receiver<Output>) -> io::Result<()> {
+    for message in from_analysis {
+        match message {
+            Output::Events(events) => {
+                for event in &events {
+                    sink.event(event)?;
+                }
+            }
+            Output::Finish(inputs) => sink.finish(&inputs)?,
+        }
     }
     Ok(())
 }
@@ -166,3 +201,9 @@ fn output_error(e: io::Error) -> ExitCode {
     let _ = writeln!(io::stderr(), "ftpscope: writing the report: {e}");
     ExitCode::from(2)
 }
+
+// The reader, the analysis and the writer hand each other memory (frame batches, events):
+// glibc's allocator serialises frees of another thread's memory on its arena locks, mimalloc
+// frees them without contention (bench/README.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

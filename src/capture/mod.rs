@@ -2,6 +2,7 @@
 //! input type, numbered across inputs; classic pcap written by [`writer::PcapWriter`]; a
 //! progress bar for long reads ([`progress::Progress`]).
 
+pub mod background;
 pub mod file;
 pub mod progress;
 pub mod writer;
