@@ -107,7 +107,7 @@ const EVENTS_IN_FLIGHT: usize = 8;
 /// share one while the analysis has the other.
 fn analyze(sources: Vec<(&PathBuf, capture::Source)>, sink: Box<dyn Sink + Send>, progress: Progress) -> ExitCode {
     let (paths, sources): (Vec<&PathBuf>, Vec<capture::Source>) = sources.into_iter().unzip();
-    let (frames, reader) = read_in_background(sources, progress.clone());
+    let reading = read_in_background(sources, progress.clone());
     let (to_writer, from_analysis) = sync_channel::<Output>(EVENTS_IN_FLIGHT);
     let writer = std::thread::spawn(move || write_all(sink, from_analysis));
 
@@ -115,12 +115,13 @@ fn analyze(sources: Vec<(&PathBuf, capture::Source)>, sink: Box<dyn Sink + Send>
     let mut inputs = Vec::new();
     let mut next_frame = 1;
     let mut writer_gone = false;
-    for message in frames {
+    while let Some(message) = reading.next() {
         match message {
             Message::Frames(batch) => {
                 for frame in batch.frames() {
                     analyzer.feed(&frame);
                 }
+                reading.recycle(batch);
                 let events: Vec<Event> = std::iter::from_fn(|| analyzer.poll_event()).collect();
                 if !events.is_empty() && to_writer.send(Output::Events(events)).is_err() {
                     writer_gone = true;
@@ -144,7 +145,7 @@ fn analyze(sources: Vec<(&PathBuf, capture::Source)>, sink: Box<dyn Sink + Send>
         }
     }
     // The reader stops by itself once the channel is dropped (a closed pipe on our output).
-    drop(reader);
+    drop(reading);
     // The bar's line goes before the last sessions and the totals are printed.
     progress.finish();
     if !writer_gone {

@@ -74,18 +74,41 @@ pub enum Message {
     },
 }
 
-/// Reads `sources` one after the other on a new thread, numbering frames from 1 across them.
-/// The thread stops after an input that cannot be read at all, or when the receiver is dropped.
-pub fn read_in_background(sources: Vec<Source>, progress: Progress) -> (Receiver<Message>, JoinHandle<()>) {
-    let (tx, rx) = sync_channel(IN_FLIGHT);
-    let handle = std::thread::spawn(move || read_all(sources, progress, tx));
-    (rx, handle)
+/// The reading side: batches come in order; [`Reading::recycle`] hands a used batch back so its
+/// buffers are used again (memory stays at a few batches, and no thread frees another's).
+pub struct Reading {
+    batches: Receiver<Message>,
+    used: SyncSender<FrameBatch>,
+    pub thread: JoinHandle<()>,
 }
 
-fn read_all(sources: Vec<Source>, progress: Progress, tx: SyncSender<Message>) {
+impl Reading {
+    pub fn next(&self) -> Option<Message> {
+        self.batches.recv().ok()
+    }
+
+    pub fn recycle(&self, mut batch: FrameBatch) {
+        batch.data.clear();
+        batch.frames.clear();
+        // A full return channel, or a reader that has stopped: the batch is just dropped.
+        let _ = self.used.try_send(batch);
+    }
+}
+
+/// Reads `sources` one after the other on a new thread, numbering frames from 1 across them.
+/// The thread stops after an input that cannot be read at all, or when the [`Reading`] is dropped.
+pub fn read_in_background(sources: Vec<Source>, progress: Progress) -> Reading {
+    let (tx, batches) = sync_channel(IN_FLIGHT);
+    let (used, used_rx) = sync_channel(IN_FLIGHT + 2);
+    let thread = std::thread::spawn(move || read_all(sources, progress, tx, used_rx));
+    Reading { batches, used, thread }
+}
+
+fn read_all(sources: Vec<Source>, progress: Progress, tx: SyncSender<Message>, used: Receiver<FrameBatch>) {
     let mut next_frame = 1;
+    let fresh = || used.try_recv().unwrap_or_default();
     for (index, source) in sources.into_iter().enumerate() {
-        let mut batch = FrameBatch::default();
+        let mut batch = fresh();
         let mut receiver_gone = false;
         let result = source.read_through(|input| progress.reader(input), next_frame, &mut |frame| {
             if receiver_gone {
@@ -120,15 +143,18 @@ mod tests {
         let mut direct = Vec::new();
         crate::capture::read_path(&path, 1, &mut |f| direct.push((f.number, f.ts, f.data.to_vec()))).unwrap();
         let sources = vec![Source::open(&path).unwrap(), Source::open(&path).unwrap()];
-        let (rx, handle) = read_in_background(sources, Progress::hidden());
+        let reading = read_in_background(sources, Progress::hidden());
         let (mut seen, mut ends) = (Vec::new(), Vec::new());
-        for message in rx {
+        while let Some(message) = reading.next() {
             match message {
-                Message::Frames(batch) => seen.extend(batch.frames().map(|f| (f.number, f.ts, f.data.to_vec()))),
+                Message::Frames(batch) => {
+                    seen.extend(batch.frames().map(|f| (f.number, f.ts, f.data.to_vec())));
+                    reading.recycle(batch);
+                }
                 Message::End { index, result } => ends.push((index, result.unwrap().frames)),
             }
         }
-        handle.join().unwrap();
+        reading.thread.join().unwrap();
         let n = direct.len() as u64;
         assert_eq!(ends, vec![(0, n), (1, n)]);
         assert_eq!(seen.len() as u64, 2 * n);
