@@ -113,10 +113,6 @@ impl Source {
         self.file.as_ref().and_then(|f| f.metadata().ok()).filter(|m| m.is_file()).map(|m| m.len())
     }
 
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// Reads every frame, numbered from `first_frame`.
     pub fn read(self, first_frame: u64, on_frame: &mut dyn FnMut(&Frame<'_>)) -> Result<ReadSummary, CaptureError> {
         self.read_through(|r| r, first_frame, on_frame)
