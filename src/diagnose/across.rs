@@ -6,10 +6,9 @@
 //! Owns a compact digest of recently settled sessions, kept only while a partner can still
 //! settle (both copies of one connection close within moments of each other).
 
-use crate::model::{classify, Finding, FindingKind, Fix, Mode, NegotiationCommand, Session, Severity, Timestamp};
+use crate::model::{classify, Details, Finding, FindingKind, Fix, Mode, NegotiationCommand, Session, Severity, Timestamp};
 use crate::AddrMap;
 use rustc_hash::FxHashMap;
-use serde_json::json;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
@@ -161,7 +160,7 @@ fn rewritten(a: &Digest, b: &Digest, out: &mut Vec<Finding>) {
                           text. It cannot do that once the session uses AUTH TLS."
                 .into(),
             fix: vec![Fix::PrepareForTls { mode }],
-            details: json!({ "inside": adv_in, "outside": adv_out, "inside_session": inside.id, "outside_session": outside.id }),
+            details: Details::RewriteAcross { inside: adv_in, outside: adv_out, inside_session: inside.id, outside_session: outside.id },
         });
     }
 }

@@ -82,7 +82,7 @@ mod tests {
             summary: String::new(),
             explanation: String::new(),
             fix: Vec::new(),
-            details: serde_json::Value::Null,
+            details: crate::model::Details::Port { port: 21 },
         };
         // Both ways: a scan for a few, a map for many.
         for n in [5, 20] {

@@ -3,9 +3,9 @@
 //! data connection that failed, a negotiation or transfer the server refused.
 
 use crate::model::{
-    classify, AddressClass, Connection, Finding, FindingKind, Fix, MatchedBy, Mode, Negotiation, Outcome, Session, Severity,
+    classify, AddressClass, ChannelSeen, Connection, Details, Endpoints, Finding, FindingKind, Fix, MatchedBy, Mode, Negotiation, Outcome,
+    Session, Severity,
 };
-use serde_json::json;
 use std::net::{IpAddr, SocketAddr};
 
 pub(super) fn findings(s: &Session, n: &Negotiation, out: &mut Vec<Finding>) {
@@ -41,7 +41,7 @@ pub(super) fn findings(s: &Session, n: &Negotiation, out: &mut Vec<Finding>) {
                  will fail the same way, so the transfer that follows may not work."
             ),
             fix: Vec::new(),
-            details: json!({ "side": side, "reason": reason, "text": n.reply_text.as_ref().or(n.argument.as_ref()) }),
+            details: Details::Unparsable { side, reason, text: n.reply_text.clone().or_else(|| n.argument.clone()) },
         });
     }
 
@@ -74,7 +74,7 @@ pub(super) fn findings(s: &Session, n: &Negotiation, out: &mut Vec<Finding>) {
                     } else {
                         Vec::new()
                     },
-                    details: json!({ "side": side, "advertised": adv, "control_address": s.server.ip() }),
+                    details: Details::Mismatch { side, advertised: adv, control_address: s.server.ip() },
                 }),
                 Mode::Active => out.push(Finding {
                     kind: FindingKind::BounceAttempt,
@@ -90,7 +90,7 @@ pub(super) fn findings(s: &Session, n: &Negotiation, out: &mut Vec<Finding>) {
                                   reach). A multi-homed client can also cause this."
                         .into(),
                     fix: vec![Fix::RefuseForeignAddress],
-                    details: json!({ "side": side, "address": adv.ip(), "client": s.client.ip() }),
+                    details: Details::Bounce { side, address: adv.ip(), client: s.client.ip() },
                 }),
             }
         }
@@ -122,7 +122,7 @@ pub(super) fn findings(s: &Session, n: &Negotiation, out: &mut Vec<Finding>) {
             summary: format!("{code} {text}", text = text.trim()),
             explanation,
             fix,
-            details: json!({ "code": code, "text": text, "command": n.data.command }),
+            details: Details::Rejected { code, text, command: n.data.command.clone() },
         });
     }
 }
@@ -165,7 +165,15 @@ fn via(n: &Negotiation) -> String {
     }
 }
 
-fn private_leak(s: &Session, n: &Negotiation, adv: SocketAddr, class: AddressClass, side: &str, frames: &[u64], out: &mut Vec<Finding>) {
+fn private_leak(
+    s: &Session,
+    n: &Negotiation,
+    adv: SocketAddr,
+    class: AddressClass,
+    side: &'static str,
+    frames: &[u64],
+    out: &mut Vec<Finding>,
+) {
     let outcome = n.data.outcome;
     let went_to_advertised = n.data.matched_by == Some(MatchedBy::Advertised);
     let worked = outcome == Outcome::Established;
@@ -250,15 +258,15 @@ fn private_leak(s: &Session, n: &Negotiation, adv: SocketAddr, class: AddressCla
             },
         ),
         fix,
-        details: json!({
-            "side": side,
-            "address": adv.ip(),
-            "port": adv.port(),
-            "class": class,
-            "worked_around": worked,
-            "outcome": outcome,
-            "alg_suspected": n.mode == Mode::Active && worked,
-        }),
+        details: Details::Leak {
+            side,
+            address: adv.ip(),
+            port: adv.port(),
+            class,
+            worked_around: worked,
+            outcome,
+            alg_suspected: n.mode == Mode::Active && worked,
+        },
     });
     if let (Mode::Active, true, Some(c)) = (n.mode, worked, &n.data.connection) {
         out.push(Finding {
@@ -274,7 +282,7 @@ fn private_leak(s: &Session, n: &Negotiation, adv: SocketAddr, class: AddressCla
                           while the control channel is clear text."
                 .into(),
             fix: vec![Fix::PrepareForTls { mode: Mode::Active }],
-            details: json!({ "advertised": adv, "connection": { "client": c.client, "server": c.server } }),
+            details: Details::RewriteSeen { advertised: adv, connection: Endpoints { client: c.client, server: c.server } },
         });
     }
 }
@@ -331,7 +339,11 @@ fn data_failed(s: &Session, n: &Negotiation, c: &Connection, frames: &[u64]) -> 
         summary: format!("{mode} data connection {} -> {} {}", c.client, c.server, outcome.as_str()),
         explanation: format!("The {:?} data connection {what}. {cause}", n.command),
         fix,
-        details: json!({ "mode": n.mode, "outcome": outcome, "connection": { "client": c.client, "server": c.server, "syn_frame": c.syn_frame } }),
+        details: Details::Failed {
+            mode: n.mode,
+            outcome,
+            connection: ChannelSeen { client: c.client, server: c.server, syn_frame: c.syn_frame, outcome: None },
+        },
     }
 }
 

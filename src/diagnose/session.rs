@@ -1,8 +1,7 @@
 //! Findings about the control connection itself: its port, clear-text credentials, TLS (and
 //! the probable data connections under it), malformed lines.
 
-use crate::model::{classify, Connection, Finding, FindingKind, Fix, Outcome, Session, Severity};
-use serde_json::json;
+use crate::model::{classify, ChannelSeen, Connection, Details, Finding, FindingKind, Fix, Outcome, Session, Severity};
 
 pub(super) fn findings(s: &Session, out: &mut Vec<Finding>) {
     if s.control_port != 21 {
@@ -20,7 +19,7 @@ pub(super) fn findings(s: &Session, out: &mut Vec<Finding>) {
                 s.server, s.control_port
             ),
             fix: vec![Fix::AttachHelper { control_port: s.control_port }],
-            details: json!({ "port": s.control_port }),
+            details: Details::Port { port: s.control_port },
         });
     }
     if let Some(frame) = s.password_frame {
@@ -40,7 +39,7 @@ pub(super) fn findings(s: &Session, out: &mut Vec<Finding>) {
                           (ftpscope never shows the password itself.)"
                 .into(),
             fix: vec![Fix::RequireTls, Fix::ServerRequireTls { software: s.software }],
-            details: json!({ "user": s.user, "anonymous": anonymous }),
+            details: Details::Credentials { user: s.user.clone(), anonymous },
         });
     }
     if let Some(frame) = s.tls_frame {
@@ -53,10 +52,15 @@ pub(super) fn findings(s: &Session, out: &mut Vec<Finding>) {
                 severity: Severity::Error,
                 session: s.id,
                 frames: c.rst_frame.or(c.unreachable_frame).into_iter().chain([c.syn_frame]).collect(),
-                summary: format!("probable data connection {} -> {} {} (control channel under TLS)", c.client, c.server, c.outcome.as_str()),
+                summary: format!(
+                    "probable data connection {} -> {} {} (control channel under TLS)",
+                    c.client,
+                    c.server,
+                    c.outcome.as_str()
+                ),
                 explanation: probable_failure_cause(c),
                 fix: vec![Fix::ServerPassiveSettings { software: s.software }, Fix::ForwardRangeUnderTls],
-                details: json!({ "probable": true, "outcome": c.outcome, "connection": { "client": c.client, "server": c.server, "syn_frame": c.syn_frame } }),
+                details: Details::ProbableFailed { probable: true, outcome: c.outcome, connection: seen(c, false) },
             });
         }
     }
@@ -74,7 +78,7 @@ pub(super) fn findings(s: &Session, out: &mut Vec<Finding>) {
                           misread or drop it."
                 .into(),
             fix: Vec::new(),
-            details: json!({ "reason": a.reason, "excerpt": a.excerpt }),
+            details: Details::Line { reason: a.reason.clone(), excerpt: a.excerpt.clone() },
         });
     }
 }
@@ -83,11 +87,7 @@ fn encrypted(s: &Session, frame: u64, out: &mut Vec<Finding>) {
     let failed: Vec<_> = s.probable_data_channels.iter().filter(|c| c.outcome.is_failure()).collect();
     let mut frames = vec![frame];
     frames.extend(s.probable_data_channels.iter().map(|c| c.syn_frame).take(20));
-    let channels: Vec<_> = s
-        .probable_data_channels
-        .iter()
-        .map(|c| json!({ "client": c.client, "server": c.server, "syn_frame": c.syn_frame, "outcome": c.outcome }))
-        .collect();
+    let channels: Vec<_> = s.probable_data_channels.iter().map(|c| seen(c, true)).collect();
     let (severity, summary) = match failed.first() {
         None => (
             Severity::Info,
@@ -119,8 +119,13 @@ fn encrypted(s: &Session, frame: u64, out: &mut Vec<Finding>) {
              opened between the same hosts afterwards and are most probably its data channels."
         ),
         fix,
-        details: json!({ "probable_data_channels": channels, "protected_data": s.protected_data }),
+        details: Details::Encrypted { probable_data_channels: channels, protected_data: s.protected_data },
     });
+}
+
+/// A connection as a finding names it, with its outcome when `with_outcome`.
+fn seen(c: &Connection, with_outcome: bool) -> ChannelSeen {
+    ChannelSeen { client: c.client, server: c.server, syn_frame: c.syn_frame, outcome: with_outcome.then_some(c.outcome) }
 }
 
 /// Why a probable data connection under TLS failed, from where it went.

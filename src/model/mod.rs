@@ -13,7 +13,7 @@ pub mod software;
 
 pub use address::{classify, AddressClass};
 pub use event::{Event, Stats, Summary};
-pub use finding::Finding;
+pub use finding::{ChannelSeen, Details, Endpoints, Finding};
 pub use fix::Fix;
 pub use record::{Anomaly, Connection, ControlStats, DataChannel, EndReason, Icmp, Negotiation, Session, Side};
 pub use software::Software;
