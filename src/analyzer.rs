@@ -607,15 +607,22 @@ impl Analyzer {
         }
         self.encrypted.forget(&s);
         let (now, frame) = (self.now, self.last_frame);
-        for (i, n) in s.negotiations.iter().enumerate() {
+        let mut record = outcome::session_record(&s, now, reason);
+        // What was not announced yet is announced from the record: it is built once.
+        for ((i, n), r) in s.negotiations.iter().enumerate().zip(&record.negotiations) {
             if !n.announced {
-                self.events.push_back(negotiation_event(id, i as u32, n, frame, now));
+                self.events.push_back(Event::Negotiation {
+                    session: id,
+                    frame,
+                    time: now,
+                    index: i as u32,
+                    negotiation: Box::new(r.clone()),
+                });
             }
             if !n.outcome_announced {
-                self.events.push_back(data_outcome(id, i as u32, n, frame, now));
+                self.events.push_back(outcome_event(id, i as u32, r, frame, now));
             }
         }
-        let mut record = outcome::session_record(&s, now, reason);
         drop(s);
         self.summary.negotiations += record.negotiations.len() as u64 + record.negotiations_over_limit;
         record.findings = diagnose::session_findings(&record);
@@ -729,7 +736,10 @@ fn negotiation_event(session: u32, index: u32, n: &crate::ftp::session::NegState
 }
 
 fn data_outcome(session: u32, index: u32, n: &crate::ftp::session::NegState, frame: u64, now: Timestamp) -> Event {
-    let record = outcome::negotiation_record(n, now);
+    outcome_event(session, index, &outcome::negotiation_record(n, now), frame, now)
+}
+
+fn outcome_event(session: u32, index: u32, record: &crate::model::Negotiation, frame: u64, now: Timestamp) -> Event {
     Event::DataOutcome {
         session,
         frame,
@@ -738,7 +748,7 @@ fn data_outcome(session: u32, index: u32, n: &crate::ftp::session::NegState, fra
         command: record.command,
         outcome: record.data.outcome,
         matched_by: record.data.matched_by,
-        connection: record.data.connection.map(Box::new),
+        connection: record.data.connection.clone().map(Box::new),
     }
 }
 
