@@ -363,7 +363,7 @@ impl Analyzer {
                 neg.conn = Some(*conn);
                 if !neg.outcome_announced && decided_outcome(conn).is_some() {
                     neg.outcome_announced = true;
-                    self.events.push_back(data_outcome(id, n, neg, frame, ts));
+                    self.events.push_back(outcome_event(id, n, &outcome::negotiation_record(neg, ts), frame, ts));
                 }
             }
             Role::Probable { session, index } if state_changed => {
@@ -504,7 +504,7 @@ impl Analyzer {
                     let Some(neg) = s.negotiations.get_mut(n as usize) else { continue };
                     self.answered += 1;
                     neg.announced = true;
-                    self.events.push_back(negotiation_event(session, n, neg, frame, ts));
+                    self.events.push_back(negotiation_event(session, n, &outcome::negotiation_record(neg, ts), frame, ts));
                 }
                 Effect::Expect(n) => {
                     let Some(neg) = s.negotiations.get(n as usize) else { continue };
@@ -537,7 +537,7 @@ impl Analyzer {
                 n.conn = Some(conn);
                 if !n.outcome_announced {
                     n.outcome_announced = true;
-                    self.events.push_back(data_outcome(session, negotiation, n, frame, self.now));
+                    self.events.push_back(outcome_event(session, negotiation, &outcome::negotiation_record(n, self.now), frame, self.now));
                 }
             }
             Role::Probable { session, index } => {
@@ -568,7 +568,11 @@ impl Analyzer {
             } else {
                 // The latest data connection counts as activity: the control channel is quiet
                 // during a long transfer.
-                refresh_data(s, &self.flows, true);
+                if let Some(c) = s.negotiations.last().and_then(|n| n.conn) {
+                    if let Some(f) = self.flows.get(&FlowKey::new(c.client, c.server)) {
+                        sync_data(s, f);
+                    }
+                }
                 let data = s.negotiations.last().and_then(|n| n.conn).map(|c| c.last_ts);
                 let active = data.map_or(s.last_ts, |d| d.max(s.last_ts));
                 let deadline = active.plus_ns(self.settings.idle_timeout_ns);
@@ -589,10 +593,11 @@ impl Analyzer {
     /// The session is over: its record and findings go out as events, its state is dropped.
     fn settle(&mut self, id: u32, reason: EndReason) {
         let Some(mut s) = self.sessions.remove(&id) else { return };
-        refresh_data(&mut s, &self.flows, false);
-        for c in s.negotiations.iter().filter_map(|n| n.conn).chain(s.probable.iter().copied()) {
-            if let Some(f) = self.flows.get_mut(&FlowKey::new(c.client, c.server)) {
+        // Its data connections' latest facts come from their flows, which are then retired.
+        for key in data_flow_keys(&s) {
+            if let Some(f) = self.flows.get_mut(&key) {
                 if matches!(f.role, Role::Data { session, .. } | Role::Probable { session, .. } if session == id) {
+                    sync_data(&mut s, f);
                     f.role = Role::Retired;
                 }
             }
@@ -611,13 +616,7 @@ impl Analyzer {
         // What was not announced yet is announced from the record: it is built once.
         for ((i, n), r) in s.negotiations.iter().enumerate().zip(&record.negotiations) {
             if !n.announced {
-                self.events.push_back(Event::Negotiation {
-                    session: id,
-                    frame,
-                    time: now,
-                    index: i as u32,
-                    negotiation: Box::new(r.clone()),
-                });
+                self.events.push_back(negotiation_event(id, i as u32, r, frame, now));
             }
             if !n.outcome_announced {
                 self.events.push_back(outcome_event(id, i as u32, r, frame, now));
@@ -691,20 +690,10 @@ fn sync_data(s: &mut SessionState, flow: &Flow) {
     }
 }
 
-/// The data connections of a session, refreshed from their flows where those are still held.
-fn refresh_data(s: &mut SessionState, flows: &FlowTable<Flow>, only_last: bool) {
-    let skip = if only_last { s.negotiations.len().saturating_sub(1) } else { 0 };
-    let keys: Vec<FlowKey> = s.negotiations[skip..]
-        .iter()
-        .filter_map(|n| n.conn)
-        .chain(if only_last { Vec::new() } else { s.probable.clone() })
-        .map(|c| FlowKey::new(c.client, c.server))
-        .collect();
-    for key in keys {
-        if let Some(flow) = flows.get(&key) {
-            sync_data(s, flow);
-        }
-    }
+/// The flow keys of a session's data connections (and, under TLS, its probable ones).
+fn data_flow_keys(s: &SessionState) -> Vec<FlowKey> {
+    let conns = s.negotiations.iter().filter_map(|n| n.conn).chain(s.probable.iter().copied());
+    conns.map(|c| FlowKey::new(c.client, c.server)).collect()
 }
 
 /// A new connection (its first SYN): the data connection of a negotiation, a probable data
@@ -731,12 +720,8 @@ fn correlate(
     Role::Fresh
 }
 
-fn negotiation_event(session: u32, index: u32, n: &crate::ftp::session::NegState, frame: u64, now: Timestamp) -> Event {
-    Event::Negotiation { session, frame, time: now, index, negotiation: Box::new(outcome::negotiation_record(n, now)) }
-}
-
-fn data_outcome(session: u32, index: u32, n: &crate::ftp::session::NegState, frame: u64, now: Timestamp) -> Event {
-    outcome_event(session, index, &outcome::negotiation_record(n, now), frame, now)
+fn negotiation_event(session: u32, index: u32, record: &crate::model::Negotiation, frame: u64, now: Timestamp) -> Event {
+    Event::Negotiation { session, frame, time: now, index, negotiation: Box::new(record.clone()) }
 }
 
 fn outcome_event(session: u32, index: u32, record: &crate::model::Negotiation, frame: u64, now: Timestamp) -> Event {

@@ -192,13 +192,6 @@ fn output_error_with(e: io::Error, analyzer: &Analyzer) -> ExitCode {
     if e.kind() == io::ErrorKind::BrokenPipe {
         return status(analyzer);
     }
-    output_error(e)
-}
-
-fn output_error(e: io::Error) -> ExitCode {
-    if e.kind() == io::ErrorKind::BrokenPipe {
-        return ExitCode::SUCCESS;
-    }
     let _ = writeln!(io::stderr(), "ftpscope: writing the report: {e}");
     ExitCode::from(2)
 }

@@ -4,7 +4,7 @@
 //! Must not interpret the lines: that is [`super::session`]'s job.
 
 use super::detect::{is_ftp_command, is_reply_line};
-use super::lines::LineSplitter;
+use super::lines::{Line, LineSplitter};
 use crate::decode::TcpSegment;
 use crate::tcp::flow::{Conn, Dir};
 use crate::tcp::reassembly::{Chunk, Reassembler, ReassemblyStats};
@@ -17,6 +17,10 @@ pub struct LineOut {
 }
 
 impl LineOut {
+    fn line(dir: Dir, line: Line<'_>) -> LineOut {
+        LineOut { dir, bytes: line.bytes.to_vec(), overlong: line.overlong }
+    }
+
     /// A gap travels in the line stream as an overlong empty line: no real line is both.
     fn gap(dir: Dir) -> LineOut {
         LineOut { dir, bytes: Vec::new(), overlong: true }
@@ -72,9 +76,7 @@ impl Channel {
         let Channel { reasm, lines, gaps_seen } = self;
         let splitter = &mut lines[i];
         step(&mut reasm[i], &mut |chunk| match chunk {
-            Chunk::Data(bytes) if split => {
-                splitter.push(bytes, &mut |line| out.push(LineOut { dir, bytes: line.bytes.to_vec(), overlong: line.overlong }))
-            }
+            Chunk::Data(bytes) if split => splitter.push(bytes, &mut |line| out.push(LineOut::line(dir, line))),
             Chunk::Data(bytes) => raw.extend_from_slice(bytes),
             Chunk::Gap(_) => {
                 splitter.gap();
@@ -90,7 +92,7 @@ impl Channel {
         for splitter in &mut self.lines {
             splitter.gap();
         }
-        self.lines[dir as usize].push(raw, &mut |line| out.push(LineOut { dir, bytes: line.bytes.to_vec(), overlong: line.overlong }));
+        self.lines[dir as usize].push(raw, &mut |line| out.push(LineOut::line(dir, line)));
     }
 
     /// Gives up waiting for holes: delivers everything buffered (gaps where bytes are missing).
