@@ -62,12 +62,17 @@ pub struct Report {
     pub capture: OwnedCapture,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// The `capture` object of a report held in memory: serialised as [`Capture`].
+#[derive(Debug, Clone)]
 pub struct OwnedCapture {
     pub inputs: Vec<InputSummary>,
-    pub truncated: bool,
-    #[serde(flatten)]
     pub summary: Summary,
+}
+
+impl Serialize for OwnedCapture {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Capture::new(&self.inputs, &self.summary).serialize(s)
+    }
 }
 
 impl Report {
@@ -78,7 +83,7 @@ impl Report {
             schema: SCHEMA,
             sessions: Vec::new(),
             findings: Vec::new(),
-            capture: OwnedCapture { inputs: Vec::new(), truncated: false, summary: Summary::default() },
+            capture: OwnedCapture { inputs: Vec::new(), summary: Summary::default() },
         };
         while let Some(event) = analyzer.poll_event() {
             match event {
