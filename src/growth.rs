@@ -11,20 +11,33 @@ use std::time::Instant;
 /// Runs of each size; the fastest counts.
 const RUNS: usize = 7;
 
+/// A timed sample repeats the work until it lasts at least this long: a sample of a few
+/// microseconds is at the mercy of one interruption.
+const MIN_SAMPLE_SECS: f64 = 0.002;
+
 /// How many times longer `work` takes on `input(large)` than on `input(small)`. Linear work gives
-/// about `large / small`, quadratic work its square. The input is built outside the timing.
+/// about `large / small`, quadratic work its square. The inputs are built outside the timing;
+/// samples of the two sizes alternate, so a burst of other work (tests run in parallel) hits
+/// both alike, and the fastest sample of each size counts.
 pub(crate) fn growth<T>(small: usize, large: usize, input: impl Fn(usize) -> T, mut work: impl FnMut(&T)) -> f64 {
-    let mut fastest = |n: usize| {
-        let input = input(n);
-        (0..RUNS)
-            .map(|_| {
-                let start = Instant::now();
-                work(black_box(&input));
-                start.elapsed().as_secs_f64()
-            })
-            .fold(f64::INFINITY, f64::min)
+    let (small, large) = (input(small), input(large));
+    let mut time = |input: &T, reps: u32| {
+        let start = Instant::now();
+        for _ in 0..reps {
+            work(black_box(input));
+        }
+        start.elapsed().as_secs_f64()
     };
-    let small = fastest(small);
-    let large = fastest(large);
-    large / small.max(1e-9)
+    // Repetitions that make a sample of the small input last long enough; the large one gets as
+    // many, so the two samples compare the same amount of repeated work.
+    let mut reps = 1u32;
+    while time(&small, reps) < MIN_SAMPLE_SECS && reps < 1 << 20 {
+        reps *= 2;
+    }
+    let (mut fastest_small, mut fastest_large) = (f64::INFINITY, f64::INFINITY);
+    for _ in 0..RUNS {
+        fastest_small = fastest_small.min(time(&small, reps));
+        fastest_large = fastest_large.min(time(&large, reps));
+    }
+    fastest_large / fastest_small.max(1e-9)
 }
