@@ -6,11 +6,11 @@
 //! Owns a compact digest of recently settled sessions, kept only while a partner can still
 //! settle (both copies of one connection close within moments of each other).
 
-use crate::model::{classify, Details, Finding, FindingKind, Fix, Mode, NegotiationCommand, Session, Severity, Timestamp};
+use crate::model::finding::group;
+use crate::model::{classify, Details, Finding, FindingKind, Fix, Mode, NegotiationCommand, Session, Severity, Text, Timestamp};
 use crate::AddrMap;
-use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// How long (capture time) a settled session's digest waits for its other copy. Both copies
 /// see the same packets, so they settle moments apart (at most the settle grace apart, 5 s).
@@ -20,42 +20,60 @@ const MAX_CANDIDATES: usize = 8;
 /// Two copies of one connection start within this of each other.
 const SAME_START_NS: i64 = 1_000_000_000;
 
+/// A negotiation as pairing compares it: command, mode, advertised endpoint, evidence frame.
+type Advertised = (NegotiationCommand, Mode, Option<SocketAddr>, u64);
+
 /// What pairing needs to know of a settled session.
 struct Digest {
     id: u32,
     client: SocketAddr,
     server: SocketAddr,
     start: Timestamp,
-    user: Option<String>,
-    negotiations: Vec<(NegotiationCommand, Mode, Option<SocketAddr>, u64)>,
-    /// The previous digest of each of its two groups (a list through the digests, newest
-    /// first, so that a group costs no allocation of its own).
-    earlier: [Option<u32>; 2],
+    settled: Timestamp,
+    /// A hash of the user name: both copies of one connection carry the same USER line, and
+    /// a hash costs no allocation per session.
+    user: u64,
+    negotiations: Box<[Advertised]>,
+    /// The previous digest of each of its two groups, by sequence number (a list through the
+    /// digests, newest first, so that a group costs no allocation of its own).
+    earlier: [Option<u64>; 2],
 }
 
 /// The two ways copies of one connection can share an endpoint: DNAT in front of the server
 /// changes the server's address (the client endpoint is shared); masquerade changes the
 /// client's address but keeps its port where it can (the server endpoint and client port are
-/// shared).
+/// shared). Addresses as 128-bit numbers (IPv4 mapped): a small key that hashes in one pass.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-enum GroupKey {
-    Client(SocketAddr),
-    ServerAndClientPort(SocketAddr, u16),
+struct GroupKey {
+    address: u128,
+    port: u16,
+    client_port: u16,
+    /// 0: the client endpoint; 1: the server endpoint and the client's port.
+    shape: u8,
 }
 
 impl GroupKey {
     fn of(client: SocketAddr, server: SocketAddr) -> [GroupKey; 2] {
-        [GroupKey::Client(client), GroupKey::ServerAndClientPort(server, client.port())]
+        let bits = |a: SocketAddr| match a.ip() {
+            IpAddr::V4(v4) => v4.to_ipv6_mapped().to_bits(),
+            IpAddr::V6(v6) => v6.to_bits(),
+        };
+        [
+            GroupKey { address: bits(client), port: client.port(), client_port: 0, shape: 0 },
+            GroupKey { address: bits(server), port: server.port(), client_port: client.port(), shape: 1 },
+        ]
     }
 }
 
+/// Digests of recently settled sessions, oldest first; each is named by its sequence number
+/// (its place in settle order), so expiry is a pop from the front and no map of ids is needed.
 #[derive(Default)]
 pub struct NatPairing {
-    digests: FxHashMap<u32, Digest>,
+    digests: VecDeque<Digest>,
+    /// Sequence number of `digests[0]`.
+    first: u64,
     /// The newest digest of each group.
-    newest: AddrMap<GroupKey, u32>,
-    /// Settle time and id, oldest first, for expiry.
-    order: VecDeque<(Timestamp, u32)>,
+    newest: AddrMap<GroupKey, u64>,
 }
 
 impl NatPairing {
@@ -73,7 +91,8 @@ impl NatPairing {
             client: s.client,
             server: s.server,
             start: s.start_time,
-            user: s.user.clone(),
+            settled: now,
+            user: user_hash(s.user.as_deref()),
             negotiations: s.negotiations.iter().map(|n| (n.command, n.mode, n.advertised, n.evidence_frame())).collect(),
             earlier: [None; 2],
         };
@@ -82,11 +101,11 @@ impl NatPairing {
             let mut next = self.newest.get(key).copied();
             d.earlier[g] = next;
             for _ in 0..MAX_CANDIDATES {
-                let Some(other) = next.and_then(|id| self.digests.get(&id)) else { break };
+                let Some(other) = next.and_then(|seq| self.get(seq)) else { break };
                 next = other.earlier[g];
-                let other_side_differs = match key {
-                    GroupKey::Client(_) => other.server != d.server,
-                    GroupKey::ServerAndClientPort(..) => other.client.ip() != d.client.ip(),
+                let other_side_differs = match g {
+                    0 => other.server != d.server,
+                    _ => other.client.ip() != d.client.ip(),
                 };
                 let same_connection = other_side_differs
                     && other.negotiations.len() == d.negotiations.len()
@@ -97,27 +116,35 @@ impl NatPairing {
                 }
             }
         }
+        let seq = self.first + self.digests.len() as u64;
         for key in keys {
-            self.newest.insert(key, d.id);
+            self.newest.insert(key, seq);
         }
-        self.order.push_back((now, d.id));
-        self.digests.insert(d.id, d);
-        super::merge_repeats(out)
+        self.digests.push_back(d);
+        if out.is_empty() {
+            out
+        } else {
+            super::merge_repeats(out)
+        }
+    }
+
+    fn get(&self, seq: u64) -> Option<&Digest> {
+        self.digests.get(usize::try_from(seq.checked_sub(self.first)?).ok()?)
     }
 
     fn expire(&mut self, now: Timestamp) {
-        while let Some(&(at, id)) = self.order.front() {
-            if now.since(at) < KEEP_NS {
+        while let Some(d) = self.digests.front() {
+            if now.since(d.settled) < KEEP_NS {
                 break;
             }
-            self.order.pop_front();
-            if let Some(d) = self.digests.remove(&id) {
-                for key in GroupKey::of(d.client, d.server) {
-                    if self.newest.get(&key) == Some(&id) {
-                        self.newest.remove(&key);
-                    }
+            let seq = self.first;
+            for key in GroupKey::of(d.client, d.server) {
+                if self.newest.get(&key) == Some(&seq) {
+                    self.newest.remove(&key);
                 }
             }
+            self.digests.pop_front();
+            self.first += 1;
         }
     }
 
@@ -129,6 +156,12 @@ impl NatPairing {
     pub fn is_empty(&self) -> bool {
         self.digests.is_empty()
     }
+}
+
+fn user_hash(user: Option<&str>) -> u64 {
+    use std::hash::BuildHasher;
+    // Fixed seed: the hash is only compared within one run, but runs should be reproducible.
+    foldhash::fast::FixedState::with_seed(0x5eed).hash_one(user)
 }
 
 /// The two copies of one control connection: negotiations whose addresses differ were rewritten.
@@ -146,19 +179,20 @@ fn rewritten(a: &Digest, b: &Digest, out: &mut Vec<Finding>) {
         };
         out.push(Finding {
             kind: FindingKind::AlgRewrite,
-            group: format!("{} {}", adv_in.ip(), adv_out.ip()),
+            group: group((adv_in.ip(), adv_out.ip())),
             occurrences: 1,
             severity: Severity::Info,
             session: inside.id,
             frames: vec![f_in, f_out],
-            summary: format!(
-                "NAT helper rewrote {cmd_a:?} {adv_in} (frame {f_in}, session {}) to {adv_out} (frame {f_out}, session {})",
-                inside.id, outside.id
-            ),
-            explanation: "The same control connection appears on both sides of a NAT router, and the address in \
-                          the negotiation differs between them: the router's FTP helper (ALG) rewrote it in clear \
-                          text. It cannot do that once the session uses AUTH TLS."
-                .into(),
+            text: Text::RewriteAcross {
+                command: cmd_a,
+                inside: adv_in,
+                inside_frame: f_in,
+                inside_session: inside.id,
+                outside: adv_out,
+                outside_frame: f_out,
+                outside_session: outside.id,
+            },
             fix: vec![Fix::PrepareForTls { mode }],
             details: Details::RewriteAcross { inside: adv_in, outside: adv_out, inside_session: inside.id, outside_session: outside.id },
         });

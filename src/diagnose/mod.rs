@@ -1,9 +1,10 @@
-//! Diagnosis: findings, with evidence frames, plain-words explanations and fixes (as values),
+//! Diagnosis: findings, with evidence frames, what to say and the fixes (all as values),
 //! derived from a settled session's typed record. Pure: the same record always gives the same
 //! findings.
 //!
 //! Owns the judgement (what is wrong, how bad, what to change). Must not touch packets or
-//! parsing, nor word the fixes (report::fix renders them).
+//! parsing, nor word anything: report::finding and report::fix render the words at output
+//! time, so a settling session formats no text.
 
 pub mod across;
 mod negotiation;
@@ -41,9 +42,9 @@ pub(crate) fn merge_repeats(findings: Vec<Finding>) -> Vec<Finding> {
         return out;
     }
     let mut out: Vec<Finding> = Vec::new();
-    let mut first: AddrMap<(crate::model::FindingKind, crate::model::Severity, u32, String), usize> = AddrMap::default();
+    let mut first: AddrMap<(crate::model::FindingKind, crate::model::Severity, u32, u64), usize> = AddrMap::default();
     for f in findings {
-        let key = (f.kind, f.severity, f.session, f.group.clone());
+        let key = (f.kind, f.severity, f.session, f.group);
         match first.get(&key) {
             Some(&i) => fold(&mut out[i], f),
             None => {
@@ -72,15 +73,14 @@ mod tests {
 
     #[test]
     fn repeats_merge_into_one_finding_with_a_count() {
-        let f = |frame: u64, group: &str| Finding {
+        let f = |frame: u64, cause: &str| Finding {
             kind: FindingKind::PrivateAddressLeak,
             occurrences: 1,
-            group: group.into(),
+            group: crate::model::finding::group(cause),
             severity: Severity::Error,
             session: 0,
             frames: vec![frame],
-            summary: String::new(),
-            explanation: String::new(),
+            text: crate::model::Text::Credentials,
             fix: Vec::new(),
             details: crate::model::Details::Port { port: 21 },
         };

@@ -2,9 +2,10 @@
 //! that differs from the control connection's (NAT, multi-homing, bounce), a malformed one, a
 //! data connection that failed, a negotiation or transfer the server refused.
 
+use crate::model::finding::group;
 use crate::model::{
-    classify, AddressClass, ChannelSeen, Connection, Details, Endpoints, Finding, FindingKind, Fix, MatchedBy, Mode, Negotiation, Outcome,
-    Session, Severity,
+    classify, AddressClass, ChannelSeen, Connection, Consequence, Details, Endpoints, FailedHow, FailureCause, Finding, FindingKind, Fix,
+    MatchedBy, Mode, Negotiation, Outcome, Rejection, Session, Severity, Text, Via,
 };
 use std::net::{IpAddr, SocketAddr};
 
@@ -24,22 +25,18 @@ pub(super) fn findings(s: &Session, n: &Negotiation, out: &mut Vec<Finding>) {
     let outcome = n.data.outcome;
 
     if let Some(reason) = n.malformed {
-        let (kind, what) = match n.mode {
-            Mode::Passive => (FindingKind::MalformedReply, format!("{} reply", n.reply_code.map_or("passive".into(), |c| c.to_string()))),
-            Mode::Active => (FindingKind::MalformedCommand, format!("{:?} command", n.command)),
+        let kind = match n.mode {
+            Mode::Passive => FindingKind::MalformedReply,
+            Mode::Active => FindingKind::MalformedCommand,
         };
         out.push(Finding {
             kind,
-            group: reason.to_string(),
+            group: group(reason),
             occurrences: 1,
             severity: Severity::Warning,
             session: s.id,
             frames: vec![evidence_frame],
-            summary: format!("{what} could not be parsed: {reason}"),
-            explanation: format!(
-                "The {side} announced a data endpoint ftpscope cannot read ({reason}). Clients and NAT helpers that parse strictly \
-                 will fail the same way, so the transfer that follows may not work."
-            ),
+            text: Text::Unparsable { mode: n.mode, command: n.command, reply_code: n.reply_code, side, reason },
             fix: Vec::new(),
             details: Details::Unparsable { side, reason, text: n.reply_text.clone().or_else(|| n.argument.clone()) },
         });
@@ -53,19 +50,12 @@ pub(super) fn findings(s: &Session, n: &Negotiation, out: &mut Vec<Finding>) {
             match n.mode {
                 Mode::Passive => out.push(Finding {
                     kind: FindingKind::AddressMismatch,
-                    group: format!("{} {}", adv.ip(), outcome.as_str()),
+                    group: group((adv.ip(), outcome)),
                     occurrences: 1,
                     severity: if outcome.is_failure() { Severity::Error } else { Severity::Info },
                     session: s.id,
                     frames: frames.clone(),
-                    summary: format!("server advertised {adv} but the control connection reaches it at {}", s.server.ip()),
-                    explanation: format!(
-                        "The passive reply names a public address other than the one the client talks to: the server is behind NAT \
-                         and announces its external address (normal when configured on purpose), or it is multi-homed. The data \
-                         connection was {}{}.",
-                        outcome.as_str().replace('_', " "),
-                        via(n)
-                    ),
+                    text: Text::Mismatch { advertised: adv, server: s.server.ip(), outcome, via: via(n) },
                     fix: if outcome.is_failure() {
                         vec![
                             Fix::CheckExternalAddress { advertised: adv, server: s.server.ip() },
@@ -78,17 +68,12 @@ pub(super) fn findings(s: &Session, n: &Negotiation, out: &mut Vec<Finding>) {
                 }),
                 Mode::Active => out.push(Finding {
                     kind: FindingKind::BounceAttempt,
-                    group: adv.ip().to_string(),
+                    group: group(adv.ip()),
                     occurrences: 1,
                     severity: Severity::Warning,
                     session: s.id,
                     frames: frames.clone(),
-                    summary: format!("{:?} asks the server to connect to {adv}, a third host (the client is {})", n.command, s.client.ip()),
-                    explanation: "The client named an address that is not its own, and that its peer can reach. That is an FTP \
-                                  bounce: the server is used to open connections to another host (port scanning, relaying). A \
-                                  client behind NAT leaking its private address looks different (an address the server cannot \
-                                  reach). A multi-homed client can also cause this."
-                        .into(),
+                    text: Text::Bounce { command: n.command, advertised: adv, client: s.client.ip() },
                     fix: vec![Fix::RefuseForeignAddress],
                     details: Details::Bounce { side, address: adv.ip(), client: s.client.ip() },
                 }),
@@ -111,16 +96,15 @@ pub(super) fn findings(s: &Session, n: &Negotiation, out: &mut Vec<Finding>) {
             (n.data.reply_frame, n.data.reply_text.clone())
         };
         let text = text.unwrap_or_default();
-        let (explanation, fix) = rejection_advice(s, n, code, &text);
+        let (advice, fix) = rejection_advice(s, n, code, &text);
         out.push(Finding {
             kind: FindingKind::DataCommandRejected,
-            group: code.to_string(),
+            group: group(code),
             occurrences: 1,
             severity: Severity::Error,
             session: s.id,
             frames: frame.into_iter().chain([n.frame]).collect(),
-            summary: format!("{code} {text}", text = text.trim()),
-            explanation,
+            text: Text::Rejected { code, advice, command: n.command, client: s.client.ip() },
             fix,
             details: Details::Rejected { code, text, command: n.data.command.clone() },
         });
@@ -147,21 +131,11 @@ fn leaks(class: AddressClass, adv: IpAddr, sender: IpAddr, peer: IpAddr) -> bool
     }
 }
 
-/// " (client -> server, SYN in frame N, how it was tied)" for the data connection, if any.
-fn via(n: &Negotiation) -> String {
+/// The data connection a negotiation led to, if any, as explanations name it.
+fn via(n: &Negotiation) -> Option<Via> {
     match (&n.data.connection, n.data.matched_by) {
-        (Some(c), Some(m)) => format!(
-            " ({} -> {}, SYN in frame {}{})",
-            c.client,
-            c.server,
-            c.syn_frame,
-            match m {
-                MatchedBy::Advertised => "",
-                MatchedBy::ControlAddress => ", to the control connection's address",
-                MatchedBy::PortOnly => ", to the advertised port on another address",
-            }
-        ),
-        _ => String::new(),
+        (Some(c), Some(matched_by)) => Some(Via { client: c.client, server: c.server, syn_frame: c.syn_frame, matched_by }),
+        _ => None,
     }
 }
 
@@ -178,36 +152,12 @@ fn private_leak(
     let went_to_advertised = n.data.matched_by == Some(MatchedBy::Advertised);
     let worked = outcome == Outcome::Established;
     let (consequence, severity) = match (n.mode, outcome) {
-        (_, o) if o.is_failure() => (
-            format!("The data connection to it failed ({}){}: that is why the transfer did not work.", o.as_str(), via(n)),
-            Severity::Error,
-        ),
-        (Mode::Passive, Outcome::Established) if !went_to_advertised => (
-            format!(
-                "The client worked around it: it ignored the advertised address and connected to the server's control address{}. \
-                 Clients that trust the 227 address (older clients, Windows ftp.exe, strict libraries) will fail.",
-                via(n)
-            ),
-            Severity::Warning,
-        ),
-        (Mode::Passive, Outcome::Established) => (
-            format!(
-                "The data connection still succeeded{}: seen from this capture point, the client reached it (the capture is inside \
-                 the server's network, or a NAT helper rewrote the reply for the client). Clients elsewhere will fail.",
-                via(n)
-            ),
-            Severity::Warning,
-        ),
-        (Mode::Active, Outcome::Established) => (
-            format!(
-                "Yet the server's data connection arrived{}: a NAT helper (ALG) on the client's router rewrote the PORT \
-                 command outside and forwarded the connection. It will stop working under AUTH TLS, where the helper is blind.",
-                via(n)
-            ),
-            Severity::Warning,
-        ),
-        (_, Outcome::Rejected) => ("The server refused the negotiation or could not use it.".into(), Severity::Error),
-        (_, o) => (format!("The data connection's outcome: {}.", o.as_str().replace('_', " ")), Severity::Warning),
+        (_, o) if o.is_failure() => (Consequence::Failed(o), Severity::Error),
+        (Mode::Passive, Outcome::Established) if !went_to_advertised => (Consequence::WorkedAround, Severity::Warning),
+        (Mode::Passive, Outcome::Established) => (Consequence::StillSucceeded, Severity::Warning),
+        (Mode::Active, Outcome::Established) => (Consequence::HelperRewrote, Severity::Warning),
+        (_, Outcome::Rejected) => (Consequence::Rejected, Severity::Error),
+        (_, o) => (Consequence::Other(o), Severity::Warning),
     };
     let fix = match n.mode {
         Mode::Passive => {
@@ -233,30 +183,27 @@ fn private_leak(
             f
         }
     };
-    // Servers answer EPSV with 227 and PASV with 229: name the reply actually sent.
-    let what = match n.mode {
-        Mode::Passive => format!("{} reply", n.reply_code.unwrap_or(227)),
-        Mode::Active => format!("{:?}", n.command),
-    };
     out.push(Finding {
         kind: FindingKind::PrivateAddressLeak,
-        group: format!("{side} {} {}", adv.ip(), outcome.as_str()),
+        group: group((side, adv.ip(), outcome)),
         occurrences: 1,
         severity,
         session: s.id,
         frames: frames.to_vec(),
-        summary: format!(
-            "{side} {what} advertises {} {adv}",
-            class.describe().trim_start_matches("a ").trim_start_matches("an ").trim_start_matches("the "),
-        ),
-        explanation: format!(
-            "The {side} told its peer to use {adv}, {} that cannot be reached from {}. {consequence}",
-            class.describe(),
-            match n.mode {
+        text: Text::Leak {
+            side,
+            mode: n.mode,
+            command: n.command,
+            reply_code: n.reply_code,
+            advertised: adv,
+            class,
+            peer: match n.mode {
                 Mode::Passive => s.client,
                 Mode::Active => s.server,
             },
-        ),
+            consequence,
+            via: via(n),
+        },
         fix,
         details: Details::Leak {
             side,
@@ -271,16 +218,12 @@ fn private_leak(
     if let (Mode::Active, true, Some(c)) = (n.mode, worked, &n.data.connection) {
         out.push(Finding {
             kind: FindingKind::AlgRewrite,
-            group: String::new(),
+            group: 0,
             occurrences: 1,
             severity: Severity::Info,
             session: s.id,
             frames: frames.to_vec(),
-            summary: format!("{:?} names {adv}, yet the server's data connection arrived ({} -> {})", n.command, c.client, c.server),
-            explanation: "A server on another network cannot reach a private address by itself: the client's NAT router \
-                          rewrote the PORT/EPRT address in transit and opened the port (an FTP helper, ALG). This works only \
-                          while the control channel is clear text."
-                .into(),
+            text: Text::RewriteSeen { command: n.command, advertised: adv, client: c.client, server: c.server },
             fix: vec![Fix::PrepareForTls { mode: Mode::Active }],
             details: Details::RewriteSeen { advertised: adv, connection: Endpoints { client: c.client, server: c.server } },
         });
@@ -289,55 +232,42 @@ fn private_leak(
 
 fn data_failed(s: &Session, n: &Negotiation, c: &Connection, frames: &[u64]) -> Finding {
     let outcome = n.data.outcome;
-    let target = c.server;
-    let what = match outcome {
-        Outcome::Refused => format!(
-            "was refused: {} answered the SYN with RST (frame {})",
-            c.rst_from.map_or("peer", |side| side.as_str()),
-            c.rst_frame.unwrap_or(0)
-        ),
-        Outcome::Unreachable => format!("was unreachable: {}", c.unreachable.map(|i| i.to_string()).unwrap_or_default()),
-        _ => format!("got no answer: {} SYN(s) from frame {}, no SYN-ACK", c.syns, c.syn_frame),
+    let how = match outcome {
+        Outcome::Refused => FailedHow::Refused { by: c.rst_from, frame: c.rst_frame },
+        Outcome::Unreachable => FailedHow::Unreachable(c.unreachable),
+        _ => FailedHow::NoAnswer { syns: c.syns, first: c.syn_frame },
     };
     let (cause, fix) = match n.mode {
         Mode::Passive => {
             let adv_private = n.advertised_class.is_some_and(|c| c.is_unreachable_from_elsewhere());
             let cause = if adv_private && n.data.matched_by == Some(MatchedBy::Advertised) {
-                "The client tried the private address the server advertised, which does not exist on its network.".to_string()
+                FailureCause::PrivateAddressTried
             } else if outcome == Outcome::Refused {
-                format!(
-                    "Nothing accepts connections on {target}: the passive port is not forwarded by the server's router to the \
-                     server, a firewall rejects it, or the server's passive range differs from the forwarded one."
-                )
+                FailureCause::NothingAccepts
             } else {
-                format!(
-                    "SYNs to {target} vanish: a firewall drops them, or the router does not forward the passive port range to \
-                     the server."
-                )
+                FailureCause::SynsVanish
             };
-            (cause, vec![Fix::ServerPassiveSettings { software: s.software }, Fix::AllowPassiveRange { port: target.port() }])
+            (cause, vec![Fix::ServerPassiveSettings { software: s.software }, Fix::AllowPassiveRange { port: c.server.port() }])
         }
-        Mode::Active => (
-            format!(
-                "The server could not connect back to the client at {target}: the client is behind NAT or a firewall that does \
-                 not accept incoming connections."
-            ),
-            vec![Fix::UsePassiveMode, Fix::ClientRouterHelper { control_port: s.control_port }],
-        ),
-    };
-    let mode = match n.mode {
-        Mode::Passive => "passive",
-        Mode::Active => "active",
+        Mode::Active => {
+            (FailureCause::ClientUnreachable, vec![Fix::UsePassiveMode, Fix::ClientRouterHelper { control_port: s.control_port }])
+        }
     };
     Finding {
         kind: FindingKind::DataConnectionFailed,
-        group: format!("{:?} {} {}", n.mode, outcome.as_str(), c.server.ip()),
+        group: group((n.mode, outcome, c.server.ip())),
         occurrences: 1,
         severity: Severity::Error,
         session: s.id,
         frames: frames.to_vec(),
-        summary: format!("{mode} data connection {} -> {} {}", c.client, c.server, outcome.as_str()),
-        explanation: format!("The {:?} data connection {what}. {cause}", n.command),
+        text: Text::Failed {
+            mode: n.mode,
+            command: n.command,
+            connection: Endpoints { client: c.client, server: c.server },
+            outcome,
+            how,
+            cause,
+        },
         fix,
         details: Details::Failed {
             mode: n.mode,
@@ -347,43 +277,28 @@ fn data_failed(s: &Session, n: &Negotiation, c: &Connection, frames: &[u64]) -> 
     }
 }
 
-fn rejection_advice(s: &Session, n: &Negotiation, code: u16, text: &str) -> (String, Vec<Fix>) {
+fn rejection_advice(s: &Session, n: &Negotiation, code: u16, text: &str) -> (Rejection, Vec<Fix>) {
     let lower = text.to_ascii_lowercase();
     let foreign = lower.contains("illegal port")
         || lower.contains("won't open a connection")
         || lower.contains("foreign address")
         || lower.contains("does not match control connection");
     if n.mode == Mode::Active && foreign {
-        return (
-            format!(
-                "The server refused to connect to the address in {:?} because it differs from the client's address on the control \
-                 connection ({}): its anti-bounce check. From behind NAT this happens whenever the client sends its private address.",
-                n.command,
-                s.client.ip()
-            ),
-            vec![Fix::UsePassiveMode, Fix::KeepAntiBounce { software: s.software }],
-        );
+        return (Rejection::ForeignAddress, vec![Fix::UsePassiveMode, Fix::KeepAntiBounce { software: s.software }]);
     }
     if lower.contains("bad ip connecting") {
-        return (
-            "The data connection came from another address than the control connection, and the server refused it \
-             (vsftpd pasv_promiscuous=NO). NAT between client and server maps the two connections differently."
-                .into(),
-            vec![Fix::SameNatAddress],
-        );
+        return (Rejection::DataFromOtherAddress, vec![Fix::SameNatAddress]);
     }
     match code {
         425 => (
-            "The server could not open or accept the data connection (425). In active mode it could not connect to the client; \
-             in passive mode the client never connected to the advertised port."
-                .into(),
+            Rejection::CannotOpen,
             match n.mode {
                 Mode::Active => vec![Fix::UsePassiveMode],
                 Mode::Passive => vec![Fix::ServerPassiveSettings { software: s.software }],
             },
         ),
-        426 => ("The data connection broke during the transfer (426): a firewall timeout or reset on the path.".into(), Vec::new()),
-        _ => (format!("The server answered {code} to the data-channel negotiation or transfer."), Vec::new()),
+        426 => (Rejection::Broken, Vec::new()),
+        _ => (Rejection::Other, Vec::new()),
     }
 }
 

@@ -1,28 +1,205 @@
-//! A finding: one problem (or fact worth knowing) with its evidence frames, a plain-words
-//! explanation and the fixes, as values.
+//! A finding: one problem (or fact worth knowing) with its evidence frames, what to say about
+//! it and the fixes, all as values: the words are chosen at output time (report::finding and
+//! report::fix), so that diagnosing a session formats nothing.
 
-use super::{AddressClass, FindingKind, Fix, Mode, Outcome, Severity};
+use super::record::Icmp;
+use super::{AddressClass, FindingKind, Fix, MatchedBy, Mode, NegotiationCommand, Outcome, Severity, Side};
+use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
+use std::hash::{BuildHasher, Hash};
 use std::net::{IpAddr, SocketAddr};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Finding {
     pub kind: FindingKind,
     /// Findings of one kind and cause in one session are reported once, with the frames of
     /// the first few and this count (689 identical PASV replies are one problem).
     pub occurrences: u32,
-    /// What makes two findings "the same" for that merge.
-    #[serde(skip)]
-    pub group: String,
+    /// What makes two findings "the same" for that merge: a hash of the values that name the
+    /// cause (see [`group`]).
+    pub group: u64,
     pub severity: Severity,
     pub session: u32,
     pub frames: Vec<u64>,
-    pub summary: String,
-    pub explanation: String,
-    /// Each fix as `{"action": ..., its parameters, "text": the rendered advice}`.
-    #[serde(serialize_with = "crate::report::fix::serialize_fixes")]
+    /// The summary and explanation, as the facts they are worded from.
+    pub text: Text,
     pub fix: Vec<Fix>,
     pub details: Details,
+}
+
+/// A merge key from the values that name a finding's cause (an address, an outcome, a code).
+/// Fixed seed: the same capture groups the same way on every run.
+pub fn group(cause: impl Hash) -> u64 {
+    foldhash::fast::FixedState::with_seed(0x6f75_7063).hash_one(cause)
+}
+
+impl Serialize for Finding {
+    /// `summary` and `explanation` are rendered straight into the output.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use crate::report::finding::{Explanation, Summary};
+        let mut st = s.serialize_struct("Finding", 9)?;
+        st.serialize_field("kind", &self.kind)?;
+        st.serialize_field("occurrences", &self.occurrences)?;
+        st.serialize_field("severity", &self.severity)?;
+        st.serialize_field("session", &self.session)?;
+        st.serialize_field("frames", &self.frames)?;
+        st.serialize_field("summary", &Rendered(Summary(self)))?;
+        st.serialize_field("explanation", &Rendered(Explanation(self)))?;
+        // Each fix as `{"action": ..., its parameters, "text": the rendered advice}`.
+        st.serialize_field("fix", &crate::report::fix::Fixes(&self.fix))?;
+        st.serialize_field("details", &self.details)?;
+        st.end()
+    }
+}
+
+/// Serialises a `Display` as a string without building one first.
+struct Rendered<T>(T);
+
+impl<T: std::fmt::Display> Serialize for Rendered<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+/// What a finding says, by case, with the values its words need (report::finding words it).
+/// Values already in the finding's `details` (a user name, a reply's text, a malformed line)
+/// are read from there rather than copied.
+#[derive(Debug, Clone, Copy)]
+pub enum Text {
+    NonstandardPort {
+        port: u16,
+        server: SocketAddr,
+    },
+    Credentials,
+    /// A probable data connection under TLS that failed.
+    ProbableFailed {
+        client: SocketAddr,
+        server: SocketAddr,
+        outcome: Outcome,
+    },
+    /// A control line that breaks RFC 959's format.
+    MalformedLine,
+    Encrypted {
+        tls_frame: u64,
+        channels: usize,
+        failed: usize,
+        first_failure: Option<Outcome>,
+    },
+    /// A negotiation whose address could not be read.
+    Unparsable {
+        mode: Mode,
+        command: NegotiationCommand,
+        reply_code: Option<u16>,
+        side: &'static str,
+        reason: &'static str,
+    },
+    Mismatch {
+        advertised: SocketAddr,
+        server: IpAddr,
+        outcome: Outcome,
+        via: Option<Via>,
+    },
+    Bounce {
+        command: NegotiationCommand,
+        advertised: SocketAddr,
+        client: IpAddr,
+    },
+    Failed {
+        mode: Mode,
+        command: NegotiationCommand,
+        connection: Endpoints,
+        outcome: Outcome,
+        how: FailedHow,
+        cause: FailureCause,
+    },
+    Rejected {
+        code: u16,
+        advice: Rejection,
+        command: NegotiationCommand,
+        client: IpAddr,
+    },
+    Leak {
+        side: &'static str,
+        mode: Mode,
+        command: NegotiationCommand,
+        reply_code: Option<u16>,
+        advertised: SocketAddr,
+        class: AddressClass,
+        peer: SocketAddr,
+        consequence: Consequence,
+        via: Option<Via>,
+    },
+    RewriteSeen {
+        command: NegotiationCommand,
+        advertised: SocketAddr,
+        client: SocketAddr,
+        server: SocketAddr,
+    },
+    RewriteAcross {
+        command: NegotiationCommand,
+        inside: SocketAddr,
+        inside_frame: u64,
+        inside_session: u32,
+        outside: SocketAddr,
+        outside_frame: u64,
+        outside_session: u32,
+    },
+}
+
+/// The data connection a negotiation led to, as an explanation names it.
+#[derive(Debug, Clone, Copy)]
+pub struct Via {
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub syn_frame: u64,
+    pub matched_by: MatchedBy,
+}
+
+/// How a data connection failed, with its evidence.
+#[derive(Debug, Clone, Copy)]
+pub enum FailedHow {
+    Refused { by: Option<Side>, frame: Option<u64> },
+    Unreachable(Option<Icmp>),
+    NoAnswer { syns: u32, first: u64 },
+}
+
+/// Why a data connection failed, as far as the capture tells.
+#[derive(Debug, Clone, Copy)]
+pub enum FailureCause {
+    /// The client tried the private address the server advertised.
+    PrivateAddressTried,
+    /// RST from the passive port: nothing listens or a firewall rejects it.
+    NothingAccepts,
+    /// SYNs to the passive port vanish.
+    SynsVanish,
+    /// The server could not connect back to the client.
+    ClientUnreachable,
+}
+
+/// What a refused negotiation or transfer means, from its code and text.
+#[derive(Debug, Clone, Copy)]
+pub enum Rejection {
+    /// The server's anti-bounce check refused a foreign address in PORT/EPRT.
+    ForeignAddress,
+    /// vsftpd's "bad IP connecting": the data connection came from another address.
+    DataFromOtherAddress,
+    CannotOpen,
+    Broken,
+    Other,
+}
+
+/// What followed a leaked address.
+#[derive(Debug, Clone, Copy)]
+pub enum Consequence {
+    Failed(Outcome),
+    /// Passive: the client ignored the advertised address and reached the control address.
+    WorkedAround,
+    /// Passive: the connection to the advertised address worked from this capture point.
+    StillSucceeded,
+    /// Active: the server's connection arrived all the same (a helper rewrote PORT).
+    HelperRewrote,
+    Rejected,
+    Other(Outcome),
 }
 
 /// A finding's facts as values, one shape per family (docs/schema.md lists the keys): typed, so

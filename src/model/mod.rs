@@ -13,7 +13,7 @@ pub mod software;
 
 pub use address::{classify, AddressClass};
 pub use event::{Event, Stats, Summary};
-pub use finding::{ChannelSeen, Details, Endpoints, Finding};
+pub use finding::{ChannelSeen, Consequence, Details, Endpoints, FailedHow, FailureCause, Finding, Rejection, Text, Via};
 pub use fix::Fix;
 pub use record::{Anomaly, Connection, ControlStats, DataChannel, EndReason, Icmp, Negotiation, Session, Side};
 pub use software::Software;
@@ -125,7 +125,7 @@ impl NegotiationCommand {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Established,

@@ -102,6 +102,15 @@ fn passive_settings(software: Software) -> &'static str {
     }
 }
 
+/// A finding's fixes, serialised by [`serialize_fixes`].
+pub struct Fixes<'a>(pub &'a [Fix]);
+
+impl Serialize for Fixes<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize_fixes(self.0, s)
+    }
+}
+
 /// JSON: each fix as its action and parameters, plus the rendered text.
 pub fn serialize_fixes<S: Serializer>(fixes: &[Fix], s: S) -> Result<S::Ok, S::Error> {
     /// The text is written straight into the output, not built first.

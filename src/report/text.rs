@@ -6,6 +6,7 @@
 //! Owns the human-readable layout. Colour only when asked (the caller decides from the terminal
 //! and NO_COLOR).
 
+use super::finding::{Explanation, Summary as FindingSummary};
 use super::{InputSummary, Sink};
 use crate::model::{Event, Finding, FindingKind, Fix, Negotiation, Outcome, Session, Severity, Summary};
 use crate::AddrMap;
@@ -51,13 +52,19 @@ impl<W: Write> Text<W> {
         let frames: Vec<String> = f.frames.iter().map(|x| format!("#{x}")).collect();
         let times = if f.occurrences > 1 { format!(" (x{})", f.occurrences) } else { String::new() };
         let indent = if across { "" } else { "  " };
-        let _ =
-            writeln!(out, "{indent}{} {}{times} {}  {}", st.severity(f.severity), f.kind.as_str(), st.dim(&frames.join(" ")), f.summary);
+        let _ = writeln!(
+            out,
+            "{indent}{} {}{times} {}  {}",
+            st.severity(f.severity),
+            f.kind.as_str(),
+            st.dim(&frames.join(" ")),
+            FindingSummary(f)
+        );
         if let Some(first) = earlier.filter(|&s| s != f.session) {
             let _ = writeln!(out, "        {}", st.dim(&format!("(same cause and fix as in session {first}, explained above)")));
             return;
         }
-        for line in wrap(&f.explanation, 92) {
+        for line in wrap(&Explanation(f).to_string(), 92) {
             let _ = writeln!(out, "        {line}");
         }
         for fix in &f.fix {

@@ -1,0 +1,280 @@
+//! The words of a finding: its one-line summary and its explanation, rendered from the values
+//! diagnosis chose ([`Text`]) when the finding is written, straight into the output.
+//!
+//! Owns the wording of findings, as report::fix owns the wording of fixes. Diagnosis decides
+//! what is wrong; this says it.
+
+use crate::model::{classify, Consequence, Details, FailedHow, FailureCause, Finding, MatchedBy, Mode, Outcome, Rejection, Text, Via};
+use std::fmt::{self, Display, Formatter};
+
+/// A finding's one-line summary.
+pub struct Summary<'a>(pub &'a Finding);
+
+/// A finding's explanation: what happened and why, in plain words.
+pub struct Explanation<'a>(pub &'a Finding);
+
+impl Display for Summary<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let finding = self.0;
+        match finding.text {
+            Text::NonstandardPort { port, .. } => write!(f, "FTP control channel on port {port} instead of 21"),
+            Text::Credentials => match &finding.details {
+                Details::Credentials { user: Some(user), .. } => write!(f, "password for user '{user}' sent in clear text"),
+                _ => f.write_str("password for user (unknown) sent in clear text"),
+            },
+            Text::ProbableFailed { client, server, outcome } => {
+                write!(f, "probable data connection {client} -> {server} {} (control channel under TLS)", outcome.as_str())
+            }
+            Text::MalformedLine => match &finding.details {
+                Details::Line { reason, excerpt } => write!(f, "{reason}: {excerpt}"),
+                _ => f.write_str("malformed line"),
+            },
+            Text::Encrypted { tls_frame, channels, failed, first_failure } => match first_failure {
+                None => write!(
+                    f,
+                    "control channel encrypted (AUTH TLS) from frame {tls_frame}: {channels} probable data connection(s), none failed"
+                ),
+                Some(o) => write!(
+                    f,
+                    "control channel encrypted (AUTH TLS) from frame {tls_frame}; {failed} of {channels} probable data connection(s) \
+                     failed ({})",
+                    o.as_str()
+                ),
+            },
+            Text::Unparsable { mode, command, reply_code, reason, .. } => {
+                match (mode, reply_code) {
+                    (Mode::Passive, Some(code)) => write!(f, "{code} reply")?,
+                    (Mode::Passive, None) => f.write_str("passive reply")?,
+                    (Mode::Active, _) => write!(f, "{command:?} command")?,
+                }
+                write!(f, " could not be parsed: {reason}")
+            }
+            Text::Mismatch { advertised, server, .. } => {
+                write!(f, "server advertised {advertised} but the control connection reaches it at {server}")
+            }
+            Text::Bounce { command, advertised, client } => {
+                write!(f, "{command:?} asks the server to connect to {advertised}, a third host (the client is {client})")
+            }
+            Text::Failed { mode, connection, outcome, .. } => {
+                let mode = match mode {
+                    Mode::Passive => "passive",
+                    Mode::Active => "active",
+                };
+                write!(f, "{mode} data connection {} -> {} {}", connection.client, connection.server, outcome.as_str())
+            }
+            Text::Rejected { code, .. } => match &finding.details {
+                Details::Rejected { text, .. } => write!(f, "{code} {}", text.trim()),
+                _ => write!(f, "{code}"),
+            },
+            Text::Leak { side, mode, command, reply_code, advertised, class, .. } => {
+                write!(f, "{side} ")?;
+                // Servers answer EPSV with 227 and PASV with 229: name the reply actually sent.
+                match mode {
+                    Mode::Passive => write!(f, "{} reply", reply_code.unwrap_or(227))?,
+                    Mode::Active => write!(f, "{command:?}")?,
+                }
+                let class = class.describe().trim_start_matches("a ").trim_start_matches("an ").trim_start_matches("the ");
+                write!(f, " advertises {class} {advertised}")
+            }
+            Text::RewriteSeen { command, advertised, client, server } => {
+                write!(f, "{command:?} names {advertised}, yet the server's data connection arrived ({client} -> {server})")
+            }
+            Text::RewriteAcross { command, inside, inside_frame, inside_session, outside, outside_frame, outside_session } => write!(
+                f,
+                "NAT helper rewrote {command:?} {inside} (frame {inside_frame}, session {inside_session}) to {outside} (frame \
+                 {outside_frame}, session {outside_session})"
+            ),
+        }
+    }
+}
+
+impl Display for Explanation<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self.0.text {
+            Text::NonstandardPort { port, server } => write!(
+                f,
+                "The control connection goes to {server}. Firewalls and NAT helpers that watch only port 21 do not see this session: \
+                 a helper (ALG) will not rewrite its addresses nor open its data ports unless it is attached to port {port} explicitly."
+            ),
+            Text::Credentials => f.write_str(
+                "USER and PASS crossed the network unencrypted: anyone on the path can read them. \
+                 (ftpscope never shows the password itself.)",
+            ),
+            Text::ProbableFailed { server, outcome, .. } => {
+                let how = match outcome {
+                    Outcome::Refused => "was refused (RST)",
+                    Outcome::Unreachable => "was unreachable (ICMP)",
+                    _ => "got no answer",
+                };
+                let cause = if classify(server.ip()).is_unreachable_from_elsewhere() {
+                    "It went to an address the client cannot reach: the server advertised its private address inside TLS, where no \
+                     NAT helper could rewrite it."
+                } else {
+                    "It went to the server's address: the passive port is not forwarded or allowed on the way. In clear text a NAT \
+                     helper opens each negotiated port; under TLS it cannot see the negotiation, so only a forwarded range works."
+                };
+                write!(
+                    f,
+                    "Under TLS the negotiation is unreadable, but this connection opened between the session's hosts after the switch \
+                     and {how}. {cause}"
+                )
+            }
+            Text::MalformedLine => f.write_str(
+                "A line on the control channel breaks RFC 959's format. Strict peers, firewalls and NAT helpers may \
+                 misread or drop it.",
+            ),
+            Text::Encrypted { tls_frame, .. } => write!(
+                f,
+                "After the 234 reply in frame {tls_frame} the control channel is TLS: commands, replies and the addresses in PASV/PORT \
+                 are no longer readable on the wire, neither by ftpscope nor by any NAT helper on the path. The connections listed \
+                 opened between the same hosts afterwards and are most probably its data channels."
+            ),
+            Text::Unparsable { side, reason, .. } => write!(
+                f,
+                "The {side} announced a data endpoint ftpscope cannot read ({reason}). Clients and NAT helpers that parse strictly \
+                 will fail the same way, so the transfer that follows may not work."
+            ),
+            Text::Mismatch { outcome, via, .. } => write!(
+                f,
+                "The passive reply names a public address other than the one the client talks to: the server is behind NAT \
+                 and announces its external address (normal when configured on purpose), or it is multi-homed. The data \
+                 connection was {}{}.",
+                Spaced(outcome),
+                ViaText(via)
+            ),
+            Text::Bounce { .. } => f.write_str(
+                "The client named an address that is not its own, and that its peer can reach. That is an FTP \
+                 bounce: the server is used to open connections to another host (port scanning, relaying). A \
+                 client behind NAT leaking its private address looks different (an address the server cannot \
+                 reach). A multi-homed client can also cause this.",
+            ),
+            Text::Failed { command, connection, how, cause, .. } => {
+                write!(f, "The {command:?} data connection ")?;
+                match how {
+                    FailedHow::Refused { by, frame } => write!(
+                        f,
+                        "was refused: {} answered the SYN with RST (frame {})",
+                        by.map_or("peer", |side| side.as_str()),
+                        frame.unwrap_or(0)
+                    )?,
+                    FailedHow::Unreachable(icmp) => {
+                        f.write_str("was unreachable: ")?;
+                        if let Some(icmp) = icmp {
+                            write!(f, "{icmp}")?;
+                        }
+                    }
+                    FailedHow::NoAnswer { syns, first } => write!(f, "got no answer: {syns} SYN(s) from frame {first}, no SYN-ACK")?,
+                }
+                let target = connection.server;
+                match cause {
+                    FailureCause::PrivateAddressTried => {
+                        f.write_str(". The client tried the private address the server advertised, which does not exist on its network.")
+                    }
+                    FailureCause::NothingAccepts => write!(
+                        f,
+                        ". Nothing accepts connections on {target}: the passive port is not forwarded by the server's router to the \
+                         server, a firewall rejects it, or the server's passive range differs from the forwarded one."
+                    ),
+                    FailureCause::SynsVanish => write!(
+                        f,
+                        ". SYNs to {target} vanish: a firewall drops them, or the router does not forward the passive port range to \
+                         the server."
+                    ),
+                    FailureCause::ClientUnreachable => write!(
+                        f,
+                        ". The server could not connect back to the client at {target}: the client is behind NAT or a firewall that \
+                         does not accept incoming connections."
+                    ),
+                }
+            }
+            Text::Rejected { code, advice, command, client } => match advice {
+                Rejection::ForeignAddress => write!(
+                    f,
+                    "The server refused to connect to the address in {command:?} because it differs from the client's address on the \
+                     control connection ({client}): its anti-bounce check. From behind NAT this happens whenever the client sends its \
+                     private address."
+                ),
+                Rejection::DataFromOtherAddress => f.write_str(
+                    "The data connection came from another address than the control connection, and the server refused it \
+                     (vsftpd pasv_promiscuous=NO). NAT between client and server maps the two connections differently.",
+                ),
+                Rejection::CannotOpen => f.write_str(
+                    "The server could not open or accept the data connection (425). In active mode it could not connect to the \
+                     client; in passive mode the client never connected to the advertised port.",
+                ),
+                Rejection::Broken => {
+                    f.write_str("The data connection broke during the transfer (426): a firewall timeout or reset on the path.")
+                }
+                Rejection::Other => write!(f, "The server answered {code} to the data-channel negotiation or transfer."),
+            },
+            Text::Leak { side, advertised, class, peer, consequence, via, .. } => {
+                write!(f, "The {side} told its peer to use {advertised}, {} that cannot be reached from {peer}. ", class.describe())?;
+                let via = ViaText(via);
+                match consequence {
+                    Consequence::Failed(o) => {
+                        write!(f, "The data connection to it failed ({}){via}: that is why the transfer did not work.", o.as_str())
+                    }
+                    Consequence::WorkedAround => write!(
+                        f,
+                        "The client worked around it: it ignored the advertised address and connected to the server's control \
+                         address{via}. Clients that trust the 227 address (older clients, Windows ftp.exe, strict libraries) will \
+                         fail."
+                    ),
+                    Consequence::StillSucceeded => write!(
+                        f,
+                        "The data connection still succeeded{via}: seen from this capture point, the client reached it (the capture \
+                         is inside the server's network, or a NAT helper rewrote the reply for the client). Clients elsewhere will \
+                         fail."
+                    ),
+                    Consequence::HelperRewrote => write!(
+                        f,
+                        "Yet the server's data connection arrived{via}: a NAT helper (ALG) on the client's router rewrote the PORT \
+                         command outside and forwarded the connection. It will stop working under AUTH TLS, where the helper is blind."
+                    ),
+                    Consequence::Rejected => f.write_str("The server refused the negotiation or could not use it."),
+                    Consequence::Other(o) => write!(f, "The data connection's outcome: {}.", Spaced(o)),
+                }
+            }
+            Text::RewriteSeen { .. } => f.write_str(
+                "A server on another network cannot reach a private address by itself: the client's NAT router \
+                 rewrote the PORT/EPRT address in transit and opened the port (an FTP helper, ALG). This works only \
+                 while the control channel is clear text.",
+            ),
+            Text::RewriteAcross { .. } => f.write_str(
+                "The same control connection appears on both sides of a NAT router, and the address in \
+                 the negotiation differs between them: the router's FTP helper (ALG) rewrote it in clear \
+                 text. It cannot do that once the session uses AUTH TLS.",
+            ),
+        }
+    }
+}
+
+/// An outcome in words: "not attempted", not "not_attempted".
+struct Spaced(Outcome);
+
+impl Display for Spaced {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        for (i, word) in self.0.as_str().split('_').enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            f.write_str(word)?;
+        }
+        Ok(())
+    }
+}
+
+/// " (client -> server, SYN in frame N, how it was tied)" for the data connection, if any.
+struct ViaText(Option<Via>);
+
+impl Display for ViaText {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let Some(v) = self.0 else { return Ok(()) };
+        let how = match v.matched_by {
+            MatchedBy::Advertised => "",
+            MatchedBy::ControlAddress => ", to the control connection's address",
+            MatchedBy::PortOnly => ", to the advertised port on another address",
+        };
+        write!(f, " ({} -> {}, SYN in frame {}{how})", v.client, v.server, v.syn_frame)
+    }
+}
