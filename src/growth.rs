@@ -1,12 +1,20 @@
 //! Test support: how the cost of some work grows with the size of its input.
 //!
 //! Growth is measured as a ratio of times on one machine in one run, never as an absolute time,
-//! so the assertions hold on a slow CI machine as on a fast laptop. Each size is timed several
-//! times and the fastest run kept: the fastest is the one least disturbed by the scheduler and by
-//! other tests running in parallel.
+//! so the assertions hold on a slow CI machine as on a fast laptop. The time is the thread's CPU
+//! time, which other work on a busy machine (tests in parallel, a build) does not inflate the way
+//! it inflates wall time; each size is timed several times and the fastest run kept.
 
 use std::hint::black_box;
-use std::time::Instant;
+
+/// CPU time this thread has used, in seconds.
+fn thread_cpu_secs() -> f64 {
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `t` is a valid timespec to write into; the clock exists on every Linux.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+}
 
 /// Runs of each size; the fastest counts.
 const RUNS: usize = 7;
@@ -22,11 +30,11 @@ const MIN_SAMPLE_SECS: f64 = 0.002;
 pub(crate) fn growth<T>(small: usize, large: usize, input: impl Fn(usize) -> T, mut work: impl FnMut(&T)) -> f64 {
     let (small, large) = (input(small), input(large));
     let mut time = |input: &T, reps: u32| {
-        let start = Instant::now();
+        let start = thread_cpu_secs();
         for _ in 0..reps {
             work(black_box(input));
         }
-        start.elapsed().as_secs_f64()
+        thread_cpu_secs() - start
     };
     // Repetitions that make a sample of the small input last long enough; the large one gets as
     // many, so the two samples compare the same amount of repeated work.
