@@ -11,7 +11,7 @@ use crate::correlate::tls::EncryptedSessions;
 use crate::correlate::{Expectation, Expectations};
 use crate::decode::{self, Decoded, TcpSegment, Unreachable};
 use crate::diagnose::{self, across::NatPairing};
-use crate::ftp::channel::{Channel, LineOut};
+use crate::ftp::channel::{Channel, LineRef, Lines};
 use crate::ftp::detect;
 use crate::ftp::probe::{self, Probe, Verdict};
 use crate::ftp::session::{Effect, SessionState};
@@ -136,7 +136,7 @@ pub struct Analyzer {
     /// After `finish`: the sessions left to settle, in the order they began.
     finishing: Option<VecDeque<u32>>,
     // Reused buffers: no allocation per packet on the hot path.
-    lines: Vec<LineOut>,
+    lines: Lines,
     raw: Vec<u8>,
     effects: Vec<Effect>,
 }
@@ -168,7 +168,7 @@ impl Analyzer {
             next_stats: None,
             finished: false,
             finishing: None,
-            lines: Vec::new(),
+            lines: Lines::default(),
             raw: Vec::new(),
             effects: Vec::new(),
         }
@@ -269,7 +269,7 @@ impl Analyzer {
                 lines.clear();
                 channel.flush(&mut lines);
                 if let Some(s) = self.sessions.get_mut(session) {
-                    for line in lines.drain(..) {
+                    for line in lines.iter() {
                         apply_line(s, frame, ts, line, &mut effects);
                     }
                     update_control(s, &flow.conn, channel);
@@ -354,7 +354,10 @@ impl Analyzer {
         // RST); its byte counts are read from the flow when the session settles, or copied
         // when the flow is evicted.
         let conn = &flow.conn;
-        let state_changed = seg.flags.syn || seg.flags.fin || seg.flags.rst;
+        // A retransmitted SYN changes only the SYN count, which settling reads from the flow:
+        // the session (elsewhere in memory) is not touched for it.
+        let retransmitted_syn = opening && conn.syns > 1;
+        let state_changed = (seg.flags.syn && !retransmitted_syn) || seg.flags.fin || seg.flags.rst;
         match &mut flow.role {
             Role::Data { session, negotiation } if state_changed => {
                 let (id, n) = (*session, *negotiation);
@@ -377,8 +380,9 @@ impl Analyzer {
                 self.lines.clear();
                 probe.channel.push(dir, seg, true, &mut self.lines, &mut self.raw);
                 probe.bytes += seg.payload.len();
-                for line in self.lines.drain(..) {
-                    probe.lines.push((frame, ts, line));
+                for line in self.lines.iter() {
+                    probe.lines.push(line);
+                    probe.stamps.push((frame, ts));
                 }
                 let held = probe.held();
                 self.held = self.held + held - flow.held;
@@ -419,7 +423,7 @@ impl Analyzer {
                             client: s.client,
                             server: s.server,
                         });
-                        for (f, t, line) in probe.lines {
+                        for (line, &(f, t)) in probe.lines.iter().zip(&probe.stamps) {
                             apply_line(&mut s, f, t, line, &mut self.effects);
                         }
                         s.last_frame = frame;
@@ -453,7 +457,7 @@ impl Analyzer {
                     s.clear_again(frame);
                     channel.resume_clear(dir, &self.raw, &mut self.lines);
                 }
-                for line in self.lines.drain(..) {
+                for line in self.lines.iter() {
                     apply_line(s, frame, ts, line, &mut self.effects);
                 }
                 s.last_frame = frame;
@@ -469,9 +473,11 @@ impl Analyzer {
                 let mut held = channel.buffered();
                 if self.held + held - flow.held > self.settings.buffer_budget && held > 0 {
                     let before = held;
+                    // The lines above were applied already.
+                    self.lines.clear();
                     channel.flush(&mut self.lines);
                     channel.drop_partial_lines();
-                    for line in self.lines.drain(..) {
+                    for line in self.lines.iter() {
                         apply_line(s, frame, ts, line, &mut self.effects);
                     }
                     held = channel.buffered();
@@ -504,6 +510,13 @@ impl Analyzer {
                     let Some(neg) = s.negotiations.get_mut(n as usize) else { continue };
                     self.answered += 1;
                     neg.announced = true;
+                    // The event shows the data connection as it is now (SYN retransmissions
+                    // are not copied as they come).
+                    if let Some(f) = neg.conn.and_then(|c| self.flows.get(&FlowKey::new(c.client, c.server))) {
+                        if matches!(f.role, Role::Data { session: id, negotiation } if id == session && negotiation == n) {
+                            neg.conn = Some(f.conn);
+                        }
+                    }
                     self.events.push_back(negotiation_event(session, n, &outcome::negotiation_record(neg, ts), frame, ts));
                 }
                 Effect::Expect(n) => {
@@ -738,7 +751,7 @@ fn outcome_event(session: u32, index: u32, record: &crate::model::Negotiation, f
 }
 
 /// Feeds one line (or gap) of a control channel to its session.
-fn apply_line(s: &mut SessionState, frame: u64, ts: Timestamp, line: LineOut, effects: &mut Vec<Effect>) {
+fn apply_line(s: &mut SessionState, frame: u64, ts: Timestamp, line: LineRef<'_>, effects: &mut Vec<Effect>) {
     if line.is_gap() {
         if line.dir == Dir::ToClient {
             s.server_gap();
@@ -752,8 +765,8 @@ fn apply_line(s: &mut SessionState, frame: u64, ts: Timestamp, line: LineOut, ef
         s.overlong_lines += 1;
     }
     match line.dir {
-        Dir::ToServer => s.on_command(frame, ts, &line.bytes, effects),
-        Dir::ToClient => s.on_reply_line(frame, ts, &line.bytes, effects),
+        Dir::ToServer => s.on_command(frame, ts, line.bytes, effects),
+        Dir::ToClient => s.on_reply_line(frame, ts, line.bytes, effects),
     }
 }
 

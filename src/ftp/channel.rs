@@ -9,24 +9,79 @@ use crate::decode::TcpSegment;
 use crate::tcp::flow::{Conn, Dir};
 use crate::tcp::reassembly::{Chunk, Reassembler, ReassemblyStats};
 
-/// One complete line (or a gap marker) from one direction.
-pub struct LineOut {
-    pub dir: Dir,
-    pub bytes: Vec<u8>,
-    pub overlong: bool,
+/// Lines handed out by a channel, their bytes in one buffer that is cleared and reused packet
+/// after packet: a line costs no allocation of its own.
+#[derive(Debug, Default)]
+pub struct Lines {
+    bytes: Vec<u8>,
+    marks: Vec<Mark>,
 }
 
-impl LineOut {
-    fn line(dir: Dir, line: Line<'_>) -> LineOut {
-        LineOut { dir, bytes: line.bytes.to_vec(), overlong: line.overlong }
+/// Where one line ends in [`Lines::bytes`] (it starts where the previous one ended).
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    dir: Dir,
+    end: usize,
+    overlong: bool,
+    gap: bool,
+}
+
+/// One complete line (or a gap marker) from one direction.
+#[derive(Debug, Clone, Copy)]
+pub struct LineRef<'a> {
+    pub dir: Dir,
+    pub bytes: &'a [u8],
+    pub overlong: bool,
+    gap: bool,
+}
+
+impl LineRef<'_> {
+    /// Bytes were lost in this direction here (the reassembler reported a hole).
+    pub fn is_gap(&self) -> bool {
+        self.gap
+    }
+}
+
+impl Lines {
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.marks.clear();
     }
 
-    /// A gap travels in the line stream as an overlong empty line: no real line is both.
-    fn gap(dir: Dir) -> LineOut {
-        LineOut { dir, bytes: Vec::new(), overlong: true }
+    pub fn len(&self) -> usize {
+        self.marks.len()
     }
-    pub fn is_gap(&self) -> bool {
-        self.overlong && self.bytes.is_empty()
+
+    pub fn is_empty(&self) -> bool {
+        self.marks.is_empty()
+    }
+
+    /// Bytes the lines hold.
+    pub fn held(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = LineRef<'_>> {
+        let mut start = 0;
+        self.marks.iter().map(move |m| {
+            let bytes = &self.bytes[start..m.end];
+            start = m.end;
+            LineRef { dir: m.dir, bytes, overlong: m.overlong, gap: m.gap }
+        })
+    }
+
+    /// Appends a line (a copy of its bytes).
+    pub fn push(&mut self, line: LineRef<'_>) {
+        self.bytes.extend_from_slice(line.bytes);
+        self.marks.push(Mark { dir: line.dir, end: self.bytes.len(), overlong: line.overlong, gap: line.gap });
+    }
+
+    fn line(&mut self, dir: Dir, line: Line<'_>) {
+        self.push(LineRef { dir, bytes: line.bytes, overlong: line.overlong, gap: false });
+    }
+
+    fn gap(&mut self, dir: Dir) {
+        self.push(LineRef { dir, bytes: &[], overlong: false, gap: true });
     }
 }
 
@@ -53,7 +108,7 @@ impl Channel {
     /// Reassembles one segment. With `split`, complete lines go to `out`; without (the channel
     /// is TLS), the delivered bytes go to `raw` so clear text coming back can be spotted. The
     /// segment's ACK may also release the other direction past a hole the capture missed.
-    pub fn push(&mut self, dir: Dir, seg: &TcpSegment<'_>, split: bool, out: &mut Vec<LineOut>, raw: &mut Vec<u8>) {
+    pub fn push(&mut self, dir: Dir, seg: &TcpSegment<'_>, split: bool, out: &mut Lines, raw: &mut Vec<u8>) {
         // The ACK first: the peer had those bytes before it sent this segment, so a command
         // it releases comes before the reply this segment carries.
         // Under TLS (no splitting) holes do not matter, and `raw` must hold this direction only.
@@ -68,7 +123,7 @@ impl Channel {
         &mut self,
         dir: Dir,
         split: bool,
-        out: &mut Vec<LineOut>,
+        out: &mut Lines,
         raw: &mut Vec<u8>,
         step: impl FnOnce(&mut Reassembler, &mut dyn FnMut(Chunk<'_>)),
     ) {
@@ -76,27 +131,27 @@ impl Channel {
         let Channel { reasm, lines, gaps_seen } = self;
         let splitter = &mut lines[i];
         step(&mut reasm[i], &mut |chunk| match chunk {
-            Chunk::Data(bytes) if split => splitter.push(bytes, &mut |line| out.push(LineOut::line(dir, line))),
+            Chunk::Data(bytes) if split => splitter.push(bytes, &mut |line| out.line(dir, line)),
             Chunk::Data(bytes) => raw.extend_from_slice(bytes),
             Chunk::Gap(_) => {
                 splitter.gap();
                 *gaps_seen = true;
-                out.push(LineOut::gap(dir));
+                out.gap(dir);
             }
         });
     }
 
     /// Clear text resumed in direction `dir` after TLS: both splitters restart, and `raw` (the
     /// clear bytes just seen) is split as lines.
-    pub fn resume_clear(&mut self, dir: Dir, raw: &[u8], out: &mut Vec<LineOut>) {
+    pub fn resume_clear(&mut self, dir: Dir, raw: &[u8], out: &mut Lines) {
         for splitter in &mut self.lines {
             splitter.gap();
         }
-        self.lines[dir as usize].push(raw, &mut |line| out.push(LineOut::line(dir, line)));
+        self.lines[dir as usize].push(raw, &mut |line| out.line(dir, line));
     }
 
     /// Gives up waiting for holes: delivers everything buffered (gaps where bytes are missing).
-    pub fn flush(&mut self, out: &mut Vec<LineOut>) {
+    pub fn flush(&mut self, out: &mut Lines) {
         let mut raw = Vec::new();
         for dir in [Dir::ToServer, Dir::ToClient] {
             self.deliver(dir, true, out, &mut raw, |r, sink| r.flush(sink));

@@ -5,7 +5,7 @@
 //! Owns the detection policy (when to start looking, how long to wait). The byte-level tests
 //! are in [`super::detect`].
 
-use super::channel::{Channel, LineOut};
+use super::channel::{Channel, Lines};
 use super::detect::{self, is_ftp_command, is_reply_line};
 use crate::decode::TcpSegment;
 use crate::model::Timestamp;
@@ -19,7 +19,9 @@ pub const PROBE_MAX_BYTES: usize = 32 * 1024;
 /// A connection under watch: its channel and the lines seen so far.
 pub struct Probe {
     pub channel: Channel,
-    pub lines: Vec<(u64, Timestamp, LineOut)>,
+    pub lines: Lines,
+    /// Frame and time of each line in `lines`.
+    pub stamps: Vec<(u64, Timestamp)>,
     /// Payload bytes seen (bounded by [`PROBE_MAX_BYTES`]).
     pub bytes: usize,
 }
@@ -51,13 +53,13 @@ pub fn start(conn: &mut Conn, seg: &TcpSegment<'_>, max_line: usize, max_buffere
     } else {
         return None;
     }
-    Some(Box::new(Probe { channel: Channel::new(conn, max_line, max_buffered), lines: Vec::new(), bytes: 0 }))
+    Some(Box::new(Probe { channel: Channel::new(conn, max_line, max_buffered), lines: Lines::default(), stamps: Vec::new(), bytes: 0 }))
 }
 
 impl Probe {
     /// Memory held: buffered lines and the channel's buffers.
     pub fn held(&self) -> usize {
-        self.lines.iter().map(|(_, _, l)| l.bytes.len()).sum::<usize>() + self.channel.buffered()
+        self.lines.held() + self.channel.buffered()
     }
 
     /// FTP when the server's first line is a reply and the client's first line an FTP command.
@@ -65,9 +67,9 @@ impl Probe {
         if self.channel.gaps_seen || self.lines.len() > PROBE_MAX_LINES || self.bytes > PROBE_MAX_BYTES {
             return Verdict::NotFtp;
         }
-        let first = |dir| self.lines.iter().map(|(_, _, l)| l).find(|l| l.dir == dir && !l.bytes.is_empty());
-        let server_ok = first(Dir::ToClient).map(|l| is_reply_line(&l.bytes));
-        let client_ok = first(Dir::ToServer).map(|l| is_ftp_command(&l.bytes));
+        let first = |dir| self.lines.iter().find(|l| l.dir == dir && !l.bytes.is_empty());
+        let server_ok = first(Dir::ToClient).map(|l| is_reply_line(l.bytes));
+        let client_ok = first(Dir::ToServer).map(|l| is_ftp_command(l.bytes));
         match (server_ok, client_ok) {
             (Some(false), _) | (_, Some(false)) => Verdict::NotFtp,
             (Some(true), Some(true)) => Verdict::Ftp,
