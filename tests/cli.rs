@@ -216,9 +216,25 @@ fn ndjson_events_agree_with_the_json_document() {
         let last = events.last().unwrap();
         assert_eq!(last["event"], "summary");
         assert_eq!(last["capture"], doc["capture"], "{capture}");
+        // A session_end's record is the document's session without its findings, which are the
+        // finding events just before it.
         let ended: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"] == "session_end").map(|e| &e["record"]).collect();
         let sessions: Vec<&serde_json::Value> = doc["sessions"].as_array().unwrap().iter().collect();
-        assert_eq!(ended, sessions, "{capture}");
+        let without_findings: Vec<serde_json::Value> = sessions
+            .iter()
+            .map(|s| {
+                let mut s = (*s).clone();
+                s.as_object_mut().unwrap().remove("findings");
+                s
+            })
+            .collect();
+        assert_eq!(ended, without_findings.iter().collect::<Vec<_>>(), "{capture}");
+        for (i, e) in events.iter().enumerate().filter(|(_, e)| e["event"] == "session_end") {
+            let id = &e["session"];
+            let own = sessions.iter().find(|s| &s["id"] == id).unwrap()["findings"].as_array().unwrap();
+            let before: Vec<&serde_json::Value> = events[i - own.len()..i].iter().map(|f| &f["finding"]).collect();
+            assert_eq!(before, own.iter().collect::<Vec<_>>(), "{capture}: the findings of session {id} just before its end");
+        }
         let findings = |cross: bool| -> Vec<&serde_json::Value> {
             events.iter().filter(|e| e["event"] == "finding" && e["cross_session"] == cross).map(|e| &e["finding"]).collect()
         };

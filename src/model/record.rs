@@ -9,7 +9,7 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
 /// One FTP control connection and everything negotiated on it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Session {
     pub id: u32,
     pub client: SocketAddr,
@@ -35,8 +35,8 @@ pub struct Session {
     pub protected_data: bool,
     /// Frame where clear text resumed after TLS (CCC).
     pub clear_again_frame: Option<u64>,
-    /// Frame of a PASS sent in clear text. The password itself is never kept.
-    #[serde(skip)]
+    /// Frame of a PASS sent in clear text. The password itself is never kept (nor is this
+    /// frame written out: the finding names it).
     pub password_frame: Option<u64>,
     pub commands: u32,
     pub replies: u32,
@@ -51,6 +51,62 @@ pub struct Session {
     /// This session's findings, in the order diagnosis found them (the control connection's
     /// first, then each negotiation's), repeats merged.
     pub findings: Vec<Finding>,
+}
+
+impl Session {
+    /// The record without its findings: an NDJSON `session_end` follows its `finding` events,
+    /// which already carry them.
+    pub fn without_findings(&self) -> SessionView<'_> {
+        SessionView { session: self, findings: false }
+    }
+}
+
+/// A session record as written out, with or without its findings.
+pub struct SessionView<'a> {
+    session: &'a Session,
+    findings: bool,
+}
+
+impl Serialize for Session {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        SessionView { session: self, findings: true }.serialize(s)
+    }
+}
+
+impl Serialize for SessionView<'_> {
+    /// The fields in docs/schema.md's order.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let r = self.session;
+        let mut st = s.serialize_struct("Session", 24)?;
+        st.serialize_field("id", &r.id)?;
+        st.serialize_field("client", &r.client)?;
+        st.serialize_field("server", &r.server)?;
+        st.serialize_field("control_port", &r.control_port)?;
+        st.serialize_field("first_frame", &r.first_frame)?;
+        st.serialize_field("start_time", &r.start_time)?;
+        st.serialize_field("last_frame", &r.last_frame)?;
+        st.serialize_field("end_time", &r.end_time)?;
+        st.serialize_field("end", &r.end)?;
+        st.serialize_field("user", &r.user)?;
+        st.serialize_field("banner", &r.banner)?;
+        st.serialize_field("software", &r.software)?;
+        st.serialize_field("tls", &r.tls)?;
+        st.serialize_field("tls_frame", &r.tls_frame)?;
+        st.serialize_field("protected_data", &r.protected_data)?;
+        st.serialize_field("clear_again_frame", &r.clear_again_frame)?;
+        st.serialize_field("commands", &r.commands)?;
+        st.serialize_field("replies", &r.replies)?;
+        st.serialize_field("negotiations", &r.negotiations)?;
+        st.serialize_field("negotiations_over_limit", &r.negotiations_over_limit)?;
+        st.serialize_field("probable_data_channels", &r.probable_data_channels)?;
+        st.serialize_field("anomalies", &r.anomalies)?;
+        st.serialize_field("control", &r.control)?;
+        if self.findings {
+            st.serialize_field("findings", &r.findings)?;
+        }
+        st.end()
+    }
 }
 
 /// Why a session was settled and reported.

@@ -3,6 +3,7 @@
 //! `summary`, with the inputs read.
 
 use super::{Capture, InputSummary, Sink, SCHEMA};
+use crate::model::record::SessionView;
 use crate::model::{Event, Finding, Summary, Timestamp};
 use serde::Serialize;
 use std::io::{self, Write};
@@ -60,11 +61,22 @@ impl<W: Write> Sink for Ndjson<W> {
         }
         match event {
             // A session's findings are announced just before its end, one line each.
+            // Its record follows without them: each fact is written once.
             Event::SessionEnd { session, frame, time, record } => {
                 for finding in &record.findings {
                     self.finding(*session, *frame, *time, false, finding)?;
                 }
-                self.line(&Line { schema: SCHEMA, event })
+                #[derive(Serialize)]
+                struct EndLine<'a> {
+                    schema: &'static str,
+                    event: &'static str,
+                    session: u32,
+                    frame: u64,
+                    time: Timestamp,
+                    record: SessionView<'a>,
+                }
+                let record = record.without_findings();
+                self.line(&EndLine { schema: SCHEMA, event: "session_end", session: *session, frame: *frame, time: *time, record })
             }
             Event::Finding { session, frame, time, finding } => self.finding(*session, *frame, *time, true, finding),
             _ => self.line(&Line { schema: SCHEMA, event }),
