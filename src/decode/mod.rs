@@ -161,6 +161,46 @@ fn by_ether_type(mut ether_type: u16, mut rest: &[u8], cut: usize) -> Result<Dec
 /// Parses the IP layer laxly (a snap-length cut or an unset length field still yields the
 /// headers) and dispatches on the transport protocol.
 fn ip(bytes: &[u8], cut: usize) -> Result<Decoded<'_>, DecodeError> {
+    if let Some(segment) = plain_ipv4_tcp(bytes) {
+        return Ok(Decoded::Tcp(segment));
+    }
+    general_ip(bytes, cut)
+}
+
+/// The common case read directly: IPv4 without options, not a later fragment, carrying a whole
+/// TCP header, its length field within the captured bytes. Anything else (and anything odd) is
+/// left to [`general_ip`], which gives the same result for these packets (a property test
+/// checks it); this runs for nearly every packet of a capture.
+fn plain_ipv4_tcp(bytes: &[u8]) -> Option<TcpSegment<'_>> {
+    let ip = bytes.get(..20)?;
+    if ip[0] != 0x45 || ip[9] != 6 || be16(ip, 6) & 0x1fff != 0 {
+        return None;
+    }
+    let total = usize::from(be16(ip, 2));
+    if total < 40 || total > bytes.len() {
+        return None;
+    }
+    let tcp = &bytes[20..total];
+    let header_len = usize::from(tcp[12] >> 4) * 4;
+    if header_len < 20 || header_len > tcp.len() {
+        return None;
+    }
+    let addr = |at: usize| IpAddr::V4(std::net::Ipv4Addr::new(ip[at], ip[at + 1], ip[at + 2], ip[at + 3]));
+    let word = |at: usize| u32::from_be_bytes([tcp[at], tcp[at + 1], tcp[at + 2], tcp[at + 3]]);
+    let flags = tcp[13];
+    Some(TcpSegment {
+        src: SocketAddr::new(addr(12), be16(tcp, 0)),
+        dst: SocketAddr::new(addr(16), be16(tcp, 2)),
+        seq: word(4),
+        ack: word(8),
+        flags: TcpFlags { fin: flags & 0x01 != 0, syn: flags & 0x02 != 0, rst: flags & 0x04 != 0, ack: flags & 0x10 != 0 },
+        payload: &tcp[header_len..],
+        // The length field fits in what was captured: nothing is missing.
+        missing: 0,
+    })
+}
+
+fn general_ip(bytes: &[u8], cut: usize) -> Result<Decoded<'_>, DecodeError> {
     let (packet, ext_error) = LaxIpSlice::from_slice(bytes).map_err(|e| ip_error(e, bytes))?;
     if is_later_fragment(&packet) {
         // Only the first fragment carries the TCP header; the others cannot be attributed.
@@ -641,6 +681,35 @@ mod tests {
                 };
                 packet.extend_from_slice(&tail);
                 let _ = decode(LinkType::Raw, &packet, packet.len() as u32 + 50);
+            }
+        }
+
+        proptest! {
+            // Most random headers are left to the general parser: enough cases that many are not.
+            #![proptest_config(ProptestConfig::with_cases(4096))]
+
+            /// The IPv4/TCP fast path reads what the general parser reads, or leaves the packet
+            /// to it: random headers (options, fragments, odd lengths and offsets) and payloads.
+            #[test]
+            fn fast_path_agrees_with_the_general_parser(
+                version_ihl in prop_oneof![Just(0x45u8), Just(0x46), Just(0x44), Just(0x55), any::<u8>()],
+                total in prop_oneof![0u16..100, any::<u16>()],
+                fragment in prop_oneof![Just(0u16), Just(0x4000), Just(0x2000), any::<u16>()],
+                protocol in prop_oneof![Just(6u8), any::<u8>()],
+                data_offset in prop_oneof![Just(5u8), 0u8..16],
+                flags: u8,
+                tail in proptest::collection::vec(any::<u8>(), 0..80),
+                cut in 0usize..100,
+            ) {
+                let mut packet = vec![version_ihl, 0, 0, 0, 0, 0, 0, 0, 64, protocol, 0, 0, 10, 0, 0, 1, 203, 0, 113, 5];
+                packet[2..4].copy_from_slice(&total.to_be_bytes());
+                packet[6..8].copy_from_slice(&fragment.to_be_bytes());
+                let mut tcp = vec![0x9c, 0x40, 0, 21, 1, 2, 3, 4, 5, 6, 7, 8, data_offset << 4, flags, 0xff, 0xff, 0, 0, 0, 0];
+                tcp.extend_from_slice(&tail);
+                packet.extend_from_slice(&tcp);
+                if let Some(fast) = plain_ipv4_tcp(&packet) {
+                    prop_assert_eq!(Ok(Decoded::Tcp(fast)), general_ip(&packet, cut));
+                }
             }
         }
     }
