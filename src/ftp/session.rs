@@ -317,10 +317,11 @@ impl SessionState {
     fn on_reply(&mut self, frame: u64, reply: Reply, effects: &mut Vec<Effect>) {
         self.replies = self.replies.saturating_add(1);
         let first_line = reply.text.split(|&b| b == b'\n').next().unwrap_or(&[]);
-        let reply_ref = ReplyRef { code: reply.code, frame, text: printable(&first_line[..first_line.len().min(MAX_TEXT)]) };
+        // Made only for the replies that are kept: most (331, 230, 200 ...) are not.
+        let reply_ref = || ReplyRef { code: reply.code, frame, text: printable(&first_line[..first_line.len().min(MAX_TEXT)]) };
         // The greeting is the first reply, whatever the client sent before it.
         if reply.code == 220 && self.banner.is_none() && self.replies == 1 {
-            self.banner = Some(reply_ref.text.clone());
+            self.banner = Some(reply_ref().text);
             return;
         }
         let preliminary = (100..200).contains(&reply.code);
@@ -338,9 +339,9 @@ impl SessionState {
         if let Some(n) = front.transfer_of {
             if let Some(t) = self.negotiations.get_mut(n as usize).and_then(|neg| neg.transfer.as_mut()) {
                 if preliminary {
-                    t.preliminary = Some(reply_ref.clone());
+                    t.preliminary = Some(reply_ref());
                 } else {
-                    t.last = Some(reply_ref.clone());
+                    t.last = Some(reply_ref());
                 }
             }
         }
@@ -350,7 +351,7 @@ impl SessionState {
             }
             let server_ip = self.server.ip();
             let Some(neg) = self.negotiations.get_mut(n as usize) else { return };
-            neg.reply = Some(reply_ref);
+            neg.reply = Some(reply_ref());
             effects.push(Effect::Answered(n));
             if neg.command.mode() == Mode::Passive {
                 if let Some(result) = parse_passive_reply(reply.code, &reply.text, server_ip) {
