@@ -18,7 +18,9 @@ pub enum Event {
         time: Timestamp,
         first_frame: u64,
         start_time: Timestamp,
+        #[serde(serialize_with = "crate::report::addr::socket")]
         client: SocketAddr,
+        #[serde(serialize_with = "crate::report::addr::socket")]
         server: SocketAddr,
     },
     /// A negotiation was answered (its reply tells what it advertised), or, never answered,

@@ -222,30 +222,66 @@ pub enum Details {
     /// malformed_reply / malformed_command from an address that could not be parsed
     Unparsable { side: &'static str, reason: &'static str, text: Option<String> },
     /// address_mismatch
-    Mismatch { side: &'static str, advertised: SocketAddr, control_address: IpAddr },
+    Mismatch {
+        side: &'static str,
+        #[serde(serialize_with = "crate::report::addr::socket")]
+        advertised: SocketAddr,
+        #[serde(serialize_with = "crate::report::addr::ip")]
+        control_address: IpAddr,
+    },
     /// bounce_attempt
-    Bounce { side: &'static str, address: IpAddr, client: IpAddr },
+    Bounce {
+        side: &'static str,
+        #[serde(serialize_with = "crate::report::addr::ip")]
+        address: IpAddr,
+        #[serde(serialize_with = "crate::report::addr::ip")]
+        client: IpAddr,
+    },
     /// data_command_rejected
     Rejected { code: u16, text: String, command: Option<String> },
     /// private_address_leak
-    Leak { side: &'static str, address: IpAddr, port: u16, class: AddressClass, worked_around: bool, outcome: Outcome, alg_suspected: bool },
+    Leak {
+        side: &'static str,
+        #[serde(serialize_with = "crate::report::addr::ip")]
+        address: IpAddr,
+        port: u16,
+        class: AddressClass,
+        worked_around: bool,
+        outcome: Outcome,
+        alg_suspected: bool,
+    },
     /// alg_rewrite seen from one side: a private PORT whose connection still arrived
-    RewriteSeen { advertised: SocketAddr, connection: Endpoints },
+    RewriteSeen {
+        #[serde(serialize_with = "crate::report::addr::socket")]
+        advertised: SocketAddr,
+        connection: Endpoints,
+    },
     /// alg_rewrite across the two copies of one connection
-    RewriteAcross { inside: SocketAddr, outside: SocketAddr, inside_session: u32, outside_session: u32 },
+    RewriteAcross {
+        #[serde(serialize_with = "crate::report::addr::socket")]
+        inside: SocketAddr,
+        #[serde(serialize_with = "crate::report::addr::socket")]
+        outside: SocketAddr,
+        inside_session: u32,
+        outside_session: u32,
+    },
 }
 
 /// A connection named in a finding.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Endpoints {
+    #[serde(serialize_with = "crate::report::addr::socket")]
     pub client: SocketAddr,
+    #[serde(serialize_with = "crate::report::addr::socket")]
     pub server: SocketAddr,
 }
 
 /// A data connection named in a finding, with its SYN's frame (and, in a list, its outcome).
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct ChannelSeen {
+    #[serde(serialize_with = "crate::report::addr::socket")]
     pub client: SocketAddr,
+    #[serde(serialize_with = "crate::report::addr::socket")]
     pub server: SocketAddr,
     pub syn_frame: u64,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -76,12 +76,13 @@ impl Serialize for Session {
 impl Serialize for SessionView<'_> {
     /// The fields in docs/schema.md's order.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use crate::report::addr::Sock;
         use serde::ser::SerializeStruct;
         let r = self.session;
         let mut st = s.serialize_struct("Session", 24)?;
         st.serialize_field("id", &r.id)?;
-        st.serialize_field("client", &r.client)?;
-        st.serialize_field("server", &r.server)?;
+        st.serialize_field("client", &Sock(r.client))?;
+        st.serialize_field("server", &Sock(r.server))?;
         st.serialize_field("control_port", &r.control_port)?;
         st.serialize_field("first_frame", &r.first_frame)?;
         st.serialize_field("start_time", &r.start_time)?;
@@ -164,6 +165,7 @@ pub struct Negotiation {
     pub reply_text: Option<String>,
     /// The endpoint the peer is told to use; for EPSV without an address, the control
     /// connection's server address with the given port. None when nothing usable was advertised.
+    #[serde(serialize_with = "crate::report::addr::socket_opt")]
     pub advertised: Option<SocketAddr>,
     pub advertised_class: Option<AddressClass>,
     /// True when the address came from the control connection (EPSV), not from the wire text.
@@ -205,7 +207,9 @@ pub struct DataChannel {
 #[derive(Debug, Clone, Serialize)]
 pub struct Connection {
     /// The side that sent the SYN.
+    #[serde(serialize_with = "crate::report::addr::socket")]
     pub client: SocketAddr,
+    #[serde(serialize_with = "crate::report::addr::socket")]
     pub server: SocketAddr,
     pub syn_frame: u64,
     pub syn_time: Timestamp,

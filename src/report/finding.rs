@@ -4,6 +4,7 @@
 //! Owns the wording of findings, as report::fix owns the wording of fixes. Diagnosis decides
 //! what is wrong; this says it.
 
+use super::addr::{Ip, Sock};
 use crate::model::{classify, Consequence, Details, FailedHow, FailureCause, Finding, MatchedBy, Mode, Outcome, Rejection, Text, Via};
 use std::fmt::{self, Display, Formatter};
 
@@ -23,6 +24,7 @@ impl Display for Summary<'_> {
                 _ => f.write_str("password for user (unknown) sent in clear text"),
             },
             Text::ProbableFailed { client, server, outcome } => {
+                let (client, server) = (Sock(client), Sock(server));
                 write!(f, "probable data connection {client} -> {server} {} (control channel under TLS)", outcome.as_str())
             }
             Text::MalformedLine => match &finding.details {
@@ -50,9 +52,11 @@ impl Display for Summary<'_> {
                 write!(f, " could not be parsed: {reason}")
             }
             Text::Mismatch { advertised, server, .. } => {
+                let (advertised, server) = (Sock(advertised), Ip(server));
                 write!(f, "server advertised {advertised} but the control connection reaches it at {server}")
             }
             Text::Bounce { command, advertised, client } => {
+                let (advertised, client) = (Sock(advertised), Ip(client));
                 write!(f, "{command:?} asks the server to connect to {advertised}, a third host (the client is {client})")
             }
             Text::Failed { mode, connection, outcome, .. } => {
@@ -60,7 +64,7 @@ impl Display for Summary<'_> {
                     Mode::Passive => "passive",
                     Mode::Active => "active",
                 };
-                write!(f, "{mode} data connection {} -> {} {}", connection.client, connection.server, outcome.as_str())
+                write!(f, "{mode} data connection {} -> {} {}", Sock(connection.client), Sock(connection.server), outcome.as_str())
             }
             Text::Rejected { code, .. } => match &finding.details {
                 Details::Rejected { text, .. } => write!(f, "{code} {}", text.trim()),
@@ -74,16 +78,20 @@ impl Display for Summary<'_> {
                     Mode::Active => write!(f, "{command:?}")?,
                 }
                 let class = class.describe().trim_start_matches("a ").trim_start_matches("an ").trim_start_matches("the ");
-                write!(f, " advertises {class} {advertised}")
+                write!(f, " advertises {class} {}", Sock(advertised))
             }
             Text::RewriteSeen { command, advertised, client, server } => {
+                let (advertised, client, server) = (Sock(advertised), Sock(client), Sock(server));
                 write!(f, "{command:?} names {advertised}, yet the server's data connection arrived ({client} -> {server})")
             }
-            Text::RewriteAcross { command, inside, inside_frame, inside_session, outside, outside_frame, outside_session } => write!(
-                f,
-                "NAT helper rewrote {command:?} {inside} (frame {inside_frame}, session {inside_session}) to {outside} (frame \
-                 {outside_frame}, session {outside_session})"
-            ),
+            Text::RewriteAcross { command, inside, inside_frame, inside_session, outside, outside_frame, outside_session } => {
+                let (inside, outside) = (Sock(inside), Sock(outside));
+                write!(
+                    f,
+                    "NAT helper rewrote {command:?} {inside} (frame {inside_frame}, session {inside_session}) to {outside} (frame \
+                     {outside_frame}, session {outside_session})"
+                )
+            }
         }
     }
 }
@@ -93,8 +101,9 @@ impl Display for Explanation<'_> {
         match self.0.text {
             Text::NonstandardPort { port, server } => write!(
                 f,
-                "The control connection goes to {server}. Firewalls and NAT helpers that watch only port 21 do not see this session: \
-                 a helper (ALG) will not rewrite its addresses nor open its data ports unless it is attached to port {port} explicitly."
+                "The control connection goes to {}. Firewalls and NAT helpers that watch only port 21 do not see this session: \
+                 a helper (ALG) will not rewrite its addresses nor open its data ports unless it is attached to port {port} explicitly.",
+                Sock(server)
             ),
             Text::Credentials => f.write_str(
                 "USER and PASS crossed the network unencrypted: anyone on the path can read them. \
@@ -165,7 +174,7 @@ impl Display for Explanation<'_> {
                     }
                     FailedHow::NoAnswer { syns, first } => write!(f, "got no answer: {syns} SYN(s) from frame {first}, no SYN-ACK")?,
                 }
-                let target = connection.server;
+                let target = Sock(connection.server);
                 match cause {
                     FailureCause::PrivateAddressTried => {
                         f.write_str(". The client tried the private address the server advertised, which does not exist on its network.")
@@ -191,8 +200,9 @@ impl Display for Explanation<'_> {
                 Rejection::ForeignAddress => write!(
                     f,
                     "The server refused to connect to the address in {command:?} because it differs from the client's address on the \
-                     control connection ({client}): its anti-bounce check. From behind NAT this happens whenever the client sends its \
-                     private address."
+                     control connection ({}): its anti-bounce check. From behind NAT this happens whenever the client sends its \
+                     private address.",
+                    Ip(client)
                 ),
                 Rejection::DataFromOtherAddress => f.write_str(
                     "The data connection came from another address than the control connection, and the server refused it \
@@ -208,6 +218,7 @@ impl Display for Explanation<'_> {
                 Rejection::Other => write!(f, "The server answered {code} to the data-channel negotiation or transfer."),
             },
             Text::Leak { side, advertised, class, peer, consequence, via, .. } => {
+                let (advertised, peer) = (Sock(advertised), Sock(peer));
                 write!(f, "The {side} told its peer to use {advertised}, {} that cannot be reached from {peer}. ", class.describe())?;
                 let via = ViaText(via);
                 match consequence {
@@ -275,6 +286,6 @@ impl Display for ViaText {
             MatchedBy::ControlAddress => ", to the control connection's address",
             MatchedBy::PortOnly => ", to the advertised port on another address",
         };
-        write!(f, " ({} -> {}, SYN in frame {}{how})", v.client, v.server, v.syn_frame)
+        write!(f, " ({} -> {}, SYN in frame {}{how})", Sock(v.client), Sock(v.server), v.syn_frame)
     }
 }

@@ -4,6 +4,7 @@
 //!
 //! Owns the wording of every fix. Must not decide whether something is wrong.
 
+use super::addr::{Ip, Sock};
 use crate::model::{Fix, Mode, Software};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
@@ -13,15 +14,19 @@ impl fmt::Display for Fix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Fix::AnnouncePublicAddress { address } => {
+                let address = Ip(address);
                 write!(f, "The server's public address, as the client reached it, is {address}: announce that in passive replies.")
             }
             Fix::ServerPassiveSettings { software } => f.write_str(passive_settings(software)),
-            Fix::ForwardPassiveRange { server } => write!(
-                f,
-                "On the server's NAT router, forward the control port and the whole passive range to {server} (iptables -t nat -A \
-                 PREROUTING -p tcp --dport LO:HI -j DNAT --to-destination {server}; a router that cannot forward ranges needs one rule \
-                 per port)."
-            ),
+            Fix::ForwardPassiveRange { server } => {
+                let server = Ip(server);
+                write!(
+                    f,
+                    "On the server's NAT router, forward the control port and the whole passive range to {server} (iptables -t nat -A \
+                     PREROUTING -p tcp --dport LO:HI -j DNAT --to-destination {server}; a router that cannot forward ranges needs one \
+                     rule per port)."
+                )
+            }
             Fix::AllowPassiveRange { port } => write!(
                 f,
                 "Forward (and allow) the passive range on the server's router/firewall, e.g. iptables -t nat -A PREROUTING -p tcp \
@@ -37,8 +42,10 @@ impl fmt::Display for Fix {
             ),
             Fix::CheckExternalAddress { advertised, server } => write!(
                 f,
-                "Check that {advertised} is really the server's external address and that port {} is forwarded to {server}.",
-                advertised.port()
+                "Check that {} is really the server's external address and that port {} is forwarded to {}.",
+                Sock(advertised),
+                advertised.port(),
+                Ip(server)
             ),
             Fix::UsePassiveMode => f.write_str("Use passive mode (PASV/EPSV) on the client: it then opens every data connection itself."),
             Fix::ClientRouterHelper { control_port } => write!(

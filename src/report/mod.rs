@@ -5,6 +5,7 @@
 //!
 //! Owns the output formats. No analysis happens here.
 
+pub mod addr;
 pub mod finding;
 pub mod fix;
 pub mod json;

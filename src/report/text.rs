@@ -6,6 +6,7 @@
 //! Owns the human-readable layout. Colour only when asked (the caller decides from the terminal
 //! and NO_COLOR).
 
+use super::addr::Sock;
 use super::finding::{Explanation, Summary as FindingSummary};
 use super::{InputSummary, Sink};
 use crate::model::{Event, Finding, FindingKind, Fix, Negotiation, Outcome, Session, Severity, Summary};
@@ -199,7 +200,7 @@ impl Style {
 }
 
 fn session(out: &mut String, st: &Style, s: &Session) {
-    let mut head = format!("session {}  {} -> {}", s.id, s.client, s.server);
+    let mut head = format!("session {}  {} -> {}", s.id, Sock(s.client), Sock(s.server));
     if let Some(u) = &s.user {
         let _ = write!(head, "  user {u}");
     }
@@ -231,8 +232,8 @@ fn session(out: &mut String, st: &Style, s: &Session) {
             out,
             "  {:>6}  probable data connection {} -> {}: {}",
             format!("#{}", c.syn_frame),
-            c.client,
-            c.server,
+            Sock(c.client),
+            Sock(c.server),
             st.outcome(c.outcome)
         );
     }
@@ -249,7 +250,7 @@ fn negotiation(out: &mut String, st: &Style, n: &Negotiation) {
     match (&n.advertised, &n.malformed) {
         (Some(a), _) => {
             let class = n.advertised_class.filter(|c| c.is_unreachable_from_elsewhere()).map(|c| format!(" ({})", c.describe()));
-            let _ = write!(line, " {a}{}", class.unwrap_or_default());
+            let _ = write!(line, " {}{}", Sock(*a), class.unwrap_or_default());
         }
         (None, Some(m)) => {
             let _ = write!(line, " malformed: {m}");
@@ -258,7 +259,7 @@ fn negotiation(out: &mut String, st: &Style, n: &Negotiation) {
     }
     let _ = write!(line, "  -> {}", st.outcome(n.data.outcome));
     if let Some(c) = &n.data.connection {
-        let _ = write!(line, " (SYN #{} {} -> {}", c.syn_frame, c.client, c.server);
+        let _ = write!(line, " (SYN #{} {} -> {}", c.syn_frame, Sock(c.client), Sock(c.server));
         if c.syns > 1 {
             let _ = write!(line, ", {} SYNs", c.syns);
         }
