@@ -40,6 +40,7 @@ pub fn session_record(s: &SessionState, end: Timestamp, reason: EndReason) -> mo
         anomalies: s.anomalies.clone(),
         control: model::ControlStats { unanswered_commands: s.unanswered_commands(), ..s.control },
         findings: Vec::new(),
+        timeline: s.timeline.clone(),
     }
 }
 

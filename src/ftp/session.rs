@@ -6,7 +6,8 @@
 
 use crate::ftp::parse::{self, Verb};
 use crate::ftp::reply::{Reply, ReplyAssembler, ReplyEvent};
-use crate::model::{Anomaly, ControlStats, MatchedBy, Mode, NegotiationCommand, Timestamp};
+use crate::model::record::{MASK, TIMELINE_LINES, TIMELINE_TEXT};
+use crate::model::{Anomaly, ControlStats, MatchedBy, Mode, NegotiationCommand, Side, Timeline, Timestamp};
 use crate::tcp::flow::Conn;
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -107,6 +108,8 @@ pub struct SessionState {
     pub last_frame: u64,
     /// When the control connection closed (FIN both ways or RST).
     pub closed_at: Option<Timestamp>,
+    /// The first lines of the control channel, passwords masked (the terminal UI shows them).
+    pub timeline: Timeline,
     replies_in: ReplyAssembler,
     pending: VecDeque<Pending>,
     auth_requested: bool,
@@ -137,6 +140,7 @@ impl SessionState {
             control: ControlStats::default(),
             last_frame: conn.first_frame,
             closed_at: None,
+            timeline: Timeline::default(),
             replies_in: ReplyAssembler::new(),
             pending: VecDeque::new(),
             auth_requested: false,
@@ -181,6 +185,7 @@ impl SessionState {
                 if letters < line.len() {
                     excerpt.push_str("...");
                 }
+                self.timeline.push(frame, ts, Side::Client, &excerpt);
                 self.anomaly(frame, "malformed_command", format!("not an FTP command ({} bytes)", line.len()), excerpt);
                 // The server answers it ("500 Unknown command."): it waits for a reply like any
                 // command, or that reply would be paired with the next one.
@@ -189,6 +194,7 @@ impl SessionState {
             return;
         };
         self.commands = self.commands.saturating_add(1);
+        self.remember_command(frame, ts, line, &cmd);
         if let Some(last) = self.negotiations.last_mut() {
             last.followed = true;
         }
@@ -253,6 +259,25 @@ impl SessionState {
         self.push_pending(pending);
     }
 
+    /// Puts a command on the timeline; the argument of PASS and ACCT never: it is a secret.
+    fn remember_command(&mut self, frame: u64, ts: Timestamp, line: &[u8], cmd: &parse::CommandLine<'_>) {
+        if self.timeline.len() >= TIMELINE_LINES {
+            self.timeline.not_kept += 1; // counted without building the text
+            return;
+        }
+        let text = if matches!(cmd.verb, Verb::Pass | Verb::Acct) {
+            let mut t = printable(cmd.name);
+            if !cmd.arg.is_empty() {
+                t.push(' ');
+                t.push_str(MASK);
+            }
+            t
+        } else {
+            printable(&line[..line.len().min(TIMELINE_TEXT)])
+        };
+        self.timeline.push(frame, ts, Side::Client, &text);
+    }
+
     fn push_pending(&mut self, pending: Pending) {
         if self.pending.len() >= MAX_PENDING {
             self.pending.pop_front();
@@ -297,6 +322,11 @@ impl SessionState {
     /// One line from the server.
     pub fn on_reply_line(&mut self, frame: u64, ts: Timestamp, line: &[u8], effects: &mut Vec<Effect>) {
         self.last_ts = ts;
+        if self.timeline.len() < TIMELINE_LINES {
+            self.timeline.push(frame, ts, Side::Server, &printable(&line[..line.len().min(TIMELINE_TEXT)]));
+        } else {
+            self.timeline.not_kept += 1;
+        }
         match self.replies_in.push_line(line) {
             None => {}
             Some(ReplyEvent::Garbage { reason }) => {
@@ -545,6 +575,37 @@ mod tests {
         let n = &s.negotiations[0];
         assert!(n.malformed.is_some() && n.advertised.is_none());
         assert_eq!(n.reply.as_ref().map(|r| r.code), Some(501));
+    }
+
+    #[test]
+    fn the_timeline_keeps_lines_in_order_and_never_a_password() {
+        let mut s = session();
+        feed(
+            &mut s,
+            &[
+                ("S", b"220 (vsFTPd 3.0.3)"),
+                ("C", b"USER bob"),
+                ("S", b"331 Please specify the password."),
+                ("C", b"pass hunter2"),
+                ("C", b"ACCT hunter3"),
+                ("C", b"PASS:hunter4"),
+                ("C", b"PASV"),
+            ],
+        );
+        let lines: Vec<(u64, Side, &str)> = s.timeline.iter().map(|l| (l.frame, l.from, l.text)).collect();
+        assert_eq!(
+            lines,
+            vec![
+                (1, Side::Server, "220 (vsFTPd 3.0.3)"),
+                (2, Side::Client, "USER bob"),
+                (3, Side::Server, "331 Please specify the password."),
+                (4, Side::Client, "pass ••••"),
+                (5, Side::Client, "ACCT ••••"),
+                (6, Side::Client, "PASS..."),
+                (7, Side::Client, "PASV"),
+            ]
+        );
+        assert!(s.timeline.iter().all(|l| !l.text.contains("hunter")));
     }
 
     #[test]

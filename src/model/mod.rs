@@ -15,7 +15,7 @@ pub use address::{classify, AddressClass};
 pub use event::{Event, Stats, Summary};
 pub use finding::{ChannelSeen, Consequence, Details, Endpoints, FailedHow, FailureCause, Finding, Rejection, Text, Via};
 pub use fix::Fix;
-pub use record::{Anomaly, Connection, ControlStats, DataChannel, EndReason, Icmp, Negotiation, Session, Side};
+pub use record::{Anomaly, Connection, ControlLine, ControlStats, DataChannel, EndReason, Icmp, Negotiation, Session, Side, Timeline};
 pub use software::Software;
 
 use serde::Serialize;

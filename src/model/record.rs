@@ -51,6 +51,83 @@ pub struct Session {
     /// This session's findings, in the order diagnosis found them (the control connection's
     /// first, then each negotiation's), repeats merged.
     pub findings: Vec<Finding>,
+    /// The control channel's first lines, passwords masked: for the terminal UI's detail
+    /// screen. Not part of the JSON or text report (the report's size must not follow the
+    /// number of commands): [`SessionView`] leaves it out.
+    pub timeline: Timeline,
+}
+
+/// Lines of the control channel kept per session; the rest are counted.
+pub const TIMELINE_LINES: usize = 200;
+/// Longest text kept of one line (a 227 or a 550 with its reason fits; a long directory name is cut).
+pub const TIMELINE_TEXT: usize = 160;
+/// Replaces the argument of PASS and ACCT: a password never reaches the timeline.
+pub const MASK: &str = "••••";
+
+/// The first [`TIMELINE_LINES`] lines of a control channel in wire order, each as printable
+/// text. The texts share one buffer: a session's timeline is two allocations, and copying it
+/// into the record is two more, whatever its length.
+#[derive(Debug, Clone, Default)]
+pub struct Timeline {
+    lines: Vec<LineRef>,
+    text: String,
+    /// Lines after the first [`TIMELINE_LINES`]: counted, not kept.
+    pub not_kept: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct LineRef {
+    frame: u64,
+    time: Timestamp,
+    from: Side,
+    start: u32,
+    len: u32,
+}
+
+/// One line of a [`Timeline`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ControlLine<'a> {
+    pub frame: u64,
+    pub time: Timestamp,
+    /// Who sent it: the client (a command) or the server (a reply line).
+    pub from: Side,
+    pub text: &'a str,
+}
+
+impl Timeline {
+    /// Keeps one line (already printable and masked), cut to [`TIMELINE_TEXT`] bytes at a
+    /// character boundary.
+    pub fn push(&mut self, frame: u64, time: Timestamp, from: Side, text: &str) {
+        if self.lines.len() >= TIMELINE_LINES {
+            self.not_kept += 1;
+            return;
+        }
+        let mut cut = text.len().min(TIMELINE_TEXT);
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let start = self.text.len() as u32;
+        self.text.push_str(&text[..cut]);
+        self.lines.push(LineRef { frame, time, from, start, len: cut as u32 });
+    }
+
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    pub fn get(&self, i: usize) -> Option<ControlLine<'_>> {
+        let l = self.lines.get(i)?;
+        let text = self.text.get(l.start as usize..(l.start + l.len) as usize).unwrap_or("");
+        Some(ControlLine { frame: l.frame, time: l.time, from: l.from, text })
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = ControlLine<'_>> {
+        (0..self.lines.len()).filter_map(|i| self.get(i))
+    }
 }
 
 impl Session {
@@ -286,6 +363,22 @@ impl Serialize for Icmp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeline_keeps_the_first_lines_and_counts_the_rest() {
+        let mut t = Timeline::default();
+        for i in 0..TIMELINE_LINES as u64 + 5 {
+            t.push(i, Timestamp(i as i64), Side::Client, "NOOP");
+        }
+        assert_eq!(t.len(), TIMELINE_LINES);
+        assert_eq!(t.not_kept, 5);
+        assert_eq!(t.get(3).map(|l| (l.frame, l.text)), Some((3, "NOOP")));
+        let mut t = Timeline::default();
+        let long = "é".repeat(TIMELINE_TEXT);
+        t.push(1, Timestamp(0), Side::Server, &long);
+        let kept = t.get(0).unwrap().text;
+        assert!(kept.len() <= TIMELINE_TEXT && kept.chars().all(|c| c == 'é'), "cut at a character boundary");
+    }
 
     #[test]
     fn icmp_reads_as_a_person_would_say_it() {
