@@ -23,6 +23,7 @@ pub mod ftp;
 pub mod model;
 pub mod report;
 pub mod tcp;
+pub mod tui;
 
 #[cfg(test)]
 mod growth;

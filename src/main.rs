@@ -49,6 +49,12 @@ enum Command {
         /// No progress bar on standard error.
         #[arg(long, short)]
         quiet: bool,
+        /// Show the sessions, negotiations and findings in a terminal UI (keys: ? for help).
+        #[arg(long, conflicts_with_all = ["json", "ndjson"])]
+        tui: bool,
+        /// With --tui: print the text report on standard output once the UI is closed.
+        #[arg(long, requires = "tui")]
+        report: bool,
     },
 }
 
@@ -61,7 +67,7 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Analyze { files, json, ndjson, no_color, quiet } => {
+        Command::Analyze { files, json, ndjson, no_color, quiet, tui, report } => {
             // Every input is opened before any is read: a missing second file must not leave a
             // report of half the input behind.
             let mut sources = Vec::new();
@@ -73,6 +79,11 @@ fn main() -> ExitCode {
                         return ExitCode::from(2);
                     }
                 }
+            }
+            if tui {
+                let color = !no_color && std::env::var_os("NO_COLOR").is_none();
+                let sources = sources.into_iter().map(|(path, source)| (path.clone(), source)).collect();
+                return ftpscope::tui::run(sources, ftpscope::tui::Options { report, color });
             }
             // One bar for all inputs, on a terminal only; its total is known when every input
             // is a file.

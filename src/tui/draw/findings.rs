@@ -1,0 +1,98 @@
+//! Findings: a list (severity, kind, session, evidence frames, summary) and, below it, the
+//! selected finding in full: explanation and fixes, the text report's words.
+
+use super::{fit, severity_word, wrap, Theme};
+use crate::model::Finding;
+use crate::report::finding::{Explanation, Summary};
+use crate::tui::app::App;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+
+pub fn draw(f: &mut Frame<'_>, area: Rect, app: &mut App) {
+    let theme = Theme { color: app.color };
+    if app.finding_view.is_empty() {
+        let block = Block::new().borders(Borders::TOP).title(" findings ");
+        let msg = if app.store.findings().next().is_none() { "No finding so far." } else { "No finding matches. Esc clears the filter." };
+        f.render_widget(Paragraph::new(msg).style(theme.dim()).block(block), area);
+        return;
+    }
+    // The list gets a third of the height (at least 3 rows); the text the rest.
+    let list_rows = (area.height / 3).max(3).min(app.finding_view.len() as u16 + 1);
+    let [top, bottom] = Layout::vertical([Constraint::Length(list_rows + 1), Constraint::Min(1)]).areas(area);
+    let block = Block::new().borders(Borders::TOP).title(" findings: severity, kind, session, evidence frames, summary ");
+    let list = block.inner(top);
+    f.render_widget(block, top);
+    let height = list.height as usize;
+    app.page = height.max(1);
+    let range = app.findings.visible(app.finding_view.len(), height);
+    let width = list.width as usize;
+    let lines: Vec<Line<'_>> = app.finding_view[range.clone()]
+        .iter()
+        .enumerate()
+        .filter_map(|(i, id)| Some((range.start + i, app.store.finding(*id)?)))
+        .map(|(i, fi)| {
+            let selected = i == app.findings.selected;
+            let head = format!("{}{:<5} ", if selected { ">" } else { " " }, severity_word(Some(fi.severity)));
+            let rest = format!("{} s{} {}  {}", kind(fi), fi.session, frames(fi, 4), Summary(fi));
+            let rest = fit(&rest, width.saturating_sub(head.chars().count()));
+            let line = Line::from(vec![Span::styled(head, theme.severity(Some(fi.severity))), Span::raw(rest)]);
+            if selected {
+                line.style(theme.selected())
+            } else {
+                line
+            }
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), list);
+
+    let Some(fi) = app.selected_finding().and_then(|id| app.store.finding(id)) else { return };
+    let w = bottom.width as usize;
+    let mut lines = vec![Line::from(vec![
+        Span::styled(severity_word(Some(fi.severity)), theme.severity(Some(fi.severity))),
+        Span::styled(format!(" {}", kind(fi)), theme.bold()),
+        Span::raw(format!("  session {}  frames {}", fi.session, frames(fi, usize::MAX))),
+    ])];
+    for l in wrap(&Summary(fi).to_string(), w) {
+        lines.push(Line::styled(l, theme.bold()));
+    }
+    for l in wrap(&Explanation(fi).to_string(), w) {
+        lines.push(Line::raw(l));
+    }
+    for fix in &fi.fix {
+        for (i, l) in wrap(&fix.to_string(), w.saturating_sub(5)).into_iter().enumerate() {
+            let lead = if i == 0 { Span::styled("fix: ", theme.bold()) } else { Span::raw("     ") };
+            lines.push(Line::from(vec![lead, Span::raw(l)]));
+        }
+    }
+    let height = bottom.height.saturating_sub(1) as usize;
+    app.finding_scroll = app.finding_scroll.min(lines.len().saturating_sub(height));
+    let more = match (app.finding_scroll > 0, app.finding_scroll + height < lines.len()) {
+        (_, true) => " (more: PgDn)",
+        (true, false) => " (PgUp: back to the top)",
+        (false, false) => "",
+    };
+    let block = Block::new().borders(Borders::TOP).title(format!(" in full, as in the report; Enter opens its session{more} "));
+    let text_area = block.inner(bottom);
+    f.render_widget(block, bottom);
+    let shown: Vec<Line<'_>> = lines.into_iter().skip(app.finding_scroll).collect();
+    f.render_widget(Paragraph::new(shown), text_area);
+}
+
+fn kind(f: &Finding) -> String {
+    if f.occurrences > 1 {
+        format!("{} (x{})", f.kind.as_str(), f.occurrences)
+    } else {
+        f.kind.as_str().to_string()
+    }
+}
+
+/// "#16 #17 #18 …" with at most `max` frames.
+pub fn frames(f: &Finding, max: usize) -> String {
+    let mut s: Vec<String> = f.frames.iter().take(max).map(|x| format!("#{x}")).collect();
+    if f.frames.len() > max {
+        s.push("…".into());
+    }
+    s.join(" ")
+}

@@ -1,0 +1,235 @@
+//! `ftpscope analyze FILE --tui`: three threads as in the plain command (reader, analysis,
+//! and here the UI on the main thread instead of a writer). The analysis publishes to the UI
+//! through a [`Feeder`] and never waits on it; the UI loop is synchronous: take what arrived,
+//! redraw at most [`PUBLISH_EVERY`], wait for a key until then (trippy's frontend loop).
+//!
+//! Owns: the wiring of the UI run and its exit status. A live capture (issue 8) plugs in by
+//! running its own analysis loop with a `Feeder` and calling [`ui_loop`].
+
+use super::app::{App, RunState, Status};
+use super::draw;
+use super::feed::{self, Feeder, SourceCounters, UiFeed, Update, PUBLISH_EVERY};
+use super::input;
+use super::terminal::Screen;
+use crate::analyzer::{Analyzer, Settings};
+use crate::capture::background::{read_in_background, Message};
+use crate::capture::progress::Progress;
+use crate::capture::Source;
+use crate::report::text::Text;
+use crate::report::{InputSummary, Sink};
+use ratatui::crossterm::event::{self, Event as TermEvent};
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::TryRecvError;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub struct Options {
+    /// Print the text report on stdout once the UI has closed.
+    pub report: bool,
+    /// Colours allowed (no --no-color, no NO_COLOR).
+    pub color: bool,
+}
+
+/// What the analysis thread hands back when it is done.
+struct Outcome {
+    errors: u64,
+    failure: Option<String>,
+    report: Option<Vec<u8>>,
+}
+
+/// Runs the UI over already opened capture files. Refuses (exit 2) when stdout is not a
+/// terminal: a UI drawn into a pipe or a file is garbage.
+pub fn run(sources: Vec<(PathBuf, Source)>, options: Options) -> ExitCode {
+    if !io::stdout().is_terminal() {
+        eprintln!("ftpscope: --tui needs a terminal on standard output (use the text, --json or --ndjson report in a pipe)");
+        return ExitCode::from(2);
+    }
+    let label = match sources.as_slice() {
+        [(p, _)] => format!("file {}", p.display()),
+        [(p, _), rest @ ..] => format!("files {} +{}", p.display(), rest.len()),
+        [] => "no input".into(),
+    };
+    let total = sources.iter().map(|(_, s)| s.size()).sum::<Option<u64>>();
+    let (feeder, ui_feed) = feed::channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let analysis = {
+        let stop = stop.clone();
+        let report = options.report;
+        std::thread::spawn(move || analyze(sources, feeder, stop, report))
+    };
+
+    let mut app = App::new(Status::new(label, total), options.color);
+    let ui = ui_loop(&mut app, &ui_feed);
+    // The analysis stops reading (a file) and finishes with what it has read.
+    stop.store(true, Ordering::Relaxed);
+    drop(ui_feed);
+    let outcome = analysis.join();
+    if let Err(e) = ui {
+        eprintln!("ftpscope: terminal: {e}");
+        return ExitCode::from(2);
+    }
+    let Ok(outcome) = outcome else {
+        return ExitCode::from(2);
+    };
+    if let Some(report) = &outcome.report {
+        let mut out = io::stdout().lock();
+        if out.write_all(report).and_then(|_| out.flush()).is_err() {
+            // A closed pipe: nothing to tell.
+        }
+    }
+    if let Some(why) = outcome.failure {
+        eprintln!("ftpscope: {why}");
+        return ExitCode::from(2);
+    }
+    ExitCode::from(u8::from(outcome.errors > 0))
+}
+
+/// The analysis thread: frames from the reader into the analyzer, its events to the UI (and to
+/// the text report when asked), a snapshot at most every [`PUBLISH_EVERY`].
+fn analyze(sources: Vec<(PathBuf, Source)>, mut feeder: Feeder, stop: Arc<AtomicBool>, report: bool) -> Outcome {
+    let (paths, sources): (Vec<PathBuf>, Vec<Source>) = sources.into_iter().unzip();
+    // Never drawn: it counts the bytes read, for the status bar's progress.
+    let progress = Progress::new(None, false);
+    let reading = read_in_background(sources, progress.clone());
+    let mut text = report.then(|| Text::new(Vec::new(), false));
+    let mut analyzer = Analyzer::new(Settings::default());
+    let mut inputs = Vec::new();
+    let mut next_frame = 1;
+    let mut failure = None;
+    let counters = |p: &Progress| SourceCounters { bytes: p.position(), drops: None };
+    let hand_over = |analyzer: &mut Analyzer, feeder: &mut Feeder, text: &mut Option<Text<Vec<u8>>>| {
+        while let Some(event) = analyzer.poll_event() {
+            if let Some(t) = text.as_mut() {
+                let _ = t.event(&event);
+            }
+            feeder.push(event);
+        }
+    };
+    let mut stopped = false;
+    while let Some(message) = reading.next() {
+        if stop.load(Ordering::Relaxed) {
+            stopped = true;
+            break;
+        }
+        match message {
+            Message::Frames(batch) => {
+                for frame in batch.frames() {
+                    analyzer.feed(&frame);
+                }
+                reading.recycle(batch);
+                hand_over(&mut analyzer, &mut feeder, &mut text);
+                feeder.publish_if_due(&analyzer, counters(&progress));
+            }
+            Message::End { index, result: Ok(summary) } => {
+                inputs.push(InputSummary {
+                    path: paths[index].display().to_string(),
+                    first_frame: next_frame,
+                    frames: summary.frames,
+                    truncated: summary.truncated,
+                });
+                next_frame += summary.frames;
+            }
+            Message::End { result: Err(e), .. } => {
+                failure = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    drop(reading);
+    if stopped {
+        // Quit before the end: the report says how far the reading went.
+        let read = inputs.len();
+        if let Some(path) = paths.get(read) {
+            inputs.push(InputSummary {
+                path: path.display().to_string(),
+                first_frame: next_frame,
+                frames: analyzer.stats().frames + 1 - next_frame,
+                truncated: Some("the terminal UI was closed before the end".into()),
+            });
+        }
+    }
+    analyzer.finish();
+    hand_over(&mut analyzer, &mut feeder, &mut text);
+    feeder.publish(&analyzer, counters(&progress), true);
+    feeder.end(failure.clone());
+    let report = text.and_then(|mut t| t.finish(&inputs).ok().map(|_| t.into_inner()));
+    Outcome { errors: analyzer.stats().errors, failure, report }
+}
+
+/// The UI loop, on a terminal, until `q`, Ctrl-C or a signal. Returns when the user quits; the
+/// analysis may still be running.
+pub fn ui_loop(app: &mut App, feed: &UiFeed) -> io::Result<()> {
+    let mut screen = Screen::enter()?;
+    let mut last_draw: Option<Instant> = None;
+    let mut dirty = true;
+    let mut focus = None;
+    loop {
+        dirty |= take_updates(app, feed);
+        if app.focus() != focus {
+            focus = app.focus();
+            feed.focus(focus);
+        }
+        if dirty && last_draw.is_none_or(|t| t.elapsed() >= PUBLISH_EVERY) {
+            app.refresh();
+            screen.terminal.draw(|f| draw::draw(f, app))?;
+            last_draw = Some(Instant::now());
+            dirty = false;
+        }
+        if app.quit || screen.stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        // Wait for a key until the next redraw is due.
+        let wait = last_draw.map_or(Duration::ZERO, |t| PUBLISH_EVERY.saturating_sub(t.elapsed())).max(Duration::from_millis(10));
+        if event::poll(wait)? {
+            match event::read()? {
+                TermEvent::Key(key) => {
+                    if let Some(action) = input::action(key, app.typing) {
+                        app.apply(action);
+                        // A key is answered at once, not at the next tick.
+                        last_draw = None;
+                        dirty = true;
+                    }
+                }
+                TermEvent::Resize(..) => {
+                    last_draw = None;
+                    dirty = true;
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Everything that arrived, into the app. True when something did.
+fn take_updates(app: &mut App, feed: &UiFeed) -> bool {
+    let mut any = false;
+    loop {
+        match feed.rx.try_recv() {
+            Ok(Update::Batch { events, snapshot, dropped_events }) => {
+                any = true;
+                for event in events {
+                    app.store.apply(event);
+                }
+                app.on_snapshot(&snapshot, dropped_events);
+            }
+            Ok(Update::Ended { error }) => {
+                any = true;
+                app.status.state = match error {
+                    Some(e) => RunState::Failed(e),
+                    None => RunState::Ended,
+                };
+            }
+            Err(TryRecvError::Empty) => return any,
+            Err(TryRecvError::Disconnected) => {
+                if app.status.state == RunState::Running {
+                    app.status.state = RunState::Failed("the analysis stopped".into());
+                    any = true;
+                }
+                return any;
+            }
+        }
+    }
+}

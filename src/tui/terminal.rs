@@ -1,0 +1,77 @@
+//! The terminal: raw mode and the alternate screen on the way in; the normal screen back on
+//! the way out, whichever way out: quit, Ctrl-C (a key in raw mode), SIGINT/SIGTERM/SIGHUP
+//! from outside, or a panic in any thread (the hook restores the screen, prints the panic,
+//! and ends the process: a UI drawing over a restored terminal helps nobody).
+//!
+//! Owns: terminal modes and signals while the UI runs. Must not touch: what is drawn.
+
+use ratatui::crossterm::cursor::Show;
+use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen};
+use ratatui::prelude::CrosstermBackend;
+use ratatui::Terminal;
+use std::io::{self, Stdout};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Once};
+
+/// The UI owns the terminal: the panic hook restores it only then.
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+static HOOK: Once = Once::new();
+
+/// The terminal in UI mode; dropping it restores the terminal.
+pub struct Screen {
+    pub terminal: Terminal<CrosstermBackend<Stdout>>,
+    /// Set by SIGINT, SIGTERM or SIGHUP: the UI loop ends as on `q`.
+    pub stop: Arc<AtomicBool>,
+}
+
+impl Screen {
+    pub fn enter() -> io::Result<Screen> {
+        HOOK.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                if ACTIVE.swap(false, Ordering::SeqCst) {
+                    restore();
+                    previous(info);
+                    std::process::exit(101);
+                }
+                previous(info);
+            }));
+        });
+        let stop = Arc::new(AtomicBool::new(false));
+        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+            signal_hook::flag::register(signal, stop.clone())?;
+        }
+        enable_raw_mode()?;
+        ACTIVE.store(true, Ordering::SeqCst);
+        let mut stdout = io::stdout();
+        if let Err(e) = execute!(stdout, EnterAlternateScreen) {
+            leave();
+            return Err(e);
+        }
+        match Terminal::new(CrosstermBackend::new(stdout)) {
+            Ok(terminal) => Ok(Screen { terminal, stop }),
+            Err(e) => {
+                leave();
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for Screen {
+    fn drop(&mut self) {
+        leave();
+    }
+}
+
+fn leave() {
+    if ACTIVE.swap(false, Ordering::SeqCst) {
+        restore();
+    }
+}
+
+fn restore() {
+    let _ = disable_raw_mode();
+    let _ = execute!(io::stdout(), LeaveAlternateScreen, Show);
+}

@@ -1,0 +1,157 @@
+//! The terminal UI seen as a person sees it: the real binary in a tmux pane, driven with keys;
+//! and its refusal to draw into something that is not a terminal.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn fixture(rel: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel).display().to_string()
+}
+
+const LEAK: &str = "fixtures/pasv-private-leak-fail/client.pcap";
+const ACTIVE: &str = "fixtures/alg-active/client.pcap";
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("tmux runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "ui"])
+    }
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.run(&["send-keys", "-t", "ui", k]);
+        }
+    }
+    /// Polls the pane until `pred` holds or `limit` passes: the last screen, and whether it held.
+    fn wait_for(&self, what: &str, limit: Duration, pred: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if pred(&screen) {
+                return screen;
+            }
+            assert!(start.elapsed() < limit, "waited {limit:?} for {what}; the screen:\n{screen}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").arg("-L").arg(&self.socket).arg("kill-server").output();
+    }
+}
+
+fn tmux(name: &str) -> Option<Tmux> {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        let must = std::env::var_os("CI").is_some() || std::env::var("FTPSCOPE_LAB").is_ok_and(|v| v == "1");
+        assert!(!must, "CI and the lab must have tmux (.ci/run installs it)");
+        eprintln!("skipped: no tmux (install it to run the terminal UI test)");
+        return None;
+    }
+    // A server of its own: nothing of anyone else's tmux is touched.
+    let t = Tmux { socket: format!("ftpscope-tui-{name}-{}", std::process::id()) };
+    t.run(&["new-session", "-d", "-s", "ui", "-x", "100", "-y", "30", "env PS1='READY$ ' NO_COLOR=1 bash --norc --noprofile"]);
+    t.wait_for("a shell prompt", Duration::from_secs(10), |s| s.contains("READY$"));
+    Some(t)
+}
+
+#[test]
+fn the_ui_in_a_real_terminal_moves_filters_quits_and_gives_the_terminal_back() {
+    let Some(t) = tmux("keys") else { return };
+    let cmd = format!("{} analyze {} {} --tui --report; echo EXIT=$?", env!("CARGO_BIN_EXE_ftpscope"), fixture(LEAK), fixture(ACTIVE));
+    t.keys(&[&cmd, "Enter"]);
+    let limit = Duration::from_secs(15);
+    // The list: the server's address and the error, once the files are read.
+    let list = t.wait_for("the session list", limit, |s| s.contains("198.51.100.2:21") && s.contains("ended"));
+    assert!(list.contains("ERROR") && list.contains("192.0.2.30:21"), "{list}");
+    assert!(list.contains("? help") && list.contains("q quit"), "key hints:\n{list}");
+    // Enter: the first session, with the leak.
+    t.keys(&["Enter"]);
+    let detail = t.wait_for("the leak in detail", limit, |s| s.contains("10.0.0.20:40005, a private (RFC 1918) address"));
+    assert!(detail.contains("unreachable"), "{detail}");
+    // Esc, j, Enter: the next session. (Esc and a key sent at once read as Alt-key, as in
+    // any terminal: the list is awaited first.)
+    t.keys(&["Escape"]);
+    t.wait_for("the list again", limit, |s| s.contains("sessions (Enter: detail)"));
+    t.keys(&["j", "Enter"]);
+    t.wait_for("session 1 in detail", limit, |s| s.contains("session 1  192.168.1.10:38138 -> 192.0.2.30:21"));
+    // Esc, / and an address: only the leaking session's server is left.
+    t.keys(&["Escape"]);
+    t.wait_for("the list again", limit, |s| s.contains("sessions (Enter: detail)"));
+    t.keys(&["/", "198.51", "Enter"]);
+    let filtered = t.wait_for("the filter in force", limit, |s| s.contains("filter /198.51"));
+    assert!(filtered.contains("198.51.100.2:21") && !filtered.contains("192.0.2.30:21"), "{filtered}");
+    assert!(filtered.contains("Sessions 1 "), "{filtered}");
+    // q: the report after the UI, the exit status, and the shell as it was.
+    t.keys(&["q"]);
+    let after = t.wait_for("the exit status", limit, |s| s.contains("EXIT="));
+    assert!(after.contains("EXIT=1"), "an error finding makes the status 1:\n{after}");
+    assert!(after.contains("ERROR private_address_leak"), "--report prints the report:\n{after}");
+    assert!(!after.contains("Findings "), "the UI's screen is gone:\n{after}");
+    // The terminal is back in its normal mode: line editing (icanon) and echo on.
+    t.keys(&["clear; stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo)' | tr '\\n' ' '; echo MODES", "Enter"]);
+    let modes = t.wait_for("the terminal modes", limit, |s| s.lines().any(|l| l.trim_end().ends_with("MODES") && !l.contains("stty")));
+    let line = modes.lines().find(|l| l.trim_end().ends_with("MODES") && !l.contains("stty")).unwrap_or_default();
+    assert!(line.contains("icanon") && !line.contains("-icanon") && !line.contains("-echo"), "{modes}");
+    assert!(modes.contains("READY$"), "{modes}");
+}
+
+#[test]
+fn ctrl_c_and_sigterm_give_the_terminal_back_too() {
+    let Some(t) = tmux("signals") else { return };
+    let limit = Duration::from_secs(15);
+    let cmd = format!("{} analyze {} --tui; echo EXIT=$?", env!("CARGO_BIN_EXE_ftpscope"), fixture(LEAK));
+    t.keys(&[&cmd, "Enter"]);
+    t.wait_for("the session list", limit, |s| s.contains("198.51.100.2:21") && s.contains("ended"));
+    t.keys(&["C-c"]);
+    let after = t.wait_for("the exit status", limit, |s| s.contains("EXIT="));
+    assert!(after.contains("EXIT=1") && !after.contains("Findings "), "{after}");
+    // From outside: SIGTERM to the UI running in the foreground (its pid written by the shell
+    // that becomes it).
+    let pid_file = std::env::temp_dir().join(format!("ftpscope-tui-test-{}.pid", std::process::id()));
+    let _ = std::fs::remove_file(&pid_file);
+    t.keys(&["clear", "Enter"]);
+    let cmd = format!(
+        "sh -c 'echo $$ > {}; exec {} analyze {} --tui'; echo GONE=$?",
+        pid_file.display(),
+        env!("CARGO_BIN_EXE_ftpscope"),
+        fixture(LEAK)
+    );
+    t.keys(&[&cmd, "Enter"]);
+    t.wait_for("the session list", limit, |s| s.contains("198.51.100.2:21") && s.contains("ended"));
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let _ = std::fs::remove_file(&pid_file);
+    Command::new("kill").args(["-TERM", pid.trim()]).status().unwrap();
+    let after = t.wait_for("the end after SIGTERM", limit, |s| s.contains("GONE="));
+    assert!(!after.contains("Findings "), "{after}");
+    t.keys(&["clear; stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo)' | tr '\\n' ' '; echo MODES", "Enter"]);
+    let modes = t.wait_for("the terminal modes", limit, |s| s.lines().any(|l| l.trim_end().ends_with("MODES") && !l.contains("stty")));
+    let line = modes.lines().find(|l| l.trim_end().ends_with("MODES") && !l.contains("stty")).unwrap_or_default();
+    assert!(line.contains("icanon") && !line.contains("-icanon"), "{modes}");
+}
+
+#[test]
+fn without_a_terminal_it_says_so_in_one_line_and_exits_2() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ftpscope")).args(["analyze", &fixture(LEAK), "--tui"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--tui needs a terminal"), "{err}");
+}
+
+#[test]
+fn report_needs_tui_and_tui_excludes_json() {
+    for args in [&["--report"][..], &["--tui", "--json"][..]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_ftpscope")).arg("analyze").arg(fixture(LEAK)).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+}
