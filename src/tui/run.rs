@@ -22,9 +22,12 @@ use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::TryRecvError;
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// Longest time without a redraw.
+const KEEPALIVE: Duration = Duration::from_secs(1);
 
 pub struct Options {
     /// Print the text report on stdout once the UI has closed.
@@ -163,6 +166,7 @@ fn analyze(sources: Vec<(PathBuf, Source)>, mut feeder: Feeder, stop: Arc<Atomic
 /// analysis may still be running.
 pub fn ui_loop(app: &mut App, feed: &UiFeed) -> io::Result<()> {
     let mut screen = Screen::enter()?;
+    let keys = read_keys();
     let mut last_draw: Option<Instant> = None;
     let mut dirty = true;
     let mut focus = None;
@@ -172,6 +176,9 @@ pub fn ui_loop(app: &mut App, feed: &UiFeed) -> io::Result<()> {
             focus = app.focus();
             feed.focus(focus);
         }
+        // A redraw at least every second even when nothing changed: on a terminal that hung up
+        // (its window closed) the write fails and the UI ends.
+        dirty |= last_draw.is_some_and(|t| t.elapsed() >= KEEPALIVE);
         if dirty && last_draw.is_none_or(|t| t.elapsed() >= PUBLISH_EVERY) {
             app.refresh();
             screen.terminal.draw(|f| draw::draw(f, app))?;
@@ -183,24 +190,38 @@ pub fn ui_loop(app: &mut App, feed: &UiFeed) -> io::Result<()> {
         }
         // Wait for a key until the next redraw is due.
         let wait = last_draw.map_or(Duration::ZERO, |t| PUBLISH_EVERY.saturating_sub(t.elapsed())).max(Duration::from_millis(10));
-        if event::poll(wait)? {
-            match event::read()? {
-                TermEvent::Key(key) => {
-                    if let Some(action) = input::action(key, app.typing) {
-                        app.apply(action);
-                        // A key is answered at once, not at the next tick.
-                        last_draw = None;
-                        dirty = true;
-                    }
-                }
-                TermEvent::Resize(..) => {
+        match keys.recv_timeout(wait) {
+            Ok(TermEvent::Key(key)) => {
+                if let Some(action) = input::action(key, app.typing) {
+                    app.apply(action);
+                    // A key is answered at once, not at the next tick.
                     last_draw = None;
                     dirty = true;
                 }
-                _ => {}
             }
+            Ok(TermEvent::Resize(..)) => {
+                last_draw = None;
+                dirty = true;
+            }
+            Ok(_) | Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return Err(io::Error::other("the terminal's input ended")),
         }
     }
+}
+
+/// Terminal events from a thread of their own: reading a terminal that hung up can spin inside
+/// crossterm without returning, and the UI loop must stay free to notice (its next draw fails)
+/// and to end the process.
+fn read_keys() -> Receiver<TermEvent> {
+    let (tx, rx) = sync_channel(64);
+    std::thread::spawn(move || {
+        while let Ok(e) = event::read() {
+            if tx.send(e).is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }
 
 /// Everything that arrived, into the app. True when something did.

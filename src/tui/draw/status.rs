@@ -15,8 +15,14 @@ pub fn tabs(f: &mut Frame<'_>, area: Rect, app: &App) {
     let mut spans = vec![
         Span::styled("ftpscope ", theme.bold()),
         tab(format!("Sessions {}", count(app.view.len() as u64)), app.screen == Screen::Sessions),
-        tab(format!("Findings {}", count(app.finding_view.len() as u64)), app.screen == Screen::Findings),
     ];
+    // The store's bound, where it cannot be missed.
+    let dropped = app.store.dropped_healthy + app.store.dropped_with_problems;
+    if dropped > 0 {
+        spans
+            .push(Span::styled(format!("({} oldest dropped: keeps {}) ", count(dropped), count(app.store.capacity() as u64)), theme.dim()));
+    }
+    spans.extend([tab(format!("Findings {}", count(app.finding_view.len() as u64)), app.screen == Screen::Findings)]);
     if let Some(id) = app.detail {
         spans.push(tab(format!("Session {id}"), app.screen == Screen::Detail));
     }
@@ -65,10 +71,6 @@ pub fn bar(f: &mut Frame<'_>, area: Rect, app: &App) {
     }
     if !app.filter.is_empty() || app.typing {
         parts.insert(1, format!("filter /{}{}", app.filter, if app.typing { "▏" } else { "" }));
-    }
-    let dropped = app.store.dropped_healthy + app.store.dropped_with_problems;
-    if dropped > 0 {
-        parts.push(format!("{} old sessions dropped (keeps {})", count(dropped), count(app.store.capacity() as u64)));
     }
     if s.dropped_events > 0 {
         parts.push(format!("{} events skipped (display behind)", count(s.dropped_events)));
