@@ -43,6 +43,14 @@ impl Tmux {
     }
 }
 
+/// The status `echo EXIT=$?` printed (the command line itself shows "EXIT=$?", not a digit).
+fn exit_status(screen: &str) -> Option<u32> {
+    screen.match_indices("EXIT=").find_map(|(i, _)| {
+        let digits: String = screen[i + 5..].chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
+    })
+}
+
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = Command::new("tmux").arg("-L").arg(&self.socket).arg("kill-server").output();
@@ -58,7 +66,17 @@ fn tmux(name: &str) -> Option<Tmux> {
     }
     // A server of its own: nothing of anyone else's tmux is touched.
     let t = Tmux { socket: format!("ftpscope-tui-{name}-{}", std::process::id()) };
-    t.run(&["new-session", "-d", "-s", "ui", "-x", "100", "-y", "30", "env PS1='READY$ ' NO_COLOR=1 bash --norc --noprofile"]);
+    t.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "ui",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "env PS1='READY$ ' NO_COLOR=1 RUST_BACKTRACE=0 bash --norc --noprofile",
+    ]);
     t.wait_for("a shell prompt", Duration::from_secs(10), |s| s.contains("READY$"));
     Some(t)
 }
@@ -92,8 +110,8 @@ fn the_ui_in_a_real_terminal_moves_filters_quits_and_gives_the_terminal_back() {
     assert!(filtered.contains("Sessions 1 "), "{filtered}");
     // q: the report after the UI, the exit status, and the shell as it was.
     t.keys(&["q"]);
-    let after = t.wait_for("the exit status", limit, |s| s.contains("EXIT="));
-    assert!(after.contains("EXIT=1"), "an error finding makes the status 1:\n{after}");
+    let after = t.wait_for("the exit status", limit, |s| exit_status(s).is_some());
+    assert_eq!(exit_status(&after), Some(1), "an error finding makes the status 1:\n{after}");
     assert!(after.contains("ERROR private_address_leak"), "--report prints the report:\n{after}");
     assert!(!after.contains("Findings "), "the UI's screen is gone:\n{after}");
     // The terminal is back in its normal mode: line editing (icanon) and echo on.
@@ -112,8 +130,9 @@ fn ctrl_c_and_sigterm_give_the_terminal_back_too() {
     t.keys(&[&cmd, "Enter"]);
     t.wait_for("the session list", limit, |s| s.contains("198.51.100.2:21") && s.contains("ended"));
     t.keys(&["C-c"]);
-    let after = t.wait_for("the exit status", limit, |s| s.contains("EXIT="));
-    assert!(after.contains("EXIT=1") && !after.contains("Findings "), "{after}");
+    let after = t.wait_for("the exit status", limit, |s| exit_status(s).is_some());
+    assert_eq!(exit_status(&after), Some(1), "{after}");
+    assert!(!after.contains("Findings "), "{after}");
     // From outside: SIGTERM to the UI running in the foreground (its pid written by the shell
     // that becomes it).
     let pid_file = std::env::temp_dir().join(format!("ftpscope-tui-test-{}.pid", std::process::id()));
@@ -130,12 +149,31 @@ fn ctrl_c_and_sigterm_give_the_terminal_back_too() {
     let pid = std::fs::read_to_string(&pid_file).unwrap();
     let _ = std::fs::remove_file(&pid_file);
     Command::new("kill").args(["-TERM", pid.trim()]).status().unwrap();
-    let after = t.wait_for("the end after SIGTERM", limit, |s| s.contains("GONE="));
+    let after = t.wait_for("the end after SIGTERM", limit, |s| exit_status(&s.replace("GONE=", "EXIT=")).is_some());
     assert!(!after.contains("Findings "), "{after}");
     t.keys(&["clear; stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo)' | tr '\\n' ' '; echo MODES", "Enter"]);
     let modes = t.wait_for("the terminal modes", limit, |s| s.lines().any(|l| l.trim_end().ends_with("MODES") && !l.contains("stty")));
     let line = modes.lines().find(|l| l.trim_end().ends_with("MODES") && !l.contains("stty")).unwrap_or_default();
     assert!(line.contains("icanon") && !line.contains("-icanon"), "{modes}");
+}
+
+#[test]
+fn a_panic_in_either_thread_gives_the_terminal_back() {
+    let Some(t) = tmux("panic") else { return };
+    let limit = Duration::from_secs(15);
+    for thread in ["ui", "analysis"] {
+        t.keys(&["clear", "Enter"]);
+        let cmd = format!("FTPSCOPE_TEST_PANIC={thread} {} analyze {} --tui; echo EXIT=$?", env!("CARGO_BIN_EXE_ftpscope"), fixture(LEAK));
+        t.keys(&[&cmd, "Enter"]);
+        let after = t.wait_for("the exit status", limit, |s| exit_status(s).is_some());
+        assert_eq!(exit_status(&after), Some(101), "{thread}: {after}");
+        assert!(after.contains("FTPSCOPE_TEST_PANIC"), "{thread}: the panic message is on the normal screen:\n{after}");
+        assert!(!after.contains("Findings "), "{thread}: {after}");
+        t.keys(&["clear; stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo)' | tr '\\n' ' '; echo MODES", "Enter"]);
+        let modes = t.wait_for("the terminal modes", limit, |s| s.lines().any(|l| l.trim_end().ends_with("MODES") && !l.contains("stty")));
+        let line = modes.lines().find(|l| l.trim_end().ends_with("MODES") && !l.contains("stty")).unwrap_or_default();
+        assert!(line.contains("icanon") && !line.contains("-icanon") && !line.contains("-echo"), "{thread}: {modes}");
+    }
 }
 
 #[test]

@@ -154,6 +154,15 @@ fn analyze(sources: Vec<(PathBuf, Source)>, mut feeder: Feeder, stop: Arc<Atomic
             });
         }
     }
+    if std::env::var("FTPSCOPE_TEST_PANIC").is_ok_and(|v| v == "analysis") {
+        // tests/tui.rs: a panic on this thread, while the UI owns the terminal, must give the
+        // terminal back all the same.
+        let since = Instant::now();
+        while !super::terminal::active() && since.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("FTPSCOPE_TEST_PANIC=analysis: a panic to test that the terminal is restored");
+    }
     analyzer.finish();
     hand_over(&mut analyzer, &mut feeder, &mut text);
     feeder.publish(&analyzer, counters(&progress), true);
@@ -181,7 +190,13 @@ pub fn ui_loop(app: &mut App, feed: &UiFeed) -> io::Result<()> {
         dirty |= last_draw.is_some_and(|t| t.elapsed() >= KEEPALIVE);
         if dirty && last_draw.is_none_or(|t| t.elapsed() >= PUBLISH_EVERY) {
             app.refresh();
-            screen.terminal.draw(|f| draw::draw(f, app))?;
+            if !screen.draw(|f| draw::draw(f, app))? {
+                // A panic elsewhere has given the terminal back; the process is ending.
+                return Ok(());
+            }
+            if std::env::var("FTPSCOPE_TEST_PANIC").is_ok_and(|v| v == "ui") {
+                panic!("FTPSCOPE_TEST_PANIC=ui: a panic to test that the terminal is restored");
+            }
             last_draw = Some(Instant::now());
             dirty = false;
         }

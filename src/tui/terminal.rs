@@ -12,11 +12,15 @@ use ratatui::prelude::CrosstermBackend;
 use ratatui::Terminal;
 use std::io::{self, Stdout};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Once};
+use std::sync::{Arc, Mutex, Once};
+use std::time::{Duration, Instant};
 
 /// The UI owns the terminal: the panic hook restores it only then.
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 static HOOK: Once = Once::new();
+/// Held while a frame is written: a panic on another thread restores the terminal between two
+/// frames, never in the middle of an escape sequence.
+static DRAWING: Mutex<()> = Mutex::new(());
 
 /// The terminal in UI mode; dropping it restores the terminal.
 pub struct Screen {
@@ -30,9 +34,24 @@ impl Screen {
         HOOK.call_once(|| {
             let previous = std::panic::take_hook();
             std::panic::set_hook(Box::new(move |info| {
-                if ACTIVE.swap(false, Ordering::SeqCst) {
-                    restore();
+                if ACTIVE.load(Ordering::SeqCst) {
+                    // Waits for a frame being written on another thread to end; a panic while
+                    // drawing holds the lock on this very thread, hence the deadline.
+                    let since = Instant::now();
+                    let guard = loop {
+                        match DRAWING.try_lock() {
+                            Ok(g) => break Some(g),
+                            Err(std::sync::TryLockError::Poisoned(p)) => break Some(p.into_inner()),
+                            Err(_) if since.elapsed() > Duration::from_millis(300) => break None,
+                            Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                        }
+                    };
+                    if ACTIVE.swap(false, Ordering::SeqCst) {
+                        restore();
+                    }
                     previous(info);
+                    // Nobody else writes to the terminal from here: the process ends.
+                    std::mem::forget(guard);
                     std::process::exit(101);
                 }
                 previous(info);
@@ -59,10 +78,27 @@ impl Screen {
     }
 }
 
+impl Screen {
+    /// Draws one frame, unless a panic elsewhere has given the terminal back (then false).
+    pub fn draw(&mut self, f: impl FnOnce(&mut ratatui::Frame<'_>)) -> io::Result<bool> {
+        let _guard = DRAWING.lock().unwrap_or_else(|p| p.into_inner());
+        if !ACTIVE.load(Ordering::SeqCst) {
+            return Ok(false);
+        }
+        self.terminal.draw(f)?;
+        Ok(true)
+    }
+}
+
 impl Drop for Screen {
     fn drop(&mut self) {
         leave();
     }
+}
+
+/// The UI owns the terminal (false once a panic hook has restored it).
+pub fn active() -> bool {
+    ACTIVE.load(Ordering::SeqCst)
 }
 
 fn leave() {
