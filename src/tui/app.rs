@@ -344,8 +344,8 @@ impl App {
     fn step(&mut self, delta: isize) {
         match self.screen {
             Screen::Sessions => {
-                // Moving by hand stops following, as in htop.
-                if delta < 0 {
+                // Moving by hand stops following, as in htop; End is where following stays.
+                if delta != isize::MAX / 2 {
                     self.follow = false;
                 }
                 self.sessions.step(delta, self.view.len());

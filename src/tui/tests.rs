@@ -163,6 +163,8 @@ fn errors_only_sort_follow_and_pause() {
     assert!(app.view.is_empty(), "warnings and infos only, no failed connection");
     keys(&mut app, &[Action::ErrorsOnly, Action::Follow]);
     assert_eq!(app.selected_session(), Some(1), "follow selects the newest");
+    keys(&mut app, &[Action::Up]);
+    assert!(!app.follow, "moving by hand stops following");
     keys(&mut app, &[Action::Sort]);
     assert!(render(&mut app, 80, 24).contains("sort:severity"));
     keys(&mut app, &[Action::Pause]);
