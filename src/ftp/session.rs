@@ -6,7 +6,7 @@
 
 use crate::ftp::parse::{self, Verb};
 use crate::ftp::reply::{Reply, ReplyAssembler, ReplyEvent};
-use crate::model::record::{MASK, TIMELINE_LINES, TIMELINE_TEXT};
+use crate::model::record::{MASK, TIMELINE_TEXT};
 use crate::model::{Anomaly, ControlStats, MatchedBy, Mode, NegotiationCommand, Side, Timeline, Timestamp};
 use crate::tcp::flow::Conn;
 use std::collections::VecDeque;
@@ -261,21 +261,18 @@ impl SessionState {
 
     /// Puts a command on the timeline; the argument of PASS and ACCT never: it is a secret.
     fn remember_command(&mut self, frame: u64, ts: Timestamp, line: &[u8], cmd: &parse::CommandLine<'_>) {
-        if self.timeline.len() >= TIMELINE_LINES {
-            self.timeline.not_kept += 1; // counted without building the text
-            return;
-        }
-        let text = if matches!(cmd.verb, Verb::Pass | Verb::Acct) {
-            let mut t = printable(cmd.name);
-            if !cmd.arg.is_empty() {
-                t.push(' ');
-                t.push_str(MASK);
+        let secret = matches!(cmd.verb, Verb::Pass | Verb::Acct);
+        self.timeline.push_with(frame, ts, Side::Client, |buf| {
+            if secret {
+                printable_into(buf, cmd.name);
+                if !cmd.arg.is_empty() {
+                    buf.push(' ');
+                    buf.push_str(MASK);
+                }
+            } else {
+                printable_into(buf, &line[..line.len().min(TIMELINE_TEXT)]);
             }
-            t
-        } else {
-            printable(&line[..line.len().min(TIMELINE_TEXT)])
-        };
-        self.timeline.push(frame, ts, Side::Client, &text);
+        });
     }
 
     fn push_pending(&mut self, pending: Pending) {
@@ -322,11 +319,7 @@ impl SessionState {
     /// One line from the server.
     pub fn on_reply_line(&mut self, frame: u64, ts: Timestamp, line: &[u8], effects: &mut Vec<Effect>) {
         self.last_ts = ts;
-        if self.timeline.len() < TIMELINE_LINES {
-            self.timeline.push(frame, ts, Side::Server, &printable(&line[..line.len().min(TIMELINE_TEXT)]));
-        } else {
-            self.timeline.not_kept += 1;
-        }
+        self.timeline.push_with(frame, ts, Side::Server, |buf| printable_into(buf, &line[..line.len().min(TIMELINE_TEXT)]));
         match self.replies_in.push_line(line) {
             None => {}
             Some(ReplyEvent::Garbage { reason }) => {
@@ -437,19 +430,24 @@ impl NegState {
 
 /// Bytes from the wire made safe to print: printable ASCII kept, anything else escaped.
 pub fn printable(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len());
-    for &b in bytes {
-        if (0x20..0x7f).contains(&b) {
-            s.push(b as char);
-        } else {
-            s.push_str("\\x");
-            s.push(HEX[usize::from(b >> 4)] as char);
-            s.push(HEX[usize::from(b & 15)] as char);
-        }
-    }
+    printable_into(&mut s, bytes);
     s.truncate(s.trim_end().len());
     s
+}
+
+/// [`printable`] appended to `out` (trailing blanks kept).
+pub fn printable_into(out: &mut String, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for &b in bytes {
+        if (0x20..0x7f).contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str("\\x");
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 15)] as char);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -98,17 +98,26 @@ impl Timeline {
     /// Keeps one line (already printable and masked), cut to [`TIMELINE_TEXT`] bytes at a
     /// character boundary.
     pub fn push(&mut self, frame: u64, time: Timestamp, from: Side, text: &str) {
+        self.push_with(frame, time, from, |buf| buf.push_str(text));
+    }
+
+    /// Keeps one line that `write` appends to the shared buffer (no string of its own), cut to
+    /// [`TIMELINE_TEXT`] bytes at a character boundary, trailing blanks dropped. Past
+    /// [`TIMELINE_LINES`] lines, `write` is not called and the line is counted.
+    pub fn push_with(&mut self, frame: u64, time: Timestamp, from: Side, write: impl FnOnce(&mut String)) {
         if self.lines.len() >= TIMELINE_LINES {
             self.not_kept += 1;
             return;
         }
-        let mut cut = text.len().min(TIMELINE_TEXT);
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
+        let start = self.text.len();
+        write(&mut self.text);
+        let mut end = self.text.len().min(start + TIMELINE_TEXT);
+        while !self.text.is_char_boundary(end) {
+            end -= 1;
         }
-        let start = self.text.len() as u32;
-        self.text.push_str(&text[..cut]);
-        self.lines.push(LineRef { frame, time, from, start, len: cut as u32 });
+        let len = self.text[start..end].trim_end().len();
+        self.text.truncate(start + len);
+        self.lines.push(LineRef { frame, time, from, start: start as u32, len: len as u32 });
     }
 
     pub fn len(&self) -> usize {
