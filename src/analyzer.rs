@@ -43,6 +43,9 @@ pub struct Settings {
     /// A session with no packet on its control connection, nor on its latest data connection,
     /// for this long is settled as idle.
     pub idle_timeout_ns: i64,
+    /// Control-channel lines each session keeps in its record's timeline (the terminal UI's
+    /// detail; the reports do not show them): 0, the default, keeps none and costs nothing.
+    pub timeline_lines: usize,
 }
 
 impl Default for Settings {
@@ -55,6 +58,7 @@ impl Default for Settings {
             buffer_budget: 64 << 20,
             settle_grace_ns: 5 * 1_000_000_000,
             idle_timeout_ns: 600 * 1_000_000_000,
+            timeline_lines: 0,
         }
     }
 }
@@ -414,6 +418,7 @@ impl Analyzer {
                         self.next_session += 1;
                         self.summary.sessions += 1;
                         let mut s = SessionState::new(id, conn);
+                        s.timeline.keep(self.settings.timeline_lines);
                         self.events.push_back(Event::SessionStart {
                             session: id,
                             frame,

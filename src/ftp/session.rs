@@ -108,7 +108,8 @@ pub struct SessionState {
     pub last_frame: u64,
     /// When the control connection closed (FIN both ways or RST).
     pub closed_at: Option<Timestamp>,
-    /// The first lines of the control channel, passwords masked (the terminal UI shows them).
+    /// The first lines of the control channel, passwords masked (the terminal UI shows them;
+    /// none are kept unless the analyzer's settings ask).
     pub timeline: Timeline,
     replies_in: ReplyAssembler,
     pending: VecDeque<Pending>,
@@ -578,6 +579,7 @@ mod tests {
     #[test]
     fn the_timeline_keeps_lines_in_order_and_never_a_password() {
         let mut s = session();
+        s.timeline.keep(crate::model::record::TIMELINE_LINES);
         feed(
             &mut s,
             &[

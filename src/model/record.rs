@@ -57,22 +57,23 @@ pub struct Session {
     pub timeline: Timeline,
 }
 
-/// Lines of the control channel kept per session; the rest are counted.
+/// Lines of the control channel a session keeps for the terminal UI (`Settings::timeline_lines`).
 pub const TIMELINE_LINES: usize = 200;
 /// Longest text kept of one line (a 227 or a 550 with its reason fits; a long directory name is cut).
 pub const TIMELINE_TEXT: usize = 160;
 /// Replaces the argument of PASS and ACCT: a password never reaches the timeline.
 pub const MASK: &str = "••••";
 
-/// The first [`TIMELINE_LINES`] lines of a control channel in wire order, each as printable
-/// text. The texts share one buffer: a session's timeline is two allocations, and copying it
+/// The first lines of a control channel in wire order (as many as [`Timeline::keep`] says, none
+/// by default), each as printable text. The texts share one buffer: a session's timeline is two allocations, and copying it
 /// into the record is two more, whatever its length.
 #[derive(Debug, Clone, Default)]
 pub struct Timeline {
     lines: Vec<LineRef>,
     text: String,
-    /// Lines after the first [`TIMELINE_LINES`]: counted, not kept.
+    /// Lines after the first `limit`: counted, not kept.
     pub not_kept: u64,
+    limit: u32,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -95,6 +96,16 @@ pub struct ControlLine<'a> {
 }
 
 impl Timeline {
+    /// Keeps the first `lines` lines from now on.
+    pub fn keep(&mut self, lines: usize) {
+        self.limit = lines.min(u32::MAX as usize) as u32;
+    }
+
+    /// Lines kept at most.
+    pub fn limit(&self) -> usize {
+        self.limit as usize
+    }
+
     /// Keeps one line (already printable and masked), cut to [`TIMELINE_TEXT`] bytes at a
     /// character boundary.
     pub fn push(&mut self, frame: u64, time: Timestamp, from: Side, text: &str) {
@@ -102,10 +113,10 @@ impl Timeline {
     }
 
     /// Keeps one line that `write` appends to the shared buffer (no string of its own), cut to
-    /// [`TIMELINE_TEXT`] bytes at a character boundary, trailing blanks dropped. Past
-    /// [`TIMELINE_LINES`] lines, `write` is not called and the line is counted.
+    /// [`TIMELINE_TEXT`] bytes at a character boundary, trailing blanks dropped. Past the
+    /// limit, `write` is not called and the line is counted.
     pub fn push_with(&mut self, frame: u64, time: Timestamp, from: Side, write: impl FnOnce(&mut String)) {
-        if self.lines.len() >= TIMELINE_LINES {
+        if self.lines.len() >= self.limit as usize {
             self.not_kept += 1;
             return;
         }
@@ -376,6 +387,10 @@ mod tests {
     #[test]
     fn timeline_keeps_the_first_lines_and_counts_the_rest() {
         let mut t = Timeline::default();
+        t.push(1, Timestamp(0), Side::Client, "USER bob");
+        assert!(t.is_empty() && t.not_kept == 1, "none kept unless asked");
+        let mut t = Timeline::default();
+        t.keep(TIMELINE_LINES);
         for i in 0..TIMELINE_LINES as u64 + 5 {
             t.push(i, Timestamp(i as i64), Side::Client, "NOOP");
         }
@@ -383,6 +398,7 @@ mod tests {
         assert_eq!(t.not_kept, 5);
         assert_eq!(t.get(3).map(|l| (l.frame, l.text)), Some((3, "NOOP")));
         let mut t = Timeline::default();
+        t.keep(1);
         let long = "é".repeat(TIMELINE_TEXT);
         t.push(1, Timestamp(0), Side::Server, &long);
         let kept = t.get(0).unwrap().text;

@@ -26,4 +26,4 @@ pub mod terminal;
 mod tests;
 
 pub use draw::draw;
-pub use run::{run, ui_loop, Options};
+pub use run::{run, settings, ui_loop, Options};

@@ -36,6 +36,12 @@ pub struct Options {
     pub color: bool,
 }
 
+/// The analyzer's settings for a UI: the default ones, and each session keeps its control
+/// channel's first lines for the detail screen.
+pub fn settings() -> Settings {
+    Settings { timeline_lines: crate::model::record::TIMELINE_LINES, ..Settings::default() }
+}
+
 /// What the analysis thread hands back when it is done.
 struct Outcome {
     errors: u64,
@@ -98,7 +104,7 @@ fn analyze(sources: Vec<(PathBuf, Source)>, mut feeder: Feeder, stop: Arc<Atomic
     let progress = Progress::new(None, false);
     let reading = read_in_background(sources, progress.clone());
     let mut text = report.then(|| Text::new(Vec::new(), false));
-    let mut analyzer = Analyzer::new(Settings::default());
+    let mut analyzer = Analyzer::new(settings());
     let mut inputs = Vec::new();
     let mut next_frame = 1;
     let mut failure = None;

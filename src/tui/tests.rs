@@ -5,7 +5,7 @@
 use super::app::{App, RunState, Screen, Status};
 use super::feed::{self, Snapshot, SourceCounters, Update};
 use super::input::Action;
-use crate::analyzer::{Analyzer, Settings};
+use crate::analyzer::Analyzer;
 use crate::model::{Event, Timestamp};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -21,7 +21,7 @@ const ACTIVE: &str = "fixtures/alg-active/client.pcap";
 /// would (a fixed elapsed time keeps the rate out of the snapshots).
 fn app_from(rel: &str) -> App {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel);
-    let mut analyzer = Analyzer::new(Settings::default());
+    let mut analyzer = Analyzer::new(super::settings());
     crate::capture::read_path(&path, 1, &mut |f| analyzer.feed(f)).unwrap();
     analyzer.finish();
     let size = std::fs::metadata(&path).unwrap().len();
@@ -205,7 +205,7 @@ fn start(id: u32) -> Event {
 /// A session that settled, without findings (healthy) or with an error.
 fn settled(id: u32, error: bool) -> Event {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(if error { LEAK } else { "fixtures/pasv-ok-forwarded/client.pcap" });
-    let mut analyzer = Analyzer::new(Settings::default());
+    let mut analyzer = Analyzer::new(super::settings());
     crate::capture::read_path(&path, 1, &mut |f| analyzer.feed(f)).unwrap();
     analyzer.finish();
     let mut record = std::iter::from_fn(|| analyzer.poll_event())
@@ -246,7 +246,7 @@ fn the_store_drops_the_oldest_healthy_sessions_first() {
 #[test]
 fn the_analysis_never_waits_for_the_ui() {
     let (mut feeder, ui) = feed::channel();
-    let analyzer = Analyzer::new(Settings::default());
+    let analyzer = Analyzer::new(super::settings());
     // Nobody reads: after the channel fills, publishing keeps the events and returns at once.
     let started = Instant::now();
     for id in 0..50_000u32 {
@@ -270,7 +270,7 @@ fn the_analysis_never_waits_for_the_ui() {
 #[test]
 fn the_backlog_is_bounded_and_drops_what_the_ui_can_do_without() {
     let (mut feeder, _ui) = feed::channel();
-    let analyzer = Analyzer::new(Settings::default());
+    let analyzer = Analyzer::new(super::settings());
     // Nobody reads: the channel fills.
     for _ in 0..8 {
         feeder.publish(&analyzer, SourceCounters::default(), false);

@@ -4,7 +4,6 @@
 //! timeline. Two panes, Tab between them.
 
 use super::{bytes, fit, severity_word, Theme};
-use crate::model::record::TIMELINE_LINES;
 use crate::model::{classify, EndReason, MatchedBy, Mode, Negotiation, Side};
 use crate::report::finding::Summary;
 use crate::tui::app::{App, Pane};
@@ -323,7 +322,7 @@ fn data_lines(theme: Theme, s: &Row, width: usize, from: usize, height: usize) -
     lines
 }
 
-/// The timeline (at most [`TIMELINE_LINES`] lines plus notes) and its line count.
+/// The timeline (at most its limit of lines, plus notes) and its line count.
 fn timeline_lines(theme: Theme, s: &Row, width: usize) -> (Vec<Line<'static>>, usize) {
     let mut lines = Vec::new();
     let Some(t) = s.timeline() else {
@@ -342,8 +341,10 @@ fn timeline_lines(theme: Theme, s: &Row, width: usize) -> (Vec<Line<'static>>, u
         let text = fit(l.text, width.saturating_sub(lead.chars().count()));
         lines.push(Line::from(vec![Span::styled(lead, theme.dim()), Span::styled(text, style)]));
     }
-    if t.not_kept > 0 {
-        lines.push(Line::styled(format!("... {} more line(s) not kept (the first {TIMELINE_LINES} are)", t.not_kept), theme.dim()));
+    if t.limit() == 0 {
+        lines.push(Line::styled("(this analysis keeps no control-channel line: its timeline_lines setting is 0)", theme.dim()));
+    } else if t.not_kept > 0 {
+        lines.push(Line::styled(format!("... {} more line(s) not kept (the first {} are)", t.not_kept, t.limit()), theme.dim()));
     }
     if let Some(frame) = s.record.as_ref().and_then(|r| r.tls_frame) {
         lines.push(Line::styled(format!("encrypted from frame {frame} (AUTH TLS): no lines after it"), theme.dim()));
