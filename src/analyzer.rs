@@ -180,12 +180,18 @@ impl Analyzer {
 
     /// Feeds one captured frame.
     pub fn feed(&mut self, frame: &Frame<'_>) {
+        self.feed_decoded(frame, decode::decode(frame.link, frame.data, frame.orig_len));
+    }
+
+    /// Feeds one captured frame decoded already (by [`decode::decode`], e.g. on the thread that
+    /// read it): the same as [`Analyzer::feed`].
+    pub fn feed_decoded(&mut self, frame: &Frame<'_>, decoded: Result<Decoded<'_>, decode::DecodeError>) {
         self.summary.frames += 1;
         self.last_frame = frame.number;
         self.summary.first_time.get_or_insert(frame.ts);
         // Capture clocks can step back; time only moves forward for timeouts.
         self.now = self.now.max(frame.ts);
-        match decode::decode(frame.link, frame.data, frame.orig_len) {
+        match decoded {
             Ok(Decoded::Tcp(seg)) => self.on_tcp(frame.number, frame.ts, &seg),
             Ok(Decoded::Unreachable(u)) => self.on_unreachable(frame.number, &u),
             Ok(Decoded::Ignored) => {}

@@ -129,8 +129,8 @@ fn analyze(sources: Vec<(&PathBuf, capture::Source)>, sink: Box<dyn Sink + Send>
     while let Some(message) = reading.next() {
         match message {
             Message::Frames(batch) => {
-                for frame in batch.frames() {
-                    analyzer.feed(&frame);
+                for (frame, decoded) in batch.packets() {
+                    analyzer.feed_decoded(&frame, decoded);
                 }
                 reading.recycle(batch);
                 let events: Vec<Event> = std::iter::from_fn(|| analyzer.poll_event()).collect();

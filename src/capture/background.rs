@@ -1,12 +1,14 @@
-//! Reading on a thread of its own: the sources are parsed there and their frames cross to the
-//! analysis in batches (copied out of the reader's buffer), through a bounded channel, so that
-//! reading and analysis use both cores and memory stays bounded when the analysis is slower.
-//! Live capture will feed the analysis the same way.
+//! Reading on a thread of its own: the sources are parsed there, each frame is decoded there
+//! (link, IP and TCP headers: pure work that takes the analysis' critical path no time), and the
+//! frames cross to the analysis in batches (copied out of the reader's buffer) through a bounded
+//! channel, so that reading and analysis use both cores and memory stays bounded when the
+//! analysis is slower.
 //!
 //! Owns the reader thread and the batch format. Must not touch the analysis.
 
 use super::progress::Progress;
 use super::{CaptureError, Frame, ReadSummary, Source};
+use crate::decode::{DecodeError, Decoded, Detached};
 use crate::model::{LinkType, Timestamp};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
@@ -31,13 +33,15 @@ struct Meta {
     start: usize,
     len: usize,
     orig_len: u32,
+    decoded: Detached,
 }
 
 impl FrameBatch {
     fn push(&mut self, f: &Frame<'_>) {
         let start = self.data.len();
         self.data.extend_from_slice(f.data);
-        self.frames.push(Meta { number: f.number, ts: f.ts, link: f.link, start, len: f.data.len(), orig_len: f.orig_len });
+        let decoded = Detached::decode(f.link, f.data, f.orig_len);
+        self.frames.push(Meta { number: f.number, ts: f.ts, link: f.link, start, len: f.data.len(), orig_len: f.orig_len, decoded });
     }
 
     fn is_full(&self) -> bool {
@@ -54,12 +58,14 @@ impl FrameBatch {
 
     /// The frames, in capture order.
     pub fn frames(&self) -> impl Iterator<Item = Frame<'_>> {
-        self.frames.iter().map(|m| Frame {
-            number: m.number,
-            ts: m.ts,
-            link: m.link,
-            data: &self.data[m.start..m.start + m.len],
-            orig_len: m.orig_len,
+        self.packets().map(|(frame, _)| frame)
+    }
+
+    /// The frames with what decoding them gave (for [`crate::analyzer::Analyzer::feed_decoded`]).
+    pub fn packets(&self) -> impl Iterator<Item = (Frame<'_>, Result<Decoded<'_>, DecodeError>)> {
+        self.frames.iter().map(|m| {
+            let data = &self.data[m.start..m.start + m.len];
+            (Frame { number: m.number, ts: m.ts, link: m.link, data, orig_len: m.orig_len }, m.decoded.attach(data))
         })
     }
 }

@@ -56,6 +56,51 @@ pub enum Decoded<'a> {
     Unsupported,
 }
 
+/// A decoded frame that does not borrow the frame's bytes (the TCP payload is kept as a range
+/// into them): decoding can run on the thread that read the frame, and the analysis picks the
+/// result up with the same bytes ([`Detached::attach`]).
+#[derive(Debug, Clone)]
+pub struct Detached(Result<DetachedKind, DecodeError>);
+
+#[derive(Debug, Clone)]
+enum DetachedKind {
+    /// The segment with an empty payload, and where its payload lies in the frame.
+    Tcp(TcpSegment<'static>, std::ops::Range<usize>),
+    Unreachable(Unreachable),
+    Ignored,
+    Unsupported,
+}
+
+impl Detached {
+    /// Decodes `data` (see [`decode`]) and detaches the result from it.
+    pub fn decode(link: LinkType, data: &[u8], orig_len: u32) -> Detached {
+        Detached(decode(link, data, orig_len).map(|d| match d {
+            Decoded::Tcp(seg) => {
+                // The payload is a sub-slice of `data` (or empty): its place is its offset.
+                let start = (seg.payload.as_ptr() as usize).wrapping_sub(data.as_ptr() as usize);
+                let range = if seg.payload.is_empty() || start > data.len() { 0..0 } else { start..start + seg.payload.len() };
+                DetachedKind::Tcp(TcpSegment { payload: &[], ..seg }, range)
+            }
+            Decoded::Unreachable(u) => DetachedKind::Unreachable(u),
+            Decoded::Ignored => DetachedKind::Ignored,
+            Decoded::Unsupported => DetachedKind::Unsupported,
+        }))
+    }
+
+    /// The decoded frame again, borrowing from `data`: the bytes it was decoded from.
+    pub fn attach<'a>(&self, data: &'a [u8]) -> Result<Decoded<'a>, DecodeError> {
+        match &self.0 {
+            Ok(DetachedKind::Tcp(seg, range)) => {
+                Ok(Decoded::Tcp(TcpSegment { payload: data.get(range.clone()).unwrap_or_default(), ..seg.clone() }))
+            }
+            Ok(DetachedKind::Unreachable(u)) => Ok(Decoded::Unreachable(u.clone())),
+            Ok(DetachedKind::Ignored) => Ok(Decoded::Ignored),
+            Ok(DetachedKind::Unsupported) => Ok(Decoded::Unsupported),
+            Err(e) => Err(e.clone()),
+        }
+    }
+}
+
 /// Why a frame could not be decoded. Counted by the analyzer, never fatal.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
@@ -654,6 +699,17 @@ mod tests {
         assert_eq!(decode(LinkType::Ethernet, cut_in_tcp, 200), Err(DecodeError::Truncated("TCP")));
     }
 
+    #[test]
+    fn detached_decoding_gives_the_same_result_on_the_same_bytes() {
+        let frames = [ethernet(ETHERTYPE_IPV4, &ipv4_tcp(b"PASV\r\n")), ethernet(ETHERTYPE_IPV4, &ipv4_syn()), ethernet(0x0806, &[0; 28])];
+        for frame in frames {
+            let len = frame.len() as u32;
+            let copy = frame.clone();
+            assert_eq!(Detached::decode(LinkType::Ethernet, &frame, len).attach(&copy), decode(LinkType::Ethernet, &copy, len));
+        }
+        assert_eq!(Detached::decode(LinkType::Ethernet, &[1, 2], 2).attach(&[1, 2]), Err(DecodeError::Truncated("Ethernet")));
+    }
+
     mod hostile {
         use super::super::*;
         use proptest::prelude::*;
@@ -663,7 +719,8 @@ mod tests {
             fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200), orig_len: u32) {
                 for link in [LinkType::Ethernet, LinkType::LinuxSll, LinkType::LinuxSll2, LinkType::Raw,
                              LinkType::Null, LinkType::Loop] {
-                    let _ = decode(link, &bytes, orig_len);
+                    let direct = decode(link, &bytes, orig_len);
+                    prop_assert_eq!(Detached::decode(link, &bytes, orig_len).attach(&bytes), direct);
                 }
             }
 

@@ -339,7 +339,8 @@ impl Reassembler {
             // not a dozen doublings from four.
             self.history.reserve(self.history_limit.min(1024));
         }
-        self.history.extend(keep.iter().copied());
+        // From a slice iterator, VecDeque copies in bulk.
+        self.history.extend(keep.iter());
         let excess = self.history.len().saturating_sub(self.history_limit);
         self.history.drain(..excess);
         out(Chunk::Data(bytes));

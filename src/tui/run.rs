@@ -125,8 +125,8 @@ fn analyze(sources: Vec<(PathBuf, Source)>, mut feeder: Feeder, stop: Arc<Atomic
         }
         match message {
             Message::Frames(batch) => {
-                for frame in batch.frames() {
-                    analyzer.feed(&frame);
+                for (frame, decoded) in batch.packets() {
+                    analyzer.feed_decoded(&frame, decoded);
                 }
                 reading.recycle(batch);
                 hand_over(&mut analyzer, &mut feeder, &mut text);
