@@ -112,6 +112,8 @@ enum Output {
 
 /// Batches of events in flight to the writer before the analysis waits for it.
 const EVENTS_IN_FLIGHT: usize = 8;
+/// Events per batch once the input has ended.
+const FINAL_EVENTS_PER_BATCH: usize = 4096;
 
 /// Three threads, each with one job: reading and parsing the capture, the analysis (this
 /// thread: the deterministic core), and writing the report. On two cores, reading and writing
@@ -161,8 +163,14 @@ fn analyze(sources: Vec<(&PathBuf, capture::Source)>, sink: Box<dyn Sink + Send>
     progress.finish();
     if !writer_gone {
         analyzer.finish();
-        let events: Vec<Event> = std::iter::from_fn(|| analyzer.poll_event()).collect();
-        let _ = to_writer.send(Output::Events(events));
+        // The sessions still open settle now, thousands at the end of a busy capture: their
+        // events go out in batches, so the writer works while the rest settle.
+        loop {
+            let events: Vec<Event> = std::iter::from_fn(|| analyzer.poll_event()).take(FINAL_EVENTS_PER_BATCH).collect();
+            if events.is_empty() || to_writer.send(Output::Events(events)).is_err() {
+                break;
+            }
+        }
         let _ = to_writer.send(Output::Finish(inputs));
     }
     drop(to_writer);
