@@ -46,6 +46,10 @@ pub struct Settings {
     /// Control-channel lines each session keeps in its record's timeline (the terminal UI's
     /// detail; the reports do not show them): 0, the default, keeps none and costs nothing.
     pub timeline_lines: usize,
+    /// Announce each negotiation and each data outcome as it becomes known (the `negotiation`
+    /// and `data_outcome` events). A consumer that reads only settled sessions (a report
+    /// written at the end) turns this off and is spared building them.
+    pub negotiation_events: bool,
 }
 
 impl Default for Settings {
@@ -59,6 +63,7 @@ impl Default for Settings {
             settle_grace_ns: 5 * 1_000_000_000,
             idle_timeout_ns: 600 * 1_000_000_000,
             timeline_lines: 0,
+            negotiation_events: true,
         }
     }
 }
@@ -376,7 +381,9 @@ impl Analyzer {
                 neg.conn = Some(*conn);
                 if !neg.outcome_announced && decided_outcome(conn).is_some() {
                     neg.outcome_announced = true;
-                    self.events.push_back(outcome_event(id, n, &outcome::negotiation_record(neg, ts), frame, ts));
+                    if self.settings.negotiation_events {
+                        self.events.push_back(outcome_event(id, n, &outcome::negotiation_record(neg, ts), frame, ts));
+                    }
                 }
             }
             Role::Probable { session, index } if state_changed => {
@@ -521,6 +528,9 @@ impl Analyzer {
                     let Some(neg) = s.negotiations.get_mut(n as usize) else { continue };
                     self.answered += 1;
                     neg.announced = true;
+                    if !self.settings.negotiation_events {
+                        continue;
+                    }
                     // The event shows the data connection as it is now (SYN retransmissions
                     // are not copied as they come).
                     if let Some(f) = neg.conn.and_then(|c| self.flows.get(&FlowKey::new(c.client, c.server))) {
@@ -561,7 +571,15 @@ impl Analyzer {
                 n.conn = Some(conn);
                 if !n.outcome_announced {
                     n.outcome_announced = true;
-                    self.events.push_back(outcome_event(session, negotiation, &outcome::negotiation_record(n, self.now), frame, self.now));
+                    if self.settings.negotiation_events {
+                        self.events.push_back(outcome_event(
+                            session,
+                            negotiation,
+                            &outcome::negotiation_record(n, self.now),
+                            frame,
+                            self.now,
+                        ));
+                    }
                 }
             }
             Role::Probable { session, index } => {
@@ -638,7 +656,8 @@ impl Analyzer {
         let (now, frame) = (self.now, self.last_frame);
         let mut record = outcome::session_record(&s, now, reason);
         // What was not announced yet is announced from the record: it is built once.
-        for ((i, n), r) in s.negotiations.iter().enumerate().zip(&record.negotiations) {
+        let announce = if self.settings.negotiation_events { s.negotiations.len() } else { 0 };
+        for ((i, n), r) in s.negotiations.iter().enumerate().zip(&record.negotiations).take(announce) {
             if !n.announced {
                 self.events.push_back(negotiation_event(id, i as u32, r, frame, now));
             }

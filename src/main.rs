@@ -122,9 +122,10 @@ fn analyze(sources: Vec<(&PathBuf, capture::Source)>, sink: Box<dyn Sink + Send>
     let (paths, sources): (Vec<&PathBuf>, Vec<capture::Source>) = sources.into_iter().unzip();
     let reading = read_in_background(sources, progress.clone());
     let (to_writer, from_analysis) = sync_channel::<Output>(EVENTS_IN_FLIGHT);
+    let settings = Settings { negotiation_events: sink.wants_negotiation_events(), ..Settings::default() };
     let writer = std::thread::spawn(move || write_all(sink, from_analysis));
 
-    let mut analyzer = Analyzer::new(Settings::default());
+    let mut analyzer = Analyzer::new(settings);
     let mut inputs = Vec::new();
     let mut next_frame = 1;
     let mut writer_gone = false;

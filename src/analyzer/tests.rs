@@ -134,6 +134,23 @@ fn a_closed_session_is_reported_at_once_and_forgotten() {
 }
 
 #[test]
+fn without_negotiation_events_the_same_session_settles() {
+    let run = |negotiation_events: bool| {
+        let mut f = Feeder::new(Settings { negotiation_events, ..Settings::default() });
+        let seqs = control_between(&mut f, C, S, PASSIVE_LEAK);
+        close(&mut f, C, S, seqs);
+        let events = drain(&mut f.a);
+        let names: Vec<&str> = events.iter().map(Event::name).collect();
+        (names, serde_json::to_string(&settled(events).unwrap()).unwrap())
+    };
+    let (all, record) = run(true);
+    let (some, same) = run(false);
+    assert_eq!(all, ["session_start", "negotiation", "data_outcome", "session_end"]);
+    assert_eq!(some, ["session_start", "session_end"]);
+    assert_eq!(record, same);
+}
+
+#[test]
 fn time_passing_without_packets_settles_unanswered_and_idle_sessions() {
     let settings = Settings::default();
     let mut f = Feeder::new(settings);

@@ -49,6 +49,11 @@ impl<'a> Capture<'a> {
 /// An output fed the analyzer's events as they come.
 pub trait Sink {
     fn event(&mut self, event: &Event) -> io::Result<()>;
+    /// Whether it writes `negotiation` and `data_outcome` events (see
+    /// [`crate::analyzer::Settings::negotiation_events`]): outputs of settled sessions do not.
+    fn wants_negotiation_events(&self) -> bool {
+        false
+    }
     /// The input is over (the `summary` event was the last one): write what closes the output.
     fn finish(&mut self, inputs: &[InputSummary]) -> io::Result<()>;
 }

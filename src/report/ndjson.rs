@@ -54,6 +54,10 @@ impl<W: Write> Ndjson<W> {
 }
 
 impl<W: Write> Sink for Ndjson<W> {
+    fn wants_negotiation_events(&self) -> bool {
+        true
+    }
+
     fn event(&mut self, event: &Event) -> io::Result<()> {
         if let Event::Summary { frame, time, summary } = event {
             self.summary = Some((*frame, *time, (**summary).clone()));
