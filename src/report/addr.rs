@@ -83,8 +83,10 @@ fn write_decimal(out: &mut [u8], value: u32) -> usize {
 }
 
 fn as_str(bytes: &[u8]) -> &str {
-    // Digits, dots and a colon only.
-    std::str::from_utf8(bytes).unwrap_or_default()
+    debug_assert!(bytes.iter().all(|b| b.is_ascii_digit() || *b == b'.' || *b == b':'));
+    // SAFETY: `write_v4` writes ASCII digits, dots and a colon only: valid UTF-8. (Checking it
+    // again was a fiftieth of the JSON writer's time.)
+    unsafe { std::str::from_utf8_unchecked(bytes) }
 }
 
 impl Serialize for Sock {

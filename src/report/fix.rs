@@ -8,6 +8,7 @@ use super::addr::{Ip, Sock};
 use crate::model::{Fix, Mode, Software};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
+use serde_json::value::RawValue;
 use std::fmt;
 
 impl fmt::Display for Fix {
@@ -119,25 +120,65 @@ impl Serialize for Fixes<'_> {
 }
 
 /// JSON: each fix as its action and parameters, plus the rendered text.
+///
+/// The same fix (same action, same parameters) recurs in session after session of one capture,
+/// so each is written once into JSON and kept (a few hundred bytes each, at most
+/// [`MAX_KEPT_FIXES`], per thread); later ones are copied out as written. The output is the same.
 pub fn serialize_fixes<S: Serializer>(fixes: &[Fix], s: S) -> Result<S::Ok, S::Error> {
-    /// The text is written straight into the output, not built first.
-    struct Text<'a>(&'a Fix);
-    impl Serialize for Text<'_> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            s.collect_str(self.0)
-        }
-    }
-    #[derive(Serialize)]
-    struct WithText<'a> {
-        #[serde(flatten)]
-        fix: &'a Fix,
-        text: Text<'a>,
-    }
     let mut seq = s.serialize_seq(Some(fixes.len()))?;
     for fix in fixes {
-        seq.serialize_element(&WithText { fix, text: Text(fix) })?;
+        match written(fix) {
+            Some(json) => seq.serialize_element(&*json)?,
+            None => seq.serialize_element(&WithText::of(fix))?,
+        }
     }
     seq.end()
+}
+
+/// Distinct fixes kept as JSON; past it the store starts again.
+const MAX_KEPT_FIXES: usize = 4096;
+
+thread_local! {
+    static WRITTEN: std::cell::RefCell<crate::AddrMap<Fix, std::rc::Rc<RawValue>>> = Default::default();
+}
+
+/// The fix as JSON, from the store or written now; None if it cannot be (it always can).
+fn written(fix: &Fix) -> Option<std::rc::Rc<RawValue>> {
+    WRITTEN.with(|kept| {
+        let mut kept = kept.borrow_mut();
+        if let Some(json) = kept.get(fix) {
+            return Some(json.clone());
+        }
+        let json: std::rc::Rc<RawValue> = serde_json::value::to_raw_value(&WithText::of(fix)).ok()?.into();
+        if kept.len() >= MAX_KEPT_FIXES {
+            kept.clear();
+        }
+        kept.insert(fix.clone(), json.clone());
+        Some(json)
+    })
+}
+
+/// A fix with its words.
+#[derive(Serialize)]
+struct WithText<'a> {
+    #[serde(flatten)]
+    fix: &'a Fix,
+    text: Words<'a>,
+}
+
+impl WithText<'_> {
+    fn of(fix: &Fix) -> WithText<'_> {
+        WithText { fix, text: Words(fix) }
+    }
+}
+
+/// The text is written straight into the output, not built first.
+struct Words<'a>(&'a Fix);
+
+impl Serialize for Words<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self.0)
+    }
 }
 
 #[cfg(test)]
