@@ -3,7 +3,7 @@
 //! Data flows one way: packets in, events and a report out.
 //!
 //! ```text
-//! capture (file)  ->  decode (link, IP, TCP/ICMP)  ->  tcp (flows, reassembly)
+//! capture (file | live)  ->  decode (link, IP, TCP/ICMP)  ->  tcp (flows, reassembly)
 //!     ->  ftp (control-channel lines, replies, negotiations, sessions)
 //!     ->  correlate (negotiation <-> data connection, outcomes)  ->  diagnose (findings, fixes)
 //!     ->  report (JSON, NDJSON, text)
@@ -12,7 +12,8 @@
 //! Everything between `capture` and `report` is deterministic: the [`analyzer::Analyzer`] is
 //! fed frames with their capture timestamps and frame numbers, told when time passes without
 //! packets, and asked for the [`model::Event`]s that became known. It never reads a clock or a
-//! socket. Files, live capture and tests drive the same analyzer. Start reading at [`model`].
+//! socket. Files, live capture ([`live`]) and tests drive the same analyzer through
+//! [`pipeline`]. Start reading at [`model`].
 
 pub mod analyzer;
 pub mod capture;
@@ -20,7 +21,9 @@ pub mod correlate;
 pub mod decode;
 pub mod diagnose;
 pub mod ftp;
+pub mod live;
 pub mod model;
+pub mod pipeline;
 pub mod report;
 pub mod tcp;
 pub mod tui;

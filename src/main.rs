@@ -3,11 +3,13 @@
 //! Owns the command line (clap types stay here) and the I/O edges: files, stdout, exit status.
 
 use clap::{Parser, Subcommand};
-use ftpscope::analyzer::{Analyzer, Settings};
+mod live_cmd;
+
+use ftpscope::analyzer::Settings;
 use ftpscope::capture;
 use ftpscope::capture::background::{read_in_background, Message};
 use ftpscope::capture::progress::Progress;
-use ftpscope::model::Event;
+use ftpscope::pipeline::{Finished, Pipeline};
 use ftpscope::report::json::JsonDocument;
 use ftpscope::report::ndjson::Ndjson;
 use ftpscope::report::text::Text;
@@ -15,7 +17,6 @@ use ftpscope::report::{InputSummary, Sink};
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::mpsc::{sync_channel, Receiver};
 
 #[derive(Parser)]
 #[command(name = "ftpscope", version, about = "Packet-inspecting FTP session analyzer: why LIST hangs, why passive mode fails behind NAT")]
@@ -56,6 +57,14 @@ enum Command {
         #[arg(long, requires = "tui")]
         report: bool,
     },
+    /// Watch an interface (libpcap): events as they happen, the report when stopped.
+    ///
+    /// Stops on Ctrl-C / SIGTERM, --duration or --count, or when the interface goes away;
+    /// then prints the report (text, or one JSON document with --json) and exits with the
+    /// status of `analyze`. Needs permission to capture (root, or setcap
+    /// cap_net_raw,cap_net_admin=eip on the binary); privileges are given up once the
+    /// capture is open. Built only with the `live` feature (libpcap).
+    Live(live_cmd::LiveArgs),
 }
 
 fn main() -> ExitCode {
@@ -101,44 +110,27 @@ fn main() -> ExitCode {
             };
             analyze(sources, sink, progress)
         }
+        Command::Live(args) => live_cmd::live(args),
     }
 }
 
-/// What the analysis hands the writer thread.
-enum Output {
-    Events(Vec<Event>),
-    Finish(Vec<InputSummary>),
-}
-
-/// Batches of events in flight to the writer before the analysis waits for it.
-const EVENTS_IN_FLIGHT: usize = 8;
-/// Events per batch once the input has ended.
-const FINAL_EVENTS_PER_BATCH: usize = 4096;
-
 /// Three threads, each with one job: reading and parsing the capture, the analysis (this
-/// thread: the deterministic core), and writing the report. On two cores, reading and writing
-/// share one while the analysis has the other.
+/// thread: the deterministic core), and writing the report ([`Pipeline`]). On two cores,
+/// reading and writing share one while the analysis has the other.
 fn analyze(sources: Vec<(&PathBuf, capture::Source)>, sink: Box<dyn Sink + Send>, progress: Progress) -> ExitCode {
     let (paths, sources): (Vec<&PathBuf>, Vec<capture::Source>) = sources.into_iter().unzip();
     let reading = read_in_background(sources, progress.clone());
-    let (to_writer, from_analysis) = sync_channel::<Output>(EVENTS_IN_FLIGHT);
+    // Negotiation and data_outcome events are built only for an output that writes them.
     let settings = Settings { negotiation_events: sink.wants_negotiation_events(), ..Settings::default() };
-    let writer = std::thread::spawn(move || write_all(sink, from_analysis));
-
-    let mut analyzer = Analyzer::new(settings);
+    let mut pipeline = Pipeline::start(settings, sink, None);
     let mut inputs = Vec::new();
     let mut next_frame = 1;
-    let mut writer_gone = false;
     while let Some(message) = reading.next() {
         match message {
             Message::Frames(batch) => {
-                for (frame, decoded) in batch.packets() {
-                    analyzer.feed_decoded(&frame, decoded);
-                }
+                let alive = pipeline.feed(&batch);
                 reading.recycle(batch);
-                let events: Vec<Event> = std::iter::from_fn(|| analyzer.poll_event()).collect();
-                if !events.is_empty() && to_writer.send(Output::Events(events)).is_err() {
-                    writer_gone = true;
+                if !alive {
                     break;
                 }
             }
@@ -148,6 +140,7 @@ fn analyze(sources: Vec<(&PathBuf, capture::Source)>, sink: Box<dyn Sink + Send>
                     first_frame: next_frame,
                     frames: summary.frames,
                     truncated: summary.truncated,
+                    live: None,
                 });
                 next_frame += summary.frames;
             }
@@ -162,58 +155,20 @@ fn analyze(sources: Vec<(&PathBuf, capture::Source)>, sink: Box<dyn Sink + Send>
     drop(reading);
     // The bar's line goes before the last sessions and the totals are printed.
     progress.finish();
-    if !writer_gone {
-        analyzer.finish();
-        // The sessions still open settle now, thousands at the end of a busy capture: their
-        // events go out in batches, so the writer works while the rest settle.
-        loop {
-            let events: Vec<Event> = std::iter::from_fn(|| analyzer.poll_event()).take(FINAL_EVENTS_PER_BATCH).collect();
-            if events.is_empty() || to_writer.send(Output::Events(events)).is_err() {
-                break;
-            }
+    exit_code(pipeline.finish(Vec::new(), inputs, None))
+}
+
+/// 0 without error findings, 1 with; a closed pipe (`| head`) ends the run quietly with that
+/// status, any other write error is reported (2).
+fn exit_code(finished: Finished) -> ExitCode {
+    match finished.written {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            let _ = writeln!(io::stderr(), "ftpscope: writing the report: {e}");
+            ExitCode::from(2)
         }
-        let _ = to_writer.send(Output::Finish(inputs));
+        _ if finished.errors > 0 => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
     }
-    drop(to_writer);
-    match writer.join() {
-        Ok(Ok(())) => status(&analyzer),
-        Ok(Err(e)) => output_error_with(e, &analyzer),
-        Err(_) => ExitCode::from(2),
-    }
-}
-
-/// The writer thread: every event into the sink, then its end.
-fn write_all(mut sink: Box<dyn Sink + Send>, from_analysis: Receiver<Output>) -> io::Result<()> {
-    for message in from_analysis {
-        match message {
-            Output::Events(events) => {
-                for event in &events {
-                    sink.event(event)?;
-                }
-            }
-            Output::Finish(inputs) => sink.finish(&inputs)?,
-        }
-    }
-    Ok(())
-}
-
-/// 1 when an error finding was reported, else 0.
-fn status(analyzer: &Analyzer) -> ExitCode {
-    if analyzer.stats().errors > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
-}
-
-/// A closed pipe (`| head`) ends the run quietly, with the status so far; any other write error
-/// is reported.
-fn output_error_with(e: io::Error, analyzer: &Analyzer) -> ExitCode {
-    if e.kind() == io::ErrorKind::BrokenPipe {
-        return status(analyzer);
-    }
-    let _ = writeln!(io::stderr(), "ftpscope: writing the report: {e}");
-    ExitCode::from(2)
 }
 
 // The reader, the analysis and the writer hand each other memory (frame batches, events):

@@ -3,6 +3,7 @@
 //! frames cross to the analysis in batches (copied out of the reader's buffer) through a bounded
 //! channel, so that reading and analysis use both cores and memory stays bounded when the
 //! analysis is slower.
+//! Live capture (`crate::live`) fills the same batches from an interface.
 //!
 //! Owns the reader thread and the batch format. Must not touch the analysis.
 
@@ -37,14 +38,16 @@ struct Meta {
 }
 
 impl FrameBatch {
-    fn push(&mut self, f: &Frame<'_>) {
+    /// Copies `f` in (the reader thread and live capture fill batches this way).
+    pub fn push(&mut self, f: &Frame<'_>) {
         let start = self.data.len();
         self.data.extend_from_slice(f.data);
         let decoded = Detached::decode(f.link, f.data, f.orig_len);
         self.frames.push(Meta { number: f.number, ts: f.ts, link: f.link, start, len: f.data.len(), orig_len: f.orig_len, decoded });
     }
 
-    fn is_full(&self) -> bool {
+    /// Full enough to send: [`BATCH_FRAMES`] frames or [`BATCH_BYTES`] bytes.
+    pub fn is_full(&self) -> bool {
         self.frames.len() >= BATCH_FRAMES || self.data.len() >= BATCH_BYTES
     }
 

@@ -62,6 +62,23 @@ impl Progress {
         Progress { bar }
     }
 
+    /// A status line instead of a bar (live capture: no total, no end), showing
+    /// [`set_message`](Self::set_message)'s text. `enabled = false` draws nothing, ever.
+    pub fn status(enabled: bool) -> Progress {
+        if !enabled {
+            return Progress { bar: ProgressBar::hidden() };
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(REFRESH_HZ));
+        bar.set_style(ProgressStyle::with_template("{spinner} {wide_msg}").expect("valid status template"));
+        bar.enable_steady_tick(Duration::from_millis(200));
+        Progress { bar }
+    }
+
+    /// The status line's text.
+    pub fn set_message(&self, message: String) {
+        self.bar.set_message(message);
+    }
+
     /// A progress bar that is never drawn (the default for the library's users).
     pub fn hidden() -> Progress {
         Progress::new(None, false)
@@ -238,5 +255,6 @@ mod tests {
         // Parsing only: nothing is drawn in tests.
         style(true);
         style(false);
+        Progress::status(false).set_message("hidden".into());
     }
 }

@@ -135,6 +135,8 @@ pub enum Text {
         client: SocketAddr,
         server: SocketAddr,
     },
+    /// capture_drops (live capture): the numbers are in the details.
+    CaptureDrops,
     RewriteAcross {
         command: NegotiationCommand,
         inside: SocketAddr,
@@ -256,6 +258,8 @@ pub enum Details {
         advertised: SocketAddr,
         connection: Endpoints,
     },
+    /// capture_drops: libpcap's counters at the end of a live capture
+    Drops { received: u64, dropped: u64, interface_dropped: u64 },
     /// alg_rewrite across the two copies of one connection
     RewriteAcross {
         #[serde(serialize_with = "crate::report::addr::socket")]

@@ -189,6 +189,8 @@ pub enum FindingKind {
     CleartextCredentials,
     MalformedReply,
     MalformedCommand,
+    /// Live capture only: libpcap dropped packets (the analysis missed some).
+    CaptureDrops,
 }
 
 impl FindingKind {
@@ -205,6 +207,7 @@ impl FindingKind {
             FindingKind::CleartextCredentials => "cleartext_credentials",
             FindingKind::MalformedReply => "malformed_reply",
             FindingKind::MalformedCommand => "malformed_command",
+            FindingKind::CaptureDrops => "capture_drops",
         }
     }
 }

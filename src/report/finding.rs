@@ -19,6 +19,14 @@ impl Display for Summary<'_> {
         let finding = self.0;
         match finding.text {
             Text::NonstandardPort { port, .. } => write!(f, "FTP control channel on port {port} instead of 21"),
+            Text::CaptureDrops => match &finding.details {
+                Details::Drops { received, dropped, interface_dropped } => write!(
+                    f,
+                    "the capture dropped {} of {received} packet(s): {dropped} for want of buffer room, {interface_dropped} by the interface",
+                    dropped + interface_dropped
+                ),
+                _ => f.write_str("the capture dropped packets"),
+            },
             Text::Credentials => match &finding.details {
                 Details::Credentials { user: Some(user), .. } => write!(f, "password for user '{user}' sent in clear text"),
                 _ => f.write_str("password for user (unknown) sent in clear text"),
@@ -99,6 +107,12 @@ impl Display for Summary<'_> {
 impl Display for Explanation<'_> {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self.0.text {
+            Text::CaptureDrops => f.write_str(
+                "Packets that were dropped were never analysed: a missing SYN-ACK, reply or FIN can make an outcome read wrong \
+                 (unanswered instead of established, unknown instead of closed), and a missing reply can hide a negotiation. \
+                 Capture less (a narrower --filter, e.g. on the FTP hosts, but not on ports: the data connections use \
+                 others) or give the kernel more room (--buffer-size, e.g. 128M).",
+            ),
             Text::NonstandardPort { port, server } => write!(
                 f,
                 "The control connection goes to {}. Firewalls and NAT helpers that watch only port 21 do not see this session: \

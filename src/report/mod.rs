@@ -19,8 +19,9 @@ use std::io;
 
 pub const SCHEMA: &str = "ftpscope/2";
 
-/// One input file as the command line read it; the analyzer knows only frames.
-#[derive(Debug, Clone, Serialize)]
+/// One input file as the command line read it (or the interface `ftpscope live` watched); the
+/// analyzer knows only frames.
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct InputSummary {
     pub path: String,
     /// Global number of this input's first frame (frames are numbered across inputs).
@@ -28,6 +29,32 @@ pub struct InputSummary {
     pub frames: u64,
     /// Why the input ended early, when it did.
     pub truncated: Option<String>,
+    /// Only for a live capture: left out of file inputs, so that their output is unchanged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<Box<LiveInput>>,
+}
+
+/// What `ftpscope live` watched and what libpcap counted (docs/schema.md, `capture.inputs[].live`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LiveInput {
+    pub interface: String,
+    /// The BPF filter in force.
+    pub filter: String,
+    /// Why the filter may hide data connections, when it may.
+    pub filter_warning: Option<String>,
+    pub snaplen: u32,
+    pub promiscuous: bool,
+    /// libpcap's counters (pcap_stats) at the end: packets that passed the filter, dropped for
+    /// want of buffer space, dropped by the interface or its driver.
+    pub received: u64,
+    pub dropped: u64,
+    pub interface_dropped: u64,
+    /// The `--write` file, when given.
+    pub written_to: Option<String>,
+    /// Why the capture stopped: `signal`, `duration`, `count`, `interface_gone`, `input_end`.
+    pub ended: &'static str,
+    /// The reason in words (libpcap's message when the interface went away).
+    pub ended_detail: String,
 }
 
 /// The document's `capture` object: the inputs, then the analyzer's totals.

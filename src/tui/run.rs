@@ -138,6 +138,7 @@ fn analyze(sources: Vec<(PathBuf, Source)>, mut feeder: Feeder, stop: Arc<Atomic
                     first_frame: next_frame,
                     frames: summary.frames,
                     truncated: summary.truncated,
+                    live: None,
                 });
                 next_frame += summary.frames;
             }
@@ -157,6 +158,7 @@ fn analyze(sources: Vec<(PathBuf, Source)>, mut feeder: Feeder, stop: Arc<Atomic
                 first_frame: next_frame,
                 frames: analyzer.stats().frames + 1 - next_frame,
                 truncated: Some("the terminal UI was closed before the end".into()),
+                live: None,
             });
         }
     }

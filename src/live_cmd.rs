@@ -1,0 +1,217 @@
+//! `ftpscope live`: the command line of live capture (part of the binary, beside main.rs).
+//!
+//! Owns the order of the privileged steps: the device is opened and `--write`'s file created
+//! while privileged, then privileges are given up, and only then are threads started and
+//! packets parsed. A build without the `live` feature (no libpcap) keeps the same arguments and
+//! says what to install.
+
+use clap::Args;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct LiveArgs {
+    /// Interface to capture on ("any" for all); see --list.
+    #[arg(short, long, value_name = "IFACE", required_unless_present = "list")]
+    interface: Option<String>,
+    /// List the interfaces with their addresses and link state (like tcpdump -D), then exit.
+    #[arg(long, conflicts_with = "interface")]
+    list: bool,
+    /// BPF capture filter. Default: TCP and ICMP/ICMPv6, VLAN-tagged too. A filter on ports
+    /// hides the data connections (their ports are negotiated at run time).
+    #[arg(long, value_name = "BPF")]
+    filter: Option<String>,
+    /// Bytes kept of each packet.
+    #[arg(long, value_name = "N", default_value_t = 262_144)]
+    snaplen: u32,
+    /// Do not put the interface in promiscuous mode.
+    #[arg(long)]
+    no_promisc: bool,
+    /// Kernel capture buffer in bytes (suffixes K, M, G); more absorbs longer bursts.
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    buffer_size: Option<u32>,
+    /// Also save the packets as pcap, flushed as they come (valid after Ctrl-C).
+    #[arg(long, short = 'w', value_name = "FILE")]
+    write: Option<PathBuf>,
+    /// Overwrite --write's file when it exists.
+    #[arg(long, requires = "write")]
+    force: bool,
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    duration: Option<f64>,
+    /// Stop after this many packets.
+    #[arg(long, short = 'c', value_name = "PACKETS")]
+    count: Option<u64>,
+    /// User to switch to once the capture is open, when started as root ("root" keeps root).
+    #[arg(long, short = 'Z', value_name = "NAME", default_value = "nobody")]
+    user: String,
+    /// Print the report as one JSON document when the capture stops (docs/schema.md).
+    #[arg(long, conflicts_with = "ndjson")]
+    json: bool,
+    /// Print one JSON object per event, per line, as it happens (docs/schema.md).
+    #[arg(long)]
+    ndjson: bool,
+    /// No colour, even on a terminal (NO_COLOR in the environment does the same).
+    #[arg(long)]
+    no_color: bool,
+    /// No status line and no "listening on" line on standard error.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// What to install, for a build without libpcap.
+#[cfg(not(feature = "live"))]
+pub const NOT_BUILT: &str = "ftpscope: this build has no live capture (it was built without libpcap). Install libpcap's \
+development files (Debian/Ubuntu: apt-get install libpcap-dev; Fedora: dnf install libpcap-devel), then build with the \
+live feature: cargo install --path . --features live";
+
+fn parse_size(text: &str) -> Result<u32, String> {
+    let t = text.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, ""),
+    };
+    let n: u64 = digits.parse().map_err(|_| format!("not a size: {text:?}"))?;
+    let scale = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1 << 10,
+        "M" | "MB" | "MIB" => 1 << 20,
+        "G" | "GB" | "GIB" => 1 << 30,
+        _ => return Err(format!("unknown unit in {text:?} (K, M or G)")),
+    };
+    u32::try_from(n.saturating_mul(scale)).map_err(|_| format!("{text} is more than libpcap takes (4 GiB)"))
+}
+
+#[cfg(not(feature = "live"))]
+pub fn live(_args: LiveArgs) -> ExitCode {
+    eprintln!("{NOT_BUILT}");
+    ExitCode::from(2)
+}
+
+#[cfg(feature = "live")]
+pub fn live(args: LiveArgs) -> ExitCode {
+    use ftpscope::capture::progress::Progress;
+    use ftpscope::live::{self, device, filter, privileges, Format, LiveOptions};
+    use std::io::{self, IsTerminal, Write};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    let fail = |message: String| {
+        eprintln!("ftpscope: {message}");
+        ExitCode::from(2)
+    };
+    if args.list {
+        return match device::list() {
+            Ok(lines) => {
+                let mut out = io::stdout().lock();
+                for line in lines {
+                    let _ = writeln!(out, "{line}");
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(format!("cannot list interfaces: {e}")),
+        };
+    }
+    let Some(interface) = args.interface else { return fail("live needs -i IFACE (or --list)".into()) };
+    let duration = match args.duration {
+        Some(s) if !(s.is_finite() && s > 0.0) => return fail(format!("--duration {s}: needs a positive number of seconds")),
+        Some(s) => Some(Duration::from_secs_f64(s.min(1e9))),
+        None => None,
+    };
+    // Refused before anything is captured.
+    if let Some(path) = &args.write {
+        if !args.force && path.exists() {
+            return fail(format!("{}: exists; --force overwrites it", path.display()));
+        }
+    }
+    let filter_text = args.filter.clone().unwrap_or_else(|| filter::DEFAULT_FILTER.to_string());
+    let options = device::OpenOptions {
+        interface: &interface,
+        filter: &filter_text,
+        snaplen: args.snaplen,
+        promiscuous: !args.no_promisc,
+        buffer_size: args.buffer_size,
+    };
+    let device = match device::open(&options) {
+        Ok(d) => d,
+        Err(e) => return fail(e.to_string()),
+    };
+    // Created while still privileged: the directory may be root's.
+    let write: Option<Box<dyn Write + Send>> = match &args.write {
+        Some(path) => {
+            let mut open = std::fs::OpenOptions::new();
+            open.write(true);
+            if args.force {
+                open.create(true).truncate(true);
+            } else {
+                open.create_new(true);
+            }
+            match open.open(path) {
+                Ok(file) => Some(Box::new(io::BufWriter::with_capacity(1 << 16, file))),
+                Err(e) => return fail(format!("{}: {e}", path.display())),
+            }
+        }
+        None => None,
+    };
+    // From here on packets are parsed: without privileges (README, "Privileges").
+    let running_as = match privileges::drop_privileges(&args.user) {
+        Ok(privileges::Dropped::User { name, .. }) => format!("running as {name}"),
+        Ok(privileges::Dropped::Capabilities) => "capabilities dropped".to_string(),
+        Ok(privileges::Dropped::Kept) => "still root (--user root)".to_string(),
+        Err(e) => return fail(format!("cannot give up privileges: {e}")),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let on_signal = stop.clone();
+    // First Ctrl-C / SIGTERM: stop and report. A second one: the user means it.
+    if let Err(e) = ctrlc::set_handler(move || {
+        if on_signal.swap(true, Ordering::Relaxed) {
+            std::process::exit(130);
+        }
+    }) {
+        return fail(format!("cannot handle signals: {e}"));
+    }
+    let filter_warning = filter::data_connections_warning(&filter_text);
+    if !args.quiet {
+        eprintln!("ftpscope: listening on {interface} (snaplen {}, {running_as}), filter: {filter_text}", args.snaplen);
+    }
+    if let Some(w) = &filter_warning {
+        eprintln!("ftpscope: warning: {w}");
+    }
+    let status = Progress::status(io::stderr().is_terminal() && !args.quiet);
+    let color = !args.no_color && std::env::var_os("NO_COLOR").is_none() && io::stdout().is_terminal();
+    let format = if args.json {
+        Format::Json
+    } else if args.ndjson {
+        Format::Ndjson
+    } else {
+        Format::Text { color }
+    };
+    let options = LiveOptions {
+        interface: interface.clone(),
+        filter: filter_text,
+        snaplen: args.snaplen,
+        promiscuous: !args.no_promisc,
+        format,
+        duration,
+        count: args.count,
+        written_to: args.write.as_ref().map(|p| p.display().to_string()),
+        status: status.clone(),
+        stats_every: Duration::from_secs(10),
+    };
+    let out = Box::new(status.writer(io::stdout()));
+    let end = live::run(device, write, options, out, stop);
+    let c = end.counters.unwrap_or_default();
+    // One line saying why it stopped, always when the interface went away.
+    if !args.quiet || end.ended_kind == "interface_gone" {
+        eprintln!(
+            "ftpscope: capture on {interface} ended: {}; {} packet(s) received, {} dropped by the kernel, {} by the interface",
+            end.ended, c.received, c.dropped, c.interface_dropped
+        );
+    }
+    if let Some(e) = end.write_error {
+        eprintln!("ftpscope: writing {}: {e}", args.write.as_ref().map(|p| p.display().to_string()).unwrap_or_default());
+        return ExitCode::from(2);
+    }
+    crate::exit_code(end.finished)
+}
