@@ -122,7 +122,7 @@ fn analyze(sources: Vec<(&PathBuf, capture::Source)>, sink: Box<dyn Sink + Send>
     let reading = read_in_background(sources, progress.clone());
     // Negotiation and data_outcome events are built only for an output that writes them.
     let settings = Settings { negotiation_events: sink.wants_negotiation_events(), ..Settings::default() };
-    let mut pipeline = Pipeline::start(settings, sink, None);
+    let mut pipeline = Pipeline::start(settings, sink);
     let mut inputs = Vec::new();
     let mut next_frame = 1;
     while let Some(message) = reading.next() {

@@ -9,7 +9,9 @@ use crate::analyzer::{Analyzer, Settings};
 use crate::capture::background::FrameBatch;
 use crate::model::{Event, Timestamp};
 use crate::report::{InputSummary, Sink};
-use std::io;
+use std::cell::RefCell;
+use std::io::{self, Write};
+use std::rc::Rc;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
@@ -18,11 +20,39 @@ const EVENTS_IN_FLIGHT: usize = 8;
 /// Events per batch once the input has ended.
 const FINAL_EVENTS_PER_BATCH: usize = 4096;
 
-/// Work for the writer thread, done in order.
-type Call = Box<dyn FnOnce() -> io::Result<()> + Send>;
-/// Run by the writer thread after each batch of events (live capture flushes its output there,
-/// so that events are seen as they happen).
-pub type AfterBatch = Box<dyn FnMut() -> io::Result<()> + Send>;
+/// Work for the writer thread, done in order, given the output the sink writes to.
+pub type Call = Box<dyn FnOnce(&mut dyn Write) -> io::Result<()> + Send>;
+
+/// Builds the sink on the writer thread, over the output it shares with [`Call`]s.
+pub type MakeSink = Box<dyn FnOnce(SharedOut) -> Box<dyn Sink> + Send>;
+
+/// One output for the sink and the [`Call`]s (live capture's own lines), owned by the writer
+/// thread alone: a `RefCell`, no lock per write (serde writes JSON in many small pieces).
+#[derive(Clone)]
+pub struct SharedOut(Rc<RefCell<io::BufWriter<Box<dyn Write + Send>>>>);
+
+impl Write for SharedOut {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.borrow_mut().write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.0.borrow_mut().write_all(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.borrow_mut().flush()
+    }
+}
+
+/// What the writer thread writes into.
+enum Target {
+    /// `analyze`: the sink owns its output.
+    Sink(Box<dyn Sink + Send>),
+    /// `live`: the sink is built on the writer thread over a [`SharedOut`], flushed after every
+    /// batch of events so that they are seen as they happen.
+    Streaming(Box<dyn Write + Send>, MakeSink),
+}
 
 /// What the analysis hands the writer thread.
 enum Output {
@@ -49,9 +79,20 @@ pub struct Finished {
 }
 
 impl Pipeline {
-    pub fn start(settings: Settings, sink: Box<dyn Sink + Send>, after_batch: Option<AfterBatch>) -> Pipeline {
+    /// The sink writes to its own output (`analyze`).
+    pub fn start(settings: Settings, sink: Box<dyn Sink + Send>) -> Pipeline {
+        Pipeline::spawn(settings, Target::Sink(sink))
+    }
+
+    /// The sink, built by `make_sink`, writes to `out`, which [`call`](Self::call)s write to as
+    /// well; flushed after each batch of events (`live`).
+    pub fn start_streaming(settings: Settings, out: Box<dyn Write + Send>, make_sink: MakeSink) -> Pipeline {
+        Pipeline::spawn(settings, Target::Streaming(out, make_sink))
+    }
+
+    fn spawn(settings: Settings, target: Target) -> Pipeline {
         let (to_writer, from_analysis) = sync_channel::<Output>(EVENTS_IN_FLIGHT);
-        let writer = std::thread::spawn(move || write_all(sink, from_analysis, after_batch));
+        let writer = std::thread::spawn(move || write_all(target, from_analysis));
         Pipeline { analyzer: Analyzer::new(settings), to_writer, writer, writer_gone: false }
     }
 
@@ -81,7 +122,7 @@ impl Pipeline {
     }
 
     /// Runs `call` on the writer thread, after the events sent so far.
-    pub fn call(&mut self, call: impl FnOnce() -> io::Result<()> + Send + 'static) -> bool {
+    pub fn call(&mut self, call: impl FnOnce(&mut dyn Write) -> io::Result<()> + Send + 'static) -> bool {
         self.send(Output::Call(Box::new(call)))
     }
 
@@ -133,20 +174,33 @@ impl Pipeline {
 }
 
 /// The writer thread: every event into the sink, then its end.
-fn write_all(mut sink: Box<dyn Sink + Send>, from_analysis: Receiver<Output>, mut after_batch: Option<AfterBatch>) -> io::Result<()> {
+fn write_all(target: Target, from_analysis: Receiver<Output>) -> io::Result<()> {
+    let (mut sink, mut shared) = match target {
+        Target::Sink(sink) => (sink as Box<dyn Sink>, None),
+        Target::Streaming(out, make_sink) => {
+            let shared = SharedOut(Rc::new(RefCell::new(io::BufWriter::with_capacity(1 << 16, out))));
+            (make_sink(shared.clone()), Some(shared))
+        }
+    };
     for message in from_analysis {
         match message {
             Output::Events(events) => {
                 for event in &events {
                     sink.event(event)?;
                 }
-                if let Some(after) = &mut after_batch {
-                    after()?;
+                if let Some(out) = &mut shared {
+                    out.flush()?;
                 }
             }
-            Output::Call(call) => call()?,
+            Output::Call(call) => match &mut shared {
+                Some(out) => call(out)?,
+                None => call(&mut io::sink())?,
+            },
             Output::Finish(inputs) => sink.finish(&inputs)?,
         }
     }
-    Ok(())
+    match &mut shared {
+        Some(out) => out.flush(),
+        None => Ok(()),
+    }
 }

@@ -144,7 +144,9 @@ impl PacketSource for Device {
         }
         match self.cap.next_packet() {
             Ok(p) => {
-                // Nanosecond precision was asked for: tv_usec holds nanoseconds.
+                // Nanosecond precision was asked for: tv_usec holds nanoseconds. The casts are
+                // for systems where time_t or suseconds_t are narrower than i64.
+                #[allow(clippy::unnecessary_cast)]
                 let ts = Timestamp(p.header.ts.tv_sec as i64 * 1_000_000_000 + p.header.ts.tv_usec as i64);
                 Next::Packet(Packet { ts, data: p.data, orig_len: p.header.len })
             }

@@ -18,20 +18,18 @@ mod drops;
 pub mod filter;
 #[cfg(feature = "live")]
 pub mod privileges;
-mod shared;
 pub mod source;
 
 use crate::analyzer::Settings;
 use crate::capture::progress::Progress;
 use crate::model::Stats;
-use crate::pipeline::{Finished, Pipeline};
+use crate::pipeline::{Call, Finished, Pipeline, SharedOut};
 use crate::report::json::JsonDocument;
 use crate::report::ndjson::Ndjson;
 use crate::report::text::Text;
 use crate::report::{InputSummary, LiveInput, Sink, SCHEMA};
 use capture::{capture_loop, Captured, Limits};
 use serde::Serialize;
-use shared::Shared;
 use source::{Counters, PacketSource};
 use std::io::{self, Write};
 use std::sync::atomic::AtomicBool;
@@ -92,23 +90,24 @@ pub fn run<S: PacketSource + Send + 'static>(
     out: Box<dyn Write + Send>,
     stop: Arc<AtomicBool>,
 ) -> LiveEnd {
-    let out = Shared::new(io::BufWriter::with_capacity(1 << 16, out));
-    let sink: Box<dyn Sink + Send> = match options.format {
-        Format::Json => Box::new(JsonDocument::new(out.clone())),
-        Format::Ndjson => Box::new(Ndjson::new(out.clone())),
-        Format::Text { color } => Box::new(Text::new(out.clone(), color)),
-    };
+    let format = options.format;
+    let make_sink = Box::new(move |out: SharedOut| -> Box<dyn Sink> {
+        match format {
+            Format::Json => Box::new(JsonDocument::new(out)),
+            Format::Ndjson => Box::new(Ndjson::new(out)),
+            Format::Text { color } => Box::new(Text::new(out, color)),
+        }
+    });
     // Flushed after each batch of events: a reader of the output (jq, a person) sees them as
     // they happen, not when a buffer fills.
-    let mut flusher = out.clone();
-    // Negotiation and data_outcome events are built only for an output that writes them.
-    let settings = Settings { negotiation_events: sink.wants_negotiation_events(), ..Settings::default() };
-    let mut pipeline = Pipeline::start(settings, sink, Some(Box::new(move || flusher.flush())));
+    // Negotiation and data_outcome events are built only for an output that writes them
+    // (NDJSON); the sink itself is built on the writer thread.
+    let settings = Settings { negotiation_events: format == Format::Ndjson, ..Settings::default() };
+    let mut pipeline = Pipeline::start_streaming(settings, out, make_sink);
     let filter_warning = filter::data_connections_warning(&options.filter);
     if let Format::Text { .. } = options.format {
         let header = format!("live capture on {}, filter: {}\n\n", options.interface, options.filter);
-        let out = out.clone();
-        pipeline.call(move || out.write_line(&header));
+        pipeline.call(move |out| out.write_all(header.as_bytes()));
     }
 
     let (tx, from_capture) = sync_channel(BATCHES_IN_FLIGHT);
@@ -129,8 +128,7 @@ pub fn run<S: PacketSource + Send + 'static>(
                 if options.format == Format::Ndjson && last_stats.elapsed() >= options.stats_every {
                     last_stats = Instant::now();
                     let line = capture_stats_line(&options.interface, &pipeline, c);
-                    let out = out.clone();
-                    pipeline.call(move || out.write_line(&line))
+                    pipeline.call(move |out| out.write_all(line.as_bytes()))
                 } else {
                     true
                 }
@@ -181,14 +179,11 @@ pub fn run<S: PacketSource + Send + 'static>(
                 "live capture on {}: {} packet(s) received by the filter, {} dropped by the kernel, {} by the interface; {}\n",
                 options.interface, c.received, c.dropped, c.interface_dropped, detail
             );
-            let out = out.clone();
-            Some(Box::new(move || out.write_line(&line)) as Box<dyn FnOnce() -> io::Result<()> + Send>)
+            Some(Box::new(move |out: &mut dyn Write| out.write_all(line.as_bytes())) as Call)
         }
         _ => None,
     };
     let finished = pipeline.finish(extra, vec![input], footer);
-    let flushed = out.clone().flush();
-    let finished = Finished { written: finished.written.and(flushed), ..finished };
     LiveEnd { finished, ended: detail, ended_kind: kind, counters, stats, frames, write_error, peak_open_sessions }
 }
 

@@ -1,0 +1,341 @@
+//! `ftpscope live`, end to end, with a real interface.
+//!
+//! Without the `live` feature (the default build, no libpcap): `live` says what to install.
+//!
+//! As root (mandatory with FTPSCOPE_LAB=1, as in CI; skipped with a message otherwise), the
+//! tests install libpcap's development files with the lab's packages
+//! (fixtures/lab/install-deps.sh, idempotent), build the live binary once
+//! (`cargo build --release --features live --target-dir target/live`) and drive it:
+//! - in the NAT lab (fixtures/lab/live.sh): a server leaking its private address in 227, a
+//!   client that trusts it, `ftpscope live --ndjson --duration --write` in the client's
+//!   namespace: the leak and the failed data connections are in the events, and `analyze` of
+//!   the written file gives the same sessions, outcomes and findings;
+//! - the interface deleted mid-capture: a clean end, the report so far, a line saying why;
+//! - Ctrl-C (SIGINT) on loopback in a namespace of its own: the report, and a valid file;
+//! - no permission (as `nobody`), a bad filter, an existing --write file: exit 2, one line.
+//!
+//! All traffic stays in namespaces the tests create; every step is bounded by `timeout`.
+
+mod common;
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
+}
+
+/// The live binary, built once for all tests here; None when not root (the test is skipped).
+fn live_binary(test: &str) -> Option<PathBuf> {
+    let required = std::env::var_os("FTPSCOPE_LAB").is_some_and(|v| v == "1");
+    if !is_root() {
+        assert!(!required, "FTPSCOPE_LAB=1 but not root: live capture needs root");
+        eprintln!("live::{test}: skipped (not root); run as root or with FTPSCOPE_LAB=1 in CI");
+        return None;
+    }
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        let root = common::root();
+        let status = Command::new("timeout")
+            .arg("900")
+            .arg("bash")
+            .arg(root.join("fixtures/lab/install-deps.sh"))
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !status.success() {
+            return Err("fixtures/lab/install-deps.sh failed".into());
+        }
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let target = root.join("target/live");
+        let out = Command::new("timeout")
+            .arg("1200")
+            .arg(cargo)
+            .args(["build", "--release", "--features", "live", "--target-dir"])
+            .arg(&target)
+            .current_dir(&root)
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(format!("cargo build --features live failed:\n{}", String::from_utf8_lossy(&out.stderr)));
+        }
+        Ok(target.join("release/ftpscope"))
+    });
+    match built {
+        Ok(path) => Some(path.clone()),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ftpscope-live-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn ndjson(path: &Path) -> Vec<Value> {
+    let body = std::fs::read_to_string(path).unwrap();
+    body.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+}
+
+/// `ftpscope analyze FILE --json` (the default build's binary).
+fn analyze_json(file: &Path) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_ftpscope")).arg("analyze").arg("--json").arg(file).output().unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 1)), "analyze {}: {}", file.display(), text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// What must agree between two reports of the same packets: per session, its endpoints, its
+/// negotiations' commands, advertised endpoints and outcomes, and its findings.
+fn essentials(sessions: &[Value]) -> Vec<Value> {
+    sessions
+        .iter()
+        .map(|s| {
+            let negotiations: Vec<Value> = s["negotiations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| serde_json::json!([n["frame"], n["command"], n["advertised"], n["outcome"]]))
+                .collect();
+            let findings: Vec<Value> = s["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| serde_json::json!([f["kind"], f["severity"], f["occurrences"], f["frames"]]))
+                .collect();
+            serde_json::json!({"client": s["client"], "server": s["server"], "negotiations": negotiations, "findings": findings})
+        })
+        .collect()
+}
+
+#[test]
+fn without_the_feature_live_says_what_to_install() {
+    if cfg!(feature = "live") {
+        return;
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_ftpscope")).args(["live", "-i", "lo"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("apt-get install libpcap-dev"), "{err}");
+    assert!(err.contains("cargo install --path . --features live"), "{err}");
+}
+
+#[test]
+fn live_sees_the_nat_leak_and_the_written_file_agrees() {
+    let Some(bin) = live_binary("nat_leak") else { return };
+    let out = scratch("leak");
+    let lab = common::root().join("fixtures/lab/live.sh");
+    let status = Command::new("timeout").arg("180").arg("bash").arg(&lab).arg("leak").arg(&bin).arg(&out).status().unwrap();
+    assert!(status.success(), "fixtures/lab/live.sh leak failed");
+    let err = std::fs::read_to_string(out.join("leak.err")).unwrap();
+    let rc = std::fs::read_to_string(out.join("leak.rc")).unwrap();
+    // 1: the leak is an error finding.
+    assert_eq!(rc.trim(), "1", "{err}");
+    let first = err.lines().next().unwrap_or_default();
+    assert!(first.contains("listening on eth0") && first.contains("filter: tcp or icmp or icmp6"), "{err}");
+    assert!(err.contains("ended: --duration 8 s reached"), "{err}");
+
+    let events = ndjson(&out.join("leak.out"));
+    let named = |name: &'static str| events.iter().filter(move |e| e["event"] == name);
+    assert!(
+        named("finding").any(|e| e["finding"]["kind"] == "private_address_leak" && e["finding"]["severity"] == "error"),
+        "no private_address_leak finding in the events"
+    );
+    assert!(
+        named("data_outcome").any(|e| e["outcome"] == "unreachable" || e["outcome"] == "unanswered"),
+        "no failed data outcome in the events"
+    );
+    let summary = named("summary").next_back().expect("a summary line");
+    let live = &summary["capture"]["inputs"][0]["live"];
+    assert_eq!(live["ended"], "duration");
+    assert_eq!(live["interface"], "eth0");
+    assert_eq!(live["dropped"], 0);
+    assert!(live["received"].as_u64().unwrap() >= summary["capture"]["frames"].as_u64().unwrap());
+
+    // The written file, analysed later, tells the same story.
+    // NDJSON's session_end record leaves out the findings: the finding events just before it
+    // carry them.
+    let live_sessions: Vec<Value> = named("session_end")
+        .map(|e| {
+            let mut record = e["record"].clone();
+            let own: Vec<Value> = named("finding")
+                .filter(|f| f["session"] == e["session"] && f["cross_session"] == false)
+                .map(|f| f["finding"].clone())
+                .collect();
+            record["findings"] = Value::Array(own);
+            record
+        })
+        .collect();
+    assert_eq!(live_sessions.len(), 1);
+    let file = analyze_json(&out.join("leak.pcap"));
+    let file_sessions = file["sessions"].as_array().unwrap();
+    assert_eq!(essentials(&live_sessions), essentials(file_sessions));
+    assert_eq!(file["capture"]["frames"], summary["capture"]["frames"], "every packet captured was written");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn live_ends_cleanly_when_the_interface_is_deleted() {
+    let Some(bin) = live_binary("interface_deleted") else { return };
+    let out = scratch("gone");
+    let lab = common::root().join("fixtures/lab/live.sh");
+    let status = Command::new("timeout").arg("180").arg("bash").arg(&lab).arg("gone").arg(&bin).arg(&out).status().unwrap();
+    assert!(status.success(), "fixtures/lab/live.sh gone failed");
+    let err = std::fs::read_to_string(out.join("gone.err")).unwrap();
+    let rc = std::fs::read_to_string(out.join("gone.rc")).unwrap();
+    assert_eq!(rc.trim(), "1", "the report so far, with its error finding: {err}");
+    let why: Vec<&str> = err.lines().filter(|l| l.contains("ended:")).collect();
+    assert_eq!(why.len(), 1, "{err}");
+    assert!(why[0].contains("interface"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(out.join("gone.out")).unwrap()).unwrap();
+    assert_eq!(report["sessions"].as_array().unwrap().len(), 1, "the session captured before the interface went");
+    assert_eq!(report["capture"]["inputs"][0]["live"]["ended"], "interface_gone");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// A network namespace of the test's own, removed when dropped.
+struct Namespace(String);
+
+impl Namespace {
+    fn new(tag: &str) -> Namespace {
+        let name = format!("fslive{}{tag}", std::process::id());
+        let _ = Command::new("ip").args(["netns", "del", &name]).stderr(Stdio::null()).status();
+        assert!(Command::new("ip").args(["netns", "add", &name]).status().unwrap().success());
+        assert!(Command::new("ip").args(["-n", &name, "link", "set", "dev", "lo", "up"]).status().unwrap().success());
+        Namespace(name)
+    }
+
+    fn exec(&self, program: &Path) -> Command {
+        let mut cmd = Command::new("timeout");
+        cmd.args(["-s", "KILL", "60", "ip", "netns", "exec", &self.0]).arg(program);
+        cmd
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// Waits (bounded) for `path` to contain `needle`.
+fn wait_for(path: &Path, needle: &str, limit: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if std::fs::read_to_string(path).is_ok_and(|s| s.contains(needle)) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn ctrl_c_stops_with_the_report_and_a_valid_file() {
+    let Some(bin) = live_binary("ctrl_c") else { return };
+    let dir = scratch("sigint");
+    let ns = Namespace::new("i");
+    let file = dir.join("cap.pcap");
+    let err_path = dir.join("err");
+    let child = ns
+        .exec(&bin)
+        .args(["live", "-i", "lo", "--json", "--write"])
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    assert!(wait_for(&err_path, "listening on lo", Duration::from_secs(10)), "{}", std::fs::read_to_string(&err_path).unwrap());
+    // Connections refused on loopback: a SYN and a RST each.
+    let traffic = Command::new("timeout")
+        .args([
+            "10",
+            "ip",
+            "netns",
+            "exec",
+            &ns.0,
+            "bash",
+            "-c",
+            "for p in 9 13 17; do (echo > /dev/tcp/127.0.0.1/$p) 2>/dev/null; done; true",
+        ])
+        .status()
+        .unwrap();
+    assert!(traffic.success());
+    std::thread::sleep(Duration::from_millis(300));
+    // The capture runs under `timeout` inside `ip netns exec`: signal ftpscope itself.
+    let pids = Command::new("ip").args(["netns", "pids", &ns.0]).output().unwrap();
+    for pid in text(&pids.stdout).split_whitespace() {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm.trim() == "ftpscope" {
+            assert!(Command::new("kill").args(["-INT", pid]).status().unwrap().success());
+        }
+    }
+    let out: Output = child.wait_with_output().unwrap();
+    let err = std::fs::read_to_string(&err_path).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("ended: stopped by a signal"), "{err}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)));
+    let frames = report["capture"]["frames"].as_u64().unwrap();
+    assert!(frames >= 6, "three SYNs and three RSTs at least: {frames}");
+    assert_eq!(report["capture"]["inputs"][0]["live"]["ended"], "signal");
+    let again = analyze_json(&file);
+    assert_eq!(again["capture"]["frames"], frames, "the written file holds every packet");
+    assert_eq!(again["capture"]["truncated"], false);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn refusals_are_one_line_and_exit_2() {
+    let Some(bin) = live_binary("refusals") else { return };
+    let dir = scratch("refusals");
+    let ns = Namespace::new("r");
+    let one_line_exit_2 = |out: &Output, what: &str, needle: &str| {
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{what}: {err}");
+        assert_eq!(err.lines().count(), 1, "{what}: {err}");
+        assert!(err.contains(needle), "{what}: {err}");
+        assert!(!err.contains("panicked"), "{what}: {err}");
+    };
+
+    let out = ns.exec(&bin).args(["live", "-i", "lo", "--filter", "tcp and and", "--duration", "1"]).output().unwrap();
+    one_line_exit_2(&out, "bad filter", "bad capture filter");
+
+    let out = ns.exec(&bin).args(["live", "-i", "nosuch0", "--duration", "1"]).output().unwrap();
+    one_line_exit_2(&out, "no such interface", "no interface nosuch0");
+
+    let existing = dir.join("existing.pcap");
+    std::fs::write(&existing, b"keep me").unwrap();
+    let out = ns.exec(&bin).args(["live", "-i", "lo", "--duration", "1", "--write"]).arg(&existing).output().unwrap();
+    one_line_exit_2(&out, "existing file", "--force");
+    assert_eq!(std::fs::read(&existing).unwrap(), b"keep me");
+
+    // Without privileges: a copy of the binary that `nobody` may run (the build directory may
+    // not be readable to it).
+    let copy = dir.join("ftpscope");
+    std::fs::copy(&bin, &copy).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = Command::new("timeout")
+        .args(["30", "ip", "netns", "exec", &ns.0, "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        .arg(&copy)
+        .args(["live", "-i", "lo", "--duration", "1"])
+        .output()
+        .unwrap();
+    one_line_exit_2(&out, "unprivileged", "setcap cap_net_raw,cap_net_admin=eip");
+    assert!(text(&out.stderr).contains("run as root"));
+
+    let out = ns.exec(&bin).args(["live", "--list"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).lines().any(|l| l.contains(".lo ") && l.contains("127.0.0.1/8")), "{}", text(&out.stdout));
+    let _ = std::fs::remove_dir_all(&dir);
+}
