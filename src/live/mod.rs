@@ -218,3 +218,6 @@ fn capture_stats_line(interface: &str, pipeline: &Pipeline, c: Counters) -> Stri
     text.push('\n');
     text
 }
+
+#[cfg(test)]
+mod tests;
