@@ -219,6 +219,10 @@ DIRTY=$(git status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null | grep -
 if [ "$RESULTS" != - ] && [ -n "$(sessions_section "$RESULTS")" ]; then
     { echo; sessions_section "$RESULTS"; } >>"$DIR/RESULTS.md"
 fi
+# bench/live.sh's section is kept too.
+if [ "$RESULTS" != - ] && grep -qF '<!-- bench/live.sh: begin -->' "$RESULTS"; then
+    { echo; awk '$0 == "<!-- bench/live.sh: begin -->" { on = 1 } on { print } $0 == "<!-- bench/live.sh: end -->" { on = 0 }' "$RESULTS"; } >>"$DIR/RESULTS.md"
+fi
 if [ "$RESULTS" = - ]; then
     cat "$DIR/RESULTS.md"
 else

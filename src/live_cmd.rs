@@ -27,9 +27,11 @@ pub struct LiveArgs {
     /// Do not put the interface in promiscuous mode.
     #[arg(long)]
     no_promisc: bool,
-    /// Kernel capture buffer in bytes (suffixes K, M, G); more absorbs longer bursts.
-    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
-    buffer_size: Option<u32>,
+    /// Kernel capture buffer in bytes (suffixes K, M, G); more absorbs longer bursts. The
+    /// default, 32 MiB, is sixteen times libpcap's: the analysis costs more per packet than
+    /// writing a file, so it needs more room to catch up after a burst (bench/README.md).
+    #[arg(long, value_name = "BYTES", value_parser = parse_size, default_value = "32M")]
+    buffer_size: u32,
     /// Also save the packets as pcap, flushed as they come (valid after Ctrl-C).
     #[arg(long, short = 'w', value_name = "FILE")]
     write: Option<PathBuf>,
@@ -131,7 +133,7 @@ pub fn live(args: LiveArgs) -> ExitCode {
         filter: &filter_text,
         snaplen: args.snaplen,
         promiscuous: !args.no_promisc,
-        buffer_size: args.buffer_size,
+        buffer_size: Some(args.buffer_size),
     };
     let device = match device::open(&options) {
         Ok(d) => d,
