@@ -1,10 +1,12 @@
-//! The `ftpscope` command: reads captures, feeds the analyzer, hands its events to an output.
+//! The `ftpscope` command: reads captures (or, `live`, an interface), feeds the analyzer, hands
+//! its events to an output.
 //!
 //! Owns the command line (clap types stay here) and the I/O edges: files, stdout, exit status.
+//! `live`'s command line is in live_cmd.rs.
 
-use clap::{Parser, Subcommand};
 mod live_cmd;
 
+use clap::{Parser, Subcommand};
 use ftpscope::analyzer::Settings;
 use ftpscope::capture;
 use ftpscope::capture::background::{read_in_background, Message};
