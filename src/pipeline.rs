@@ -193,7 +193,11 @@ fn write_all(target: Target, from_analysis: Receiver<Output>) -> io::Result<()> 
                 }
             }
             Output::Call(call) => match &mut shared {
-                Some(out) => call(out)?,
+                // Flushed at once too: live's header and `capture_stats` lines are news.
+                Some(out) => {
+                    call(out)?;
+                    out.flush()?;
+                }
                 None => call(&mut io::sink())?,
             },
             Output::Finish(inputs) => sink.finish(&inputs)?,
