@@ -59,6 +59,12 @@ pub struct LiveArgs {
     /// No status line and no "listening on" line on standard error.
     #[arg(long, short)]
     quiet: bool,
+    /// The text stream instead of the terminal UI, which opens by default on a terminal.
+    #[arg(long)]
+    no_tui: bool,
+    /// With the terminal UI: print the text report on standard output once the UI is closed.
+    #[arg(long, conflicts_with_all = ["json", "ndjson", "no_tui"])]
+    report: bool,
 }
 
 /// What to install, for a build without libpcap.
@@ -180,7 +186,9 @@ pub fn live(args: LiveArgs) -> ExitCode {
     if let Some(w) = &filter_warning {
         eprintln!("ftpscope: warning: {w}");
     }
-    let status = Progress::status(io::stderr().is_terminal() && !args.quiet);
+    // The terminal UI by default on a terminal; a report or a stream otherwise.
+    let tui = !args.no_tui && !args.json && !args.ndjson && io::stdout().is_terminal();
+    let status = Progress::status(io::stderr().is_terminal() && !args.quiet && !tui);
     let color = !args.no_color && std::env::var_os("NO_COLOR").is_none() && io::stdout().is_terminal();
     let format = if args.json {
         Format::Json
@@ -201,6 +209,25 @@ pub fn live(args: LiveArgs) -> ExitCode {
         status: status.clone(),
         stats_every: Duration::from_secs(10),
     };
+    if tui {
+        let end = live::ui::run_with_ui(device, write, options, stop, args.report, color);
+        if let Some(report) = &end.report {
+            let mut out = io::stdout().lock();
+            let _ = out.write_all(report).and_then(|_| out.flush());
+        }
+        let c = end.counters.unwrap_or_default();
+        eprintln!(
+            "ftpscope: capture on {interface} ended: {}; {} packet(s) received, {} dropped by the kernel, {} by the interface",
+            end.ended, c.received, c.dropped, c.interface_dropped
+        );
+        if let Some(e) = end.terminal_error {
+            return fail(format!("terminal: {e}"));
+        }
+        if let Some(e) = end.write_error {
+            return fail(format!("writing {}: {e}", args.write.as_ref().map(|p| p.display().to_string()).unwrap_or_default()));
+        }
+        return ExitCode::from(u8::from(end.errors > 0));
+    }
     let out = Box::new(status.writer(io::stdout()));
     let end = live::run(device, write, options, out, stop);
     let c = end.counters.unwrap_or_default();

@@ -221,6 +221,15 @@ impl Namespace {
     }
 }
 
+impl Namespace {
+    /// Three connections refused on the namespace's loopback: a SYN and a RST each.
+    fn refused_connections(&self) {
+        let script = "for p in 9 13 17; do (echo > /dev/tcp/127.0.0.1/$p) 2>/dev/null; done; true";
+        let status = Command::new("timeout").args(["10", "ip", "netns", "exec", &self.0, "bash", "-c", script]).status().unwrap();
+        assert!(status.success());
+    }
+}
+
 impl Drop for Namespace {
     fn drop(&mut self) {
         let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
@@ -255,21 +264,7 @@ fn ctrl_c_stops_with_the_report_and_a_valid_file() {
         .spawn()
         .unwrap();
     assert!(wait_for(&err_path, "listening on lo", Duration::from_secs(10)), "{}", std::fs::read_to_string(&err_path).unwrap());
-    // Connections refused on loopback: a SYN and a RST each.
-    let traffic = Command::new("timeout")
-        .args([
-            "10",
-            "ip",
-            "netns",
-            "exec",
-            &ns.0,
-            "bash",
-            "-c",
-            "for p in 9 13 17; do (echo > /dev/tcp/127.0.0.1/$p) 2>/dev/null; done; true",
-        ])
-        .status()
-        .unwrap();
-    assert!(traffic.success());
+    ns.refused_connections();
     std::thread::sleep(Duration::from_millis(300));
     // The capture runs under `timeout` inside `ip netns exec`: signal ftpscope itself.
     let pids = Command::new("ip").args(["netns", "pids", &ns.0]).output().unwrap();
@@ -338,4 +333,47 @@ fn refusals_are_one_line_and_exit_2() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).lines().any(|l| l.contains(".lo ") && l.contains("127.0.0.1/8")), "{}", text(&out.stdout));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// On a terminal, `live` opens the terminal UI (issue: the UI by default for live): the status
+/// bar names the interface and the filter, `q` quits, the capture stops, and `--report` prints
+/// the text report after the UI, saying the UI was closed. Driven in a real tmux pane, capturing
+/// on the loopback of a namespace the test creates.
+#[test]
+fn live_on_a_terminal_opens_the_ui_and_q_ends_the_capture() {
+    let Some(bin) = live_binary("ui") else { return };
+    if Command::new("tmux").arg("-V").output().is_err() {
+        assert!(std::env::var_os("FTPSCOPE_LAB").is_none(), "tmux is needed (installed by .ci/run)");
+        eprintln!("live::ui: skipped (no tmux)");
+        return;
+    }
+    let ns = Namespace::new("u");
+    let socket = format!("ftpscope-live-ui-{}", std::process::id());
+    let tmux = |args: &[&str]| Command::new("tmux").arg("-L").arg(&socket).args(args).output().unwrap();
+    let screen = || text(&tmux(&["capture-pane", "-p", "-t", "ui"]).stdout);
+    let wait_screen = |needle: &str| {
+        let since = Instant::now();
+        while since.elapsed() < Duration::from_secs(20) {
+            if screen().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    };
+    // --foreground: the UI reads the terminal, which a background process group may not.
+    let command =
+        format!("timeout --foreground -s KILL 60 ip netns exec {} {} live -i lo --report; echo EXIT=$?; sleep 30", ns.0, bin.display());
+    assert!(tmux(&["new-session", "-d", "-s", "ui", "-x", "120", "-y", "30", &command]).status.success());
+    assert!(wait_screen("lo (default filter)"), "the status bar names the source and filter:\n{}", screen());
+    assert!(screen().contains("running"), "{}", screen());
+    // Packets counted live.
+    ns.refused_connections();
+    assert!(wait_screen("6 pkts"), "three SYNs and three RSTs, counted live:\n{}", screen());
+    tmux(&["send-keys", "-t", "ui", "q"]);
+    assert!(wait_screen("EXIT=0"), "q ends the capture and the command:\n{}", screen());
+    let after = screen();
+    assert!(after.contains("FTP session(s)"), "the text report follows the UI:\n{after}");
+    assert!(after.contains("the terminal UI was closed"), "{after}");
+    let _ = tmux(&["kill-server"]);
 }

@@ -19,6 +19,7 @@ pub mod filter;
 #[cfg(feature = "live")]
 pub mod privileges;
 pub mod source;
+pub mod ui;
 
 use crate::analyzer::Settings;
 use crate::capture::progress::Progress;
@@ -38,7 +39,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Batches in flight from the capture thread before it waits (and the kernel buffer fills).
-const BATCHES_IN_FLIGHT: usize = 16;
+pub(crate) const BATCHES_IN_FLIGHT: usize = 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

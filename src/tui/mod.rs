@@ -1,5 +1,5 @@
 //! The terminal UI (ratatui + crossterm): FTP sessions, negotiations and failures at a glance,
-//! for `ftpscope analyze FILE --tui` (and, later, `ftpscope live`).
+//! for `ftpscope analyze FILE --tui` and `ftpscope live` on a terminal (`live::ui` wires it).
 //!
 //! ```text
 //! analysis thread: Analyzer --events--> feed::Feeder --(bounded, coalesced, <= 10/s)--> UI thread
