@@ -34,19 +34,28 @@ struct Meta {
     start: usize,
     len: usize,
     orig_len: u32,
-    decoded: Detached,
+    /// Decoded when the frame was added, or left to the analysis.
+    decoded: Option<Detached>,
 }
 
 impl FrameBatch {
-    /// Copies `f` in (the reader thread and live capture fill batches this way).
+    /// Copies `f` in, decoded here (the reader thread has time to spare; the analysis has not).
     pub fn push(&mut self, f: &Frame<'_>) {
+        self.add(f, Some(Detached::decode(f.link, f.data, f.orig_len)));
+    }
+
+    /// Adds a frame without decoding it: for a capture thread, where every cycle per packet
+    /// counts against the kernel's buffer; the analysis decodes it.
+    pub fn push_undecoded(&mut self, f: &Frame<'_>) {
+        self.add(f, None);
+    }
+
+    fn add(&mut self, f: &Frame<'_>, decoded: Option<Detached>) {
         let start = self.data.len();
         self.data.extend_from_slice(f.data);
-        let decoded = Detached::decode(f.link, f.data, f.orig_len);
         self.frames.push(Meta { number: f.number, ts: f.ts, link: f.link, start, len: f.data.len(), orig_len: f.orig_len, decoded });
     }
 
-    /// Full enough to send: [`BATCH_FRAMES`] frames or [`BATCH_BYTES`] bytes.
     pub fn is_full(&self) -> bool {
         self.frames.len() >= BATCH_FRAMES || self.data.len() >= BATCH_BYTES
     }
@@ -68,7 +77,11 @@ impl FrameBatch {
     pub fn packets(&self) -> impl Iterator<Item = (Frame<'_>, Result<Decoded<'_>, DecodeError>)> {
         self.frames.iter().map(|m| {
             let data = &self.data[m.start..m.start + m.len];
-            (Frame { number: m.number, ts: m.ts, link: m.link, data, orig_len: m.orig_len }, m.decoded.attach(data))
+            let decoded = match &m.decoded {
+                Some(d) => d.attach(data),
+                None => crate::decode::decode(m.link, data, m.orig_len),
+            };
+            (Frame { number: m.number, ts: m.ts, link: m.link, data, orig_len: m.orig_len }, decoded)
         })
     }
 }

@@ -109,7 +109,7 @@ pub(crate) fn capture_loop<S: PacketSource>(
                 }
                 // A frame longer than the snap length said is never trusted for orig_len.
                 let orig_len = p.orig_len.max(p.data.len() as u32);
-                batch.push(&Frame { number: frames, ts: p.ts, link, data: p.data, orig_len });
+                batch.push_undecoded(&Frame { number: frames, ts: p.ts, link, data: p.data, orig_len });
                 if let Some(w) = &mut writer {
                     if let Err(e) = w.write_packet(p.ts, p.data, orig_len) {
                         write_error = Some(e);
