@@ -150,6 +150,47 @@ fn without_negotiation_events_the_same_session_settles() {
     assert_eq!(record, same);
 }
 
+/// RFC 959 4.1.3: the client aborts a running transfer with ABOR; the server answers the
+/// transfer with 426 and the ABOR with 226. That is the client's own doing, not a refusal; the
+/// same 426 without an ABOR is one.
+#[test]
+fn a_426_answering_the_clients_abor_is_not_an_error() {
+    let run = |abort: bool| {
+        let mut lines: Vec<(bool, &[u8])> = vec![
+            (false, b"220 (vsFTPd 3.0.3)\r\n"),
+            (true, b"USER ftp\r\n"),
+            (false, b"230 Login successful.\r\n"),
+            (true, b"PASV\r\n"),
+            (false, b"227 Entering Passive Mode (203,0,113,5,156,64).\r\n"),
+            (true, b"RETR big.iso\r\n"),
+            (false, b"150 Opening BINARY mode data connection.\r\n"),
+        ];
+        if abort {
+            lines.push((true, b"\xff\xf4\xff\xf2ABOR\r\n"));
+        }
+        lines.push((false, b"426 Failure writing network stream.\r\n"));
+        if abort {
+            lines.push((false, b"226 Abort successful\r\n"));
+        }
+        lines.extend([(true, &b"QUIT\r\n"[..]), (false, &b"221 Goodbye.\r\n"[..])]);
+        let mut f = Feeder::new(Settings::default());
+        let seqs = control_between(&mut f, C, S, &lines);
+        close(&mut f, C, S, seqs);
+        f.a.finish();
+        settled(drain(&mut f.a)).unwrap()
+    };
+    let aborted = run(true);
+    let data = &aborted.negotiations[0].data;
+    assert_eq!(data.reply_code, Some(426));
+    assert!(data.aborted_frame.is_some());
+    assert_ne!(data.outcome, Outcome::Rejected);
+    let kinds: Vec<_> = aborted.findings.iter().map(|f| (f.kind, f.severity)).collect();
+    assert!(!kinds.iter().any(|(_, s)| *s == Severity::Error), "{kinds:?}");
+    let refused = run(false);
+    assert_eq!(refused.negotiations[0].data.outcome, Outcome::Rejected);
+    assert!(refused.findings.iter().any(|f| f.kind == crate::model::FindingKind::DataCommandRejected && f.severity == Severity::Error));
+}
+
 #[test]
 fn time_passing_without_packets_settles_unanswered_and_idle_sessions() {
     let settings = Settings::default();

@@ -75,6 +75,7 @@ pub fn negotiation_record(n: &NegState, end: Timestamp) -> model::Negotiation {
             reply_code: transfer_reply.map(|r| r.code),
             reply_frame: transfer_reply.map(|r| r.frame),
             reply_text: transfer_reply.map(|r| r.text.clone()),
+            aborted_frame: n.transfer.as_ref().and_then(|t| t.aborted),
         },
     }
 }
@@ -115,6 +116,8 @@ fn outcome_without_connection(n: &NegState, end: Timestamp) -> Outcome {
     }
     if let Some(t) = &n.transfer {
         return match &t.last {
+            // A 426 that answers the client's own ABOR refused nothing.
+            Some(r) if r.code == 426 && t.aborted.is_some() => Outcome::Unknown,
             // The server could not or would not open it (vsftpd's "500 OOPS: vsf_sysutil_bind").
             Some(r) if matches!(r.code, 421 | 425 | 426 | 500 | 501 | 522) => Outcome::Rejected,
             // A completed transfer had a data connection: the capture did not hold it (a

@@ -88,7 +88,9 @@ pub(super) fn findings(s: &Session, n: &Negotiation, out: &mut Vec<Finding>) {
     }
 
     let refused_negotiation = n.reply_code.filter(|&c| c >= 400);
-    let refused_transfer = n.data.reply_code.filter(|&c| matches!(c, 421 | 425 | 426 | 500 | 501 | 522));
+    // A 426 after the client's own ABOR is the normal end of an aborted transfer (RFC 959).
+    let refused_transfer =
+        n.data.reply_code.filter(|&c| matches!(c, 421 | 425 | 426 | 500 | 501 | 522) && !(c == 426 && n.data.aborted_frame.is_some()));
     if let Some(code) = refused_negotiation.or(refused_transfer) {
         let (frame, text) = if refused_negotiation.is_some() {
             (n.reply_frame, n.reply_text.clone())

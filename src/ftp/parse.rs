@@ -34,10 +34,11 @@ pub enum Verb {
     Rest,
     Type,
     Quit,
+    Abor,
     Other,
 }
 
-const VERBS: [(&[u8], Verb); 23] = [
+const VERBS: [(&[u8], Verb); 24] = [
     (b"USER", Verb::User),
     (b"PASS", Verb::Pass),
     (b"ACCT", Verb::Acct),
@@ -61,6 +62,7 @@ const VERBS: [(&[u8], Verb); 23] = [
     (b"REST", Verb::Rest),
     (b"TYPE", Verb::Type),
     (b"QUIT", Verb::Quit),
+    (b"ABOR", Verb::Abor),
 ];
 
 impl Verb {

@@ -36,6 +36,9 @@ pub struct Transfer {
     pub command: String,
     pub preliminary: Option<ReplyRef>,
     pub last: Option<ReplyRef>,
+    /// The client sent ABOR while the transfer was running (frame): the 426 that follows is
+    /// RFC 959's answer to it, not a failure.
+    pub aborted: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -250,9 +253,15 @@ impl SessionState {
                             text.push(' ');
                             text.push_str(&printable(&cmd.arg[..cmd.arg.len().min(MAX_TEXT)]));
                         }
-                        neg.transfer = Some(Transfer { frame, command: text, preliminary: None, last: None });
+                        neg.transfer = Some(Transfer { frame, command: text, preliminary: None, last: None, aborted: None });
                         pending.transfer_of = Some(n as u32);
                     }
+                }
+            }
+            Verb::Abor => {
+                // The transfer still waiting for its final reply, if any.
+                if let Some(t) = self.negotiations.last_mut().and_then(|n| n.transfer.as_mut()).filter(|t| t.last.is_none()) {
+                    t.aborted.get_or_insert(frame);
                 }
             }
             _ => {}
@@ -528,6 +537,7 @@ mod tests {
         );
         let t = s.negotiations[0].transfer.as_ref().unwrap();
         assert_eq!(t.command, "RETR big.iso");
+        assert!(t.aborted.is_some(), "the ABOR came while the transfer ran");
         assert_eq!(t.preliminary.as_ref().map(|r| r.code), Some(150));
         assert_eq!(t.last.as_ref().map(|r| r.code), Some(426));
         assert_eq!(s.negotiations[0].command.mode(), Mode::Active);

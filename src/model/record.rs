@@ -298,6 +298,8 @@ pub struct DataChannel {
     pub reply_code: Option<u16>,
     pub reply_frame: Option<u64>,
     pub reply_text: Option<String>,
+    /// Frame of the client's ABOR while the transfer ran (its 426 answers that, RFC 959 4.1.3).
+    pub aborted_frame: Option<u64>,
 }
 
 /// The facts of one TCP connection, as seen at this capture point.

@@ -62,7 +62,7 @@ fn not_commands() {
 #[test]
 fn telnet_interrupt_before_abor() {
     let cmd = parse_command(b"\xff\xf4\xff\xf2ABOR").expect("command");
-    assert_eq!((cmd.verb, cmd.name), (Verb::Other, &b"ABOR"[..]));
+    assert_eq!((cmd.verb, cmd.name), (Verb::Abor, &b"ABOR"[..]));
     let cmd = parse_command(b"\xf2ABOR").expect("command");
     assert_eq!(cmd.name, b"ABOR");
     let cmd = parse_command(b"\xff\xfb\x01QUIT").expect("command");
