@@ -15,7 +15,7 @@ use ftpscope::pipeline::{Finished, Pipeline};
 use ftpscope::report::json::JsonDocument;
 use ftpscope::report::ndjson::Ndjson;
 use ftpscope::report::text::Text;
-use ftpscope::report::{InputSummary, Sink};
+use ftpscope::report::{InputsRead, Sink};
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -125,8 +125,7 @@ fn analyze(sources: Vec<(&PathBuf, capture::Source)>, sink: Box<dyn Sink + Send>
     // Negotiation and data_outcome events are built only for an output that writes them.
     let settings = Settings { negotiation_events: sink.wants_negotiation_events(), ..Settings::default() };
     let mut pipeline = Pipeline::start(settings, sink);
-    let mut inputs = Vec::new();
-    let mut next_frame = 1;
+    let mut inputs = InputsRead::default();
     while let Some(message) = reading.next() {
         match message {
             Message::Frames(batch) => {
@@ -136,16 +135,7 @@ fn analyze(sources: Vec<(&PathBuf, capture::Source)>, sink: Box<dyn Sink + Send>
                     break;
                 }
             }
-            Message::End { index, result: Ok(summary) } => {
-                inputs.push(InputSummary {
-                    path: paths[index].display().to_string(),
-                    first_frame: next_frame,
-                    frames: summary.frames,
-                    truncated: summary.truncated,
-                    live: None,
-                });
-                next_frame += summary.frames;
-            }
+            Message::End { index, result: Ok(summary) } => inputs.ended(paths[index], summary.frames, summary.truncated),
             Message::End { result: Err(e), .. } => {
                 progress.finish();
                 eprintln!("ftpscope: {e}");
@@ -157,7 +147,7 @@ fn analyze(sources: Vec<(&PathBuf, capture::Source)>, sink: Box<dyn Sink + Send>
     drop(reading);
     // The bar's line goes before the last sessions and the totals are printed.
     progress.finish();
-    exit_code(pipeline.finish(Vec::new(), inputs, None))
+    exit_code(pipeline.finish(Vec::new(), inputs.into_vec(), None))
 }
 
 /// 0 without error findings, 1 with; a closed pipe (`| head`) ends the run quietly with that

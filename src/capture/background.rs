@@ -68,11 +68,6 @@ impl FrameBatch {
         self.frames.is_empty()
     }
 
-    /// The frames, in capture order.
-    pub fn frames(&self) -> impl Iterator<Item = Frame<'_>> {
-        self.packets().map(|(frame, _)| frame)
-    }
-
     /// The frames with what decoding them gave (for [`crate::analyzer::Analyzer::feed_decoded`]).
     pub fn packets(&self) -> impl Iterator<Item = (Frame<'_>, Result<Decoded<'_>, DecodeError>)> {
         self.frames.iter().map(|m| {
@@ -170,7 +165,7 @@ mod tests {
         while let Some(message) = reading.next() {
             match message {
                 Message::Frames(batch) => {
-                    seen.extend(batch.frames().map(|f| (f.number, f.ts, f.data.to_vec())));
+                    seen.extend(batch.packets().map(|(f, _)| (f.number, f.ts, f.data.to_vec())));
                     reading.recycle(batch);
                 }
                 Message::End { index, result } => ends.push((index, result.unwrap().frames)),

@@ -92,7 +92,7 @@ impl NatPairing {
             server: s.server,
             start: s.start_time,
             settled: now,
-            user: user_hash(s.user.as_deref()),
+            user: group(s.user.as_deref()),
             negotiations: s.negotiations.iter().map(|n| (n.command, n.mode, n.advertised, n.evidence_frame())).collect(),
             earlier: [None; 2],
         };
@@ -156,12 +156,6 @@ impl NatPairing {
     pub fn is_empty(&self) -> bool {
         self.digests.is_empty()
     }
-}
-
-fn user_hash(user: Option<&str>) -> u64 {
-    use std::hash::BuildHasher;
-    // Fixed seed: the hash is only compared within one run, but runs should be reproducible.
-    foldhash::fast::FixedState::with_seed(0x5eed).hash_one(user)
 }
 
 /// The two copies of one control connection: negotiations whose addresses differ were rewritten.

@@ -15,7 +15,8 @@ use crate::model::Event;
 use crate::report::text::Text;
 use crate::report::{InputSummary, LiveInput, Sink};
 use crate::tui::app::{App, RunState, Status};
-use crate::tui::feed::{self, Feeder, SourceCounters};
+use crate::tui::feed::{self, SourceCounters};
+use crate::tui::hand_over;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
@@ -83,7 +84,7 @@ pub fn run_with_ui<S: PacketSource + Send + 'static>(
                     break;
                 }
             }
-            hand_over(&mut analyzer, &mut feeder, &mut text);
+            hand_over(std::iter::from_fn(|| analyzer.poll_event()), &mut feeder, &mut text);
             feeder.publish_if_due(&analyzer, seen(&counters, bytes));
         }
         analyzer.finish();
@@ -92,12 +93,7 @@ pub fn run_with_ui<S: PacketSource + Send + 'static>(
         let summary = last.pop_if(|e| matches!(e, Event::Summary { .. }));
         last.extend(drops::finding(&counters, analyzer.stats().frames));
         last.extend(summary);
-        for event in last {
-            if let Some(t) = text.as_mut() {
-                let _ = t.event(&event);
-            }
-            feeder.push(event);
-        }
+        hand_over(last, &mut feeder, &mut text);
         feeder.publish(&analyzer, seen(&counters, bytes), true);
         feeder.end(None);
         let (detail, frames, write_error, kind) = match ending {
@@ -143,14 +139,4 @@ pub fn run_with_ui<S: PacketSource + Send + 'static>(
         app.status.state = RunState::Ended;
     }
     UiEnd { errors, report, ended, counters: Some(counters), write_error, terminal_error }
-}
-
-/// The analyzer's events to the UI (and to the text report when asked).
-fn hand_over(analyzer: &mut Analyzer, feeder: &mut Feeder, text: &mut Option<Text<Vec<u8>>>) {
-    while let Some(event) = analyzer.poll_event() {
-        if let Some(t) = text.as_mut() {
-            let _ = t.event(&event);
-        }
-        feeder.push(event);
-    }
 }

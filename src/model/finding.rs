@@ -37,6 +37,7 @@ impl Serialize for Finding {
     /// `summary` and `explanation` are rendered straight into the output.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use crate::report::finding::{Explanation, Summary};
+        use crate::report::Rendered;
         let mut st = s.serialize_struct("Finding", 9)?;
         st.serialize_field("kind", &self.kind)?;
         st.serialize_field("occurrences", &self.occurrences)?;
@@ -49,15 +50,6 @@ impl Serialize for Finding {
         st.serialize_field("fix", &crate::report::fix::Fixes(&self.fix))?;
         st.serialize_field("details", &self.details)?;
         st.end()
-    }
-}
-
-/// Serialises a `Display` as a string without building one first.
-struct Rendered<T>(T);
-
-impl<T: std::fmt::Display> Serialize for Rendered<T> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&self.0)
     }
 }
 

@@ -5,6 +5,7 @@
 //! Owns the wording of every fix. Must not decide whether something is wrong.
 
 use super::addr::{Ip, Sock};
+use super::Rendered;
 use crate::model::{Fix, Mode, Software};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
@@ -163,21 +164,12 @@ fn written(fix: &Fix) -> Option<std::rc::Rc<RawValue>> {
 struct WithText<'a> {
     #[serde(flatten)]
     fix: &'a Fix,
-    text: Words<'a>,
+    text: Rendered<&'a Fix>,
 }
 
 impl WithText<'_> {
     fn of(fix: &Fix) -> WithText<'_> {
-        WithText { fix, text: Words(fix) }
-    }
-}
-
-/// The text is written straight into the output, not built first.
-struct Words<'a>(&'a Fix);
-
-impl Serialize for Words<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self.0)
+        WithText { fix, text: Rendered(fix) }
     }
 }
 

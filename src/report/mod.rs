@@ -34,6 +34,40 @@ pub struct InputSummary {
     pub live: Option<Box<LiveInput>>,
 }
 
+/// The inputs read one after the other, each numbered on from the frames of those before.
+#[derive(Debug, Default)]
+pub struct InputsRead {
+    inputs: Vec<InputSummary>,
+    frames: u64,
+}
+
+impl InputsRead {
+    /// An input ended (read through, or `truncated` and why) after `frames` frames.
+    pub fn ended(&mut self, path: &std::path::Path, frames: u64, truncated: Option<String>) {
+        let first_frame = self.frames + 1;
+        self.inputs.push(InputSummary { path: path.display().to_string(), first_frame, frames, truncated, live: None });
+        self.frames += frames;
+    }
+
+    /// Inputs ended so far.
+    pub fn len(&self) -> usize {
+        self.inputs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.inputs.is_empty()
+    }
+
+    /// Frames of the inputs ended so far.
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    pub fn into_vec(self) -> Vec<InputSummary> {
+        self.inputs
+    }
+}
+
 /// What `ftpscope live` watched and what libpcap counted (docs/schema.md, `capture.inputs[].live`).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct LiveInput {
@@ -74,6 +108,15 @@ impl<'a> Capture<'a> {
 }
 
 /// An output fed the analyzer's events as they come.
+/// A `Display` serialised as a string, written straight into the output (no `String` first).
+pub struct Rendered<T>(pub T);
+
+impl<T: std::fmt::Display> Serialize for Rendered<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
 pub trait Sink {
     fn event(&mut self, event: &Event) -> io::Result<()>;
     /// Whether it writes `negotiation` and `data_outcome` events (see

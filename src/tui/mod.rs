@@ -26,4 +26,5 @@ pub mod terminal;
 mod tests;
 
 pub use draw::draw;
+pub(crate) use run::hand_over;
 pub use run::{run, settings, ui_loop, Options};

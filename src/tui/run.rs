@@ -15,8 +15,9 @@ use crate::analyzer::{Analyzer, Settings};
 use crate::capture::background::{read_in_background, Message};
 use crate::capture::progress::Progress;
 use crate::capture::Source;
+use crate::model::Event;
 use crate::report::text::Text;
-use crate::report::{InputSummary, Sink};
+use crate::report::{InputsRead, Sink};
 use ratatui::crossterm::event::{self, Event as TermEvent};
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
@@ -105,18 +106,9 @@ fn analyze(sources: Vec<(PathBuf, Source)>, mut feeder: Feeder, stop: Arc<Atomic
     let reading = read_in_background(sources, progress.clone());
     let mut text = report.then(|| Text::new(Vec::new(), false));
     let mut analyzer = Analyzer::new(settings());
-    let mut inputs = Vec::new();
-    let mut next_frame = 1;
+    let mut inputs = InputsRead::default();
     let mut failure = None;
     let counters = |p: &Progress| SourceCounters { bytes: p.position(), drops: None };
-    let hand_over = |analyzer: &mut Analyzer, feeder: &mut Feeder, text: &mut Option<Text<Vec<u8>>>| {
-        while let Some(event) = analyzer.poll_event() {
-            if let Some(t) = text.as_mut() {
-                let _ = t.event(&event);
-            }
-            feeder.push(event);
-        }
-    };
     let mut stopped = false;
     while let Some(message) = reading.next() {
         if stop.load(Ordering::Relaxed) {
@@ -129,19 +121,10 @@ fn analyze(sources: Vec<(PathBuf, Source)>, mut feeder: Feeder, stop: Arc<Atomic
                     analyzer.feed_decoded(&frame, decoded);
                 }
                 reading.recycle(batch);
-                hand_over(&mut analyzer, &mut feeder, &mut text);
+                hand_over(std::iter::from_fn(|| analyzer.poll_event()), &mut feeder, &mut text);
                 feeder.publish_if_due(&analyzer, counters(&progress));
             }
-            Message::End { index, result: Ok(summary) } => {
-                inputs.push(InputSummary {
-                    path: paths[index].display().to_string(),
-                    first_frame: next_frame,
-                    frames: summary.frames,
-                    truncated: summary.truncated,
-                    live: None,
-                });
-                next_frame += summary.frames;
-            }
+            Message::End { index, result: Ok(summary) } => inputs.ended(&paths[index], summary.frames, summary.truncated),
             Message::End { result: Err(e), .. } => {
                 failure = Some(e.to_string());
                 break;
@@ -151,15 +134,9 @@ fn analyze(sources: Vec<(PathBuf, Source)>, mut feeder: Feeder, stop: Arc<Atomic
     drop(reading);
     if stopped {
         // Quit before the end: the report says how far the reading went.
-        let read = inputs.len();
-        if let Some(path) = paths.get(read) {
-            inputs.push(InputSummary {
-                path: path.display().to_string(),
-                first_frame: next_frame,
-                frames: analyzer.stats().frames + 1 - next_frame,
-                truncated: Some("the terminal UI was closed before the end".into()),
-                live: None,
-            });
+        if let Some(path) = paths.get(inputs.len()) {
+            let frames = analyzer.stats().frames - inputs.frames();
+            inputs.ended(path, frames, Some("the terminal UI was closed before the end".into()));
         }
     }
     if std::env::var("FTPSCOPE_TEST_PANIC").is_ok_and(|v| v == "analysis") {
@@ -172,11 +149,21 @@ fn analyze(sources: Vec<(PathBuf, Source)>, mut feeder: Feeder, stop: Arc<Atomic
         panic!("FTPSCOPE_TEST_PANIC=analysis: a panic to test that the terminal is restored");
     }
     analyzer.finish();
-    hand_over(&mut analyzer, &mut feeder, &mut text);
+    hand_over(std::iter::from_fn(|| analyzer.poll_event()), &mut feeder, &mut text);
     feeder.publish(&analyzer, counters(&progress), true);
     feeder.end(failure.clone());
-    let report = text.and_then(|mut t| t.finish(&inputs).ok().map(|_| t.into_inner()));
+    let report = text.and_then(|mut t| t.finish(&inputs.into_vec()).ok().map(|_| t.into_inner()));
     Outcome { errors: analyzer.stats().errors, failure, report }
+}
+
+/// Events to the UI, and to the text report when one was asked for (`--report`).
+pub(crate) fn hand_over(events: impl IntoIterator<Item = Event>, feeder: &mut Feeder, text: &mut Option<Text<Vec<u8>>>) {
+    for event in events {
+        if let Some(t) = text.as_mut() {
+            let _ = t.event(&event);
+        }
+        feeder.push(event);
+    }
 }
 
 /// The UI loop, on a terminal, until `q`, Ctrl-C or a signal. Returns when the user quits; the
