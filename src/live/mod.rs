@@ -66,6 +66,26 @@ pub struct LiveOptions {
     pub stats_every: Duration,
 }
 
+impl LiveOptions {
+    /// The report's input: what was watched, what libpcap counted and why the capture ended.
+    fn input(&self, frames: u64, c: &Counters, ended: &'static str, detail: &str) -> InputSummary {
+        let live = LiveInput {
+            interface: self.interface.clone(),
+            filter: self.filter.clone(),
+            filter_warning: filter::data_connections_warning(&self.filter),
+            snaplen: self.snaplen,
+            promiscuous: self.promiscuous,
+            received: c.received,
+            dropped: c.dropped,
+            interface_dropped: c.interface_dropped,
+            written_to: self.written_to.clone(),
+            ended,
+            ended_detail: detail.to_string(),
+        };
+        InputSummary { path: self.interface.clone(), first_frame: 1, frames, truncated: None, live: Some(Box::new(live)) }
+    }
+}
+
 /// How a live run ended.
 pub struct LiveEnd {
     pub finished: Finished,
@@ -105,7 +125,6 @@ pub fn run<S: PacketSource + Send + 'static>(
     // (NDJSON); the sink itself is built on the writer thread.
     let settings = Settings { negotiation_events: format == Format::Ndjson, ..Settings::default() };
     let mut pipeline = Pipeline::start_streaming(settings, out, make_sink);
-    let filter_warning = filter::data_connections_warning(&options.filter);
     if let Format::Text { .. } = options.format {
         let header = format!("live capture on {}, filter: {}\n\n", options.interface, options.filter);
         pipeline.call(move |out| out.write_all(header.as_bytes()));
@@ -159,21 +178,8 @@ pub fn run<S: PacketSource + Send + 'static>(
     let stats = pipeline.analyzer().stats();
     let peak_open_sessions = pipeline.analyzer().open_sessions_high_water();
     let c = counters.unwrap_or_default();
-    let live = LiveInput {
-        interface: options.interface.clone(),
-        filter: options.filter.clone(),
-        filter_warning,
-        snaplen: options.snaplen,
-        promiscuous: options.promiscuous,
-        received: c.received,
-        dropped: c.dropped,
-        interface_dropped: c.interface_dropped,
-        written_to: options.written_to.clone(),
-        ended: kind,
-        ended_detail: detail.clone(),
-    };
     let extra: Vec<_> = drops::finding(&c, stats.frames).into_iter().collect();
-    let input = InputSummary { path: options.interface.clone(), first_frame: 1, frames, truncated: None, live: Some(Box::new(live)) };
+    let input = options.input(frames, &c, kind, &detail);
     let footer = match options.format {
         Format::Text { .. } => {
             let line = format!(

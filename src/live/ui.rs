@@ -13,7 +13,7 @@ use super::{LiveOptions, BATCHES_IN_FLIGHT};
 use crate::analyzer::{Analyzer, Settings};
 use crate::model::Event;
 use crate::report::text::Text;
-use crate::report::{InputSummary, LiveInput, Sink};
+use crate::report::Sink;
 use crate::tui::app::{App, RunState, Status};
 use crate::tui::feed::{self, SourceCounters};
 use crate::tui::hand_over;
@@ -104,21 +104,7 @@ pub fn run_with_ui<S: PacketSource + Send + 'static>(
             None => ("the terminal UI was closed".to_string(), analyzer.stats().frames, None, "ui_closed"),
         };
         let report = text.and_then(|mut t| {
-            let live = LiveInput {
-                interface: options.interface.clone(),
-                filter: options.filter.clone(),
-                filter_warning: super::filter::data_connections_warning(&options.filter),
-                snaplen: options.snaplen,
-                promiscuous: options.promiscuous,
-                received: counters.received,
-                dropped: counters.dropped,
-                interface_dropped: counters.interface_dropped,
-                written_to: options.written_to.clone(),
-                ended: kind,
-                ended_detail: detail.clone(),
-            };
-            let input =
-                InputSummary { path: options.interface.clone(), first_frame: 1, frames, truncated: None, live: Some(Box::new(live)) };
+            let input = options.input(frames, &counters, kind, &detail);
             t.finish(&[input]).ok().map(|_| t.into_inner())
         });
         (analyzer.stats().errors, report, detail, counters, write_error)
