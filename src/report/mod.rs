@@ -9,6 +9,7 @@ pub mod addr;
 pub mod finding;
 pub mod fix;
 pub mod json;
+pub mod ladder;
 pub mod ndjson;
 pub mod text;
 
