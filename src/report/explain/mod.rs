@@ -199,3 +199,35 @@ impl ImplicitFtps {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Timestamp;
+    use crate::report::ladder::tests::sessions;
+
+    fn settle(c: &mut Collector, record: &Session) {
+        c.event(&Event::SessionEnd { session: record.id, frame: record.last_frame, time: Timestamp(0), record: Box::new(record.clone()) })
+            .unwrap();
+    }
+
+    #[test]
+    fn past_the_bounds_sessions_are_counted_in_the_verdict_not_kept() {
+        let healthy = &sessions("pasv-ok-forwarded/client.pcap")[0];
+        let problem = &sessions("pasv-private-leak-fail/client.pcap")[0];
+        let (mut c, collected) = Collector::new();
+        for _ in 0..HEALTHY_KEPT + 3 {
+            settle(&mut c, healthy);
+        }
+        for _ in 0..PROBLEMS_KEPT + 2 {
+            settle(&mut c, problem);
+        }
+        c.finish(&[]).unwrap();
+        let e = collected.recv().unwrap();
+        assert_eq!((e.healthy.len(), e.healthy_left_out), (HEALTHY_KEPT, 3));
+        assert_eq!((e.problems.len(), e.problems_left_out), (PROBLEMS_KEPT, 2));
+        assert_eq!(e.verdict.sessions, (HEALTHY_KEPT + 3 + PROBLEMS_KEPT + 2) as u64);
+        assert_eq!(e.verdict.problem_sessions, (PROBLEMS_KEPT + 2) as u64);
+        assert_eq!(e.verdict.causes, [(Cause::ServerNatPrivateAddress, (PROBLEMS_KEPT + 2) as u64)]);
+    }
+}
