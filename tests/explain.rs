@@ -193,7 +193,8 @@ fn under_tls_the_story_names_the_switch_and_the_probable_data_connection() {
 
 #[test]
 fn healthy_sessions_are_one_line_each_and_exit_0() {
-    for rel in ["pasv-ok-forwarded/client.pcap", "epsv-nat/client.pcap"] {
+    // ftps-ok: under TLS the transfers are the probable data connections.
+    for rel in ["pasv-ok-forwarded/client.pcap", "epsv-nat/client.pcap", "ftps-ok/client.pcap"] {
         let want = expected(rel);
         let sessions = want["sessions"].as_array().unwrap();
         let (c, status) = explained(rel);
@@ -203,9 +204,12 @@ fn healthy_sessions_are_one_line_each_and_exit_0() {
         let healthy = c["healthy"].as_array().unwrap();
         assert_eq!(healthy.len(), sessions.len(), "{rel}");
         for h in healthy {
-            let negotiations =
-                sessions.iter().find(|s| s["client"] == h["client"]).expect("the same client")["negotiations"].as_array().unwrap();
-            assert_eq!(h["transfers_ok"], negotiations.iter().filter(|n| n["outcome"] == "established").count(), "{rel}: {h}");
+            let session = sessions.iter().find(|s| s["client"] == h["client"]).expect("the same client");
+            let listed = |key: &str| session.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
+            let transfers: Vec<Value> = listed("negotiations").into_iter().chain(listed("probable_data_connections")).collect();
+            assert!(!transfers.is_empty(), "{rel}: {session}");
+            assert_eq!(h["transfers"], transfers.len(), "{rel}: {h}");
+            assert_eq!(h["transfers_ok"], transfers.iter().filter(|n| n["outcome"] == "established").count(), "{rel}: {h}");
             assert!(!h["text"].as_str().unwrap().contains('\n'));
         }
 

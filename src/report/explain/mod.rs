@@ -103,8 +103,10 @@ pub struct Healthy {
     pub client: SocketAddr,
     pub server: SocketAddr,
     pub user: Option<String>,
-    pub negotiations: u64,
-    /// Data connections established.
+    /// Negotiations, plus the probable data connections of a session under TLS (where no
+    /// negotiation can be read).
+    pub transfers: u64,
+    /// Of those, the data connections established.
     pub transfers_ok: u64,
 }
 
@@ -115,7 +117,7 @@ impl Healthy {
             client: s.client,
             server: s.server,
             user: s.user.clone(),
-            negotiations: s.negotiations.len() as u64 + s.negotiations_over_limit,
+            transfers: s.negotiations.len() as u64 + s.negotiations_over_limit + s.probable_data_channels.len() as u64,
             transfers_ok: s.negotiations.iter().filter(|n| n.data.outcome == Outcome::Established).count() as u64
                 + s.probable_data_channels.iter().filter(|c| c.outcome == Outcome::Established).count() as u64,
         }
