@@ -6,9 +6,12 @@
 //! Owns the output formats. No analysis happens here.
 
 pub mod addr;
+pub mod explain;
 pub mod finding;
 pub mod fix;
 pub mod json;
+pub mod ladder;
+pub mod ladder_text;
 pub mod ndjson;
 pub mod text;
 
