@@ -67,6 +67,16 @@ enum Command {
     /// cap_net_raw,cap_net_admin=eip on the binary); privileges are given up once the
     /// capture is open. Built only with the `live` feature (libpcap).
     Live(live_cmd::LiveArgs),
+    /// Explain captures; two files are two capture points of the same traffic (inside and
+    /// outside a NAT router): what the device between rewrote, let through and dropped. Exit
+    /// status 1 when a data connection vanished between the points.
+    Explain {
+        #[arg(required = true, num_args = 1..=2, value_name = "CAPTURE")]
+        files: Vec<PathBuf>,
+        /// Print one JSON document (schema ftpscope-points/1, docs/schema.md).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -113,6 +123,13 @@ fn main() -> ExitCode {
             analyze(sources, sink, progress)
         }
         Command::Live(args) => live_cmd::live(args),
+        Command::Explain { files, json } => match &files[..] {
+            [a, b] => ftpscope::points::explain_points(a, b, json),
+            _ => {
+                eprintln!("ftpscope: explain of one capture needs the explain subcommand's own work (not merged yet); two captures compare two points");
+                ExitCode::from(2)
+            }
+        },
     }
 }
 

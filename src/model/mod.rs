@@ -8,6 +8,7 @@ pub mod address;
 pub mod event;
 pub mod finding;
 pub mod fix;
+pub mod points;
 pub mod record;
 pub mod software;
 

@@ -10,6 +10,7 @@ pub mod finding;
 pub mod fix;
 pub mod json;
 pub mod ndjson;
+pub mod points;
 pub mod text;
 
 use crate::analyzer::Analyzer;

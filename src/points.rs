@@ -1,0 +1,70 @@
+//! `ftpscope explain A B`: two captures of the same traffic taken at two points (inside and
+//! outside a NAT router, the client's side and the server's). Each is analysed on its own, then
+//! their sessions are paired ([`correlate::points`]) and the pairing reported.
+//!
+//! Owns the I/O edges of the two-point comparison: reading both files, writing the report, the
+//! exit status. The pairing itself is deterministic and lives in `correlate::points`.
+
+use crate::analyzer::{Analyzer, Settings};
+use crate::capture::file::{read_path, CaptureError};
+use crate::correlate;
+use crate::model::{Event, Session};
+use crate::report::points::{write_json, write_text, PointInput};
+use crate::report::InputSummary;
+use std::io::{self, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Compares two captures and prints the pairing (text, or JSON). Exit status: 0, 1 when a data
+/// connection seen at one point vanished before the other, 2 when a capture cannot be read or
+/// the report cannot be written.
+pub fn explain_points(a: &Path, b: &Path, json: bool) -> ExitCode {
+    // Two files, two cores: each is analysed on a thread of its own.
+    let (read_a, read_b) = std::thread::scope(|scope| {
+        let other = scope.spawn(|| settled_sessions(b));
+        (settled_sessions(a), other.join().expect("the thread reading the second capture"))
+    });
+    let ((a_sessions, a_input), (b_sessions, b_input)) = match (read_a, read_b) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("ftpscope: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let crossing = correlate::points::pair(&a_sessions, &b_sessions);
+    let a = PointInput { input: a_input, sessions: a_sessions.len() };
+    let b = PointInput { input: b_input, sessions: b_sessions.len() };
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let written = if json { write_json(&mut out, &a, &b, &crossing) } else { write_text(&mut out, &a, &b, &crossing) };
+    match written.and_then(|()| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            eprintln!("ftpscope: writing the report: {e}");
+            ExitCode::from(2)
+        }
+        _ if crossing.vanished().next().is_some() => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    }
+}
+
+/// Every session of one capture, settled, with what was read of it (frames numbered from 1,
+/// as Wireshark numbers that file).
+pub fn settled_sessions(path: &Path) -> Result<(Vec<Session>, InputSummary), CaptureError> {
+    let mut analyzer = Analyzer::new(Settings { negotiation_events: false, ..Settings::default() });
+    let mut sessions = Vec::new();
+    let mut keep = |analyzer: &mut Analyzer| {
+        while let Some(event) = analyzer.poll_event() {
+            if let Event::SessionEnd { record, .. } = event {
+                sessions.push(*record);
+            }
+        }
+    };
+    let read = read_path(path, 1, &mut |frame| {
+        analyzer.feed(frame);
+        keep(&mut analyzer);
+    })?;
+    analyzer.finish();
+    keep(&mut analyzer);
+    let input =
+        InputSummary { path: path.display().to_string(), first_frame: 1, frames: read.frames, truncated: read.truncated, live: None };
+    Ok((sessions, input))
+}
