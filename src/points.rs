@@ -53,7 +53,11 @@ pub fn settled_sessions(path: &Path) -> Result<(Vec<Session>, InputSummary), Cap
     let mut sessions = Vec::new();
     let mut keep = |analyzer: &mut Analyzer| {
         while let Some(event) = analyzer.poll_event() {
-            if let Event::SessionEnd { record, .. } = event {
+            if let Event::SessionEnd { mut record, .. } = event {
+                // Pairing reads neither, and they are much of a record's memory: every
+                // session of both captures is held until the pairing.
+                record.findings = Vec::new();
+                record.anomalies = Vec::new();
                 sessions.push(*record);
             }
         }
