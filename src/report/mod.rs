@@ -13,6 +13,7 @@ pub mod json;
 pub mod ladder;
 pub mod ladder_text;
 pub mod ndjson;
+pub mod points;
 pub mod text;
 
 use crate::analyzer::Analyzer;
