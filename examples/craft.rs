@@ -684,6 +684,31 @@ fn alg_active_rewrite() -> Cap {
     cap
 }
 
+/// A dual-stack client on IPv4 names itself in EPRT as an IPv4-mapped IPv6 address
+/// (`|2|::ffff:192.0.2.10|5003|`, as Java's sockets do); the server connects to 192.0.2.10 over
+/// IPv4: the same host, the same data connection.
+fn eprt_v4_mapped() -> Cap {
+    let mut cap = Cap::new();
+    let client = sa("192.0.2.10:40011");
+    let server = sa("203.0.113.10:21");
+    let mut c = cap.open(client, server, 7100, 11100);
+    login(&mut cap, &mut c);
+    c.cmd(&mut cap, "EPRT |2|::ffff:192.0.2.10|5003|\r\n", "200 EPRT command successful. Consider using EPSV.\r\n");
+    c.c(&mut cap, b"LIST\r\n");
+    cap.tag = Tag::Data;
+    let mut d = cap.open(sa("203.0.113.10:20"), sa("192.0.2.10:5003"), 9500, 9600);
+    cap.tag = Tag::Control;
+    c.s(&mut cap, b"150 Here comes the directory listing.\r\n");
+    cap.tag = Tag::Data;
+    d.c(&mut cap, b"drwxr-xr-x 2 ftp ftp 4096 Nov 14 22:00 pub\r\n");
+    d.close_by_client(&mut cap);
+    cap.tag = Tag::Control;
+    c.s(&mut cap, b"226 Directory send OK.\r\n");
+    c.cmd(&mut cap, "QUIT\r\n", "221 Goodbye.\r\n");
+    c.close_by_client(&mut cap);
+    cap
+}
+
 /// 8. AUTH TLS, then TLS records both ways, then SYNs to a private address: unanswered.
 fn tls_blind() -> Cap {
     let mut cap = Cap::new();
@@ -876,6 +901,7 @@ fn main() {
     write("active-refused-illegal-port.pcap", eth(&active_refused_illegal_port()));
     write("alg-active-rewrite.pcap", eth(&alg_active_rewrite()));
     write("tls-blind.pcap", eth(&tls_blind()));
+    write("eprt-v4-mapped.pcap", eth(&eprt_v4_mapped()));
     write("mid-connection.pcap", eth(&mid_connection()));
     write("lossy-control.pcapng", pcapng(&[(1, 9)], &simple(&lossy_control(), Link::Ethernet)));
 

@@ -272,6 +272,19 @@ fn active_private_port_refused_by_the_server() {
 }
 
 #[test]
+fn an_ipv4_mapped_eprt_address_is_the_ipv4_host() {
+    // EPRT |2|::ffff:192.0.2.10|5003| on an IPv4 control connection: the server's connection to
+    // 192.0.2.10:5003 is the one announced, tied by its address, not only by its port.
+    let (code, r) = analyze("eprt-v4-mapped.pcap");
+    check_negotiations(&r, &[("EPRT", 200, Some("192.0.2.10:5003"), false, "established")]);
+    let n = &negotiations(&r)[0];
+    assert_eq!(n["argument"], "|2|::ffff:192.0.2.10|5003|", "the wire's words are kept");
+    assert_eq!(n["data"]["matched_by"], "advertised");
+    assert!(findings(&r).iter().all(|(kind, _)| kind == "cleartext_credentials"), "{:?}", findings(&r));
+    assert_eq!(code, 0);
+}
+
+#[test]
 fn active_private_port_rewritten_by_an_alg() {
     let (code, r) = analyze("alg-active-rewrite.pcap");
     check_negotiations(&r, &[("PORT", 200, Some("192.168.1.10:51211"), false, "established")]);
