@@ -100,6 +100,15 @@ fn cases() -> Vec<Case> {
             apply: vec![("forward_passive_range", Place::Router), ("server_passive_settings", Place::Server)],
             not_applied: vec![NOT_NAT],
         },
+        // A public server whose firewall drops the passive range inbound.
+        Case {
+            scenario: "pasv-firewall-dropped",
+            capture: "client.pcap",
+            operator_args: &[RANGE],
+            operator_values: &[],
+            apply: vec![("allow_passive_range", Place::Router)],
+            not_applied: vec![("forward_passive_range", "for a server behind NAT; this one has the public address itself")],
+        },
         // A client behind NAT in active mode: passive mode, or the FTP helper on its router.
         either("active-refused", "client.pcap", ("use_passive_mode", Place::ClientPassive), OR_HELPER),
         either("active-refused", "client.pcap", ("client_router_helper", Place::Router), OR_PASSIVE),
