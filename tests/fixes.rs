@@ -129,3 +129,26 @@ fn the_intended_setup_is_checked() {
     let kinds: Vec<&str> = f.iter().map(|f| f["kind"].as_str().unwrap()).collect();
     assert!(kinds.contains(&"unexpected_control_port"), "{kinds:?}");
 }
+
+#[test]
+fn seen_inside_the_servers_nat_a_connection_that_never_arrived_is_the_problem() {
+    // The router does not forward the passive range: from the server's LAN the 227 names the
+    // public address, no SYN arrives and the client leaves.
+    let (v, code) = analyze("pasv-range-dropped/server.pcap", &["--pasv-range", "40000-40009"]);
+    let f = findings(&v, 0);
+    let not_seen = f.iter().find(|f| f["kind"] == "data_connection_not_seen").expect("the connection that never arrived");
+    assert_eq!((not_seen["severity"].as_str(), not_seen["details"]["at_server"].as_bool()), (Some("error"), Some(true)));
+    assert_eq!(not_seen["caused_by"], Value::Null, "its own problem: the address mismatch is the NAT set up as intended");
+    let forward = apply(fix(not_seen, "forward_passive_range"));
+    // Both addresses from the capture (the 227's public one, the control connection's LAN one),
+    // the range from --pasv-range.
+    assert!(
+        forward.contains(&"iptables -t nat -A PREROUTING -d 198.51.100.2 -p tcp --dport 40000:40009 -j DNAT --to-destination 10.0.0.20")
+    );
+    assert_eq!(code, 1);
+    // A client that moves on at once to another negotiation did not try: nothing to say
+    // (fixtures/crafted/odd-227-forms.pcap, 20 PASVs 1 ms apart).
+    let path = common::root().join("fixtures/crafted/odd-227-forms.pcap");
+    let v = common::analyze(&path);
+    assert!(common::all_findings(&v).iter().all(|f| f["kind"] != "data_connection_not_seen"));
+}

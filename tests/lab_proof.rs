@@ -74,6 +74,19 @@ fn range_not_forwarded(scenario: &'static str) -> Case {
     }
 }
 
+/// The same, explained from the server LAN's capture: the 227 names the public address, the
+/// control connection the server's LAN address, so only the range is the operator's.
+fn range_not_forwarded_seen_at_the_server(scenario: &'static str) -> Case {
+    Case {
+        scenario,
+        capture: "server.pcap",
+        operator_args: &[RANGE],
+        operator_values: &[],
+        apply: vec![("forward_passive_range", Place::Router)],
+        not_applied: vec![],
+    }
+}
+
 /// One of two printed alternatives, each proven in its own case, from the capture alone.
 fn either(scenario: &'static str, capture: &'static str, apply: (&'static str, Place), other: (&'static str, &'static str)) -> Case {
     Case { scenario, capture, operator_args: &[], operator_values: &[], apply: vec![apply], not_applied: vec![other] }
@@ -91,6 +104,8 @@ fn cases() -> Vec<Case> {
         range_not_forwarded("pasv-range-dropped"),
         range_not_forwarded("pasv-range-rejected"),
         range_not_forwarded("pasv-range-mismatch"),
+        range_not_forwarded_seen_at_the_server("pasv-range-dropped"),
+        range_not_forwarded_seen_at_the_server("pasv-range-rejected"),
         // A cheap router forwarding part of the range: the capture saw the whole range.
         Case {
             scenario: "pasv-range-partial",

@@ -94,6 +94,17 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
             }
         }
     }
+    if let Some(found) = not_seen(s, n, setup, evidence_frame) {
+        // The consequence of a leaked address; otherwise its own problem (an address mismatch
+        // here is only the NAT set up as intended).
+        match cause.filter(|&c| out[c].kind != FindingKind::AddressMismatch) {
+            Some(c) => link(out, Some(c), found),
+            None => {
+                cause = Some(out.len());
+                out.push(found);
+            }
+        }
+    }
     if n.mode == Mode::Passive {
         if let Some(found) = intent_findings(s, n, cx, setup, &frames) {
             // An intent mismatch names the cause more precisely than an address mismatch
@@ -152,6 +163,49 @@ pub(super) fn link(out: &mut Vec<Finding>, cause: Option<usize>, mut effect: Fin
         }
     }
     out.push(effect);
+}
+
+/// The least wait, after a passive reply, that reads as a connection attempt given up.
+const GAVE_UP_AFTER_NS: i64 = 1_000_000_000;
+
+/// A passive reply after which the client neither connected (at this capture point) nor sent a
+/// transfer command: it gave up connecting. Seen at the server behind NAT (the reply names a
+/// public address, the control connection the server's private one) the SYNs never reached the
+/// server: the router does not forward the passive port, or a firewall drops it. Elsewhere the
+/// capture point is unknown, and the finding says both readings.
+fn not_seen(s: &Session, n: &Negotiation, setup: &ServerSetup, frame: u64) -> Option<Finding> {
+    if n.mode != Mode::Passive || n.data.outcome != Outcome::NotAttempted || n.data.command.is_some() || s.tls_frame.is_some() {
+        return None;
+    }
+    // A client that gave up connecting waited first (a connect timeout, SYN retries) before its
+    // next negotiation or its goodbye, or (refused at once) left without transferring anything;
+    // one that never meant to connect moves on at once to another negotiation.
+    let next = s.negotiations.iter().map(|m| m.time).find(|&t| t > n.time);
+    let waited = next.unwrap_or(s.end_time).since(n.time) >= GAVE_UP_AFTER_NS;
+    let left_without_a_transfer = next.is_none() && s.negotiations.iter().all(|m| m.data.command.is_none());
+    if !waited && !left_without_a_transfer {
+        return None;
+    }
+    let adv = n.advertised?;
+    let at_server = classify(s.server.ip()).is_unreachable_from_elsewhere() && !classify(adv.ip()).is_unreachable_from_elsewhere();
+    let mut fix = vec![Fix::ForwardPassiveRange { setup: *setup }];
+    if setup.lan_address == Known::Unknown {
+        fix.push(Fix::AllowPassiveRange { setup: *setup });
+    }
+    Some(Finding {
+        group: group((adv.ip(), at_server)),
+        fix,
+        ..Finding::new(
+            FindingKind::DataConnectionNotSeen,
+            // Behind NAT, seen from inside, the transfer failed on the way in; elsewhere the
+            // capture point leaves it open.
+            if at_server { Severity::Error } else { Severity::Warning },
+            s.id,
+            vec![frame],
+            Text::NotSeen { advertised: adv, at_server },
+            Details::NotSeen { advertised: adv, at_server },
+        )
+    })
 }
 
 /// The operator's intended setup against what a passive reply advertised: a port outside the

@@ -161,6 +161,12 @@ pub enum Text {
     },
     /// capture_drops (live capture): the numbers are in the details.
     CaptureDrops,
+    /// data_connection_not_seen: no data connection and no transfer after a passive reply.
+    NotSeen {
+        advertised: SocketAddr,
+        /// The server is behind NAT and the capture inside it: the connection did not reach it.
+        at_server: bool,
+    },
     /// port_outside_range: a passive reply's port outside the intended range.
     OutsideRange {
         advertised: SocketAddr,
@@ -305,6 +311,12 @@ pub enum Details {
         #[serde(serialize_with = "crate::report::addr::socket")]
         advertised: SocketAddr,
         connection: Endpoints,
+    },
+    /// data_connection_not_seen
+    NotSeen {
+        #[serde(serialize_with = "crate::report::addr::socket")]
+        advertised: SocketAddr,
+        at_server: bool,
     },
     /// port_outside_range, unexpected_public_address: what was advertised against the intent
     Intended {

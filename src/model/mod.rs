@@ -194,6 +194,9 @@ pub enum FindingKind {
     MalformedCommand,
     /// Live capture only: libpcap dropped packets (the analysis missed some).
     CaptureDrops,
+    /// A passive reply was followed by neither a data connection nor a transfer command: seen
+    /// at the server, the client's connection did not reach it.
+    DataConnectionNotSeen,
     /// A passive reply advertises a port outside the intended range (`--pasv-range`).
     PortOutsideRange,
     /// A passive reply advertises a public address other than the intended one (`--public-ip`).
@@ -217,6 +220,7 @@ impl FindingKind {
             FindingKind::MalformedReply => "malformed_reply",
             FindingKind::MalformedCommand => "malformed_command",
             FindingKind::CaptureDrops => "capture_drops",
+            FindingKind::DataConnectionNotSeen => "data_connection_not_seen",
             FindingKind::PortOutsideRange => "port_outside_range",
             FindingKind::UnexpectedPublicAddress => "unexpected_public_address",
             FindingKind::UnexpectedControlPort => "unexpected_control_port",

@@ -52,9 +52,10 @@ fn subject(t: &Text) -> Option<Subject> {
         Text::Leak { advertised, .. } | Text::Mismatch { advertised, .. } | Text::Bounce { advertised, .. } => {
             Some(Subject::Advertised(advertised))
         }
-        Text::RewriteSeen { advertised, .. } | Text::OutsideRange { advertised, .. } | Text::UnexpectedPublic { advertised, .. } => {
-            Some(Subject::Advertised(advertised))
-        }
+        Text::RewriteSeen { advertised, .. }
+        | Text::OutsideRange { advertised, .. }
+        | Text::NotSeen { advertised, .. }
+        | Text::UnexpectedPublic { advertised, .. } => Some(Subject::Advertised(advertised)),
         Text::Failed { connection, outcome, .. } => {
             Some(Subject::Connection { client: connection.client, server: connection.server, outcome })
         }
@@ -104,6 +105,9 @@ impl Display for First<'_> {
         let finding = self.0;
         match finding.text {
             Text::NonstandardPort { port, .. } => write!(f, "FTP control channel on port {port} instead of 21"),
+            Text::NotSeen { advertised, .. } => {
+                write!(f, "no data connection to {} and no transfer: the client gave up connecting", Sock(advertised))
+            }
             Text::OutsideRange { advertised, range, .. } => {
                 write!(f, "passive reply advertises port {}, outside the intended range {}-{}", advertised.port(), range.lo, range.hi)
             }
@@ -201,6 +205,21 @@ impl Display for First<'_> {
 impl Display for Explanation<'_> {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self.0.text {
+            Text::NotSeen { advertised, at_server: true } => write!(
+                f,
+                "The server advertised {} (its public address: it is behind NAT, and this capture is inside), yet no \
+                 connection to port {} arrived here and the client sent no transfer command: its connection attempt did not \
+                 reach the server. The router does not forward the passive port to the server, or a firewall drops it.",
+                Sock(advertised),
+                advertised.port()
+            ),
+            Text::NotSeen { advertised, at_server: false } => write!(
+                f,
+                "After the server advertised {}, no connection to it appears in this capture and the client sent no transfer \
+                 command: it gave up connecting. Captured at the server, its SYNs did not reach it (a firewall drops the passive \
+                 port, or a router does not forward it); captured at the client, the client did not try.",
+                Sock(advertised)
+            ),
             Text::OutsideRange { advertised, range, outcome } => write!(
                 f,
                 "The server advertised {} although the intended passive range is {}-{}: the router forwards (or the firewall \

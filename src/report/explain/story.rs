@@ -103,6 +103,8 @@ pub enum Cause {
     ActiveBlocked,
     /// Some passive ports work and others do not: the router forwards part of the range.
     PartOfRange,
+    /// No data connection reached the server after a passive reply: not forwarded, or dropped.
+    PassivePortNotReached,
     /// A passive port outside the intended range (`--pasv-range`).
     OutsideIntendedRange,
     /// A public address in passive replies other than the intended one (`--public-ip`).
@@ -125,6 +127,7 @@ impl Cause {
                 FailureCause::ActiveBlocked => Cause::ActiveBlocked,
                 FailureCause::PartOfRange { .. } => Cause::PartOfRange,
             },
+            Text::NotSeen { .. } => Cause::PassivePortNotReached,
             Text::OutsideRange { .. } => Cause::OutsideIntendedRange,
             Text::UnexpectedPublic { .. } => Cause::UnexpectedPublicAddress,
             Text::UnexpectedControlPort { .. } => Cause::UnexpectedControlPort,

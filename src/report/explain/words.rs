@@ -171,6 +171,10 @@ impl Display for Cause {
                 "The server's connection back to the client (active mode) is blocked: the client's address is public, so a firewall \
                  drops or refuses it, outbound from the server's data port or inbound at the client."
             }
+            Cause::PassivePortNotReached => {
+                "The client's data connections never reached the server: the router does not forward the passive ports to it, or \
+                 a firewall drops them."
+            }
             Cause::PartOfRange => {
                 "Some passive ports of the server work and others do not: the router forwards (or the firewall allows) only part \
                  of the range the server uses."
@@ -211,6 +215,7 @@ impl Display for Brief {
             Cause::CaptureDrops => "packets dropped by the capture",
             Cause::ActiveBlocked => "firewall blocking active-mode connections",
             Cause::PartOfRange => "passive range forwarded only in part",
+            Cause::PassivePortNotReached => "data connections not reaching the server",
             Cause::OutsideIntendedRange => "passive ports outside the intended range",
             Cause::UnexpectedPublicAddress => "passive replies naming another public address than intended",
             Cause::UnexpectedControlPort => "control port other than intended",
