@@ -6,14 +6,16 @@
 //! Owns the output formats. No analysis happens here.
 
 pub mod addr;
+pub mod escape;
 pub mod finding;
 pub mod fix;
+pub mod html;
 pub mod json;
 pub mod ndjson;
 pub mod text;
 
 use crate::analyzer::Analyzer;
-use crate::model::{Event, Finding, Session, Severity, Summary};
+use crate::model::{Event, Finding, Outcome, Session, Severity, Summary};
 use serde::Serialize;
 use std::io;
 
@@ -126,6 +128,47 @@ pub trait Sink {
     }
     /// The input is over (the `summary` event was the last one): write what closes the output.
     fn finish(&mut self, inputs: &[InputSummary]) -> io::Result<()>;
+}
+
+/// How a data connection's outcome reads at a glance, the colour the text and the page give it:
+/// it worked, it failed (or was refused), or it is not known to have worked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Good,
+    Bad,
+    Doubtful,
+}
+
+impl Tone {
+    pub fn of(o: Outcome) -> Tone {
+        if o == Outcome::Established {
+            Tone::Good
+        } else if o.is_failure() || o == Outcome::Rejected {
+            Tone::Bad
+        } else {
+            Tone::Doubtful
+        }
+    }
+}
+
+/// Two outputs of one run (the report on standard output and the `--html` page): each is fed
+/// every event, in order.
+pub struct Both(pub Box<dyn Sink + Send>, pub Box<dyn Sink + Send>);
+
+impl Sink for Both {
+    fn event(&mut self, event: &Event) -> io::Result<()> {
+        self.0.event(event)?;
+        self.1.event(event)
+    }
+
+    fn wants_negotiation_events(&self) -> bool {
+        self.0.wants_negotiation_events() || self.1.wants_negotiation_events()
+    }
+
+    fn finish(&mut self, inputs: &[InputSummary]) -> io::Result<()> {
+        self.0.finish(inputs)?;
+        self.1.finish(inputs)
+    }
 }
 
 /// The whole report in memory: the JSON document's content.

@@ -1,0 +1,195 @@
+//! The `--html` page, opened in a real browser: headless Chromium renders the page made from a
+//! lab capture, and the tests read what it rendered (the DOM after parsing, a screenshot, the
+//! console). Facts are asserted (addresses, frames, finding kinds, fixes' settings), not
+//! wording.
+//!
+//! Chromium (Debian's `chromium`) is installed by .ci/run. Without it the browser tests skip
+//! with a message, unless FTPSCOPE_LAB=1 (CI), which makes them mandatory. The checks on the
+//! file itself (escaping, no password) need no browser and always run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(rel)
+}
+
+/// A directory of the test's own, removed afterwards.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("ftpscope-html-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Writes the page for `capture` into `dir` and returns its path and text.
+fn page(capture: &Path, dir: &Scratch) -> (PathBuf, String) {
+    let html = dir.path("report.html");
+    let out = Command::new(env!("CARGO_BIN_EXE_ftpscope")).arg("analyze").arg(capture).arg("--html").arg(&html).output().unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&html).unwrap();
+    (html, text)
+}
+
+/// Browser runs so far: each gets a profile directory of its own.
+static RUNS: AtomicUsize = AtomicUsize::new(0);
+
+/// Headless Chromium, or None (with a message) when it is not installed and not required.
+struct Browser;
+
+impl Browser {
+    fn get(test: &str) -> Option<Browser> {
+        if Path::new(CHROMIUM).exists() {
+            return Some(Browser);
+        }
+        let required = std::env::var_os("FTPSCOPE_LAB").is_some_and(|v| v == "1");
+        assert!(!required, "FTPSCOPE_LAB=1 but {CHROMIUM} is missing (.ci/run installs it: apt-get install chromium)");
+        eprintln!("html::{test}: skipped (no {CHROMIUM}; apt-get install chromium, or FTPSCOPE_LAB=1 to require it)");
+        None
+    }
+
+    /// Runs Chromium on `page` with `args`, bounded in time. As root it needs --no-sandbox; the
+    /// other switches keep it from reaching for the network (refused on a closed network) and
+    /// from using anyone's profile (a fresh empty one each run).
+    fn run(&self, dir: &Scratch, page: &Path, args: &[&str]) -> Output {
+        let profile = dir.path(&format!("profile-{}", RUNS.fetch_add(1, Ordering::Relaxed)));
+        let out = Command::new("timeout")
+            .arg("60")
+            .arg(CHROMIUM)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .args(args)
+            .arg(format!("file://{}", page.display()))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "chromium {args:?}: {:?}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+        out
+    }
+
+    /// The DOM as the browser built it, serialised.
+    fn dom(&self, dir: &Scratch, page: &Path) -> String {
+        String::from_utf8(self.run(dir, page, &["--dump-dom"]).stdout).unwrap()
+    }
+
+    /// What the page said on the console (Chromium logs it as `CONSOLE`): uncaught errors, a
+    /// Content-Security-Policy violation. The page writes nothing there, so any line counts.
+    /// Chromium's own noise (GPU, D-Bus) is not the page's and is left out.
+    fn console_errors(&self, dir: &Scratch, page: &Path) -> Vec<String> {
+        let out = self.run(dir, page, &["--enable-logging=stderr", "--v=0", "--dump-dom"]);
+        let log = String::from_utf8_lossy(&out.stderr).into_owned();
+        log.lines().filter(|l| l.contains("Uncaught") || l.contains("Refused to") || l.contains(":CONSOLE")).map(str::to_string).collect()
+    }
+}
+
+#[test]
+fn the_page_shows_the_capture_the_findings_and_the_fixes() {
+    let Some(browser) = Browser::get("the_page_shows_the_capture_the_findings_and_the_fixes") else { return };
+    let dir = Scratch::new("dom");
+    let (path, _) = page(&fixture("pasv-private-leak-fail/client.pcap"), &dir);
+    let dom = browser.dom(&dir, &path);
+    // The capture's summary: its input, 31 frames, the two error kinds.
+    assert!(dom.contains("pasv-private-leak-fail/client.pcap"), "input named");
+    assert!(dom.contains("<dd>31</dd>"), "frame count");
+    for kind in ["private_address_leak", "data_connection_failed"] {
+        assert!(dom.contains(kind), "{kind}");
+    }
+    // Every address the report names, the leaked endpoint and the ICMP sender among them.
+    for addr in ["192.168.1.10:40542", "198.51.100.2", "10.0.0.20:40005", "10.0.0.20:40004", "192.168.1.10:51626", "203.0.113.1"] {
+        assert!(dom.contains(addr), "{addr} missing");
+    }
+    // The PASV commands, their 227 replies, the SYNs to the private address and the ICMP errors.
+    for frame in ["#15", "#16", "#17", "#18", "#22", "#23", "#24", "#25"] {
+        assert!(dom.contains(frame), "frame {frame} missing");
+    }
+    // The fixes as copyable code: vsftpd's own settings and the router's forwarding rule.
+    let fixes: Vec<&str> = dom.split("<pre><code>").skip(1).map(|p| p.split("</code></pre>").next().unwrap()).collect();
+    assert!(fixes.iter().any(|f| f.contains("pasv_address=") && f.contains("pasv_min_port")), "{fixes:?}");
+    assert!(fixes.iter().any(|f| f.contains("--to-destination 10.0.0.20")), "{fixes:?}");
+    assert!(fixes.iter().any(|f| f.contains("198.51.100.2")), "the public address to announce: {fixes:?}");
+    // Nothing is fetched from elsewhere: no script, stylesheet, image or font reference.
+    for external in ["<script", "<link", "<img", "src=", "url("] {
+        assert!(!dom.contains(external), "{external} in the page");
+    }
+}
+
+#[test]
+fn the_page_logs_no_console_error_and_the_check_would_see_one() {
+    let Some(browser) = Browser::get("the_page_logs_no_console_error_and_the_check_would_see_one") else { return };
+    let dir = Scratch::new("console");
+    let (path, text) = page(&fixture("pasv-private-leak-fail/client.pcap"), &dir);
+    assert_eq!(browser.console_errors(&dir, &path), Vec::<String>::new());
+    // The same page with a script slipped in: its policy refuses it, and the check sees that.
+    let tampered = dir.path("tampered.html");
+    std::fs::write(&tampered, text.replace("</body>", "<script>document.title = 'ran'</script></body>")).unwrap();
+    let errors = browser.console_errors(&dir, &tampered);
+    assert!(errors.iter().any(|l| l.contains("Content Security Policy")), "{errors:?}");
+}
+
+/// `capture` with every occurrence of `from` replaced by `to` (same length: TCP sequence numbers
+/// stay right; ftpscope, like tcpdump, does not check TCP checksums).
+fn patched(capture: &Path, from: &[u8], to: &[u8], dir: &Scratch) -> PathBuf {
+    assert_eq!(from.len(), to.len());
+    let mut bytes = std::fs::read(capture).unwrap();
+    let mut found = 0;
+    for i in 0..bytes.len().saturating_sub(from.len()) {
+        if &bytes[i..i + from.len()] == from {
+            bytes[i..i + from.len()].copy_from_slice(to);
+            found += 1;
+        }
+    }
+    assert!(found > 0, "{} not in {}", String::from_utf8_lossy(from), capture.display());
+    let out = dir.path("patched.pcap");
+    std::fs::write(&out, bytes).unwrap();
+    out
+}
+
+#[test]
+fn markup_in_a_banner_is_shown_as_text_and_never_runs() {
+    let dir = Scratch::new("hostile");
+    let capture = patched(&fixture("pasv-private-leak-fail/client.pcap"), b"(vsFTPd 3.0.3)", b"<script>pwn();", &dir);
+    let (path, text) = page(&capture, &dir);
+    assert!(!text.contains("<script"), "the banner's markup reached the page as markup");
+    assert!(text.contains("&lt;script&gt;pwn();"), "the banner is shown, escaped");
+    let Some(browser) = Browser::get("markup_in_a_banner_is_shown_as_text_and_never_runs") else { return };
+    let dom = browser.dom(&dir, &path);
+    assert!(!dom.contains("<script"), "the browser built a script element");
+    assert!(dom.contains("&lt;script&gt;pwn();"), "the banner is text in the DOM");
+    assert!(dom.contains("10.0.0.20:40005"), "the rest of the page is there");
+    assert_eq!(browser.console_errors(&dir, &path), Vec::<String>::new());
+}
+
+#[test]
+fn a_password_sent_in_clear_text_is_not_on_the_page() {
+    let capture = fixture("active-unreachable/client.pcap");
+    assert!(std::fs::read(&capture).unwrap().windows(11).any(|w| w == b"PASS secret"), "the capture has the password");
+    let dir = Scratch::new("password");
+    let (_, text) = page(&capture, &dir);
+    assert!(text.contains("cleartext_credentials"), "the page says a password was sent");
+    assert!(!text.contains("secret"), "the password is on the page");
+}
