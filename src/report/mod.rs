@@ -11,6 +11,7 @@ pub mod finding;
 pub mod fix;
 pub mod html;
 pub mod json;
+pub mod ladder;
 pub mod ndjson;
 pub mod text;
 
