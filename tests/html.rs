@@ -7,6 +7,7 @@
 //! with a message, unless FTPSCOPE_LAB=1 (CI), which makes them mandatory. The checks on the
 //! file itself (escaping, no password) need no browser and always run.
 
+use ftpscope::report::svg::{FAILURE, PANEL};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -127,6 +128,18 @@ fn the_page_shows_the_capture_the_findings_and_the_fixes() {
     for frame in ["#15", "#16", "#17", "#18", "#22", "#23", "#24", "#25"] {
         assert!(dom.contains(frame), "frame {frame} missing");
     }
+    // The ladder diagram, drawn in SVG: its lanes (client, the router that answered with ICMP,
+    // the server's NAT and the server behind it), the 227 with the leaked endpoint, the SYN
+    // that died at the router and the ICMP error, each with its frame.
+    let svg = dom.split("<svg").nth(1).and_then(|s| s.split("</svg>").next()).expect("an <svg> element");
+    assert_eq!(dom.matches("<svg").count(), 1, "one problem session, one diagram");
+    for text in ["192.168.1.10", "203.0.113.1", "198.51.100.2", "10.0.0.20", "227 10.0.0.20:40005", "SYN :40005", "ICMP 3/1"] {
+        assert!(svg.contains(text), "{text} not in the diagram");
+    }
+    for frame in ["#15", "#16", "#17", "#18"] {
+        assert!(svg.contains(&format!(">{frame}<")), "frame {frame} not in the diagram");
+    }
+    assert!(svg.contains(">unreachable<"), "the failure is named where it happened");
     // The fixes as copyable code: vsftpd's own settings and the router's forwarding rule.
     let fixes: Vec<&str> = dom.split("<pre><code>").skip(1).map(|p| p.split("</code></pre>").next().unwrap()).collect();
     assert!(fixes.iter().any(|f| f.contains("pasv_address=") && f.contains("pasv_min_port")), "{fixes:?}");
@@ -149,6 +162,61 @@ fn the_page_logs_no_console_error_and_the_check_would_see_one() {
     std::fs::write(&tampered, text.replace("</body>", "<script>document.title = 'ran'</script></body>")).unwrap();
     let errors = browser.console_errors(&dir, &tampered);
     assert!(errors.iter().any(|l| l.contains("Content Security Policy")), "{errors:?}");
+}
+
+/// The screenshot's pixels as RGB, row by row, and its width.
+fn pixels(png_file: &Path) -> (Vec<[u8; 3]>, usize) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(png_file).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let step = match info.color_type {
+        png::ColorType::Rgb => 3,
+        png::ColorType::Rgba => 4,
+        other => panic!("screenshot in {other:?}"),
+    };
+    assert_eq!(info.bit_depth, png::BitDepth::Eight);
+    let rgb = buf[..info.buffer_size()].chunks(step).map(|p| [p[0], p[1], p[2]]).collect();
+    (rgb, info.width as usize)
+}
+
+/// `#rrggbb` as RGB.
+fn colour(hex: &str) -> [u8; 3] {
+    let v = u32::from_str_radix(hex.trim_start_matches('#'), 16).unwrap();
+    [(v >> 16) as u8, (v >> 8) as u8, v as u8]
+}
+
+#[test]
+fn the_screenshot_shows_the_diagram_with_the_failure_marked() {
+    let Some(browser) = Browser::get("the_screenshot_shows_the_diagram_with_the_failure_marked") else { return };
+    let dir = Scratch::new("screenshot");
+    let (path, _) = page(&fixture("pasv-private-leak-fail/client.pcap"), &dir);
+    let (panel, failure) = (colour(PANEL), colour(FAILURE));
+    let shot = dir.path("page.png");
+    browser.run(&dir, &path, &[&format!("--screenshot={}", shot.display()), "--window-size=1200,2000"]);
+    let (px, width) = pixels(&shot);
+    assert_eq!((width, px.len() / width), (1200, 2000));
+    let at = |i: usize| (i % width, i / width);
+    // Where the diagram is drawn: the box of its background colour.
+    let panel_px: Vec<(usize, usize)> = (0..px.len()).filter(|&i| px[i] == panel).map(at).collect();
+    let (x0, x1) = (panel_px.iter().map(|p| p.0).min().unwrap(), panel_px.iter().map(|p| p.0).max().unwrap());
+    let (y0, y1) = (panel_px.iter().map(|p| p.1).min().unwrap(), panel_px.iter().map(|p| p.1).max().unwrap());
+    assert!(x1 - x0 > 800 && y1 - y0 > 250, "diagram box {x0},{y0} to {x1},{y1}");
+    let inside = |&(x, y): &(usize, usize)| (x0..=x1).contains(&x) && (y0..=y1).contains(&y);
+    // Drawn on: lanes, arrows, text (far from all background).
+    let ink = (0..px.len()).map(at).filter(inside).filter(|&(x, y)| px[y * width + x].iter().all(|&c| c < 160)).count();
+    assert!(ink > 2000, "{ink} dark pixels in the diagram");
+    // The failure colour: only in the diagram, and as crosses (taller than the failed arrow's line
+    // and the words beside it, some 10 px).
+    let failed: Vec<(usize, usize)> = (0..px.len()).filter(|&i| px[i] == failure).map(at).collect();
+    assert!(failed.len() > 60, "{} pixels of the failure colour", failed.len());
+    assert!(failed.iter().all(inside), "failure colour outside the diagram");
+    let tallest = failed
+        .iter()
+        .map(|&(x, y)| failed.iter().filter(|p| p.0 == x && (y..y + 24).contains(&p.1)).map(|p| p.1 - y).max().unwrap_or(0))
+        .max()
+        .unwrap();
+    assert!(tallest >= 15, "no cross: the failure colour is at most {tallest} px tall in a column");
 }
 
 /// `capture` with every occurrence of `from` replaced by `to` (same length: TCP sequence numbers

@@ -10,6 +10,8 @@
 use super::addr::Sock;
 use super::escape::Escaped;
 use super::finding::{Explanation, Summary as FindingSummary};
+use super::ladder::ladder;
+use super::svg::ladder_svg;
 use super::{InputSummary, Sink, Tone};
 use crate::model::{Event, Finding, FindingKind, Fix, Negotiation, Outcome, Session, Severity, Summary};
 use crate::AddrMap;
@@ -170,7 +172,7 @@ impl<W: Write> HtmlPage<W> {
         for i in inputs {
             let _ = write!(out, "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>", Escaped(&i.path), i.frames, i.first_frame);
             if let Some(why) = &i.truncated {
-                let _ = write!(out, "<span class=\"warning\">ends early ({}): analysed up to the break</span>", Escaped(why));
+                let _ = write!(out, "<span class=\"note\">ends early ({}): analysed up to the break</span>", Escaped(why));
             }
             out.push_str("</td></tr>\n");
         }
@@ -273,7 +275,9 @@ fn session(out: &mut String, s: &Session, explained: &mut Explained) {
     if let Some(f) = s.tls_frame {
         let _ = write!(out, ", TLS from frame {f}");
     }
-    out.push_str("</p>\n");
+    out.push_str("</p>\n<figure>");
+    ladder_svg(out, s.id, &ladder(s));
+    out.push_str("</figure>\n");
     negotiations(out, s);
     for f in &s.findings {
         finding(out, f, explained);
@@ -315,7 +319,7 @@ fn negotiation(out: &mut String, n: &Negotiation) {
         (Some(a), _) => {
             let _ = write!(out, "<code>{}</code>", Sock(*a));
             if let Some(class) = n.advertised_class.filter(|c| c.is_unreachable_from_elsewhere()) {
-                let _ = write!(out, " <span class=\"warning\">{}</span>", class.describe());
+                let _ = write!(out, " <span class=\"note\">{}</span>", class.describe());
             }
         }
         (None, Some(why)) => {
@@ -330,7 +334,7 @@ fn negotiation(out: &mut String, n: &Negotiation) {
             let _ = write!(out, ", {} SYNs", c.syns);
         }
         if let (Some(icmp), Some(frame)) = (c.unreachable, c.unreachable_frame) {
-            let _ = write!(out, ", #{frame} {icmp}");
+            let _ = write!(out, ", {icmp} in #{frame}");
         }
         if let Some(frame) = c.rst_frame {
             let by = c.rst_from.map(|side| side.as_str()).unwrap_or("unknown side");
@@ -430,9 +434,10 @@ dl.totals{display:flex;flex-wrap:wrap;gap:6px 22px;margin:8px 0}dl.totals div{di
 .badge{font:700 11px/1 system-ui,sans-serif;padding:2px 5px;border-radius:3px;color:#fff}
 .badge.error{background:#a4262c}.badge.warning{background:#986f0b}.badge.info{background:#2b6cb0}
 .outcome.ok{color:#1e7b34;font-weight:600}.outcome.error{color:#a4262c;font-weight:600}.outcome.warning{color:#986f0b;font-weight:600}
-span.warning{color:#986f0b}
+.note{color:#986f0b}
 article.finding{border-left:4px solid #ccc;padding:4px 12px;margin:10px 0}
 article.error{border-color:#a4262c}article.warning{border-color:#986f0b}article.info{border-color:#2b6cb0}
 .frames,.dim,footer{color:#666}footer{margin-top:24px;font-size:12px}
 ol.fixes{padding-left:22px;margin:2px 0}
+figure{margin:10px 0;overflow-x:auto}
 ";

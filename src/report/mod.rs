@@ -13,6 +13,7 @@ pub mod html;
 pub mod json;
 pub mod ladder;
 pub mod ndjson;
+pub mod svg;
 pub mod text;
 
 use crate::analyzer::Analyzer;
