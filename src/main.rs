@@ -2,8 +2,9 @@
 //! its events to an output.
 //!
 //! Owns the command line (clap types stay here) and the I/O edges: files, stdout, exit status.
-//! `live`'s command line is in live_cmd.rs.
+//! `live`'s command line is in live_cmd.rs, `explain`'s in explain_cmd.rs.
 
+mod explain_cmd;
 mod live_cmd;
 
 use clap::{Parser, Subcommand};
@@ -71,6 +72,12 @@ enum Command {
     /// cap_net_raw,cap_net_admin=eip on the binary); privileges are given up once the
     /// capture is open. Built only with the `live` feature (libpcap).
     Live(live_cmd::LiveArgs),
+    /// Explain each capture for a person: a verdict, then per session with a problem what
+    /// happened on the wire (frame by frame), why, what to change, and a ladder diagram.
+    ///
+    /// Healthy sessions get one line each. Each file is explained on its own. Exit status as
+    /// for analyze: 0 no error finding, 1 at least one, 2 unusable input or usage.
+    Explain(explain_cmd::ExplainArgs),
 }
 
 fn main() -> ExitCode {
@@ -127,6 +134,7 @@ fn main() -> ExitCode {
             analyze(sources, sink, progress)
         }
         Command::Live(args) => live_cmd::live(args),
+        Command::Explain(args) => explain_cmd::explain(args),
     }
 }
 

@@ -103,7 +103,7 @@ pub fn ladder(session: &Session) -> Ladder {
         let time = session.timeline.iter().find(|l| l.frame == frame).map_or(session.start_time, |l| l.time);
         control(frame, time, server, client, "234 TLS from here on".to_string());
     }
-    let drawn = drawn_negotiations(session);
+    let drawn = worth_telling(session);
     ladder.negotiations_not_drawn = (session.negotiations.len() - drawn.len()) as u64 + session.negotiations_over_limit;
     for n in drawn {
         ladder.negotiation(n, client, server);
@@ -123,9 +123,9 @@ pub fn ladder(session: &Session) -> Ladder {
     ladder
 }
 
-/// The negotiations that went wrong first (failed data connection, refused, private address),
-/// or the first one when none did.
-fn drawn_negotiations(session: &Session) -> Vec<&Negotiation> {
+/// The negotiations worth telling (drawn here, told by explain's story): the first few that went
+/// wrong (failed data connection, refused, private address), or the first one when none did.
+pub fn worth_telling(session: &Session) -> Vec<&Negotiation> {
     let wrong = |n: &&Negotiation| {
         n.data.outcome != Outcome::Established
             || n.reply_code.is_some_and(|c| c >= 400)

@@ -7,11 +7,13 @@
 
 pub mod addr;
 pub mod escape;
+pub mod explain;
 pub mod finding;
 pub mod fix;
 pub mod html;
 pub mod json;
 pub mod ladder;
+pub mod ladder_text;
 pub mod ndjson;
 pub mod svg;
 pub mod text;

@@ -275,7 +275,8 @@ fn negotiation(out: &mut String, st: &Style, n: &Negotiation) {
     let _ = writeln!(out, "{line}");
 }
 
-fn wrap(text: &str, width: usize) -> Vec<String> {
+/// `text` in lines of at most `width` bytes, words kept whole (a longer word stands alone).
+pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut cur = String::new();
     for word in text.split_whitespace() {

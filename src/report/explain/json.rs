@@ -1,0 +1,123 @@
+//! `explain --json`: one document (schema "ftpscope-explain/1", docs/schema.md) with, per
+//! capture, its summary and verdict, each problem session's record, explanation (typed steps and
+//! their words), fixes and diagram (the ladder as data and as text), and the healthy sessions
+//! as one-line entries.
+//!
+//! Owns the JSON shape of `explain`; values and words come from the other modules.
+
+use super::story::Fact;
+use super::words::NoFtp;
+use super::{Explained, Healthy, Problem, Verdict};
+use crate::model::{Finding, Session};
+use crate::report::fix::Fixes;
+use crate::report::ladder::Ladder;
+use crate::report::ladder_text::LadderText;
+use crate::report::{Capture, Rendered};
+use serde::Serialize;
+use std::io::{self, Write};
+
+pub const SCHEMA: &str = "ftpscope-explain/1";
+
+/// Writes the document for every capture.
+pub fn write(out: &mut dyn Write, captures: &[Explained]) -> io::Result<()> {
+    let document = Document { schema: SCHEMA, captures: captures.iter().map(CaptureView::of).collect() };
+    serde_json::to_writer(&mut *out, &document)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+#[derive(Serialize)]
+struct Document<'a> {
+    schema: &'static str,
+    captures: Vec<CaptureView<'a>>,
+}
+
+#[derive(Serialize)]
+struct CaptureView<'a> {
+    capture: Capture<'a>,
+    verdict: VerdictView<'a>,
+    /// Present when no FTP was found: what to capture instead.
+    no_ftp: Option<NoFtpView<'a>>,
+    problems: Vec<ProblemView<'a>>,
+    problems_left_out: u64,
+    healthy: Vec<HealthyView<'a>>,
+    healthy_left_out: u64,
+    findings: &'a [Finding],
+}
+
+impl<'a> CaptureView<'a> {
+    fn of(e: &'a Explained) -> CaptureView<'a> {
+        CaptureView {
+            capture: Capture::new(&e.inputs, &e.summary),
+            verdict: VerdictView { verdict: &e.verdict, text: Rendered(&e.verdict) },
+            no_ftp: e.no_ftp().then_some(NoFtpView { implicit_ftps_syns: e.implicit_ftps, text: Rendered(NoFtp(e)) }),
+            problems: e.problems.iter().map(ProblemView::of).collect(),
+            problems_left_out: e.problems_left_out,
+            healthy: e.healthy.iter().map(|h| HealthyView { healthy: h, text: Rendered(h) }).collect(),
+            healthy_left_out: e.healthy_left_out,
+            findings: &e.across,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct VerdictView<'a> {
+    #[serde(flatten)]
+    verdict: &'a Verdict,
+    text: Rendered<&'a Verdict>,
+}
+
+#[derive(Serialize)]
+struct NoFtpView<'a> {
+    implicit_ftps_syns: u64,
+    text: Rendered<NoFtp<'a>>,
+}
+
+#[derive(Serialize)]
+struct HealthyView<'a> {
+    #[serde(flatten)]
+    healthy: &'a Healthy,
+    text: Rendered<&'a Healthy>,
+}
+
+#[derive(Serialize)]
+struct ProblemView<'a> {
+    session: &'a Session,
+    explanation: Explanation<'a>,
+    fix: Fixes<'a>,
+    diagram: Diagram<'a>,
+}
+
+impl<'a> ProblemView<'a> {
+    fn of(p: &'a Problem) -> ProblemView<'a> {
+        let steps: Vec<Step<'a>> = p.story.steps.iter().map(|fact| Step { fact, text: Rendered(fact) }).collect();
+        let text = steps.iter().map(|s| s.fact.to_string()).collect::<Vec<_>>().join(" ");
+        ProblemView {
+            session: &p.session,
+            explanation: Explanation { steps, text },
+            fix: Fixes(&p.fixes),
+            diagram: Diagram { ladder: &p.ladder, text: Rendered(LadderText(&p.ladder)) },
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Explanation<'a> {
+    steps: Vec<Step<'a>>,
+    /// The steps' words as one text.
+    text: String,
+}
+
+#[derive(Serialize)]
+struct Step<'a> {
+    #[serde(flatten)]
+    fact: &'a Fact,
+    text: Rendered<&'a Fact>,
+}
+
+#[derive(Serialize)]
+struct Diagram<'a> {
+    #[serde(flatten)]
+    ladder: &'a Ladder,
+    text: Rendered<LadderText<'a>>,
+}

@@ -1,0 +1,201 @@
+//! `ftpscope explain`: per capture, a verdict, then each session with a problem told as a story
+//! (what happened on the wire, why, what to change) with its ladder diagram, and each healthy
+//! session in one line. Two steps with one seam between them: a [`Collector`] (a [`Sink`] of
+//! the analyzer's events) gathers an [`Explained`] capture, and text or JSON is written from
+//! it. Pairing two capture points can go between the two.
+//!
+//! Owns what an explanation keeps and its bounds. The facts are story's, the words are words',
+//! the layouts are text's and json's.
+
+pub mod json;
+pub mod story;
+pub mod text;
+pub mod words;
+
+use super::ladder::{ladder, Ladder};
+use super::{InputSummary, Sink};
+use crate::decode::Decoded;
+use crate::model::{Event, Finding, Fix, Outcome, Session, Summary};
+use serde::ser::{SerializeSeq, Serializer};
+use serde::Serialize;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use story::{causes, problems, story, Cause, Story};
+
+/// Problem sessions kept in full per capture; past it they are counted in the verdict only.
+pub const PROBLEMS_KEPT: usize = 500;
+/// Healthy sessions kept as one line per capture; past it, counted.
+pub const HEALTHY_KEPT: usize = 2000;
+/// Findings across sessions kept (they need both sides of a NAT router in one capture).
+const ACROSS_KEPT: usize = 500;
+/// Port of implicit FTPS (RFC 4217 section 2.1 leaves it to TLS from the first byte).
+pub const IMPLICIT_FTPS_PORT: u16 = 990;
+
+/// One capture, explained.
+#[derive(Debug, Default)]
+pub struct Explained {
+    pub inputs: Vec<InputSummary>,
+    pub summary: Summary,
+    pub verdict: Verdict,
+    pub problems: Vec<Problem>,
+    pub problems_left_out: u64,
+    pub healthy: Vec<Healthy>,
+    pub healthy_left_out: u64,
+    /// Findings across sessions.
+    pub across: Vec<Finding>,
+    /// SYNs to port 990: implicit FTPS, unreadable from the first byte.
+    pub implicit_ftps: u64,
+}
+
+impl Explained {
+    /// No FTP control channel was recognised at all.
+    pub fn no_ftp(&self) -> bool {
+        self.summary.sessions == 0
+    }
+}
+
+/// The capture at a glance: sessions, how many have a problem, the problems by cause.
+#[derive(Debug, Default, Serialize)]
+pub struct Verdict {
+    pub sessions: u64,
+    pub problem_sessions: u64,
+    pub errors: u64,
+    pub warnings: u64,
+    /// Sessions per cause, in order of first appearance.
+    #[serde(serialize_with = "by_cause")]
+    pub causes: Vec<(Cause, u64)>,
+}
+
+fn by_cause<S: Serializer>(causes: &[(Cause, u64)], s: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Entry {
+        cause: Cause,
+        sessions: u64,
+    }
+    let mut seq = s.serialize_seq(Some(causes.len()))?;
+    for &(cause, sessions) in causes {
+        seq.serialize_element(&Entry { cause, sessions })?;
+    }
+    seq.end()
+}
+
+/// A session with an error or warning finding, with everything said about it.
+#[derive(Debug)]
+pub struct Problem {
+    pub session: Session,
+    pub story: Story,
+    /// The problem findings' fixes, each once.
+    pub fixes: Vec<Fix>,
+    pub ladder: Ladder,
+}
+
+impl Problem {
+    pub fn of(session: Session) -> Problem {
+        Problem { story: story(&session), fixes: story::fixes(&session), ladder: ladder(&session), session }
+    }
+}
+
+/// A session without a problem, as one line.
+#[derive(Debug, Clone, Serialize)]
+pub struct Healthy {
+    pub session: u32,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub user: Option<String>,
+    pub negotiations: u64,
+    /// Data connections established.
+    pub transfers_ok: u64,
+}
+
+impl Healthy {
+    pub fn of(s: &Session) -> Healthy {
+        Healthy {
+            session: s.id,
+            client: s.client,
+            server: s.server,
+            user: s.user.clone(),
+            negotiations: s.negotiations.len() as u64 + s.negotiations_over_limit,
+            transfers_ok: s.negotiations.iter().filter(|n| n.data.outcome == Outcome::Established).count() as u64
+                + s.probable_data_channels.iter().filter(|c| c.outcome == Outcome::Established).count() as u64,
+        }
+    }
+}
+
+/// Gathers one capture's [`Explained`] from the analyzer's events; hands it over when the input
+/// ends (on the receiver [`Collector::new`] returns).
+pub struct Collector {
+    explained: Explained,
+    done: Sender<Explained>,
+}
+
+impl Collector {
+    pub fn new() -> (Collector, Receiver<Explained>) {
+        let (done, receiver) = channel();
+        (Collector { explained: Explained::default(), done }, receiver)
+    }
+
+    fn settled(&mut self, session: &Session) {
+        let e = &mut self.explained;
+        e.verdict.sessions += 1;
+        if problems(session).next().is_none() {
+            match e.healthy.len() < HEALTHY_KEPT {
+                true => e.healthy.push(Healthy::of(session)),
+                false => e.healthy_left_out += 1,
+            }
+            return;
+        }
+        e.verdict.problem_sessions += 1;
+        for (cause, _) in causes(session) {
+            match e.verdict.causes.iter_mut().find(|(c, _)| *c == cause) {
+                Some((_, n)) => *n += 1,
+                None => e.verdict.causes.push((cause, 1)),
+            }
+        }
+        match e.problems.len() < PROBLEMS_KEPT {
+            true => e.problems.push(Problem::of(session.clone())),
+            false => e.problems_left_out += 1,
+        }
+    }
+}
+
+impl Sink for Collector {
+    fn event(&mut self, event: &Event) -> io::Result<()> {
+        match event {
+            Event::SessionEnd { record, .. } => self.settled(record),
+            Event::Finding { finding, .. } if self.explained.across.len() < ACROSS_KEPT => self.explained.across.push((**finding).clone()),
+            Event::Summary { summary, .. } => {
+                let v = &mut self.explained.verdict;
+                (v.errors, v.warnings) = (summary.errors, summary.warnings);
+                self.explained.summary = (**summary).clone();
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, inputs: &[InputSummary]) -> io::Result<()> {
+        self.explained.inputs = inputs.to_vec();
+        let explained = std::mem::take(&mut self.explained);
+        // The receiver is gone only if the caller stopped waiting: nothing to write then.
+        let _ = self.done.send(explained);
+        Ok(())
+    }
+}
+
+/// Counts SYNs to [`IMPLICIT_FTPS_PORT`] in the frames read (the analyzer does not take them
+/// for FTP): said when no FTP was found.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ImplicitFtps {
+    pub syns: u64,
+}
+
+impl ImplicitFtps {
+    pub fn see(&mut self, decoded: &Decoded<'_>) {
+        if let Decoded::Tcp(seg) = decoded {
+            if seg.flags.syn && !seg.flags.ack && seg.dst.port() == IMPLICIT_FTPS_PORT {
+                self.syns += 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! A problem session's story as values: who talks to whom, what was negotiated, what the wire
+//! showed, why it failed (the causes the findings name) and what to change (their fixes). Built
+//! from the settled record; report::explain::words says it.
+//!
+//! Owns which facts a narrative tells and in what order. Must not judge (the findings do) nor
+//! word anything.
+
+use crate::model::{
+    AddressClass, Connection, FailureCause, Finding, FindingKind, Fix, Icmp, Mode, Negotiation, NegotiationCommand, Outcome, Rejection,
+    Session, Severity, Side, Software, Text,
+};
+use crate::report::ladder::worth_telling;
+use serde::Serialize;
+use std::net::SocketAddr;
+
+/// The facts, in the order they are told.
+#[derive(Debug, Clone, Serialize)]
+pub struct Story {
+    pub steps: Vec<Fact>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "fact", rename_all = "snake_case")]
+pub enum Fact {
+    /// The control connection and who is at each end.
+    Parties { client: SocketAddr, server: SocketAddr, frame: u64, software: Software, banner: Option<String>, user: Option<String> },
+    /// AUTH TLS answered 234 in `frame`: nothing after it is readable.
+    Encrypted { frame: u64 },
+    /// The client asked for a data channel; in active mode with the address it named.
+    Asked { frame: u64, command: NegotiationCommand, mode: Mode, address: Option<SocketAddr>, class: Option<AddressClass> },
+    /// The server's answer; in passive mode with the address it advertised.
+    Answered { frame: u64, code: u16, reply_text: Option<String>, address: Option<SocketAddr>, class: Option<AddressClass> },
+    /// The negotiation got no reply in the capture.
+    NotAnswered { command: NegotiationCommand },
+    /// The data connection's first SYN.
+    DataSyn { frame: u64, from: SocketAddr, to: SocketAddr, probable: bool },
+    /// What answered it.
+    DataAnswer { answer: Answer },
+    /// No data connection appeared for the negotiation.
+    NoDataConnection { outcome: Outcome },
+    /// The transfer command it served and its final reply.
+    Transfer { frame: u64, command: String, reply: Option<u16>, reply_frame: Option<u64>, reply_text: Option<String> },
+    /// More negotiations than told.
+    More { negotiations: u64 },
+    /// One cause, with the finding that shows it.
+    Why { cause: Cause, finding: FindingKind, severity: Severity, frames: Vec<u64> },
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(tag = "how", rename_all = "snake_case")]
+pub enum Answer {
+    Established {
+        frame: Option<u64>,
+    },
+    Refused {
+        frame: Option<u64>,
+        by: Option<Side>,
+    },
+    Unreachable {
+        frame: Option<u64>,
+        icmp: Option<Icmp>,
+    },
+    /// `syns` SYNs over `seconds`, never answered.
+    NoAnswer {
+        syns: u32,
+        seconds: f64,
+    },
+    /// The capture ended before anything answered.
+    Unknown,
+}
+
+/// Why a session has a problem, in the words a person would look for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// The server is behind NAT and announces its private address in passive replies.
+    ServerNatPrivateAddress,
+    /// Active mode from behind NAT: the client names its private address.
+    ClientNatActiveMode,
+    /// SYNs to the passive port vanish: range not forwarded, or dropped by a firewall.
+    PassivePortDropped,
+    /// RST from the passive port: range not forwarded, or a firewall refuses it.
+    PassivePortRefused,
+    /// The server could not connect back to the client (active mode).
+    ClientUnreachable,
+    /// The control channel is encrypted: no NAT helper can read or open the data ports.
+    HelperBlindUnderTls,
+    /// The server refused a PORT/EPRT naming another address (its anti-bounce check).
+    ServerRefusesPort,
+    /// The data connection came from another address than the control connection.
+    DataFromOtherAddress,
+    /// The server could not open, or broke, the data connection (425/426/other).
+    TransferRefused,
+    /// The passive reply names another public address than the one the client reached.
+    AddressMismatch,
+    Bounce,
+    CleartextPassword,
+    Malformed,
+    NonstandardPort,
+    HelperRewrote,
+    CaptureDrops,
+}
+
+impl Cause {
+    /// What `finding` says is wrong.
+    pub fn of(finding: &Finding) -> Cause {
+        match finding.text {
+            Text::Leak { mode: Mode::Passive, .. } => Cause::ServerNatPrivateAddress,
+            Text::Leak { mode: Mode::Active, .. } => Cause::ClientNatActiveMode,
+            Text::Failed { cause, .. } => match cause {
+                FailureCause::PrivateAddressTried => Cause::ServerNatPrivateAddress,
+                FailureCause::NothingAccepts => Cause::PassivePortRefused,
+                FailureCause::SynsVanish => Cause::PassivePortDropped,
+                FailureCause::ClientUnreachable => Cause::ClientUnreachable,
+            },
+            Text::Encrypted { .. } | Text::ProbableFailed { .. } => Cause::HelperBlindUnderTls,
+            Text::Rejected { advice: Rejection::ForeignAddress, .. } => Cause::ServerRefusesPort,
+            Text::Rejected { advice: Rejection::DataFromOtherAddress, .. } => Cause::DataFromOtherAddress,
+            Text::Rejected { .. } => Cause::TransferRefused,
+            Text::Mismatch { .. } => Cause::AddressMismatch,
+            Text::Bounce { .. } => Cause::Bounce,
+            Text::Credentials => Cause::CleartextPassword,
+            Text::MalformedLine | Text::Unparsable { .. } => Cause::Malformed,
+            Text::NonstandardPort { .. } => Cause::NonstandardPort,
+            Text::RewriteSeen { .. } | Text::RewriteAcross { .. } => Cause::HelperRewrote,
+            Text::CaptureDrops => Cause::CaptureDrops,
+        }
+    }
+}
+
+/// The findings that make a session a problem: errors and warnings.
+pub fn problems(session: &Session) -> impl Iterator<Item = &Finding> {
+    session.findings.iter().filter(|f| f.severity >= Severity::Warning)
+}
+
+/// The session's distinct causes, worst first, each with the first finding that shows it.
+pub fn causes(session: &Session) -> Vec<(Cause, &Finding)> {
+    let mut found: Vec<(Cause, &Finding)> = Vec::new();
+    for f in problems(session) {
+        let cause = Cause::of(f);
+        if !found.iter().any(|(c, _)| *c == cause) {
+            found.push((cause, f));
+        }
+    }
+    // Stable: among equals, the order diagnosis found them in.
+    found.sort_by_key(|(_, f)| std::cmp::Reverse(f.severity));
+    found
+}
+
+/// The fixes of the session's problem findings, each once, in order.
+pub fn fixes(session: &Session) -> Vec<Fix> {
+    let mut fixes: Vec<Fix> = Vec::new();
+    for fix in problems(session).flat_map(|f| &f.fix) {
+        if !fixes.contains(fix) {
+            fixes.push(fix.clone());
+        }
+    }
+    fixes
+}
+
+/// The story of `session`.
+pub fn story(session: &Session) -> Story {
+    let mut steps = vec![Fact::Parties {
+        client: session.client,
+        server: session.server,
+        frame: session.first_frame,
+        software: session.software,
+        banner: session.banner.clone(),
+        user: session.user.clone(),
+    }];
+    if let Some(frame) = session.tls_frame {
+        steps.push(Fact::Encrypted { frame });
+    }
+    let told = worth_telling(session);
+    let more = (session.negotiations.len() - told.len()) as u64 + session.negotiations_over_limit;
+    for n in told {
+        negotiation(n, &mut steps);
+    }
+    if more > 0 {
+        steps.push(Fact::More { negotiations: more });
+    }
+    for c in session.probable_data_channels.iter().filter(|c| c.outcome.is_failure()).take(crate::report::ladder::PROBABLE_DRAWN) {
+        steps.extend(connection(c, true));
+    }
+    for (cause, f) in causes(session) {
+        steps.push(Fact::Why { cause, finding: f.kind, severity: f.severity, frames: f.frames.clone() });
+    }
+    Story { steps }
+}
+
+/// A negotiation's facts in frame order: in active mode the server may connect (and fail)
+/// before it replies to PORT.
+fn negotiation(n: &Negotiation, steps: &mut Vec<Fact>) {
+    let active = n.mode == Mode::Active;
+    let (address, class) = (n.advertised, n.advertised_class);
+    let mut told: Vec<(u64, Vec<Fact>)> = Vec::new();
+    let asked = Fact::Asked {
+        frame: n.frame,
+        command: n.command,
+        mode: n.mode,
+        address: address.filter(|_| active),
+        class: class.filter(|_| active),
+    };
+    told.push((n.frame, vec![asked]));
+    match (n.reply_code, n.reply_frame) {
+        (Some(code), Some(frame)) => {
+            let (address, class) = (address.filter(|_| !active), class.filter(|_| !active));
+            told.push((frame, vec![Fact::Answered { frame, code, reply_text: n.reply_text.clone(), address, class }]));
+        }
+        _ => told.push((n.frame, vec![Fact::NotAnswered { command: n.command }])),
+    }
+    match &n.data.connection {
+        Some(c) => told.push((c.syn_frame, connection(c, false))),
+        None => told.push((n.frame, vec![Fact::NoDataConnection { outcome: n.data.outcome }])),
+    }
+    let d = &n.data;
+    if let (Some(command), Some(frame)) = (&d.command, d.command_frame) {
+        let transfer = Fact::Transfer {
+            frame,
+            command: command.clone(),
+            reply: d.reply_code,
+            reply_frame: d.reply_frame,
+            reply_text: d.reply_text.clone(),
+        };
+        told.push((frame, vec![transfer]));
+    }
+    // Stable: what has no frame of its own stays after what it follows.
+    told.sort_by_key(|(frame, _)| *frame);
+    steps.extend(told.into_iter().flat_map(|(_, facts)| facts));
+}
+
+/// A data connection's SYN and what answered it.
+fn connection(c: &Connection, probable: bool) -> Vec<Fact> {
+    let answer = match c.outcome {
+        Outcome::Established => Answer::Established { frame: c.synack_frame },
+        Outcome::Refused => Answer::Refused { frame: c.rst_frame, by: c.rst_from },
+        Outcome::Unreachable => Answer::Unreachable { frame: c.unreachable_frame, icmp: c.unreachable },
+        Outcome::Unanswered => Answer::NoAnswer { syns: c.syns, seconds: c.last_time.since(c.syn_time) as f64 / 1e9 },
+        _ => Answer::Unknown,
+    };
+    vec![Fact::DataSyn { frame: c.syn_frame, from: c.client, to: c.server, probable }, Fact::DataAnswer { answer }]
+}

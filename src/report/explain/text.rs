@@ -1,0 +1,95 @@
+//! `explain` for a person: per capture the verdict, then each problem session (what happened,
+//! why, what to change, the diagram), then the healthy sessions one line each. Lines fit 80
+//! columns (a single word longer than that stands alone).
+//!
+//! Owns the text layout of `explain`; the words are report::explain::words'.
+
+use super::story::Fact;
+use super::words::NoFtp;
+use super::{Explained, Problem};
+use crate::model::Severity;
+use crate::report::addr::Sock;
+use crate::report::finding::Summary as FindingSummary;
+use crate::report::ladder_text::{LadderText, WIDTH};
+use crate::report::text::wrap;
+use std::io::{self, Write};
+
+/// Writes every capture, one after the other.
+pub fn write(out: &mut dyn Write, captures: &[Explained]) -> io::Result<()> {
+    for (i, e) in captures.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        capture(out, e)?;
+    }
+    out.flush()
+}
+
+fn capture(out: &mut dyn Write, e: &Explained) -> io::Result<()> {
+    let paths: Vec<&str> = e.inputs.iter().map(|i| i.path.as_str()).collect();
+    writeln!(out, "=== {}", paths.join(", "))?;
+    if e.no_ftp() {
+        return paragraph(out, "", &NoFtp(e).to_string());
+    }
+    paragraph(out, "", &e.verdict.to_string())?;
+    for input in e.inputs.iter().filter_map(|i| i.truncated.as_ref().map(|why| (&i.path, why))) {
+        paragraph(out, "", &format!("{} ends early ({}): explained up to the break.", input.0, input.1))?;
+    }
+    for f in &e.across {
+        paragraph(out, "", &format!("Across sessions: {}.", FindingSummary(f)))?;
+    }
+    for p in &e.problems {
+        writeln!(out)?;
+        problem(out, p)?;
+    }
+    if e.problems_left_out > 0 {
+        writeln!(out)?;
+        paragraph(out, "", &format!("({} more session(s) with a problem, counted in the verdict, not told here.)", e.problems_left_out))?;
+    }
+    if !e.healthy.is_empty() {
+        writeln!(out, "\nHealthy sessions:")?;
+        for h in &e.healthy {
+            writeln!(out, "  {h}")?;
+        }
+    }
+    if e.healthy_left_out > 0 {
+        paragraph(out, "  ", &format!("({} more healthy session(s) not listed.)", e.healthy_left_out))?;
+    }
+    Ok(())
+}
+
+fn problem(out: &mut dyn Write, p: &Problem) -> io::Result<()> {
+    let s = &p.session;
+    let worst = if s.findings.iter().any(|f| f.severity == Severity::Error) { "ERROR" } else { "WARNING" };
+    writeln!(out, "--- {worst} session {}: {} -> {}", s.id, Sock(s.client), Sock(s.server))?;
+    writeln!(out, "What happened:")?;
+    for fact in p.story.steps.iter().filter(|f| !matches!(f, Fact::Why { .. })) {
+        bullet(out, &fact.to_string())?;
+    }
+    writeln!(out, "Why:")?;
+    for fact in p.story.steps.iter().filter(|f| matches!(f, Fact::Why { .. })) {
+        bullet(out, &fact.to_string())?;
+    }
+    if !p.fixes.is_empty() {
+        writeln!(out, "What to change:")?;
+        for fix in &p.fixes {
+            bullet(out, &fix.to_string())?;
+        }
+    }
+    writeln!(out, "Diagram:")?;
+    write!(out, "{}", LadderText(&p.ladder))
+}
+
+fn bullet(out: &mut dyn Write, text: &str) -> io::Result<()> {
+    for (i, line) in wrap(text, WIDTH - 4).iter().enumerate() {
+        writeln!(out, "{}{line}", if i == 0 { "  - " } else { "    " })?;
+    }
+    Ok(())
+}
+
+fn paragraph(out: &mut dyn Write, indent: &str, text: &str) -> io::Result<()> {
+    for line in wrap(text, WIDTH - indent.len()) {
+        writeln!(out, "{indent}{line}")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,253 @@
+//! The words of an explanation: each fact of a story, each cause, the verdict, a healthy
+//! session's line and the advice for a capture without FTP. Rendered from the values when
+//! written, as report::finding renders findings.
+//!
+//! Owns the wording of `explain`. Must not choose facts (story does) nor lay out (text, json).
+
+use super::story::{Answer, Cause, Fact};
+use super::{Explained, Healthy, Verdict, IMPLICIT_FTPS_PORT};
+use crate::model::{AddressClass, Mode, Outcome, Software};
+use crate::report::addr::Sock;
+use std::fmt::{self, Display, Formatter};
+
+impl Display for Fact {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Fact::Parties { client, server, frame, software, banner, user } => {
+                write!(f, "The client {} opened the control connection to the server {} in frame {frame}", Sock(*client), Sock(*server))?;
+                match (software, banner) {
+                    (Software::Unknown, Some(b)) => write!(f, "; the server greets with \"{b}\"")?,
+                    (Software::Unknown, None) => {}
+                    (s, _) => write!(f, "; the server runs {}", s.name())?,
+                }
+                match user {
+                    Some(u) => write!(f, ", user {u}."),
+                    None => f.write_str("."),
+                }
+            }
+            Fact::Encrypted { frame } => write!(
+                f,
+                "In frame {frame} the server accepted AUTH (234): from there on the control channel is TLS, unreadable here and to any \
+                 NAT helper on the path."
+            ),
+            Fact::Asked { frame, command, mode: Mode::Passive, .. } => {
+                write!(f, "In frame {frame} the client asked for passive mode ({command:?}): the client is to connect to the server.")
+            }
+            Fact::Asked { frame, command, address, class, .. } => {
+                write!(f, "In frame {frame} the client asked for active mode ({command:?}")?;
+                if let Some(a) = address {
+                    write!(f, " {}", Sock(*a))?;
+                    if let Some(c) = class.filter(|c| *c != AddressClass::Public) {
+                        write!(f, ", {}", c.describe())?;
+                    }
+                }
+                f.write_str("): the server is to connect to the client.")
+            }
+            Fact::Answered { frame, code, address: Some(a), class, .. } if *code < 300 => {
+                write!(f, "In frame {frame} the server answered {code} and advertised {}", Sock(*a))?;
+                match class {
+                    Some(c) => write!(f, ", {}.", c.describe()),
+                    None => f.write_str("."),
+                }
+            }
+            Fact::Answered { frame, code, reply_text, .. } => {
+                write!(f, "In frame {frame} the server answered {code}")?;
+                match reply_text {
+                    Some(t) => write!(f, " \"{}\".", t.trim()),
+                    None => f.write_str("."),
+                }
+            }
+            Fact::NotAnswered { command } => write!(f, "The {command:?} got no reply in this capture."),
+            Fact::DataSyn { frame, from, to, probable: false } => {
+                write!(f, "In frame {frame} the data connection's SYN went from {} to {}.", Sock(*from), Sock(*to))
+            }
+            Fact::DataSyn { frame, from, to, probable: true } => write!(
+                f,
+                "In frame {frame} a connection opened from {} to {}: most probably a data connection (its negotiation is inside TLS).",
+                Sock(*from),
+                Sock(*to)
+            ),
+            Fact::DataAnswer { answer } => match answer {
+                Answer::Established { frame: Some(n) } => write!(f, "SYN-ACK in frame {n}: the data connection was established."),
+                Answer::Established { frame: None } => f.write_str("The data connection was established."),
+                Answer::Refused { frame, by } => {
+                    write!(f, "It was refused: RST")?;
+                    if let Some(by) = by {
+                        write!(f, " from the {} side", by.as_str())?;
+                    }
+                    match frame {
+                        Some(n) => write!(f, " in frame {n}."),
+                        None => f.write_str("."),
+                    }
+                }
+                Answer::Unreachable { frame, icmp } => {
+                    f.write_str("It was unreachable")?;
+                    if let Some(icmp) = icmp {
+                        write!(f, ": {icmp}")?;
+                    }
+                    match frame {
+                        Some(n) => write!(f, " in frame {n}."),
+                        None => f.write_str("."),
+                    }
+                }
+                Answer::NoAnswer { syns, seconds } => {
+                    write!(f, "It got no answer: {syns} SYN(s) over {seconds:.1} s, no SYN-ACK, RST or ICMP.")
+                }
+                Answer::Unknown => f.write_str("The capture ends before anything answered it."),
+            },
+            Fact::NoDataConnection { outcome } => match outcome {
+                Outcome::Rejected => f.write_str("No data connection followed: the server refused or could not open it."),
+                Outcome::NotAttempted => f.write_str("No data connection appeared in this capture."),
+                _ => f.write_str("What became of the data connection is not known from this capture."),
+            },
+            Fact::Transfer { frame, command, reply, reply_frame, reply_text } => {
+                write!(f, "In frame {frame} the client sent {command}; ")?;
+                match (reply, reply_frame) {
+                    (Some(code), Some(n)) => {
+                        write!(f, "the final reply was {code}")?;
+                        if let Some(t) = reply_text {
+                            write!(f, " \"{}\"", t.trim())?;
+                        }
+                        write!(f, " in frame {n}.")
+                    }
+                    _ => f.write_str("no final reply in this capture."),
+                }
+            }
+            Fact::More { negotiations } => write!(f, "({negotiations} more negotiation(s) of this session are not told here.)"),
+            Fact::Why { cause, finding, frames, .. } => {
+                let frames: Vec<String> = frames.iter().map(|n| n.to_string()).collect();
+                write!(f, "{cause} ({}, frame(s) {})", finding.as_str(), frames.join(", "))
+            }
+        }
+    }
+}
+
+impl Display for Cause {
+    /// The cause as a sentence: why it fails.
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Cause::ServerNatPrivateAddress => {
+                "The server is behind NAT and announces its private address in its passive replies: clients outside cannot reach it."
+            }
+            Cause::ClientNatActiveMode => {
+                "The client is behind NAT and uses active mode: it names its private address, which the server cannot reach (and many \
+                 servers refuse)."
+            }
+            Cause::PassivePortDropped => {
+                "The passive port is not forwarded to the server, or a firewall drops connections to it: the SYNs vanish."
+            }
+            Cause::PassivePortRefused => {
+                "Nothing accepts connections on the passive port: it is not forwarded to the server, a firewall refuses it, or the \
+                 server's passive range differs from the forwarded one."
+            }
+            Cause::ClientUnreachable => {
+                "The server could not connect back to the client (active mode): a NAT or firewall in front of the client does not let \
+                 the connection in."
+            }
+            Cause::HelperBlindUnderTls => {
+                "The control channel is encrypted: a NAT helper can neither read nor rewrite PASV/PORT nor open the data port, so only a \
+                 configured external address and a forwarded port range work."
+            }
+            Cause::ServerRefusesPort => {
+                "The server refuses a PORT naming another address than the client's (its anti-bounce check): from behind NAT the \
+                 client names its private address."
+            }
+            Cause::DataFromOtherAddress => {
+                "The data connection came from another address than the control connection and the server refused it: NAT maps the \
+                 two connections differently."
+            }
+            Cause::TransferRefused => "The server could not open the data connection, or it broke during the transfer.",
+            Cause::AddressMismatch => {
+                "The passive reply names another public address than the one the client reached (NAT set up on purpose, or a \
+                 multi-homed server)."
+            }
+            Cause::Bounce => "A PORT names a third host: an FTP bounce.",
+            Cause::CleartextPassword => "The password crossed the network in clear text.",
+            Cause::Malformed => "A control line breaks RFC 959's format.",
+            Cause::NonstandardPort => "The control connection is not on port 21: NAT helpers that watch port 21 do not see it.",
+            Cause::HelperRewrote => "A NAT helper rewrote the address in PASV/PORT: that works in clear text only.",
+            Cause::CaptureDrops => "The capture dropped packets: some facts may be missing.",
+        })
+    }
+}
+
+/// A cause in a few words, for the verdict.
+pub struct Brief(pub Cause);
+
+impl Display for Brief {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.0 {
+            Cause::ServerNatPrivateAddress => "server behind NAT announcing its private address",
+            Cause::ClientNatActiveMode => "client behind NAT in active mode",
+            Cause::PassivePortDropped => "passive port range not forwarded or dropped",
+            Cause::PassivePortRefused => "passive port refused (not forwarded, or a firewall rejects it)",
+            Cause::ClientUnreachable => "server cannot connect back to the client",
+            Cause::HelperBlindUnderTls => "NAT helper blind under TLS",
+            Cause::ServerRefusesPort => "server refusing PORT to a foreign address",
+            Cause::DataFromOtherAddress => "data connection from another address refused",
+            Cause::TransferRefused => "data connection refused or broken by the server",
+            Cause::AddressMismatch => "passive reply naming another public address",
+            Cause::Bounce => "FTP bounce",
+            Cause::CleartextPassword => "password in clear text",
+            Cause::Malformed => "malformed control line",
+            Cause::NonstandardPort => "control connection not on port 21",
+            Cause::HelperRewrote => "NAT helper rewriting the negotiation",
+            Cause::CaptureDrops => "packets dropped by the capture",
+        })
+    }
+}
+
+impl Display for Verdict {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "{} FTP session(s)", self.sessions)?;
+        if self.problem_sessions == 0 {
+            return f.write_str(", none with a problem.");
+        }
+        write!(f, ", {} with a problem ({} error(s), {} warning(s)). By cause: ", self.problem_sessions, self.errors, self.warnings)?;
+        for (i, (cause, sessions)) in self.causes.iter().enumerate() {
+            let sep = if i == 0 { "" } else { "; " };
+            write!(f, "{sep}{} in {sessions} session(s)", Brief(*cause))?;
+        }
+        f.write_str(".")
+    }
+}
+
+impl Display for Healthy {
+    /// One line, never wrapped.
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "session {}  {} -> {}", self.session, Sock(self.client), Sock(self.server))?;
+        if let Some(u) = &self.user {
+            write!(f, "  user {u}")?;
+        }
+        match (self.negotiations, self.transfers_ok) {
+            (0, _) => f.write_str("  no transfer"),
+            (n, ok) if ok == n => write!(f, "  {n} transfer(s) ok"),
+            (n, ok) => write!(f, "  {ok} of {n} transfer(s) ok"),
+        }
+    }
+}
+
+/// What to capture instead, for a capture without FTP.
+pub struct NoFtp<'a>(pub &'a Explained);
+
+impl Display for NoFtp<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let e = self.0;
+        write!(
+            f,
+            "No FTP control channel in this capture ({} frame(s), {} TCP connection(s)). Capture on the interface that faces the FTP \
+             server or the client, with a filter that keeps the data connections: `tcp`, or `host SERVER`, not `port 21` alone (the \
+             data connections use other ports).",
+            e.summary.frames, e.summary.tcp_connections
+        )?;
+        if e.implicit_ftps > 0 {
+            write!(
+                f,
+                " {} SYN(s) went to port {IMPLICIT_FTPS_PORT}: implicit FTPS, encrypted from the first byte; nothing of it can be read, \
+                 here or by a NAT helper.",
+                e.implicit_ftps
+            )?;
+        }
+        Ok(())
+    }
+}
