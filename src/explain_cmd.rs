@@ -32,6 +32,9 @@ pub struct ExplainArgs {
     /// No progress bar on standard error.
     #[arg(long, short)]
     quiet: bool,
+    /// Also write the explanation as one self-contained HTML page (diagrams in SVG) to FILE.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
 }
 
 pub fn explain(args: ExplainArgs) -> ExitCode {
@@ -47,6 +50,17 @@ pub fn explain(args: ExplainArgs) -> ExitCode {
             }
         }
     }
+    // Created before the analysis, so that a path that cannot be written fails at once.
+    let mut page = match &args.html {
+        None => None,
+        Some(path) => match std::fs::File::create(path) {
+            Ok(file) => Some((path, io::BufWriter::new(file))),
+            Err(e) => {
+                eprintln!("ftpscope: {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+    };
     let mut captures = Vec::new();
     let mut errors = 0;
     for (path, source) in sources {
@@ -59,6 +73,12 @@ pub fn explain(args: ExplainArgs) -> ExitCode {
                 eprintln!("ftpscope: {e}");
                 return ExitCode::from(2);
             }
+        }
+    }
+    if let Some((path, file)) = &mut page {
+        if let Err(e) = ftpscope::report::html::write(file, &captures) {
+            eprintln!("ftpscope: writing {}: {e}", path.display());
+            return ExitCode::from(2);
         }
     }
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());

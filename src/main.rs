@@ -13,11 +13,10 @@ use ftpscope::capture;
 use ftpscope::capture::background::{read_in_background, Message};
 use ftpscope::capture::progress::Progress;
 use ftpscope::pipeline::{Finished, Pipeline};
-use ftpscope::report::html::HtmlPage;
 use ftpscope::report::json::JsonDocument;
 use ftpscope::report::ndjson::Ndjson;
 use ftpscope::report::text::Text;
-use ftpscope::report::{Both, InputsRead, Sink};
+use ftpscope::report::{InputsRead, Sink};
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,9 +59,6 @@ enum Command {
         /// With --tui: print the text report on standard output once the UI is closed.
         #[arg(long, requires = "tui")]
         report: bool,
-        /// Also write the report as one self-contained HTML page to FILE.
-        #[arg(long, value_name = "FILE", conflicts_with = "tui")]
-        html: Option<PathBuf>,
     },
     /// Watch an interface (libpcap): events as they happen, the report when stopped.
     ///
@@ -89,7 +85,7 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Analyze { files, json, ndjson, no_color, quiet, tui, report, html } => {
+        Command::Analyze { files, json, ndjson, no_color, quiet, tui, report } => {
             // Every input is opened before any is read: a missing second file must not leave a
             // report of half the input behind.
             let mut sources = Vec::new();
@@ -120,16 +116,6 @@ fn main() -> ExitCode {
                 Box::new(Ndjson::new(out))
             } else {
                 Box::new(Text::new(out, color))
-            };
-            let sink = match html {
-                None => sink,
-                Some(path) => match std::fs::File::create(&path) {
-                    Ok(file) => Box::new(Both(sink, Box::new(HtmlPage::new(io::BufWriter::new(file))))),
-                    Err(e) => {
-                        eprintln!("ftpscope: {}: {e}", path.display());
-                        return ExitCode::from(2);
-                    }
-                },
             };
             analyze(sources, sink, progress)
         }

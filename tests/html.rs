@@ -1,4 +1,4 @@
-//! The `--html` page, opened in a real browser: headless Chromium renders the page made from a
+//! `ftpscope explain --html`'s page, opened in a real browser: headless Chromium renders the page made from a
 //! lab capture, and the tests read what it rendered (the DOM after parsing, a screenshot, the
 //! console). Facts are asserted (addresses, frames, finding kinds, fixes' settings), not
 //! wording.
@@ -43,7 +43,7 @@ impl Drop for Scratch {
 /// Writes the page for `capture` into `dir` and returns its path and text.
 fn page(capture: &Path, dir: &Scratch) -> (PathBuf, String) {
     let html = dir.path("report.html");
-    let out = Command::new(env!("CARGO_BIN_EXE_ftpscope")).arg("analyze").arg(capture).arg("--html").arg(&html).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ftpscope")).arg("explain").arg(capture).arg("--html").arg(&html).output().unwrap();
     assert!(matches!(out.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&out.stderr));
     let text = std::fs::read_to_string(&html).unwrap();
     (html, text)
@@ -260,4 +260,27 @@ fn a_password_sent_in_clear_text_is_not_on_the_page() {
     let (_, text) = page(&capture, &dir);
     assert!(text.contains("cleartext_credentials"), "the page says a password was sent");
     assert!(!text.contains("secret"), "the password is on the page");
+}
+
+#[test]
+fn several_captures_share_one_page_with_healthy_sessions_in_a_table() {
+    let dir = Scratch::new("several");
+    let html = dir.path("report.html");
+    let (failing, healthy) = (fixture("pasv-private-leak-fail/client.pcap"), fixture("pasv-ok-forwarded/server.pcap"));
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_ftpscope")).arg("explain").arg(&failing).arg(&healthy).arg("--html").arg(&html).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&html).unwrap();
+    assert_eq!(text.matches("<section class=\"capture\"").count(), 2);
+    // The forwarded server's sessions are healthy: rows of the table, not diagrams.
+    let second = text.split("<section class=\"capture\"").nth(2).unwrap();
+    assert!(!second.contains("<svg"), "a healthy session drawn");
+    let table = second.split("<table class=\"healthy\">").nth(1).expect("healthy table").split("</table>").next().unwrap();
+    assert!(table.matches("<tr id=").count() >= 1 && table.contains("203.0.113.2:") && table.contains("10.0.0.20:21"), "{table}");
+    // Session numbers start again in each capture; the page's ids do not repeat.
+    let mut ids: Vec<&str> = text.split(" id=\"").skip(1).map(|rest| rest.split('"').next().unwrap()).collect();
+    let all = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), all, "repeated element ids");
 }

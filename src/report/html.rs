@@ -1,265 +1,203 @@
-//! One self-contained HTML page (`--html FILE`): the capture's summary, every problem session
-//! in full (its negotiations, findings, explanations and fixes), the other sessions in one
-//! compact table. Everything is inline (CSS only, no script, no font, no image), so the file can
-//! be mailed or attached to a ticket and opens anywhere; its Content-Security-Policy forbids
-//! scripts and every outside fetch, so even a failure of escaping could not run anything.
+//! `explain --html FILE`: the explanation as one self-contained HTML page. Per capture: what
+//! was read and the totals, the verdict, each problem session in full (what happened, why, its
+//! ladder diagram in SVG, its negotiations, its findings with explanation and fixes, what to
+//! change), the healthy sessions in one table. Everything is inline (CSS only, no script, no
+//! font, no image), so the file can be mailed or attached to a ticket and opens anywhere; its
+//! Content-Security-Policy forbids scripts and every outside fetch, so even a failure of
+//! escaping could not run anything.
 //!
-//! Owns the page's layout. Every text taken from the capture goes through [`Escaped`]; the
-//! words of findings and fixes come from report::finding and report::fix, as in the text output.
+//! Owns the page's layout. The facts and words are report::explain's and report::finding's,
+//! the diagram report::svg's; every text taken from the capture goes through [`Escaped`].
 
 use super::addr::Sock;
 use super::escape::Escaped;
+use super::explain::story::Fact;
+use super::explain::words::{Brief, NoFtp};
+use super::explain::{Explained, Problem};
 use super::finding::{Explanation, Summary as FindingSummary};
-use super::ladder::ladder;
 use super::svg::ladder_svg;
-use super::{InputSummary, Sink, Tone};
-use crate::model::{Event, Finding, FindingKind, Fix, Negotiation, Outcome, Session, Severity, Summary};
+use super::Tone;
+use crate::model::{Finding, FindingKind, Fix, Negotiation, Outcome, Session, Severity};
 use crate::AddrMap;
 use std::fmt::{Display, Write as _};
 use std::io::{self, Write};
-use std::net::SocketAddr;
 
-/// Problem sessions drawn in full; later ones get a row in the table, like healthy sessions (a
-/// page of ten thousand ladders helps nobody, and the first ones show the cause).
-const MAX_DETAILED: usize = 100;
-/// Rows of the session table; past it the sessions are counted.
-const MAX_ROWS: usize = 2000;
-
-/// The page, written to `out` once the input is over (the summary comes first on the page but
-/// is known last).
-pub struct HtmlPage<W: Write> {
-    out: W,
-    detailed: Vec<Session>,
-    rows: Vec<Row>,
-    rows_not_shown: u64,
-    across: Vec<Finding>,
-    /// (kind, severity) -> sessions with such a finding, in order of first appearance.
-    tally: Vec<((FindingKind, Severity), u64)>,
-    summary: Summary,
+/// Writes the page for every capture, one after the other.
+pub fn write(out: &mut dyn Write, captures: &[Explained]) -> io::Result<()> {
+    let mut page = String::with_capacity(64 * 1024);
+    let paths: Vec<&str> = captures.iter().flat_map(|e| &e.inputs).map(|i| i.path.as_str()).collect();
+    let _ = write!(
+        page,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>ftpscope explain: {}</title>\n<style>{STYLE}</style></head>\n<body>\n<h1>ftpscope explain</h1>\n",
+        Escaped(paths.join(", "))
+    );
+    for (i, e) in captures.iter().enumerate() {
+        capture(&mut page, &Anchor(i), e);
+    }
+    let _ = writeln!(page, "<footer>ftpscope {}</footer>\n</body></html>", env!("CARGO_PKG_VERSION"));
+    out.write_all(page.as_bytes())?;
+    out.flush()
 }
 
-/// A session in the compact table.
-struct Row {
-    id: u32,
-    client: SocketAddr,
-    server: SocketAddr,
-    user: Option<String>,
-    banner: Option<String>,
-    negotiations: usize,
-    /// Data connection outcomes with their counts, in order of first appearance.
-    outcomes: Vec<(Outcome, u32)>,
-    /// The findings' kinds and severities (info ones for a healthy session).
-    findings: Vec<(Severity, FindingKind)>,
+/// Element ids of one capture's sessions: session ids repeat from one capture to the next.
+struct Anchor(usize);
+
+impl Anchor {
+    fn session(&self, id: u32) -> String {
+        format!("c{}-session-{id}", self.0)
+    }
 }
 
-impl Row {
-    fn of(s: &Session) -> Row {
-        let mut outcomes: Vec<(Outcome, u32)> = Vec::new();
-        for n in &s.negotiations {
-            match outcomes.iter_mut().find(|(o, _)| *o == n.data.outcome) {
-                Some((_, count)) => *count += 1,
-                None => outcomes.push((n.data.outcome, 1)),
-            }
-        }
-        Row {
-            id: s.id,
-            client: s.client,
-            server: s.server,
-            user: s.user.clone(),
-            banner: s.banner.clone(),
-            negotiations: s.negotiations.len(),
-            outcomes,
-            findings: s.findings.iter().map(|f| (f.severity, f.kind)).collect(),
+fn capture(out: &mut String, at: &Anchor, e: &Explained) {
+    let paths: Vec<&str> = e.inputs.iter().map(|i| i.path.as_str()).collect();
+    let _ = writeln!(out, "<section class=\"capture\" id=\"c{}\">\n<h2>{}</h2>", at.0, Escaped(paths.join(", ")));
+    summary(out, e);
+    if e.no_ftp() {
+        let _ = writeln!(out, "<p class=\"verdict\">{}</p>", Escaped(NoFtp(e)));
+        out.push_str("</section>\n");
+        return;
+    }
+    let _ = writeln!(out, "<p class=\"verdict\">{}</p>", Escaped(&e.verdict));
+    kinds(out, e);
+    let mut explained = Told::default();
+    if !e.across.is_empty() {
+        out.push_str("<h3>Across sessions</h3>\n");
+        for f in &e.across {
+            finding(out, at, f, &[], &mut explained);
         }
     }
-}
-
-/// A session is a problem when it has an error or a warning.
-fn is_problem(s: &Session) -> bool {
-    s.findings.iter().any(|f| f.severity >= Severity::Warning)
-}
-
-impl<W: Write> HtmlPage<W> {
-    pub fn new(out: W) -> HtmlPage<W> {
-        HtmlPage {
-            out,
-            detailed: Vec::new(),
-            rows: Vec::new(),
-            rows_not_shown: 0,
-            across: Vec::new(),
-            tally: Vec::new(),
-            summary: Summary::default(),
-        }
+    for p in &e.problems {
+        problem(out, at, p, &mut explained);
     }
-
-    pub fn into_inner(self) -> W {
-        self.out
-    }
-
-    fn count(&mut self, f: &Finding) {
-        let key = (f.kind, f.severity);
-        match self.tally.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, n)) => *n += 1,
-            None => self.tally.push((key, 1)),
-        }
-    }
-}
-
-impl<W: Write> Sink for HtmlPage<W> {
-    fn event(&mut self, event: &Event) -> io::Result<()> {
-        match event {
-            Event::SessionEnd { record, .. } => {
-                for f in &record.findings {
-                    self.count(f);
-                }
-                if is_problem(record) && self.detailed.len() < MAX_DETAILED {
-                    self.detailed.push((**record).clone());
-                } else if self.rows.len() < MAX_ROWS {
-                    self.rows.push(Row::of(record));
-                } else {
-                    self.rows_not_shown += 1;
-                }
-            }
-            Event::Finding { finding, .. } => {
-                self.count(finding);
-                self.across.push((**finding).clone());
-            }
-            Event::Summary { summary, .. } => self.summary = (**summary).clone(),
-            _ => {}
-        }
-        Ok(())
-    }
-
-    fn finish(&mut self, inputs: &[InputSummary]) -> io::Result<()> {
-        let mut page = String::with_capacity(64 * 1024);
-        self.write_page(&mut page, inputs);
-        self.out.write_all(page.as_bytes())?;
-        self.out.flush()
-    }
-}
-
-impl<W: Write> HtmlPage<W> {
-    fn write_page(&self, out: &mut String, inputs: &[InputSummary]) {
-        let names: Vec<&str> = inputs.iter().map(|i| i.path.as_str()).collect();
+    if e.problems_left_out > 0 {
         let _ = writeln!(
             out,
-            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n\
-             <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-             <title>ftpscope: {}</title>\n<style>{STYLE}</style></head>\n<body>",
-            Escaped(names.join(", "))
+            "<p class=\"dim\">{} more session(s) with a problem, counted in the verdict, not told here.</p>",
+            e.problems_left_out
         );
-        self.capture(out, inputs);
-        let mut explained = Explained::default();
-        for s in &self.detailed {
-            session(out, s, &mut explained);
-        }
-        if !self.across.is_empty() {
-            out.push_str("<section id=\"across\"><h2>Findings across sessions</h2>\n");
-            for f in &self.across {
-                finding(out, f, &mut explained);
-            }
-            out.push_str("</section>\n");
-        }
-        self.table(out);
-        let _ = writeln!(out, "<footer>ftpscope {}</footer>\n</body></html>", env!("CARGO_PKG_VERSION"));
     }
+    healthy(out, at, e);
+    out.push_str("</section>\n");
+}
 
-    /// What was read and the totals, as the text report's last lines say them.
-    fn capture(&self, out: &mut String, inputs: &[InputSummary]) {
-        let c = &self.summary;
-        out.push_str("<header id=\"capture\"><h1>ftpscope report</h1>\n<table class=\"inputs\"><tr><th>input</th><th>frames</th><th>first frame</th><th></th></tr>\n");
-        for i in inputs {
-            let _ = write!(out, "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>", Escaped(&i.path), i.frames, i.first_frame);
-            if let Some(why) = &i.truncated {
-                let _ = write!(out, "<span class=\"note\">ends early ({}): analysed up to the break</span>", Escaped(why));
-            }
-            out.push_str("</td></tr>\n");
+/// What was read and the analyzer's totals.
+fn summary(out: &mut String, e: &Explained) {
+    let c = &e.summary;
+    out.push_str("<table class=\"inputs\"><tr><th>input</th><th>frames</th><th>first frame</th><th></th></tr>\n");
+    for i in &e.inputs {
+        let _ = write!(out, "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>", Escaped(&i.path), i.frames, i.first_frame);
+        if let Some(why) = &i.truncated {
+            let _ = write!(out, "<span class=\"note\">ends early ({}): explained up to the break</span>", Escaped(why));
         }
-        out.push_str("</table>\n<dl class=\"totals\">");
-        for (name, value) in [
-            ("frames", c.frames),
-            ("TCP connections", c.tcp_connections),
-            ("FTP sessions", c.sessions),
-            ("negotiations", c.negotiations),
-            ("errors", c.errors),
-            ("warnings", c.warnings),
-            ("info", c.infos),
-        ] {
-            let _ = write!(out, "<div><dt>{name}</dt><dd>{value}</dd></div>");
-        }
-        out.push_str("</dl>\n");
-        if c.sessions == 0 {
-            out.push_str(
-                "<p>No FTP control channel found (FTP is recognised by content on any port: a reply line from the server and an FTP \
-                 command from the client).</p>\n",
-            );
-        }
-        if !self.tally.is_empty() {
-            out.push_str("<table class=\"kinds\"><tr><th>severity</th><th>finding</th><th>sessions</th></tr>\n");
-            for ((kind, severity), sessions) in &self.tally {
-                let _ = writeln!(out, "<tr><td>{}</td><td><code>{}</code></td><td>{sessions}</td></tr>", badge(*severity), kind.as_str());
-            }
-            out.push_str("</table>\n");
-        }
-        let dropped = [
-            (c.undecodable_frames, "undecodable frame(s)"),
-            (c.unsupported_frames, "frame(s) of unsupported link type"),
-            (c.evicted_connections, "connection(s) evicted from memory"),
-            (c.sessions_over_limit, "session(s) over the limit"),
-            (c.control_over_budget_bytes, "control byte(s) over the buffer budget"),
-        ];
-        let dropped: Vec<String> = dropped.iter().filter(|(n, _)| *n > 0).map(|(n, what)| format!("{n} {what}")).collect();
-        if !dropped.is_empty() {
-            let _ = writeln!(out, "<p class=\"dim\">Not analysed: {}.</p>", dropped.join(", "));
-        }
-        out.push_str("</header>\n");
+        out.push_str("</td></tr>\n");
     }
-
-    /// Healthy sessions (and problem sessions past [`MAX_DETAILED`]), one row each.
-    fn table(&self, out: &mut String) {
-        if self.rows.is_empty() {
-            return;
-        }
-        out.push_str(
-            "<section id=\"sessions\"><h2>Other sessions</h2>\n<table class=\"sessions\"><tr><th>session</th><th>client</th>\
-             <th>server</th><th>user</th><th>banner</th><th>negotiations</th><th>data connections</th><th>findings</th></tr>\n",
-        );
-        for r in &self.rows {
-            let outcomes: Vec<String> = r.outcomes.iter().map(|(o, n)| format!("{n} {}", outcome(*o))).collect();
-            let findings: Vec<String> = r.findings.iter().map(|(s, k)| format!("{} <code>{}</code>", badge(*s), k.as_str())).collect();
-            let _ = writeln!(
-                out,
-                "<tr id=\"session-{}\"><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td>\
-                 <td>{}</td><td>{}</td></tr>",
-                r.id,
-                r.id,
-                Sock(r.client),
-                Sock(r.server),
-                Escaped(r.user.as_deref().unwrap_or("")),
-                Escaped(r.banner.as_deref().unwrap_or("")),
-                r.negotiations,
-                outcomes.join(", "),
-                findings.join(" "),
-            );
-        }
-        out.push_str("</table>\n");
-        if self.rows_not_shown > 0 {
-            let _ = writeln!(out, "<p class=\"dim\">and {} more session(s), not shown</p>", self.rows_not_shown);
-        }
-        out.push_str("</section>\n");
+    out.push_str("</table>\n<dl class=\"totals\">");
+    for (name, value) in [
+        ("frames", c.frames),
+        ("TCP connections", c.tcp_connections),
+        ("FTP sessions", c.sessions),
+        ("negotiations", c.negotiations),
+        ("errors", c.errors),
+        ("warnings", c.warnings),
+        ("info", c.infos),
+    ] {
+        let _ = write!(out, "<div><dt>{name}</dt><dd>{value}</dd></div>");
+    }
+    out.push_str("</dl>\n");
+    let dropped = [
+        (c.undecodable_frames, "undecodable frame(s)"),
+        (c.unsupported_frames, "frame(s) of unsupported link type"),
+        (c.evicted_connections, "connection(s) evicted from memory"),
+        (c.sessions_over_limit, "session(s) over the limit"),
+        (c.control_over_budget_bytes, "control byte(s) over the buffer budget"),
+    ];
+    let dropped: Vec<String> = dropped.iter().filter(|(n, _)| *n > 0).map(|(n, what)| format!("{n} {what}")).collect();
+    if !dropped.is_empty() {
+        let _ = writeln!(out, "<p class=\"dim\">Not analysed: {}.</p>", dropped.join(", "));
     }
 }
 
-/// Causes already explained on the page: (kind, severity, fixes) -> the session that explains it.
-#[derive(Default)]
-struct Explained(AddrMap<(FindingKind, Severity, Vec<Fix>), u32>);
+/// The problems by cause (sessions, from the verdict) and the findings by kind and severity
+/// (sessions told on the page, and the findings across sessions).
+fn kinds(out: &mut String, e: &Explained) {
+    if !e.verdict.causes.is_empty() {
+        out.push_str("<table class=\"causes\"><tr><th>cause</th><th>sessions</th></tr>\n");
+        for (cause, sessions) in &e.verdict.causes {
+            let _ = writeln!(out, "<tr><td>{}</td><td>{sessions}</td></tr>", Brief(*cause));
+        }
+        out.push_str("</table>\n");
+    }
+    let mut tally: Vec<((FindingKind, Severity), u64)> = Vec::new();
+    let mut count = |key: (FindingKind, Severity)| match tally.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, n)) => *n += 1,
+        None => tally.push((key, 1)),
+    };
+    for p in &e.problems {
+        let mut seen: Vec<(FindingKind, Severity)> = p.session.findings.iter().map(|f| (f.kind, f.severity)).collect();
+        seen.dedup();
+        seen.into_iter().for_each(&mut count);
+    }
+    e.across.iter().for_each(|f| count((f.kind, f.severity)));
+    if tally.is_empty() {
+        return;
+    }
+    out.push_str("<table class=\"kinds\"><tr><th>severity</th><th>finding</th><th>sessions</th></tr>\n");
+    for ((kind, severity), sessions) in &tally {
+        let _ = writeln!(out, "<tr><td>{}</td><td><code>{}</code></td><td>{sessions}</td></tr>", badge(*severity), kind.as_str());
+    }
+    out.push_str("</table>\n");
+    if e.problems_left_out > 0 {
+        let _ = writeln!(out, "<p class=\"dim\">Findings counted in the {} problem session(s) told below.</p>", e.problems.len());
+    }
+}
 
-fn session(out: &mut String, s: &Session, explained: &mut Explained) {
+/// Healthy sessions, one row each.
+fn healthy(out: &mut String, at: &Anchor, e: &Explained) {
+    if e.healthy.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<h3>Healthy sessions</h3>\n<table class=\"healthy\"><tr><th>session</th><th>client</th><th>server</th><th>user</th>\
+         <th>negotiations</th><th>data connections established</th></tr>\n",
+    );
+    for h in &e.healthy {
+        let _ = writeln!(
+            out,
+            "<tr id=\"{}\"><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            at.session(h.session),
+            h.session,
+            Sock(h.client),
+            Sock(h.server),
+            Escaped(h.user.as_deref().unwrap_or("")),
+            h.negotiations,
+            h.transfers_ok,
+        );
+    }
+    out.push_str("</table>\n");
+    if e.healthy_left_out > 0 {
+        let _ = writeln!(out, "<p class=\"dim\">{} more healthy session(s), not listed.</p>", e.healthy_left_out);
+    }
+}
+
+/// What the page has explained so far: a finding's cause (kind, severity, fixes) and a
+/// session's list of changes, each -> the session that explains it.
+#[derive(Default)]
+struct Told {
+    findings: AddrMap<(FindingKind, Severity, Vec<Fix>), u32>,
+    changes: AddrMap<Vec<Fix>, u32>,
+}
+
+fn problem(out: &mut String, at: &Anchor, p: &Problem, explained: &mut Told) {
+    let s = &p.session;
+    let worst = s.findings.iter().map(|f| f.severity).max().unwrap_or(Severity::Warning);
     let _ = write!(
         out,
-        "<section class=\"session\" id=\"session-{}\">\n<h2>Session {}: <code>{}</code> → <code>{}</code>",
-        s.id,
+        "<section class=\"session\" id=\"{}\">\n<h3>{} Session {}: <code>{}</code> → <code>{}</code>",
+        at.session(s.id),
+        badge(worst),
         s.id,
         Sock(s.client),
         Sock(s.server)
@@ -267,7 +205,7 @@ fn session(out: &mut String, s: &Session, explained: &mut Explained) {
     if let Some(user) = &s.user {
         let _ = write!(out, " user <code>{}</code>", Escaped(user));
     }
-    out.push_str("</h2>\n<p class=\"facts\">");
+    out.push_str("</h3>\n<p class=\"facts\">");
     if let Some(banner) = &s.banner {
         let _ = write!(out, "banner <q>{}</q> ({}), ", Escaped(banner), s.software.name());
     }
@@ -276,13 +214,43 @@ fn session(out: &mut String, s: &Session, explained: &mut Explained) {
         let _ = write!(out, ", TLS from frame {f}");
     }
     out.push_str("</p>\n<figure>");
-    ladder_svg(out, s.id, &ladder(s));
-    out.push_str("</figure>\n");
+    ladder_svg(out, s.id, &p.ladder);
+    out.push_str("</figure>\n<h4>What happened</h4>\n<ol class=\"story\">\n");
+    for fact in p.story.steps.iter().filter(|f| !matches!(f, Fact::Why { .. })) {
+        let _ = writeln!(out, "<li>{}</li>", Escaped(fact));
+    }
+    out.push_str("</ol>\n<h4>Why</h4>\n<ul class=\"why\">\n");
+    for fact in p.story.steps.iter().filter(|f| matches!(f, Fact::Why { .. })) {
+        let _ = writeln!(out, "<li>{}</li>", Escaped(fact));
+    }
+    out.push_str("</ul>\n");
+    if !p.fixes.is_empty() {
+        out.push_str("<h4>What to change</h4>\n");
+        match explained.changes.get(&p.fixes).copied() {
+            Some(first) => {
+                let _ =
+                    writeln!(out, "<p class=\"dim\">The same as for <a href=\"#{}\">session {first}</a>, above.</p>", at.session(first));
+            }
+            None => {
+                explained.changes.insert(p.fixes.clone(), s.id);
+                fixes(out, &p.fixes);
+            }
+        }
+    }
     negotiations(out, s);
+    out.push_str("<h4>Findings</h4>\n");
     for f in &s.findings {
-        finding(out, f, explained);
+        finding(out, at, f, &p.fixes, explained);
     }
     out.push_str("</section>\n");
+}
+
+fn fixes(out: &mut String, fixes: &[Fix]) {
+    out.push_str("<ol class=\"fixes\">\n");
+    for fix in fixes {
+        let _ = writeln!(out, "<li><pre><code>{}</code></pre></li>", Escaped(fix));
+    }
+    out.push_str("</ol>\n");
 }
 
 fn negotiations(out: &mut String, s: &Session) {
@@ -357,13 +325,13 @@ fn negotiation(out: &mut String, n: &Negotiation) {
     out.push_str("</td></tr>\n");
 }
 
-/// One finding: its summary, then its explanation and fixes, or a link to the session that
-/// already explained the same cause.
-fn finding(out: &mut String, f: &Finding, explained: &mut Explained) {
+/// One finding: its summary, then its explanation and the fixes not in `shown` (the session's
+/// "What to change"), or a link to the session that already explained the same cause.
+fn finding(out: &mut String, at: &Anchor, f: &Finding, shown: &[Fix], explained: &mut Told) {
     let frames: Vec<String> = f.frames.iter().map(|x| format!("#{x}")).collect();
     let _ = write!(
         out,
-        "<article class=\"finding {}\">\n<h3>{} <code>{}</code>",
+        "<article class=\"finding {}\">\n<div class=\"head\">{} <code>{}</code>",
         severity_class(f.severity),
         badge(f.severity),
         f.kind.as_str()
@@ -372,24 +340,23 @@ fn finding(out: &mut String, f: &Finding, explained: &mut Explained) {
         let _ = write!(out, " (×{})", f.occurrences);
     }
     let _ =
-        writeln!(out, " <span class=\"frames\">{}</span></h3>\n<p class=\"summary\">{}</p>", frames.join(" "), Escaped(FindingSummary(f)));
+        writeln!(out, " <span class=\"frames\">{}</span></div>\n<p class=\"summary\">{}</p>", frames.join(" "), Escaped(FindingSummary(f)));
     let cause = (f.kind, f.severity, f.fix.clone());
-    match explained.0.get(&cause).copied().filter(|&s| s != f.session) {
+    match explained.findings.get(&cause).copied().filter(|&s| s != f.session) {
         Some(first) => {
             let _ = writeln!(
                 out,
-                "<p class=\"dim\">Same cause and fix as in <a href=\"#session-{first}\">session {first}</a>, explained above.</p>"
+                "<p class=\"dim\">Same cause and fix as in <a href=\"#{}\">session {first}</a>, explained above.</p>",
+                at.session(first)
             );
         }
         None => {
-            explained.0.entry(cause).or_insert(f.session);
+            explained.findings.entry(cause).or_insert(f.session);
             let _ = writeln!(out, "<p class=\"explanation\">{}</p>", Escaped(Explanation(f)));
-            if !f.fix.is_empty() {
-                out.push_str("<h4>Fix</h4>\n<ol class=\"fixes\">\n");
-                for fix in &f.fix {
-                    let _ = writeln!(out, "<li><pre><code>{}</code></pre></li>", Escaped(fix));
-                }
-                out.push_str("</ol>\n");
+            let more: Vec<Fix> = f.fix.iter().filter(|fix| !shown.contains(fix)).cloned().collect();
+            if !more.is_empty() {
+                out.push_str("<div class=\"fix\">Fix:</div>\n");
+                fixes(out, &more);
             }
         }
     }
@@ -424,8 +391,9 @@ fn outcome(o: Outcome) -> impl Display {
 
 const STYLE: &str = "
 body{font:15px/1.45 system-ui,sans-serif;color:#1d1d1f;background:#fff;margin:0 auto;max-width:1140px;padding:16px 24px}
-h1{font-size:24px;margin:8px 0}h2{font-size:19px;margin:28px 0 6px;border-top:1px solid #d8d8de;padding-top:14px}
-h3{font-size:15px;margin:0 0 4px}h4{font-size:14px;margin:8px 0 2px}
+h1{font-size:24px;margin:8px 0}h2{font-size:20px;margin:28px 0 6px;border-top:2px solid #c8c8d0;padding-top:14px}
+h3{font-size:17px;margin:26px 0 6px;border-top:1px solid #e4e4ea;padding-top:12px}h4{font-size:15px;margin:12px 0 4px}
+.head{font-weight:600;margin:0 0 4px}.fix{font-weight:600;font-size:14px}.verdict{font-size:16px}
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px}
 pre{background:#f3f3f6;border:1px solid #dedee4;border-radius:4px;padding:6px 8px;margin:2px 0;white-space:pre-wrap;user-select:all}
 table{border-collapse:collapse;margin:8px 0}th,td{border-bottom:1px solid #e4e4ea;padding:3px 8px;text-align:left;vertical-align:top}

@@ -155,26 +155,6 @@ impl Tone {
     }
 }
 
-/// Two outputs of one run (the report on standard output and the `--html` page): each is fed
-/// every event, in order.
-pub struct Both(pub Box<dyn Sink + Send>, pub Box<dyn Sink + Send>);
-
-impl Sink for Both {
-    fn event(&mut self, event: &Event) -> io::Result<()> {
-        self.0.event(event)?;
-        self.1.event(event)
-    }
-
-    fn wants_negotiation_events(&self) -> bool {
-        self.0.wants_negotiation_events() || self.1.wants_negotiation_events()
-    }
-
-    fn finish(&mut self, inputs: &[InputSummary]) -> io::Result<()> {
-        self.0.finish(inputs)?;
-        self.1.finish(inputs)
-    }
-}
-
 /// The whole report in memory: the JSON document's content.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {

@@ -11,7 +11,7 @@
 
 use super::addr::Ip;
 use super::escape::Escaped;
-use super::ladder::{Channel, Ending, Ladder, Role};
+use super::ladder::{Channel, Ending, Ladder};
 use std::fmt::Write as _;
 
 /// Where a step died: drawn nowhere else on the page, so that it stands out (and a screenshot
@@ -54,7 +54,7 @@ pub fn ladder_svg(out: &mut String, id: u32, ladder: &Ladder) {
              font-weight=\"600\">{}</text>",
             HEAD - 16.0,
             height - FOOT + 8.0,
-            role_name(lane.role)
+            lane.role.title()
         );
         match lane.address {
             Some(a) => {
@@ -141,16 +141,6 @@ fn lane_x(i: usize, lanes: usize) -> f64 {
     (left + (right - left) * i as f64 / (lanes - 1) as f64).round()
 }
 
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Client => "client",
-        Role::ClientNat => "client's NAT",
-        Role::Router => "router (ICMP)",
-        Role::ServerNat => "server's NAT",
-        Role::Server => "server",
-    }
-}
-
 fn ending_words(ending: Ending) -> &'static str {
     match ending {
         Ending::Delivered => "",
@@ -164,7 +154,7 @@ fn ending_words(ending: Ending) -> &'static str {
 mod tests {
     use super::*;
     use crate::model::Timestamp;
-    use crate::report::ladder::{Lane, Step};
+    use crate::report::ladder::{Lane, Role, Step};
 
     fn step(frame: u64, from: usize, to: usize, label: &str, ending: Ending) -> Step {
         Step { frame, time: Timestamp(0), from, to, channel: Channel::Data, label: label.to_string(), ending }
