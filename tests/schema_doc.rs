@@ -48,6 +48,13 @@ const ENUMERATED: &[&str] = &[
     "class",
     "rst_from",
     "side",
+    // explain --json
+    "fact",
+    "cause",
+    "how",
+    "role",
+    "channel",
+    "ending",
 ];
 
 fn root() -> PathBuf {
@@ -67,8 +74,12 @@ fn inputs() -> Vec<PathBuf> {
 }
 
 fn run(format: &str, input: &Path) -> String {
+    run_command("analyze", format, input)
+}
+
+fn run_command(command: &str, format: &str, input: &Path) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_ftpscope"))
-        .args(["analyze", "--quiet", format])
+        .args([command, "--quiet", format])
         .arg(input)
         .env("NO_COLOR", "1")
         .output()
@@ -143,6 +154,27 @@ fn every_key_in_the_output_is_in_the_schema_document() {
     }
     assert!(seen.keys.len() > 100, "suspiciously few keys: {}", seen.keys.len());
 
+    assert_documented(&doc, &seen);
+}
+
+/// `explain --json` too: its own keys and values, and the records and findings it embeds.
+#[test]
+fn every_key_of_explain_is_in_the_schema_document() {
+    let doc = std::fs::read_to_string(root().join("docs/schema.md")).expect("docs/schema.md");
+    let mut seen = Seen::default();
+    for input in FIXTURES.iter().map(|f| root().join("fixtures").join(f)).chain([root().join("fixtures/bounce/third-host.pcap")]) {
+        let name = input.strip_prefix(root()).unwrap_or(&input).display().to_string();
+        let json = run_command("explain", "--json", &input);
+        let value: Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("explain --json {name}: not JSON ({e})"));
+        seen.walk(&value, "", &format!("explain --json {name}"));
+    }
+    for key in ["no_ftp", "data_answer", "why", "ending", "lanes"] {
+        assert!(seen.keys.contains_key(key) || seen.values.contains_key(key), "no fixture produced `{key}` any more");
+    }
+    assert_documented(&doc, &seen);
+}
+
+fn assert_documented(doc: &str, seen: &Seen) {
     let missing = |what: &str, names: &BTreeMap<String, String>| -> Vec<String> {
         names.iter().filter(|(n, _)| !doc.contains(&format!("`{n}`"))).map(|(n, at)| format!("{what} `{n}` (seen at {at})")).collect()
     };

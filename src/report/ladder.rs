@@ -272,12 +272,13 @@ fn cut(label: String) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::analyzer::{Analyzer, Settings};
     use crate::report::Report;
 
-    fn sessions(fixture: &str) -> Vec<Session> {
+    /// The sessions of a lab capture, in the order they began, with a 64-line timeline.
+    pub(crate) fn sessions(fixture: &str) -> Vec<Session> {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(fixture);
         let mut analyzer = Analyzer::new(Settings { timeline_lines: 64, ..Settings::default() });
         crate::capture::file::read_path(&path, 1, &mut |frame| analyzer.feed(frame)).unwrap();

@@ -103,8 +103,10 @@ pub struct Healthy {
     pub client: SocketAddr,
     pub server: SocketAddr,
     pub user: Option<String>,
-    pub negotiations: u64,
-    /// Data connections established.
+    /// Negotiations, plus the probable data connections of a session under TLS (where no
+    /// negotiation can be read).
+    pub transfers: u64,
+    /// Of those, the data connections established.
     pub transfers_ok: u64,
 }
 
@@ -115,7 +117,7 @@ impl Healthy {
             client: s.client,
             server: s.server,
             user: s.user.clone(),
-            negotiations: s.negotiations.len() as u64 + s.negotiations_over_limit,
+            transfers: s.negotiations.len() as u64 + s.negotiations_over_limit + s.probable_data_channels.len() as u64,
             transfers_ok: s.negotiations.iter().filter(|n| n.data.outcome == Outcome::Established).count() as u64
                 + s.probable_data_channels.iter().filter(|c| c.outcome == Outcome::Established).count() as u64,
         }
@@ -197,5 +199,37 @@ impl ImplicitFtps {
                 self.syns += 1;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Timestamp;
+    use crate::report::ladder::tests::sessions;
+
+    fn settle(c: &mut Collector, record: &Session) {
+        c.event(&Event::SessionEnd { session: record.id, frame: record.last_frame, time: Timestamp(0), record: Box::new(record.clone()) })
+            .unwrap();
+    }
+
+    #[test]
+    fn past_the_bounds_sessions_are_counted_in_the_verdict_not_kept() {
+        let healthy = &sessions("pasv-ok-forwarded/client.pcap")[0];
+        let problem = &sessions("pasv-private-leak-fail/client.pcap")[0];
+        let (mut c, collected) = Collector::new();
+        for _ in 0..HEALTHY_KEPT + 3 {
+            settle(&mut c, healthy);
+        }
+        for _ in 0..PROBLEMS_KEPT + 2 {
+            settle(&mut c, problem);
+        }
+        c.finish(&[]).unwrap();
+        let e = collected.recv().unwrap();
+        assert_eq!((e.healthy.len(), e.healthy_left_out), (HEALTHY_KEPT, 3));
+        assert_eq!((e.problems.len(), e.problems_left_out), (PROBLEMS_KEPT, 2));
+        assert_eq!(e.verdict.sessions, (HEALTHY_KEPT + 3 + PROBLEMS_KEPT + 2) as u64);
+        assert_eq!(e.verdict.problem_sessions, (PROBLEMS_KEPT + 2) as u64);
+        assert_eq!(e.verdict.causes, [(Cause::ServerNatPrivateAddress, (PROBLEMS_KEPT + 2) as u64)]);
     }
 }

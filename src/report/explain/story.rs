@@ -209,9 +209,8 @@ fn negotiation(n: &Negotiation, steps: &mut Vec<Fact>) {
         }
         _ => told.push((n.frame, vec![Fact::NotAnswered { command: n.command }])),
     }
-    match &n.data.connection {
-        Some(c) => told.push((c.syn_frame, connection(c, false))),
-        None => told.push((n.frame, vec![Fact::NoDataConnection { outcome: n.data.outcome }])),
+    if let Some(c) = &n.data.connection {
+        told.push((c.syn_frame, connection(c, false)));
     }
     let d = &n.data;
     if let (Some(command), Some(frame)) = (&d.command, d.command_frame) {
@@ -227,6 +226,10 @@ fn negotiation(n: &Negotiation, steps: &mut Vec<Fact>) {
     // Stable: what has no frame of its own stays after what it follows.
     told.sort_by_key(|(frame, _)| *frame);
     steps.extend(told.into_iter().flat_map(|(_, facts)| facts));
+    // Known only once everything else was seen.
+    if n.data.connection.is_none() {
+        steps.push(Fact::NoDataConnection { outcome: n.data.outcome });
+    }
 }
 
 /// A data connection's SYN and what answered it.

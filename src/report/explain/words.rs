@@ -219,7 +219,7 @@ impl Display for Healthy {
         if let Some(u) = &self.user {
             write!(f, "  user {u}")?;
         }
-        match (self.negotiations, self.transfers_ok) {
+        match (self.transfers, self.transfers_ok) {
             (0, _) => f.write_str("  no transfer"),
             (n, ok) if ok == n => write!(f, "  {n} transfer(s) ok"),
             (n, ok) => write!(f, "  {ok} of {n} transfer(s) ok"),

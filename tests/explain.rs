@@ -1,0 +1,317 @@
+//! `ftpscope explain` on the lab captures: the facts of each explanation (frames, addresses,
+//! answers, causes, fixes) checked against fixtures/expected.json (read from the captures with
+//! tshark) and the lab's topology (fixtures/README.md), the diagram's lanes and marks, the
+//! healthy one-liners, a capture without FTP, and the JSON document's keys.
+
+mod common;
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn fixture(rel: &str) -> String {
+    common::root().join("fixtures").join(rel).display().to_string()
+}
+
+fn explain(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ftpscope")).arg("explain").args(args).env("NO_COLOR", "1").output().expect("ftpscope runs")
+}
+
+/// The JSON document of one capture: its only `captures[]` entry, and the exit status.
+fn explained(rel: &str) -> (Value, Option<i32>) {
+    let out = explain(&["--json", &fixture(rel)]);
+    let doc: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{rel}: not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(doc["schema"], "ftpscope-explain/1");
+    let captures = doc["captures"].as_array().unwrap();
+    assert_eq!(captures.len(), 1);
+    (captures[0].clone(), out.status.code())
+}
+
+/// fixtures/expected.json's entry for a capture.
+fn expected(rel: &str) -> Value {
+    let all = common::expected(&common::root().join("fixtures/expected.json"));
+    all.into_iter().find(|c| c["file"] == rel).unwrap_or_else(|| panic!("{rel} in expected.json"))
+}
+
+/// The steps of kind `fact` in a problem's explanation.
+fn facts<'a>(problem: &'a Value, fact: &str) -> Vec<&'a Value> {
+    problem["explanation"]["steps"].as_array().unwrap().iter().filter(|s| s["fact"] == fact).collect()
+}
+
+fn causes(problem: &Value) -> Vec<&str> {
+    facts(problem, "why").iter().map(|w| w["cause"].as_str().unwrap()).collect()
+}
+
+fn diagram_text(problem: &Value) -> &str {
+    problem["diagram"]["text"].as_str().unwrap()
+}
+
+/// Diagram lines fit 80 columns and name each frame the diagram's steps carry.
+fn check_diagram(problem: &Value) {
+    let text = diagram_text(problem);
+    assert!(text.lines().all(|l| l.chars().count() <= 80), "wider than 80 columns:\n{text}");
+    for step in problem["diagram"]["steps"].as_array().unwrap() {
+        let frame = format!("#{} ", step["frame"]);
+        assert!(text.lines().any(|l| l.starts_with(&frame)), "{frame} missing:\n{text}");
+    }
+}
+
+/// The role of the lane a diagram step ends at.
+fn lane_role<'a>(problem: &'a Value, step: &Value) -> &'a str {
+    problem["diagram"]["lanes"][step["to"].as_u64().unwrap() as usize]["role"].as_str().unwrap()
+}
+
+#[test]
+fn a_private_227_address_is_told_from_pasv_to_icmp_with_its_cause_and_the_vsftpd_fix() {
+    let rel = "pasv-private-leak-fail/client.pcap";
+    let (c, status) = explained(rel);
+    assert_eq!(status, Some(1), "error findings exit 1");
+    let want = &expected(rel)["sessions"][0]["negotiations"][0];
+    assert_eq!(c["verdict"]["problem_sessions"], 1);
+    assert_eq!(c["verdict"]["causes"][0]["cause"], "server_nat_private_address");
+    let p = &c["problems"][0];
+    assert_eq!(p["session"]["software"], "vsftpd");
+    let asked = facts(p, "asked");
+    assert_eq!((&asked[0]["frame"], &asked[0]["command"]), (&want["frame"], &want["command"]));
+    let answered = facts(p, "answered");
+    assert_eq!(answered[0]["address"], want["advertised"], "the advertised 10.0.0.20:40005");
+    assert_eq!(answered[0]["class"], "private");
+    assert_eq!(answered[0]["frame"], p["session"]["negotiations"][0]["reply_frame"]);
+    let syn = facts(p, "data_syn");
+    assert_eq!(syn[0]["frame"], want["connection"]["syn_frame"]);
+    assert_eq!(syn[0]["to"], want["advertised"]);
+    let answer = &facts(p, "data_answer")[0]["answer"];
+    assert_eq!(answer["how"], "unreachable");
+    assert_eq!(answer["frame"], want["connection"]["icmp_frame"]);
+    // fixtures/README.md: the "internet" router 203.0.113.1 has no route to private ranges.
+    assert!(answer["icmp"].as_str().unwrap().ends_with("from 203.0.113.1"), "{answer}");
+    assert!(causes(p).contains(&"server_nat_private_address"), "{:?}", causes(p));
+    let fixes = p["fix"].as_array().unwrap();
+    assert!(fixes.iter().any(|f| f["software"] == "vsftpd" && f["text"].as_str().unwrap().contains("pasv_address")), "{fixes:?}");
+    assert!(fixes.iter().enumerate().all(|(i, f)| !fixes[..i].contains(f)), "each fix once: {fixes:?}");
+    // The words say the same facts.
+    let words = p["explanation"]["text"].as_str().unwrap();
+    for fact in ["frame 15", "10.0.0.20:40005", "frame 17", "203.0.113.1", "behind NAT"] {
+        assert!(words.contains(fact), "{fact} in: {words}");
+    }
+
+    // The diagram: client, its NAT, the router that answered, the server's NAT and the server;
+    // the SYN ends at the router's lane, marked.
+    check_diagram(p);
+    let roles: Vec<&str> = p["diagram"]["lanes"].as_array().unwrap().iter().map(|l| l["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["client", "client_nat", "router", "server_nat", "server"]);
+    let lost = p["diagram"]["steps"].as_array().unwrap().iter().find(|s| s["ending"] == "unreachable").expect("a step that died");
+    assert_eq!(lost["frame"], want["connection"]["syn_frame"]);
+    assert_eq!(lane_role(p, lost), "router");
+    let syn_line = diagram_text(p).lines().find(|l| l.starts_with(&format!("#{} ", lost["frame"]))).unwrap();
+    assert!(syn_line.contains('X'), "{syn_line}");
+}
+
+#[test]
+fn unanswered_and_refused_passive_ports_are_told_with_their_evidence() {
+    let rel = "pasv-range-dropped/client.pcap";
+    let (c, _) = explained(rel);
+    let want = &expected(rel)["sessions"][0]["negotiations"][0]["connection"];
+    let p = &c["problems"][0];
+    let answer = &facts(p, "data_answer")[0]["answer"];
+    assert_eq!(answer["how"], "no_answer");
+    assert_eq!(answer["syns"], want["syn_count"]);
+    assert!(answer["seconds"].as_f64().unwrap() > 1.0, "retransmissions take seconds: {answer}");
+    assert_eq!(causes(p), ["passive_port_dropped"]);
+    let lost = p["diagram"]["steps"].as_array().unwrap().iter().find(|s| s["ending"] == "lost").expect("the lost SYN");
+    assert_eq!(lost["frame"], want["syn_frame"]);
+    assert_eq!(lane_role(p, lost), "server");
+    check_diagram(p);
+
+    let rel = "pasv-range-rejected/client.pcap";
+    let (c, _) = explained(rel);
+    let p = &c["problems"][0];
+    let record = &p["session"]["negotiations"][0]["data"]["connection"];
+    let answer = &facts(p, "data_answer")[0]["answer"];
+    assert_eq!((&answer["how"], &answer["frame"]), (&"refused".into(), &record["rst_frame"]));
+    assert_eq!(causes(p), ["passive_port_refused"]);
+    assert!(p["diagram"]["steps"].as_array().unwrap().iter().any(|s| s["ending"] == "refused" && s["frame"] == record["syn_frame"]));
+    assert!(p["diagram"]["steps"].as_array().unwrap().iter().any(|s| s["label"] == "RST" && s["frame"] == record["rst_frame"]));
+    check_diagram(p);
+}
+
+#[test]
+fn active_mode_from_behind_nat_is_the_clients_nat_refused_by_the_server_or_unreachable() {
+    let rel = "active-refused/client.pcap";
+    let (c, status) = explained(rel);
+    assert_eq!(status, Some(1));
+    assert_eq!(c["verdict"]["problem_sessions"], expected(rel)["sessions"].as_array().unwrap().len());
+    for p in c["problems"].as_array().unwrap() {
+        let asked = &facts(p, "asked")[0];
+        assert_eq!((&asked["mode"], &asked["class"]), (&"active".into(), &"private".into()));
+        assert!(asked["address"].as_str().unwrap().starts_with("192.168.1.10:"));
+        assert_eq!(facts(p, "answered")[0]["code"], 500);
+        assert_eq!(facts(p, "no_data_connection")[0]["outcome"], "rejected");
+        let causes = causes(p);
+        assert!(causes.contains(&"client_nat_active_mode") && causes.contains(&"server_refuses_port"), "{causes:?}");
+        assert!(p["fix"].as_array().unwrap().iter().any(|f| f["action"] == "use_passive_mode"));
+        check_diagram(p);
+    }
+
+    // Seen from the server: the PORT names 192.168.1.10 while the client comes from its
+    // router's 203.0.113.2, and the ICMP comes from the "internet" router 192.0.2.1.
+    let (c, _) = explained("active-unreachable/server.pcap");
+    let p = &c["problems"][0];
+    let lanes: Vec<(&str, &str)> = p["diagram"]["lanes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["role"].as_str().unwrap(), l["address"].as_str().unwrap_or("?")))
+        .collect();
+    assert_eq!(lanes, [("client", "192.168.1.10"), ("client_nat", "203.0.113.2"), ("router", "192.0.2.1"), ("server", "192.0.2.30")]);
+    let answer = &facts(p, "data_answer")[0]["answer"];
+    assert!(answer["icmp"].as_str().unwrap().ends_with("from 192.0.2.1"), "{answer}");
+    assert!(causes(p).contains(&"client_nat_active_mode"), "{:?}", causes(p));
+    // The server connects before it replies: the story keeps the wire's order.
+    let frames: Vec<u64> = p["explanation"]["steps"].as_array().unwrap().iter().filter_map(|s| s["frame"].as_u64()).collect();
+    assert!(frames.windows(2).all(|w| w[0] <= w[1]), "{frames:?}");
+    check_diagram(p);
+}
+
+#[test]
+fn under_tls_the_story_names_the_switch_and_the_probable_data_connection() {
+    let rel = "alg-blind-tls/client.pcap";
+    let (c, _) = explained(rel);
+    let want = &expected(rel)["sessions"][0];
+    let p = &c["problems"][0];
+    assert_eq!(facts(p, "encrypted")[0]["frame"], want["tls_from_frame"]);
+    let syn = &facts(p, "data_syn")[0];
+    assert_eq!((&syn["frame"], &syn["probable"]), (&want["probable_data_connections"][0]["syn_frame"], &true.into()));
+    assert_eq!(facts(p, "data_answer")[0]["answer"]["how"], "no_answer");
+    assert!(causes(p).contains(&"helper_blind_under_tls"), "{:?}", causes(p));
+    assert!(p["fix"].as_array().unwrap().iter().any(|f| f["action"] == "helper_blind_under_tls"));
+    let labels: Vec<&str> = p["diagram"]["steps"].as_array().unwrap().iter().map(|s| s["label"].as_str().unwrap()).collect();
+    assert!(labels.iter().any(|l| l.starts_with("AUTH")), "{labels:?}");
+    check_diagram(p);
+}
+
+#[test]
+fn healthy_sessions_are_one_line_each_and_exit_0() {
+    // ftps-ok: under TLS the transfers are the probable data connections.
+    for rel in ["pasv-ok-forwarded/client.pcap", "epsv-nat/client.pcap", "ftps-ok/client.pcap"] {
+        let want = expected(rel);
+        let sessions = want["sessions"].as_array().unwrap();
+        let (c, status) = explained(rel);
+        assert_eq!(status, Some(0), "{rel}");
+        assert_eq!(c["verdict"]["problem_sessions"], 0);
+        assert!(c["problems"].as_array().unwrap().is_empty());
+        let healthy = c["healthy"].as_array().unwrap();
+        assert_eq!(healthy.len(), sessions.len(), "{rel}");
+        for h in healthy {
+            let session = sessions.iter().find(|s| s["client"] == h["client"]).expect("the same client");
+            let listed = |key: &str| session.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
+            let transfers: Vec<Value> = listed("negotiations").into_iter().chain(listed("probable_data_connections")).collect();
+            assert!(!transfers.is_empty(), "{rel}: {session}");
+            assert_eq!(h["transfers"], transfers.len(), "{rel}: {h}");
+            assert_eq!(h["transfers_ok"], transfers.iter().filter(|n| n["outcome"] == "established").count(), "{rel}: {h}");
+            assert!(!h["text"].as_str().unwrap().contains('\n'));
+        }
+
+        let out = explain(&[&fixture(rel)]);
+        let text = String::from_utf8(out.stdout).unwrap();
+        let listed = text.lines().skip_while(|l| *l != "Healthy sessions:").skip(1).filter(|l| l.starts_with("  session ")).count();
+        assert_eq!(listed, sessions.len(), "one line per session:\n{text}");
+        assert!(!text.contains("What happened"), "{text}");
+    }
+}
+
+#[test]
+fn a_capture_without_ftp_says_what_to_capture_instead() {
+    // fixtures/README.md: third-host.pcap holds only the bounced data connection.
+    let (c, status) = explained("bounce/third-host.pcap");
+    assert_eq!(status, Some(0));
+    let advice = c["no_ftp"]["text"].as_str().expect("no_ftp advice");
+    assert!(advice.contains("port 21") && advice.contains("host SERVER"), "{advice}");
+    assert_eq!(c["no_ftp"]["implicit_ftps_syns"], 0);
+    assert!(!advice.contains("990"), "{advice}");
+
+    // A handshake to port 990, built byte by byte: implicit FTPS, unreadable from the first byte.
+    let path = implicit_ftps_capture();
+    let out = explain(&[path.to_str().unwrap()]);
+    // Words, not lines: the paragraph is wrapped.
+    let text = String::from_utf8(out.stdout).unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(text.contains("No FTP control channel") && text.contains("port 990: implicit FTPS"), "{text}");
+    let out = explain(&["--json", path.to_str().unwrap()]);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["captures"][0]["no_ftp"]["implicit_ftps_syns"], 1);
+}
+
+/// A pcap (raw IPv4) with a client's SYN to 192.0.2.30:990, its SYN-ACK and an ACK.
+fn implicit_ftps_capture() -> PathBuf {
+    let packet = |src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, flags: u8| {
+        let mut p = vec![0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0];
+        p.extend(src);
+        p.extend(dst);
+        p.extend(sport.to_be_bytes());
+        p.extend(dport.to_be_bytes());
+        p.extend([0, 0, 0, 1, 0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+        p
+    };
+    let (c, s) = ([192, 168, 1, 10], [192, 0, 2, 30]);
+    let packets = [packet(c, s, 40000, 990, 0x02), packet(s, c, 990, 40000, 0x12), packet(c, s, 40000, 990, 0x10)];
+    // pcap header: microseconds, version 2.4, snaplen 65535, LINKTYPE_RAW (101).
+    let mut bytes = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 101, 0, 0, 0];
+    for (i, p) in packets.iter().enumerate() {
+        bytes.extend((1_700_000_000u32 + i as u32).to_le_bytes());
+        bytes.extend(0u32.to_le_bytes());
+        bytes.extend((p.len() as u32).to_le_bytes());
+        bytes.extend((p.len() as u32).to_le_bytes());
+        bytes.extend(p);
+    }
+    let dir = std::env::temp_dir().join(format!("ftpscope-explain-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("implicit-ftps.pcap");
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn several_captures_are_explained_one_after_the_other_in_one_document() {
+    let files = [fixture("pasv-range-rejected/client.pcap"), fixture("pasv-ok-forwarded/client.pcap")];
+    let out = explain(&["--json", &files[0], &files[1]]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let captures = doc["captures"].as_array().unwrap();
+    assert_eq!(captures.len(), 2);
+    for (c, file) in captures.iter().zip(&files) {
+        assert_eq!(c["capture"]["inputs"][0]["path"], file.as_str());
+        assert_eq!(c["capture"]["inputs"][0]["first_frame"], 1, "each capture numbers its own frames");
+        for key in ["verdict", "problems", "problems_left_out", "healthy", "healthy_left_out", "findings"] {
+            assert!(c.get(key).is_some(), "{key}");
+        }
+    }
+    let p = &captures[0]["problems"][0];
+    for key in ["session", "explanation", "fix", "diagram"] {
+        assert!(p.get(key).is_some(), "{key}");
+    }
+    assert!(p["session"]["negotiations"].is_array() && p["session"]["findings"].is_array(), "the record as analyze writes it");
+    assert!(p["explanation"]["steps"].as_array().unwrap().iter().all(|s| s["fact"].is_string() && s["text"].is_string()));
+    assert!(p["diagram"]["lanes"].is_array() && p["diagram"]["steps"].is_array() && p["diagram"]["text"].is_string());
+
+    let out = explain(&[&files[0], &files[1]]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let first = text.find(&format!("=== {}", files[0])).expect("first capture");
+    let second = text.find(&format!("=== {}", files[1])).expect("second capture");
+    assert!(first < second, "{text}");
+}
+
+#[test]
+fn an_unreadable_capture_exits_2_and_no_password_is_shown() {
+    let out = explain(&["/nonexistent/capture.pcap"]);
+    assert_eq!(out.status.code(), Some(2));
+    // ipv6-eprt-firewalled logs in as alice with a password in clear text.
+    for args in [vec![fixture("ipv6-eprt-firewalled/server.pcap")], vec!["--json".to_string(), fixture("ipv6-eprt-firewalled/server.pcap")]]
+    {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = explain(&args);
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("alice") && text.contains("clear text"), "{text}");
+        assert!(!text.contains("secret"), "the password never shows: {text}");
+    }
+}
