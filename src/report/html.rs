@@ -161,7 +161,7 @@ fn healthy(out: &mut String, at: &Anchor, e: &Explained) {
     }
     out.push_str(
         "<h3>Healthy sessions</h3>\n<table class=\"healthy\"><tr><th>session</th><th>client</th><th>server</th><th>user</th>\
-         <th>negotiations</th><th>data connections established</th></tr>\n",
+         <th>transfers</th><th>data connections established</th></tr>\n",
     );
     for h in &e.healthy {
         let _ = writeln!(
@@ -172,7 +172,7 @@ fn healthy(out: &mut String, at: &Anchor, e: &Explained) {
             Sock(h.client),
             Sock(h.server),
             Escaped(h.user.as_deref().unwrap_or("")),
-            h.negotiations,
+            h.transfers,
             h.transfers_ok,
         );
     }
