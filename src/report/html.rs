@@ -407,5 +407,5 @@ article.finding{border-left:4px solid #ccc;padding:4px 12px;margin:10px 0}
 article.error{border-color:#a4262c}article.warning{border-color:#986f0b}article.info{border-color:#2b6cb0}
 .frames,.dim,footer{color:#666}footer{margin-top:24px;font-size:12px}
 ol.fixes{padding-left:22px;margin:2px 0}
-figure{margin:10px 0;overflow-x:auto}
+figure{margin:10px 0}svg.ladder{width:100%;height:auto;max-width:1040px}
 ";

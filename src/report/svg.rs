@@ -23,8 +23,9 @@ pub const PANEL: &str = "#f4f6fb";
 const WIDTH: f64 = 1040.0;
 /// Left margin, for the frame numbers.
 const GUTTER: f64 = 64.0;
-/// From the margin (and the right edge) to the outer lanes: room for a lane's heading.
-const LANE_INSET: f64 = 90.0;
+/// From the margin (and the right edge) to the outer lanes: room for a lane's heading and for
+/// the words beside a cross on an outer lane ("refused (RST)").
+const LANE_INSET: f64 = 110.0;
 const HEAD: f64 = 64.0;
 const ROW: f64 = 32.0;
 const FOOT: f64 = 28.0;
