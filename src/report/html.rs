@@ -1,7 +1,7 @@
 //! `explain --html FILE`: the explanation as one self-contained HTML page. Per capture: what
-//! was read and the totals, the verdict, each problem session in full (what happened, why, its
-//! ladder diagram in SVG, its negotiations, its findings with explanation and fixes, what to
-//! change), the healthy sessions in one table. Everything is inline (CSS only, no script, no
+//! was read and the totals, the verdict, each problem session in full (its ladder diagram in
+//! SVG, what happened, why, what to change, its negotiations, its findings with their
+//! explanations), the healthy sessions in one table. Everything is inline (CSS only, no script, no
 //! font, no image), so the file can be mailed or attached to a ticket and opens anywhere; its
 //! Content-Security-Policy forbids scripts and every outside fetch, so even a failure of
 //! escaping could not run anything.
@@ -62,15 +62,15 @@ fn capture(out: &mut String, at: &Anchor, e: &Explained) {
     }
     let _ = writeln!(out, "<p class=\"verdict\">{}</p>", Escaped(&e.verdict));
     kinds(out, e);
-    let mut explained = Told::default();
+    let mut told = Told::default();
     if !e.across.is_empty() {
         out.push_str("<h3>Across sessions</h3>\n");
         for f in &e.across {
-            finding(out, at, f, &[], &mut explained);
+            finding(out, at, f, &[], &mut told);
         }
     }
     for p in &e.problems {
-        problem(out, at, p, &mut explained);
+        problem(out, at, p, &mut told);
     }
     if e.problems_left_out > 0 {
         let _ = writeln!(
@@ -190,7 +190,7 @@ struct Told {
     changes: AddrMap<Vec<Fix>, u32>,
 }
 
-fn problem(out: &mut String, at: &Anchor, p: &Problem, explained: &mut Told) {
+fn problem(out: &mut String, at: &Anchor, p: &Problem, told: &mut Told) {
     let s = &p.session;
     let worst = s.findings.iter().map(|f| f.severity).max().unwrap_or(Severity::Warning);
     let _ = write!(
@@ -226,13 +226,13 @@ fn problem(out: &mut String, at: &Anchor, p: &Problem, explained: &mut Told) {
     out.push_str("</ul>\n");
     if !p.fixes.is_empty() {
         out.push_str("<h4>What to change</h4>\n");
-        match explained.changes.get(&p.fixes).copied() {
+        match told.changes.get(&p.fixes).copied() {
             Some(first) => {
                 let _ =
                     writeln!(out, "<p class=\"dim\">The same as for <a href=\"#{}\">session {first}</a>, above.</p>", at.session(first));
             }
             None => {
-                explained.changes.insert(p.fixes.clone(), s.id);
+                told.changes.insert(p.fixes.clone(), s.id);
                 fixes(out, &p.fixes);
             }
         }
@@ -240,7 +240,7 @@ fn problem(out: &mut String, at: &Anchor, p: &Problem, explained: &mut Told) {
     negotiations(out, s);
     out.push_str("<h4>Findings</h4>\n");
     for f in &s.findings {
-        finding(out, at, f, &p.fixes, explained);
+        finding(out, at, f, &p.fixes, told);
     }
     out.push_str("</section>\n");
 }
@@ -327,7 +327,7 @@ fn negotiation(out: &mut String, n: &Negotiation) {
 
 /// One finding: its summary, then its explanation and the fixes not in `shown` (the session's
 /// "What to change"), or a link to the session that already explained the same cause.
-fn finding(out: &mut String, at: &Anchor, f: &Finding, shown: &[Fix], explained: &mut Told) {
+fn finding(out: &mut String, at: &Anchor, f: &Finding, shown: &[Fix], told: &mut Told) {
     let frames: Vec<String> = f.frames.iter().map(|x| format!("#{x}")).collect();
     let _ = write!(
         out,
@@ -342,7 +342,7 @@ fn finding(out: &mut String, at: &Anchor, f: &Finding, shown: &[Fix], explained:
     let _ =
         writeln!(out, " <span class=\"frames\">{}</span></div>\n<p class=\"summary\">{}</p>", frames.join(" "), Escaped(FindingSummary(f)));
     let cause = (f.kind, f.severity, f.fix.clone());
-    match explained.findings.get(&cause).copied().filter(|&s| s != f.session) {
+    match told.findings.get(&cause).copied().filter(|&s| s != f.session) {
         Some(first) => {
             let _ = writeln!(
                 out,
@@ -351,7 +351,7 @@ fn finding(out: &mut String, at: &Anchor, f: &Finding, shown: &[Fix], explained:
             );
         }
         None => {
-            explained.findings.entry(cause).or_insert(f.session);
+            told.findings.entry(cause).or_insert(f.session);
             let _ = writeln!(out, "<p class=\"explanation\">{}</p>", Escaped(Explanation(f)));
             let more: Vec<Fix> = f.fix.iter().filter(|fix| !shown.contains(fix)).cloned().collect();
             if !more.is_empty() {
