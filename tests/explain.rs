@@ -154,6 +154,11 @@ fn active_mode_from_behind_nat_is_the_clients_nat_refused_by_the_server_or_unrea
         check_diagram(p);
     }
 
+    // In text, the second session with the same cause and fix is told without repeating them.
+    let text = String::from_utf8(explain(&[&fixture(rel)]).stdout).unwrap();
+    assert_eq!(text.matches("What happened:").count(), c["problems"].as_array().unwrap().len(), "{text}");
+    assert_eq!(text.matches("\nWhy:\n").count(), 1, "{text}");
+
     // Seen from the server: the PORT names 192.168.1.10 while the client comes from its
     // router's 203.0.113.2, and the ICMP comes from the "internet" router 192.0.2.1.
     let (c, _) = explained("active-unreachable/server.pcap");

@@ -4,10 +4,10 @@
 //!
 //! Owns the text layout of `explain`; the words are report::explain::words'.
 
-use super::story::Fact;
+use super::story::{Cause, Fact};
 use super::words::NoFtp;
 use super::{Explained, Problem};
-use crate::model::Severity;
+use crate::model::{Fix, Severity};
 use crate::report::addr::Sock;
 use crate::report::finding::Summary as FindingSummary;
 use crate::report::ladder_text::{LadderText, WIDTH};
@@ -38,9 +38,17 @@ fn capture(out: &mut dyn Write, e: &Explained) -> io::Result<()> {
     for f in &e.across {
         paragraph(out, "", &format!("Across sessions: {}.", FindingSummary(f)))?;
     }
+    // A cause and fix told once per capture: 500 sessions with one problem read as one problem.
+    let mut told: Vec<(Vec<Cause>, &[Fix], u32)> = Vec::new();
     for p in &e.problems {
         writeln!(out)?;
-        problem(out, p)?;
+        let causes: Vec<Cause> =
+            p.story.steps.iter().filter_map(|f| if let Fact::Why { cause, .. } = f { Some(*cause) } else { None }).collect();
+        let earlier = told.iter().find(|(c, f, _)| *c == causes && *f == p.fixes.as_slice()).map(|t| t.2);
+        if earlier.is_none() {
+            told.push((causes, &p.fixes, p.session.id));
+        }
+        problem(out, p, earlier)?;
     }
     if e.problems_left_out > 0 {
         writeln!(out)?;
@@ -58,13 +66,19 @@ fn capture(out: &mut dyn Write, e: &Explained) -> io::Result<()> {
     Ok(())
 }
 
-fn problem(out: &mut dyn Write, p: &Problem) -> io::Result<()> {
+/// `told`: the session whose identical causes and fixes were told already.
+fn problem(out: &mut dyn Write, p: &Problem, told: Option<u32>) -> io::Result<()> {
     let s = &p.session;
     let worst = if s.findings.iter().any(|f| f.severity == Severity::Error) { "ERROR" } else { "WARNING" };
     writeln!(out, "--- {worst} session {}: {} -> {}", s.id, Sock(s.client), Sock(s.server))?;
     writeln!(out, "What happened:")?;
     for fact in p.story.steps.iter().filter(|f| !matches!(f, Fact::Why { .. })) {
         bullet(out, &fact.to_string())?;
+    }
+    if let Some(id) = told {
+        writeln!(out, "Why, and what to change: as for session {id} above.")?;
+        writeln!(out, "Diagram:")?;
+        return write!(out, "{}", LadderText(&p.ladder));
     }
     writeln!(out, "Why:")?;
     for fact in p.story.steps.iter().filter(|f| matches!(f, Fact::Why { .. })) {
