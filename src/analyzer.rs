@@ -10,13 +10,13 @@ use crate::correlate::outcome::{self, decided_outcome, is_final};
 use crate::correlate::tls::EncryptedSessions;
 use crate::correlate::{Expectation, Expectations};
 use crate::decode::{self, Decoded, TcpSegment, Unreachable};
-use crate::diagnose::{self, across::NatPairing};
+use crate::diagnose::{self, across::NatPairing, Context, PortsSeen};
 use crate::ftp::channel::{Channel, LineRef, Lines};
 use crate::ftp::detect;
 use crate::ftp::probe::{self, Probe, Verdict};
 use crate::ftp::session::{Effect, SessionState};
 use crate::model::event::STATS_EVERY_NS;
-use crate::model::{EndReason, Event, Finding, Frame, Severity, Stats, Summary, Timestamp};
+use crate::model::{EndReason, Event, Finding, Frame, Intent, Severity, Stats, Summary, Timestamp};
 use crate::tcp::flow::{Conn, Dir, Evictable, FlowKey, FlowLimits, FlowTable};
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
@@ -50,6 +50,8 @@ pub struct Settings {
     /// and `data_outcome` events). A consumer that reads only settled sessions (a report
     /// written at the end) turns this off and is spared building them.
     pub negotiation_events: bool,
+    /// The operator's intended setup, checked by diagnosis and used in its fixes.
+    pub intent: Intent,
 }
 
 impl Default for Settings {
@@ -64,6 +66,7 @@ impl Default for Settings {
             idle_timeout_ns: 600 * 1_000_000_000,
             timeline_lines: 0,
             negotiation_events: true,
+            intent: Intent::default(),
         }
     }
 }
@@ -131,6 +134,7 @@ pub struct Analyzer {
     expectations: Expectations,
     encrypted: EncryptedSessions,
     pairing: NatPairing,
+    ports_seen: PortsSeen,
     events: VecDeque<Event>,
     /// Bytes held against `settings.buffer_budget`.
     held: usize,
@@ -167,6 +171,7 @@ impl Analyzer {
             expectations: Expectations::default(),
             encrypted: EncryptedSessions::default(),
             pairing: NatPairing::default(),
+            ports_seen: PortsSeen::default(),
             events: VecDeque::new(),
             held: 0,
             summary: Summary::default(),
@@ -667,7 +672,8 @@ impl Analyzer {
         }
         drop(s);
         self.summary.negotiations += record.negotiations.len() as u64 + record.negotiations_over_limit;
-        record.findings = diagnose::session_findings(&record);
+        let context = Context { intent: self.settings.intent, passive_ports: self.ports_seen.see(&record) };
+        record.findings = diagnose::session_findings(&record, &context);
         for f in &record.findings {
             self.count(f);
         }
@@ -679,7 +685,11 @@ impl Analyzer {
         }
     }
 
+    /// Counts a problem: a consequence is counted with its cause, not again.
     fn count(&mut self, f: &Finding) {
+        if f.caused_by.is_some() {
+            return;
+        }
         match f.severity {
             Severity::Error => self.summary.errors += 1,
             Severity::Warning => self.summary.warnings += 1,

@@ -35,6 +35,8 @@ pub struct ExplainArgs {
     /// Also write the explanation as one self-contained HTML page (diagrams in SVG) to FILE.
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
+    #[command(flatten)]
+    intent: crate::intent_args::IntentArgs,
 }
 
 pub fn explain(args: ExplainArgs) -> ExitCode {
@@ -64,7 +66,7 @@ pub fn explain(args: ExplainArgs) -> ExitCode {
     let mut captures = Vec::new();
     let mut errors = 0;
     for (path, source) in sources {
-        match analyse(path, source, !args.quiet && io::stderr().is_terminal()) {
+        match analyse(path, source, !args.quiet && io::stderr().is_terminal(), args.intent.intent()) {
             Ok((explained, found)) => {
                 captures.push(explained);
                 errors += found;
@@ -94,10 +96,10 @@ pub fn explain(args: ExplainArgs) -> ExitCode {
 }
 
 /// One capture through the analysis, collected; with its count of error findings.
-fn analyse(path: &Path, source: capture::Source, bar: bool) -> Result<(Explained, u64), String> {
+fn analyse(path: &Path, source: capture::Source, bar: bool, intent: ftpscope::model::Intent) -> Result<(Explained, u64), String> {
     let progress = Progress::new(source.size(), bar);
     let reading = read_in_background(vec![source], progress.clone());
-    let settings = Settings { negotiation_events: false, timeline_lines: TIMELINE_LINES, ..Settings::default() };
+    let settings = Settings { negotiation_events: false, timeline_lines: TIMELINE_LINES, intent, ..Settings::default() };
     let (collector, collected) = Collector::new();
     let mut pipeline = Pipeline::start(settings, Box::new(collector));
     let mut inputs = InputsRead::default();

@@ -5,6 +5,7 @@
 //! `live`'s command line is in live_cmd.rs, `explain`'s in explain_cmd.rs.
 
 mod explain_cmd;
+mod intent_args;
 mod live_cmd;
 
 use clap::{Parser, Subcommand};
@@ -12,6 +13,7 @@ use ftpscope::analyzer::Settings;
 use ftpscope::capture;
 use ftpscope::capture::background::{read_in_background, Message};
 use ftpscope::capture::progress::Progress;
+use ftpscope::model::Intent;
 use ftpscope::pipeline::{Finished, Pipeline};
 use ftpscope::report::json::JsonDocument;
 use ftpscope::report::ndjson::Ndjson;
@@ -59,6 +61,8 @@ enum Command {
         /// With --tui: print the text report on standard output once the UI is closed.
         #[arg(long, requires = "tui")]
         report: bool,
+        #[command(flatten)]
+        intent: intent_args::IntentArgs,
     },
     /// Watch an interface (libpcap): events as they happen, the report when stopped.
     ///
@@ -85,7 +89,7 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Analyze { files, json, ndjson, no_color, quiet, tui, report } => {
+        Command::Analyze { files, json, ndjson, no_color, quiet, tui, report, intent } => {
             // Every input is opened before any is read: a missing second file must not leave a
             // report of half the input behind.
             let mut sources = Vec::new();
@@ -117,7 +121,7 @@ fn main() -> ExitCode {
             } else {
                 Box::new(Text::new(out, color))
             };
-            analyze(sources, sink, progress)
+            analyze(sources, sink, progress, intent.intent())
         }
         Command::Live(args) => live_cmd::live(args),
         Command::Explain(args) => explain_cmd::explain(args),
@@ -127,11 +131,11 @@ fn main() -> ExitCode {
 /// Three threads, each with one job: reading and parsing the capture, the analysis (this
 /// thread: the deterministic core), and writing the report ([`Pipeline`]). On two cores,
 /// reading and writing share one while the analysis has the other.
-fn analyze(sources: Vec<(&PathBuf, capture::Source)>, sink: Box<dyn Sink + Send>, progress: Progress) -> ExitCode {
+fn analyze(sources: Vec<(&PathBuf, capture::Source)>, sink: Box<dyn Sink + Send>, progress: Progress, intent: Intent) -> ExitCode {
     let (paths, sources): (Vec<&PathBuf>, Vec<capture::Source>) = sources.into_iter().unzip();
     let reading = read_in_background(sources, progress.clone());
     // Negotiation and data_outcome events are built only for an output that writes them.
-    let settings = Settings { negotiation_events: sink.wants_negotiation_events(), ..Settings::default() };
+    let settings = Settings { negotiation_events: sink.wants_negotiation_events(), intent, ..Settings::default() };
     let mut pipeline = Pipeline::start(settings, sink);
     let mut inputs = InputsRead::default();
     while let Some(message) = reading.next() {

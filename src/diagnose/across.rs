@@ -175,6 +175,8 @@ fn rewritten(a: &Digest, b: &Digest, out: &mut Vec<Finding>) {
             kind: FindingKind::AlgRewrite,
             group: group((adv_in.ip(), adv_out.ip())),
             occurrences: 1,
+            caused_by: None,
+            also: Vec::new(),
             severity: Severity::Info,
             session: inside.id,
             frames: vec![f_in, f_out],

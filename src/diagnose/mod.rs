@@ -10,45 +10,130 @@ pub mod across;
 mod negotiation;
 mod session;
 
-use crate::model::{Finding, Session};
+use crate::model::{classify, AddressClass, Finding, Intent, Known, Mode, PortRange, ServerSetup, Session};
 use crate::AddrMap;
 
 /// Evidence frames kept for a finding that repeats.
 const MAX_FRAMES: usize = 12;
 
-/// A settled session's findings, in the order they were found, repeats merged.
-pub fn session_findings(s: &Session) -> Vec<Finding> {
+/// What diagnosis knows beyond the session: the operator's intended setup, and the passive
+/// ports the capture saw this server use in all its sessions so far.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Context {
+    pub intent: Intent,
+    pub passive_ports: Option<PortRange>,
+}
+
+/// A settled session's findings, in the order they were found, repeats merged, effects linked
+/// to their causes (`caused_by`).
+pub fn session_findings(s: &Session, cx: &Context) -> Vec<Finding> {
+    let setup = server_setup(s, cx);
     let mut found = Vec::new();
-    session::findings(s, &mut found);
+    session::findings(s, cx, &setup, &mut found);
     for n in &s.negotiations {
-        negotiation::findings(s, n, &mut found);
+        negotiation::findings(s, n, cx, &setup, &mut found);
     }
     merge_repeats(found)
 }
 
-/// Folds findings of the same kind and cause into the first one: its frames gain the others'
-/// (up to a bound) and `occurrences` counts them. A hash map keeps this linear: one session can
-/// hold thousands of identical findings.
-pub(crate) fn merge_repeats(findings: Vec<Finding>) -> Vec<Finding> {
-    // Most sessions have a few findings: a scan is cheaper than a map there.
-    if findings.len() <= 8 {
-        let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
-        for f in findings {
-            match out.iter_mut().find(|o| o.kind == f.kind && o.severity == f.severity && o.session == f.session && o.group == f.group) {
-                Some(kept) => fold(kept, f),
-                None => out.push(f),
+/// Servers whose passive ports are remembered; past it, a new server's fixes use its own
+/// session's ports only.
+const MAX_SERVERS: usize = 4096;
+
+/// The passive ports each server was seen to use, over all its sessions so far: a fix's range
+/// covers what the capture showed, not only the one session's few transfers.
+#[derive(Default)]
+pub struct PortsSeen(AddrMap<std::net::IpAddr, PortRange>);
+
+impl PortsSeen {
+    /// Adds a settled session's passive ports; the range its server is known to use so far.
+    pub fn see(&mut self, s: &Session) -> Option<PortRange> {
+        let own = passive_ports(s);
+        let server = s.server.ip();
+        let room = self.0.len() < MAX_SERVERS;
+        match (self.0.get_mut(&server), own) {
+            (Some(known), Some(r)) => {
+                *known = known.with(r.lo).with(r.hi);
+                Some(*known)
             }
+            (Some(known), None) => Some(*known),
+            (None, Some(r)) if room => {
+                self.0.insert(server, r);
+                Some(r)
+            }
+            (None, own) => own,
         }
-        return out;
     }
-    let mut out: Vec<Finding> = Vec::new();
-    let mut first: AddrMap<(crate::model::FindingKind, crate::model::Severity, u32, u64), usize> = AddrMap::default();
-    for f in findings {
-        let key = (f.kind, f.severity, f.session, f.group);
-        match first.get(&key) {
-            Some(&i) => fold(&mut out[i], f),
+}
+
+/// The passive ports a session shows its server using: those advertised in passive replies,
+/// and under TLS the ports the client's probable data connections went to.
+pub fn passive_ports(s: &Session) -> Option<PortRange> {
+    let advertised = s.negotiations.iter().filter(|n| n.mode == Mode::Passive).filter_map(|n| n.advertised.map(|a| a.port()));
+    let probable = s.probable_data_channels.iter().filter(|c| c.client.ip() == s.client.ip()).map(|c| c.server.port());
+    advertised.chain(probable).fold(None, |r: Option<PortRange>, p| Some(r.map_or(PortRange { lo: p, hi: p }, |r| r.with(p))))
+}
+
+/// The server's setup as the fixes name it: each value from the intent, else the capture, else
+/// left for the operator.
+fn server_setup(s: &Session, cx: &Context) -> ServerSetup {
+    let server = s.server.ip();
+    let reached_publicly = !classify(server).is_unreachable_from_elsewhere();
+    // Behind NAT the server tells its own LAN address (a leak) or its public one (configured).
+    let advertised = |want_public: bool| {
+        s.negotiations.iter().filter(|n| n.mode == Mode::Passive && !n.address_implied).filter_map(|n| n.advertised).map(|a| a.ip()).find(
+            |&ip| {
+                let class = classify(ip);
+                if want_public {
+                    class == AddressClass::Public && ip != server
+                } else {
+                    is_lan(class)
+                }
+            },
+        )
+    };
+    let public = if reached_publicly { Some(server) } else { advertised(true) };
+    let lan = if is_lan(classify(server)) { Some(server) } else { advertised(false) };
+    ServerSetup {
+        software: s.software,
+        public_address: Known::or_seen(cx.intent.public_ip, public),
+        lan_address: lan.map_or(Known::Unknown, Known::Seen),
+        control_port: s.control_port,
+        passive_ports: Known::or_seen(cx.intent.pasv_range, cx.passive_ports.or_else(|| passive_ports(s))),
+    }
+}
+
+/// An address a server can have on a LAN behind NAT (not loopback, not "any").
+fn is_lan(class: AddressClass) -> bool {
+    matches!(class, AddressClass::Private | AddressClass::CarrierGradeNat | AddressClass::UniqueLocal)
+}
+
+/// Folds findings of the same kind and cause into the first one: its frames gain the others'
+/// (up to a bound), `also` their subjects and `occurrences` counts them. `caused_by` indexes
+/// follow the folding. A hash map keeps this linear: one session can hold thousands of
+/// identical findings.
+pub(crate) fn merge_repeats(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::with_capacity(findings.len().min(16));
+    // Where each finding went.
+    let mut moved: Vec<u32> = Vec::with_capacity(findings.len());
+    let mut first: AddrMap<(crate::model::FindingKind, crate::model::Severity, u64, Option<u32>), usize> = AddrMap::default();
+    for mut f in findings {
+        // A cause comes before its consequences: its new place is known.
+        f.caused_by = f.caused_by.and_then(|c| moved.get(c as usize).copied());
+        // Most sessions have a few findings: a scan is cheaper than a map there.
+        let found = if out.len() <= 8 {
+            out.iter().position(|o| o.kind == f.kind && o.severity == f.severity && o.group == f.group && o.caused_by == f.caused_by)
+        } else {
+            first.get(&(f.kind, f.severity, f.group, f.caused_by)).copied()
+        };
+        match found {
+            Some(i) => {
+                fold(&mut out[i], f);
+                moved.push(i as u32);
+            }
             None => {
-                first.insert(key, out.len());
+                first.entry((f.kind, f.severity, f.group, f.caused_by)).or_insert(out.len());
+                moved.push(out.len() as u32);
                 out.push(f);
             }
         }
@@ -56,13 +141,16 @@ pub(crate) fn merge_repeats(findings: Vec<Finding>) -> Vec<Finding> {
     out
 }
 
-/// One more occurrence of `kept`: its frames join, up to the bound.
+/// One more occurrence of `kept`: its frames and subject join, up to the bounds.
 fn fold(kept: &mut Finding, f: Finding) {
     kept.occurrences += 1;
     for frame in f.frames {
         if kept.frames.len() < MAX_FRAMES && !kept.frames.contains(&frame) {
             kept.frames.push(frame);
         }
+    }
+    if kept.also.len() < crate::model::finding::MAX_ALSO {
+        kept.also.push(f.text);
     }
 }
 
@@ -76,6 +164,8 @@ mod tests {
         let f = |frame: u64, cause: &str| Finding {
             kind: FindingKind::PrivateAddressLeak,
             occurrences: 1,
+            caused_by: None,
+            also: Vec::new(),
             group: crate::model::finding::group(cause),
             severity: Severity::Error,
             session: 0,

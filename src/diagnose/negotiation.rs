@@ -2,14 +2,16 @@
 //! that differs from the control connection's (NAT, multi-homing, bounce), a malformed one, a
 //! data connection that failed, a negotiation or transfer the server refused.
 
+use super::Context;
 use crate::model::finding::group;
+use crate::model::finding::Intended;
 use crate::model::{
     classify, AddressClass, ChannelSeen, Connection, Consequence, Details, Endpoints, FailedHow, FailureCause, Finding, FindingKind, Fix,
-    MatchedBy, Mode, Negotiation, Outcome, Rejection, Session, Severity, Text, Via,
+    Known, MatchedBy, Mode, Negotiation, Outcome, Rejection, ServerSetup, Session, Severity, Text, Via,
 };
 use std::net::{IpAddr, SocketAddr};
 
-pub(super) fn findings(s: &Session, n: &Negotiation, out: &mut Vec<Finding>) {
+pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &ServerSetup, out: &mut Vec<Finding>) {
     let (sender, peer) = match n.mode {
         Mode::Passive => (s.server.ip(), s.client.ip()),
         Mode::Active => (s.client.ip(), s.server.ip()),
@@ -23,6 +25,10 @@ pub(super) fn findings(s: &Session, n: &Negotiation, out: &mut Vec<Finding>) {
     }
     frames.extend(n.data.reply_frame);
     let outcome = n.data.outcome;
+    // One problem, one finding: the first finding about what was advertised (a leak, a
+    // mismatch, an address or port other than intended) is the cause; a failed data
+    // connection, a refusal and a helper's rewrite that follow are its consequences.
+    let mut cause: Option<usize> = None;
 
     if let Some(reason) = n.malformed {
         let kind = match n.mode {
@@ -33,6 +39,8 @@ pub(super) fn findings(s: &Session, n: &Negotiation, out: &mut Vec<Finding>) {
             kind,
             group: group(reason),
             occurrences: 1,
+            caused_by: None,
+            also: Vec::new(),
             severity: Severity::Warning,
             session: s.id,
             frames: vec![evidence_frame],
@@ -45,13 +53,17 @@ pub(super) fn findings(s: &Session, n: &Negotiation, out: &mut Vec<Finding>) {
     if let (Some(adv), false) = (n.advertised, n.address_implied) {
         let class = classify(adv.ip());
         if leaks(class, adv.ip(), sender, peer) {
-            private_leak(s, n, adv, class, side, &frames, out);
+            cause = Some(out.len());
+            private_leak(s, n, adv, side, setup, &frames, out);
         } else if adv.ip() != sender && !same_address_v4_mapped(adv.ip(), sender) {
+            cause = Some(out.len());
             match n.mode {
                 Mode::Passive => out.push(Finding {
                     kind: FindingKind::AddressMismatch,
                     group: group((adv.ip(), outcome)),
                     occurrences: 1,
+                    caused_by: None,
+                    also: Vec::new(),
                     severity: if outcome.is_failure() { Severity::Error } else { Severity::Info },
                     session: s.id,
                     frames: frames.clone(),
@@ -59,7 +71,7 @@ pub(super) fn findings(s: &Session, n: &Negotiation, out: &mut Vec<Finding>) {
                     fix: if outcome.is_failure() {
                         vec![
                             Fix::CheckExternalAddress { advertised: adv, server: s.server.ip() },
-                            Fix::ServerPassiveSettings { software: s.software },
+                            Fix::ForwardPassiveRange { setup: *setup },
                         ]
                     } else {
                         Vec::new()
@@ -70,6 +82,8 @@ pub(super) fn findings(s: &Session, n: &Negotiation, out: &mut Vec<Finding>) {
                     kind: FindingKind::BounceAttempt,
                     group: group(adv.ip()),
                     occurrences: 1,
+                    caused_by: None,
+                    also: Vec::new(),
                     severity: Severity::Warning,
                     session: s.id,
                     frames: frames.clone(),
@@ -80,10 +94,22 @@ pub(super) fn findings(s: &Session, n: &Negotiation, out: &mut Vec<Finding>) {
             }
         }
     }
+    if n.mode == Mode::Passive {
+        if let Some(found) = intent_findings(s, n, cx, setup, &frames) {
+            // An intent mismatch names the cause more precisely than an address mismatch
+            // (which is what a configured public address looks like from the server's LAN).
+            if cause.is_none_or(|c| out[c].kind == FindingKind::AddressMismatch) {
+                cause = Some(out.len());
+            }
+            out.push(found);
+        }
+    }
 
     if outcome.is_failure() {
         if let Some(c) = &n.data.connection {
-            out.push(data_failed(s, n, c, &frames));
+            let failed = data_failed(s, n, c, setup, &frames);
+            link(out, cause, failed);
+            cause = cause.or(Some(out.len() - 1));
         }
     }
 
@@ -98,19 +124,65 @@ pub(super) fn findings(s: &Session, n: &Negotiation, out: &mut Vec<Finding>) {
             (n.data.reply_frame, n.data.reply_text.clone())
         };
         let text = text.unwrap_or_default();
-        let (advice, fix) = rejection_advice(s, n, code, &text);
-        out.push(Finding {
+        let (advice, fix) = rejection_advice(s, n, code, &text, setup);
+        let rejected = Finding {
             kind: FindingKind::DataCommandRejected,
             group: group(code),
             occurrences: 1,
+            caused_by: None,
+            also: Vec::new(),
             severity: Severity::Error,
             session: s.id,
             frames: frame.into_iter().chain([n.frame]).collect(),
             text: Text::Rejected { code, advice, command: n.command, client: s.client.ip() },
             fix,
             details: Details::Rejected { code, text, command: n.data.command.clone() },
-        });
+        };
+        link(out, cause, rejected);
     }
+}
+
+/// Adds `effect`, as a consequence of `cause` when there is one. A cause is at least as severe
+/// as its consequences: it is the problem they are counted under.
+pub(super) fn link(out: &mut Vec<Finding>, cause: Option<usize>, mut effect: Finding) {
+    if let Some(c) = cause {
+        effect.caused_by = Some(c as u32);
+        if let Some(cause) = out.get_mut(c) {
+            cause.severity = cause.severity.max(effect.severity);
+        }
+    }
+    out.push(effect);
+}
+
+/// The operator's intended setup against what a passive reply advertised: a port outside the
+/// intended range, or a public address other than the intended one.
+fn intent_findings(s: &Session, n: &Negotiation, cx: &Context, setup: &ServerSetup, frames: &[u64]) -> Option<Finding> {
+    let adv = n.advertised?;
+    let outcome = n.data.outcome;
+    let severity = if outcome.is_failure() { Severity::Error } else { Severity::Warning };
+    let finding = |kind, group, text, details| Finding {
+        group,
+        fix: vec![Fix::ServerPassiveSettings { setup: *setup }],
+        ..Finding::new(kind, severity, s.id, frames.to_vec(), text, details)
+    };
+    let public = cx.intent.public_ip.filter(|&want| {
+        !n.address_implied && classify(adv.ip()) == AddressClass::Public && adv.ip() != want && !same_address_v4_mapped(adv.ip(), want)
+    });
+    if let Some(intended) = public {
+        return Some(finding(
+            FindingKind::UnexpectedPublicAddress,
+            group((adv.ip(), intended, outcome)),
+            Text::UnexpectedPublic { advertised: adv, intended, outcome },
+            Details::Intended { advertised: adv, intended: Intended::Address(intended) },
+        ));
+    }
+    let range = cx.intent.pasv_range.filter(|r| !r.contains(adv.port()))?;
+    Some(finding(
+        FindingKind::PortOutsideRange,
+        group((range.lo, range.hi, outcome)),
+        Text::OutsideRange { advertised: adv, range, outcome },
+        Details::Intended { advertised: adv, intended: Intended::Range(range) },
+    ))
 }
 
 /// An IPv4-mapped IPv6 address is the same host as its plain IPv4 form.
@@ -145,11 +217,12 @@ fn private_leak(
     s: &Session,
     n: &Negotiation,
     adv: SocketAddr,
-    class: AddressClass,
     side: &'static str,
+    setup: &ServerSetup,
     frames: &[u64],
     out: &mut Vec<Finding>,
 ) {
+    let class = classify(adv.ip());
     let outcome = n.data.outcome;
     let went_to_advertised = n.data.matched_by == Some(MatchedBy::Advertised);
     let worked = outcome == Outcome::Established;
@@ -162,20 +235,9 @@ fn private_leak(
         (_, o) => (Consequence::Other(o), Severity::Warning),
     };
     let fix = match n.mode {
-        Mode::Passive => {
-            let mut f = Vec::new();
-            // The address the client reached the server at is, seen from its side, the public one.
-            if !classify(s.server.ip()).is_unreachable_from_elsewhere() {
-                f.push(Fix::AnnouncePublicAddress { address: s.server.ip() });
-            }
-            f.push(Fix::ServerPassiveSettings { software: s.software });
-            // Forwarding needs the server's LAN address: an advertised loopback or "any"
-            // address is not one.
-            if !matches!(class, AddressClass::Loopback | AddressClass::Unspecified) {
-                f.push(Fix::ForwardPassiveRange { server: adv.ip() });
-            }
-            f
-        }
+        // Forwarding needs the server's LAN address: an advertised loopback or "any" address is
+        // not one, and without one the operator must supply it (the fix says so).
+        Mode::Passive => vec![Fix::ServerPassiveSettings { setup: *setup }, Fix::ForwardPassiveRange { setup: *setup }],
         Mode::Active => {
             let mut f = vec![Fix::UsePassiveMode];
             // Where the helper already did the rewriting, suggesting it would be noise.
@@ -189,6 +251,8 @@ fn private_leak(
         kind: FindingKind::PrivateAddressLeak,
         group: group((side, adv.ip(), outcome)),
         occurrences: 1,
+        caused_by: None,
+        also: Vec::new(),
         severity,
         session: s.id,
         frames: frames.to_vec(),
@@ -218,21 +282,26 @@ fn private_leak(
         },
     });
     if let (Mode::Active, true, Some(c)) = (n.mode, worked, &n.data.connection) {
-        out.push(Finding {
-            kind: FindingKind::AlgRewrite,
-            group: 0,
-            occurrences: 1,
-            severity: Severity::Info,
-            session: s.id,
-            frames: frames.to_vec(),
-            text: Text::RewriteSeen { command: n.command, advertised: adv, client: c.client, server: c.server },
-            fix: vec![Fix::PrepareForTls { mode: Mode::Active }],
-            details: Details::RewriteSeen { advertised: adv, connection: Endpoints { client: c.client, server: c.server } },
-        });
+        let leak = out.len() - 1;
+        link(
+            out,
+            Some(leak),
+            Finding {
+                fix: vec![Fix::PrepareForTls { mode: Mode::Active }],
+                ..Finding::new(
+                    FindingKind::AlgRewrite,
+                    Severity::Info,
+                    s.id,
+                    frames.to_vec(),
+                    Text::RewriteSeen { command: n.command, advertised: adv, client: c.client, server: c.server },
+                    Details::RewriteSeen { advertised: adv, connection: Endpoints { client: c.client, server: c.server } },
+                )
+            },
+        );
     }
 }
 
-fn data_failed(s: &Session, n: &Negotiation, c: &Connection, frames: &[u64]) -> Finding {
+fn data_failed(s: &Session, n: &Negotiation, c: &Connection, setup: &ServerSetup, frames: &[u64]) -> Finding {
     let outcome = n.data.outcome;
     let how = match outcome {
         Outcome::Refused => FailedHow::Refused { by: c.rst_from, frame: c.rst_frame },
@@ -249,16 +318,39 @@ fn data_failed(s: &Session, n: &Negotiation, c: &Connection, frames: &[u64]) -> 
             } else {
                 FailureCause::SynsVanish
             };
-            (cause, vec![Fix::ServerPassiveSettings { software: s.software }, Fix::AllowPassiveRange { port: c.server.port() }])
+            // The passive port must be forwarded (behind NAT) or let in (a firewall): which one,
+            // the capture tells only when it shows the server's LAN address.
+            let mut fix = vec![Fix::ForwardPassiveRange { setup: *setup }];
+            if setup.lan_address == Known::Unknown {
+                fix.push(Fix::AllowPassiveRange { setup: *setup });
+            }
+            if !matches!(setup.passive_ports, Known::Intended(_)) {
+                fix.push(Fix::ServerPassiveSettings { setup: *setup });
+            }
+            (cause, fix)
         }
         Mode::Active => {
-            (FailureCause::ClientUnreachable, vec![Fix::UsePassiveMode, Fix::ClientRouterHelper { control_port: s.control_port }])
+            let behind_nat = classify(s.client.ip()).is_unreachable_from_elsewhere()
+                || n.advertised_class.is_some_and(|class| class.is_unreachable_from_elsewhere());
+            if behind_nat {
+                (FailureCause::ClientUnreachable, vec![Fix::UsePassiveMode, Fix::ClientRouterHelper { control_port: s.control_port }])
+            } else {
+                // c is the server's connection back: it sent the SYN.
+                let allow = Fix::AllowActiveData {
+                    server: c.client.ip(),
+                    source_port: (c.client.port() == 20).then_some(20),
+                    client: c.server.ip(),
+                };
+                (FailureCause::ActiveBlocked, vec![allow, Fix::UsePassiveMode])
+            }
         }
     };
     Finding {
         kind: FindingKind::DataConnectionFailed,
         group: group((n.mode, outcome, c.server.ip())),
         occurrences: 1,
+        caused_by: None,
+        also: Vec::new(),
         severity: Severity::Error,
         session: s.id,
         frames: frames.to_vec(),
@@ -279,7 +371,7 @@ fn data_failed(s: &Session, n: &Negotiation, c: &Connection, frames: &[u64]) -> 
     }
 }
 
-fn rejection_advice(s: &Session, n: &Negotiation, code: u16, text: &str) -> (Rejection, Vec<Fix>) {
+fn rejection_advice(s: &Session, n: &Negotiation, code: u16, text: &str, setup: &ServerSetup) -> (Rejection, Vec<Fix>) {
     let lower = text.to_ascii_lowercase();
     let foreign = lower.contains("illegal port")
         || lower.contains("won't open a connection")
@@ -296,7 +388,7 @@ fn rejection_advice(s: &Session, n: &Negotiation, code: u16, text: &str) -> (Rej
             Rejection::CannotOpen,
             match n.mode {
                 Mode::Active => vec![Fix::UsePassiveMode],
-                Mode::Passive => vec![Fix::ServerPassiveSettings { software: s.software }],
+                Mode::Passive => vec![Fix::ServerPassiveSettings { setup: *setup }],
             },
         ),
         426 => (Rejection::Broken, Vec::new()),

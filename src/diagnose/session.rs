@@ -1,15 +1,34 @@
 //! Findings about the control connection itself: its port, clear-text credentials, TLS (and
 //! the probable data connections under it), malformed lines.
 
+use super::negotiation::link;
+use super::Context;
 use crate::model::finding::group;
-use crate::model::{ChannelSeen, Connection, Details, Finding, FindingKind, Fix, Session, Severity, Text};
+use crate::model::{ChannelSeen, Connection, Details, Finding, FindingKind, Fix, ServerSetup, Session, Severity, Text};
 
-pub(super) fn findings(s: &Session, out: &mut Vec<Finding>) {
+pub(super) fn findings(s: &Session, cx: &Context, setup: &ServerSetup, out: &mut Vec<Finding>) {
+    if let Some(intended) = cx.intent.control_port.filter(|&p| p != s.control_port) {
+        out.push(Finding {
+            kind: FindingKind::UnexpectedControlPort,
+            group: 0,
+            occurrences: 1,
+            caused_by: None,
+            also: Vec::new(),
+            severity: Severity::Warning,
+            session: s.id,
+            frames: vec![s.first_frame],
+            text: Text::UnexpectedControlPort { seen: s.control_port, intended, server: s.server },
+            fix: vec![Fix::UseControlPort { intended, seen: s.control_port }],
+            details: Details::Port { port: s.control_port },
+        });
+    }
     if s.control_port != 21 {
         out.push(Finding {
             kind: FindingKind::NonstandardControlPort,
             group: 0,
             occurrences: 1,
+            caused_by: None,
+            also: Vec::new(),
             severity: Severity::Info,
             session: s.id,
             frames: vec![s.first_frame],
@@ -24,6 +43,8 @@ pub(super) fn findings(s: &Session, out: &mut Vec<Finding>) {
             kind: FindingKind::CleartextCredentials,
             group: 0,
             occurrences: 1,
+            caused_by: None,
+            also: Vec::new(),
             severity: if anonymous { Severity::Info } else { Severity::Warning },
             session: s.id,
             frames: vec![frame],
@@ -33,19 +54,26 @@ pub(super) fn findings(s: &Session, out: &mut Vec<Finding>) {
         });
     }
     if let Some(frame) = s.tls_frame {
-        encrypted(s, frame, out);
+        let cause = out.len();
+        encrypted(s, frame, setup, out);
         for c in s.probable_data_channels.iter().filter(|c| c.outcome.is_failure()) {
-            out.push(Finding {
-                kind: FindingKind::DataConnectionFailed,
-                group: group(("probable", c.outcome, c.server.ip())),
-                occurrences: 1,
-                severity: Severity::Error,
-                session: s.id,
-                frames: c.rst_frame.or(c.unreachable_frame).into_iter().chain([c.syn_frame]).collect(),
-                text: Text::ProbableFailed { client: c.client, server: c.server, outcome: c.outcome },
-                fix: vec![Fix::ServerPassiveSettings { software: s.software }, Fix::ForwardRangeUnderTls],
-                details: Details::ProbableFailed { probable: true, outcome: c.outcome, connection: seen(c, false) },
-            });
+            link(
+                out,
+                Some(cause),
+                Finding {
+                    kind: FindingKind::DataConnectionFailed,
+                    group: group(("probable", c.outcome, c.server.ip())),
+                    occurrences: 1,
+                    caused_by: None,
+                    also: Vec::new(),
+                    severity: Severity::Error,
+                    session: s.id,
+                    frames: c.rst_frame.or(c.unreachable_frame).into_iter().chain([c.syn_frame]).collect(),
+                    text: Text::ProbableFailed { client: c.client, server: c.server, outcome: c.outcome },
+                    fix: vec![Fix::ForwardPassiveRange { setup: *setup }],
+                    details: Details::ProbableFailed { probable: true, outcome: c.outcome, connection: seen(c, false) },
+                },
+            );
         }
     }
     for a in &s.anomalies {
@@ -54,6 +82,8 @@ pub(super) fn findings(s: &Session, out: &mut Vec<Finding>) {
             kind,
             group: group(&a.reason),
             occurrences: 1,
+            caused_by: None,
+            also: Vec::new(),
             severity: Severity::Info,
             session: s.id,
             frames: vec![a.frame],
@@ -64,18 +94,23 @@ pub(super) fn findings(s: &Session, out: &mut Vec<Finding>) {
     }
 }
 
-fn encrypted(s: &Session, frame: u64, out: &mut Vec<Finding>) {
+fn encrypted(s: &Session, frame: u64, setup: &ServerSetup, out: &mut Vec<Finding>) {
     let failed: Vec<_> = s.probable_data_channels.iter().filter(|c| c.outcome.is_failure()).collect();
     let mut frames = vec![frame];
     frames.extend(s.probable_data_channels.iter().map(|c| c.syn_frame).take(20));
     let channels: Vec<_> = s.probable_data_channels.iter().map(|c| seen(c, true)).collect();
     let severity = if failed.is_empty() { Severity::Info } else { Severity::Error };
-    let fix =
-        if failed.is_empty() { Vec::new() } else { vec![Fix::HelperBlindUnderTls, Fix::ServerPassiveSettings { software: s.software }] };
+    let fix = if failed.is_empty() {
+        Vec::new()
+    } else {
+        vec![Fix::HelperBlindUnderTls, Fix::ServerPassiveSettings { setup: *setup }, Fix::ForwardPassiveRange { setup: *setup }]
+    };
     out.push(Finding {
         kind: FindingKind::ControlChannelEncrypted,
         group: 0,
         occurrences: 1,
+        caused_by: None,
+        also: Vec::new(),
         severity,
         session: s.id,
         frames,

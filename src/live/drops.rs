@@ -16,6 +16,8 @@ pub(super) fn finding(c: &Counters, frames: u64) -> Option<Event> {
     let finding = Finding {
         kind: FindingKind::CaptureDrops,
         occurrences: 1,
+        caused_by: None,
+        also: Vec::new(),
         group: 0,
         severity: Severity::Warning,
         session: NO_SESSION,

@@ -3,7 +3,7 @@
 //! report::fix), so that diagnosing a session formats nothing.
 
 use super::record::Icmp;
-use super::{AddressClass, FindingKind, Fix, MatchedBy, Mode, NegotiationCommand, Outcome, Severity, Side};
+use super::{AddressClass, FindingKind, Fix, MatchedBy, Mode, NegotiationCommand, Outcome, PortRange, Severity, Side};
 use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
 use std::hash::{BuildHasher, Hash};
@@ -15,6 +15,13 @@ pub struct Finding {
     /// Findings of one kind and cause in one session are reported once, with the frames of
     /// the first few and this count (689 identical PASV replies are one problem).
     pub occurrences: u32,
+    /// The finding (its index in the session's findings) whose consequence this is: a data
+    /// connection that failed because a private address was advertised is one problem, not
+    /// two. Counted and listed under its cause, not as a problem of its own.
+    pub caused_by: Option<u32>,
+    /// What the merged repeats said, after the first (at most [`MAX_ALSO`]): a merged finding
+    /// names every address and connection, not only the first.
+    pub also: Vec<Text>,
     /// What makes two findings "the same" for that merge: a hash of the values that name the
     /// cause (see [`group`]).
     pub group: u64,
@@ -25,6 +32,29 @@ pub struct Finding {
     pub text: Text,
     pub fix: Vec<Fix>,
     pub details: Details,
+}
+
+/// Repeats whose subjects a merged finding lists.
+pub const MAX_ALSO: usize = 11;
+
+impl Finding {
+    /// One occurrence, caused by nothing, in no merge group, without fixes: the fields a
+    /// finding needs; the rest by struct update (`Finding { fix, ..Finding::new(...) }`).
+    pub fn new(kind: FindingKind, severity: Severity, session: u32, frames: Vec<u64>, text: Text, details: Details) -> Finding {
+        Finding {
+            kind,
+            occurrences: 1,
+            caused_by: None,
+            also: Vec::new(),
+            group: 0,
+            severity,
+            session,
+            frames,
+            text,
+            fix: Vec::new(),
+            details,
+        }
+    }
 }
 
 /// A merge key from the values that name a finding's cause (an address, an outcome, a code).
@@ -38,9 +68,10 @@ impl Serialize for Finding {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use crate::report::finding::{Explanation, Summary};
         use crate::report::Rendered;
-        let mut st = s.serialize_struct("Finding", 9)?;
+        let mut st = s.serialize_struct("Finding", 11)?;
         st.serialize_field("kind", &self.kind)?;
         st.serialize_field("occurrences", &self.occurrences)?;
+        st.serialize_field("caused_by", &self.caused_by)?;
         st.serialize_field("severity", &self.severity)?;
         st.serialize_field("session", &self.session)?;
         st.serialize_field("frames", &self.frames)?;
@@ -49,6 +80,7 @@ impl Serialize for Finding {
         // Each fix as `{"action": ..., its parameters, "text": the rendered advice}`.
         st.serialize_field("fix", &crate::report::fix::Fixes(&self.fix))?;
         st.serialize_field("details", &self.details)?;
+        st.serialize_field("also", &crate::report::finding::Also(self))?;
         st.end()
     }
 }
@@ -129,6 +161,24 @@ pub enum Text {
     },
     /// capture_drops (live capture): the numbers are in the details.
     CaptureDrops,
+    /// port_outside_range: a passive reply's port outside the intended range.
+    OutsideRange {
+        advertised: SocketAddr,
+        range: PortRange,
+        outcome: Outcome,
+    },
+    /// unexpected_public_address: a passive reply's public address other than the intended one.
+    UnexpectedPublic {
+        advertised: SocketAddr,
+        intended: IpAddr,
+        outcome: Outcome,
+    },
+    /// unexpected_control_port
+    UnexpectedControlPort {
+        seen: u16,
+        intended: u16,
+        server: SocketAddr,
+    },
     RewriteAcross {
         command: NegotiationCommand,
         inside: SocketAddr,
@@ -166,8 +216,11 @@ pub enum FailureCause {
     NothingAccepts,
     /// SYNs to the passive port vanish.
     SynsVanish,
-    /// The server could not connect back to the client.
+    /// The server could not connect back to the client (behind NAT).
     ClientUnreachable,
+    /// The server's connection back to a client with a public address got no answer or was
+    /// refused: a firewall on the way (outbound from the server, inbound to the client).
+    ActiveBlocked,
 }
 
 /// What a refused negotiation or transfer means, from its code and text.
@@ -250,6 +303,13 @@ pub enum Details {
         advertised: SocketAddr,
         connection: Endpoints,
     },
+    /// port_outside_range, unexpected_public_address: what was advertised against the intent
+    Intended {
+        #[serde(serialize_with = "crate::report::addr::socket")]
+        advertised: SocketAddr,
+        #[serde(flatten)]
+        intended: Intended,
+    },
     /// capture_drops: libpcap's counters at the end of a live capture
     Drops { received: u64, dropped: u64, interface_dropped: u64 },
     /// alg_rewrite across the two copies of one connection
@@ -261,6 +321,16 @@ pub enum Details {
         inside_session: u32,
         outside_session: u32,
     },
+}
+
+/// The intended value a passive reply was checked against.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Intended {
+    #[serde(rename = "intended_public_ip", serialize_with = "crate::report::addr::ip")]
+    Address(IpAddr),
+    #[serde(rename = "intended_range")]
+    Range(PortRange),
 }
 
 /// A connection named in a finding.

@@ -1,24 +1,115 @@
-//! Fixes as values: what to change, with the parameters the capture showed (addresses, ports,
-//! the server software). Diagnosis chooses them; outputs render them (report::fix), so the
-//! wording lives in one place and a later stage can fill in more values.
+//! Fixes as values: what to change, with every value filled in from the capture or from what
+//! the operator said they intended (`--public-ip`, `--pasv-range`), or marked as one the
+//! operator must supply. Diagnosis chooses them; outputs render them (report::fix), so the
+//! wording and the exact lines to type live in one place.
 
-use super::Software;
-use serde::Serialize;
+use super::{Mode, Software};
+use serde::{Serialize, Serializer};
 use std::net::{IpAddr, SocketAddr};
+
+/// A value a fix needs, and where it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Known<T> {
+    /// Read off the capture.
+    Seen(T),
+    /// Given by the operator as the intended setup (`--public-ip`, `--pasv-range`).
+    Intended(T),
+    /// Not in the capture and not given: the operator must supply it.
+    Unknown,
+}
+
+impl<T: Copy> Known<T> {
+    pub fn value(&self) -> Option<T> {
+        match *self {
+            Known::Seen(v) | Known::Intended(v) => Some(v),
+            Known::Unknown => None,
+        }
+    }
+
+    /// The intended value if there is one, else the seen one.
+    pub fn or_seen(intended: Option<T>, seen: Option<T>) -> Known<T> {
+        match (intended, seen) {
+            (Some(v), _) => Known::Intended(v),
+            (None, Some(v)) => Known::Seen(v),
+            (None, None) => Known::Unknown,
+        }
+    }
+
+    fn origin(&self) -> &'static str {
+        match self {
+            Known::Seen(_) => "capture",
+            Known::Intended(_) => "intended",
+            Known::Unknown => "operator",
+        }
+    }
+}
+
+/// JSON: `{"value": ..., "from": "capture" | "intended" | "operator"}` (`value` null for operator).
+impl<T: Copy + Serialize> Serialize for Known<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Known", 2)?;
+        st.serialize_field("value", &self.value())?;
+        st.serialize_field("from", self.origin())?;
+        st.end()
+    }
+}
+
+/// An inclusive range of TCP ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct PortRange {
+    pub lo: u16,
+    pub hi: u16,
+}
+
+impl PortRange {
+    pub fn contains(self, port: u16) -> bool {
+        (self.lo..=self.hi).contains(&port)
+    }
+    /// The range widened to hold `port`.
+    pub fn with(self, port: u16) -> PortRange {
+        PortRange { lo: self.lo.min(port), hi: self.hi.max(port) }
+    }
+    /// How many ports it holds.
+    pub fn ports(self) -> u32 {
+        u32::from(self.hi) - u32::from(self.lo) + 1
+    }
+}
+
+/// What the fixes know of the server's setup: its software, public and LAN addresses, control
+/// port and passive range, each from the capture, the operator's intent, or to be supplied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct ServerSetup {
+    pub software: Software,
+    /// The address clients reach the server at (the router's WAN address behind NAT).
+    #[serde(serialize_with = "known_ip")]
+    pub public_address: Known<IpAddr>,
+    /// The server's own address on its LAN, behind NAT.
+    #[serde(serialize_with = "known_ip")]
+    pub lan_address: Known<IpAddr>,
+    pub control_port: u16,
+    /// The passive port range: intended, or the ports this capture saw the server advertise.
+    pub passive_ports: Known<PortRange>,
+}
+
+fn known_ip<S: Serializer>(k: &Known<IpAddr>, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeStruct;
+    let mut st = s.serialize_struct("Known", 2)?;
+    st.serialize_field("value", &k.value().map(crate::report::addr::Ip))?;
+    st.serialize_field("from", k.origin())?;
+    st.end()
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Fix {
-    /// The server's public address, as the client reached it: announce it in passive replies.
-    AnnouncePublicAddress { address: IpAddr },
     /// The server's settings for its external address and a fixed passive port range.
-    ServerPassiveSettings { software: Software },
+    ServerPassiveSettings { setup: ServerSetup },
     /// On the server's NAT router: forward the control port and the passive range to the server.
-    ForwardPassiveRange { server: IpAddr },
-    /// On the server's router or firewall: forward and allow the passive range, which must hold `port`.
-    AllowPassiveRange { port: u16 },
-    /// Under TLS no helper opens the passive port per transfer: forward and allow the range.
-    ForwardRangeUnderTls,
+    ForwardPassiveRange { setup: ServerSetup },
+    /// On a firewall in front of a server with a public address (or on the server): let the
+    /// control port and the passive range in.
+    AllowPassiveRange { setup: ServerSetup },
     /// A NAT helper cannot read PASV/PORT inside TLS: external address, fixed range, forwarded.
     HelperBlindUnderTls,
     /// The advertised public address differs from the control connection's: check it and the forwarding.
@@ -27,6 +118,8 @@ pub enum Fix {
     UsePassiveMode,
     /// The FTP helper on the client's NAT router, for clear-text FTP on this control port.
     ClientRouterHelper { control_port: u16 },
+    /// Active mode to a client with a public address: let the server's connections through.
+    AllowActiveData { server: IpAddr, source_port: Option<u16>, client: IpAddr },
     /// Attach a Linux router's FTP helper to a non-standard control port.
     AttachHelper { control_port: u16 },
     /// Encrypt the session: explicit FTPS, or SFTP.
@@ -40,5 +133,7 @@ pub enum Fix {
     /// vsftpd pasv_promiscuous: data and control from one NAT address.
     SameNatAddress,
     /// Works now through a NAT helper; prepare before enabling TLS.
-    PrepareForTls { mode: super::Mode },
+    PrepareForTls { mode: Mode },
+    /// The control connection should use the intended control port.
+    UseControlPort { intended: u16, seen: u16 },
 }

@@ -8,13 +8,15 @@ pub mod address;
 pub mod event;
 pub mod finding;
 pub mod fix;
+pub mod intent;
 pub mod record;
 pub mod software;
 
 pub use address::{classify, AddressClass};
 pub use event::{Event, Stats, Summary};
 pub use finding::{ChannelSeen, Consequence, Details, Endpoints, FailedHow, FailureCause, Finding, Rejection, Text, Via};
-pub use fix::Fix;
+pub use fix::{Fix, Known, PortRange, ServerSetup};
+pub use intent::Intent;
 pub use record::{Anomaly, Connection, ControlLine, ControlStats, DataChannel, EndReason, Icmp, Negotiation, Session, Side, Timeline};
 pub use software::Software;
 
@@ -191,6 +193,12 @@ pub enum FindingKind {
     MalformedCommand,
     /// Live capture only: libpcap dropped packets (the analysis missed some).
     CaptureDrops,
+    /// A passive reply advertises a port outside the intended range (`--pasv-range`).
+    PortOutsideRange,
+    /// A passive reply advertises a public address other than the intended one (`--public-ip`).
+    UnexpectedPublicAddress,
+    /// The control connection uses another port than the intended one (`--control-port`).
+    UnexpectedControlPort,
 }
 
 impl FindingKind {
@@ -208,6 +216,9 @@ impl FindingKind {
             FindingKind::MalformedReply => "malformed_reply",
             FindingKind::MalformedCommand => "malformed_command",
             FindingKind::CaptureDrops => "capture_drops",
+            FindingKind::PortOutsideRange => "port_outside_range",
+            FindingKind::UnexpectedPublicAddress => "unexpected_public_address",
+            FindingKind::UnexpectedControlPort => "unexpected_control_port",
         }
     }
 }

@@ -6,7 +6,10 @@
 
 use super::addr::{Ip, Sock};
 use crate::model::{classify, Consequence, Details, FailedHow, FailureCause, Finding, MatchedBy, Mode, Outcome, Rejection, Text, Via};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
 use std::fmt::{self, Display, Formatter};
+use std::net::SocketAddr;
 
 /// A finding's one-line summary.
 pub struct Summary<'a>(pub &'a Finding);
@@ -15,10 +18,101 @@ pub struct Summary<'a>(pub &'a Finding);
 pub struct Explanation<'a>(pub &'a Finding);
 
 impl Display for Summary<'_> {
+    /// The first occurrence's words, then the other subjects of a merged finding.
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        First(self.0).fmt(f)?;
+        let others: Vec<Subject> = self.0.also.iter().filter_map(subject).collect();
+        if others.is_empty() {
+            return Ok(());
+        }
+        f.write_str(" (and ")?;
+        for (i, other) in others.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            other.fmt(f)?;
+        }
+        let unnamed = u64::from(self.0.occurrences).saturating_sub(1 + others.len() as u64);
+        if unnamed > 0 {
+            write!(f, ", {unnamed} more")?;
+        }
+        f.write_str(")")
+    }
+}
+
+/// What one occurrence of a finding is about: the endpoint advertised, or the connection.
+#[derive(Clone, Copy)]
+enum Subject {
+    Advertised(SocketAddr),
+    Connection { client: SocketAddr, server: SocketAddr, outcome: Outcome },
+}
+
+fn subject(t: &Text) -> Option<Subject> {
+    match *t {
+        Text::Leak { advertised, .. } | Text::Mismatch { advertised, .. } | Text::Bounce { advertised, .. } => {
+            Some(Subject::Advertised(advertised))
+        }
+        Text::RewriteSeen { advertised, .. } | Text::OutsideRange { advertised, .. } | Text::UnexpectedPublic { advertised, .. } => {
+            Some(Subject::Advertised(advertised))
+        }
+        Text::Failed { connection, outcome, .. } => {
+            Some(Subject::Connection { client: connection.client, server: connection.server, outcome })
+        }
+        Text::ProbableFailed { client, server, outcome } => Some(Subject::Connection { client, server, outcome }),
+        _ => None,
+    }
+}
+
+impl Display for Subject {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match *self {
+            Subject::Advertised(a) => Sock(a).fmt(f),
+            Subject::Connection { client, server, outcome } => write!(f, "{} -> {} {}", Sock(client), Sock(server), outcome.as_str()),
+        }
+    }
+}
+
+impl Serialize for Subject {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_map(None)?;
+        match *self {
+            Subject::Advertised(a) => st.serialize_entry("advertised", &Sock(a))?,
+            Subject::Connection { client, server, outcome } => {
+                st.serialize_entry("client", &Sock(client))?;
+                st.serialize_entry("server", &Sock(server))?;
+                st.serialize_entry("outcome", &outcome)?;
+            }
+        }
+        st.end()
+    }
+}
+
+/// JSON: the subjects of a merged finding's other occurrences (`also`).
+pub struct Also<'a>(pub &'a Finding);
+
+impl Serialize for Also<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.also.iter().filter_map(subject))
+    }
+}
+
+/// A finding's words for its first occurrence.
+struct First<'a>(&'a Finding);
+
+impl Display for First<'_> {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         let finding = self.0;
         match finding.text {
             Text::NonstandardPort { port, .. } => write!(f, "FTP control channel on port {port} instead of 21"),
+            Text::OutsideRange { advertised, range, .. } => {
+                write!(f, "passive reply advertises port {}, outside the intended range {}-{}", advertised.port(), range.lo, range.hi)
+            }
+            Text::UnexpectedPublic { advertised, intended, .. } => {
+                write!(f, "passive reply advertises {}, not the intended public address {}", Sock(advertised), Ip(intended))
+            }
+            Text::UnexpectedControlPort { seen, intended, .. } => {
+                write!(f, "control connection on port {seen}, not the intended {intended}")
+            }
             Text::CaptureDrops => match &finding.details {
                 Details::Drops { received, dropped, interface_dropped } => write!(
                     f,
@@ -107,6 +201,30 @@ impl Display for Summary<'_> {
 impl Display for Explanation<'_> {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self.0.text {
+            Text::OutsideRange { advertised, range, outcome } => write!(
+                f,
+                "The server advertised {} although the intended passive range is {}-{}: the router forwards (or the firewall \
+                 allows) the intended range, so a port outside it is not reached. The data connection was {}. The server's own \
+                 passive range differs from the intended one.",
+                Sock(advertised),
+                range.lo,
+                range.hi,
+                Spaced(outcome)
+            ),
+            Text::UnexpectedPublic { advertised, intended, outcome } => write!(
+                f,
+                "The server announced {} in its passive reply, but clients should reach it at {}: its configured external address \
+                 is wrong or stale (a changed WAN address, a second router). The data connection was {}.",
+                Ip(advertised.ip()),
+                Ip(intended),
+                Spaced(outcome)
+            ),
+            Text::UnexpectedControlPort { seen, intended, server } => write!(
+                f,
+                "The control connection goes to {} (port {seen}), not to port {intended} as intended: the client was pointed at \
+                 another port, or the server or the router's forwarding listens elsewhere.",
+                Sock(server)
+            ),
             Text::CaptureDrops => f.write_str(
                 "Packets that were dropped were never analysed: a missing SYN-ACK, reply or FIN can make an outcome read wrong \
                  (unanswered instead of established, unknown instead of closed), and a missing reply can hide a negotiation. \
@@ -202,6 +320,12 @@ impl Display for Explanation<'_> {
                         f,
                         ". SYNs to {target} vanish: a firewall drops them, or the router does not forward the passive port range to \
                          the server."
+                    ),
+                    FailureCause::ActiveBlocked => write!(
+                        f,
+                        ". The client's address {} is public, so no NAT is in the way: a firewall drops or rejects the server's \
+                         connection, leaving the server's network (outbound from its data port) or entering the client's.",
+                        Ip(connection.server.ip())
                     ),
                     FailureCause::ClientUnreachable => write!(
                         f,

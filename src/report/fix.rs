@@ -4,40 +4,71 @@
 //!
 //! Owns the wording of every fix. Must not decide whether something is wrong.
 
-use super::addr::{Ip, Sock};
+use super::addr::Ip;
 use super::Rendered;
+use crate::model::fix::{Known, PortRange};
 use crate::model::{Fix, Mode, Software};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use std::fmt;
+use std::net::IpAddr;
 
 impl fmt::Display for Fix {
+    /// The advice in a sentence; the exact lines to type are [`apply`].
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Fix::AnnouncePublicAddress { address } => {
-                let address = Ip(address);
-                write!(f, "The server's public address, as the client reached it, is {address}: announce that in passive replies.")
+            Fix::ServerPassiveSettings { setup } => {
+                let (public, range) = (Public(setup.public_address), Range(setup.passive_ports));
+                let place = match setup.software {
+                    Software::Vsftpd => "in vsftpd.conf, then restart vsftpd",
+                    Software::ProFtpd => "in proftpd.conf, then restart proftpd",
+                    Software::PureFtpd => {
+                        "on its command line (Debian's wrapper reads the same from /etc/pure-ftpd/conf/ForcePassiveIP and \
+                         PassivePortRange)"
+                    }
+                    Software::Pyftpdlib => "on the FTPHandler (command line: -n ADDRESS -r LO-HI)",
+                    Software::FileZilla => "in its Passive mode settings",
+                    Software::Iis => "with appcmd (or IIS Manager, FTP Firewall Support)",
+                    Software::Unknown => {
+                        "(software not recognised from its banner: vsftpd pasv_address, pasv_min_port, pasv_max_port; ProFTPD \
+                         MasqueradeAddress, PassivePorts; Pure-FTPd -P, -p; pyftpdlib masquerade_address, passive_ports)"
+                    }
+                };
+                let name = if setup.software == Software::Unknown { "On the server" } else { setup.software.name() };
+                write!(f, "{name}: announce {public} in passive replies and use the passive ports {range}, {place}.")?;
+                Notes { public: Some(setup.public_address), lan: None, range: Some(setup.passive_ports) }.fmt(f)
             }
-            Fix::ServerPassiveSettings { software } => f.write_str(passive_settings(software)),
-            Fix::ForwardPassiveRange { server } => {
-                let server = Ip(server);
+            Fix::ForwardPassiveRange { setup } => {
+                let (lan, range) = (Lan(setup.lan_address), Range(setup.passive_ports));
+                let cp = setup.control_port;
+                if setup.lan_address == Known::Unknown {
+                    f.write_str("If the server is behind a NAT router: ")?;
+                } else {
+                    f.write_str("On the server's NAT router: ")?;
+                }
+                write!(f, "forward the control port {cp} and the passive ports {range} to {lan}, and let them through (iptables")?;
+                if setup.passive_ports.value().is_some() {
+                    write!(f, "; nftables: tcp dport {{ {cp}, {range} }} dnat to {lan}")?;
+                }
+                f.write_str(").")?;
+                if let Some(r) = setup.passive_ports.value() {
+                    one_rule_per_port(f, cp, r)?;
+                }
+                // Where the range came from is said with the server's settings, which go with it.
+                Notes { public: Some(setup.public_address), lan: Some(setup.lan_address), range: None }.fmt(f)
+            }
+            Fix::AllowPassiveRange { setup } => {
+                let range = Range(setup.passive_ports);
                 write!(
                     f,
-                    "On the server's NAT router, forward the control port and the whole passive range to {server} (iptables -t nat -A \
-                     PREROUTING -p tcp --dport LO:HI -j DNAT --to-destination {server}; a router that cannot forward ranges needs one \
-                     rule per port)."
-                )
+                    "If the server has the public address {} itself: let the control port {} and the passive ports {range} in, on the \
+                     firewall in front of it (FORWARD) or on the server (INPUT).",
+                    Public(setup.public_address),
+                    setup.control_port
+                )?;
+                Notes { public: Some(setup.public_address), lan: None, range: Some(setup.passive_ports) }.fmt(f)
             }
-            Fix::AllowPassiveRange { port } => write!(
-                f,
-                "Forward (and allow) the passive range on the server's router/firewall, e.g. iptables -t nat -A PREROUTING -p tcp \
-                 --dport LO:HI -j DNAT --to-destination SERVER, plus -A FORWARD -p tcp --dport LO:HI -j ACCEPT; port {port} must be in it."
-            ),
-            Fix::ForwardRangeUnderTls => f.write_str(
-                "Forward that passive range on the server's router (DNAT) and allow it in the firewall: under TLS no helper opens it \
-                 per transfer.",
-            ),
             Fix::HelperBlindUnderTls => f.write_str(
                 "A NAT helper (ALG) cannot read or rewrite PASV/PORT inside TLS: configure the server's external address and a fixed \
                  passive port range, and forward that range on the router.",
@@ -45,22 +76,28 @@ impl fmt::Display for Fix {
             Fix::CheckExternalAddress { advertised, server } => write!(
                 f,
                 "Check that {} is really the server's external address and that port {} is forwarded to {}.",
-                Sock(advertised),
+                Ip(advertised.ip()),
                 advertised.port(),
                 Ip(server)
             ),
             Fix::UsePassiveMode => f.write_str("Use passive mode (PASV/EPSV) on the client: it then opens every data connection itself."),
-            Fix::ClientRouterHelper { control_port } => write!(
-                f,
-                "Or, for clear-text FTP only, enable the FTP helper on the client's NAT router: iptables -t raw -A PREROUTING -p tcp \
-                 --dport {control_port} -j CT --helper ftp, and accept --ctstate RELATED (nft: ct helper set \"ftp-standard\"); it \
-                 cannot help under TLS."
+            Fix::ClientRouterHelper { .. } => f.write_str(
+                "Or, for clear-text FTP only, attach the FTP helper on the client's NAT router to the control port and accept the \
+                 related connections (nft: ct helper set \"ftp-standard\", ct state related accept); it cannot help under TLS:",
             ),
-            Fix::AttachHelper { control_port } => write!(
-                f,
-                "If a Linux router's FTP helper should follow this session: iptables -t raw -A PREROUTING -p tcp --dport {control_port} \
-                 -j CT --helper ftp"
-            ),
+            Fix::AllowActiveData { server, source_port, client } => {
+                write!(f, "In active mode {} connects back to the client {}", Ip(server), Ip(client))?;
+                if let Some(port) = source_port {
+                    write!(f, " from port {port}")?;
+                }
+                f.write_str(
+                    ": let those connections through every firewall on the way, out of the server's network and into the \
+                     client's (FORWARD on a firewall in between, OUTPUT on the server, INPUT on the client).",
+                )
+            }
+            Fix::AttachHelper { .. } => {
+                f.write_str("If a Linux router's FTP helper should follow this session, attach it to this control port:")
+            }
             Fix::RequireTls => f.write_str("Require TLS on the server (explicit FTPS: AUTH TLS), or use SFTP."),
             Fix::ServerRequireTls { software } => match software {
                 Software::Vsftpd => f.write_str("vsftpd: ssl_enable=YES, force_local_logins_ssl=YES, force_local_data_ssl=YES"),
@@ -91,22 +128,169 @@ impl fmt::Display for Fix {
             Fix::PrepareForTls { mode: Mode::Active } => {
                 f.write_str("Nothing is broken now; before enabling AUTH TLS, switch the client to passive mode.")
             }
+            Fix::UseControlPort { intended, seen } => write!(
+                f,
+                "The session used control port {seen}, not the intended {intended}: point the client at port {intended}, or make the \
+                 server (and the router's forwarding) listen on it."
+            ),
         }
     }
 }
 
-/// The server settings for an external passive address and a fixed passive port range.
-fn passive_settings(software: Software) -> &'static str {
-    match software {
-        Software::Vsftpd => "vsftpd: pasv_address=<public IP> (pasv_addr_resolve=YES for a host name), pasv_min_port=LO, pasv_max_port=HI",
-        Software::ProFtpd => "ProFTPD: MasqueradeAddress <public IP or name>, PassivePorts LO HI",
-        Software::PureFtpd => "Pure-FTPd: -P <public IP or name> (ForcePassiveIP), -p LO:HI (PassivePortRange)",
-        Software::FileZilla => "FileZilla Server: Passive mode settings: 'Use the following IP' (or host), 'Use custom port range' LO-HI",
-        Software::Iis => "IIS: site FTP Firewall Support: 'External IP Address of Firewall'; server 'Data Channel Port Range' LO-HI",
-        Software::Pyftpdlib => "pyftpdlib: masquerade_address='<public IP>', passive_ports=range(LO, HI+1) (CLI: -n IP -r LO-HI)",
-        Software::Unknown => {
-            "On the server: set its external (public) address for passive mode (vsftpd pasv_address, ProFTPD MasqueradeAddress, \
-             Pure-FTPd -P) and a fixed passive port range (pasv_min_port/pasv_max_port, PassivePorts, -p LO:HI)"
+/// The exact lines to type for a fix (configuration lines, commands), with every value filled
+/// in; a value the capture does not show is a `<placeholder>` that [`fmt`]'s note names.
+/// Empty for advice that has no one right line.
+pub fn apply(fix: &Fix) -> Vec<String> {
+    match *fix {
+        Fix::ServerPassiveSettings { setup } => {
+            let (public, range) = (Public(setup.public_address), setup.passive_ports.value());
+            let (lo, hi) = match range {
+                Some(r) => (r.lo.to_string(), r.hi.to_string()),
+                None => ("<LO>".to_string(), "<HI>".to_string()),
+            };
+            match setup.software {
+                Software::Vsftpd => vec![format!("pasv_address={public}"), format!("pasv_min_port={lo}"), format!("pasv_max_port={hi}")],
+                Software::ProFtpd => vec![format!("MasqueradeAddress {public}"), format!("PassivePorts {lo} {hi}")],
+                Software::PureFtpd => vec![format!("-P {public} -p {lo}:{hi}")],
+                Software::Pyftpdlib => {
+                    let end = range.map_or("<HI + 1>".to_string(), |r| (u32::from(r.hi) + 1).to_string());
+                    vec![format!("handler.masquerade_address = '{public}'"), format!("handler.passive_ports = range({lo}, {end})")]
+                }
+                Software::FileZilla => vec![format!("Use the following IP: {public}"), format!("Use custom port range: {lo} - {hi}")],
+                Software::Iis => vec![
+                    format!(
+                        "appcmd set config -section:system.ftpServer/firewallSupport /lowDataChannelPort:{lo} /highDataChannelPort:{hi} \
+                         /commit:apphost"
+                    ),
+                    format!(
+                        "appcmd set config -section:system.applicationHost/sites \
+                         /[name='<FTP site name>'].ftpServer.firewallSupport.externalIp4Address:{public} /commit:apphost"
+                    ),
+                ],
+                Software::Unknown => Vec::new(),
+            }
+        }
+        Fix::ForwardPassiveRange { setup } => {
+            let (lan, cp, ports) = (Lan(setup.lan_address), setup.control_port, Ports(setup.passive_ports));
+            let to = match setup.public_address.value() {
+                Some(public) => format!("-d {} ", Ip(public)),
+                None => "-d <public IP> ".to_string(),
+            };
+            vec![
+                format!("iptables -t nat -A PREROUTING {to}-p tcp --dport {cp} -j DNAT --to-destination {lan}"),
+                format!("iptables -t nat -A PREROUTING {to}-p tcp --dport {ports} -j DNAT --to-destination {lan}"),
+                format!("iptables -I FORWARD -d {lan} -p tcp -m multiport --dports {cp},{ports} -j ACCEPT"),
+            ]
+        }
+        Fix::AllowPassiveRange { setup } => {
+            let (public, cp, ports) = (Public(setup.public_address), setup.control_port, Ports(setup.passive_ports));
+            vec![
+                format!("iptables -I FORWARD -d {public} -p tcp -m multiport --dports {cp},{ports} -j ACCEPT"),
+                format!("iptables -I INPUT -p tcp -m multiport --dports {cp},{ports} -j ACCEPT"),
+            ]
+        }
+        Fix::ClientRouterHelper { control_port } => vec![
+            format!("iptables -t raw -A PREROUTING -p tcp --dport {control_port} -j CT --helper ftp"),
+            "iptables -I FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT".to_string(),
+        ],
+        Fix::AllowActiveData { server, source_port, client } => {
+            let sport = source_port.map_or(String::new(), |p| format!(" --sport {p}"));
+            vec![
+                format!("iptables -I FORWARD -p tcp -s {}{sport} -d {} -j ACCEPT", Ip(server), Ip(client)),
+                format!("iptables -I OUTPUT -p tcp{sport} -d {} -j ACCEPT", Ip(client)),
+                format!("iptables -I INPUT -p tcp -s {}{sport} -j ACCEPT", Ip(server)),
+            ]
+        }
+        Fix::AttachHelper { control_port } => {
+            vec![format!("iptables -t raw -A PREROUTING -p tcp --dport {control_port} -j CT --helper ftp")]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A public address, or the placeholder the operator fills in.
+#[allow(non_snake_case)]
+fn Public(a: Known<IpAddr>) -> Address {
+    Address(a, "<public IP>")
+}
+/// A LAN address, or its placeholder.
+#[allow(non_snake_case)]
+fn Lan(a: Known<IpAddr>) -> Address {
+    Address(a, "<server LAN IP>")
+}
+/// An address the fix needs, or its placeholder.
+struct Address(Known<IpAddr>, &'static str);
+/// A port range as people write it, `LO-HI`, or its placeholder.
+#[allow(non_snake_case)]
+fn Range(r: Known<PortRange>) -> Span {
+    Span(r, '-')
+}
+/// A port range as iptables writes it, `LO:HI`, or its placeholder.
+#[allow(non_snake_case)]
+fn Ports(r: Known<PortRange>) -> Span {
+    Span(r, ':')
+}
+/// A port range with its separator; one port alone.
+struct Span(Known<PortRange>, char);
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.value() {
+            Some(a) => Ip(a).fmt(f),
+            None => f.write_str(self.1),
+        }
+    }
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sep = self.1;
+        match self.0.value() {
+            Some(r) if r.lo == r.hi => write!(f, "{}", r.lo),
+            Some(r) => write!(f, "{}{sep}{}", r.lo, r.hi),
+            None => write!(f, "<LO>{sep}<HI>"),
+        }
+    }
+}
+
+/// Routers that forward single ports only: how many rules, and which ports when few.
+fn one_rule_per_port(f: &mut fmt::Formatter<'_>, control_port: u16, r: PortRange) -> fmt::Result {
+    let rules = r.ports() + u32::from(!r.contains(control_port));
+    write!(f, " A router that forwards single ports only needs {rules} rules")?;
+    if rules <= 12 {
+        write!(f, ": {control_port}")?;
+        for port in r.lo..=r.hi {
+            write!(f, ", {port}")?;
+        }
+    }
+    f.write_str(".")
+}
+
+/// Where the values that the capture does not show must come from, and what a range read off
+/// the capture means.
+struct Notes {
+    public: Option<Known<IpAddr>>,
+    lan: Option<Known<IpAddr>>,
+    range: Option<Known<PortRange>>,
+}
+
+impl Notes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.public == Some(Known::Unknown) {
+            f.write_str(" <public IP> is not in this capture: the address clients connect to (the router's WAN address; --public-ip).")?;
+        }
+        if self.lan == Some(Known::Unknown) {
+            f.write_str(" <server LAN IP> is not in this capture: the server's own address behind the router.")?;
+        }
+        match self.range {
+            Some(Known::Seen(_)) => f.write_str(
+                " The range is the ports this capture saw the server use: keep it the same on the server and the router \
+                 (--pasv-range gives the one you intended).",
+            ),
+            Some(Known::Unknown) => {
+                f.write_str(" Choose <LO>-<HI> (one port per simultaneous transfer), the same on the server and the router.")
+            }
+            _ => Ok(()),
         }
     }
 }
@@ -165,11 +349,13 @@ struct WithText<'a> {
     #[serde(flatten)]
     fix: &'a Fix,
     text: Rendered<&'a Fix>,
+    /// The exact lines to type (empty when the advice has none).
+    apply: Vec<String>,
 }
 
 impl WithText<'_> {
     fn of(fix: &Fix) -> WithText<'_> {
-        WithText { fix, text: Rendered(fix) }
+        WithText { fix, text: Rendered(fix), apply: apply(fix) }
     }
 }
 
@@ -183,7 +369,7 @@ mod tests {
         let v = serde_json::to_value(WithFixes { fix: vec![fix] }).unwrap();
         assert_eq!(v["fix"][0]["action"], "client_router_helper");
         assert_eq!(v["fix"][0]["control_port"], 2121);
-        assert!(v["fix"][0]["text"].as_str().unwrap().contains("--dport 2121 -j CT --helper ftp"));
+        assert!(v["fix"][0]["apply"][0].as_str().unwrap().contains("--dport 2121 -j CT --helper ftp"));
     }
 
     #[derive(Serialize)]

@@ -15,6 +15,7 @@ use super::explain::story::Fact;
 use super::explain::words::{Brief, NoFtp};
 use super::explain::{Explained, Problem};
 use super::finding::{Explanation, Summary as FindingSummary};
+use super::fix::apply;
 use super::svg::ladder_svg;
 use super::Tone;
 use crate::model::{Finding, FindingKind, Fix, Negotiation, Outcome, Session, Severity};
@@ -245,10 +246,16 @@ fn problem(out: &mut String, at: &Anchor, p: &Problem, told: &mut Told) {
     out.push_str("</section>\n");
 }
 
+/// Each fix in words, then the lines to type (report::fix::apply), whole and copyable.
 fn fixes(out: &mut String, fixes: &[Fix]) {
     out.push_str("<ol class=\"fixes\">\n");
     for fix in fixes {
-        let _ = writeln!(out, "<li><pre><code>{}</code></pre></li>", Escaped(fix));
+        let _ = write!(out, "<li><p>{}</p>", Escaped(fix));
+        let lines = apply(fix);
+        if !lines.is_empty() {
+            let _ = write!(out, "<pre><code>{}</code></pre>", Escaped(lines.join("\n")));
+        }
+        out.push_str("</li>\n");
     }
     out.push_str("</ol>\n");
 }
@@ -406,6 +413,6 @@ dl.totals{display:flex;flex-wrap:wrap;gap:6px 22px;margin:8px 0}dl.totals div{di
 article.finding{border-left:4px solid #ccc;padding:4px 12px;margin:10px 0}
 article.error{border-color:#a4262c}article.warning{border-color:#986f0b}article.info{border-color:#2b6cb0}
 .frames,.dim,footer{color:#666}footer{margin-top:24px;font-size:12px}
-ol.fixes{padding-left:22px;margin:2px 0}
+ol.fixes{padding-left:22px;margin:2px 0}ol.fixes p{margin:4px 0 2px}
 figure{margin:10px 0}svg.ladder{width:100%;height:auto;max-width:1040px}
 ";

@@ -74,6 +74,10 @@ impl<W: Write> Text<W> {
                 let _ = writeln!(out, "        {} {line}", if first { st.bold("fix:") } else { "    ".into() });
                 first = false;
             }
+            // What to type, whole: a wrapped command would not work when pasted.
+            for line in super::fix::apply(fix) {
+                let _ = writeln!(out, "               {line}");
+            }
         }
     }
 
@@ -89,8 +93,12 @@ impl<W: Write> Sink for Text<W> {
         match event {
             Event::SessionEnd { record, .. } => {
                 session(&mut self.buf, &self.st, record);
-                for f in &record.findings {
+                // Each problem once, its consequences listed under it.
+                for (i, f) in record.findings.iter().enumerate().filter(|(_, f)| f.caused_by.is_none()) {
                     self.finding(f, false);
+                    for effect in record.findings.iter().filter(|e| e.caused_by == Some(i as u32)) {
+                        consequence(&mut self.buf, &self.st, effect);
+                    }
                 }
                 self.buf.push('\n');
                 self.flush_buf()
@@ -160,6 +168,20 @@ impl<W: Write> Sink for Text<W> {
         self.flush_buf()?;
         self.out.flush()
     }
+}
+
+/// A consequence under its cause: one line, its frames, no advice of its own (the cause's
+/// fixes are the fixes).
+fn consequence(out: &mut String, st: &Style, f: &Finding) {
+    let frames: Vec<String> = f.frames.iter().map(|x| format!("#{x}")).collect();
+    let times = if f.occurrences > 1 { format!(" (x{})", f.occurrences) } else { String::new() };
+    let line = format!("so: {}{times} {}", f.kind.as_str(), FindingSummary(f));
+    let mut first = true;
+    for part in wrap(&line, 90) {
+        let _ = writeln!(out, "        {}{part}", if first { "" } else { "    " });
+        first = false;
+    }
+    let _ = writeln!(out, "            {}", st.dim(&frames.join(" ")));
 }
 
 struct Style {

@@ -241,7 +241,10 @@ impl App {
                 let text_ok = needle.is_empty()
                     || f.kind.as_str().contains(needle.as_str())
                     || row.is_some_and(|r| r.who().contains(needle.as_str()));
-                text_ok && (!self.errors_only || f.severity == Severity::Error)
+                // A consequence is shown under its cause, not as a problem of its own, unless
+                // its kind is what the filter asks for.
+                let shown = f.caused_by.is_none() || (!needle.is_empty() && f.kind.as_str().contains(needle.as_str()));
+                shown && text_ok && (!self.errors_only || f.severity == Severity::Error)
             })
             .map(|(id, f)| (id, f.severity))
             .collect();

@@ -99,6 +99,14 @@ pub enum Cause {
     NonstandardPort,
     HelperRewrote,
     CaptureDrops,
+    /// Active mode to a client with a public address: a firewall blocks the server's connection.
+    ActiveBlocked,
+    /// A passive port outside the intended range (`--pasv-range`).
+    OutsideIntendedRange,
+    /// A public address in passive replies other than the intended one (`--public-ip`).
+    UnexpectedPublicAddress,
+    /// A control port other than the intended one (`--control-port`).
+    UnexpectedControlPort,
 }
 
 impl Cause {
@@ -112,7 +120,11 @@ impl Cause {
                 FailureCause::NothingAccepts => Cause::PassivePortRefused,
                 FailureCause::SynsVanish => Cause::PassivePortDropped,
                 FailureCause::ClientUnreachable => Cause::ClientUnreachable,
+                FailureCause::ActiveBlocked => Cause::ActiveBlocked,
             },
+            Text::OutsideRange { .. } => Cause::OutsideIntendedRange,
+            Text::UnexpectedPublic { .. } => Cause::UnexpectedPublicAddress,
+            Text::UnexpectedControlPort { .. } => Cause::UnexpectedControlPort,
             Text::Encrypted { .. } | Text::ProbableFailed { .. } => Cause::HelperBlindUnderTls,
             Text::Rejected { advice: Rejection::ForeignAddress, .. } => Cause::ServerRefusesPort,
             Text::Rejected { advice: Rejection::DataFromOtherAddress, .. } => Cause::DataFromOtherAddress,
@@ -128,9 +140,10 @@ impl Cause {
     }
 }
 
-/// The findings that make a session a problem: errors and warnings.
+/// The findings that make a session a problem: errors and warnings that are causes (a
+/// consequence is told with its cause, and its fixes are the cause's).
 pub fn problems(session: &Session) -> impl Iterator<Item = &Finding> {
-    session.findings.iter().filter(|f| f.severity >= Severity::Warning)
+    session.findings.iter().filter(|f| f.severity >= Severity::Warning && f.caused_by.is_none())
 }
 
 /// The session's distinct causes, worst first, each with the first finding that shows it.

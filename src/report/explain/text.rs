@@ -88,6 +88,10 @@ fn problem(out: &mut dyn Write, p: &Problem, told: Option<u32>) -> io::Result<()
         writeln!(out, "What to change:")?;
         for fix in &p.fixes {
             bullet(out, &fix.to_string())?;
+            // The lines to type, whole (a command cut in two would not work when pasted).
+            for line in crate::report::fix::apply(fix) {
+                writeln!(out, "      {line}")?;
+            }
         }
     }
     writeln!(out, "Diagram:")?;

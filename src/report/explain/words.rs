@@ -167,6 +167,18 @@ impl Display for Cause {
             Cause::NonstandardPort => "The control connection is not on port 21: NAT helpers that watch port 21 do not see it.",
             Cause::HelperRewrote => "A NAT helper rewrote the address in PASV/PORT: that works in clear text only.",
             Cause::CaptureDrops => "The capture dropped packets: some facts may be missing.",
+            Cause::ActiveBlocked => {
+                "The server's connection back to the client (active mode) is blocked: the client's address is public, so a firewall \
+                 drops or refuses it, outbound from the server's data port or inbound at the client."
+            }
+            Cause::OutsideIntendedRange => {
+                "The server advertises passive ports outside the intended range: its own range setting differs from the one the \
+                 router forwards."
+            }
+            Cause::UnexpectedPublicAddress => {
+                "The server announces a public address other than the intended one: its external address setting is wrong or stale."
+            }
+            Cause::UnexpectedControlPort => "The control connection uses another port than the intended one.",
         })
     }
 }
@@ -193,6 +205,10 @@ impl Display for Brief {
             Cause::NonstandardPort => "control connection not on port 21",
             Cause::HelperRewrote => "NAT helper rewriting the negotiation",
             Cause::CaptureDrops => "packets dropped by the capture",
+            Cause::ActiveBlocked => "firewall blocking active-mode connections",
+            Cause::OutsideIntendedRange => "passive ports outside the intended range",
+            Cause::UnexpectedPublicAddress => "passive replies naming another public address than intended",
+            Cause::UnexpectedControlPort => "control port other than intended",
         })
     }
 }
@@ -222,7 +238,9 @@ impl Display for Healthy {
         match (self.transfers, self.transfers_ok) {
             (0, _) => f.write_str("  no transfer"),
             (n, ok) if ok == n => write!(f, "  {n} transfer(s) ok"),
-            (n, ok) => write!(f, "  {ok} of {n} transfer(s) ok"),
+            // The others failed nowhere (that would be a finding): the capture does not show
+            // them (only the control connection was captured, or it ended first).
+            (n, ok) => write!(f, "  {n} transfer(s), {ok} seen established"),
         }
     }
 }

@@ -309,10 +309,12 @@ fn data_lines(theme: Theme, s: &Row, width: usize, from: usize, height: usize) -
             rest.push(Line::styled("findings (in full with their fixes: Esc, then Tab):", theme.dim()));
             for fi in s.findings() {
                 let text = format!(" {} {}  {}", fi.kind.as_str(), frames(fi, 3), Summary(fi));
-                rest.push(Line::from(vec![
-                    Span::styled(format!("{:<5}", severity_word(Some(fi.severity))), theme.severity(Some(fi.severity))),
-                    Span::raw(fit(&text, width.saturating_sub(5))),
-                ]));
+                // A consequence reads under its cause, without a severity of its own.
+                let head = match fi.caused_by {
+                    None => Span::styled(format!("{:<5}", severity_word(Some(fi.severity))), theme.severity(Some(fi.severity))),
+                    Some(_) => Span::styled("  so:", theme.dim()),
+                };
+                rest.push(Line::from(vec![head, Span::raw(fit(&text, width.saturating_sub(5)))]));
             }
         }
         let skip = i - negs.len() * LINES_PER_NEGOTIATION;

@@ -5,6 +5,7 @@ use super::{fit, severity_word, wrap, Theme};
 use crate::model::Finding;
 use crate::report::finding::{Explanation, Summary};
 use crate::tui::app::App;
+use crate::tui::store::FindingId;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
@@ -47,7 +48,8 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &mut App) {
         .collect();
     f.render_widget(Paragraph::new(lines), list);
 
-    let Some(fi) = app.selected_finding().and_then(|id| app.store.finding(id)) else { return };
+    let Some(id) = app.selected_finding() else { return };
+    let Some(fi) = app.store.finding(id) else { return };
     let w = bottom.width as usize;
     let mut lines = vec![Line::from(vec![
         Span::styled(severity_word(Some(fi.severity)), theme.severity(Some(fi.severity))),
@@ -64,6 +66,20 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &mut App) {
         for (i, l) in wrap(&fix.to_string(), w.saturating_sub(5)).into_iter().enumerate() {
             let lead = if i == 0 { Span::styled("fix: ", theme.bold()) } else { Span::raw("     ") };
             lines.push(Line::from(vec![lead, Span::raw(l)]));
+        }
+        // The lines to type, whole: cut, they would not work when copied.
+        for l in crate::report::fix::apply(fix) {
+            lines.push(Line::raw(format!("       {l}")));
+        }
+    }
+    // Its consequences: listed here, not as problems of their own.
+    if let FindingId::Session(session, index) = id {
+        let effects = app.store.get(session).map_or(&[][..], |row| row.findings());
+        for effect in effects.iter().filter(|e| e.caused_by == Some(index as u32)) {
+            let text = format!("so: {} {}  {}", kind(effect), frames(effect, usize::MAX), Summary(effect));
+            for l in wrap(&text, w) {
+                lines.push(Line::styled(l, theme.dim()));
+            }
         }
     }
     let height = bottom.height.saturating_sub(1) as usize;

@@ -1,0 +1,131 @@
+//! One root cause is one problem, and every fix carries the values the capture shows (or the
+//! intended setup gives), on the NAT lab's captures. Facts are asserted, not wording.
+
+mod common;
+
+use serde_json::Value;
+use std::process::Command;
+
+/// `analyze --json` with extra arguments; the report and the exit status.
+fn analyze(file: &str, args: &[&str]) -> (Value, i32) {
+    let path = common::root().join("fixtures").join(file);
+    let out = Command::new(env!("CARGO_BIN_EXE_ftpscope")).arg("analyze").arg("--json").args(args).arg(&path).output().unwrap();
+    let code = out.status.code().unwrap();
+    assert!(code <= 1, "{file}: {}", String::from_utf8_lossy(&out.stderr));
+    (serde_json::from_slice(&out.stdout).unwrap(), code)
+}
+
+fn findings(v: &Value, session: usize) -> &Vec<Value> {
+    v["sessions"][session]["findings"].as_array().unwrap()
+}
+
+fn fix<'a>(f: &'a Value, action: &str) -> &'a Value {
+    f["fix"].as_array().unwrap().iter().find(|x| x["action"] == action).unwrap_or_else(|| panic!("no {action} in {f}"))
+}
+
+fn apply(fix: &Value) -> Vec<&str> {
+    fix["apply"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect()
+}
+
+#[test]
+fn a_failed_data_connection_is_the_leaks_consequence_not_a_second_error() {
+    let (v, code) = analyze("pasv-private-leak-fail/client.pcap", &[]);
+    let f = findings(&v, 0);
+    assert_eq!(f[0]["kind"], "private_address_leak");
+    assert_eq!(f[0]["caused_by"], Value::Null);
+    assert_eq!(f[1]["kind"], "data_connection_failed");
+    assert_eq!(f[1]["caused_by"], 0, "the failure points at its cause");
+    assert_eq!(v["capture"]["errors"], 1, "one problem, one error");
+    assert_eq!(code, 1);
+    // Merged: both advertised ports are named, not only the first.
+    assert_eq!(f[0]["occurrences"], 2);
+    assert_eq!(f[0]["also"][0]["advertised"], "10.0.0.20:40004");
+    assert!(f[0]["summary"].as_str().unwrap().contains("10.0.0.20:40004"));
+    assert_eq!(f[1]["also"][0]["server"], "10.0.0.20:40004");
+
+    // A refused PORT (500 Illegal PORT) is the consequence of the private address in it.
+    let (v, _) = analyze("active-refused/client.pcap", &[]);
+    let f = findings(&v, 0);
+    assert_eq!((f[0]["kind"].as_str(), f[1]["kind"].as_str()), (Some("private_address_leak"), Some("data_command_rejected")));
+    assert_eq!(f[1]["caused_by"], 0);
+    // The NAT helper's rewrite is the leak's consequence, one fact stated once.
+    let (v, code) = analyze("alg-active/client.pcap", &[]);
+    let f = findings(&v, 0);
+    assert_eq!(f[1]["kind"], "alg_rewrite");
+    assert_eq!(f[1]["caused_by"], 0);
+    assert_eq!((v["capture"]["warnings"].as_u64(), v["capture"]["infos"].as_u64(), code), (Some(2), Some(0), 0));
+    // Under TLS the failed probable data connection is the encrypted channel's consequence.
+    let (v, _) = analyze("alg-blind-tls/client.pcap", &[]);
+    let f = findings(&v, 0);
+    assert_eq!((f[0]["kind"].as_str(), f[1]["caused_by"].as_u64()), (Some("control_channel_encrypted"), Some(0)));
+    assert_eq!(v["capture"]["errors"], 1);
+}
+
+#[test]
+fn fixes_name_the_servers_own_settings_with_the_captures_values() {
+    // Seen from the client: the public address is the one it dialled, the LAN address the one
+    // the server leaked, the range the ports it advertised.
+    let (v, _) = analyze("pasv-private-leak-fail/client.pcap", &[]);
+    let leak = &findings(&v, 0)[0];
+    let server = fix(leak, "server_passive_settings");
+    assert_eq!(server["setup"]["software"], "vsftpd");
+    assert_eq!(server["setup"]["public_address"], serde_json::json!({"value": "198.51.100.2", "from": "capture"}));
+    assert_eq!(server["setup"]["passive_ports"]["from"], "capture");
+    assert_eq!(apply(server), ["pasv_address=198.51.100.2", "pasv_min_port=40004", "pasv_max_port=40005"]);
+    let forward = apply(fix(leak, "forward_passive_range"));
+    assert!(forward.iter().any(|l| l.ends_with("--dport 40004:40005 -j DNAT --to-destination 10.0.0.20")), "{forward:?}");
+    assert!(forward.iter().any(|l| l.contains("--dport 21 -j DNAT --to-destination 10.0.0.20")), "{forward:?}");
+    assert!(forward.iter().all(|l| !l.contains('<')), "every value filled in: {forward:?}");
+
+    // The intended range wins over the ports seen, and is marked as intended.
+    let (v, _) = analyze("pasv-private-leak-fail/client.pcap", &["--pasv-range", "40000-40009"]);
+    let server = fix(&findings(&v, 0)[0], "server_passive_settings");
+    assert_eq!(server["setup"]["passive_ports"], serde_json::json!({"value": {"lo": 40000, "hi": 40009}, "from": "intended"}));
+    assert_eq!(apply(server)[1..], ["pasv_min_port=40000", "pasv_max_port=40009"]);
+
+    // Seen from the server's LAN the public address is not in the capture: the fix says so,
+    // and --public-ip supplies it.
+    let (v, _) = analyze("pasv-private-leak-fail/server.pcap", &[]);
+    let server = fix(&findings(&v, 0)[0], "server_passive_settings");
+    assert_eq!(server["setup"]["public_address"], serde_json::json!({"value": null, "from": "operator"}));
+    assert_eq!(apply(server)[0], "pasv_address=<public IP>");
+    assert!(server["text"].as_str().unwrap().contains("--public-ip"));
+    let (v, _) = analyze("pasv-private-leak-fail/server.pcap", &["--public-ip", "198.51.100.2"]);
+    assert_eq!(apply(fix(&findings(&v, 0)[0], "server_passive_settings"))[0], "pasv_address=198.51.100.2");
+}
+
+#[test]
+fn an_active_connection_blocked_to_a_public_client_gets_firewall_rules_not_nat_advice() {
+    let (v, _) = analyze("active-port20-dropped/server.pcap", &[]);
+    let failed = findings(&v, 0).iter().find(|f| f["kind"] == "data_connection_failed").expect("the blocked connection");
+    let allow = fix(failed, "allow_active_data");
+    assert_eq!((allow["server"].as_str(), allow["source_port"].as_u64()), (Some("192.0.2.30"), Some(20)));
+    assert!(apply(allow).iter().any(|l| l.contains("-s 192.0.2.30 --sport 20 -d 203.0.113.2 -j ACCEPT")));
+    assert!(failed["fix"].as_array().unwrap().iter().all(|x| x["action"] != "client_router_helper"), "the client is not behind NAT");
+}
+
+#[test]
+fn the_intended_setup_is_checked() {
+    // The router forwards 50000-50009 while the server uses 40000-40009 (pasv-range-mismatch).
+    let (v, code) = analyze("pasv-range-mismatch/client.pcap", &["--pasv-range", "50000-50009"]);
+    let f = findings(&v, 0);
+    assert_eq!(f[0]["kind"], "port_outside_range");
+    assert_eq!(f[0]["details"]["intended_range"], serde_json::json!({"lo": 50000, "hi": 50009}));
+    assert_eq!(f[1]["kind"], "data_connection_failed");
+    assert_eq!(f[1]["caused_by"], 0, "the range is why the connection failed");
+    assert_eq!(code, 1);
+    assert_eq!(apply(fix(&f[0], "server_passive_settings"))[1..], ["pasv_min_port=50000", "pasv_max_port=50009"]);
+    // Inside the range: nothing to say.
+    let (v, _) = analyze("pasv-ok-forwarded/client.pcap", &["--pasv-range", "40000-40009"]);
+    assert!(common::all_findings(&v).is_empty());
+
+    let (v, _) = analyze("pasv-ok-forwarded/client.pcap", &["--public-ip", "198.51.100.99"]);
+    let f = findings(&v, 0);
+    assert_eq!((f[0]["kind"].as_str(), f[0]["severity"].as_str()), (Some("unexpected_public_address"), Some("warning")));
+    assert_eq!(f[0]["details"]["intended_public_ip"], "198.51.100.99");
+
+    let (v, _) = analyze("nonstandard-port-2121/client.pcapng", &["--control-port", "21"]);
+    let f = findings(&v, 0);
+    let kinds: Vec<&str> = f.iter().map(|f| f["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"unexpected_control_port"), "{kinds:?}");
+}
