@@ -823,6 +823,8 @@ fn update_control(s: &mut SessionState, conn: &Conn, channel: &Channel) {
     c.out_of_order_segments = a.out_of_order_segments + b.out_of_order_segments;
     c.overlong_lines = s.overlong_lines;
     c.closed = conn.is_closed();
+    c.client_isn = conn.client_isn;
+    c.server_isn = conn.server_isn;
 }
 
 #[cfg(test)]

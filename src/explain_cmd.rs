@@ -23,8 +23,9 @@ const TIMELINE_LINES: usize = 64;
 
 #[derive(Args)]
 pub struct ExplainArgs {
-    /// Capture files, each explained on its own; "-" for standard input.
-    #[arg(required = true, value_name = "CAPTURE")]
+    /// A capture file ("-" for standard input), or two: the same traffic at two points (inside
+    /// and outside a NAT router, client and server side), each explained, then paired.
+    #[arg(required = true, num_args = 1..=2, value_name = "CAPTURE")]
     files: Vec<PathBuf>,
     /// Print one JSON document (schema ftpscope-explain/1, docs/schema.md).
     #[arg(long)]
@@ -42,6 +43,10 @@ pub struct ExplainArgs {
 pub fn explain(args: ExplainArgs) -> ExitCode {
     // Every input is opened before any is read: a missing second file must not leave half an
     // explanation behind.
+    if args.files.len() == 2 && args.files.iter().any(|f| f.as_os_str() == "-") {
+        eprintln!("ftpscope: two capture points are compared from files, not standard input");
+        return ExitCode::from(2);
+    }
     let mut sources = Vec::new();
     for path in &args.files {
         match capture::Source::open(path) {
@@ -77,20 +82,43 @@ pub fn explain(args: ExplainArgs) -> ExitCode {
             }
         }
     }
+    // Two captures are two points of the same traffic: what the device between them rewrote,
+    // let through and dropped.
+    let points = match &args.files[..] {
+        [a, b] => match ftpscope::points::compare(a, b) {
+            Ok(compared) => Some(compared),
+            Err(e) => {
+                eprintln!("ftpscope: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => None,
+    };
+    let vanished = points.as_ref().is_some_and(|p| p.crossing.vanished().next().is_some());
     if let Some((path, file)) = &mut page {
-        if let Err(e) = ftpscope::report::html::write(file, &captures) {
+        if let Err(e) = ftpscope::report::html::write(file, &captures, points.as_ref()) {
             eprintln!("ftpscope: writing {}: {e}", path.display());
             return ExitCode::from(2);
         }
     }
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
-    let written = if args.json { explain::json::write(&mut out, &captures) } else { explain::text::write(&mut out, &captures) };
+    let written = if args.json {
+        explain::json::write(&mut out, &captures, points.as_ref())
+    } else {
+        explain::text::write(&mut out, &captures).and_then(|()| match &points {
+            Some(p) => {
+                writeln!(out, "\n=== Two capture points: the same traffic at {} and {}", p.a.input.path, p.b.input.path)?;
+                ftpscope::report::points::write_text(&mut out, p)
+            }
+            None => Ok(()),
+        })
+    };
     match written {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
             let _ = writeln!(io::stderr(), "ftpscope: writing the explanation: {e}");
             ExitCode::from(2)
         }
-        _ if errors > 0 => ExitCode::from(1),
+        _ if errors > 0 || vanished => ExitCode::from(1),
         _ => ExitCode::SUCCESS,
     }
 }

@@ -24,6 +24,7 @@ pub mod ftp;
 pub mod live;
 pub mod model;
 pub mod pipeline;
+pub mod points;
 pub mod report;
 pub mod tcp;
 pub mod tui;

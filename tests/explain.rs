@@ -88,7 +88,11 @@ fn a_private_227_address_is_told_from_pasv_to_icmp_with_its_cause_and_the_vsftpd
     assert!(answer["icmp"].as_str().unwrap().ends_with("from 203.0.113.1"), "{answer}");
     assert!(causes(p).contains(&"server_nat_private_address"), "{:?}", causes(p));
     let fixes = p["fix"].as_array().unwrap();
-    assert!(fixes.iter().any(|f| f["software"] == "vsftpd" && f["text"].as_str().unwrap().contains("pasv_address")), "{fixes:?}");
+    // The vsftpd settings with the values the capture shows: the address the client dialled,
+    // the ports the server advertised.
+    let vsftpd = fixes.iter().find(|f| f["action"] == "server_passive_settings").expect("the server's settings");
+    assert_eq!(vsftpd["setup"]["software"], "vsftpd");
+    assert_eq!(vsftpd["apply"], serde_json::json!(["pasv_address=198.51.100.2", "pasv_min_port=40004", "pasv_max_port=40005"]));
     assert!(fixes.iter().enumerate().all(|(i, f)| !fixes[..i].contains(f)), "each fix once: {fixes:?}");
     // The words say the same facts.
     let words = p["explanation"]["text"].as_str().unwrap();
@@ -149,7 +153,8 @@ fn active_mode_from_behind_nat_is_the_clients_nat_refused_by_the_server_or_unrea
         assert_eq!(facts(p, "answered")[0]["code"], 500);
         assert_eq!(facts(p, "no_data_connection")[0]["outcome"], "rejected");
         let causes = causes(p);
-        assert!(causes.contains(&"client_nat_active_mode") && causes.contains(&"server_refuses_port"), "{causes:?}");
+        // The server's refusal is the private address's consequence: one cause, told once.
+        assert_eq!(causes, ["client_nat_active_mode"]);
         assert!(p["fix"].as_array().unwrap().iter().any(|f| f["action"] == "use_passive_mode"));
         check_diagram(p);
     }
@@ -319,4 +324,81 @@ fn an_unreadable_capture_exits_2_and_no_password_is_shown() {
         assert!(text.contains("alice") && text.contains("clear text"), "{text}");
         assert!(!text.contains("secret"), "the password never shows: {text}");
     }
+}
+
+/// The fixes of a capture's first problem session, by action.
+fn fix_of<'a>(problem: &'a Value, action: &str) -> &'a Value {
+    let fixes = problem["fix"].as_array().unwrap();
+    fixes.iter().find(|f| f["action"] == action).unwrap_or_else(|| panic!("no {action} in {fixes:?}"))
+}
+
+/// The passive ports a capture's 227 replies advertised (facts.py's `advertised`).
+fn advertised_ports(rel: &str) -> (u16, u16) {
+    let ports: Vec<u16> = expected(rel)["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["negotiations"].as_array().unwrap())
+        .filter_map(|n| n["advertised"].as_str()?.rsplit(':').next()?.parse().ok())
+        .collect();
+    (*ports.iter().min().unwrap(), *ports.iter().max().unwrap())
+}
+
+#[test]
+fn each_server_software_gets_its_own_directive_with_the_captures_values() {
+    // The same leak (no external address set, behind the server router reached as
+    // 198.51.100.2) from four servers: each fix names that software's setting, with the address
+    // the client dialled and the ports the server advertised.
+    for (scenario, software) in [
+        ("pasv-private-leak-fail", "vsftpd"),
+        ("pasv-private-leak-pureftpd", "pure-ftpd"),
+        ("pasv-private-leak-pyftpdlib", "pyftpdlib"),
+        ("pasv-private-leak-proftpd", "proftpd"),
+    ] {
+        let rel = format!("{scenario}/client.pcap");
+        let (c, status) = explained(&rel);
+        assert_eq!(status, Some(1), "{rel}");
+        let p = &c["problems"][0];
+        assert_eq!(causes(p), ["server_nat_private_address"], "{rel}");
+        let settings = fix_of(p, "server_passive_settings");
+        assert_eq!(settings["setup"]["software"], software, "{rel}");
+        let (lo, hi) = advertised_ports(&rel);
+        let want: Vec<String> = match software {
+            "vsftpd" => vec!["pasv_address=198.51.100.2".into(), format!("pasv_min_port={lo}"), format!("pasv_max_port={hi}")],
+            "pure-ftpd" => vec![format!("-P 198.51.100.2 -p {lo}:{hi}")],
+            "pyftpdlib" => vec![
+                "handler.masquerade_address = '198.51.100.2'".into(),
+                format!("handler.passive_ports = range({lo}, {})", u32::from(hi) + 1),
+            ],
+            _ => vec!["MasqueradeAddress 198.51.100.2".into(), format!("PassivePorts {lo} {hi}")],
+        };
+        assert_eq!(settings["apply"], serde_json::json!(want), "{rel}");
+        // The router: the same ports to the address the server leaked (the lab's 10.0.0.20).
+        let forward = fix_of(p, "forward_passive_range")["apply"].to_string();
+        let range = if lo == hi { lo.to_string() } else { format!("{lo}:{hi}") };
+        assert!(forward.contains(&format!("--dport {range} -j DNAT --to-destination 10.0.0.20")), "{rel}: {forward}");
+
+        // From the server's LAN the public address is not on the wire: --public-ip gives it.
+        let server = format!("{scenario}/server.pcap");
+        let out = explain(&["--json", "--public-ip", "198.51.100.2", &fixture(&server)]);
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let settings = fix_of(&doc["captures"][0]["problems"][0], "server_passive_settings");
+        assert_eq!(settings["setup"]["public_address"], serde_json::json!({"value": "198.51.100.2", "from": "intended"}), "{server}");
+    }
+}
+
+#[test]
+fn a_range_forwarded_in_part_and_active_mode_blocked_by_a_firewall_are_told_as_such() {
+    let (c, _) = explained("pasv-range-partial/client.pcap");
+    let p = &c["problems"][0];
+    assert_eq!(causes(p), ["part_of_range"]);
+    // The fix forwards every port the capture saw the server use, the working ones too.
+    let (lo, hi) = advertised_ports("pasv-range-partial/client.pcap");
+    assert_eq!(fix_of(p, "forward_passive_range")["setup"]["passive_ports"]["value"], serde_json::json!({"lo": lo, "hi": hi}));
+
+    let (c, _) = explained("active-port20-dropped/server.pcap");
+    let p = &c["problems"][0];
+    assert_eq!(causes(p), ["active_blocked"]);
+    let allow = fix_of(p, "allow_active_data");
+    assert_eq!((allow["server"].as_str(), allow["source_port"].as_u64()), (Some("192.0.2.30"), Some(20)));
 }

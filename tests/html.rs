@@ -40,13 +40,20 @@ impl Drop for Scratch {
     }
 }
 
-/// Writes the page for `capture` into `dir` and returns its path and text.
-fn page(capture: &Path, dir: &Scratch) -> (PathBuf, String) {
+/// Runs `explain --html` on `captures`, writing the page into `dir`: its exit status, path
+/// and text.
+fn explain(captures: &[&Path], dir: &Scratch) -> (Option<i32>, PathBuf, String) {
     let html = dir.path("report.html");
-    let out = Command::new(env!("CARGO_BIN_EXE_ftpscope")).arg("explain").arg(capture).arg("--html").arg(&html).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ftpscope")).arg("explain").args(captures).arg("--html").arg(&html).output().unwrap();
     assert!(matches!(out.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&out.stderr));
     let text = std::fs::read_to_string(&html).unwrap();
-    (html, text)
+    (out.status.code(), html, text)
+}
+
+/// Writes the page for `capture` into `dir` and returns its path and text.
+fn page(capture: &Path, dir: &Scratch) -> (PathBuf, String) {
+    let (_, path, text) = explain(&[capture], dir);
+    (path, text)
 }
 
 /// Browser runs so far: each gets a profile directory of its own.
@@ -268,12 +275,9 @@ fn a_password_sent_in_clear_text_is_not_on_the_page() {
 #[test]
 fn several_captures_share_one_page_with_healthy_sessions_in_a_table() {
     let dir = Scratch::new("several");
-    let html = dir.path("report.html");
     let (failing, healthy) = (fixture("pasv-private-leak-fail/client.pcap"), fixture("pasv-ok-forwarded/server.pcap"));
-    let out =
-        Command::new(env!("CARGO_BIN_EXE_ftpscope")).arg("explain").arg(&failing).arg(&healthy).arg("--html").arg(&html).output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = std::fs::read_to_string(&html).unwrap();
+    let (status, _, text) = explain(&[&failing, &healthy], &dir);
+    assert_eq!(status, Some(1), "the first capture has errors");
     assert_eq!(text.matches("<section class=\"capture\"").count(), 2);
     // The forwarded server's sessions are healthy: rows of the table, not diagrams.
     let second = text.split("<section class=\"capture\"").nth(2).unwrap();
@@ -286,4 +290,16 @@ fn several_captures_share_one_page_with_healthy_sessions_in_a_table() {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), all, "repeated element ids");
+}
+
+#[test]
+fn two_capture_points_add_what_the_device_between_them_rewrote() {
+    let dir = Scratch::new("points");
+    let (client, server) = (fixture("alg-passive/client.pcap"), fixture("alg-passive/server.pcap"));
+    let (_, _, text) = explain(&[&client, &server], &dir);
+    let points = text.split("<section class=\"points\">").nth(1).expect("the comparison's section").split("</section>").next().unwrap();
+    // The same PASV seen inside (the ALG's rewrite of the 227) and outside, with both client addresses.
+    for fact in ["198.51.100.2:40005", "10.0.0.20:40005", "192.168.1.10:", "203.0.113.2:", "ALG"] {
+        assert!(points.contains(fact), "{fact} missing: {points}");
+    }
 }

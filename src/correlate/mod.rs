@@ -2,9 +2,12 @@
 //!
 //! Owns the expectations (endpoints announced by PORT/EPRT/LPRT/227/228/229) and the rules for
 //! matching a SYN to one, including through NAT, where the addresses seen at the capture point
-//! differ from the advertised ones. Must not touch: packets or FTP parsing.
+//! differ from the advertised ones; and, across two captures of the same traffic, which session
+//! and data connection at one point is which at the other (`points`). Must not touch: packets or
+//! FTP parsing.
 
 pub mod outcome;
+pub mod points;
 pub mod tls;
 
 use crate::model::{MatchedBy, Mode};

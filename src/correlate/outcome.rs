@@ -151,6 +151,8 @@ pub fn connection_record(c: &Conn, transfer_reply: Option<u16>, end: Timestamp) 
         syn_time: syn_ts,
         outcome,
         syns: c.syns,
+        client_isn: c.client_isn,
+        server_isn: c.server_isn,
         synack_frame: c.synack_frame,
         rst_frame: c.rst.map(|(f, _)| f),
         rst_from: c.rst.map(|(_, d)| if d == Dir::ToServer { Side::Client } else { Side::Server }),

@@ -7,7 +7,7 @@ use crate::model::finding::group;
 use crate::model::finding::Intended;
 use crate::model::{
     classify, AddressClass, ChannelSeen, Connection, Consequence, Details, Endpoints, FailedHow, FailureCause, Finding, FindingKind, Fix,
-    Known, MatchedBy, Mode, Negotiation, Outcome, Rejection, ServerSetup, Session, Severity, Text, Via,
+    Known, MatchedBy, Mode, Negotiation, Outcome, PortRange, Rejection, ServerSetup, Session, Severity, Text, Via,
 };
 use std::net::{IpAddr, SocketAddr};
 
@@ -313,6 +313,8 @@ fn data_failed(s: &Session, n: &Negotiation, c: &Connection, setup: &ServerSetup
             let adv_private = n.advertised_class.is_some_and(|c| c.is_unreachable_from_elsewhere());
             let cause = if adv_private && n.data.matched_by == Some(MatchedBy::Advertised) {
                 FailureCause::PrivateAddressTried
+            } else if let Some((worked, connections)) = worked_elsewhere(s, c) {
+                FailureCause::PartOfRange { worked, connections }
             } else if outcome == Outcome::Refused {
                 FailureCause::NothingAccepts
             } else {
@@ -369,6 +371,17 @@ fn data_failed(s: &Session, n: &Negotiation, c: &Connection, setup: &ServerSetup
             connection: ChannelSeen { client: c.client, server: c.server, syn_frame: c.syn_frame, outcome: None },
         },
     }
+}
+
+/// The passive ports of the same server address that this session's other data connections
+/// reached: a range forwarded only in part shows as some ports working and others not.
+fn worked_elsewhere(s: &Session, failed: &Connection) -> Option<(PortRange, u32)> {
+    let worked = s.negotiations.iter().filter(|n| n.mode == Mode::Passive && n.data.outcome == Outcome::Established);
+    let ports = worked.filter_map(|n| n.data.connection.as_ref()).filter(|c| c.server.ip() == failed.server.ip()).map(|c| c.server.port());
+    ports.fold(None, |seen: Option<(PortRange, u32)>, p| match seen {
+        None => Some((PortRange { lo: p, hi: p }, 1)),
+        Some((r, n)) => Some((r.with(p), n + 1)),
+    })
 }
 
 fn rejection_advice(s: &Session, n: &Negotiation, code: u16, text: &str, setup: &ServerSetup) -> (Rejection, Vec<Fix>) {

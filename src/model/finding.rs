@@ -216,6 +216,9 @@ pub enum FailureCause {
     NothingAccepts,
     /// SYNs to the passive port vanish.
     SynsVanish,
+    /// Other passive ports of the same server worked in this session (lowest and highest of
+    /// them, and how many): only part of the range is forwarded or allowed.
+    PartOfRange { worked: PortRange, connections: u32 },
     /// The server could not connect back to the client (behind NAT).
     ClientUnreachable,
     /// The server's connection back to a client with a public address got no answer or was

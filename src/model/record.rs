@@ -235,6 +235,10 @@ pub struct ControlStats {
     /// Commands still waiting for a reply when the session settled.
     pub unanswered_commands: u32,
     pub closed: bool,
+    /// Initial sequence numbers of the SYN and the SYN-ACK: NAT keeps them, so they tell the
+    /// same connection apart in two captures taken on either side of a router.
+    pub client_isn: Option<u32>,
+    pub server_isn: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -316,6 +320,9 @@ pub struct Connection {
     pub outcome: Outcome,
     /// SYNs sent (1 + retransmissions).
     pub syns: u32,
+    /// Initial sequence numbers of the SYN and the SYN-ACK (as for [`ControlStats`]).
+    pub client_isn: Option<u32>,
+    pub server_isn: Option<u32>,
     pub synack_frame: Option<u64>,
     pub rst_frame: Option<u64>,
     /// Who reset it.

@@ -321,6 +321,20 @@ impl Display for Explanation<'_> {
                         ". SYNs to {target} vanish: a firewall drops them, or the router does not forward the passive port range to \
                          the server."
                     ),
+                    FailureCause::PartOfRange { worked, connections } => {
+                        write!(f, ". Yet {connections} other data connection(s) of this session to the same address worked (port")?;
+                        if worked.lo == worked.hi {
+                            write!(f, " {}", worked.lo)?;
+                        } else {
+                            write!(f, "s {} to {}", worked.lo, worked.hi)?;
+                        }
+                        write!(
+                            f,
+                            "): only part of the passive range reaches the server. The router forwards (or the firewall allows) \
+                             fewer ports than the server uses: port {} is not among them.",
+                            connection.server.port()
+                        )
+                    }
                     FailureCause::ActiveBlocked => write!(
                         f,
                         ". The client's address {} is public, so no NAT is in the way: a firewall drops or rejects the server's \

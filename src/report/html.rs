@@ -16,6 +16,7 @@ use super::explain::words::{Brief, NoFtp};
 use super::explain::{Explained, Problem};
 use super::finding::{Explanation, Summary as FindingSummary};
 use super::fix::apply;
+use super::points::{write_text, Compared};
 use super::svg::ladder_svg;
 use super::Tone;
 use crate::model::{Finding, FindingKind, Fix, Negotiation, Outcome, Session, Severity};
@@ -23,8 +24,9 @@ use crate::AddrMap;
 use std::fmt::{Display, Write as _};
 use std::io::{self, Write};
 
-/// Writes the page for every capture, one after the other.
-pub fn write(out: &mut dyn Write, captures: &[Explained]) -> io::Result<()> {
+/// Writes the page for every capture, one after the other, then what two capture points of
+/// the same traffic show (`points`, given two captures).
+pub fn write(out: &mut dyn Write, captures: &[Explained], points: Option<&Compared>) -> io::Result<()> {
     let mut page = String::with_capacity(64 * 1024);
     let paths: Vec<&str> = captures.iter().flat_map(|e| &e.inputs).map(|i| i.path.as_str()).collect();
     let _ = write!(
@@ -37,6 +39,19 @@ pub fn write(out: &mut dyn Write, captures: &[Explained]) -> io::Result<()> {
     );
     for (i, e) in captures.iter().enumerate() {
         capture(&mut page, &Anchor(i), e);
+    }
+    if let Some(p) = points {
+        // The comparison's own text layout, kept whole: its columns line up in a <pre>.
+        let mut text = Vec::new();
+        write_text(&mut text, p)?;
+        let _ = writeln!(
+            page,
+            "<section class=\"points\"><h2>Two capture points: the same traffic at <code>{}</code> and <code>{}</code></h2>\n\
+             <pre>{}</pre></section>",
+            Escaped(&p.a.input.path),
+            Escaped(&p.b.input.path),
+            Escaped(String::from_utf8_lossy(&text))
+        );
     }
     let _ = writeln!(page, "<footer>ftpscope {}</footer>\n</body></html>", env!("CARGO_PKG_VERSION"));
     out.write_all(page.as_bytes())?;

@@ -12,6 +12,7 @@ use crate::model::{Finding, Session};
 use crate::report::fix::Fixes;
 use crate::report::ladder::Ladder;
 use crate::report::ladder_text::LadderText;
+use crate::report::points::Compared;
 use crate::report::{Capture, Rendered};
 use serde::Serialize;
 use std::io::{self, Write};
@@ -19,8 +20,8 @@ use std::io::{self, Write};
 pub const SCHEMA: &str = "ftpscope-explain/1";
 
 /// Writes the document for every capture.
-pub fn write(out: &mut dyn Write, captures: &[Explained]) -> io::Result<()> {
-    let document = Document { schema: SCHEMA, captures: captures.iter().map(CaptureView::of).collect() };
+pub fn write(out: &mut dyn Write, captures: &[Explained], points: Option<&Compared>) -> io::Result<()> {
+    let document = Document { schema: SCHEMA, captures: captures.iter().map(CaptureView::of).collect(), points };
     serde_json::to_writer(&mut *out, &document)?;
     out.write_all(b"\n")?;
     out.flush()
@@ -30,6 +31,9 @@ pub fn write(out: &mut dyn Write, captures: &[Explained]) -> io::Result<()> {
 struct Document<'a> {
     schema: &'static str,
     captures: Vec<CaptureView<'a>>,
+    /// Two captures: the same traffic at two points, paired (schema ftpscope-points/1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    points: Option<&'a Compared>,
 }
 
 #[derive(Serialize)]

@@ -101,6 +101,8 @@ pub enum Cause {
     CaptureDrops,
     /// Active mode to a client with a public address: a firewall blocks the server's connection.
     ActiveBlocked,
+    /// Some passive ports work and others do not: the router forwards part of the range.
+    PartOfRange,
     /// A passive port outside the intended range (`--pasv-range`).
     OutsideIntendedRange,
     /// A public address in passive replies other than the intended one (`--public-ip`).
@@ -121,6 +123,7 @@ impl Cause {
                 FailureCause::SynsVanish => Cause::PassivePortDropped,
                 FailureCause::ClientUnreachable => Cause::ClientUnreachable,
                 FailureCause::ActiveBlocked => Cause::ActiveBlocked,
+                FailureCause::PartOfRange { .. } => Cause::PartOfRange,
             },
             Text::OutsideRange { .. } => Cause::OutsideIntendedRange,
             Text::UnexpectedPublic { .. } => Cause::UnexpectedPublicAddress,

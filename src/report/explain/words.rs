@@ -171,6 +171,10 @@ impl Display for Cause {
                 "The server's connection back to the client (active mode) is blocked: the client's address is public, so a firewall \
                  drops or refuses it, outbound from the server's data port or inbound at the client."
             }
+            Cause::PartOfRange => {
+                "Some passive ports of the server work and others do not: the router forwards (or the firewall allows) only part \
+                 of the range the server uses."
+            }
             Cause::OutsideIntendedRange => {
                 "The server advertises passive ports outside the intended range: its own range setting differs from the one the \
                  router forwards."
@@ -206,6 +210,7 @@ impl Display for Brief {
             Cause::HelperRewrote => "NAT helper rewriting the negotiation",
             Cause::CaptureDrops => "packets dropped by the capture",
             Cause::ActiveBlocked => "firewall blocking active-mode connections",
+            Cause::PartOfRange => "passive range forwarded only in part",
             Cause::OutsideIntendedRange => "passive ports outside the intended range",
             Cause::UnexpectedPublicAddress => "passive replies naming another public address than intended",
             Cause::UnexpectedControlPort => "control port other than intended",
