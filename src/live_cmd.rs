@@ -65,6 +65,8 @@ pub struct LiveArgs {
     /// With the terminal UI: print the text report on standard output once the UI is closed.
     #[arg(long, conflicts_with_all = ["json", "ndjson", "no_tui"])]
     report: bool,
+    #[command(flatten)]
+    intent: crate::intent_args::IntentArgs,
 }
 
 /// What to install, for a build without libpcap.
@@ -208,6 +210,7 @@ pub fn live(args: LiveArgs) -> ExitCode {
         written_to: args.write.as_ref().map(|p| p.display().to_string()),
         status: status.clone(),
         stats_every: Duration::from_secs(10),
+        intent: args.intent.intent(),
     };
     if tui {
         let end = live::ui::run_with_ui(device, write, options, stop, args.report, color);

@@ -64,6 +64,8 @@ pub struct LiveOptions {
     pub status: Progress,
     /// How often (wall time) NDJSON gets a `capture_stats` line.
     pub stats_every: Duration,
+    /// The operator's intended setup (`--public-ip`, `--pasv-range`, `--control-port`).
+    pub intent: crate::model::Intent,
 }
 
 impl LiveOptions {
@@ -123,7 +125,7 @@ pub fn run<S: PacketSource + Send + 'static>(
     // they happen, not when a buffer fills.
     // Negotiation and data_outcome events are built only for an output that writes them
     // (NDJSON); the sink itself is built on the writer thread.
-    let settings = Settings { negotiation_events: format == Format::Ndjson, ..Settings::default() };
+    let settings = Settings { negotiation_events: format == Format::Ndjson, intent: options.intent, ..Settings::default() };
     let mut pipeline = Pipeline::start_streaming(settings, out, make_sink);
     if let Format::Text { .. } = options.format {
         let header = format!("live capture on {}, filter: {}\n\n", options.interface, options.filter);

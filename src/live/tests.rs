@@ -65,6 +65,7 @@ impl Write for Collect {
 
 fn options(format: Format) -> LiveOptions {
     LiveOptions {
+        intent: Default::default(),
         interface: "test0".into(),
         filter: filter::DEFAULT_FILTER.into(),
         snaplen: 262_144,
