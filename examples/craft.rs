@@ -684,6 +684,63 @@ fn alg_active_rewrite() -> Cap {
     cap
 }
 
+/// A dual-stack client on IPv4 names itself in EPRT as an IPv4-mapped IPv6 address
+/// (`|2|::ffff:192.0.2.10|5003|`, as Java's sockets do); the server connects to 192.0.2.10 over
+/// IPv4: the same host, the same data connection.
+fn eprt_v4_mapped() -> Cap {
+    let mut cap = Cap::new();
+    let client = sa("192.0.2.10:40011");
+    let server = sa("203.0.113.10:21");
+    let mut c = cap.open(client, server, 7100, 11100);
+    login(&mut cap, &mut c);
+    c.cmd(&mut cap, "EPRT |2|::ffff:192.0.2.10|5003|\r\n", "200 EPRT command successful. Consider using EPSV.\r\n");
+    c.c(&mut cap, b"LIST\r\n");
+    cap.tag = Tag::Data;
+    let mut d = cap.open(sa("203.0.113.10:20"), sa("192.0.2.10:5003"), 9500, 9600);
+    cap.tag = Tag::Control;
+    c.s(&mut cap, b"150 Here comes the directory listing.\r\n");
+    cap.tag = Tag::Data;
+    d.c(&mut cap, b"drwxr-xr-x 2 ftp ftp 4096 Nov 14 22:00 pub\r\n");
+    d.close_by_client(&mut cap);
+    cap.tag = Tag::Control;
+    c.s(&mut cap, b"226 Directory send OK.\r\n");
+    c.cmd(&mut cap, "QUIT\r\n", "221 Goodbye.\r\n");
+    c.close_by_client(&mut cap);
+    cap
+}
+
+/// The server answers the SYN with its banner in the SYN-ACK (TCP Fast Open lets a server send
+/// data there: it starts at the ISN + 1), and at the end resets the control connection with a
+/// RST that carries text (RFC 1122 4.2.2.12: diagnostic data, not stream data).
+fn tfo_banner_and_rst_text() -> Cap {
+    let mut cap = Cap::new();
+    let client = sa("192.0.2.10:40012");
+    let server = sa("203.0.113.10:21");
+    let (cisn, sisn) = (7200u32, 11200u32);
+    cap.tcp(client, server, cisn, 0, SYN, &[]);
+    let banner = b"220 (vsFTPd 3.0.5)\r\n";
+    cap.tcp(server, client, sisn, cisn + 1, SYN | ACK, banner);
+    cap.tcp(client, server, cisn + 1, sisn + 1 + banner.len() as u32, ACK, &[]);
+    let mut c = Conn::midway(client, server, cisn + 1, sisn + 1 + banner.len() as u32);
+    c.cmd(&mut cap, "USER anonymous\r\n", "331 Please specify the password.\r\n");
+    c.cmd(&mut cap, "PASS \r\n", "230 Login successful.\r\n");
+    c.cmd(&mut cap, "PASV\r\n", "227 Entering Passive Mode (203,0,113,10,156,70).\r\n");
+    c.c(&mut cap, b"LIST\r\n");
+    passive_transfer_data(&mut cap, sa("192.0.2.10:51212"), sa("203.0.113.10:40006"), 9700);
+    c.s(&mut cap, b"150 Here comes the directory listing.\r\n226 Directory send OK.\r\n");
+    cap.tcp(server, client, c.sseq, c.cseq, RST | ACK, b"421 Connection reset by peer.\r\n");
+    cap
+}
+
+/// A passive data connection that opens, carries a line of listing and closes.
+fn passive_transfer_data(cap: &mut Cap, client: SocketAddr, server: SocketAddr, isn: u32) {
+    cap.tag = Tag::Data;
+    let mut d = cap.open(client, server, isn, isn + 100);
+    d.s(cap, b"drwxr-xr-x 2 ftp ftp 4096 Nov 14 22:00 pub\r\n");
+    d.close_by_server(cap);
+    cap.tag = Tag::Control;
+}
+
 /// 8. AUTH TLS, then TLS records both ways, then SYNs to a private address: unanswered.
 fn tls_blind() -> Cap {
     let mut cap = Cap::new();
@@ -876,6 +933,8 @@ fn main() {
     write("active-refused-illegal-port.pcap", eth(&active_refused_illegal_port()));
     write("alg-active-rewrite.pcap", eth(&alg_active_rewrite()));
     write("tls-blind.pcap", eth(&tls_blind()));
+    write("eprt-v4-mapped.pcap", eth(&eprt_v4_mapped()));
+    write("tfo-banner-rst-text.pcap", eth(&tfo_banner_and_rst_text()));
     write("mid-connection.pcap", eth(&mid_connection()));
     write("lossy-control.pcapng", pcapng(&[(1, 9)], &simple(&lossy_control(), Link::Ethernet)));
 

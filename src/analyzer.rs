@@ -308,6 +308,15 @@ impl Analyzer {
     }
 
     fn on_tcp(&mut self, frame: u64, ts: Timestamp, seg: &TcpSegment<'_>) {
+        // Text on a RST explains the reset (RFC 1122 4.2.2.12): it is not stream data, neither
+        // a line of the control channel nor bytes of a transfer.
+        let without_text;
+        let seg = if seg.flags.rst && (!seg.payload.is_empty() || seg.missing > 0) {
+            without_text = TcpSegment { payload: &[], missing: 0, ..seg.clone() };
+            &without_text
+        } else {
+            seg
+        };
         let key = FlowKey::new(seg.src, seg.dst);
         let opening = seg.flags.syn && !seg.flags.ack;
         {

@@ -272,6 +272,44 @@ fn active_private_port_refused_by_the_server() {
 }
 
 #[test]
+fn a_banner_in_the_syn_ack_and_text_on_a_rst_are_read_as_tcp_says() {
+    // The banner rides on the SYN-ACK (TCP Fast Open): it starts after the SYN's own sequence
+    // number. The RST at the end carries "421 ..." as text: not a reply, not stream bytes.
+    let (code, r) = analyze("tfo-banner-rst-text.pcap");
+    let s = one_session(&r);
+    assert_eq!(s["banner"], "(vsFTPd 3.0.5)", "the banner whole, from its first byte");
+    assert_eq!(s["replies"], 6, "220 331 230 227 150 226, and no 421 from the RST's text");
+    let server_bytes: usize = [
+        "220 (vsFTPd 3.0.5)\r\n",
+        "331 Please specify the password.\r\n",
+        "230 Login successful.\r\n",
+        "227 Entering Passive Mode (203,0,113,10,156,70).\r\n",
+        "150 Here comes the directory listing.\r\n226 Directory send OK.\r\n",
+    ]
+    .iter()
+    .map(|l| l.len())
+    .sum();
+    assert_eq!(s["control"]["bytes_to_client"], server_bytes);
+    assert!(s["anomalies"].as_array().unwrap().is_empty());
+    assert_eq!(s["end"], "closed");
+    check_negotiations(&r, &[("PASV", 227, Some("203.0.113.10:40006"), false, "established")]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn an_ipv4_mapped_eprt_address_is_the_ipv4_host() {
+    // EPRT |2|::ffff:192.0.2.10|5003| on an IPv4 control connection: the server's connection to
+    // 192.0.2.10:5003 is the one announced, tied by its address, not only by its port.
+    let (code, r) = analyze("eprt-v4-mapped.pcap");
+    check_negotiations(&r, &[("EPRT", 200, Some("192.0.2.10:5003"), false, "established")]);
+    let n = &negotiations(&r)[0];
+    assert_eq!(n["argument"], "|2|::ffff:192.0.2.10|5003|", "the wire's words are kept");
+    assert_eq!(n["data"]["matched_by"], "advertised");
+    assert!(findings(&r).iter().all(|(kind, _)| kind == "cleartext_credentials"), "{:?}", findings(&r));
+    assert_eq!(code, 0);
+}
+
+#[test]
 fn active_private_port_rewritten_by_an_alg() {
     let (code, r) = analyze("alg-active-rewrite.pcap");
     check_negotiations(&r, &[("PORT", 200, Some("192.168.1.10:51211"), false, "established")]);

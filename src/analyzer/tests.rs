@@ -361,6 +361,8 @@ proptest! {
             b"PORT 1,2,3,4,5,6\r\n", b"200 ok\r\n", b"AUTH TLS\r\n", b"234 go\r\n", b"230-", b"LIST\r\n"];
         let ends = [(C, S), (S, C), (([10, 0, 0, 1], 4), ([10, 0, 0, 2], 1025)), (([10, 0, 0, 2], 1025), ([10, 0, 0, 1], 4))];
         let mut f = Feeder::new(Settings::default());
+        // Two 4-tuples; a SYN on a closed one opens a new connection (ports are reused).
+        let most = 2 + segs.iter().filter(|s| s.3 & 1 != 0).count();
         for (e, seq, ack, flags, word, junk) in segs {
             let fl = Flags { syn: flags & 1 != 0, ack: flags & 2 != 0, fin: flags & 4 != 0, rst: flags & 8 != 0 };
             let mut payload = WORDS[word % WORDS.len()].to_vec();
@@ -373,6 +375,6 @@ proptest! {
         f.a.finish();
         let r = Report::collect(&mut f.a);
         prop_assert!(serde_json::to_string(&r).is_ok());
-        prop_assert!(r.sessions.len() <= 2);
+        prop_assert!(r.sessions.len() <= most);
     }
 }

@@ -343,7 +343,7 @@ fn data_failed(s: &Session, n: &Negotiation, c: &Connection, setup: &ServerSetup
                     source_port: (c.client.port() == 20).then_some(20),
                     client: c.server.ip(),
                 };
-                (FailureCause::ActiveBlocked, vec![allow, Fix::UsePassiveMode])
+                (FailureCause::ActiveBlocked, vec![Fix::UsePassiveMode, allow])
             }
         }
     };

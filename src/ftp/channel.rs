@@ -116,7 +116,10 @@ impl Channel {
             let other = if dir == Dir::ToServer { Dir::ToClient } else { Dir::ToServer };
             self.deliver(other, split, out, raw, |r, sink| r.acked(seg.ack, sink));
         }
-        self.deliver(dir, split, out, raw, |r, sink| r.push(seg.seq, seg.payload, seg.missing, sink));
+        // Data on a SYN (TCP Fast Open; a server's banner in its SYN-ACK) follows the SYN's own
+        // sequence number (RFC 793: the SYN occupies the ISN).
+        let seq = if seg.flags.syn { seg.seq.wrapping_add(1) } else { seg.seq };
+        self.deliver(dir, split, out, raw, |r, sink| r.push(seq, seg.payload, seg.missing, sink));
     }
 
     fn deliver(

@@ -221,7 +221,9 @@ impl SessionState {
                 let mut neg = NegState::new(frame, ts, command);
                 neg.argument = Some(printable(&cmd.arg[..cmd.arg.len().min(MAX_TEXT)]));
                 match parsed {
-                    Ok(addr) => neg.advertised = Some(addr),
+                    // An IPv4-mapped IPv6 address (`EPRT |2|::ffff:192.0.2.10|..|`, from dual-stack
+                    // sockets) is the IPv4 host: its data connection runs over IPv4.
+                    Ok(addr) => neg.advertised = Some(SocketAddr::new(addr.ip().to_canonical(), addr.port())),
                     Err(m) => neg.malformed = Some(m.0),
                 }
                 let has_addr = neg.advertised.is_some();
@@ -408,9 +410,9 @@ impl SessionState {
 fn parse_passive_reply(code: u16, text: &[u8], server: IpAddr) -> Option<Result<(SocketAddr, bool), parse::Malformed>> {
     Some(match code {
         227 => parse::parse_227(text).map(|a| (SocketAddr::V4(a), false)),
-        228 => parse::parse_228(text).map(|a| (a, false)),
+        228 => parse::parse_228(text).map(|a| (SocketAddr::new(a.ip().to_canonical(), a.port()), false)),
         229 => parse::parse_229(text).map(|e| match e.addr {
-            Some(ip) => (SocketAddr::new(ip, e.port), false),
+            Some(ip) => (SocketAddr::new(ip.to_canonical(), e.port), false),
             None => (SocketAddr::new(server, e.port), true),
         }),
         _ => return None,

@@ -176,17 +176,19 @@ pub fn apply(fix: &Fix) -> Vec<String> {
                 Some(public) => format!("-d {} ", Ip(public)),
                 None => "-d <public IP> ".to_string(),
             };
+            let ipt = iptables(setup.lan_address.value().or(setup.public_address.value()));
             vec![
-                format!("iptables -t nat -A PREROUTING {to}-p tcp --dport {cp} -j DNAT --to-destination {lan}"),
-                format!("iptables -t nat -A PREROUTING {to}-p tcp --dport {ports} -j DNAT --to-destination {lan}"),
-                format!("iptables -I FORWARD -d {lan} -p tcp -m multiport --dports {cp},{ports} -j ACCEPT"),
+                format!("{ipt} -t nat -A PREROUTING {to}-p tcp --dport {cp} -j DNAT --to-destination {lan}"),
+                format!("{ipt} -t nat -A PREROUTING {to}-p tcp --dport {ports} -j DNAT --to-destination {lan}"),
+                format!("{ipt} -I FORWARD -d {lan} -p tcp -m multiport --dports {cp},{ports} -j ACCEPT"),
             ]
         }
         Fix::AllowPassiveRange { setup } => {
             let (public, cp, ports) = (Public(setup.public_address), setup.control_port, Ports(setup.passive_ports));
+            let ipt = iptables(setup.public_address.value());
             vec![
-                format!("iptables -I FORWARD -d {public} -p tcp -m multiport --dports {cp},{ports} -j ACCEPT"),
-                format!("iptables -I INPUT -p tcp -m multiport --dports {cp},{ports} -j ACCEPT"),
+                format!("{ipt} -I FORWARD -d {public} -p tcp -m multiport --dports {cp},{ports} -j ACCEPT"),
+                format!("{ipt} -I INPUT -p tcp -m multiport --dports {cp},{ports} -j ACCEPT"),
             ]
         }
         Fix::ClientRouterHelper { control_port } => vec![
@@ -195,16 +197,26 @@ pub fn apply(fix: &Fix) -> Vec<String> {
         ],
         Fix::AllowActiveData { server, source_port, client } => {
             let sport = source_port.map_or(String::new(), |p| format!(" --sport {p}"));
+            let ipt = iptables(Some(server));
             vec![
-                format!("iptables -I FORWARD -p tcp -s {}{sport} -d {} -j ACCEPT", Ip(server), Ip(client)),
-                format!("iptables -I OUTPUT -p tcp{sport} -d {} -j ACCEPT", Ip(client)),
-                format!("iptables -I INPUT -p tcp -s {}{sport} -j ACCEPT", Ip(server)),
+                format!("{ipt} -I FORWARD -p tcp -s {}{sport} -d {} -j ACCEPT", Ip(server), Ip(client)),
+                format!("{ipt} -I OUTPUT -p tcp{sport} -d {} -j ACCEPT", Ip(client)),
+                format!("{ipt} -I INPUT -p tcp -s {}{sport} -j ACCEPT", Ip(server)),
             ]
         }
         Fix::AttachHelper { control_port } => {
             vec![format!("iptables -t raw -A PREROUTING -p tcp --dport {control_port} -j CT --helper ftp")]
         }
         _ => Vec::new(),
+    }
+}
+
+/// The command for the address family of a rule's addresses (IPv4 when none is known).
+fn iptables(address: Option<IpAddr>) -> &'static str {
+    if address.is_some_and(|a| a.is_ipv6()) {
+        "ip6tables"
+    } else {
+        "iptables"
     }
 }
 

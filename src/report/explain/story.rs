@@ -163,10 +163,13 @@ pub fn causes(session: &Session) -> Vec<(Cause, &Finding)> {
     found
 }
 
-/// The fixes of the session's problem findings, each once, in order.
+/// The fixes of the session's problem findings, each once: the errors' first, then in the
+/// order diagnosis found them.
 pub fn fixes(session: &Session) -> Vec<Fix> {
+    let mut problems: Vec<&Finding> = problems(session).collect();
+    problems.sort_by_key(|f| std::cmp::Reverse(f.severity));
     let mut fixes: Vec<Fix> = Vec::new();
-    for fix in problems(session).flat_map(|f| &f.fix) {
+    for fix in problems.into_iter().flat_map(|f| &f.fix) {
         if !fixes.contains(fix) {
             fixes.push(fix.clone());
         }

@@ -259,7 +259,7 @@ impl Display for NoFtp<'_> {
         write!(
             f,
             "No FTP control channel in this capture ({} frame(s), {} TCP connection(s)). Capture on the interface that faces the FTP \
-             server or the client, with a filter that keeps the data connections: `tcp`, or `host SERVER`, not `port 21` alone (the \
+             server or the client, with a filter that keeps the data connections: `tcp`, or `host <the FTP server's address>`, not `port 21` alone (the \
              data connections use other ports).",
             e.summary.frames, e.summary.tcp_connections
         )?;
