@@ -12,24 +12,10 @@ mod common;
 
 use std::process::Command;
 
-fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
-}
-
 #[test]
 fn fresh_lab_captures_are_analysed_like_tshark_reads_them() {
-    let required = std::env::var_os("FTPSCOPE_LAB").is_some_and(|v| v == "1");
-    if !is_root() {
-        assert!(!required, "FTPSCOPE_LAB=1 but not root: the lab needs network namespaces");
-        eprintln!("lab_live: skipped (not root); run as root or with FTPSCOPE_LAB=1 in CI");
-        return;
-    }
-    let lab = common::root().join("fixtures/lab");
-    let status = Command::new("timeout").arg("900").arg("bash").arg(lab.join("install-deps.sh")).status().unwrap();
-    assert!(status.success(), "install-deps.sh failed");
-
-    let out = std::env::temp_dir().join(format!("ftpscope-lab-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
+    let Some(lab) = common::lab_ready("lab_live") else { return };
+    let out = common::scratch("ftpscope-lab");
     let status = Command::new("timeout").arg("600").arg("bash").arg(lab.join("ci-subset.sh")).arg(&out).status().unwrap();
     assert!(status.success(), "ci-subset.sh failed");
 

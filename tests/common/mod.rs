@@ -15,6 +15,30 @@ pub fn all_findings(v: &Value) -> Vec<&Value> {
     own.chain(v["findings"].as_array().expect("findings[] array")).collect()
 }
 
+/// The lab's directory when a live lab test can run: as root, with the lab's packages installed
+/// (fixtures/lab/install-deps.sh, idempotent). Without root the test is skipped with a message,
+/// unless FTPSCOPE_LAB=1 (CI), which makes it mandatory.
+pub fn lab_ready(test: &str) -> Option<PathBuf> {
+    let required = std::env::var_os("FTPSCOPE_LAB").is_some_and(|v| v == "1");
+    let as_root = Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false);
+    if !as_root {
+        assert!(!required, "FTPSCOPE_LAB=1 but not root: the lab needs network namespaces");
+        eprintln!("{test}: skipped (not root); run as root or with FTPSCOPE_LAB=1 in CI");
+        return None;
+    }
+    let lab = root().join("fixtures/lab");
+    let status = Command::new("timeout").arg("900").arg("bash").arg(lab.join("install-deps.sh")).status().unwrap();
+    assert!(status.success(), "install-deps.sh failed");
+    Some(lab)
+}
+
+/// A fresh scratch directory path for one test process (removed if left from an earlier one).
+pub fn scratch(prefix: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("{prefix}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

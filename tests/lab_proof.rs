@@ -1,0 +1,283 @@
+//! The proof loop: every fix `ftpscope explain` prints for a failing lab scenario, applied exactly
+//! as printed, makes the scenario work. For each case: explain the scenario's committed capture,
+//! take the named fixes' `apply` lines unchanged, run the same scenario again with them applied
+//! where its operator would (fixtures/lab/lab.sh: SERVER_FIX_FILE, ROUTER_FIX_FILE,
+//! CLIENT_PASSIVE), rerun the same clients, and require that on every new capture each data
+//! connection is established and ftpscope reports no error.
+//!
+//! Values a capture cannot hold are supplied as an operator would, and each case says so: the
+//! intended passive range (`--pasv-range`) where the capture saw only some of its ports, and the
+//! server's LAN address (the lab's 10.0.0.20) where the capture shows the server only from
+//! outside. Every other value in the applied lines comes from the capture.
+//!
+//! Needs root (fixtures/lab/lab.sh); skipped with a message otherwise, unless FTPSCOPE_LAB=1
+//! (CI), which makes it mandatory. Every lab run is bounded by `timeout`.
+
+mod common;
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+/// Where the operator applies a fix, in lab.sh's terms.
+#[derive(Clone, Copy, Debug)]
+enum Place {
+    /// The server's own configuration (SERVER_FIX_FILE).
+    Server,
+    /// iptables lines on the router or firewall the scenario names (ROUTER_FIX_FILE).
+    Router,
+    /// "Use passive mode": the clients switch (CLIENT_PASSIVE=1); there are no lines.
+    ClientPassive,
+}
+
+struct Case {
+    scenario: &'static str,
+    /// The committed capture explained (fixtures/SCENARIO/...).
+    capture: &'static str,
+    /// What the operator tells explain that the capture cannot: (option, value, why).
+    operator_args: &'static [(&'static str, &'static str, &'static str)],
+    /// Placeholders the printed lines leave to the operator: (placeholder, value, why).
+    operator_values: &'static [(&'static str, &'static str, &'static str)],
+    /// The printed fixes applied in this rerun, each where the operator applies it.
+    apply: Vec<(&'static str, Place)>,
+    /// The printed fixes not applied in this rerun, and why: every printed fix is one or the other.
+    not_applied: Vec<(&'static str, &'static str)>,
+}
+
+const RANGE: (&str, &str, &str) =
+    ("--pasv-range", "40000-40009", "the capture saw some of the server's passive ports; the operator knows the range it uses");
+const LAN_IP: (&str, &str, &str) =
+    ("<server LAN IP>", "10.0.0.20", "the capture shows the server from outside only; the lab's server has this address");
+const NOT_NAT: (&str, &str) = ("allow_passive_range", "for a server that has the public address itself; this one is behind NAT");
+const OR_HELPER: (&str, &str) = ("client_router_helper", "the alternative to passive mode, proven in its own case");
+const OR_PASSIVE: (&str, &str) = ("use_passive_mode", "the alternative, proven in its own case");
+
+fn leak(scenario: &'static str) -> Case {
+    Case {
+        scenario,
+        capture: "client.pcap",
+        operator_args: &[],
+        operator_values: &[],
+        apply: vec![("server_passive_settings", Place::Server), ("forward_passive_range", Place::Router)],
+        not_applied: vec![],
+    }
+}
+
+fn range_not_forwarded(scenario: &'static str) -> Case {
+    Case {
+        scenario,
+        capture: "client.pcap",
+        operator_args: &[RANGE],
+        operator_values: &[LAN_IP],
+        apply: vec![("forward_passive_range", Place::Router)],
+        not_applied: vec![NOT_NAT],
+    }
+}
+
+/// One of two printed alternatives, each proven in its own case, from the capture alone.
+fn either(scenario: &'static str, capture: &'static str, apply: (&'static str, Place), other: (&'static str, &'static str)) -> Case {
+    Case { scenario, capture, operator_args: &[], operator_values: &[], apply: vec![apply], not_applied: vec![other] }
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        // A server leaking its private address behind NAT, one per server software.
+        leak("pasv-private-leak-fail"),
+        leak("pasv-private-leak-pureftpd"),
+        leak("pasv-private-leak-pyftpdlib"),
+        leak("pasv-private-leak-proftpd"),
+        // The passive range not forwarded by the server's router (dropped, refused) or forwarded
+        // elsewhere (mismatch).
+        range_not_forwarded("pasv-range-dropped"),
+        range_not_forwarded("pasv-range-rejected"),
+        range_not_forwarded("pasv-range-mismatch"),
+        // A cheap router forwarding part of the range: the capture saw the whole range.
+        Case {
+            scenario: "pasv-range-partial",
+            capture: "client.pcap",
+            operator_args: &[],
+            operator_values: &[LAN_IP],
+            apply: vec![("forward_passive_range", Place::Router), ("server_passive_settings", Place::Server)],
+            not_applied: vec![NOT_NAT],
+        },
+        // A public server whose firewall drops the passive range inbound.
+        Case {
+            scenario: "pasv-firewall-dropped",
+            capture: "client.pcap",
+            operator_args: &[RANGE],
+            operator_values: &[],
+            apply: vec![("allow_passive_range", Place::Router)],
+            not_applied: vec![("forward_passive_range", "for a server behind NAT; this one has the public address itself")],
+        },
+        // A client behind NAT in active mode: passive mode, or the FTP helper on its router.
+        either("active-refused", "client.pcap", ("use_passive_mode", Place::ClientPassive), OR_HELPER),
+        either("active-refused", "client.pcap", ("client_router_helper", Place::Router), OR_PASSIVE),
+        either("active-unanswered", "client.pcap", ("use_passive_mode", Place::ClientPassive), OR_HELPER),
+        either("active-unanswered", "client.pcap", ("client_router_helper", Place::Router), OR_PASSIVE),
+        // A firewall dropping active-mode connections from port 20: explained from the server's
+        // side (which sees its own SYNs go unanswered), and from the client's (which sees none).
+        either("active-port20-dropped", "server.pcap", ("allow_active_data", Place::Router), OR_PASSIVE),
+        Case {
+            scenario: "active-port20-dropped",
+            capture: "public-client.pcap",
+            operator_args: &[],
+            operator_values: &[],
+            apply: vec![("use_passive_mode", Place::ClientPassive)],
+            not_applied: vec![],
+        },
+    ]
+}
+
+/// `ftpscope explain --json` on a committed capture, with the operator's options.
+fn explain(case: &Case) -> Value {
+    let capture = common::root().join("fixtures").join(case.scenario).join(case.capture);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ftpscope"));
+    cmd.args(["explain", "--json", "--quiet"]);
+    for (option, value, _) in case.operator_args {
+        cmd.args([option, value]);
+    }
+    let out = cmd.arg(&capture).output().unwrap();
+    // 1: the capture shows an error, which is why it is explained.
+    assert_eq!(out.status.code(), Some(1), "{}: {}", capture.display(), String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Every printed fix by action, with its `apply` lines (each line once, in printed order), over
+/// all problems of the explained capture.
+fn printed_fixes(report: &Value) -> Vec<(String, Vec<String>)> {
+    let mut fixes: Vec<(String, Vec<String>)> = Vec::new();
+    let problems = report["captures"].as_array().unwrap().iter().flat_map(|c| c["problems"].as_array().unwrap());
+    for fix in problems.flat_map(|p| p["fix"].as_array().unwrap()) {
+        let action = fix["action"].as_str().unwrap().to_string();
+        let lines = fix["apply"].as_array().unwrap().iter().map(|l| l.as_str().unwrap().to_string());
+        let i = fixes.iter().position(|(a, _)| *a == action).unwrap_or_else(|| {
+            fixes.push((action, Vec::new()));
+            fixes.len() - 1
+        });
+        for line in lines {
+            if !fixes[i].1.contains(&line) {
+                fixes[i].1.push(line);
+            }
+        }
+    }
+    fixes
+}
+
+/// What is wrong with a rerun's captures: each must show data connections, all established,
+/// and no error finding (exit status 0).
+fn check_rerun(dir: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.retain(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"));
+    files.sort();
+    if files.is_empty() {
+        problems.push(format!("{}: no capture", dir.display()));
+    }
+    for file in files {
+        let out = Command::new(env!("CARGO_BIN_EXE_ftpscope")).args(["analyze", "--json", "--quiet"]).arg(&file).output().unwrap();
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        if out.status.code() != Some(0) {
+            problems.push(format!("{name}: exit {:?}", out.status.code()));
+        }
+        let Ok(report) = serde_json::from_slice::<Value>(&out.stdout) else {
+            problems.push(format!("{name}: no JSON report: {}", String::from_utf8_lossy(&out.stderr)));
+            continue;
+        };
+        for f in common::all_findings(&report) {
+            if f["severity"] == "error" || f["kind"] == "data_connection_failed" {
+                problems.push(format!("{name}: {} ({}): {}", f["kind"], f["severity"], f["summary"]));
+            }
+        }
+        let outcomes: Vec<&str> = report["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| s["negotiations"].as_array().unwrap())
+            .map(|n| n["data"]["outcome"].as_str().unwrap())
+            .collect();
+        if outcomes.is_empty() || outcomes.iter().any(|&o| o != "established") {
+            problems.push(format!("{name}: data connections {outcomes:?}, want all established"));
+        }
+    }
+    problems
+}
+
+/// Runs one case: explain, take the fixes, rerun with them, check. Returns the number of fixes
+/// proven, or what went wrong.
+fn prove(case: &Case, lab: &Path, scratch: &Path) -> Result<usize, String> {
+    let label = format!("{} (fixes {:?} from {})", case.scenario, case.apply.iter().map(|(a, _)| *a).collect::<Vec<_>>(), case.capture);
+    let printed = printed_fixes(&explain(case));
+    for (what, value, why) in case.operator_args.iter().chain(case.operator_values) {
+        eprintln!("lab_proof: {}: the operator supplies {what} {value}: {why}", case.scenario);
+    }
+    let mut actions: Vec<&str> = printed.iter().map(|(a, _)| a.as_str()).collect();
+    let mut accounted: Vec<&str> = case.apply.iter().map(|(a, _)| *a).chain(case.not_applied.iter().map(|(a, _)| *a)).collect();
+    actions.sort_unstable();
+    accounted.sort_unstable();
+    if actions != accounted {
+        return Err(format!("{label}: printed fixes {actions:?}, the case accounts for {accounted:?}"));
+    }
+
+    let dir = scratch.join(format!("{}-{}", case.scenario, case.apply[0].0));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut cmd = Command::new("timeout");
+    cmd.arg("120").arg(lab.join("lab.sh")).arg(case.scenario).arg(dir.join("out"));
+    for (action, place) in &case.apply {
+        let lines = &printed.iter().find(|(a, _)| a == action).unwrap().1;
+        // The operator's values where the printed lines leave a placeholder, nothing else.
+        let lines: Vec<String> = lines
+            .iter()
+            .map(|l| case.operator_values.iter().fold(l.clone(), |l, (placeholder, value, _)| l.replace(placeholder, value)))
+            .collect();
+        if let Some(l) = lines.iter().find(|l| l.contains('<')) {
+            return Err(format!("{label}: a placeholder is left in the printed line: {l}"));
+        }
+        let (var, file) = match place {
+            Place::Server => ("SERVER_FIX_FILE", dir.join("server.fix")),
+            Place::Router => ("ROUTER_FIX_FILE", dir.join("router.fix")),
+            Place::ClientPassive => {
+                if !lines.is_empty() {
+                    return Err(format!("{label}: passive mode prints lines: {lines:?}"));
+                }
+                cmd.env("CLIENT_PASSIVE", "1");
+                continue;
+            }
+        };
+        if lines.is_empty() {
+            return Err(format!("{label}: {action} prints no line to apply"));
+        }
+        std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+        cmd.env(var, &file);
+    }
+    let out = cmd.output().unwrap();
+    if !out.status.success() {
+        return Err(format!("{label}: lab.sh failed ({:?}):\n{}", out.status.code(), String::from_utf8_lossy(&out.stderr)));
+    }
+    let problems = check_rerun(&dir.join("out").join(case.scenario));
+    if problems.is_empty() {
+        Ok(case.apply.len())
+    } else {
+        Err(format!("{label}: after the fix:\n  {}\nlab.sh said:\n{}", problems.join("\n  "), String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
+#[test]
+fn every_printed_fix_applied_as_printed_makes_its_lab_scenario_work() {
+    let Some(lab) = common::lab_ready("lab_proof") else { return };
+
+    let scratch = common::scratch("ftpscope-proof");
+    let cases = cases();
+    let total: usize = cases.iter().map(|c| c.apply.len()).sum();
+    let mut proven = 0;
+    let mut failures = Vec::new();
+    for case in &cases {
+        match prove(case, &lab, &scratch) {
+            Ok(n) => proven += n,
+            Err(e) => failures.push(e),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    eprintln!("lab_proof: proven: {proven} of {total} printed fixes ({} scenario runs)", cases.len());
+    assert!(failures.is_empty(), "{} case(s) failed:\n{}", failures.len(), failures.join("\n\n"));
+    assert_eq!(proven, total);
+}
