@@ -33,6 +33,9 @@ pub struct ExplainArgs {
     /// No progress bar on standard error.
     #[arg(long, short)]
     quiet: bool,
+    /// Also write the explanation as one self-contained HTML page (diagrams in SVG) to FILE.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     #[command(flatten)]
     intent: crate::intent_args::IntentArgs,
 }
@@ -54,6 +57,17 @@ pub fn explain(args: ExplainArgs) -> ExitCode {
             }
         }
     }
+    // Created before the analysis, so that a path that cannot be written fails at once.
+    let mut page = match &args.html {
+        None => None,
+        Some(path) => match std::fs::File::create(path) {
+            Ok(file) => Some((path, io::BufWriter::new(file))),
+            Err(e) => {
+                eprintln!("ftpscope: {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+    };
     let mut captures = Vec::new();
     let mut errors = 0;
     for (path, source) in sources {
@@ -81,6 +95,12 @@ pub fn explain(args: ExplainArgs) -> ExitCode {
         _ => None,
     };
     let vanished = points.as_ref().is_some_and(|p| p.crossing.vanished().next().is_some());
+    if let Some((path, file)) = &mut page {
+        if let Err(e) = ftpscope::report::html::write(file, &captures, points.as_ref()) {
+            eprintln!("ftpscope: writing {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let written = if args.json {
         explain::json::write(&mut out, &captures, points.as_ref())

@@ -6,18 +6,21 @@
 //! Owns the output formats. No analysis happens here.
 
 pub mod addr;
+pub mod escape;
 pub mod explain;
 pub mod finding;
 pub mod fix;
+pub mod html;
 pub mod json;
 pub mod ladder;
 pub mod ladder_text;
 pub mod ndjson;
 pub mod points;
+pub mod svg;
 pub mod text;
 
 use crate::analyzer::Analyzer;
-use crate::model::{Event, Finding, Session, Severity, Summary};
+use crate::model::{Event, Finding, Outcome, Session, Severity, Summary};
 use serde::Serialize;
 use std::io;
 
@@ -130,6 +133,27 @@ pub trait Sink {
     }
     /// The input is over (the `summary` event was the last one): write what closes the output.
     fn finish(&mut self, inputs: &[InputSummary]) -> io::Result<()>;
+}
+
+/// How a data connection's outcome reads at a glance, the colour the text and the page give it:
+/// it worked, it failed (or was refused), or it is not known to have worked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Good,
+    Bad,
+    Doubtful,
+}
+
+impl Tone {
+    pub fn of(o: Outcome) -> Tone {
+        if o == Outcome::Established {
+            Tone::Good
+        } else if o.is_failure() || o == Outcome::Rejected {
+            Tone::Bad
+        } else {
+            Tone::Doubtful
+        }
+    }
 }
 
 /// The whole report in memory: the JSON document's content.

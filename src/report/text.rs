@@ -8,7 +8,7 @@
 
 use super::addr::Sock;
 use super::finding::{Explanation, Summary as FindingSummary};
-use super::{InputSummary, Sink};
+use super::{InputSummary, Sink, Tone};
 use crate::model::{Event, Finding, FindingKind, Fix, Negotiation, Outcome, Session, Severity, Summary};
 use crate::AddrMap;
 use std::fmt::Write as _;
@@ -210,12 +210,10 @@ impl Style {
         }
     }
     fn outcome(&self, o: Outcome) -> String {
-        let code = if o == Outcome::Established {
-            "32"
-        } else if o.is_failure() || o == Outcome::Rejected {
-            "31"
-        } else {
-            "33"
+        let code = match Tone::of(o) {
+            Tone::Good => "32",
+            Tone::Bad => "31",
+            Tone::Doubtful => "33",
         };
         self.paint(code, o.as_str())
     }

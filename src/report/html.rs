@@ -1,0 +1,433 @@
+//! `explain --html FILE`: the explanation as one self-contained HTML page. Per capture: what
+//! was read and the totals, the verdict, each problem session in full (its ladder diagram in
+//! SVG, what happened, why, what to change, its negotiations, its findings with their
+//! explanations), the healthy sessions in one table. Everything is inline (CSS only, no script, no
+//! font, no image), so the file can be mailed or attached to a ticket and opens anywhere; its
+//! Content-Security-Policy forbids scripts and every outside fetch, so even a failure of
+//! escaping could not run anything.
+//!
+//! Owns the page's layout. The facts and words are report::explain's and report::finding's,
+//! the diagram report::svg's; every text taken from the capture goes through [`Escaped`].
+
+use super::addr::Sock;
+use super::escape::Escaped;
+use super::explain::story::Fact;
+use super::explain::words::{Brief, NoFtp};
+use super::explain::{Explained, Problem};
+use super::finding::{Explanation, Summary as FindingSummary};
+use super::fix::apply;
+use super::points::{write_text, Compared};
+use super::svg::ladder_svg;
+use super::Tone;
+use crate::model::{Finding, FindingKind, Fix, Negotiation, Outcome, Session, Severity};
+use crate::AddrMap;
+use std::fmt::{Display, Write as _};
+use std::io::{self, Write};
+
+/// Writes the page for every capture, one after the other, then what two capture points of
+/// the same traffic show (`points`, given two captures).
+pub fn write(out: &mut dyn Write, captures: &[Explained], points: Option<&Compared>) -> io::Result<()> {
+    let mut page = String::with_capacity(64 * 1024);
+    let paths: Vec<&str> = captures.iter().flat_map(|e| &e.inputs).map(|i| i.path.as_str()).collect();
+    let _ = write!(
+        page,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>ftpscope explain: {}</title>\n<style>{STYLE}</style></head>\n<body>\n<h1>ftpscope explain</h1>\n",
+        Escaped(paths.join(", "))
+    );
+    for (i, e) in captures.iter().enumerate() {
+        capture(&mut page, &Anchor(i), e);
+    }
+    if let Some(p) = points {
+        // The comparison's own text layout, kept whole: its columns line up in a <pre>.
+        let mut text = Vec::new();
+        write_text(&mut text, p)?;
+        let _ = writeln!(
+            page,
+            "<section class=\"points\"><h2>Two capture points: the same traffic at <code>{}</code> and <code>{}</code></h2>\n\
+             <pre>{}</pre></section>",
+            Escaped(&p.a.input.path),
+            Escaped(&p.b.input.path),
+            Escaped(String::from_utf8_lossy(&text))
+        );
+    }
+    let _ = writeln!(page, "<footer>ftpscope {}</footer>\n</body></html>", env!("CARGO_PKG_VERSION"));
+    out.write_all(page.as_bytes())?;
+    out.flush()
+}
+
+/// Element ids of one capture's sessions: session ids repeat from one capture to the next.
+struct Anchor(usize);
+
+impl Anchor {
+    fn session(&self, id: u32) -> String {
+        format!("c{}-session-{id}", self.0)
+    }
+}
+
+fn capture(out: &mut String, at: &Anchor, e: &Explained) {
+    let paths: Vec<&str> = e.inputs.iter().map(|i| i.path.as_str()).collect();
+    let _ = writeln!(out, "<section class=\"capture\" id=\"c{}\">\n<h2>{}</h2>", at.0, Escaped(paths.join(", ")));
+    summary(out, e);
+    if e.no_ftp() {
+        let _ = writeln!(out, "<p class=\"verdict\">{}</p>", Escaped(NoFtp(e)));
+        out.push_str("</section>\n");
+        return;
+    }
+    let _ = writeln!(out, "<p class=\"verdict\">{}</p>", Escaped(&e.verdict));
+    kinds(out, e);
+    let mut told = Told::default();
+    if !e.across.is_empty() {
+        out.push_str("<h3>Across sessions</h3>\n");
+        for f in &e.across {
+            finding(out, at, f, &[], &mut told);
+        }
+    }
+    for p in &e.problems {
+        problem(out, at, p, &mut told);
+    }
+    if e.problems_left_out > 0 {
+        let _ = writeln!(
+            out,
+            "<p class=\"dim\">{} more session(s) with a problem, counted in the verdict, not told here.</p>",
+            e.problems_left_out
+        );
+    }
+    healthy(out, at, e);
+    out.push_str("</section>\n");
+}
+
+/// What was read and the analyzer's totals.
+fn summary(out: &mut String, e: &Explained) {
+    let c = &e.summary;
+    out.push_str("<table class=\"inputs\"><tr><th>input</th><th>frames</th><th>first frame</th><th></th></tr>\n");
+    for i in &e.inputs {
+        let _ = write!(out, "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>", Escaped(&i.path), i.frames, i.first_frame);
+        if let Some(why) = &i.truncated {
+            let _ = write!(out, "<span class=\"note\">ends early ({}): explained up to the break</span>", Escaped(why));
+        }
+        out.push_str("</td></tr>\n");
+    }
+    out.push_str("</table>\n<dl class=\"totals\">");
+    for (name, value) in [
+        ("frames", c.frames),
+        ("TCP connections", c.tcp_connections),
+        ("FTP sessions", c.sessions),
+        ("negotiations", c.negotiations),
+        ("errors", c.errors),
+        ("warnings", c.warnings),
+        ("info", c.infos),
+    ] {
+        let _ = write!(out, "<div><dt>{name}</dt><dd>{value}</dd></div>");
+    }
+    out.push_str("</dl>\n");
+    let dropped = [
+        (c.undecodable_frames, "undecodable frame(s)"),
+        (c.unsupported_frames, "frame(s) of unsupported link type"),
+        (c.evicted_connections, "connection(s) evicted from memory"),
+        (c.sessions_over_limit, "session(s) over the limit"),
+        (c.control_over_budget_bytes, "control byte(s) over the buffer budget"),
+    ];
+    let dropped: Vec<String> = dropped.iter().filter(|(n, _)| *n > 0).map(|(n, what)| format!("{n} {what}")).collect();
+    if !dropped.is_empty() {
+        let _ = writeln!(out, "<p class=\"dim\">Not analysed: {}.</p>", dropped.join(", "));
+    }
+}
+
+/// The problems by cause (sessions, from the verdict) and the findings by kind and severity
+/// (sessions told on the page, and the findings across sessions).
+fn kinds(out: &mut String, e: &Explained) {
+    if !e.verdict.causes.is_empty() {
+        out.push_str("<table class=\"causes\"><tr><th>cause</th><th>sessions</th></tr>\n");
+        for (cause, sessions) in &e.verdict.causes {
+            let _ = writeln!(out, "<tr><td>{}</td><td>{sessions}</td></tr>", Brief(*cause));
+        }
+        out.push_str("</table>\n");
+    }
+    let mut tally: Vec<((FindingKind, Severity), u64)> = Vec::new();
+    let mut count = |key: (FindingKind, Severity)| match tally.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, n)) => *n += 1,
+        None => tally.push((key, 1)),
+    };
+    for p in &e.problems {
+        let mut seen: Vec<(FindingKind, Severity)> = p.session.findings.iter().map(|f| (f.kind, f.severity)).collect();
+        seen.dedup();
+        seen.into_iter().for_each(&mut count);
+    }
+    e.across.iter().for_each(|f| count((f.kind, f.severity)));
+    if tally.is_empty() {
+        return;
+    }
+    out.push_str("<table class=\"kinds\"><tr><th>severity</th><th>finding</th><th>sessions</th></tr>\n");
+    for ((kind, severity), sessions) in &tally {
+        let _ = writeln!(out, "<tr><td>{}</td><td><code>{}</code></td><td>{sessions}</td></tr>", badge(*severity), kind.as_str());
+    }
+    out.push_str("</table>\n");
+    if e.problems_left_out > 0 {
+        let _ = writeln!(out, "<p class=\"dim\">Findings counted in the {} problem session(s) told below.</p>", e.problems.len());
+    }
+}
+
+/// Healthy sessions, one row each.
+fn healthy(out: &mut String, at: &Anchor, e: &Explained) {
+    if e.healthy.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<h3>Healthy sessions</h3>\n<table class=\"healthy\"><tr><th>session</th><th>client</th><th>server</th><th>user</th>\
+         <th>transfers</th><th>data connections established</th></tr>\n",
+    );
+    for h in &e.healthy {
+        let _ = writeln!(
+            out,
+            "<tr id=\"{}\"><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            at.session(h.session),
+            h.session,
+            Sock(h.client),
+            Sock(h.server),
+            Escaped(h.user.as_deref().unwrap_or("")),
+            h.transfers,
+            h.transfers_ok,
+        );
+    }
+    out.push_str("</table>\n");
+    if e.healthy_left_out > 0 {
+        let _ = writeln!(out, "<p class=\"dim\">{} more healthy session(s), not listed.</p>", e.healthy_left_out);
+    }
+}
+
+/// What the page has explained so far: a finding's cause (kind, severity, fixes) and a
+/// session's list of changes, each -> the session that explains it.
+#[derive(Default)]
+struct Told {
+    findings: AddrMap<(FindingKind, Severity, Vec<Fix>), u32>,
+    changes: AddrMap<Vec<Fix>, u32>,
+}
+
+fn problem(out: &mut String, at: &Anchor, p: &Problem, told: &mut Told) {
+    let s = &p.session;
+    let worst = s.findings.iter().map(|f| f.severity).max().unwrap_or(Severity::Warning);
+    let _ = write!(
+        out,
+        "<section class=\"session\" id=\"{}\">\n<h3>{} Session {}: <code>{}</code> → <code>{}</code>",
+        at.session(s.id),
+        badge(worst),
+        s.id,
+        Sock(s.client),
+        Sock(s.server)
+    );
+    if let Some(user) = &s.user {
+        let _ = write!(out, " user <code>{}</code>", Escaped(user));
+    }
+    out.push_str("</h3>\n<p class=\"facts\">");
+    if let Some(banner) = &s.banner {
+        let _ = write!(out, "banner <q>{}</q> ({}), ", Escaped(banner), s.software.name());
+    }
+    let _ = write!(out, "frames {} to {}, {} command(s), {} reply(ies)", s.first_frame, s.last_frame, s.commands, s.replies);
+    if let Some(f) = s.tls_frame {
+        let _ = write!(out, ", TLS from frame {f}");
+    }
+    out.push_str("</p>\n<figure>");
+    ladder_svg(out, s.id, &p.ladder);
+    out.push_str("</figure>\n<h4>What happened</h4>\n<ol class=\"story\">\n");
+    for fact in p.story.steps.iter().filter(|f| !matches!(f, Fact::Why { .. })) {
+        let _ = writeln!(out, "<li>{}</li>", Escaped(fact));
+    }
+    out.push_str("</ol>\n<h4>Why</h4>\n<ul class=\"why\">\n");
+    for fact in p.story.steps.iter().filter(|f| matches!(f, Fact::Why { .. })) {
+        let _ = writeln!(out, "<li>{}</li>", Escaped(fact));
+    }
+    out.push_str("</ul>\n");
+    if !p.fixes.is_empty() {
+        out.push_str("<h4>What to change</h4>\n");
+        match told.changes.get(&p.fixes).copied() {
+            Some(first) => {
+                let _ =
+                    writeln!(out, "<p class=\"dim\">The same as for <a href=\"#{}\">session {first}</a>, above.</p>", at.session(first));
+            }
+            None => {
+                told.changes.insert(p.fixes.clone(), s.id);
+                fixes(out, &p.fixes);
+            }
+        }
+    }
+    negotiations(out, s);
+    out.push_str("<h4>Findings</h4>\n");
+    for f in &s.findings {
+        finding(out, at, f, &p.fixes, told);
+    }
+    out.push_str("</section>\n");
+}
+
+/// Each fix in words, then the lines to type (report::fix::apply), whole and copyable.
+fn fixes(out: &mut String, fixes: &[Fix]) {
+    out.push_str("<ol class=\"fixes\">\n");
+    for fix in fixes {
+        let _ = write!(out, "<li><p>{}</p>", Escaped(fix));
+        let lines = apply(fix);
+        if !lines.is_empty() {
+            let _ = write!(out, "<pre><code>{}</code></pre>", Escaped(lines.join("\n")));
+        }
+        out.push_str("</li>\n");
+    }
+    out.push_str("</ol>\n");
+}
+
+fn negotiations(out: &mut String, s: &Session) {
+    if s.negotiations.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<table class=\"negotiations\"><tr><th>frame</th><th>command</th><th>reply</th><th>advertised</th><th>data connection</th>\
+         <th>transfer</th></tr>\n",
+    );
+    for n in &s.negotiations {
+        negotiation(out, n);
+    }
+    out.push_str("</table>\n");
+    if s.negotiations_over_limit > 0 {
+        let _ = writeln!(out, "<p class=\"dim\">and {} more negotiation(s), not kept</p>", s.negotiations_over_limit);
+    }
+}
+
+fn negotiation(out: &mut String, n: &Negotiation) {
+    let _ = write!(out, "<tr><td>#{}</td><td>{:?}", n.frame, n.command);
+    if let Some(arg) = &n.argument {
+        let _ = write!(out, " <code>{}</code>", Escaped(arg));
+    }
+    out.push_str("</td><td>");
+    if let Some(code) = n.reply_code {
+        let _ = write!(out, "{code}");
+        if let Some(frame) = n.reply_frame {
+            let _ = write!(out, " #{frame}");
+        }
+    }
+    out.push_str("</td><td>");
+    match (&n.advertised, n.malformed) {
+        (Some(a), _) => {
+            let _ = write!(out, "<code>{}</code>", Sock(*a));
+            if let Some(class) = n.advertised_class.filter(|c| c.is_unreachable_from_elsewhere()) {
+                let _ = write!(out, " <span class=\"note\">{}</span>", class.describe());
+            }
+        }
+        (None, Some(why)) => {
+            let _ = write!(out, "malformed: {}", Escaped(why));
+        }
+        (None, None) => {}
+    }
+    let _ = write!(out, "</td><td>{}", outcome(n.data.outcome));
+    if let Some(c) = &n.data.connection {
+        let _ = write!(out, " SYN #{} <code>{}</code> → <code>{}</code>", c.syn_frame, Sock(c.client), Sock(c.server));
+        if c.syns > 1 {
+            let _ = write!(out, ", {} SYNs", c.syns);
+        }
+        if let (Some(icmp), Some(frame)) = (c.unreachable, c.unreachable_frame) {
+            let _ = write!(out, ", {icmp} in #{frame}");
+        }
+        if let Some(frame) = c.rst_frame {
+            let by = c.rst_from.map(|side| side.as_str()).unwrap_or("unknown side");
+            let _ = write!(out, ", RST #{frame} from the {by}");
+        }
+        if n.data.bytes > 0 {
+            let _ = write!(out, ", {} bytes", n.data.bytes);
+        }
+    }
+    out.push_str("</td><td>");
+    if let Some(cmd) = &n.data.command {
+        let _ = write!(out, "<code>{}</code>", Escaped(cmd));
+        if let Some(code) = n.data.reply_code {
+            let _ = write!(out, " {code}");
+        }
+        if let Some(text) = &n.data.reply_text {
+            let _ = write!(out, " <q>{}</q>", Escaped(text.trim()));
+        }
+    }
+    out.push_str("</td></tr>\n");
+}
+
+/// One finding: its summary, then its explanation and the fixes not in `shown` (the session's
+/// "What to change"), or a link to the session that already explained the same cause.
+fn finding(out: &mut String, at: &Anchor, f: &Finding, shown: &[Fix], told: &mut Told) {
+    let frames: Vec<String> = f.frames.iter().map(|x| format!("#{x}")).collect();
+    let _ = write!(
+        out,
+        "<article class=\"finding {}\">\n<div class=\"head\">{} <code>{}</code>",
+        severity_class(f.severity),
+        badge(f.severity),
+        f.kind.as_str()
+    );
+    if f.occurrences > 1 {
+        let _ = write!(out, " (×{})", f.occurrences);
+    }
+    let _ =
+        writeln!(out, " <span class=\"frames\">{}</span></div>\n<p class=\"summary\">{}</p>", frames.join(" "), Escaped(FindingSummary(f)));
+    let cause = (f.kind, f.severity, f.fix.clone());
+    match told.findings.get(&cause).copied().filter(|&s| s != f.session) {
+        Some(first) => {
+            let _ = writeln!(
+                out,
+                "<p class=\"dim\">Same cause and fix as in <a href=\"#{}\">session {first}</a>, explained above.</p>",
+                at.session(first)
+            );
+        }
+        None => {
+            told.findings.entry(cause).or_insert(f.session);
+            let _ = writeln!(out, "<p class=\"explanation\">{}</p>", Escaped(Explanation(f)));
+            let more: Vec<Fix> = f.fix.iter().filter(|fix| !shown.contains(fix)).cloned().collect();
+            if !more.is_empty() {
+                out.push_str("<div class=\"fix\">Fix:</div>\n");
+                fixes(out, &more);
+            }
+        }
+    }
+    out.push_str("</article>\n");
+}
+
+fn severity_class(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "info",
+    }
+}
+
+fn badge(s: Severity) -> impl Display {
+    let word = match s {
+        Severity::Error => "ERROR",
+        Severity::Warning => "WARN",
+        Severity::Info => "INFO",
+    };
+    format!("<span class=\"badge {}\">{word}</span>", severity_class(s))
+}
+
+fn outcome(o: Outcome) -> impl Display {
+    let class = match Tone::of(o) {
+        Tone::Good => "ok",
+        Tone::Bad => "error",
+        Tone::Doubtful => "warning",
+    };
+    format!("<span class=\"outcome {class}\">{}</span>", o.as_str())
+}
+
+const STYLE: &str = "
+body{font:15px/1.45 system-ui,sans-serif;color:#1d1d1f;background:#fff;margin:0 auto;max-width:1140px;padding:16px 24px}
+h1{font-size:24px;margin:8px 0}h2{font-size:20px;margin:28px 0 6px;border-top:2px solid #c8c8d0;padding-top:14px}
+h3{font-size:17px;margin:26px 0 6px;border-top:1px solid #e4e4ea;padding-top:12px}h4{font-size:15px;margin:12px 0 4px}
+.head{font-weight:600;margin:0 0 4px}.fix{font-weight:600;font-size:14px}.verdict{font-size:16px}
+code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px}
+pre{background:#f3f3f6;border:1px solid #dedee4;border-radius:4px;padding:6px 8px;margin:2px 0;white-space:pre-wrap;user-select:all}
+table{border-collapse:collapse;margin:8px 0}th,td{border-bottom:1px solid #e4e4ea;padding:3px 8px;text-align:left;vertical-align:top}
+th{font-weight:600;background:#f6f6f9}
+dl.totals{display:flex;flex-wrap:wrap;gap:6px 22px;margin:8px 0}dl.totals div{display:flex;gap:6px}dt{color:#555}dd{margin:0;font-weight:600}
+.badge{font:700 11px/1 system-ui,sans-serif;padding:2px 5px;border-radius:3px;color:#fff}
+.badge.error{background:#a4262c}.badge.warning{background:#986f0b}.badge.info{background:#2b6cb0}
+.outcome.ok{color:#1e7b34;font-weight:600}.outcome.error{color:#a4262c;font-weight:600}.outcome.warning{color:#986f0b;font-weight:600}
+.note{color:#986f0b}
+article.finding{border-left:4px solid #ccc;padding:4px 12px;margin:10px 0}
+article.error{border-color:#a4262c}article.warning{border-color:#986f0b}article.info{border-color:#2b6cb0}
+.frames,.dim,footer{color:#666}footer{margin-top:24px;font-size:12px}
+ol.fixes{padding-left:22px;margin:2px 0}ol.fixes p{margin:4px 0 2px}
+figure{margin:10px 0}svg.ladder{width:100%;height:auto;max-width:1040px}
+";
