@@ -152,7 +152,9 @@ fn kinds(out: &mut String, e: &Explained) {
         None => tally.push((key, 1)),
     };
     for p in &e.problems {
-        let mut seen: Vec<(FindingKind, Severity)> = p.session.findings.iter().map(|f| (f.kind, f.severity)).collect();
+        // Problems only: a consequence is shown with its cause.
+        let causes = p.session.findings.iter().filter(|f| f.caused_by.is_none());
+        let mut seen: Vec<(FindingKind, Severity)> = causes.map(|f| (f.kind, f.severity)).collect();
         seen.dedup();
         seen.into_iter().for_each(&mut count);
     }
@@ -256,7 +258,10 @@ fn problem(out: &mut String, at: &Anchor, p: &Problem, told: &mut Told) {
     negotiations(out, s);
     out.push_str("<h4>Findings</h4>\n");
     for f in &s.findings {
-        finding(out, at, f, &p.fixes, told);
+        match f.caused_by.and_then(|i| s.findings.get(i as usize)) {
+            Some(cause) => consequence(out, f, cause),
+            None => finding(out, at, f, &p.fixes, told),
+        }
     }
     out.push_str("</section>\n");
 }
@@ -391,6 +396,24 @@ fn severity_class(s: Severity) -> &'static str {
         Severity::Warning => "warning",
         Severity::Info => "info",
     }
+}
+
+/// A consequence, under the findings: what it is, of which cause; its fixes are the cause's.
+fn consequence(out: &mut String, f: &Finding, cause: &Finding) {
+    let frames: Vec<String> = f.frames.iter().map(|x| format!("#{x}")).collect();
+    let _ = write!(out, "<article class=\"finding consequence\">\n<div class=\"head\"><code>{}</code>", f.kind.as_str());
+    if f.occurrences > 1 {
+        let _ = write!(out, " (×{})", f.occurrences);
+    }
+    let _ = writeln!(
+        out,
+        ", a consequence of <code>{}</code> <span class=\"frames\">{}</span></div>\n<p class=\"summary\">{}</p>\n\
+         <p class=\"explanation\">{}</p>\n</article>",
+        cause.kind.as_str(),
+        frames.join(" "),
+        Escaped(FindingSummary(f)),
+        Escaped(Explanation(f))
+    );
 }
 
 fn badge(s: Severity) -> impl Display {
