@@ -647,6 +647,33 @@ fn passive_icmp_unreachable(v6: bool) -> Cap {
     cap
 }
 
+/// An ICMP host unreachable that quotes a SYN of the passive data connection's ports but another
+/// sequence number (about an earlier connection on those ports, or forged: RFC 5927), then the
+/// real SYN's retries go unanswered.
+fn icmp_other_sequence() -> Cap {
+    let mut cap = Cap::new();
+    let (client, server) = (sa("192.0.2.10:40013"), sa("203.0.113.10:21"));
+    let (from, to) = (sa("192.0.2.10:41013"), sa("203.0.113.10:50002"));
+    let mut c = cap.open(client, server, 5100, 9100);
+    login(&mut cap, &mut c);
+    c.cmd(&mut cap, "PASV\r\n", "227 Entering Passive Mode (203,0,113,10,195,82).\r\n");
+    cap.tag = Tag::Data;
+    cap.syn(from, to, 9300);
+    let stale = tcp_packet(from, to, 4242, 0, SYN, 0, &[]);
+    let icmp = unreachable(ipa("198.51.100.1"), &stale, 1, cap.id);
+    cap.push(icmp);
+    for _ in 0..2 {
+        cap.wait_ms(1000);
+        cap.syn(from, to, 9300);
+    }
+    cap.tag = Tag::Control;
+    c.c(&mut cap, b"LIST\r\n");
+    c.s(&mut cap, b"425 Failed to establish connection.\r\n");
+    c.cmd(&mut cap, "QUIT\r\n", "221 Goodbye.\r\n");
+    c.close_by_client(&mut cap);
+    cap
+}
+
 /// 6. Client behind NAT, capture inside: PORT with its private address refused by the server.
 fn active_refused_illegal_port() -> Cap {
     let mut cap = Cap::new();
@@ -935,6 +962,7 @@ fn main() {
     write("tls-blind.pcap", eth(&tls_blind()));
     write("eprt-v4-mapped.pcap", eth(&eprt_v4_mapped()));
     write("tfo-banner-rst-text.pcap", eth(&tfo_banner_and_rst_text()));
+    write("icmp-other-sequence.pcap", eth(&icmp_other_sequence()));
     write("mid-connection.pcap", eth(&mid_connection()));
     write("lossy-control.pcapng", pcapng(&[(1, 9)], &simple(&lossy_control(), Link::Ethernet)));
 

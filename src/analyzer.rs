@@ -577,6 +577,13 @@ impl Analyzer {
         if flow.conn.synack_frame.is_some() || flow.conn.unreachable.is_some() {
             return;
         }
+        // An error about this connection quotes its SYN: another sequence number is about an
+        // earlier connection on the same ports, or forged (RFC 5927), and changes nothing.
+        if let (Some(quoted), Some(isn)) = (u.quoted_seq, flow.conn.client_isn) {
+            if quoted != isn {
+                return;
+            }
+        }
         flow.conn.unreachable = Some((frame, u.icmp_type, u.icmp_code, u.reporter));
         let conn = flow.conn;
         match flow.role {

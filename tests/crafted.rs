@@ -297,6 +297,17 @@ fn a_banner_in_the_syn_ack_and_text_on_a_rst_are_read_as_tcp_says() {
 }
 
 #[test]
+fn an_icmp_error_quoting_another_sequence_number_is_not_about_this_connection() {
+    // The router's "host unreachable" quotes the data connection's ports but not its SYN's
+    // sequence number: the SYNs that follow got no answer, and that is the outcome.
+    let (code, r) = analyze("icmp-other-sequence.pcap");
+    check_negotiations(&r, &[("PASV", 227, Some("203.0.113.10:50002"), false, "unanswered")]);
+    let c = &negotiations(&r)[0]["data"]["connection"];
+    assert_eq!((c["syns"].as_u64(), c["unreachable_frame"].as_u64()), (Some(3), None));
+    assert_eq!(code, 1);
+}
+
+#[test]
 fn an_ipv4_mapped_eprt_address_is_the_ipv4_host() {
     // EPRT |2|::ffff:192.0.2.10|5003| on an IPv4 control connection: the server's connection to
     // 192.0.2.10:5003 is the one announced, tied by its address, not only by its port.

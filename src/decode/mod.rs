@@ -44,6 +44,8 @@ pub struct Unreachable {
     /// The quoted (original) packet's source and destination.
     pub quoted_src: SocketAddr,
     pub quoted_dst: SocketAddr,
+    /// The quoted TCP sequence number (within the 8 bytes RFC 792 guarantees), when quoted.
+    pub quoted_seq: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -364,6 +366,7 @@ fn icmp<'a>(packet: &LaxIpSlice<'a>, bytes: &'a [u8]) -> Result<Decoded<'a>, Dec
         icmp_code,
         quoted_src: SocketAddr::new(quoted.source_addr(), be16(ports, 0)),
         quoted_dst: SocketAddr::new(quoted.destination_addr(), be16(ports, 2)),
+        quoted_seq: payload.payload.get(4..8).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])),
     }))
 }
 
@@ -588,6 +591,7 @@ mod tests {
             icmp_code: 1,
             quoted_src: SocketAddr::new(Ipv4Addr::from(CLIENT4).into(), 40000),
             quoted_dst: SocketAddr::new(Ipv4Addr::from(SERVER4).into(), 21),
+            quoted_seq: Some(1000),
         };
         assert_eq!(decode_whole(LinkType::Ethernet, &frame), Ok(Decoded::Unreachable(expected)));
 
@@ -613,6 +617,7 @@ mod tests {
             icmp_code: 4,
             quoted_src: SocketAddr::new(Ipv6Addr::from(CLIENT6).into(), 40001),
             quoted_dst: SocketAddr::new(Ipv6Addr::from(SERVER6).into(), 2121),
+            quoted_seq: Some(7),
         };
         assert_eq!(decode_whole(LinkType::Raw, &packet), Ok(Decoded::Unreachable(expected)));
     }
