@@ -647,6 +647,33 @@ fn passive_icmp_unreachable(v6: bool) -> Cap {
     cap
 }
 
+/// A listing whose first segment the server sends again (a retransmission: same sequence
+/// number, same bytes), and whose second segment overtakes the first: 91 bytes of data, not 135.
+fn retransmitted_data() -> Cap {
+    let mut cap = Cap::new();
+    let (client, server) = (sa("192.0.2.10:40014"), sa("203.0.113.10:21"));
+    let mut c = cap.open(client, server, 5200, 9200);
+    login(&mut cap, &mut c);
+    c.cmd(&mut cap, "PASV\r\n", "227 Entering Passive Mode (203,0,113,10,195,83).\r\n");
+    c.c(&mut cap, b"LIST\r\n");
+    cap.tag = Tag::Data;
+    let (dc, ds) = (sa("192.0.2.10:41014"), sa("203.0.113.10:50003"));
+    let d = cap.open(dc, ds, 9400, 9500);
+    let first = b"drwxr-xr-x 2 ftp ftp 4096 Nov 14 22:00 pub\r\n";
+    let second = b"-rw-r--r-- 1 ftp ftp   39 Nov 14 22:00 readme\r\n";
+    // The second segment arrives first, then the first, then the first again.
+    cap.tcp(ds, dc, d.sseq + first.len() as u32, d.cseq, PSH | ACK, second);
+    cap.tcp(ds, dc, d.sseq, d.cseq, PSH | ACK, first);
+    cap.tcp(ds, dc, d.sseq, d.cseq, PSH | ACK, first);
+    let mut d = Conn::midway(dc, ds, d.cseq, d.sseq + (first.len() + second.len()) as u32);
+    d.close_by_server(&mut cap);
+    cap.tag = Tag::Control;
+    c.s(&mut cap, b"150 Here comes the directory listing.\r\n226 Directory send OK.\r\n");
+    c.cmd(&mut cap, "QUIT\r\n", "221 Goodbye.\r\n");
+    c.close_by_client(&mut cap);
+    cap
+}
+
 /// An ICMP host unreachable that quotes a SYN of the passive data connection's ports but another
 /// sequence number (about an earlier connection on those ports, or forged: RFC 5927), then the
 /// real SYN's retries go unanswered.
@@ -963,6 +990,7 @@ fn main() {
     write("eprt-v4-mapped.pcap", eth(&eprt_v4_mapped()));
     write("tfo-banner-rst-text.pcap", eth(&tfo_banner_and_rst_text()));
     write("icmp-other-sequence.pcap", eth(&icmp_other_sequence()));
+    write("retransmitted-data.pcap", eth(&retransmitted_data()));
     write("mid-connection.pcap", eth(&mid_connection()));
     write("lossy-control.pcapng", pcapng(&[(1, 9)], &simple(&lossy_control(), Link::Ethernet)));
 

@@ -366,11 +366,9 @@ impl Analyzer {
             // One bit per direction: a retransmitted FIN closes nothing more.
             conn.fins |= 1 << dir as u8;
         }
-        let len = seg.payload.len() as u64 + seg.missing as u64;
-        match dir {
-            Dir::ToServer => conn.bytes_to_server += len,
-            Dir::ToClient => conn.bytes_to_client += len,
-        }
+        // Data on a SYN follows the SYN's own sequence number.
+        let payload_seq = if seg.flags.syn { seg.seq.wrapping_add(1) } else { seg.seq };
+        conn.count_payload(dir, payload_seq, (seg.payload.len() as u32).saturating_add(seg.missing));
 
         if matches!(flow.role, Role::Fresh) && !seg.payload.is_empty() {
             flow.role = match probe::start(&mut flow.conn, seg, self.settings.max_line, self.settings.max_buffered) {

@@ -308,6 +308,17 @@ fn an_icmp_error_quoting_another_sequence_number_is_not_about_this_connection() 
 }
 
 #[test]
+fn a_retransmitted_data_segment_is_counted_once() {
+    // 44 + 47 bytes of listing; the first segment is sent twice and after the second.
+    let (code, r) = analyze("retransmitted-data.pcap");
+    check_negotiations(&r, &[("PASV", 227, Some("203.0.113.10:50003"), false, "established")]);
+    let d = &negotiations(&r)[0]["data"];
+    assert_eq!(d["bytes"], 44 + 47);
+    assert_eq!((d["connection"]["bytes_to_client"].as_u64(), d["connection"]["bytes_to_server"].as_u64()), (Some(91), Some(0)));
+    assert_eq!(code, 0);
+}
+
+#[test]
 fn an_ipv4_mapped_eprt_address_is_the_ipv4_host() {
     // EPRT |2|::ffff:192.0.2.10|5003| on an IPv4 control connection: the server's connection to
     // 192.0.2.10:5003 is the one announced, tied by its address, not only by its port.

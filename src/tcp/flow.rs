@@ -81,13 +81,38 @@ pub struct Conn {
     pub fin_frame: Option<u64>,
     /// Directions that sent a FIN: bit 0 toward the server, bit 1 toward the client.
     pub fins: u8,
+    /// Payload bytes each way: the span of sequence space the sender covered, so that a
+    /// retransmission is not counted twice and a hole still counts (it was sent).
     pub bytes_to_server: u64,
     pub bytes_to_client: u64,
+    /// Per direction (to server, to client): the first and past-the-last sequence numbers of
+    /// the payload seen, for the byte counts.
+    spans: [Option<(u32, u32)>; 2],
     pub last_frame: u64,
     pub last_ts: Timestamp,
 }
 
 impl Conn {
+    /// Payload `[seq, seq + len)` sent toward `dir`: the byte count grows by what is new.
+    pub fn count_payload(&mut self, dir: Dir, seq: u32, len: u32) {
+        if len == 0 {
+            return;
+        }
+        let end = seq.wrapping_add(len);
+        // Sequence numbers compare within half the space (RFC 1323's window is far smaller).
+        let before = |a: u32, b: u32| (a.wrapping_sub(b) as i32) < 0;
+        let span = match self.spans[dir as usize] {
+            None => (seq, end),
+            Some((start, high)) => (if before(seq, start) { seq } else { start }, if before(high, end) { end } else { high }),
+        };
+        self.spans[dir as usize] = Some(span);
+        let bytes = u64::from(span.1.wrapping_sub(span.0));
+        match dir {
+            Dir::ToServer => self.bytes_to_server = bytes,
+            Dir::ToClient => self.bytes_to_client = bytes,
+        }
+    }
+
     pub fn new(client: SocketAddr, server: SocketAddr, frame: u64, ts: Timestamp) -> Conn {
         Conn {
             client,
@@ -106,6 +131,7 @@ impl Conn {
             fins: 0,
             bytes_to_server: 0,
             bytes_to_client: 0,
+            spans: [None; 2],
             last_frame: frame,
             last_ts: ts,
         }
@@ -125,6 +151,7 @@ impl Conn {
         if self.server != server {
             std::mem::swap(&mut self.client, &mut self.server);
             std::mem::swap(&mut self.bytes_to_server, &mut self.bytes_to_client);
+            self.spans.swap(0, 1);
             std::mem::swap(&mut self.client_isn, &mut self.server_isn);
             self.fins = (self.fins & 1) << 1 | (self.fins >> 1);
         }
@@ -323,10 +350,31 @@ mod tests {
     #[test]
     fn orient_swaps_sides_and_counters() {
         let mut c = Conn::new(sa("10.0.0.2:21"), sa("10.0.0.1:1000"), 1, Timestamp(0));
-        c.bytes_to_server = 5;
+        c.count_payload(Dir::ToServer, 100, 5);
         c.orient(sa("10.0.0.2:21"));
         assert_eq!(c.server, sa("10.0.0.2:21"));
         assert_eq!(c.bytes_to_client, 5);
+        // The span moved with it: more of the same direction adds to the same count.
+        c.count_payload(Dir::ToClient, 105, 3);
+        assert_eq!((c.bytes_to_client, c.bytes_to_server), (8, 0));
+    }
+
+    #[test]
+    fn payload_bytes_count_the_sequence_space_covered_once() {
+        let mut c = Conn::new(sa("10.0.0.1:1000"), sa("10.0.0.2:21"), 1, Timestamp(0));
+        c.count_payload(Dir::ToClient, 1000, 100);
+        c.count_payload(Dir::ToClient, 1000, 100); // retransmitted
+        assert_eq!(c.bytes_to_client, 100);
+        c.count_payload(Dir::ToClient, 1200, 100); // a hole before it: sent all the same
+        c.count_payload(Dir::ToClient, 1100, 100); // the hole, late
+        c.count_payload(Dir::ToClient, 1150, 10); // a piece again
+        assert_eq!(c.bytes_to_client, 300);
+        // Across the wrap of the sequence space.
+        let mut w = Conn::new(sa("10.0.0.1:1000"), sa("10.0.0.2:21"), 1, Timestamp(0));
+        w.count_payload(Dir::ToServer, u32::MAX - 9, 10);
+        w.count_payload(Dir::ToServer, 0, 10);
+        w.count_payload(Dir::ToServer, u32::MAX - 9, 20);
+        assert_eq!(w.bytes_to_server, 20);
     }
 
     #[test]
