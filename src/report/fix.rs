@@ -19,7 +19,7 @@ impl fmt::Display for Fix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Fix::ServerPassiveSettings { setup } => {
-                let (public, range) = (Public(setup.public_address), Range(setup.passive_ports));
+                let (public, range) = (Address(setup.public_address, PUBLIC), Span(setup.passive_ports, '-'));
                 let place = match setup.software {
                     Software::Vsftpd => "in vsftpd.conf, then restart vsftpd",
                     Software::ProFtpd => "in proftpd.conf, then restart proftpd",
@@ -40,7 +40,7 @@ impl fmt::Display for Fix {
                 Notes { public: Some(setup.public_address), lan: None, range: Some(setup.passive_ports) }.fmt(f)
             }
             Fix::ForwardPassiveRange { setup } => {
-                let (lan, range) = (Lan(setup.lan_address), Range(setup.passive_ports));
+                let (lan, range) = (Address(setup.lan_address, LAN), Span(setup.passive_ports, '-'));
                 let cp = setup.control_port;
                 if setup.lan_address == Known::Unknown {
                     f.write_str("If the server is behind a NAT router: ")?;
@@ -59,12 +59,12 @@ impl fmt::Display for Fix {
                 Notes { public: Some(setup.public_address), lan: Some(setup.lan_address), range: None }.fmt(f)
             }
             Fix::AllowPassiveRange { setup } => {
-                let range = Range(setup.passive_ports);
+                let range = Span(setup.passive_ports, '-');
                 write!(
                     f,
                     "If the server has the public address {} itself: let the control port {} and the passive ports {range} in, on the \
                      firewall in front of it (FORWARD) or on the server (INPUT).",
-                    Public(setup.public_address),
+                    Address(setup.public_address, PUBLIC),
                     setup.control_port
                 )?;
                 Notes { public: Some(setup.public_address), lan: None, range: Some(setup.passive_ports) }.fmt(f)
@@ -143,7 +143,7 @@ impl fmt::Display for Fix {
 pub fn apply(fix: &Fix) -> Vec<String> {
     match *fix {
         Fix::ServerPassiveSettings { setup } => {
-            let (public, range) = (Public(setup.public_address), setup.passive_ports.value());
+            let (public, range) = (Address(setup.public_address, PUBLIC), setup.passive_ports.value());
             let (lo, hi) = match range {
                 Some(r) => (r.lo.to_string(), r.hi.to_string()),
                 None => ("<LO>".to_string(), "<HI>".to_string()),
@@ -171,7 +171,7 @@ pub fn apply(fix: &Fix) -> Vec<String> {
             }
         }
         Fix::ForwardPassiveRange { setup } => {
-            let (lan, cp, ports) = (Lan(setup.lan_address), setup.control_port, Ports(setup.passive_ports));
+            let (lan, cp, ports) = (Address(setup.lan_address, LAN), setup.control_port, Span(setup.passive_ports, ':'));
             let to = match setup.public_address.value() {
                 Some(public) => format!("-d {} ", Ip(public)),
                 None => "-d <public IP> ".to_string(),
@@ -184,7 +184,7 @@ pub fn apply(fix: &Fix) -> Vec<String> {
             ]
         }
         Fix::AllowPassiveRange { setup } => {
-            let (public, cp, ports) = (Public(setup.public_address), setup.control_port, Ports(setup.passive_ports));
+            let (public, cp, ports) = (Address(setup.public_address, PUBLIC), setup.control_port, Span(setup.passive_ports, ':'));
             let ipt = iptables(setup.public_address.value());
             vec![
                 format!("{ipt} -I FORWARD -d {public} -p tcp -m multiport --dports {cp},{ports} -j ACCEPT"),
@@ -220,29 +220,13 @@ fn iptables(address: Option<IpAddr>) -> &'static str {
     }
 }
 
-/// A public address, or the placeholder the operator fills in.
-#[allow(non_snake_case)]
-fn Public(a: Known<IpAddr>) -> Address {
-    Address(a, "<public IP>")
-}
-/// A LAN address, or its placeholder.
-#[allow(non_snake_case)]
-fn Lan(a: Known<IpAddr>) -> Address {
-    Address(a, "<server LAN IP>")
-}
-/// An address the fix needs, or its placeholder.
+/// What stands for a public address or a LAN address the capture does not show.
+const PUBLIC: &str = "<public IP>";
+const LAN: &str = "<server LAN IP>";
+/// An address the fix needs, or the placeholder the operator fills in.
 struct Address(Known<IpAddr>, &'static str);
-/// A port range as people write it, `LO-HI`, or its placeholder.
-#[allow(non_snake_case)]
-fn Range(r: Known<PortRange>) -> Span {
-    Span(r, '-')
-}
-/// A port range as iptables writes it, `LO:HI`, or its placeholder.
-#[allow(non_snake_case)]
-fn Ports(r: Known<PortRange>) -> Span {
-    Span(r, ':')
-}
-/// A port range with its separator; one port alone.
+/// A port range with its separator (`LO-HI` as people write it, `LO:HI` as iptables does), or
+/// its placeholder; one port alone.
 struct Span(Known<PortRange>, char);
 
 impl fmt::Display for Address {
