@@ -717,25 +717,30 @@ fn active_refused_illegal_port() -> Cap {
 /// 7. Client behind NAT with an FTP helper: the server's connection from port 20 arrives.
 fn alg_active_rewrite() -> Cap {
     let mut cap = Cap::new();
-    let client = sa("192.168.1.10:40006");
-    let server = sa("203.0.113.10:21");
-    let mut c = cap.open(client, server, 7000, 11000);
+    let mut c = cap.open(sa("192.168.1.10:40006"), sa("203.0.113.10:21"), 7000, 11000);
     login(&mut cap, &mut c);
-    c.cmd(&mut cap, "PORT 192,168,1,10,200,11\r\n", "200 PORT command successful. Consider using PASV.\r\n");
-    c.c(&mut cap, b"LIST\r\n");
+    let port = ("PORT 192,168,1,10,200,11\r\n", "200 PORT command successful. Consider using PASV.\r\n");
+    active_listing(&mut cap, &mut c, port, sa("203.0.113.10:20"), sa("192.168.1.10:51211"), 9300);
+    cap
+}
+
+/// An active-mode LIST after `negotiation` (command and reply): the server connects from
+/// `from` to `to` and sends one line of listing; 150, 226, then QUIT and the close.
+fn active_listing(cap: &mut Cap, c: &mut Conn, negotiation: (&str, &str), from: SocketAddr, to: SocketAddr, isn: u32) {
+    c.cmd(cap, negotiation.0, negotiation.1);
+    c.c(cap, b"LIST\r\n");
     cap.tag = Tag::Data;
-    let mut d = cap.open(sa("203.0.113.10:20"), sa("192.168.1.10:51211"), 9300, 9400);
+    let mut d = cap.open(from, to, isn, isn + 100);
     cap.tag = Tag::Control;
-    c.s(&mut cap, b"150 Here comes the directory listing.\r\n");
+    c.s(cap, b"150 Here comes the directory listing.\r\n");
     cap.tag = Tag::Data;
     // In active mode the server is the TCP client of the data connection and sends the listing.
-    d.c(&mut cap, b"drwxr-xr-x 2 ftp ftp 4096 Nov 14 22:00 pub\r\n");
-    d.close_by_client(&mut cap);
+    d.c(cap, b"drwxr-xr-x 2 ftp ftp 4096 Nov 14 22:00 pub\r\n");
+    d.close_by_client(cap);
     cap.tag = Tag::Control;
-    c.s(&mut cap, b"226 Directory send OK.\r\n");
-    c.cmd(&mut cap, "QUIT\r\n", "221 Goodbye.\r\n");
-    c.close_by_client(&mut cap);
-    cap
+    c.s(cap, b"226 Directory send OK.\r\n");
+    c.cmd(cap, "QUIT\r\n", "221 Goodbye.\r\n");
+    c.close_by_client(cap);
 }
 
 /// A dual-stack client on IPv4 names itself in EPRT as an IPv4-mapped IPv6 address
@@ -743,23 +748,10 @@ fn alg_active_rewrite() -> Cap {
 /// IPv4: the same host, the same data connection.
 fn eprt_v4_mapped() -> Cap {
     let mut cap = Cap::new();
-    let client = sa("192.0.2.10:40011");
-    let server = sa("203.0.113.10:21");
-    let mut c = cap.open(client, server, 7100, 11100);
+    let mut c = cap.open(sa("192.0.2.10:40011"), sa("203.0.113.10:21"), 7100, 11100);
     login(&mut cap, &mut c);
-    c.cmd(&mut cap, "EPRT |2|::ffff:192.0.2.10|5003|\r\n", "200 EPRT command successful. Consider using EPSV.\r\n");
-    c.c(&mut cap, b"LIST\r\n");
-    cap.tag = Tag::Data;
-    let mut d = cap.open(sa("203.0.113.10:20"), sa("192.0.2.10:5003"), 9500, 9600);
-    cap.tag = Tag::Control;
-    c.s(&mut cap, b"150 Here comes the directory listing.\r\n");
-    cap.tag = Tag::Data;
-    d.c(&mut cap, b"drwxr-xr-x 2 ftp ftp 4096 Nov 14 22:00 pub\r\n");
-    d.close_by_client(&mut cap);
-    cap.tag = Tag::Control;
-    c.s(&mut cap, b"226 Directory send OK.\r\n");
-    c.cmd(&mut cap, "QUIT\r\n", "221 Goodbye.\r\n");
-    c.close_by_client(&mut cap);
+    let eprt = ("EPRT |2|::ffff:192.0.2.10|5003|\r\n", "200 EPRT command successful. Consider using EPSV.\r\n");
+    active_listing(&mut cap, &mut c, eprt, sa("203.0.113.10:20"), sa("192.0.2.10:5003"), 9500);
     cap
 }
 

@@ -116,15 +116,20 @@ pub(crate) fn merge_repeats(findings: Vec<Finding>) -> Vec<Finding> {
     let mut out: Vec<Finding> = Vec::with_capacity(findings.len().min(16));
     // Where each finding went.
     let mut moved: Vec<u32> = Vec::with_capacity(findings.len());
-    let mut first: AddrMap<(crate::model::FindingKind, crate::model::Severity, u64, Option<u32>), usize> = AddrMap::default();
+    // Built only once a session has more distinct findings than a scan handles cheaply.
+    let mut first: AddrMap<MergeKey, usize> = AddrMap::default();
     for mut f in findings {
         // A cause comes before its consequences: its new place is known.
         f.caused_by = f.caused_by.and_then(|c| moved.get(c as usize).copied());
+        let key = merge_key(&f);
         // Most sessions have a few findings: a scan is cheaper than a map there.
         let found = if out.len() <= 8 {
-            out.iter().position(|o| o.kind == f.kind && o.severity == f.severity && o.group == f.group && o.caused_by == f.caused_by)
+            out.iter().position(|o| merge_key(o) == key)
         } else {
-            first.get(&(f.kind, f.severity, f.group, f.caused_by)).copied()
+            if first.is_empty() {
+                first.extend(out.iter().enumerate().map(|(i, o)| (merge_key(o), i)));
+            }
+            first.get(&key).copied()
         };
         match found {
             Some(i) => {
@@ -132,13 +137,23 @@ pub(crate) fn merge_repeats(findings: Vec<Finding>) -> Vec<Finding> {
                 moved.push(i as u32);
             }
             None => {
-                first.entry((f.kind, f.severity, f.group, f.caused_by)).or_insert(out.len());
+                if !first.is_empty() {
+                    first.insert(key, out.len());
+                }
                 moved.push(out.len() as u32);
                 out.push(f);
             }
         }
     }
     out
+}
+
+/// What makes two findings of one session the same: kind, severity, cause group and the
+/// finding they are a consequence of.
+type MergeKey = (crate::model::FindingKind, crate::model::Severity, u64, Option<u32>);
+
+fn merge_key(f: &Finding) -> MergeKey {
+    (f.kind, f.severity, f.group, f.caused_by)
 }
 
 /// One more occurrence of `kept`: its frames and subject join, up to the bounds.
