@@ -701,6 +701,34 @@ fn icmp_other_sequence() -> Cap {
     cap
 }
 
+/// Two listings over the same 4-tuple: the client's port is reused, the server hands out the
+/// same passive port again, and the first connection's FINs are not in the capture. The second
+/// SYN carries a new ISN after the first connection's SYN-ACK: a new connection, not a
+/// retransmission (44 bytes, then 47, not 91 on one connection).
+fn reused_four_tuple() -> Cap {
+    let mut cap = Cap::new();
+    let (client, server) = (sa("192.0.2.10:40015"), sa("203.0.113.10:21"));
+    let (dc, ds) = (sa("192.0.2.10:41015"), sa("203.0.113.10:50004"));
+    let mut c = cap.open(client, server, 5300, 9600);
+    login(&mut cap, &mut c);
+    let listings: [&[u8]; 2] = [b"drwxr-xr-x 2 ftp ftp 4096 Nov 14 22:00 pub\r\n", b"-rw-r--r-- 1 ftp ftp   39 Nov 14 22:00 readme\r\n"];
+    for (i, listing) in listings.into_iter().enumerate() {
+        c.cmd(&mut cap, "PASV\r\n", "227 Entering Passive Mode (203,0,113,10,195,84).\r\n");
+        c.c(&mut cap, b"LIST\r\n");
+        cap.tag = Tag::Data;
+        let mut d = cap.open(dc, ds, 9700 + 1000 * i as u32, 9800 + 1000 * i as u32);
+        d.s(&mut cap, listing);
+        // The FINs of the first connection are missing from the capture.
+        if i == 1 {
+            d.close_by_server(&mut cap);
+        }
+        cap.tag = Tag::Control;
+        c.s(&mut cap, b"150 Here comes the directory listing.\r\n226 Directory send OK.\r\n");
+    }
+    quit(&mut cap, &mut c);
+    cap
+}
+
 /// 6. Client behind NAT, capture inside: PORT with its private address refused by the server.
 fn active_refused_illegal_port() -> Cap {
     let mut cap = Cap::new();
@@ -983,6 +1011,7 @@ fn main() {
     write("tfo-banner-rst-text.pcap", eth(&tfo_banner_and_rst_text()));
     write("icmp-other-sequence.pcap", eth(&icmp_other_sequence()));
     write("retransmitted-data.pcap", eth(&retransmitted_data()));
+    write("reused-four-tuple.pcap", eth(&reused_four_tuple()));
     write("mid-connection.pcap", eth(&mid_connection()));
     write("lossy-control.pcapng", pcapng(&[(1, 9)], &simple(&lossy_control(), Link::Ethernet)));
 

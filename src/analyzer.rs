@@ -323,12 +323,19 @@ impl Analyzer {
             let Analyzer { flows, held, sessions, wakeups, now, .. } = self;
             flows.make_room(ts, &mut |f| release(held, sessions, wakeups, *now, f));
         }
-        // One lookup per packet. A SYN with a new ISN on a closed connection's 4-tuple opens a
-        // new connection (ports are reused).
+        // One lookup per packet. A SYN with a new ISN on the 4-tuple of a connection that was
+        // closed, or whose own SYN was answered (its FINs may be missing from the capture), opens
+        // a new connection: ports are reused. Before the SYN-ACK, the SYN is retried; a SYN-ACK
+        // seen before any SYN may be its own SYN stamped late.
         let Analyzer { flows, held, sessions, wakeups, now, expectations, encrypted, summary, .. } = self;
         let flow = flows.get_or_replace(
             key,
-            |f| !(opening && f.conn.is_closed() && f.conn.client_isn != Some(seg.seq)),
+            |f| {
+                let c = &f.conn;
+                let new_isn = c.client_isn != Some(seg.seq);
+                let reused = c.is_closed() || (c.synack_frame.is_some() && c.client_isn.is_some());
+                !(opening && reused && new_isn)
+            },
             |old| {
                 if let Some(old) = old {
                     release(held, sessions, wakeups, *now, old);

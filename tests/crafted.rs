@@ -474,3 +474,18 @@ fn first_segments_shorter_than_a_code_or_a_verb_still_make_a_session() {
     assert_eq!(negotiations(&r)[0]["data"]["command"], "NLST");
     assert_eq!(code, 0);
 }
+
+#[test]
+fn a_reused_four_tuple_after_missed_fins_is_a_new_connection() {
+    // Two listings on the same client port to the same passive port; the first connection's FINs
+    // are not in the capture. The second SYN (new ISN, after the first SYN-ACK) opens a second
+    // connection: 44 bytes then 47, each tied to its own PASV.
+    let (code, r) = analyze("reused-four-tuple.pcap");
+    let port = Some("203.0.113.10:50004");
+    check_negotiations(&r, &[("PASV", 227, port, false, "established"), ("PASV", 227, port, false, "established")]);
+    let data: Vec<_> =
+        negotiations(&r).iter().map(|n| (n["data"]["bytes"].as_u64(), n["data"]["connection"]["syn_frame"].as_u64())).collect();
+    assert_eq!(data, [(Some(44), Some(12)), (Some(47), Some(20))]);
+    assert_eq!(r["capture"]["tcp_connections"], 3);
+    assert_eq!(code, 0);
+}
