@@ -947,6 +947,18 @@ fn formats_session() -> Cap {
     cap
 }
 
+/// Every packet of `cap` twice, 20 µs apart: a SPAN port that mirrors both directions of a
+/// switch port sees each packet on the way in and on the way out.
+fn seen_twice(cap: &Cap) -> Cap {
+    let mut twice = Cap::new();
+    for p in &cap.pkts {
+        for t_ns in [p.t_ns, p.t_ns + 20_000] {
+            twice.pkts.push(Pkt { t_ns, ip: p.ip.clone(), tag: p.tag });
+        }
+    }
+    twice
+}
+
 /// 11. 5,000 lone SYNs to random ports, and one FTP session in the middle.
 fn flood() -> Cap {
     let mut cap = Cap::new();
@@ -1012,6 +1024,7 @@ fn main() {
     write("icmp-other-sequence.pcap", eth(&icmp_other_sequence()));
     write("retransmitted-data.pcap", eth(&retransmitted_data()));
     write("reused-four-tuple.pcap", eth(&reused_four_tuple()));
+    write("span-duplicates.pcap", eth(&seen_twice(&formats_session())));
     write("mid-connection.pcap", eth(&mid_connection()));
     write("lossy-control.pcapng", pcapng(&[(1, 9)], &simple(&lossy_control(), Link::Ethernet)));
 

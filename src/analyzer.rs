@@ -6,6 +6,7 @@
 //! out as events, and its state is dropped: memory follows what is open, not what was seen.
 //! It never reads a file, a socket or a clock: frames arrive with their capture time and number.
 
+use crate::capture::duplicates::Duplicates;
 use crate::correlate::outcome::{self, decided_outcome, is_final};
 use crate::correlate::tls::EncryptedSessions;
 use crate::correlate::{Expectation, Expectations};
@@ -135,6 +136,7 @@ pub struct Analyzer {
     encrypted: EncryptedSessions,
     pairing: NatPairing,
     ports_seen: PortsSeen,
+    duplicates: Duplicates,
     events: VecDeque<Event>,
     /// Bytes held against `settings.buffer_budget`.
     held: usize,
@@ -172,6 +174,7 @@ impl Analyzer {
             encrypted: EncryptedSessions::default(),
             pairing: NatPairing::default(),
             ports_seen: PortsSeen::default(),
+            duplicates: Duplicates::default(),
             events: VecDeque::new(),
             held: 0,
             summary: Summary::default(),
@@ -201,6 +204,15 @@ impl Analyzer {
         self.summary.first_time.get_or_insert(frame.ts);
         // Capture clocks can step back; time only moves forward for timeouts.
         self.now = self.now.max(frame.ts);
+        // Only TCP segments that carry something (a SYN, a FIN, data): hosts send other packets
+        // twice on purpose (MLD reports, a RST to each segment that arrives, duplicate ACKs),
+        // and copies of those change nothing in the analysis.
+        let carries = matches!(&decoded, Ok(Decoded::Tcp(s)) if s.flags.syn || s.flags.fin || !s.payload.is_empty());
+        if carries && self.duplicates.is_copy(frame.ts.0, frame.data, frame.orig_len) {
+            self.summary.duplicate_frames += 1;
+            self.run_timers();
+            return;
+        }
         match decoded {
             Ok(Decoded::Tcp(seg)) => self.on_tcp(frame.number, frame.ts, &seg),
             Ok(Decoded::Unreachable(u)) => self.on_unreachable(frame.number, &u),

@@ -489,3 +489,19 @@ fn a_reused_four_tuple_after_missed_fins_is_a_new_connection() {
     assert_eq!(r["capture"]["tcp_connections"], 3);
     assert_eq!(code, 0);
 }
+
+#[test]
+fn frames_captured_twice_are_analysed_once_and_counted() {
+    // Every packet of a passive download twice, 20 µs apart (a SPAN port mirroring both ways).
+    // Before: the data connection had 2 SYNs and the control channel 287 retransmitted bytes.
+    let (code, r) = analyze("span-duplicates.pcap");
+    check_negotiations(&r, &[("PASV", 227, Some("198.51.100.20:51204"), false, "established")]);
+    let s = one_session(&r);
+    let d = &s["negotiations"][0]["data"];
+    assert_eq!((d["connection"]["syns"].as_u64(), d["bytes"].as_u64()), (Some(1), Some(3000)));
+    assert_eq!(s["control"]["retransmitted_bytes"], 0);
+    assert_eq!((r["capture"]["frames"].as_u64(), r["capture"]["duplicate_frames"].as_u64()), (Some(54), Some(23)));
+    assert_eq!(code, 0);
+    let text = Command::new(env!("CARGO_BIN_EXE_ftpscope")).args(["analyze", &path("span-duplicates.pcap")]).output().unwrap();
+    assert!(String::from_utf8_lossy(&text.stdout).contains("23 duplicate frame(s) analysed once"));
+}

@@ -3,6 +3,7 @@
 //! progress bar for long reads ([`progress::Progress`]).
 
 pub mod background;
+pub mod duplicates;
 pub mod file;
 pub mod progress;
 pub mod writer;

@@ -95,6 +95,9 @@ pub struct Summary {
     pub undecodable_frames: u64,
     /// Frames of a link type ftpscope does not decode.
     pub unsupported_frames: u64,
+    /// TCP segments with a SYN, a FIN or data captured twice (the same bytes within 16 frames
+    /// and 10 ms): analysed once.
+    pub duplicate_frames: u64,
     /// Connections dropped from the flow table to bound memory (idle or over the limit).
     pub evicted_connections: u64,
     /// FTP sessions seen while the limit of open sessions was reached: counted, not analysed.
@@ -110,4 +113,22 @@ pub struct Summary {
     pub errors: u64,
     pub warnings: u64,
     pub infos: u64,
+}
+
+impl Summary {
+    /// What the analysis left out or counted once, with how much of each, as the reports list it:
+    /// only the ones that happened.
+    pub fn set_aside(&self) -> Vec<(u64, &'static str)> {
+        [
+            (self.undecodable_frames, "undecodable frame(s)"),
+            (self.unsupported_frames, "frame(s) of unsupported link type"),
+            (self.duplicate_frames, "duplicate frame(s) analysed once"),
+            (self.evicted_connections, "connection(s) evicted from memory"),
+            (self.sessions_over_limit, "session(s) over the limit"),
+            (self.control_over_budget_bytes, "control byte(s) over the buffer budget"),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .collect()
+    }
 }

@@ -123,16 +123,9 @@ fn summary(out: &mut String, e: &Explained) {
         let _ = write!(out, "<div><dt>{name}</dt><dd>{value}</dd></div>");
     }
     out.push_str("</dl>\n");
-    let dropped = [
-        (c.undecodable_frames, "undecodable frame(s)"),
-        (c.unsupported_frames, "frame(s) of unsupported link type"),
-        (c.evicted_connections, "connection(s) evicted from memory"),
-        (c.sessions_over_limit, "session(s) over the limit"),
-        (c.control_over_budget_bytes, "control byte(s) over the buffer budget"),
-    ];
-    let dropped: Vec<String> = dropped.iter().filter(|(n, _)| *n > 0).map(|(n, what)| format!("{n} {what}")).collect();
+    let dropped: Vec<String> = c.set_aside().iter().map(|(n, what)| format!("{n} {what}")).collect();
     if !dropped.is_empty() {
-        let _ = writeln!(out, "<p class=\"dim\">Not analysed: {}.</p>", dropped.join(", "));
+        let _ = writeln!(out, "<p class=\"dim\">Set aside: {}.</p>", dropped.join(", "));
     }
 }
 

@@ -152,18 +152,9 @@ impl<W: Write> Sink for Text<W> {
                 );
             }
         }
-        let dropped =
-            c.undecodable_frames + c.unsupported_frames + c.evicted_connections + c.sessions_over_limit + c.control_over_budget_bytes;
-        if dropped > 0 {
-            let _ = writeln!(
-                out,
-                "{}",
-                st.dim(&format!(
-                    "({} undecodable frame(s), {} of unsupported link type, {} connection(s) evicted from memory, {} session(s) over \
-                     the limit, {} control byte(s) over the buffer budget)",
-                    c.undecodable_frames, c.unsupported_frames, c.evicted_connections, c.sessions_over_limit, c.control_over_budget_bytes
-                ))
-            );
+        let set_aside: Vec<String> = c.set_aside().iter().map(|(n, what)| format!("{n} {what}")).collect();
+        if !set_aside.is_empty() {
+            let _ = writeln!(out, "{}", st.dim(&format!("({})", set_aside.join(", "))));
         }
         self.flush_buf()?;
         self.out.flush()
