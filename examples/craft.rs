@@ -959,6 +959,21 @@ fn seen_twice(cap: &Cap) -> Cap {
     twice
 }
 
+/// A session whose server, after the login, sends 20,000 bytes of one line that never ends
+/// (in 1,000-byte segments); the capture stops before the line does, the connection still open.
+fn endless_last_line() -> Cap {
+    let mut cap = Cap::new();
+    let (client, server) = (sa("192.0.2.10:40016"), sa("203.0.113.10:21"));
+    let mut c = cap.open(client, server, 5400, 9900);
+    login(&mut cap, &mut c);
+    c.c(&mut cap, b"STAT\r\n");
+    c.s(&mut cap, b"211-");
+    for _ in 0..20 {
+        c.s(&mut cap, &[b'A'; 1000]);
+    }
+    cap
+}
+
 /// 11. 5,000 lone SYNs to random ports, and one FTP session in the middle.
 fn flood() -> Cap {
     let mut cap = Cap::new();
@@ -1025,6 +1040,7 @@ fn main() {
     write("retransmitted-data.pcap", eth(&retransmitted_data()));
     write("reused-four-tuple.pcap", eth(&reused_four_tuple()));
     write("span-duplicates.pcap", eth(&seen_twice(&formats_session())));
+    write("endless-last-line.pcap", eth(&endless_last_line()));
     write("mid-connection.pcap", eth(&mid_connection()));
     write("lossy-control.pcapng", pcapng(&[(1, 9)], &simple(&lossy_control(), Link::Ethernet)));
 

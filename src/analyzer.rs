@@ -854,7 +854,7 @@ fn update_control(s: &mut SessionState, conn: &Conn, channel: &Channel) {
     c.retransmitted_bytes = a.retransmitted_bytes + b.retransmitted_bytes;
     c.conflicting_overlaps = a.conflicting_overlaps + b.conflicting_overlaps;
     c.out_of_order_segments = a.out_of_order_segments + b.out_of_order_segments;
-    c.overlong_lines = s.overlong_lines;
+    c.overlong_lines = s.overlong_lines + channel.overlong_unfinished();
     c.closed = conn.is_closed();
     c.client_isn = conn.client_isn;
     c.server_isn = conn.server_isn;

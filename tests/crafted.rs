@@ -505,3 +505,16 @@ fn frames_captured_twice_are_analysed_once_and_counted() {
     let text = Command::new(env!("CARGO_BIN_EXE_ftpscope")).args(["analyze", &path("span-duplicates.pcap")]).output().unwrap();
     assert!(String::from_utf8_lossy(&text.stdout).contains("23 duplicate frame(s) analysed once"));
 }
+
+#[test]
+fn an_endless_line_at_the_end_of_the_capture_is_overlong() {
+    // After the login the server sends `211-` and 20,000 bytes without a line end; the capture
+    // stops first. That line is overlong although it never ended (before: 0 overlong lines).
+    let (code, r) = analyze("endless-last-line.pcap");
+    let s = one_session(&r);
+    assert_eq!(s["control"]["overlong_lines"], 1);
+    assert_eq!((s["commands"].as_u64(), s["replies"].as_u64()), (Some(3), Some(3)));
+    assert_eq!(code, 0);
+    let text = Command::new(env!("CARGO_BIN_EXE_ftpscope")).args(["analyze", &path("endless-last-line.pcap")]).output().unwrap();
+    assert!(String::from_utf8_lossy(&text.stdout).contains("1 overlong control line(s) cut"));
+}

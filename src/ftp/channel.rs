@@ -166,6 +166,12 @@ impl Channel {
         self.reasm.iter().map(Reassembler::buffered_bytes).sum::<usize>() + self.lines.iter().map(|l| l.pending().len()).sum::<usize>()
     }
 
+    /// Unfinished lines already longer than the longest kept (0, 1 or 2): a peer that sends an
+    /// endless line until the capture ends still sent an overlong line.
+    pub fn overlong_unfinished(&self) -> u64 {
+        self.lines.iter().filter(|l| l.pending_line().is_some_and(|line| line.overlong)).count() as u64
+    }
+
     /// Drops the partial lines (as after a gap): the global buffer budget ran out.
     pub fn drop_partial_lines(&mut self) -> usize {
         let held = self.lines.iter().map(|l| l.pending().len()).sum();

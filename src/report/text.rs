@@ -231,6 +231,9 @@ fn session(out: &mut String, st: &Style, s: &Session) {
             s.control.gaps, s.control.retransmitted_bytes, s.control.out_of_order_segments
         ));
     }
+    if s.control.overlong_lines > 0 {
+        facts.push(format!("{} overlong control line(s) cut", s.control.overlong_lines));
+    }
     let _ = writeln!(out, "  {}", st.dim(&facts.join(", ")));
     for n in &s.negotiations {
         negotiation(out, st, n);
