@@ -204,6 +204,10 @@ impl Analyzer {
         self.summary.first_time.get_or_insert(frame.ts);
         // Capture clocks can step back; time only moves forward for timeouts.
         self.now = self.now.max(frame.ts);
+        if frame.orig_len as usize > frame.data.len() {
+            self.summary.cut_frames += 1;
+            self.summary.cut_kept = self.summary.cut_kept.max(frame.data.len() as u32);
+        }
         // Only TCP segments that carry something (a SYN, a FIN, data): hosts send other packets
         // twice on purpose (MLD reports, a RST to each segment that arrives, duplicate ACKs),
         // and copies of those change nothing in the analysis.

@@ -444,7 +444,15 @@ fn every_format_and_link_type_gives_the_same_analysis() {
         // Sessions and negotiations identical, data bytes included (from orig_len when cut).
         assert_eq!(r["sessions"], plain["sessions"], "{file}");
         assert_eq!(findings(&r), findings(&plain), "{file}");
+        // Only the snap length capture cut frames (its 3 data segments, to 64 bytes).
+        let cut = if file == "formats-snaplen.pcap" { (3, 64) } else { (0, 0) };
+        assert_eq!((c["cut_frames"].as_u64(), c["cut_kept"].as_u64()), (Some(cut.0), Some(cut.1)), "{file}");
     }
+    // The operator is told, with what to do.
+    let out = Command::new(env!("CARGO_BIN_EXE_ftpscope")).args(["analyze", &path("formats-snaplen.pcap")]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("3 frame(s) cut by the capture's snap length (at most 64 bytes kept of each)"), "{text}");
+    assert!(text.contains("tcpdump -s 0"), "{text}");
 }
 
 #[test]

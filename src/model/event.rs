@@ -95,6 +95,10 @@ pub struct Summary {
     pub undecodable_frames: u64,
     /// Frames of a link type ftpscope does not decode.
     pub unsupported_frames: u64,
+    /// Frames the capture's snap length cut (fewer bytes captured than were on the wire), and the
+    /// most bytes kept of one: what they carried past it is missing.
+    pub cut_frames: u64,
+    pub cut_kept: u32,
     /// TCP segments with a SYN, a FIN or data captured twice (the same bytes within 16 frames
     /// and 10 ms): analysed once.
     pub duplicate_frames: u64,
@@ -116,6 +120,18 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Said when the snap length cut frames: what is missing, and how to capture instead.
+    pub fn cut_note(&self) -> Option<String> {
+        (self.cut_frames > 0).then(|| {
+            format!(
+                "{} frame(s) cut by the capture's snap length (at most {} bytes kept of each): the bytes past it are missing \
+                 (transfer sizes still come from sequence numbers; a control line in them is lost); capture whole packets \
+                 (tcpdump -s 0)",
+                self.cut_frames, self.cut_kept
+            )
+        })
+    }
+
     /// What the analysis left out or counted once, with how much of each, as the reports list it:
     /// only the ones that happened.
     pub fn set_aside(&self) -> Vec<(u64, &'static str)> {

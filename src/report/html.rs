@@ -110,7 +110,11 @@ fn summary(out: &mut String, e: &Explained) {
         }
         out.push_str("</td></tr>\n");
     }
-    out.push_str("</table>\n<dl class=\"totals\">");
+    out.push_str("</table>\n");
+    if let Some(note) = c.cut_note() {
+        let _ = writeln!(out, "<p class=\"note\">{}.</p>", Escaped(&note));
+    }
+    out.push_str("<dl class=\"totals\">");
     for (name, value) in [
         ("frames", c.frames),
         ("TCP connections", c.tcp_connections),

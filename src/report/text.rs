@@ -152,6 +152,9 @@ impl<W: Write> Sink for Text<W> {
                 );
             }
         }
+        if let Some(note) = c.cut_note() {
+            let _ = writeln!(out, "{} {note}", st.severity(Severity::Warning));
+        }
         let set_aside: Vec<String> = c.set_aside().iter().map(|(n, what)| format!("{n} {what}")).collect();
         if !set_aside.is_empty() {
             let _ = writeln!(out, "{}", st.dim(&format!("({})", set_aside.join(", "))));

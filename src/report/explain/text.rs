@@ -35,6 +35,9 @@ fn capture(out: &mut dyn Write, e: &Explained) -> io::Result<()> {
     for input in e.inputs.iter().filter_map(|i| i.truncated.as_ref().map(|why| (&i.path, why))) {
         paragraph(out, "", &format!("{} ends early ({}): explained up to the break.", input.0, input.1))?;
     }
+    if let Some(note) = e.summary.cut_note() {
+        paragraph(out, "", &format!("{note}."))?;
+    }
     for f in &e.across {
         paragraph(out, "", &format!("Across sessions: {}.", FindingSummary(f)))?;
     }
