@@ -974,6 +974,21 @@ fn endless_last_line() -> Cap {
     cap
 }
 
+/// A plain FTP session, then the same client to the server's port 990 (implicit FTPS): a
+/// handshake, a TLS ClientHello's first bytes and the server's ServerHello's, then a close.
+fn implicit_ftps_beside_ftp() -> Cap {
+    let mut cap = Cap::new();
+    let (client, server) = (sa("192.0.2.10:40017"), sa("203.0.113.10:21"));
+    let mut c = cap.open(client, server, 5500, 10_100);
+    login(&mut cap, &mut c);
+    quit(&mut cap, &mut c);
+    let mut tls = cap.open(sa("192.0.2.10:40018"), sa("203.0.113.10:990"), 5600, 10_200);
+    tls.c(&mut cap, &[0x16, 0x03, 0x01, 0x00, 0x2f, 0x01, 0x00, 0x00, 0x2b, 0x03, 0x03]);
+    tls.s(&mut cap, &[0x16, 0x03, 0x03, 0x00, 0x31, 0x02, 0x00, 0x00, 0x2d, 0x03, 0x03]);
+    tls.close_by_client(&mut cap);
+    cap
+}
+
 /// 11. 5,000 lone SYNs to random ports, and one FTP session in the middle.
 fn flood() -> Cap {
     let mut cap = Cap::new();
@@ -1041,6 +1056,7 @@ fn main() {
     write("reused-four-tuple.pcap", eth(&reused_four_tuple()));
     write("span-duplicates.pcap", eth(&seen_twice(&formats_session())));
     write("endless-last-line.pcap", eth(&endless_last_line()));
+    write("implicit-ftps.pcap", eth(&implicit_ftps_beside_ftp()));
     write("mid-connection.pcap", eth(&mid_connection()));
     write("lossy-control.pcapng", pcapng(&[(1, 9)], &simple(&lossy_control(), Link::Ethernet)));
 

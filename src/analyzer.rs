@@ -363,6 +363,9 @@ impl Analyzer {
                 };
                 let role = if opening { correlate(expectations, sessions, encrypted, seg, &conn) } else { Role::Fresh };
                 summary.tcp_connections += 1;
+                if conn.server.port() == crate::ftp::IMPLICIT_FTPS_PORT {
+                    summary.implicit_ftps_connections += 1;
+                }
                 Flow { conn, role, held: 0 }
             },
         );

@@ -11,7 +11,7 @@ use ftpscope::capture;
 use ftpscope::capture::background::{read_in_background, Message};
 use ftpscope::capture::progress::Progress;
 use ftpscope::pipeline::Pipeline;
-use ftpscope::report::explain::{self, Collector, Explained, ImplicitFtps};
+use ftpscope::report::explain::{self, Collector, Explained};
 use ftpscope::report::InputsRead;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -131,15 +131,9 @@ fn analyse(path: &Path, source: capture::Source, bar: bool, intent: ftpscope::mo
     let (collector, collected) = Collector::new();
     let mut pipeline = Pipeline::start(settings, Box::new(collector));
     let mut inputs = InputsRead::default();
-    let mut implicit_ftps = ImplicitFtps::default();
     while let Some(message) = reading.next() {
         match message {
             Message::Frames(batch) => {
-                for (_, decoded) in batch.packets() {
-                    if let Ok(decoded) = decoded {
-                        implicit_ftps.see(&decoded);
-                    }
-                }
                 pipeline.feed(&batch);
                 reading.recycle(batch);
             }
@@ -154,7 +148,6 @@ fn analyse(path: &Path, source: capture::Source, bar: bool, intent: ftpscope::mo
     progress.finish();
     let finished = pipeline.finish(Vec::new(), inputs.into_vec(), None);
     finished.written.map_err(|e| e.to_string())?;
-    let mut explained = collected.recv().map_err(|_| "the analysis ended without a result".to_string())?;
-    explained.implicit_ftps = implicit_ftps.syns;
+    let explained = collected.recv().map_err(|_| "the analysis ended without a result".to_string())?;
     Ok((explained, finished.errors))
 }

@@ -526,3 +526,16 @@ fn an_endless_line_at_the_end_of_the_capture_is_overlong() {
     let text = Command::new(env!("CARGO_BIN_EXE_ftpscope")).args(["analyze", &path("endless-last-line.pcap")]).output().unwrap();
     assert!(String::from_utf8_lossy(&text.stdout).contains("1 overlong control line(s) cut"));
 }
+
+#[test]
+fn implicit_ftps_on_port_990_is_said_and_not_analysed() {
+    // A clear-text session, then the same client to port 990 with TLS records from the first
+    // byte. Before, the report said nothing of it.
+    let (code, r) = analyze("implicit-ftps.pcap");
+    assert_eq!(one_session(&r)["server"], "203.0.113.10:21");
+    assert_eq!((r["capture"]["tcp_connections"].as_u64(), r["capture"]["implicit_ftps_connections"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(code, 0);
+    let out = Command::new(env!("CARGO_BIN_EXE_ftpscope")).args(["analyze", &path("implicit-ftps.pcap")]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("1 TCP connection(s) to port 990: implicit FTPS, encrypted from the first byte"), "{text}");
+}

@@ -238,7 +238,7 @@ fn a_capture_without_ftp_says_what_to_capture_instead() {
     assert_eq!(status, Some(0));
     let advice = c["no_ftp"]["text"].as_str().expect("no_ftp advice");
     assert!(advice.contains("port 21") && advice.contains("host <the FTP server's address>"), "{advice}");
-    assert_eq!(c["no_ftp"]["implicit_ftps_syns"], 0);
+    assert_eq!(c["no_ftp"]["implicit_ftps_connections"], 0);
     assert!(!advice.contains("990"), "{advice}");
 
     // A handshake to port 990, built byte by byte: implicit FTPS, unreadable from the first byte.
@@ -249,7 +249,7 @@ fn a_capture_without_ftp_says_what_to_capture_instead() {
     assert!(text.contains("No FTP control channel") && text.contains("port 990: implicit FTPS"), "{text}");
     let out = explain(&["--json", path.to_str().unwrap()]);
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(doc["captures"][0]["no_ftp"]["implicit_ftps_syns"], 1);
+    assert_eq!(doc["captures"][0]["no_ftp"]["implicit_ftps_connections"], 1);
 }
 
 /// A pcap (raw IPv4) with a client's SYN to 192.0.2.30:990, its SYN-ACK and an ACK.

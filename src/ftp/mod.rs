@@ -2,6 +2,10 @@
 //! negotiation arguments (PORT, EPRT, LPRT, 227, 228, 229), recognising FTP by content, and
 //! one session's protocol state.
 
+/// Port of implicit FTPS: TLS from the first byte (RFC 4217 section 2.1 leaves it out; servers
+/// still offer it). Nothing on it can be read, here or by a NAT helper.
+pub const IMPLICIT_FTPS_PORT: u16 = 990;
+
 pub mod channel;
 pub mod detect;
 pub mod lines;

@@ -99,6 +99,8 @@ pub struct Summary {
     /// most bytes kept of one: what they carried past it is missing.
     pub cut_frames: u64,
     pub cut_kept: u32,
+    /// TCP connections to port 990 (implicit FTPS): encrypted from the first byte, not analysed.
+    pub implicit_ftps_connections: u64,
     /// TCP segments with a SYN, a FIN or data captured twice (the same bytes within 16 frames
     /// and 10 ms): analysed once.
     pub duplicate_frames: u64,
@@ -120,6 +122,19 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Said when connections to the implicit FTPS port were seen: what they are, and that they
+    /// are not in the report.
+    pub fn implicit_ftps_note(&self) -> Option<String> {
+        (self.implicit_ftps_connections > 0).then(|| {
+            format!(
+                "{} TCP connection(s) to port {}: implicit FTPS, encrypted from the first byte; nothing in them can be read, \
+                 here or by a NAT helper, so their sessions are not in this report",
+                self.implicit_ftps_connections,
+                crate::ftp::IMPLICIT_FTPS_PORT
+            )
+        })
+    }
+
     /// Said when the snap length cut frames: what is missing, and how to capture instead.
     pub fn cut_note(&self) -> Option<String> {
         (self.cut_frames > 0).then(|| {

@@ -111,7 +111,7 @@ fn summary(out: &mut String, e: &Explained) {
         out.push_str("</td></tr>\n");
     }
     out.push_str("</table>\n");
-    if let Some(note) = c.cut_note() {
+    for note in [c.implicit_ftps_note(), c.cut_note()].into_iter().flatten() {
         let _ = writeln!(out, "<p class=\"note\">{}.</p>", Escaped(&note));
     }
     out.push_str("<dl class=\"totals\">");

@@ -152,6 +152,9 @@ impl<W: Write> Sink for Text<W> {
                 );
             }
         }
+        if let Some(note) = c.implicit_ftps_note() {
+            let _ = writeln!(out, "{} {note}", st.severity(Severity::Info));
+        }
         if let Some(note) = c.cut_note() {
             let _ = writeln!(out, "{} {note}", st.severity(Severity::Warning));
         }

@@ -54,7 +54,9 @@ impl<'a> CaptureView<'a> {
         CaptureView {
             capture: Capture::new(&e.inputs, &e.summary),
             verdict: VerdictView { verdict: &e.verdict, text: Rendered(&e.verdict) },
-            no_ftp: e.no_ftp().then_some(NoFtpView { implicit_ftps_syns: e.implicit_ftps, text: Rendered(NoFtp(e)) }),
+            no_ftp: e
+                .no_ftp()
+                .then_some(NoFtpView { implicit_ftps_connections: e.summary.implicit_ftps_connections, text: Rendered(NoFtp(e)) }),
             problems: e.problems.iter().map(ProblemView::of).collect(),
             problems_left_out: e.problems_left_out,
             healthy: e.healthy.iter().map(|h| HealthyView { healthy: h, text: Rendered(h) }).collect(),
@@ -73,7 +75,7 @@ struct VerdictView<'a> {
 
 #[derive(Serialize)]
 struct NoFtpView<'a> {
-    implicit_ftps_syns: u64,
+    implicit_ftps_connections: u64,
     text: Rendered<NoFtp<'a>>,
 }
 

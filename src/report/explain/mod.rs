@@ -14,7 +14,6 @@ pub mod words;
 
 use super::ladder::{ladder, Ladder};
 use super::{InputSummary, Sink};
-use crate::decode::Decoded;
 use crate::model::{Event, Finding, Fix, Outcome, Session, Summary};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
@@ -29,8 +28,6 @@ pub const PROBLEMS_KEPT: usize = 500;
 pub const HEALTHY_KEPT: usize = 2000;
 /// Findings across sessions kept (they need both sides of a NAT router in one capture).
 const ACROSS_KEPT: usize = 500;
-/// Port of implicit FTPS (RFC 4217 section 2.1 leaves it to TLS from the first byte).
-pub const IMPLICIT_FTPS_PORT: u16 = 990;
 
 /// One capture, explained.
 #[derive(Debug, Default)]
@@ -44,8 +41,6 @@ pub struct Explained {
     pub healthy_left_out: u64,
     /// Findings across sessions.
     pub across: Vec<Finding>,
-    /// SYNs to port 990: implicit FTPS, unreadable from the first byte.
-    pub implicit_ftps: u64,
 }
 
 impl Explained {
@@ -182,23 +177,6 @@ impl Sink for Collector {
         // The receiver is gone only if the caller stopped waiting: nothing to write then.
         let _ = self.done.send(explained);
         Ok(())
-    }
-}
-
-/// Counts SYNs to [`IMPLICIT_FTPS_PORT`] in the frames read (the analyzer does not take them
-/// for FTP): said when no FTP was found.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct ImplicitFtps {
-    pub syns: u64,
-}
-
-impl ImplicitFtps {
-    pub fn see(&mut self, decoded: &Decoded<'_>) {
-        if let Decoded::Tcp(seg) = decoded {
-            if seg.flags.syn && !seg.flags.ack && seg.dst.port() == IMPLICIT_FTPS_PORT {
-                self.syns += 1;
-            }
-        }
     }
 }
 

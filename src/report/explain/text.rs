@@ -32,6 +32,9 @@ fn capture(out: &mut dyn Write, e: &Explained) -> io::Result<()> {
         return paragraph(out, "", &NoFtp(e).to_string());
     }
     paragraph(out, "", &e.verdict.to_string())?;
+    if let Some(note) = e.summary.implicit_ftps_note() {
+        paragraph(out, "", &format!("Also: {note}."))?;
+    }
     for input in e.inputs.iter().filter_map(|i| i.truncated.as_ref().map(|why| (&i.path, why))) {
         paragraph(out, "", &format!("{} ends early ({}): explained up to the break.", input.0, input.1))?;
     }

@@ -5,7 +5,7 @@
 //! Owns the wording of `explain`. Must not choose facts (story does) nor lay out (text, json).
 
 use super::story::{Answer, Cause, Fact};
-use super::{Explained, Healthy, Verdict, IMPLICIT_FTPS_PORT};
+use super::{Explained, Healthy, Verdict};
 use crate::model::{AddressClass, Mode, Outcome, Software};
 use crate::report::addr::Sock;
 use std::fmt::{self, Display, Formatter};
@@ -268,13 +268,8 @@ impl Display for NoFtp<'_> {
              data connections use other ports).",
             e.summary.frames, e.summary.tcp_connections
         )?;
-        if e.implicit_ftps > 0 {
-            write!(
-                f,
-                " {} SYN(s) went to port {IMPLICIT_FTPS_PORT}: implicit FTPS, encrypted from the first byte; nothing of it can be read, \
-                 here or by a NAT helper.",
-                e.implicit_ftps
-            )?;
+        if let Some(note) = e.summary.implicit_ftps_note() {
+            write!(f, " {note}.")?;
         }
         Ok(())
     }
