@@ -425,7 +425,8 @@ fn block(out: &mut Vec<u8>, kind: u32, body: &[u8]) {
 
 /// pcapng (little-endian): one SHB, an IDB per interface `(linktype, tsresol)` with an
 /// `if_tsresol` option (6 = µs, 9 = ns), EPBs.
-fn pcapng(ifaces: &[(u32, u8)], frames: &[Frame]) -> Vec<u8> {
+/// A pcapng file; `blocks` are (frame index, block type, body): written before that frame.
+fn pcapng(ifaces: &[(u32, u8)], frames: &[Frame], blocks: &[(usize, u32, Vec<u8>)]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut shb = Vec::new();
     shb.extend_from_slice(&0x1a2b_3c4du32.to_le_bytes());
@@ -445,7 +446,10 @@ fn pcapng(ifaces: &[(u32, u8)], frames: &[Frame]) -> Vec<u8> {
         idb.extend_from_slice(&[0, 0, 0, 0]);
         block(&mut out, 1, &idb);
     }
-    for f in frames {
+    for (i, f) in frames.iter().enumerate() {
+        for (_, kind, body) in blocks.iter().filter(|b| b.0 == i) {
+            block(&mut out, *kind, body);
+        }
         let per_sec = 10u64.pow(u32::from(ifaces[f.iface as usize].1));
         let ts = f.t_ns / (1_000_000_000 / per_sec);
         let mut epb = Vec::new();
@@ -458,6 +462,22 @@ fn pcapng(ifaces: &[(u32, u8)], frames: &[Frame]) -> Vec<u8> {
         block(&mut out, 6, &epb);
     }
     out
+}
+
+/// Blocks that carry no packet, placed among the frames: a custom block that may be copied
+/// (0x00000BAD) and one that may not (0x40000BAD), each with a Private Enterprise Number; a
+/// systemd journal entry (9); decryption secrets (10); name resolution (4); interface
+/// statistics (5). Wireshark numbers the first three as frames, not the others.
+fn other_blocks() -> Vec<(usize, u32, Vec<u8>)> {
+    let custom = |text: &[u8]| [&32473u32.to_le_bytes()[..], text].concat();
+    vec![
+        (2, 0x0000_0bad, custom(b"copy me")),
+        (5, 0x4000_0bad, custom(b"do not copy me")),
+        (8, 9, b"__REALTIME_TIMESTAMP=1700000000000000\nMESSAGE=hello\n".to_vec()),
+        (11, 10, [&0x544c_534bu32.to_le_bytes()[..], &4u32.to_le_bytes(), b"keys"].concat()),
+        (14, 4, vec![0, 0, 0, 0]),
+        (17, 5, vec![0; 12]),
+    ]
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1058,18 +1078,19 @@ fn main() {
     write("endless-last-line.pcap", eth(&endless_last_line()));
     write("implicit-ftps.pcap", eth(&implicit_ftps_beside_ftp()));
     write("mid-connection.pcap", eth(&mid_connection()));
-    write("lossy-control.pcapng", pcapng(&[(1, 9)], &simple(&lossy_control(), Link::Ethernet)));
+    write("lossy-control.pcapng", pcapng(&[(1, 9)], &simple(&lossy_control(), Link::Ethernet), &[]));
 
     let f = formats_session();
     write("formats-plain.pcap", eth(&f));
     write("formats-ns-be.pcap", pcap(1, true, true, 65535, &simple(&f, Link::Ethernet)));
     let two_if = frames(&f, |p| if p.tag == Tag::Data { (1, Link::Raw) } else { (0, Link::Ethernet) }, |_| None);
-    write("formats-two-if.pcapng", pcapng(&[(1, 6), (101, 9)], &two_if));
+    write("formats-two-if.pcapng", pcapng(&[(1, 6), (101, 9)], &two_if, &[]));
     write("formats-sll.pcap", one(&f, Link::Sll));
     write("formats-sll2.pcap", one(&f, Link::Sll2));
     let vlan = frames(&f, |p| (0, if p.tag == Tag::Data { Link::QinQ(200, 100) } else { Link::Vlan(100) }), |_| None);
     write("formats-vlan.pcap", pcap_us(1, &vlan));
     write("formats-null.pcap", one(&f, Link::Null));
+    write("formats-blocks.pcapng", pcapng(&[(1, 6)], &simple(&f, Link::Ethernet), &other_blocks()));
     let snapped = frames(&f, |_| (0, Link::Ethernet), |p| (p.tag == Tag::Data).then_some(64));
     write("formats-snaplen.pcap", pcap_us(1, &snapped));
 

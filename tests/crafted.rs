@@ -539,3 +539,21 @@ fn implicit_ftps_on_port_990_is_said_and_not_analysed() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("1 TCP connection(s) to port 990: implicit FTPS, encrypted from the first byte"), "{text}");
 }
+
+#[test]
+fn pcapng_blocks_that_wireshark_numbers_take_a_frame_number() {
+    // The session of formats-plain.pcap with a custom block (copyable and not), a systemd journal
+    // entry, decryption secrets, name resolution and interface statistics among its packets.
+    // tshark 4.0 numbers the first three as frames: the PASV is its frame 12 (9 without them),
+    // the data SYN 15, the 226 frame 25 (read off `tshark -r formats-blocks.pcapng`).
+    let (code, r) = analyze("formats-blocks.pcapng");
+    let n = &negotiations(&r)[0];
+    assert_eq!((n["frame"].as_u64(), n["reply_frame"].as_u64()), (Some(12), Some(13)));
+    let d = &n["data"];
+    assert_eq!(
+        (d["command_frame"].as_u64(), d["connection"]["syn_frame"].as_u64(), d["reply_frame"].as_u64()),
+        (Some(14), Some(15), Some(25))
+    );
+    assert_eq!(r["capture"]["frames"], 27, "packets read; the blocks are numbered, not read as frames");
+    assert_eq!(code, 0);
+}

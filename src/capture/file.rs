@@ -455,6 +455,10 @@ impl Reading<'_> {
                 }
                 self.emit(self.last_ts, interface.link, data, packet.origlen);
             }
+            // Wireshark gives these records frame numbers of their own (tshark lists a custom block
+            // as `data`, a journal entry as `systemd_journal`): they carry no packet, but the
+            // frames after them are numbered as Wireshark numbers them, as the schema promises.
+            PcapBlockOwned::NG(Block::Custom(_) | Block::SystemdJournalExport(_)) => self.frames.next += 1,
             PcapBlockOwned::NG(Block::Unknown(unknown)) => {
                 if self.native(unknown.block_type) == BLOCK_TYPE_OBSOLETE_PACKET {
                     self.obsolete_packet(unknown.data)?;
