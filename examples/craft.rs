@@ -1009,6 +1009,29 @@ fn implicit_ftps_beside_ftp() -> Cap {
     cap
 }
 
+/// One client address and port (a port-preserving NAT, or ephemeral port reuse) in two
+/// sessions at once, to two servers, both anonymous, each with a PASV: two different
+/// connections (other ISNs, other banners), not the two sides of one NAT.
+fn one_client_port_two_servers() -> Cap {
+    let mut cap = Cap::new();
+    let client = sa("192.0.2.10:40020");
+    let mut a = cap.open(client, sa("203.0.113.10:21"), 5700, 10_300);
+    let mut b = cap.open(client, sa("198.51.100.20:21"), 6700, 11_300);
+    a.s(&mut cap, BANNER.as_bytes());
+    b.s(&mut cap, b"220 ProFTPD Server (Debian) [198.51.100.20]\r\n");
+    for (c, reply) in [(&mut a, "230 Login successful.\r\n"), (&mut b, "230 Anonymous access granted.\r\n")] {
+        c.cmd(&mut cap, "USER anonymous\r\n", "331 Please specify the password.\r\n");
+        c.cmd(&mut cap, "PASS guest@\r\n", reply);
+    }
+    a.cmd(&mut cap, "PASV\r\n", "227 Entering Passive Mode (203,0,113,10,195,85).\r\n");
+    b.cmd(&mut cap, "PASV\r\n", "227 Entering Passive Mode (198,51,100,20,195,86).\r\n");
+    passive_transfer(&mut cap, &mut a, "LIST", "192.0.2.10:41020", "203.0.113.10:50005", 7700, b"pub\r\n");
+    passive_transfer(&mut cap, &mut b, "LIST", "192.0.2.10:41021", "198.51.100.20:50006", 8700, b"incoming\r\n");
+    quit(&mut cap, &mut a);
+    quit(&mut cap, &mut b);
+    cap
+}
+
 /// 11. 5,000 lone SYNs to random ports, and one FTP session in the middle.
 fn flood() -> Cap {
     let mut cap = Cap::new();
@@ -1077,6 +1100,7 @@ fn main() {
     write("span-duplicates.pcap", eth(&seen_twice(&formats_session())));
     write("endless-last-line.pcap", eth(&endless_last_line()));
     write("implicit-ftps.pcap", eth(&implicit_ftps_beside_ftp()));
+    write("one-client-port-two-servers.pcap", eth(&one_client_port_two_servers()));
     write("mid-connection.pcap", eth(&mid_connection()));
     write("lossy-control.pcapng", pcapng(&[(1, 9)], &simple(&lossy_control(), Link::Ethernet), &[]));
 

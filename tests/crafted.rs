@@ -557,3 +557,14 @@ fn pcapng_blocks_that_wireshark_numbers_take_a_frame_number() {
     assert_eq!(r["capture"]["frames"], 27, "packets read; the blocks are numbered, not read as frames");
     assert_eq!(code, 0);
 }
+
+#[test]
+fn one_client_port_to_two_servers_is_not_a_nat_pair() {
+    // 192.0.2.10:40020 in two sessions at once (a port-preserving NAT), to two servers, both
+    // anonymous, both with one PASV, starting 3 ms apart. Other ISNs and other banners: two
+    // connections, not the two sides of one NAT (before: a false alg_rewrite).
+    let (code, r) = analyze("one-client-port-two-servers.pcap");
+    assert_eq!(r["sessions"].as_array().unwrap().len(), 2);
+    assert!(!has(&r, "alg_rewrite", "info"), "{:?}", findings(&r));
+    assert_eq!(code, 0);
+}

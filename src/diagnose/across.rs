@@ -33,6 +33,13 @@ struct Digest {
     /// A hash of the user name: both copies of one connection carry the same USER line, and
     /// a hash costs no allocation per session.
     user: u64,
+    /// The banner's hash: both copies carry the same one.
+    banner: u64,
+    /// The control connection's initial sequence numbers, client's and server's, when the
+    /// handshake is in the capture: a NAT passes them through (a helper that resizes a PORT
+    /// line shifts the numbers after it, not the first), while two connections that only share
+    /// a client port (a port-preserving NAT, ephemeral port reuse) have their own.
+    isns: [Option<u32>; 2],
     negotiations: Box<[Advertised]>,
     /// The previous digest of each of its two groups, by sequence number (a list through the
     /// digests, newest first, so that a group costs no allocation of its own).
@@ -93,6 +100,8 @@ impl NatPairing {
             start: s.start_time,
             settled: now,
             user: group(s.user.as_deref()),
+            banner: group(s.banner.as_deref()),
+            isns: [s.control.client_isn, s.control.server_isn],
             negotiations: s.negotiations.iter().map(|n| (n.command, n.mode, n.advertised, n.evidence_frame())).collect(),
             earlier: [None; 2],
         };
@@ -110,6 +119,8 @@ impl NatPairing {
                 let same_connection = other_side_differs
                     && other.negotiations.len() == d.negotiations.len()
                     && other.user == d.user
+                    && other.banner == d.banner
+                    && same_isns(other.isns, d.isns)
                     && (other.start.0 - d.start.0).abs() < SAME_START_NS;
                 if same_connection {
                     rewritten(other, &d, &mut out);
@@ -156,6 +167,14 @@ impl NatPairing {
     pub fn is_empty(&self) -> bool {
         self.digests.is_empty()
     }
+}
+
+/// Each initial sequence number known in both copies is the same.
+fn same_isns(a: [Option<u32>; 2], b: [Option<u32>; 2]) -> bool {
+    a.iter().zip(&b).all(|pair| match pair {
+        (Some(x), Some(y)) => x == y,
+        _ => true,
+    })
 }
 
 /// The two copies of one control connection: negotiations whose addresses differ were rewritten.
