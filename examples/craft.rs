@@ -1071,6 +1071,126 @@ fn flood() -> Cap {
     cap
 }
 
+/// What a capture point sees when only the packets from `from` pass it (asymmetric routing, a
+/// mirror port copying one direction): the same packets and times, the others left out.
+fn only_from(mut cap: Cap, from: IpAddr) -> Cap {
+    cap.pkts.retain(|p| match from {
+        IpAddr::V4(a) => p.ip[0] >> 4 == 4 && p.ip[12..16] == a.octets(),
+        IpAddr::V6(a) => p.ip[0] >> 4 == 6 && p.ip[8..24] == a.octets(),
+    });
+    cap
+}
+
+/// A passive session with only the server's packets: its SYN-ACK, greeting and replies (227
+/// among them), its side of the data connection (SYN-ACK, the listing, FIN).
+fn one_way_server_passive() -> Cap {
+    let mut cap = Cap::new();
+    let (client, server) = (sa("192.0.2.10:40015"), sa("203.0.113.10:21"));
+    let mut c = cap.open(client, server, 5300, 9300);
+    login(&mut cap, &mut c);
+    c.cmd(&mut cap, "TYPE A\r\n", "200 Switching to ASCII mode.\r\n");
+    c.cmd(&mut cap, "PASV\r\n", "227 Entering Passive Mode (203,0,113,10,195,84).\r\n");
+    passive_transfer(
+        &mut cap,
+        &mut c,
+        "LIST",
+        "192.0.2.10:41015",
+        "203.0.113.10:50004",
+        9410,
+        b"-rw-r--r-- 1 ftp ftp   39 Nov 14 22:00 readme\r\n",
+    );
+    quit(&mut cap, &mut c);
+    only_from(cap, server.ip())
+}
+
+/// An active session with only the client's packets: its SYN and commands (PORT among them),
+/// its side of the data connection the server opened (SYN-ACK, the uploaded bytes, FIN).
+fn one_way_client_active() -> Cap {
+    let mut cap = Cap::new();
+    let (client, server) = (sa("192.0.2.10:40016"), sa("203.0.113.10:21"));
+    let mut c = cap.open(client, server, 5400, 9400);
+    login(&mut cap, &mut c);
+    c.cmd(&mut cap, "TYPE I\r\n", "200 Switching to Binary mode.\r\n");
+    c.cmd(&mut cap, "PORT 192,0,2,10,200,21\r\n", "200 PORT command successful. Consider using PASV.\r\n");
+    c.c(&mut cap, b"STOR upload.bin\r\n");
+    cap.tag = Tag::Data;
+    // The server connects from port 20; the client, the data connection's TCP server, uploads.
+    let mut d = cap.open(sa("203.0.113.10:20"), sa("192.0.2.10:51221"), 9420, 9520);
+    cap.tag = Tag::Control;
+    c.s(&mut cap, b"150 Ok to send data.\r\n");
+    cap.tag = Tag::Data;
+    d.s(&mut cap, &[b'u'; 700]);
+    d.close_by_server(&mut cap);
+    cap.tag = Tag::Control;
+    c.s(&mut cap, b"226 Transfer complete.\r\n");
+    c.cmd(&mut cap, "QUIT\r\n", "221 Goodbye.\r\n");
+    c.close_by_client(&mut cap);
+    only_from(cap, client.ip())
+}
+
+/// The data connection's SYN stamped 0.2 ms before the 227 that announced it (a multi-queue NIC
+/// stamps each queue on its own clock reading), then the transfer as usual.
+fn syn_before_227() -> Cap {
+    let mut cap = Cap::new();
+    let (client, server) = (sa("192.0.2.10:40017"), sa("203.0.113.10:21"));
+    let mut c = cap.open(client, server, 5500, 9500);
+    login(&mut cap, &mut c);
+    c.c(&mut cap, b"PASV\r\n");
+    let (dc, ds) = (sa("192.0.2.10:41017"), sa("203.0.113.10:50005"));
+    cap.tag = Tag::Data;
+    cap.syn(dc, ds, 9430);
+    cap.tag = Tag::Control;
+    cap.step_ns = 200_000;
+    c.s(&mut cap, b"227 Entering Passive Mode (203,0,113,10,195,85).\r\n");
+    cap.step_ns = 1_000_000;
+    cap.tag = Tag::Data;
+    cap.tcp(ds, dc, 9530, 9431, SYN | ACK, &[]);
+    cap.tcp(dc, ds, 9431, 9531, ACK, &[]);
+    let mut d = Conn::midway(dc, ds, 9431, 9531);
+    cap.tag = Tag::Control;
+    list_over(&mut cap, &mut c, &mut d, b"drwxr-xr-x 2 ftp ftp 4096 Nov 14 22:00 pub\r\n");
+    cap
+}
+
+/// LIST over the data connection `d`, open already: 150, the listing, the server's close, 226,
+/// then QUIT and the close.
+fn list_over(cap: &mut Cap, c: &mut Conn, d: &mut Conn, listing: &[u8]) {
+    cap.tag = Tag::Control;
+    c.c(cap, b"LIST\r\n");
+    c.s(cap, b"150 Here comes the directory listing.\r\n");
+    cap.tag = Tag::Data;
+    d.s(cap, listing);
+    d.close_by_server(cap);
+    cap.tag = Tag::Control;
+    c.s(cap, b"226 Directory send OK.\r\n");
+    quit(cap, c);
+}
+
+/// The 227 segment is not in the capture (the capture point dropped it, and the client's ACK of
+/// it after); the client, which had it, connects at once; 300 ms later the server retransmits
+/// the 227 (the ACK was lost), which completes the control stream; then the transfer.
+fn retransmitted_227_after_syn() -> Cap {
+    let mut cap = Cap::new();
+    let (client, server) = (sa("192.0.2.10:40018"), sa("203.0.113.10:21"));
+    let mut c = cap.open(client, server, 5600, 9600);
+    login(&mut cap, &mut c);
+    c.c(&mut cap, b"PASV\r\n");
+    let reply = b"227 Entering Passive Mode (203,0,113,10,195,86).\r\n";
+    // The original: sent, not captured.
+    let original = c.sseq;
+    c.sseq += reply.len() as u32;
+    cap.wait_ms(1);
+    cap.tag = Tag::Data;
+    let (dc, ds) = (sa("192.0.2.10:41018"), sa("203.0.113.10:50006"));
+    let mut d = cap.open(dc, ds, 9440, 9540);
+    cap.tag = Tag::Control;
+    cap.wait_ms(300);
+    cap.tcp(server, client, original, c.cseq, PSH | ACK, reply);
+    cap.tcp(client, server, c.cseq, c.sseq, ACK, &[]);
+    list_over(&mut cap, &mut c, &mut d, b"-rw-r--r-- 1 ftp ftp   39 Nov 14 22:00 readme\r\n");
+    cap
+}
+
 fn main() {
     let dir = std::env::args().nth(1).unwrap_or_else(|| "fixtures/crafted".into());
     let dir = Path::new(&dir);
@@ -1119,4 +1239,8 @@ fn main() {
     write("formats-snaplen.pcap", pcap_us(1, &snapped));
 
     write("flood.pcap", one(&flood(), Link::Raw));
+    write("one-way-server-passive.pcap", eth(&one_way_server_passive()));
+    write("one-way-client-active.pcap", eth(&one_way_client_active()));
+    write("syn-before-227.pcap", eth(&syn_before_227()));
+    write("227-retransmitted-after-syn.pcap", eth(&retransmitted_227_after_syn()));
 }

@@ -9,6 +9,7 @@
 use crate::capture::duplicates::Duplicates;
 use crate::correlate::outcome::{self, decided_outcome, is_final};
 use crate::correlate::tls::EncryptedSessions;
+use crate::correlate::untied::{Untied, UntiedSyns};
 use crate::correlate::{Expectation, Expectations};
 use crate::decode::{self, Decoded, TcpSegment, Unreachable};
 use crate::diagnose::{self, across::NatPairing, Context, PortsSeen};
@@ -17,7 +18,7 @@ use crate::ftp::detect;
 use crate::ftp::probe::{self, Probe, Verdict};
 use crate::ftp::session::{Effect, SessionState};
 use crate::model::event::STATS_EVERY_NS;
-use crate::model::{EndReason, Event, Finding, Frame, Intent, Severity, Stats, Summary, Timestamp};
+use crate::model::{Directions, EndReason, Event, Finding, Frame, Intent, Severity, Stats, Summary, Timestamp};
 use crate::tcp::flow::{Conn, Dir, Evictable, FlowKey, FlowLimits, FlowTable};
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
@@ -133,6 +134,9 @@ pub struct Analyzer {
     /// Entries can be stale: the session is re-examined and rescheduled.
     wakeups: BinaryHeap<Reverse<(Timestamp, u32)>>,
     expectations: Expectations,
+    /// Connections that matched no expectation, for a short while: their negotiation may be
+    /// read just after them.
+    untied: UntiedSyns,
     encrypted: EncryptedSessions,
     pairing: NatPairing,
     ports_seen: PortsSeen,
@@ -171,6 +175,7 @@ impl Analyzer {
             next_session: 0,
             wakeups: BinaryHeap::new(),
             expectations: Expectations::default(),
+            untied: UntiedSyns::default(),
             encrypted: EncryptedSessions::default(),
             pairing: NatPairing::default(),
             ports_seen: PortsSeen::default(),
@@ -256,6 +261,7 @@ impl Analyzer {
                     self.summary.evicted_connections = self.flows.evicted;
                     self.summary.peak_open_sessions = self.open_high_water;
                     self.summary.expectations_dropped = self.expectations.dropped;
+                    self.summary.untied_connections_dropped = self.untied.dropped;
                     // An empty input has no capture time at all.
                     let time = self.summary.last_time.unwrap_or_default();
                     self.events.push_back(Event::Summary { frame: self.last_frame, time, summary: Box::new(self.summary.clone()) });
@@ -343,7 +349,7 @@ impl Analyzer {
         // closed, or whose own SYN was answered (its FINs may be missing from the capture), opens
         // a new connection: ports are reused. Before the SYN-ACK, the SYN is retried; a SYN-ACK
         // seen before any SYN may be its own SYN stamped late.
-        let Analyzer { flows, held, sessions, wakeups, now, expectations, encrypted, summary, .. } = self;
+        let Analyzer { flows, held, sessions, wakeups, now, expectations, untied, encrypted, summary, .. } = self;
         let flow = flows.get_or_replace(
             key,
             |f| {
@@ -361,7 +367,12 @@ impl Analyzer {
                 } else {
                     Conn::new(seg.src, seg.dst, frame, ts)
                 };
-                let role = if opening { correlate(expectations, sessions, encrypted, seg, &conn) } else { Role::Fresh };
+                // A SYN-ACK opens it when the SYN is not in the capture (one direction only).
+                let role = if seg.flags.syn {
+                    correlate(expectations, untied, sessions, encrypted, opening.then_some(seg.seq), &conn)
+                } else {
+                    Role::Fresh
+                };
                 summary.tcp_connections += 1;
                 if conn.server.port() == crate::ftp::IMPLICIT_FTPS_PORT {
                     summary.implicit_ftps_connections += 1;
@@ -373,6 +384,17 @@ impl Analyzer {
         let dir = conn.dir_of(seg.src);
         conn.last_frame = frame;
         conn.last_ts = ts;
+        conn.sent |= 1 << dir as u8;
+        // The SYN's sender acknowledging something proves the SYN-ACK came, captured or not.
+        let handshake_acked = dir == Dir::ToServer
+            && seg.flags.ack
+            && !seg.flags.syn
+            && !seg.flags.rst
+            && conn.syn.is_some()
+            && conn.handshake_acked.is_none();
+        if handshake_acked {
+            conn.handshake_acked = Some(frame);
+        }
         if opening {
             if conn.syn.is_none() {
                 conn.syn = Some((frame, ts));
@@ -410,7 +432,9 @@ impl Analyzer {
         // A retransmitted SYN changes only the SYN count, which settling reads from the flow:
         // the session (elsewhere in memory) is not touched for it.
         let retransmitted_syn = opening && conn.syns > 1;
-        let state_changed = (seg.flags.syn && !retransmitted_syn) || seg.flags.fin || seg.flags.rst;
+        // An acknowledgement decides the outcome only where the SYN-ACK is missing.
+        let state_changed =
+            (seg.flags.syn && !retransmitted_syn) || seg.flags.fin || seg.flags.rst || (handshake_acked && conn.synack_frame.is_none());
         match &mut flow.role {
             Role::Data { session, negotiation } if state_changed => {
                 let (id, n) = (*session, *negotiation);
@@ -420,7 +444,8 @@ impl Analyzer {
                 if !neg.outcome_announced && decided_outcome(conn).is_some() {
                     neg.outcome_announced = true;
                     if self.settings.negotiation_events {
-                        self.events.push_back(outcome_event(id, n, &outcome::negotiation_record(neg, ts), frame, ts));
+                        let record = outcome::negotiation_record(neg, ts, s.directions);
+                        self.events.push_back(outcome_event(id, n, &record, frame, ts));
                     }
                 }
             }
@@ -432,6 +457,7 @@ impl Analyzer {
             Role::Data { .. } | Role::Probable { .. } => {}
             Role::Probing(probe) => {
                 let dir = conn.dir_of(seg.src);
+                probe.note_ack(dir, seg, frame);
                 self.lines.clear();
                 probe.channel.push(dir, seg, true, &mut self.lines, &mut self.raw);
                 probe.bytes += seg.payload.len();
@@ -442,7 +468,7 @@ impl Analyzer {
                 let held = probe.held();
                 self.held = self.held + held - flow.held;
                 flow.held = held;
-                let verdict = match probe.judge() {
+                let verdict = match probe.judge(conn, self.settings.intent.control_port) {
                     // Probes may use a reserve past the budget, so that channels holding it
                     // cannot stop new sessions from being recognised; past the reserve a
                     // probe is given up (FTP sessions already followed matter more than a maybe).
@@ -456,13 +482,17 @@ impl Analyzer {
                         flow.held = 0;
                         flow.role = Role::Other;
                     }
-                    Verdict::Ftp if self.sessions.len() >= self.settings.max_open_sessions => {
+                    Verdict::Ftp | Verdict::FtpOneWay { .. } if self.sessions.len() >= self.settings.max_open_sessions => {
                         self.summary.sessions_over_limit += 1;
                         self.held -= flow.held;
                         flow.held = 0;
                         flow.role = Role::Other;
                     }
-                    Verdict::Ftp => {
+                    Verdict::Ftp | Verdict::FtpOneWay { .. } => {
+                        let one_way_frame = match verdict {
+                            Verdict::FtpOneWay { evidence } => Some(evidence),
+                            _ => None,
+                        };
                         let Role::Probing(probe) = std::mem::replace(&mut flow.role, Role::Other) else { unreachable!() };
                         let probe = *probe;
                         let id = self.next_session;
@@ -470,6 +500,8 @@ impl Analyzer {
                         self.summary.sessions += 1;
                         let mut s = SessionState::new(id, conn);
                         s.timeline.keep(self.settings.timeline_lines);
+                        s.directions = directions(conn);
+                        s.one_way_frame = one_way_frame;
                         self.events.push_back(Event::SessionStart {
                             session: id,
                             frame,
@@ -499,6 +531,7 @@ impl Analyzer {
             Role::Control { session, channel } => {
                 let id = *session;
                 let Some(s) = self.sessions.get_mut(&id) else { return };
+                s.directions = directions(conn);
                 let dir = conn.dir_of(seg.src);
                 self.lines.clear();
                 self.raw.clear();
@@ -576,12 +609,13 @@ impl Analyzer {
                             neg.conn = Some(f.conn);
                         }
                     }
-                    self.events.push_back(negotiation_event(session, n, &outcome::negotiation_record(neg, ts), frame, ts));
+                    let record = outcome::negotiation_record(neg, ts, s.directions);
+                    self.events.push_back(negotiation_event(session, n, &record, frame, ts));
                 }
                 Effect::Expect(n) => {
-                    let Some(neg) = s.negotiations.get(n as usize) else { continue };
+                    let Some(neg) = s.negotiations.get_mut(n as usize) else { continue };
                     let Some(advertised) = neg.advertised else { continue };
-                    self.expectations.add(Expectation {
+                    let expectation = Expectation {
                         session,
                         negotiation: n,
                         mode: neg.command.mode(),
@@ -589,7 +623,25 @@ impl Analyzer {
                         control_client: s.client.ip(),
                         control_server: s.server.ip(),
                         created: neg.ts,
-                    });
+                    };
+                    // The connection may have opened already, stamped just before this reply or
+                    // while the reply waited behind a hole in the control stream.
+                    let early = self.untied.take_match(&expectation, ts);
+                    let tied =
+                        early.and_then(|(c, how)| tie_untied(&mut self.flows, &mut self.held, &c, session, n).map(|conn| (conn, how)));
+                    let Some((conn, how)) = tied else {
+                        self.expectations.add(expectation);
+                        continue;
+                    };
+                    neg.conn = Some(conn);
+                    neg.matched_by = Some(how);
+                    if !neg.outcome_announced && decided_outcome(&conn).is_some() {
+                        neg.outcome_announced = true;
+                        if self.settings.negotiation_events {
+                            let record = outcome::negotiation_record(neg, ts, s.directions);
+                            self.events.push_back(outcome_event(session, n, &record, frame, ts));
+                        }
+                    }
                 }
             }
         }
@@ -612,18 +664,15 @@ impl Analyzer {
         let conn = flow.conn;
         match flow.role {
             Role::Data { session, negotiation } => {
-                let Some(n) = self.sessions.get_mut(&session).and_then(|s| s.negotiations.get_mut(negotiation as usize)) else { return };
+                let Some(s) = self.sessions.get_mut(&session) else { return };
+                let captured = s.directions;
+                let Some(n) = s.negotiations.get_mut(negotiation as usize) else { return };
                 n.conn = Some(conn);
                 if !n.outcome_announced {
                     n.outcome_announced = true;
                     if self.settings.negotiation_events {
-                        self.events.push_back(outcome_event(
-                            session,
-                            negotiation,
-                            &outcome::negotiation_record(n, self.now),
-                            frame,
-                            self.now,
-                        ));
+                        let record = outcome::negotiation_record(n, self.now, captured);
+                        self.events.push_back(outcome_event(session, negotiation, &record, frame, self.now));
                     }
                 }
             }
@@ -789,28 +838,49 @@ fn data_flow_keys(s: &SessionState) -> Vec<FlowKey> {
     conns.map(|c| FlowKey::new(c.client, c.server)).collect()
 }
 
-/// A new connection (its first SYN): the data connection of a negotiation, a probable data
-/// connection of an encrypted session, or nothing known yet.
+/// A new connection (its first SYN, or its SYN-ACK when the SYN is not in the capture): the
+/// data connection of a negotiation, a probable data connection of an encrypted session, or
+/// nothing known yet; then it is kept a while in case its negotiation is read just after.
 fn correlate(
     expectations: &mut Expectations,
+    untied: &mut UntiedSyns,
     sessions: &mut FxHashMap<u32, Box<SessionState>>,
     encrypted: &EncryptedSessions,
-    seg: &TcpSegment<'_>,
+    isn: Option<u32>,
     conn: &Conn,
 ) -> Role {
-    if let Some((e, how)) = expectations.take_match(seg.src, seg.dst, conn.first_ts) {
+    let (client, server) = (conn.client, conn.server);
+    if let Some((e, how)) = expectations.take_match(client, server, conn.first_ts) {
         if let Some(n) = sessions.get_mut(&e.session).and_then(|s| s.negotiations.get_mut(e.negotiation as usize)) {
             n.matched_by = Some(how);
             return Role::Data { session: e.session, negotiation: e.negotiation };
         }
     }
-    if let Some(id) = encrypted.session_for(seg.src, seg.dst, |id| sessions.get(&id).map(|s| &**s)) {
+    if let Some(id) = encrypted.session_for(client, server, |id| sessions.get(&id).map(|s| &**s)) {
         if let Some(s) = sessions.get_mut(&id) {
             s.probable.push(*conn);
             return Role::Probable { session: id, index: s.probable.len() as u32 - 1 };
         }
     }
+    untied.add(Untied { client, server, isn, opened: conn.first_ts }, conn.first_ts);
     Role::Fresh
+}
+
+/// Makes a connection that opened before its negotiation was read (see [`UntiedSyns`]) the data
+/// connection of negotiation `n`: its packets so far are in its flow and count, its later ones
+/// go to the negotiation. None when it is gone, reused, or already something else (a control
+/// channel, another negotiation's).
+fn tie_untied(flows: &mut FlowTable<Flow>, held: &mut usize, c: &Untied, session: u32, n: u32) -> Option<Conn> {
+    let flow = flows.get_mut(&FlowKey::new(c.client, c.server))?;
+    // Opened by a SYN-ACK (isn unknown), its own SYN may have come after, stamped late.
+    let same = flow.conn.client == c.client && (c.isn.is_none() || flow.conn.client_isn == c.isn);
+    if !same || !matches!(flow.role, Role::Fresh | Role::Other | Role::Probing(_)) {
+        return None;
+    }
+    // A probe of its first bytes (a listing that looked like a reply) is given up.
+    *held -= std::mem::take(&mut flow.held);
+    flow.role = Role::Data { session, negotiation: n };
+    Some(flow.conn)
 }
 
 fn negotiation_event(session: u32, index: u32, record: &crate::model::Negotiation, frame: u64, now: Timestamp) -> Event {
@@ -847,6 +917,15 @@ fn apply_line(s: &mut SessionState, frame: u64, ts: Timestamp, line: LineRef<'_>
     match line.dir {
         Dir::ToServer => s.on_command(frame, ts, line.bytes, effects),
         Dir::ToClient => s.on_reply_line(frame, ts, line.bytes, effects),
+    }
+}
+
+/// The directions of a connection the capture holds so far.
+fn directions(conn: &Conn) -> Directions {
+    match conn.one_way() {
+        None => Directions::Both,
+        Some(Dir::ToServer) => Directions::ClientToServer,
+        Some(Dir::ToClient) => Directions::ServerToClient,
     }
 }
 

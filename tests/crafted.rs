@@ -568,3 +568,84 @@ fn one_client_port_to_two_servers_is_not_a_nat_pair() {
     assert!(!has(&r, "alg_rewrite", "info"), "{:?}", findings(&r));
     assert_eq!(code, 0);
 }
+/// The negotiation's data connection as (client, server), with how it was matched.
+fn tied(n: &Value) -> (String, String, String) {
+    let c = &n["data"]["connection"];
+    let s = |v: &Value| v.as_str().unwrap_or("none").to_string();
+    (s(&c["client"]), s(&c["server"]), s(&n["data"]["matched_by"]))
+}
+
+#[test]
+fn only_the_servers_side_of_a_passive_session_still_makes_the_session() {
+    let (code, r) = analyze("one-way-server-passive.pcap");
+    let s = one_session(&r);
+    assert_eq!((s["client"].as_str(), s["server"].as_str()), (Some("192.0.2.10:40015"), Some("203.0.113.10:21")));
+    assert_eq!(s["captured_directions"], "server_to_client");
+    assert_eq!(s["banner"], "(vsFTPd 3.0.5)");
+    // The 227 without its PASV is still an advertised endpoint; its data connection (seen from
+    // its SYN-ACK on) is tied to it and its listing counted.
+    check_negotiations(&r, &[("PASV", 227, Some("203.0.113.10:50004"), false, "established")]);
+    let n = &negotiations(&r)[0];
+    assert_eq!(n["command_implied"], true);
+    assert_eq!(n["frame"], n["reply_frame"], "the implied command is placed at its reply");
+    assert_eq!(tied(n), ("192.0.2.10:41015".into(), "203.0.113.10:50004".into(), "advertised".into()));
+    assert_eq!(n["data"]["bytes"], 47);
+    let f = finding(&r, "one_direction_captured");
+    assert_eq!(f["severity"], "info");
+    assert_eq!(f["details"]["captured_directions"], "server_to_client");
+    assert_eq!(f["frames"], serde_json::json!([1, 3]), "the first frame, and the 331 acknowledging a USER never captured");
+    no_errors(&r);
+    assert_eq!(findings(&r).iter().filter(|(_, s)| s == "warning").count(), 0, "{:?}", findings(&r));
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn only_the_clients_side_of_an_active_session_still_makes_the_session() {
+    let (code, r) = analyze("one-way-client-active.pcap");
+    let s = one_session(&r);
+    assert_eq!(s["captured_directions"], "client_to_server");
+    assert_eq!(s["user"], "anonymous");
+    // PORT without its 200 is still a negotiation; the server's connection (seen from the
+    // client's SYN-ACK on) is tied to it, the upload counted.
+    assert_eq!(negotiations(&r).len(), 1);
+    let n = &negotiations(&r)[0];
+    assert_eq!((n["command"].as_str(), n["advertised"].as_str()), (Some("PORT"), Some("192.0.2.10:51221")));
+    assert_eq!(n["data"]["outcome"], "established");
+    assert!(n["reply_code"].is_null(), "no reply was captured, none is invented");
+    assert_eq!(n["command_implied"], false);
+    assert_eq!(tied(n), ("203.0.113.10:20".into(), "192.0.2.10:51221".into(), "advertised".into()));
+    assert_eq!(n["data"]["command"], "STOR upload.bin");
+    assert_eq!(n["data"]["bytes"], 700);
+    let f = finding(&r, "one_direction_captured");
+    assert_eq!((f["severity"].as_str(), f["details"]["captured_directions"].as_str()), (Some("info"), Some("client_to_server")));
+    // Nothing concluded from the missing replies: no error, no warning.
+    assert!(findings(&r).iter().all(|(_, s)| s == "info"), "{:?}", findings(&r));
+    assert_eq!(code, 0);
+}
+
+/// A transfer whose data connection opened before its 227 was read: tied all the same.
+fn check_early_syn(file: &str, client: &str, server: &str, bytes: u64) {
+    let (code, r) = analyze(file);
+    check_negotiations(&r, &[("PASV", 227, Some(server), false, "established")]);
+    let n = &negotiations(&r)[0];
+    assert_eq!(tied(n), (client.into(), server.into(), "advertised".into()));
+    assert!(n["data"]["connection"]["syn_frame"].as_u64() < n["reply_frame"].as_u64(), "the SYN is before the 227 in the file");
+    assert_eq!(n["data"]["bytes"], bytes, "the packets after the tie count for the negotiation");
+    assert_eq!(n["data"]["command"], "LIST");
+    assert_eq!(one_session(&r)["captured_directions"], "both");
+    no_errors(&r);
+    assert_eq!(r["capture"]["untied_connections_dropped"], 0);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn a_data_syn_stamped_just_before_its_227_is_tied() {
+    // The SYN is 0.2 ms before the 227 (multi-queue NIC timestamps).
+    check_early_syn("syn-before-227.pcap", "192.0.2.10:41017", "203.0.113.10:50005", 44);
+}
+
+#[test]
+fn a_data_syn_before_the_retransmission_of_a_lost_227_is_tied() {
+    // The 227 is missing from the capture; the client connects; 300 ms later the retransmission.
+    check_early_syn("227-retransmitted-after-syn.pcap", "192.0.2.10:41018", "203.0.113.10:50006", 47);
+}

@@ -30,6 +30,7 @@ const FIXTURES: &[&str] = &[
     "crafted/odd-commands.pcap",
     "crafted/passive-icmp-unreachable.pcap",
     "crafted/passive-icmp6-unreachable.pcap",
+    "crafted/one-way-server-passive.pcap",
 ];
 
 /// Fields whose values are a closed set of words: each word must be in the document too.
@@ -48,6 +49,7 @@ const ENUMERATED: &[&str] = &[
     "class",
     "rst_from",
     "side",
+    "captured_directions",
     // explain --json
     "fact",
     "cause",

@@ -9,6 +9,7 @@
 pub mod outcome;
 pub mod points;
 pub mod tls;
+pub mod untied;
 
 use crate::model::{MatchedBy, Mode};
 use crate::Timestamp;
@@ -156,11 +157,12 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn sa(s: &str) -> SocketAddr {
+    pub(super) fn sa(s: &str) -> SocketAddr {
         s.parse().unwrap()
     }
 
-    fn passive(adv: &str) -> Expectation {
+    /// Waiting for a passive connection from 192.168.1.10 to 203.0.113.5 (the control hosts).
+    pub(super) fn passive(adv: &str) -> Expectation {
         Expectation {
             session: 0,
             negotiation: 0,

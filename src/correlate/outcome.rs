@@ -5,7 +5,7 @@
 //! rejected, unknown). Pure: state and a capture time in, record values out.
 
 use crate::ftp::session::{NegState, SessionState};
-use crate::model::{self, Connection, EndReason, Icmp, Outcome, Side, Software, Timestamp};
+use crate::model::{self, Connection, Directions, EndReason, Icmp, Outcome, Side, Software, Timestamp};
 use crate::tcp::flow::{Conn, Dir};
 
 /// A connection whose SYN went unanswered for less than this before the capture ended may
@@ -34,7 +34,9 @@ pub fn session_record(s: &SessionState, end: Timestamp, reason: EndReason) -> mo
         password_frame: s.password_frame,
         commands: s.commands,
         replies: s.replies,
-        negotiations: s.negotiations.iter().map(|n| negotiation_record(n, end)).collect(),
+        captured_directions: s.directions,
+        one_direction_frame: s.one_way_frame,
+        negotiations: s.negotiations.iter().map(|n| negotiation_record(n, end, s.directions)).collect(),
         negotiations_over_limit: s.negotiations_over_limit,
         probable_data_channels: s.probable.iter().map(|c| connection_record(c, None, end)).collect(),
         anomalies: s.anomalies.clone(),
@@ -44,13 +46,19 @@ pub fn session_record(s: &SessionState, end: Timestamp, reason: EndReason) -> mo
     }
 }
 
-pub fn negotiation_record(n: &NegState, end: Timestamp) -> model::Negotiation {
+/// A negotiation's record as it stands at `end`. `captured` is its control connection's
+/// directions in the capture: with one only, what the other side did is not concluded from
+/// its absence.
+pub fn negotiation_record(n: &NegState, end: Timestamp, captured: Directions) -> model::Negotiation {
     let transfer_reply = n.transfer.as_ref().and_then(|t| t.last.as_ref());
-    let connection = n.conn.as_ref().map(|c| connection_record(c, transfer_reply.map(|r| r.code), end));
-    let outcome = match &connection {
+    let mut connection = n.conn.as_ref().map(|c| connection_record(c, transfer_reply.map(|r| r.code), end));
+    let mut outcome = match &connection {
         Some(c) => c.outcome,
         None => outcome_without_connection(n, end),
     };
+    if captured != Directions::Both {
+        outcome = one_way_outcome(outcome, connection.as_mut());
+    }
     model::Negotiation {
         frame: n.frame,
         time: n.ts,
@@ -63,6 +71,7 @@ pub fn negotiation_record(n: &NegState, end: Timestamp) -> model::Negotiation {
         advertised: n.advertised,
         advertised_class: n.advertised.map(|a| model::classify(a.ip())),
         address_implied: n.implied,
+        command_implied: n.command_implied,
         malformed: n.malformed,
         data: model::DataChannel {
             outcome,
@@ -80,10 +89,31 @@ pub fn negotiation_record(n: &NegState, end: Timestamp) -> model::Negotiation {
     }
 }
 
+/// What a one-way capture can conclude. The data connection may have taken the missing path,
+/// so its absence is no sign that the client did not try (`not_attempted` becomes `unknown`).
+/// A lone SYN with nothing after it was answered by a RST or by nothing, on a path the capture
+/// does not see (`unanswered` becomes `unknown`); retransmitted SYNs did go unanswered, or the
+/// sender would not have sent them again. Other outcomes rest on packets that were captured.
+fn one_way_outcome(outcome: Outcome, connection: Option<&mut Connection>) -> Outcome {
+    let outcome = match (outcome, &connection) {
+        (Outcome::NotAttempted, _) => Outcome::Unknown,
+        (Outcome::Unanswered, Some(c)) if c.syns <= 1 => Outcome::Unknown,
+        (o, _) => o,
+    };
+    if let Some(c) = connection {
+        if c.outcome == Outcome::Unanswered {
+            c.outcome = outcome;
+        }
+    }
+    outcome
+}
+
 /// The outcome the wire has already decided, whatever comes later: a SYN-ACK, a RST from the
 /// server side, an ICMP error. None while only time can tell (unanswered, not attempted).
 pub fn decided_outcome(c: &Conn) -> Option<Outcome> {
-    if c.synack_frame.is_some() {
+    // The SYN's sender acknowledging something after its SYN had the SYN-ACK, even when the
+    // capture does not hold it (one direction only, or lost at the capture point).
+    if c.synack_frame.is_some() || c.handshake_acked.is_some() {
         Some(Outcome::Established)
     } else if matches!(c.rst, Some((_, Dir::ToClient))) {
         Some(Outcome::Refused)
@@ -195,6 +225,37 @@ mod tests {
         let r = connection_record(&c, None, end);
         assert_eq!(r.outcome, Outcome::Unreachable);
         assert_eq!(r.unreachable.map(|i| i.to_string()).as_deref(), Some("ICMP 3/1 host unreachable from 203.0.113.1"));
+    }
+
+    #[test]
+    fn an_acknowledgement_after_the_syn_means_the_syn_ack_came() {
+        let end = Timestamp(100 * S);
+        let mut c = syn_at(10, 1);
+        c.handshake_acked = Some(9);
+        assert_eq!(connection_record(&c, None, end).outcome, Outcome::Established);
+        assert_eq!(decided_outcome(&c), Some(Outcome::Established));
+    }
+
+    #[test]
+    fn one_way_nothing_is_concluded_from_what_is_missing() {
+        let end = Timestamp(100 * S);
+        // A lone SYN long ago: unanswered with both directions captured; one way, its answer
+        // (a SYN-ACK the sender never acknowledged, or a RST) may be on the missing path.
+        let lone = connection_record(&syn_at(10, 1), None, end);
+        assert_eq!(lone.outcome, Outcome::Unanswered);
+        let mut c = lone.clone();
+        assert_eq!(one_way_outcome(Outcome::Unanswered, Some(&mut c)), Outcome::Unknown);
+        assert_eq!(c.outcome, Outcome::Unknown, "the connection's own outcome says the same");
+        // Retransmitted SYNs were not answered, whatever the capture misses: the sender says so.
+        let mut c = connection_record(&syn_at(10, 3), None, end);
+        assert_eq!(one_way_outcome(Outcome::Unanswered, Some(&mut c)), Outcome::Unanswered);
+        // No connection seen after a negotiation: it may have taken the other path.
+        assert_eq!(one_way_outcome(Outcome::NotAttempted, None), Outcome::Unknown);
+        // What captured packets show stands.
+        let mut c = syn_at(10, 1);
+        c.rst = Some((8, Dir::ToClient));
+        let mut r = connection_record(&c, None, end);
+        assert_eq!(one_way_outcome(Outcome::Refused, Some(&mut r)), Outcome::Refused);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use super::negotiation::link;
 use super::Context;
 use crate::model::finding::group;
-use crate::model::{ChannelSeen, Connection, Details, Finding, FindingKind, Fix, ServerSetup, Session, Severity, Text};
+use crate::model::{ChannelSeen, Connection, Details, Directions, Finding, FindingKind, Fix, ServerSetup, Session, Severity, Text};
 
 pub(super) fn findings(s: &Session, cx: &Context, setup: &ServerSetup, out: &mut Vec<Finding>) {
     if let Some(intended) = cx.intent.control_port.filter(|&p| p != s.control_port) {
@@ -21,6 +21,18 @@ pub(super) fn findings(s: &Session, cx: &Context, setup: &ServerSetup, out: &mut
             fix: vec![Fix::UseControlPort { intended, seen: s.control_port }],
             details: Details::Port { port: s.control_port },
         });
+    }
+    if let (Some(frame), false) = (s.one_direction_frame, s.captured_directions == Directions::Both) {
+        // Not a problem of the network but of the capture: what the other side did is unknown,
+        // and the rest of the diagnosis concludes nothing from its absence.
+        out.push(Finding::new(
+            FindingKind::OneDirectionCaptured,
+            Severity::Info,
+            s.id,
+            vec![s.first_frame, frame],
+            Text::OneDirection { captured: s.captured_directions, negotiations: s.negotiations.len() },
+            Details::OneDirection { captured_directions: s.captured_directions },
+        ));
     }
     if s.control_port != 21 {
         out.push(Finding {

@@ -44,6 +44,29 @@ pub fn could_start_command(payload: &[u8]) -> bool {
     is_ftp_verb(word) || (!payload.is_empty() && payload.len() < 4 && payload.iter().all(u8::is_ascii_alphabetic))
 }
 
+/// Reply codes only FTP uses among the protocols that share its reply format (SMTP, NNTP):
+/// the transfer replies, the passive-mode replies, "need password" and "created".
+const FTP_ONLY_CODES: &[&[u8]] = &[b"125", b"150", b"226", b"227", b"228", b"229", b"257", b"331", b"332"];
+
+/// Verbs only FTP uses among the protocols whose clients send the same kind of lines: POP3
+/// clients send USER, PASS, LIST, RETR, STAT, DELE, NOOP and QUIT too.
+const FTP_ONLY_VERBS: &[&[u8]] = &[
+    b"PORT", b"EPRT", b"LPRT", b"PASV", b"EPSV", b"LPSV", b"TYPE", b"PWD", b"XPWD", b"CWD", b"CDUP", b"SYST", b"FEAT", b"MLSD", b"NLST",
+    b"STOR", b"STOU", b"APPE", b"SIZE", b"MDTM", b"MKD", b"RMD", b"RNFR", b"RNTO", b"PBSZ", b"PROT",
+];
+
+/// A reply line only an FTP server sends (seen from the server's side alone, SMTP's 220 and
+/// 250 look the same).
+pub fn is_ftp_only_reply(line: &[u8]) -> bool {
+    is_reply_line(line) && FTP_ONLY_CODES.iter().any(|c| line.starts_with(c))
+}
+
+/// A command line only an FTP client sends (seen from the client's side alone, a POP3
+/// client's USER, PASS, LIST and RETR look the same).
+pub fn is_ftp_only_command(line: &[u8]) -> bool {
+    parse::parse_command(line).is_some_and(|c| FTP_ONLY_VERBS.iter().any(|v| v.eq_ignore_ascii_case(c.name)))
+}
+
 /// Clear-text replies after TLS (the client sent CCC inside TLS): printable lines starting with
 /// a reply code. TLS records start with a content type byte (0x14..0x17), never a digit.
 pub fn looks_like_clear_reply(bytes: &[u8]) -> bool {
@@ -80,6 +103,14 @@ mod tests {
         );
         assert!(could_start_command(b"USER x\r\n") && could_start_command(b"US") && could_start_command(b"PASV\r\n"));
         assert!(!could_start_command(b"GET / HTTP/1.1\r\n") && !could_start_command(b"EHLO x\r\n") && !could_start_command(b""));
+    }
+
+    #[test]
+    fn lines_only_ftp_sends() {
+        assert!(is_ftp_only_reply(b"227 Entering Passive Mode (10,0,0,1,4,1)") && is_ftp_only_reply(b"331 Password required"));
+        assert!(!is_ftp_only_reply(b"220 mail.example.com ESMTP") && !is_ftp_only_reply(b"250 OK") && !is_ftp_only_reply(b"2270"));
+        assert!(is_ftp_only_command(b"PASV") && is_ftp_only_command(b"port 10,0,0,1,4,1") && is_ftp_only_command(b"TYPE I"));
+        assert!(!is_ftp_only_command(b"USER bob") && !is_ftp_only_command(b"RETR 1") && !is_ftp_only_command(b"EHLO x"));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use crate::ftp::parse::{self, Verb};
 use crate::ftp::reply::{Reply, ReplyAssembler, ReplyEvent};
 use crate::model::record::{MASK, TIMELINE_TEXT};
-use crate::model::{Anomaly, ControlStats, MatchedBy, Mode, NegotiationCommand, Side, Timeline, Timestamp};
+use crate::model::{Anomaly, ControlStats, Directions, MatchedBy, Mode, NegotiationCommand, Side, Timeline, Timestamp};
 use crate::tcp::flow::Conn;
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -50,6 +50,8 @@ pub struct NegState {
     pub reply: Option<ReplyRef>,
     pub advertised: Option<SocketAddr>,
     pub implied: bool,
+    /// The command is not in the capture (one direction only): inferred from its reply.
+    pub command_implied: bool,
     pub malformed: Option<&'static str>,
     pub transfer: Option<Transfer>,
     /// The data connection that followed, updated by the analyzer with every packet on it.
@@ -100,6 +102,11 @@ pub struct SessionState {
     pub clear_again_frame: Option<u64>,
     pub commands: u32,
     pub replies: u32,
+    /// Which directions of the control connection the capture holds (kept up to date by the
+    /// analyzer): with the server's side only, a passive reply is a negotiation of its own.
+    pub directions: Directions,
+    /// Captured one way: the frame that showed the other side's bytes are missing.
+    pub one_way_frame: Option<u64>,
     pub negotiations: Vec<NegState>,
     pub negotiations_over_limit: u64,
     pub probable: Vec<Conn>,
@@ -136,6 +143,8 @@ impl SessionState {
             clear_again_frame: None,
             commands: 0,
             replies: 0,
+            directions: Directions::Both,
+            one_way_frame: None,
             negotiations: Vec::new(),
             negotiations_over_limit: 0,
             probable: Vec::new(),
@@ -344,12 +353,12 @@ impl SessionState {
                 if let Some(reason) = reply.malformed {
                     self.anomaly(frame, "malformed_reply", reason.to_string(), printable(&line[..line.len().min(80)]));
                 }
-                self.on_reply(frame, reply, effects);
+                self.on_reply(frame, ts, reply, effects);
             }
         }
     }
 
-    fn on_reply(&mut self, frame: u64, reply: Reply, effects: &mut Vec<Effect>) {
+    fn on_reply(&mut self, frame: u64, ts: Timestamp, reply: Reply, effects: &mut Vec<Effect>) {
         self.replies = self.replies.saturating_add(1);
         let first_line = reply.text.split(|&b| b == b'\n').next().unwrap_or(&[]);
         // Made only for the replies that are kept: most (331, 230, 200 ...) are not.
@@ -361,6 +370,9 @@ impl SessionState {
         }
         let preliminary = (100..200).contains(&reply.code);
         self.realign(reply.code);
+        if self.pending.is_empty() && self.directions == Directions::ServerToClient {
+            self.implied_command(frame, ts, reply.code);
+        }
         let Some(front) = self.pending.front().copied() else {
             return; // unsolicited: 421 on timeout, a second greeting line ...
         };
@@ -404,6 +416,28 @@ impl SessionState {
     }
 }
 
+impl SessionState {
+    /// Only the server's side is captured: a passive-mode reply answers a command the capture
+    /// does not hold, named by the reply's code. It still advertises an endpoint, and the data
+    /// connection that follows is tied to it as usual. Other replies answer commands that
+    /// cannot be known (a transfer's 150 and 226 name no command): they stay unsolicited.
+    fn implied_command(&mut self, frame: u64, ts: Timestamp, code: u16) {
+        let (verb, command) = match code {
+            227 => (Verb::Pasv, NegotiationCommand::PASV),
+            228 => (Verb::Lpsv, NegotiationCommand::LPSV),
+            229 => (Verb::Epsv, NegotiationCommand::EPSV),
+            _ => return,
+        };
+        if let Some(last) = self.negotiations.last_mut() {
+            last.followed = true;
+        }
+        let mut neg = NegState::new(frame, ts, command);
+        neg.command_implied = true;
+        let negotiation = self.push_negotiation(neg);
+        self.push_pending(Pending { verb, negotiation, transfer_of: None });
+    }
+}
+
 /// The endpoint announced by a passive-mode reply, by reply code (servers answer EPSV with 227
 /// and PASV with 229): None when the code announces nothing. The bool says the address was
 /// implied (EPSV gives only a port: the control connection's server address is meant).
@@ -429,6 +463,7 @@ impl NegState {
             reply: None,
             advertised: None,
             implied: false,
+            command_implied: false,
             malformed: None,
             transfer: None,
             conn: None,
@@ -618,6 +653,32 @@ mod tests {
             ]
         );
         assert!(s.timeline.iter().all(|l| !l.text.contains("hunter")));
+    }
+
+    #[test]
+    fn with_the_server_side_only_a_passive_reply_is_a_negotiation() {
+        let mut s = session();
+        // Both sides captured: a 227 nobody asked for is unsolicited.
+        feed(&mut s, &[("S", b"220 (vsFTPd 3.0.3)"), ("S", b"227 Entering Passive Mode (203,0,113,5,4,1)")]);
+        assert!(s.negotiations.is_empty());
+        let mut s = session();
+        s.directions = Directions::ServerToClient;
+        let effects = feed(
+            &mut s,
+            &[
+                ("S", b"220 (vsFTPd 3.0.3)"),
+                ("S", b"331 Please specify the password."),
+                ("S", b"229 Entering Extended Passive Mode (|||6446|)"),
+                ("S", b"150 Here comes the directory listing."),
+                ("S", b"226 Directory send OK."),
+            ],
+        );
+        assert_eq!(effects, vec![Effect::Answered(0), Effect::Expect(0)]);
+        let n = &s.negotiations[0];
+        assert!(n.command_implied);
+        assert_eq!((n.command, n.frame), (NegotiationCommand::EPSV, 3));
+        assert_eq!(n.reply.as_ref().map(|r| (r.code, r.frame)), Some((229, 3)));
+        assert_eq!(n.advertised, Some("203.0.113.5:6446".parse().unwrap()));
     }
 
     #[test]

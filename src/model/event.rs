@@ -110,6 +110,9 @@ pub struct Summary {
     pub sessions_over_limit: u64,
     /// Data-channel expectations dropped (over the limit of waiting ones).
     pub expectations_dropped: u64,
+    /// Connections that opened before their negotiation was read, pushed out of the short
+    /// window they wait in (more than 4,096 at once, or 16 to one port) before it ended.
+    pub untied_connections_dropped: u64,
     /// Control-channel bytes given up on because the global buffer budget was exhausted.
     pub control_over_budget_bytes: u64,
     pub sessions: u64,

@@ -3,7 +3,7 @@
 //! report::fix), so that diagnosing a session formats nothing.
 
 use super::record::Icmp;
-use super::{AddressClass, FindingKind, Fix, MatchedBy, Mode, NegotiationCommand, Outcome, PortRange, Severity, Side};
+use super::{AddressClass, Directions, FindingKind, Fix, MatchedBy, Mode, NegotiationCommand, Outcome, PortRange, Severity, Side};
 use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
 use std::hash::{BuildHasher, Hash};
@@ -185,6 +185,12 @@ pub enum Text {
         intended: u16,
         server: SocketAddr,
     },
+    /// one_direction_captured: the direction the capture holds, and how many negotiations
+    /// were read (those of a server-only capture with their command implied).
+    OneDirection {
+        captured: Directions,
+        negotiations: usize,
+    },
     RewriteAcross {
         command: NegotiationCommand,
         inside: SocketAddr,
@@ -325,6 +331,8 @@ pub enum Details {
         #[serde(flatten)]
         intended: Intended,
     },
+    /// one_direction_captured
+    OneDirection { captured_directions: Directions },
     /// capture_drops: libpcap's counters at the end of a live capture
     Drops { received: u64, dropped: u64, interface_dropped: u64 },
     /// alg_rewrite across the two copies of one connection

@@ -18,7 +18,9 @@ pub use event::{Event, Stats, Summary};
 pub use finding::{ChannelSeen, Consequence, Details, Endpoints, FailedHow, FailureCause, Finding, Rejection, Text, Via};
 pub use fix::{Fix, Known, PortRange, ServerSetup};
 pub use intent::Intent;
-pub use record::{Anomaly, Connection, ControlLine, ControlStats, DataChannel, EndReason, Icmp, Negotiation, Session, Side, Timeline};
+pub use record::{
+    Anomaly, Connection, ControlLine, ControlStats, DataChannel, Directions, EndReason, Icmp, Negotiation, Session, Side, Timeline,
+};
 pub use software::Software;
 
 use serde::Serialize;
@@ -203,6 +205,9 @@ pub enum FindingKind {
     UnexpectedPublicAddress,
     /// The control connection uses another port than the intended one (`--control-port`).
     UnexpectedControlPort,
+    /// Only one direction of the control connection is in the capture: what the other side
+    /// said cannot be judged.
+    OneDirectionCaptured,
 }
 
 impl FindingKind {
@@ -224,6 +229,7 @@ impl FindingKind {
             FindingKind::PortOutsideRange => "port_outside_range",
             FindingKind::UnexpectedPublicAddress => "unexpected_public_address",
             FindingKind::UnexpectedControlPort => "unexpected_control_port",
+            FindingKind::OneDirectionCaptured => "one_direction_captured",
         }
     }
 }

@@ -40,6 +40,12 @@ pub struct Session {
     pub password_frame: Option<u64>,
     pub commands: u32,
     pub replies: u32,
+    /// Which directions of the control connection the capture holds: one only behind
+    /// asymmetric routing or on a one-way mirror port.
+    pub captured_directions: Directions,
+    /// Captured one way: the frame whose acknowledgement shows the other side sent bytes the
+    /// capture does not hold (not written out: the finding names it).
+    pub one_direction_frame: Option<u64>,
     pub negotiations: Vec<Negotiation>,
     /// Negotiations beyond the per-session limit: counted, not kept.
     pub negotiations_over_limit: u64,
@@ -176,7 +182,7 @@ impl Serialize for SessionView<'_> {
         use crate::report::addr::Sock;
         use serde::ser::SerializeStruct;
         let r = self.session;
-        let mut st = s.serialize_struct("Session", 24)?;
+        let mut st = s.serialize_struct("Session", 25)?;
         st.serialize_field("id", &r.id)?;
         st.serialize_field("client", &Sock(r.client))?;
         st.serialize_field("server", &Sock(r.server))?;
@@ -195,6 +201,7 @@ impl Serialize for SessionView<'_> {
         st.serialize_field("clear_again_frame", &r.clear_again_frame)?;
         st.serialize_field("commands", &r.commands)?;
         st.serialize_field("replies", &r.replies)?;
+        st.serialize_field("captured_directions", &r.captured_directions)?;
         st.serialize_field("negotiations", &r.negotiations)?;
         st.serialize_field("negotiations_over_limit", &r.negotiations_over_limit)?;
         st.serialize_field("probable_data_channels", &r.probable_data_channels)?;
@@ -271,6 +278,9 @@ pub struct Negotiation {
     pub advertised_class: Option<AddressClass>,
     /// True when the address came from the control connection (EPSV), not from the wire text.
     pub address_implied: bool,
+    /// True when the command is not in the capture (one direction only): it is inferred from
+    /// the reply code (227 PASV, 228 LPSV, 229 EPSV), and `frame`/`time` are the reply's.
+    pub command_implied: bool,
     /// Why the advertised address could not be parsed.
     pub malformed: Option<&'static str>,
     pub data: DataChannel,
@@ -335,6 +345,27 @@ pub struct Connection {
     pub bytes_to_client: u64,
     pub last_frame: u64,
     pub last_time: Timestamp,
+}
+
+/// The directions of a connection a capture holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Directions {
+    Both,
+    /// Only the client's packets (asymmetric routing, a mirror of one port's ingress).
+    ClientToServer,
+    /// Only the server's packets.
+    ServerToClient,
+}
+
+impl Directions {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Directions::Both => "both",
+            Directions::ClientToServer => "client_to_server",
+            Directions::ServerToClient => "server_to_client",
+        }
+    }
 }
 
 /// One end of a TCP connection.

@@ -5,7 +5,9 @@
 //! what is wrong; this says it.
 
 use super::addr::{Ip, Sock};
-use crate::model::{classify, Consequence, Details, FailedHow, FailureCause, Finding, MatchedBy, Mode, Outcome, Rejection, Text, Via};
+use crate::model::{
+    classify, Consequence, Details, Directions, FailedHow, FailureCause, Finding, MatchedBy, Mode, Outcome, Rejection, Text, Via,
+};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use std::fmt::{self, Display, Formatter};
@@ -114,6 +116,10 @@ impl Display for First<'_> {
             Text::UnexpectedPublic { advertised, intended, .. } => {
                 write!(f, "passive reply advertises {}, not the intended public address {}", Sock(advertised), Ip(intended))
             }
+            Text::OneDirection { captured, .. } => match captured {
+                Directions::ServerToClient => f.write_str("only the server's packets of this control connection were captured"),
+                _ => f.write_str("only the client's packets of this control connection were captured"),
+            },
             Text::UnexpectedControlPort { seen, intended, .. } => {
                 write!(f, "control connection on port {seen}, not the intended {intended}")
             }
@@ -237,6 +243,25 @@ impl Display for Explanation<'_> {
                 Ip(advertised.ip()),
                 Ip(intended),
                 Spaced(outcome)
+            ),
+            Text::OneDirection { captured: Directions::ServerToClient, negotiations } => write!(
+                f,
+                "The capture holds what the server sent on the control connection, not what the client sent (asymmetric \
+                 routing, or a mirror port that copies one direction): the other side's bytes were acknowledged but never \
+                 captured. The commands are unknown: {negotiations} negotiation(s) read from passive replies (227/228/229) alone, \
+                 their command implied; PORT/EPRT and what each transfer asked for cannot be seen. The data connections are \
+                 judged from the server's packets; nothing is concluded from what is missing. Capture where both directions \
+                 pass (on the server or the client, or mirror both directions of the port) to judge the rest."
+            ),
+            Text::OneDirection { negotiations, .. } => write!(
+                f,
+                "The capture holds what the client sent on the control connection, not what the server sent (asymmetric \
+                 routing, or a mirror port that copies one direction): the other side's bytes were acknowledged but never \
+                 captured. The replies are unknown: whether the server accepted or refused a command (425, 500, 530 ...) \
+                 cannot be judged, nor where a passive reply told the client to connect. {negotiations} negotiation(s) read \
+                 from the commands; a data connection counts as established when its opener acknowledged the answer to its \
+                 SYN, and nothing is concluded from what is missing. Capture where both directions pass (on the server or the \
+                 client, or mirror both directions of the port) to judge the rest."
             ),
             Text::UnexpectedControlPort { seen, intended, server } => write!(
                 f,

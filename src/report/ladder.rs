@@ -165,7 +165,10 @@ impl Ladder {
             (Mode::Active, Some(a)) => format!("{:?} {a}", n.command),
             _ => format!("{:?}", n.command),
         };
-        self.push(n.frame, n.time, (client, server), Channel::Control, command, Ending::Delivered);
+        // A command implied by its reply (only the server's side captured) was not seen sent.
+        if !n.command_implied {
+            self.push(n.frame, n.time, (client, server), Channel::Control, command, Ending::Delivered);
+        }
         if let (Some(code), Some(frame)) = (n.reply_code, n.reply_frame) {
             let label = match (n.mode, n.advertised) {
                 (Mode::Passive, Some(a)) if code < 300 => format!("{code} {a}"),

@@ -260,7 +260,9 @@ fn session(out: &mut String, st: &Style, s: &Session) {
 }
 
 fn negotiation(out: &mut String, st: &Style, n: &Negotiation) {
-    let mut line = format!("  {:>6}  {:<4}", format!("#{}", n.frame), format!("{:?}", n.command));
+    // A command the capture does not hold (one direction only) is named in parentheses.
+    let command = if n.command_implied { format!("({:?})", n.command) } else { format!("{:?}", n.command) };
+    let mut line = format!("  {:>6}  {:<4}", format!("#{}", n.frame), command);
     match n.reply_code {
         Some(code) => {
             let _ = write!(line, " {code}");

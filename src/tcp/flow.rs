@@ -81,6 +81,12 @@ pub struct Conn {
     pub fin_frame: Option<u64>,
     /// Directions that sent a FIN: bit 0 toward the server, bit 1 toward the client.
     pub fins: u8,
+    /// Directions that sent any packet, the same bits: a connection seen one way only is a
+    /// capture of one direction (asymmetric routing, a one-way mirror) or one never answered.
+    pub sent: u8,
+    /// The first segment after its SYN in which the SYN's sender acknowledged something (not
+    /// a SYN, not a RST): it had the SYN-ACK, whether or not the capture holds it.
+    pub handshake_acked: Option<u64>,
     /// Payload bytes each way: the span of sequence space the sender covered, so that a
     /// retransmission is not counted twice and a hole still counts (it was sent).
     pub bytes_to_server: u64,
@@ -129,6 +135,8 @@ impl Conn {
             unreachable: None,
             fin_frame: None,
             fins: 0,
+            sent: 0,
+            handshake_acked: None,
             bytes_to_server: 0,
             bytes_to_client: 0,
             spans: [None; 2],
@@ -154,12 +162,24 @@ impl Conn {
             self.spans.swap(0, 1);
             std::mem::swap(&mut self.client_isn, &mut self.server_isn);
             self.fins = (self.fins & 1) << 1 | (self.fins >> 1);
+            self.sent = (self.sent & 1) << 1 | (self.sent >> 1);
         }
     }
 
-    /// Both sides closed or one reset: the flow can go soon.
+    /// Only one direction's packets were seen (bit 0: toward the server, bit 1: toward the
+    /// client).
+    pub fn one_way(&self) -> Option<Dir> {
+        match self.sent {
+            0b01 => Some(Dir::ToServer),
+            0b10 => Some(Dir::ToClient),
+            _ => None,
+        }
+    }
+
+    /// Both sides closed or one reset: the flow can go soon. Seen one way only, the other
+    /// side's FIN cannot be in the capture: the seen side's FIN is the end.
     pub fn is_closed(&self) -> bool {
-        self.rst.is_some() || self.fins == 0b11
+        self.rst.is_some() || self.fins == 0b11 || (self.fins != 0 && self.one_way().is_some())
     }
 }
 

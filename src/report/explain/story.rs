@@ -6,8 +6,8 @@
 //! word anything.
 
 use crate::model::{
-    AddressClass, Connection, FailureCause, Finding, FindingKind, Fix, Icmp, Mode, Negotiation, NegotiationCommand, Outcome, Rejection,
-    Session, Severity, Side, Software, Text,
+    AddressClass, Connection, Directions, FailureCause, Finding, FindingKind, Fix, Icmp, Mode, Negotiation, NegotiationCommand, Outcome,
+    Rejection, Session, Severity, Side, Software, Text,
 };
 use crate::report::ladder::worth_telling;
 use serde::Serialize;
@@ -111,6 +111,8 @@ pub enum Cause {
     UnexpectedPublicAddress,
     /// A control port other than the intended one (`--control-port`).
     UnexpectedControlPort,
+    /// The capture holds one direction of the control connection only.
+    OneDirection,
 }
 
 impl Cause {
@@ -142,6 +144,7 @@ impl Cause {
             Text::NonstandardPort { .. } => Cause::NonstandardPort,
             Text::RewriteSeen { .. } | Text::RewriteAcross { .. } => Cause::HelperRewrote,
             Text::CaptureDrops => Cause::CaptureDrops,
+            Text::OneDirection { .. } => Cause::OneDirection,
         }
     }
 }
@@ -195,8 +198,10 @@ pub fn story(session: &Session) -> Story {
     }
     let told = worth_telling(session);
     let more = (session.negotiations.len() - told.len()) as u64 + session.negotiations_over_limit;
+    // With one direction captured, a missing reply is not a reply the server did not send.
+    let replies_seen = session.captured_directions != Directions::ClientToServer;
     for n in told {
-        negotiation(n, &mut steps);
+        negotiation(n, replies_seen, &mut steps);
     }
     if more > 0 {
         steps.push(Fact::More { negotiations: more });
@@ -212,7 +217,7 @@ pub fn story(session: &Session) -> Story {
 
 /// A negotiation's facts in frame order: in active mode the server may connect (and fail)
 /// before it replies to PORT.
-fn negotiation(n: &Negotiation, steps: &mut Vec<Fact>) {
+fn negotiation(n: &Negotiation, replies_seen: bool, steps: &mut Vec<Fact>) {
     let active = n.mode == Mode::Active;
     let (address, class) = (n.advertised, n.advertised_class);
     let mut told: Vec<(u64, Vec<Fact>)> = Vec::new();
@@ -223,13 +228,17 @@ fn negotiation(n: &Negotiation, steps: &mut Vec<Fact>) {
         address: address.filter(|_| active),
         class: class.filter(|_| active),
     };
-    told.push((n.frame, vec![asked]));
+    // A command implied by its reply (only the server's side captured) was not seen asked.
+    if !n.command_implied {
+        told.push((n.frame, vec![asked]));
+    }
     match (n.reply_code, n.reply_frame) {
         (Some(code), Some(frame)) => {
             let (address, class) = (address.filter(|_| !active), class.filter(|_| !active));
             told.push((frame, vec![Fact::Answered { frame, code, reply_text: n.reply_text.clone(), address, class }]));
         }
-        _ => told.push((n.frame, vec![Fact::NotAnswered { command: n.command }])),
+        _ if replies_seen => told.push((n.frame, vec![Fact::NotAnswered { command: n.command }])),
+        _ => {}
     }
     if let Some(c) = &n.data.connection {
         told.push((c.syn_frame, connection(c, false)));

@@ -187,6 +187,10 @@ impl Display for Cause {
                 "The server announces a public address other than the intended one: its external address setting is wrong or stale."
             }
             Cause::UnexpectedControlPort => "The control connection uses another port than the intended one.",
+            Cause::OneDirection => {
+                "The capture holds one direction of the control connection only (asymmetric routing, or a mirror port that copies \
+                 one direction): what the other side sent cannot be judged."
+            }
         })
     }
 }
@@ -219,6 +223,7 @@ impl Display for Brief {
             Cause::OutsideIntendedRange => "passive ports outside the intended range",
             Cause::UnexpectedPublicAddress => "passive replies naming another public address than intended",
             Cause::UnexpectedControlPort => "control port other than intended",
+            Cause::OneDirection => "one direction of the control connection captured",
         })
     }
 }
