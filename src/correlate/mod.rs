@@ -6,6 +6,7 @@
 //! and data connection at one point is which at the other (`points`). Must not touch: packets or
 //! FTP parsing.
 
+mod by_port;
 pub mod outcome;
 pub mod points;
 pub mod tls;
@@ -13,9 +14,7 @@ pub mod untied;
 
 use crate::model::{MatchedBy, Mode};
 use crate::Timestamp;
-use rustc_hash::FxHashMap;
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, VecDeque};
+use by_port::ByPort;
 use std::net::{IpAddr, SocketAddr};
 
 /// Announced endpoints wait this long (capture time) for their connection.
@@ -60,23 +59,10 @@ impl Expectation {
     }
 }
 
-/// The expectations waiting for their connection, indexed by advertised port: a SYN can only fit
-/// an expectation for its destination port (see [`Expectation::fit`]), so it looks at those and
-/// no others, however many wait on other ports.
+/// The expectations waiting for their connection, indexed by advertised port (see [`ByPort`]).
 #[derive(Debug, Default)]
 pub struct Expectations {
-    /// By advertised port, each list oldest first, every expectation tagged with its place in the
-    /// order of [`Expectations::add`]. Ports are chosen by whoever sends PORT or a 227 reply (an
-    /// attacker, maybe), but only 65,536 exist and Fx spreads all of them evenly (in a table of
-    /// 8,192 buckets, none is the home of more than 9 ports), so no choice of ports slows a lookup
-    /// down: a plain Fx map, without a random seed, is fine. A port's list is removed when it
-    /// empties, so the map holds only ports that have expectations.
-    by_port: FxHashMap<u16, VecDeque<(u64, Expectation)>>,
-    /// Every waiting expectation by its place in the order of `add`, with its port and creation
-    /// time: the oldest, which expiry and the bound remove first, is the first entry.
-    order: BTreeMap<u64, (u16, Timestamp)>,
-    /// Place in the order of `add` of the next expectation.
-    next_place: u64,
+    waiting: ByPort<Expectation>,
     pub dropped: u64,
     /// Expectations a SYN was compared with, to show that a SYN looks only at its port's.
     #[cfg(test)]
@@ -85,31 +71,26 @@ pub struct Expectations {
 
 impl Expectations {
     pub fn add(&mut self, e: Expectation) {
-        if self.order.len() >= MAX_EXPECTATIONS {
-            self.remove_oldest();
+        if self.waiting.len() >= MAX_EXPECTATIONS {
+            self.waiting.remove_oldest();
             self.dropped += 1;
         }
-        let place = self.next_place;
-        self.next_place += 1;
-        let port = e.advertised.port();
-        self.order.insert(place, (port, e.created));
-        self.by_port.entry(port).or_default().push_back((place, e));
+        self.waiting.push(e.advertised.port(), e.created, e);
     }
 
     /// The best expectation for a new connection from `src` to `dst`, consumed. Among equally
     /// good fits the newest wins: a client that negotiates twice uses the second answer.
     pub fn take_match(&mut self, src: SocketAddr, dst: SocketAddr, now: Timestamp) -> Option<(Expectation, MatchedBy)> {
         // Expiry goes from the oldest and stops at the first one still in time.
-        while let Some((_, &(_, created))) = self.order.first_key_value() {
+        while let Some(created) = self.waiting.oldest_time() {
             if now.0.saturating_sub(created.0) > EXPECTATION_TTL_NS {
-                self.remove_oldest();
+                self.waiting.remove_oldest();
             } else {
                 break;
             }
         }
-        let waiting = self.by_port.get_mut(&dst.port())?;
         let mut best: Option<(usize, MatchedBy)> = None;
-        for (i, (_, e)) in waiting.iter().enumerate().rev() {
+        for (i, e) in self.waiting.on(dst.port())?.enumerate().rev() {
             #[cfg(test)]
             {
                 self.fits_tried += 1;
@@ -124,23 +105,7 @@ impl Expectations {
             }
         }
         let (i, m) = best?;
-        let (place, e) = waiting.remove(i)?;
-        if waiting.is_empty() {
-            self.by_port.remove(&dst.port());
-        }
-        self.order.remove(&place);
-        Some((e, m))
-    }
-
-    /// Removes the oldest expectation, which is also the oldest of its port.
-    fn remove_oldest(&mut self) {
-        let Some((_, (port, _))) = self.order.pop_first() else { return };
-        if let Entry::Occupied(mut waiting) = self.by_port.entry(port) {
-            waiting.get_mut().pop_front();
-            if waiting.get().is_empty() {
-                waiting.remove();
-            }
-        }
+        self.waiting.take(dst.port(), i).map(|e| (e, m))
     }
 }
 
@@ -156,6 +121,7 @@ fn rank(m: MatchedBy) -> u8 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::collections::VecDeque;
 
     pub(super) fn sa(s: &str) -> SocketAddr {
         s.parse().unwrap()
@@ -233,8 +199,8 @@ mod tests {
         let (e, _) = x.take_match(sa("192.168.1.10:1"), sa("10.0.0.20:1001"), Timestamp(1)).unwrap();
         assert_eq!(e.negotiation, 1);
         // A port whose only expectation was taken or dropped leaves nothing behind.
-        assert_eq!(x.by_port.len(), MAX_EXPECTATIONS - 1);
-        assert_eq!(x.order.len(), MAX_EXPECTATIONS - 1);
+        assert_eq!(x.waiting.ports(), MAX_EXPECTATIONS - 1);
+        assert_eq!(x.waiting.len(), MAX_EXPECTATIONS - 1);
     }
 
     #[test]
@@ -282,7 +248,7 @@ mod tests {
         });
         // Linear gives about 4.
         assert!(ratio < 8.0, "4x the SYNs took {ratio:.1}x the time");
-        assert_eq!(x.order.len(), MAX_EXPECTATIONS);
+        assert_eq!(x.waiting.len(), MAX_EXPECTATIONS);
     }
 
     /// The expectations as they were kept before the index by port: one list, scanned whole for
@@ -378,7 +344,7 @@ mod tests {
                     }
                 }
                 prop_assert_eq!(indexed.dropped, scanned.dropped);
-                prop_assert_eq!(indexed.order.len(), scanned.waiting.len());
+                prop_assert_eq!(indexed.waiting.len(), scanned.waiting.len());
             }
         }
     }

@@ -8,12 +8,9 @@
 //! Owns the window and its bounds. Must not touch the flows: the analyzer retags the
 //! connection it is handed.
 
-use super::{rank, Expectation};
+use super::{rank, ByPort, Expectation};
 use crate::model::MatchedBy;
 use crate::Timestamp;
-use rustc_hash::FxHashMap;
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 
 /// How long (capture time) a SYN waits for the negotiation it belongs to. Timestamp skew
@@ -43,14 +40,10 @@ pub struct Untied {
 }
 
 /// The untied connections of the last [`WINDOW_NS`], indexed by the port they called (as
-/// [`super::Expectations`] are by advertised port).
+/// expectations are by advertised port).
 #[derive(Debug, Default)]
 pub struct UntiedSyns {
-    by_port: FxHashMap<u16, VecDeque<(u64, Untied)>>,
-    /// Every kept connection by its place in the order of `add`, with its port and time: the
-    /// oldest is the first entry.
-    order: BTreeMap<u64, (u16, Timestamp)>,
-    next_place: u64,
+    waiting: ByPort<Untied>,
     /// Connections pushed out by the bounds before their window ended.
     pub dropped: u64,
 }
@@ -60,18 +53,15 @@ impl UntiedSyns {
     pub fn add(&mut self, c: Untied, now: Timestamp) {
         self.expire(now);
         let port = c.server.port();
-        if self.by_port.get(&port).is_some_and(|l| l.len() >= MAX_PER_PORT) {
-            self.remove_oldest_of(port);
+        if self.waiting.on(port).is_some_and(|l| l.len() >= MAX_PER_PORT) {
+            self.waiting.remove_oldest_of(port);
             self.dropped += 1;
         }
-        if self.order.len() >= MAX_UNTIED {
-            self.remove_oldest();
+        if self.waiting.len() >= MAX_UNTIED {
+            self.waiting.remove_oldest();
             self.dropped += 1;
         }
-        let place = self.next_place;
-        self.next_place += 1;
-        self.order.insert(place, (port, c.opened));
-        self.by_port.entry(port).or_default().push_back((place, c));
+        self.waiting.push(port, c.opened, c);
     }
 
     /// The connection that best fits `e`, announced at capture time `now`, if one opened in
@@ -79,9 +69,8 @@ impl UntiedSyns {
     pub fn take_match(&mut self, e: &Expectation, now: Timestamp) -> Option<(Untied, MatchedBy)> {
         self.expire(now);
         let port = e.advertised.port();
-        let waiting = self.by_port.get_mut(&port)?;
         let mut best: Option<(usize, MatchedBy)> = None;
-        for (i, (_, c)) in waiting.iter().enumerate().rev() {
+        for (i, c) in self.waiting.on(port)?.enumerate().rev() {
             if now.since(c.opened) > WINDOW_NS {
                 continue;
             }
@@ -92,51 +81,26 @@ impl UntiedSyns {
             }
         }
         let (i, m) = best?;
-        let (place, c) = waiting.remove(i)?;
-        if waiting.is_empty() {
-            self.by_port.remove(&port);
-        }
-        self.order.remove(&place);
-        Some((c, m))
+        self.waiting.take(port, i).map(|c| (c, m))
     }
 
     /// Connections kept now.
     pub fn len(&self) -> usize {
-        self.order.len()
+        self.waiting.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
+        self.waiting.is_empty()
     }
 
     /// Forgets the connections whose window ended, oldest first, up to the first still in it
     /// (capture clocks can step back: one out of order lingers a little, within the bounds).
     fn expire(&mut self, now: Timestamp) {
-        while let Some((_, &(_, opened))) = self.order.first_key_value() {
+        while let Some(opened) = self.waiting.oldest_time() {
             if now.since(opened) <= WINDOW_NS {
                 break;
             }
-            self.remove_oldest();
-        }
-    }
-
-    fn remove_oldest(&mut self) {
-        let Some((_, (port, _))) = self.order.pop_first() else { return };
-        if let Entry::Occupied(mut waiting) = self.by_port.entry(port) {
-            waiting.get_mut().pop_front();
-            if waiting.get().is_empty() {
-                waiting.remove();
-            }
-        }
-    }
-
-    fn remove_oldest_of(&mut self, port: u16) {
-        let Entry::Occupied(mut waiting) = self.by_port.entry(port) else { return };
-        if let Some((place, _)) = waiting.get_mut().pop_front() {
-            self.order.remove(&place);
-        }
-        if waiting.get().is_empty() {
-            waiting.remove();
+            self.waiting.remove_oldest();
         }
     }
 }
