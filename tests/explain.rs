@@ -402,3 +402,19 @@ fn a_range_forwarded_in_part_and_active_mode_blocked_by_a_firewall_are_told_as_s
     let allow = fix_of(p, "allow_active_data");
     assert_eq!((allow["server"].as_str(), allow["source_port"].as_u64()), (Some("192.0.2.30"), Some(20)));
 }
+
+#[test]
+fn a_session_captured_one_way_is_healthy_as_far_as_its_side_shows() {
+    for (rel, side, words) in [
+        ("crafted/one-way-server-passive.pcap", "server_to_client", "(only the server's side captured)"),
+        ("crafted/one-way-client-active.pcap", "client_to_server", "(only the client's side captured)"),
+    ] {
+        let (c, code) = explained(rel);
+        assert_eq!(code, Some(0), "{rel}");
+        assert_eq!(c["problems"].as_array().map(Vec::len), Some(0), "{rel}: nothing concluded from the missing side");
+        let healthy = &c["healthy"][0];
+        assert_eq!((healthy["transfers"].as_u64(), healthy["transfers_ok"].as_u64()), (Some(1), Some(1)), "{rel}");
+        assert_eq!(healthy["captured_directions"], side, "{rel}");
+        assert!(healthy["text"].as_str().unwrap().ends_with(words), "{rel}: {}", healthy["text"]);
+    }
+}

@@ -14,7 +14,7 @@ pub mod words;
 
 use super::ladder::{ladder, Ladder};
 use super::{InputSummary, Sink};
-use crate::model::{Event, Finding, Fix, Outcome, Session, Summary};
+use crate::model::{Directions, Event, Finding, Fix, Outcome, Session, Summary};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 use std::io;
@@ -103,6 +103,9 @@ pub struct Healthy {
     pub transfers: u64,
     /// Of those, the data connections established.
     pub transfers_ok: u64,
+    /// Which directions of the control connection the capture holds: a session seen one way
+    /// is healthy as far as that side shows.
+    pub captured_directions: Directions,
 }
 
 impl Healthy {
@@ -115,6 +118,7 @@ impl Healthy {
             transfers: s.negotiations.len() as u64 + s.negotiations_over_limit + s.probable_data_channels.len() as u64,
             transfers_ok: s.negotiations.iter().filter(|n| n.data.outcome == Outcome::Established).count() as u64
                 + s.probable_data_channels.iter().filter(|c| c.outcome == Outcome::Established).count() as u64,
+            captured_directions: s.captured_directions,
         }
     }
 }

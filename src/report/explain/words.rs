@@ -6,7 +6,7 @@
 
 use super::story::{Answer, Cause, Fact};
 use super::{Explained, Healthy, Verdict};
-use crate::model::{AddressClass, Mode, Outcome, Software};
+use crate::model::{AddressClass, Directions, Mode, Outcome, Software};
 use crate::report::addr::Sock;
 use std::fmt::{self, Display, Formatter};
 
@@ -256,6 +256,11 @@ impl Display for Healthy {
             // The others failed nowhere (that would be a finding): the capture does not show
             // them (only the control connection was captured, or it ended first).
             (n, ok) => write!(f, "  {n} transfer(s), {ok} seen established"),
+        }?;
+        match self.captured_directions {
+            Directions::Both => Ok(()),
+            Directions::ClientToServer => f.write_str(" (only the client's side captured)"),
+            Directions::ServerToClient => f.write_str(" (only the server's side captured)"),
         }
     }
 }
