@@ -11,7 +11,8 @@ use crate::correlate::outcome::{self, decided_outcome, is_final};
 use crate::correlate::tls::EncryptedSessions;
 use crate::correlate::untied::{Untied, UntiedSyns};
 use crate::correlate::{Expectation, Expectations};
-use crate::decode::{self, Decoded, TcpSegment, Unreachable};
+use crate::decode::defrag::{DefragLimits, Reassembler};
+use crate::decode::{self, Decoded, Fragment, LinkType, TcpSegment, Unreachable};
 use crate::diagnose::{self, across::NatPairing, Context, PortsSeen};
 use crate::ftp::channel::{Channel, LineRef, Lines};
 use crate::ftp::detect;
@@ -28,6 +29,8 @@ use std::collections::{BinaryHeap, VecDeque};
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
     pub flows: FlowLimits,
+    /// IP fragments waiting for the rest of their datagram.
+    pub fragments: DefragLimits,
     /// FTP sessions held open at once; sessions recognised beyond it are counted, not analysed.
     pub max_open_sessions: usize,
     /// Longest control line kept; longer ones are cut (and counted).
@@ -60,6 +63,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             flows: FlowLimits::default(),
+            fragments: DefragLimits::default(),
             max_open_sessions: 50_000,
             max_line: 4096,
             max_buffered: 256 * 1024,
@@ -125,6 +129,8 @@ impl Evictable for Flow {
 
 pub struct Analyzer {
     settings: Settings,
+    /// IP fragments put back together, in frame order, before TCP sees them.
+    fragments: Reassembler,
     flows: FlowTable<Flow>,
     /// Open sessions by id. Settled ones are gone. Boxed: the table stays small enough for the
     /// cache, and growing it moves pointers, not whole sessions.
@@ -158,6 +164,8 @@ pub struct Analyzer {
     lines: Lines,
     raw: Vec<u8>,
     effects: Vec<Effect>,
+    /// The datagram the last fragment completed.
+    datagram: Vec<u8>,
 }
 
 impl Default for Analyzer {
@@ -170,6 +178,7 @@ impl Analyzer {
     pub fn new(settings: Settings) -> Analyzer {
         Analyzer {
             settings,
+            fragments: Reassembler::new(settings.fragments),
             flows: FlowTable::new(settings.flows),
             sessions: FxHashMap::default(),
             next_session: 0,
@@ -193,6 +202,7 @@ impl Analyzer {
             lines: Lines::default(),
             raw: Vec::new(),
             effects: Vec::new(),
+            datagram: Vec::new(),
         }
     }
 
@@ -215,8 +225,13 @@ impl Analyzer {
         }
         // Only TCP segments that carry something (a SYN, a FIN, data): hosts send other packets
         // twice on purpose (MLD reports, a RST to each segment that arrives, duplicate ACKs),
-        // and copies of those change nothing in the analysis.
-        let carries = matches!(&decoded, Ok(Decoded::Tcp(s)) if s.flags.syn || s.flags.fin || !s.payload.is_empty());
+        // and copies of those change nothing in the analysis. An IP fragment always carries
+        // data: a copy would leave a datagram waiting for fragments it already had.
+        let carries = match &decoded {
+            Ok(Decoded::Tcp(s)) => s.flags.syn || s.flags.fin || !s.payload.is_empty(),
+            Ok(Decoded::Fragment(_)) => true,
+            _ => false,
+        };
         if carries && self.duplicates.is_copy(frame.ts.0, frame.data, frame.orig_len) {
             self.summary.duplicate_frames += 1;
             self.run_timers();
@@ -225,6 +240,7 @@ impl Analyzer {
         match decoded {
             Ok(Decoded::Tcp(seg)) => self.on_tcp(frame.number, frame.ts, &seg),
             Ok(Decoded::Unreachable(u)) => self.on_unreachable(frame.number, &u),
+            Ok(Decoded::Fragment(f)) => self.on_fragment(frame.number, frame.ts, &f),
             Ok(Decoded::Ignored) => {}
             Ok(Decoded::Unsupported) => self.summary.unsupported_frames += 1,
             Err(_) => self.summary.undecodable_frames += 1,
@@ -262,6 +278,13 @@ impl Analyzer {
                     self.summary.peak_open_sessions = self.open_high_water;
                     self.summary.expectations_dropped = self.expectations.dropped;
                     self.summary.untied_connections_dropped = self.untied.dropped;
+                    let defrag = self.fragments.counts();
+                    self.summary.reassembled_datagrams = defrag.reassembled;
+                    self.summary.incomplete_datagrams = defrag.incomplete;
+                    self.summary.datagrams_over_budget = defrag.over_budget;
+                    self.summary.invalid_datagrams = defrag.invalid;
+                    self.summary.overlapping_fragments = defrag.overlapping;
+                    self.summary.conflicting_fragments = defrag.conflicting;
                     // An empty input has no capture time at all.
                     let time = self.summary.last_time.unwrap_or_default();
                     self.events.push_back(Event::Summary { frame: self.last_frame, time, summary: Box::new(self.summary.clone()) });
@@ -303,6 +326,8 @@ impl Analyzer {
             return;
         }
         self.finished = true;
+        // Datagrams still missing a fragment will not get it.
+        self.fragments.finish();
         let mut lines = std::mem::take(&mut self.lines);
         let mut effects = std::mem::take(&mut self.effects);
         let (ts, frame) = (self.now, self.last_frame);
@@ -327,6 +352,20 @@ impl Analyzer {
         let mut open: Vec<u32> = self.sessions.keys().copied().collect();
         open.sort_unstable();
         self.finishing = Some(open.into());
+    }
+
+    /// A fragment goes to the reassembler; the datagram it completes is decoded and analysed
+    /// as if it had come whole in this frame (Wireshark's "reassembled in" frame: the last).
+    fn on_fragment(&mut self, frame: u64, ts: Timestamp, f: &Fragment<'_>) {
+        let mut datagram = std::mem::take(&mut self.datagram);
+        if self.fragments.add(self.now, f, &mut datagram) {
+            match decode::decode(LinkType::Raw, &datagram, datagram.len() as u32) {
+                Ok(Decoded::Tcp(seg)) => self.on_tcp(frame, ts, &seg),
+                Ok(_) => {}
+                Err(_) => self.summary.undecodable_frames += 1,
+            }
+        }
+        self.datagram = datagram;
     }
 
     fn on_tcp(&mut self, frame: u64, ts: Timestamp, seg: &TcpSegment<'_>) {

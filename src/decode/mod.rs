@@ -2,7 +2,11 @@
 //!
 //! Owns: link types (Ethernet with 802.1Q/QinQ, Linux cooked v1/v2, raw IP, BSD NULL/loopback),
 //! IPv4 and IPv6 (with extension headers), TCP, and ICMP/ICMPv6 destination-unreachable messages
-//! quoting a TCP header. Must not touch: flows, reassembly, FTP. Never panics on any input.
+//! quoting a TCP header. IP fragments of TCP datagrams are handed on as [`Fragment`]s: putting
+//! them back together needs state in frame order, which [`defrag`] keeps for the analyzer.
+//! Must not touch: flows, reassembly, FTP. Never panics on any input.
+
+pub mod defrag;
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -48,11 +52,39 @@ pub struct Unreachable {
     pub quoted_seq: Option<u32>,
 }
 
+/// Which datagram an IP fragment belongs to. IPv4 keys on source, destination, protocol and
+/// identification (RFC 791), IPv6 on source, destination and the Fragment header's
+/// identification (RFC 8200); only fragments of TCP datagrams are handed on, so the protocol is
+/// TCP for both and not stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DatagramId {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// The IPv4 identification (16 bits) or the IPv6 Fragment header's (32 bits).
+    pub id: u32,
+}
+
+/// One IP fragment of a TCP datagram (IPv4 with more-fragments set or a non-zero offset, or an
+/// IPv6 Fragment header that fragments): its bytes, and where they go in the datagram's payload
+/// (what follows the IPv4 header, or the IPv6 Fragment header).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fragment<'a> {
+    pub datagram: DatagramId,
+    /// Byte offset of `payload` in the datagram's payload (the header's offset times 8).
+    pub offset: u32,
+    /// More fragments follow; false on the last one.
+    pub more: bool,
+    /// The captured bytes (the snap length may have cut them: the datagram then stays incomplete).
+    pub payload: &'a [u8],
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decoded<'a> {
     Tcp(TcpSegment<'a>),
     Unreachable(Unreachable),
-    /// Well-formed but of no interest (UDP, ARP, an IP fragment after the first ...).
+    /// A piece of a fragmented TCP datagram, for the reassembler ([`defrag`]).
+    Fragment(Fragment<'a>),
+    /// Well-formed but of no interest (UDP, ARP, a fragment of anything but TCP ...).
     Ignored,
     /// The link type is not one ftpscope decodes.
     Unsupported,
@@ -69,6 +101,8 @@ enum DetachedKind {
     /// The segment with an empty payload, and where its payload lies in the frame.
     Tcp(TcpSegment<'static>, std::ops::Range<usize>),
     Unreachable(Unreachable),
+    /// The fragment with an empty payload, and where its payload lies in the frame.
+    Fragment(Fragment<'static>, std::ops::Range<usize>),
     Ignored,
     Unsupported,
 }
@@ -77,12 +111,8 @@ impl Detached {
     /// Decodes `data` (see [`decode`]) and detaches the result from it.
     pub fn decode(link: LinkType, data: &[u8], orig_len: u32) -> Detached {
         Detached(decode(link, data, orig_len).map(|d| match d {
-            Decoded::Tcp(seg) => {
-                // The payload is a sub-slice of `data` (or empty): its place is its offset.
-                let start = (seg.payload.as_ptr() as usize).wrapping_sub(data.as_ptr() as usize);
-                let range = if seg.payload.is_empty() || start > data.len() { 0..0 } else { start..start + seg.payload.len() };
-                DetachedKind::Tcp(TcpSegment { payload: &[], ..seg }, range)
-            }
+            Decoded::Tcp(seg) => DetachedKind::Tcp(TcpSegment { payload: &[], ..seg }, place_in(data, seg.payload)),
+            Decoded::Fragment(f) => DetachedKind::Fragment(Fragment { payload: &[], ..f }, place_in(data, f.payload)),
             Decoded::Unreachable(u) => DetachedKind::Unreachable(u),
             Decoded::Ignored => DetachedKind::Ignored,
             Decoded::Unsupported => DetachedKind::Unsupported,
@@ -95,11 +125,24 @@ impl Detached {
             Ok(DetachedKind::Tcp(seg, range)) => {
                 Ok(Decoded::Tcp(TcpSegment { payload: data.get(range.clone()).unwrap_or_default(), ..seg.clone() }))
             }
+            Ok(DetachedKind::Fragment(f, range)) => {
+                Ok(Decoded::Fragment(Fragment { payload: data.get(range.clone()).unwrap_or_default(), ..f.clone() }))
+            }
             Ok(DetachedKind::Unreachable(u)) => Ok(Decoded::Unreachable(u.clone())),
             Ok(DetachedKind::Ignored) => Ok(Decoded::Ignored),
             Ok(DetachedKind::Unsupported) => Ok(Decoded::Unsupported),
             Err(e) => Err(e.clone()),
         }
+    }
+}
+
+/// Where `part`, a sub-slice of `data` (or empty), lies in it.
+fn place_in(data: &[u8], part: &[u8]) -> std::ops::Range<usize> {
+    let start = (part.as_ptr() as usize).wrapping_sub(data.as_ptr() as usize);
+    if part.is_empty() || start > data.len() {
+        0..0
+    } else {
+        start..start + part.len()
     }
 }
 
@@ -214,13 +257,14 @@ fn ip(bytes: &[u8], cut: usize) -> Result<Decoded<'_>, DecodeError> {
     general_ip(bytes, cut)
 }
 
-/// The common case read directly: IPv4 without options, not a later fragment, carrying a whole
+/// The common case read directly: IPv4 without options, not a fragment, carrying a whole
 /// TCP header, its length field within the captured bytes. Anything else (and anything odd) is
 /// left to [`general_ip`], which gives the same result for these packets (a property test
 /// checks it); this runs for nearly every packet of a capture.
 fn plain_ipv4_tcp(bytes: &[u8]) -> Option<TcpSegment<'_>> {
     let ip = bytes.get(..20)?;
-    if ip[0] != 0x45 || ip[9] != 6 || be16(ip, 6) & 0x1fff != 0 {
+    // More-fragments flag and offset: any fragment is left to the general parser (same cost).
+    if ip[0] != 0x45 || ip[9] != 6 || be16(ip, 6) & 0x3fff != 0 {
         return None;
     }
     let total = usize::from(be16(ip, 2));
@@ -249,8 +293,13 @@ fn plain_ipv4_tcp(bytes: &[u8]) -> Option<TcpSegment<'_>> {
 
 fn general_ip(bytes: &[u8], cut: usize) -> Result<Decoded<'_>, DecodeError> {
     let (packet, ext_error) = LaxIpSlice::from_slice(bytes).map_err(|e| ip_error(e, bytes))?;
+    // Before the extension headers' errors: after an IPv6 Fragment header come fragment bytes,
+    // which etherparse may have tried to read as more headers.
+    if let Some(fragment) = tcp_fragment(&packet, bytes) {
+        return Ok(fragment);
+    }
     if is_later_fragment(&packet) {
-        // Only the first fragment carries the TCP header; the others cannot be attributed.
+        // A later fragment of something other than TCP.
         return Ok(Decoded::Ignored);
     }
     if let Some((error, _layer)) = ext_error {
@@ -277,6 +326,50 @@ fn ip_error(error: LaxHeaderSliceError, bytes: &[u8]) -> DecodeError {
     match error {
         LaxHeaderSliceError::Len(_) => DecodeError::Truncated(name),
         LaxHeaderSliceError::Content(_) => DecodeError::Malformed(name),
+    }
+}
+
+/// A fragment of a TCP datagram, as a [`Decoded::Fragment`] (the first one too: its TCP header
+/// alone is not the segment); None when the packet is not fragmented. Fragments of other
+/// protocols are left to the caller (a first fragment of an ICMP error is read as today).
+fn tcp_fragment<'a>(packet: &LaxIpSlice<'a>, bytes: &'a [u8]) -> Option<Decoded<'a>> {
+    match packet {
+        LaxIpSlice::Ipv4(v4) => {
+            let header = v4.header();
+            if !header.is_fragmenting_payload() || header.protocol() != IpNumber::TCP {
+                return None;
+            }
+            Some(Decoded::Fragment(Fragment {
+                datagram: DatagramId { src: packet.source_addr(), dst: packet.destination_addr(), id: u32::from(header.identification()) },
+                offset: u32::from(header.fragments_offset().byte_offset()),
+                more: header.more_fragments(),
+                payload: v4.payload().payload,
+            }))
+        }
+        LaxIpSlice::Ipv6(v6) => {
+            if !v6.is_payload_fragmented() {
+                return None;
+            }
+            // The first Fragment header that fragments (an atomic one, offset 0 and no more
+            // fragments, leaves the packet whole: RFC 8200 4.5).
+            let header = v6.extensions().clone().into_iter().find_map(|ext| match ext {
+                Ipv6ExtensionSlice::Fragment(f) if f.is_fragmenting_payload() => Some(f),
+                _ => None,
+            })?;
+            if header.next_header() != IpNumber::TCP {
+                return None;
+            }
+            // The fragment's bytes follow its header, up to the end of the IPv6 payload as
+            // the length field (or the capture) bounds it.
+            let end = (IPV6_HEADER_LEN + usize::from(v6.header().payload_length())).min(bytes.len());
+            let start = place_in(bytes, header.slice()).end;
+            Some(Decoded::Fragment(Fragment {
+                datagram: DatagramId { src: packet.source_addr(), dst: packet.destination_addr(), id: header.identification() },
+                offset: u32::from(header.fragment_offset().byte_offset()),
+                more: header.more_fragments(),
+                payload: bytes.get(start..end).unwrap_or_default(),
+            }))
+        }
     }
 }
 
@@ -554,24 +647,45 @@ mod tests {
     }
 
     #[test]
-    fn later_ip_fragments_are_ignored() {
-        let mut packet = ipv4_tcp(b"data");
-        packet[6] = 0x00;
-        packet[7] = 0x10; // fragment offset 16 * 8 bytes
-        assert_eq!(decode_whole(LinkType::Raw, &packet), Ok(Decoded::Ignored));
-        // A first fragment (more-fragments set, offset 0) still carries the TCP header.
-        let mut first = ipv4_tcp(b"data");
+    fn fragments_of_tcp_go_to_the_reassembler() {
+        let whole = ipv4_tcp(b"data");
+        let ip_payload = &whole[20..];
+        let mut later = whole.clone();
+        later[6..8].copy_from_slice(&0x0010u16.to_be_bytes()); // offset 16 * 8 bytes, last
+        let datagram = DatagramId { src: Ipv4Addr::from(CLIENT4).into(), dst: Ipv4Addr::from(SERVER4).into(), id: 0 };
+        let fragment = |offset, more, payload| Ok(Decoded::Fragment(Fragment { datagram, offset, more, payload }));
+        assert_eq!(decode_whole(LinkType::Raw, &later), fragment(128, false, ip_payload));
+        // The first fragment (more-fragments set, offset 0) holds the TCP header, but not the
+        // whole segment: the fast path must leave it to the reassembler too.
+        let mut first = whole.clone();
         first[6] = 0x20;
-        assert_eq!(expect_tcp(decode_whole(LinkType::Raw, &first)).payload, b"data");
+        assert_eq!(plain_ipv4_tcp(&first), None);
+        assert_eq!(decode_whole(LinkType::Raw, &first), fragment(0, true, ip_payload));
+        // Through the link layer and detached, the payload is the same bytes.
+        let frame = ethernet(ETHERTYPE_IPV4, &first);
+        let detached = Detached::decode(LinkType::Ethernet, &frame, frame.len() as u32);
+        assert_eq!(detached.attach(&frame), fragment(0, true, ip_payload));
 
-        // IPv6: a fragment header with offset 8 (bytes 2..4 = offset << 3).
+        // IPv6: a Fragment header with offset 8 (bytes 2..4 = offset << 3), identification 1.
         let mut v6 = ipv6_tcp(b"data");
         let next = v6[6];
         v6[6] = 44;
         let len = be16(&v6, 4) + 8;
         v6[4..6].copy_from_slice(&len.to_be_bytes());
         v6.splice(40..40, [next, 0, 0, 8 << 3, 0, 0, 0, 1]);
-        assert_eq!(decode_whole(LinkType::Raw, &v6), Ok(Decoded::Ignored));
+        let datagram = DatagramId { src: Ipv6Addr::from(CLIENT6).into(), dst: Ipv6Addr::from(SERVER6).into(), id: 1 };
+        let expected = Fragment { datagram, offset: 64, more: false, payload: &v6[48..] };
+        assert_eq!(decode_whole(LinkType::Raw, &v6), Ok(Decoded::Fragment(expected)));
+        // An atomic fragment (offset 0, no more fragments) is a whole packet (RFC 8200 4.5).
+        v6[42..44].copy_from_slice(&[0, 0]);
+        assert_eq!(expect_tcp(decode_whole(LinkType::Raw, &v6)).payload, b"data");
+
+        // Fragments of other protocols are of no interest.
+        let builder = PacketBuilder::ipv4(CLIENT4, SERVER4, 64).udp(5353, 53);
+        let mut udp = Vec::new();
+        builder.write(&mut udp, b"query").unwrap();
+        udp[6..8].copy_from_slice(&0x0010u16.to_be_bytes());
+        assert_eq!(decode_whole(LinkType::Raw, &udp), Ok(Decoded::Ignored));
     }
 
     #[test]

@@ -115,6 +115,19 @@ pub struct Summary {
     pub untied_connections_dropped: u64,
     /// Control-channel bytes given up on because the global buffer budget was exhausted.
     pub control_over_budget_bytes: u64,
+    /// IP datagrams (of TCP) put back together from their fragments.
+    pub reassembled_datagrams: u64,
+    /// Fragmented datagrams given up with a fragment missing (at their 30 s timeout, or at the
+    /// end of the input): their bytes never reached TCP.
+    pub incomplete_datagrams: u64,
+    /// Fragmented datagrams dropped to bound the reassembler's memory.
+    pub datagrams_over_budget: u64,
+    /// Fragmented datagrams that cannot be (too large, inconsistent ends or lengths).
+    pub invalid_datagrams: u64,
+    /// Fragments that repeated bytes already received (the first bytes are kept).
+    pub overlapping_fragments: u64,
+    /// Overlapping fragments whose bytes differed from those kept.
+    pub conflicting_fragments: u64,
     pub sessions: u64,
     /// The most sessions held open at once: what memory followed.
     pub peak_open_sessions: u64,
@@ -160,6 +173,9 @@ impl Summary {
             (self.evicted_connections, "connection(s) evicted from memory"),
             (self.sessions_over_limit, "session(s) over the limit"),
             (self.control_over_budget_bytes, "control byte(s) over the buffer budget"),
+            (self.incomplete_datagrams, "fragmented datagram(s) incomplete"),
+            (self.datagrams_over_budget, "fragmented datagram(s) over the reassembly budget"),
+            (self.invalid_datagrams, "invalid fragmented datagram(s)"),
         ]
         .into_iter()
         .filter(|(n, _)| *n > 0)
