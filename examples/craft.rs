@@ -776,6 +776,12 @@ fn alg_active_rewrite() -> Cap {
 /// `from` to `to` and sends one line of listing; 150, 226, then QUIT and the close.
 fn active_listing(cap: &mut Cap, c: &mut Conn, negotiation: (&str, &str), from: SocketAddr, to: SocketAddr, isn: u32) {
     c.cmd(cap, negotiation.0, negotiation.1);
+    active_listing_after(cap, c, from, to, isn);
+}
+
+/// The rest of [`active_listing`] once the negotiation is answered: LIST, the server's
+/// connection from `from` to `to`, 150, 226, QUIT and the close.
+fn active_listing_after(cap: &mut Cap, c: &mut Conn, from: SocketAddr, to: SocketAddr, isn: u32) {
     c.c(cap, b"LIST\r\n");
     cap.tag = Tag::Data;
     let mut d = cap.open(from, to, isn, isn + 100);
@@ -1191,6 +1197,119 @@ fn retransmitted_227_after_syn() -> Cap {
     cap
 }
 
+/// `packet` (as [`ip`] builds it: no IPv4 options, no IPv6 extension headers) as IP fragments
+/// whose payloads begin at `cuts` (byte offsets into the IP payload, multiples of 8, the first
+/// 0), in the natural order: IPv4 with the more-fragments flag and DF cleared, IPv6 with a
+/// Fragment header (RFC 8200 4.5) carrying `id`.
+fn fragments(packet: &[u8], cuts: &[usize], id: u32) -> Vec<Vec<u8>> {
+    let v4 = packet[0] >> 4 == 4;
+    let header_len = if v4 { 20 } else { 40 };
+    let (header, payload) = packet.split_at(header_len);
+    let mut out = Vec::new();
+    for (i, &start) in cuts.iter().enumerate() {
+        let end = cuts.get(i + 1).copied().unwrap_or(payload.len());
+        let more = i + 1 < cuts.len();
+        let part = &payload[start..end];
+        let mut f = header.to_vec();
+        if v4 {
+            f[2..4].copy_from_slice(&((20 + part.len()) as u16).to_be_bytes());
+            f[4..6].copy_from_slice(&(id as u16).to_be_bytes());
+            let flags = (u16::from(more) << 13) | (start / 8) as u16;
+            f[6..8].copy_from_slice(&flags.to_be_bytes());
+            f[10..12].copy_from_slice(&[0, 0]);
+            let c = fold(sum16(&f, 0));
+            f[10..12].copy_from_slice(&c.to_be_bytes());
+        } else {
+            f[4..6].copy_from_slice(&((8 + part.len()) as u16).to_be_bytes());
+            f[6] = 44;
+            let offset = ((start / 8) as u16) << 3 | u16::from(more);
+            f.extend_from_slice(&[header[6], 0]);
+            f.extend_from_slice(&offset.to_be_bytes());
+            f.extend_from_slice(&id.to_be_bytes());
+        }
+        f.extend_from_slice(part);
+        out.push(f);
+    }
+    out
+}
+
+/// One TCP segment of `data` on `c` (from the server, or the client), sent as the IP fragments
+/// cut at `cuts` and pushed in `order` (indices into the fragments). Returns the frame number of
+/// each fragment pushed, in push order.
+fn fragmented(cap: &mut Cap, c: &mut Conn, from_server: bool, data: &[u8], cuts: &[usize], order: &[usize]) -> Vec<usize> {
+    let (src, dst, seq, ack) = if from_server { (c.server, c.client, c.sseq, c.cseq) } else { (c.client, c.server, c.cseq, c.sseq) };
+    let packet = tcp_packet(src, dst, seq, ack, PSH | ACK, 0, data);
+    let pieces = fragments(&packet, cuts, 0x4000 + u32::from(cap.id));
+    if from_server {
+        c.sseq = c.sseq.wrapping_add(data.len() as u32);
+    } else {
+        c.cseq = c.cseq.wrapping_add(data.len() as u32);
+    }
+    order.iter().map(|&i| cap.push(pieces[i].clone())).collect()
+}
+
+/// IPv4 fragments. A passive session whose 227 comes in three fragments, last first, then the
+/// data connection to the advertised port, whose listing comes in two fragments; then an active
+/// session whose PORT comes in two fragments, the first too short for the whole TCP header.
+fn fragmented_ipv4() -> Cap {
+    let mut cap = Cap::new();
+    let mut c = cap.open(sa("192.0.2.10:40020"), sa("203.0.113.10:21"), 7300, 11300);
+    login(&mut cap, &mut c);
+    c.c(&mut cap, b"PASV\r\n");
+    // 20 bytes of TCP header and 50 of reply: fragments of 24, 24 and 22 bytes.
+    fragmented(&mut cap, &mut c, true, b"227 Entering Passive Mode (203,0,113,10,195,90).\r\n", &[0, 24, 48], &[2, 0, 1]);
+    c.c(&mut cap, b"LIST\r\n");
+    cap.tag = Tag::Data;
+    let mut d = cap.open(sa("192.0.2.10:41020"), sa("203.0.113.10:50010"), 9900, 9950);
+    let listing = b"drwxr-xr-x 2 ftp ftp 4096 Nov 14 22:00 pub\r\n-rw-r--r-- 1 ftp ftp   39 Nov 14 22:00 readme\r\n";
+    fragmented(&mut cap, &mut d, true, listing, &[0, 64], &[0, 1]);
+    d.close_by_server(&mut cap);
+    cap.tag = Tag::Control;
+    c.s(&mut cap, b"150 Here comes the directory listing.\r\n226 Directory send OK.\r\n");
+    quit(&mut cap, &mut c);
+
+    let mut c = cap.open(sa("192.0.2.10:40021"), sa("203.0.113.10:21"), 7400, 11400);
+    login(&mut cap, &mut c);
+    // 20 bytes of TCP header and 24 of command: 16 bytes (part of the header), then 28.
+    fragmented(&mut cap, &mut c, false, b"PORT 192,0,2,10,195,91\r\n", &[0, 16], &[0, 1]);
+    c.s(&mut cap, b"200 PORT command successful. Consider using PASV.\r\n");
+    active_listing_after(&mut cap, &mut c, sa("203.0.113.10:20"), sa("192.0.2.10:50011"), 9960);
+    cap
+}
+
+/// IPv6 Fragment headers: a 229 in two fragments (last first), its data connection; then an
+/// EPRT in three fragments and the server's connection to the port it names.
+fn fragmented_ipv6() -> Cap {
+    let mut cap = Cap::new();
+    let (client, server) = (sa("[2001:db8:1::10]:40022"), sa("[2001:db8:2::10]:21"));
+    let mut c = cap.open(client, server, 7500, 11500);
+    login(&mut cap, &mut c);
+    c.c(&mut cap, b"EPSV\r\n");
+    fragmented(&mut cap, &mut c, true, b"229 Entering Extended Passive Mode (|||50012|)\r\n", &[0, 32], &[1, 0]);
+    passive_transfer(&mut cap, &mut c, "LIST", "[2001:db8:1::10]:41022", "[2001:db8:2::10]:50012", 10_000, b"x\r\n");
+    fragmented(&mut cap, &mut c, false, b"EPRT |2|2001:db8:1::10|50013|\r\n", &[0, 16, 40], &[0, 2, 1]);
+    c.s(&mut cap, b"200 EPRT command successful. Consider using EPSV.\r\n");
+    active_listing_after(&mut cap, &mut c, sa("[2001:db8:2::10]:20"), sa("[2001:db8:1::10]:50013"), 10_100);
+    cap
+}
+
+/// Fragments missing: a 227 whose middle fragment the capture lost (its datagram times out when
+/// the next fragment comes, 31 s later), and a 221 whose last fragment is lost at the end.
+fn fragment_missing() -> Cap {
+    let mut cap = Cap::new();
+    let mut c = cap.open(sa("192.0.2.10:40023"), sa("203.0.113.10:21"), 7600, 11600);
+    login(&mut cap, &mut c);
+    c.c(&mut cap, b"PASV\r\n");
+    fragmented(&mut cap, &mut c, true, b"227 Entering Passive Mode (203,0,113,10,195,92).\r\n", &[0, 24, 48], &[0, 2]);
+    // The client read the reply (the capture did not) and connects.
+    syn_synack(&mut cap, sa("192.0.2.10:41023"), sa("203.0.113.10:50012"), 10_300);
+    cap.wait_ms(31_000);
+    c.c(&mut cap, b"QUIT\r\n");
+    fragmented(&mut cap, &mut c, true, b"221 Goodbye. Come back soon.\r\n", &[0, 24], &[0]);
+    c.close_by_server(&mut cap);
+    cap
+}
+
 fn main() {
     let dir = std::env::args().nth(1).unwrap_or_else(|| "fixtures/crafted".into());
     let dir = Path::new(&dir);
@@ -1243,4 +1362,7 @@ fn main() {
     write("one-way-client-active.pcap", eth(&one_way_client_active()));
     write("syn-before-227.pcap", eth(&syn_before_227()));
     write("227-retransmitted-after-syn.pcap", eth(&retransmitted_227_after_syn()));
+    write("fragmented-ipv4.pcap", eth(&fragmented_ipv4()));
+    write("fragmented-ipv6.pcap", eth(&fragmented_ipv6()));
+    write("fragment-missing.pcap", eth(&fragment_missing()));
 }
