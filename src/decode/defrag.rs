@@ -462,6 +462,48 @@ mod tests {
         assert_eq!(r.counts().invalid, 1);
     }
 
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Any order of the fragments, any of them repeated: the first datagram completed is
+            /// the original, and duplicates are overlaps, never conflicts.
+            #[test]
+            fn any_order_and_duplication_gives_the_datagram(
+                payload in proptest::collection::vec(any::<u8>(), 1..300),
+                cuts in proptest::collection::btree_set(1usize..40, 0..8),
+                order in proptest::collection::vec(any::<prop::sample::Index>(), 1..24),
+            ) {
+                let mut starts: Vec<usize> = cuts.into_iter().map(|c| c * 8).filter(|&c| c < payload.len()).collect();
+                starts.insert(0, 0);
+                let pieces: Vec<(usize, usize)> =
+                    starts.iter().enumerate().map(|(i, &s)| (s, starts.get(i + 1).copied().unwrap_or(payload.len()))).collect();
+                // Every piece at least once, then the random picks (repeats), in a shuffled order.
+                let mut sends: Vec<usize> = (0..pieces.len()).collect();
+                sends.extend(order.iter().map(|i| i.index(pieces.len())));
+                let n = sends.len();
+                for (i, pick) in order.iter().enumerate() {
+                    sends.swap(i % n, pick.index(n));
+                }
+                let mut r = Reassembler::default();
+                let mut out = Vec::new();
+                let mut first = None;
+                for &k in &sends {
+                    let (s, e) = pieces[k];
+                    let f = frag(9, s as u32, e < payload.len(), &payload[s..e]);
+                    if r.add(at(0), &f, &mut out) && first.is_none() {
+                        first = Some(out.clone());
+                    }
+                }
+                let first = first.expect("completed");
+                prop_assert_eq!(&first[20..], &payload[..]);
+                prop_assert_eq!(r.counts().conflicting, 0);
+                prop_assert_eq!(r.counts().invalid, 0);
+            }
+        }
+    }
+
     #[test]
     fn ipv6_datagrams_get_an_ipv6_header() {
         let payload = segment(b"229 Entering Extended Passive Mode (|||50001|)\r\n");

@@ -296,7 +296,7 @@ fn general_ip(bytes: &[u8], cut: usize) -> Result<Decoded<'_>, DecodeError> {
     // Before the extension headers' errors: after an IPv6 Fragment header come fragment bytes,
     // which etherparse may have tried to read as more headers.
     if let Some(fragment) = tcp_fragment(&packet, bytes) {
-        return Ok(fragment);
+        return Ok(Decoded::Fragment(fragment));
     }
     if is_later_fragment(&packet) {
         // A later fragment of something other than TCP.
@@ -329,22 +329,22 @@ fn ip_error(error: LaxHeaderSliceError, bytes: &[u8]) -> DecodeError {
     }
 }
 
-/// A fragment of a TCP datagram, as a [`Decoded::Fragment`] (the first one too: its TCP header
-/// alone is not the segment); None when the packet is not fragmented. Fragments of other
-/// protocols are left to the caller (a first fragment of an ICMP error is read as today).
-fn tcp_fragment<'a>(packet: &LaxIpSlice<'a>, bytes: &'a [u8]) -> Option<Decoded<'a>> {
+/// The packet as a fragment of a TCP datagram (the first one too: its TCP header alone is not
+/// the segment); None when it is not fragmented, or not TCP (the first fragment of an ICMP error
+/// is still read as one).
+fn tcp_fragment<'a>(packet: &LaxIpSlice<'a>, bytes: &'a [u8]) -> Option<Fragment<'a>> {
     match packet {
         LaxIpSlice::Ipv4(v4) => {
             let header = v4.header();
             if !header.is_fragmenting_payload() || header.protocol() != IpNumber::TCP {
                 return None;
             }
-            Some(Decoded::Fragment(Fragment {
+            Some(Fragment {
                 datagram: DatagramId { src: packet.source_addr(), dst: packet.destination_addr(), id: u32::from(header.identification()) },
                 offset: u32::from(header.fragments_offset().byte_offset()),
                 more: header.more_fragments(),
                 payload: v4.payload().payload,
-            }))
+            })
         }
         LaxIpSlice::Ipv6(v6) => {
             if !v6.is_payload_fragmented() {
@@ -363,12 +363,12 @@ fn tcp_fragment<'a>(packet: &LaxIpSlice<'a>, bytes: &'a [u8]) -> Option<Decoded<
             // the length field (or the capture) bounds it.
             let end = (IPV6_HEADER_LEN + usize::from(v6.header().payload_length())).min(bytes.len());
             let start = place_in(bytes, header.slice()).end;
-            Some(Decoded::Fragment(Fragment {
+            Some(Fragment {
                 datagram: DatagramId { src: packet.source_addr(), dst: packet.destination_addr(), id: header.identification() },
                 offset: u32::from(header.fragment_offset().byte_offset()),
                 more: header.more_fragments(),
                 payload: bytes.get(start..end).unwrap_or_default(),
-            }))
+            })
         }
     }
 }
