@@ -1365,4 +1365,5 @@ fn main() {
     write("fragmented-ipv4.pcap", eth(&fragmented_ipv4()));
     write("fragmented-ipv6.pcap", eth(&fragmented_ipv6()));
     write("fragment-missing.pcap", eth(&fragment_missing()));
+    write("fragmented-ipv4-twice.pcap", eth(&seen_twice(&fragmented_ipv4())));
 }

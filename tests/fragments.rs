@@ -96,3 +96,18 @@ fn a_datagram_missing_a_fragment_gives_no_line_and_is_counted() {
     let (_, text) = run("fragment-missing.pcap", false);
     assert!(text.contains("2 fragmented datagram(s) incomplete"), "{text}");
 }
+
+#[test]
+fn fragments_captured_twice_are_reassembled_once() {
+    // fragmented-ipv4.pcap with every frame twice (a SPAN port): frame n is now 2n - 1.
+    let r = analyze("fragmented-ipv4-twice.pcap");
+    let twice = |n: u64| 2 * n - 1;
+    check(negotiation(&r, "PASV"), (twice(9), twice(12)), "203.0.113.10:50010", "192.0.2.10:41020", "203.0.113.10:50010");
+    check(negotiation(&r, "PORT"), (twice(37), twice(38)), "192.0.2.10:50011", "203.0.113.10:20", "192.0.2.10:50011");
+    assert_eq!(negotiation(&r, "PASV")["data"]["connection"]["bytes_to_client"], 91);
+    // The copies of the 7 fragments are set aside with the other copies: no datagram is left
+    // waiting for a fragment it already had.
+    let c = &r["capture"];
+    assert_eq!((c["reassembled_datagrams"].as_u64(), c["incomplete_datagrams"].as_u64()), (Some(3), Some(0)), "{c:#}");
+    assert_eq!(c["overlapping_fragments"], 0, "{c:#}");
+}
