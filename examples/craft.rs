@@ -847,21 +847,9 @@ fn tls_blind() -> Cap {
     let client = sa("192.0.2.10:40007");
     let server = sa("203.0.113.10:21");
     let mut c = cap.open(client, server, 8000, 12000);
-    c.s(&mut cap, BANNER.as_bytes());
-    c.cmd(&mut cap, "AUTH TLS\r\n", "234 Proceed with negotiation.\r\n");
-    // ClientHello-looking record, ServerHello-looking record, then application data.
-    let mut hello = vec![0x16, 0x03, 0x01, 0x00, 0x40, 0x01, 0x00, 0x00, 0x3c, 0x03, 0x03];
-    hello.extend((0..58u8).map(|i| i.wrapping_mul(37)));
-    c.c(&mut cap, &hello);
-    let mut server_hello = vec![0x16, 0x03, 0x03, 0x00, 0x30, 0x02, 0x00, 0x00, 0x2c, 0x03, 0x03];
-    server_hello.extend((0..43u8).map(|i| i.wrapping_mul(91)));
-    c.s(&mut cap, &server_hello);
+    start_tls(&mut cap, &mut c);
     for round in 0..4u8 {
-        let mut app = vec![0x17, 0x03, 0x03, 0x00, 0x20];
-        app.extend((0..32u8).map(|i| i ^ round.wrapping_mul(53)));
-        c.c(&mut cap, &app);
-        app[5] ^= 0xaa;
-        c.s(&mut cap, &app);
+        tls_exchange(&mut cap, &mut c, round);
     }
     cap.tag = Tag::Data;
     let from = sa("192.0.2.10:41007");
@@ -876,6 +864,57 @@ fn tls_blind() -> Cap {
     alert.extend([0x5a; 26]);
     c.s(&mut cap, &alert);
     c.close_by_client(&mut cap);
+    cap
+}
+
+/// AUTH TLS and a TLS handshake on control connection `c` (records that look like TLS).
+fn start_tls(cap: &mut Cap, c: &mut Conn) {
+    c.s(cap, BANNER.as_bytes());
+    c.cmd(cap, "AUTH TLS\r\n", "234 Proceed with negotiation.\r\n");
+    let mut hello = vec![0x16, 0x03, 0x01, 0x00, 0x40, 0x01, 0x00, 0x00, 0x3c, 0x03, 0x03];
+    hello.extend((0..58u8).map(|i| i.wrapping_mul(37)));
+    c.c(cap, &hello);
+    let mut server_hello = vec![0x16, 0x03, 0x03, 0x00, 0x30, 0x02, 0x00, 0x00, 0x2c, 0x03, 0x03];
+    server_hello.extend((0..43u8).map(|i| i.wrapping_mul(91)));
+    c.s(cap, &server_hello);
+}
+
+/// An encrypted command and its reply (a PASV and its 227, say), as TLS application data.
+fn tls_exchange(cap: &mut Cap, c: &mut Conn, round: u8) {
+    let mut app = vec![0x17, 0x03, 0x03, 0x00, 0x20];
+    app.extend((0..32u8).map(|i| i ^ round.wrapping_mul(53)));
+    c.c(cap, &app);
+    app[5] ^= 0xaa;
+    c.s(cap, &app);
+}
+
+/// Two FTPS sessions at once between the same two hosts (a client with two connections, or two
+/// clients behind one NAT address). Each encrypted exchange is followed by its data connection:
+/// session A's, then B's, then A's again. Each data connection belongs to the session whose
+/// control channel spoke just before it, not to the one that went TLS last.
+fn parallel_ftps() -> Cap {
+    let mut cap = Cap::new();
+    let server = sa("203.0.113.10:21");
+    let mut a = cap.open(sa("192.0.2.10:40021"), server, 8100, 12_100);
+    let mut b = cap.open(sa("192.0.2.10:40022"), server, 8200, 12_200);
+    start_tls(&mut cap, &mut a);
+    start_tls(&mut cap, &mut b);
+    for (round, port) in [(0u8, 0u16), (1, 1), (2, 2)] {
+        cap.wait_ms(500);
+        let c = if round == 1 { &mut b } else { &mut a };
+        tls_exchange(&mut cap, c, round);
+        let listing = vec![0x17; 40 + usize::from(round)];
+        transfer_to_client(
+            &mut cap,
+            sa(&format!("192.0.2.10:{}", 41_021 + port)),
+            sa(&format!("203.0.113.10:{}", 50_010 + port)),
+            9600 + 100 * u32::from(round),
+            &listing,
+        );
+    }
+    for c in [&mut a, &mut b] {
+        c.close_by_client(&mut cap);
+    }
     cap
 }
 
@@ -1340,6 +1379,7 @@ fn main() {
     write("endless-last-line.pcap", eth(&endless_last_line()));
     write("implicit-ftps.pcap", eth(&implicit_ftps_beside_ftp()));
     write("one-client-port-two-servers.pcap", eth(&one_client_port_two_servers()));
+    write("parallel-ftps.pcap", eth(&parallel_ftps()));
     write("mid-connection.pcap", eth(&mid_connection()));
     write("lossy-control.pcapng", pcapng(&[(1, 9)], &simple(&lossy_control(), Link::Ethernet), &[]));
 

@@ -649,3 +649,22 @@ fn a_data_syn_before_the_retransmission_of_a_lost_227_is_tied() {
     // The 227 is missing from the capture; the client connects; 300 ms later the retransmission.
     check_early_syn("227-retransmitted-after-syn.pcap", "192.0.2.10:41018", "203.0.113.10:50006", 47);
 }
+
+#[test]
+fn parallel_ftps_sessions_each_get_their_own_data_connections() {
+    // Two FTPS sessions between the same hosts; encrypted exchanges on A, B, A, each followed by
+    // a data connection. Before: all three went to B, the session that went TLS last.
+    let (_, r) = analyze("parallel-ftps.pcap");
+    let probable: Vec<(String, Vec<String>)> = r["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let servers = s["probable_data_channels"].as_array().unwrap().iter().map(|p| p["server"].as_str().unwrap().to_string());
+            (s["client"].as_str().unwrap().to_string(), servers.collect())
+        })
+        .collect();
+    let expected =
+        [("192.0.2.10:40021", vec!["203.0.113.10:50010", "203.0.113.10:50012"]), ("192.0.2.10:40022", vec!["203.0.113.10:50011"])];
+    assert_eq!(probable, expected.map(|(c, p)| (c.to_string(), p.iter().map(|s| s.to_string()).collect())));
+}
