@@ -1349,6 +1349,77 @@ fn fragment_missing() -> Cap {
     cap
 }
 
+/// The password of `passwords()`: distinctive pieces, so that a leak of any part is found.
+const SECRET: &str = "Tr0ub4dor&3-horse-staple-7731";
+
+/// Passwords in every shape a control channel can carry them: PASS before USER, `pass` in
+/// lowercase, a PASS line split inside the password, one of 5,000 bytes (overlong, over four
+/// segments), one with a segment lost inside the password, a session first seen at its PASS
+/// (no handshake), and an endless PASS line cut by the end of the capture. One session fails
+/// (a private 227 address, SYNs unanswered), so that explain tells a story with a ladder.
+fn passwords() -> Cap {
+    let mut cap = Cap::new();
+    let server = sa("203.0.113.30:21");
+    let pass = format!("PASS {SECRET}\r\n");
+    // 1. PASS before USER, then the login, then the failing transfer.
+    let mut c = cap.open(sa("192.0.2.40:40100"), server, 30_000, 31_000);
+    c.s(&mut cap, BANNER.as_bytes());
+    c.cmd(&mut cap, &pass, "503 Login with USER first.\r\n");
+    c.cmd(&mut cap, "USER alice\r\n", "331 Please specify the password.\r\n");
+    c.cmd(&mut cap, &format!("pass {SECRET}\r\n"), "230 Login successful.\r\n");
+    c.cmd(&mut cap, "PASV\r\n", "227 Entering Passive Mode (10,0,0,30,39,40).\r\n");
+    cap.tag = Tag::Data;
+    let (from, to) = (sa("192.0.2.40:41100"), sa("10.0.0.30:10024"));
+    for wait in [0, 1000, 2000] {
+        cap.wait_ms(wait);
+        cap.syn(from, to, 32_000);
+    }
+    cap.tag = Tag::Control;
+    c.c(&mut cap, b"LIST\r\n");
+    c.s(&mut cap, b"425 Failed to establish connection.\r\n");
+    quit(&mut cap, &mut c);
+    // 2. Split inside the password, over two segments.
+    let mut c = cap.open(sa("192.0.2.40:40101"), server, 33_000, 34_000);
+    c.s(&mut cap, BANNER.as_bytes());
+    c.cmd(&mut cap, "USER bob\r\n", "331 Please specify the password.\r\n");
+    let (head, tail) = pass.split_at(12);
+    c.c(&mut cap, head.as_bytes());
+    c.cmd(&mut cap, tail, "230 Login successful.\r\n");
+    quit(&mut cap, &mut c);
+    // 3. Overlong: the password over and over, 5,000 bytes before the line end, in four segments.
+    let mut c = cap.open(sa("192.0.2.40:40102"), server, 35_000, 36_000);
+    c.s(&mut cap, BANNER.as_bytes());
+    c.cmd(&mut cap, "USER carol\r\n", "331 Please specify the password.\r\n");
+    let long = format!("PASS {}\r\n", SECRET.repeat(5000 / SECRET.len() + 1));
+    for piece in long.as_bytes().chunks(1448) {
+        c.c(&mut cap, piece);
+    }
+    c.s(&mut cap, b"530 Login incorrect.\r\n");
+    quit(&mut cap, &mut c);
+    // 4. A segment lost inside the password ("horse-" never captured; the server acknowledges it).
+    let mut c = cap.open(sa("192.0.2.40:40103"), server, 37_000, 38_000);
+    c.s(&mut cap, BANNER.as_bytes());
+    c.cmd(&mut cap, "USER dave\r\n", "331 Please specify the password.\r\n");
+    let at = pass.find("horse-").unwrap();
+    c.c(&mut cap, &pass.as_bytes()[..at]);
+    c.cseq += "horse-".len() as u32;
+    c.cmd(&mut cap, &pass[at + "horse-".len()..], "230 Login successful.\r\n");
+    quit(&mut cap, &mut c);
+    // 5. First seen at its PASS: a capture started after the handshake and the greeting.
+    let mut c = Conn::midway(sa("192.0.2.40:40104"), server, 39_000, 40_000);
+    c.cmd(&mut cap, &pass, "230 Login successful.\r\n");
+    quit(&mut cap, &mut c);
+    // 6. An endless PASS line: the capture ends before its line end.
+    let mut c = cap.open(sa("192.0.2.40:40105"), server, 41_000, 42_000);
+    c.s(&mut cap, BANNER.as_bytes());
+    c.cmd(&mut cap, "USER erin\r\n", "331 Please specify the password.\r\n");
+    let endless = format!("PASS {}", SECRET.repeat(200));
+    for piece in endless.as_bytes().chunks(1448) {
+        c.c(&mut cap, piece);
+    }
+    cap
+}
+
 fn main() {
     let dir = std::env::args().nth(1).unwrap_or_else(|| "fixtures/crafted".into());
     let dir = Path::new(&dir);
@@ -1406,4 +1477,5 @@ fn main() {
     write("fragmented-ipv6.pcap", eth(&fragmented_ipv6()));
     write("fragment-missing.pcap", eth(&fragment_missing()));
     write("fragmented-ipv4-twice.pcap", eth(&seen_twice(&fragmented_ipv4())));
+    write("passwords.pcap", eth(&passwords()));
 }

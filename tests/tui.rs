@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn fixture(rel: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel).display().to_string()
@@ -11,37 +11,6 @@ fn fixture(rel: &str) -> String {
 
 const LEAK: &str = "fixtures/pasv-private-leak-fail/client.pcap";
 const ACTIVE: &str = "fixtures/alg-active/client.pcap";
-
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("tmux runs");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "ui"])
-    }
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            self.run(&["send-keys", "-t", "ui", k]);
-        }
-    }
-    /// Polls the pane until `pred` holds or `limit` passes: the last screen, and whether it held.
-    fn wait_for(&self, what: &str, limit: Duration, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let screen = self.screen();
-            if pred(&screen) {
-                return screen;
-            }
-            assert!(start.elapsed() < limit, "waited {limit:?} for {what}; the screen:\n{screen}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
 
 /// The status `echo EXIT=$?` printed (the command line itself shows "EXIT=$?", not a digit).
 fn exit_status(screen: &str) -> Option<u32> {
@@ -51,34 +20,12 @@ fn exit_status(screen: &str) -> Option<u32> {
     })
 }
 
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux").arg("-L").arg(&self.socket).arg("kill-server").output();
-    }
-}
+#[path = "common/tmux.rs"]
+mod tmux;
+use tmux::Tmux;
 
 fn tmux(name: &str) -> Option<Tmux> {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        let must = std::env::var_os("CI").is_some() || std::env::var("FTPSCOPE_LAB").is_ok_and(|v| v == "1");
-        assert!(!must, "CI and the lab must have tmux (.ci/run installs it)");
-        eprintln!("skipped: no tmux (install it to run the terminal UI test)");
-        return None;
-    }
-    // A server of its own: nothing of anyone else's tmux is touched.
-    let t = Tmux { socket: format!("ftpscope-tui-{name}-{}", std::process::id()) };
-    t.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "ui",
-        "-x",
-        "100",
-        "-y",
-        "30",
-        "env PS1='READY$ ' NO_COLOR=1 RUST_BACKTRACE=0 bash --norc --noprofile",
-    ]);
-    t.wait_for("a shell prompt", Duration::from_secs(10), |s| s.contains("READY$"));
-    Some(t)
+    Tmux::start(name, 100, 30)
 }
 
 #[test]
