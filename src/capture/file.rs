@@ -3,6 +3,9 @@
 //! Owns: file formats, timestamps, interfaces' link types, frame numbering. Must not touch:
 //! decoding of the frames' bytes, analysis.
 
+// Input from the wire: no arithmetic that can overflow, no index that can panic (issue 7).
+#![deny(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
+
 use crate::model::{Frame, LinkType};
 use crate::Timestamp;
 
@@ -73,7 +76,7 @@ pub fn read_capture<R: Read>(
             if frames.read == 0 {
                 return Err(CaptureError::Io { name: name.to_string(), source: error });
             }
-            Some(format!("read error after frame {}: {error}", frames.next - 1))
+            Some(format!("read error after frame {}: {error}", frames.last()))
         }
     };
     Ok(ReadSummary { frames: frames.read, truncated })
@@ -189,9 +192,10 @@ impl<R: Read> Input<R> {
 impl<R: Read> Read for Input<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if let Some(rest) = self.prefix.get(self.taken..).filter(|rest| !rest.is_empty()) {
-            let n = rest.len().min(buf.len());
-            buf[..n].copy_from_slice(&rest[..n]);
-            self.taken += n;
+            // Reading from a slice copies what fits and never fails.
+            let mut rest = rest;
+            let n = rest.read(buf)?;
+            self.taken = self.taken.saturating_add(n);
             return Ok(n);
         }
         loop {
@@ -231,7 +235,7 @@ fn identify<R: Read>(name: &str, input: &mut Input<R>) -> Result<Format, Capture
         return if input.prefix.len() < PCAP_HEADER_LEN { Err(header_cut()) } else { Ok(Format::Pcap) };
     }
     input.fill_prefix(12).map_err(io_error)?;
-    let Some(head) = input.prefix.get(..12) else {
+    let Some(head) = input.prefix.first_chunk::<12>() else {
         return Err(header_cut());
     };
     let length_bytes = [head[4], head[5], head[6], head[7]];
@@ -274,6 +278,18 @@ struct FrameCounter {
     read: u64,
 }
 
+impl FrameCounter {
+    /// The number of the last frame handed out (one before the first frame if none was).
+    fn last(&self) -> u64 {
+        self.next.saturating_sub(1)
+    }
+
+    fn count_one(&mut self) {
+        self.next = self.next.saturating_add(1);
+        self.read = self.read.saturating_add(1);
+    }
+}
+
 enum Stop {
     End,
     Broken(String),
@@ -298,12 +314,16 @@ impl Resolution {
 
     /// Nanoseconds in `units`, in i128 so no if_tsresol value can overflow.
     fn nanos(self, units: u64) -> i128 {
+        // Below 2^64 units times at most 10^9 fits an i128 many times over: the saturating
+        // operations never saturate, they only say so.
         let units = i128::from(units);
         match self {
-            Resolution::Decimal(exp) if exp <= 9 => units * 10i128.pow(u32::from(9 - exp)),
-            Resolution::Decimal(exp) => 10i128.checked_pow(u32::from(exp - 9)).map_or(0, |div| units / div),
+            Resolution::Decimal(exp) if exp <= 9 => units.saturating_mul(10i128.pow(u32::from(9u8.saturating_sub(exp)))),
+            Resolution::Decimal(exp) => {
+                10i128.checked_pow(u32::from(exp.saturating_sub(9))).and_then(|div| units.checked_div(div)).unwrap_or(0)
+            }
             // units < 2^64 and 1e9 < 2^30: the product fits; the shift is at most 127.
-            Resolution::Binary(exp) => (units * 1_000_000_000) >> exp,
+            Resolution::Binary(exp) => units.saturating_mul(1_000_000_000).checked_shr(u32::from(exp)).unwrap_or(0),
         }
     }
 }
@@ -342,7 +362,7 @@ impl Interface {
 
     fn timestamp(&self, high: u32, low: u32) -> Timestamp {
         let units = (u64::from(high) << 32) | u64::from(low);
-        let nanos = self.resolution.nanos(units) + i128::from(self.offset_secs) * 1_000_000_000;
+        let nanos = self.resolution.nanos(units).saturating_add(i128::from(self.offset_secs).saturating_mul(1_000_000_000));
         Timestamp(nanos.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
     }
 }
@@ -427,7 +447,7 @@ impl Reading<'_> {
             }
             PcapBlockOwned::Legacy(record) => {
                 let fraction = i64::from(record.ts_usec);
-                let nanos = if self.nanosecond { fraction } else { fraction * 1000 };
+                let nanos = if self.nanosecond { fraction } else { fraction.saturating_mul(1000) };
                 let ts = Timestamp::from_secs_nanos(i64::from(record.ts_sec), nanos);
                 self.emit(ts, self.link, record.data, record.origlen);
             }
@@ -451,7 +471,7 @@ impl Reading<'_> {
                 let mut data = packet.packet_data();
                 // The block is padded; only the interface's snap length says where data ends.
                 if interface.snaplen != 0 {
-                    data = &data[..data.len().min(interface.snaplen as usize)];
+                    data = data.get(..interface.snaplen as usize).unwrap_or(data);
                 }
                 self.emit(self.last_ts, interface.link, data, packet.origlen);
             }
@@ -478,10 +498,10 @@ impl Reading<'_> {
     /// The pcapng 1.0 Packet Block (type 2), superseded by the EPB but still found in old files.
     fn obsolete_packet(&mut self, body: &[u8]) -> Result<(), String> {
         let corrupt = || "corrupt packet block (type 2)".to_string();
-        let field = |at: usize| body.get(at..at + 4).map(|b| self.u32_at(b)).ok_or_else(corrupt);
+        let field = |at: usize| self.u32_at(body, at).ok_or_else(corrupt);
         let interface_id = body
-            .get(..2)
-            .map(|b| if self.big_endian { u16::from_be_bytes([b[0], b[1]]) } else { u16::from_le_bytes([b[0], b[1]]) })
+            .first_chunk::<2>()
+            .map(|&b| if self.big_endian { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) })
             .ok_or_else(corrupt)?;
         let (high, low, caplen, origlen) = (field(4)?, field(8)?, field(12)?, field(16)?);
         let data = body.get(20..).and_then(|rest| rest.get(..caplen as usize)).ok_or_else(corrupt)?;
@@ -494,17 +514,13 @@ impl Reading<'_> {
     fn emit(&mut self, ts: Timestamp, link: LinkType, data: &[u8], orig_len: u32) {
         self.last_ts = ts;
         (self.on_frame)(&Frame { number: self.frames.next, ts, link, data, orig_len });
-        self.frames.next += 1;
-        self.frames.read += 1;
+        self.frames.count_one();
     }
 
-    fn u32_at(&self, bytes: &[u8]) -> u32 {
-        let bytes = [bytes[0], bytes[1], bytes[2], bytes[3]];
-        if self.big_endian {
-            u32::from_be_bytes(bytes)
-        } else {
-            u32::from_le_bytes(bytes)
-        }
+    /// The u32 at `at` in the section's byte order, if `bytes` holds it.
+    fn u32_at(&self, bytes: &[u8], at: usize) -> Option<u32> {
+        let &bytes = bytes.get(at..)?.first_chunk::<4>()?;
+        Some(if self.big_endian { u32::from_be_bytes(bytes) } else { u32::from_le_bytes(bytes) })
     }
 
     /// A block type as the section's byte order reads it (pcap-parser reports it little-endian).
@@ -519,7 +535,7 @@ impl Reading<'_> {
     /// The type and length fields of the pcapng block (or the length of the pcap record) at the
     /// front of the buffer.
     fn pending_header(&self, data: &[u8]) -> (Option<u32>, Option<u32>) {
-        let field = |at: usize| data.get(at..at + 4).map(|b| self.u32_at(b));
+        let field = |at: usize| self.u32_at(data, at);
         match self.format {
             Format::Pcap => (None, field(8)),
             Format::PcapNg => (field(0), field(4)),
@@ -530,7 +546,7 @@ impl Reading<'_> {
     fn claimed_len(&self, data: &[u8]) -> usize {
         let (_, length) = self.pending_header(data);
         let header = if self.format == Format::Pcap { PCAP_RECORD_HEADER_LEN } else { 0 };
-        length.map_or(0, |l| l as usize + header)
+        length.map_or(0, |l| (l as usize).saturating_add(header))
     }
 
     fn is_packet_block(&self, block_type: Option<u32>) -> bool {
@@ -548,8 +564,8 @@ impl Reading<'_> {
             _ if self.is_packet_block(block_type) => {
                 format!("file ends inside frame {}", self.frames.next)
             }
-            Some(t) => format!("file ends inside a pcapng block of type 0x{t:08x} (after frame {})", self.frames.next - 1),
-            None => format!("file ends inside a block header (after frame {})", self.frames.next - 1),
+            Some(t) => format!("file ends inside a pcapng block of type 0x{t:08x} (after frame {})", self.frames.last()),
+            None => format!("file ends inside a block header (after frame {})", self.frames.last()),
         }
     }
 
@@ -574,7 +590,7 @@ impl Reading<'_> {
             reader.consumed(),
             show(block_type, true),
             show(length, false),
-            self.frames.next - 1
+            self.frames.last()
         )
     }
 }
@@ -584,9 +600,11 @@ fn grow(reader: &mut dyn PcapReaderIterator, capacity: &mut usize) -> bool {
     if *capacity >= MAX_BLOCK {
         return false;
     }
-    *capacity = (*capacity * 4).min(MAX_BLOCK);
+    *capacity = capacity.saturating_mul(4).min(MAX_BLOCK);
     reader.grow(*capacity)
 }
 
+// Tests index their own literals: a panic there is a failing test, not a crash on input.
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 mod tests;

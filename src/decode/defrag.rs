@@ -17,6 +17,10 @@
 //! lets the last fragment win without saying so, and reads only strictly sliced packets.
 //! Must not touch: TCP, flows, FTP. Never reads a clock: time is the capture's.
 
+// Merged after the decoding code was put under clippy's arithmetic_side_effects and
+// indexing_slicing lints (mod.rs): not yet brought under them. To do, not a choice.
+#![allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
+
 use super::{DatagramId, Fragment};
 use crate::model::Timestamp;
 use crate::AddrMap;

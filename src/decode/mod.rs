@@ -6,6 +6,9 @@
 //! them back together needs state in frame order, which [`defrag`] keeps for the analyzer.
 //! Must not touch: flows, reassembly, FTP. Never panics on any input.
 
+// Input from the wire: no arithmetic that can overflow, no index that can panic (issue 7).
+#![deny(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
+
 pub mod defrag;
 
 use std::net::{IpAddr, SocketAddr};
@@ -142,7 +145,8 @@ fn place_in(data: &[u8], part: &[u8]) -> std::ops::Range<usize> {
     if part.is_empty() || start > data.len() {
         0..0
     } else {
-        start..start + part.len()
+        // Within `data`, so the end cannot overflow; `attach` reads it with `get` anyway.
+        start..start.saturating_add(part.len())
     }
 }
 
@@ -171,13 +175,13 @@ pub fn decode(link: LinkType, data: &[u8], orig_len: u32) -> Result<Decoded<'_>,
         // etherparse picks IPv4 or IPv6 from the version nibble, which is all raw IP needs.
         LinkType::Raw | LinkType::Ipv4 | LinkType::Ipv6 => ip(data, cut),
         LinkType::Null | LinkType::Loop => {
-            let header = data.get(..NULL_HEADER_LEN).ok_or(DecodeError::Truncated("loopback"))?;
-            let be = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
+            let (header, rest) = data.split_first_chunk::<NULL_HEADER_LEN>().ok_or(DecodeError::Truncated("loopback"))?;
+            let be = u32::from_be_bytes(*header);
             // DLT_NULL stores the family in the capturing host's byte order, which the file does
             // not record: small values are unambiguous, so try both. DLT_LOOP is always network order.
             let family = if link == LinkType::Loop || be <= 0xFFFF { be } else { be.swap_bytes() };
             match family {
-                AF_INET | AF_INET6_LINUX | AF_INET6_BSD | AF_INET6_FREEBSD | AF_INET6_DARWIN => ip(&data[NULL_HEADER_LEN..], cut),
+                AF_INET | AF_INET6_LINUX | AF_INET6_BSD | AF_INET6_FREEBSD | AF_INET6_DARWIN => ip(rest, cut),
                 _ => Ok(Decoded::Ignored),
             }
         }
@@ -223,23 +227,25 @@ const ICMPV6_DEST_UNREACHABLE: u8 = 1;
 const ICMPV6_TIME_EXCEEDED: u8 = 3;
 const IPV6_HEADER_LEN: usize = 40;
 
-/// Reads a big-endian u16; callers have checked `bytes.len() >= at + 2`.
-fn be16(bytes: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([bytes[at], bytes[at + 1]])
+/// The big-endian u16 at `at`, if `bytes` holds it.
+fn be16(bytes: &[u8], at: usize) -> Option<u16> {
+    bytes.get(at..)?.first_chunk().map(|b| u16::from_be_bytes(*b))
 }
 
 fn ether_typed<'a>(link: &EtherTypedHeader, data: &'a [u8], cut: usize) -> Result<Decoded<'a>, DecodeError> {
-    let header = data.get(..link.len).ok_or(DecodeError::Truncated(link.name))?;
-    by_ether_type(be16(header, link.type_offset), &data[link.len..], cut)
+    let truncated = || DecodeError::Truncated(link.name);
+    // The EtherType lies inside the header: a frame long enough for the header has it.
+    let rest = data.get(link.len..).ok_or_else(truncated)?;
+    by_ether_type(be16(data, link.type_offset).ok_or_else(truncated)?, rest, cut)
 }
 
 /// Skips any stack of VLAN tags (802.1Q, QinQ), then dispatches on the final EtherType.
 fn by_ether_type(mut ether_type: u16, mut rest: &[u8], cut: usize) -> Result<Decoded<'_>, DecodeError> {
     // Each tag consumes 4 bytes, so the loop ends with the data.
     while matches!(ether_type, ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD) {
-        let tag = rest.get(..VLAN_TAG_LEN).ok_or(DecodeError::Truncated("VLAN"))?;
-        ether_type = be16(tag, VLAN_TYPE_OFFSET);
-        rest = &rest[VLAN_TAG_LEN..];
+        let (tag, after) = rest.split_first_chunk::<VLAN_TAG_LEN>().ok_or(DecodeError::Truncated("VLAN"))?;
+        ether_type = u16::from_be_bytes([tag[VLAN_TYPE_OFFSET], tag[VLAN_TYPE_OFFSET + 1]]);
+        rest = after;
     }
     match ether_type {
         ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => ip(rest, cut),
@@ -262,30 +268,33 @@ fn ip(bytes: &[u8], cut: usize) -> Result<Decoded<'_>, DecodeError> {
 /// left to [`general_ip`], which gives the same result for these packets (a property test
 /// checks it); this runs for nearly every packet of a capture.
 fn plain_ipv4_tcp(bytes: &[u8]) -> Option<TcpSegment<'_>> {
-    let ip = bytes.get(..20)?;
+    // Fixed-size views: every field below is read at a constant offset the type guarantees.
+    let ip: &[u8; 20] = bytes.first_chunk()?;
     // More-fragments flag and offset: any fragment is left to the general parser (same cost).
-    if ip[0] != 0x45 || ip[9] != 6 || be16(ip, 6) & 0x3fff != 0 {
+    if ip[0] != 0x45 || ip[9] != 6 || u16::from_be_bytes([ip[6], ip[7]]) & 0x3fff != 0 {
         return None;
     }
-    let total = usize::from(be16(ip, 2));
+    let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
     if total < 40 || total > bytes.len() {
         return None;
     }
-    let tcp = &bytes[20..total];
-    let header_len = usize::from(tcp[12] >> 4) * 4;
-    if header_len < 20 || header_len > tcp.len() {
+    let tcp = bytes.get(20..total)?;
+    let header: &[u8; 20] = tcp.first_chunk()?;
+    // The data offset counts 32-bit words: at most 15 * 4 = 60 bytes.
+    let header_len = usize::from(header[12] >> 4).wrapping_mul(4);
+    if header_len < 20 {
         return None;
     }
-    let addr = |at: usize| IpAddr::V4(std::net::Ipv4Addr::new(ip[at], ip[at + 1], ip[at + 2], ip[at + 3]));
-    let word = |at: usize| u32::from_be_bytes([tcp[at], tcp[at + 1], tcp[at + 2], tcp[at + 3]]);
-    let flags = tcp[13];
+    let payload = tcp.get(header_len..)?;
+    let addr = |a: [u8; 4]| IpAddr::V4(std::net::Ipv4Addr::from(a));
+    let flags = header[13];
     Some(TcpSegment {
-        src: SocketAddr::new(addr(12), be16(tcp, 0)),
-        dst: SocketAddr::new(addr(16), be16(tcp, 2)),
-        seq: word(4),
-        ack: word(8),
+        src: SocketAddr::new(addr([ip[12], ip[13], ip[14], ip[15]]), u16::from_be_bytes([header[0], header[1]])),
+        dst: SocketAddr::new(addr([ip[16], ip[17], ip[18], ip[19]]), u16::from_be_bytes([header[2], header[3]])),
+        seq: u32::from_be_bytes([header[4], header[5], header[6], header[7]]),
+        ack: u32::from_be_bytes([header[8], header[9], header[10], header[11]]),
         flags: TcpFlags { fin: flags & 0x01 != 0, syn: flags & 0x02 != 0, rst: flags & 0x04 != 0, ack: flags & 0x10 != 0 },
-        payload: &tcp[header_len..],
+        payload,
         // The length field fits in what was captured: nothing is missing.
         missing: 0,
     })
@@ -352,10 +361,7 @@ fn tcp_fragment<'a>(packet: &LaxIpSlice<'a>, bytes: &'a [u8]) -> Option<Fragment
             }
             // The first Fragment header that fragments (an atomic one, offset 0 and no more
             // fragments, leaves the packet whole: RFC 8200 4.5).
-            let header = v6.extensions().clone().into_iter().find_map(|ext| match ext {
-                Ipv6ExtensionSlice::Fragment(f) if f.is_fragmenting_payload() => Some(f),
-                _ => None,
-            })?;
+            let header = v6_fragment_headers(v6.extensions()).find(|f| f.is_fragmenting_payload())?;
             if header.next_header() != IpNumber::TCP {
                 return None;
             }
@@ -454,7 +460,7 @@ fn tcp<'a>(packet: &LaxIpSlice<'a>, bytes: &'a [u8], missing: u32) -> Result<Dec
 /// ICMP/ICMPv6 errors that quote a TCP packet: the reply a SYN gets from a router or host that
 /// cannot deliver it. Only the quoted TCP ports are read: RFC 792 guarantees just 8 bytes of it.
 fn icmp<'a>(packet: &LaxIpSlice<'a>, bytes: &'a [u8]) -> Result<Decoded<'a>, DecodeError> {
-    let header = bytes.get(..ICMP_HEADER_LEN).ok_or(DecodeError::Truncated("ICMP"))?;
+    let (header, quoted_bytes) = bytes.split_first_chunk::<ICMP_HEADER_LEN>().ok_or(DecodeError::Truncated("ICMP"))?;
     let (icmp_type, icmp_code) = (header[0], header[1]);
     let is_error = match packet {
         LaxIpSlice::Ipv4(_) => matches!(icmp_type, ICMPV4_DEST_UNREACHABLE | ICMPV4_TIME_EXCEEDED),
@@ -463,7 +469,6 @@ fn icmp<'a>(packet: &LaxIpSlice<'a>, bytes: &'a [u8]) -> Result<Decoded<'a>, Dec
     if !is_error {
         return Ok(Decoded::Ignored);
     }
-    let quoted_bytes = &bytes[ICMP_HEADER_LEN..];
     // The quoted packet's length fields describe the original, longer packet: lax slicing
     // falls back to the bytes present.
     let (quoted, ext_error) = LaxIpSlice::from_slice(quoted_bytes).map_err(|e| match e {
@@ -480,18 +485,20 @@ fn icmp<'a>(packet: &LaxIpSlice<'a>, bytes: &'a [u8]) -> Result<Decoded<'a>, Dec
     if payload.ip_number != IpNumber::TCP {
         return Ok(Decoded::Ignored);
     }
-    let ports = payload.payload.get(..4).ok_or(DecodeError::Truncated("ICMP quoted TCP"))?;
+    let (ports, after_ports) = payload.payload.split_first_chunk::<4>().ok_or(DecodeError::Truncated("ICMP quoted TCP"))?;
     Ok(Decoded::Unreachable(Unreachable {
         reporter: packet.source_addr(),
         icmp_type,
         icmp_code,
-        quoted_src: SocketAddr::new(quoted.source_addr(), be16(ports, 0)),
-        quoted_dst: SocketAddr::new(quoted.destination_addr(), be16(ports, 2)),
-        quoted_seq: payload.payload.get(4..8).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])),
+        quoted_src: SocketAddr::new(quoted.source_addr(), u16::from_be_bytes([ports[0], ports[1]])),
+        quoted_dst: SocketAddr::new(quoted.destination_addr(), u16::from_be_bytes([ports[2], ports[3]])),
+        quoted_seq: after_ports.first_chunk().map(|b| u32::from_be_bytes(*b)),
     }))
 }
 
+// Tests index their own literals: a panic there is a failing test, not a crash on input.
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use etherparse::PacketBuilder;
@@ -659,7 +666,7 @@ mod tests {
         let next = packet[6];
         let hop_by_hop = [next, 0, 1, 4, 0, 0, 0, 0];
         packet[6] = 0;
-        let len = be16(&packet, 4) + 8;
+        let len = be16(&packet, 4).unwrap() + 8;
         packet[4..6].copy_from_slice(&len.to_be_bytes());
         packet.splice(40..40, hop_by_hop);
         packet
@@ -698,7 +705,7 @@ mod tests {
         let mut v6 = ipv6_tcp(b"data");
         let next = v6[6];
         v6[6] = 44;
-        let len = be16(&v6, 4) + 8;
+        let len = be16(&v6, 4).unwrap() + 8;
         v6[4..6].copy_from_slice(&len.to_be_bytes());
         v6.splice(40..40, [next, 0, 0, 8 << 3, 0, 0, 0, 1]);
         let datagram = DatagramId { src: Ipv6Addr::from(CLIENT6).into(), dst: Ipv6Addr::from(SERVER6).into(), id: 1 };

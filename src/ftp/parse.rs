@@ -5,6 +5,9 @@
 //! diagnosis. Pure functions over bytes (lines are not guaranteed UTF-8); judging an address
 //! (private, unroutable, differs from the peer) is not done here but by the analyzer.
 
+// Input from the wire: no arithmetic that can overflow, no index that can panic (issue 7).
+#![deny(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
+
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
 
@@ -206,14 +209,15 @@ pub fn parse_229(text: &[u8]) -> Result<Epsv, Malformed> {
         if line.contains(&b'(') {
             // The fields end at the closing parenthesis (or the line end when it is missing): every
             // `(` between two `)` shares the same end, so each piece of the line is looked at once.
-            let pieces = line.split(|&b| b == b')').scan(0, |start, piece: &[u8]| {
-                let range = (*start, *start + piece.len());
-                *start = range.1 + 1;
+            // Positions are indexes into the line: sums of them cannot reach usize::MAX.
+            let pieces = line.split(|&b| b == b')').scan(0usize, |start, piece: &[u8]| {
+                let range = (*start, start.saturating_add(piece.len()));
+                *start = range.1.saturating_add(1);
                 Some((range, piece))
             });
             let opens = pieces.flat_map(|((start, end), piece)| {
                 let opens = piece.iter().enumerate().filter(|&(_, &b)| b == b'(');
-                opens.map(move |(at, _)| (start + at + 1, end))
+                opens.map(move |(at, _)| (start.saturating_add(at).saturating_add(1), end))
             });
             first_found(opens.map(|(at, end)| epsv_at(line, &delimiters, at, end)))
         } else {
@@ -239,7 +243,7 @@ fn epsv_at(line: &[u8], delimiters: &NextSame, at: usize, end: usize) -> Option<
     let (Some(second), Some(third), Some(fourth)) = (second, third, fourth) else {
         return Some(Err(Malformed("229 reply needs four delimiters around the port (|||port|)")));
     };
-    let field = |from: usize, to: usize| line.get(from + 1..to).unwrap_or_default();
+    let field = |from: usize, to: usize| line.get(from.saturating_add(1)..to).unwrap_or_default();
     let (family, addr, port) = (field(at, second), field(second, third), field(third, fourth));
     Some(extended_fields(family, addr, port, Context::Epsv).map(|e| Epsv { addr: e.addr, port: e.port }))
 }
@@ -287,9 +291,9 @@ fn search_lines<T>(text: &[u8], nothing: Malformed, in_line: impl FnMut(&[u8]) -
 /// Calls `judge` on every run of comma-separated numbers in `line`, in order. Runs do not overlap:
 /// "1,2,3,4,5,6,7" is one run of seven, never six numbers starting at "2".
 fn search_number_lists<T>(line: &[u8], mut judge: impl FnMut(&NumberList) -> Option<Result<T, Malformed>>) -> Option<Result<T, Malformed>> {
-    let mut from = 0;
+    let mut from = 0usize;
     let runs = std::iter::from_fn(|| {
-        let start = from + line.get(from..)?.iter().position(u8::is_ascii_digit)?;
+        let start = from.saturating_add(line.get(from..)?.iter().position(u8::is_ascii_digit)?);
         let list = read_numbers(line, start);
         from = list.end;
         Some(list)
@@ -356,13 +360,12 @@ fn read_numbers(text: &[u8], start: usize) -> NumberList {
     let mut at = start;
     loop {
         let mut value: u32 = 0;
-        let mut digits = 0usize;
+        let first = at;
         while let Some(&b) = text.get(at).filter(|b| b.is_ascii_digit()) {
-            value = (value * 10 + u32::from(b - b'0')).min(VALUE_CLAMP);
-            at += 1;
-            digits += 1;
+            value = decimal(value, b);
+            at = at.saturating_add(1);
         }
-        if digits == 0 {
+        if at == first {
             break;
         }
         if let Some(slot) = list.stored.get_mut(list.count) {
@@ -374,7 +377,7 @@ fn read_numbers(text: &[u8], start: usize) -> NumberList {
         if text.get(comma) != Some(&b',') {
             break;
         }
-        let next = skip_blanks(text, comma + 1);
+        let next = skip_blanks(text, comma.saturating_add(1));
         if !text.get(next).is_some_and(u8::is_ascii_digit) {
             break;
         }
@@ -425,7 +428,9 @@ fn long_address(values: &[u32], count: usize) -> Result<SocketAddr, Malformed> {
     if !(1..=2).contains(&port_len) {
         return Err(Malformed("long address port length is not 2"));
     }
-    if count != 2 + addr_len + 1 + port_len as usize {
+    // af, hal, the address, pal, the port: every value read, none left over. `values` holds at
+    // most MAX_NUMBERS, so a longer run has more values than it holds.
+    if count != values.len() || port.len() != port_len as usize {
         return Err(Malformed("long address has the wrong number of values"));
     }
     let ip = match addr_len {
@@ -455,7 +460,8 @@ fn port_from_bytes(values: &[u32]) -> Result<u16, Malformed> {
         if value > 255 {
             return Err(Malformed("value over 255 in port"));
         }
-        port = port * 256 + value;
+        // At most two bytes: no overflow.
+        port = port.saturating_mul(256).saturating_add(value);
     }
     nonzero_port(port)
 }
@@ -531,15 +537,19 @@ fn decimal_port(text: &[u8]) -> Result<u16, Malformed> {
     if !text.iter().all(u8::is_ascii_digit) {
         return Err(Malformed("port is not a number"));
     }
-    let value = text.iter().fold(0u32, |acc, &d| (acc * 10 + u32::from(d - b'0')).min(VALUE_CLAMP));
+    let value = text.iter().fold(0u32, |acc, &d| decimal(acc, d));
     nonzero_port(value)
 }
 
-fn skip_blanks(text: &[u8], mut at: usize) -> usize {
-    while text.get(at).is_some_and(|&b| b == b' ' || b == b'\t') {
-        at += 1;
-    }
-    at
+/// `value` with the ASCII digit `d` appended, clamped at [`VALUE_CLAMP`].
+fn decimal(value: u32, d: u8) -> u32 {
+    let digit = char::from(d).to_digit(10).unwrap_or(0);
+    value.saturating_mul(10).saturating_add(digit).min(VALUE_CLAMP)
+}
+
+fn skip_blanks(text: &[u8], at: usize) -> usize {
+    let blanks = text.get(at..).unwrap_or_default().iter().take_while(|&&b| b == b' ' || b == b'\t').count();
+    at.saturating_add(blanks)
 }
 
 fn is_blank(b: &u8) -> bool {
@@ -547,7 +557,7 @@ fn is_blank(b: &u8) -> bool {
 }
 
 fn trim_end(text: &[u8]) -> &[u8] {
-    let len = text.iter().rposition(|b| !is_blank(b)).map_or(0, |last| last + 1);
+    let len = text.iter().rposition(|b| !is_blank(b)).map_or(0, |last| last.saturating_add(1));
     text.get(..len).unwrap_or(text)
 }
 
@@ -557,5 +567,7 @@ fn trim(text: &[u8]) -> &[u8] {
     text.get(start..).unwrap_or_default()
 }
 
+// Tests index their own literals: a panic there is a failing test, not a crash on input.
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 mod tests;

@@ -13,6 +13,9 @@
 //! Input may be hostile: nothing here panics, and memory stays proportional to
 //! `max_buffered` whatever arrives, held in at most [`MAX_PENDING_SEGMENTS`] pieces (by default).
 
+// Input from the wire: no arithmetic that can overflow, no index that can panic (issue 7).
+#![deny(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
+
 use std::collections::{BTreeMap, VecDeque};
 
 /// A segment whose bytes lie further than this from the next expected byte is not trusted:
@@ -141,21 +144,23 @@ impl Reassembler {
         let data_end = start.saturating_add(i64::try_from(payload.len()).unwrap_or(i64::MAX));
         let end = data_end.saturating_add(i64::from(missing));
         if start.unsigned_abs() > WINDOW || end > WINDOW as i64 {
-            self.stats.out_of_window_segments += 1;
+            self.stats.out_of_window_segments = self.stats.out_of_window_segments.saturating_add(1);
             return;
         }
 
         // Bytes before `next` were delivered (or declared lost) already: compare, never buffer.
         let behind = if start < 0 { start.unsigned_abs() } else { 0 };
         let old_len = usize::try_from(behind).unwrap_or(usize::MAX).min(payload.len());
-        self.compare_with_delivered(behind, &payload[..old_len]);
-        let fresh = &payload[old_len..];
-        let fresh_at = self.next + start.max(0) as u64;
-        let lost_start = self.next + data_end.max(0) as u64;
-        let lost_end = self.next + end.max(0) as u64;
+        let (old, fresh) = payload.split_at_checked(old_len).unwrap_or((payload, &[]));
+        self.compare_with_delivered(behind, old);
+        // Stream offsets: `next` plus at most the window. They cannot reach u64::MAX; the
+        // saturating additions say so without a check that can panic.
+        let fresh_at = self.next.saturating_add(start.max(0).unsigned_abs());
+        let lost_start = self.next.saturating_add(data_end.max(0).unsigned_abs());
+        let lost_end = self.next.saturating_add(end.max(0).unsigned_abs());
 
         if start > 0 {
-            self.stats.out_of_order_segments += 1;
+            self.stats.out_of_order_segments = self.stats.out_of_order_segments.saturating_add(1);
             self.insert(fresh_at, fresh);
             self.record_lost(lost_start, lost_end);
             self.drain(0, out);
@@ -182,7 +187,7 @@ impl Reassembler {
             }
             let Some(&first) = self.pending.keys().next() else { break };
             if over_segments {
-                self.stats.segment_limit_hits += 1;
+                self.stats.segment_limit_hits = self.stats.segment_limit_hits.saturating_add(1);
             }
             self.drain(first, out);
         }
@@ -199,12 +204,12 @@ impl Reassembler {
         if ahead <= 0 || ahead as u64 > WINDOW {
             return;
         }
-        self.drain((self.next + ahead as u64).min(first), out);
+        self.drain(self.next.saturating_add(ahead.unsigned_abs()).min(first), out);
     }
 
     /// End of stream / end of capture: deliver the buffered out-of-order data, with Gaps for the holes.
     pub fn flush(&mut self, out: &mut dyn FnMut(Chunk<'_>)) {
-        let data_end = self.pending.iter().next_back().map_or(0, |(&at, bytes)| at + bytes.len() as u64);
+        let data_end = self.pending.iter().next_back().map_or(0, |(&at, bytes)| end_of(at, bytes));
         let lost_end = self.lost.values().copied().max().unwrap_or(0);
         self.drain(data_end.max(lost_end), out);
     }
@@ -235,19 +240,21 @@ impl Reassembler {
         if old.is_empty() {
             return;
         }
-        self.stats.retransmitted_bytes += old.len() as u64;
+        self.stats.retransmitted_bytes = self.stats.retransmitted_bytes.saturating_add(old.len() as u64);
         let held = self.history.len() as u64;
-        // Segment byte i sits at next - behind + i, which is history index held - behind + i.
-        let first = behind.saturating_sub(held);
-        let Ok(first) = usize::try_from(first) else {
+        // Segment byte i sits at next - behind + i, which is history index held - behind + i:
+        // the segment's first `behind - held` bytes are older than the history, and the others
+        // are compared from history index `held - behind` (0 when the segment reaches back
+        // further than the history).
+        let Ok(first) = usize::try_from(behind.saturating_sub(held)) else {
             return;
         };
-        if first >= old.len() {
+        let Some(compared) = old.get(first..).filter(|c| !c.is_empty()) else {
             return;
-        }
-        let from = (held + first as u64 - behind) as usize;
-        let differing = old[first..].iter().zip(self.history.range(from..)).filter(|(new, seen)| new != seen).count();
-        self.stats.conflicting_overlaps += differing as u64;
+        };
+        let from = usize::try_from(held.saturating_sub(behind)).unwrap_or(usize::MAX);
+        let differing = compared.iter().zip(self.history.range(from..)).filter(|(new, seen)| new != seen).count();
+        self.stats.conflicting_overlaps = self.stats.conflicting_overlaps.saturating_add(differing as u64);
     }
 
     /// Buffers the parts of `bytes` (starting at stream offset `at`) that no buffered segment
@@ -256,10 +263,10 @@ impl Reassembler {
         if bytes.is_empty() {
             return;
         }
-        let end = at + bytes.len() as u64;
+        let end = end_of(at, bytes);
         // Entries never overlap, so only the one just before `at` can reach into the range.
         let from = match self.pending.range(..at).next_back() {
-            Some((&k, held)) if k + held.len() as u64 > at => k,
+            Some((&k, held)) if end_of(k, held) > at => k,
             _ => at,
         };
         let mut uncovered = Vec::new();
@@ -269,13 +276,12 @@ impl Reassembler {
                 uncovered.push((cursor, k));
             }
             let lo = k.max(cursor);
-            let hi = (k + held.len() as u64).min(end);
+            let hi = end_of(k, held).min(end);
             if lo < hi {
-                let seen = &held[(lo - k) as usize..(hi - k) as usize];
-                let new = &bytes[(lo - at) as usize..(hi - at) as usize];
-                self.stats.retransmitted_bytes += hi - lo;
+                let (seen, new) = (between(held, k, lo, hi), between(bytes, at, lo, hi));
+                self.stats.retransmitted_bytes = self.stats.retransmitted_bytes.saturating_add(hi.abs_diff(lo));
                 let differing = seen.iter().zip(new).filter(|(a, b)| a != b).count();
-                self.stats.conflicting_overlaps += differing as u64;
+                self.stats.conflicting_overlaps = self.stats.conflicting_overlaps.saturating_add(differing as u64);
                 cursor = hi;
             }
         }
@@ -283,8 +289,8 @@ impl Reassembler {
             uncovered.push((cursor, end));
         }
         for (lo, hi) in uncovered {
-            let part = &bytes[(lo - at) as usize..(hi - at) as usize];
-            self.buffered += part.len();
+            let part = between(bytes, at, lo, hi);
+            self.buffered = self.buffered.saturating_add(part.len());
             self.pending.insert(lo, part.to_vec());
         }
     }
@@ -307,10 +313,10 @@ impl Reassembler {
             if let Some(entry) = self.pending.first_entry() {
                 if *entry.key() <= self.next {
                     let (at, bytes) = entry.remove_entry();
-                    self.buffered -= bytes.len();
+                    self.buffered = self.buffered.saturating_sub(bytes.len());
                     // Entries start at or after `next`; the clamp only guards that invariant.
-                    let skip = usize::try_from(self.next - at).unwrap_or(usize::MAX).min(bytes.len());
-                    self.emit_data(&bytes[skip..], out);
+                    let skip = usize::try_from(self.next.saturating_sub(at)).unwrap_or(usize::MAX);
+                    self.emit_data(bytes.get(skip..).unwrap_or_default(), out);
                     continue;
                 }
             }
@@ -321,10 +327,10 @@ impl Reassembler {
                 skip_to = skip_to.max(entry.remove());
             }
             let until = skip_to.min(self.pending.keys().next().copied().unwrap_or(u64::MAX));
-            if until <= self.next {
-                return;
+            match until.checked_sub(self.next) {
+                Some(len) if len > 0 => self.emit_gap(len, out),
+                _ => return,
             }
-            self.emit_gap(until - self.next, out);
         }
     }
 
@@ -332,8 +338,8 @@ impl Reassembler {
         if bytes.is_empty() {
             return;
         }
-        self.next += bytes.len() as u64;
-        let keep = &bytes[bytes.len().saturating_sub(self.history_limit)..];
+        self.next = end_of(self.next, bytes);
+        let keep = bytes.get(bytes.len().saturating_sub(self.history_limit)..).unwrap_or(bytes);
         if self.history.capacity() == 0 {
             // A control channel's history soon holds a few hundred bytes: one allocation,
             // not a dozen doublings from four.
@@ -347,15 +353,32 @@ impl Reassembler {
     }
 
     fn emit_gap(&mut self, len: u64, out: &mut dyn FnMut(Chunk<'_>)) {
-        self.next += len;
-        self.stats.gaps += 1;
-        self.stats.gap_bytes += len;
+        self.next = self.next.saturating_add(len);
+        self.stats.gaps = self.stats.gaps.saturating_add(1);
+        self.stats.gap_bytes = self.stats.gap_bytes.saturating_add(len);
         self.history.clear();
         out(Chunk::Gap(len));
     }
 }
 
+/// The stream offset just past `bytes`, which start at offset `at`.
+fn end_of(at: u64, bytes: &[u8]) -> u64 {
+    at.saturating_add(bytes.len() as u64)
+}
+
+/// The part of `bytes` (which start at stream offset `from`) between offsets `lo` and `hi`;
+/// empty unless `bytes` holds all of it (callers ask only for parts it holds).
+fn between(bytes: &[u8], from: u64, lo: u64, hi: u64) -> &[u8] {
+    let index = |offset: u64| offset.checked_sub(from).and_then(|i| usize::try_from(i).ok());
+    match (index(lo), index(hi)) {
+        (Some(lo), Some(hi)) => bytes.get(lo..hi).unwrap_or_default(),
+        _ => &[],
+    }
+}
+
+// Tests index their own literals: a panic there is a failing test, not a crash on input.
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
