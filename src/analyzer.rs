@@ -800,6 +800,12 @@ impl Analyzer {
         }
         drop(s);
         self.summary.negotiations += record.negotiations.len() as u64 + record.negotiations_over_limit;
+        // What this session's control channel lost or cut, in the capture's totals.
+        let (c, total) = (&record.control, &mut self.summary);
+        total.overlong_lines = total.overlong_lines.saturating_add(c.overlong_lines);
+        total.conflicting_overlaps = total.conflicting_overlaps.saturating_add(c.conflicting_overlaps);
+        total.control_gap_bytes = total.control_gap_bytes.saturating_add(c.gap_bytes);
+        total.negotiations_over_limit = total.negotiations_over_limit.saturating_add(record.negotiations_over_limit);
         let context = Context { intent: self.settings.intent, passive_ports: self.ports_seen.see(&record) };
         record.findings = diagnose::session_findings(&record, &context);
         for f in &record.findings {

@@ -128,6 +128,16 @@ pub struct Summary {
     pub overlapping_fragments: u64,
     /// Overlapping fragments whose bytes differed from those kept.
     pub conflicting_fragments: u64,
+    /// Control lines longer than the line limit, cut (all sessions).
+    pub overlong_lines: u64,
+    /// Retransmitted control-channel bytes that differed from the first copy (all sessions;
+    /// the first copy was kept).
+    pub conflicting_overlaps: u64,
+    /// Control-channel bytes never read: lost before the capture point, cut by the snap length,
+    /// or given up on past a reassembly bound (all sessions).
+    pub control_gap_bytes: u64,
+    /// Negotiations past the per-session limit: counted, not kept (all sessions).
+    pub negotiations_over_limit: u64,
     pub sessions: u64,
     /// The most sessions held open at once: what memory followed.
     pub peak_open_sessions: u64,
@@ -176,6 +186,10 @@ impl Summary {
             (self.incomplete_datagrams, "fragmented datagram(s) incomplete"),
             (self.datagrams_over_budget, "fragmented datagram(s) over the reassembly budget"),
             (self.invalid_datagrams, "invalid fragmented datagram(s)"),
+            (self.control_gap_bytes, "control byte(s) lost in gaps"),
+            (self.overlong_lines, "overlong line(s) cut"),
+            (self.conflicting_overlaps, "retransmitted control byte(s) that differed"),
+            (self.negotiations_over_limit, "negotiation(s) over the per-session limit"),
         ]
         .into_iter()
         .filter(|(n, _)| *n > 0)

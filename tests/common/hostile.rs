@@ -1,0 +1,208 @@
+//! Adversarial captures, generated as a stream (no file needed): what someone who wants to
+//! exhaust ftpscope's memory or time would put on the wire. Each writes a classic pcap
+//! (Ethernet, IPv4, TCP; checksums left zero: ftpscope does not check them) of a size given by
+//! `n`, so that tests can compare n with 4n (tests/hostile.rs) and examples/hostile.rs can write
+//! them to files.
+//!
+//! - `syn_flood`: n SYNs from n different sources to one FTP server (n half-open connections);
+//! - `idle_flows`: n connections to the FTP port that complete their handshake, then say nothing;
+//! - `ports`: one FTP session sending n PORT commands, each answered 200;
+//! - `endless_line`: one session whose client sends a line of n bytes (then its LF);
+//! - `one_byte_segments`: one session whose n bytes of commands come one byte per segment, each
+//!   block of 4,096 bytes in reverse order (every segment ahead of a hole);
+//! - `conflicting_retransmissions`: one session whose n commands are each sent again with other
+//!   bytes at the same sequence numbers.
+
+use std::io::{self, Write};
+use std::net::Ipv4Addr;
+
+const SYN: u8 = 0x02;
+const PSH: u8 = 0x08;
+const ACK: u8 = 0x10;
+const FIN: u8 = 0x01;
+
+/// Ethernet + IPv4 + TCP headers.
+const HEADERS: usize = 14 + 20 + 20;
+
+/// A pcap being written: one microsecond between frames.
+pub struct Pcap<W: Write> {
+    out: W,
+    usec: u64,
+}
+
+impl<W: Write> Pcap<W> {
+    pub fn new(mut out: W) -> io::Result<Pcap<W>> {
+        // Magic, version 2.4, zone, sigfigs, snaplen 65535, Ethernet.
+        out.write_all(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0])?;
+        Ok(Pcap { out, usec: 1_700_000_000_000_000 })
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    /// One TCP segment from `src` to `dst`.
+    pub fn tcp(&mut self, src: (Ipv4Addr, u16), dst: (Ipv4Addr, u16), seq: u32, ack: u32, flags: u8, payload: &[u8]) -> io::Result<()> {
+        self.usec += 1;
+        let len = (HEADERS + payload.len()) as u32;
+        let mut frame = Vec::with_capacity(16 + HEADERS + payload.len());
+        frame.extend_from_slice(&((self.usec / 1_000_000) as u32).to_le_bytes());
+        frame.extend_from_slice(&((self.usec % 1_000_000) as u32).to_le_bytes());
+        frame.extend_from_slice(&len.to_le_bytes());
+        frame.extend_from_slice(&len.to_le_bytes());
+        frame.extend_from_slice(&[2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00]);
+        let ip_len = (20 + 20 + payload.len()) as u16;
+        frame.extend_from_slice(&[0x45, 0]);
+        frame.extend_from_slice(&ip_len.to_be_bytes());
+        frame.extend_from_slice(&[0, 0, 0x40, 0, 64, 6, 0, 0]);
+        frame.extend_from_slice(&src.0.octets());
+        frame.extend_from_slice(&dst.0.octets());
+        frame.extend_from_slice(&src.1.to_be_bytes());
+        frame.extend_from_slice(&dst.1.to_be_bytes());
+        frame.extend_from_slice(&seq.to_be_bytes());
+        frame.extend_from_slice(&ack.to_be_bytes());
+        frame.extend_from_slice(&[5 << 4, flags, 0xff, 0xff, 0, 0, 0, 0]);
+        frame.extend_from_slice(payload);
+        self.out.write_all(&frame)
+    }
+}
+
+const SERVER: (Ipv4Addr, u16) = (Ipv4Addr::new(203, 0, 113, 21), 21);
+const CLIENT: (Ipv4Addr, u16) = (Ipv4Addr::new(192, 0, 2, 21), 40000);
+
+/// The `i`-th source address of many: 10.0.0.0/8 and 1,000 ports, all different.
+fn source(i: u64) -> (Ipv4Addr, u16) {
+    let host = (i / 1000) as u32;
+    (Ipv4Addr::from(0x0a00_0000 | (host & 0x00ff_ffff)), 20_000 + (i % 1000) as u16)
+}
+
+pub fn syn_flood<W: Write>(out: W, n: u64) -> io::Result<W> {
+    let mut p = Pcap::new(out)?;
+    for i in 0..n {
+        p.tcp(source(i), SERVER, i as u32, 0, SYN, &[])?;
+    }
+    Ok(p.into_inner())
+}
+
+pub fn idle_flows<W: Write>(out: W, n: u64) -> io::Result<W> {
+    let mut p = Pcap::new(out)?;
+    for i in 0..n {
+        let (c, isn) = (source(i), i as u32);
+        p.tcp(c, SERVER, isn, 0, SYN, &[])?;
+        p.tcp(SERVER, c, !isn, isn.wrapping_add(1), SYN | ACK, &[])?;
+        p.tcp(c, SERVER, isn.wrapping_add(1), (!isn).wrapping_add(1), ACK, &[])?;
+    }
+    Ok(p.into_inner())
+}
+
+/// A control connection in progress: the next sequence number each way.
+struct Session<W: Write> {
+    p: Pcap<W>,
+    cseq: u32,
+    sseq: u32,
+}
+
+impl<W: Write> Session<W> {
+    /// Handshake, banner, login.
+    fn open(out: W) -> io::Result<Session<W>> {
+        let mut p = Pcap::new(out)?;
+        p.tcp(CLIENT, SERVER, 999, 0, SYN, &[])?;
+        p.tcp(SERVER, CLIENT, 4999, 1000, SYN | ACK, &[])?;
+        p.tcp(CLIENT, SERVER, 1000, 5000, ACK, &[])?;
+        let mut s = Session { p, cseq: 1000, sseq: 5000 };
+        s.server(b"220 (vsFTPd 3.0.5)\r\n")?;
+        s.client(b"USER anonymous\r\n")?;
+        s.server(b"331 Please specify the password.\r\n")?;
+        s.client(b"PASS guest@\r\n")?;
+        s.server(b"230 Login successful.\r\n")?;
+        Ok(s)
+    }
+
+    fn client(&mut self, data: &[u8]) -> io::Result<()> {
+        self.p.tcp(CLIENT, SERVER, self.cseq, self.sseq, PSH | ACK, data)?;
+        self.cseq = self.cseq.wrapping_add(data.len() as u32);
+        Ok(())
+    }
+
+    fn server(&mut self, data: &[u8]) -> io::Result<()> {
+        self.p.tcp(SERVER, CLIENT, self.sseq, self.cseq, PSH | ACK, data)?;
+        self.sseq = self.sseq.wrapping_add(data.len() as u32);
+        Ok(())
+    }
+
+    /// QUIT, 221, FIN both ways.
+    fn close(mut self) -> io::Result<W> {
+        self.client(b"QUIT\r\n")?;
+        self.server(b"221 Goodbye.\r\n")?;
+        self.p.tcp(SERVER, CLIENT, self.sseq, self.cseq, FIN | ACK, &[])?;
+        self.p.tcp(CLIENT, SERVER, self.cseq, self.sseq.wrapping_add(1), FIN | ACK, &[])?;
+        Ok(self.p.into_inner())
+    }
+}
+
+pub fn ports<W: Write>(out: W, n: u64) -> io::Result<W> {
+    let mut s = Session::open(out)?;
+    for i in 0..n {
+        let port = 1024 + (i % 60_000) as u16;
+        s.client(format!("PORT 192,0,2,21,{},{}\r\n", port >> 8, port & 0xff).as_bytes())?;
+        s.server(b"200 PORT command successful. Consider using PASV.\r\n")?;
+    }
+    s.close()
+}
+
+pub fn endless_line<W: Write>(out: W, n: u64) -> io::Result<W> {
+    let mut s = Session::open(out)?;
+    let chunk = [b'A'; 1448];
+    s.client(b"SITE ")?;
+    let mut left = n;
+    while left > 0 {
+        let take = left.min(chunk.len() as u64) as usize;
+        s.client(&chunk[..take])?;
+        left -= take as u64;
+    }
+    s.client(b"\r\n")?;
+    s.server(b"500 Unknown SITE command.\r\n")?;
+    s.close()
+}
+
+pub fn one_byte_segments<W: Write>(out: W, n: u64) -> io::Result<W> {
+    let mut s = Session::open(out)?;
+    const BLOCK: u64 = 4096;
+    let commands: Vec<u8> = b"NOOP\r\n".iter().copied().cycle().take(BLOCK as usize).collect();
+    let mut sent = 0;
+    while sent < n {
+        let block = BLOCK.min(n - sent) as usize;
+        let base = s.cseq;
+        for i in (0..block).rev() {
+            s.p.tcp(CLIENT, SERVER, base.wrapping_add(i as u32), s.sseq, ACK, &commands[i..i + 1])?;
+        }
+        s.cseq = base.wrapping_add(block as u32);
+        sent += block as u64;
+    }
+    s.server(b"200 NOOP ok.\r\n")?;
+    s.close()
+}
+
+pub fn conflicting_retransmissions<W: Write>(out: W, n: u64) -> io::Result<W> {
+    let mut s = Session::open(out)?;
+    for _ in 0..n {
+        let seq = s.cseq;
+        s.client(b"NOOP\r\n")?;
+        // The same sequence numbers, other bytes: which copy did the server read?
+        s.p.tcp(CLIENT, SERVER, seq, s.sseq, PSH | ACK, b"QUIT\r\n")?;
+        s.server(b"200 NOOP ok.\r\n")?;
+    }
+    s.close()
+}
+
+/// Every generator by name (examples/hostile.rs, tests/hostile.rs).
+pub type Generator = fn(Box<dyn Write + Send>, u64) -> io::Result<Box<dyn Write + Send>>;
+
+pub const ALL: [(&str, Generator); 6] = [
+    ("syn-flood", syn_flood),
+    ("idle-flows", idle_flows),
+    ("ports", ports),
+    ("endless-line", endless_line),
+    ("one-byte-segments", one_byte_segments),
+    ("conflicting-retransmissions", conflicting_retransmissions),
+];
