@@ -284,6 +284,11 @@ impl FrameCounter {
         self.next.saturating_sub(1)
     }
 
+    /// A record that takes a frame number but carries no packet (a pcapng custom block).
+    fn number_one(&mut self) {
+        self.next = self.next.saturating_add(1);
+    }
+
     fn count_one(&mut self) {
         self.next = self.next.saturating_add(1);
         self.read = self.read.saturating_add(1);
@@ -478,7 +483,7 @@ impl Reading<'_> {
             // Wireshark gives these records frame numbers of their own (tshark lists a custom block
             // as `data`, a journal entry as `systemd_journal`): they carry no packet, but the
             // frames after them are numbered as Wireshark numbers them, as the schema promises.
-            PcapBlockOwned::NG(Block::Custom(_) | Block::SystemdJournalExport(_)) => self.frames.next += 1,
+            PcapBlockOwned::NG(Block::Custom(_) | Block::SystemdJournalExport(_)) => self.frames.number_one(),
             PcapBlockOwned::NG(Block::Unknown(unknown)) => {
                 if self.native(unknown.block_type) == BLOCK_TYPE_OBSOLETE_PACKET {
                     self.obsolete_packet(unknown.data)?;
