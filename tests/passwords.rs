@@ -109,7 +109,8 @@ fn no_output_shows_a_password() {
             t.keys(&["j"]);
         }
         t.keys(&["Enter"]);
-        let detail = t.wait_for("a session's detail", wait, |s| s.contains("control channel:"));
+        // The control channel's lines come from the analysis after the screen opens: wait for them.
+        let detail = t.wait_for("a session's detail with its lines", wait, |s| s.contains("control channel:") && s.contains(" C> "));
         details += usize::from(detail.contains("PASS ••••") || detail.contains("pass ••••"));
         assert_no_password(&format!("the UI's detail of the session in row {i}"), &detail);
         // The detail scrolls: its last lines too.
