@@ -111,7 +111,7 @@ fn summary(out: &mut String, e: &Explained) {
         out.push_str("</td></tr>\n");
     }
     out.push_str("</table>\n");
-    for note in [c.implicit_ftps_note(), c.cut_note()].into_iter().flatten() {
+    for note in [super::notes::implicit_ftps_note(c), super::notes::cut_note(c)].into_iter().flatten() {
         let _ = writeln!(out, "<p class=\"note\">{}.</p>", Escaped(&note));
     }
     out.push_str("<dl class=\"totals\">");
@@ -127,7 +127,7 @@ fn summary(out: &mut String, e: &Explained) {
         let _ = write!(out, "<div><dt>{name}</dt><dd>{value}</dd></div>");
     }
     out.push_str("</dl>\n");
-    let dropped: Vec<String> = c.set_aside().iter().map(|(n, what)| format!("{n} {what}")).collect();
+    let dropped = super::notes::set_aside(c);
     if !dropped.is_empty() {
         let _ = writeln!(out, "<p class=\"dim\">Set aside: {}.</p>", dropped.join(", "));
     }

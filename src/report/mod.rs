@@ -15,6 +15,7 @@ pub mod json;
 pub mod ladder;
 pub mod ladder_text;
 pub mod ndjson;
+pub mod notes;
 pub mod points;
 pub mod svg;
 pub mod text;

@@ -152,13 +152,13 @@ impl<W: Write> Sink for Text<W> {
                 );
             }
         }
-        if let Some(note) = c.implicit_ftps_note() {
+        if let Some(note) = super::notes::implicit_ftps_note(c) {
             let _ = writeln!(out, "{} {note}", st.severity(Severity::Info));
         }
-        if let Some(note) = c.cut_note() {
+        if let Some(note) = super::notes::cut_note(c) {
             let _ = writeln!(out, "{} {note}", st.severity(Severity::Warning));
         }
-        let set_aside: Vec<String> = c.set_aside().iter().map(|(n, what)| format!("{n} {what}")).collect();
+        let set_aside = super::notes::set_aside(c);
         if !set_aside.is_empty() {
             let _ = writeln!(out, "{}", st.dim(&format!("({})", set_aside.join(", "))));
         }

@@ -32,13 +32,13 @@ fn capture(out: &mut dyn Write, e: &Explained) -> io::Result<()> {
         return paragraph(out, "", &NoFtp(e).to_string());
     }
     paragraph(out, "", &e.verdict.to_string())?;
-    if let Some(note) = e.summary.implicit_ftps_note() {
+    if let Some(note) = crate::report::notes::implicit_ftps_note(&e.summary) {
         paragraph(out, "", &format!("Also: {note}."))?;
     }
     for input in e.inputs.iter().filter_map(|i| i.truncated.as_ref().map(|why| (&i.path, why))) {
         paragraph(out, "", &format!("{} ends early ({}): explained up to the break.", input.0, input.1))?;
     }
-    if let Some(note) = e.summary.cut_note() {
+    if let Some(note) = crate::report::notes::cut_note(&e.summary) {
         paragraph(out, "", &format!("{note}."))?;
     }
     for f in &e.across {

@@ -278,7 +278,7 @@ impl Display for NoFtp<'_> {
              data connections use other ports).",
             e.summary.frames, e.summary.tcp_connections
         )?;
-        if let Some(note) = e.summary.implicit_ftps_note() {
+        if let Some(note) = crate::report::notes::implicit_ftps_note(&e.summary) {
             write!(f, " {note}.")?;
         }
         Ok(())

@@ -1,0 +1,54 @@
+//! What the reports say of the capture as a whole, from its totals: what was set aside or
+//! counted once, frames the snap length cut, connections to the implicit FTPS port. One wording
+//! for text, explain and HTML.
+
+use crate::ftp::IMPLICIT_FTPS_PORT;
+use crate::model::Summary;
+
+/// Said when connections to the implicit FTPS port were seen: what they are, and that they
+/// are not in the report.
+pub fn implicit_ftps_note(s: &Summary) -> Option<String> {
+    (s.implicit_ftps_connections > 0).then(|| {
+        format!(
+            "{} TCP connection(s) to port {}: implicit FTPS, encrypted from the first byte; nothing in them can be read, \
+             here or by a NAT helper, so their sessions are not in this report",
+            s.implicit_ftps_connections, IMPLICIT_FTPS_PORT
+        )
+    })
+}
+
+/// Said when the snap length cut frames: what is missing, and how to capture instead.
+pub fn cut_note(s: &Summary) -> Option<String> {
+    (s.cut_frames > 0).then(|| {
+        format!(
+            "{} frame(s) cut by the capture's snap length (at most {} bytes kept of each): the bytes past it are missing \
+             (transfer sizes still come from sequence numbers; a control line in them is lost); capture whole packets \
+             (tcpdump -s 0)",
+            s.cut_frames, s.cut_kept
+        )
+    })
+}
+
+/// What the analysis left out or counted once, with how much of each, as the reports list it:
+/// only the ones that happened.
+pub fn set_aside(s: &Summary) -> Vec<String> {
+    [
+        (s.undecodable_frames, "undecodable frame(s)"),
+        (s.unsupported_frames, "frame(s) of unsupported link type"),
+        (s.duplicate_frames, "duplicate frame(s) analysed once"),
+        (s.evicted_connections, "connection(s) evicted from memory"),
+        (s.sessions_over_limit, "session(s) over the limit"),
+        (s.control_over_budget_bytes, "control byte(s) over the buffer budget"),
+        (s.incomplete_datagrams, "fragmented datagram(s) incomplete"),
+        (s.datagrams_over_budget, "fragmented datagram(s) over the reassembly budget"),
+        (s.invalid_datagrams, "invalid fragmented datagram(s)"),
+        (s.control_gap_bytes, "control byte(s) lost in gaps"),
+        (s.overlong_lines, "overlong line(s) cut"),
+        (s.conflicting_overlaps, "retransmitted control byte(s) that differed"),
+        (s.negotiations_over_limit, "negotiation(s) over the per-session limit"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect()
+}
