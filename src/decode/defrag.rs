@@ -17,9 +17,9 @@
 //! lets the last fragment win without saying so, and reads only strictly sliced packets.
 //! Must not touch: TCP, flows, FTP. Never reads a clock: time is the capture's.
 
-// Merged after the decoding code was put under clippy's arithmetic_side_effects and
-// indexing_slicing lints (mod.rs): not yet brought under them. To do, not a choice.
-#![allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
+// Fed by hostile input: no arithmetic that can overflow, no index that can panic. Lengths are
+// bounded by the IP length fields (below 2^17), so saturation never changes a result.
+#![deny(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 
 use super::{DatagramId, Fragment};
 use crate::model::Timestamp;
@@ -71,7 +71,7 @@ pub const PIECE_OVERHEAD: usize = 48;
 const MAX_FRAGMENTS: u32 = 2048;
 /// The payload an IPv4 datagram can hold (total length 65,535, a 20-byte header), and an IPv6
 /// one (payload length 65,535; jumbograms are not reassembled).
-const MAX_V4_PAYLOAD: u32 = 65_535 - 20;
+const MAX_V4_PAYLOAD: u32 = 65_515; // 65,535 - 20
 const MAX_V6_PAYLOAD: u32 = 65_535;
 
 /// Received bytes of a datagram: disjoint, sorted by `start`.
@@ -82,7 +82,7 @@ struct Piece {
 
 impl Piece {
     fn end(&self) -> u32 {
-        self.start + self.bytes.len() as u32
+        self.start.saturating_add(len_u32(&self.bytes))
     }
 }
 
@@ -137,7 +137,7 @@ impl Reassembler {
     pub fn add(&mut self, now: Timestamp, f: &Fragment<'_>, out: &mut Vec<u8>) -> bool {
         self.expire(now);
         let id = f.datagram;
-        let len = f.payload.len() as u32;
+        let len = len_u32(f.payload);
         let end = f.offset.saturating_add(len);
         let max = if id.src.is_ipv4() { MAX_V4_PAYLOAD } else { MAX_V6_PAYLOAD };
         // RFC 791 and 8200: every fragment but the last carries a multiple of 8 bytes.
@@ -148,21 +148,21 @@ impl Reassembler {
         if len == 0 && f.more {
             return false; // nothing to keep, nothing to learn
         }
-        let cost = f.payload.len() + PIECE_OVERHEAD;
+        let cost = f.payload.len().saturating_add(PIECE_OVERHEAD);
         if cost > self.limits.max_bytes {
             self.give_up(&id);
             return false;
         }
-        while self.held + cost > self.limits.max_bytes && self.evict_oldest() {}
+        while self.held.saturating_add(cost) > self.limits.max_bytes && self.evict_oldest() {}
         if !self.pending.contains_key(&id) {
             while self.pending.len() >= self.limits.max_datagrams.max(1) && self.evict_oldest() {}
             let serial = self.next_serial;
-            self.next_serial += 1;
+            self.next_serial = self.next_serial.wrapping_add(1);
             self.ages.push_back((now, id, serial));
             self.pending.insert(id, Pending { serial, pieces: Vec::new(), received: 0, end: None, fragments: 0, held: 0 });
         }
         let Some(p) = self.pending.get_mut(&id) else { return false };
-        p.fragments += 1;
+        p.fragments = p.fragments.saturating_add(1);
         let last_end = p.pieces.last().map_or(0, Piece::end);
         let consistent = match (p.end, f.more) {
             // Two last fragments must agree; data past the end cannot be.
@@ -180,21 +180,18 @@ impl Reassembler {
         }
         let before = p.held;
         let overlap = insert_first_wins(&mut p.pieces, f.offset, f.payload);
-        let added: usize = overlap.added.iter().map(|&(_, n)| n).sum();
-        p.received += added as u32;
-        p.held += added + overlap.added.len() * PIECE_OVERHEAD;
-        self.held += p.held - before;
-        if overlap.overlapped {
-            self.counts.overlapping += 1;
-        }
-        if overlap.conflicting {
-            self.counts.conflicting += 1;
-        }
+        let added = overlap.added.iter().fold(0u32, |sum, &(_, n)| sum.saturating_add(n));
+        p.received = p.received.saturating_add(added);
+        let overhead = overlap.added.len().saturating_mul(PIECE_OVERHEAD);
+        p.held = p.held.saturating_add(added as usize).saturating_add(overhead);
+        self.held = self.held.saturating_add(p.held.saturating_sub(before));
+        bump(&mut self.counts.overlapping, overlap.overlapped);
+        bump(&mut self.counts.conflicting, overlap.conflicting);
         if p.end != Some(p.received) {
             return false;
         }
         let Some(p) = self.remove(&id) else { return false };
-        self.counts.reassembled += 1;
+        bump(&mut self.counts.reassembled, true);
         write_datagram(&id, p.received, &p.pieces, out);
         self.compact();
         true
@@ -209,14 +206,14 @@ impl Reassembler {
             self.ages.pop_front();
             if self.pending.get(&id).is_some_and(|p| p.serial == serial) {
                 self.remove(&id);
-                self.counts.incomplete += 1;
+                bump(&mut self.counts.incomplete, true);
             }
         }
     }
 
     /// End of input: every datagram still waiting is incomplete.
     pub fn finish(&mut self) {
-        self.counts.incomplete += self.pending.len() as u64;
+        self.counts.incomplete = self.counts.incomplete.saturating_add(self.pending.len() as u64);
         self.pending.clear();
         self.ages.clear();
         self.held = 0;
@@ -227,7 +224,7 @@ impl Reassembler {
         while let Some((_, id, serial)) = self.ages.pop_front() {
             if self.pending.get(&id).is_some_and(|p| p.serial == serial) {
                 self.remove(&id);
-                self.counts.over_budget += 1;
+                bump(&mut self.counts.over_budget, true);
                 return true;
             }
         }
@@ -238,30 +235,46 @@ impl Reassembler {
     /// new one, which times out).
     fn give_up(&mut self, id: &DatagramId) {
         self.remove(id);
-        self.counts.invalid += 1;
+        bump(&mut self.counts.invalid, true);
         self.compact();
     }
 
     fn remove(&mut self, id: &DatagramId) -> Option<Pending> {
         let p = self.pending.remove(id)?;
-        self.held -= p.held;
+        self.held = self.held.saturating_sub(p.held);
         Some(p)
     }
 
     /// Drops the age entries of datagrams gone, once they outnumber the live ones: the queue
     /// stays within twice the pending datagrams (plus a little), at constant cost per datagram.
     fn compact(&mut self) {
-        if self.ages.len() > 2 * self.pending.len() + 64 {
+        if self.ages.len() > self.pending.len().saturating_mul(2).saturating_add(64) {
             let pending = &self.pending;
             self.ages.retain(|(_, id, serial)| pending.get(id).is_some_and(|p| p.serial == *serial));
         }
     }
 }
 
+fn bump(count: &mut u64, happened: bool) {
+    *count = count.saturating_add(u64::from(happened));
+}
+
+/// A fragment's length as IP offsets count it (a captured frame is far below 4 GiB).
+fn len_u32(bytes: &[u8]) -> u32 {
+    u32::try_from(bytes.len()).unwrap_or(u32::MAX)
+}
+
+/// `bytes[from - offset .. to - offset]`: the part of a fragment starting at `offset` that
+/// covers `[from, to)`; empty if the range is not inside it (callers keep it inside).
+fn span(bytes: &[u8], offset: u32, from: u32, to: u32) -> &[u8] {
+    let at = |x: u32| x.saturating_sub(offset) as usize;
+    bytes.get(at(from)..at(to)).unwrap_or_default()
+}
+
 /// What inserting one fragment found.
 struct Overlap {
     /// The new pieces: (start, length).
-    added: Vec<(u32, usize)>,
+    added: Vec<(u32, u32)>,
     overlapped: bool,
     conflicting: bool,
 }
@@ -269,28 +282,26 @@ struct Overlap {
 /// Inserts the bytes of `[offset, offset + bytes.len())` not received yet; the bytes received
 /// first are kept.
 fn insert_first_wins(pieces: &mut Vec<Piece>, offset: u32, bytes: &[u8]) -> Overlap {
-    let end = offset + bytes.len() as u32;
+    let end = offset.saturating_add(len_u32(bytes));
     let mut result = Overlap { added: Vec::new(), overlapped: false, conflicting: false };
     let first = pieces.partition_point(|p| p.end() <= offset);
     let mut cursor = offset;
-    for p in pieces[first..].iter().take_while(|p| p.start < end) {
+    for p in pieces.iter().skip(first).take_while(|p| p.start < end) {
         if p.start > cursor {
-            result.added.push((cursor, (p.start - cursor) as usize));
+            result.added.push((cursor, p.start.saturating_sub(cursor)));
         }
         let (from, to) = (p.start.max(offset), p.end().min(end));
         result.overlapped = true;
-        let kept = &p.bytes[(from - p.start) as usize..(to - p.start) as usize];
-        let new = &bytes[(from - offset) as usize..(to - offset) as usize];
-        result.conflicting |= kept != new;
+        result.conflicting |= span(&p.bytes, p.start, from, to) != span(bytes, offset, from, to);
         cursor = cursor.max(p.end());
     }
     if cursor < end {
-        result.added.push((cursor, (end - cursor) as usize));
+        result.added.push((cursor, end.saturating_sub(cursor)));
     }
     for &(start, len) in &result.added {
         let at = pieces.partition_point(|p| p.start < start);
-        let from = (start - offset) as usize;
-        pieces.insert(at, Piece { start, bytes: bytes[from..from + len].into() });
+        let piece = span(bytes, offset, start, start.saturating_add(len));
+        pieces.insert(at, Piece { start, bytes: piece.into() });
     }
     result
 }
@@ -302,7 +313,7 @@ fn write_datagram(id: &DatagramId, len: u32, pieces: &[Piece], out: &mut Vec<u8>
     const TCP: u8 = 6;
     match (id.src, id.dst) {
         (IpAddr::V4(src), IpAddr::V4(dst)) => {
-            let total = (20 + len) as u16; // len <= MAX_V4_PAYLOAD
+            let total = len.saturating_add(20) as u16; // len <= MAX_V4_PAYLOAD
             out.extend_from_slice(&[0x45, 0]);
             out.extend_from_slice(&total.to_be_bytes());
             out.extend_from_slice(&[0, 0, 0, 0, 64, TCP, 0, 0]);
@@ -326,7 +337,9 @@ fn write_datagram(id: &DatagramId, len: u32, pieces: &[Piece], out: &mut Vec<u8>
     }
 }
 
+// Tests index their own literals: a panic there is a failing test, not a crash on input.
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::decode::{decode, Decoded, LinkType};
