@@ -285,7 +285,10 @@ fn pcapng_corrupt_block_lengths_stop_with_a_reason() {
     mismatched[end - 4..].copy_from_slice(&LE.u32(999));
     // Length smaller than any block (followed by more blocks, or it would read as cut).
     let tiny = [&LE.u32(6)[..], &LE.u32(4), &LE.u32(4), &epb(LE, 0, 0, b"after", 5)].concat();
-    for corrupt in [mismatched, tiny] {
+    // A process information block (Apple's) of 10 bytes: pcap-parser 0.17 computes its length
+    // minus 12 unchecked (fuzz/capture_reader found it: a panic with overflow checks).
+    let process = [&LE.u32(0x8000_0001)[..], &LE.u32(10), &[0; 4], &epb(LE, 0, 0, b"after", 5)].concat();
+    for corrupt in [mismatched, tiny, process] {
         let (result, seen) = read_all(&[good.clone(), corrupt].concat(), 1);
         let reason = result.unwrap().truncated.expect("reading stops at the corrupt block");
         assert!(reason.starts_with("corrupt block at byte"), "{reason}");
