@@ -1236,6 +1236,69 @@ fn retransmitted_227_after_syn() -> Cap {
     cap
 }
 
+/// SYNs from `from` to `to` that nothing answers: the first, then retransmissions 1 s and 2 s
+/// apart (Linux's backoff), then the wait before the client gives up.
+fn unanswered_syns(cap: &mut Cap, from: SocketAddr, to: SocketAddr, isn: u32) {
+    let saved = cap.tag;
+    cap.tag = Tag::Data;
+    for wait in [0, 1000, 2000] {
+        cap.wait_ms(wait);
+        cap.syn(from, to, isn);
+    }
+    cap.wait_ms(4000);
+    cap.tag = saved;
+}
+
+/// A control connection from `client`, the login, then PASV answered by a 227 with `numbers`.
+fn pasv_session(cap: &mut Cap, client: SocketAddr, server: SocketAddr, isns: (u32, u32), numbers: &str) -> Conn {
+    let mut c = cap.open(client, server, isns.0, isns.1);
+    login(cap, &mut c);
+    c.cmd(cap, "PASV\r\n", &format!("227 Entering Passive Mode ({numbers}).\r\n"));
+    c
+}
+
+/// Data connections tried again, three sessions. 1: the 227 names a private address; the
+/// client's SYNs to it go unanswered, then it connects to the control address with the same
+/// port (FileZilla's fallback) and the listing comes, 226. 2: the same, but the second try is
+/// not in the capture: 226 all the same. 3: a public 227; the SYNs to it go unanswered, then
+/// the client tries the same endpoint again from a new port, which opens. 4: a public 227; the
+/// first SYN is refused (the server was not listening yet), the next try 50 ms later opens.
+fn retried_elsewhere() -> Cap {
+    let mut cap = Cap::new();
+    let server = sa("203.0.113.50:21");
+    let listing = b"-rw-r--r-- 1 ftp ftp   39 Nov 14 22:00 readme\r\n";
+    // 1. Private address, retried at the control address.
+    let mut c = pasv_session(&mut cap, sa("192.0.2.50:40300"), server, (60_000, 61_000), "10,0,0,50,39,41");
+    unanswered_syns(&mut cap, sa("192.0.2.50:41300"), sa("10.0.0.50:10025"), 62_000);
+    cap.tag = Tag::Data;
+    let mut d = cap.open(sa("192.0.2.50:41301"), sa("203.0.113.50:10025"), 63_000, 64_000);
+    list_over(&mut cap, &mut c, &mut d, listing);
+    // 2. Private address; the retry is not in the capture.
+    let mut c = pasv_session(&mut cap, sa("192.0.2.50:40301"), server, (65_000, 66_000), "10,0,0,50,39,42");
+    unanswered_syns(&mut cap, sa("192.0.2.50:41310"), sa("10.0.0.50:10026"), 67_000);
+    c.c(&mut cap, b"LIST\r\n");
+    c.s(&mut cap, b"150 Here comes the directory listing.\r\n");
+    cap.wait_ms(20);
+    c.s(&mut cap, b"226 Directory send OK.\r\n");
+    quit(&mut cap, &mut c);
+    // 3. Public address, retried from another port.
+    let mut c = pasv_session(&mut cap, sa("192.0.2.50:40302"), server, (68_000, 69_000), "203,0,113,50,39,43");
+    unanswered_syns(&mut cap, sa("192.0.2.50:41320"), sa("203.0.113.50:10027"), 70_000);
+    cap.tag = Tag::Data;
+    let mut d = cap.open(sa("192.0.2.50:41321"), sa("203.0.113.50:10027"), 71_000, 72_000);
+    list_over(&mut cap, &mut c, &mut d, listing);
+    // 4. Refused, then open.
+    let mut c = pasv_session(&mut cap, sa("192.0.2.50:40303"), server, (73_000, 74_000), "203,0,113,50,39,44");
+    cap.tag = Tag::Data;
+    let (first, to) = (sa("192.0.2.50:41330"), sa("203.0.113.50:10028"));
+    cap.syn(first, to, 75_000);
+    cap.tcp(to, first, 0, 75_001, RST | ACK, &[]);
+    cap.wait_ms(50);
+    let mut d = cap.open(sa("192.0.2.50:41331"), to, 76_000, 77_000);
+    list_over(&mut cap, &mut c, &mut d, listing);
+    cap
+}
+
 /// `packet` (as [`ip`] builds it: no IPv4 options, no IPv6 extension headers) as IP fragments
 /// whose payloads begin at `cuts` (byte offsets into the IP payload, multiples of 8, the first
 /// 0), in the natural order: IPv4 with the more-fragments flag and DF cleared, IPv6 with a
@@ -1451,6 +1514,7 @@ fn main() {
     write("implicit-ftps.pcap", eth(&implicit_ftps_beside_ftp()));
     write("one-client-port-two-servers.pcap", eth(&one_client_port_two_servers()));
     write("parallel-ftps.pcap", eth(&parallel_ftps()));
+    write("retried-elsewhere.pcap", eth(&retried_elsewhere()));
     write("mid-connection.pcap", eth(&mid_connection()));
     write("lossy-control.pcapng", pcapng(&[(1, 9)], &simple(&lossy_control(), Link::Ethernet), &[]));
 

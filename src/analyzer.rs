@@ -8,6 +8,7 @@
 
 use crate::capture::duplicates::Duplicates;
 use crate::correlate::outcome::{self, decided_outcome, is_final};
+use crate::correlate::retry;
 use crate::correlate::tls::EncryptedSessions;
 use crate::correlate::untied::{Untied, UntiedSyns};
 use crate::correlate::{Expectation, Expectations};
@@ -479,7 +480,9 @@ impl Analyzer {
                 let (id, n) = (*session, *negotiation);
                 let Some(s) = self.sessions.get_mut(&id) else { return };
                 let Some(neg) = s.negotiations.get_mut(n as usize) else { return };
-                neg.conn = Some(*conn);
+                if !retry::update(neg, conn) {
+                    return; // an earlier attempt: the negotiation's outcome is its retry's
+                }
                 if !neg.outcome_announced && decided_outcome(conn).is_some() {
                     neg.outcome_announced = true;
                     if self.settings.negotiation_events {
@@ -645,7 +648,7 @@ impl Analyzer {
                     // are not copied as they come).
                     if let Some(f) = neg.conn.and_then(|c| self.flows.get(&FlowKey::new(c.client, c.server))) {
                         if matches!(f.role, Role::Data { session: id, negotiation } if id == session && negotiation == n) {
-                            neg.conn = Some(f.conn);
+                            retry::update(neg, &f.conn);
                         }
                     }
                     let record = outcome::negotiation_record(neg, ts, s.directions);
@@ -706,7 +709,9 @@ impl Analyzer {
                 let Some(s) = self.sessions.get_mut(&session) else { return };
                 let captured = s.directions;
                 let Some(n) = s.negotiations.get_mut(negotiation as usize) else { return };
-                n.conn = Some(conn);
+                if !retry::update(n, &conn) {
+                    return;
+                }
                 if !n.outcome_announced {
                     n.outcome_announced = true;
                     if self.settings.negotiation_events {
@@ -865,7 +870,7 @@ fn sync_data(s: &mut SessionState, flow: &Flow) {
     match flow.role {
         Role::Data { session, negotiation } if session == s.id => {
             if let Some(n) = s.negotiations.get_mut(negotiation as usize) {
-                n.conn = Some(flow.conn);
+                retry::update(n, &flow.conn);
             }
         }
         Role::Probable { session, index } if session == s.id => {
@@ -879,7 +884,8 @@ fn sync_data(s: &mut SessionState, flow: &Flow) {
 
 /// The flow keys of a session's data connections (and, under TLS, its probable ones).
 fn data_flow_keys(s: &SessionState) -> Vec<FlowKey> {
-    let conns = s.negotiations.iter().filter_map(|n| n.conn).chain(s.probable.iter().copied());
+    let tries = s.negotiations.iter().flat_map(|n| n.conn.iter().chain(&n.earlier));
+    let conns = tries.copied().chain(s.probable.iter().copied());
     conns.map(|c| FlowKey::new(c.client, c.server)).collect()
 }
 
@@ -898,6 +904,15 @@ fn correlate(
     if let Some((e, how)) = expectations.take_match(client, server, conn.first_ts) {
         if let Some(n) = sessions.get_mut(&e.session).and_then(|s| s.negotiations.get_mut(e.negotiation as usize)) {
             n.matched_by = Some(how);
+            return Role::Data { session: e.session, negotiation: e.negotiation };
+        }
+    }
+    let negotiation = |e: &Expectation| sessions.get(&e.session).and_then(|s| s.negotiations.get(e.negotiation as usize));
+    if let Some((e, how)) =
+        expectations.retry_of(client, server, conn.first_ts, |e| negotiation(e).is_some_and(|n| retry::is_retry(n, conn)))
+    {
+        if let Some(n) = sessions.get_mut(&e.session).and_then(|s| s.negotiations.get_mut(e.negotiation as usize)) {
+            retry::replace(n, how);
             return Role::Data { session: e.session, negotiation: e.negotiation };
         }
     }
@@ -942,6 +957,7 @@ fn outcome_event(session: u32, index: u32, record: &crate::model::Negotiation, f
         outcome: record.data.outcome,
         matched_by: record.data.matched_by,
         connection: record.data.connection.clone().map(Box::new),
+        earlier_attempts: record.data.earlier_attempts.clone(),
     }
 }
 

@@ -668,3 +668,63 @@ fn parallel_ftps_sessions_each_get_their_own_data_connections() {
         [("192.0.2.10:40021", vec!["203.0.113.10:50010", "203.0.113.10:50012"]), ("192.0.2.10:40022", vec!["203.0.113.10:50011"])];
     assert_eq!(probable, expected.map(|(c, p)| (c.to_string(), p.iter().map(|s| s.to_string()).collect())));
 }
+
+#[test]
+fn a_data_connection_tried_again_is_judged_by_the_try_that_carried_the_transfer() {
+    // Three sessions whose first data connection goes unanswered (3 SYNs) and whose LIST ends
+    // in 226. Before: each was data_connection_failed (an error), the retries left untied.
+    let (code, r) = analyze("retried-elsewhere.pcap");
+    let sessions = r["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 4);
+    let data = |s: usize| &sessions[s]["negotiations"][0]["data"];
+    let earlier = |s: usize| {
+        let tries = data(s)["earlier_attempts"].as_array().unwrap();
+        tries
+            .iter()
+            .map(|c| (c["server"].as_str().unwrap().to_string(), c["outcome"].as_str().unwrap().to_string(), c["syns"].as_u64().unwrap()))
+            .collect::<Vec<_>>()
+    };
+    let unanswered = |server: &str| vec![(server.to_string(), "unanswered".to_string(), 3)];
+    // 1. Private 227, retried at the control address: that try is the data connection.
+    assert_eq!(data(0)["outcome"], "established");
+    assert_eq!(tied(&sessions[0]["negotiations"][0]), ("192.0.2.50:41301".into(), "203.0.113.50:10025".into(), "control_address".into()));
+    assert_eq!(data(0)["bytes"], 47);
+    assert_eq!(earlier(0), unanswered("10.0.0.50:10025"));
+    // 2. Private 227, the retry not captured: the transfer completed, so the failed try is an
+    // earlier attempt and what carried the data is unknown.
+    assert_eq!(data(1)["outcome"], "unknown");
+    assert!(data(1)["connection"].is_null() && data(1)["matched_by"].is_null());
+    assert_eq!(earlier(1), unanswered("10.0.0.50:10026"));
+    // 3. Public 227, the same endpoint tried again from another port.
+    assert_eq!(data(2)["outcome"], "established");
+    assert_eq!(tied(&sessions[2]["negotiations"][0]), ("192.0.2.50:41321".into(), "203.0.113.50:10027".into(), "advertised".into()));
+    assert_eq!(earlier(2), unanswered("203.0.113.50:10027"));
+    // 4. Refused (the server not listening yet), then open.
+    assert_eq!(data(3)["outcome"], "established");
+    assert_eq!(tied(&sessions[3]["negotiations"][0]), ("192.0.2.50:41331".into(), "203.0.113.50:10028".into(), "advertised".into()));
+    assert_eq!(earlier(3), vec![("203.0.113.50:10028".to_string(), "refused".to_string(), 1)]);
+    // The leaks stay (warnings), each naming the failed first try as evidence; nothing failed.
+    no_errors(&r);
+    let leaks: Vec<&Value> = common::all_findings(&r).into_iter().filter(|f| f["kind"] == "private_address_leak").collect();
+    assert_eq!(leaks.len(), 2);
+    for (leak, first_syn) in leaks.iter().zip([11, 39]) {
+        assert_eq!(leak["severity"], "warning");
+        assert!(leak["frames"].as_array().unwrap().contains(&first_syn.into()), "{leak:#}");
+        let said = leak["explanation"].as_str().unwrap();
+        assert!(said.contains(&format!("was unanswered (SYN in frame {first_syn}, 3 SYNs)")), "{said}");
+    }
+    assert!(leaks[1]["explanation"].as_str().unwrap().contains("Yet the transfer completed (226 in frame 44)"));
+    assert!(findings(&r).iter().all(|(k, _)| k != "data_connection_failed"), "{:?}", findings(&r));
+    assert_eq!(code, 0);
+    // Events: the refusal was announced when it came; the retry that opened is announced too,
+    // naming the refused try.
+    let out = Command::new(env!("CARGO_BIN_EXE_ftpscope")).args(["analyze", "--ndjson", &path("retried-elsewhere.pcap")]).output().unwrap();
+    let events: Vec<Value> =
+        out.stdout.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(|l| serde_json::from_slice(l).unwrap()).collect();
+    let outcomes: Vec<(&str, usize)> = events
+        .iter()
+        .filter(|e| e["event"] == "data_outcome" && e["session"] == 3)
+        .map(|e| (e["outcome"].as_str().unwrap(), e["earlier_attempts"].as_array().unwrap().len()))
+        .collect();
+    assert_eq!(outcomes, [("refused", 0), ("established", 1)]);
+}

@@ -9,6 +9,7 @@
 mod by_port;
 pub mod outcome;
 pub mod points;
+pub mod retry;
 pub mod tls;
 pub mod untied;
 
@@ -63,6 +64,9 @@ impl Expectation {
 #[derive(Debug, Default)]
 pub struct Expectations {
     waiting: ByPort<Expectation>,
+    /// Expectations a connection took, kept as long as they would have waited (stamped when
+    /// taken): a connection that did not open may be tried again ([`retry`]).
+    taken: ByPort<Expectation>,
     pub dropped: u64,
     /// Expectations a SYN was compared with, to show that a SYN looks only at its port's.
     #[cfg(test)]
@@ -105,7 +109,33 @@ impl Expectations {
             }
         }
         let (i, m) = best?;
-        self.waiting.take(dst.port(), i).map(|e| (e, m))
+        let e = self.waiting.take(dst.port(), i)?;
+        if self.taken.len() >= MAX_EXPECTATIONS {
+            self.taken.remove_oldest();
+        }
+        self.taken.push(dst.port(), now, e);
+        Some((e, m))
+    }
+
+    /// The expectation, already taken, that a new connection from `src` to `dst` tries again:
+    /// the best fit (the newest among equals) that `retried` accepts. It stays taken, for a
+    /// third try.
+    pub fn retry_of(
+        &mut self,
+        src: SocketAddr,
+        dst: SocketAddr,
+        now: Timestamp,
+        mut retried: impl FnMut(&Expectation) -> bool,
+    ) -> Option<(Expectation, MatchedBy)> {
+        while let Some(taken) = self.taken.oldest_time() {
+            if now.0.saturating_sub(taken.0) > EXPECTATION_TTL_NS {
+                self.taken.remove_oldest();
+            } else {
+                break;
+            }
+        }
+        let fits = self.taken.on(dst.port())?.rev().filter_map(|e| e.fit(src, dst).map(|m| (*e, m)));
+        fits.filter(|(e, _)| retried(e)).min_by_key(|&(_, m)| rank(m))
     }
 }
 
@@ -173,6 +203,22 @@ mod tests {
         let (e, _) = x.take_match(sa("192.168.1.10:2"), sa("10.0.0.20:5000"), Timestamp(1)).unwrap();
         assert_eq!(e.negotiation, 1);
         assert!(x.take_match(sa("192.168.1.10:3"), sa("10.0.0.20:5000"), Timestamp(1)).is_none());
+    }
+
+    #[test]
+    fn a_taken_expectation_can_be_tried_again_until_it_would_have_expired() {
+        let mut x = Expectations::default();
+        x.add(passive("10.0.0.20:5000"));
+        let (first, _) = x.take_match(sa("192.168.1.10:1"), sa("10.0.0.20:5000"), Timestamp(1)).unwrap();
+        assert!(x.take_match(sa("192.168.1.10:2"), sa("203.0.113.5:5000"), Timestamp(2)).is_none(), "taken");
+        let again = |x: &mut Expectations, dst: &str, at: i64, ok: bool| x.retry_of(sa("192.168.1.10:2"), sa(dst), Timestamp(at), |_| ok);
+        let (e, how) = again(&mut x, "203.0.113.5:5000", 2, true).unwrap();
+        assert_eq!((e.negotiation, how), (first.negotiation, MatchedBy::ControlAddress));
+        assert!(again(&mut x, "203.0.113.5:5000", 2, false).is_none(), "the caller decides whether it is a retry");
+        assert!(again(&mut x, "203.0.113.5:5001", 2, true).is_none(), "another port fits nothing");
+        assert!(again(&mut x, "203.0.113.5:5000", 3, true).is_some(), "still there for a third try");
+        assert!(again(&mut x, "203.0.113.5:5000", EXPECTATION_TTL_NS + 2, true).is_none(), "expired");
+        assert!(x.taken.is_empty());
     }
 
     #[test]

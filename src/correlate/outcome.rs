@@ -4,6 +4,7 @@
 //! Owns the outcome rules (established, refused, unanswered, unreachable, not_attempted,
 //! rejected, unknown). Pure: state and a capture time in, record values out.
 
+use super::retry;
 use crate::ftp::session::{NegState, SessionState};
 use crate::model::{self, Connection, Directions, EndReason, Icmp, Outcome, Side, Software, Timestamp};
 use crate::tcp::flow::{Conn, Dir};
@@ -51,7 +52,14 @@ pub fn session_record(s: &SessionState, end: Timestamp, reason: EndReason) -> mo
 /// its absence.
 pub fn negotiation_record(n: &NegState, end: Timestamp, captured: Directions) -> model::Negotiation {
     let transfer_reply = n.transfer.as_ref().and_then(|t| t.last.as_ref());
-    let mut connection = n.conn.as_ref().map(|c| connection_record(c, transfer_reply.map(|r| r.code), end));
+    let code = transfer_reply.map(|r| r.code);
+    let mut earlier_attempts: Vec<Connection> = n.earlier.iter().map(|c| connection_record(c, code, end)).collect();
+    let mut connection = n.conn.as_ref().map(|c| connection_record(c, code, end));
+    let mut conn = n.conn;
+    if connection.as_ref().is_some_and(|c| retry::carried_elsewhere(c.outcome, code)) {
+        earlier_attempts.extend(connection.take());
+        conn = None;
+    }
     let mut outcome = match &connection {
         Some(c) => c.outcome,
         None => outcome_without_connection(n, end),
@@ -75,9 +83,9 @@ pub fn negotiation_record(n: &NegState, end: Timestamp, captured: Directions) ->
         malformed: n.malformed,
         data: model::DataChannel {
             outcome,
-            matched_by: n.matched_by,
-            bytes: n.conn.map_or(0, |c| c.bytes_to_server + c.bytes_to_client),
-            duration: n.conn.and_then(|c| c.syn.map(|(_, t)| c.last_ts.since(t) as f64 / 1e9)),
+            matched_by: conn.and(n.matched_by),
+            bytes: conn.map_or(0, |c| c.bytes_to_server + c.bytes_to_client),
+            duration: conn.and_then(|c| c.syn.map(|(_, t)| c.last_ts.since(t) as f64 / 1e9)),
             connection,
             command: n.transfer.as_ref().map(|t| t.command.clone()),
             command_frame: n.transfer.as_ref().map(|t| t.frame),
@@ -85,6 +93,7 @@ pub fn negotiation_record(n: &NegState, end: Timestamp, captured: Directions) ->
             reply_frame: transfer_reply.map(|r| r.frame),
             reply_text: transfer_reply.map(|r| r.text.clone()),
             aborted_frame: n.transfer.as_ref().and_then(|t| t.aborted),
+            earlier_attempts,
         },
     }
 }

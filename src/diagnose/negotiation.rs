@@ -7,7 +7,7 @@ use crate::model::finding::group;
 use crate::model::finding::Intended;
 use crate::model::{
     classify, AddressClass, ChannelSeen, Connection, Consequence, Details, Endpoints, FailedHow, FailureCause, Finding, FindingKind, Fix,
-    Known, MatchedBy, Mode, Negotiation, Outcome, PortRange, Rejection, ServerSetup, Session, Severity, Text, Via,
+    Known, MatchedBy, Mode, Negotiation, Outcome, PortRange, Rejection, ServerSetup, Session, Severity, Text, Tried, Via,
 };
 use std::net::{IpAddr, SocketAddr};
 
@@ -19,6 +19,7 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
     let side = if n.mode == Mode::Passive { "server" } else { "client" };
     let evidence_frame = n.evidence_frame();
     let mut frames = vec![evidence_frame];
+    frames.extend(n.data.earlier_attempts.iter().map(|c| c.syn_frame));
     if let Some(c) = &n.data.connection {
         frames.push(c.syn_frame);
         frames.extend(c.rst_frame.or(c.unreachable_frame));
@@ -280,8 +281,14 @@ fn private_leak(
     let outcome = n.data.outcome;
     let went_to_advertised = n.data.matched_by == Some(MatchedBy::Advertised);
     let worked = outcome == Outcome::Established;
+    let tried =
+        n.data.earlier_attempts.first().map(|c| Tried { server: c.server, syn_frame: c.syn_frame, syns: c.syns, outcome: c.outcome });
+    let completed = n.data.reply_code.filter(|code| (200..300).contains(code));
     let (consequence, severity) = match (n.mode, outcome) {
         (_, o) if o.is_failure() => (Consequence::Failed(o), Severity::Error),
+        (_, Outcome::Unknown) if tried.is_some() && completed.is_some() => {
+            (Consequence::CompletedElsewhere { code: completed.unwrap_or_default(), frame: n.data.reply_frame }, Severity::Warning)
+        }
         (Mode::Passive, Outcome::Established) if !went_to_advertised => (Consequence::WorkedAround, Severity::Warning),
         (Mode::Passive, Outcome::Established) => (Consequence::StillSucceeded, Severity::Warning),
         (Mode::Active, Outcome::Established) => (Consequence::HelperRewrote, Severity::Warning),
@@ -323,6 +330,7 @@ fn private_leak(
             },
             consequence,
             via: via(n),
+            tried,
         },
         fix,
         details: Details::Leak {

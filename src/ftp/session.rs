@@ -56,6 +56,9 @@ pub struct NegState {
     pub transfer: Option<Transfer>,
     /// The data connection that followed, updated by the analyzer with every packet on it.
     pub conn: Option<Conn>,
+    /// Earlier connections to this negotiation's endpoint that did not open, oldest first: the
+    /// client (or, active, the server) tried again and `conn` is the later try.
+    pub earlier: Vec<Conn>,
     pub matched_by: Option<MatchedBy>,
     /// Another command, or the end of the control connection, came after this negotiation:
     /// the client moved on.
@@ -454,7 +457,7 @@ fn parse_passive_reply(code: u16, text: &[u8], server: IpAddr) -> Option<Result<
 }
 
 impl NegState {
-    fn new(frame: u64, ts: Timestamp, command: NegotiationCommand) -> NegState {
+    pub(crate) fn new(frame: u64, ts: Timestamp, command: NegotiationCommand) -> NegState {
         NegState {
             frame,
             ts,
@@ -467,6 +470,7 @@ impl NegState {
             malformed: None,
             transfer: None,
             conn: None,
+            earlier: Vec::new(),
             matched_by: None,
             followed: false,
             announced: false,

@@ -37,6 +37,8 @@ pub enum Event {
         outcome: Outcome,
         matched_by: Option<MatchedBy>,
         connection: Option<Box<Connection>>,
+        /// Tries that did not open before `connection` (a retry announces again).
+        earlier_attempts: Vec<Connection>,
     },
     /// A finding across sessions (the two copies of one connection on both sides of a NAT
     /// router), when the second copy settles: part of neither session's record. A session's own

@@ -152,6 +152,9 @@ pub enum Text {
         peer: SocketAddr,
         consequence: Consequence,
         via: Option<Via>,
+        /// The first connection tried to the negotiated endpoint, when it did not open and the
+        /// client tried again.
+        tried: Option<Tried>,
     },
     RewriteSeen {
         command: NegotiationCommand,
@@ -211,6 +214,15 @@ pub struct Via {
     pub matched_by: MatchedBy,
 }
 
+/// A data connection that did not open before the client tried again.
+#[derive(Debug, Clone, Copy)]
+pub struct Tried {
+    pub server: SocketAddr,
+    pub syn_frame: u64,
+    pub syns: u32,
+    pub outcome: Outcome,
+}
+
 /// How a data connection failed, with its evidence.
 #[derive(Debug, Clone, Copy)]
 pub enum FailedHow {
@@ -261,6 +273,12 @@ pub enum Consequence {
     /// Active: the server's connection arrived all the same (a helper rewrote PORT).
     HelperRewrote,
     Rejected,
+    /// The connection seen did not open, yet the transfer's final reply says it completed: the
+    /// client connected again where the capture does not see it.
+    CompletedElsewhere {
+        code: u16,
+        frame: Option<u64>,
+    },
     Other(Outcome),
 }
 

@@ -15,7 +15,7 @@ pub mod software;
 
 pub use address::{classify, AddressClass};
 pub use event::{Event, Stats, Summary};
-pub use finding::{ChannelSeen, Consequence, Details, Endpoints, FailedHow, FailureCause, Finding, Rejection, Text, Via};
+pub use finding::{ChannelSeen, Consequence, Details, Endpoints, FailedHow, FailureCause, Finding, Rejection, Text, Tried, Via};
 pub use fix::{Fix, Known, PortRange, ServerSetup};
 pub use intent::Intent;
 pub use record::{

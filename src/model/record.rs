@@ -314,6 +314,9 @@ pub struct DataChannel {
     pub reply_text: Option<String>,
     /// Frame of the client's ABOR while the transfer ran (its 426 answers that, RFC 959 4.1.3).
     pub aborted_frame: Option<u64>,
+    /// Connections to the same endpoint that did not open before `connection` did (or before
+    /// the transfer completed elsewhere), oldest first.
+    pub earlier_attempts: Vec<Connection>,
 }
 
 /// The facts of one TCP connection, as seen at this capture point.

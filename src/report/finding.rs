@@ -413,20 +413,43 @@ impl Display for Explanation<'_> {
                 }
                 Rejection::Other => write!(f, "The server answered {code} to the data-channel negotiation or transfer."),
             },
-            Text::Leak { side, advertised, class, peer, consequence, via, .. } => {
+            Text::Leak { side, advertised, class, peer, consequence, via, tried, .. } => {
                 let (advertised, peer) = (Sock(advertised), Sock(peer));
                 write!(f, "The {side} told its peer to use {advertised}, {} that cannot be reached from {peer}. ", class.describe())?;
+                if let Some(t) = tried {
+                    write!(f, "The first connection, to {}, was {} (SYN in frame {}", Sock(t.server), Spaced(t.outcome), t.syn_frame)?;
+                    if t.syns > 1 {
+                        write!(f, ", {} SYNs", t.syns)?;
+                    }
+                    f.write_str("). ")?;
+                }
                 let via = ViaText(via);
                 match consequence {
                     Consequence::Failed(o) => {
                         write!(f, "The data connection to it failed ({}){via}: that is why the transfer did not work.", o.as_str())
                     }
+                    Consequence::WorkedAround if tried.is_some() => write!(
+                        f,
+                        "The client then worked around it: it tried again at the server's control address{via}. Clients that \
+                         trust the 227 address (older clients, Windows ftp.exe, strict libraries) will fail, and this one waited \
+                         for its first try to time out."
+                    ),
                     Consequence::WorkedAround => write!(
                         f,
                         "The client worked around it: it ignored the advertised address and connected to the server's control \
                          address{via}. Clients that trust the 227 address (older clients, Windows ftp.exe, strict libraries) will \
                          fail."
                     ),
+                    Consequence::CompletedElsewhere { code, frame } => {
+                        write!(f, "Yet the transfer completed ({code}")?;
+                        if let Some(frame) = frame {
+                            write!(f, " in frame {frame}")?;
+                        }
+                        f.write_str(
+                            "): the client tried again where this capture does not see it (most fall back to the control \
+                             connection's address). Clients that trust the 227 address will fail.",
+                        )
+                    }
                     Consequence::StillSucceeded => write!(
                         f,
                         "The data connection still succeeded{via}: seen from this capture point, the client reached it (the capture \

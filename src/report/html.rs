@@ -336,6 +336,12 @@ fn negotiation(out: &mut String, n: &Negotiation) {
             let _ = write!(out, ", {} bytes", n.data.bytes);
         }
     }
+    for c in &n.data.earlier_attempts {
+        let _ = write!(out, "; earlier try SYN #{} → <code>{}</code> {}", c.syn_frame, Sock(c.server), c.outcome.as_str());
+        if c.syns > 1 {
+            let _ = write!(out, ", {} SYNs", c.syns);
+        }
+    }
     out.push_str("</td><td>");
     if let Some(cmd) = &n.data.command {
         let _ = write!(out, "<code>{}</code>", Escaped(cmd));

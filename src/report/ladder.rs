@@ -177,7 +177,7 @@ impl Ladder {
             // The reply's own time is not kept: the negotiation's is close enough for a diagram.
             self.push(frame, n.time, (server, client), Channel::Control, label, Ending::Delivered);
         }
-        if let Some(c) = &n.data.connection {
+        for c in n.data.earlier_attempts.iter().chain(&n.data.connection) {
             self.connection(c, n.mode);
         }
         let d = &n.data;
@@ -255,7 +255,8 @@ fn lanes(s: &Session) -> Vec<Lane> {
         }
         _ => vec![lane(Role::Server, Some(server))],
     };
-    let connections = s.negotiations.iter().filter_map(|n| n.data.connection.as_ref()).chain(&s.probable_data_channels);
+    let tries = s.negotiations.iter().flat_map(|n| n.data.earlier_attempts.iter().chain(&n.data.connection));
+    let connections = tries.chain(&s.probable_data_channels);
     for from in connections.filter_map(|c| c.unreachable.map(|icmp| icmp.from)) {
         let known = lanes.iter().chain(&server_side).any(|l| l.address == Some(from));
         if !known && lanes.iter().filter(|l| l.role == Role::Router).count() < ROUTERS_DRAWN {

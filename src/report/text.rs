@@ -290,6 +290,13 @@ fn negotiation(out: &mut String, st: &Style, n: &Negotiation) {
         }
         line.push(')');
     }
+    for c in &n.data.earlier_attempts {
+        let _ = write!(line, " [earlier try: SYN #{} -> {} {}", c.syn_frame, Sock(c.server), c.outcome.as_str());
+        if c.syns > 1 {
+            let _ = write!(line, ", {} SYNs", c.syns);
+        }
+        line.push(']');
+    }
     if let Some(cmd) = &n.data.command {
         let _ = write!(line, "  {cmd}");
         if let Some(code) = n.data.reply_code {

@@ -99,6 +99,12 @@ pub struct Conn {
 }
 
 impl Conn {
+    /// The same connection at another moment (a copy taken earlier): same endpoints, same
+    /// first frame. A reused 4-tuple is another connection.
+    pub fn same(&self, other: &Conn) -> bool {
+        self.client == other.client && self.server == other.server && self.first_frame == other.first_frame
+    }
+
     /// Payload `[seq, seq + len)` sent toward `dir`: the byte count grows by what is new.
     pub fn count_payload(&mut self, dir: Dir, seq: u32, len: u32) {
         if len == 0 {

@@ -36,6 +36,11 @@ pub enum Fact {
     DataSyn { frame: u64, from: SocketAddr, to: SocketAddr, probable: bool },
     /// What answered it.
     DataAnswer { answer: Answer },
+    /// The data connection was tried again after a try that did not open.
+    TriedAgain,
+    /// The tries seen did not open, yet the transfer completed (`reply`, 2xx): the one that
+    /// carried it is not in the capture.
+    CompletedElsewhere { reply: u16 },
     /// No data connection appeared for the negotiation.
     NoDataConnection { outcome: Outcome },
     /// The transfer command it served and its final reply.
@@ -240,8 +245,12 @@ fn negotiation(n: &Negotiation, replies_seen: bool, steps: &mut Vec<Fact>) {
         _ if replies_seen => told.push((n.frame, vec![Fact::NotAnswered { command: n.command }])),
         _ => {}
     }
-    if let Some(c) = &n.data.connection {
+    for c in &n.data.earlier_attempts {
         told.push((c.syn_frame, connection(c, false)));
+    }
+    if let Some(c) = &n.data.connection {
+        let again = (!n.data.earlier_attempts.is_empty()).then_some(Fact::TriedAgain);
+        told.push((c.syn_frame, again.into_iter().chain(connection(c, false)).collect()));
     }
     let d = &n.data;
     if let (Some(command), Some(frame)) = (&d.command, d.command_frame) {
@@ -258,8 +267,10 @@ fn negotiation(n: &Negotiation, replies_seen: bool, steps: &mut Vec<Fact>) {
     told.sort_by_key(|(frame, _)| *frame);
     steps.extend(told.into_iter().flat_map(|(_, facts)| facts));
     // Known only once everything else was seen.
-    if n.data.connection.is_none() {
-        steps.push(Fact::NoDataConnection { outcome: n.data.outcome });
+    match (&n.data.connection, n.data.earlier_attempts.is_empty(), n.data.reply_code) {
+        (Some(_), ..) => {}
+        (None, false, Some(reply)) if (200..300).contains(&reply) => steps.push(Fact::CompletedElsewhere { reply }),
+        (None, ..) => steps.push(Fact::NoDataConnection { outcome: n.data.outcome }),
     }
 }
 

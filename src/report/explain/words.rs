@@ -95,6 +95,12 @@ impl Display for Fact {
                 }
                 Answer::Unknown => f.write_str("The capture ends before anything answered it."),
             },
+            Fact::TriedAgain => f.write_str("The data connection was tried again."),
+            Fact::CompletedElsewhere { reply } => write!(
+                f,
+                "The transfer completed all the same ({reply}): the data connection was tried again where this capture \
+                 does not see it."
+            ),
             Fact::NoDataConnection { outcome } => match outcome {
                 Outcome::Rejected => f.write_str("No data connection followed: the server refused or could not open it."),
                 Outcome::NotAttempted => f.write_str("No data connection appeared in this capture."),

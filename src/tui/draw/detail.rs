@@ -252,6 +252,12 @@ fn negotiation_lines(theme: Theme, n: &Negotiation, width: usize) -> Vec<Line<'s
         }
         None => third.push_str("no data connection seen"),
     }
+    for c in &d.earlier_attempts {
+        third.push_str(&format!("; earlier try SYN #{} -> {} {}", c.syn_frame, c.server, c.outcome.as_str()));
+        if c.syns > 1 {
+            third.push_str(&format!(" (x{})", c.syns));
+        }
+    }
     if let Some(cmd) = &d.command {
         third.push_str(&format!("; {cmd}"));
         if let Some(code) = d.reply_code {
