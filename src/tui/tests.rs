@@ -303,3 +303,16 @@ fn drawing_touches_only_the_visible_rows() {
     });
     assert!(ratio < 2.0, "drawing 40k sessions took {ratio:.1}x the time of 10k");
 }
+
+#[test]
+fn the_detail_shows_a_data_connection_tried_again() {
+    // Session 0: three SYNs to the private 227 address unanswered, then the control address.
+    let mut app = app_from("fixtures/crafted/retried-elsewhere.pcap");
+    keys(&mut app, &[Action::Open]);
+    let screen = render(&mut app, 80, 24);
+    let fact = "data established (try 2)  192.0.2.50:41301 -> 203.0.113.50:10025";
+    assert!(screen.contains(fact), "{fact} missing:\n{screen}");
+    let screen = render(&mut app, 160, 40);
+    let fact = "; try 1 SYN #11 -> 10.0.0.50:10025 unanswered (x3)";
+    assert!(screen.contains(fact), "{fact} missing:\n{screen}");
+}

@@ -252,8 +252,13 @@ fn negotiation_lines(theme: Theme, n: &Negotiation, width: usize) -> Vec<Line<'s
         }
         None => third.push_str("no data connection seen"),
     }
-    for c in &d.earlier_attempts {
-        third.push_str(&format!("; earlier try SYN #{} -> {} {}", c.syn_frame, c.server, c.outcome.as_str()));
+    // Tries that did not open: counted on the outcome's line (short enough for 80 columns),
+    // told after the frames.
+    if !d.earlier_attempts.is_empty() {
+        second.insert(2, Span::raw(format!(" (try {})", d.earlier_attempts.len() + 1)));
+    }
+    for (k, c) in d.earlier_attempts.iter().enumerate() {
+        third.push_str(&format!("; try {} SYN #{} -> {} {}", k + 1, c.syn_frame, c.server, c.outcome.as_str()));
         if c.syns > 1 {
             third.push_str(&format!(" (x{})", c.syns));
         }
