@@ -1148,6 +1148,20 @@ fn one_way_server_passive() -> Cap {
     only_from(cap, server.ip())
 }
 
+/// A passive session with only the server's packets whose data connection never reaches the
+/// server: the 227 names its public address, nothing connects, the LIST (not captured) gets 425
+/// five seconds later.
+fn one_way_server_425() -> Cap {
+    let mut cap = Cap::new();
+    let (client, server) = (sa("192.0.2.10:40019"), sa("203.0.113.10:21"));
+    let mut c = pasv_session(&mut cap, client, server, (5700, 9700), "203,0,113,10,195,89");
+    c.c(&mut cap, b"LIST\r\n");
+    cap.wait_ms(5000);
+    c.s(&mut cap, b"425 Failed to establish connection.\r\n");
+    quit(&mut cap, &mut c);
+    only_from(cap, server.ip())
+}
+
 /// An active session with only the client's packets: its SYN and commands (PORT among them),
 /// its side of the data connection the server opened (SYN-ACK, the uploaded bytes, FIN).
 fn one_way_client_active() -> Cap {
@@ -1535,6 +1549,7 @@ fn main() {
     write("flood.pcap", one(&flood(), Link::Raw));
     write("one-way-server-passive.pcap", eth(&one_way_server_passive()));
     write("one-way-client-active.pcap", eth(&one_way_client_active()));
+    write("one-way-server-425.pcap", eth(&one_way_server_425()));
     write("syn-before-227.pcap", eth(&syn_before_227()));
     write("227-retransmitted-after-syn.pcap", eth(&retransmitted_227_after_syn()));
     write("fragmented-ipv4.pcap", eth(&fragmented_ipv4()));

@@ -590,6 +590,9 @@ fn only_the_servers_side_of_a_passive_session_still_makes_the_session() {
     assert_eq!(n["frame"], n["reply_frame"], "the implied command is placed at its reply");
     assert_eq!(tied(n), ("192.0.2.10:41015".into(), "203.0.113.10:50004".into(), "advertised".into()));
     assert_eq!(n["data"]["bytes"], 47);
+    // The transfer is known from its replies, its command not: 226 is its final reply.
+    assert!(n["data"]["command"].is_null() && n["data"]["command_frame"].is_null());
+    assert_eq!((n["data"]["reply_code"].as_u64(), n["data"]["reply_frame"].as_u64()), (Some(226), Some(12)));
     let f = finding(&r, "one_direction_captured");
     assert_eq!(f["severity"], "info");
     assert_eq!(f["details"]["captured_directions"], "server_to_client");
@@ -597,6 +600,21 @@ fn only_the_servers_side_of_a_passive_session_still_makes_the_session() {
     no_errors(&r);
     assert_eq!(findings(&r).iter().filter(|(_, s)| s == "warning").count(), 0, "{:?}", findings(&r));
     assert_eq!(code, 0);
+}
+
+#[test]
+fn only_the_servers_side_still_shows_a_passive_transfer_the_server_could_not_open() {
+    // 227 with the server's public address, no data connection, and 425 five seconds later for
+    // a LIST the capture does not hold. Before: the 425 was unsolicited and the outcome unknown.
+    let (code, r) = analyze("one-way-server-425.pcap");
+    assert_eq!(one_session(&r)["captured_directions"], "server_to_client");
+    check_negotiations(&r, &[("PASV", 227, Some("203.0.113.10:50009"), false, "rejected")]);
+    let d = &negotiations(&r)[0]["data"];
+    assert!(d["command"].is_null() && d["connection"].is_null());
+    assert_eq!((d["reply_code"].as_u64(), d["reply_text"].as_str()), (Some(425), Some("Failed to establish connection.")));
+    let f = finding(&r, "data_command_rejected");
+    assert_eq!((f["severity"].as_str(), f["details"]["code"].as_u64()), (Some("error"), Some(425)));
+    assert_eq!(code, 1);
 }
 
 #[test]

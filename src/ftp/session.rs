@@ -31,9 +31,11 @@ pub struct ReplyRef {
 /// The transfer command that used a negotiation.
 #[derive(Debug, Clone)]
 pub struct Transfer {
+    /// The command's frame, or (command not captured) its first reply's.
     pub frame: u64,
-    /// "RETR robots.txt", "LIST".
-    pub command: String,
+    /// "RETR robots.txt", "LIST"; None when only the server's side is captured: the transfer is
+    /// known from its replies (150, 226, 425), not which command asked for it.
+    pub command: Option<String>,
     pub preliminary: Option<ReplyRef>,
     pub last: Option<ReplyRef>,
     /// The client sent ABOR while the transfer was running (frame): the 426 that follows is
@@ -267,7 +269,7 @@ impl SessionState {
                             text.push(' ');
                             text.push_str(&printable(&cmd.arg[..cmd.arg.len().min(MAX_TEXT)]));
                         }
-                        neg.transfer = Some(Transfer { frame, command: text, preliminary: None, last: None, aborted: None });
+                        neg.transfer = Some(Transfer { frame, command: Some(text), preliminary: None, last: None, aborted: None });
                         pending.transfer_of = Some(n as u32);
                     }
                 }
@@ -422,13 +424,17 @@ impl SessionState {
 impl SessionState {
     /// Only the server's side is captured: a passive-mode reply answers a command the capture
     /// does not hold, named by the reply's code. It still advertises an endpoint, and the data
-    /// connection that follows is tied to it as usual. Other replies answer commands that
-    /// cannot be known (a transfer's 150 and 226 name no command): they stay unsolicited.
+    /// connection that follows is tied to it as usual. A transfer's first reply (125, 150, or
+    /// 425 when the data connection never came) after an answered negotiation starts a
+    /// transfer of that negotiation, its command unknown: its final reply (226, 425, 426) is
+    /// read as the transfer's. Other replies answer commands that cannot be known: they stay
+    /// unsolicited.
     fn implied_command(&mut self, frame: u64, ts: Timestamp, code: u16) {
         let (verb, command) = match code {
             227 => (Verb::Pasv, NegotiationCommand::PASV),
             228 => (Verb::Lpsv, NegotiationCommand::LPSV),
             229 => (Verb::Epsv, NegotiationCommand::EPSV),
+            125 | 150 | 425 => return self.implied_transfer(frame),
             _ => return,
         };
         if let Some(last) = self.negotiations.last_mut() {
@@ -438,6 +444,17 @@ impl SessionState {
         neg.command_implied = true;
         let negotiation = self.push_negotiation(neg);
         self.push_pending(Pending { verb, negotiation, transfer_of: None });
+    }
+
+    fn implied_transfer(&mut self, frame: u64) {
+        let Some(n) = self.negotiations.len().checked_sub(1) else { return };
+        let Some(neg) = self.negotiations.get_mut(n) else { return };
+        if neg.transfer.is_some() || neg.reply.as_ref().is_none_or(|r| r.code >= 300) {
+            return;
+        }
+        neg.transfer = Some(Transfer { frame, command: None, preliminary: None, last: None, aborted: None });
+        // Any transfer verb: what the replies are matched against.
+        self.push_pending(Pending { verb: Verb::List, negotiation: None, transfer_of: Some(n as u32) });
     }
 }
 
@@ -577,7 +594,7 @@ mod tests {
             ],
         );
         let t = s.negotiations[0].transfer.as_ref().unwrap();
-        assert_eq!(t.command, "RETR big.iso");
+        assert_eq!(t.command.as_deref(), Some("RETR big.iso"));
         assert!(t.aborted.is_some(), "the ABOR came while the transfer ran");
         assert_eq!(t.preliminary.as_ref().map(|r| r.code), Some(150));
         assert_eq!(t.last.as_ref().map(|r| r.code), Some(426));
@@ -683,6 +700,30 @@ mod tests {
         assert_eq!((n.command, n.frame), (NegotiationCommand::EPSV, 3));
         assert_eq!(n.reply.as_ref().map(|r| (r.code, r.frame)), Some((229, 3)));
         assert_eq!(n.advertised, Some("203.0.113.5:6446".parse().unwrap()));
+        // Its transfer, from its replies alone: 150 (frame 4) starts it, 226 (frame 5) ends it.
+        let t = n.transfer.as_ref().expect("a transfer implied by 150");
+        assert_eq!((t.command.as_deref(), t.frame), (None, 4));
+        assert_eq!((t.preliminary.as_ref().map(|r| r.code), t.last.as_ref().map(|r| r.code)), (Some(150), Some(226)));
+    }
+
+    #[test]
+    fn with_the_server_side_only_a_transfer_needs_an_answered_negotiation_without_one() {
+        let mut s = session();
+        s.directions = Directions::ServerToClient;
+        // A 150 before any negotiation, and a second 150 after the first transfer: neither is
+        // a transfer of the negotiation (the second LIST would have needed its own PASV).
+        let lines: [(&str, &[u8]); 6] = [
+            ("S", b"220 (vsFTPd 3.0.3)"),
+            ("S", b"150 Here comes the directory listing."),
+            ("S", b"227 Entering Passive Mode (203,0,113,5,4,1)"),
+            ("S", b"425 Failed to establish connection."),
+            ("S", b"150 Here comes the directory listing."),
+            ("S", b"226 Directory send OK."),
+        ];
+        feed(&mut s, &lines);
+        assert_eq!(s.negotiations.len(), 1);
+        let t = s.negotiations[0].transfer.as_ref().unwrap();
+        assert_eq!((t.frame, t.preliminary.is_none(), t.last.as_ref().map(|r| r.code)), (4, true, Some(425)));
     }
 
     #[test]

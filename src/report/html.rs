@@ -343,8 +343,14 @@ fn negotiation(out: &mut String, n: &Negotiation) {
         }
     }
     out.push_str("</td><td>");
-    if let Some(cmd) = &n.data.command {
-        let _ = write!(out, "<code>{}</code>", Escaped(cmd));
+    // A transfer known from its replies alone (only the server's side captured): "(transfer)".
+    if n.data.command.is_some() || n.data.reply_code.is_some() {
+        match &n.data.command {
+            Some(cmd) => {
+                let _ = write!(out, "<code>{}</code>", Escaped(cmd));
+            }
+            None => out.push_str("(transfer)"),
+        }
         if let Some(code) = n.data.reply_code {
             let _ = write!(out, " {code}");
         }

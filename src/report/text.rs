@@ -297,11 +297,18 @@ fn negotiation(out: &mut String, st: &Style, n: &Negotiation) {
         }
         line.push(']');
     }
-    if let Some(cmd) = &n.data.command {
-        let _ = write!(line, "  {cmd}");
-        if let Some(code) = n.data.reply_code {
-            let _ = write!(line, " {code}");
+    // A transfer known from its replies alone (only the server's side captured): "(transfer)".
+    match (&n.data.command, n.data.reply_code) {
+        (Some(cmd), code) => {
+            let _ = write!(line, "  {cmd}");
+            if let Some(code) = code {
+                let _ = write!(line, " {code}");
+            }
         }
+        (None, Some(code)) => {
+            let _ = write!(line, "  (transfer) {code}");
+        }
+        (None, None) => {}
     }
     let _ = writeln!(out, "{line}");
 }

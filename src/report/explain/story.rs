@@ -44,7 +44,8 @@ pub enum Fact {
     /// No data connection appeared for the negotiation.
     NoDataConnection { outcome: Outcome },
     /// The transfer command it served and its final reply.
-    Transfer { frame: u64, command: String, reply: Option<u16>, reply_frame: Option<u64>, reply_text: Option<String> },
+    /// `command` is None when only the server's side was captured (`frame` is then the reply's).
+    Transfer { frame: u64, command: Option<String>, reply: Option<u16>, reply_frame: Option<u64>, reply_text: Option<String> },
     /// More negotiations than told.
     More { negotiations: u64 },
     /// One cause, with the finding that shows it.
@@ -253,10 +254,10 @@ fn negotiation(n: &Negotiation, replies_seen: bool, steps: &mut Vec<Fact>) {
         told.push((c.syn_frame, again.into_iter().chain(connection(c, false)).collect()));
     }
     let d = &n.data;
-    if let (Some(command), Some(frame)) = (&d.command, d.command_frame) {
+    if let Some(frame) = d.command_frame.or(d.reply_frame) {
         let transfer = Fact::Transfer {
             frame,
-            command: command.clone(),
+            command: d.command.clone(),
             reply: d.reply_code,
             reply_frame: d.reply_frame,
             reply_text: d.reply_text.clone(),

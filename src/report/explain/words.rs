@@ -107,7 +107,10 @@ impl Display for Fact {
                 _ => f.write_str("What became of the data connection is not known from this capture."),
             },
             Fact::Transfer { frame, command, reply, reply_frame, reply_text } => {
-                write!(f, "In frame {frame} the client sent {command}; ")?;
+                match command {
+                    Some(command) => write!(f, "In frame {frame} the client sent {command}; ")?,
+                    None => f.write_str("The server answered a transfer command this capture does not hold; ")?,
+                }
                 match (reply, reply_frame) {
                     (Some(code), Some(n)) => {
                         write!(f, "the final reply was {code}")?;

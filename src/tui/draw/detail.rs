@@ -263,8 +263,9 @@ fn negotiation_lines(theme: Theme, n: &Negotiation, width: usize) -> Vec<Line<'s
             third.push_str(&format!(" (x{})", c.syns));
         }
     }
-    if let Some(cmd) = &d.command {
-        third.push_str(&format!("; {cmd}"));
+    // A transfer known from its replies alone (only the server's side captured): "(transfer)".
+    if d.command.is_some() || d.reply_code.is_some() {
+        third.push_str(&format!("; {}", d.command.as_deref().unwrap_or("(transfer)")));
         if let Some(code) = d.reply_code {
             third.push_str(&format!(" -> {code}"));
             if let Some(t) = &d.reply_text {
