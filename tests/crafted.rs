@@ -614,6 +614,11 @@ fn only_the_servers_side_still_shows_a_passive_transfer_the_server_could_not_ope
     assert_eq!((d["reply_code"].as_u64(), d["reply_text"].as_str()), (Some(425), Some("Failed to establish connection.")));
     let f = finding(&r, "data_command_rejected");
     assert_eq!((f["severity"].as_str(), f["details"]["code"].as_u64()), (Some("error"), Some(425)));
+    // The server's words say no connection came: the passive port must be let through (not the
+    // server's passive settings, which already name its public address).
+    let actions: Vec<&str> = f["fix"].as_array().unwrap().iter().map(|x| x["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["forward_passive_range", "allow_passive_range"]);
+    assert!(f["explanation"].as_str().unwrap().contains("connection to 203.0.113.10:50009, none came"), "{f:#}");
     assert_eq!(code, 1);
 }
 

@@ -459,6 +459,14 @@ fn rejection_advice(s: &Session, n: &Negotiation, code: u16, text: &str, setup: 
         return (Rejection::DataFromOtherAddress, vec![Fix::SameNatAddress]);
     }
     match code {
+        425 if n.mode == Mode::Passive && n.data.connection.is_none() && n.data.earlier_attempts.is_empty() => {
+            // The server's own words that no connection came: as for a reply nothing followed.
+            let mut fix = vec![Fix::ForwardPassiveRange { setup: *setup }];
+            if setup.lan_address == Known::Unknown {
+                fix.push(Fix::AllowPassiveRange { setup: *setup });
+            }
+            (Rejection::NoneArrived { advertised: n.advertised }, fix)
+        }
         425 => (
             Rejection::CannotOpen,
             match n.mode {

@@ -257,6 +257,11 @@ pub enum Rejection {
     ForeignAddress,
     /// vsftpd's "bad IP connecting": the data connection came from another address.
     DataFromOtherAddress,
+    /// Passive 425 and no data connection in the capture: the server waited for one to the
+    /// advertised endpoint and none arrived.
+    NoneArrived {
+        advertised: Option<SocketAddr>,
+    },
     CannotOpen,
     Broken,
     Other,

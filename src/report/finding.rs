@@ -404,6 +404,17 @@ impl Display for Explanation<'_> {
                     "The data connection came from another address than the control connection, and the server refused it \
                      (vsftpd pasv_promiscuous=NO). NAT between client and server maps the two connections differently.",
                 ),
+                Rejection::NoneArrived { advertised } => {
+                    f.write_str("The server waited for the client's data connection")?;
+                    if let Some(a) = advertised {
+                        write!(f, " to {}", Sock(a))?;
+                    }
+                    f.write_str(
+                        ", none came, and it gave up (425). No SYN to it is in this capture: seen at the server, the client's \
+                         connection never arrived (a NAT router that does not forward the passive port, or a firewall that drops \
+                         it); seen elsewhere, the client did not try.",
+                    )
+                }
                 Rejection::CannotOpen => f.write_str(
                     "The server could not open or accept the data connection (425). In active mode it could not connect to the \
                      client; in passive mode the client never connected to the advertised port.",

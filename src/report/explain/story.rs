@@ -142,6 +142,7 @@ impl Cause {
             Text::Encrypted { .. } | Text::ProbableFailed { .. } => Cause::HelperBlindUnderTls,
             Text::Rejected { advice: Rejection::ForeignAddress, .. } => Cause::ServerRefusesPort,
             Text::Rejected { advice: Rejection::DataFromOtherAddress, .. } => Cause::DataFromOtherAddress,
+            Text::Rejected { advice: Rejection::NoneArrived { .. }, .. } => Cause::PassivePortNotReached,
             Text::Rejected { .. } => Cause::TransferRefused,
             Text::Mismatch { .. } => Cause::AddressMismatch,
             Text::Bounce { .. } => Cause::Bounce,
