@@ -316,3 +316,13 @@ fn the_detail_shows_a_data_connection_tried_again() {
     let fact = "; try 1 SYN #11 -> 10.0.0.50:10025 unanswered (x3)";
     assert!(screen.contains(fact), "{fact} missing:\n{screen}");
 }
+
+#[test]
+fn with_only_the_clients_side_a_missing_reply_is_not_called_no_reply() {
+    // PORT (its 200 is on the path the capture does not see), then the server's connection.
+    let mut app = app_from("fixtures/crafted/one-way-client-active.pcap");
+    keys(&mut app, &[Action::Open]);
+    let screen = render(&mut app, 80, 24);
+    assert!(screen.contains("#6 PORT 192.0.2.10:51221, a public address -> reply not captured"), "{screen}");
+    assert!(!screen.contains("no reply"), "{screen}");
+}

@@ -4,7 +4,7 @@
 //! timeline. Two panes, Tab between them.
 
 use super::{bytes, fit, severity_word, Theme};
-use crate::model::{classify, EndReason, MatchedBy, Mode, Negotiation, Side};
+use crate::model::{classify, Directions, EndReason, MatchedBy, Mode, Negotiation, Side};
 use crate::report::finding::Summary;
 use crate::tui::app::{App, Pane};
 use crate::tui::draw::findings::frames;
@@ -192,7 +192,9 @@ fn nat_picture(s: &Row) -> Vec<(&'static str, IpAddr, String)> {
 }
 
 /// Lines of a negotiation: what was asked and advertised, then what became of the connection.
-fn negotiation_lines(theme: Theme, n: &Negotiation, width: usize) -> Vec<Line<'static>> {
+/// `replies_captured`: false when only the client's side of the control connection is in the
+/// capture (a missing reply is then not "no reply").
+fn negotiation_lines(theme: Theme, n: &Negotiation, replies_captured: bool, width: usize) -> Vec<Line<'static>> {
     let mut first = format!("#{} {:?}", n.frame, n.command);
     let advertised = match (&n.advertised, n.malformed) {
         (Some(a), _) => {
@@ -208,7 +210,8 @@ fn negotiation_lines(theme: Theme, n: &Negotiation, width: usize) -> Vec<Line<'s
     };
     let reply = match n.reply_code {
         Some(c) => c.to_string(),
-        None => "no reply".into(),
+        None if replies_captured => "no reply".into(),
+        None => "reply not captured".into(),
     };
     if n.mode == Mode::Active {
         first.push_str(&format!(" {advertised} -> {reply}"));
@@ -292,13 +295,14 @@ fn data_line_count(s: &Row) -> usize {
 /// The data pane's lines from `from`, at most `height`: only these negotiations are formatted.
 fn data_lines(theme: Theme, s: &Row, width: usize, from: usize, height: usize) -> Vec<Line<'static>> {
     let negs = s.negotiations();
+    let replies_captured = s.record.as_ref().is_none_or(|r| r.captured_directions != Directions::ClientToServer);
     let mut lines = Vec::with_capacity(height);
     let mut i = from;
     let end = from + height;
     while i < end {
         let n = i / LINES_PER_NEGOTIATION;
         if n < negs.len() {
-            let mut ls = negotiation_lines(theme, &negs[n], width);
+            let mut ls = negotiation_lines(theme, &negs[n], replies_captured, width);
             let skip = i % LINES_PER_NEGOTIATION;
             let take = (LINES_PER_NEGOTIATION - skip).min(end - i);
             lines.extend(ls.drain(..).skip(skip).take(take));
