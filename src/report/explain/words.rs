@@ -102,9 +102,7 @@ impl Display for Fact {
                  does not see it."
             ),
             Fact::NoDataConnection { outcome } => match outcome {
-                Outcome::Rejected => {
-                    f.write_str("No data connection followed: the server refused it, could not open it, or gave up waiting for it.")
-                }
+                Outcome::Rejected => f.write_str("No data connection followed: the server refused or could not open it."),
                 Outcome::NotAttempted => f.write_str("No data connection appeared in this capture."),
                 _ => f.write_str("What became of the data connection is not known from this capture."),
             },
