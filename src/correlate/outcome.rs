@@ -161,7 +161,7 @@ fn outcome_without_connection(n: &NegState, end: Timestamp) -> Outcome {
             Some(r) if matches!(r.code, 421 | 425 | 426 | 500 | 501 | 522) => Outcome::Rejected,
             // A completed transfer had a data connection: the capture did not hold it (a
             // capture filter on the control port, or it began later).
-            Some(r) if r.code < 300 => Outcome::Unknown,
+            Some(r) if model::record::transfer_completed(r.code) => Outcome::Unknown,
             Some(_) => Outcome::NotAttempted,
             None => Outcome::Unknown,
         };

@@ -10,6 +10,7 @@
 
 use super::outcome::decided_outcome;
 use crate::ftp::session::NegState;
+use crate::model::record::transfer_completed;
 use crate::model::{MatchedBy, Outcome};
 use crate::tcp::flow::Conn;
 
@@ -62,7 +63,7 @@ pub fn update(n: &mut NegState, c: &Conn) -> bool {
 /// the client connected again where this capture does not see it. The failed connection is an
 /// earlier attempt, and the outcome is `unknown`, not a failure.
 pub fn carried_elsewhere(connection_outcome: Outcome, transfer_reply: Option<u16>) -> bool {
-    connection_outcome.is_failure() && transfer_reply.is_some_and(|code| (200..300).contains(&code))
+    connection_outcome.is_failure() && transfer_reply.is_some_and(transfer_completed)
 }
 
 #[cfg(test)]

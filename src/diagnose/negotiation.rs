@@ -283,17 +283,16 @@ fn private_leak(
     let worked = outcome == Outcome::Established;
     let tried =
         n.data.earlier_attempts.first().map(|c| Tried { server: c.server, syn_frame: c.syn_frame, syns: c.syns, outcome: c.outcome });
-    let completed = n.data.reply_code.filter(|code| (200..300).contains(code));
-    let (consequence, severity) = match (n.mode, outcome) {
-        (_, o) if o.is_failure() => (Consequence::Failed(o), Severity::Error),
-        (_, Outcome::Unknown) if tried.is_some() && completed.is_some() => {
-            (Consequence::CompletedElsewhere { code: completed.unwrap_or_default(), frame: n.data.reply_frame }, Severity::Warning)
-        }
-        (Mode::Passive, Outcome::Established) if !went_to_advertised => (Consequence::WorkedAround, Severity::Warning),
-        (Mode::Passive, Outcome::Established) => (Consequence::StillSucceeded, Severity::Warning),
-        (Mode::Active, Outcome::Established) => (Consequence::HelperRewrote, Severity::Warning),
-        (_, Outcome::Rejected) => (Consequence::Rejected, Severity::Error),
-        (_, o) => (Consequence::Other(o), Severity::Warning),
+    // Tried, failed, and yet completed: the try that carried the transfer is not in the capture.
+    let elsewhere = n.data.completed().filter(|_| tried.is_some() && outcome == Outcome::Unknown);
+    let (consequence, severity) = match (n.mode, outcome, elsewhere) {
+        (_, o, _) if o.is_failure() => (Consequence::Failed(o), Severity::Error),
+        (_, _, Some(code)) => (Consequence::CompletedElsewhere { code, frame: n.data.reply_frame }, Severity::Warning),
+        (Mode::Passive, Outcome::Established, _) if !went_to_advertised => (Consequence::WorkedAround, Severity::Warning),
+        (Mode::Passive, Outcome::Established, _) => (Consequence::StillSucceeded, Severity::Warning),
+        (Mode::Active, Outcome::Established, _) => (Consequence::HelperRewrote, Severity::Warning),
+        (_, Outcome::Rejected, _) => (Consequence::Rejected, Severity::Error),
+        (_, o, _) => (Consequence::Other(o), Severity::Warning),
     };
     let fix = match n.mode {
         // Forwarding needs the server's LAN address: an advertised loopback or "any" address is

@@ -319,6 +319,19 @@ pub struct DataChannel {
     pub earlier_attempts: Vec<Connection>,
 }
 
+impl DataChannel {
+    /// The transfer's final reply when it says the transfer completed.
+    pub fn completed(&self) -> Option<u16> {
+        self.reply_code.filter(|&code| transfer_completed(code))
+    }
+}
+
+/// A transfer's final reply that says it completed (226, 250): whatever the connection seen
+/// did, some data connection carried it.
+pub fn transfer_completed(code: u16) -> bool {
+    (200..300).contains(&code)
+}
+
 /// The facts of one TCP connection, as seen at this capture point.
 #[derive(Debug, Clone, Serialize)]
 pub struct Connection {

@@ -269,9 +269,9 @@ fn negotiation(n: &Negotiation, replies_seen: bool, steps: &mut Vec<Fact>) {
     told.sort_by_key(|(frame, _)| *frame);
     steps.extend(told.into_iter().flat_map(|(_, facts)| facts));
     // Known only once everything else was seen.
-    match (&n.data.connection, n.data.earlier_attempts.is_empty(), n.data.reply_code) {
+    match (&n.data.connection, n.data.earlier_attempts.is_empty(), n.data.completed()) {
         (Some(_), ..) => {}
-        (None, false, Some(reply)) if (200..300).contains(&reply) => steps.push(Fact::CompletedElsewhere { reply }),
+        (None, false, Some(reply)) => steps.push(Fact::CompletedElsewhere { reply }),
         (None, ..) => steps.push(Fact::NoDataConnection { outcome: n.data.outcome }),
     }
 }
