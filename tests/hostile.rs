@@ -1,10 +1,11 @@
 //! Hostile captures (tests/common/hostile.rs) at two sizes, n and 4n, streamed into the real
-//! binary's standard input: its peak memory (maximum resident set, measured by GNU time, which
-//! .ci/run installs) must stay flat past each bound, its CPU time must grow no faster than
-//! linearly (at most 6 times for 4 times the input; quadratic would be 16), and the report must
-//! count what was dropped. Ratios, never absolute times or sizes: the machine's speed does not
-//! matter. Each n is past the bounds that the scenario meets (the flow table, the negotiations
-//! kept, the reader's batches in flight), so that both sizes hold what the bounds allow.
+//! binary's standard input, best of three runs each: its peak memory (maximum resident set,
+//! measured by GNU time, which .ci/run installs) must stay flat past each bound, its CPU time must
+//! grow no faster than linearly (at most 6 times for 4 times the input; quadratic would be 16), and
+//! the report must count what was dropped. Ratios, never absolute times or sizes: the machine's
+//! speed does not matter. Each n is past the bounds that the scenario meets (the flow table, the
+//! negotiations kept, the reader's batches in flight), so that both sizes hold what the bounds
+//! allow.
 //!
 //! (Not wait4 on the child: Rust spawns with vfork, and the child's peak then includes the test
 //! process's own, inherited at exec.)
@@ -63,6 +64,24 @@ fn run(name: &str, generate: hostile::Generator, n: u64) -> Run {
     Run { report, max_rss: max_rss as i64, cpu: user + system }
 }
 
+/// Runs per size: the least memory and the least CPU time of these count, as a benchmark takes
+/// the best of its runs. One run's figures move with the machine, not with the program: its
+/// peak memory with the number of reader batches in flight when it peaks (how far the analysis
+/// lagged), its system time with the kernel's page handling (0.02 to 0.83 s for one SYN flood
+/// of 500,000 connections, whose user time was 0.25 s each time).
+const RUNS: usize = 3;
+
+/// `runs` runs of `name` at n: the first one's report, the least peak memory and CPU time.
+fn best_of(runs: usize, name: &str, generate: hostile::Generator, n: u64) -> Run {
+    let mut best = run(name, generate, n);
+    for _ in 1..runs {
+        let again = run(name, generate, n);
+        best.max_rss = best.max_rss.min(again.max_rss);
+        best.cpu = best.cpu.min(again.cpu);
+    }
+    best
+}
+
 /// GNU time is there, or the test is skipped (unless in CI or the lab, which must run it).
 fn have_time() -> bool {
     if std::path::Path::new(TIME).exists() {
@@ -81,8 +100,8 @@ fn bounded(name: &str, n: u64) -> Option<[(Value, Value); 2]> {
         return None;
     }
     let (_, generate) = *hostile::ALL.iter().find(|(g, _)| *g == name).unwrap();
-    let small = run(name, generate, n);
-    let large = run(name, generate, 4 * n);
+    let small = best_of(RUNS, name, generate, n);
+    let large = best_of(RUNS, name, generate, 4 * n);
     let memory = large.max_rss as f64 / small.max_rss as f64;
     // Below 50 ms, the start of the process and the timer's 10 ms granularity dominate.
     let time = large.cpu / small.cpu.max(0.05);
@@ -133,10 +152,13 @@ fn a_hundred_thousand_ports_in_one_session_are_counted_past_the_bound() {
     }
 }
 
-/// A line is kept up to 4,096 bytes; the rest is counted, not held.
+/// A line is kept up to 4,096 bytes; the rest is counted, not held. n = 4 MiB is past what the
+/// reader's batches in flight can hold (about 3 MiB). At this size the test caught the reader
+/// growing each new batch by doubling, which left the smaller buffers behind: 29 MiB at n,
+/// 58 MiB at 4n.
 #[test]
 fn an_endless_line_is_cut_and_counted() {
-    let n = 16 << 20;
+    let n = 4 << 20;
     let Some(runs) = bounded("endless-line", n) else { return };
     for (capture, session) in runs {
         assert_eq!(session["control"]["overlong_lines"], 1, "{session}");
