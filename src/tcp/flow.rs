@@ -316,7 +316,13 @@ impl<F: Evictable> FlowTable<F> {
             // A live control channel stays, however quiet.
             idle >= timeout && (!f.pinned() || c.is_closed())
         };
-        self.flows.extract_if(|_, f| stale(f)).for_each(|(_, f)| evicted(f));
+        // A flow that ended (closed, or retired with its session) and went quiet is done, not
+        // dropped early: it is not counted as evicted.
+        let mut done = 0;
+        self.flows.extract_if(|_, f| stale(f)).for_each(|(_, f)| {
+            done += usize::from(f.conn().is_closed() || f.retired());
+            evicted(f)
+        });
         if self.flows.len() * 4 >= self.limits.max_flows * 3 {
             let mut ages: Vec<i64> = self.flows.values().filter(|f| !f.pinned()).map(|f| f.conn().last_ts.0).collect();
             if !ages.is_empty() {
@@ -326,7 +332,7 @@ impl<F: Evictable> FlowTable<F> {
                 self.flows.extract_if(|_, f| !f.pinned() && f.conn().last_ts.0 <= cut).for_each(|(_, f)| evicted(f));
             }
         }
-        self.evicted += (before - self.flows.len()) as u64;
+        self.evicted += (before - self.flows.len() - done) as u64;
         // Removed entries leave tombstones, and a table full of them grows instead of reusing
         // them: rebuilt smaller, it stays within one doubling of what the flow limit needs. Only
         // when it is mostly empty, or every sweep would shrink it and the next inserts grow it.
@@ -429,5 +435,19 @@ mod tests {
         add(&mut t, k2, F(Conn::new(sa("10.0.0.1:2"), sa("10.0.0.2:80"), 2, later), false), later);
         assert!(t.get_mut(&k1).is_none());
         assert_eq!(t.evicted, 1);
+    }
+
+    #[test]
+    fn closed_flows_swept_are_not_counted_as_evicted() {
+        let mut t: FlowTable<F> = FlowTable::new(FlowLimits::default());
+        let k1 = FlowKey::new(sa("10.0.0.1:1"), sa("10.0.0.2:80"));
+        let mut closed = Conn::new(sa("10.0.0.1:1"), sa("10.0.0.2:80"), 1, Timestamp(0));
+        closed.fins = 0b11;
+        add(&mut t, k1, F(closed, false), Timestamp(0));
+        let k2 = FlowKey::new(sa("10.0.0.1:2"), sa("10.0.0.2:80"));
+        let later = Timestamp(60 * 1_000_000_000);
+        add(&mut t, k2, F(Conn::new(sa("10.0.0.1:2"), sa("10.0.0.2:80"), 2, later), false), later);
+        assert!(t.get_mut(&k1).is_none(), "swept after the closed timeout");
+        assert_eq!(t.evicted, 0);
     }
 }
