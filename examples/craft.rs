@@ -1187,6 +1187,33 @@ fn one_way_client_active() -> Cap {
     only_from(cap, client.ip())
 }
 
+/// Passive sessions with only the client's packets, two. 1: the 227 (not captured) names the
+/// server's public address; the client connects to it and the listing comes (the client's ACKs
+/// of it). 2: the 227 (not captured) names a private address; the client's SYNs to it go
+/// unanswered, then LIST, whose 425 is not captured, and QUIT.
+fn one_way_client_passive() -> Cap {
+    let mut cap = Cap::new();
+    let (client, server) = (sa("192.0.2.10:40020"), sa("203.0.113.10:21"));
+    let mut c = pasv_session(&mut cap, client, server, (5800, 9800), "203,0,113,10,195,90");
+    passive_transfer(
+        &mut cap,
+        &mut c,
+        "LIST",
+        "192.0.2.10:41020",
+        "203.0.113.10:50010",
+        9810,
+        b"-rw-r--r-- 1 ftp ftp   39 Nov 14 22:00 readme\r\n",
+    );
+    quit(&mut cap, &mut c);
+
+    let client = sa("192.0.2.10:40021");
+    let mut c = pasv_session(&mut cap, client, server, (5900, 9900), "10,0,0,5,195,91");
+    unanswered_syns(&mut cap, sa("192.0.2.10:41021"), sa("10.0.0.5:50011"), 9910);
+    c.cmd(&mut cap, "LIST\r\n", "425 Failed to establish connection.\r\n");
+    quit(&mut cap, &mut c);
+    only_from(cap, client.ip())
+}
+
 /// The data connection's SYN stamped 0.2 ms before the 227 that announced it (a multi-queue NIC
 /// stamps each queue on its own clock reading), then the transfer as usual.
 fn syn_before_227() -> Cap {
@@ -1550,6 +1577,7 @@ fn main() {
     write("one-way-server-passive.pcap", eth(&one_way_server_passive()));
     write("one-way-client-active.pcap", eth(&one_way_client_active()));
     write("one-way-server-425.pcap", eth(&one_way_server_425()));
+    write("one-way-client-passive.pcap", eth(&one_way_client_passive()));
     write("syn-before-227.pcap", eth(&syn_before_227()));
     write("227-retransmitted-after-syn.pcap", eth(&retransmitted_227_after_syn()));
     write("fragmented-ipv4.pcap", eth(&fragmented_ipv4()));

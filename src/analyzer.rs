@@ -7,6 +7,7 @@
 //! It never reads a file, a socket or a clock: frames arrive with their capture time and number.
 
 use crate::capture::duplicates::Duplicates;
+use crate::correlate::one_way::{self, ClientOnlySessions};
 use crate::correlate::outcome::{self, decided_outcome, is_final};
 use crate::correlate::retry;
 use crate::correlate::tls::EncryptedSessions;
@@ -20,7 +21,7 @@ use crate::ftp::detect;
 use crate::ftp::probe::{self, Probe, Verdict};
 use crate::ftp::session::{Effect, SessionState};
 use crate::model::event::STATS_EVERY_NS;
-use crate::model::{Directions, EndReason, Event, Finding, Frame, Intent, Severity, Stats, Summary, Timestamp};
+use crate::model::{Directions, EndReason, Event, Finding, Frame, Intent, MatchedBy, Severity, Stats, Summary, Timestamp};
 use crate::tcp::flow::{Conn, Dir, Evictable, FlowKey, FlowLimits, FlowTable};
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
@@ -145,6 +146,7 @@ pub struct Analyzer {
     /// read just after them.
     untied: UntiedSyns,
     encrypted: EncryptedSessions,
+    client_only: ClientOnlySessions,
     pairing: NatPairing,
     ports_seen: PortsSeen,
     duplicates: Duplicates,
@@ -187,6 +189,7 @@ impl Analyzer {
             expectations: Expectations::default(),
             untied: UntiedSyns::default(),
             encrypted: EncryptedSessions::default(),
+            client_only: ClientOnlySessions::default(),
             pairing: NatPairing::default(),
             ports_seen: PortsSeen::default(),
             duplicates: Duplicates::default(),
@@ -389,7 +392,7 @@ impl Analyzer {
         // closed, or whose own SYN was answered (its FINs may be missing from the capture), opens
         // a new connection: ports are reused. Before the SYN-ACK, the SYN is retried; a SYN-ACK
         // seen before any SYN may be its own SYN stamped late.
-        let Analyzer { flows, held, sessions, wakeups, now, expectations, untied, encrypted, summary, .. } = self;
+        let Analyzer { flows, held, sessions, wakeups, now, expectations, untied, encrypted, client_only, summary, .. } = self;
         let flow = flows.get_or_replace(
             key,
             |f| {
@@ -409,7 +412,7 @@ impl Analyzer {
                 };
                 // A SYN-ACK opens it when the SYN is not in the capture (one direction only).
                 let role = if seg.flags.syn {
-                    correlate(expectations, untied, sessions, encrypted, opening.then_some(seg.seq), &conn)
+                    correlate(expectations, untied, sessions, encrypted, client_only, opening.then_some(seg.seq), &conn)
                 } else {
                     Role::Fresh
                 };
@@ -544,6 +547,9 @@ impl Analyzer {
                         s.timeline.keep(self.settings.timeline_lines);
                         s.directions = directions(conn);
                         s.one_way_frame = one_way_frame;
+                        if s.directions == Directions::ClientToServer {
+                            self.client_only.note(&s);
+                        }
                         self.events.push_back(Event::SessionStart {
                             session: id,
                             frame,
@@ -791,6 +797,7 @@ impl Analyzer {
             }
         }
         self.encrypted.forget(&s);
+        self.client_only.forget(&s);
         let (now, frame) = (self.now, self.last_frame);
         let mut record = outcome::session_record(&s, now, reason);
         // What was not announced yet is announced from the record: it is built once.
@@ -897,6 +904,7 @@ fn correlate(
     untied: &mut UntiedSyns,
     sessions: &mut FxHashMap<u32, Box<SessionState>>,
     encrypted: &EncryptedSessions,
+    client_only: &ClientOnlySessions,
     isn: Option<u32>,
     conn: &Conn,
 ) -> Role {
@@ -915,6 +923,17 @@ fn correlate(
             retry::replace(n, how);
             return Role::Data { session: e.session, negotiation: e.negotiation };
         }
+    }
+    if let Some((id, n)) = client_only.negotiation_for(client, server, conn.first_ts, |id| sessions.get(&id).map(|s| &**s)) {
+        if let Some(s) = sessions.get_mut(&id) {
+            let implied = one_way::implied_endpoint(s, server);
+            if let Some(n) = s.negotiations.get_mut(n as usize) {
+                n.matched_by = Some(MatchedBy::AfterCommand);
+                n.advertised = implied;
+                n.reply_implied = implied.is_some();
+            }
+        }
+        return Role::Data { session: id, negotiation: n };
     }
     if let Some(id) = encrypted.session_for(client, server, |id| sessions.get(&id).map(|s| &**s)) {
         if let Some(s) = sessions.get_mut(&id) {

@@ -646,6 +646,44 @@ fn only_the_clients_side_of_an_active_session_still_makes_the_session() {
     assert_eq!(code, 0);
 }
 
+#[test]
+fn only_the_clients_side_of_a_passive_session_ties_its_next_connection() {
+    let (code, r) = analyze("one-way-client-passive.pcap");
+    let sessions = r["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2);
+    let negotiation = |i: usize| &sessions[i]["negotiations"][0];
+    for s in sessions {
+        assert_eq!(s["captured_directions"], "client_to_server");
+        assert_eq!(s["negotiations"].as_array().unwrap().len(), 1);
+    }
+    // 1: the reply (not captured) named the server's public address; the client's next
+    // connection to the server is the data connection, which opened (the client's ACK). Where
+    // it went says nothing of what the reply named (a client may replace an unroutable address
+    // with the control address): nothing is advertised.
+    let n = negotiation(0);
+    assert_eq!(tied(n), ("192.0.2.10:41020".into(), "203.0.113.10:50010".into(), "after_command".into()));
+    assert_eq!((n["reply_code"].is_null(), n["advertised"].is_null(), &n["reply_implied"]), (true, true, &Value::Bool(false)));
+    assert_eq!((n["data"]["outcome"].as_str(), n["data"]["command"].as_str()), (Some("established"), Some("LIST")));
+    // 2: the client connected to a private address while the server's is public: only the
+    // reply can have named it. Its SYNs went unanswered (retransmitted: the client had no
+    // answer): the same leak a capture of both sides shows.
+    let n = negotiation(1);
+    assert_eq!(tied(n), ("192.0.2.10:41021".into(), "10.0.0.5:50011".into(), "after_command".into()));
+    assert_eq!((n["advertised"].as_str(), n["advertised_class"].as_str()), (Some("10.0.0.5:50011"), Some("private")));
+    assert_eq!((n["reply_code"].is_null(), &n["reply_implied"]), (true, &Value::Bool(true)));
+    assert_eq!((n["data"]["outcome"].as_str(), n["data"]["connection"]["syns"].as_u64()), (Some("unanswered"), Some(3)));
+    let leak = finding(&r, "private_address_leak");
+    assert_eq!((leak["severity"].as_str(), leak["session"].as_u64()), (Some("error"), Some(1)));
+    assert_eq!(leak["frames"], serde_json::json!([16, 17]), "the PASV and the data SYN");
+    assert!(leak["explanation"].as_str().unwrap().contains("Its reply is not in this capture"), "{leak}");
+    assert_eq!((leak["details"]["address"].as_str(), leak["details"]["outcome"].as_str()), (Some("10.0.0.5"), Some("unanswered")));
+    // The failed connection is the leak's consequence, not a second problem.
+    let failed = finding(&r, "data_connection_failed");
+    assert_eq!(failed["caused_by"].as_u64(), Some(2), "{failed}");
+    assert_eq!(sessions[1]["findings"][2]["kind"], "private_address_leak");
+    assert_eq!(code, 1);
+}
+
 /// A transfer whose data connection opened before its 227 was read: tied all the same.
 fn check_early_syn(file: &str, client: &str, server: &str, bytes: u64) {
     let (code, r) = analyze(file);

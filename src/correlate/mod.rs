@@ -7,6 +7,8 @@
 //! FTP parsing.
 
 mod by_port;
+mod hosts;
+pub mod one_way;
 pub mod outcome;
 pub mod points;
 pub mod retry;
@@ -19,7 +21,7 @@ use by_port::ByPort;
 use std::net::{IpAddr, SocketAddr};
 
 /// Announced endpoints wait this long (capture time) for their connection.
-const EXPECTATION_TTL_NS: i64 = 300 * 1_000_000_000;
+pub(crate) const EXPECTATION_TTL_NS: i64 = 300 * 1_000_000_000;
 /// Bound on waiting expectations: a flood of PORT commands cannot grow memory.
 const MAX_EXPECTATIONS: usize = 4096;
 
@@ -144,6 +146,7 @@ fn rank(m: MatchedBy) -> u8 {
         MatchedBy::Advertised => 0,
         MatchedBy::ControlAddress => 1,
         MatchedBy::PortOnly => 2,
+        MatchedBy::AfterCommand => 3,
     }
 }
 

@@ -80,6 +80,7 @@ pub fn negotiation_record(n: &NegState, end: Timestamp, captured: Directions) ->
         advertised_class: n.advertised.map(|a| model::classify(a.ip())),
         address_implied: n.implied,
         command_implied: n.command_implied,
+        reply_implied: n.reply_implied,
         malformed: n.malformed,
         data: model::DataChannel {
             outcome,

@@ -3,44 +3,28 @@
 //! unroutable address, when the server's public one is known) are taken as its probable data
 //! channels.
 //!
-//! Owns the lookup from a host to its latest encrypted session. Must not touch packets.
+//! Owns the rule for which encrypted session a connection serves. Must not touch packets.
 
+use super::hosts::SessionsByHost;
 use crate::ftp::session::{SessionState, MAX_PROBABLE};
 use crate::model::classify;
-use crate::AddrMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
-/// Encrypted sessions a host may have at once that a new connection is weighed against (a
-/// client with several FTPS connections, clients behind one NAT address); past it the oldest
-/// is no longer a candidate.
-const PER_HOST: usize = 16;
-
+/// The sessions whose control channel went TLS, by both of their hosts.
 #[derive(Default)]
-pub struct EncryptedSessions {
-    /// Host address -> its sessions whose control channel went TLS, oldest first.
-    by_host: AddrMap<IpAddr, Vec<u32>>,
-}
+pub struct EncryptedSessions(SessionsByHost);
 
 impl EncryptedSessions {
     pub fn note(&mut self, s: &SessionState) {
         for ip in [s.client.ip(), s.server.ip()] {
-            let ids = self.by_host.entry(ip).or_default();
-            if ids.len() == PER_HOST {
-                ids.remove(0);
-            }
-            ids.push(s.id);
+            self.0.note(ip, s.id);
         }
     }
 
     /// The session settled: its hosts no longer point at it.
     pub fn forget(&mut self, s: &SessionState) {
         for ip in [s.client.ip(), s.server.ip()] {
-            if let Some(ids) = self.by_host.get_mut(&ip) {
-                ids.retain(|&id| id != s.id);
-                if ids.is_empty() {
-                    self.by_host.remove(&ip);
-                }
-            }
+            self.0.forget(ip, s.id);
         }
     }
 
@@ -59,8 +43,7 @@ impl EncryptedSessions {
         };
         [src.ip(), dst.ip()]
             .iter()
-            .filter_map(|ip| self.by_host.get(ip))
-            .flatten()
+            .flat_map(|&ip| self.0.of(ip))
             .filter_map(|&id| get(id).filter(|s| fits(s)))
             .max_by_key(|s| (s.last_ts, s.id))
             .map(|s| s.id)

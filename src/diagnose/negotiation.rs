@@ -7,7 +7,7 @@ use crate::model::finding::group;
 use crate::model::finding::Intended;
 use crate::model::{
     classify, AddressClass, ChannelSeen, Connection, Consequence, Details, Endpoints, FailedHow, FailureCause, Finding, FindingKind, Fix,
-    Known, MatchedBy, Mode, Negotiation, Outcome, PortRange, Rejection, ServerSetup, Session, Severity, Text, Tried, Via,
+    Known, Mode, Negotiation, Outcome, PortRange, Rejection, ServerSetup, Session, Severity, Text, Tried, Via,
 };
 use std::net::{IpAddr, SocketAddr};
 
@@ -279,7 +279,7 @@ fn private_leak(
 ) {
     let class = classify(adv.ip());
     let outcome = n.data.outcome;
-    let went_to_advertised = n.data.matched_by == Some(MatchedBy::Advertised);
+    let went_to_advertised = n.data.connection.as_ref().is_some_and(|c| c.server == adv);
     let worked = outcome == Outcome::Established;
     let tried =
         n.data.earlier_attempts.first().map(|c| Tried { server: c.server, syn_frame: c.syn_frame, syns: c.syns, outcome: c.outcome });
@@ -372,7 +372,7 @@ fn data_failed(s: &Session, n: &Negotiation, c: &Connection, setup: &ServerSetup
     let (cause, fix) = match n.mode {
         Mode::Passive => {
             let adv_private = n.advertised_class.is_some_and(|c| c.is_unreachable_from_elsewhere());
-            let cause = if adv_private && n.data.matched_by == Some(MatchedBy::Advertised) {
+            let cause = if adv_private && n.advertised == Some(c.server) {
                 FailureCause::PrivateAddressTried
             } else if let Some((worked, connections)) = worked_elsewhere(s, c) {
                 FailureCause::PartOfRange { worked, connections }

@@ -54,6 +54,9 @@ pub struct NegState {
     pub implied: bool,
     /// The command is not in the capture (one direction only): inferred from its reply.
     pub command_implied: bool,
+    /// The reply is not in the capture (one direction only): `advertised` is where the client
+    /// connected after its command.
+    pub reply_implied: bool,
     pub malformed: Option<&'static str>,
     pub transfer: Option<Transfer>,
     /// The data connection that followed, updated by the analyzer with every packet on it.
@@ -484,6 +487,7 @@ impl NegState {
             advertised: None,
             implied: false,
             command_implied: false,
+            reply_implied: false,
             malformed: None,
             transfer: None,
             conn: None,

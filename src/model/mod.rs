@@ -170,6 +170,10 @@ pub enum MatchedBy {
     ControlAddress,
     /// To the advertised port on another address (NAT between the peers).
     PortOnly,
+    /// Passive, with only the client's side captured: the client's next connection to the
+    /// server (or to an unroutable address) after its command; the reply naming the endpoint is
+    /// not in the capture.
+    AfterCommand,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -281,6 +281,10 @@ pub struct Negotiation {
     /// True when the command is not in the capture (one direction only): it is inferred from
     /// the reply code (227 PASV, 228 LPSV, 229 EPSV), and `frame`/`time` are the reply's.
     pub command_implied: bool,
+    /// True when the reply is not in the capture (the client's side only) and `advertised` is
+    /// where the client connected after its command: an unroutable address while the server's
+    /// is public, which only the reply can have named.
+    pub reply_implied: bool,
     /// Why the advertised address could not be parsed.
     pub malformed: Option<&'static str>,
     pub data: DataChannel,

@@ -424,9 +424,16 @@ impl Display for Explanation<'_> {
                 }
                 Rejection::Other => write!(f, "The server answered {code} to the data-channel negotiation or transfer."),
             },
-            Text::Leak { side, advertised, class, peer, consequence, via, tried, .. } => {
+            Text::Leak { side, command, advertised, class, peer, consequence, via, tried, .. } => {
                 let (advertised, peer) = (Sock(advertised), Sock(peer));
                 write!(f, "The {side} told its peer to use {advertised}, {} that cannot be reached from {peer}. ", class.describe())?;
+                if via.is_some_and(|v| v.matched_by == MatchedBy::AfterCommand) {
+                    write!(
+                        f,
+                        "Its reply is not in this capture: the client connected there after its {command:?}, and only the reply \
+                         can have named that address. "
+                    )?;
+                }
                 if let Some(t) = tried {
                     write!(f, "The first connection, to {}, was {} (SYN in frame {}", Sock(t.server), Spaced(t.outcome), t.syn_frame)?;
                     if t.syns > 1 {
@@ -515,6 +522,7 @@ impl Display for ViaText {
             MatchedBy::Advertised => "",
             MatchedBy::ControlAddress => ", to the control connection's address",
             MatchedBy::PortOnly => ", to the advertised port on another address",
+            MatchedBy::AfterCommand => ", the client's next connection after its command",
         };
         write!(f, " ({} -> {}, SYN in frame {}{how})", Sock(v.client), Sock(v.server), v.syn_frame)
     }

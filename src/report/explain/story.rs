@@ -32,6 +32,9 @@ pub enum Fact {
     Answered { frame: u64, code: u16, reply_text: Option<String>, address: Option<SocketAddr>, class: Option<AddressClass> },
     /// The negotiation got no reply in the capture.
     NotAnswered { command: NegotiationCommand },
+    /// With only the client's side captured, a passive reply is not in the capture; the data
+    /// connection may show the (unroutable) address it named.
+    ReplyNotCaptured { command: NegotiationCommand, implied: Option<(SocketAddr, AddressClass)> },
     /// The data connection's first SYN.
     DataSyn { frame: u64, from: SocketAddr, to: SocketAddr, probable: bool },
     /// What answered it.
@@ -245,6 +248,10 @@ fn negotiation(n: &Negotiation, replies_seen: bool, steps: &mut Vec<Fact>) {
             told.push((frame, vec![Fact::Answered { frame, code, reply_text: n.reply_text.clone(), address, class }]));
         }
         _ if replies_seen => told.push((n.frame, vec![Fact::NotAnswered { command: n.command }])),
+        _ if !active => {
+            let implied = address.zip(class).filter(|_| n.reply_implied);
+            told.push((n.frame, vec![Fact::ReplyNotCaptured { command: n.command, implied }]));
+        }
         _ => {}
     }
     for c in &n.data.earlier_attempts {

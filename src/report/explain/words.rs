@@ -58,6 +58,16 @@ impl Display for Fact {
                 }
             }
             Fact::NotAnswered { command } => write!(f, "The {command:?} got no reply in this capture."),
+            Fact::ReplyNotCaptured { implied: None, .. } => {
+                f.write_str("Its reply is not in this capture (only the client's side was captured).")
+            }
+            Fact::ReplyNotCaptured { command, implied: Some((address, class)) } => write!(
+                f,
+                "Its reply is not in this capture (only the client's side was captured), but the client's connection after the \
+                 {command:?} shows that it named {}, {}.",
+                Sock(*address),
+                class.describe()
+            ),
             Fact::DataSyn { frame, from, to, probable: false } => {
                 write!(f, "In frame {frame} the data connection's SYN went from {} to {}.", Sock(*from), Sock(*to))
             }

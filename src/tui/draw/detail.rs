@@ -250,6 +250,7 @@ fn negotiation_lines(theme: Theme, n: &Negotiation, replies_captured: bool, widt
             match d.matched_by {
                 Some(MatchedBy::ControlAddress) => third.push_str(", matched at the control connection's address"),
                 Some(MatchedBy::PortOnly) => third.push_str(", matched by port only (address translated)"),
+                Some(MatchedBy::AfterCommand) => third.push_str(", matched as the client's next connection"),
                 _ => {}
             }
         }
