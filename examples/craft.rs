@@ -1187,10 +1187,12 @@ fn one_way_client_active() -> Cap {
     only_from(cap, client.ip())
 }
 
-/// Passive sessions with only the client's packets, two. 1: the 227 (not captured) names the
+/// Passive sessions with only the client's packets, three. 1: the 227 (not captured) names the
 /// server's public address; the client connects to it and the listing comes (the client's ACKs
 /// of it). 2: the 227 (not captured) names a private address; the client's SYNs to it go
-/// unanswered, then LIST, whose 425 is not captured, and QUIT.
+/// unanswered, then LIST, whose 425 is not captured, and QUIT. 3: the same private address, and
+/// after its unanswered SYNs the client connects to the control address with the same port
+/// (FileZilla's fallback): the listing comes.
 fn one_way_client_passive() -> Cap {
     let mut cap = Cap::new();
     let (client, server) = (sa("192.0.2.10:40020"), sa("203.0.113.10:21"));
@@ -1210,6 +1212,19 @@ fn one_way_client_passive() -> Cap {
     let mut c = pasv_session(&mut cap, client, server, (5900, 9900), "10,0,0,5,195,91");
     unanswered_syns(&mut cap, sa("192.0.2.10:41021"), sa("10.0.0.5:50011"), 9910);
     c.cmd(&mut cap, "LIST\r\n", "425 Failed to establish connection.\r\n");
+    quit(&mut cap, &mut c);
+
+    let mut c = pasv_session(&mut cap, sa("192.0.2.10:40022"), server, (6000, 10000), "10,0,0,5,195,92");
+    unanswered_syns(&mut cap, sa("192.0.2.10:41022"), sa("10.0.0.5:50012"), 10010);
+    passive_transfer(
+        &mut cap,
+        &mut c,
+        "LIST",
+        "192.0.2.10:41023",
+        "203.0.113.10:50012",
+        10020,
+        b"-rw-r--r-- 1 ftp ftp   39 Nov 14 22:00 readme\r\n",
+    );
     quit(&mut cap, &mut c);
     only_from(cap, client.ip())
 }

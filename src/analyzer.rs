@@ -924,16 +924,23 @@ fn correlate(
             return Role::Data { session: e.session, negotiation: e.negotiation };
         }
     }
-    if let Some((id, n)) = client_only.negotiation_for(client, server, conn.first_ts, |id| sessions.get(&id).map(|s| &**s)) {
-        if let Some(s) = sessions.get_mut(&id) {
+    if let Some(tie) = client_only.negotiation_for(conn, |id| sessions.get(&id).map(|s| &**s)) {
+        if let Some(s) = sessions.get_mut(&tie.session) {
             let implied = one_way::implied_endpoint(s, server);
-            if let Some(n) = s.negotiations.get_mut(n as usize) {
-                n.matched_by = Some(MatchedBy::AfterCommand);
-                n.advertised = implied;
-                n.reply_implied = implied.is_some();
+            if let Some(n) = s.negotiations.get_mut(tie.negotiation as usize) {
+                if tie.retry {
+                    retry::replace(n, MatchedBy::AfterCommand);
+                } else {
+                    n.matched_by = Some(MatchedBy::AfterCommand);
+                }
+                // A retry at the control address leaves what the first try showed.
+                if n.advertised.is_none() {
+                    n.advertised = implied;
+                    n.reply_implied = implied.is_some();
+                }
             }
         }
-        return Role::Data { session: id, negotiation: n };
+        return Role::Data { session: tie.session, negotiation: tie.negotiation };
     }
     if let Some(id) = encrypted.session_for(client, server, |id| sessions.get(&id).map(|s| &**s)) {
         if let Some(s) = sessions.get_mut(&id) {

@@ -650,7 +650,7 @@ fn only_the_clients_side_of_an_active_session_still_makes_the_session() {
 fn only_the_clients_side_of_a_passive_session_ties_its_next_connection() {
     let (code, r) = analyze("one-way-client-passive.pcap");
     let sessions = r["sessions"].as_array().unwrap();
-    assert_eq!(sessions.len(), 2);
+    assert_eq!(sessions.len(), 3);
     let negotiation = |i: usize| &sessions[i]["negotiations"][0];
     for s in sessions {
         assert_eq!(s["captured_directions"], "client_to_server");
@@ -681,6 +681,18 @@ fn only_the_clients_side_of_a_passive_session_ties_its_next_connection() {
     let failed = finding(&r, "data_connection_failed");
     assert_eq!(failed["caused_by"].as_u64(), Some(2), "{failed}");
     assert_eq!(sessions[1]["findings"][2]["kind"], "private_address_leak");
+    // 3: the same private address, then the client tries the control address with the same
+    // port (FileZilla's fallback), which opens: the retry is the data connection, the failed
+    // try its earlier attempt, and the leak a warning (worked around), as with both sides.
+    let n = negotiation(2);
+    assert_eq!(tied(n), ("192.0.2.10:41023".into(), "203.0.113.10:50012".into(), "after_command".into()));
+    assert_eq!((n["advertised"].as_str(), &n["reply_implied"]), (Some("10.0.0.5:50012"), &Value::Bool(true)));
+    assert_eq!(n["data"]["outcome"], "established");
+    let earlier = &n["data"]["earlier_attempts"];
+    assert_eq!((earlier[0]["server"].as_str(), earlier[0]["syns"].as_u64()), (Some("10.0.0.5:50012"), Some(3)), "{earlier}");
+    let leak = &sessions[2]["findings"][2];
+    assert_eq!((leak["kind"].as_str(), leak["severity"].as_str()), (Some("private_address_leak"), Some("warning")), "{leak}");
+    assert_eq!(leak["details"]["worked_around"], true);
     assert_eq!(code, 1);
 }
 

@@ -8,11 +8,20 @@
 //! Owns the rule for which negotiation such a connection serves. Must not touch packets.
 
 use super::hosts::SessionsByHost;
-use super::EXPECTATION_TTL_NS;
+use super::{retry, EXPECTATION_TTL_NS};
 use crate::ftp::session::SessionState;
 use crate::model::{classify, Directions, Mode, NegotiationCommand};
-use crate::Timestamp;
+use crate::tcp::flow::Conn;
 use std::net::SocketAddr;
+
+/// A new connection taken as a negotiation's data connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Tie {
+    pub session: u32,
+    pub negotiation: u32,
+    /// It tries again after the negotiation's connection did not open ([`retry`]).
+    pub retry: bool,
+}
 
 /// The sessions seen from the client's side only, by the client's address.
 #[derive(Default)]
@@ -27,16 +36,10 @@ impl ClientOnlySessions {
         self.0.forget(s.client.ip(), s.id);
     }
 
-    /// The session and negotiation whose data connection a new connection from `src` to `dst`,
-    /// opened at `opened`, is. Of several sessions that fit, the one whose passive command came
-    /// last.
-    pub fn negotiation_for<'s>(
-        &self,
-        src: SocketAddr,
-        dst: SocketAddr,
-        opened: Timestamp,
-        get: impl Fn(u32) -> Option<&'s SessionState>,
-    ) -> Option<(u32, u32)> {
+    /// The session and negotiation whose data connection `new` is, or tries again to be. Of
+    /// several sessions that fit, the one whose passive command came last.
+    pub fn negotiation_for<'s>(&self, new: &Conn, get: impl Fn(u32) -> Option<&'s SessionState>) -> Option<Tie> {
+        let (src, dst, opened) = (new.client, new.server, new.first_ts);
         let waiting = |s: &'s SessionState| {
             // Passive ports are unprivileged (every server's default range is): a connection to
             // a well-known port (another FTP control connection, a web page) is something else.
@@ -51,11 +54,15 @@ impl ClientOnlySessions {
                 return None;
             }
             let in_time = n.ts <= opened && opened.0.saturating_sub(n.ts.0) <= EXPECTATION_TTL_NS;
-            let open = n.command.mode() == Mode::Passive && n.reply.is_none() && n.advertised.is_none() && n.conn.is_none();
-            (open && in_time).then_some((s.id, last as u32, n.ts))
+            let unanswered = n.command.mode() == Mode::Passive && n.reply.is_none() && !n.command_implied;
+            // A try again after one that did not open: to the same port (the same endpoint, or
+            // the control address in place of an unroutable one).
+            let retry = n.conn.is_some_and(|tied| tied.server.port() == dst.port()) && retry::is_retry(n, new);
+            let open = n.conn.is_none() && n.advertised.is_none();
+            (unanswered && in_time && (open || retry)).then_some((Tie { session: s.id, negotiation: last as u32, retry }, n.ts))
         };
         let fits = self.0.of(src.ip()).iter().filter_map(|&id| get(id).and_then(waiting));
-        fits.max_by_key(|&(id, _, ts)| (ts, id)).map(|(id, n, _)| (id, n))
+        fits.max_by_key(|&(tie, ts)| (ts, tie.session)).map(|(tie, _)| tie)
     }
 }
 

@@ -258,8 +258,10 @@ impl Display for Explanation<'_> {
                 "The capture holds what the client sent on the control connection, not what the server sent (asymmetric \
                  routing, or a mirror port that copies one direction): the other side's bytes were acknowledged but never \
                  captured. The replies are unknown: whether the server accepted or refused a command (425, 500, 530 ...) \
-                 cannot be judged, nor where a passive reply told the client to connect. {negotiations} negotiation(s) read \
-                 from the commands; a data connection counts as established when its opener acknowledged the answer to its \
+                 cannot be judged, nor where a passive reply told the client to connect: the client's next connection after \
+                 its PASV is taken as its data connection, and shows the address only when it is one the client cannot have \
+                 made up (a private address of a public server). {negotiations} negotiation(s) read from the commands; a data \
+                 connection counts as established when its opener acknowledged the answer to its \
                  SYN, and nothing is concluded from what is missing. Capture where both directions pass (on the server or the \
                  client, or mirror both directions of the port) to judge the rest."
             ),
