@@ -35,8 +35,13 @@ impl fmt::Display for Fix {
                          MasqueradeAddress, PassivePorts; Pure-FTPd -P, -p; pyftpdlib masquerade_address, passive_ports)"
                     }
                 };
-                let name = if setup.software == Software::Unknown { "On the server" } else { setup.software.name() };
-                write!(f, "{name}: announce {public} in passive replies and use the passive ports {range}, {place}.")?;
+                // A place follows after a comma ("..., in vsftpd.conf"); the list of settings for an
+                // unknown server is a parenthesis of its own.
+                let (name, sep) = match setup.software {
+                    Software::Unknown => ("On the server", " "),
+                    known => (known.name(), ", "),
+                };
+                write!(f, "{name}: announce {public} in passive replies and use the passive ports {range}{sep}{place}.")?;
                 Notes { public: Some(setup.public_address), lan: None, range: Some(setup.passive_ports) }.fmt(f)
             }
             Fix::ForwardPassiveRange { setup } => {
