@@ -23,6 +23,9 @@ const PSH: u8 = 0x08;
 const ACK: u8 = 0x10;
 const FIN: u8 = 0x01;
 
+/// The one-file listing that most crafted transfers carry.
+const README_LISTING: &[u8] = b"-rw-r--r-- 1 ftp ftp   39 Nov 14 22:00 readme\r\n";
+
 /// One's-complement sum of 16-bit big-endian words (odd length padded with zero).
 fn sum16(data: &[u8], mut acc: u32) -> u32 {
     for chunk in data.chunks(2) {
@@ -680,7 +683,7 @@ fn retransmitted_data() -> Cap {
     let (dc, ds) = (sa("192.0.2.10:41014"), sa("203.0.113.10:50003"));
     let d = cap.open(dc, ds, 9400, 9500);
     let first = b"drwxr-xr-x 2 ftp ftp 4096 Nov 14 22:00 pub\r\n";
-    let second = b"-rw-r--r-- 1 ftp ftp   39 Nov 14 22:00 readme\r\n";
+    let second = README_LISTING;
     // The second segment arrives first, then the first, then the first again.
     cap.tcp(ds, dc, d.sseq + first.len() as u32, d.cseq, PSH | ACK, second);
     cap.tcp(ds, dc, d.sseq, d.cseq, PSH | ACK, first);
@@ -731,7 +734,7 @@ fn reused_four_tuple() -> Cap {
     let (dc, ds) = (sa("192.0.2.10:41015"), sa("203.0.113.10:50004"));
     let mut c = cap.open(client, server, 5300, 9600);
     login(&mut cap, &mut c);
-    let listings: [&[u8]; 2] = [b"drwxr-xr-x 2 ftp ftp 4096 Nov 14 22:00 pub\r\n", b"-rw-r--r-- 1 ftp ftp   39 Nov 14 22:00 readme\r\n"];
+    let listings: [&[u8]; 2] = [b"drwxr-xr-x 2 ftp ftp 4096 Nov 14 22:00 pub\r\n", README_LISTING];
     for (i, listing) in listings.into_iter().enumerate() {
         c.cmd(&mut cap, "PASV\r\n", "227 Entering Passive Mode (203,0,113,10,195,84).\r\n");
         c.c(&mut cap, b"LIST\r\n");
@@ -1135,15 +1138,7 @@ fn one_way_server_passive() -> Cap {
     login(&mut cap, &mut c);
     c.cmd(&mut cap, "TYPE A\r\n", "200 Switching to ASCII mode.\r\n");
     c.cmd(&mut cap, "PASV\r\n", "227 Entering Passive Mode (203,0,113,10,195,84).\r\n");
-    passive_transfer(
-        &mut cap,
-        &mut c,
-        "LIST",
-        "192.0.2.10:41015",
-        "203.0.113.10:50004",
-        9410,
-        b"-rw-r--r-- 1 ftp ftp   39 Nov 14 22:00 readme\r\n",
-    );
+    passive_transfer(&mut cap, &mut c, "LIST", "192.0.2.10:41015", "203.0.113.10:50004", 9410, README_LISTING);
     quit(&mut cap, &mut c);
     only_from(cap, server.ip())
 }
@@ -1197,15 +1192,7 @@ fn one_way_client_passive() -> Cap {
     let mut cap = Cap::new();
     let (client, server) = (sa("192.0.2.10:40020"), sa("203.0.113.10:21"));
     let mut c = pasv_session(&mut cap, client, server, (5800, 9800), "203,0,113,10,195,90");
-    passive_transfer(
-        &mut cap,
-        &mut c,
-        "LIST",
-        "192.0.2.10:41020",
-        "203.0.113.10:50010",
-        9810,
-        b"-rw-r--r-- 1 ftp ftp   39 Nov 14 22:00 readme\r\n",
-    );
+    passive_transfer(&mut cap, &mut c, "LIST", "192.0.2.10:41020", "203.0.113.10:50010", 9810, README_LISTING);
     quit(&mut cap, &mut c);
 
     let client = sa("192.0.2.10:40021");
@@ -1216,15 +1203,7 @@ fn one_way_client_passive() -> Cap {
 
     let mut c = pasv_session(&mut cap, sa("192.0.2.10:40022"), server, (6000, 10000), "10,0,0,5,195,92");
     unanswered_syns(&mut cap, sa("192.0.2.10:41022"), sa("10.0.0.5:50012"), 10010);
-    passive_transfer(
-        &mut cap,
-        &mut c,
-        "LIST",
-        "192.0.2.10:41023",
-        "203.0.113.10:50012",
-        10020,
-        b"-rw-r--r-- 1 ftp ftp   39 Nov 14 22:00 readme\r\n",
-    );
+    passive_transfer(&mut cap, &mut c, "LIST", "192.0.2.10:41023", "203.0.113.10:50012", 10020, README_LISTING);
     quit(&mut cap, &mut c);
     only_from(cap, client.ip())
 }
@@ -1288,7 +1267,7 @@ fn retransmitted_227_after_syn() -> Cap {
     cap.wait_ms(300);
     cap.tcp(server, client, original, c.cseq, PSH | ACK, reply);
     cap.tcp(client, server, c.cseq, c.sseq, ACK, &[]);
-    list_over(&mut cap, &mut c, &mut d, b"-rw-r--r-- 1 ftp ftp   39 Nov 14 22:00 readme\r\n");
+    list_over(&mut cap, &mut c, &mut d, README_LISTING);
     cap
 }
 
@@ -1322,7 +1301,7 @@ fn pasv_session(cap: &mut Cap, client: SocketAddr, server: SocketAddr, isns: (u3
 fn retried_elsewhere() -> Cap {
     let mut cap = Cap::new();
     let server = sa("203.0.113.50:21");
-    let listing = b"-rw-r--r-- 1 ftp ftp   39 Nov 14 22:00 readme\r\n";
+    let listing = README_LISTING;
     // 1. Private address, retried at the control address.
     let mut c = pasv_session(&mut cap, sa("192.0.2.50:40300"), server, (60_000, 61_000), "10,0,0,50,39,41");
     unanswered_syns(&mut cap, sa("192.0.2.50:41300"), sa("10.0.0.50:10025"), 62_000);

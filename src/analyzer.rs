@@ -7,7 +7,7 @@
 //! It never reads a file, a socket or a clock: frames arrive with their capture time and number.
 
 use crate::capture::duplicates::Duplicates;
-use crate::correlate::one_way::{self, ClientOnlySessions};
+use crate::correlate::one_way::ClientOnlySessions;
 use crate::correlate::outcome::{self, decided_outcome, is_final};
 use crate::correlate::retry;
 use crate::correlate::tls::EncryptedSessions;
@@ -925,19 +925,16 @@ fn correlate(
         }
     }
     if let Some(tie) = client_only.negotiation_for(conn, |id| sessions.get(&id).map(|s| &**s)) {
-        if let Some(s) = sessions.get_mut(&tie.session) {
-            let implied = one_way::implied_endpoint(s, server);
-            if let Some(n) = s.negotiations.get_mut(tie.negotiation as usize) {
-                if tie.retry {
-                    retry::replace(n, MatchedBy::AfterCommand);
-                } else {
-                    n.matched_by = Some(MatchedBy::AfterCommand);
-                }
-                // A retry at the control address leaves what the first try showed.
-                if n.advertised.is_none() {
-                    n.advertised = implied;
-                    n.reply_implied = implied.is_some();
-                }
+        if let Some(n) = sessions.get_mut(&tie.session).and_then(|s| s.negotiations.get_mut(tie.negotiation as usize)) {
+            if tie.retry {
+                retry::replace(n, MatchedBy::AfterCommand);
+            } else {
+                n.matched_by = Some(MatchedBy::AfterCommand);
+            }
+            // A retry at the control address leaves what the first try showed.
+            if n.advertised.is_none() {
+                n.advertised = tie.implied;
+                n.reply_implied = tie.implied.is_some();
             }
         }
         return Role::Data { session: tie.session, negotiation: tie.negotiation };

@@ -21,6 +21,8 @@ pub struct Tie {
     pub negotiation: u32,
     /// It tries again after the negotiation's connection did not open ([`retry`]).
     pub retry: bool,
+    /// The endpoint the uncaptured reply must have named, when the connection shows it.
+    pub implied: Option<SocketAddr>,
 }
 
 /// The sessions seen from the client's side only, by the client's address.
@@ -49,8 +51,8 @@ impl ClientOnlySessions {
             // The newest negotiation only: a connection after the next one is the next one's.
             let (last, n) = s.negotiations.iter().enumerate().next_back()?;
             // EPSV's reply names a port only: the client connects to the control address.
-            let named_elsewhere = n.command != NegotiationCommand::EPSV && implied_endpoint(s, dst).is_some();
-            if dst.ip() != s.server.ip() && !named_elsewhere {
+            let implied = implied_endpoint(s, dst).filter(|_| n.command != NegotiationCommand::EPSV);
+            if dst.ip() != s.server.ip() && implied.is_none() {
                 return None;
             }
             let in_time = n.ts <= opened && opened.0.saturating_sub(n.ts.0) <= EXPECTATION_TTL_NS;
@@ -59,7 +61,7 @@ impl ClientOnlySessions {
             // the control address in place of an unroutable one).
             let retry = n.conn.is_some_and(|tied| tied.server.port() == dst.port()) && retry::is_retry(n, new);
             let open = n.conn.is_none() && n.advertised.is_none();
-            (unanswered && in_time && (open || retry)).then_some((Tie { session: s.id, negotiation: last as u32, retry }, n.ts))
+            (unanswered && in_time && (open || retry)).then_some((Tie { session: s.id, negotiation: last as u32, retry, implied }, n.ts))
         };
         let fits = self.0.of(src.ip()).iter().filter_map(|&id| get(id).and_then(waiting));
         fits.max_by_key(|&(tie, ts)| (ts, tie.session)).map(|(tie, _)| tie)
@@ -70,7 +72,7 @@ impl ClientOnlySessions {
 /// unroutable address while the server's is public. A connection to the server's own address
 /// shows nothing of the kind: the reply may have named it, or an unroutable address the client
 /// replaced with the control address (FileZilla does).
-pub fn implied_endpoint(s: &SessionState, dst: SocketAddr) -> Option<SocketAddr> {
+fn implied_endpoint(s: &SessionState, dst: SocketAddr) -> Option<SocketAddr> {
     let unroutable = |ip| classify(ip).is_unreachable_from_elsewhere();
     (unroutable(dst.ip()) && !unroutable(s.server.ip())).then_some(dst)
 }
