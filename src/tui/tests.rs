@@ -326,3 +326,14 @@ fn with_only_the_clients_side_a_missing_reply_is_not_called_no_reply() {
     assert!(screen.contains("#6 PORT 192.0.2.10:51221, a public address -> reply not captured"), "{screen}");
     assert!(!screen.contains("no reply"), "{screen}");
 }
+
+#[test]
+fn with_only_the_clients_side_the_nat_picture_says_where_the_private_address_came_from() {
+    // Session 1: the 227 (not captured) named 10.0.0.5; the client's SYNs to it show it.
+    let mut app = app_from("fixtures/crafted/one-way-client-passive.pcap");
+    keys(&mut app, &[Action::Down, Action::Open]);
+    let screen = render(&mut app, 120, 30);
+    let fact = "server 10.0.0.5         its own address, as the client's connection after its PASV shows";
+    assert!(screen.contains(fact), "{fact} missing:\n{screen}");
+    assert!(!screen.contains("as its 227 reply said"), "{screen}");
+}

@@ -155,18 +155,23 @@ fn nat_picture(s: &Row) -> Vec<(&'static str, IpAddr, String)> {
     let passive_other = negs
         .iter()
         .filter(|n| n.mode == Mode::Passive && !n.address_implied)
-        .filter_map(|n| n.advertised)
-        .map(|a| a.ip())
-        .find(|ip| *ip != server);
-    match passive_other {
+        .filter_map(|n| n.advertised.map(|a| (a.ip(), n.reply_implied)))
+        .find(|(ip, _)| *ip != server);
+    // With only the client's side captured, the reply is not seen: the client's connection to
+    // the address shows it (correlate::one_way).
+    let source = match passive_other {
+        Some((_, true)) => "as the client's connection after its PASV shows",
+        _ => "as its 227 reply said",
+    };
+    match passive_other.map(|(ip, _)| ip) {
         Some(adv) if private(adv) && !private(server) => {
             implied = true;
             out.push(("router", server, "the server's NAT router: the client dialled this".to_string()));
-            out.push(("server", adv, "its own address, as its 227 reply said".to_string()));
+            out.push(("server", adv, format!("its own address, {source}")));
         }
         Some(adv) if private(server) && !private(adv) => {
             implied = true;
-            out.push(("router", adv, "the server's public side, as its 227 reply said".to_string()));
+            out.push(("router", adv, format!("the server's public side, {source}")));
             out.push(("server", server, "the address seen here, behind the router".to_string()));
         }
         Some(adv) => {
