@@ -1,7 +1,8 @@
 //! Writes a large synthetic but realistic pcap for benchmarking ftpscope (bench/run.sh).
 //!
-//! Ethernet/IPv4/TCP with valid IP and TCP checksums, TCP timestamps (so full-size segments
-//! carry 1448 bytes), correct sequence and acknowledgement numbers, microsecond timestamps.
+//! Ethernet/IPv4/TCP with valid IP and TCP checksums (etherparse's `PacketBuilder` writes the
+//! headers), TCP timestamps (so full-size segments carry 1448 bytes), correct sequence and
+//! acknowledgement numbers, microsecond timestamps.
 //! Many FTP sessions run at once, interleaved in time: greeting, USER/PASS, SYST, TYPE, then
 //! several transfers (LIST or RETR) each over PASV+227 or PORT+200 with its own data connection
 //! (SYN, SYN-ACK, bulk data with delayed ACKs, FIN both ways) and 150/226 replies, then QUIT.
@@ -13,7 +14,7 @@
 //!
 //! Background traffic: HTTP and TLS-like TCP connections (bulk both ways) and DNS over UDP.
 //!
-//! Deterministic: a fixed seed and a SplitMix64 generator, no dependencies. The output is
+//! Deterministic: a fixed seed and a SplitMix64 generator of its own. The output is
 //! streamed through a BufWriter; memory stays small whatever the size.
 //!
 //! Usage: cargo run --release --example gen_capture -- OUT.pcap [--size BYTES|1G|512M]
@@ -31,9 +32,13 @@
 
 #[path = "../tests/common/replicate.rs"]
 mod replicate;
+#[path = "../tests/common/segment.rs"]
+mod segment;
 
+use etherparse::{IpHeaders, Ipv4Header, PacketBuilder, TcpOptionElement};
 use ftpscope::capture::writer::PcapWriter;
 use ftpscope::Timestamp;
+use segment::{ACK, FIN, PSH, RST, SYN};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::io::{BufWriter, Write};
@@ -79,13 +84,13 @@ struct Ep {
     port: u16,
 }
 
-const FIN: u8 = 0x01;
-const SYN: u8 = 0x02;
-const RST: u8 = 0x04;
-const PSH: u8 = 0x08;
-const ACK: u8 = 0x10;
-
 const MSS_PAYLOAD: usize = 1448;
+
+/// The MAC address of the next hop towards `ip`, as the capturing router sees it: `salt` 0x10
+/// for the side that sends first (a connection's opener, a query's client), 0x20 for its peer.
+fn mac_of(ip: Ip, salt: u8) -> [u8; 6] {
+    [0x02, salt, ip[0], ip[1], ip[2], ip[3]]
+}
 
 /// One TCP connection's state as both ends see it: a is the side that sends the SYN.
 struct Tcp {
@@ -108,7 +113,6 @@ struct Tcp {
 impl Tcp {
     fn new(rng: &mut Rng, a: Ep, b: Ep) -> Tcp {
         let isn = [rng.next() as u32, rng.next() as u32];
-        let mac_of = |ip: Ip, salt: u8| [0x02, salt, ip[0], ip[1], ip[2], ip[3]];
         Tcp {
             a,
             b,
@@ -132,30 +136,6 @@ struct Writer {
     ip_id: u16,
 }
 
-fn csum_add(mut sum: u64, data: &[u8]) -> u64 {
-    let mut chunks = data.chunks_exact(8);
-    for c in &mut chunks {
-        let v = u64::from_be_bytes(c.try_into().unwrap());
-        let (s, carry) = sum.overflowing_add(v);
-        sum = s + carry as u64;
-    }
-    let rest = chunks.remainder();
-    let mut tail = [0u8; 8];
-    tail[..rest.len()].copy_from_slice(rest);
-    let v = u64::from_be_bytes(tail);
-    let (s, carry) = sum.overflowing_add(v);
-    s + carry as u64
-}
-
-fn csum_fold(mut sum: u64) -> u16 {
-    sum = (sum & 0xffff_ffff) + (sum >> 32);
-    sum = (sum & 0xffff_ffff) + (sum >> 32);
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum = (sum & 0xffff) + (sum >> 16);
-    !(sum as u16)
-}
-
 impl Writer {
     fn new(path: &str) -> std::io::Result<Writer> {
         // Classic pcap, microsecond timestamps, snap length 262144, Ethernet.
@@ -168,30 +148,13 @@ impl Writer {
         self.pcap.write_packet(Timestamp(ts_us as i64 * 1000), &self.frame, len)
     }
 
-    /// Ethernet + IPv4 header into the frame; returns the offset of the L4 header.
-    /// `macs` and `ips` are [source, destination].
-    fn ip(&mut self, macs: [[u8; 6]; 2], ips: [Ip; 2], ttl: u8, proto: u8, l4_len: usize) -> usize {
-        let [src, dst] = ips;
-        let f = &mut self.frame;
-        f.clear();
-        f.extend_from_slice(&macs[1]);
-        f.extend_from_slice(&macs[0]);
-        f.extend_from_slice(&[0x08, 0x00]);
-        let total = (20 + l4_len) as u16;
+    /// The IPv4 header of the next packet: DF, `ttl`, the next identification (lengths,
+    /// protocol and checksum are the builder's). `ips` are [source, destination].
+    fn ipv4(&mut self, ips: [Ip; 2], ttl: u8) -> IpHeaders {
         self.ip_id = self.ip_id.wrapping_add(1);
-        let mut h = [0u8; 20];
-        h[0] = 0x45;
-        h[2..4].copy_from_slice(&total.to_be_bytes());
-        h[4..6].copy_from_slice(&self.ip_id.to_be_bytes());
-        h[6] = 0x40; // DF
-        h[8] = ttl;
-        h[9] = proto;
-        h[12..16].copy_from_slice(&src);
-        h[16..20].copy_from_slice(&dst);
-        let c = csum_fold(csum_add(0, &h));
-        h[10..12].copy_from_slice(&c.to_be_bytes());
-        f.extend_from_slice(&h);
-        f.len()
+        let [source, destination] = ips;
+        let header = Ipv4Header { source, destination, time_to_live: ttl, identification: self.ip_id, ..Default::default() };
+        IpHeaders::Ipv4(header, Default::default())
     }
 
     /// One TCP segment from side `from` (0 = a, 1 = b) of `t`, advancing its sequence number.
@@ -199,60 +162,26 @@ impl Writer {
         let to = 1 - from;
         let (src, dst) = if from == 0 { (t.a, t.b) } else { (t.b, t.a) };
         let seq = if flags & SYN != 0 { t.isn[from] } else { t.nxt[from] };
-        let ack = if flags & ACK != 0 { t.nxt[to] } else { 0 };
         let tsval = ((ts_us / 1000) as u32).wrapping_add(t.ts_off[from]);
         let tsecr = if flags & ACK != 0 { t.ts_recent[from] } else { 0 };
         t.ts_recent[to] = tsval;
-        let mut opts = [0u8; 20];
-        let opt_len = if flags & SYN != 0 {
-            // MSS 1460, SACK permitted, timestamps, NOP, window scale 7.
-            opts[0..4].copy_from_slice(&[2, 4, 0x05, 0xb4]);
-            opts[4..6].copy_from_slice(&[4, 2]);
-            opts[6] = 8;
-            opts[7] = 10;
-            opts[8..12].copy_from_slice(&tsval.to_be_bytes());
-            opts[12..16].copy_from_slice(&tsecr.to_be_bytes());
-            opts[16..20].copy_from_slice(&[1, 3, 3, 7]);
-            20
+        use TcpOptionElement::*;
+        let (window, options): (u16, &[TcpOptionElement]) = if flags & SYN != 0 {
+            (64240, &[MaximumSegmentSize(1460), SelectiveAcknowledgementPermitted, Timestamp(tsval, tsecr), Noop, WindowScale(7)])
         } else if flags & RST != 0 {
-            0
+            (0, &[])
         } else {
-            opts[0..2].copy_from_slice(&[1, 1]);
-            opts[2] = 8;
-            opts[3] = 10;
-            opts[4..8].copy_from_slice(&tsval.to_be_bytes());
-            opts[8..12].copy_from_slice(&tsecr.to_be_bytes());
-            12
+            (t.window[from], &[Noop, Noop, Timestamp(tsval, tsecr)])
         };
-        let hlen = 20 + opt_len;
-        let l4 = self.ip([t.mac[from], t.mac[to]], [src.ip, dst.ip], t.ttl[from], 6, hlen + payload.len());
-        let f = &mut self.frame;
-        f.extend_from_slice(&src.port.to_be_bytes());
-        f.extend_from_slice(&dst.port.to_be_bytes());
-        f.extend_from_slice(&seq.to_be_bytes());
-        f.extend_from_slice(&ack.to_be_bytes());
-        f.push(((hlen / 4) as u8) << 4);
-        f.push(flags);
-        let window = if flags & SYN != 0 {
-            64240
-        } else if flags & RST != 0 {
-            0
-        } else {
-            t.window[from]
-        };
-        f.extend_from_slice(&window.to_be_bytes());
-        f.extend_from_slice(&[0, 0, 0, 0]); // checksum, urgent pointer
-        f.extend_from_slice(&opts[..opt_len]);
-        f.extend_from_slice(payload);
-        // Pseudo-header: addresses, protocol, TCP length.
-        let mut pseudo = [0u8; 12];
-        pseudo[0..4].copy_from_slice(&src.ip);
-        pseudo[4..8].copy_from_slice(&dst.ip);
-        pseudo[9] = 6;
-        pseudo[10..12].copy_from_slice(&((hlen + payload.len()) as u16).to_be_bytes());
-        let sum = csum_add(csum_add(0, &pseudo), &f[l4..]);
-        let c = csum_fold(sum);
-        f[l4 + 16..l4 + 18].copy_from_slice(&c.to_be_bytes());
+        let mut header = segment::header(src.port, dst.port, seq, t.nxt[to], flags, window);
+        header.set_options(options).expect("options fit the header");
+        let ip = self.ipv4([src.ip, dst.ip], t.ttl[from]);
+        self.frame.clear();
+        PacketBuilder::ethernet2(t.mac[from], t.mac[to])
+            .ip(ip)
+            .tcp_header(header)
+            .write(&mut self.frame, payload)
+            .expect("a segment that fits IPv4");
 
         if flags & SYN != 0 {
             t.nxt[from] = t.isn[from].wrapping_add(1);
@@ -266,25 +195,13 @@ impl Writer {
     }
 
     fn udp(&mut self, ts_us: u64, src: Ep, dst: Ep, payload: &[u8]) -> std::io::Result<()> {
-        let mac_of = |ip: Ip, salt: u8| [0x02, salt, ip[0], ip[1], ip[2], ip[3]];
-        let l4 = self.ip([mac_of(src.ip, 0x10), mac_of(dst.ip, 0x20)], [src.ip, dst.ip], 64, 17, 8 + payload.len());
-        let len = (8 + payload.len()) as u16;
-        let f = &mut self.frame;
-        f.extend_from_slice(&src.port.to_be_bytes());
-        f.extend_from_slice(&dst.port.to_be_bytes());
-        f.extend_from_slice(&len.to_be_bytes());
-        f.extend_from_slice(&[0, 0]);
-        f.extend_from_slice(payload);
-        let mut pseudo = [0u8; 12];
-        pseudo[0..4].copy_from_slice(&src.ip);
-        pseudo[4..8].copy_from_slice(&dst.ip);
-        pseudo[9] = 17;
-        pseudo[10..12].copy_from_slice(&len.to_be_bytes());
-        let mut c = csum_fold(csum_add(csum_add(0, &pseudo), &f[l4..]));
-        if c == 0 {
-            c = 0xffff;
-        }
-        f[l4 + 6..l4 + 8].copy_from_slice(&c.to_be_bytes());
+        let ip = self.ipv4([src.ip, dst.ip], 64);
+        self.frame.clear();
+        PacketBuilder::ethernet2(mac_of(src.ip, 0x10), mac_of(dst.ip, 0x20))
+            .ip(ip)
+            .udp(src.port, dst.port)
+            .write(&mut self.frame, payload)
+            .expect("a datagram that fits IPv4");
         self.record(ts_us)
     }
 }

@@ -1,8 +1,8 @@
 //! Adversarial captures, generated as a stream (no file needed): what someone who wants to
 //! exhaust ftpscope's memory or time would put on the wire. Each writes a classic pcap
-//! (Ethernet, IPv4, TCP; checksums left zero: ftpscope does not check them) of a size given by
-//! `n`, so that tests can compare n with 4n (tests/hostile.rs) and examples/hostile.rs can write
-//! them to files.
+//! through the library's `PcapWriter` (Ethernet, IPv4, TCP headers from etherparse's types;
+//! checksums left zero: ftpscope does not check them) of a size given by `n`, so that tests can
+//! compare n with 4n (tests/hostile.rs) and examples/hostile.rs can write them to files.
 //!
 //! - `syn_flood`: n SYNs from n different sources to one FTP server (n half-open connections);
 //! - `idle_flows`: n connections to the FTP port that complete their handshake, then say nothing;
@@ -13,57 +13,48 @@
 //! - `conflicting_retransmissions`: one session whose n commands are each sent again with other
 //!   bytes at the same sequence numbers.
 
+#[path = "segment.rs"]
+mod segment;
+
+use etherparse::{EtherType, Ethernet2Header, IpNumber, Ipv4Header};
+use ftpscope::capture::writer::{PcapFormat, PcapWriter};
+use ftpscope::Timestamp;
+use segment::{ACK, FIN, PSH, SYN};
 use std::io::{self, Write};
 use std::net::Ipv4Addr;
 
-const SYN: u8 = 0x02;
-const PSH: u8 = 0x08;
-const ACK: u8 = 0x10;
-const FIN: u8 = 0x01;
-
-/// Ethernet + IPv4 + TCP headers.
-const HEADERS: usize = 14 + 20 + 20;
-
 /// A pcap being written: one microsecond between frames.
 pub struct Pcap<W: Write> {
-    out: W,
+    out: PcapWriter<W>,
     usec: u64,
+    frame: Vec<u8>,
 }
 
 impl<W: Write> Pcap<W> {
-    pub fn new(mut out: W) -> io::Result<Pcap<W>> {
-        // Magic, version 2.4, zone, sigfigs, snaplen 65535, Ethernet.
-        out.write_all(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0])?;
-        Ok(Pcap { out, usec: 1_700_000_000_000_000 })
+    pub fn new(out: W) -> io::Result<Pcap<W>> {
+        let out = PcapWriter::new(out, PcapFormat { snaplen: 65535, ..PcapFormat::default() })?;
+        Ok(Pcap { out, usec: 1_700_000_000_000_000, frame: Vec::new() })
     }
 
     pub fn into_inner(self) -> W {
-        self.out
+        self.out.into_inner()
     }
 
-    /// One TCP segment from `src` to `dst`.
+    /// One TCP segment from `src` to `dst`. Written with etherparse's header types rather than
+    /// its `PacketBuilder`, which would compute the checksums these captures leave zero.
     pub fn tcp(&mut self, src: (Ipv4Addr, u16), dst: (Ipv4Addr, u16), seq: u32, ack: u32, flags: u8, payload: &[u8]) -> io::Result<()> {
         self.usec += 1;
-        let len = (HEADERS + payload.len()) as u32;
-        let mut frame = Vec::with_capacity(16 + HEADERS + payload.len());
-        frame.extend_from_slice(&((self.usec / 1_000_000) as u32).to_le_bytes());
-        frame.extend_from_slice(&((self.usec % 1_000_000) as u32).to_le_bytes());
-        frame.extend_from_slice(&len.to_le_bytes());
-        frame.extend_from_slice(&len.to_le_bytes());
-        frame.extend_from_slice(&[2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00]);
-        let ip_len = (20 + 20 + payload.len()) as u16;
-        frame.extend_from_slice(&[0x45, 0]);
-        frame.extend_from_slice(&ip_len.to_be_bytes());
-        frame.extend_from_slice(&[0, 0, 0x40, 0, 64, 6, 0, 0]);
-        frame.extend_from_slice(&src.0.octets());
-        frame.extend_from_slice(&dst.0.octets());
-        frame.extend_from_slice(&src.1.to_be_bytes());
-        frame.extend_from_slice(&dst.1.to_be_bytes());
-        frame.extend_from_slice(&seq.to_be_bytes());
-        frame.extend_from_slice(&ack.to_be_bytes());
-        frame.extend_from_slice(&[5 << 4, flags, 0xff, 0xff, 0, 0, 0, 0]);
-        frame.extend_from_slice(payload);
-        self.out.write_all(&frame)
+        let tcp = segment::header(src.1, dst.1, seq, ack, flags, 0xffff);
+        let mut ip = Ipv4Header::new(0, 64, IpNumber::TCP, src.0.octets(), dst.0.octets()).expect("no options");
+        ip.set_payload_len(tcp.header_len() + payload.len()).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let ethernet = Ethernet2Header { source: [2, 0, 0, 0, 0, 1], destination: [2, 0, 0, 0, 0, 2], ether_type: EtherType::IPV4 };
+        let f = &mut self.frame;
+        f.clear();
+        f.extend_from_slice(&ethernet.to_bytes());
+        f.extend_from_slice(&ip.to_bytes());
+        f.extend_from_slice(&tcp.to_bytes());
+        f.extend_from_slice(payload);
+        self.out.write_packet(Timestamp(self.usec as i64 * 1000), f, f.len() as u32)
     }
 }
 
