@@ -6,119 +6,73 @@
 //!
 //! Deterministic: fixed timestamps (a clock that advances by a fixed step per packet), fixed ISNs
 //! and ports, a fixed-seed generator for the flood; running it twice gives byte-identical files.
-//! Headers are written by hand (IPv4/IPv6, TCP, ICMP, ICMPv6) with valid checksums; classic pcap
-//! files through the library's `PcapWriter`, pcapng blocks by hand (the library writes no pcapng).
+//! Packets are etherparse's: its `PacketBuilder` for TCP segments and ICMP errors (lengths and
+//! checksums), its header types for fragments and link layers; classic pcap files go through
+//! the library's `PcapWriter`. Hand-built: what neither has, the Linux cooked v2 and BSD
+//! loopback link headers and the pcapng blocks.
 
-use ftpscope::capture::writer::{ByteOrder, PcapFormat, PcapWriter, Precision};
+#[path = "../tests/common/segment.rs"]
+mod segment;
+
+use etherparse::icmpv4::DestUnreachableHeader;
+use etherparse::icmpv6::DestUnreachableCode;
+use etherparse::{
+    ArpHardwareId, EtherType, Ethernet2Header, Icmpv4Type, Icmpv6Type, IpFragOffset, IpHeaders, IpNumber, IpSlice, Ipv4Header,
+    Ipv6FragmentHeader, Ipv6Header, LinuxSllHeader, LinuxSllPacketType, LinuxSllProtocolType, PacketBuilder, SingleVlanHeader, VlanId,
+    VlanPcp,
+};
+use ftpscope::capture::writer::{
+    ByteOrder, PcapFormat, PcapWriter, Precision, LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_NULL, LINKTYPE_RAW,
+};
 use ftpscope::Timestamp;
+use segment::{ACK, FIN, PSH, RST, SYN};
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
 // ---------------------------------------------------------------------------------------------
 // Packets
 
-const SYN: u8 = 0x02;
-const RST: u8 = 0x04;
-const PSH: u8 = 0x08;
-const ACK: u8 = 0x10;
-const FIN: u8 = 0x01;
-
 /// The one-file listing that most crafted transfers carry.
 const README_LISTING: &[u8] = b"-rw-r--r-- 1 ftp ftp   39 Nov 14 22:00 readme\r\n";
 
-/// One's-complement sum of 16-bit big-endian words (odd length padded with zero).
-fn sum16(data: &[u8], mut acc: u32) -> u32 {
-    for chunk in data.chunks(2) {
-        let word = u16::from_be_bytes([chunk[0], *chunk.get(1).unwrap_or(&0)]);
-        acc += u32::from(word);
-    }
-    acc
-}
-
-fn fold(mut acc: u32) -> u16 {
-    while acc > 0xffff {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    !(acc as u16)
-}
-
-/// Pseudo-header sum for TCP/ICMPv6 over IPv4 or IPv6.
-fn pseudo(src: IpAddr, dst: IpAddr, proto: u8, len: usize) -> u32 {
+/// The IP header of every crafted packet: IPv4 with DF, TTL 64 and identification `id`, or
+/// IPv6 with hop limit 64 (the builder fills in lengths, protocol and checksum).
+fn ip_header(src: IpAddr, dst: IpAddr, id: u16) -> IpHeaders {
     match (src, dst) {
         (IpAddr::V4(s), IpAddr::V4(d)) => {
-            let acc = sum16(&s.octets(), 0);
-            let acc = sum16(&d.octets(), acc);
-            acc + u32::from(proto) + len as u32
+            let header =
+                Ipv4Header { source: s.octets(), destination: d.octets(), time_to_live: 64, identification: id, ..Default::default() };
+            IpHeaders::Ipv4(header, Default::default())
         }
-        (IpAddr::V6(s), IpAddr::V6(d)) => {
-            let acc = sum16(&s.octets(), 0);
-            let acc = sum16(&d.octets(), acc);
-            acc + u32::from(proto) + len as u32
-        }
+        (IpAddr::V6(s), IpAddr::V6(d)) => IpHeaders::Ipv6(
+            Ipv6Header { source: s.octets(), destination: d.octets(), hop_limit: 64, ..Default::default() },
+            Default::default(),
+        ),
         _ => panic!("mixed address families"),
     }
 }
 
-/// An IP packet (v4 with DF, TTL 64; or v6, hop limit 64) around `payload` (whose checksum, if
-/// any, is already filled in).
-fn ip(src: IpAddr, dst: IpAddr, proto: u8, id: u16, payload: &[u8]) -> Vec<u8> {
-    let mut p = Vec::with_capacity(40 + payload.len());
-    match (src, dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => {
-            let total = (20 + payload.len()) as u16;
-            p.extend_from_slice(&[0x45, 0]);
-            p.extend_from_slice(&total.to_be_bytes());
-            p.extend_from_slice(&id.to_be_bytes());
-            p.extend_from_slice(&[0x40, 0, 64, proto, 0, 0]);
-            p.extend_from_slice(&s.octets());
-            p.extend_from_slice(&d.octets());
-            let c = fold(sum16(&p, 0));
-            p[10..12].copy_from_slice(&c.to_be_bytes());
-        }
-        (IpAddr::V6(s), IpAddr::V6(d)) => {
-            p.extend_from_slice(&[0x60, 0, 0, 0]);
-            p.extend_from_slice(&(payload.len() as u16).to_be_bytes());
-            p.extend_from_slice(&[proto, 64]);
-            p.extend_from_slice(&s.octets());
-            p.extend_from_slice(&d.octets());
-        }
-        _ => panic!("mixed address families"),
-    }
-    p.extend_from_slice(payload);
+/// A TCP segment without options (window 64240, Linux's first) in an IP packet of [`ip_header`].
+fn tcp_packet(src: SocketAddr, dst: SocketAddr, seq: u32, ack: u32, flags: u8, id: u16, payload: &[u8]) -> Vec<u8> {
+    let header = segment::header(src.port(), dst.port(), seq, ack, flags, 0xfaf0);
+    let mut p = Vec::new();
+    PacketBuilder::ip(ip_header(src.ip(), dst.ip(), id)).tcp_header(header).write(&mut p, payload).expect("a segment that fits IP");
     p
 }
 
-fn tcp_packet(src: SocketAddr, dst: SocketAddr, seq: u32, ack: u32, flags: u8, id: u16, payload: &[u8]) -> Vec<u8> {
-    let mut t = Vec::with_capacity(20 + payload.len());
-    t.extend_from_slice(&src.port().to_be_bytes());
-    t.extend_from_slice(&dst.port().to_be_bytes());
-    t.extend_from_slice(&seq.to_be_bytes());
-    t.extend_from_slice(&(if flags & ACK != 0 { ack } else { 0 }).to_be_bytes());
-    t.extend_from_slice(&[0x50, flags, 0xfa, 0xf0, 0, 0, 0, 0]);
-    t.extend_from_slice(payload);
-    let c = fold(sum16(&t, pseudo(src.ip(), dst.ip(), 6, t.len())));
-    t[16..18].copy_from_slice(&c.to_be_bytes());
-    ip(src.ip(), dst.ip(), 6, id, &t)
-}
-
-/// ICMP destination unreachable (v4: type 3, v6: type 1) from `router` to the sender of
-/// `invoking`, quoting the IPv4 header + 8 bytes (v4) or the whole packet (v6).
-fn unreachable(router: IpAddr, invoking: &[u8], code: u8, id: u16) -> Vec<u8> {
-    let (to, quoted): (IpAddr, &[u8]) = if invoking[0] >> 4 == 4 {
-        let s: [u8; 4] = invoking[12..16].try_into().unwrap();
-        (IpAddr::from(s), &invoking[..28])
-    } else {
-        let s: [u8; 16] = invoking[8..24].try_into().unwrap();
-        (IpAddr::from(s), invoking)
+/// ICMP host unreachable (v4: type 3 code 1) or ICMPv6 address unreachable (type 1 code 3) from
+/// `router` to the sender of `invoking`, quoting its IPv4 header + 8 bytes (RFC 792) or the
+/// whole packet (v6).
+fn unreachable(router: IpAddr, invoking: &[u8], id: u16) -> Vec<u8> {
+    let to = IpSlice::from_slice(invoking).expect("an IP packet").source_addr();
+    let builder = PacketBuilder::ip(ip_header(router, to, id));
+    let mut p = Vec::new();
+    let written = match router {
+        IpAddr::V4(_) => builder.icmpv4(Icmpv4Type::DestinationUnreachable(DestUnreachableHeader::Host)).write(&mut p, &invoking[..28]),
+        IpAddr::V6(_) => builder.icmpv6(Icmpv6Type::DestinationUnreachable(DestUnreachableCode::Address)).write(&mut p, invoking),
     };
-    let mut m = vec![if router.is_ipv4() { 3 } else { 1 }, code, 0, 0, 0, 0, 0, 0];
-    m.extend_from_slice(quoted);
-    let c = match router {
-        IpAddr::V4(_) => fold(sum16(&m, 0)),
-        IpAddr::V6(_) => fold(sum16(&m, pseudo(router, to, 58, m.len()))),
-    };
-    m[2..4].copy_from_slice(&c.to_be_bytes());
-    ip(router, to, if router.is_ipv4() { 1 } else { 58 }, id, &m)
+    written.expect("an ICMP error that fits IP");
+    p
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -305,52 +259,55 @@ enum Link {
 impl Link {
     fn linktype(self) -> u32 {
         match self {
-            Link::Ethernet | Link::Vlan(_) | Link::QinQ(..) => 1,
-            Link::Raw => 101,
-            Link::Sll => 113,
-            Link::Sll2 => 276,
-            Link::Null => 0,
+            Link::Ethernet | Link::Vlan(_) | Link::QinQ(..) => LINKTYPE_ETHERNET,
+            Link::Raw => LINKTYPE_RAW,
+            Link::Sll => LINKTYPE_LINUX_SLL,
+            Link::Sll2 => LINKTYPE_LINUX_SLL2,
+            Link::Null => LINKTYPE_NULL,
         }
     }
 
     fn wrap(self, ip: &[u8]) -> Vec<u8> {
         let v6 = ip[0] >> 4 == 6;
-        let ethertype: u16 = if v6 { 0x86dd } else { 0x0800 };
-        let mut f = Vec::with_capacity(ip.len() + 24);
+        let ether_type = if v6 { EtherType::IPV6 } else { EtherType::IPV4 };
         // Ethernet addresses: client side 02:00:00:00:00:01, the other 02:00:00:00:00:02;
         // direction does not matter to the analyzer, keep them fixed.
         const A: [u8; 6] = [2, 0, 0, 0, 0, 1];
         const B: [u8; 6] = [2, 0, 0, 0, 0, 2];
+        let ethernet = |ether_type| Ethernet2Header { source: A, destination: B, ether_type }.to_bytes();
+        let tag = |id, ether_type| {
+            let vlan_id = VlanId::try_new(id).expect("a 12-bit VLAN id");
+            SingleVlanHeader { pcp: VlanPcp::ZERO, drop_eligible_indicator: false, vlan_id, ether_type }.to_bytes()
+        };
+        let mut f = Vec::with_capacity(ip.len() + 24);
         match self {
-            Link::Ethernet | Link::Vlan(_) | Link::QinQ(..) => {
-                f.extend_from_slice(&B);
-                f.extend_from_slice(&A);
-                match self {
-                    Link::Vlan(id) => {
-                        f.extend_from_slice(&0x8100u16.to_be_bytes());
-                        f.extend_from_slice(&id.to_be_bytes());
-                    }
-                    Link::QinQ(outer, inner) => {
-                        f.extend_from_slice(&0x88a8u16.to_be_bytes());
-                        f.extend_from_slice(&outer.to_be_bytes());
-                        f.extend_from_slice(&0x8100u16.to_be_bytes());
-                        f.extend_from_slice(&inner.to_be_bytes());
-                    }
-                    _ => {}
-                }
-                f.extend_from_slice(&ethertype.to_be_bytes());
+            Link::Ethernet => f.extend_from_slice(&ethernet(ether_type)),
+            Link::Vlan(id) => {
+                f.extend_from_slice(&ethernet(EtherType::VLAN_TAGGED_FRAME));
+                f.extend_from_slice(&tag(id, ether_type));
+            }
+            Link::QinQ(outer, inner) => {
+                f.extend_from_slice(&ethernet(EtherType::PROVIDER_BRIDGING));
+                f.extend_from_slice(&tag(outer, EtherType::VLAN_TAGGED_FRAME));
+                f.extend_from_slice(&tag(inner, ether_type));
             }
             Link::Raw => {}
             Link::Sll => {
-                // packet type 0 (to us), ARPHRD_ETHER, address length 6, address + 2 pad, protocol.
-                f.extend_from_slice(&[0, 0, 0, 1, 0, 6]);
-                f.extend_from_slice(&A);
-                f.extend_from_slice(&[0, 0]);
-                f.extend_from_slice(&ethertype.to_be_bytes());
+                let mut sender_address = [0; 8];
+                sender_address[..6].copy_from_slice(&A);
+                let sll = LinuxSllHeader {
+                    packet_type: LinuxSllPacketType::HOST,
+                    arp_hrd_type: ArpHardwareId::ETHERNET,
+                    sender_address_valid_length: 6,
+                    sender_address,
+                    protocol_type: LinuxSllProtocolType::EtherType(ether_type),
+                };
+                f.extend_from_slice(&sll.to_bytes());
             }
+            // etherparse has no header type for the two below: written by hand.
             Link::Sll2 => {
                 // protocol, reserved, interface index, ARPHRD_ETHER, packet type, address length, address.
-                f.extend_from_slice(&ethertype.to_be_bytes());
+                f.extend_from_slice(&ether_type.0.to_be_bytes());
                 f.extend_from_slice(&[0, 0]);
                 f.extend_from_slice(&2u32.to_be_bytes());
                 f.extend_from_slice(&[0, 1, 0, 6]);
@@ -395,14 +352,8 @@ fn simple(cap: &Cap, link: Link) -> Vec<Frame> {
     frames(cap, |_| (0, link), |_| None)
 }
 
-/// Classic pcap: microsecond or nanosecond, either byte order (the library's writer).
-fn pcap(linktype: u32, nanos: bool, big_endian: bool, snaplen: u32, frames: &[Frame]) -> Vec<u8> {
-    let format = PcapFormat {
-        link_type: linktype,
-        snaplen,
-        precision: if nanos { Precision::Nanos } else { Precision::Micros },
-        byte_order: if big_endian { ByteOrder::BigEndian } else { ByteOrder::LittleEndian },
-    };
+/// Classic pcap through the library's writer.
+fn pcap(format: PcapFormat, frames: &[Frame]) -> Vec<u8> {
     let mut w = PcapWriter::new(Vec::new(), format).expect("writing to memory");
     for f in frames {
         w.write_packet(Timestamp(f.t_ns as i64), &f.data, f.orig_len).expect("a frame pcap can hold");
@@ -410,10 +361,13 @@ fn pcap(linktype: u32, nanos: bool, big_endian: bool, snaplen: u32, frames: &[Fr
     w.into_inner()
 }
 
-fn pcap_us(link: u32, frames: &[Frame]) -> Vec<u8> {
-    pcap(link, false, false, 65535, frames)
+/// Classic pcap as most fixtures are: microseconds, little-endian, snap length 65535.
+fn pcap_us(link_type: u32, frames: &[Frame]) -> Vec<u8> {
+    pcap(PcapFormat { link_type, snaplen: 65535, ..PcapFormat::default() }, frames)
 }
 
+// pcapng stays hand-built: the library writes classic pcap only, and these files need what only
+// pcapng holds (an interface per link type and resolution, blocks that carry no packet).
 fn block(out: &mut Vec<u8>, kind: u32, body: &[u8]) {
     let mut body = body.to_vec();
     while !body.len().is_multiple_of(4) {
@@ -427,8 +381,8 @@ fn block(out: &mut Vec<u8>, kind: u32, body: &[u8]) {
 }
 
 /// pcapng (little-endian): one SHB, an IDB per interface `(linktype, tsresol)` with an
-/// `if_tsresol` option (6 = µs, 9 = ns), EPBs.
-/// A pcapng file; `blocks` are (frame index, block type, body): written before that frame.
+/// `if_tsresol` option (6 = µs, 9 = ns), EPBs; `blocks` are (frame index, block type, body),
+/// each written before that frame.
 fn pcapng(ifaces: &[(u32, u8)], frames: &[Frame], blocks: &[(usize, u32, Vec<u8>)]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut shb = Vec::new();
@@ -660,7 +614,7 @@ fn passive_icmp_unreachable(v6: bool) -> Cap {
     }
     cap.tag = Tag::Data;
     let syn = cap.syn(from, to, 9200);
-    let icmp = unreachable(router, &syn, if v6 { 3 } else { 1 }, cap.id);
+    let icmp = unreachable(router, &syn, cap.id);
     cap.push(icmp);
     cap.tag = Tag::Control;
     c.c(&mut cap, b"LIST\r\n");
@@ -710,7 +664,7 @@ fn icmp_other_sequence() -> Cap {
     cap.tag = Tag::Data;
     cap.syn(from, to, 9300);
     let stale = tcp_packet(from, to, 4242, 0, SYN, 0, &[]);
-    let icmp = unreachable(ipa("198.51.100.1"), &stale, 1, cap.id);
+    let icmp = unreachable(ipa("198.51.100.1"), &stale, cap.id);
     cap.push(icmp);
     for _ in 0..2 {
         cap.wait_ms(1000);
@@ -1122,10 +1076,7 @@ fn flood() -> Cap {
 /// What a capture point sees when only the packets from `from` pass it (asymmetric routing, a
 /// mirror port copying one direction): the same packets and times, the others left out.
 fn only_from(mut cap: Cap, from: IpAddr) -> Cap {
-    cap.pkts.retain(|p| match from {
-        IpAddr::V4(a) => p.ip[0] >> 4 == 4 && p.ip[12..16] == a.octets(),
-        IpAddr::V6(a) => p.ip[0] >> 4 == 6 && p.ip[8..24] == a.octets(),
-    });
+    cap.pkts.retain(|p| IpSlice::from_slice(&p.ip).is_ok_and(|ip| ip.source_addr() == from));
     cap
 }
 
@@ -1334,35 +1285,39 @@ fn retried_elsewhere() -> Cap {
     cap
 }
 
-/// `packet` (as [`ip`] builds it: no IPv4 options, no IPv6 extension headers) as IP fragments
-/// whose payloads begin at `cuts` (byte offsets into the IP payload, multiples of 8, the first
-/// 0), in the natural order: IPv4 with the more-fragments flag and DF cleared, IPv6 with a
-/// Fragment header (RFC 8200 4.5) carrying `id`.
+/// `packet` (as [`tcp_packet`] builds it: no IPv4 options, no IPv6 extension headers) as IP
+/// fragments whose payloads begin at `cuts` (byte offsets into the IP payload, multiples of 8,
+/// the first 0), in the natural order: IPv4 with the more-fragments flag and DF cleared, IPv6
+/// with a Fragment header (RFC 8200 4.5) carrying `id`. etherparse's header types, not its
+/// `PacketBuilder`: a fragment's payload is a piece of a segment, which the builder cannot cut.
 fn fragments(packet: &[u8], cuts: &[usize], id: u32) -> Vec<Vec<u8>> {
-    let v4 = packet[0] >> 4 == 4;
-    let header_len = if v4 { 20 } else { 40 };
-    let (header, payload) = packet.split_at(header_len);
+    let ip = IpSlice::from_slice(packet).expect("an IP packet");
+    let payload = ip.payload().payload;
     let mut out = Vec::new();
     for (i, &start) in cuts.iter().enumerate() {
         let end = cuts.get(i + 1).copied().unwrap_or(payload.len());
-        let more = i + 1 < cuts.len();
+        let more_fragments = i + 1 < cuts.len();
+        let fragment_offset = IpFragOffset::try_new((start / 8) as u16).expect("an offset IP can carry");
         let part = &payload[start..end];
-        let mut f = header.to_vec();
-        if v4 {
-            f[2..4].copy_from_slice(&((20 + part.len()) as u16).to_be_bytes());
-            f[4..6].copy_from_slice(&(id as u16).to_be_bytes());
-            let flags = (u16::from(more) << 13) | (start / 8) as u16;
-            f[6..8].copy_from_slice(&flags.to_be_bytes());
-            f[10..12].copy_from_slice(&[0, 0]);
-            let c = fold(sum16(&f, 0));
-            f[10..12].copy_from_slice(&c.to_be_bytes());
-        } else {
-            f[4..6].copy_from_slice(&((8 + part.len()) as u16).to_be_bytes());
-            f[6] = 44;
-            let offset = ((start / 8) as u16) << 3 | u16::from(more);
-            f.extend_from_slice(&[header[6], 0]);
-            f.extend_from_slice(&offset.to_be_bytes());
-            f.extend_from_slice(&id.to_be_bytes());
+        let mut f = Vec::new();
+        match &ip {
+            IpSlice::Ipv4(v4) => {
+                let mut header = v4.header().to_header();
+                header.identification = id as u16;
+                header.dont_fragment = false;
+                header.more_fragments = more_fragments;
+                header.fragment_offset = fragment_offset;
+                header.set_payload_len(part.len()).expect("a fragment IPv4 can carry");
+                header.write(&mut f).expect("writing to memory"); // with its checksum
+            }
+            IpSlice::Ipv6(v6) => {
+                let mut header = v6.header().to_header();
+                let fragment = Ipv6FragmentHeader::new(header.next_header, fragment_offset, more_fragments, id);
+                header.next_header = IpNumber::IPV6_FRAGMENTATION_HEADER;
+                header.set_payload_length(Ipv6FragmentHeader::LEN + part.len()).expect("a fragment IPv6 can carry");
+                f.extend_from_slice(&header.to_bytes());
+                f.extend_from_slice(&fragment.to_bytes());
+            }
         }
         f.extend_from_slice(part);
         out.push(f);
@@ -1551,21 +1506,22 @@ fn main() {
     write("parallel-ftps.pcap", eth(&parallel_ftps()));
     write("retried-elsewhere.pcap", eth(&retried_elsewhere()));
     write("mid-connection.pcap", eth(&mid_connection()));
-    write("lossy-control.pcapng", pcapng(&[(1, 9)], &simple(&lossy_control(), Link::Ethernet), &[]));
+    write("lossy-control.pcapng", pcapng(&[(LINKTYPE_ETHERNET, 9)], &simple(&lossy_control(), Link::Ethernet), &[]));
 
     let f = formats_session();
     write("formats-plain.pcap", eth(&f));
-    write("formats-ns-be.pcap", pcap(1, true, true, 65535, &simple(&f, Link::Ethernet)));
+    let ns_be = PcapFormat { link_type: LINKTYPE_ETHERNET, snaplen: 65535, precision: Precision::Nanos, byte_order: ByteOrder::BigEndian };
+    write("formats-ns-be.pcap", pcap(ns_be, &simple(&f, Link::Ethernet)));
     let two_if = frames(&f, |p| if p.tag == Tag::Data { (1, Link::Raw) } else { (0, Link::Ethernet) }, |_| None);
-    write("formats-two-if.pcapng", pcapng(&[(1, 6), (101, 9)], &two_if, &[]));
+    write("formats-two-if.pcapng", pcapng(&[(LINKTYPE_ETHERNET, 6), (LINKTYPE_RAW, 9)], &two_if, &[]));
     write("formats-sll.pcap", one(&f, Link::Sll));
     write("formats-sll2.pcap", one(&f, Link::Sll2));
     let vlan = frames(&f, |p| (0, if p.tag == Tag::Data { Link::QinQ(200, 100) } else { Link::Vlan(100) }), |_| None);
-    write("formats-vlan.pcap", pcap_us(1, &vlan));
+    write("formats-vlan.pcap", pcap_us(LINKTYPE_ETHERNET, &vlan));
     write("formats-null.pcap", one(&f, Link::Null));
-    write("formats-blocks.pcapng", pcapng(&[(1, 6)], &simple(&f, Link::Ethernet), &other_blocks()));
+    write("formats-blocks.pcapng", pcapng(&[(LINKTYPE_ETHERNET, 6)], &simple(&f, Link::Ethernet), &other_blocks()));
     let snapped = frames(&f, |_| (0, Link::Ethernet), |p| (p.tag == Tag::Data).then_some(64));
-    write("formats-snaplen.pcap", pcap_us(1, &snapped));
+    write("formats-snaplen.pcap", pcap_us(LINKTYPE_ETHERNET, &snapped));
 
     write("flood.pcap", one(&flood(), Link::Raw));
     write("one-way-server-passive.pcap", eth(&one_way_server_passive()));
