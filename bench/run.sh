@@ -51,7 +51,7 @@ GEN=$ROOT/target/release/examples/gen_capture
 mkdir -p "$DIR"
 
 # Captures are named after the generator's source, so a changed generator makes new ones.
-GEN_HASH=$(cat examples/gen_capture.rs src/capture/writer.rs | sha1sum | cut -c1-10)
+GEN_HASH=$(cat examples/gen_capture.rs tests/common/segment.rs src/capture/writer.rs | sha1sum | cut -c1-10)
 
 # generate NAME SIZE [generator args...]: prints the capture's path.
 generate() {
@@ -195,7 +195,7 @@ DIRTY=$(git status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null | grep -
     echo
     echo "## Capture"
     echo
-    jq -r --arg hash "$GEN_HASH" '"- \(.bytes) bytes (\(.bytes / 1048576 | floor) MiB), \(.packets) packets, \(.duration_s) s of traffic; generator examples/gen_capture.rs (sha1 \($hash) of it and src/capture/writer.rs), seed \(.seed), \(.concurrency) sessions at once\n- \(.sessions) FTP sessions, \(.transfers) data transfers carrying \(.data_bytes) bytes; failing sessions: \(.failing.pasv_private) with a private 227 address (SYNs unanswered), \(.failing.port_refused) with the active data connection refused (RST, 425)\n- \(.background_connections) background TCP connections (HTTP, TLS-like), one DNS lookup per session"' "$MANIFEST"
+    jq -r --arg hash "$GEN_HASH" '"- \(.bytes) bytes (\(.bytes / 1048576 | floor) MiB), \(.packets) packets, \(.duration_s) s of traffic; generator examples/gen_capture.rs (sha1 \($hash) of it, tests/common/segment.rs and src/capture/writer.rs), seed \(.seed), \(.concurrency) sessions at once\n- \(.sessions) FTP sessions, \(.transfers) data transfers carrying \(.data_bytes) bytes; failing sessions: \(.failing.pasv_private) with a private 227 address (SYNs unanswered), \(.failing.port_refused) with the active data connection refused (RST, 425)\n- \(.background_connections) background TCP connections (HTTP, TLS-like), one DNS lookup per session"' "$MANIFEST"
     echo
     echo "## Checks of ftpscope's report (the benchmark measures real work)"
     echo
