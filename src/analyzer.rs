@@ -15,16 +15,18 @@
 
 mod budget;
 mod control;
+mod deadlines;
 mod events;
 mod role;
 mod settings;
+mod totals;
 mod transport;
 
 pub use settings::Settings;
 
 use crate::capture::duplicates::Duplicates;
 use crate::correlate::one_way::ClientOnlySessions;
-use crate::correlate::outcome::{self, decided_outcome, is_final};
+use crate::correlate::outcome::{self, decided_outcome};
 use crate::correlate::retry;
 use crate::correlate::tls::EncryptedSessions;
 use crate::correlate::untied::UntiedSyns;
@@ -35,15 +37,15 @@ use crate::diagnose::{self, across::NatPairing, Context, PortsSeen};
 use crate::ftp::probe::Verdict;
 use crate::ftp::session::{Effect, SessionState};
 use crate::model::event::STATS_EVERY_NS;
-use crate::model::{Directions, EndReason, Event, Finding, Frame, Severity, Stats, Summary, Timestamp};
+use crate::model::{Directions, EndReason, Event, Frame, Stats, Summary, Timestamp};
 use crate::tcp::flow::{Conn, FlowKey, FlowTable};
 use budget::BufferBudget;
 use control::Scratch;
+use deadlines::Deadlines;
 use events::Events;
 use role::{Flow, Role};
 use rustc_hash::FxHashMap;
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 
 pub struct Analyzer {
     settings: Settings,
@@ -54,9 +56,8 @@ pub struct Analyzer {
     /// cache, and growing it moves pointers, not whole sessions.
     sessions: FxHashMap<u32, Box<SessionState>>,
     next_session: u32,
-    /// When to look at a session again (its close grace or idle deadline), earliest first.
-    /// Entries can be stale: the session is re-examined and rescheduled.
-    wakeups: BinaryHeap<Reverse<(Timestamp, u32)>>,
+    /// When to look at a session again (its close grace or idle deadline).
+    deadlines: Deadlines,
     expectations: Expectations,
     /// Connections that matched no expectation, for a short while: their negotiation may be
     /// read just after them.
@@ -97,7 +98,7 @@ impl Analyzer {
             flows: FlowTable::new(settings.flows),
             sessions: FxHashMap::default(),
             next_session: 0,
-            wakeups: BinaryHeap::new(),
+            deadlines: Deadlines::new(settings.settle_grace_ns, settings.idle_timeout_ns),
             expectations: Expectations::default(),
             untied: UntiedSyns::default(),
             encrypted: EncryptedSessions::default(),
@@ -171,8 +172,7 @@ impl Analyzer {
 
     /// The capture time at which [`Analyzer::advance`] next has something to do, if any.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
-        let wake = self.wakeups.peek().map(|Reverse((t, _))| *t);
-        [wake, self.next_stats].into_iter().flatten().min()
+        [self.deadlines.next(), self.next_stats].into_iter().flatten().min()
     }
 
     /// The next thing that became known, oldest first. After [`Analyzer::finish`], the sessions
@@ -253,13 +253,7 @@ impl Analyzer {
         s.peak_open_sessions = self.open_high_water;
         s.expectations_dropped = self.expectations.dropped;
         s.untied_connections_dropped = self.untied.dropped;
-        let defrag = self.fragments.counts();
-        s.reassembled_datagrams = defrag.reassembled;
-        s.incomplete_datagrams = defrag.incomplete;
-        s.datagrams_over_budget = defrag.over_budget;
-        s.invalid_datagrams = defrag.invalid;
-        s.overlapping_fragments = defrag.overlapping;
-        s.conflicting_fragments = defrag.conflicting;
+        totals::add_fragments(s, self.fragments.counts());
         // An empty input has no capture time at all.
         let time = s.last_time.unwrap_or_default();
         self.events.summary(s, self.last_frame, time);
@@ -284,14 +278,14 @@ impl Analyzer {
     fn on_tcp(&mut self, frame: u64, ts: Timestamp, seg: &TcpSegment<'_>) {
         let seg = &*transport::stream_part(seg);
         let key = FlowKey::new(seg.src, seg.dst);
-        let Analyzer { flows, budget, sessions, wakeups, now, expectations, untied, encrypted, client_only, summary, .. } = self;
-        flows.make_room(ts, &mut |f| leave(f, budget, sessions, wakeups, *now));
+        let Analyzer { flows, budget, sessions, deadlines, now, expectations, untied, encrypted, client_only, summary, .. } = self;
+        flows.make_room(ts, &mut |f| leave(f, budget, sessions, deadlines, *now));
         let flow = flows.get_or_replace(
             key,
             |f| !transport::opens_anew(&f.conn, seg),
             |old| {
                 if let Some(old) = old {
-                    leave(old, budget, sessions, wakeups, *now);
+                    leave(old, budget, sessions, deadlines, *now);
                 }
                 let conn = transport::opened_by(seg, frame, ts);
                 // A SYN-ACK opens it when the SYN is not in the capture (one direction only).
@@ -318,9 +312,9 @@ impl Analyzer {
                 let conn = flow.conn;
                 self.data_changed(session, negotiation, &conn, frame, ts);
             }
-            Role::Probable { session, index } if state_changed => {
-                if let Some(c) = self.sessions.get_mut(&session).and_then(|s| s.probable.get_mut(index as usize)) {
-                    *c = flow.conn;
+            Role::Probable { session, .. } if state_changed => {
+                if let Some(s) = self.sessions.get_mut(&session) {
+                    flow.sync_into(s);
                 }
             }
             Role::Probing(_) => {
@@ -343,7 +337,7 @@ impl Analyzer {
                 if flow.conn.is_closed() && s.closed_at.is_none() {
                     s.closed_at = Some(ts);
                     // Due now: it settles at once if nothing is left to wait for.
-                    self.wakeups.push(Reverse((ts, id)));
+                    self.deadlines.at(ts, id);
                 }
                 self.apply_effects(id, frame, ts);
             }
@@ -384,7 +378,7 @@ impl Analyzer {
         s.last_frame = frame;
         s.last_ts = s.last_ts.max(ts);
         flow.become_control(id, Box::new(probe.channel), &mut self.budget);
-        self.wakeups.push(Reverse((ts.plus_ns(self.settings.idle_timeout_ns), id)));
+        self.deadlines.started(ts, id);
         self.sessions.insert(id, Box::new(s));
         self.open_high_water = self.open_high_water.max(self.sessions.len() as u64);
         self.apply_effects(id, frame, ts);
@@ -448,27 +442,21 @@ impl Analyzer {
         }
     }
 
+    /// An ICMP error quoting a connection's SYN: the connection is unreachable, and that decides
+    /// its outcome.
     fn on_unreachable(&mut self, frame: u64, u: &Unreachable) {
-        let key = FlowKey::new(u.quoted_src, u.quoted_dst);
-        let Some(flow) = self.flows.get_mut(&key) else { return };
-        if flow.conn.synack_frame.is_some() || flow.conn.unreachable.is_some() {
+        let Some(flow) = self.flows.get_mut(&FlowKey::new(u.quoted_src, u.quoted_dst)) else { return };
+        if !transport::unreachable(&mut flow.conn, u, frame) {
             return;
         }
-        // An error about this connection quotes its SYN: another sequence number is about an
-        // earlier connection on the same ports, or forged (RFC 5927), and changes nothing.
-        if let (Some(quoted), Some(isn)) = (u.quoted_seq, flow.conn.client_isn) {
-            if quoted != isn {
-                return;
-            }
-        }
-        flow.conn.unreachable = Some((frame, u.icmp_type, u.icmp_code, u.reporter));
-        let conn = flow.conn;
         match flow.role {
-            // Unreachable decides the outcome.
-            Role::Data { session, negotiation } => self.data_changed(session, negotiation, &conn, frame, self.now),
-            Role::Probable { session, index } => {
-                if let Some(c) = self.sessions.get_mut(&session).and_then(|s| s.probable.get_mut(index as usize)) {
-                    *c = conn;
+            Role::Data { session, negotiation } => {
+                let conn = flow.conn;
+                self.data_changed(session, negotiation, &conn, frame, self.now);
+            }
+            Role::Probable { session, .. } => {
+                if let Some(s) = self.sessions.get_mut(&session) {
+                    flow.sync_into(s);
                 }
             }
             _ => {}
@@ -478,35 +466,15 @@ impl Analyzer {
     /// Settles the sessions whose time has come, and emits statistics when due.
     fn run_timers(&mut self) {
         let now = self.now;
-        while let Some(&Reverse((due, id))) = self.wakeups.peek() {
-            if due > now {
-                break;
-            }
-            self.wakeups.pop();
+        while let Some(id) = self.deadlines.due(now) {
             let Some(s) = self.sessions.get_mut(&id) else { continue };
-            if let Some(closed) = s.closed_at {
-                let deadline = closed.plus_ns(self.settings.settle_grace_ns);
-                if now >= deadline || s.negotiations.iter().all(is_final) {
-                    self.settle(id, EndReason::Closed);
-                } else {
-                    self.wakeups.push(Reverse((deadline, id)));
-                }
-            } else {
-                // The latest data connection counts as activity: the control channel is quiet
-                // during a long transfer.
-                if let Some(c) = s.negotiations.last().and_then(|n| n.conn) {
-                    if let Some(f) = self.flows.get(&FlowKey::new(c.client, c.server)) {
-                        f.sync_into(s);
-                    }
-                }
-                let data = s.negotiations.last().and_then(|n| n.conn).map(|c| c.last_ts);
-                let active = data.map_or(s.last_ts, |d| d.max(s.last_ts));
-                let deadline = active.plus_ns(self.settings.idle_timeout_ns);
-                if now >= deadline {
-                    self.settle(id, EndReason::Idle);
-                } else {
-                    self.wakeups.push(Reverse((deadline, id)));
-                }
+            // The latest data connection counts as activity while the control connection is open.
+            let latest = s.negotiations.last().and_then(|n| n.conn).filter(|_| s.closed_at.is_none());
+            if let Some(f) = latest.and_then(|c| self.flows.get(&FlowKey::new(c.client, c.server))) {
+                f.sync_into(s);
+            }
+            if let Some(reason) = self.deadlines.settles(s, now) {
+                self.settle(id, reason);
             }
         }
         let due = *self.next_stats.get_or_insert(now.plus_ns(STATS_EVERY_NS));
@@ -530,35 +498,14 @@ impl Analyzer {
         self.client_only.forget(&s);
         let (now, frame) = (self.now, self.last_frame);
         let mut record = outcome::session_record(&s, now, reason);
-        self.summary.negotiations += record.negotiations.len() as u64 + record.negotiations_over_limit;
-        // What this session's control channel lost or cut, in the capture's totals.
-        let (c, total) = (&record.control, &mut self.summary);
-        total.overlong_lines = total.overlong_lines.saturating_add(c.overlong_lines);
-        total.conflicting_overlaps = total.conflicting_overlaps.saturating_add(c.conflicting_overlaps);
-        total.control_gap_bytes = total.control_gap_bytes.saturating_add(c.gap_bytes);
-        total.negotiations_over_limit = total.negotiations_over_limit.saturating_add(record.negotiations_over_limit);
         let context = Context { intent: self.settings.intent, passive_ports: self.ports_seen.see(&record) };
         record.findings = diagnose::session_findings(&record, &context);
-        for f in &record.findings {
-            self.count(f);
-        }
+        totals::add_session(&mut self.summary, &record);
         let across = self.pairing.settle(&record, now);
         self.events.settled(&s.negotiations, record, frame, now);
         for f in across {
-            self.count(&f);
+            totals::count(&mut self.summary, &f);
             self.events.finding(f, frame, now);
-        }
-    }
-
-    /// Counts a problem: a consequence is counted with its cause, not again.
-    fn count(&mut self, f: &Finding) {
-        if f.caused_by.is_some() {
-            return;
-        }
-        match f.severity {
-            Severity::Error => self.summary.errors += 1,
-            Severity::Warning => self.summary.warnings += 1,
-            Severity::Info => self.summary.infos += 1,
         }
     }
 }
@@ -569,11 +516,11 @@ fn leave(
     flow: Flow,
     budget: &mut BufferBudget,
     sessions: &mut FxHashMap<u32, Box<SessionState>>,
-    wakeups: &mut BinaryHeap<Reverse<(Timestamp, u32)>>,
+    deadlines: &mut Deadlines,
     now: Timestamp,
 ) {
     if let Some(session) = flow.leave(budget, sessions) {
-        wakeups.push(Reverse((now, session)));
+        deadlines.at(now, session);
     }
 }
 

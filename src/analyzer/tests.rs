@@ -1,5 +1,5 @@
 use super::*;
-use crate::model::{LinkType, Outcome};
+use crate::model::{LinkType, Outcome, Severity};
 use crate::report::Report;
 use crate::tcp::flow::FlowLimits;
 use etherparse::PacketBuilder;

@@ -6,7 +6,7 @@
 //! Owns nothing but these rules; must not know what the connection is to the analysis (its
 //! role) nor touch sessions.
 
-use crate::decode::TcpSegment;
+use crate::decode::{TcpSegment, Unreachable};
 use crate::model::Timestamp;
 use crate::tcp::flow::{Conn, Dir};
 
@@ -88,6 +88,22 @@ pub(super) fn track(conn: &mut Conn, seg: &TcpSegment<'_>, frame: u64, ts: Times
     (seg.flags.syn && !retransmitted_syn) || seg.flags.fin || seg.flags.rst || (handshake_acked && conn.synack_frame.is_none())
 }
 
+/// Records an ICMP error that quotes the connection's SYN. False when it changes nothing: the
+/// connection was answered or found unreachable already, or the error quotes another sequence
+/// number (about an earlier connection on the same ports, or forged: RFC 5927).
+pub(super) fn unreachable(conn: &mut Conn, u: &Unreachable, frame: u64) -> bool {
+    if conn.synack_frame.is_some() || conn.unreachable.is_some() {
+        return false;
+    }
+    if let (Some(quoted), Some(isn)) = (u.quoted_seq, conn.client_isn) {
+        if quoted != isn {
+            return false;
+        }
+    }
+    conn.unreachable = Some((frame, u.icmp_type, u.icmp_code, u.reporter));
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +167,21 @@ mod tests {
         assert!(opens_anew(&c, &seg(C, S, 200, "S", b"")));
         assert!(!opens_anew(&c, &seg(C, S, 100, "S", b"")), "the same ISN: the same connection");
         assert!(!opens_anew(&c, &seg(S, C, 600, "SA", b"")), "only a SYN opens");
+    }
+
+    #[test]
+    fn an_icmp_error_counts_only_for_the_syn_it_quotes_before_an_answer() {
+        let mut c = opened_by(&seg(C, S, 100, "S", b""), 1, Timestamp(0));
+        track(&mut c, &seg(C, S, 100, "S", b""), 1, Timestamp(0));
+        let reporter = "198.51.100.1".parse().unwrap();
+        let u = |seq| Unreachable { reporter, icmp_type: 3, icmp_code: 1, quoted_src: addr(C), quoted_dst: addr(S), quoted_seq: seq };
+        assert!(!unreachable(&mut c, &u(Some(7)), 2), "about another connection on the same ports");
+        assert!(unreachable(&mut c, &u(Some(100)), 3));
+        assert_eq!(c.unreachable, Some((3, 3, 1, reporter)));
+        assert!(!unreachable(&mut c, &u(None), 4), "once");
+        let mut answered = opened_by(&seg(C, S, 100, "S", b""), 1, Timestamp(0));
+        track(&mut answered, &seg(S, C, 500, "SA", b""), 2, Timestamp(1));
+        assert!(!unreachable(&mut answered, &u(None), 3), "it was answered");
     }
 
     #[test]
