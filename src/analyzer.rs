@@ -361,23 +361,16 @@ impl Analyzer {
     fn open_session(&mut self, key: FlowKey, frame: u64, ts: Timestamp, one_way_frame: Option<u64>) {
         let Some(flow) = self.flows.get_mut(&key) else { return };
         let Some(probe) = flow.take_probe() else { return };
-        let probe = *probe;
         let id = self.next_session;
         self.next_session += 1;
         self.summary.sessions += 1;
-        let conn = flow.conn;
-        let mut s = SessionState::new(id, &conn);
-        s.timeline.keep(self.settings.timeline_lines);
-        s.directions = control::directions(&conn);
-        s.one_way_frame = one_way_frame;
+        let lines = self.settings.timeline_lines;
+        let (s, channel) = control::recognised(*probe, id, &flow.conn, (frame, ts), one_way_frame, lines, &mut self.scratch.effects);
+        flow.become_control(id, Box::new(channel), &mut self.budget);
         if s.directions == Directions::ClientToServer {
             self.client_only.note(&s);
         }
         self.events.session_start(&s, frame, ts);
-        control::replay(&mut s, &probe, &conn, &mut self.scratch.effects);
-        s.last_frame = frame;
-        s.last_ts = s.last_ts.max(ts);
-        flow.become_control(id, Box::new(probe.channel), &mut self.budget);
         self.deadlines.started(ts, id);
         self.sessions.insert(id, Box::new(s));
         self.open_high_water = self.open_high_water.max(self.sessions.len() as u64);

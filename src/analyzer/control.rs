@@ -54,13 +54,28 @@ pub(super) fn probe_segment(
     }
 }
 
-/// A probe that recognised FTP: the lines it held are replayed to the new session, which
-/// takes the control connection's transport facts.
-pub(super) fn replay(s: &mut SessionState, probe: &Probe, conn: &Conn, effects: &mut Vec<Effect>) {
+/// A probe that recognised FTP: the session it begins (the lines the probe held replayed to it,
+/// the control connection's transport facts taken) and the channel that reads its lines on.
+pub(super) fn recognised(
+    probe: Probe,
+    id: u32,
+    conn: &Conn,
+    (frame, ts): (u64, Timestamp),
+    one_way_frame: Option<u64>,
+    timeline_lines: usize,
+    effects: &mut Vec<Effect>,
+) -> (SessionState, Channel) {
+    let mut s = SessionState::new(id, conn);
+    s.timeline.keep(timeline_lines);
+    s.directions = directions(conn);
+    s.one_way_frame = one_way_frame;
     for (line, &(f, t)) in probe.lines.iter().zip(&probe.stamps) {
-        apply_line(s, f, t, line, effects);
+        apply_line(&mut s, f, t, line, effects);
     }
-    update_control(s, conn, &probe.channel);
+    s.last_frame = frame;
+    s.last_ts = s.last_ts.max(ts);
+    update_control(&mut s, conn, &probe.channel);
+    (s, probe.channel)
 }
 
 /// A segment of a session's control connection. Past the buffer budget, the channel stops
@@ -153,7 +168,7 @@ fn apply_line(s: &mut SessionState, frame: u64, ts: Timestamp, line: LineRef<'_>
 }
 
 /// The directions of a connection the capture holds so far.
-pub(super) fn directions(conn: &Conn) -> Directions {
+fn directions(conn: &Conn) -> Directions {
     match conn.one_way() {
         None => Directions::Both,
         Some(Dir::ToServer) => Directions::ClientToServer,
@@ -176,4 +191,72 @@ fn update_control(s: &mut SessionState, conn: &Conn, channel: &Channel) {
     c.closed = conn.is_closed();
     c.client_isn = conn.client_isn;
     c.server_isn = conn.server_isn;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::TcpFlags;
+
+    const ACK: TcpFlags = TcpFlags { syn: false, ack: true, fin: false, rst: false };
+
+    /// A control connection whose handshake is in the capture: the client's bytes start at
+    /// 101, the server's at 501.
+    fn conn() -> Conn {
+        let mut c = Conn::new("192.168.1.10:40000".parse().unwrap(), "203.0.113.5:21".parse().unwrap(), 1, Timestamp(1));
+        c.syn = Some((1, Timestamp(1)));
+        c.client_isn = Some(100);
+        c.server_isn = Some(500);
+        c.synack_frame = Some(2);
+        c
+    }
+
+    fn from_client<'a>(c: &Conn, seq: u32, payload: &'a [u8]) -> TcpSegment<'a> {
+        TcpSegment { src: c.client, dst: c.server, seq, ack: 501, flags: ACK, payload, missing: 0 }
+    }
+
+    fn from_server<'a>(c: &Conn, seq: u32, payload: &'a [u8]) -> TcpSegment<'a> {
+        TcpSegment { src: c.server, dst: c.client, seq, ack: 101, flags: ACK, payload, missing: 0 }
+    }
+
+    #[test]
+    fn a_probe_holds_the_lines_until_it_decides_and_its_session_gets_them() {
+        let (mut scratch, mut budget) = (Scratch::default(), BufferBudget::new(1 << 20));
+        let c = conn();
+        let mut flow = Flow::new(c, Role::Fresh);
+        let greeting = from_server(&c, 501, b"220 ready\r\n");
+        flow.first_payload(&greeting, 4096, 4096);
+        let verdict = probe_segment(&mut flow, &greeting, (3, Timestamp(3)), &mut scratch, &mut budget, None);
+        assert!(matches!(verdict, Verdict::Undecided), "the client has not spoken");
+        assert!(budget.held() > 0 && budget.held() == flow.held.bytes(), "the held line counts");
+        let user = from_client(&c, 101, b"USER bob\r\n");
+        let verdict = probe_segment(&mut flow, &user, (4, Timestamp(4)), &mut scratch, &mut budget, None);
+        assert!(matches!(verdict, Verdict::Ftp));
+        let probe = flow.take_probe().unwrap();
+        let (s, _channel) = recognised(*probe, 7, &c, (4, Timestamp(4)), None, 0, &mut scratch.effects);
+        assert_eq!((s.id, s.first_frame, s.last_frame), (7, 1, 4));
+        assert_eq!((s.replies, s.commands, s.user.as_deref()), (1, 1, Some("bob")), "both held lines replayed");
+        assert_eq!(s.directions, Directions::Both);
+    }
+
+    #[test]
+    fn past_the_budget_a_control_channel_gives_up_what_waits_behind_a_hole() {
+        let c = conn();
+        // 64 bytes after a hole of 100: held while the hole may still be filled.
+        let run = |limit: usize| {
+            let (mut scratch, mut budget) = (Scratch::default(), BufferBudget::new(limit));
+            let mut flow = Flow::new(c, Role::Fresh);
+            flow.become_control(0, Box::new(Channel::new(&c, 4096, 4096)), &mut budget);
+            let mut s = SessionState::new(0, &c);
+            let late = from_client(&c, 201, &[b'x'; 64]);
+            let given_up = control_segment(&mut flow, &mut s, &late, (5, Timestamp(5)), &mut scratch, &mut budget);
+            (given_up, s.control.over_budget_bytes, budget.held(), flow.held.bytes())
+        };
+        let (given_up, counted, held, share) = run(1 << 20);
+        assert_eq!((given_up, counted), (0, 0));
+        assert!(held >= 64 && held == share, "within the budget it waits: {held}");
+        let (given_up, counted, held, share) = run(16);
+        assert!(given_up >= 64 && counted == given_up, "{given_up}");
+        assert!(held <= 16 && held == share, "{held}");
+    }
 }
