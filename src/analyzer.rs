@@ -2,16 +2,17 @@
 //! time passes without packets (`advance`), asked for what became known (`poll_event`).
 //!
 //! A frame is decoded (IP fragments put back together), its TCP segment recorded on its
-//! connection ([`transport`]), and the connection's role ([`role`]) says where it goes: a probe
-//! deciding whether it is FTP, a control channel whose lines feed its session ([`control`]), or
+//! connection (`transport`), and the connection's role (`role`) says where it goes: a probe
+//! deciding whether it is FTP, a control channel whose lines feed its session (`control`), or
 //! a data connection whose facts feed its negotiation. Negotiations become expectations that
-//! tie the data connections (correlate); a settled session is diagnosed and told as events
-//! ([`events`]). Control channels and probes share one buffer budget ([`budget`]).
+//! tie data connections (correlate). Control channels and probes share one buffer budget
+//! (`budget`).
 //!
 //! A session lives while its control connection is open; once it is closed (or idle, or the
-//! input ends) and its data connections are settled, its record and findings are built, sent
-//! out as events, and its state is dropped: memory follows what is open, not what was seen.
-//! It never reads a file, a socket or a clock: frames arrive with their capture time and number.
+//! input ends: `deadlines`) and its data connections are settled, its record and findings are
+//! built (diagnose), counted (`totals`), told as events (`events`), and its state is dropped:
+//! memory follows what is open, not what was seen. It never reads a file, a socket or a clock:
+//! frames arrive with their capture time and number.
 
 mod budget;
 mod control;
