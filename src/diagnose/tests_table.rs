@@ -395,7 +395,7 @@ fn leak_rows() -> Vec<Row> {
             ],
         ),
         row(
-            "active leak, no connection back: the client's router helper is the other way",
+            "active leak, no connection back: passive mode, or the client's router helper",
             negotiating(base(), vec![active("192.168.1.10:50000")]),
             vec![want(PrivateAddressLeak, Warning, &[10], &[USE_PASSIVE, CLIENT_HELPER])],
         ),
