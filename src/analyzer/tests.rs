@@ -1,6 +1,7 @@
 use super::*;
-use crate::model::{LinkType, Outcome};
+use crate::model::{LinkType, Outcome, Severity};
 use crate::report::Report;
+use crate::tcp::flow::FlowLimits;
 use etherparse::PacketBuilder;
 use proptest::prelude::*;
 
@@ -127,7 +128,7 @@ fn a_closed_session_is_reported_at_once_and_forgotten() {
     assert_eq!(record.negotiations[0].data.outcome, Outcome::NotAttempted);
     assert_eq!(record.findings[0].kind, crate::model::FindingKind::PrivateAddressLeak);
     assert_eq!(f.a.open_sessions().count(), 0, "its state is dropped");
-    assert_eq!(f.a.held, 0, "and its buffers");
+    assert_eq!(f.a.budget.held(), 0, "and its buffers");
     f.a.finish();
     let Some(Event::Summary { summary, .. }) = f.a.poll_event() else { panic!("summary last") };
     assert_eq!((summary.sessions, summary.negotiations, summary.warnings), (1, 1, 1));
@@ -248,7 +249,7 @@ fn the_buffer_budget_holds_across_sessions_and_counts_what_it_gave_up() {
         for k in 0..4u32 {
             f.feed(&segment(c, S, cs + 100 + k * 1024, ss, ACK, &[b'x'; 1024]));
         }
-        assert!(f.a.held <= settings.buffer_budget, "session {i}: {} held", f.a.held);
+        assert!(f.a.budget.held() <= settings.buffer_budget, "session {i}: {} held", f.a.budget.held());
         given_up = f.a.summary.control_over_budget_bytes;
     }
     // Past the budget each channel gave up what it held (the bytes after such a gap are

@@ -9,6 +9,8 @@
 pub mod across;
 mod negotiation;
 mod session;
+#[cfg(test)]
+mod tests_table;
 
 use crate::model::{classify, AddressClass, Finding, Intent, Known, Mode, PortRange, ServerSetup, Session};
 use crate::AddrMap;

@@ -1,0 +1,719 @@
+//! Diagnosis's decisions, table-driven: a session record built by hand in, findings out. Each
+//! row names the branch it pins (a kind, its severity, what links it to its cause) and asserts
+//! every finding's kind, severity, cause, evidence frames and fix actions: never their words,
+//! which report-side code chooses.
+
+use super::across::NatPairing;
+use super::{session_findings, Context};
+use crate::model::record::{Anomaly, ControlStats, DataChannel, Timeline};
+use crate::model::{
+    classify, Connection, Directions, EndReason, Finding, FindingKind, Fix, Intent, Mode, Negotiation, NegotiationCommand, Outcome,
+    PortRange, Session, Severity, Side, Software, Timestamp,
+};
+use std::net::{IpAddr, SocketAddr};
+
+const SECOND: i64 = 1_000_000_000;
+/// The usual picture: a client on a LAN behind NAT, a server with a public address.
+const CLIENT: &str = "192.168.1.10:40000";
+const SERVER: &str = "203.0.113.5:21";
+/// The client's data connections come from here.
+const DATA_CLIENT: &str = "192.168.1.10:40001";
+/// A client with a public address (active mode without NAT).
+const PUBLIC_CLIENT: &str = "198.51.100.7:40000";
+/// A server on its LAN behind NAT, captured there.
+const LAN_SERVER: &str = "10.0.0.20:21";
+/// The record's id: every finding names it.
+const ID: u32 = 3;
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// A session between `client` and `server`, closed after a minute, nothing negotiated yet.
+fn session(client: &str, server: &str) -> Session {
+    let (client, server) = (addr(client), addr(server));
+    Session {
+        id: ID,
+        client,
+        server,
+        control_port: server.port(),
+        first_frame: 1,
+        start_time: Timestamp(0),
+        last_frame: 50,
+        end_time: Timestamp(60 * SECOND),
+        end: EndReason::Closed,
+        user: None,
+        banner: None,
+        software: Software::Vsftpd,
+        tls: false,
+        tls_frame: None,
+        protected_data: false,
+        clear_again_frame: None,
+        password_frame: None,
+        commands: 4,
+        replies: 4,
+        captured_directions: Directions::Both,
+        one_direction_frame: None,
+        negotiations: Vec::new(),
+        negotiations_over_limit: 0,
+        probable_data_channels: Vec::new(),
+        anomalies: Vec::new(),
+        control: ControlStats::default(),
+        findings: Vec::new(),
+        timeline: Timeline::default(),
+    }
+}
+
+/// A negotiation at frame 10 (1 s in), answered at frame 11, advertising `advertised`; no data
+/// connection and no transfer yet.
+fn negotiation(command: NegotiationCommand, advertised: Option<&str>, reply_code: u16) -> Negotiation {
+    let advertised = advertised.map(addr);
+    Negotiation {
+        frame: 10,
+        time: Timestamp(SECOND),
+        command,
+        mode: command.mode(),
+        argument: None,
+        reply_code: Some(reply_code),
+        reply_frame: Some(11),
+        reply_text: Some(String::from("reply")),
+        advertised,
+        advertised_class: advertised.map(|a| classify(a.ip())),
+        address_implied: false,
+        command_implied: false,
+        reply_implied: false,
+        malformed: None,
+        data: DataChannel {
+            outcome: Outcome::NotAttempted,
+            matched_by: None,
+            connection: None,
+            bytes: 0,
+            duration: None,
+            command: None,
+            command_frame: None,
+            reply_code: None,
+            reply_frame: None,
+            reply_text: None,
+            aborted_frame: None,
+            earlier_attempts: Vec::new(),
+        },
+    }
+}
+
+/// PASV answered by a 227 naming `advertised` (evidence: the reply, frame 11).
+fn passive(advertised: &str) -> Negotiation {
+    negotiation(NegotiationCommand::PASV, Some(advertised), 227)
+}
+
+/// PORT naming `advertised`, accepted (evidence: the command, frame 10).
+fn active(advertised: &str) -> Negotiation {
+    negotiation(NegotiationCommand::PORT, Some(advertised), 200)
+}
+
+/// A data connection from `client` to `server` whose SYN is frame `syn`; its SYN-ACK, RST or
+/// ICMP error (as the outcome says) is the next frame.
+fn connection(client: &str, server: &str, outcome: Outcome, syn: u64) -> Connection {
+    let next = Some(syn + 1);
+    Connection {
+        client: addr(client),
+        server: addr(server),
+        syn_frame: syn,
+        syn_time: Timestamp(syn as i64),
+        outcome,
+        syns: if outcome == Outcome::Unanswered { 3 } else { 1 },
+        client_isn: Some(1),
+        server_isn: None,
+        synack_frame: next.filter(|_| outcome == Outcome::Established),
+        rst_frame: next.filter(|_| outcome == Outcome::Refused),
+        rst_from: (outcome == Outcome::Refused).then_some(Side::Server),
+        unreachable_frame: next.filter(|_| outcome == Outcome::Unreachable),
+        unreachable: None,
+        fin_frame: None,
+        bytes_to_server: 0,
+        bytes_to_client: 0,
+        last_frame: syn + 1,
+        last_time: Timestamp(syn as i64 + 1),
+    }
+}
+
+/// What a test adds to a negotiation.
+trait Build: Sized {
+    /// Its data connection (SYN at frame 12), with the outcome the record reads from it.
+    fn connected(self, client: &str, server: &str, outcome: Outcome) -> Self;
+    /// Its transfer: the command at frame 14, the final reply at frame 15.
+    fn transfer(self, command: &str, code: u16, text: &str) -> Self;
+    fn with(self, change: impl FnOnce(&mut Negotiation)) -> Self;
+}
+
+impl Build for Negotiation {
+    fn connected(mut self, client: &str, server: &str, outcome: Outcome) -> Self {
+        self.data.connection = Some(connection(client, server, outcome, 12));
+        self.data.outcome = outcome;
+        self.data.matched_by = Some(crate::model::MatchedBy::Advertised);
+        self
+    }
+    fn transfer(mut self, command: &str, code: u16, text: &str) -> Self {
+        self.data.command = Some(command.to_string());
+        self.data.command_frame = Some(14);
+        self.data.reply_code = Some(code);
+        self.data.reply_frame = Some(15);
+        self.data.reply_text = Some(text.to_string());
+        self
+    }
+    fn with(mut self, change: impl FnOnce(&mut Negotiation)) -> Self {
+        change(&mut self);
+        self
+    }
+}
+
+/// A finding as a row expects it.
+#[derive(Debug, PartialEq, Eq)]
+struct Want {
+    kind: FindingKind,
+    severity: Severity,
+    caused_by: Option<u32>,
+    frames: Vec<u64>,
+    /// The fix actions in order (the `Fix` variants' names).
+    fix: Vec<String>,
+    occurrences: u32,
+}
+
+fn want(kind: FindingKind, severity: Severity, frames: &[u64], fix: &[&str]) -> Want {
+    Want { kind, severity, caused_by: None, frames: frames.to_vec(), fix: fix.iter().map(|a| a.to_string()).collect(), occurrences: 1 }
+}
+
+impl Want {
+    fn caused_by(self, cause: u32) -> Want {
+        Want { caused_by: Some(cause), ..self }
+    }
+    fn times(self, occurrences: u32) -> Want {
+        Want { occurrences, ..self }
+    }
+}
+
+/// A fix's action: its variant's name (what the JSON's `action` says, in another case).
+fn action(fix: &Fix) -> String {
+    format!("{fix:?}").chars().take_while(char::is_ascii_alphanumeric).collect()
+}
+
+fn got(f: &Finding) -> Want {
+    Want {
+        kind: f.kind,
+        severity: f.severity,
+        caused_by: f.caused_by,
+        frames: f.frames.clone(),
+        fix: f.fix.iter().map(action).collect(),
+        occurrences: f.occurrences,
+    }
+}
+
+struct Row {
+    /// The branch it pins.
+    name: &'static str,
+    session: Session,
+    intent: Intent,
+    want: Vec<Want>,
+}
+
+fn row(name: &'static str, session: Session, want: Vec<Want>) -> Row {
+    Row { name, session, intent: Intent::default(), want }
+}
+
+fn with_intent(name: &'static str, intent: Intent, session: Session, want: Vec<Want>) -> Row {
+    Row { name, session, intent, want }
+}
+
+/// `session` with these negotiations.
+fn negotiating(mut s: Session, negotiations: Vec<Negotiation>) -> Session {
+    s.negotiations = negotiations;
+    s
+}
+
+fn changed(mut s: Session, change: impl FnOnce(&mut Session)) -> Session {
+    change(&mut s);
+    s
+}
+
+use FindingKind::*;
+use Outcome::*;
+use Severity::{Error, Info, Warning};
+
+/// Fix actions, by the names the table uses.
+const SERVER_PASSIVE: &str = "ServerPassiveSettings";
+const FORWARD: &str = "ForwardPassiveRange";
+const ALLOW: &str = "AllowPassiveRange";
+const USE_PASSIVE: &str = "UsePassiveMode";
+const CLIENT_HELPER: &str = "ClientRouterHelper";
+
+fn control_rows() -> Vec<Row> {
+    let base = || session(CLIENT, SERVER);
+    vec![
+        row(
+            "a clean passive transfer: nothing to say",
+            negotiating(
+                base(),
+                vec![passive("203.0.113.5:50000").connected(DATA_CLIENT, "203.0.113.5:50000", Established).transfer("RETR f", 226, "ok")],
+            ),
+            vec![],
+        ),
+        row(
+            "control port other than 21: the router's helper must be told",
+            session(CLIENT, "203.0.113.5:2121"),
+            vec![want(NonstandardControlPort, Info, &[1], &["AttachHelper"])],
+        ),
+        with_intent(
+            "control port other than the intended one",
+            Intent { control_port: Some(990), ..Intent::default() },
+            base(),
+            vec![want(UnexpectedControlPort, Warning, &[1], &["UseControlPort"])],
+        ),
+        row(
+            "one direction captured: a fact about the capture",
+            changed(base(), |s| {
+                s.captured_directions = Directions::ClientToServer;
+                s.one_direction_frame = Some(5);
+            }),
+            vec![want(OneDirectionCaptured, Info, &[1, 5], &[])],
+        ),
+        row("both directions captured: the one-direction frame says nothing", changed(base(), |s| s.one_direction_frame = Some(5)), vec![]),
+        row(
+            "a named user's password in clear text",
+            changed(base(), |s| {
+                s.user = Some("alice".into());
+                s.password_frame = Some(4);
+            }),
+            vec![want(CleartextCredentials, Warning, &[4], &["RequireTls", "ServerRequireTls"])],
+        ),
+        row(
+            "an anonymous login's password in clear text",
+            changed(base(), |s| {
+                s.user = Some("FTP".into());
+                s.password_frame = Some(4);
+            }),
+            vec![want(CleartextCredentials, Info, &[4], &["RequireTls", "ServerRequireTls"])],
+        ),
+        row(
+            "TLS, its probable data connections fine",
+            changed(base(), |s| {
+                s.tls = true;
+                s.tls_frame = Some(6);
+                s.probable_data_channels = vec![connection(DATA_CLIENT, "203.0.113.5:50000", Established, 20)];
+            }),
+            vec![want(ControlChannelEncrypted, Info, &[6, 20], &[])],
+        ),
+        row(
+            "TLS, a probable data connection refused: the helper cannot help",
+            changed(base(), |s| {
+                s.tls = true;
+                s.tls_frame = Some(6);
+                s.probable_data_channels = vec![connection(DATA_CLIENT, "203.0.113.5:50000", Refused, 20)];
+            }),
+            vec![
+                want(ControlChannelEncrypted, Error, &[6, 20], &["HelperBlindUnderTls", SERVER_PASSIVE, FORWARD]),
+                want(DataConnectionFailed, Error, &[21, 20], &[FORWARD]).caused_by(0),
+            ],
+        ),
+        row(
+            "malformed lines the parser met",
+            changed(base(), |s| {
+                let line = |frame, kind| Anomaly { frame, kind, reason: format!("reason {frame}"), excerpt: String::new() };
+                s.anomalies = vec![line(7, "malformed_command"), line(8, "malformed_reply")];
+            }),
+            vec![want(MalformedCommand, Info, &[7], &[]), want(MalformedReply, Info, &[8], &[])],
+        ),
+    ]
+}
+
+fn leak_rows() -> Vec<Row> {
+    let base = || session(CLIENT, SERVER);
+    let leaked = "10.0.0.20:40000";
+    let leak_fix: &[&str] = &[SERVER_PASSIVE, FORWARD];
+    vec![
+        row(
+            "passive leak, nothing followed: the leak, and the connection not seen as its consequence",
+            negotiating(base(), vec![passive(leaked)]),
+            vec![want(PrivateAddressLeak, Warning, &[11], leak_fix), want(DataConnectionNotSeen, Warning, &[11], &[FORWARD]).caused_by(0)],
+        ),
+        row(
+            "passive leak, the client's SYNs to it unanswered",
+            negotiating(base(), vec![passive(leaked).connected(DATA_CLIENT, leaked, Unanswered)]),
+            vec![
+                want(PrivateAddressLeak, Error, &[11, 12], leak_fix),
+                want(DataConnectionFailed, Error, &[11, 12], &[FORWARD, SERVER_PASSIVE]).caused_by(0),
+            ],
+        ),
+        row(
+            "passive leak worked around: the client went to the control address",
+            negotiating(base(), vec![passive(leaked).connected(DATA_CLIENT, "203.0.113.5:40000", Established).transfer("LIST", 226, "ok")]),
+            vec![want(PrivateAddressLeak, Warning, &[11, 12, 15], leak_fix)],
+        ),
+        row(
+            "passive leak, and yet the advertised address answered (a VPN)",
+            negotiating(base(), vec![passive(leaked).connected(DATA_CLIENT, leaked, Established)]),
+            vec![want(PrivateAddressLeak, Warning, &[11, 12], leak_fix)],
+        ),
+        row(
+            "passive leak, tried, and the transfer completed where the capture does not see",
+            negotiating(
+                base(),
+                vec![passive(leaked).transfer("RETR f", 226, "ok").with(|n| {
+                    n.data.outcome = Unknown;
+                    n.data.earlier_attempts = vec![connection(DATA_CLIENT, leaked, Unanswered, 12)];
+                })],
+            ),
+            vec![want(PrivateAddressLeak, Warning, &[11, 12, 15], leak_fix)],
+        ),
+        row(
+            "passive leak, the transfer rejected: 425 with no connection means forwarding",
+            negotiating(
+                base(),
+                vec![passive(leaked).transfer("LIST", 425, "Can't open data connection.").with(|n| n.data.outcome = Rejected)],
+            ),
+            vec![
+                want(PrivateAddressLeak, Error, &[11, 15], leak_fix),
+                want(DataCommandRejected, Error, &[15, 10], &[FORWARD]).caused_by(0),
+            ],
+        ),
+        row(
+            "passive leak, outcome unknown: a warning, raised to an error by the transfer broken after it",
+            negotiating(
+                base(),
+                vec![passive(leaked).transfer("RETR f", 426, "Failure writing network stream.").with(|n| n.data.outcome = Unknown)],
+            ),
+            vec![want(PrivateAddressLeak, Error, &[11, 15], leak_fix), want(DataCommandRejected, Error, &[15, 10], &[]).caused_by(0)],
+        ),
+        row(
+            "active leak rewritten by the client's router: the rewrite is its consequence",
+            negotiating(base(), vec![active("192.168.1.10:50000").connected("203.0.113.5:20", "192.168.1.10:50000", Established)]),
+            vec![
+                want(PrivateAddressLeak, Warning, &[10, 12], &[USE_PASSIVE]),
+                want(AlgRewrite, Info, &[10, 12], &["PrepareForTls"]).caused_by(0),
+            ],
+        ),
+        row(
+            "active leak, no connection back: passive mode, or the client's router helper",
+            negotiating(base(), vec![active("192.168.1.10:50000")]),
+            vec![want(PrivateAddressLeak, Warning, &[10], &[USE_PASSIVE, CLIENT_HELPER])],
+        ),
+        row(
+            "active leak, the server's connection back unanswered: the client cannot be reached",
+            negotiating(base(), vec![active("192.168.1.10:50000").connected("203.0.113.5:20", "192.168.1.10:50000", Unanswered)]),
+            vec![
+                want(PrivateAddressLeak, Error, &[10, 12], &[USE_PASSIVE, CLIENT_HELPER]),
+                want(DataConnectionFailed, Error, &[10, 12], &[USE_PASSIVE, CLIENT_HELPER]).caused_by(0),
+            ],
+        ),
+        row(
+            "two identical leaks are one finding, counted twice",
+            negotiating(
+                base(),
+                vec![
+                    passive(leaked),
+                    passive(leaked).with(|n| {
+                        n.frame = 20;
+                        n.reply_frame = Some(21);
+                        n.time = Timestamp(5 * SECOND);
+                    }),
+                ],
+            ),
+            vec![
+                want(PrivateAddressLeak, Warning, &[11, 21], leak_fix).times(2),
+                want(DataConnectionNotSeen, Warning, &[11, 21], &[FORWARD]).caused_by(0).times(2),
+            ],
+        ),
+    ]
+}
+
+fn address_rows() -> Vec<Row> {
+    let base = || session(CLIENT, SERVER);
+    let elsewhere = "198.51.100.20:50000";
+    vec![
+        row(
+            "passive, another public address, the transfer worked: NAT set up as meant",
+            negotiating(base(), vec![passive(elsewhere).connected(DATA_CLIENT, elsewhere, Established).transfer("LIST", 226, "ok")]),
+            vec![want(AddressMismatch, Info, &[11, 12, 15], &[])],
+        ),
+        row(
+            "passive, another public address, unanswered: check it, and the failure is its consequence",
+            negotiating(base(), vec![passive(elsewhere).connected(DATA_CLIENT, elsewhere, Unanswered)]),
+            vec![
+                want(AddressMismatch, Error, &[11, 12], &["CheckExternalAddress", FORWARD]),
+                want(DataConnectionFailed, Error, &[11, 12], &[FORWARD, ALLOW, SERVER_PASSIVE]).caused_by(0),
+            ],
+        ),
+        row(
+            "passive, another public address, nothing followed: not seen is a problem of its own",
+            negotiating(base(), vec![passive(elsewhere)]),
+            vec![want(AddressMismatch, Info, &[11], &[]), want(DataConnectionNotSeen, Warning, &[11], &[FORWARD, ALLOW])],
+        ),
+        row(
+            "captured at the server behind NAT, the client never arrived: an error, forward the port",
+            negotiating(session(PUBLIC_CLIENT, LAN_SERVER), vec![passive("203.0.113.5:50000")]),
+            vec![want(AddressMismatch, Info, &[11], &[]), want(DataConnectionNotSeen, Error, &[11], &[FORWARD])],
+        ),
+        row(
+            "a client that moves on at once never meant to connect",
+            negotiating(
+                base(),
+                vec![
+                    passive("203.0.113.5:50000"),
+                    passive("203.0.113.5:50001")
+                        .with(|n| n.time = Timestamp(SECOND + SECOND / 5))
+                        .connected(DATA_CLIENT, "203.0.113.5:50001", Established)
+                        .transfer("LIST", 226, "ok"),
+                ],
+            ),
+            vec![],
+        ),
+        row(
+            "PORT naming a third host: a bounce",
+            negotiating(session(PUBLIC_CLIENT, SERVER), vec![active("198.51.100.99:8080")]),
+            vec![want(BounceAttempt, Warning, &[10], &["RefuseForeignAddress"])],
+        ),
+        row(
+            "active to a public client, the server's connection refused: let it through",
+            negotiating(
+                session(PUBLIC_CLIENT, SERVER),
+                vec![active("198.51.100.7:50000").connected("203.0.113.5:20", "198.51.100.7:50000", Refused)],
+            ),
+            vec![want(DataConnectionFailed, Error, &[10, 12, 13], &[USE_PASSIVE, "AllowActiveData"])],
+        ),
+        row(
+            "passive to the server itself, refused: nothing listens, the failure is the problem",
+            negotiating(base(), vec![passive("203.0.113.5:50000").connected(DATA_CLIENT, "203.0.113.5:50000", Refused)]),
+            vec![want(DataConnectionFailed, Error, &[11, 12, 13], &[FORWARD, ALLOW, SERVER_PASSIVE])],
+        ),
+        row(
+            "passive 227 that cannot be read",
+            negotiating(base(), vec![negotiation(NegotiationCommand::PASV, None, 227).with(|n| n.malformed = Some("no address"))]),
+            vec![want(MalformedReply, Warning, &[11], &[])],
+        ),
+        row(
+            "PORT that cannot be read",
+            negotiating(base(), vec![negotiation(NegotiationCommand::PORT, None, 500).with(|n| n.malformed = Some("5 numbers"))]),
+            vec![want(MalformedCommand, Warning, &[10], &[]), want(DataCommandRejected, Error, &[11, 10], &[])],
+        ),
+    ]
+}
+
+fn intent_rows() -> Vec<Row> {
+    let base = || session(CLIENT, SERVER);
+    let public = Intent { public_ip: Some(ip("203.0.113.9")), ..Intent::default() };
+    let range = Intent { pasv_range: Some(PortRange { lo: 50000, hi: 50100 }), ..Intent::default() };
+    vec![
+        with_intent(
+            "a public address other than intended, the transfer worked",
+            public,
+            negotiating(base(), vec![passive("203.0.113.5:50000").connected(DATA_CLIENT, "203.0.113.5:50000", Established)]),
+            vec![want(UnexpectedPublicAddress, Warning, &[11, 12], &[SERVER_PASSIVE])],
+        ),
+        with_intent(
+            "a public address other than intended, unanswered: the cause of the failure",
+            public,
+            negotiating(base(), vec![passive("203.0.113.5:50000").connected(DATA_CLIENT, "203.0.113.5:50000", Unanswered)]),
+            vec![
+                want(UnexpectedPublicAddress, Error, &[11, 12], &[SERVER_PASSIVE]),
+                want(DataConnectionFailed, Error, &[11, 12], &[FORWARD, ALLOW, SERVER_PASSIVE]).caused_by(0),
+            ],
+        ),
+        with_intent(
+            "another public address than the server's and than intended: the intent names the cause",
+            public,
+            negotiating(base(), vec![passive("198.51.100.20:50000").connected(DATA_CLIENT, "198.51.100.20:50000", Unanswered)]),
+            vec![
+                want(AddressMismatch, Error, &[11, 12], &["CheckExternalAddress", FORWARD]),
+                want(UnexpectedPublicAddress, Error, &[11, 12], &[SERVER_PASSIVE]),
+                want(DataConnectionFailed, Error, &[11, 12], &[FORWARD, ALLOW, SERVER_PASSIVE]).caused_by(1),
+            ],
+        ),
+        with_intent(
+            "a port outside the intended range, the transfer worked",
+            range,
+            negotiating(base(), vec![passive("203.0.113.5:40000").connected(DATA_CLIENT, "203.0.113.5:40000", Established)]),
+            vec![want(PortOutsideRange, Warning, &[11, 12], &[SERVER_PASSIVE])],
+        ),
+        with_intent(
+            "a port outside the intended range, refused: the range is known, not to be set",
+            range,
+            negotiating(base(), vec![passive("203.0.113.5:40000").connected(DATA_CLIENT, "203.0.113.5:40000", Refused)]),
+            vec![
+                want(PortOutsideRange, Error, &[11, 12, 13], &[SERVER_PASSIVE]),
+                want(DataConnectionFailed, Error, &[11, 12, 13], &[FORWARD, ALLOW]).caused_by(0),
+            ],
+        ),
+    ]
+}
+
+fn rejection_rows() -> Vec<Row> {
+    let base = || session(CLIENT, SERVER);
+    let worked = || passive("203.0.113.5:50000").connected(DATA_CLIENT, "203.0.113.5:50000", Established);
+    let public = || session(PUBLIC_CLIENT, SERVER);
+    vec![
+        row(
+            "PORT refused by the server's anti-bounce check",
+            negotiating(
+                public(),
+                vec![active("198.51.100.7:50000").with(|n| {
+                    n.reply_code = Some(500);
+                    n.reply_text = Some("Illegal PORT command.".into());
+                })],
+            ),
+            vec![want(DataCommandRejected, Error, &[11, 10], &[USE_PASSIVE, "KeepAntiBounce"])],
+        ),
+        row(
+            "the data connection came from another address than the control's",
+            negotiating(base(), vec![worked().transfer("LIST", 425, "Security: Bad IP connecting.")]),
+            vec![want(DataCommandRejected, Error, &[15, 10], &["SameNatAddress"])],
+        ),
+        row(
+            "passive 425, no connection came: forward or let in the passive port",
+            negotiating(
+                base(),
+                vec![passive("203.0.113.5:50000")
+                    .transfer("LIST", 425, "Failed to establish connection.")
+                    .with(|n| n.data.outcome = Rejected)],
+            ),
+            vec![want(DataCommandRejected, Error, &[15, 10], &[FORWARD, ALLOW])],
+        ),
+        row(
+            "passive 425 with a connection: the server's passive settings",
+            negotiating(base(), vec![worked().transfer("LIST", 425, "Failed to establish connection.")]),
+            vec![want(DataCommandRejected, Error, &[15, 10], &[SERVER_PASSIVE])],
+        ),
+        row(
+            "active 425: passive mode",
+            negotiating(
+                public(),
+                vec![active("198.51.100.7:50000").transfer("LIST", 425, "Can't open data connection.").with(|n| n.data.outcome = Rejected)],
+            ),
+            vec![want(DataCommandRejected, Error, &[15, 10], &[USE_PASSIVE])],
+        ),
+        row(
+            "426, the transfer broken: no fix to give",
+            negotiating(base(), vec![worked().transfer("RETR f", 426, "Failure writing network stream.")]),
+            vec![want(DataCommandRejected, Error, &[15, 10], &[])],
+        ),
+        row(
+            "426 answering the client's ABOR: no problem",
+            negotiating(
+                base(),
+                vec![worked().transfer("RETR f", 426, "Failure writing network stream.").with(|n| n.data.aborted_frame = Some(14))],
+            ),
+            vec![],
+        ),
+        row(
+            "PASV refused outright",
+            negotiating(base(), vec![negotiation(NegotiationCommand::PASV, None, 502)]),
+            vec![want(DataCommandRejected, Error, &[11, 10], &[])],
+        ),
+        row(
+            "a transfer refused for its own reasons (550) is not a data-channel problem",
+            negotiating(base(), vec![worked().transfer("RETR f", 550, "No such file.")]),
+            vec![],
+        ),
+    ]
+}
+
+#[test]
+fn each_decision_gives_its_findings() {
+    let rows: Vec<Row> = [control_rows(), leak_rows(), address_rows(), intent_rows(), rejection_rows()].into_iter().flatten().collect();
+    let mut failed = Vec::new();
+    for r in &rows {
+        let cx = Context { intent: r.intent, passive_ports: None };
+        let found = session_findings(&r.session, &cx);
+        assert!(found.iter().all(|f| f.session == ID), "{}: every finding names its session", r.name);
+        let found: Vec<Want> = found.iter().map(got).collect();
+        if found != r.want {
+            failed.push(format!("{}:\n  want {:?}\n  got  {:?}", r.name, r.want, found));
+        }
+    }
+    assert!(failed.is_empty(), "{} of {} rows:\n{}", failed.len(), rows.len(), failed.join("\n"));
+    // Every kind diagnosis produces, in every severity it can have, has a row.
+    let seen = |kind: FindingKind, severity: Severity| rows.iter().flat_map(|r| &r.want).any(|w| w.kind == kind && w.severity == severity);
+    let missing: Vec<_> = all_kinds_and_severities().into_iter().filter(|&(k, s)| !seen(k, s)).collect();
+    // Across sessions: [`alg_rewrite_across_a_nat_router`].
+    assert!(missing.is_empty(), "no row for {missing:?}");
+}
+
+/// Each kind diagnosis produces (from one session's record) with the severities its code can
+/// give it. Exhaustive: a new kind does not compile until it is listed here, and its rows added.
+fn all_kinds_and_severities() -> Vec<(FindingKind, Severity)> {
+    let severities = |k: FindingKind| -> &'static [Severity] {
+        match k {
+            PrivateAddressLeak => &[Warning, Error],
+            AddressMismatch => &[Info, Error],
+            DataConnectionFailed => &[Error],
+            DataCommandRejected => &[Error],
+            BounceAttempt => &[Warning],
+            ControlChannelEncrypted => &[Info, Error],
+            AlgRewrite => &[Info],
+            NonstandardControlPort => &[Info],
+            CleartextCredentials => &[Info, Warning],
+            MalformedReply => &[Info, Warning],
+            MalformedCommand => &[Info, Warning],
+            // Live capture only (live::drops), not diagnosis.
+            CaptureDrops => &[],
+            DataConnectionNotSeen => &[Warning, Error],
+            PortOutsideRange => &[Warning, Error],
+            UnexpectedPublicAddress => &[Warning, Error],
+            UnexpectedControlPort => &[Warning],
+            OneDirectionCaptured => &[Info],
+        }
+    };
+    let kinds = [
+        PrivateAddressLeak,
+        AddressMismatch,
+        DataConnectionFailed,
+        DataCommandRejected,
+        BounceAttempt,
+        ControlChannelEncrypted,
+        AlgRewrite,
+        NonstandardControlPort,
+        CleartextCredentials,
+        MalformedReply,
+        MalformedCommand,
+        CaptureDrops,
+        DataConnectionNotSeen,
+        PortOutsideRange,
+        UnexpectedPublicAddress,
+        UnexpectedControlPort,
+        OneDirectionCaptured,
+    ];
+    kinds.into_iter().flat_map(|k| severities(k).iter().map(move |&s| (k, s))).collect()
+}
+
+/// Both copies of one control connection, before and after a NAT router (DNAT in front of the
+/// server): the inside copy advertises the server's LAN address, the outside one the router's.
+fn copies(isn: u32) -> (Session, Session) {
+    let copy = |id, server: &str, advertised: &str, reply_frame| {
+        let mut s = negotiating(session(PUBLIC_CLIENT, server), vec![passive(advertised).with(|n| n.reply_frame = Some(reply_frame))]);
+        s.id = id;
+        s.user = Some("alice".into());
+        s.control = ControlStats { client_isn: Some(isn), server_isn: Some(500), ..ControlStats::default() };
+        s
+    };
+    (copy(1, LAN_SERVER, "10.0.0.20:50000", 11), copy(2, SERVER, "203.0.113.5:50000", 111))
+}
+
+#[test]
+fn alg_rewrite_across_a_nat_router() {
+    let (inside, outside) = copies(100);
+    let mut pairing = NatPairing::default();
+    assert!(pairing.settle(&inside, Timestamp(10 * SECOND)).is_empty(), "its other copy has not settled yet");
+    let found = pairing.settle(&outside, Timestamp(11 * SECOND));
+    let want = vec![want(AlgRewrite, Info, &[11, 111], &["PrepareForTls"])];
+    assert_eq!(found.iter().map(got).collect::<Vec<_>>(), want);
+    assert_eq!(found[0].session, 1, "named by the inside copy");
+    assert!(matches!(found[0].fix[..], [Fix::PrepareForTls { mode: Mode::Passive }]));
+
+    // Another connection that only shares the client's endpoint (its own sequence numbers).
+    let (inside, _) = copies(100);
+    let (_, other) = copies(999);
+    let mut pairing = NatPairing::default();
+    pairing.settle(&inside, Timestamp(10 * SECOND));
+    assert!(pairing.settle(&other, Timestamp(11 * SECOND)).is_empty());
+}
