@@ -1,10 +1,10 @@
 //! A finding: one problem (or fact worth knowing) with its evidence frames, what to say about
-//! it and the fixes, all as values: the words are chosen at output time (report::finding and
-//! report::fix), so that diagnosing a session formats nothing.
+//! it and the fixes, all as values: the words are chosen at output time (each kind's module
+//! under problems/, and report::fix), so that diagnosing a session formats nothing. Its JSON is
+//! a report-side view (report::record), as the words are.
 
 use super::record::Icmp;
 use super::{AddressClass, Directions, FindingKind, Fix, MatchedBy, Mode, NegotiationCommand, Outcome, PortRange, Severity, Side};
-use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
 use std::hash::{BuildHasher, Hash};
 use std::net::{IpAddr, SocketAddr};
@@ -61,28 +61,6 @@ impl Finding {
 /// Fixed seed: the same capture groups the same way on every run.
 pub fn group(cause: impl Hash) -> u64 {
     foldhash::fast::FixedState::with_seed(0x6f75_7063).hash_one(cause)
-}
-
-impl Serialize for Finding {
-    /// `summary` and `explanation` are rendered straight into the output.
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use crate::report::finding::{Explanation, Summary};
-        use crate::report::Rendered;
-        let mut st = s.serialize_struct("Finding", 11)?;
-        st.serialize_field("kind", &self.kind)?;
-        st.serialize_field("occurrences", &self.occurrences)?;
-        st.serialize_field("caused_by", &self.caused_by)?;
-        st.serialize_field("severity", &self.severity)?;
-        st.serialize_field("session", &self.session)?;
-        st.serialize_field("frames", &self.frames)?;
-        st.serialize_field("summary", &Rendered(Summary(self)))?;
-        st.serialize_field("explanation", &Rendered(Explanation(self)))?;
-        // Each fix as `{"action": ..., its parameters, "text": the rendered advice}`.
-        st.serialize_field("fix", &crate::report::fix::Fixes(&self.fix))?;
-        st.serialize_field("details", &self.details)?;
-        st.serialize_field("also", &crate::report::finding::Also(self))?;
-        st.end()
-    }
 }
 
 /// What a finding says, by case, with the values its words need (report::finding words it).
@@ -309,17 +287,17 @@ pub enum Details {
     /// address_mismatch
     Mismatch {
         side: &'static str,
-        #[serde(serialize_with = "crate::report::addr::socket")]
+        #[serde(serialize_with = "crate::model::notation::socket")]
         advertised: SocketAddr,
-        #[serde(serialize_with = "crate::report::addr::ip")]
+        #[serde(serialize_with = "crate::model::notation::ip")]
         control_address: IpAddr,
     },
     /// bounce_attempt
     Bounce {
         side: &'static str,
-        #[serde(serialize_with = "crate::report::addr::ip")]
+        #[serde(serialize_with = "crate::model::notation::ip")]
         address: IpAddr,
-        #[serde(serialize_with = "crate::report::addr::ip")]
+        #[serde(serialize_with = "crate::model::notation::ip")]
         client: IpAddr,
     },
     /// data_command_rejected
@@ -327,7 +305,7 @@ pub enum Details {
     /// private_address_leak
     Leak {
         side: &'static str,
-        #[serde(serialize_with = "crate::report::addr::ip")]
+        #[serde(serialize_with = "crate::model::notation::ip")]
         address: IpAddr,
         port: u16,
         class: AddressClass,
@@ -337,19 +315,19 @@ pub enum Details {
     },
     /// alg_rewrite seen from one side: a private PORT whose connection still arrived
     RewriteSeen {
-        #[serde(serialize_with = "crate::report::addr::socket")]
+        #[serde(serialize_with = "crate::model::notation::socket")]
         advertised: SocketAddr,
         connection: Endpoints,
     },
     /// data_connection_not_seen
     NotSeen {
-        #[serde(serialize_with = "crate::report::addr::socket")]
+        #[serde(serialize_with = "crate::model::notation::socket")]
         advertised: SocketAddr,
         at_server: bool,
     },
     /// port_outside_range, unexpected_public_address: what was advertised against the intent
     Intended {
-        #[serde(serialize_with = "crate::report::addr::socket")]
+        #[serde(serialize_with = "crate::model::notation::socket")]
         advertised: SocketAddr,
         #[serde(flatten)]
         intended: Intended,
@@ -360,9 +338,9 @@ pub enum Details {
     Drops { received: u64, dropped: u64, interface_dropped: u64 },
     /// alg_rewrite across the two copies of one connection
     RewriteAcross {
-        #[serde(serialize_with = "crate::report::addr::socket")]
+        #[serde(serialize_with = "crate::model::notation::socket")]
         inside: SocketAddr,
-        #[serde(serialize_with = "crate::report::addr::socket")]
+        #[serde(serialize_with = "crate::model::notation::socket")]
         outside: SocketAddr,
         inside_session: u32,
         outside_session: u32,
@@ -373,7 +351,7 @@ pub enum Details {
 #[derive(Debug, Clone, Copy, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Intended {
-    #[serde(rename = "intended_public_ip", serialize_with = "crate::report::addr::ip")]
+    #[serde(rename = "intended_public_ip", serialize_with = "crate::model::notation::ip")]
     Address(IpAddr),
     #[serde(rename = "intended_range")]
     Range(PortRange),
@@ -382,18 +360,18 @@ pub enum Intended {
 /// A connection named in a finding.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Endpoints {
-    #[serde(serialize_with = "crate::report::addr::socket")]
+    #[serde(serialize_with = "crate::model::notation::socket")]
     pub client: SocketAddr,
-    #[serde(serialize_with = "crate::report::addr::socket")]
+    #[serde(serialize_with = "crate::model::notation::socket")]
     pub server: SocketAddr,
 }
 
 /// A data connection named in a finding, with its SYN's frame (and, in a list, its outcome).
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct ChannelSeen {
-    #[serde(serialize_with = "crate::report::addr::socket")]
+    #[serde(serialize_with = "crate::model::notation::socket")]
     pub client: SocketAddr,
-    #[serde(serialize_with = "crate::report::addr::socket")]
+    #[serde(serialize_with = "crate::model::notation::socket")]
     pub server: SocketAddr,
     pub syn_frame: u64,
     #[serde(skip_serializing_if = "Option::is_none")]

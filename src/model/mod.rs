@@ -9,6 +9,7 @@ pub mod event;
 pub mod finding;
 pub mod fix;
 pub mod intent;
+pub mod notation;
 pub mod points;
 pub mod record;
 pub mod software;

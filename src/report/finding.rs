@@ -4,7 +4,7 @@
 //! Owns the wording of findings, as report::fix owns the wording of fixes. Diagnosis decides
 //! what is wrong; this says it.
 
-use super::addr::{Ip, Sock};
+use crate::model::notation::{Ip, Sock};
 use crate::model::{
     classify, Consequence, Details, Directions, FailedHow, FailureCause, Finding, MatchedBy, Mode, Outcome, Rejection, Text, Via,
 };

@@ -9,7 +9,6 @@
 //! Owns the page's layout. The facts and words are report::explain's and report::finding's,
 //! the diagram report::svg's; every text taken from the capture goes through [`Escaped`].
 
-use super::addr::Sock;
 use super::escape::Escaped;
 use super::explain::story::Fact;
 use super::explain::words::{Brief, NoFtp};
@@ -19,6 +18,7 @@ use super::fix::apply;
 use super::points::{write_text, Compared};
 use super::svg::ladder_svg;
 use super::Tone;
+use crate::model::notation::Sock;
 use crate::model::{Finding, FindingKind, Fix, Negotiation, Outcome, Session, Severity};
 use crate::AddrMap;
 use std::fmt::{Display, Write as _};

@@ -7,8 +7,8 @@
 use super::story::{Cause, Fact};
 use super::words::NoFtp;
 use super::{Explained, Problem};
+use crate::model::notation::Sock;
 use crate::model::{Fix, Severity};
-use crate::report::addr::Sock;
 use crate::report::finding::Summary as FindingSummary;
 use crate::report::ladder_text::{LadderText, WIDTH};
 use crate::report::text::wrap;

@@ -6,8 +6,8 @@
 
 use super::story::{Answer, Cause, Fact};
 use super::{Explained, Healthy, Verdict};
+use crate::model::notation::Sock;
 use crate::model::{AddressClass, Directions, Mode, Outcome, Software};
-use crate::report::addr::Sock;
 use std::fmt::{self, Display, Formatter};
 
 impl Display for Fact {
