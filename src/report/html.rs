@@ -6,20 +6,20 @@
 //! Content-Security-Policy forbids scripts and every outside fetch, so even a failure of
 //! escaping could not run anything.
 //!
-//! Owns the page's layout. The facts and words are report::explain's and report::finding's,
+//! Owns the page's layout. The facts and words are report::explain's and the kinds' (problems/),
 //! the diagram report::svg's; every text taken from the capture goes through [`Escaped`].
 
 use super::escape::Escaped;
 use super::explain::story::Fact;
-use super::explain::words::{Brief, NoFtp};
+use super::explain::words::NoFtp;
 use super::explain::{Explained, Problem};
-use super::finding::{Explanation, Summary as FindingSummary};
 use super::fix::apply;
 use super::points::{write_text, Compared};
 use super::svg::ladder_svg;
 use super::Tone;
 use crate::model::notation::Sock;
 use crate::model::{Finding, FindingKind, Fix, Negotiation, Outcome, Session, Severity};
+use crate::problems::{Brief, Explanation, Summary as FindingSummary};
 use crate::AddrMap;
 use std::fmt::{Display, Write as _};
 use std::io::{self, Write};

@@ -7,7 +7,6 @@
 
 pub mod escape;
 pub mod explain;
-pub mod finding;
 pub mod fix;
 pub mod html;
 pub mod json;

@@ -7,7 +7,7 @@
 
 use crate::model::notation::Sock;
 use crate::model::{Finding, Session};
-use crate::report::finding::{Also, Explanation, Summary};
+use crate::problems::{also, Explanation, Summary};
 use crate::report::fix::Fixes;
 use crate::report::Rendered;
 use serde::ser::{SerializeStruct, Serializer};
@@ -87,6 +87,7 @@ impl Serialize for FindingView<'_> {
         // Each fix as `{"action": ..., its parameters, "text": the rendered advice}`.
         st.serialize_field("fix", &Fixes(&f.fix))?;
         st.serialize_field("details", &f.details)?;
+        // The subjects of the merged repeats.
         st.serialize_field("also", &Also(f))?;
         st.end()
     }
@@ -118,4 +119,13 @@ pub fn sessions<S: Serializer>(sessions: &[Session], s: S) -> Result<S::Ok, S::E
 /// `#[serde(serialize_with)]` for a list of findings.
 pub fn findings<S: Serializer>(findings: &[Finding], s: S) -> Result<S::Ok, S::Error> {
     Findings(findings).serialize(s)
+}
+
+/// JSON: the subjects of a merged finding's other occurrences (`also`).
+struct Also<'a>(&'a Finding);
+
+impl Serialize for Also<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(also(self.0))
+    }
 }

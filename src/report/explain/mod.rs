@@ -212,6 +212,6 @@ mod tests {
         assert_eq!((e.problems.len(), e.problems_left_out), (PROBLEMS_KEPT, 2));
         assert_eq!(e.verdict.sessions, (HEALTHY_KEPT + 3 + PROBLEMS_KEPT + 2) as u64);
         assert_eq!(e.verdict.problem_sessions, (PROBLEMS_KEPT + 2) as u64);
-        assert_eq!(e.verdict.causes, [(Cause::ServerNatPrivateAddress, (PROBLEMS_KEPT + 2) as u64)]);
+        assert_eq!(e.verdict.causes, [(crate::problems::private_address_leak::SERVER_NAT_PRIVATE_ADDRESS, (PROBLEMS_KEPT + 2) as u64)]);
     }
 }

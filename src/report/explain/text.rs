@@ -9,7 +9,7 @@ use super::words::NoFtp;
 use super::{Explained, Problem};
 use crate::model::notation::Sock;
 use crate::model::{Fix, Severity};
-use crate::report::finding::Summary as FindingSummary;
+use crate::problems::Summary as FindingSummary;
 use crate::report::ladder_text::{LadderText, WIDTH};
 use crate::report::text::wrap;
 use std::io::{self, Write};
