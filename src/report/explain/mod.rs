@@ -15,12 +15,13 @@ pub mod words;
 use super::ladder::{ladder, Ladder};
 use super::{InputSummary, Sink};
 use crate::model::{Directions, Event, Finding, Fix, Outcome, Session, Summary};
+use crate::problems::told::Told;
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::mpsc::{channel, Receiver, Sender};
-use story::{causes, problems, story, Cause, Story};
+use story::{causes, problems, story, Cause, Fact, Story};
 
 /// Problem sessions kept in full per capture; past it they are counted in the verdict only.
 pub const PROBLEMS_KEPT: usize = 500;
@@ -88,6 +89,17 @@ pub struct Problem {
 impl Problem {
     pub fn of(session: Session) -> Problem {
         Problem { story: story(&session), fixes: story::fixes(&session), ladder: ladder(&session), session }
+    }
+
+    /// The causes its story tells, worst first.
+    pub fn causes(&self) -> Vec<Cause> {
+        self.story.steps.iter().filter_map(|f| if let Fact::Why { cause, .. } = f { Some(*cause) } else { None }).collect()
+    }
+
+    /// The session that already told the same causes and fixes, by [`Told`]'s rule; None when
+    /// this one tells them.
+    pub fn told_by(&self, told: &mut Told) -> Option<u32> {
+        told.earlier(&self.causes(), &self.fixes, self.session.id)
     }
 }
 
