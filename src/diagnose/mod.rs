@@ -185,7 +185,7 @@ mod tests {
             severity: Severity::Error,
             session: 0,
             frames: vec![frame],
-            text: Text::Credentials(crate::model::finding::Credentials),
+            text: crate::model::Text::Credentials(crate::model::finding::Credentials),
             fix: Vec::new(),
             details: crate::model::Details::Port { port: 21 },
         };

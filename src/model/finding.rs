@@ -146,16 +146,18 @@ pub enum Text {
     RewriteAcross(RewriteAcross),
 }
 
+/// nonstandard_control_port: the control connection's port and server.
 #[derive(Debug, Clone, Copy)]
 pub struct NonstandardPort {
     pub port: u16,
     pub server: SocketAddr,
 }
 
+/// cleartext_credentials: the user name is in the details; the password is never kept.
 #[derive(Debug, Clone, Copy)]
 pub struct Credentials;
 
-/// A probable data connection under TLS that failed.
+/// data_connection_failed under TLS: a probable data connection that failed.
 #[derive(Debug, Clone, Copy)]
 pub struct ProbableFailed {
     pub client: SocketAddr,
@@ -163,10 +165,11 @@ pub struct ProbableFailed {
     pub outcome: Outcome,
 }
 
-/// A control line that breaks RFC 959's format.
+/// malformed_reply / malformed_command: a control line that breaks RFC 959's format.
 #[derive(Debug, Clone, Copy)]
 pub struct MalformedLine;
 
+/// control_channel_encrypted: where TLS began, and how its probable data connections fared.
 #[derive(Debug, Clone, Copy)]
 pub struct Encrypted {
     pub tls_frame: u64,
@@ -175,7 +178,7 @@ pub struct Encrypted {
     pub first_failure: Option<Outcome>,
 }
 
-/// A negotiation whose address could not be read.
+/// malformed_reply / malformed_command: a negotiation whose address could not be read.
 #[derive(Debug, Clone, Copy)]
 pub struct Unparsable {
     pub mode: Mode,
@@ -185,6 +188,7 @@ pub struct Unparsable {
     pub reason: &'static str,
 }
 
+/// address_mismatch: a passive reply's public address other than the control connection's.
 #[derive(Debug, Clone, Copy)]
 pub struct Mismatch {
     pub advertised: SocketAddr,
@@ -193,6 +197,7 @@ pub struct Mismatch {
     pub via: Option<Via>,
 }
 
+/// bounce_attempt: PORT/EPRT naming a third host.
 #[derive(Debug, Clone, Copy)]
 pub struct Bounce {
     pub command: NegotiationCommand,
@@ -200,6 +205,7 @@ pub struct Bounce {
     pub client: IpAddr,
 }
 
+/// data_connection_failed of a negotiation: how it failed and why, as far as the capture tells.
 #[derive(Debug, Clone, Copy)]
 pub struct Failed {
     pub mode: Mode,
@@ -210,6 +216,7 @@ pub struct Failed {
     pub cause: FailureCause,
 }
 
+/// data_command_rejected: the code and what it means.
 #[derive(Debug, Clone, Copy)]
 pub struct Rejected {
     pub code: u16,
@@ -218,6 +225,7 @@ pub struct Rejected {
     pub client: IpAddr,
 }
 
+/// private_address_leak: the address its peer cannot reach, and what followed.
 #[derive(Debug, Clone, Copy)]
 pub struct Leak {
     pub side: &'static str,
@@ -234,6 +242,7 @@ pub struct Leak {
     pub tried: Option<Tried>,
 }
 
+/// alg_rewrite seen from one side: a private PORT whose connection still arrived.
 #[derive(Debug, Clone, Copy)]
 pub struct RewriteSeen {
     pub command: NegotiationCommand,
@@ -270,7 +279,7 @@ pub struct UnexpectedPublic {
     pub outcome: Outcome,
 }
 
-/// unexpected_control_port
+/// unexpected_control_port: the port seen, the one intended.
 #[derive(Debug, Clone, Copy)]
 pub struct UnexpectedControlPort {
     pub seen: u16,
@@ -286,6 +295,7 @@ pub struct OneDirection {
     pub negotiations: usize,
 }
 
+/// alg_rewrite across the two copies of one control connection on both sides of a NAT router.
 #[derive(Debug, Clone, Copy)]
 pub struct RewriteAcross {
     pub command: NegotiationCommand,

@@ -38,3 +38,18 @@ impl Words for CaptureDrops {
         CAPTURE_DROPS
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{FindingKind, Severity, Text};
+    use crate::problems::{cause, Summary};
+
+    #[test]
+    fn the_summary_counts_both_kinds_of_drop() {
+        let details = Details::Drops { received: 1000, dropped: 12, interface_dropped: 3 };
+        let f = Finding::new(FindingKind::CaptureDrops, Severity::Warning, 0, Vec::new(), Text::CaptureDrops(CaptureDrops), details);
+        assert_eq!(Summary(&f).to_string(), "the capture dropped 15 of 1000 packet(s): 12 for want of buffer room, 3 by the interface");
+        assert_eq!(cause(&f).name, "capture_drops");
+    }
+}

@@ -170,3 +170,49 @@ impl Words for ProbableFailed {
         Some(Subject::Connection { client: self.client, server: self.server, outcome: self.outcome })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Endpoints, FindingKind, NegotiationCommand, PortRange, Severity, Text};
+    use crate::problems::{cause, Explanation, Summary};
+
+    fn failed(cause: FailureCause) -> Finding {
+        let connection = Endpoints { client: "198.51.100.7:50123".parse().unwrap(), server: "203.0.113.9:40010".parse().unwrap() };
+        let text = Text::Failed(Failed {
+            mode: Mode::Passive,
+            command: NegotiationCommand::PASV,
+            connection,
+            outcome: Outcome::Unanswered,
+            how: FailedHow::NoAnswer { syns: 3, first: 41 },
+            cause,
+        });
+        let details = crate::model::Details::Port { port: 21 };
+        Finding::new(FindingKind::DataConnectionFailed, Severity::Error, 2, vec![41], text, details)
+    }
+
+    #[test]
+    fn the_failure_s_cause_names_explain_s_cause() {
+        assert_eq!(cause(&failed(FailureCause::SynsVanish)), PASSIVE_PORT_DROPPED);
+        assert_eq!(cause(&failed(FailureCause::NothingAccepts)), PASSIVE_PORT_REFUSED);
+        // A client that tried the leaked address: the leak's cause, told once with it.
+        assert_eq!(cause(&failed(FailureCause::PrivateAddressTried)), SERVER_NAT_PRIVATE_ADDRESS);
+        let part = FailureCause::PartOfRange { worked: PortRange { lo: 40000, hi: 40000 }, connections: 1 };
+        assert_eq!(cause(&failed(part)), PART_OF_RANGE);
+    }
+
+    #[test]
+    fn summary_and_explanation_say_the_connection_and_why() {
+        let f = failed(FailureCause::SynsVanish);
+        assert_eq!(Summary(&f).to_string(), "passive data connection 198.51.100.7:50123 -> 203.0.113.9:40010 unanswered");
+        assert_eq!(
+            Explanation(&f).to_string(),
+            "The PASV data connection got no answer: 3 SYN(s) from frame 41, no SYN-ACK. SYNs to 203.0.113.9:40010 vanish: a \
+             firewall drops them, or the router does not forward the passive port range to the server."
+        );
+        let one = failed(FailureCause::PartOfRange { worked: PortRange { lo: 40000, hi: 40000 }, connections: 1 });
+        assert!(Explanation(&one).to_string().contains("worked (port 40000): only part"), "{}", Explanation(&one));
+        let many = failed(FailureCause::PartOfRange { worked: PortRange { lo: 40000, hi: 40005 }, connections: 4 });
+        assert!(Explanation(&many).to_string().contains("worked (ports 40000 to 40005): only part"), "{}", Explanation(&many));
+    }
+}

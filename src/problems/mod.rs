@@ -235,3 +235,59 @@ impl Display for ViaText {
         write!(f, " ({} -> {}, SYN in frame {}{how})", Sock(v.client), Sock(v.server), v.syn_frame)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::finding::{Leak, NotSeen};
+    use crate::model::{AddressClass, Consequence, Details, FindingKind, Mode, NegotiationCommand, Severity};
+
+    fn leak(mode: Mode, advertised: &str) -> Text {
+        Text::Leak(Leak {
+            side: if mode == Mode::Passive { "server" } else { "client" },
+            mode,
+            command: if mode == Mode::Passive { NegotiationCommand::PASV } else { NegotiationCommand::PORT },
+            reply_code: Some(227),
+            advertised: advertised.parse().unwrap(),
+            class: AddressClass::Private,
+            peer: "203.0.113.5:50000".parse().unwrap(),
+            consequence: Consequence::WorkedAround,
+            via: None,
+            tried: None,
+        })
+    }
+
+    fn finding(text: Text) -> Finding {
+        let details = Details::Port { port: 21 };
+        Finding::new(FindingKind::PrivateAddressLeak, Severity::Warning, 0, vec![7], text, details)
+    }
+
+    #[test]
+    fn a_merged_finding_names_its_other_subjects_in_the_summary_and_in_json() {
+        let mut f = finding(leak(Mode::Passive, "10.0.0.20:40002"));
+        assert_eq!(Summary(&f).to_string(), "server 227 reply advertises private (RFC 1918) address 10.0.0.20:40002");
+        f.also = vec![
+            leak(Mode::Passive, "10.0.0.20:40003"),
+            Text::NotSeen(NotSeen { advertised: "10.0.0.21:1".parse().unwrap(), at_server: false }),
+        ];
+        f.occurrences = 5;
+        assert_eq!(
+            Summary(&f).to_string(),
+            "server 227 reply advertises private (RFC 1918) address 10.0.0.20:40002 (and 10.0.0.20:40003, 10.0.0.21:1, 2 more)"
+        );
+        let json = serde_json::to_string(&also(&f).collect::<Vec<_>>()).unwrap();
+        assert_eq!(json, r#"[{"advertised":"10.0.0.20:40003"},{"advertised":"10.0.0.21:1"}]"#);
+    }
+
+    #[test]
+    fn a_cause_is_its_name_in_json_and_its_sentence_in_words() {
+        let passive = cause(&finding(leak(Mode::Passive, "10.0.0.20:40002")));
+        let active = cause(&finding(leak(Mode::Active, "10.0.0.20:40002")));
+        assert_eq!(passive, private_address_leak::SERVER_NAT_PRIVATE_ADDRESS);
+        assert_eq!(active, private_address_leak::CLIENT_NAT_ACTIVE_MODE);
+        assert_ne!(passive, active);
+        assert_eq!(serde_json::to_string(&passive).unwrap(), r#""server_nat_private_address""#);
+        assert!(passive.to_string().starts_with("The server is behind NAT and announces its private address"));
+        assert_eq!(Brief(active).to_string(), "client behind NAT in active mode");
+    }
+}

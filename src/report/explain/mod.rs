@@ -226,4 +226,30 @@ mod tests {
         assert_eq!(e.verdict.problem_sessions, (PROBLEMS_KEPT + 2) as u64);
         assert_eq!(e.verdict.causes, [(crate::problems::private_address_leak::SERVER_NAT_PRIVATE_ADDRESS, (PROBLEMS_KEPT + 2) as u64)]);
     }
+
+    #[test]
+    fn text_and_page_refer_to_the_session_that_told_the_same_causes_and_fixes() {
+        let first = &sessions("pasv-private-leak-fail/client.pcap")[0];
+        let mut again = first.clone();
+        again.id = first.id + 1;
+        let (mut c, collected) = Collector::new();
+        settle(&mut c, first);
+        settle(&mut c, &again);
+        let summary = Box::new(Summary { sessions: 2, ..Summary::default() });
+        c.event(&Event::Summary { frame: again.last_frame, time: Timestamp(0), summary }).unwrap();
+        c.finish(&[]).unwrap();
+        let e = collected.recv().unwrap();
+        let mut text = Vec::new();
+        super::text::write(&mut text, std::slice::from_ref(&e)).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        let mut page = Vec::new();
+        super::super::html::write(&mut page, std::slice::from_ref(&e), None).unwrap();
+        let page = String::from_utf8(page).unwrap();
+        let id = first.id;
+        assert_eq!(text.matches("Why:").count(), 1, "{text}");
+        assert!(text.contains(&format!("Why, and what to change: as for session {id} above.")), "{text}");
+        assert_eq!(page.matches("<h4>Why</h4>").count(), 1, "the page tells the causes once too");
+        assert!(page
+            .contains(&format!("<h4>Why, and what to change</h4>\n<p class=\"dim\">As for <a href=\"#c0-session-{id}\">session {id}</a>")));
+    }
 }
