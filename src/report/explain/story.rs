@@ -1,6 +1,7 @@
 //! A problem session's story as values: who talks to whom, what was negotiated, what the wire
 //! showed, why it failed (the causes the findings name) and what to change (their fixes). Built
-//! from the settled record; report::explain::words says it.
+//! from the settled record; report::explain::words says it (the causes' words are the kinds',
+//! problems/).
 //!
 //! Owns which facts a narrative tells and in what order. Must not judge (the findings do) nor
 //! word anything.

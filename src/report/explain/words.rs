@@ -1,8 +1,9 @@
-//! The words of an explanation: each fact of a story, each cause, the verdict, a healthy
-//! session's line and the advice for a capture without FTP. Rendered from the values when
-//! written, as problems/ words findings.
+//! The words of an explanation: each fact of a story, the verdict, a healthy session's line and
+//! the advice for a capture without FTP. Rendered from the values when written. A cause's
+//! sentence and brief are its kind's (problems/), as a finding's words are.
 //!
-//! Owns the wording of `explain`. Must not choose facts (story does) nor lay out (text, json).
+//! Owns the wording of `explain` but causes. Must not choose facts (story does) nor lay out
+//! (text, json).
 
 use super::story::{Answer, Fact};
 use super::{Explained, Healthy, Verdict};
