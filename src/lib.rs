@@ -25,6 +25,7 @@ pub mod live;
 pub mod model;
 pub mod pipeline;
 pub mod points;
+pub mod problems;
 pub mod report;
 pub mod tcp;
 pub mod tui;

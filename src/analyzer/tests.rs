@@ -142,7 +142,7 @@ fn without_negotiation_events_the_same_session_settles() {
         close(&mut f, C, S, seqs);
         let events = drain(&mut f.a);
         let names: Vec<&str> = events.iter().map(Event::name).collect();
-        (names, serde_json::to_string(&settled(events).unwrap()).unwrap())
+        (names, serde_json::to_string(&crate::report::record::SessionView::of(&settled(events).unwrap())).unwrap())
     };
     let (all, record) = run(true);
     let (some, same) = run(false);

@@ -7,6 +7,7 @@
 //! settle (both copies of one connection close within moments of each other).
 
 use crate::model::finding::group;
+use crate::model::finding::RewriteAcross;
 use crate::model::{classify, Details, Finding, FindingKind, Fix, Mode, NegotiationCommand, Session, Severity, Text, Timestamp};
 use crate::AddrMap;
 use std::collections::VecDeque;
@@ -199,7 +200,7 @@ fn rewritten(a: &Digest, b: &Digest, out: &mut Vec<Finding>) {
             severity: Severity::Info,
             session: inside.id,
             frames: vec![f_in, f_out],
-            text: Text::RewriteAcross {
+            text: Text::RewriteAcross(RewriteAcross {
                 command: cmd_a,
                 inside: adv_in,
                 inside_frame: f_in,
@@ -207,7 +208,7 @@ fn rewritten(a: &Digest, b: &Digest, out: &mut Vec<Finding>) {
                 outside: adv_out,
                 outside_frame: f_out,
                 outside_session: outside.id,
-            },
+            }),
             fix: vec![Fix::PrepareForTls { mode }],
             details: Details::RewriteAcross { inside: adv_in, outside: adv_out, inside_session: inside.id, outside_session: outside.id },
         });

@@ -3,7 +3,7 @@
 //! findings.
 //!
 //! Owns the judgement (what is wrong, how bad, what to change). Must not touch packets or
-//! parsing, nor word anything: report::finding and report::fix render the words at output
+//! parsing, nor word anything: the kinds (problems/) and report::fix render the words at output
 //! time, so a settling session formats no text.
 
 pub mod across;
@@ -187,7 +187,7 @@ mod tests {
             severity: Severity::Error,
             session: 0,
             frames: vec![frame],
-            text: crate::model::Text::Credentials,
+            text: crate::model::Text::Credentials(crate::model::finding::Credentials),
             fix: Vec::new(),
             details: crate::model::Details::Port { port: 21 },
         };

@@ -5,6 +5,7 @@
 use super::Context;
 use crate::model::finding::group;
 use crate::model::finding::Intended;
+use crate::model::finding::{Bounce, Failed, Leak, Mismatch, NotSeen, OutsideRange, Rejected, RewriteSeen, UnexpectedPublic, Unparsable};
 use crate::model::{
     classify, AddressClass, ChannelSeen, Connection, Consequence, Details, Endpoints, FailedHow, FailureCause, Finding, FindingKind, Fix,
     Known, Mode, Negotiation, Outcome, PortRange, Rejection, ServerSetup, Session, Severity, Text, Tried, Via,
@@ -45,7 +46,7 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
             severity: Severity::Warning,
             session: s.id,
             frames: vec![evidence_frame],
-            text: Text::Unparsable { mode: n.mode, command: n.command, reply_code: n.reply_code, side, reason },
+            text: Text::Unparsable(Unparsable { mode: n.mode, command: n.command, reply_code: n.reply_code, side, reason }),
             fix: Vec::new(),
             details: Details::Unparsable { side, reason, text: n.reply_text.clone().or_else(|| n.argument.clone()) },
         });
@@ -68,7 +69,7 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
                     severity: if outcome.is_failure() { Severity::Error } else { Severity::Info },
                     session: s.id,
                     frames: frames.clone(),
-                    text: Text::Mismatch { advertised: adv, server: s.server.ip(), outcome, via: via(n) },
+                    text: Text::Mismatch(Mismatch { advertised: adv, server: s.server.ip(), outcome, via: via(n) }),
                     fix: if outcome.is_failure() {
                         vec![
                             Fix::CheckExternalAddress { advertised: adv, server: s.server.ip() },
@@ -88,7 +89,7 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
                     severity: Severity::Warning,
                     session: s.id,
                     frames: frames.clone(),
-                    text: Text::Bounce { command: n.command, advertised: adv, client: s.client.ip() },
+                    text: Text::Bounce(Bounce { command: n.command, advertised: adv, client: s.client.ip() }),
                     fix: vec![Fix::RefuseForeignAddress],
                     details: Details::Bounce { side, address: adv.ip(), client: s.client.ip() },
                 }),
@@ -146,7 +147,7 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
             severity: Severity::Error,
             session: s.id,
             frames: frame.into_iter().chain([n.frame]).collect(),
-            text: Text::Rejected { code, advice, command: n.command, client: s.client.ip() },
+            text: Text::Rejected(Rejected { code, advice, command: n.command, client: s.client.ip() }),
             fix,
             details: Details::Rejected { code, text, command: n.data.command.clone() },
         };
@@ -203,7 +204,7 @@ fn not_seen(s: &Session, n: &Negotiation, setup: &ServerSetup, frame: u64) -> Op
             if at_server { Severity::Error } else { Severity::Warning },
             s.id,
             vec![frame],
-            Text::NotSeen { advertised: adv, at_server },
+            Text::NotSeen(NotSeen { advertised: adv, at_server }),
             Details::NotSeen { advertised: adv, at_server },
         )
     })
@@ -227,7 +228,7 @@ fn intent_findings(s: &Session, n: &Negotiation, cx: &Context, setup: &ServerSet
         return Some(finding(
             FindingKind::UnexpectedPublicAddress,
             group((adv.ip(), intended, outcome)),
-            Text::UnexpectedPublic { advertised: adv, intended, outcome },
+            Text::UnexpectedPublic(UnexpectedPublic { advertised: adv, intended, outcome }),
             Details::Intended { advertised: adv, intended: Intended::Address(intended) },
         ));
     }
@@ -235,7 +236,7 @@ fn intent_findings(s: &Session, n: &Negotiation, cx: &Context, setup: &ServerSet
     Some(finding(
         FindingKind::PortOutsideRange,
         group((range.lo, range.hi, outcome)),
-        Text::OutsideRange { advertised: adv, range, outcome },
+        Text::OutsideRange(OutsideRange { advertised: adv, range, outcome }),
         Details::Intended { advertised: adv, intended: Intended::Range(range) },
     ))
 }
@@ -316,7 +317,7 @@ fn private_leak(
         severity,
         session: s.id,
         frames: frames.to_vec(),
-        text: Text::Leak {
+        text: Text::Leak(Leak {
             side,
             mode: n.mode,
             command: n.command,
@@ -330,7 +331,7 @@ fn private_leak(
             consequence,
             via: via(n),
             tried,
-        },
+        }),
         fix,
         details: Details::Leak {
             side,
@@ -354,7 +355,7 @@ fn private_leak(
                     Severity::Info,
                     s.id,
                     frames.to_vec(),
-                    Text::RewriteSeen { command: n.command, advertised: adv, client: c.client, server: c.server },
+                    Text::RewriteSeen(RewriteSeen { command: n.command, advertised: adv, client: c.client, server: c.server }),
                     Details::RewriteSeen { advertised: adv, connection: Endpoints { client: c.client, server: c.server } },
                 )
             },
@@ -417,14 +418,14 @@ fn data_failed(s: &Session, n: &Negotiation, c: &Connection, setup: &ServerSetup
         severity: Severity::Error,
         session: s.id,
         frames: frames.to_vec(),
-        text: Text::Failed {
+        text: Text::Failed(Failed {
             mode: n.mode,
             command: n.command,
             connection: Endpoints { client: c.client, server: c.server },
             outcome,
             how,
             cause,
-        },
+        }),
         fix,
         details: Details::Failed {
             mode: n.mode,

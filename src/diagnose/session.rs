@@ -4,6 +4,7 @@
 use super::negotiation::link;
 use super::Context;
 use crate::model::finding::group;
+use crate::model::finding::{Credentials, Encrypted, MalformedLine, NonstandardPort, OneDirection, ProbableFailed, UnexpectedControlPort};
 use crate::model::{ChannelSeen, Connection, Details, Directions, Finding, FindingKind, Fix, ServerSetup, Session, Severity, Text};
 
 pub(super) fn findings(s: &Session, cx: &Context, setup: &ServerSetup, out: &mut Vec<Finding>) {
@@ -17,7 +18,7 @@ pub(super) fn findings(s: &Session, cx: &Context, setup: &ServerSetup, out: &mut
             severity: Severity::Warning,
             session: s.id,
             frames: vec![s.first_frame],
-            text: Text::UnexpectedControlPort { seen: s.control_port, intended, server: s.server },
+            text: Text::UnexpectedControlPort(UnexpectedControlPort { seen: s.control_port, intended, server: s.server }),
             fix: vec![Fix::UseControlPort { intended, seen: s.control_port }],
             details: Details::Port { port: s.control_port },
         });
@@ -30,7 +31,7 @@ pub(super) fn findings(s: &Session, cx: &Context, setup: &ServerSetup, out: &mut
             Severity::Info,
             s.id,
             vec![s.first_frame, frame],
-            Text::OneDirection { captured: s.captured_directions, negotiations: s.negotiations.len() },
+            Text::OneDirection(OneDirection { captured: s.captured_directions, negotiations: s.negotiations.len() }),
             Details::OneDirection { captured_directions: s.captured_directions },
         ));
     }
@@ -44,7 +45,7 @@ pub(super) fn findings(s: &Session, cx: &Context, setup: &ServerSetup, out: &mut
             severity: Severity::Info,
             session: s.id,
             frames: vec![s.first_frame],
-            text: Text::NonstandardPort { port: s.control_port, server: s.server },
+            text: Text::NonstandardPort(NonstandardPort { port: s.control_port, server: s.server }),
             fix: vec![Fix::AttachHelper { control_port: s.control_port }],
             details: Details::Port { port: s.control_port },
         });
@@ -60,7 +61,7 @@ pub(super) fn findings(s: &Session, cx: &Context, setup: &ServerSetup, out: &mut
             severity: if anonymous { Severity::Info } else { Severity::Warning },
             session: s.id,
             frames: vec![frame],
-            text: Text::Credentials,
+            text: Text::Credentials(Credentials),
             fix: vec![Fix::RequireTls, Fix::ServerRequireTls { software: s.software }],
             details: Details::Credentials { user: s.user.clone(), anonymous },
         });
@@ -81,7 +82,7 @@ pub(super) fn findings(s: &Session, cx: &Context, setup: &ServerSetup, out: &mut
                     severity: Severity::Error,
                     session: s.id,
                     frames: c.rst_frame.or(c.unreachable_frame).into_iter().chain([c.syn_frame]).collect(),
-                    text: Text::ProbableFailed { client: c.client, server: c.server, outcome: c.outcome },
+                    text: Text::ProbableFailed(ProbableFailed { client: c.client, server: c.server, outcome: c.outcome }),
                     fix: vec![Fix::ForwardPassiveRange { setup: *setup }],
                     details: Details::ProbableFailed { probable: true, outcome: c.outcome, connection: seen(c, false) },
                 },
@@ -99,7 +100,7 @@ pub(super) fn findings(s: &Session, cx: &Context, setup: &ServerSetup, out: &mut
             severity: Severity::Info,
             session: s.id,
             frames: vec![a.frame],
-            text: Text::MalformedLine,
+            text: Text::MalformedLine(MalformedLine),
             fix: Vec::new(),
             details: Details::Line { reason: a.reason.clone(), excerpt: a.excerpt.clone() },
         });
@@ -126,12 +127,12 @@ fn encrypted(s: &Session, frame: u64, setup: &ServerSetup, out: &mut Vec<Finding
         severity,
         session: s.id,
         frames,
-        text: Text::Encrypted {
+        text: Text::Encrypted(Encrypted {
             tls_frame: frame,
             channels: channels.len(),
             failed: failed.len(),
             first_failure: failed.first().map(|c| c.outcome),
-        },
+        }),
         fix,
         details: Details::Encrypted { probable_data_channels: channels, protected_data: s.protected_data },
     });

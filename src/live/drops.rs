@@ -3,6 +3,7 @@
 //! unanswered). It belongs to no session.
 
 use super::source::Counters;
+use crate::model::finding::CaptureDrops;
 use crate::model::finding::{Details, Text};
 use crate::model::{Event, Finding, FindingKind, Severity};
 
@@ -22,7 +23,7 @@ pub(super) fn finding(c: &Counters, frames: u64) -> Option<Event> {
         severity: Severity::Warning,
         session: NO_SESSION,
         frames: Vec::new(),
-        text: Text::CaptureDrops,
+        text: Text::CaptureDrops(CaptureDrops),
         fix: Vec::new(),
         details: Details::Drops { received: c.received, dropped: c.dropped, interface_dropped: c.interface_dropped },
     };

@@ -18,9 +18,9 @@ pub enum Event {
         time: Timestamp,
         first_frame: u64,
         start_time: Timestamp,
-        #[serde(serialize_with = "crate::report::addr::socket")]
+        #[serde(serialize_with = "crate::model::notation::socket")]
         client: SocketAddr,
-        #[serde(serialize_with = "crate::report::addr::socket")]
+        #[serde(serialize_with = "crate::model::notation::socket")]
         server: SocketAddr,
     },
     /// A negotiation was answered (its reply tells what it advertised), or, never answered,
@@ -43,8 +43,13 @@ pub enum Event {
     /// A finding across sessions (the two copies of one connection on both sides of a NAT
     /// router), when the second copy settles: part of neither session's record. A session's own
     /// findings come inside its `SessionEnd` record.
+    ///
+    /// Not serialised from here: a finding's JSON carries its words, so the report writes it
+    /// (report::record), as it writes `SessionEnd`.
+    #[serde(skip_serializing)]
     Finding { session: u32, frame: u64, time: Timestamp, finding: Box<Finding> },
     /// A settled session's whole record, findings included; its state is then forgotten.
+    #[serde(skip_serializing)]
     SessionEnd { session: u32, frame: u64, time: Timestamp, record: Box<Session> },
     /// Counters, every [`STATS_EVERY_NS`] of capture time.
     Stats { frame: u64, time: Timestamp, stats: Stats },

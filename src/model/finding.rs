@@ -1,13 +1,69 @@
 //! A finding: one problem (or fact worth knowing) with its evidence frames, what to say about
-//! it and the fixes, all as values: the words are chosen at output time (report::finding and
-//! report::fix), so that diagnosing a session formats nothing.
+//! it and the fixes, all as values: the words are chosen at output time (each kind's module
+//! under problems/, and report::fix), so that diagnosing a session formats nothing. Its JSON is
+//! a report-side view (report::record), as the words are.
 
 use super::record::Icmp;
-use super::{AddressClass, Directions, FindingKind, Fix, MatchedBy, Mode, NegotiationCommand, Outcome, PortRange, Severity, Side};
-use serde::ser::{SerializeStruct, Serializer};
+use super::{AddressClass, Directions, Fix, MatchedBy, Mode, NegotiationCommand, Outcome, PortRange, Severity, Side};
 use serde::Serialize;
 use std::hash::{BuildHasher, Hash};
 use std::net::{IpAddr, SocketAddr};
+
+/// What a finding is about: its name in every output. Each kind is worded by one module
+/// under problems/; a new kind is a variant here, its [`Text`] case, and that module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    PrivateAddressLeak,
+    AddressMismatch,
+    DataConnectionFailed,
+    DataCommandRejected,
+    BounceAttempt,
+    ControlChannelEncrypted,
+    AlgRewrite,
+    NonstandardControlPort,
+    CleartextCredentials,
+    MalformedReply,
+    MalformedCommand,
+    /// Live capture only: libpcap dropped packets (the analysis missed some).
+    CaptureDrops,
+    /// A passive reply was followed by neither a data connection nor a transfer command: seen
+    /// at the server, the client's connection did not reach it.
+    DataConnectionNotSeen,
+    /// A passive reply advertises a port outside the intended range (`--pasv-range`).
+    PortOutsideRange,
+    /// A passive reply advertises a public address other than the intended one (`--public-ip`).
+    UnexpectedPublicAddress,
+    /// The control connection uses another port than the intended one (`--control-port`).
+    UnexpectedControlPort,
+    /// Only one direction of the control connection is in the capture: what the other side
+    /// said cannot be judged.
+    OneDirectionCaptured,
+}
+
+impl FindingKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::PrivateAddressLeak => "private_address_leak",
+            FindingKind::AddressMismatch => "address_mismatch",
+            FindingKind::DataConnectionFailed => "data_connection_failed",
+            FindingKind::DataCommandRejected => "data_command_rejected",
+            FindingKind::BounceAttempt => "bounce_attempt",
+            FindingKind::ControlChannelEncrypted => "control_channel_encrypted",
+            FindingKind::AlgRewrite => "alg_rewrite",
+            FindingKind::NonstandardControlPort => "nonstandard_control_port",
+            FindingKind::CleartextCredentials => "cleartext_credentials",
+            FindingKind::MalformedReply => "malformed_reply",
+            FindingKind::MalformedCommand => "malformed_command",
+            FindingKind::CaptureDrops => "capture_drops",
+            FindingKind::DataConnectionNotSeen => "data_connection_not_seen",
+            FindingKind::PortOutsideRange => "port_outside_range",
+            FindingKind::UnexpectedPublicAddress => "unexpected_public_address",
+            FindingKind::UnexpectedControlPort => "unexpected_control_port",
+            FindingKind::OneDirectionCaptured => "one_direction_captured",
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Finding {
@@ -63,146 +119,192 @@ pub fn group(cause: impl Hash) -> u64 {
     foldhash::fast::FixedState::with_seed(0x6f75_7063).hash_one(cause)
 }
 
-impl Serialize for Finding {
-    /// `summary` and `explanation` are rendered straight into the output.
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use crate::report::finding::{Explanation, Summary};
-        use crate::report::Rendered;
-        let mut st = s.serialize_struct("Finding", 11)?;
-        st.serialize_field("kind", &self.kind)?;
-        st.serialize_field("occurrences", &self.occurrences)?;
-        st.serialize_field("caused_by", &self.caused_by)?;
-        st.serialize_field("severity", &self.severity)?;
-        st.serialize_field("session", &self.session)?;
-        st.serialize_field("frames", &self.frames)?;
-        st.serialize_field("summary", &Rendered(Summary(self)))?;
-        st.serialize_field("explanation", &Rendered(Explanation(self)))?;
-        // Each fix as `{"action": ..., its parameters, "text": the rendered advice}`.
-        st.serialize_field("fix", &crate::report::fix::Fixes(&self.fix))?;
-        st.serialize_field("details", &self.details)?;
-        st.serialize_field("also", &crate::report::finding::Also(self))?;
-        st.end()
-    }
-}
-
-/// What a finding says, by case, with the values its words need (report::finding words it).
-/// Values already in the finding's `details` (a user name, a reply's text, a malformed line)
-/// are read from there rather than copied.
+/// What a finding says, by case, with the values its words need: one type per case, worded
+/// by its kind's module under problems/ (the list there maps each case to its module). Values
+/// already in the finding's `details` (a user name, a reply's text, a malformed line) are read
+/// from there rather than copied.
 #[derive(Debug, Clone, Copy)]
 pub enum Text {
-    NonstandardPort {
-        port: u16,
-        server: SocketAddr,
-    },
-    Credentials,
-    /// A probable data connection under TLS that failed.
-    ProbableFailed {
-        client: SocketAddr,
-        server: SocketAddr,
-        outcome: Outcome,
-    },
-    /// A control line that breaks RFC 959's format.
-    MalformedLine,
-    Encrypted {
-        tls_frame: u64,
-        channels: usize,
-        failed: usize,
-        first_failure: Option<Outcome>,
-    },
-    /// A negotiation whose address could not be read.
-    Unparsable {
-        mode: Mode,
-        command: NegotiationCommand,
-        reply_code: Option<u16>,
-        side: &'static str,
-        reason: &'static str,
-    },
-    Mismatch {
-        advertised: SocketAddr,
-        server: IpAddr,
-        outcome: Outcome,
-        via: Option<Via>,
-    },
-    Bounce {
-        command: NegotiationCommand,
-        advertised: SocketAddr,
-        client: IpAddr,
-    },
-    Failed {
-        mode: Mode,
-        command: NegotiationCommand,
-        connection: Endpoints,
-        outcome: Outcome,
-        how: FailedHow,
-        cause: FailureCause,
-    },
-    Rejected {
-        code: u16,
-        advice: Rejection,
-        command: NegotiationCommand,
-        client: IpAddr,
-    },
-    Leak {
-        side: &'static str,
-        mode: Mode,
-        command: NegotiationCommand,
-        reply_code: Option<u16>,
-        advertised: SocketAddr,
-        class: AddressClass,
-        peer: SocketAddr,
-        consequence: Consequence,
-        via: Option<Via>,
-        /// The first connection tried to the negotiated endpoint, when it did not open and the
-        /// client tried again.
-        tried: Option<Tried>,
-    },
-    RewriteSeen {
-        command: NegotiationCommand,
-        advertised: SocketAddr,
-        client: SocketAddr,
-        server: SocketAddr,
-    },
-    /// capture_drops (live capture): the numbers are in the details.
-    CaptureDrops,
-    /// data_connection_not_seen: no data connection and no transfer after a passive reply.
-    NotSeen {
-        advertised: SocketAddr,
-        /// The server is behind NAT and the capture inside it: the connection did not reach it.
-        at_server: bool,
-    },
-    /// port_outside_range: a passive reply's port outside the intended range.
-    OutsideRange {
-        advertised: SocketAddr,
-        range: PortRange,
-        outcome: Outcome,
-    },
-    /// unexpected_public_address: a passive reply's public address other than the intended one.
-    UnexpectedPublic {
-        advertised: SocketAddr,
-        intended: IpAddr,
-        outcome: Outcome,
-    },
-    /// unexpected_control_port
-    UnexpectedControlPort {
-        seen: u16,
-        intended: u16,
-        server: SocketAddr,
-    },
-    /// one_direction_captured: the direction the capture holds, and how many negotiations
-    /// were read (those of a server-only capture with their command implied).
-    OneDirection {
-        captured: Directions,
-        negotiations: usize,
-    },
-    RewriteAcross {
-        command: NegotiationCommand,
-        inside: SocketAddr,
-        inside_frame: u64,
-        inside_session: u32,
-        outside: SocketAddr,
-        outside_frame: u64,
-        outside_session: u32,
-    },
+    NonstandardPort(NonstandardPort),
+    Credentials(Credentials),
+    ProbableFailed(ProbableFailed),
+    MalformedLine(MalformedLine),
+    Encrypted(Encrypted),
+    Unparsable(Unparsable),
+    Mismatch(Mismatch),
+    Bounce(Bounce),
+    Failed(Failed),
+    Rejected(Rejected),
+    Leak(Leak),
+    RewriteSeen(RewriteSeen),
+    CaptureDrops(CaptureDrops),
+    NotSeen(NotSeen),
+    OutsideRange(OutsideRange),
+    UnexpectedPublic(UnexpectedPublic),
+    UnexpectedControlPort(UnexpectedControlPort),
+    OneDirection(OneDirection),
+    RewriteAcross(RewriteAcross),
+}
+
+/// nonstandard_control_port: the control connection's port and server.
+#[derive(Debug, Clone, Copy)]
+pub struct NonstandardPort {
+    pub port: u16,
+    pub server: SocketAddr,
+}
+
+/// cleartext_credentials: the user name is in the details; the password is never kept.
+#[derive(Debug, Clone, Copy)]
+pub struct Credentials;
+
+/// data_connection_failed under TLS: a probable data connection that failed.
+#[derive(Debug, Clone, Copy)]
+pub struct ProbableFailed {
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub outcome: Outcome,
+}
+
+/// malformed_reply / malformed_command: a control line that breaks RFC 959's format.
+#[derive(Debug, Clone, Copy)]
+pub struct MalformedLine;
+
+/// control_channel_encrypted: where TLS began, and how its probable data connections fared.
+#[derive(Debug, Clone, Copy)]
+pub struct Encrypted {
+    pub tls_frame: u64,
+    pub channels: usize,
+    pub failed: usize,
+    pub first_failure: Option<Outcome>,
+}
+
+/// malformed_reply / malformed_command: a negotiation whose address could not be read.
+#[derive(Debug, Clone, Copy)]
+pub struct Unparsable {
+    pub mode: Mode,
+    pub command: NegotiationCommand,
+    pub reply_code: Option<u16>,
+    pub side: &'static str,
+    pub reason: &'static str,
+}
+
+/// address_mismatch: a passive reply's public address other than the control connection's.
+#[derive(Debug, Clone, Copy)]
+pub struct Mismatch {
+    pub advertised: SocketAddr,
+    pub server: IpAddr,
+    pub outcome: Outcome,
+    pub via: Option<Via>,
+}
+
+/// bounce_attempt: PORT/EPRT naming a third host.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounce {
+    pub command: NegotiationCommand,
+    pub advertised: SocketAddr,
+    pub client: IpAddr,
+}
+
+/// data_connection_failed of a negotiation: how it failed and why, as far as the capture tells.
+#[derive(Debug, Clone, Copy)]
+pub struct Failed {
+    pub mode: Mode,
+    pub command: NegotiationCommand,
+    pub connection: Endpoints,
+    pub outcome: Outcome,
+    pub how: FailedHow,
+    pub cause: FailureCause,
+}
+
+/// data_command_rejected: the code and what it means.
+#[derive(Debug, Clone, Copy)]
+pub struct Rejected {
+    pub code: u16,
+    pub advice: Rejection,
+    pub command: NegotiationCommand,
+    pub client: IpAddr,
+}
+
+/// private_address_leak: the address its peer cannot reach, and what followed.
+#[derive(Debug, Clone, Copy)]
+pub struct Leak {
+    pub side: &'static str,
+    pub mode: Mode,
+    pub command: NegotiationCommand,
+    pub reply_code: Option<u16>,
+    pub advertised: SocketAddr,
+    pub class: AddressClass,
+    pub peer: SocketAddr,
+    pub consequence: Consequence,
+    pub via: Option<Via>,
+    /// The first connection tried to the negotiated endpoint, when it did not open and the
+    /// client tried again.
+    pub tried: Option<Tried>,
+}
+
+/// alg_rewrite seen from one side: a private PORT whose connection still arrived.
+#[derive(Debug, Clone, Copy)]
+pub struct RewriteSeen {
+    pub command: NegotiationCommand,
+    pub advertised: SocketAddr,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+}
+
+/// capture_drops (live capture): the numbers are in the details.
+#[derive(Debug, Clone, Copy)]
+pub struct CaptureDrops;
+
+/// data_connection_not_seen: no data connection and no transfer after a passive reply.
+#[derive(Debug, Clone, Copy)]
+pub struct NotSeen {
+    pub advertised: SocketAddr,
+    /// The server is behind NAT and the capture inside it: the connection did not reach it.
+    pub at_server: bool,
+}
+
+/// port_outside_range: a passive reply's port outside the intended range.
+#[derive(Debug, Clone, Copy)]
+pub struct OutsideRange {
+    pub advertised: SocketAddr,
+    pub range: PortRange,
+    pub outcome: Outcome,
+}
+
+/// unexpected_public_address: a passive reply's public address other than the intended one.
+#[derive(Debug, Clone, Copy)]
+pub struct UnexpectedPublic {
+    pub advertised: SocketAddr,
+    pub intended: IpAddr,
+    pub outcome: Outcome,
+}
+
+/// unexpected_control_port: the port seen, the one intended.
+#[derive(Debug, Clone, Copy)]
+pub struct UnexpectedControlPort {
+    pub seen: u16,
+    pub intended: u16,
+    pub server: SocketAddr,
+}
+
+/// one_direction_captured: the direction the capture holds, and how many negotiations
+/// were read (those of a server-only capture with their command implied).
+#[derive(Debug, Clone, Copy)]
+pub struct OneDirection {
+    pub captured: Directions,
+    pub negotiations: usize,
+}
+
+/// alg_rewrite across the two copies of one control connection on both sides of a NAT router.
+#[derive(Debug, Clone, Copy)]
+pub struct RewriteAcross {
+    pub command: NegotiationCommand,
+    pub inside: SocketAddr,
+    pub inside_frame: u64,
+    pub inside_session: u32,
+    pub outside: SocketAddr,
+    pub outside_frame: u64,
+    pub outside_session: u32,
 }
 
 /// The data connection a negotiation led to, as an explanation names it.
@@ -309,17 +411,17 @@ pub enum Details {
     /// address_mismatch
     Mismatch {
         side: &'static str,
-        #[serde(serialize_with = "crate::report::addr::socket")]
+        #[serde(serialize_with = "crate::model::notation::socket")]
         advertised: SocketAddr,
-        #[serde(serialize_with = "crate::report::addr::ip")]
+        #[serde(serialize_with = "crate::model::notation::ip")]
         control_address: IpAddr,
     },
     /// bounce_attempt
     Bounce {
         side: &'static str,
-        #[serde(serialize_with = "crate::report::addr::ip")]
+        #[serde(serialize_with = "crate::model::notation::ip")]
         address: IpAddr,
-        #[serde(serialize_with = "crate::report::addr::ip")]
+        #[serde(serialize_with = "crate::model::notation::ip")]
         client: IpAddr,
     },
     /// data_command_rejected
@@ -327,7 +429,7 @@ pub enum Details {
     /// private_address_leak
     Leak {
         side: &'static str,
-        #[serde(serialize_with = "crate::report::addr::ip")]
+        #[serde(serialize_with = "crate::model::notation::ip")]
         address: IpAddr,
         port: u16,
         class: AddressClass,
@@ -337,19 +439,19 @@ pub enum Details {
     },
     /// alg_rewrite seen from one side: a private PORT whose connection still arrived
     RewriteSeen {
-        #[serde(serialize_with = "crate::report::addr::socket")]
+        #[serde(serialize_with = "crate::model::notation::socket")]
         advertised: SocketAddr,
         connection: Endpoints,
     },
     /// data_connection_not_seen
     NotSeen {
-        #[serde(serialize_with = "crate::report::addr::socket")]
+        #[serde(serialize_with = "crate::model::notation::socket")]
         advertised: SocketAddr,
         at_server: bool,
     },
     /// port_outside_range, unexpected_public_address: what was advertised against the intent
     Intended {
-        #[serde(serialize_with = "crate::report::addr::socket")]
+        #[serde(serialize_with = "crate::model::notation::socket")]
         advertised: SocketAddr,
         #[serde(flatten)]
         intended: Intended,
@@ -360,9 +462,9 @@ pub enum Details {
     Drops { received: u64, dropped: u64, interface_dropped: u64 },
     /// alg_rewrite across the two copies of one connection
     RewriteAcross {
-        #[serde(serialize_with = "crate::report::addr::socket")]
+        #[serde(serialize_with = "crate::model::notation::socket")]
         inside: SocketAddr,
-        #[serde(serialize_with = "crate::report::addr::socket")]
+        #[serde(serialize_with = "crate::model::notation::socket")]
         outside: SocketAddr,
         inside_session: u32,
         outside_session: u32,
@@ -373,7 +475,7 @@ pub enum Details {
 #[derive(Debug, Clone, Copy, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Intended {
-    #[serde(rename = "intended_public_ip", serialize_with = "crate::report::addr::ip")]
+    #[serde(rename = "intended_public_ip", serialize_with = "crate::model::notation::ip")]
     Address(IpAddr),
     #[serde(rename = "intended_range")]
     Range(PortRange),
@@ -382,18 +484,18 @@ pub enum Intended {
 /// A connection named in a finding.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Endpoints {
-    #[serde(serialize_with = "crate::report::addr::socket")]
+    #[serde(serialize_with = "crate::model::notation::socket")]
     pub client: SocketAddr,
-    #[serde(serialize_with = "crate::report::addr::socket")]
+    #[serde(serialize_with = "crate::model::notation::socket")]
     pub server: SocketAddr,
 }
 
 /// A data connection named in a finding, with its SYN's frame (and, in a list, its outcome).
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct ChannelSeen {
-    #[serde(serialize_with = "crate::report::addr::socket")]
+    #[serde(serialize_with = "crate::model::notation::socket")]
     pub client: SocketAddr,
-    #[serde(serialize_with = "crate::report::addr::socket")]
+    #[serde(serialize_with = "crate::model::notation::socket")]
     pub server: SocketAddr,
     pub syn_frame: u64,
     #[serde(skip_serializing_if = "Option::is_none")]

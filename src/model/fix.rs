@@ -95,7 +95,7 @@ pub struct ServerSetup {
 fn known_ip<S: Serializer>(k: &Known<IpAddr>, s: S) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeStruct;
     let mut st = s.serialize_struct("Known", 2)?;
-    st.serialize_field("value", &k.value().map(crate::report::addr::Ip))?;
+    st.serialize_field("value", &k.value().map(crate::model::notation::Ip))?;
     st.serialize_field("from", k.origin())?;
     st.end()
 }

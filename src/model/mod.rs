@@ -9,13 +9,16 @@ pub mod event;
 pub mod finding;
 pub mod fix;
 pub mod intent;
+pub mod notation;
 pub mod points;
 pub mod record;
 pub mod software;
 
 pub use address::{classify, AddressClass};
 pub use event::{Event, Stats, Summary};
-pub use finding::{ChannelSeen, Consequence, Details, Endpoints, FailedHow, FailureCause, Finding, Rejection, Text, Tried, Via};
+pub use finding::{
+    ChannelSeen, Consequence, Details, Endpoints, FailedHow, FailureCause, Finding, FindingKind, Rejection, Text, Tried, Via,
+};
 pub use fix::{Fix, Known, PortRange, ServerSetup};
 pub use intent::Intent;
 pub use record::{
@@ -182,58 +185,4 @@ pub enum Severity {
     Info,
     Warning,
     Error,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FindingKind {
-    PrivateAddressLeak,
-    AddressMismatch,
-    DataConnectionFailed,
-    DataCommandRejected,
-    BounceAttempt,
-    ControlChannelEncrypted,
-    AlgRewrite,
-    NonstandardControlPort,
-    CleartextCredentials,
-    MalformedReply,
-    MalformedCommand,
-    /// Live capture only: libpcap dropped packets (the analysis missed some).
-    CaptureDrops,
-    /// A passive reply was followed by neither a data connection nor a transfer command: seen
-    /// at the server, the client's connection did not reach it.
-    DataConnectionNotSeen,
-    /// A passive reply advertises a port outside the intended range (`--pasv-range`).
-    PortOutsideRange,
-    /// A passive reply advertises a public address other than the intended one (`--public-ip`).
-    UnexpectedPublicAddress,
-    /// The control connection uses another port than the intended one (`--control-port`).
-    UnexpectedControlPort,
-    /// Only one direction of the control connection is in the capture: what the other side
-    /// said cannot be judged.
-    OneDirectionCaptured,
-}
-
-impl FindingKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FindingKind::PrivateAddressLeak => "private_address_leak",
-            FindingKind::AddressMismatch => "address_mismatch",
-            FindingKind::DataConnectionFailed => "data_connection_failed",
-            FindingKind::DataCommandRejected => "data_command_rejected",
-            FindingKind::BounceAttempt => "bounce_attempt",
-            FindingKind::ControlChannelEncrypted => "control_channel_encrypted",
-            FindingKind::AlgRewrite => "alg_rewrite",
-            FindingKind::NonstandardControlPort => "nonstandard_control_port",
-            FindingKind::CleartextCredentials => "cleartext_credentials",
-            FindingKind::MalformedReply => "malformed_reply",
-            FindingKind::MalformedCommand => "malformed_command",
-            FindingKind::CaptureDrops => "capture_drops",
-            FindingKind::DataConnectionNotSeen => "data_connection_not_seen",
-            FindingKind::PortOutsideRange => "port_outside_range",
-            FindingKind::UnexpectedPublicAddress => "unexpected_public_address",
-            FindingKind::UnexpectedControlPort => "unexpected_control_port",
-            FindingKind::OneDirectionCaptured => "one_direction_captured",
-        }
-    }
 }

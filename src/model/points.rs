@@ -100,7 +100,7 @@ impl Translation {
 
 impl Serialize for Translation {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use crate::report::addr::Sock;
+        use crate::model::notation::Sock;
         use serde::ser::SerializeStruct;
         let mut st = s.serialize_struct("Translation", 6)?;
         st.serialize_field("a_client", &Sock(self.a.client))?;
@@ -121,9 +121,9 @@ pub struct NegotiationPair {
     /// active mode), in each capture.
     pub a_frame: u64,
     pub b_frame: u64,
-    #[serde(serialize_with = "crate::report::addr::socket_opt")]
+    #[serde(serialize_with = "crate::model::notation::socket_opt")]
     pub a_advertised: Option<SocketAddr>,
-    #[serde(serialize_with = "crate::report::addr::socket_opt")]
+    #[serde(serialize_with = "crate::model::notation::socket_opt")]
     pub b_advertised: Option<SocketAddr>,
     /// The advertised endpoint differs between the points: a helper (ALG) on the device between
     /// rewrote the PORT/EPRT/227 in transit. For EPSV, which carries a port only, the port.
@@ -159,9 +159,9 @@ pub enum DataCrossing {
 #[derive(Debug, Clone, Serialize)]
 pub struct LoneSession {
     pub id: u32,
-    #[serde(serialize_with = "crate::report::addr::socket")]
+    #[serde(serialize_with = "crate::model::notation::socket")]
     pub client: SocketAddr,
-    #[serde(serialize_with = "crate::report::addr::socket")]
+    #[serde(serialize_with = "crate::model::notation::socket")]
     pub server: SocketAddr,
     pub first_frame: u64,
     pub start_time: Timestamp,

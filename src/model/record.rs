@@ -59,7 +59,7 @@ pub struct Session {
     pub findings: Vec<Finding>,
     /// The control channel's first lines, passwords masked: for the terminal UI's detail
     /// screen. Not part of the JSON or text report (the report's size must not follow the
-    /// number of commands): [`SessionView`] leaves it out.
+    /// number of commands): report::record's `SessionView` leaves it out.
     pub timeline: Timeline,
 }
 
@@ -156,64 +156,6 @@ impl Timeline {
     }
 }
 
-impl Session {
-    /// The record without its findings: an NDJSON `session_end` follows its `finding` events,
-    /// which already carry them.
-    pub fn without_findings(&self) -> SessionView<'_> {
-        SessionView { session: self, findings: false }
-    }
-}
-
-/// A session record as written out, with or without its findings.
-pub struct SessionView<'a> {
-    session: &'a Session,
-    findings: bool,
-}
-
-impl Serialize for Session {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        SessionView { session: self, findings: true }.serialize(s)
-    }
-}
-
-impl Serialize for SessionView<'_> {
-    /// The fields in docs/schema.md's order.
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use crate::report::addr::Sock;
-        use serde::ser::SerializeStruct;
-        let r = self.session;
-        let mut st = s.serialize_struct("Session", 25)?;
-        st.serialize_field("id", &r.id)?;
-        st.serialize_field("client", &Sock(r.client))?;
-        st.serialize_field("server", &Sock(r.server))?;
-        st.serialize_field("control_port", &r.control_port)?;
-        st.serialize_field("first_frame", &r.first_frame)?;
-        st.serialize_field("start_time", &r.start_time)?;
-        st.serialize_field("last_frame", &r.last_frame)?;
-        st.serialize_field("end_time", &r.end_time)?;
-        st.serialize_field("end", &r.end)?;
-        st.serialize_field("user", &r.user)?;
-        st.serialize_field("banner", &r.banner)?;
-        st.serialize_field("software", &r.software)?;
-        st.serialize_field("tls", &r.tls)?;
-        st.serialize_field("tls_frame", &r.tls_frame)?;
-        st.serialize_field("protected_data", &r.protected_data)?;
-        st.serialize_field("clear_again_frame", &r.clear_again_frame)?;
-        st.serialize_field("commands", &r.commands)?;
-        st.serialize_field("replies", &r.replies)?;
-        st.serialize_field("captured_directions", &r.captured_directions)?;
-        st.serialize_field("negotiations", &r.negotiations)?;
-        st.serialize_field("negotiations_over_limit", &r.negotiations_over_limit)?;
-        st.serialize_field("probable_data_channels", &r.probable_data_channels)?;
-        st.serialize_field("anomalies", &r.anomalies)?;
-        st.serialize_field("control", &r.control)?;
-        if self.findings {
-            st.serialize_field("findings", &r.findings)?;
-        }
-        st.end()
-    }
-}
-
 /// Why a session was settled and reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -273,7 +215,7 @@ pub struct Negotiation {
     pub reply_text: Option<String>,
     /// The endpoint the peer is told to use; for EPSV without an address, the control
     /// connection's server address with the given port. None when nothing usable was advertised.
-    #[serde(serialize_with = "crate::report::addr::socket_opt")]
+    #[serde(serialize_with = "crate::model::notation::socket_opt")]
     pub advertised: Option<SocketAddr>,
     pub advertised_class: Option<AddressClass>,
     /// True when the address came from the control connection (EPSV), not from the wire text.
@@ -340,9 +282,9 @@ pub fn transfer_completed(code: u16) -> bool {
 #[derive(Debug, Clone, Serialize)]
 pub struct Connection {
     /// The side that sent the SYN.
-    #[serde(serialize_with = "crate::report::addr::socket")]
+    #[serde(serialize_with = "crate::model::notation::socket")]
     pub client: SocketAddr,
-    #[serde(serialize_with = "crate::report::addr::socket")]
+    #[serde(serialize_with = "crate::model::notation::socket")]
     pub server: SocketAddr,
     pub syn_frame: u64,
     pub syn_time: Timestamp,

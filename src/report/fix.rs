@@ -4,9 +4,9 @@
 //!
 //! Owns the wording of every fix. Must not decide whether something is wrong.
 
-use super::addr::Ip;
 use super::Rendered;
 use crate::model::fix::{Known, PortRange};
+use crate::model::notation::Ip;
 use crate::model::{Fix, Mode, Software};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;

@@ -6,21 +6,21 @@
 //! Content-Security-Policy forbids scripts and every outside fetch, so even a failure of
 //! escaping could not run anything.
 //!
-//! Owns the page's layout. The facts and words are report::explain's and report::finding's,
+//! Owns the page's layout. The facts and words are report::explain's and the kinds' (problems/),
 //! the diagram report::svg's; every text taken from the capture goes through [`Escaped`].
 
-use super::addr::Sock;
 use super::escape::Escaped;
 use super::explain::story::Fact;
-use super::explain::words::{Brief, NoFtp};
+use super::explain::words::NoFtp;
 use super::explain::{Explained, Problem};
-use super::finding::{Explanation, Summary as FindingSummary};
 use super::fix::apply;
 use super::points::{write_text, Compared};
 use super::svg::ladder_svg;
 use super::Tone;
+use crate::model::notation::Sock;
 use crate::model::{Finding, FindingKind, Fix, Negotiation, Outcome, Session, Severity};
-use crate::AddrMap;
+use crate::problems::told::Told;
+use crate::problems::{cause, Brief, Explanation, Summary as FindingSummary};
 use std::fmt::{Display, Write as _};
 use std::io::{self, Write};
 
@@ -197,14 +197,6 @@ fn healthy(out: &mut String, at: &Anchor, e: &Explained) {
     }
 }
 
-/// What the page has explained so far: a finding's cause (kind, severity, fixes) and a
-/// session's list of changes, each -> the session that explains it.
-#[derive(Default)]
-struct Told {
-    findings: AddrMap<(FindingKind, Severity, Vec<Fix>), u32>,
-    changes: AddrMap<Vec<Fix>, u32>,
-}
-
 fn problem(out: &mut String, at: &Anchor, p: &Problem, told: &mut Told) {
     let s = &p.session;
     let worst = s.findings.iter().map(|f| f.severity).max().unwrap_or(Severity::Warning);
@@ -234,20 +226,23 @@ fn problem(out: &mut String, at: &Anchor, p: &Problem, told: &mut Told) {
     for fact in p.story.steps.iter().filter(|f| !matches!(f, Fact::Why { .. })) {
         let _ = writeln!(out, "<li>{}</li>", Escaped(fact));
     }
-    out.push_str("</ol>\n<h4>Why</h4>\n<ul class=\"why\">\n");
-    for fact in p.story.steps.iter().filter(|f| matches!(f, Fact::Why { .. })) {
-        let _ = writeln!(out, "<li>{}</li>", Escaped(fact));
-    }
-    out.push_str("</ul>\n");
-    if !p.fixes.is_empty() {
-        out.push_str("<h4>What to change</h4>\n");
-        match told.changes.get(&p.fixes).copied() {
-            Some(first) => {
-                let _ =
-                    writeln!(out, "<p class=\"dim\">The same as for <a href=\"#{}\">session {first}</a>, above.</p>", at.session(first));
+    out.push_str("</ol>\n");
+    match p.told_by(told) {
+        Some(first) => {
+            let _ = writeln!(
+                out,
+                "<h4>Why, and what to change</h4>\n<p class=\"dim\">As for <a href=\"#{}\">session {first}</a>, above.</p>",
+                at.session(first)
+            );
+        }
+        None => {
+            out.push_str("<h4>Why</h4>\n<ul class=\"why\">\n");
+            for fact in p.story.steps.iter().filter(|f| matches!(f, Fact::Why { .. })) {
+                let _ = writeln!(out, "<li>{}</li>", Escaped(fact));
             }
-            None => {
-                told.changes.insert(p.fixes.clone(), s.id);
+            out.push_str("</ul>\n");
+            if !p.fixes.is_empty() {
+                out.push_str("<h4>What to change</h4>\n");
                 fixes(out, &p.fixes);
             }
         }
@@ -362,7 +357,8 @@ fn negotiation(out: &mut String, n: &Negotiation) {
 }
 
 /// One finding: its summary, then its explanation and the fixes not in `shown` (the session's
-/// "What to change"), or a link to the session that already explained the same cause.
+/// "What to change"), or a link to the session that already told its cause with its fixes
+/// (problems::told).
 fn finding(out: &mut String, at: &Anchor, f: &Finding, shown: &[Fix], told: &mut Told) {
     let frames: Vec<String> = f.frames.iter().map(|x| format!("#{x}")).collect();
     let _ = write!(
@@ -377,8 +373,7 @@ fn finding(out: &mut String, at: &Anchor, f: &Finding, shown: &[Fix], told: &mut
     }
     let _ =
         writeln!(out, " <span class=\"frames\">{}</span></div>\n<p class=\"summary\">{}</p>", frames.join(" "), Escaped(FindingSummary(f)));
-    let cause = (f.kind, f.severity, f.fix.clone());
-    match told.findings.get(&cause).copied().filter(|&s| s != f.session) {
+    match told.earlier(&[cause(f)], &f.fix, f.session) {
         Some(first) => {
             let _ = writeln!(
                 out,
@@ -387,7 +382,6 @@ fn finding(out: &mut String, at: &Anchor, f: &Finding, shown: &[Fix], told: &mut
             );
         }
         None => {
-            told.findings.entry(cause).or_insert(f.session);
             let _ = writeln!(out, "<p class=\"explanation\">{}</p>", Escaped(Explanation(f)));
             let more: Vec<Fix> = f.fix.iter().filter(|fix| !shown.contains(fix)).cloned().collect();
             if !more.is_empty() {

@@ -2,6 +2,7 @@
 //! line of the `sessions` array the moment it settles, so memory does not grow with the capture.
 //! Findings across sessions and the capture's totals close the document.
 
+use super::record::{FindingView, SessionView};
 use super::{Capture, InputSummary, Sink, SCHEMA};
 use crate::model::{Event, Summary};
 use std::io::{self, Write};
@@ -42,10 +43,10 @@ impl<W: Write> Sink for JsonDocument<W> {
             Event::SessionEnd { record, .. } => {
                 self.start()?;
                 self.out.write_all(if self.sessions == 0 { b"\n" } else { b",\n" })?;
-                serde_json::to_writer(&mut self.out, record)?;
+                serde_json::to_writer(&mut self.out, &SessionView::of(record))?;
                 self.sessions += 1;
             }
-            Event::Finding { finding, .. } => self.across.push(serde_json::to_vec(finding)?),
+            Event::Finding { finding, .. } => self.across.push(serde_json::to_vec(&FindingView(finding))?),
             Event::Summary { summary, .. } => self.summary = (**summary).clone(),
             _ => {}
         }

@@ -5,10 +5,8 @@
 //!
 //! Owns the output formats. No analysis happens here.
 
-pub mod addr;
 pub mod escape;
 pub mod explain;
-pub mod finding;
 pub mod fix;
 pub mod html;
 pub mod json;
@@ -17,6 +15,7 @@ pub mod ladder_text;
 pub mod ndjson;
 pub mod notes;
 pub mod points;
+pub mod record;
 pub mod svg;
 pub mod text;
 
@@ -162,8 +161,10 @@ impl Tone {
 pub struct Report {
     pub schema: &'static str,
     /// Sessions in the order they settled, each with its own findings.
+    #[serde(serialize_with = "record::sessions")]
     pub sessions: Vec<Session>,
     /// Findings across sessions (one connection seen on both sides of a NAT router).
+    #[serde(serialize_with = "record::findings")]
     pub findings: Vec<Finding>,
     pub capture: OwnedCapture,
 }

@@ -2,8 +2,8 @@
 //! `schema`, `event`, `time` and `frame`; session events carry `session`. The last line is the
 //! `summary`, with the inputs read.
 
+use super::record::{FindingView, SessionView};
 use super::{Capture, InputSummary, Sink, SCHEMA};
-use crate::model::record::SessionView;
 use crate::model::{Event, Finding, Summary, Timestamp};
 use serde::Serialize;
 use std::io::{self, Write};
@@ -47,8 +47,9 @@ impl<W: Write> Ndjson<W> {
             frame: u64,
             time: Timestamp,
             cross_session: bool,
-            finding: &'a Finding,
+            finding: FindingView<'a>,
         }
+        let finding = FindingView(finding);
         self.line(&FindingLine { schema: SCHEMA, event: "finding", session, frame, time, cross_session, finding })
     }
 }
@@ -79,7 +80,7 @@ impl<W: Write> Sink for Ndjson<W> {
                     time: Timestamp,
                     record: SessionView<'a>,
                 }
-                let record = record.without_findings();
+                let record = SessionView::without_findings(record);
                 self.line(&EndLine { schema: SCHEMA, event: "session_end", session: *session, frame: *frame, time: *time, record })
             }
             Event::Finding { session, frame, time, finding } => self.finding(*session, *frame, *time, true, finding),

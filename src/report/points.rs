@@ -4,8 +4,8 @@
 //!
 //! Owns the layout of the two-point report. No pairing happens here.
 
-use super::addr::Sock;
 use super::InputSummary;
+use crate::model::notation::Sock;
 use crate::model::points::{Crossing, DataCrossing, LoneSession, PairedBy, Point, SessionPair};
 use crate::model::Connection;
 use serde::Serialize;

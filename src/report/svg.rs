@@ -9,9 +9,9 @@
 //! decision. Every label goes through [`Escaped`] (reply texts and file names come from the
 //! capture).
 
-use super::addr::Ip;
 use super::escape::Escaped;
 use super::ladder::{Channel, Ending, Ladder};
+use crate::model::notation::Ip;
 use std::fmt::Write as _;
 
 /// Where a step died: drawn nowhere else on the page, so that it stands out (and a screenshot

@@ -6,10 +6,10 @@
 //! Owns the human-readable layout. Colour only when asked (the caller decides from the terminal
 //! and NO_COLOR).
 
-use super::addr::Sock;
-use super::finding::{Explanation, Summary as FindingSummary};
 use super::{InputSummary, Sink, Tone};
+use crate::model::notation::Sock;
 use crate::model::{Event, Finding, FindingKind, Fix, Negotiation, Outcome, Session, Severity, Summary};
+use crate::problems::{Explanation, Summary as FindingSummary};
 use crate::AddrMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};

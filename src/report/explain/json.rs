@@ -8,11 +8,11 @@
 use super::story::Fact;
 use super::words::NoFtp;
 use super::{Explained, Healthy, Problem, Verdict};
-use crate::model::{Finding, Session};
 use crate::report::fix::Fixes;
 use crate::report::ladder::Ladder;
 use crate::report::ladder_text::LadderText;
 use crate::report::points::Compared;
+use crate::report::record::{Findings, SessionView};
 use crate::report::{Capture, Rendered};
 use serde::Serialize;
 use std::io::{self, Write};
@@ -46,7 +46,7 @@ struct CaptureView<'a> {
     problems_left_out: u64,
     healthy: Vec<HealthyView<'a>>,
     healthy_left_out: u64,
-    findings: &'a [Finding],
+    findings: Findings<'a>,
 }
 
 impl<'a> CaptureView<'a> {
@@ -61,7 +61,7 @@ impl<'a> CaptureView<'a> {
             problems_left_out: e.problems_left_out,
             healthy: e.healthy.iter().map(|h| HealthyView { healthy: h, text: Rendered(h) }).collect(),
             healthy_left_out: e.healthy_left_out,
-            findings: &e.across,
+            findings: Findings(&e.across),
         }
     }
 }
@@ -88,7 +88,7 @@ struct HealthyView<'a> {
 
 #[derive(Serialize)]
 struct ProblemView<'a> {
-    session: &'a Session,
+    session: SessionView<'a>,
     explanation: Explanation<'a>,
     fix: Fixes<'a>,
     diagram: Diagram<'a>,
@@ -99,7 +99,7 @@ impl<'a> ProblemView<'a> {
         let steps: Vec<Step<'a>> = p.story.steps.iter().map(|fact| Step { fact, text: Rendered(fact) }).collect();
         let text = steps.iter().map(|s| s.fact.to_string()).collect::<Vec<_>>().join(" ");
         ProblemView {
-            session: &p.session,
+            session: SessionView::of(&p.session),
             explanation: Explanation { steps, text },
             fix: Fixes(&p.fixes),
             diagram: Diagram { ladder: &p.ladder, text: Rendered(LadderText(&p.ladder)) },

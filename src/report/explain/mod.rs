@@ -15,12 +15,13 @@ pub mod words;
 use super::ladder::{ladder, Ladder};
 use super::{InputSummary, Sink};
 use crate::model::{Directions, Event, Finding, Fix, Outcome, Session, Summary};
+use crate::problems::told::Told;
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::mpsc::{channel, Receiver, Sender};
-use story::{causes, problems, story, Cause, Story};
+use story::{causes, problems, story, Cause, Fact, Story};
 
 /// Problem sessions kept in full per capture; past it they are counted in the verdict only.
 pub const PROBLEMS_KEPT: usize = 500;
@@ -88,6 +89,17 @@ pub struct Problem {
 impl Problem {
     pub fn of(session: Session) -> Problem {
         Problem { story: story(&session), fixes: story::fixes(&session), ladder: ladder(&session), session }
+    }
+
+    /// The causes its story tells, worst first.
+    pub fn causes(&self) -> Vec<Cause> {
+        self.story.steps.iter().filter_map(|f| if let Fact::Why { cause, .. } = f { Some(*cause) } else { None }).collect()
+    }
+
+    /// The session that already told the same causes and fixes, by [`Told`]'s rule; None when
+    /// this one tells them.
+    pub fn told_by(&self, told: &mut Told) -> Option<u32> {
+        told.earlier(&self.causes(), &self.fixes, self.session.id)
     }
 }
 
@@ -212,6 +224,32 @@ mod tests {
         assert_eq!((e.problems.len(), e.problems_left_out), (PROBLEMS_KEPT, 2));
         assert_eq!(e.verdict.sessions, (HEALTHY_KEPT + 3 + PROBLEMS_KEPT + 2) as u64);
         assert_eq!(e.verdict.problem_sessions, (PROBLEMS_KEPT + 2) as u64);
-        assert_eq!(e.verdict.causes, [(Cause::ServerNatPrivateAddress, (PROBLEMS_KEPT + 2) as u64)]);
+        assert_eq!(e.verdict.causes, [(crate::problems::private_address_leak::SERVER_NAT_PRIVATE_ADDRESS, (PROBLEMS_KEPT + 2) as u64)]);
+    }
+
+    #[test]
+    fn text_and_page_refer_to_the_session_that_told_the_same_causes_and_fixes() {
+        let first = &sessions("pasv-private-leak-fail/client.pcap")[0];
+        let mut again = first.clone();
+        again.id = first.id + 1;
+        let (mut c, collected) = Collector::new();
+        settle(&mut c, first);
+        settle(&mut c, &again);
+        let summary = Box::new(Summary { sessions: 2, ..Summary::default() });
+        c.event(&Event::Summary { frame: again.last_frame, time: Timestamp(0), summary }).unwrap();
+        c.finish(&[]).unwrap();
+        let e = collected.recv().unwrap();
+        let mut text = Vec::new();
+        super::text::write(&mut text, std::slice::from_ref(&e)).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        let mut page = Vec::new();
+        super::super::html::write(&mut page, std::slice::from_ref(&e), None).unwrap();
+        let page = String::from_utf8(page).unwrap();
+        let id = first.id;
+        assert_eq!(text.matches("Why:").count(), 1, "{text}");
+        assert!(text.contains(&format!("Why, and what to change: as for session {id} above.")), "{text}");
+        assert_eq!(page.matches("<h4>Why</h4>").count(), 1, "the page tells the causes once too");
+        assert!(page
+            .contains(&format!("<h4>Why, and what to change</h4>\n<p class=\"dim\">As for <a href=\"#c0-session-{id}\">session {id}</a>")));
     }
 }

@@ -1,14 +1,16 @@
 //! A problem session's story as values: who talks to whom, what was negotiated, what the wire
 //! showed, why it failed (the causes the findings name) and what to change (their fixes). Built
-//! from the settled record; report::explain::words says it.
+//! from the settled record; report::explain::words says it (the causes' words are the kinds',
+//! problems/).
 //!
 //! Owns which facts a narrative tells and in what order. Must not judge (the findings do) nor
 //! word anything.
 
 use crate::model::{
-    AddressClass, Connection, Directions, FailureCause, Finding, FindingKind, Fix, Icmp, Mode, Negotiation, NegotiationCommand, Outcome,
-    Rejection, Session, Severity, Side, Software, Text,
+    AddressClass, Connection, Directions, Finding, FindingKind, Fix, Icmp, Mode, Negotiation, NegotiationCommand, Outcome, Session,
+    Severity, Side, Software,
 };
+pub use crate::problems::Cause;
 use crate::report::ladder::worth_telling;
 use serde::Serialize;
 use std::net::SocketAddr;
@@ -78,87 +80,6 @@ pub enum Answer {
     Unknown,
 }
 
-/// Why a session has a problem, in the words a person would look for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Cause {
-    /// The server is behind NAT and announces its private address in passive replies.
-    ServerNatPrivateAddress,
-    /// Active mode from behind NAT: the client names its private address.
-    ClientNatActiveMode,
-    /// SYNs to the passive port vanish: range not forwarded, or dropped by a firewall.
-    PassivePortDropped,
-    /// RST from the passive port: range not forwarded, or a firewall refuses it.
-    PassivePortRefused,
-    /// The server could not connect back to the client (active mode).
-    ClientUnreachable,
-    /// The control channel is encrypted: no NAT helper can read or open the data ports.
-    HelperBlindUnderTls,
-    /// The server refused a PORT/EPRT naming another address (its anti-bounce check).
-    ServerRefusesPort,
-    /// The data connection came from another address than the control connection.
-    DataFromOtherAddress,
-    /// The server could not open, or broke, the data connection (425/426/other).
-    TransferRefused,
-    /// The passive reply names another public address than the one the client reached.
-    AddressMismatch,
-    Bounce,
-    CleartextPassword,
-    Malformed,
-    NonstandardPort,
-    HelperRewrote,
-    CaptureDrops,
-    /// Active mode to a client with a public address: a firewall blocks the server's connection.
-    ActiveBlocked,
-    /// Some passive ports work and others do not: the router forwards part of the range.
-    PartOfRange,
-    /// No data connection reached the server after a passive reply: not forwarded, or dropped.
-    PassivePortNotReached,
-    /// A passive port outside the intended range (`--pasv-range`).
-    OutsideIntendedRange,
-    /// A public address in passive replies other than the intended one (`--public-ip`).
-    UnexpectedPublicAddress,
-    /// A control port other than the intended one (`--control-port`).
-    UnexpectedControlPort,
-    /// The capture holds one direction of the control connection only.
-    OneDirection,
-}
-
-impl Cause {
-    /// What `finding` says is wrong.
-    pub fn of(finding: &Finding) -> Cause {
-        match finding.text {
-            Text::Leak { mode: Mode::Passive, .. } => Cause::ServerNatPrivateAddress,
-            Text::Leak { mode: Mode::Active, .. } => Cause::ClientNatActiveMode,
-            Text::Failed { cause, .. } => match cause {
-                FailureCause::PrivateAddressTried => Cause::ServerNatPrivateAddress,
-                FailureCause::NothingAccepts => Cause::PassivePortRefused,
-                FailureCause::SynsVanish => Cause::PassivePortDropped,
-                FailureCause::ClientUnreachable => Cause::ClientUnreachable,
-                FailureCause::ActiveBlocked => Cause::ActiveBlocked,
-                FailureCause::PartOfRange { .. } => Cause::PartOfRange,
-            },
-            Text::NotSeen { .. } => Cause::PassivePortNotReached,
-            Text::OutsideRange { .. } => Cause::OutsideIntendedRange,
-            Text::UnexpectedPublic { .. } => Cause::UnexpectedPublicAddress,
-            Text::UnexpectedControlPort { .. } => Cause::UnexpectedControlPort,
-            Text::Encrypted { .. } | Text::ProbableFailed { .. } => Cause::HelperBlindUnderTls,
-            Text::Rejected { advice: Rejection::ForeignAddress, .. } => Cause::ServerRefusesPort,
-            Text::Rejected { advice: Rejection::DataFromOtherAddress, .. } => Cause::DataFromOtherAddress,
-            Text::Rejected { advice: Rejection::NoneArrived { .. }, .. } => Cause::PassivePortNotReached,
-            Text::Rejected { .. } => Cause::TransferRefused,
-            Text::Mismatch { .. } => Cause::AddressMismatch,
-            Text::Bounce { .. } => Cause::Bounce,
-            Text::Credentials => Cause::CleartextPassword,
-            Text::MalformedLine | Text::Unparsable { .. } => Cause::Malformed,
-            Text::NonstandardPort { .. } => Cause::NonstandardPort,
-            Text::RewriteSeen { .. } | Text::RewriteAcross { .. } => Cause::HelperRewrote,
-            Text::CaptureDrops => Cause::CaptureDrops,
-            Text::OneDirection { .. } => Cause::OneDirection,
-        }
-    }
-}
-
 /// The findings that make a session a problem: errors and warnings that are causes (a
 /// consequence is told with its cause, and its fixes are the cause's).
 pub fn problems(session: &Session) -> impl Iterator<Item = &Finding> {
@@ -169,7 +90,7 @@ pub fn problems(session: &Session) -> impl Iterator<Item = &Finding> {
 pub fn causes(session: &Session) -> Vec<(Cause, &Finding)> {
     let mut found: Vec<(Cause, &Finding)> = Vec::new();
     for f in problems(session) {
-        let cause = Cause::of(f);
+        let cause = crate::problems::cause(f);
         if !found.iter().any(|(c, _)| *c == cause) {
             found.push((cause, f));
         }

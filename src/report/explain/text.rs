@@ -4,12 +4,13 @@
 //!
 //! Owns the text layout of `explain`; the words are report::explain::words'.
 
-use super::story::{Cause, Fact};
+use super::story::Fact;
 use super::words::NoFtp;
 use super::{Explained, Problem};
-use crate::model::{Fix, Severity};
-use crate::report::addr::Sock;
-use crate::report::finding::Summary as FindingSummary;
+use crate::model::notation::Sock;
+use crate::model::Severity;
+use crate::problems::told::Told;
+use crate::problems::Summary as FindingSummary;
 use crate::report::ladder_text::{LadderText, WIDTH};
 use crate::report::text::wrap;
 use std::io::{self, Write};
@@ -44,17 +45,11 @@ fn capture(out: &mut dyn Write, e: &Explained) -> io::Result<()> {
     for f in &e.across {
         paragraph(out, "", &format!("Across sessions: {}.", FindingSummary(f)))?;
     }
-    // A cause and fix told once per capture: 500 sessions with one problem read as one problem.
-    let mut told: Vec<(Vec<Cause>, &[Fix], u32)> = Vec::new();
+    // Causes and fixes told once per capture (problems::told).
+    let mut told = Told::default();
     for p in &e.problems {
         writeln!(out)?;
-        let causes: Vec<Cause> =
-            p.story.steps.iter().filter_map(|f| if let Fact::Why { cause, .. } = f { Some(*cause) } else { None }).collect();
-        let earlier = told.iter().find(|(c, f, _)| *c == causes && *f == p.fixes.as_slice()).map(|t| t.2);
-        if earlier.is_none() {
-            told.push((causes, &p.fixes, p.session.id));
-        }
-        problem(out, p, earlier)?;
+        problem(out, p, p.told_by(&mut told))?;
     }
     if e.problems_left_out > 0 {
         writeln!(out)?;

@@ -1,13 +1,15 @@
-//! The words of an explanation: each fact of a story, each cause, the verdict, a healthy
-//! session's line and the advice for a capture without FTP. Rendered from the values when
-//! written, as report::finding renders findings.
+//! The words of an explanation: each fact of a story, the verdict, a healthy session's line and
+//! the advice for a capture without FTP. Rendered from the values when written. A cause's
+//! sentence and brief are its kind's (problems/), as a finding's words are.
 //!
-//! Owns the wording of `explain`. Must not choose facts (story does) nor lay out (text, json).
+//! Owns the wording of `explain` but causes. Must not choose facts (story does) nor lay out
+//! (text, json).
 
-use super::story::{Answer, Cause, Fact};
+use super::story::{Answer, Fact};
 use super::{Explained, Healthy, Verdict};
+use crate::model::notation::Sock;
 use crate::model::{AddressClass, Directions, Mode, Outcome, Software};
-use crate::report::addr::Sock;
+use crate::problems::Brief;
 use std::fmt::{self, Display, Formatter};
 
 impl Display for Fact {
@@ -138,112 +140,6 @@ impl Display for Fact {
                 write!(f, "{cause} ({}, frame(s) {})", finding.as_str(), frames.join(", "))
             }
         }
-    }
-}
-
-impl Display for Cause {
-    /// The cause as a sentence: why it fails.
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Cause::ServerNatPrivateAddress => {
-                "The server is behind NAT and announces its private address in its passive replies: clients outside cannot reach it."
-            }
-            Cause::ClientNatActiveMode => {
-                "The client is behind NAT and uses active mode: it names its private address, which the server cannot reach (and many \
-                 servers refuse)."
-            }
-            Cause::PassivePortDropped => {
-                "The passive port is not forwarded to the server, or a firewall drops connections to it: the SYNs vanish."
-            }
-            Cause::PassivePortRefused => {
-                "Nothing accepts connections on the passive port: it is not forwarded to the server, a firewall refuses it, or the \
-                 server's passive range differs from the forwarded one."
-            }
-            Cause::ClientUnreachable => {
-                "The server could not connect back to the client (active mode): a NAT or firewall in front of the client does not let \
-                 the connection in."
-            }
-            Cause::HelperBlindUnderTls => {
-                "The control channel is encrypted: a NAT helper can neither read nor rewrite PASV/PORT nor open the data port, so only a \
-                 configured external address and a forwarded port range work."
-            }
-            Cause::ServerRefusesPort => {
-                "The server refuses a PORT naming another address than the client's (its anti-bounce check): from behind NAT the \
-                 client names its private address."
-            }
-            Cause::DataFromOtherAddress => {
-                "The data connection came from another address than the control connection and the server refused it: NAT maps the \
-                 two connections differently."
-            }
-            Cause::TransferRefused => "The server could not open the data connection, or it broke during the transfer.",
-            Cause::AddressMismatch => {
-                "The passive reply names another public address than the one the client reached (NAT set up on purpose, or a \
-                 multi-homed server)."
-            }
-            Cause::Bounce => "A PORT names a third host: an FTP bounce.",
-            Cause::CleartextPassword => "The password crossed the network in clear text.",
-            Cause::Malformed => "A control line breaks RFC 959's format.",
-            Cause::NonstandardPort => "The control connection is not on port 21: NAT helpers that watch port 21 do not see it.",
-            Cause::HelperRewrote => "A NAT helper rewrote the address in PASV/PORT: that works in clear text only.",
-            Cause::CaptureDrops => "The capture dropped packets: some facts may be missing.",
-            Cause::ActiveBlocked => {
-                "The server's connection back to the client (active mode) is blocked: the client's address is public, so a firewall \
-                 drops or refuses it, outbound from the server's data port or inbound at the client."
-            }
-            Cause::PassivePortNotReached => {
-                "The client's data connections never reached the server: the router does not forward the passive ports to it, or \
-                 a firewall drops them."
-            }
-            Cause::PartOfRange => {
-                "Some passive ports of the server work and others do not: the router forwards (or the firewall allows) only part \
-                 of the range the server uses."
-            }
-            Cause::OutsideIntendedRange => {
-                "The server advertises passive ports outside the intended range: its own range setting differs from the one the \
-                 router forwards."
-            }
-            Cause::UnexpectedPublicAddress => {
-                "The server announces a public address other than the intended one: its external address setting is wrong or stale."
-            }
-            Cause::UnexpectedControlPort => "The control connection uses another port than the intended one.",
-            Cause::OneDirection => {
-                "The capture holds one direction of the control connection only (asymmetric routing, or a mirror port that copies \
-                 one direction): what the other side sent cannot be judged."
-            }
-        })
-    }
-}
-
-/// A cause in a few words, for the verdict.
-pub struct Brief(pub Cause);
-
-impl Display for Brief {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        f.write_str(match self.0 {
-            Cause::ServerNatPrivateAddress => "server behind NAT announcing its private address",
-            Cause::ClientNatActiveMode => "client behind NAT in active mode",
-            Cause::PassivePortDropped => "passive port range not forwarded or dropped",
-            Cause::PassivePortRefused => "passive port refused (not forwarded, or a firewall rejects it)",
-            Cause::ClientUnreachable => "server cannot connect back to the client",
-            Cause::HelperBlindUnderTls => "NAT helper blind under TLS",
-            Cause::ServerRefusesPort => "server refusing PORT to a foreign address",
-            Cause::DataFromOtherAddress => "data connection from another address refused",
-            Cause::TransferRefused => "data connection refused or broken by the server",
-            Cause::AddressMismatch => "passive reply naming another public address",
-            Cause::Bounce => "FTP bounce",
-            Cause::CleartextPassword => "password in clear text",
-            Cause::Malformed => "malformed control line",
-            Cause::NonstandardPort => "control connection not on port 21",
-            Cause::HelperRewrote => "NAT helper rewriting the negotiation",
-            Cause::CaptureDrops => "packets dropped by the capture",
-            Cause::ActiveBlocked => "firewall blocking active-mode connections",
-            Cause::PartOfRange => "passive range forwarded only in part",
-            Cause::PassivePortNotReached => "data connections not reaching the server",
-            Cause::OutsideIntendedRange => "passive ports outside the intended range",
-            Cause::UnexpectedPublicAddress => "passive replies naming another public address than intended",
-            Cause::UnexpectedControlPort => "control port other than intended",
-            Cause::OneDirection => "one direction of the control connection captured",
-        })
     }
 }
 

@@ -5,7 +5,7 @@
 
 use super::{bytes, fit, severity_word, Theme};
 use crate::model::{classify, Directions, EndReason, MatchedBy, Mode, Negotiation, Side};
-use crate::report::finding::Summary;
+use crate::problems::Summary;
 use crate::tui::app::{App, Pane};
 use crate::tui::draw::findings::frames;
 use crate::tui::store::Row;

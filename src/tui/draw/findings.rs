@@ -3,7 +3,7 @@
 
 use super::{fit, severity_word, wrap, Theme};
 use crate::model::Finding;
-use crate::report::finding::{Explanation, Summary};
+use crate::problems::{Explanation, Summary};
 use crate::tui::app::App;
 use crate::tui::store::FindingId;
 use ratatui::layout::{Constraint, Layout, Rect};

@@ -1,5 +1,9 @@
 //! Addresses written out quickly, in std's notation (`192.0.2.1`, `192.0.2.1:21`; IPv6 as std
-//! writes it).
+//! writes it), for `{}` and for serde.
+//!
+//! Part of the model because it is notation, not wording: the records' own JSON (a negotiation,
+//! a data connection, a finding's details) writes its addresses with it, and the model must
+//! serialise without the report. Owns the digits only: no words, nothing about classes.
 //!
 //! A report names several addresses per session and the JSON document tens of them: std's
 //! `Display` for `Ipv4Addr` runs the formatting machinery for each octet and then pads, which
