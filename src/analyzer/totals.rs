@@ -48,11 +48,19 @@ mod tests {
     use super::*;
     use crate::correlate::outcome::session_record;
     use crate::ftp::session::{NegState, SessionState};
+    use crate::model::finding::Credentials;
     use crate::model::{Details, EndReason, FindingKind, NegotiationCommand, Text, Timestamp};
     use crate::tcp::flow::Conn;
 
     fn finding(severity: Severity, caused_by: Option<u32>) -> Finding {
-        let f = Finding::new(FindingKind::DataConnectionFailed, severity, 0, vec![1], Text::Credentials, Details::Port { port: 21 });
+        let f = Finding::new(
+            FindingKind::DataConnectionFailed,
+            severity,
+            0,
+            vec![1],
+            Text::Credentials(Credentials),
+            Details::Port { port: 21 },
+        );
         Finding { caused_by, ..f }
     }
 
