@@ -6,9 +6,10 @@ TIME=/usr/bin/time
 need() { command -v "$1" >/dev/null || { echo "bench: $1 is missing (apt-get install $2)" >&2; exit 2; }; }
 need_time() { [ -x "$TIME" ] || { echo "bench: /usr/bin/time is missing (apt-get install time)" >&2; exit 2; }; }
 
-# measure OUT CMD...: runs CMD once, stdout to /dev/null; appends "microseconds max_rss_kb" to
-# OUT. Exit 1 from ftpscope (error findings present) is success here; anything else fails the
-# benchmark.
+# measure OUT CMD...: runs CMD once, stdout to /dev/null; appends "microseconds max_rss_kb
+# cpu_microseconds" to OUT (wall time, then user+sys: CPU time does not grow when other work on a
+# busy machine makes the run wait for a core). Exit 1 from ftpscope (error findings present) is
+# success here; anything else fails the benchmark.
 measure() {
     local out=$1
     shift
@@ -16,7 +17,7 @@ measure() {
     tf=$(mktemp)
     start=$(date +%s%N)
     set +e
-    "$TIME" -f "%M" -o "$tf" "$@" >/dev/null 2>>"$DIR/stderr.log"
+    "$TIME" -f "%M %U %S" -o "$tf" "$@" >/dev/null 2>>"$DIR/stderr.log"
     rc=$?
     set -e
     end=$(date +%s%N)
@@ -24,11 +25,12 @@ measure() {
         echo "bench: '$*' exited $rc (see $DIR/stderr.log)" >&2
         exit 1
     fi
-    echo "$(( (end - start) / 1000 )) $(tail -n 1 "$tf")" >>"$out"
+    echo "$(( (end - start) / 1000 )) $(tail -n 1 "$tf" | awk '{ printf "%d %d", $1, ($2 + $3) * 1e6 }')" >>"$out"
     rm -f "$tf"
 }
 
 best() { sort -n "$1" | head -n 1 | cut -d' ' -f1; }      # microseconds
+best_cpu() { sort -n -k3 "$1" | head -n 1 | cut -d' ' -f3; } # microseconds of CPU (user+sys)
 maxrss() { sort -n -k2 "$1" | tail -n 1 | cut -d' ' -f2; } # KB
 all() { awk '{printf "%s%.2f", (NR > 1 ? ", " : ""), $1 / 1e6}' "$1"; }
 

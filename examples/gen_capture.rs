@@ -26,7 +26,9 @@
 //! mix, C open at once (see tests/common/replicate.rs for how a copy differs):
 //!   gen_capture --replicate fixtures/pasv-private-leak-unanswered/client.pcap
 //!        (--sessions 100000 | --size 10G) [--concurrency 5000] [--session K] [--control-port 21]
-//!        [--manifest PATH] OUT.pcap
+//!        [--passive-ports FIRST-LAST] [--manifest PATH] OUT.pcap
+//! --passive-ports moves copy i to passive port FIRST + i % (LAST - FIRST + 1): its 227's text
+//! and its data connections' server port (a busy server's passive range).
 //! OUT "-" writes to standard output (no manifest unless --manifest is given). Every capture is
 //! written through the library's `PcapWriter`.
 
@@ -653,6 +655,7 @@ fn main() -> std::io::Result<()> {
     let mut sessions = None;
     let mut session = 0usize;
     let mut control_port = 21u16;
+    let mut passive_ports = None;
     let mut i = 0;
     while i < args.len() {
         let a = &args[i];
@@ -667,12 +670,13 @@ fn main() -> std::io::Result<()> {
             "--sessions" => sessions = Some(parse_count(&val()).max(1)),
             "--session" => session = val().parse().expect("session"),
             "--control-port" => control_port = val().parse().expect("control-port"),
+            "--passive-ports" => passive_ports = Some(replicate::PassiveRange::parse(&val()).unwrap_or_else(|e| panic!("{e}"))),
             "--seed" => seed = val().parse().expect("seed"),
             "--manifest" => manifest_path = Some(val()),
             "--bulk-scale" => bulk_scale = val().parse().expect("bulk-scale"),
             "-h" | "--help" => {
                 eprintln!("usage: gen_capture OUT.pcap [--size 1G] [--concurrency 400] [--seed N] [--manifest PATH] [--bulk-scale X]");
-                eprintln!("       gen_capture --replicate SRC.pcap (--sessions N | --size 10G) [--concurrency 5000] [--session K] [--control-port 21] [--manifest PATH] OUT.pcap");
+                eprintln!("       gen_capture --replicate SRC.pcap (--sessions N | --size 10G) [--concurrency 5000] [--session K] [--control-port 21] [--passive-ports FIRST-LAST] [--manifest PATH] OUT.pcap");
                 eprintln!("OUT \"-\" is standard output.");
                 return Ok(());
             }
@@ -690,7 +694,7 @@ fn main() -> std::io::Result<()> {
             (None, Some(bytes)) => HowMany::Bytes(bytes),
             (None, None) => panic!("--replicate needs --sessions N or --size BYTES"),
         };
-        let spec = ReplicateSpec { src, session, control_port, how_many, concurrency: concurrency.unwrap_or(5000) as u64 };
+        let spec = ReplicateSpec { src, session, control_port, how_many, concurrency: concurrency.unwrap_or(5000) as u64, passive_ports };
         return replicate_main(&spec, &out, manifest_path.as_deref());
     }
     let size = size.unwrap_or(1 << 30);
@@ -814,19 +818,25 @@ struct ReplicateSpec {
     control_port: u16,
     how_many: HowMany,
     concurrency: u64,
+    passive_ports: Option<replicate::PassiveRange>,
 }
 
 fn replicate_main(spec: &ReplicateSpec, out: &str, manifest_path: Option<&str>) -> std::io::Result<()> {
-    let t = replicate::load(std::path::Path::new(&spec.src), spec.session, spec.control_port).unwrap_or_else(|e| {
+    let fail = |e: String| -> ! {
         eprintln!("gen_capture: {e}");
         std::process::exit(2);
-    });
+    };
+    let t = replicate::load(std::path::Path::new(&spec.src), spec.session, spec.control_port).unwrap_or_else(|e| fail(e));
+    if let Some(range) = &spec.passive_ports {
+        t.check_passive_range(range).unwrap_or_else(|e| fail(e));
+    }
     let per_copy = t.bytes_per_copy();
     let sessions = match spec.how_many {
         HowMany::Sessions(n) => n,
         HowMany::Bytes(bytes) => (bytes.saturating_sub(24) / per_copy).max(1),
     };
-    let (written, mut sink) = replicate::write(&t, sessions, spec.concurrency, output(out)?)?;
+    let shape = replicate::Shape { sessions, concurrency: spec.concurrency, passive_ports: spec.passive_ports };
+    let (written, mut sink) = replicate::write_shape(&t, &shape, output(out)?)?;
     sink.flush()?;
     let secs = |ns: i64| ns as f64 / 1e9;
     let manifest = serde_json::json!({
@@ -847,6 +857,10 @@ fn replicate_main(spec: &ReplicateSpec, out: &str, manifest_path: Option<&str>) 
         "duration_s": secs(written.duration_ns),
         "clients": "copy i: client 172.16.0.1 + (i mod 1048574) in 172.16.0.0/12, its own ports shifted by i * 9973 mod 64512 within 1024..65535",
         "remapped_client_ports": t.client_ports,
+        "session_data_connections": t.data_connections(),
+        "data_connections": t.data_connections() as u64 * written.sessions,
+        "passive_port": t.passive_port,
+        "passive_ports": spec.passive_ports.map(|r| serde_json::json!({"first": r.first, "last": r.last(), "copy_i": "first + i % (last - first + 1)"})),
         "first_client": replicate::client_endpoint(&t, 0),
         "last_client": replicate::client_endpoint(&t, written.sessions - 1),
     });

@@ -14,6 +14,13 @@
 //! correct checksum stays correct. Payloads are untouched: every copy's 227 advertises the same
 //! private address and port, and its data SYNs differ from the other copies' by the client.
 //!
+//! With a passive range (`Shape::passive_ports`), copy `i` is also moved to its own passive
+//! port, `first + i % count`: the port in its 227 replies' text and the server's port of the
+//! connections to the advertised port (both directions, ICMP quotes too), as a server with a
+//! passive range of `count` ports hands them out. The text is rewritten digit for digit, so a
+//! range must write the port with as many characters as the template's 227 does (the segment
+//! keeps its length and the control connection its sequence numbers): `load` checks it.
+//!
 //! Copies start `spacing` apart, spacing = the session's duration / concurrency, so about
 //! `concurrency` sessions are open at any time; their packets are merged in time order (ties by
 //! copy number). Deterministic: the same arguments write the same bytes.
@@ -45,6 +52,8 @@ pub struct Template {
     pub server_port: u16,
     /// Source ports of the connections the client opened (control and passive data): remapped.
     pub client_ports: Vec<u16>,
+    /// The port the 227 replies advertise, when the session has any (all must name the same).
+    pub passive_port: Option<u16>,
     /// Capture time of the control SYN, nanoseconds since the epoch.
     pub start_ns: i64,
     /// From the control SYN to the session's last packet.
@@ -57,6 +66,8 @@ pub struct TemplatePacket {
     pub offset_ns: i64,
     pub data: Vec<u8>,
     pub orig_len: u32,
+    /// In a 227 reply: where in `data` its port's text ("156,66") is, rewritten for a range.
+    pub passive_port_text: Option<std::ops::Range<usize>>,
 }
 
 impl Template {
@@ -64,6 +75,80 @@ impl Template {
     pub fn bytes_per_copy(&self) -> u64 {
         self.packets.iter().map(|p| 16 + p.data.len() as u64).sum()
     }
+
+    /// Data connections the client opens in one copy: its connections other than the control
+    /// one (retransmitted SYNs are one connection). Each must be tied to the copy's session.
+    pub fn data_connections(&self) -> usize {
+        self.client_ports.len().saturating_sub(1)
+    }
+
+    /// Whether `range` can be written into this template's 227 replies digit for digit (see the
+    /// module's doc); the error says why not.
+    pub fn check_passive_range(&self, range: &PassiveRange) -> Result<(), String> {
+        let Some(port) = self.passive_port else {
+            return Err(format!("{}: session {} has no 227 reply to give a passive port", self.source, self.session));
+        };
+        let width = self.packets.iter().find_map(|p| p.passive_port_text.as_ref()).map_or(0, |r| r.len());
+        match (range.first..=range.last()).find(|&p| port_text(p).len() != width) {
+            Some(p) => Err(format!(
+                "passive port {p} is written \"{}\", the 227 of {} writes {port} in {width} characters: a range must keep \
+                 the text's length (e.g. 25444-25543, \"99,100\" to \"99,199\", for 6 characters)",
+                port_text(p),
+                self.source,
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Passive ports handed out in turn: copy `i` gets `first + i % count`.
+#[derive(Clone, Copy, Debug)]
+pub struct PassiveRange {
+    pub first: u16,
+    pub count: u16,
+}
+
+impl PassiveRange {
+    /// "FIRST-LAST", both included.
+    pub fn parse(s: &str) -> Result<PassiveRange, String> {
+        let (a, b) = s.split_once('-').ok_or_else(|| format!("passive ports {s}: FIRST-LAST expected"))?;
+        let port = |v: &str| v.trim().parse::<u16>().map_err(|e| format!("passive ports {s}: {e}"));
+        let (first, last) = (port(a)?, port(b)?);
+        if first == 0 || last < first {
+            return Err(format!("passive ports {s}: FIRST from 1, LAST not below it"));
+        }
+        Ok(PassiveRange { first, count: last - first + 1 })
+    }
+
+    pub fn last(&self) -> u16 {
+        self.first + (self.count - 1)
+    }
+
+    pub fn port(&self, copy: u64) -> u16 {
+        self.first + (copy % u64::from(self.count)) as u16
+    }
+}
+
+/// A port as a 227 reply writes it: "p1,p2" (RFC 959), high byte first.
+fn port_text(port: u16) -> String {
+    format!("{},{}", port >> 8, port & 0xff)
+}
+
+/// In a server's TCP payload, the first 227 reply's address "(h1,h2,h3,h4,p1,p2)": the port it
+/// advertises and where its "p1,p2" text is (offsets in `payload`).
+fn pasv_reply_port(payload: &[u8]) -> Option<(u16, std::ops::Range<usize>)> {
+    let start = payload.windows(4).position(|w| w == b"227 ")?;
+    let open = start + payload[start..].iter().position(|&b| b == b'(')? + 1;
+    let close = open + payload[open..].iter().position(|&b| b == b')')?;
+    let inside = std::str::from_utf8(&payload[open..close]).ok()?;
+    let numbers: Vec<u8> = inside.split(',').map(|v| v.trim().parse().ok()).collect::<Option<_>>()?;
+    let [.., p1, p2] = numbers[..] else { return None };
+    if numbers.len() != 6 {
+        return None;
+    }
+    // "p1,p2" is the text after the fourth comma.
+    let fourth_comma = inside.match_indices(',').nth(3)?.0;
+    Some((u16::from(p1) << 8 | u16::from(p2), open + fourth_comma + 1..close))
 }
 
 /// The fields of an Ethernet/IPv4 frame the selection looks at.
@@ -72,6 +157,8 @@ struct Ipv4Summary {
     dst: Ipv4Addr,
     /// (source port, destination port, flags) for a TCP segment whose header is there.
     tcp: Option<(u16, u16, u8)>,
+    /// Where that segment's payload is in the frame (empty when none or cut).
+    payload: std::ops::Range<usize>,
 }
 
 fn ipv4_summary(frame: &[u8]) -> Option<Ipv4Summary> {
@@ -89,7 +176,9 @@ fn ipv4_summary(frame: &[u8]) -> Option<Ipv4Summary> {
     let l4 = &ip[ihl..];
     let tcp = (ip[9] == 6 && first_fragment && l4.len() >= 14)
         .then(|| (u16::from_be_bytes([l4[0], l4[1]]), u16::from_be_bytes([l4[2], l4[3]]), l4[13]));
-    Some(Ipv4Summary { src, dst, tcp })
+    let ip_end = (ETH_LEN + usize::from(u16::from_be_bytes([ip[2], ip[3]]))).min(frame.len());
+    let payload_start = tcp.map_or(ip_end, |_| ETH_LEN + ihl + usize::from(l4[12] >> 4) * 4);
+    Some(Ipv4Summary { src, dst, tcp, payload: payload_start.min(ip_end)..ip_end })
 }
 
 /// Takes session `session` (0-based) of the capture at `path`: the `session`-th client SYN to
@@ -131,6 +220,7 @@ pub fn load(path: &Path, session: usize, control_port: u16) -> Result<Template, 
 
     let mut packets = Vec::new();
     let mut client_ports = Vec::new();
+    let mut passive_port = None;
     for i in first..=last {
         let Some(s) = &summaries[i] else { continue };
         if s.src != client && s.dst != client {
@@ -145,8 +235,18 @@ pub fn load(path: &Path, session: usize, control_port: u16) -> Result<Template, 
                 client_ports.push(sp);
             }
         }
+        // The server's 227 replies, for a passive range (a retransmitted one is found again).
+        let from_server = s.src == server && s.tcp.is_some_and(|(sp, _, _)| sp == server_port) && is_control(s);
         let (ts, data, orig_len) = &frames[i];
-        packets.push(TemplatePacket { offset_ns: ts - frames[first].0, data: data.clone(), orig_len: *orig_len });
+        let pasv = from_server.then(|| pasv_reply_port(&data[s.payload.clone()])).flatten();
+        if let Some((port, _)) = &pasv {
+            if let Some(earlier) = passive_port.filter(|p| p != port) {
+                return Err(format!("{}: session {session}'s 227 replies advertise {earlier} and {port}", path.display()));
+            }
+            passive_port = Some(*port);
+        }
+        let passive_port_text = pasv.map(|(_, at)| s.payload.start + at.start..s.payload.start + at.end);
+        packets.push(TemplatePacket { offset_ns: ts - frames[first].0, data: data.clone(), orig_len: *orig_len, passive_port_text });
     }
     Ok(Template {
         source: path.display().to_string(),
@@ -156,6 +256,7 @@ pub fn load(path: &Path, session: usize, control_port: u16) -> Result<Template, 
         server,
         server_port,
         client_ports,
+        passive_port,
         start_ns: frames[first].0,
         duration_ns: frames[last].0 - frames[first].0,
         packets,
@@ -195,6 +296,8 @@ struct Remap {
     new_ip: [u8; 4],
     /// (template port, this copy's port).
     ports: Vec<(u16, u16)>,
+    /// With a passive range: (the template's passive port, this copy's), on the server's side.
+    passive: Option<(u16, u16)>,
 }
 
 /// RFC 1624 eqn. 3: the checksum after 16-bit words changed from `old` to `new`.
@@ -258,11 +361,14 @@ fn remap_ipv4(p: &mut [u8], m: &Remap, changes: &mut Vec<(u16, u16)>) {
         6 if l4.len() >= 4 => {
             let mut tcp = addr.clone();
             for (is_client, at) in [(src_is_client, 0), (dst_is_client, 2)] {
-                if is_client {
-                    let port = word(l4, at);
-                    if let Some(&(_, new)) = m.ports.iter().find(|(old, _)| *old == port) {
-                        set_word(l4, at, new, &mut tcp);
-                    }
+                let port = word(l4, at);
+                let new = if is_client {
+                    m.ports.iter().find(|(old, _)| *old == port).map(|&(_, new)| new)
+                } else {
+                    m.passive.filter(|(old, _)| *old == port).map(|(_, new)| new)
+                };
+                if let Some(new) = new {
+                    set_word(l4, at, new, &mut tcp);
                 }
             }
             changes.extend_from_slice(&tcp[addr.len()..]);
@@ -291,20 +397,41 @@ fn remap_ipv4(p: &mut [u8], m: &Remap, changes: &mut Vec<(u16, u16)>) {
     }
 }
 
-/// Copy `i` of the template's packet `data` (an Ethernet frame), into `out`.
-fn copy_frame(data: &[u8], m: &Remap, out: &mut Vec<u8>) {
+/// Copy `i` of the template's packet `p` (an Ethernet frame), into `out`.
+fn copy_frame(p: &TemplatePacket, m: &Remap, out: &mut Vec<u8>) {
     out.clear();
-    out.extend_from_slice(data);
+    out.extend_from_slice(&p.data);
+    if let (Some(at), Some((_, port))) = (&p.passive_port_text, m.passive) {
+        rewrite_port_text(out, at.clone(), port);
+    }
     if out.len() > ETH_LEN && u16::from_be_bytes([out[12], out[13]]) == ETHERTYPE_IPV4 {
         remap_ipv4(&mut out[ETH_LEN..], m, &mut Vec::new());
     }
 }
 
-fn remap_for(t: &Template, i: u64) -> Remap {
+/// Writes `port` as "p1,p2" over the 227's text at `at` (as long: `Template::check_passive_range`)
+/// and adjusts the TCP checksum. Its 16-bit words start at even offsets of the frame (the TCP
+/// header does: 14 bytes of Ethernet, an IP header of 4-byte words).
+fn rewrite_port_text(frame: &mut [u8], at: std::ops::Range<usize>, port: u16) {
+    let text = port_text(port);
+    assert_eq!(text.len(), at.len(), "a passive range keeps the 227's length");
+    let ihl = usize::from(frame[ETH_LEN] & 0x0f) * 4;
+    let checksum_at = ETH_LEN + ihl + 16;
+    let words = at.start & !1..(at.end + 1) & !1;
+    let read = |f: &[u8]| words.clone().step_by(2).map(|w| word(f, w)).collect::<Vec<u16>>();
+    let before = read(frame);
+    frame[at].copy_from_slice(text.as_bytes());
+    let changes: Vec<(u16, u16)> = before.into_iter().zip(read(frame)).collect();
+    let sum = adjust(word(frame, checksum_at), &changes);
+    frame[checksum_at..checksum_at + 2].copy_from_slice(&sum.to_be_bytes());
+}
+
+fn remap_for(t: &Template, i: u64, passive: Option<PassiveRange>) -> Remap {
     Remap {
         old_ip: t.client.octets(),
         new_ip: client_address(i).octets(),
         ports: t.client_ports.iter().map(|&p| (p, client_port(p, i))).collect(),
+        passive: t.passive_port.zip(passive.map(|r| r.port(i))),
     }
 }
 
@@ -323,6 +450,22 @@ pub struct Written {
 /// Writes `sessions` copies of `t`, about `concurrency` open at once, as an Ethernet pcap with
 /// microsecond timestamps (as the lab captures). `out` should be buffered.
 pub fn write<W: Write>(t: &Template, sessions: u64, concurrency: u64, out: W) -> std::io::Result<(Written, W)> {
+    write_shape(t, &Shape { sessions, concurrency, passive_ports: None }, out)
+}
+
+/// What a capture of copies is made of, besides the template.
+pub struct Shape {
+    pub sessions: u64,
+    /// Sessions open at once.
+    pub concurrency: u64,
+    /// Each copy on its own passive port of this range (`Template::check_passive_range` first);
+    /// None keeps the template's.
+    pub passive_ports: Option<PassiveRange>,
+}
+
+/// [`write`] with a passive range.
+pub fn write_shape<W: Write>(t: &Template, shape: &Shape, out: W) -> std::io::Result<(Written, W)> {
+    let Shape { sessions, concurrency, passive_ports } = *shape;
     let format = PcapFormat { link_type: LINKTYPE_ETHERNET, snaplen: 262_144, precision: Precision::Micros, ..PcapFormat::default() };
     let mut w = PcapWriter::new(out, format)?;
     // Whole microseconds, so that the file's timestamps are the exact ones merged here.
@@ -338,12 +481,12 @@ pub fn write<W: Write>(t: &Template, sessions: u64, concurrency: u64, out: W) ->
         // Start every copy whose first packet comes before the earliest pending one.
         while next_copy < sessions && heap.peek().is_none_or(|Reverse((ts, _, _))| start(next_copy) <= *ts) {
             heap.push(Reverse((start(next_copy), next_copy, 0)));
-            remaps.insert(next_copy, remap_for(t, next_copy));
+            remaps.insert(next_copy, remap_for(t, next_copy, passive_ports));
             next_copy += 1;
         }
         let Some(Reverse((ts, copy, k))) = heap.pop() else { break };
         let p = &t.packets[k];
-        copy_frame(&p.data, &remaps[&copy], &mut frame);
+        copy_frame(p, &remaps[&copy], &mut frame);
         w.write_packet(Timestamp(ts), &frame, p.orig_len)?;
         last_ts = ts;
         match t.packets.get(k + 1) {
@@ -376,7 +519,7 @@ mod tests {
         let mut header = [0x45, 0, 0, 60, 0x12, 0x34, 0x40, 0, 64, 6, 0, 0, 192, 168, 1, 10, 198, 51, 100, 2];
         let sum = !ones_complement_sum(&header, 0);
         header[10..12].copy_from_slice(&sum.to_be_bytes());
-        let m = Remap { old_ip: [192, 168, 1, 10], new_ip: [172, 16, 3, 7], ports: vec![] };
+        let m = Remap { old_ip: [192, 168, 1, 10], new_ip: [172, 16, 3, 7], ports: vec![], passive: None };
         remap_ipv4(&mut header, &m, &mut Vec::new());
         assert_eq!(&header[12..16], &[172, 16, 3, 7]);
         assert_eq!(ones_complement_sum(&header, 0), 0xffff, "checksum still verifies");
@@ -391,5 +534,46 @@ mod tests {
         assert_eq!(client_port(21, 5), 21);
         assert_eq!(client_address(0), Ipv4Addr::new(172, 16, 0, 1));
         assert_eq!(client_address(u64::from(CLIENT_ADDRESSES)), Ipv4Addr::new(172, 16, 0, 1));
+    }
+
+    /// Copies of the lab session where clients reach the server's control address (two passive
+    /// transfers), on a 100-port range: each copy's 227 names its port, its data connections use
+    /// it, and every checksum still verifies.
+    #[test]
+    fn a_passive_range_moves_the_227_and_the_data_connections() {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/pasv-private-leak-workaround/client.pcap");
+        let t = load(&source, 1, 21).unwrap();
+        assert_eq!((t.passive_port, t.data_connections()), (Some(40002), 2));
+        let range = PassiveRange::parse("25444-25543").unwrap();
+        t.check_passive_range(&range).unwrap();
+        assert!(t.check_passive_range(&PassiveRange::parse("40000-40099").unwrap()).is_err(), "156,99 then 156,100: one character more");
+        let shape = Shape { sessions: 3, concurrency: 3, passive_ports: Some(range) };
+        let (_, pcap) = write_shape(&t, &shape, Vec::new()).unwrap();
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("replicate-passive-range.pcap");
+        std::fs::write(&path, pcap).unwrap();
+        let (mut replies, mut syns) = (Vec::new(), Vec::new());
+        ftpscope::capture::read_path(&path, 1, &mut |f| {
+            let s = ipv4_summary(f.data).unwrap();
+            let ip = &f.data[ETH_LEN..];
+            let ihl = usize::from(ip[0] & 0x0f) * 4;
+            assert_eq!(ones_complement_sum(&ip[..ihl], 0), 0xffff, "IP checksum of frame {}", f.number);
+            let tcp = &f.data[ETH_LEN + ihl..s.payload.end];
+            let addresses: u32 = [12, 14, 16, 18].into_iter().map(|at| u32::from(word(ip, at))).sum();
+            let pseudo = addresses + 6 + tcp.len() as u32;
+            assert_eq!(ones_complement_sum(tcp, pseudo), 0xffff, "TCP checksum of frame {}", f.number);
+            let (_, dport, flags) = s.tcp.unwrap();
+            if let Some((port, _)) = pasv_reply_port(&f.data[s.payload.clone()]) {
+                replies.push((s.dst, port));
+            }
+            if flags & (TCP_SYN | TCP_ACK) == TCP_SYN && dport != 21 {
+                syns.push((s.src, dport));
+            }
+        })
+        .unwrap();
+        let expected: Vec<(Ipv4Addr, u16)> = (0..3).flat_map(|i| [(client_address(i), 25444 + i as u16); 2]).collect();
+        replies.sort();
+        syns.sort();
+        assert_eq!(replies, expected);
+        assert_eq!(syns, expected);
     }
 }
