@@ -30,9 +30,10 @@ fn fixture(rel: &str) -> String {
     root().join("fixtures").join(rel).display().to_string()
 }
 
-/// A scratch file unique to this test process and name.
+/// A scratch file unique to this test process and name, in the build's own directory for tests'
+/// files (target/tmp), not the machine's /tmp.
 fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ftpscope-test-{}", std::process::id()));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let p = dir.join(name);
     std::fs::write(&p, bytes).unwrap();
