@@ -6,7 +6,7 @@
 mod common;
 
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn fixture(rel: &str) -> String {
@@ -274,7 +274,8 @@ fn implicit_ftps_capture() -> PathBuf {
         bytes.extend((p.len() as u32).to_le_bytes());
         bytes.extend(p);
     }
-    let dir = std::env::temp_dir().join(format!("ftpscope-explain-{}", std::process::id()));
+    // In the build's own directory for tests' files (target/tmp), not the machine's /tmp.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("explain-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("implicit-ftps.pcap");
     std::fs::write(&path, bytes).unwrap();

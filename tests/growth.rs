@@ -7,10 +7,16 @@
 //!
 //! Sizes: 10k and 40k sessions in release builds (`cargo test --release`, about 30 s on two
 //! cores); a quarter of that in debug builds, where the binary is ten times slower.
+//!
+//! The times are measured where CI asks for ratios (CI=true), and in bench/: a ratio varies with
+//! the machine's load. A user's plain `cargo test` checks the report of the smaller capture only
+//! and says in one line that the ratios were skipped.
 
+mod common;
 #[path = "common/replicate.rs"]
 mod replicate;
 
+use common::needs::{self, Need};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -85,6 +91,12 @@ fn has_ndjson() -> bool {
 fn time_grows_linearly_with_sessions() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let template = replicate::load(&root.join(SOURCE), 0, 21).unwrap();
+    if !needs::part_met("the time ratios", &[Need::Ratios]) {
+        let capture = write_capture(&template, SIZES[0]);
+        assert_eq!(json_sessions(&capture), SIZES[0] as usize, "every session written is in the JSON report");
+        let _ = std::fs::remove_file(capture);
+        return;
+    }
     let captures: Vec<PathBuf> = SIZES.iter().map(|&n| write_capture(&template, n)).collect();
 
     for (capture, &n) in captures.iter().zip(&SIZES) {

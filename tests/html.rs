@@ -3,16 +3,17 @@
 //! console). Facts are asserted (addresses, frames, finding kinds, fixes' settings), not
 //! wording.
 //!
-//! Chromium (Debian's `chromium`) is installed by .ci/run. Without it the browser tests skip
-//! with a message, unless FTPSCOPE_LAB=1 (CI), which makes them mandatory. The checks on the
-//! file itself (escaping, no password) need no browser and always run.
+//! Chromium (Debian's `chromium`) is installed by .ci/run. Without it each browser test skips
+//! with one line saying so; in CI (CI=true) that is a failure. The checks on the file itself
+//! (escaping, no password) need no browser and always run.
 
+mod common;
+
+use common::needs::{self, Need, CHROMIUM};
 use ftpscope::report::svg::{FAILURE, PANEL};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
-
-const CHROMIUM: &str = "/usr/bin/chromium";
 
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(rel)
@@ -59,18 +60,13 @@ fn page(capture: &Path, dir: &Scratch) -> (PathBuf, String) {
 /// Browser runs so far: each gets a profile directory of its own.
 static RUNS: AtomicUsize = AtomicUsize::new(0);
 
-/// Headless Chromium, or None (with a message) when it is not installed and not required.
+/// Headless Chromium, or None when it is not installed (the test is skipped with a line saying
+/// so; in CI it fails).
 struct Browser;
 
 impl Browser {
-    fn get(test: &str) -> Option<Browser> {
-        if Path::new(CHROMIUM).exists() {
-            return Some(Browser);
-        }
-        let required = std::env::var_os("FTPSCOPE_LAB").is_some_and(|v| v == "1");
-        assert!(!required, "FTPSCOPE_LAB=1 but {CHROMIUM} is missing (.ci/run installs it: apt-get install chromium)");
-        eprintln!("html::{test}: skipped (no {CHROMIUM}; apt-get install chromium, or FTPSCOPE_LAB=1 to require it)");
-        None
+    fn get() -> Option<Browser> {
+        needs::met(&[Need::Chromium]).then_some(Browser)
     }
 
     /// Runs Chromium on `page` with `args`, bounded in time. As root it needs --no-sandbox; the
@@ -117,7 +113,7 @@ impl Browser {
 
 #[test]
 fn the_page_shows_the_capture_the_findings_and_the_fixes() {
-    let Some(browser) = Browser::get("the_page_shows_the_capture_the_findings_and_the_fixes") else { return };
+    let Some(browser) = Browser::get() else { return };
     let dir = Scratch::new("dom");
     let (path, _) = page(&fixture("pasv-private-leak-fail/client.pcap"), &dir);
     let dom = browser.dom(&dir, &path);
@@ -163,7 +159,7 @@ fn the_page_shows_the_capture_the_findings_and_the_fixes() {
 
 #[test]
 fn the_page_logs_no_console_error_and_the_check_would_see_one() {
-    let Some(browser) = Browser::get("the_page_logs_no_console_error_and_the_check_would_see_one") else { return };
+    let Some(browser) = Browser::get() else { return };
     let dir = Scratch::new("console");
     let (path, text) = page(&fixture("pasv-private-leak-fail/client.pcap"), &dir);
     assert_eq!(browser.console_errors(&dir, &path), Vec::<String>::new());
@@ -198,7 +194,7 @@ fn colour(hex: &str) -> [u8; 3] {
 
 #[test]
 fn the_screenshot_shows_the_diagram_with_the_failure_marked() {
-    let Some(browser) = Browser::get("the_screenshot_shows_the_diagram_with_the_failure_marked") else { return };
+    let Some(browser) = Browser::get() else { return };
     let dir = Scratch::new("screenshot");
     let (path, _) = page(&fixture("pasv-private-leak-fail/client.pcap"), &dir);
     let (panel, failure) = (colour(PANEL), colour(FAILURE));
@@ -254,7 +250,7 @@ fn markup_in_a_banner_is_shown_as_text_and_never_runs() {
     let (path, text) = page(&capture, &dir);
     assert!(!text.contains("<script"), "the banner's markup reached the page as markup");
     assert!(text.contains("&lt;script&gt;pwn();"), "the banner is shown, escaped");
-    let Some(browser) = Browser::get("markup_in_a_banner_is_shown_as_text_and_never_runs") else { return };
+    let Some(browser) = Browser::get() else { return };
     let dom = browser.dom(&dir, &path);
     assert!(!dom.contains("<script"), "the browser built a script element");
     assert!(dom.contains("&lt;script&gt;pwn();"), "the banner is text in the DOM");

@@ -2,10 +2,11 @@
 //!
 //! Without the `live` feature (the default build, no libpcap): `live` says what to install.
 //!
-//! As root (mandatory with FTPSCOPE_LAB=1, as in CI; skipped with a message otherwise), the
-//! tests install libpcap's development files with the lab's packages
-//! (fixtures/lab/install-deps.sh, idempotent), build the live binary once
-//! (`cargo build --release --features live --target-dir target/live`) and drive it:
+//! When CI asks for the lab (CI=true), as root, with the lab's packages (libpcap's development
+//! files among them; fixtures/lab/install-deps.sh, run by .ci/run, never by a test), the tests
+//! build the live binary once (`cargo build --release --features live --target-dir
+//! target/live`) and drive it; otherwise each says in one line what it needs and is skipped (a
+//! failure in CI):
 //! - in the NAT lab (fixtures/lab/live.sh): a server leaking its private address in 227, a
 //!   client that trusts it, `ftpscope live --ndjson --duration --write` in the client's
 //!   namespace: the leak and the failed data connections are in the events, and `analyze` of
@@ -18,36 +19,22 @@
 
 mod common;
 
+use common::needs::{self, Need};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
-}
-
-/// The live binary, built once for all tests here; None when not root (the test is skipped).
-fn live_binary(test: &str) -> Option<PathBuf> {
-    let required = std::env::var_os("FTPSCOPE_LAB").is_some_and(|v| v == "1");
-    if !is_root() {
-        assert!(!required, "FTPSCOPE_LAB=1 but not root: live capture needs root");
-        eprintln!("live::{test}: skipped (not root); run as root or with FTPSCOPE_LAB=1 in CI");
+/// The live binary, built once for all tests here; None when the lab, or what the test needs
+/// `also`, is not there (the test is skipped with a line saying what it needs, or fails in CI).
+fn live_binary(also: &[Need]) -> Option<PathBuf> {
+    if !needs::met(&[common::LAB, also].concat()) {
         return None;
     }
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let built = BUILT.get_or_init(|| {
         let root = common::root();
-        let status = Command::new("timeout")
-            .arg("900")
-            .arg("bash")
-            .arg(root.join("fixtures/lab/install-deps.sh"))
-            .status()
-            .map_err(|e| e.to_string())?;
-        if !status.success() {
-            return Err("fixtures/lab/install-deps.sh failed".into());
-        }
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let target = root.join("target/live");
         let out = Command::new("timeout")
@@ -130,7 +117,7 @@ fn without_the_feature_live_says_what_to_install() {
 
 #[test]
 fn live_sees_the_nat_leak_and_the_written_file_agrees() {
-    let Some(bin) = live_binary("nat_leak") else { return };
+    let Some(bin) = live_binary(&[]) else { return };
     let out = scratch("leak");
     let lab = common::root().join("fixtures/lab/live.sh");
     let status = Command::new("timeout").arg("180").arg("bash").arg(&lab).arg("leak").arg(&bin).arg(&out).status().unwrap();
@@ -184,7 +171,7 @@ fn live_sees_the_nat_leak_and_the_written_file_agrees() {
 
 #[test]
 fn live_ends_cleanly_when_the_interface_is_deleted() {
-    let Some(bin) = live_binary("interface_deleted") else { return };
+    let Some(bin) = live_binary(&[]) else { return };
     let out = scratch("gone");
     let lab = common::root().join("fixtures/lab/live.sh");
     let status = Command::new("timeout").arg("180").arg("bash").arg(&lab).arg("gone").arg(&bin).arg(&out).status().unwrap();
@@ -250,7 +237,7 @@ fn wait_for(path: &Path, needle: &str, limit: Duration) -> bool {
 
 #[test]
 fn ctrl_c_stops_with_the_report_and_a_valid_file() {
-    let Some(bin) = live_binary("ctrl_c") else { return };
+    let Some(bin) = live_binary(&[]) else { return };
     let dir = scratch("sigint");
     let ns = Namespace::new("i");
     let file = dir.join("cap.pcap");
@@ -290,7 +277,7 @@ fn ctrl_c_stops_with_the_report_and_a_valid_file() {
 
 #[test]
 fn refusals_are_one_line_and_exit_2() {
-    let Some(bin) = live_binary("refusals") else { return };
+    let Some(bin) = live_binary(&[]) else { return };
     let dir = scratch("refusals");
     let ns = Namespace::new("r");
     let one_line_exit_2 = |out: &Output, what: &str, needle: &str| {
@@ -341,12 +328,7 @@ fn refusals_are_one_line_and_exit_2() {
 /// on the loopback of a namespace the test creates.
 #[test]
 fn live_on_a_terminal_opens_the_ui_and_q_ends_the_capture() {
-    let Some(bin) = live_binary("ui") else { return };
-    if Command::new("tmux").arg("-V").output().is_err() {
-        assert!(std::env::var_os("FTPSCOPE_LAB").is_none(), "tmux is needed (installed by .ci/run)");
-        eprintln!("live::ui: skipped (no tmux)");
-        return;
-    }
+    let Some(bin) = live_binary(&[Need::Tmux]) else { return };
     let ns = Namespace::new("u");
     let socket = format!("ftpscope-live-ui-{}", std::process::id());
     let tmux = |args: &[&str]| Command::new("tmux").arg("-L").arg(&socket).args(args).output().unwrap();

@@ -1,7 +1,10 @@
 //! The progress bar, seen as a person sees it: drawn on a terminal (a real tmux pane) while a
 //! slow input is read, gone when the report is printed; absent when stderr is not a terminal or
-//! with --quiet.
+//! with --quiet. The pane is on a tmux server of the test's own: nobody else's tmux is touched.
 
+mod common;
+
+use common::needs::{self, Need};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -10,16 +13,17 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn tmux(args: &[&str]) -> String {
-    let out = Command::new("tmux").args(args).output().expect("tmux runs");
+/// `tmux -L SOCKET ARGS`: a server of the test's own, on its own socket.
+fn tmux(socket: &str, args: &[&str]) -> String {
+    let out = Command::new("tmux").arg("-L").arg(socket).args(args).output().expect("tmux runs");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Polls the pane until `pred` holds or `limit` passes; returns the last screen.
-fn wait_for(session: &str, limit: Duration, pred: impl Fn(&str) -> bool) -> (bool, String) {
+fn wait_for(socket: &str, limit: Duration, pred: impl Fn(&str) -> bool) -> (bool, String) {
     let start = Instant::now();
     loop {
-        let screen = tmux(&["capture-pane", "-p", "-t", session]);
+        let screen = tmux(socket, &["capture-pane", "-p", "-t", "progress"]);
         if pred(&screen) {
             return (true, screen);
         }
@@ -33,14 +37,12 @@ fn wait_for(session: &str, limit: Duration, pred: impl Fn(&str) -> bool) -> (boo
 /// Runs `ftpscope analyze -` (plus `extra`) in a tmux pane on a capture that arrives in two
 /// halves 4 s apart; returns the screen during the pause, whether the run ended, and the screen after.
 fn in_tmux(extra: &str) -> Option<(String, bool, String)> {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        assert!(std::env::var_os("CI").is_none(), "CI must have tmux (.ci/run installs it)");
-        eprintln!("skipped: no tmux");
+    if !needs::met(&[Need::Tmux]) {
         return None;
     }
     let capture = root().join("fixtures/pasv-ok-forwarded/client.pcap");
     let bytes = std::fs::metadata(&capture).unwrap().len();
-    let session = format!("ftpscope-progress-{}-{}", std::process::id(), extra.len());
+    let socket = format!("ftpscope-progress-{}-{}", std::process::id(), extra.len());
     let script = format!(
         "(head -c {half} {f}; sleep 4; tail -c +{rest} {f}) | {bin} analyze {extra} - > /dev/null; echo EXIT=$?; sleep 30",
         half = bytes / 2,
@@ -48,10 +50,10 @@ fn in_tmux(extra: &str) -> Option<(String, bool, String)> {
         f = capture.display(),
         bin = env!("CARGO_BIN_EXE_ftpscope"),
     );
-    tmux(&["new-session", "-d", "-s", &session, "-x", "120", "-y", "10", &script]);
-    let (_, during) = wait_for(&session, Duration::from_secs(3), |s| s.contains("reading"));
-    let (ended, after) = wait_for(&session, Duration::from_secs(15), |s| s.contains("EXIT="));
-    tmux(&["kill-session", "-t", &session]);
+    tmux(&socket, &["new-session", "-d", "-s", "progress", "-x", "120", "-y", "10", &script]);
+    let (_, during) = wait_for(&socket, Duration::from_secs(3), |s| s.contains("reading"));
+    let (ended, after) = wait_for(&socket, Duration::from_secs(15), |s| s.contains("EXIT="));
+    tmux(&socket, &["kill-server"]);
     Some((during, ended, after))
 }
 

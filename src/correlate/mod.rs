@@ -290,11 +290,13 @@ mod tests {
         let syns = |n: usize| -> Vec<(SocketAddr, SocketAddr)> {
             (0..n).map(|i| (sa("198.51.100.7:40000"), SocketAddr::new([172, 16, 0, 9].into(), i as u16))).collect()
         };
-        let ratio = crate::growth::growth(100_000, 400_000, syns, |syns| {
+        let Some(ratio) = crate::growth::growth(100_000, 400_000, syns, |syns| {
             for &(src, dst) in syns {
                 assert!(x.take_match(src, dst, Timestamp(1)).is_none());
             }
-        });
+        }) else {
+            return;
+        };
         // Linear gives about 4.
         assert!(ratio < 8.0, "4x the SYNs took {ratio:.1}x the time");
         assert_eq!(x.waiting.len(), MAX_EXPECTATIONS);

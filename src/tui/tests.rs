@@ -297,10 +297,12 @@ fn drawing_touches_only_the_visible_rows() {
         app.sessions.selected = n / 2;
         std::cell::RefCell::new((app, Terminal::new(TestBackend::new(120, 40)).unwrap()))
     };
-    let ratio = crate::growth::growth(10_000, 40_000, make, |cell| {
+    let Some(ratio) = crate::growth::growth(10_000, 40_000, make, |cell| {
         let (app, terminal) = &mut *cell.borrow_mut();
         terminal.draw(|f| super::draw(f, app)).unwrap();
-    });
+    }) else {
+        return;
+    };
     assert!(ratio < 2.0, "drawing 40k sessions took {ratio:.1}x the time of 10k");
 }
 

@@ -1,7 +1,11 @@
 #![allow(dead_code)] // each test crate uses a different part
-//! Shared by the lab tests: run ftpscope on a capture, compare its report with an expectation
-//! written by fixtures/lab/expected.py (facts read from the capture with tshark).
+//! Shared by the tests: whether a test's needs are met (needs.rs); for the lab tests, run
+//! ftpscope on a capture and compare its report with an expectation written by
+//! fixtures/lab/expected.py (facts read from the capture with tshark).
 
+pub mod needs;
+
+use needs::Need;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -15,22 +19,15 @@ pub fn all_findings(v: &Value) -> Vec<&Value> {
     own.chain(v["findings"].as_array().expect("findings[] array")).collect()
 }
 
-/// The lab's directory when a live lab test can run: as root, with the lab's packages installed
-/// (fixtures/lab/install-deps.sh, idempotent). Without root the test is skipped with a message,
-/// unless FTPSCOPE_LAB=1 (CI), which makes it mandatory.
-pub fn lab_ready(test: &str) -> Option<PathBuf> {
-    let required = std::env::var_os("FTPSCOPE_LAB").is_some_and(|v| v == "1");
-    let as_root = Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false);
-    if !as_root {
-        assert!(!required, "FTPSCOPE_LAB=1 but not root: the lab needs network namespaces");
-        eprintln!("{test}: skipped (not root); run as root or with FTPSCOPE_LAB=1 in CI");
-        return None;
-    }
-    let lab = root().join("fixtures/lab");
-    let status = Command::new("timeout").arg("900").arg("bash").arg(lab.join("install-deps.sh")).status().unwrap();
-    assert!(status.success(), "install-deps.sh failed");
-    Some(lab)
+/// The lab's directory when the NAT lab may run: asked for (CI), as root, with the lab's
+/// packages there. Nothing is installed here: fixtures/lab/install-deps.sh is run by .ci/run or
+/// by a person, never by a test. Otherwise None, after the skip line (a failure in CI).
+pub fn lab_ready() -> Option<PathBuf> {
+    needs::met(LAB).then(|| root().join("fixtures/lab"))
 }
+
+/// What running the NAT lab (fixtures/lab) needs.
+pub const LAB: &[Need] = &[Need::Lab, Need::Root, Need::LabPackages];
 
 /// A fresh scratch directory path for one test process (removed if left from an earlier one).
 pub fn scratch(prefix: &str) -> PathBuf {

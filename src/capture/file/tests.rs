@@ -405,38 +405,6 @@ fn read_path_errors_name_the_path() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// The Zeek FTP traces: real pcaps that must read whole and decode without a panic.
-#[test]
-fn zeek_ftp_traces_read_and_decode() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/zeek/Traces/ftp");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!("skipped: {} is not there", dir.display());
-        return;
-    };
-    let mut paths: Vec<_> =
-        entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "pcap")).collect();
-    paths.sort();
-    assert!(!paths.is_empty());
-    for path in paths {
-        let (mut tcp, mut errors) = (0u64, 0u64);
-        let mut next = 1;
-        let summary = read_path(&path, 1, &mut |frame| {
-            assert_eq!(frame.number, next);
-            next += 1;
-            match crate::decode::decode(frame.link, frame.data, frame.orig_len) {
-                Ok(crate::decode::Decoded::Tcp(_)) => tcp += 1,
-                Ok(_) => {}
-                Err(_) => errors += 1,
-            }
-        })
-        .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(summary.truncated, None, "{}", path.display());
-        assert!(summary.frames > 0, "{}", path.display());
-        assert!(tcp > 0, "{}: no TCP segments", path.display());
-        eprintln!("{}: {} frames, {tcp} TCP, {errors} undecodable", path.display(), summary.frames);
-    }
-}
-
 mod hostile {
     use super::*;
     use proptest::prelude::*;

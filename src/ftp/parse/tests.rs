@@ -389,7 +389,7 @@ fn parsers_take_linear_time_on_hostile_lines() {
         ("command IAC", |n| repeated(b"", b"\xff", n), |l| drop_it(parse_command(l))),
     ];
     for (name, line, parse) in cases {
-        let ratio = crate::growth::growth(10_000, 40_000, line, |line| parse(line));
+        let Some(ratio) = crate::growth::growth(10_000, 40_000, line, |line| parse(line)) else { return };
         // Linear work gives about 4, quadratic about 16.
         assert!(ratio < 8.0, "{name}: 4x the bytes took {ratio:.1}x the time");
     }
