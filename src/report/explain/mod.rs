@@ -14,6 +14,7 @@ pub mod words;
 
 use super::ladder::{ladder, Ladder};
 use super::{InputSummary, Sink};
+use crate::correlate::points::Seen;
 use crate::model::{Directions, Event, Finding, Fix, Outcome, Session, Summary};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
@@ -41,6 +42,9 @@ pub struct Explained {
     pub healthy_left_out: u64,
     /// Findings across sessions.
     pub across: Vec<Finding>,
+    /// What pairing compares of every session, when the capture is one of two points of the
+    /// same traffic ([`Collector::for_pairing`]); empty otherwise.
+    pub seen: Vec<Seen>,
 }
 
 impl Explained {
@@ -128,16 +132,26 @@ impl Healthy {
 pub struct Collector {
     explained: Explained,
     done: Sender<Explained>,
+    pairing: bool,
 }
 
 impl Collector {
     pub fn new() -> (Collector, Receiver<Explained>) {
         let (done, receiver) = channel();
-        (Collector { explained: Explained::default(), done }, receiver)
+        (Collector { explained: Explained::default(), done, pairing: false }, receiver)
+    }
+
+    /// Also keeps what pairing two capture points compares of every session (not only of the
+    /// sessions kept for the explanation).
+    pub fn for_pairing(self) -> Collector {
+        Collector { pairing: true, ..self }
     }
 
     fn settled(&mut self, session: &Session) {
         let e = &mut self.explained;
+        if self.pairing {
+            e.seen.push(Seen::of(session));
+        }
         e.verdict.sessions += 1;
         if problems(session).next().is_none() {
             match e.healthy.len() < HEALTHY_KEPT {
