@@ -9,7 +9,7 @@
 use clap::Args;
 use ftpscope::analyzer::Settings;
 use ftpscope::capture::progress::Progress;
-use ftpscope::correlate::{self, points::Seen};
+use ftpscope::correlate;
 use ftpscope::drive::{self, Inputs};
 use ftpscope::report::explain::{self, Collector, Explained};
 use ftpscope::report::points::{Compared, PointInput};
@@ -111,8 +111,8 @@ fn analyse(input: Inputs, two_points: bool, bar: bool, intent: ftpscope::model::
 
 /// The sessions of two captures paired; what pairing compared is let go.
 fn compare(a: &mut Explained, b: &mut Explained) -> Compared {
-    let (seen_a, seen_b) = (std::mem::take(&mut a.seen), std::mem::take(&mut b.seen));
-    let crossing = correlate::points::pair(&seen_a, &seen_b);
-    let point = |e: &Explained, seen: &[Seen]| PointInput { input: e.inputs[0].clone(), sessions: seen.len() };
-    Compared { a: point(a, &seen_a), b: point(b, &seen_b), crossing }
+    let point = |e: &Explained| PointInput { input: e.inputs[0].clone(), sessions: e.seen.len() };
+    let (point_a, point_b) = (point(a), point(b));
+    let crossing = correlate::points::pair(std::mem::take(&mut a.seen), std::mem::take(&mut b.seen));
+    Compared { a: point_a, b: point_b, crossing }
 }

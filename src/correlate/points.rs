@@ -38,7 +38,7 @@ pub struct Seen {
     pub server: SocketAddr,
     pub first_frame: u64,
     pub start_time: Timestamp,
-    pub user: Option<String>,
+    pub user: Option<Box<str>>,
     /// The control connection's initial sequence numbers.
     pub client_isn: Option<u32>,
     pub server_isn: Option<u32>,
@@ -47,8 +47,9 @@ pub struct Seen {
     /// What both copies carry unchanged through NAT (user, banner, commands, replies,
     /// negotiations), hashed.
     pub content: u64,
-    pub negotiations: Vec<SeenNegotiation>,
-    pub probable_data_channels: Vec<Connection>,
+    // Boxed slices, not vectors: two captures' worth of these are held at once.
+    pub negotiations: Box<[SeenNegotiation]>,
+    pub probable_data_channels: Box<[Connection]>,
 }
 
 /// What pairing compares of one negotiation.
@@ -71,13 +72,13 @@ impl Seen {
             server: s.server,
             first_frame: s.first_frame,
             start_time: s.start_time,
-            user: s.user.clone(),
+            user: s.user.as_deref().map(Box::from),
             client_isn: s.control.client_isn,
             server_isn: s.control.server_isn,
             commanded: s.commands > 0,
             content: content(s),
             negotiations: s.negotiations.iter().map(SeenNegotiation::of).collect(),
-            probable_data_channels: s.probable_data_channels.clone(),
+            probable_data_channels: s.probable_data_channels.clone().into_boxed_slice(),
         }
     }
 }
@@ -95,23 +96,25 @@ impl SeenNegotiation {
     }
 }
 
-/// Pairs the settled sessions of two captures of the same traffic.
-pub fn pair(a: &[Seen], b: &[Seen]) -> Crossing {
+/// Pairs the settled sessions of two captures of the same traffic. The data connections move
+/// into the crossing rather than being copied: every session of both captures is held here.
+pub fn pair(mut a: Vec<Seen>, mut b: Vec<Seen>) -> Crossing {
     let mut partner: Vec<Option<(usize, PairedBy)>> = vec![None; a.len()];
     let mut taken = vec![false; b.len()];
-    by_sequence_numbers(a, b, &mut partner, &mut taken);
-    let offset = median(partner.iter().zip(a).filter_map(|(p, s)| Some(b[p.as_ref()?.0].start_time.0 - s.start_time.0)).collect());
-    by_content(a, b, offset.unwrap_or(0), &mut partner, &mut taken);
+    by_sequence_numbers(&a, &b, &mut partner, &mut taken);
+    let offset = median(partner.iter().zip(&a).filter_map(|(p, s)| Some(b[p.as_ref()?.0].start_time.0 - s.start_time.0)).collect());
+    by_content(&a, &b, offset.unwrap_or(0), &mut partner, &mut taken);
 
-    // In the order A's sessions began.
-    let mut pairs: Vec<(Timestamp, SessionPair)> =
-        partner.iter().zip(a).filter_map(|(p, s)| p.map(|(j, by)| (s.start_time, session_pair(s, &b[j], by)))).collect();
-    pairs.sort_by_key(|(start, p)| (*start, p.a));
+    // In the order A's sessions began; sorted before the pairs are built, so that they are
+    // built once, in place.
+    let mut order: Vec<(Timestamp, u32, usize, usize, PairedBy)> =
+        partner.iter().zip(&a).enumerate().filter_map(|(i, (p, s))| p.map(|(j, by)| (s.start_time, s.id, i, j, by))).collect();
+    order.sort_unstable_by_key(|&(start, id, ..)| (start, id));
     Crossing {
         clock_offset_ns: offset,
-        pairs: pairs.into_iter().map(|(_, p)| p).collect(),
-        only_a: lone(a, &|i| partner[i].is_some()),
-        only_b: lone(b, &|j| taken[j]),
+        pairs: order.into_iter().map(|(.., i, j, by)| session_pair(&mut a[i], &mut b[j], by)).collect(),
+        only_a: lone(&a, &|i| partner[i].is_some()),
+        only_b: lone(&b, &|j| taken[j]),
     }
 }
 
@@ -179,7 +182,7 @@ fn lone(sessions: &[Seen], paired: &dyn Fn(usize) -> bool) -> Vec<LoneSession> {
                 server: s.server,
                 first_frame: s.first_frame,
                 start_time: s.start_time,
-                user: s.user.clone(),
+                user: s.user.as_deref().map(String::from),
                 copy_of,
             }
         })
@@ -204,28 +207,32 @@ fn median(mut v: Vec<i64>) -> Option<i64> {
     v.get(v.len() / 2).copied()
 }
 
-fn session_pair(a: &Seen, b: &Seen, paired_by: PairedBy) -> SessionPair {
+/// The pair of `a` and `b`, their data connections moved into it.
+fn session_pair(a: &mut Seen, b: &mut Seen, paired_by: PairedBy) -> SessionPair {
     let same = a.negotiations.iter().zip(&b.negotiations).take_while(|(x, y)| x.command == y.command).count();
     SessionPair {
         a: a.id,
         b: b.id,
         paired_by,
-        user: a.user.clone(),
+        user: a.user.as_deref().map(String::from),
         control: Translation { a: Endpoints { client: a.client, server: a.server }, b: Endpoints { client: b.client, server: b.server } },
-        negotiations: a.negotiations.iter().zip(&b.negotiations).take(same).map(|(x, y)| negotiation_pair(x, y)).collect(),
+        negotiations: a.negotiations.iter_mut().zip(&mut b.negotiations).take(same).map(|(x, y)| negotiation_pair(x, y)).collect(),
         negotiations_only_a: a.negotiations.len() - same,
         negotiations_only_b: b.negotiations.len() - same,
-        probable_data_channels: probable(&a.probable_data_channels, &b.probable_data_channels),
+        probable_data_channels: probable(
+            std::mem::take(&mut a.probable_data_channels).into_vec(),
+            std::mem::take(&mut b.probable_data_channels).into_vec(),
+        ),
     }
 }
 
-fn negotiation_pair(a: &SeenNegotiation, b: &SeenNegotiation) -> NegotiationPair {
+fn negotiation_pair(a: &mut SeenNegotiation, b: &mut SeenNegotiation) -> NegotiationPair {
     let rewritten = match (a.advertised, b.advertised) {
         // EPSV carries a port only: its address is each point's own control address.
         (Some(x), Some(y)) if a.address_implied || b.address_implied => x.port() != y.port(),
         (x, y) => x != y,
     };
-    let data = match (&a.connection, &b.connection) {
+    let data = match (a.connection.take(), b.connection.take()) {
         (Some(x), Some(y)) => crossed(x, y),
         (Some(x), None) => vanished(Point::A, x, Some(b.outcome)),
         (None, Some(y)) => vanished(Point::B, y, Some(a.outcome)),
@@ -245,35 +252,32 @@ fn negotiation_pair(a: &SeenNegotiation, b: &SeenNegotiation) -> NegotiationPair
 /// Under TLS: connections with the same initial sequence number are one; the others were seen
 /// at one point only. A connection whose SYN neither point saw cannot be told apart and is left
 /// out.
-fn probable(a: &[Connection], b: &[Connection]) -> Vec<DataCrossing> {
+fn probable(a: Vec<Connection>, b: Vec<Connection>) -> Vec<DataCrossing> {
     let mut index: Vec<(u32, usize)> = b.iter().enumerate().filter_map(|(j, c)| Some((c.client_isn?, j))).collect();
     index.sort_unstable();
-    let mut taken = vec![false; b.len()];
+    let mut b: Vec<Option<Connection>> = b.into_iter().map(Some).collect();
     let mut out = Vec::new();
     for x in a {
         let Some(isn) = x.client_isn else { continue };
         let from = index.partition_point(|&(k, _)| k < isn);
-        match index[from..].iter().take_while(|&&(k, _)| k == isn).map(|&(_, j)| j).find(|&j| !taken[j]) {
-            Some(j) => {
-                taken[j] = true;
-                out.push(crossed(x, &b[j]));
-            }
-            None => out.push(vanished(Point::A, x, None)),
+        match index[from..].iter().take_while(|&&(k, _)| k == isn).find_map(|&(_, j)| b[j].take()) {
+            Some(y) => out.push(crossed(Box::new(x), Box::new(y))),
+            None => out.push(vanished(Point::A, Box::new(x), None)),
         }
     }
-    let seen_at_b_only = b.iter().zip(&taken).filter(|(c, &t)| !t && c.client_isn.is_some());
-    out.extend(seen_at_b_only.map(|(c, _)| vanished(Point::B, c, None)));
+    let seen_at_b_only = b.into_iter().flatten().filter(|c| c.client_isn.is_some());
+    out.extend(seen_at_b_only.map(|c| vanished(Point::B, Box::new(c), None)));
     out
 }
 
-fn crossed(a: &Connection, b: &Connection) -> DataCrossing {
+fn crossed(a: Box<Connection>, b: Box<Connection>) -> DataCrossing {
     let same_isn = a.client_isn.zip(b.client_isn).map(|(x, y)| x == y);
-    DataCrossing::Crossed { a: Box::new(a.clone()), b: Box::new(b.clone()), same_isn }
+    DataCrossing::Crossed { a, b, same_isn }
 }
 
-fn vanished(seen_at: Point, c: &Connection, outcome_where_missing: Option<Outcome>) -> DataCrossing {
+fn vanished(seen_at: Point, c: Box<Connection>, outcome_where_missing: Option<Outcome>) -> DataCrossing {
     let missing_at = if seen_at == Point::A { Point::B } else { Point::A };
-    DataCrossing::Vanished { seen_at, missing_at, connection: Box::new(c.clone()), outcome_where_missing }
+    DataCrossing::Vanished { seen_at, missing_at, connection: c, outcome_where_missing }
 }
 
 #[cfg(test)]
@@ -303,9 +307,9 @@ mod tests {
     #[test]
     fn the_same_sequence_numbers_with_another_user_are_another_connection() {
         let (a, mut b) = alg_active();
-        assert_eq!(pair(&a, &b).pairs.len(), 2);
+        assert_eq!(pair(a.clone(), b.clone()).pairs.len(), 2);
         b[0].user = Some("mallory".into());
-        let c = pair(&a, &b);
+        let c = pair(a.clone(), b.clone());
         assert_eq!(c.pairs.len(), 1);
         assert_eq!((c.only_a.len(), c.only_b.len()), (1, 1));
     }
@@ -324,14 +328,14 @@ mod tests {
             b
         };
         // Without sequence numbers, the clocks are taken as in step: 1 s apart pairs, 3 s not.
-        assert!(pair(&a, &shifted(&b, 1, false)).pairs.iter().all(|p| p.paired_by == PairedBy::Content));
-        assert_eq!(pair(&a, &shifted(&b, 1, false)).pairs.len(), 2);
-        assert_eq!(pair(&a, &shifted(&b, 3, false)).pairs.len(), 0);
+        assert!(pair(a.clone(), shifted(&b, 1, false)).pairs.iter().all(|p| p.paired_by == PairedBy::Content));
+        assert_eq!(pair(a.clone(), shifted(&b, 1, false)).pairs.len(), 2);
+        assert_eq!(pair(a.clone(), shifted(&b, 3, false)).pairs.len(), 0);
         // One session pairs by sequence numbers: the offset it measures (100 s) lets the other
         // pair by content.
         let mut b = shifted(&b, 100, true);
         b[1].client_isn = None;
-        let c = pair(&a, &b);
+        let c = pair(a.clone(), b.clone());
         assert_eq!(c.clock_offset_ns.map(|ns| ns / 1_000_000_000), Some(100));
         let by: Vec<PairedBy> = c.pairs.iter().map(|p| p.paired_by).collect();
         assert_eq!(by, [PairedBy::SequenceNumbers, PairedBy::Content]);
@@ -365,9 +369,9 @@ mod tests {
         for (same_isn, no_isn) in [(false, false), (true, false), (false, true)] {
             let input = |n: usize| (copies(&a, n, same_isn, no_isn), copies(&b, n, same_isn, no_isn));
             let (x, y) = input(500);
-            assert_eq!(pair(&x, &y).pairs.len(), x.len(), "every copy pairs (same_isn {same_isn}, no_isn {no_isn})");
+            assert_eq!(pair(x.clone(), y).pairs.len(), x.len(), "every copy pairs (same_isn {same_isn}, no_isn {no_isn})");
             let ratio = growth(4000, 16000, input, |(x, y)| {
-                std::hint::black_box(pair(x, y));
+                std::hint::black_box(pair(x.clone(), y.clone()));
             });
             assert!(ratio < 6.0, "4x the sessions took {ratio:.1}x the time (same_isn {same_isn}, no_isn {no_isn}); linear is 4");
         }

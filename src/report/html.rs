@@ -16,7 +16,7 @@ use super::explain::words::{Brief, NoFtp};
 use super::explain::{Explained, Problem};
 use super::finding::{Explanation, Summary as FindingSummary};
 use super::fix::apply;
-use super::points::{write_text, Compared};
+use super::points::{Compared, PointsText};
 use super::svg::ladder_svg;
 use super::Tone;
 use crate::model::{Finding, FindingKind, Fix, Negotiation, Outcome, Session, Severity};
@@ -41,17 +41,18 @@ pub fn write(out: &mut dyn Write, captures: &[Explained], points: Option<&Compar
         capture(&mut page, &Anchor(i), e);
     }
     if let Some(p) = points {
-        // The comparison's own text layout, kept whole: its columns line up in a <pre>.
-        let mut text = Vec::new();
-        write_text(&mut text, p)?;
-        let _ = writeln!(
-            page,
+        // The comparison's own text layout, kept whole: its columns line up in a <pre>. Written
+        // straight to the file, escaped on the way: for many sessions it is most of the page.
+        out.write_all(page.as_bytes())?;
+        page.clear();
+        writeln!(
+            out,
             "<section class=\"points\"><h2>Two capture points: the same traffic at <code>{}</code> and <code>{}</code></h2>\n\
              <pre>{}</pre></section>",
             Escaped(&p.a.input.path),
             Escaped(&p.b.input.path),
-            Escaped(String::from_utf8_lossy(&text))
-        );
+            Escaped(PointsText(p))
+        )?;
     }
     let _ = writeln!(page, "<footer>ftpscope {}</footer>\n</body></html>", env!("CARGO_PKG_VERSION"));
     out.write_all(page.as_bytes())?;

@@ -191,6 +191,8 @@ impl Sink for Collector {
 
     fn finish(&mut self, inputs: &[InputSummary]) -> io::Result<()> {
         self.explained.inputs = inputs.to_vec();
+        // Held until the other capture is read too: no room to spare.
+        self.explained.seen.shrink_to_fit();
         let explained = std::mem::take(&mut self.explained);
         // The receiver is gone only if the caller stopped waiting: nothing to write then.
         let _ = self.done.send(explained);
