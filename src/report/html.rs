@@ -37,14 +37,15 @@ pub fn write(out: &mut dyn Write, captures: &[Explained], points: Option<&Compar
          <title>ftpscope explain: {}</title>\n<style>{STYLE}</style></head>\n<body>\n<h1>ftpscope explain</h1>\n",
         Escaped(paths.join(", "))
     );
+    // Written a capture at a time: two explanations and a comparison are not held at once.
     for (i, e) in captures.iter().enumerate() {
         capture(&mut page, &Anchor(i), e);
+        out.write_all(page.as_bytes())?;
+        page.clear();
     }
     if let Some(p) = points {
         // The comparison's own text layout, kept whole: its columns line up in a <pre>. Written
         // straight to the file, escaped on the way: for many sessions it is most of the page.
-        out.write_all(page.as_bytes())?;
-        page.clear();
         writeln!(
             out,
             "<section class=\"points\"><h2>Two capture points: the same traffic at <code>{}</code> and <code>{}</code></h2>\n\
