@@ -1,20 +1,20 @@
 //! `ftpscope explain`: the command line and the I/O edges of explanations (part of the binary,
-//! beside main.rs). Each capture file is analysed on its own (as `analyze` does: a reader
-//! thread, the analysis, a writer thread, here a collecting sink), then all are written.
+//! beside main.rs). Each capture file is analysed on its own through the driver (as `analyze`
+//! is: a reader thread, the analysis, a writer thread, here a collecting sink), then all are
+//! written.
 //!
-//! Owns the order: every file opened first, each analysed, then the output. Pairing two
-//! capture points belongs between the analysis and the output.
+//! Owns the order: every file opened first, each analysed once, then two capture points paired
+//! from what their explanations kept, then the output.
 
 use clap::Args;
 use ftpscope::analyzer::Settings;
-use ftpscope::capture;
-use ftpscope::capture::background::{read_in_background, Message};
 use ftpscope::capture::progress::Progress;
-use ftpscope::pipeline::Pipeline;
+use ftpscope::correlate;
+use ftpscope::drive::{self, Inputs};
 use ftpscope::report::explain::{self, Collector, Explained};
-use ftpscope::report::InputsRead;
+use ftpscope::report::points::{Compared, PointInput};
 use std::io::{self, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Control lines kept per session: enough for the steps a diagram draws (AUTH's frame) in any
@@ -41,64 +41,44 @@ pub struct ExplainArgs {
 }
 
 pub fn explain(args: ExplainArgs) -> ExitCode {
-    // Every input is opened before any is read: a missing second file must not leave half an
-    // explanation behind.
     if args.files.len() == 2 && args.files.iter().any(|f| f.as_os_str() == "-") {
-        eprintln!("ftpscope: two capture points are compared from files, not standard input");
-        return ExitCode::from(2);
+        return drive::fail("two capture points are compared from files, not standard input");
     }
-    let mut sources = Vec::new();
-    for path in &args.files {
-        match capture::Source::open(path) {
-            Ok(source) => sources.push((path, source)),
-            Err(e) => {
-                eprintln!("ftpscope: {e}");
-                return ExitCode::from(2);
-            }
-        }
-    }
+    let inputs = match Inputs::open(&args.files) {
+        Ok(inputs) => inputs,
+        Err(e) => return drive::fail(e),
+    };
     // Created before the analysis, so that a path that cannot be written fails at once.
     let mut page = match &args.html {
         None => None,
         Some(path) => match std::fs::File::create(path) {
             Ok(file) => Some((path, io::BufWriter::new(file))),
-            Err(e) => {
-                eprintln!("ftpscope: {}: {e}", path.display());
-                return ExitCode::from(2);
-            }
+            Err(e) => return drive::fail(format_args!("{}: {e}", path.display())),
         },
     };
+    // Two captures are two points of the same traffic: each is explained, and what pairing
+    // compares of its sessions is kept as they settle, so that each file is read once.
+    let two_points = args.files.len() == 2;
     let mut captures = Vec::new();
     let mut errors = 0;
-    for (path, source) in sources {
-        match analyse(path, source, !args.quiet && io::stderr().is_terminal(), args.intent.intent()) {
+    for input in inputs.each() {
+        match analyse(input, two_points, !args.quiet && io::stderr().is_terminal(), args.intent.intent()) {
             Ok((explained, found)) => {
                 captures.push(explained);
                 errors += found;
             }
-            Err(e) => {
-                eprintln!("ftpscope: {e}");
-                return ExitCode::from(2);
-            }
+            Err(e) => return drive::fail(e),
         }
     }
-    // Two captures are two points of the same traffic: what the device between them rewrote,
-    // let through and dropped.
-    let points = match &args.files[..] {
-        [a, b] => match ftpscope::points::compare(a, b) {
-            Ok(compared) => Some(compared),
-            Err(e) => {
-                eprintln!("ftpscope: {e}");
-                return ExitCode::from(2);
-            }
-        },
+    // What the device between the two points rewrote, let through and dropped.
+    let points = match &mut captures[..] {
+        [a, b] => Some(compare(a, b)),
         _ => None,
     };
     let vanished = points.as_ref().is_some_and(|p| p.crossing.vanished().next().is_some());
     if let Some((path, file)) = &mut page {
         if let Err(e) = ftpscope::report::html::write(file, &captures, points.as_ref()) {
-            eprintln!("ftpscope: writing {}: {e}", path.display());
-            return ExitCode::from(2);
+            return drive::fail(format_args!("writing {}: {e}", path.display()));
         }
     }
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
@@ -113,41 +93,26 @@ pub fn explain(args: ExplainArgs) -> ExitCode {
             None => Ok(()),
         })
     };
-    match written {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-            let _ = writeln!(io::stderr(), "ftpscope: writing the explanation: {e}");
-            ExitCode::from(2)
-        }
-        _ if errors > 0 || vanished => ExitCode::from(1),
-        _ => ExitCode::SUCCESS,
-    }
+    drive::exit_status(written, "the explanation", errors > 0 || vanished)
 }
 
-/// One capture through the analysis, collected; with its count of error findings.
-fn analyse(path: &Path, source: capture::Source, bar: bool, intent: ftpscope::model::Intent) -> Result<(Explained, u64), String> {
-    let progress = Progress::new(source.size(), bar);
-    let reading = read_in_background(vec![source], progress.clone());
-    let settings = Settings { negotiation_events: false, timeline_lines: TIMELINE_LINES, intent, ..Settings::default() };
+/// One capture through the analysis, collected (with what pairing compares, for two points);
+/// with its count of error findings.
+fn analyse(input: Inputs, two_points: bool, bar: bool, intent: ftpscope::model::Intent) -> Result<(Explained, u64), String> {
+    let progress = Progress::new(input.size(), bar);
+    let settings = Settings { timeline_lines: TIMELINE_LINES, intent, ..Settings::default() };
     let (collector, collected) = Collector::new();
-    let mut pipeline = Pipeline::start(settings, Box::new(collector));
-    let mut inputs = InputsRead::default();
-    while let Some(message) = reading.next() {
-        match message {
-            Message::Frames(batch) => {
-                pipeline.feed(&batch);
-                reading.recycle(batch);
-            }
-            Message::End { result: Ok(summary), .. } => inputs.ended(path, summary.frames, summary.truncated),
-            Message::End { result: Err(e), .. } => {
-                progress.finish();
-                return Err(e.to_string());
-            }
-        }
-    }
-    drop(reading);
-    progress.finish();
-    let finished = pipeline.finish(Vec::new(), inputs.into_vec(), None);
+    let collector = if two_points { collector.for_pairing() } else { collector };
+    let finished = drive::through(input, settings, Box::new(collector), &progress).map_err(|e| e.to_string())?;
     finished.written.map_err(|e| e.to_string())?;
     let explained = collected.recv().map_err(|_| "the analysis ended without a result".to_string())?;
     Ok((explained, finished.errors))
+}
+
+/// The sessions of two captures paired; what pairing compared is let go.
+fn compare(a: &mut Explained, b: &mut Explained) -> Compared {
+    let point = |e: &Explained| PointInput { input: e.inputs[0].clone(), sessions: e.seen.len() };
+    let (point_a, point_b) = (point(a), point(b));
+    let crossing = correlate::points::pair(std::mem::take(&mut a.seen), std::mem::take(&mut b.seen));
+    Compared { a: point_a, b: point_b, crossing }
 }

@@ -101,16 +101,15 @@ pub fn live(_args: LiveArgs) -> ExitCode {
 #[cfg(feature = "live")]
 pub fn live(args: LiveArgs) -> ExitCode {
     use ftpscope::capture::progress::Progress;
+    use ftpscope::drive;
     use ftpscope::live::{self, device, filter, privileges, Format, LiveOptions};
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    use signal_hook::flag;
     use std::io::{self, IsTerminal, Write};
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::AtomicBool;
     use std::sync::Arc;
     use std::time::Duration;
 
-    let fail = |message: String| {
-        eprintln!("ftpscope: {message}");
-        ExitCode::from(2)
-    };
     if args.list {
         return match device::list() {
             Ok(lines) => {
@@ -120,19 +119,19 @@ pub fn live(args: LiveArgs) -> ExitCode {
                 }
                 ExitCode::SUCCESS
             }
-            Err(e) => fail(format!("cannot list interfaces: {e}")),
+            Err(e) => drive::fail(format!("cannot list interfaces: {e}")),
         };
     }
-    let Some(interface) = args.interface else { return fail("live needs -i IFACE (or --list)".into()) };
+    let Some(interface) = args.interface else { return drive::fail("live needs -i IFACE (or --list)") };
     let duration = match args.duration {
-        Some(s) if !(s.is_finite() && s > 0.0) => return fail(format!("--duration {s}: needs a positive number of seconds")),
+        Some(s) if !(s.is_finite() && s > 0.0) => return drive::fail(format!("--duration {s}: needs a positive number of seconds")),
         Some(s) => Some(Duration::from_secs_f64(s.min(1e9))),
         None => None,
     };
     // Refused before anything is captured.
     if let Some(path) = &args.write {
         if !args.force && path.exists() {
-            return fail(format!("{}: exists; --force overwrites it", path.display()));
+            return drive::fail(format!("{}: exists; --force overwrites it", path.display()));
         }
     }
     let filter_text = args.filter.clone().unwrap_or_else(|| filter::DEFAULT_FILTER.to_string());
@@ -145,7 +144,7 @@ pub fn live(args: LiveArgs) -> ExitCode {
     };
     let device = match device::open(&options) {
         Ok(d) => d,
-        Err(e) => return fail(e.to_string()),
+        Err(e) => return drive::fail(e),
     };
     // Created while still privileged: the directory may be root's.
     let write: Option<Box<dyn Write + Send>> = match &args.write {
@@ -159,7 +158,7 @@ pub fn live(args: LiveArgs) -> ExitCode {
             }
             match open.open(path) {
                 Ok(file) => Some(Box::new(io::BufWriter::with_capacity(1 << 16, file))),
-                Err(e) => return fail(format!("{}: {e}", path.display())),
+                Err(e) => return drive::fail(format!("{}: {e}", path.display())),
             }
         }
         None => None,
@@ -169,17 +168,16 @@ pub fn live(args: LiveArgs) -> ExitCode {
         Ok(privileges::Dropped::User { name, .. }) => format!("running as {name}"),
         Ok(privileges::Dropped::Capabilities) => "capabilities dropped".to_string(),
         Ok(privileges::Dropped::Kept) => "still root (--user root)".to_string(),
-        Err(e) => return fail(format!("cannot give up privileges: {e}")),
+        Err(e) => return drive::fail(format!("cannot give up privileges: {e}")),
     };
     let stop = Arc::new(AtomicBool::new(false));
-    let on_signal = stop.clone();
-    // First Ctrl-C / SIGTERM: stop and report. A second one: the user means it.
-    if let Err(e) = ctrlc::set_handler(move || {
-        if on_signal.swap(true, Ordering::Relaxed) {
-            std::process::exit(130);
+    // First Ctrl-C, SIGTERM or SIGHUP: stop and report. A second one: the user means it (the
+    // exit comes first: it is armed by the first signal's flag).
+    for signal in [SIGINT, SIGTERM, SIGHUP] {
+        let handled = flag::register_conditional_shutdown(signal, 130, stop.clone()).and_then(|_| flag::register(signal, stop.clone()));
+        if let Err(e) = handled {
+            return drive::fail(format!("cannot handle signals: {e}"));
         }
-    }) {
-        return fail(format!("cannot handle signals: {e}"));
     }
     let filter_warning = filter::data_connections_warning(&filter_text);
     if !args.quiet {
@@ -190,7 +188,7 @@ pub fn live(args: LiveArgs) -> ExitCode {
     }
     // The terminal UI by default on a terminal; a report or a stream otherwise.
     let tui = !args.no_tui && !args.json && !args.ndjson && io::stdout().is_terminal();
-    let status = Progress::status(io::stderr().is_terminal() && !args.quiet && !tui);
+    let status_line = Progress::status(io::stderr().is_terminal() && !args.quiet && !tui);
     let color = !args.no_color && std::env::var_os("NO_COLOR").is_none() && io::stdout().is_terminal();
     let format = if args.json {
         Format::Json
@@ -208,42 +206,43 @@ pub fn live(args: LiveArgs) -> ExitCode {
         duration,
         count: args.count,
         written_to: args.write.as_ref().map(|p| p.display().to_string()),
-        status: status.clone(),
+        status: status_line.clone(),
         stats_every: Duration::from_secs(10),
         intent: args.intent.intent(),
     };
+    // Either way the run ends alike: why the capture stopped, then the status: the --write
+    // file first (what it saved is incomplete), then the report's output.
+    let saved_to = args.write.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+    let ended = |why: &str, c: live::source::Counters| {
+        eprintln!(
+            "ftpscope: capture on {interface} ended: {why}; {} packet(s) received, {} dropped by the kernel, {} by the interface",
+            c.received, c.dropped, c.interface_dropped
+        );
+    };
+    let status = |write_error: Option<io::Error>, written: io::Result<()>, found_errors: bool| match write_error {
+        Some(e) => drive::fail(format_args!("writing {saved_to}: {e}")),
+        None => drive::exit_status(written, "the report", found_errors),
+    };
     if tui {
         let end = live::ui::run_with_ui(device, write, options, stop, args.report, color);
-        if let Some(report) = &end.report {
-            let mut out = io::stdout().lock();
-            let _ = out.write_all(report).and_then(|_| out.flush());
-        }
-        let c = end.counters.unwrap_or_default();
-        eprintln!(
-            "ftpscope: capture on {interface} ended: {}; {} packet(s) received, {} dropped by the kernel, {} by the interface",
-            end.ended, c.received, c.dropped, c.interface_dropped
-        );
+        let written = match &end.report {
+            Some(report) => {
+                let mut out = io::stdout().lock();
+                out.write_all(report).and_then(|_| out.flush())
+            }
+            None => Ok(()),
+        };
+        ended(&end.ended, end.counters.unwrap_or_default());
         if let Some(e) = end.terminal_error {
-            return fail(format!("terminal: {e}"));
+            return drive::fail(format_args!("terminal: {e}"));
         }
-        if let Some(e) = end.write_error {
-            return fail(format!("writing {}: {e}", args.write.as_ref().map(|p| p.display().to_string()).unwrap_or_default()));
-        }
-        return ExitCode::from(u8::from(end.errors > 0));
+        return status(end.write_error, written, end.errors > 0);
     }
-    let out = Box::new(status.writer(io::stdout()));
+    let out = Box::new(status_line.writer(io::stdout()));
     let end = live::run(device, write, options, out, stop);
-    let c = end.counters.unwrap_or_default();
     // One line saying why it stopped, always when the interface went away.
     if !args.quiet || end.ended_kind == "interface_gone" {
-        eprintln!(
-            "ftpscope: capture on {interface} ended: {}; {} packet(s) received, {} dropped by the kernel, {} by the interface",
-            end.ended, c.received, c.dropped, c.interface_dropped
-        );
+        ended(&end.ended, end.counters.unwrap_or_default());
     }
-    if let Some(e) = end.write_error {
-        eprintln!("ftpscope: writing {}: {e}", args.write.as_ref().map(|p| p.display().to_string()).unwrap_or_default());
-        return ExitCode::from(2);
-    }
-    crate::exit_code(end.finished)
+    status(end.write_error, end.finished.written, end.finished.errors > 0)
 }

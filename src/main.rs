@@ -1,8 +1,9 @@
 //! The `ftpscope` command: reads captures (or, `live`, an interface), feeds the analyzer, hands
 //! its events to an output.
 //!
-//! Owns the command line (clap types stay here) and the I/O edges: files, stdout, exit status.
-//! `live`'s command line is in live_cmd.rs, `explain`'s in explain_cmd.rs.
+//! Owns the command line (clap types stay here) and the choice of output. Reading the inputs
+//! and the exit status are the driver's (`ftpscope::drive`). `live`'s command line is in
+//! live_cmd.rs, `explain`'s in explain_cmd.rs.
 
 mod explain_cmd;
 mod intent_args;
@@ -10,16 +11,13 @@ mod live_cmd;
 
 use clap::{Parser, Subcommand};
 use ftpscope::analyzer::Settings;
-use ftpscope::capture;
-use ftpscope::capture::background::{read_in_background, Message};
 use ftpscope::capture::progress::Progress;
-use ftpscope::model::Intent;
-use ftpscope::pipeline::{Finished, Pipeline};
+use ftpscope::drive::{self, Inputs};
 use ftpscope::report::json::JsonDocument;
 use ftpscope::report::ndjson::Ndjson;
 use ftpscope::report::text::Text;
-use ftpscope::report::{InputsRead, Sink};
-use std::io::{self, IsTerminal, Write};
+use ftpscope::report::Sink;
+use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -90,27 +88,17 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Analyze { files, json, ndjson, no_color, quiet, tui, report, intent } => {
-            // Every input is opened before any is read: a missing second file must not leave a
-            // report of half the input behind.
-            let mut sources = Vec::new();
-            for path in &files {
-                match capture::Source::open(path) {
-                    Ok(source) => sources.push((path, source)),
-                    Err(e) => {
-                        eprintln!("ftpscope: {e}");
-                        return ExitCode::from(2);
-                    }
-                }
-            }
+            let inputs = match Inputs::open(&files) {
+                Ok(inputs) => inputs,
+                Err(e) => return drive::fail(e),
+            };
             if tui {
                 let color = !no_color && std::env::var_os("NO_COLOR").is_none();
-                let sources = sources.into_iter().map(|(path, source)| (path.clone(), source)).collect();
-                return ftpscope::tui::run(sources, ftpscope::tui::Options { report, color });
+                return ftpscope::tui::run(inputs, ftpscope::tui::Options { report, color });
             }
             // One bar for all inputs, on a terminal only; its total is known when every input
             // is a file.
-            let total = sources.iter().map(|(_, source)| source.size()).sum::<Option<u64>>();
-            let progress = Progress::new(total, io::stderr().is_terminal() && !quiet);
+            let progress = Progress::new(inputs.size(), io::stderr().is_terminal() && !quiet);
             // Buffered: stdout alone flushes at every newline, one system call per line.
             let out = io::BufWriter::with_capacity(1 << 16, progress.writer(io::stdout()));
             let color = !no_color && std::env::var_os("NO_COLOR").is_none() && io::stdout().is_terminal();
@@ -121,57 +109,14 @@ fn main() -> ExitCode {
             } else {
                 Box::new(Text::new(out, color))
             };
-            analyze(sources, sink, progress, intent.intent())
+            let settings = Settings { intent: intent.intent(), ..Settings::default() };
+            match drive::through(inputs, settings, sink, &progress) {
+                Ok(finished) => drive::finished_status(finished, "the report"),
+                Err(e) => drive::fail(e),
+            }
         }
         Command::Live(args) => live_cmd::live(args),
         Command::Explain(args) => explain_cmd::explain(args),
-    }
-}
-
-/// Three threads, each with one job: reading and parsing the capture, the analysis (this
-/// thread: the deterministic core), and writing the report ([`Pipeline`]). On two cores,
-/// reading and writing share one while the analysis has the other.
-fn analyze(sources: Vec<(&PathBuf, capture::Source)>, sink: Box<dyn Sink + Send>, progress: Progress, intent: Intent) -> ExitCode {
-    let (paths, sources): (Vec<&PathBuf>, Vec<capture::Source>) = sources.into_iter().unzip();
-    let reading = read_in_background(sources, progress.clone());
-    // Negotiation and data_outcome events are built only for an output that writes them.
-    let settings = Settings { negotiation_events: sink.wants_negotiation_events(), intent, ..Settings::default() };
-    let mut pipeline = Pipeline::start(settings, sink);
-    let mut inputs = InputsRead::default();
-    while let Some(message) = reading.next() {
-        match message {
-            Message::Frames(batch) => {
-                let alive = pipeline.feed(&batch);
-                reading.recycle(batch);
-                if !alive {
-                    break;
-                }
-            }
-            Message::End { index, result: Ok(summary) } => inputs.ended(paths[index], summary.frames, summary.truncated),
-            Message::End { result: Err(e), .. } => {
-                progress.finish();
-                eprintln!("ftpscope: {e}");
-                return ExitCode::from(2);
-            }
-        }
-    }
-    // The reader stops by itself once the channel is dropped (a closed pipe on our output).
-    drop(reading);
-    // The bar's line goes before the last sessions and the totals are printed.
-    progress.finish();
-    exit_code(pipeline.finish(Vec::new(), inputs.into_vec(), None))
-}
-
-/// 0 without error findings, 1 with; a closed pipe (`| head`) ends the run quietly with that
-/// status, any other write error is reported (2).
-fn exit_code(finished: Finished) -> ExitCode {
-    match finished.written {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-            let _ = writeln!(io::stderr(), "ftpscope: writing the report: {e}");
-            ExitCode::from(2)
-        }
-        _ if finished.errors > 0 => ExitCode::from(1),
-        _ => ExitCode::SUCCESS,
     }
 }
 

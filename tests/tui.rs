@@ -104,17 +104,30 @@ fn ctrl_c_and_sigterm_give_the_terminal_back_too() {
     assert!(line.contains("icanon") && !line.contains("-icanon"), "{modes}");
 }
 
+/// examples/tui_panic: the UI run with a panic injected, a test build that `cargo test` builds
+/// beside the test binaries (target/<profile>/examples), never part of the released binary.
+fn tui_panic() -> PathBuf {
+    let mut dir = std::env::current_exe().unwrap();
+    dir.pop();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir.join("examples").join(format!("tui_panic{}", std::env::consts::EXE_SUFFIX))
+}
+
 #[test]
 fn a_panic_in_either_thread_gives_the_terminal_back() {
     let Some(t) = tmux("panic") else { return };
     let limit = Duration::from_secs(15);
+    let bin = tui_panic();
+    assert!(bin.exists(), "{} is built by cargo test", bin.display());
     for thread in ["ui", "analysis"] {
         t.keys(&["clear", "Enter"]);
-        let cmd = format!("FTPSCOPE_TEST_PANIC={thread} {} analyze {} --tui; echo EXIT=$?", env!("CARGO_BIN_EXE_ftpscope"), fixture(LEAK));
+        let cmd = format!("{} {thread} {}; echo EXIT=$?", bin.display(), fixture(LEAK));
         t.keys(&[&cmd, "Enter"]);
         let after = t.wait_for("the exit status", limit, |s| exit_status(s).is_some());
         assert_eq!(exit_status(&after), Some(101), "{thread}: {after}");
-        assert!(after.contains("FTPSCOPE_TEST_PANIC"), "{thread}: the panic message is on the normal screen:\n{after}");
+        assert!(after.contains("TUI_PANIC_TRIAL"), "{thread}: the panic message is on the normal screen:\n{after}");
         assert!(!after.contains("Findings "), "{thread}: {after}");
         t.keys(&["clear; stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo)' | tr '\\n' ' '; echo MODES", "Enter"]);
         let modes = t.wait_for("the terminal modes", limit, |s| s.lines().any(|l| l.trim_end().ends_with("MODES") && !l.contains("stty")));

@@ -112,7 +112,7 @@ pub fn run_with_ui<S: PacketSource + Send + 'static>(
     });
 
     let mut app = App::new(Status::new(label, None), color);
-    let terminal_error = crate::tui::ui_loop(&mut app, &ui_feed).err();
+    let terminal_error = crate::tui::ui_loop(&mut app, &ui_feed, crate::tui::Trial::NONE).err();
     // Quitting the UI ends the capture; the analysis settles what it has and stops.
     ui_closed.store(true, Ordering::Relaxed);
     stop.store(true, Ordering::Relaxed);

@@ -14,7 +14,7 @@ use super::explain::story::Fact;
 use super::explain::words::NoFtp;
 use super::explain::{Explained, Problem};
 use super::fix::apply;
-use super::points::{write_text, Compared};
+use super::points::{Compared, PointsText};
 use super::svg::ladder_svg;
 use super::Tone;
 use crate::model::notation::Sock;
@@ -37,21 +37,23 @@ pub fn write(out: &mut dyn Write, captures: &[Explained], points: Option<&Compar
          <title>ftpscope explain: {}</title>\n<style>{STYLE}</style></head>\n<body>\n<h1>ftpscope explain</h1>\n",
         Escaped(paths.join(", "))
     );
+    // Written a capture at a time: two explanations and a comparison are not held at once.
     for (i, e) in captures.iter().enumerate() {
         capture(&mut page, &Anchor(i), e);
+        out.write_all(page.as_bytes())?;
+        page.clear();
     }
     if let Some(p) = points {
-        // The comparison's own text layout, kept whole: its columns line up in a <pre>.
-        let mut text = Vec::new();
-        write_text(&mut text, p)?;
-        let _ = writeln!(
-            page,
+        // The comparison's own text layout, kept whole: its columns line up in a <pre>. Written
+        // straight to the file, escaped on the way: for many sessions it is most of the page.
+        writeln!(
+            out,
             "<section class=\"points\"><h2>Two capture points: the same traffic at <code>{}</code> and <code>{}</code></h2>\n\
              <pre>{}</pre></section>",
             Escaped(&p.a.input.path),
             Escaped(&p.b.input.path),
-            Escaped(String::from_utf8_lossy(&text))
-        );
+            Escaped(PointsText(p))
+        )?;
     }
     let _ = writeln!(page, "<footer>ftpscope {}</footer>\n</body></html>", env!("CARGO_PKG_VERSION"));
     out.write_all(page.as_bytes())?;

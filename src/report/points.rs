@@ -9,7 +9,7 @@ use crate::model::notation::Sock;
 use crate::model::points::{Crossing, DataCrossing, LoneSession, PairedBy, Point, SessionPair};
 use crate::model::Connection;
 use serde::Serialize;
-use std::fmt::Write as _;
+use std::fmt::{self, Display, Write as _};
 use std::io::{self, Write};
 
 pub const SCHEMA: &str = "ftpscope-points/1";
@@ -71,37 +71,53 @@ struct Document<'a> {
     totals: Totals,
 }
 
+/// The two-point report as text, written a session at a time: the report of two large
+/// captures is never held whole (the HTML page escapes it on its way to the file).
+pub struct PointsText<'a>(pub &'a Compared);
+
+impl Display for PointsText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (a, b, crossing) = (&self.0.a, &self.0.b, &self.0.crossing);
+        let mut t = String::new();
+        for (name, p) in [("A", a), ("B", b)] {
+            let cut = p.input.truncated.as_deref().map(|why| format!(" (cut short: {why})")).unwrap_or_default();
+            let _ = writeln!(t, "{name}  {}: {} frames, {} FTP session(s){cut}", p.input.path, p.input.frames, p.sessions);
+        }
+        match crossing.clock_offset_ns {
+            Some(ns) => {
+                let by_isn = crossing.pairs.iter().filter(|p| p.paired_by == PairedBy::SequenceNumbers).count();
+                let _ = writeln!(t, "clock: B = A {:+.6} s (median over {by_isn} session(s) paired by sequence numbers)", ns as f64 / 1e9);
+            }
+            None => t.push_str("clock: no session paired by sequence numbers, offset unknown (taken as 0)\n"),
+        }
+        for p in &crossing.pairs {
+            t.push('\n');
+            session(&mut t, p);
+            f.write_str(&t)?;
+            t.clear();
+        }
+        for (name, lone) in [("A", &crossing.only_a), ("B", &crossing.only_b)] {
+            if !lone.is_empty() {
+                let _ = writeln!(t, "\nonly at {name}:");
+                for s in lone.iter() {
+                    lone_session(&mut t, s);
+                    f.write_str(&t)?;
+                    t.clear();
+                }
+            }
+        }
+        let n = Totals::of(crossing);
+        let _ = writeln!(
+            t,
+            "\nftpscope: {} session pair(s), {} only at A, {} only at B; {} data connection(s) crossed, {} vanished; {} negotiation(s) rewritten",
+            n.session_pairs, n.only_a, n.only_b, n.crossed, n.vanished, n.rewritten
+        );
+        f.write_str(&t)
+    }
+}
+
 pub fn write_text(out: &mut dyn Write, compared: &Compared) -> io::Result<()> {
-    let (a, b, crossing) = (&compared.a, &compared.b, &compared.crossing);
-    let mut t = String::new();
-    for (name, p) in [("A", a), ("B", b)] {
-        let cut = p.input.truncated.as_deref().map(|why| format!(" (cut short: {why})")).unwrap_or_default();
-        let _ = writeln!(t, "{name}  {}: {} frames, {} FTP session(s){cut}", p.input.path, p.input.frames, p.sessions);
-    }
-    match crossing.clock_offset_ns {
-        Some(ns) => {
-            let by_isn = crossing.pairs.iter().filter(|p| p.paired_by == PairedBy::SequenceNumbers).count();
-            let _ = writeln!(t, "clock: B = A {:+.6} s (median over {by_isn} session(s) paired by sequence numbers)", ns as f64 / 1e9);
-        }
-        None => t.push_str("clock: no session paired by sequence numbers, offset unknown (taken as 0)\n"),
-    }
-    for p in &crossing.pairs {
-        t.push('\n');
-        session(&mut t, p);
-    }
-    for (name, lone) in [("A", &crossing.only_a), ("B", &crossing.only_b)] {
-        if !lone.is_empty() {
-            let _ = writeln!(t, "\nonly at {name}:");
-            lone.iter().for_each(|s| lone_session(&mut t, s));
-        }
-    }
-    let n = Totals::of(crossing);
-    let _ = writeln!(
-        t,
-        "\nftpscope: {} session pair(s), {} only at A, {} only at B; {} data connection(s) crossed, {} vanished; {} negotiation(s) rewritten",
-        n.session_pairs, n.only_a, n.only_b, n.crossed, n.vanished, n.rewritten
-    );
-    out.write_all(t.as_bytes())
+    write!(out, "{}", PointsText(compared))
 }
 
 fn session(t: &mut String, p: &SessionPair) {

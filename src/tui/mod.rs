@@ -27,4 +27,4 @@ mod tests;
 
 pub use draw::draw;
 pub(crate) use run::hand_over;
-pub use run::{run, settings, ui_loop, Options};
+pub use run::{run, run_with, settings, ui_loop, Options, Trial};

@@ -12,15 +12,13 @@ use super::feed::{self, Feeder, SourceCounters, UiFeed, Update, PUBLISH_EVERY};
 use super::input;
 use super::terminal::Screen;
 use crate::analyzer::{Analyzer, Settings};
-use crate::capture::background::{read_in_background, Message};
 use crate::capture::progress::Progress;
-use crate::capture::Source;
+use crate::drive::{self, Inputs};
 use crate::model::Event;
 use crate::report::text::Text;
-use crate::report::{InputsRead, Sink};
+use crate::report::Sink;
 use ratatui::crossterm::event::{self, Event as TermEvent};
 use std::io::{self, IsTerminal, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, TryRecvError};
@@ -52,107 +50,103 @@ struct Outcome {
 
 /// Runs the UI over already opened capture files. Refuses (exit 2) when stdout is not a
 /// terminal: a UI drawn into a pipe or a file is garbage.
-pub fn run(sources: Vec<(PathBuf, Source)>, options: Options) -> ExitCode {
+pub fn run(inputs: Inputs, options: Options) -> ExitCode {
+    run_with(inputs, options, Trial::NONE)
+}
+
+/// Where a test build steps into a UI run: examples/tui_panic.rs panics there to show that
+/// the terminal is given back all the same (tests/tui.rs). A plain run's steps do nothing, and
+/// no command line reaches them: the test's code is in the example, not in `ftpscope`.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct Trial {
+    /// On the UI thread, after each frame drawn.
+    pub drawn: fn(),
+    /// On the analysis thread, once the input is read and before the analysis finishes.
+    pub read: fn(),
+}
+
+impl Trial {
+    pub const NONE: Trial = Trial { drawn: nothing, read: nothing };
+}
+
+fn nothing() {}
+
+#[doc(hidden)]
+pub fn run_with(inputs: Inputs, options: Options, trial: Trial) -> ExitCode {
     if !io::stdout().is_terminal() {
-        eprintln!("ftpscope: --tui needs a terminal on standard output (use the text, --json or --ndjson report in a pipe)");
-        return ExitCode::from(2);
+        return drive::fail("--tui needs a terminal on standard output (use the text, --json or --ndjson report in a pipe)");
     }
-    let label = match sources.as_slice() {
-        [(p, _)] => format!("file {}", p.display()),
-        [(p, _), rest @ ..] => format!("files {} +{}", p.display(), rest.len()),
+    let label = match inputs.paths() {
+        [p] => format!("file {}", p.display()),
+        [p, rest @ ..] => format!("files {} +{}", p.display(), rest.len()),
         [] => "no input".into(),
     };
-    let total = sources.iter().map(|(_, s)| s.size()).sum::<Option<u64>>();
+    let total = inputs.size();
     let (feeder, ui_feed) = feed::channel();
     let stop = Arc::new(AtomicBool::new(false));
     let analysis = {
         let stop = stop.clone();
         let report = options.report;
-        std::thread::spawn(move || analyze(sources, feeder, stop, report))
+        std::thread::spawn(move || analyze(inputs, feeder, stop, report, trial))
     };
 
     let mut app = App::new(Status::new(label, total), options.color);
-    let ui = ui_loop(&mut app, &ui_feed);
+    let ui = ui_loop(&mut app, &ui_feed, trial);
     // The analysis stops reading (a file) and finishes with what it has read.
     stop.store(true, Ordering::Relaxed);
     drop(ui_feed);
     let outcome = analysis.join();
     if let Err(e) = ui {
-        eprintln!("ftpscope: terminal: {e}");
-        return ExitCode::from(2);
+        return drive::fail(format_args!("terminal: {e}"));
     }
     let Ok(outcome) = outcome else {
         return ExitCode::from(2);
     };
-    if let Some(report) = &outcome.report {
-        let mut out = io::stdout().lock();
-        if out.write_all(report).and_then(|_| out.flush()).is_err() {
-            // A closed pipe: nothing to tell.
+    let written = match &outcome.report {
+        Some(report) => {
+            let mut out = io::stdout().lock();
+            out.write_all(report).and_then(|_| out.flush())
         }
-    }
+        None => Ok(()),
+    };
     if let Some(why) = outcome.failure {
-        eprintln!("ftpscope: {why}");
-        return ExitCode::from(2);
+        return drive::fail(why);
     }
-    ExitCode::from(u8::from(outcome.errors > 0))
+    drive::exit_status(written, "the report", outcome.errors > 0)
 }
 
 /// The analysis thread: frames from the reader into the analyzer, its events to the UI (and to
 /// the text report when asked), a snapshot at most every [`PUBLISH_EVERY`].
-fn analyze(sources: Vec<(PathBuf, Source)>, mut feeder: Feeder, stop: Arc<AtomicBool>, report: bool) -> Outcome {
-    let (paths, sources): (Vec<PathBuf>, Vec<Source>) = sources.into_iter().unzip();
+fn analyze(inputs: Inputs, mut feeder: Feeder, stop: Arc<AtomicBool>, report: bool, trial: Trial) -> Outcome {
     // Never drawn: it counts the bytes read, for the status bar's progress.
     let progress = Progress::new(None, false);
-    let reading = read_in_background(sources, progress.clone());
     let mut text = report.then(|| Text::new(Vec::new(), false));
     let mut analyzer = Analyzer::new(settings());
-    let mut inputs = InputsRead::default();
-    let mut failure = None;
     let counters = |p: &Progress| SourceCounters { bytes: p.position(), drops: None };
-    let mut stopped = false;
-    while let Some(message) = reading.next() {
+    let mut read = drive::read(inputs, &progress, |batch| {
         if stop.load(Ordering::Relaxed) {
-            stopped = true;
-            break;
+            return false;
         }
-        match message {
-            Message::Frames(batch) => {
-                for (frame, decoded) in batch.packets() {
-                    analyzer.feed_decoded(&frame, decoded);
-                }
-                reading.recycle(batch);
-                hand_over(std::iter::from_fn(|| analyzer.poll_event()), &mut feeder, &mut text);
-                feeder.publish_if_due(&analyzer, counters(&progress));
-            }
-            Message::End { index, result: Ok(summary) } => inputs.ended(&paths[index], summary.frames, summary.truncated),
-            Message::End { result: Err(e), .. } => {
-                failure = Some(e.to_string());
-                break;
-            }
+        for (frame, decoded) in batch.packets() {
+            analyzer.feed_decoded(&frame, decoded);
         }
-    }
-    drop(reading);
-    if stopped {
+        hand_over(std::iter::from_fn(|| analyzer.poll_event()), &mut feeder, &mut text);
+        feeder.publish_if_due(&analyzer, counters(&progress));
+        true
+    });
+    if read.stopped {
         // Quit before the end: the report says how far the reading went.
-        if let Some(path) = paths.get(inputs.len()) {
-            let frames = analyzer.stats().frames - inputs.frames();
-            inputs.ended(path, frames, Some("the terminal UI was closed before the end".into()));
-        }
+        read.cut_short(analyzer.stats().frames, "the terminal UI was closed before the end");
     }
-    if std::env::var("FTPSCOPE_TEST_PANIC").is_ok_and(|v| v == "analysis") {
-        // tests/tui.rs: a panic on this thread, while the UI owns the terminal, must give the
-        // terminal back all the same.
-        let since = Instant::now();
-        while !super::terminal::active() && since.elapsed() < Duration::from_secs(5) {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        panic!("FTPSCOPE_TEST_PANIC=analysis: a panic to test that the terminal is restored");
-    }
+    let failure = read.failure.take().map(|e| e.to_string());
+    let inputs = read.into_inputs();
+    (trial.read)();
     analyzer.finish();
     hand_over(std::iter::from_fn(|| analyzer.poll_event()), &mut feeder, &mut text);
     feeder.publish(&analyzer, counters(&progress), true);
     feeder.end(failure.clone());
-    let report = text.and_then(|mut t| t.finish(&inputs.into_vec()).ok().map(|_| t.into_inner()));
+    let report = text.and_then(|mut t| t.finish(&inputs).ok().map(|_| t.into_inner()));
     Outcome { errors: analyzer.stats().errors, failure, report }
 }
 
@@ -168,7 +162,7 @@ pub(crate) fn hand_over(events: impl IntoIterator<Item = Event>, feeder: &mut Fe
 
 /// The UI loop, on a terminal, until `q`, Ctrl-C or a signal. Returns when the user quits; the
 /// analysis may still be running.
-pub fn ui_loop(app: &mut App, feed: &UiFeed) -> io::Result<()> {
+pub fn ui_loop(app: &mut App, feed: &UiFeed, trial: Trial) -> io::Result<()> {
     let mut screen = Screen::enter()?;
     let keys = read_keys();
     let mut last_draw: Option<Instant> = None;
@@ -189,9 +183,7 @@ pub fn ui_loop(app: &mut App, feed: &UiFeed) -> io::Result<()> {
                 // A panic elsewhere has given the terminal back; the process is ending.
                 return Ok(());
             }
-            if std::env::var("FTPSCOPE_TEST_PANIC").is_ok_and(|v| v == "ui") {
-                panic!("FTPSCOPE_TEST_PANIC=ui: a panic to test that the terminal is restored");
-            }
+            (trial.drawn)();
             last_draw = Some(Instant::now());
             dirty = false;
         }

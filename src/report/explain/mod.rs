@@ -14,6 +14,7 @@ pub mod words;
 
 use super::ladder::{ladder, Ladder};
 use super::{InputSummary, Sink};
+use crate::correlate::points::Seen;
 use crate::model::{Directions, Event, Finding, Fix, Outcome, Session, Summary};
 use crate::problems::told::Told;
 use serde::ser::{SerializeSeq, Serializer};
@@ -42,6 +43,9 @@ pub struct Explained {
     pub healthy_left_out: u64,
     /// Findings across sessions.
     pub across: Vec<Finding>,
+    /// What pairing compares of every session, when the capture is one of two points of the
+    /// same traffic ([`Collector::for_pairing`]); empty otherwise.
+    pub seen: Vec<Seen>,
 }
 
 impl Explained {
@@ -140,16 +144,26 @@ impl Healthy {
 pub struct Collector {
     explained: Explained,
     done: Sender<Explained>,
+    pairing: bool,
 }
 
 impl Collector {
     pub fn new() -> (Collector, Receiver<Explained>) {
         let (done, receiver) = channel();
-        (Collector { explained: Explained::default(), done }, receiver)
+        (Collector { explained: Explained::default(), done, pairing: false }, receiver)
+    }
+
+    /// Also keeps what pairing two capture points compares of every session (not only of the
+    /// sessions kept for the explanation).
+    pub fn for_pairing(self) -> Collector {
+        Collector { pairing: true, ..self }
     }
 
     fn settled(&mut self, session: &Session) {
         let e = &mut self.explained;
+        if self.pairing {
+            e.seen.push(Seen::of(session));
+        }
         e.verdict.sessions += 1;
         if problems(session).next().is_none() {
             match e.healthy.len() < HEALTHY_KEPT {
@@ -189,6 +203,8 @@ impl Sink for Collector {
 
     fn finish(&mut self, inputs: &[InputSummary]) -> io::Result<()> {
         self.explained.inputs = inputs.to_vec();
+        // Held until the other capture is read too: no room to spare.
+        self.explained.seen.shrink_to_fit();
         let explained = std::mem::take(&mut self.explained);
         // The receiver is gone only if the caller stopped waiting: nothing to write then.
         let _ = self.done.send(explained);
