@@ -71,7 +71,9 @@ pub struct Conn {
     pub first_ts: Timestamp,
     pub syn: Option<(u64, Timestamp)>,
     pub last_syn_ts: Timestamp,
-    pub syns: u32,
+    /// SYNs sent on this 4-tuple: 64 bits, as a flood of them on one 4-tuple that a long live
+    /// capture keeps alive passes 2^32.
+    pub syns: u64,
     pub client_isn: Option<u32>,
     pub server_isn: Option<u32>,
     pub synack_frame: Option<u64>,
