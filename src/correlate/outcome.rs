@@ -212,7 +212,7 @@ mod tests {
 
     const S: i64 = 1_000_000_000;
 
-    fn syn_at(secs: i64, syns: u32) -> Conn {
+    fn syn_at(secs: i64, syns: u64) -> Conn {
         let mut c = Conn::new("192.168.1.10:40001".parse().unwrap(), "10.0.0.20:40000".parse().unwrap(), 7, Timestamp(secs * S));
         c.syn = Some((7, Timestamp(secs * S)));
         c.syns = syns;

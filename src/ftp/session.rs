@@ -108,8 +108,10 @@ pub struct SessionState {
     pub tls_frame: Option<u64>,
     pub protected_data: bool,
     pub clear_again_frame: Option<u64>,
-    pub commands: u32,
-    pub replies: u32,
+    /// Commands and replies read: 64 bits, as a control connection open for weeks (NOOPs)
+    /// may pass 2^32.
+    pub commands: u64,
+    pub replies: u64,
     /// Which directions of the control connection the capture holds (kept up to date by the
     /// analyzer): with the server's side only, a passive reply is a negotiation of its own.
     pub directions: Directions,

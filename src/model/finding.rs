@@ -321,7 +321,7 @@ pub struct Via {
 pub struct Tried {
     pub server: SocketAddr,
     pub syn_frame: u64,
-    pub syns: u32,
+    pub syns: u64,
     pub outcome: Outcome,
 }
 
@@ -330,7 +330,7 @@ pub struct Tried {
 pub enum FailedHow {
     Refused { by: Option<Side>, frame: Option<u64> },
     Unreachable(Option<Icmp>),
-    NoAnswer { syns: u32, first: u64 },
+    NoAnswer { syns: u64, first: u64 },
 }
 
 /// Why a data connection failed, as far as the capture tells.

@@ -38,8 +38,8 @@ pub struct Session {
     /// Frame of a PASS sent in clear text. The password itself is never kept (nor is this
     /// frame written out: the finding names it).
     pub password_frame: Option<u64>,
-    pub commands: u32,
-    pub replies: u32,
+    pub commands: u64,
+    pub replies: u64,
     /// Which directions of the control connection the capture holds: one only behind
     /// asymmetric routing or on a one-way mirror port.
     pub captured_directions: Directions,
@@ -291,7 +291,7 @@ pub struct Connection {
     /// What became of it: established, refused, unanswered, unreachable or unknown.
     pub outcome: Outcome,
     /// SYNs sent (1 + retransmissions).
-    pub syns: u32,
+    pub syns: u64,
     /// Initial sequence numbers of the SYN and the SYN-ACK (as for [`ControlStats`]).
     pub client_isn: Option<u32>,
     pub server_isn: Option<u32>,

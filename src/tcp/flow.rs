@@ -71,7 +71,9 @@ pub struct Conn {
     pub first_ts: Timestamp,
     pub syn: Option<(u64, Timestamp)>,
     pub last_syn_ts: Timestamp,
-    pub syns: u32,
+    /// SYNs sent on this 4-tuple: 64 bits, as a flood of them on one 4-tuple that a long live
+    /// capture keeps alive passes 2^32.
+    pub syns: u64,
     pub client_isn: Option<u32>,
     pub server_isn: Option<u32>,
     pub synack_frame: Option<u64>,
@@ -91,11 +93,41 @@ pub struct Conn {
     /// retransmission is not counted twice and a hole still counts (it was sent).
     pub bytes_to_server: u64,
     pub bytes_to_client: u64,
-    /// Per direction (to server, to client): the first and past-the-last sequence numbers of
-    /// the payload seen, for the byte counts.
-    spans: [Option<(u32, u32)>; 2],
+    /// Per direction (to server, to client): the payload's sequence space seen, for the byte
+    /// counts.
+    spans: [Option<Span>; 2],
     pub last_frame: u64,
     pub last_ts: Timestamp,
+}
+
+/// The sequence space one direction's payload covered, as stream offsets from the first
+/// payload byte seen, so that it keeps counting past 2 and 4 GiB.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    /// Sequence number of offset 0: the first payload byte seen.
+    base: u32,
+    /// Offset of the earliest byte seen: at or below 0, since a segment captured late may have
+    /// been sent before the first one seen.
+    low: i64,
+    /// Offset just past the furthest byte seen: the sender's frontier, never below 0.
+    high: u64,
+}
+
+impl Span {
+    /// Widens the span to hold `[seq, seq + len)`. The segment is placed nearest the frontier
+    /// (within half the sequence space, far more than any window: RFC 7323).
+    fn cover(&mut self, seq: u32, len: u32) {
+        let start = i64::try_from(self.high).unwrap_or(i64::MAX).saturating_add(super::seq::distance(seq, self.base, self.high));
+        let end = start.saturating_add(i64::from(len));
+        self.low = self.low.min(start);
+        self.high = self.high.max(u64::try_from(end).unwrap_or(0));
+    }
+
+    /// Bytes the span holds, holes included (they were sent).
+    fn len(&self) -> u64 {
+        // `high` is at least 0 and `low` at most 0: the difference is their magnitudes' sum.
+        self.high.saturating_add(self.low.unsigned_abs())
+    }
 }
 
 impl Conn {
@@ -110,15 +142,9 @@ impl Conn {
         if len == 0 {
             return;
         }
-        let end = seq.wrapping_add(len);
-        // Sequence numbers compare within half the space (RFC 1323's window is far smaller).
-        let before = |a: u32, b: u32| (a.wrapping_sub(b) as i32) < 0;
-        let span = match self.spans[dir as usize] {
-            None => (seq, end),
-            Some((start, high)) => (if before(seq, start) { seq } else { start }, if before(high, end) { end } else { high }),
-        };
-        self.spans[dir as usize] = Some(span);
-        let bytes = u64::from(span.1.wrapping_sub(span.0));
+        let span = self.spans[dir as usize].get_or_insert(Span { base: seq, low: 0, high: 0 });
+        span.cover(seq, len);
+        let bytes = span.len();
         match dir {
             Dir::ToServer => self.bytes_to_server = bytes,
             Dir::ToClient => self.bytes_to_client = bytes,
@@ -407,6 +433,56 @@ mod tests {
         w.count_payload(Dir::ToServer, 0, 10);
         w.count_payload(Dir::ToServer, u32::MAX - 9, 20);
         assert_eq!(w.bytes_to_server, 20);
+    }
+
+    /// Sends `total` bytes toward the client from sequence number `first`, in 64 KiB segments.
+    fn download(c: &mut Conn, first: u32, total: u64) {
+        const SEG: u64 = 64 * 1024;
+        let mut at = 0;
+        while at < total {
+            let len = SEG.min(total - at);
+            c.count_payload(Dir::ToClient, first.wrapping_add(at as u32), len as u32);
+            at += len;
+        }
+    }
+
+    #[test]
+    fn payload_bytes_count_past_2_and_4_gib() {
+        for total in [1_500_000_000, 2_147_483_648, 3_500_000_000, 4_294_967_296, 5_000_000_000] {
+            for first in [1, 1 << 31, u32::MAX - 100, u32::MAX] {
+                let mut c = Conn::new(sa("10.0.0.1:1000"), sa("10.0.0.2:21"), 1, Timestamp(0));
+                download(&mut c, first, total);
+                assert_eq!(c.bytes_to_client, total, "{total} bytes from sequence number {first}");
+                assert_eq!(c.bytes_to_server, 0);
+            }
+        }
+    }
+
+    #[test]
+    fn past_4_gib_retransmissions_do_not_count_twice_and_holes_count() {
+        let mut c = Conn::new(sa("10.0.0.1:1000"), sa("10.0.0.2:21"), 1, Timestamp(0));
+        let isn_next = u32::MAX - 2;
+        download(&mut c, isn_next, 5_000_000_000);
+        let frontier = isn_next.wrapping_add(5_000_000_000u64 as u32);
+        // The last segment again, and one from 1 GB back (within the window of the reader).
+        c.count_payload(Dir::ToClient, frontier.wrapping_sub(1_000), 1_000);
+        c.count_payload(Dir::ToClient, frontier.wrapping_sub(1_000_000_000), 1_460);
+        assert_eq!(c.bytes_to_client, 5_000_000_000);
+        // A hole of 10 bytes, then a segment: the hole was sent.
+        c.count_payload(Dir::ToClient, frontier.wrapping_add(10), 20);
+        assert_eq!(c.bytes_to_client, 5_000_000_030);
+    }
+
+    #[test]
+    fn a_segment_captured_late_from_before_the_first_still_counts() {
+        // The capture began mid-stream, just after the wrap; the earlier bytes come later.
+        let mut c = Conn::new(sa("10.0.0.1:1000"), sa("10.0.0.2:21"), 1, Timestamp(0));
+        c.count_payload(Dir::ToServer, 5, 100);
+        c.count_payload(Dir::ToServer, u32::MAX - 9, 15);
+        assert_eq!(c.bytes_to_server, 115);
+        download(&mut c, 105, 3_000_000_000);
+        assert_eq!(c.bytes_to_client, 3_000_000_000);
+        assert_eq!(c.bytes_to_server, 115, "the other direction is its own span");
     }
 
     #[test]

@@ -137,10 +137,8 @@ impl Reassembler {
         }
         let base = *self.base.get_or_insert(seq);
 
-        // Positions relative to `next`. The low 32 bits of `next` are its sequence number
-        // (relative to `base`), so the wrapped difference read as signed is the nearest
-        // unwrapping, which is how a wrapped stream keeps going.
-        let start = i64::from(seq.wrapping_sub(base).wrapping_sub(self.next as u32) as i32);
+        // Positions relative to `next`, unwrapped to the nearest: a wrapped stream keeps going.
+        let start = super::seq::distance(seq, base, self.next);
         let data_end = start.saturating_add(i64::try_from(payload.len()).unwrap_or(i64::MAX));
         let end = data_end.saturating_add(i64::from(missing));
         if start.unsigned_abs() > WINDOW || end > WINDOW as i64 {
@@ -200,7 +198,7 @@ impl Reassembler {
     /// the segment it acknowledges.
     pub fn acked(&mut self, ack: u32, out: &mut dyn FnMut(Chunk<'_>)) {
         let (Some(base), Some(&first)) = (self.base, self.pending.keys().next()) else { return };
-        let ahead = i64::from(ack.wrapping_sub(base).wrapping_sub(self.next as u32) as i32);
+        let ahead = super::seq::distance(ack, base, self.next);
         if ahead <= 0 || ahead as u64 > WINDOW {
             return;
         }

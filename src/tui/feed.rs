@@ -50,7 +50,7 @@ pub struct OpenSession {
     pub tls: bool,
     pub active: bool,
     pub passive: bool,
-    pub commands: u32,
+    pub commands: u64,
     /// The control connection has closed; the session settles once its data connections do.
     pub closing: bool,
     pub last_ts: Timestamp,

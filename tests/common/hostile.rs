@@ -14,7 +14,7 @@
 //!   bytes at the same sequence numbers.
 
 #[path = "segment.rs"]
-mod segment;
+pub mod segment;
 
 use etherparse::{EtherType, Ethernet2Header, IpNumber, Ipv4Header};
 use ftpscope::capture::writer::{PcapFormat, PcapWriter};
@@ -32,7 +32,13 @@ pub struct Pcap<W: Write> {
 
 impl<W: Write> Pcap<W> {
     pub fn new(out: W) -> io::Result<Pcap<W>> {
-        let out = PcapWriter::new(out, PcapFormat { snaplen: 65535, ..PcapFormat::default() })?;
+        Pcap::with_snaplen(out, 65535)
+    }
+
+    /// A pcap whose header says it kept at most `snaplen` bytes of each frame (tests/bytes.rs
+    /// writes frames cut to it).
+    pub fn with_snaplen(out: W, snaplen: u32) -> io::Result<Pcap<W>> {
+        let out = PcapWriter::new(out, PcapFormat { snaplen, ..PcapFormat::default() })?;
         Ok(Pcap { out, usec: 1_700_000_000_000_000, frame: Vec::new() })
     }
 
@@ -43,10 +49,28 @@ impl<W: Write> Pcap<W> {
     /// One TCP segment from `src` to `dst`. Written with etherparse's header types rather than
     /// its `PacketBuilder`, which would compute the checksums these captures leave zero.
     pub fn tcp(&mut self, src: (Ipv4Addr, u16), dst: (Ipv4Addr, u16), seq: u32, ack: u32, flags: u8, payload: &[u8]) -> io::Result<()> {
+        self.tcp_cut(src, dst, seq, ack, flags, payload, 0)
+    }
+
+    /// The same, followed on the wire by `unseen` more payload bytes that the frame does not
+    /// hold: the IP length and the frame's original length count them, as in a capture cut by
+    /// its snap length. (A `PacketBuilder` computes the lengths from the payload it is given.)
+    #[allow(clippy::too_many_arguments)] // a segment's fields, in the wire's order
+    pub fn tcp_cut(
+        &mut self,
+        src: (Ipv4Addr, u16),
+        dst: (Ipv4Addr, u16),
+        seq: u32,
+        ack: u32,
+        flags: u8,
+        payload: &[u8],
+        unseen: u16,
+    ) -> io::Result<()> {
         self.usec += 1;
         let tcp = segment::header(src.1, dst.1, seq, ack, flags, 0xffff);
         let mut ip = Ipv4Header::new(0, 64, IpNumber::TCP, src.0.octets(), dst.0.octets()).expect("no options");
-        ip.set_payload_len(tcp.header_len() + payload.len()).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let on_wire = tcp.header_len() + payload.len() + usize::from(unseen);
+        ip.set_payload_len(on_wire).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let ethernet = Ethernet2Header { source: [2, 0, 0, 0, 0, 1], destination: [2, 0, 0, 0, 0, 2], ether_type: EtherType::IPV4 };
         let f = &mut self.frame;
         f.clear();
@@ -54,7 +78,7 @@ impl<W: Write> Pcap<W> {
         f.extend_from_slice(&ip.to_bytes());
         f.extend_from_slice(&tcp.to_bytes());
         f.extend_from_slice(payload);
-        self.out.write_packet(Timestamp(self.usec as i64 * 1000), f, f.len() as u32)
+        self.out.write_packet(Timestamp(self.usec as i64 * 1000), f, (f.len() + usize::from(unseen)) as u32)
     }
 }
 

@@ -73,7 +73,7 @@ pub enum Answer {
     },
     /// `syns` SYNs over `seconds`, never answered.
     NoAnswer {
-        syns: u32,
+        syns: u64,
         seconds: f64,
     },
     /// The capture ended before anything answered.
