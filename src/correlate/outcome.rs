@@ -85,6 +85,7 @@ pub fn negotiation_record(n: &NegState, end: Timestamp, captured: Directions) ->
         data: model::DataChannel {
             outcome,
             matched_by: conn.and(n.matched_by),
+            tie_ambiguous: conn.is_some() && n.tie_ambiguous,
             bytes: conn.map_or(0, |c| c.bytes_to_server + c.bytes_to_client),
             duration: conn.and_then(|c| c.syn.map(|(_, t)| c.last_ts.since(t) as f64 / 1e9)),
             connection,

@@ -3,12 +3,13 @@
 //! queue on its own), or a 227 held behind a hole in the control stream until a retransmission
 //! fills it, while the client, which had the original, already connected. Such a SYN matches no
 //! expectation when it arrives; it is kept here for a short window of capture time and tied
-//! when a negotiation it fits arrives (by the same rules as [`Expectation::fit`]).
+//! when a negotiation it fits arrives (by the rules of [`super::Expectations::take_match`]: the
+//! client's own connection first, then the best fit).
 //!
 //! Owns the window and its bounds. Must not touch the flows: the analyzer retags the
 //! connection it is handed.
 
-use super::{rank, ByPort, Expectation};
+use super::{ByPort, Expectation};
 use crate::model::MatchedBy;
 use crate::Timestamp;
 use std::net::SocketAddr;
@@ -69,18 +70,18 @@ impl UntiedSyns {
     pub fn take_match(&mut self, e: &Expectation, now: Timestamp) -> Option<(Untied, MatchedBy)> {
         self.expire(now);
         let port = e.advertised.port();
-        let mut best: Option<(usize, MatchedBy)> = None;
+        let mut best: Option<(usize, (bool, u8), MatchedBy)> = None;
         for (i, c) in self.waiting.on(port)?.enumerate().rev() {
             if now.since(c.opened) > WINDOW_NS {
                 continue;
             }
-            if let Some(m) = e.fit(c.client, c.server) {
-                if best.is_none_or(|(_, b)| rank(m) < rank(b)) {
-                    best = Some((i, m));
+            if let Some((p, m)) = e.preference(c.client, c.server) {
+                if best.is_none_or(|(_, b, _)| p < b) {
+                    best = Some((i, p, m));
                 }
             }
         }
-        let (i, m) = best?;
+        let (i, _, m) = best?;
         self.waiting.take(port, i).map(|c| (c, m))
     }
 
