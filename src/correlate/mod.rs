@@ -75,11 +75,28 @@ impl Expectation {
         }
     }
 
-    /// The order of preference of fits: the client's own first, then by [`rank`].
-    fn preference(&self, src: SocketAddr, dst: SocketAddr) -> Option<((bool, u8), MatchedBy)> {
-        self.fit(src, dst).map(|m| ((!self.own(src, dst), rank(m)), m))
+    /// Does it advertise the control connection's own host (passive: the server's address;
+    /// active: the client's)? A connection there is between the control connection's hosts.
+    fn direct(&self) -> bool {
+        let host = match self.mode {
+            Mode::Passive => self.control_server,
+            Mode::Active => self.control_client,
+        };
+        self.advertised.ip() == host
+    }
+
+    /// The order of preference of fits, smallest first: the client's own first, then by
+    /// [`rank`], and of two connections to the advertised endpoint, the one between the control
+    /// connection's hosts (a capture on both sides of a port-forwarding router holds the session
+    /// twice, both copies advertising the router's public endpoint: the copy addressed to the
+    /// router is the outside one's).
+    fn preference(&self, src: SocketAddr, dst: SocketAddr) -> Option<(Preference, MatchedBy)> {
+        self.fit(src, dst).map(|m| ((!self.own(src, dst), rank(m), !(m == MatchedBy::Advertised && self.direct())), m))
     }
 }
+
+/// (not the client's own, [`rank`], not direct): smallest first.
+type Preference = (bool, u8, bool);
 
 /// A connection taken as a negotiation's data connection.
 #[derive(Debug, Clone, Copy)]
@@ -184,16 +201,17 @@ impl Expectations {
             {
                 self.fits_tried += 1;
             }
-            if let Some(m) = e.fit(src, dst) {
-                choice.offer(rank(m), place, e.session, m);
+            if let Some((preference, m)) = e.preference(src, dst) {
+                choice.offer(preference, place, e.session, m);
             }
         }
         choice.chosen()
     }
 
-    /// Another address's connection: the newest expectation of the advertised endpoint, else
-    /// of the control server's address with the port (passive: the SYN's destination; active:
-    /// its source). Looked up, never scanned: the index says whether two sessions are filed.
+    /// Another address's connection: the newest expectation of the advertised endpoint (direct
+    /// ones first, see [`Expectation::preference`]), else of the control server's address with
+    /// the port (passive: the SYN's destination; active: its source). Looked up, never scanned:
+    /// the index says whether two sessions are filed.
     fn nat_choice(&self, src: SocketAddr, dst: SocketAddr) -> Option<(u64, MatchedBy, bool)> {
         let w = &self.waiting;
         let choose = |filed: [Option<&waiting::Filed>; 2], how: MatchedBy| {
@@ -205,9 +223,11 @@ impl Expectations {
             let ambiguous = several || sessions.windows(2).any(|s| s[0] != s[1]);
             Some((newest, how, ambiguous))
         };
-        let advertising = [w.advertising(Mode::Passive, dst), w.advertising(Mode::Active, dst)];
+        let advertising = |direct| [w.advertising(Mode::Passive, dst, direct), w.advertising(Mode::Active, dst, direct)];
         let at_server = [w.of_server(Mode::Passive, dst.ip(), dst.port()), w.of_server(Mode::Active, src.ip(), dst.port())];
-        choose(advertising, MatchedBy::Advertised).or_else(|| choose(at_server, MatchedBy::ControlAddress))
+        choose(advertising(true), MatchedBy::Advertised)
+            .or_else(|| choose(advertising(false), MatchedBy::Advertised))
+            .or_else(|| choose(at_server, MatchedBy::ControlAddress))
     }
 
     /// The expectation, already taken, that a new connection from `src` to `dst` tries again:
@@ -402,6 +422,25 @@ mod tests {
         // One after the other, timing separates them.
         x.add(cgnat(9));
         assert_eq!(tie(&mut x, client(1, 40002), "10.0.0.20:5000"), Some((9, MatchedBy::Advertised, false)));
+    }
+
+    #[test]
+    fn both_sides_of_a_port_forward_each_get_their_copy() {
+        // A capture on a router forwarding 198.51.100.2:2121 to 10.0.0.20:21 holds the session
+        // twice, from one client, both copies' 227 naming the router's public endpoint.
+        let mut x = Expectations::default();
+        let outside = Expectation { session: 0, control_server: "198.51.100.2".parse().unwrap(), ..of_client(1, "198.51.100.2:40004") };
+        let inside = Expectation { session: 1, control_server: "10.0.0.20".parse().unwrap(), ..outside };
+        x.add(inside);
+        x.add(outside);
+        x.add(inside);
+        assert_eq!(tie(&mut x, client(1, 55518), "198.51.100.2:40004"), Some((0, MatchedBy::Advertised, false)));
+        assert_eq!(tie(&mut x, client(1, 55518), "10.0.0.20:40004"), Some((1, MatchedBy::ControlAddress, false)));
+        // Not the client's own (a NAT between): the same order.
+        x.add(inside);
+        x.add(outside);
+        x.add(inside);
+        assert_eq!(tie(&mut x, sa("192.0.2.1:1"), "198.51.100.2:40004"), Some((0, MatchedBy::Advertised, false)));
     }
 
     #[test]

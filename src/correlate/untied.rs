@@ -70,7 +70,7 @@ impl UntiedSyns {
     pub fn take_match(&mut self, e: &Expectation, now: Timestamp) -> Option<(Untied, MatchedBy)> {
         self.expire(now);
         let port = e.advertised.port();
-        let mut best: Option<(usize, (bool, u8), MatchedBy)> = None;
+        let mut best: Option<(usize, super::Preference, MatchedBy)> = None;
         for (i, c) in self.waiting.on(port)?.enumerate().rev() {
             if now.since(c.opened) > WINDOW_NS {
                 continue;

@@ -64,6 +64,7 @@ impl Filed {
 
 type ClientKey = (Mode, u16, IpAddr);
 type ServerKey = (Mode, IpAddr, u16);
+type AdvertisedKey = (Mode, SocketAddr, bool);
 
 #[derive(Debug, Default)]
 pub struct Waiting {
@@ -71,12 +72,17 @@ pub struct Waiting {
     next_place: u64,
     /// Addresses are chosen by whoever is on the wire: a seeded hash (`AddrMap`).
     by_client: AddrMap<ClientKey, BTreeSet<u64>>,
-    by_advertised: AddrMap<(Mode, SocketAddr), Filed>,
+    /// By advertised endpoint, and whether it is the control connection's own host.
+    by_advertised: AddrMap<AdvertisedKey, Filed>,
     by_server: AddrMap<ServerKey, Filed>,
 }
 
 fn client_key(e: &Expectation) -> ClientKey {
     (e.mode, e.advertised.port(), e.control_client)
+}
+
+fn advertised_key(e: &Expectation) -> AdvertisedKey {
+    (e.mode, e.advertised, e.direct())
 }
 
 fn server_key(e: &Expectation) -> ServerKey {
@@ -95,7 +101,7 @@ impl Waiting {
         let place = self.next_place;
         self.next_place += 1;
         self.by_client.entry(client_key(&e)).or_default().insert(place);
-        self.by_advertised.entry((e.mode, e.advertised)).or_default().insert(place, e.session);
+        self.by_advertised.entry(advertised_key(&e)).or_default().insert(place, e.session);
         self.by_server.entry(server_key(&e)).or_default().insert(place, e.session);
         self.by_place.insert(place, e);
         within_bound
@@ -125,9 +131,9 @@ impl Waiting {
         self.by_client.get(&(mode, port, client)).into_iter().flatten().copied()
     }
 
-    /// The expectations of `mode` advertising exactly `endpoint`.
-    pub fn advertising(&self, mode: Mode, endpoint: SocketAddr) -> Option<&Filed> {
-        self.by_advertised.get(&(mode, endpoint))
+    /// The expectations of `mode` advertising exactly `endpoint`, [`Expectation::direct`] or not.
+    pub fn advertising(&self, mode: Mode, endpoint: SocketAddr, direct: bool) -> Option<&Filed> {
+        self.by_advertised.get(&(mode, endpoint, direct))
     }
 
     /// The expectations of `mode` whose control server is `server`, advertising `port`.
@@ -144,8 +150,8 @@ impl Waiting {
                 self.by_client.remove(&client_key(&e));
             }
         }
-        if self.by_advertised.get_mut(&(e.mode, e.advertised)).is_some_and(|f| f.remove(place, e.session)) {
-            self.by_advertised.remove(&(e.mode, e.advertised));
+        if self.by_advertised.get_mut(&advertised_key(&e)).is_some_and(|f| f.remove(place, e.session)) {
+            self.by_advertised.remove(&advertised_key(&e));
         }
         if self.by_server.get_mut(&server_key(&e)).is_some_and(|f| f.remove(place, e.session)) {
             self.by_server.remove(&server_key(&e));
@@ -177,12 +183,12 @@ mod tests {
         let client: IpAddr = "192.168.1.10".parse().unwrap();
         assert_eq!(w.of_client(Mode::Passive, 5000, client).collect::<Vec<_>>(), vec![0]);
         assert_eq!(w.of_client(Mode::Active, 5000, client).count(), 0, "modes are filed apart");
-        let adv = w.advertising(Mode::Passive, "10.0.0.20:5000".parse().unwrap()).unwrap();
+        let adv = w.advertising(Mode::Passive, "10.0.0.20:5000".parse().unwrap(), false).unwrap();
         assert_eq!((adv.newest(), adv.several_sessions()), (Some(1), true));
         let srv = w.of_server(Mode::Passive, "203.0.113.5".parse().unwrap(), 5000).unwrap();
         assert_eq!(srv.newest(), Some(1));
         assert_eq!(w.remove(1).map(|e| e.session), Some(2));
-        let adv = w.advertising(Mode::Passive, "10.0.0.20:5000".parse().unwrap()).unwrap();
+        let adv = w.advertising(Mode::Passive, "10.0.0.20:5000".parse().unwrap(), false).unwrap();
         assert_eq!((adv.newest(), adv.several_sessions()), (Some(0), false));
         w.remove(0);
         assert!(w.is_empty());
