@@ -6,7 +6,6 @@
 //! and data connection at one point is which at the other (`points`). Must not touch: packets or
 //! FTP parsing.
 
-mod by_port;
 mod hosts;
 pub mod one_way;
 pub mod outcome;
@@ -19,7 +18,6 @@ mod waiting;
 
 use crate::model::{MatchedBy, Mode};
 use crate::Timestamp;
-use by_port::ByPort;
 use std::net::{IpAddr, SocketAddr};
 use taken::Taken;
 use waiting::Waiting;
