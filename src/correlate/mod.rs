@@ -475,9 +475,9 @@ mod tests {
                 }
             }
         });
-        // Linear gives about 4; a scan of the port's taken expectations (kept 300 s, up to
-        // 4,096) about 12.
-        assert!(ratio < 5.5, "4x the sessions took {ratio:.1}x the time");
+        // Linear gives about 4 (a little more: the large input fills the taken ones' bound of
+        // 4,096, the small one does not); a scan of the port's taken expectations about 13.
+        assert!(ratio < 8.0, "4x the sessions took {ratio:.1}x the time");
     }
 
     #[test]
