@@ -1285,6 +1285,69 @@ fn retried_elsewhere() -> Cap {
     cap
 }
 
+/// Two clients behind one carrier-grade NAT address (100.64.0.7) in two sessions to a server
+/// whose passive range is one port: both PASV, both told 203.0.113.60:10050, both waiting at
+/// once. A first data connection from the shared address goes unanswered (which client's, the
+/// capture cannot tell), a second opens and carries the first client's LIST; the second client
+/// quits without a transfer. Then a third client behind the address negotiates alone.
+fn cgnat_one_port() -> Cap {
+    let mut cap = Cap::new();
+    let (server, data) = (sa("203.0.113.60:21"), sa("203.0.113.60:10050"));
+    let mut a = pasv_session(&mut cap, sa("100.64.0.7:40400"), server, (80_000, 81_000), "203,0,113,60,39,66");
+    let mut b = pasv_session(&mut cap, sa("100.64.0.7:40401"), server, (82_000, 83_000), "203,0,113,60,39,66");
+    unanswered_syns(&mut cap, sa("100.64.0.7:41400"), data, 84_000);
+    passive_transfer(&mut cap, &mut a, "LIST", "100.64.0.7:41401", "203.0.113.60:10050", 85_000, README_LISTING);
+    quit(&mut cap, &mut a);
+    quit(&mut cap, &mut b);
+    let mut c = pasv_session(&mut cap, sa("100.64.0.7:40402"), server, (86_000, 87_000), "203,0,113,60,39,66");
+    passive_transfer(&mut cap, &mut c, "LIST", "100.64.0.7:41402", "203.0.113.60:10050", 88_000, README_LISTING);
+    quit(&mut cap, &mut c);
+    cap
+}
+
+/// Six clients (192.0.2.70..75) of one server behind NAT whose passive range is one port: each
+/// is told the private 10.0.0.61:10051 and connects to the control address with that port
+/// instead, 203.0.113.61:10051. All six negotiate, then connect and list in the same order.
+fn one_port_interleaved() -> Cap {
+    let mut cap = Cap::new();
+    let server = sa("203.0.113.61:21");
+    let clients: Vec<u16> = (0..6).collect();
+    let mut sessions: Vec<Conn> = clients
+        .iter()
+        .map(|&i| {
+            let client = SocketAddr::new(ipa(&format!("192.0.2.{}", 70 + i)), 40500 + i);
+            let isn = 90_000 + u32::from(i) * 10_000;
+            pasv_session(&mut cap, client, server, (isn, isn + 1_000), "10,0,0,61,39,67")
+        })
+        .collect();
+    for (c, &i) in sessions.iter_mut().zip(&clients) {
+        let from = format!("192.0.2.{}:{}", 70 + i, 41500 + i);
+        passive_transfer(&mut cap, c, "LIST", &from, "203.0.113.61:10051", 200_000 + u32::from(i) * 1_000, README_LISTING);
+    }
+    for c in &mut sessions {
+        quit(&mut cap, c);
+    }
+    cap
+}
+
+/// A data connection 200 s after its 227 (expectations wait 300 s). Client 192.0.2.80 is told
+/// 203.0.113.62:10052 and waits; 150 s later client 192.0.2.81 is told the same endpoint (one
+/// passive port) and waits too; 50 s later the first client connects and lists, then the
+/// second.
+fn late_syn() -> Cap {
+    let mut cap = Cap::new();
+    let server = sa("203.0.113.62:21");
+    let mut a = pasv_session(&mut cap, sa("192.0.2.80:40600"), server, (300_000, 301_000), "203,0,113,62,39,68");
+    cap.wait_ms(150_000);
+    let mut b = pasv_session(&mut cap, sa("192.0.2.81:40601"), server, (302_000, 303_000), "203,0,113,62,39,68");
+    cap.wait_ms(50_000);
+    passive_transfer(&mut cap, &mut a, "LIST", "192.0.2.80:41600", "203.0.113.62:10052", 304_000, README_LISTING);
+    passive_transfer(&mut cap, &mut b, "LIST", "192.0.2.81:41601", "203.0.113.62:10052", 305_000, README_LISTING);
+    quit(&mut cap, &mut a);
+    quit(&mut cap, &mut b);
+    cap
+}
+
 /// `packet` (as [`tcp_packet`] builds it: no IPv4 options, no IPv6 extension headers) as IP
 /// fragments whose payloads begin at `cuts` (byte offsets into the IP payload, multiples of 8,
 /// the first 0), in the natural order: IPv4 with the more-fragments flag and DF cleared, IPv6
@@ -1535,4 +1598,7 @@ fn main() {
     write("fragment-missing.pcap", eth(&fragment_missing()));
     write("fragmented-ipv4-twice.pcap", eth(&seen_twice(&fragmented_ipv4())));
     write("passwords.pcap", eth(&passwords()));
+    write("cgnat-one-port.pcap", eth(&cgnat_one_port()));
+    write("one-port-interleaved.pcap", eth(&one_port_interleaved()));
+    write("late-syn.pcap", eth(&late_syn()));
 }

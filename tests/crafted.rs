@@ -801,3 +801,89 @@ fn a_data_connection_tried_again_is_judged_by_the_try_that_carried_the_transfer(
         .collect();
     assert_eq!(outcomes, [("refused", 0), ("established", 1)]);
 }
+
+/// (session's client address, data connection's client address, matched_by, tie_ambiguous,
+/// outcome) of each session's one negotiation, by session id.
+fn ties(r: &Value) -> Vec<(String, String, String, bool, String)> {
+    let host = |v: &Value| v.as_str().unwrap().rsplit_once(':').unwrap().0.to_string();
+    let mut sessions: Vec<&Value> = r["sessions"].as_array().unwrap().iter().collect();
+    sessions.sort_by_key(|s| s["id"].as_u64());
+    sessions
+        .into_iter()
+        .map(|s| {
+            let negotiations = s["negotiations"].as_array().unwrap();
+            assert_eq!(negotiations.len(), 1, "session {}", s["id"]);
+            let d = &negotiations[0]["data"];
+            let ambiguous = d.get("tie_ambiguous").map(|a| a.as_bool().unwrap());
+            assert_ne!(ambiguous, Some(false), "tie_ambiguous is only shown when true");
+            let how = d["matched_by"].as_str().unwrap().to_string();
+            (
+                host(&s["client"]),
+                host(&d["connection"]["client"]),
+                how,
+                ambiguous.unwrap_or(false),
+                d["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn tie(session: &str, data: &str, how: &str, ambiguous: bool, outcome: &str) -> (String, String, String, bool, String) {
+    (session.into(), data.into(), how.into(), ambiguous, outcome.into())
+}
+
+#[test]
+fn clients_behind_one_address_waiting_on_one_port_make_an_ambiguous_tie_and_no_error() {
+    let (code, r) = analyze("cgnat-one-port.pcap");
+    const NAT: &str = "100.64.0.7";
+    assert_eq!(
+        ties(&r),
+        vec![
+            // The first client's negotiation: the connection that opened, the only one left to it.
+            tie(NAT, NAT, "advertised", false, "established"),
+            // The unanswered connection came while both waited: tied to the newest negotiation,
+            // a guess, so its failure is no conclusion (`unknown`, the connection's own outcome
+            // kept).
+            tie(NAT, NAT, "advertised", true, "unknown"),
+            // The third client negotiated alone.
+            tie(NAT, NAT, "advertised", false, "established"),
+        ]
+    );
+    let guessed = &r["sessions"].as_array().unwrap().iter().find(|s| s["id"] == 1).unwrap()["negotiations"][0]["data"];
+    assert_eq!(guessed["connection"]["outcome"], "unanswered");
+    assert_eq!(guessed["connection"]["client"], "100.64.0.7:41400");
+    no_errors(&r);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn many_clients_on_one_passive_port_each_get_their_own_data_connection() {
+    let (code, r) = analyze("one-port-interleaved.pcap");
+    let expected: Vec<_> = (70..76)
+        .map(|i| {
+            let client = format!("192.0.2.{i}");
+            tie(&client, &client, "control_address", false, "established")
+        })
+        .collect();
+    assert_eq!(ties(&r), expected, "every data connection in its own client's session, none a guess");
+    no_errors(&r);
+    assert_eq!(code, 0);
+}
+
+/// The first client connects 200 s after its 227, within the 300 s an expectation waits, while
+/// a second client, told the same endpoint 50 s before, waits too: the connection is tied to
+/// its own client's negotiation (its source is that control connection's client), not to the
+/// negotiation nearest in time, and it is no guess (the second waits for another address).
+#[test]
+fn a_data_connection_200_s_after_its_227_goes_to_its_own_client() {
+    let (code, r) = analyze("late-syn.pcap");
+    assert_eq!(
+        ties(&r),
+        vec![
+            tie("192.0.2.80", "192.0.2.80", "advertised", false, "established"),
+            tie("192.0.2.81", "192.0.2.81", "advertised", false, "established"),
+        ]
+    );
+    no_errors(&r);
+    assert_eq!(code, 0);
+}

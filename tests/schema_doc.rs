@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Between them: every finding kind and `details` shape, every fix action the fixtures can
-/// produce, cross-session findings, probable data channels, anomalies, ICMP, IPv6, `stats`.
+/// produce, cross-session findings, probable data channels, anomalies, ICMP, IPv6, `stats`, an ambiguous tie.
 const FIXTURES: &[&str] = &[
     "alg-passive/router-srv-any.pcap",
     "alg-active/client.pcap",
@@ -34,6 +34,8 @@ const FIXTURES: &[&str] = &[
     "crafted/passive-icmp-unreachable.pcap",
     "crafted/passive-icmp6-unreachable.pcap",
     "crafted/one-way-server-passive.pcap",
+    // `tie_ambiguous`, only present when true.
+    "crafted/cgnat-one-port.pcap",
 ];
 
 /// Fields whose values are a closed set of words: each word must be in the document too.

@@ -107,6 +107,7 @@ fn outcome_event(session: u32, index: u32, record: &Negotiation, frame: u64, tim
         command: record.command,
         outcome: record.data.outcome,
         matched_by: record.data.matched_by,
+        tie_ambiguous: record.data.tie_ambiguous,
         connection: record.data.connection.clone().map(Box::new),
         earlier_attempts: record.data.earlier_attempts.clone(),
     }

@@ -19,7 +19,7 @@ use crate::correlate::one_way::ClientOnlySessions;
 use crate::correlate::retry;
 use crate::correlate::tls::EncryptedSessions;
 use crate::correlate::untied::{Untied, UntiedSyns};
-use crate::correlate::{Expectation, Expectations};
+use crate::correlate::{Expectation, Expectations, Tie};
 use crate::decode::TcpSegment;
 use crate::ftp::channel::Channel;
 use crate::ftp::probe::{self, Probe};
@@ -215,9 +215,10 @@ pub(super) fn at_opening(
     conn: &Conn,
 ) -> Role {
     let (client, server) = (conn.client, conn.server);
-    if let Some((e, how)) = expectations.take_match(client, server, conn.first_ts) {
+    if let Some(Tie { expectation: e, how, ambiguous }) = expectations.take_match(client, server, conn.first_ts) {
         if let Some(n) = sessions.get_mut(&e.session).and_then(|s| s.negotiations.get_mut(e.negotiation as usize)) {
             n.matched_by = Some(how);
+            n.tie_ambiguous = ambiguous;
             return Role::Data { session: e.session, negotiation: e.negotiation };
         }
     }

@@ -67,6 +67,13 @@ pub fn negotiation_record(n: &NegState, end: Timestamp, captured: Directions) ->
     if captured != Directions::Both {
         outcome = one_way_outcome(outcome, connection.as_mut());
     }
+    // A failed connection tied by a guess (another session's negotiation fitted it as well)
+    // may not be this negotiation's: nothing is concluded from it (its own outcome stays in
+    // `connection`).
+    let ambiguous = conn.is_some() && n.tie_ambiguous;
+    if ambiguous && outcome.is_failure() {
+        outcome = Outcome::Unknown;
+    }
     model::Negotiation {
         frame: n.frame,
         time: n.ts,
@@ -85,6 +92,7 @@ pub fn negotiation_record(n: &NegState, end: Timestamp, captured: Directions) ->
         data: model::DataChannel {
             outcome,
             matched_by: conn.and(n.matched_by),
+            tie_ambiguous: ambiguous,
             bytes: conn.map_or(0, |c| c.bytes_to_server + c.bytes_to_client),
             duration: conn.and_then(|c| c.syn.map(|(_, t)| c.last_ts.since(t) as f64 / 1e9)),
             connection,

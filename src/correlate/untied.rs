@@ -3,15 +3,17 @@
 //! queue on its own), or a 227 held behind a hole in the control stream until a retransmission
 //! fills it, while the client, which had the original, already connected. Such a SYN matches no
 //! expectation when it arrives; it is kept here for a short window of capture time and tied
-//! when a negotiation it fits arrives (by the same rules as [`Expectation::fit`]).
+//! when a negotiation it fits arrives (by the rules of [`super::Expectations::take_match`]: the
+//! client's own connection first, then the best fit).
 //!
 //! Owns the window and its bounds. Must not touch the flows: the analyzer retags the
 //! connection it is handed.
 
-use super::{rank, ByPort, Expectation};
+use super::Expectation;
 use crate::model::MatchedBy;
-use crate::Timestamp;
-use std::net::SocketAddr;
+use crate::{AddrMap, Timestamp};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, SocketAddr};
 
 /// How long (capture time) a SYN waits for the negotiation it belongs to. Timestamp skew
 /// between NIC queues is far below a millisecond; the longer case is a reply lost between the
@@ -23,9 +25,13 @@ pub const WINDOW_NS: i64 = 2_000_000_000;
 /// SYNs kept at once: a busy capture opens many connections that are not FTP's, and a SYN
 /// flood more. Past it the oldest go (counted).
 pub const MAX_UNTIED: usize = 4096;
-/// SYNs kept per destination port, so that a flood to one port neither makes each negotiation
-/// on that port compare thousands nor pushes out the others' (counted too).
+/// SYNs kept per caller and port called, so that a flood from one address to one port neither
+/// makes each negotiation compare thousands nor pushes out the others' (counted too).
 pub const MAX_PER_PORT: usize = 16;
+/// SYNs of one index key a negotiation compares, the newest: a busy server's passive port
+/// receives many callers' SYNs at once, and only the few newest can be a connection that
+/// opened just before its negotiation was read.
+const NEWEST_COMPARED: usize = MAX_PER_PORT;
 
 /// A connection that matched no expectation when it opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,68 +45,118 @@ pub struct Untied {
     pub opened: Timestamp,
 }
 
-/// The untied connections of the last [`WINDOW_NS`], indexed by the port they called (as
-/// expectations are by advertised port).
+/// (port called, an address: the caller's or the one called)
+type Key = (u16, IpAddr);
+
+/// The untied connections of the last [`WINDOW_NS`], filed under the port they called with the
+/// caller's address, and with the address called: a negotiation looks up its client's and its
+/// server's, not everything its port received.
 #[derive(Debug, Default)]
 pub struct UntiedSyns {
-    waiting: ByPort<Untied>,
+    /// In the order kept: the oldest (which expiry and the bounds remove first) is the first.
+    by_place: BTreeMap<u64, Untied>,
+    next_place: u64,
+    /// Addresses are chosen by whoever is on the wire: a seeded hash (`AddrMap`).
+    by_caller: AddrMap<Key, BTreeSet<u64>>,
+    by_callee: AddrMap<Key, BTreeSet<u64>>,
     /// Connections pushed out by the bounds before their window ended.
     pub dropped: u64,
+}
+
+fn caller(c: &Untied) -> Key {
+    (c.server.port(), c.client.ip())
+}
+
+fn callee(c: &Untied) -> Key {
+    (c.server.port(), c.server.ip())
 }
 
 impl UntiedSyns {
     /// Keeps a connection that matched nothing when it opened, at capture time `now`.
     pub fn add(&mut self, c: Untied, now: Timestamp) {
         self.expire(now);
-        let port = c.server.port();
-        if self.waiting.on(port).is_some_and(|l| l.len() >= MAX_PER_PORT) {
-            self.waiting.remove_oldest_of(port);
+        let oldest_of_caller = self.by_caller.get(&caller(&c)).filter(|p| p.len() >= MAX_PER_PORT).and_then(|p| p.first().copied());
+        if let Some(oldest) = oldest_of_caller {
+            self.remove(oldest);
             self.dropped += 1;
         }
-        if self.waiting.len() >= MAX_UNTIED {
-            self.waiting.remove_oldest();
+        if self.by_place.len() >= MAX_UNTIED {
+            if let Some((&oldest, _)) = self.by_place.first_key_value() {
+                self.remove(oldest);
+            }
             self.dropped += 1;
         }
-        self.waiting.push(port, c.opened, c);
+        let place = self.next_place;
+        self.next_place += 1;
+        self.by_caller.entry(caller(&c)).or_default().insert(place);
+        self.by_callee.entry(callee(&c)).or_default().insert(place);
+        self.by_place.insert(place, c);
     }
 
     /// The connection that best fits `e`, announced at capture time `now`, if one opened in
-    /// the window before: taken out. Among equal fits the latest wins, as for expectations.
+    /// the window before: taken out. By the preference of [`Expectation`]s (the client's own
+    /// first, then the best fit); among equals the latest. Candidates are looked up where a
+    /// fitting SYN is filed: its client's (passive: the caller; active: the one called), the
+    /// advertised endpoint's, the control server's (passive: called; active: calling).
     pub fn take_match(&mut self, e: &Expectation, now: Timestamp) -> Option<(Untied, MatchedBy)> {
         self.expire(now);
         let port = e.advertised.port();
-        let mut best: Option<(usize, MatchedBy)> = None;
-        for (i, c) in self.waiting.on(port)?.enumerate().rev() {
+        let (client, server) = (e.control_client, e.control_server);
+        let keys = [
+            (&self.by_caller, client),
+            (&self.by_callee, client),
+            (&self.by_callee, e.advertised.ip()),
+            (&self.by_callee, server),
+            (&self.by_caller, server),
+        ];
+        let candidates =
+            keys.into_iter().filter_map(|(index, ip)| index.get(&(port, ip))).flat_map(|places| places.iter().rev().take(NEWEST_COMPARED));
+        let mut best: Option<(super::Preference, u64, MatchedBy)> = None;
+        for &place in candidates {
+            let Some(c) = self.by_place.get(&place) else { continue };
             if now.since(c.opened) > WINDOW_NS {
                 continue;
             }
-            if let Some(m) = e.fit(c.client, c.server) {
-                if best.is_none_or(|(_, b)| rank(m) < rank(b)) {
-                    best = Some((i, m));
+            if let Some((p, m)) = e.preference(c.client, c.server) {
+                if best.is_none_or(|(b, newest, _)| p < b || p == b && place > newest) {
+                    best = Some((p, place, m));
                 }
             }
         }
-        let (i, m) = best?;
-        self.waiting.take(port, i).map(|c| (c, m))
+        let (_, place, m) = best?;
+        self.remove(place).map(|c| (c, m))
     }
 
     /// Connections kept now.
     pub fn len(&self) -> usize {
-        self.waiting.len()
+        self.by_place.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.waiting.is_empty()
+        self.by_place.is_empty()
+    }
+
+    fn remove(&mut self, place: u64) -> Option<Untied> {
+        let c = self.by_place.remove(&place)?;
+        for (index, key) in [(&mut self.by_caller, caller(&c)), (&mut self.by_callee, callee(&c))] {
+            if let Some(places) = index.get_mut(&key) {
+                places.remove(&place);
+                if places.is_empty() {
+                    index.remove(&key);
+                }
+            }
+        }
+        Some(c)
     }
 
     /// Forgets the connections whose window ended, oldest first, up to the first still in it
     /// (capture clocks can step back: one out of order lingers a little, within the bounds).
     fn expire(&mut self, now: Timestamp) {
-        while let Some(opened) = self.waiting.oldest_time() {
-            if now.since(opened) <= WINDOW_NS {
+        while let Some((&place, c)) = self.by_place.first_key_value() {
+            if now.since(c.opened) <= WINDOW_NS {
                 break;
             }
-            self.waiting.remove_oldest();
+            self.remove(place);
         }
     }
 }
@@ -162,6 +218,22 @@ mod tests {
         let (c, _) = u.take_match(&passive("203.0.113.5:3000"), Timestamp(0)).unwrap();
         assert_eq!(c.client.port(), 40000 + MAX_PER_PORT as u16 + 4, "the latest");
         assert!(u.take_match(&passive("203.0.113.5:2000"), Timestamp(0)).is_some());
+    }
+
+    #[test]
+    fn callers_on_one_busy_port_do_not_push_each_other_out_and_each_gets_its_own() {
+        let mut u = UntiedSyns::default();
+        // A thousand clients' SYNs to one passive port, each before its own 227 is read.
+        let of = |i: u16| SocketAddr::new([172, 16, (i >> 8) as u8, i as u8].into(), 41000);
+        for i in 0..1000 {
+            u.add(Untied { client: of(i), server: sa("203.0.113.5:50000"), isn: Some(7), opened: Timestamp(0) }, Timestamp(0));
+        }
+        assert_eq!((u.len(), u.dropped), (1000, 0));
+        for i in (0..1000).step_by(7) {
+            let e = Expectation { control_client: of(i).ip(), ..passive("203.0.113.5:50000") };
+            let (c, how) = u.take_match(&e, Timestamp(MS)).unwrap();
+            assert_eq!((c.client, how), (of(i), MatchedBy::Advertised), "its own, not the newest of the port");
+        }
     }
 
     #[test]

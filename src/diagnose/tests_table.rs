@@ -90,6 +90,7 @@ fn negotiation(command: NegotiationCommand, advertised: Option<&str>, reply_code
         data: DataChannel {
             outcome: Outcome::NotAttempted,
             matched_by: None,
+            tie_ambiguous: false,
             connection: None,
             bytes: 0,
             duration: None,

@@ -65,6 +65,9 @@ pub struct NegState {
     /// client (or, active, the server) tried again and `conn` is the later try.
     pub earlier: Vec<Conn>,
     pub matched_by: Option<MatchedBy>,
+    /// Another session's negotiation fitted `conn` as well and timing could not separate them
+    /// (correlate's `Tie::ambiguous`).
+    pub tie_ambiguous: bool,
     /// Another command, or the end of the control connection, came after this negotiation:
     /// the client moved on.
     pub followed: bool,
@@ -495,6 +498,7 @@ impl NegState {
             conn: None,
             earlier: Vec::new(),
             matched_by: None,
+            tie_ambiguous: false,
             followed: false,
             announced: false,
             outcome_announced: false,

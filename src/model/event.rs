@@ -36,6 +36,9 @@ pub enum Event {
         command: NegotiationCommand,
         outcome: Outcome,
         matched_by: Option<MatchedBy>,
+        /// As the record's `data.tie_ambiguous`: only shown when true.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        tie_ambiguous: bool,
         connection: Option<Box<Connection>>,
         /// Tries that did not open before `connection` (a retry announces again).
         earlier_attempts: Vec<Connection>,

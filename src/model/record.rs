@@ -246,6 +246,10 @@ impl Negotiation {
 pub struct DataChannel {
     pub outcome: Outcome,
     pub matched_by: Option<MatchedBy>,
+    /// Another session's negotiation fitted the connection as well (two clients behind one
+    /// address): the tie is a guess, and no error is concluded from it. Only shown when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tie_ambiguous: bool,
     pub connection: Option<Connection>,
     /// Payload bytes both ways on the data connection.
     pub bytes: u64,
