@@ -420,7 +420,10 @@ impl Reading<'_> {
                     if offset == 0 {
                         return Stop::Broken(self.corrupt(reader));
                     }
-                    reader.consume(offset);
+                    // Not `consume`: past half the buffer it moves the unread half to the
+                    // front, copying every byte of the capture a second time. `refill` moves
+                    // only the incomplete block left at the end.
+                    reader.consume_noshift(offset);
                 }
                 Err(PcapError::Eof) => return Stop::End,
                 Err(PcapError::Incomplete(_)) => {
