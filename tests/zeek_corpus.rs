@@ -604,3 +604,21 @@ fn every_ftp_trace_reads_whole_and_decodes() {
         eprintln!("{}: {} frames, {tcp} TCP, {errors} undecodable", path.display(), summary.frames);
     }
 }
+
+/// tshark: SIZE rand.txt (frame 39) -> 213 5416666670; EPSV (43) -> 229 |||37150|; the data SYN
+/// in frame 45, the server's ISN 3914442133; RETR rand.txt (48) -> 226 (73). The trace keeps a few
+/// of the data frames only, the first at 3914442134 and the FIN's at 741173030 + 1182 bytes:
+/// 5,416,666,670 bytes after the first, past 4 GiB, the sequence numbers wrapping once on the way
+/// (a 32-bit span read 741,198,110).
+#[test]
+fn bigtransfer_counts_the_bytes_the_size_reply_gives() {
+    let Some(zeek) = corpus() else { return };
+    let v = report(&trace(&zeek, "ftp/bigtransfer.pcap"));
+    let s = sessions(&v);
+    assert_eq!(s.len(), 1, "bigtransfer.pcap: one FTP session");
+    let retr = negotiations(&s[0]).iter().find(|n| n["data"]["command"] == "RETR rand.txt").expect("the RETR's negotiation");
+    assert_eq!(retr["data"]["connection"]["server_isn"], 3_914_442_133u64);
+    assert_eq!(retr["data"]["connection"]["bytes_to_client"], 5_416_666_670u64, "what SIZE said");
+    assert_eq!(retr["data"]["bytes"], 5_416_666_670u64);
+    assert_eq!(retr["data"]["reply_code"], 226);
+}
