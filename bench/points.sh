@@ -45,7 +45,7 @@ GEN=$ROOT/target/release/examples/gen_capture
 mkdir -p "$DIR"
 : >"$DIR/stderr.log"
 
-GEN_HASH=$(cat examples/gen_capture.rs tests/common/replicate.rs src/capture/writer.rs "$LAB"/client.pcap "$LAB"/router-wan.pcap | sha1sum | cut -c1-10)
+GEN_HASH=$(cat examples/gen_capture.rs tests/common/replicate.rs tests/common/segment.rs src/capture/writer.rs "$LAB"/client.pcap "$LAB"/router-wan.pcap | sha1sum | cut -c1-10)
 capture() { # point: prints the path of N copies of the lab session seen at that point
     local f=$DIR/points-$1-$N_ARG-c$CONC-$GEN_HASH.pcap
     if [ ! -s "$f" ]; then
