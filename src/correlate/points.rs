@@ -386,7 +386,7 @@ mod tests {
             let input = |n: usize| (copies(&a, n, same_isn, no_isn), copies(&b, n, same_isn, no_isn));
             let (x, y) = input(500);
             assert_eq!(pair(x.clone(), y).pairs.len(), x.len(), "every copy pairs (same_isn {same_isn}, no_isn {no_isn})");
-            let Some(ratio) = growth(4000, 16000, input, |(x, y)| {
+            let Some(ratio) = growth(8000, 32000, input, |(x, y)| {
                 std::hint::black_box(matches(x, y));
             }) else {
                 return;
