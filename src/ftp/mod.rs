@@ -9,6 +9,7 @@ pub const IMPLICIT_FTPS_PORT: u16 = 990;
 pub mod channel;
 pub mod detect;
 pub mod lines;
+pub mod listing;
 pub mod parse;
 pub mod probe;
 pub mod reply;
