@@ -663,6 +663,8 @@ fn all_kinds_and_severities() -> Vec<(FindingKind, Severity)> {
             UnexpectedPublicAddress => &[Warning, Error],
             UnexpectedControlPort => &[Warning],
             OneDirectionCaptured => &[Info],
+            // Outside any session (diagnose::unclaimed, tested there), not from a record.
+            ControlConnectionFailed | DataWithoutControl => &[],
         }
     };
     let kinds = [
@@ -683,6 +685,8 @@ fn all_kinds_and_severities() -> Vec<(FindingKind, Severity)> {
         UnexpectedPublicAddress,
         UnexpectedControlPort,
         OneDirectionCaptured,
+        ControlConnectionFailed,
+        DataWithoutControl,
     ];
     kinds.into_iter().flat_map(|k| severities(k).iter().map(move |&s| (k, s))).collect()
 }

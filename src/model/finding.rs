@@ -39,6 +39,12 @@ pub enum FindingKind {
     /// Only one direction of the control connection is in the capture: what the other side
     /// said cannot be judged.
     OneDirectionCaptured,
+    /// A connection to the control port that never opened (unanswered, refused, unreachable):
+    /// no session began, the server cannot be reached.
+    ControlConnectionFailed,
+    /// A connection that looks like FTP data (from port 20, to an advertised port, a listing)
+    /// whose control channel is not in the capture.
+    DataWithoutControl,
 }
 
 impl FindingKind {
@@ -61,6 +67,8 @@ impl FindingKind {
             FindingKind::UnexpectedPublicAddress => "unexpected_public_address",
             FindingKind::UnexpectedControlPort => "unexpected_control_port",
             FindingKind::OneDirectionCaptured => "one_direction_captured",
+            FindingKind::ControlConnectionFailed => "control_connection_failed",
+            FindingKind::DataWithoutControl => "data_without_control",
         }
     }
 }
@@ -89,6 +97,9 @@ pub struct Finding {
     pub fix: Vec<Fix>,
     pub details: Details,
 }
+
+/// The `session` of a finding about the capture rather than a session (no session has this id).
+pub const NO_SESSION: u32 = u32::MAX;
 
 /// Repeats whose subjects a merged finding lists.
 pub const MAX_ALSO: usize = 11;
@@ -144,6 +155,8 @@ pub enum Text {
     UnexpectedControlPort(UnexpectedControlPort),
     OneDirection(OneDirection),
     RewriteAcross(RewriteAcross),
+    ControlFailed(ControlFailed),
+    Uncontrolled(Uncontrolled),
 }
 
 /// nonstandard_control_port: the control connection's port and server.
@@ -307,6 +320,53 @@ pub struct RewriteAcross {
     pub outside_session: u32,
 }
 
+/// control_connection_failed: the connection to the control port, and how it failed.
+#[derive(Debug, Clone, Copy)]
+pub struct ControlFailed {
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub outcome: Outcome,
+    pub how: FailedHow,
+}
+
+/// data_without_control: a connection that looks like FTP data, why, and how it went.
+#[derive(Debug, Clone, Copy)]
+pub struct Uncontrolled {
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub outcome: Outcome,
+    pub evidence: DataEvidence,
+    /// Payload bytes both ways.
+    pub bytes: u64,
+    pub ended: DataEnd,
+}
+
+/// Why a connection without a control channel is taken for FTP data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataEvidence {
+    /// It comes from port 20: an active-mode data connection from the server.
+    SourcePort20,
+    /// It goes to a port a server of this capture advertised for passive data.
+    AdvertisedPort,
+    /// Its first bytes are a directory listing.
+    Listing,
+}
+
+/// How a data connection without its control channel ended, as far as the capture shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "how")]
+pub enum DataEnd {
+    /// Closed with FINs: the sender finished.
+    Closed,
+    /// Reset (by the side named) in the frame: what was sent may be incomplete.
+    Reset { frame: u64, by: Side },
+    /// Still open when the capture ended.
+    Open,
+    /// It never opened.
+    NeverOpened,
+}
+
 /// The data connection a negotiation led to, as an explanation names it.
 #[derive(Debug, Clone, Copy)]
 pub struct Via {
@@ -460,6 +520,10 @@ pub enum Details {
     OneDirection { captured_directions: Directions },
     /// capture_drops: libpcap's counters at the end of a live capture
     Drops { received: u64, dropped: u64, interface_dropped: u64 },
+    /// control_connection_failed
+    ControlFailed { outcome: Outcome, connection: ChannelSeen, syns: u64 },
+    /// data_without_control
+    Uncontrolled { evidence: DataEvidence, outcome: Outcome, connection: ChannelSeen, bytes: u64, ended: DataEnd },
     /// alg_rewrite across the two copies of one connection
     RewriteAcross {
         #[serde(serialize_with = "crate::model::notation::socket")]

@@ -136,4 +136,10 @@ pub enum Fix {
     PrepareForTls { mode: Mode },
     /// The control connection should use the intended control port.
     UseControlPort { intended: u16, seen: u16 },
+    /// A control connection never opened: the server running, listening on that port, and the
+    /// port let through (and forwarded) on the way.
+    ReachControlPort { server: SocketAddr },
+    /// Data connections were captured without their control channel: capture the control port
+    /// too (the FTP server's address, whose control port is unknown when none was captured).
+    CaptureControlPort { server: IpAddr },
 }

@@ -17,7 +17,8 @@ pub mod software;
 pub use address::{classify, AddressClass};
 pub use event::{Event, Stats, Summary};
 pub use finding::{
-    ChannelSeen, Consequence, Details, Endpoints, FailedHow, FailureCause, Finding, FindingKind, Rejection, Text, Tried, Via,
+    ChannelSeen, Consequence, DataEnd, DataEvidence, Details, Endpoints, FailedHow, FailureCause, Finding, FindingKind, Rejection, Text,
+    Tried, Via,
 };
 pub use fix::{Fix, Known, PortRange, ServerSetup};
 pub use intent::Intent;

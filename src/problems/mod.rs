@@ -20,9 +20,11 @@ pub mod bounce_attempt;
 pub mod capture_drops;
 pub mod cleartext_credentials;
 pub mod control_channel_encrypted;
+pub mod control_connection_failed;
 pub mod data_command_rejected;
 pub mod data_connection_failed;
 pub mod data_connection_not_seen;
+pub mod data_without_control;
 pub mod malformed;
 pub mod nonstandard_control_port;
 pub mod one_direction_captured;
@@ -76,6 +78,8 @@ pub fn words(text: &Text) -> &dyn Words {
         Text::UnexpectedPublic(t) => t,
         Text::UnexpectedControlPort(t) => t,
         Text::OneDirection(t) => t,
+        Text::ControlFailed(t) => t,
+        Text::Uncontrolled(t) => t,
     }
 }
 

@@ -138,6 +138,22 @@ impl fmt::Display for Fix {
                 "The session used control port {seen}, not the intended {intended}: point the client at port {intended}, or make the \
                  server (and the router's forwarding) listen on it."
             ),
+            Fix::ReachControlPort { server } => {
+                let (ip, port) = (Ip(server.ip()), server.port());
+                write!(
+                    f,
+                    "Make {ip} answer on port {port}: check that the FTP server runs and listens on port {port} (on the server: \
+                     ss -ltn 'sport = :{port}'), that no firewall on the server or in front of it drops or rejects port {port}, and, if \
+                     {ip} is a NAT router, that it forwards port {port} to the server."
+                )
+            }
+            Fix::CaptureControlPort { server } => write!(
+                f,
+                "Capture the control connection too: with a filter that keeps everything to and from the FTP server (host {}), \
+                 not one that leaves out its control port (`not port 21`); the data connections alone do not tell what was \
+                 transferred or why it failed.",
+                Ip(server)
+            ),
         }
     }
 }
