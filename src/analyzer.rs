@@ -34,7 +34,7 @@ use crate::correlate::untied::UntiedSyns;
 use crate::correlate::{Expectation, Expectations};
 use crate::decode::defrag::Reassembler;
 use crate::decode::{self, Decoded, Fragment, LinkType, TcpSegment, Unreachable};
-use crate::diagnose::{self, across::NatPairing, Context, PortsSeen};
+use crate::diagnose::{self, across::NatPairing, unclaimed::Unclaimed, Context, PortsSeen};
 use crate::ftp::probe::Verdict;
 use crate::ftp::session::{Effect, SessionState};
 use crate::model::event::STATS_EVERY_NS;
@@ -66,6 +66,9 @@ pub struct Analyzer {
     encrypted: EncryptedSessions,
     client_only: ClientOnlySessions,
     pairing: NatPairing,
+    /// Connections no session claimed: a control connection that never opened, FTP data
+    /// without its control channel.
+    unclaimed: Unclaimed,
     ports_seen: PortsSeen,
     duplicates: Duplicates,
     events: Events,
@@ -105,6 +108,7 @@ impl Analyzer {
             encrypted: EncryptedSessions::default(),
             client_only: ClientOnlySessions::default(),
             pairing: NatPairing::default(),
+            unclaimed: Unclaimed::new(settings.intent.control_port),
             ports_seen: PortsSeen::default(),
             duplicates: Duplicates::default(),
             events: Events::new(settings.negotiation_events),
@@ -239,6 +243,15 @@ impl Analyzer {
         }
         // Expectations made while flushing have no packets left to meet.
         self.scratch.effects.clear();
+        // What no session claimed is judged now, in the order the connections began.
+        let mut unclaimed: Vec<(u64, crate::model::Connection, Option<std::net::SocketAddr>)> = Vec::new();
+        for flow in self.flows.values_mut().filter(|f| f.unclaimed()) {
+            unclaimed.push((flow.conn.first_frame, outcome::connection_record(&flow.conn, None, self.now), flow.listing_from));
+        }
+        unclaimed.sort_unstable_by_key(|u| u.0);
+        for (_, c, listing_from) in &unclaimed {
+            self.unclaimed.judge(c, *listing_from);
+        }
         // The sessions still open settle one at a time as events are polled, so the queue of
         // events never holds more than one session's worth.
         let mut open: Vec<u32> = self.sessions.keys().copied().collect();
@@ -248,7 +261,13 @@ impl Analyzer {
 
     /// The input is over and every session settled: the summary's last counts, and its event.
     fn close_summary(&mut self) {
+        for f in self.unclaimed.take() {
+            totals::count(&mut self.summary, &f);
+            self.events.finding(f, self.last_frame, self.now);
+        }
         let s = &mut self.summary;
+        s.control_connections_failed = self.unclaimed.control_failed;
+        s.data_connections_without_control = self.unclaimed.data_without_control;
         s.last_time = s.first_time.map(|_| self.now);
         s.evicted_connections = self.flows.evicted;
         s.peak_open_sessions = self.open_high_water;
@@ -279,14 +298,15 @@ impl Analyzer {
     fn on_tcp(&mut self, frame: u64, ts: Timestamp, seg: &TcpSegment<'_>) {
         let seg = &*transport::stream_part(seg);
         let key = FlowKey::new(seg.src, seg.dst);
-        let Analyzer { flows, budget, sessions, deadlines, now, expectations, untied, encrypted, client_only, summary, .. } = self;
-        flows.make_room(ts, &mut |f| leave(f, budget, sessions, deadlines, *now));
+        let Analyzer { flows, budget, sessions, deadlines, now, expectations, untied, encrypted, client_only, summary, unclaimed, .. } =
+            self;
+        flows.make_room(ts, &mut |f| leave(f, budget, sessions, deadlines, unclaimed, *now));
         let flow = flows.get_or_replace(
             key,
             |f| !transport::opens_anew(&f.conn, seg),
             |old| {
                 if let Some(old) = old {
-                    leave(old, budget, sessions, deadlines, *now);
+                    leave(old, budget, sessions, deadlines, unclaimed, *now);
                 }
                 let conn = transport::opened_by(seg, frame, ts);
                 // A SYN-ACK opens it when the SYN is not in the capture (one direction only).
@@ -406,6 +426,10 @@ impl Analyzer {
                 Effect::Expect(n) => {
                     let Some(neg) = s.negotiations.get_mut(n as usize) else { continue };
                     let Some(advertised) = neg.advertised else { continue };
+                    if neg.command.mode() == crate::model::Mode::Passive {
+                        self.unclaimed.advertised(advertised);
+                        self.unclaimed.advertised(std::net::SocketAddr::new(s.server.ip(), advertised.port()));
+                    }
                     let expectation = Expectation {
                         session,
                         negotiation: n,
@@ -505,14 +529,19 @@ impl Analyzer {
 }
 
 /// A flow left the table (replaced, evicted): a function of the fields it needs, so the flow
-/// table can call it while it evicts. A control connection's session is looked at now.
+/// table can call it while it evicts. A control connection's session is looked at now; a
+/// connection no session claimed is judged.
 fn leave(
     flow: Flow,
     budget: &mut BufferBudget,
     sessions: &mut FxHashMap<u32, Box<SessionState>>,
     deadlines: &mut Deadlines,
+    unclaimed: &mut Unclaimed,
     now: Timestamp,
 ) {
+    if flow.unclaimed() {
+        unclaimed.judge(&outcome::connection_record(&flow.conn, None, now), flow.listing_from);
+    }
     if let Some(session) = flow.leave(budget, sessions) {
         deadlines.at(now, session);
     }

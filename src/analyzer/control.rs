@@ -37,7 +37,7 @@ pub(super) fn probe_segment(
     budget: &mut BufferBudget,
     control_port: Option<u16>,
 ) -> Verdict {
-    let Flow { conn, role: Role::Probing(probe), held: share } = flow else { return Verdict::Undecided };
+    let Flow { conn, role: Role::Probing(probe), held: share, .. } = flow else { return Verdict::Undecided };
     let dir = conn.dir_of(seg.src);
     probe.note_ack(dir, seg, frame);
     scratch.lines.clear();
@@ -89,7 +89,7 @@ pub(super) fn control_segment(
     scratch: &mut Scratch,
     budget: &mut BufferBudget,
 ) -> u64 {
-    let Flow { conn, role: Role::Control { channel, .. }, held: share } = flow else { return 0 };
+    let Flow { conn, role: Role::Control { channel, .. }, held: share, .. } = flow else { return 0 };
     s.directions = directions(conn);
     let dir = conn.dir_of(seg.src);
     let Scratch { lines, raw, effects } = scratch;

@@ -56,6 +56,9 @@ pub(super) struct Flow {
     pub(super) role: Role,
     /// Bytes of the buffer budget this flow's probe or channel holds.
     pub(super) held: Held,
+    /// The sender of its first payload, when that was a directory listing (the FTP server):
+    /// evidence of FTP data should no session claim it (diagnose::unclaimed).
+    pub(super) listing_from: Option<std::net::SocketAddr>,
 }
 
 impl Default for Flow {
@@ -80,18 +83,25 @@ impl Evictable for Flow {
 
 impl Flow {
     pub(super) fn new(conn: Conn, role: Role) -> Flow {
-        Flow { conn, role, held: Held::default() }
+        Flow { conn, role, held: Held::default(), listing_from: None }
     }
 
     /// A fresh connection's first payload decides whether it is watched as a possible control
     /// channel.
     pub(super) fn first_payload(&mut self, seg: &TcpSegment<'_>, max_line: usize, max_buffered: usize) {
         if matches!(self.role, Role::Fresh) && !seg.payload.is_empty() {
+            self.listing_from = crate::ftp::listing::looks_like_listing(seg.payload).then_some(seg.src);
             self.role = match probe::start(&mut self.conn, seg, max_line, max_buffered) {
                 Some(p) => Role::Probing(p),
                 None => Role::Other,
             };
         }
+    }
+
+    /// No session claimed it (not a control channel, nor a data connection of a negotiation):
+    /// what it is, if anything, is judged when it leaves (diagnose::unclaimed).
+    pub(super) fn unclaimed(&self) -> bool {
+        matches!(self.role, Role::Fresh | Role::Probing(_) | Role::Other)
     }
 
     /// Not (or no longer) followed: whatever it held goes back to the budget.

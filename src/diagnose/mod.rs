@@ -11,6 +11,7 @@ mod negotiation;
 mod session;
 #[cfg(test)]
 mod tests_table;
+pub mod unclaimed;
 
 use crate::model::{classify, AddressClass, Finding, Intent, Known, Mode, PortRange, ServerSetup, Session};
 use crate::AddrMap;

@@ -155,4 +155,16 @@ pub struct Summary {
     pub errors: u64,
     pub warnings: u64,
     pub infos: u64,
+    /// Connections to the control port that never opened (unanswered, refused, unreachable):
+    /// no session began on them. Shown when there are some.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub control_connections_failed: u64,
+    /// Connections that look like FTP data whose control channel is not in the capture.
+    /// Shown when there are some.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub data_connections_without_control: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
