@@ -75,6 +75,10 @@ fn capture(out: &mut String, at: &Anchor, e: &Explained) {
     summary(out, e);
     if e.no_ftp() {
         let _ = writeln!(out, "<p class=\"verdict\">{}</p>", Escaped(NoFtp(e)));
+        let mut told = Told::default();
+        for f in &e.across {
+            finding(out, at, f, &[], &mut told);
+        }
         out.push_str("</section>\n");
         return;
     }

@@ -17,6 +17,37 @@ pub fn implicit_ftps_note(s: &Summary) -> Option<String> {
     })
 }
 
+/// Said when the capture holds no FTP session: what it shows instead, as the findings outside
+/// any session tell it (diagnose::unclaimed), and what to capture.
+pub fn without_sessions(s: &Summary) -> Option<String> {
+    if s.sessions > 0 {
+        return None;
+    }
+    let shows = if s.control_connections_failed > 0 {
+        format!(
+            "No FTP session: {} connection(s) to the control port never opened (control_connection_failed): the FTP server \
+             cannot be reached, so no login, command or data connection followed",
+            s.control_connections_failed
+        )
+    } else if s.data_connections_without_control > 0 {
+        format!(
+            "No FTP control channel in this capture, but {} of its {} TCP connection(s) look like FTP data \
+             (data_without_control): the control connection was left out (a filter such as `not port 21`) or does not pass \
+             this capture point; capture it too",
+            s.data_connections_without_control, s.tcp_connections
+        )
+    } else {
+        format!(
+            "No FTP control channel in this capture ({} frame(s), {} TCP connection(s)), no connection to the control port that \
+             failed, and none that looks like FTP data. FTP is recognised by content on any port (a reply line from the server and \
+             an FTP command from the client): capture where the FTP client's or server's traffic passes, with a filter on the FTP \
+             hosts (`host <the FTP server's address>`) or `tcp`",
+            s.frames, s.tcp_connections
+        )
+    };
+    Some(shows + ".")
+}
+
 /// Said when the snap length cut frames: what is missing, and how to capture instead.
 pub fn cut_note(s: &Summary) -> Option<String> {
     (s.cut_frames > 0).then(|| {

@@ -7,6 +7,7 @@
 //! and NO_COLOR).
 
 use super::{InputSummary, Sink, Tone};
+use crate::model::finding::NO_SESSION;
 use crate::model::notation::Sock;
 use crate::model::{Event, Finding, FindingKind, Fix, Negotiation, Outcome, Session, Severity, Summary};
 use crate::problems::{Explanation, Summary as FindingSummary};
@@ -22,8 +23,9 @@ pub struct Text<W: Write> {
     st: Style,
     /// (kind, severity, fixes) -> the session where it was explained.
     explained: AddrMap<(FindingKind, Severity, Vec<Fix>), u32>,
-    /// (kind, severity) -> sessions with such a finding, in order of first appearance.
-    tally: Vec<((FindingKind, Severity), u64)>,
+    /// (kind, severity, outside any session) -> sessions with such a finding (outside any
+    /// session: its occurrences), in order of first appearance.
+    tally: Vec<((FindingKind, Severity, bool), u64)>,
     summary: Summary,
     buf: String,
 }
@@ -38,10 +40,12 @@ impl<W: Write> Text<W> {
     }
 
     fn finding(&mut self, f: &Finding, across: bool) {
-        let key = (f.kind, f.severity);
+        let outside = f.session == NO_SESSION;
+        let key = (f.kind, f.severity, outside);
+        let n = if outside { u64::from(f.occurrences) } else { 1 };
         match self.tally.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, n)) => *n += 1,
-            None => self.tally.push((key, 1)),
+            Some((_, count)) => *count += n,
+            None => self.tally.push((key, n)),
         }
         let cause = (f.kind, f.severity, f.fix.clone());
         let earlier = self.explained.get(&cause).copied();
@@ -120,12 +124,8 @@ impl<W: Write> Sink for Text<W> {
         let st = &self.st;
         let c = &self.summary;
         let out = &mut self.buf;
-        if c.sessions == 0 {
-            let _ = writeln!(
-                out,
-                "No FTP control channel found (FTP is recognised by content on any port: a reply line from the server and an FTP \
-                 command from the client).\n"
-            );
+        if let Some(note) = super::notes::without_sessions(c) {
+            let _ = writeln!(out, "{note}\n");
         }
         let _ = writeln!(
             out,
@@ -139,8 +139,9 @@ impl<W: Write> Sink for Text<W> {
             c.warnings,
             c.infos
         );
-        for ((kind, severity), sessions) in &self.tally {
-            let _ = writeln!(out, "  {} {:<26} in {sessions} session(s)", st.severity(*severity), kind.as_str());
+        for ((kind, severity, outside), n) in &self.tally {
+            let place = if *outside { format!("{n} time(s), outside any session") } else { format!("in {n} session(s)") };
+            let _ = writeln!(out, "  {} {:<26} {place}", st.severity(*severity), kind.as_str());
         }
         for input in inputs {
             if let Some(why) = &input.truncated {

@@ -7,10 +7,11 @@
 use super::story::Fact;
 use super::words::NoFtp;
 use super::{Explained, Problem};
+use crate::model::finding::NO_SESSION;
 use crate::model::notation::Sock;
-use crate::model::Severity;
+use crate::model::{Finding, Fix, Severity};
 use crate::problems::told::Told;
-use crate::problems::Summary as FindingSummary;
+use crate::problems::{Explanation, Summary as FindingSummary};
 use crate::report::ladder_text::{LadderText, WIDTH};
 use crate::report::text::wrap;
 use std::io::{self, Write};
@@ -30,7 +31,8 @@ fn capture(out: &mut dyn Write, e: &Explained) -> io::Result<()> {
     let paths: Vec<&str> = e.inputs.iter().map(|i| i.path.as_str()).collect();
     writeln!(out, "=== {}", paths.join(", "))?;
     if e.no_ftp() {
-        return paragraph(out, "", &NoFtp(e).to_string());
+        paragraph(out, "", &NoFtp(e).to_string())?;
+        return e.across.iter().try_for_each(|f| outside(out, f));
     }
     paragraph(out, "", &e.verdict.to_string())?;
     if let Some(note) = crate::report::notes::implicit_ftps_note(&e.summary) {
@@ -43,7 +45,10 @@ fn capture(out: &mut dyn Write, e: &Explained) -> io::Result<()> {
         paragraph(out, "", &format!("{note}."))?;
     }
     for f in &e.across {
-        paragraph(out, "", &format!("Across sessions: {}.", FindingSummary(f)))?;
+        match f.session {
+            NO_SESSION => outside(out, f)?,
+            _ => paragraph(out, "", &format!("Across sessions: {}.", FindingSummary(f)))?,
+        }
     }
     // Causes and fixes told once per capture (problems::told).
     let mut told = Told::default();
@@ -85,9 +90,33 @@ fn problem(out: &mut dyn Write, p: &Problem, told: Option<u32>) -> io::Result<()
     for fact in p.story.steps.iter().filter(|f| matches!(f, Fact::Why { .. })) {
         bullet(out, &fact.to_string())?;
     }
-    if !p.fixes.is_empty() {
+    fixes(out, &p.fixes)?;
+    writeln!(out, "Diagram:")?;
+    write!(out, "{}", LadderText(&p.ladder))
+}
+
+/// A finding outside any session (a control connection that never opened, data without its
+/// control channel): what it is, why, what to change.
+fn outside(out: &mut dyn Write, f: &Finding) -> io::Result<()> {
+    let worst = match f.severity {
+        Severity::Error => "ERROR",
+        Severity::Warning => "WARNING",
+        Severity::Info => "NOTE",
+    };
+    writeln!(out)?;
+    paragraph(out, "", &format!("--- {worst} {}: {}", f.kind.as_str(), FindingSummary(f)))?;
+    writeln!(out, "What happened:")?;
+    bullet(out, &Explanation(f).to_string())?;
+    writeln!(out, "Why:")?;
+    bullet(out, &crate::problems::cause(f).to_string())?;
+    fixes(out, &f.fix)
+}
+
+/// "What to change:", each fix with the lines to type, when there are fixes.
+fn fixes(out: &mut dyn Write, fixes: &[Fix]) -> io::Result<()> {
+    if !fixes.is_empty() {
         writeln!(out, "What to change:")?;
-        for fix in &p.fixes {
+        for fix in fixes {
             bullet(out, &fix.to_string())?;
             // The lines to type, whole (a command cut in two would not work when pasted).
             for line in crate::report::fix::apply(fix) {
@@ -95,8 +124,7 @@ fn problem(out: &mut dyn Write, p: &Problem, told: Option<u32>) -> io::Result<()
             }
         }
     }
-    writeln!(out, "Diagram:")?;
-    write!(out, "{}", LadderText(&p.ladder))
+    Ok(())
 }
 
 fn bullet(out: &mut dyn Write, text: &str) -> io::Result<()> {

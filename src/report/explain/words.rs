@@ -180,19 +180,15 @@ impl Display for Healthy {
     }
 }
 
-/// What to capture instead, for a capture without FTP.
+/// What a capture without an FTP session shows instead, and what to capture.
 pub struct NoFtp<'a>(pub &'a Explained);
 
 impl Display for NoFtp<'_> {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         let e = self.0;
-        write!(
-            f,
-            "No FTP control channel in this capture ({} frame(s), {} TCP connection(s)). Capture on the interface that faces the FTP \
-             server or the client, with a filter that keeps the data connections: `tcp`, or `host <the FTP server's address>`, not `port 21` alone (the \
-             data connections use other ports).",
-            e.summary.frames, e.summary.tcp_connections
-        )?;
+        if let Some(shows) = crate::report::notes::without_sessions(&e.summary) {
+            f.write_str(&shows)?;
+        }
         if let Some(note) = crate::report::notes::implicit_ftps_note(&e.summary) {
             write!(f, " {note}.")?;
         }
