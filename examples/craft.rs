@@ -1536,6 +1536,45 @@ fn passwords() -> Cap {
     cap
 }
 
+/// A control connection that never opens: three SYNs to :21 unanswered, a SYN refused by RST,
+/// or a SYN answered by ICMP host unreachable from a router. Nothing else is captured.
+fn control_never_opened(how: &str) -> Cap {
+    let mut cap = Cap::new();
+    let (client, server) = (sa("192.0.2.10:40020"), sa("203.0.113.10:21"));
+    match how {
+        "unanswered" => unanswered_syns(&mut cap, client, server, 7000),
+        "refused" => {
+            cap.syn(client, server, 7000);
+            cap.tcp(server, client, 0, 7001, RST | ACK, &[]);
+        }
+        _ => {
+            let syn = cap.syn(client, server, 7000);
+            let icmp = unreachable(ipa("198.51.100.1"), &syn, cap.id);
+            cap.push(icmp);
+        }
+    }
+    cap
+}
+
+/// An active-mode data connection from the server's port 20, without its control connection,
+/// that the client resets after 1,380,000 bytes: the first eight segments and the last one are
+/// in the capture, the ones between are not (their sequence numbers still count as sent).
+fn active_port20_reset() -> Cap {
+    let mut cap = Cap::new();
+    cap.tag = Tag::Data;
+    let (server, client) = (sa("203.0.113.10:20"), sa("192.0.2.10:41020"));
+    // The server opens an active data connection: it is the SYN's sender.
+    let mut d = cap.open(server, client, 9400, 9500);
+    let chunk = [0x5au8; 1448];
+    for _ in 0..8 {
+        d.c(&mut cap, &chunk);
+    }
+    d.cseq = d.cseq.wrapping_add(1_380_000 - 9 * 1448);
+    d.c(&mut cap, &chunk);
+    cap.tcp(client, server, d.sseq, d.cseq, RST | ACK, &[]);
+    cap
+}
+
 fn main() {
     let dir = std::env::args().nth(1).unwrap_or_else(|| "fixtures/crafted".into());
     let dir = Path::new(&dir);
@@ -1601,4 +1640,8 @@ fn main() {
     write("cgnat-one-port.pcap", eth(&cgnat_one_port()));
     write("one-port-interleaved.pcap", eth(&one_port_interleaved()));
     write("late-syn.pcap", eth(&late_syn()));
+    for how in ["unanswered", "refused", "unreachable"] {
+        write(&format!("control-{how}.pcap"), eth(&control_never_opened(how)));
+    }
+    write("active-port20-reset.pcap", eth(&active_port20_reset()));
 }

@@ -36,6 +36,10 @@ const FIXTURES: &[&str] = &[
     "crafted/one-way-server-passive.pcap",
     // `tie_ambiguous`, only present when true.
     "crafted/cgnat-one-port.pcap",
+    // Outside any session: a control connection refused, data without its control channel.
+    "crafted/control-refused.pcap",
+    "crafted/active-port20-reset.pcap",
+    "no-control/pasv-ok-forwarded-client-not-port-21.pcap",
 ];
 
 /// Fields whose values are a closed set of words: each word must be in the document too.
@@ -55,6 +59,8 @@ const ENUMERATED: &[&str] = &[
     "rst_from",
     "side",
     "captured_directions",
+    "evidence",
+    "how",
     // explain --json
     "fact",
     "cause",
