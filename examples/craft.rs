@@ -1556,6 +1556,18 @@ fn control_never_opened(how: &str) -> Cap {
     cap
 }
 
+/// A control connection whose three SYNs go unanswered, then another from the next port that
+/// opens: login and QUIT.
+fn control_retried() -> Cap {
+    let mut cap = Cap::new();
+    let server = sa("203.0.113.10:21");
+    unanswered_syns(&mut cap, sa("192.0.2.10:40021"), server, 7100);
+    let mut c = cap.open(sa("192.0.2.10:40022"), server, 7200, 8200);
+    login(&mut cap, &mut c);
+    quit(&mut cap, &mut c);
+    cap
+}
+
 /// An active-mode data connection from the server's port 20, without its control connection,
 /// that the client resets after 1,380,000 bytes: the first eight segments and the last one are
 /// in the capture, the ones between are not (their sequence numbers still count as sent).
@@ -1643,5 +1655,6 @@ fn main() {
     for how in ["unanswered", "refused", "unreachable"] {
         write(&format!("control-{how}.pcap"), eth(&control_never_opened(how)));
     }
+    write("control-retried.pcap", eth(&control_retried()));
     write("active-port20-reset.pcap", eth(&active_port20_reset()));
 }

@@ -391,6 +391,7 @@ impl Analyzer {
         if s.directions == Directions::ClientToServer {
             self.client_only.note(&s);
         }
+        self.unclaimed.reached(s.server);
         self.events.session_start(&s, frame, ts);
         self.deadlines.started(ts, id);
         self.sessions.insert(id, Box::new(s));

@@ -64,6 +64,18 @@ fn a_control_connection_never_answered_refused_or_unreachable_is_an_error_naming
 }
 
 #[test]
+fn a_failed_try_before_a_session_to_the_same_server_is_a_warning() {
+    let (code, r) = analyze("crafted/control-retried.pcap");
+    assert_eq!(code, 0, "the server could be reached: no error");
+    assert_eq!(r["sessions"].as_array().unwrap().len(), 1);
+    let f = &r["findings"][0];
+    assert_eq!((f["kind"].as_str(), f["severity"].as_str()), (Some("control_connection_failed"), Some("warning")));
+    assert_eq!(f["details"]["connection"]["client"], "192.0.2.10:40021");
+    assert!(f["summary"].as_str().unwrap().ends_with("(other connections to it opened)"), "{}", f["summary"]);
+    assert_eq!(f["fix"].as_array().unwrap().len(), 0, "nothing to change on the server");
+}
+
+#[test]
 fn a_port_20_data_connection_reset_after_1_38_mb_is_an_incomplete_transfer() {
     let (code, r) = analyze("crafted/active-port20-reset.pcap");
     assert_eq!(code, 1, "a transfer cut short failed");

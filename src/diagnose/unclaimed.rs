@@ -20,15 +20,18 @@ const CONTROL_PORT: u16 = 21;
 const ACTIVE_DATA_PORT: u16 = 20;
 /// Findings kept: past it, a connection that repeats none of them is only counted.
 const MAX_FINDINGS: usize = 64;
-/// Advertised endpoints remembered: past it, new ones are not (a connection to them then needs
-/// other evidence).
-const MAX_ADVERTISED: usize = 4096;
+/// Endpoints remembered (advertised, and control ports that began sessions): past it, new ones
+/// are not (a connection to them then needs other evidence; a failure there reads as the
+/// server's).
+const MAX_REMEMBERED: usize = 4096;
 
 #[derive(Default)]
 pub struct Unclaimed {
     /// `--control-port`, besides 21.
     intended_control_port: Option<u16>,
     advertised: AddrMap<SocketAddr, ()>,
+    /// Control endpoints where an FTP session began.
+    reached: AddrMap<SocketAddr, ()>,
     findings: Vec<Finding>,
     /// Connections judged so, all of them (the findings hold the first few of each group).
     pub control_failed: u64,
@@ -43,8 +46,15 @@ impl Unclaimed {
     /// A passive reply of some session advertised `endpoint` (with the session's control address
     /// and that port, where a client that ignores the advertised address goes).
     pub fn advertised(&mut self, endpoint: SocketAddr) {
-        if self.advertised.len() < MAX_ADVERTISED {
+        if self.advertised.len() < MAX_REMEMBERED {
             self.advertised.insert(endpoint, ());
+        }
+    }
+
+    /// An FTP session began on a control connection to `server`.
+    pub fn reached(&mut self, server: SocketAddr) {
+        if self.reached.len() < MAX_REMEMBERED {
+            self.reached.insert(server, ());
         }
     }
 
@@ -80,8 +90,19 @@ impl Unclaimed {
     /// The findings, at the end of the input.
     /// In the order of their first frames (connections are judged as they leave, which is not
     /// the order they began).
+    /// A control connection that failed where others began sessions is a warning: the server can
+    /// be reached, that attempt failed on the way; known only now, when every session began.
     pub fn take(&mut self) -> Vec<Finding> {
         let mut findings = std::mem::take(&mut self.findings);
+        for f in &mut findings {
+            if let Text::ControlFailed(t) = &mut f.text {
+                if self.reached.contains_key(&t.server) {
+                    t.others_opened = true;
+                    f.severity = Severity::Warning;
+                    f.fix.clear();
+                }
+            }
+        }
         findings.sort_by_key(|f| f.frames.first().copied());
         findings
     }
@@ -122,7 +143,7 @@ fn frames(c: &Connection) -> Vec<u64> {
 }
 
 fn control_failed(c: &Connection, how: FailedHow) -> Finding {
-    let text = Text::ControlFailed(ControlFailed { client: c.client, server: c.server, outcome: c.outcome, how });
+    let text = Text::ControlFailed(ControlFailed { client: c.client, server: c.server, outcome: c.outcome, how, others_opened: false });
     let details = Details::ControlFailed { outcome: c.outcome, connection: seen(c), syns: c.syns };
     Finding {
         // One server's control port failing the same way is one problem, however many tries.
@@ -207,6 +228,17 @@ mod tests {
         let mut u = Unclaimed::new(None);
         u.judge(&conn("192.0.2.10:40020", "203.0.113.10:21"), None);
         assert!(u.take().is_empty());
+    }
+
+    #[test]
+    fn a_failed_try_where_other_connections_began_sessions_is_a_warning_without_the_servers_fix() {
+        let mut u = Unclaimed::new(None);
+        u.judge(&unanswered(conn("192.0.2.10:40020", "203.0.113.10:21")), None);
+        u.judge(&unanswered(conn("192.0.2.10:40021", "203.0.113.11:21")), None);
+        u.reached("203.0.113.10:21".parse().unwrap());
+        let found = u.take();
+        let said: Vec<(Severity, usize, &str)> = found.iter().map(|f| (f.severity, f.fix.len(), crate::problems::cause(f).name)).collect();
+        assert_eq!(said, vec![(Severity::Warning, 0, "control_attempt_failed"), (Severity::Error, 1, "control_port_unreachable")]);
     }
 
     #[test]

@@ -327,6 +327,9 @@ pub struct ControlFailed {
     pub server: SocketAddr,
     pub outcome: Outcome,
     pub how: FailedHow,
+    /// Other connections to the same server endpoint began FTP sessions in this capture: it
+    /// can be reached, this attempt failed on the way.
+    pub others_opened: bool,
 }
 
 /// data_without_control: a connection that looks like FTP data, why, and how it went.

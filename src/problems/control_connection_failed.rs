@@ -15,15 +15,20 @@ pub const CONTROL_PORT_UNREACHABLE: Cause = Cause {
     brief: "FTP server not reachable on its control port",
 };
 
+pub const CONTROL_ATTEMPT_FAILED: Cause = Cause {
+    name: "control_attempt_failed",
+    sentence: "A control connection failed where others to the same server opened: the server can be reached, that attempt \
+               failed on the way (a lost SYN, a full listen backlog, a firewall's limit on new connections).",
+    brief: "a control connection attempt failed (others worked)",
+};
+
 impl Words for ControlFailed {
     fn summary(&self, _: &Finding, f: &mut Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "control connection {} -> {} {}: the FTP server cannot be reached",
-            Sock(self.client),
-            Sock(self.server),
-            self.outcome.as_str()
-        )
+        write!(f, "control connection {} -> {} {}", Sock(self.client), Sock(self.server), self.outcome.as_str())?;
+        match self.others_opened {
+            true => f.write_str(" (other connections to it opened)"),
+            false => f.write_str(": the FTP server cannot be reached"),
+        }
     }
 
     fn explanation(&self, _: &Finding, f: &mut Formatter<'_>) -> fmt::Result {
@@ -38,6 +43,13 @@ impl Words for ControlFailed {
             FailedHow::Unreachable(Some(icmp)) => write!(f, "was told it cannot be reached: {icmp}")?,
             FailedHow::Unreachable(None) => f.write_str("was told it cannot be reached (ICMP)")?,
         }
+        if self.others_opened {
+            return write!(
+                f,
+                ". Other connections to {server} began FTP sessions in this capture: the server can be reached, and this \
+                 attempt failed on the way (a lost SYN, a full listen backlog, a firewall's limit on new connections)."
+            );
+        }
         write!(
             f,
             ". No FTP session began, so there is no login, command or data connection to judge: {} must first answer on port \
@@ -48,7 +60,10 @@ impl Words for ControlFailed {
     }
 
     fn cause(&self) -> Cause {
-        CONTROL_PORT_UNREACHABLE
+        match self.others_opened {
+            true => CONTROL_ATTEMPT_FAILED,
+            false => CONTROL_PORT_UNREACHABLE,
+        }
     }
 
     fn subject(&self) -> Option<Subject> {
