@@ -233,13 +233,17 @@ fn healthy_sessions_are_one_line_each_and_exit_0() {
 
 #[test]
 fn a_capture_without_ftp_says_what_to_capture_instead() {
-    // fixtures/README.md: third-host.pcap holds only the bounced data connection.
+    // fixtures/README.md: third-host.pcap holds only the bounced data connection, a listing the
+    // FTP server 192.0.2.30 sent: FTP data whose control channel (at the client) is not there.
     let (c, status) = explained("bounce/third-host.pcap");
-    assert_eq!(status, Some(0));
+    assert_eq!(status, Some(0), "it completed: a note");
     let advice = c["no_ftp"]["text"].as_str().expect("no_ftp advice");
-    assert!(advice.contains("port 21") && advice.contains("host <the FTP server's address>"), "{advice}");
+    assert!(advice.contains("1 of its 1 TCP connection(s) look like FTP data") && advice.contains("capture it too"), "{advice}");
     assert_eq!(c["no_ftp"]["implicit_ftps_connections"], 0);
     assert!(!advice.contains("990"), "{advice}");
+    let f = &c["findings"][0];
+    assert_eq!((f["kind"].as_str(), f["details"]["evidence"].as_str()), (Some("data_without_control"), Some("listing")));
+    assert_eq!(f["fix"][0]["server"], "192.0.2.30", "the listing's sender is the FTP server");
 
     // A handshake to port 990, built byte by byte: implicit FTPS, unreadable from the first byte.
     let path = implicit_ftps_capture();
@@ -247,6 +251,7 @@ fn a_capture_without_ftp_says_what_to_capture_instead() {
     // Words, not lines: the paragraph is wrapped.
     let text = String::from_utf8(out.stdout).unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(text.contains("No FTP control channel") && text.contains("port 990: implicit FTPS"), "{text}");
+    assert!(text.contains("none that looks like FTP data") && !text.contains("port 21` alone"), "{text}");
     let out = explain(&["--json", path.to_str().unwrap()]);
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["captures"][0]["no_ftp"]["implicit_ftps_connections"], 1);
