@@ -243,10 +243,14 @@ impl Analyzer {
         }
         // Expectations made while flushing have no packets left to meet.
         self.scratch.effects.clear();
-        // What no session claimed is judged now, in the order the connections began.
+        // What no session claimed is judged now, in the order the connections began; a record is
+        // built only for those that can be something to it.
         let mut unclaimed: Vec<(u64, crate::model::Connection, Option<std::net::SocketAddr>)> = Vec::new();
         for flow in self.flows.values_mut().filter(|f| f.unclaimed()) {
-            unclaimed.push((flow.conn.first_frame, outcome::connection_record(&flow.conn, None, self.now), flow.listing_from));
+            let (c, listing_from) = (&flow.conn, flow.listing_from);
+            if self.unclaimed.candidate(c.client, c.server, listing_from.is_some()) {
+                unclaimed.push((c.first_frame, outcome::connection_record(c, None, self.now), listing_from));
+            }
         }
         unclaimed.sort_unstable_by_key(|u| u.0);
         for (_, c, listing_from) in &unclaimed {
@@ -540,8 +544,9 @@ fn leave(
     unclaimed: &mut Unclaimed,
     now: Timestamp,
 ) {
-    if flow.unclaimed() {
-        unclaimed.judge(&outcome::connection_record(&flow.conn, None, now), flow.listing_from);
+    let c = &flow.conn;
+    if flow.unclaimed() && unclaimed.candidate(c.client, c.server, flow.listing_from.is_some()) {
+        unclaimed.judge(&outcome::connection_record(c, None, now), flow.listing_from);
     }
     if let Some(session) = flow.leave(budget, sessions) {
         deadlines.at(now, session);

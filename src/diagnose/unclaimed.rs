@@ -58,26 +58,28 @@ impl Unclaimed {
         }
     }
 
+    /// Whether a connection between these endpoints can be anything to [`Unclaimed::judge`]:
+    /// cheap, so that only those get a record built (most of a busy capture is other traffic).
+    pub fn candidate(&self, client: SocketAddr, server: SocketAddr, listing: bool) -> bool {
+        self.control_port(server.port()) || self.data_evidence(client, server, listing).is_some()
+    }
+
     /// A connection no session claimed; `listing_from`: the sender of its first payload, when
     /// that was a directory listing.
     pub fn judge(&mut self, c: &Connection, listing_from: Option<SocketAddr>) {
-        let control_port = |p: u16| p == CONTROL_PORT || Some(p) == self.intended_control_port;
-        if control_port(c.server.port()) {
+        if self.control_port(c.server.port()) {
             if let Some(how) = never_opened(c) {
                 self.control_failed += 1;
                 self.keep(control_failed(c, how));
             }
             return;
         }
-        // The evidence, and the FTP server it points at.
-        let (evidence, server) = if let Some(end) = [c.client, c.server].into_iter().find(|a| a.port() == ACTIVE_DATA_PORT) {
-            (DataEvidence::SourcePort20, end.ip())
-        } else if self.advertised.contains_key(&c.server) {
-            (DataEvidence::AdvertisedPort, c.server.ip())
-        } else if let Some(sender) = listing_from {
-            (DataEvidence::Listing, sender.ip())
-        } else {
-            return;
+        let Some(evidence) = self.data_evidence(c.client, c.server, listing_from.is_some()) else { return };
+        // The FTP server the evidence points at.
+        let server = match (evidence, listing_from) {
+            (DataEvidence::SourcePort20, _) if c.client.port() == ACTIVE_DATA_PORT => c.client.ip(),
+            (DataEvidence::Listing, Some(sender)) => sender.ip(),
+            _ => c.server.ip(),
         };
         // A lone SYN as the capture ended tells nothing yet.
         if c.outcome == Outcome::Unknown && c.bytes_to_client + c.bytes_to_server == 0 {
@@ -105,6 +107,21 @@ impl Unclaimed {
         }
         findings.sort_by_key(|f| f.frames.first().copied());
         findings
+    }
+
+    fn control_port(&self, port: u16) -> bool {
+        port == CONTROL_PORT || Some(port) == self.intended_control_port
+    }
+
+    /// What makes a connection FTP data, strongest first: port 20, an advertised port, a listing.
+    fn data_evidence(&self, client: SocketAddr, server: SocketAddr, listing: bool) -> Option<DataEvidence> {
+        if client.port() == ACTIVE_DATA_PORT || server.port() == ACTIVE_DATA_PORT {
+            Some(DataEvidence::SourcePort20)
+        } else if self.advertised.contains_key(&server) {
+            Some(DataEvidence::AdvertisedPort)
+        } else {
+            listing.then_some(DataEvidence::Listing)
+        }
     }
 
     fn keep(&mut self, f: Finding) {
@@ -315,6 +332,9 @@ mod tests {
             u.judge(&unanswered(conn(&client, "198.51.100.4:8080")), None);
         }
         assert!(u.findings.is_empty() && u.findings.capacity() == 0, "no evidence, nothing kept");
+        let (client, other) = ("10.0.0.1:1024".parse().unwrap(), "198.51.100.4:443".parse().unwrap());
+        assert!(!u.candidate(client, other, false), "no record is even built for them");
+        assert!(u.candidate(client, other, true) && u.candidate(client, "198.51.100.4:21".parse().unwrap(), false));
         // A scan of many servers' port 21: every one counted, a bounded number kept.
         for i in 0..10_000u32 {
             let server = format!("198.18.{}.{}:21", i >> 8, i & 255);
