@@ -231,6 +231,10 @@ fn session(out: &mut String, st: &Style, s: &Session) {
     if let Some(f) = s.tls_frame {
         facts.push(format!("TLS from frame {f}"));
     }
+    // After CCC the control channel is readable again: what follows was read, not guessed.
+    if let Some(f) = s.clear_again_frame {
+        facts.push(format!("back to clear text from frame {f} (CCC)"));
+    }
     if s.control.gaps > 0 || s.control.retransmitted_bytes > 0 {
         facts.push(format!(
             "control: {} gap(s), {} retransmitted byte(s), {} out-of-order segment(s)",
