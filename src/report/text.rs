@@ -181,19 +181,20 @@ fn consequence(out: &mut String, st: &Style, f: &Finding) {
     let _ = writeln!(out, "            {}", st.dim(&frames.join(" ")));
 }
 
-struct Style {
-    color: bool,
+/// ANSI colour and weight, or plain text when colour is off. Also explain's (report::explain::text).
+pub(crate) struct Style {
+    pub(crate) color: bool,
 }
 
 impl Style {
-    fn paint(&self, code: &str, s: &str) -> String {
+    pub(crate) fn paint(&self, code: &str, s: &str) -> String {
         if self.color {
             format!("\x1b[{code}m{s}\x1b[0m")
         } else {
             s.to_string()
         }
     }
-    fn bold(&self, s: &str) -> String {
+    pub(crate) fn bold(&self, s: &str) -> String {
         self.paint("1", s)
     }
     fn dim(&self, s: &str) -> String {
