@@ -56,7 +56,9 @@ enum Command {
         /// Show the sessions, negotiations and findings in a terminal UI (keys: ? for help).
         #[arg(long, conflicts_with_all = ["json", "ndjson"])]
         tui: bool,
-        /// With --tui: print the text report on standard output once the UI is closed.
+        /// With --tui: print the text report on standard output once the UI is closed. With
+        /// standard output redirected (> FILE), the UI is drawn on the terminal and the report
+        /// goes to the file.
         #[arg(long, requires = "tui")]
         report: bool,
         #[command(flatten)]
