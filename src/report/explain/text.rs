@@ -1,6 +1,7 @@
 //! `explain` for a person: per capture the verdict, then each problem session (what happened,
 //! why, what to change, the diagram), then the healthy sessions one line each. Lines fit 80
-//! columns (a single word longer than that stands alone).
+//! columns (a single word longer than that stands alone). On a terminal, headings are bold and
+//! a problem's heading red or yellow; the lines to type are never painted (they are copied).
 //!
 //! Owns the text layout of `explain`; the words are report::explain::words'.
 
@@ -12,23 +13,24 @@ use crate::model::Severity;
 use crate::problems::told::Told;
 use crate::problems::Summary as FindingSummary;
 use crate::report::ladder_text::{LadderText, WIDTH};
-use crate::report::text::wrap;
+use crate::report::text::{wrap, Style};
 use std::io::{self, Write};
 
-/// Writes every capture, one after the other.
-pub fn write(out: &mut dyn Write, captures: &[Explained]) -> io::Result<()> {
+/// Writes every capture, one after the other, in colour when `color`.
+pub fn write(out: &mut dyn Write, captures: &[Explained], color: bool) -> io::Result<()> {
+    let st = Style { color };
     for (i, e) in captures.iter().enumerate() {
         if i > 0 {
             writeln!(out)?;
         }
-        capture(out, e)?;
+        capture(out, &st, e)?;
     }
     out.flush()
 }
 
-fn capture(out: &mut dyn Write, e: &Explained) -> io::Result<()> {
+fn capture(out: &mut dyn Write, st: &Style, e: &Explained) -> io::Result<()> {
     let paths: Vec<&str> = e.inputs.iter().map(|i| i.path.as_str()).collect();
-    writeln!(out, "=== {}", paths.join(", "))?;
+    writeln!(out, "{}", st.bold(&format!("=== {}", paths.join(", "))))?;
     if e.no_ftp() {
         return paragraph(out, "", &NoFtp(e).to_string());
     }
@@ -49,14 +51,14 @@ fn capture(out: &mut dyn Write, e: &Explained) -> io::Result<()> {
     let mut told = Told::default();
     for p in &e.problems {
         writeln!(out)?;
-        problem(out, p, p.told_by(&mut told))?;
+        problem(out, st, p, p.told_by(&mut told))?;
     }
     if e.problems_left_out > 0 {
         writeln!(out)?;
         paragraph(out, "", &format!("({} more session(s) with a problem, counted in the verdict, not told here.)", e.problems_left_out))?;
     }
     if !e.healthy.is_empty() {
-        writeln!(out, "\nHealthy sessions:")?;
+        writeln!(out, "\n{}", st.bold("Healthy sessions:"))?;
         for h in &e.healthy {
             writeln!(out, "  {h}")?;
         }
@@ -68,25 +70,25 @@ fn capture(out: &mut dyn Write, e: &Explained) -> io::Result<()> {
 }
 
 /// `told`: the session whose identical causes and fixes were told already.
-fn problem(out: &mut dyn Write, p: &Problem, told: Option<u32>) -> io::Result<()> {
+fn problem(out: &mut dyn Write, st: &Style, p: &Problem, told: Option<u32>) -> io::Result<()> {
     let s = &p.session;
-    let worst = if s.findings.iter().any(|f| f.severity == Severity::Error) { "ERROR" } else { "WARNING" };
-    writeln!(out, "--- {worst} session {}: {} -> {}", s.id, Sock(s.client), Sock(s.server))?;
-    writeln!(out, "What happened:")?;
+    let (worst, paint) = if s.findings.iter().any(|f| f.severity == Severity::Error) { ("ERROR", "1;31") } else { ("WARNING", "1;33") };
+    writeln!(out, "{}", st.paint(paint, &format!("--- {worst} session {}: {} -> {}", s.id, Sock(s.client), Sock(s.server))))?;
+    writeln!(out, "{}", st.bold("What happened:"))?;
     for fact in p.story.steps.iter().filter(|f| !matches!(f, Fact::Why { .. })) {
         bullet(out, &fact.to_string())?;
     }
     if let Some(id) = told {
-        writeln!(out, "Why, and what to change: as for session {id} above.")?;
-        writeln!(out, "Diagram:")?;
+        writeln!(out, "{}", st.bold(&format!("Why, and what to change: as for session {id} above.")))?;
+        writeln!(out, "{}", st.bold("Diagram:"))?;
         return write!(out, "{}", LadderText(&p.ladder));
     }
-    writeln!(out, "Why:")?;
+    writeln!(out, "{}", st.bold("Why:"))?;
     for fact in p.story.steps.iter().filter(|f| matches!(f, Fact::Why { .. })) {
         bullet(out, &fact.to_string())?;
     }
     if !p.fixes.is_empty() {
-        writeln!(out, "What to change:")?;
+        writeln!(out, "{}", st.bold("What to change:"))?;
         for fix in &p.fixes {
             bullet(out, &fix.to_string())?;
             // The lines to type, whole (a command cut in two would not work when pasted).
@@ -95,7 +97,7 @@ fn problem(out: &mut dyn Write, p: &Problem, told: Option<u32>) -> io::Result<()
             }
         }
     }
-    writeln!(out, "Diagram:")?;
+    writeln!(out, "{}", st.bold("Diagram:"))?;
     write!(out, "{}", LadderText(&p.ladder))
 }
 
