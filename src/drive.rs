@@ -42,11 +42,6 @@ impl Inputs {
     pub fn size(&self) -> Option<u64> {
         self.sources.iter().map(Source::size).sum()
     }
-
-    /// Each input on its own, frames numbered from 1 in each (`explain` explains each file).
-    pub fn each(self) -> impl Iterator<Item = Inputs> {
-        self.paths.into_iter().zip(self.sources).map(|(path, source)| Inputs { paths: vec![path], sources: vec![source] })
-    }
 }
 
 /// What was read, input by input, and how the reading ended.

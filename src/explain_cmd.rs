@@ -3,8 +3,9 @@
 //! is: a reader thread, the analysis, a writer thread, here a collecting sink), then all are
 //! written.
 //!
-//! Owns the order: every file opened first, each analysed once, then two capture points paired
-//! from what their explanations kept, then the output.
+//! Owns the order: every file opened first, each capture point analysed once (its rotated
+//! pieces read as one capture, as `analyze` reads several files), then two capture points
+//! paired from what their explanations kept, then the output.
 
 use clap::Args;
 use ftpscope::analyzer::Settings;
@@ -14,7 +15,7 @@ use ftpscope::drive::{self, Inputs};
 use ftpscope::report::explain::{self, Collector, Explained};
 use ftpscope::report::points::{Compared, PointInput};
 use std::io::{self, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Control lines kept per session: enough for the steps a diagram draws (AUTH's frame) in any
@@ -23,45 +24,86 @@ const TIMELINE_LINES: usize = 64;
 
 #[derive(Args)]
 pub struct ExplainArgs {
-    /// A capture file ("-" for standard input), or two: the same traffic at two points (inside
-    /// and outside a NAT router, client and server side), each explained, then paired.
-    #[arg(required = true, num_args = 1..=2, value_name = "CAPTURE")]
-    files: Vec<PathBuf>,
+    /// One capture point, or two: the same traffic seen at two places (inside and outside a
+    /// NAT router, client and server side), each explained, then paired. A point is a capture
+    /// file ("-" for standard input), or the rotated pieces of one capture (tcpdump -C/-G)
+    /// joined by commas, read in that order as one capture: a0.pcap,a1.pcap. To explain
+    /// unrelated captures, run explain once per capture.
+    #[arg(required = true, value_name = "POINT", value_parser = parse_point)]
+    points: Vec<Point>,
     /// Print one JSON document (schema ftpscope-explain/1, docs/schema.md).
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    color: crate::color_args::ColorArgs,
     /// No progress bar on standard error.
     #[arg(long, short)]
     quiet: bool,
     /// Also write the explanation as one self-contained HTML page (diagrams in SVG) to FILE.
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
+    /// Overwrite --html's file when it exists.
+    #[arg(long, requires = "html")]
+    force: bool,
     #[command(flatten)]
     intent: crate::intent_args::IntentArgs,
 }
 
+/// One capture point: a file, or the rotated pieces of one capture in the order given.
+#[derive(Clone, Debug)]
+struct Point(Vec<PathBuf>);
+
+/// A capture point as typed: a file that exists is that file (commas in its name and all);
+/// otherwise pieces joined by commas.
+fn parse_point(s: &str) -> Result<Point, String> {
+    if s == "-" || !s.contains(',') || Path::new(s).exists() {
+        return Ok(Point(vec![PathBuf::from(s)]));
+    }
+    let pieces: Vec<&str> = s.split(',').collect();
+    if pieces.iter().any(|p| p.is_empty()) {
+        return Err(format!("{s:?}: an empty piece; rotated pieces of one capture join with single commas: a0.pcap,a1.pcap"));
+    }
+    if pieces.contains(&"-") {
+        return Err(format!("{s:?}: standard input (\"-\") is a capture point of its own, not one of several pieces"));
+    }
+    Ok(Point(pieces.into_iter().map(PathBuf::from).collect()))
+}
+
 pub fn explain(args: ExplainArgs) -> ExitCode {
-    if args.files.len() == 2 && args.files.iter().any(|f| f.as_os_str() == "-") {
+    // Pairing compares two points; a third has nothing to be paired with.
+    if args.points.len() > 2 {
+        return drive::fail(format_args!(
+            "explain takes one capture point, or two of the same traffic (then paired), not {}; rotated pieces of one \
+             capture join with commas (a0.pcap,a1.pcap); unrelated captures are explained one run each",
+            args.points.len()
+        ));
+    }
+    let two_points = args.points.len() == 2;
+    if two_points && args.points.iter().any(|p| p.0.iter().any(|f| f.as_os_str() == "-")) {
         return drive::fail("two capture points are compared from files, not standard input");
     }
-    let inputs = match Inputs::open(&args.files) {
-        Ok(inputs) => inputs,
+    let points = match args.points.iter().map(|p| Inputs::open(&p.0)).collect::<Result<Vec<_>, _>>() {
+        Ok(points) => points,
         Err(e) => return drive::fail(e),
     };
-    // Created before the analysis, so that a path that cannot be written fails at once.
+    // Created before the analysis, so that a path that cannot be written fails at once; an
+    // existing page is kept unless --force says otherwise (a previous run's page, or a file
+    // named by mistake).
     let mut page = match &args.html {
         None => None,
-        Some(path) => match std::fs::File::create(path) {
+        Some(path) => match create(path, args.force) {
             Ok(file) => Some((path, io::BufWriter::new(file))),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return drive::fail(format_args!("{}: exists; --force overwrites it", path.display()))
+            }
             Err(e) => return drive::fail(format_args!("{}: {e}", path.display())),
         },
     };
     // Two captures are two points of the same traffic: each is explained, and what pairing
     // compares of its sessions is kept as they settle, so that each file is read once.
-    let two_points = args.files.len() == 2;
     let mut captures = Vec::new();
     let mut errors = 0;
-    for input in inputs.each() {
+    for input in points {
         match analyse(input, two_points, !args.quiet && io::stderr().is_terminal(), args.intent.intent()) {
             Ok((explained, found)) => {
                 captures.push(explained);
@@ -85,7 +127,7 @@ pub fn explain(args: ExplainArgs) -> ExitCode {
     let written = if args.json {
         explain::json::write(&mut out, &captures, points.as_ref())
     } else {
-        explain::text::write(&mut out, &captures).and_then(|()| match &points {
+        explain::text::write(&mut out, &captures, args.color.on_stdout()).and_then(|()| match &points {
             Some(p) => {
                 writeln!(out, "\n=== Two capture points: the same traffic at {} and {}", p.a.input.path, p.b.input.path)?;
                 ftpscope::report::points::write_text(&mut out, p)
@@ -94,6 +136,18 @@ pub fn explain(args: ExplainArgs) -> ExitCode {
         })
     };
     drive::exit_status(written, "the explanation", errors > 0 || vanished)
+}
+
+/// The page's file: a new one, or with `force` whatever is there replaced.
+fn create(path: &Path, force: bool) -> io::Result<std::fs::File> {
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true);
+    if force {
+        open.create(true).truncate(true);
+    } else {
+        open.create_new(true);
+    }
+    open.open(path)
 }
 
 /// One capture through the analysis, collected (with what pairing compares, for two points);
@@ -111,7 +165,7 @@ fn analyse(input: Inputs, two_points: bool, bar: bool, intent: ftpscope::model::
 
 /// The sessions of two captures paired; what pairing compared is let go.
 fn compare(a: &mut Explained, b: &mut Explained) -> Compared {
-    let point = |e: &Explained| PointInput { input: e.inputs[0].clone(), sessions: e.seen.len() };
+    let point = |e: &Explained| PointInput::of(&e.inputs, e.seen.len());
     let (point_a, point_b) = (point(a), point(b));
     let crossing = correlate::points::pair(std::mem::take(&mut a.seen), std::mem::take(&mut b.seen));
     Compared { a: point_a, b: point_b, crossing }

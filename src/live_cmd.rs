@@ -53,9 +53,8 @@ pub struct LiveArgs {
     /// Print one JSON object per event, per line, as it happens (docs/schema.md).
     #[arg(long)]
     ndjson: bool,
-    /// No colour, even on a terminal (NO_COLOR in the environment does the same).
-    #[arg(long)]
-    no_color: bool,
+    #[command(flatten)]
+    color: crate::color_args::ColorArgs,
     /// No status line and no "listening on" line on standard error.
     #[arg(long, short)]
     quiet: bool,
@@ -189,7 +188,7 @@ pub fn live(args: LiveArgs) -> ExitCode {
     // The terminal UI by default on a terminal; a report or a stream otherwise.
     let tui = !args.no_tui && !args.json && !args.ndjson && io::stdout().is_terminal();
     let status_line = Progress::status(io::stderr().is_terminal() && !args.quiet && !tui);
-    let color = !args.no_color && std::env::var_os("NO_COLOR").is_none() && io::stdout().is_terminal();
+    let color = args.color.on_stdout();
     let format = if args.json {
         Format::Json
     } else if args.ndjson {

@@ -5,6 +5,7 @@
 //! and the exit status are the driver's (`ftpscope::drive`). `live`'s command line is in
 //! live_cmd.rs, `explain`'s in explain_cmd.rs.
 
+mod color_args;
 mod explain_cmd;
 mod intent_args;
 mod live_cmd;
@@ -47,16 +48,17 @@ enum Command {
         /// Print one JSON object per event, per line, as it becomes known (docs/schema.md).
         #[arg(long)]
         ndjson: bool,
-        /// No colour, even on a terminal (NO_COLOR in the environment does the same).
-        #[arg(long)]
-        no_color: bool,
+        #[command(flatten)]
+        color: color_args::ColorArgs,
         /// No progress bar on standard error.
         #[arg(long, short)]
         quiet: bool,
         /// Show the sessions, negotiations and findings in a terminal UI (keys: ? for help).
         #[arg(long, conflicts_with_all = ["json", "ndjson"])]
         tui: bool,
-        /// With --tui: print the text report on standard output once the UI is closed.
+        /// With --tui: print the text report on standard output once the UI is closed. With
+        /// standard output redirected (> FILE), the UI is drawn on the terminal and the report
+        /// goes to the file.
         #[arg(long, requires = "tui")]
         report: bool,
         #[command(flatten)]
@@ -73,8 +75,10 @@ enum Command {
     /// Explain each capture for a person: a verdict, then per session with a problem what
     /// happened on the wire (frame by frame), why, what to change, and a ladder diagram.
     ///
-    /// Healthy sessions get one line each. Each file is explained on its own. Exit status as
-    /// for analyze: 0 no error finding, 1 at least one, 2 unusable input or usage.
+    /// Healthy sessions get one line each. One capture point is explained, or two of the same
+    /// traffic, each on its own and then paired; rotated pieces of one point join with commas
+    /// (a0.pcap,a1.pcap). Exit status as for analyze: 0 no error finding, 1 at least one, 2
+    /// unusable input or usage.
     Explain(explain_cmd::ExplainArgs),
 }
 
@@ -87,21 +91,20 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Analyze { files, json, ndjson, no_color, quiet, tui, report, intent } => {
+        Command::Analyze { files, json, ndjson, color, quiet, tui, report, intent } => {
             let inputs = match Inputs::open(&files) {
                 Ok(inputs) => inputs,
                 Err(e) => return drive::fail(e),
             };
             if tui {
-                let color = !no_color && std::env::var_os("NO_COLOR").is_none();
-                return ftpscope::tui::run(inputs, ftpscope::tui::Options { report, color });
+                return ftpscope::tui::run(inputs, ftpscope::tui::Options { report, color: color.allowed() });
             }
             // One bar for all inputs, on a terminal only; its total is known when every input
             // is a file.
             let progress = Progress::new(inputs.size(), io::stderr().is_terminal() && !quiet);
             // Buffered: stdout alone flushes at every newline, one system call per line.
             let out = io::BufWriter::with_capacity(1 << 16, progress.writer(io::stdout()));
-            let color = !no_color && std::env::var_os("NO_COLOR").is_none() && io::stdout().is_terminal();
+            let color = color.on_stdout();
             let sink: Box<dyn Sink + Send> = if json {
                 Box::new(JsonDocument::new(out))
             } else if ndjson {

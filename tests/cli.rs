@@ -276,3 +276,16 @@ fn ndjson_events_agree_with_the_json_document() {
         }
     }
 }
+
+#[test]
+fn a_merged_finding_says_each_distinct_address_once() {
+    // Session 1 of the workaround capture: two PASV replies both name 10.0.0.20:40002.
+    let out = ftpscope(&["analyze", &fixture("pasv-private-leak-workaround/client.pcap")]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text.lines().find(|l| l.contains("private_address_leak (x2)")).unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(line.matches("10.0.0.20:40002").count(), 1, "{line}");
+    // Distinct subjects are all still named (the failing capture advertised two ports).
+    let out = ftpscope(&["analyze", &fixture("pasv-private-leak-fail/client.pcap")]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("address 10.0.0.20:40005 (and 10.0.0.20:40004)"), "{text}");
+}

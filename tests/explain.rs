@@ -424,3 +424,109 @@ fn a_session_captured_one_way_is_healthy_as_far_as_its_side_shows() {
         assert!(healthy["text"].as_str().unwrap().ends_with(words), "{rel}: {}", healthy["text"]);
     }
 }
+
+/// A classic pcap cut in two after `frames` records: the rotated pieces tcpdump -C would
+/// have written, each with the file's header.
+fn rotated(rel: &str, frames: usize, dir: &Path) -> (PathBuf, PathBuf) {
+    let bytes = std::fs::read(common::root().join("fixtures").join(rel)).unwrap();
+    let le = match bytes[..4] {
+        [0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1] => true,
+        [0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d] => false,
+        _ => panic!("{rel}: not a classic pcap"),
+    };
+    let mut at = 24;
+    for _ in 0..frames {
+        let len: [u8; 4] = bytes[at + 8..at + 12].try_into().unwrap();
+        at += 16 + if le { u32::from_le_bytes(len) } else { u32::from_be_bytes(len) } as usize;
+    }
+    std::fs::create_dir_all(dir).unwrap();
+    let (first, second) = (dir.join("piece0.pcap"), dir.join("piece1.pcap"));
+    std::fs::write(&first, &bytes[..at]).unwrap();
+    std::fs::write(&second, [&bytes[..24], &bytes[at..]].concat()).unwrap();
+    (first, second)
+}
+
+#[test]
+fn rotated_pieces_joined_by_commas_are_one_capture_point() {
+    let dir = common::scratch("ftpscope-explain-rotated");
+    let (first, second) = rotated("alg-active/client.pcap", 30, &dir);
+    let pieces = format!("{},{}", first.display(), second.display());
+    let whole = fixture("alg-active/client.pcap");
+    // One point: the pieces explained as the whole file is, frames numbered across them.
+    let (of_pieces, status) = {
+        let out = explain(&["--json", &pieces]);
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+        assert_eq!(doc["captures"].as_array().map(Vec::len), Some(1), "one point, not two");
+        (doc["captures"][0].clone(), out.status.code())
+    };
+    let (of_whole, whole_status) = explained("alg-active/client.pcap");
+    assert_eq!(status, whole_status);
+    let inputs = of_pieces["capture"]["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 2);
+    assert_eq!((&inputs[0]["first_frame"], &inputs[1]["first_frame"]), (&Value::from(1), &Value::from(31)));
+    assert_eq!(of_pieces["verdict"], of_whole["verdict"]);
+    assert_eq!(of_pieces["healthy"], of_whole["healthy"]);
+    assert_eq!(of_pieces["problems"], of_whole["problems"]);
+    // Two points, the first in pieces: paired as when it is whole.
+    let wan = fixture("alg-active/router-wan.pcap");
+    let points = |a: &str| {
+        let out = explain(&["--json", a, &wan]);
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+        assert_eq!(doc["captures"].as_array().map(Vec::len), Some(2));
+        doc["points"].clone()
+    };
+    let (mut paired_pieces, paired_whole) = (points(&pieces), points(&whole));
+    assert_eq!(paired_pieces["a"]["path"], pieces.as_str(), "the point named as typed");
+    assert_eq!(paired_pieces["a"]["frames"], paired_whole["a"]["frames"]);
+    paired_pieces["a"]["path"] = paired_whole["a"]["path"].clone();
+    assert_eq!(paired_pieces, paired_whole);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn three_points_are_refused_saying_what_is_accepted_and_why() {
+    let a = fixture("alg-active/client.pcap");
+    let out = explain(&[&a, &a, &a]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    for words in ["one capture point, or two of the same traffic (then paired), not 3", "join with commas (a0.pcap,a1.pcap)"] {
+        assert!(err.contains(words), "{err}");
+    }
+    assert!(out.stdout.is_empty());
+    let help = String::from_utf8(explain(&["--help"]).stdout).unwrap();
+    assert!(help.contains("<POINT>...") && help.contains("joined by commas"), "{help}");
+    // A piece that is standard input, or an empty piece, is a usage error too.
+    for bad in [format!("{a},-"), format!("{a},,{a}")] {
+        assert_eq!(explain(&[&bad]).status.code(), Some(2), "{bad}");
+    }
+}
+
+#[test]
+fn the_html_page_replaces_an_existing_file_only_with_force() {
+    let dir = common::scratch("ftpscope-explain-html");
+    std::fs::create_dir_all(&dir).unwrap();
+    let page = dir.join("page.html");
+    std::fs::write(&page, "an operator's notes").unwrap();
+    let capture = fixture("pasv-private-leak-fail/client.pcap");
+    let out = explain(&["-q", "--html", page.to_str().unwrap(), &capture]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("page.html: exists; --force overwrites it"), "{err}");
+    assert!(out.stdout.is_empty(), "refused before the analysis");
+    assert_eq!(std::fs::read_to_string(&page).unwrap(), "an operator's notes");
+    let out = explain(&["-q", "--force", "--html", page.to_str().unwrap(), &capture]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read_to_string(&page).unwrap().starts_with("<!DOCTYPE html>"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn explain_takes_the_colour_flag_analyze_takes() {
+    let capture = fixture("pasv-private-leak-fail/client.pcap");
+    for command in ["analyze", "explain"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_ftpscope")).args([command, "--no-color", &capture]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{command}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(!out.stdout.contains(&0x1b), "{command}");
+    }
+}

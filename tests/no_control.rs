@@ -64,6 +64,30 @@ fn a_control_connection_never_answered_refused_or_unreachable_is_an_error_naming
 }
 
 #[test]
+fn the_labs_two_unreachable_servers_are_two_errors() {
+    // fixtures/control-unreachable/client.pcap (the NAT lab): curl to 192.0.2.30 (nothing listens
+    // on 21: RST) and to 198.51.100.2 (no port forward: four SYNs dropped).
+    let (code, r) = analyze("control-unreachable/client.pcap");
+    assert_eq!(code, 1);
+    let said: Vec<(&str, &str, &str, u64)> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let d = &f["details"];
+            (
+                f["severity"].as_str().unwrap(),
+                d["connection"]["server"].as_str().unwrap(),
+                d["outcome"].as_str().unwrap(),
+                d["syns"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(said, [("error", "192.0.2.30:21", "refused", 1), ("error", "198.51.100.2:21", "unanswered", 4)]);
+    assert_eq!(r["capture"]["control_connections_failed"], 2);
+}
+
+#[test]
 fn a_failed_try_before_a_session_to_the_same_server_is_a_warning() {
     let (code, r) = analyze("crafted/control-retried.pcap");
     assert_eq!(code, 0, "the server could be reached: no error");

@@ -153,3 +153,40 @@ fn report_needs_tui_and_tui_excludes_json() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
 }
+
+#[test]
+fn with_the_report_redirected_the_ui_is_on_the_terminal_and_the_report_in_the_file() {
+    let Some(t) = tmux("redirect") else { return };
+    let limit = Duration::from_secs(15);
+    let report = std::env::temp_dir().join(format!("ftpscope-tui-report-{}.txt", std::process::id()));
+    let cmd = format!("{} analyze {} --tui --report > {}; echo EXIT=$?", env!("CARGO_BIN_EXE_ftpscope"), fixture(LEAK), report.display());
+    t.keys(&[&cmd, "Enter"]);
+    t.wait_for("the session list on the terminal", limit, |s| s.contains("198.51.100.2:21") && s.contains("ended"));
+    t.keys(&["q"]);
+    let after = t.wait_for("the exit status", limit, |s| exit_status(s).is_some());
+    assert_eq!(exit_status(&after), Some(1), "the report's status:\n{after}");
+    assert!(!after.contains("ERROR private_address_leak"), "the report is in the file, not on the terminal:\n{after}");
+    let text = std::fs::read_to_string(&report).unwrap();
+    let _ = std::fs::remove_file(&report);
+    assert!(text.contains("ERROR private_address_leak"), "{text}");
+    assert!(!text.contains('\x1b'), "nothing of the UI in the file:\n{text}");
+}
+
+#[test]
+fn a_capture_that_ends_early_reads_ended_early_not_100_percent() {
+    let Some(t) = tmux("truncated") else { return };
+    let limit = Duration::from_secs(15);
+    // The failing capture cut inside a record two thirds in (frame 21 of 29).
+    let whole = std::fs::read(fixture(LEAK)).unwrap();
+    let cut = std::env::temp_dir().join(format!("ftpscope-tui-cut-{}.pcap", std::process::id()));
+    std::fs::write(&cut, &whole[..whole.len() * 2 / 3 + 7]).unwrap();
+    let cmd = format!("{} analyze {} --tui; echo EXIT=$?", env!("CARGO_BIN_EXE_ftpscope"), cut.display());
+    t.keys(&[&cmd, "Enter"]);
+    let screen = t.wait_for("the end of the reading", limit, |s| s.contains("ENDED EARLY") || s.contains("│ ended"));
+    let _ = std::fs::remove_file(&cut);
+    let bar = screen.lines().find(|l| l.contains("ENDED EARLY")).unwrap_or_else(|| panic!("{screen}"));
+    assert!(bar.contains("(truncated)") && bar.contains("file ends inside frame 21"), "{bar}");
+    assert!(!bar.contains("100%"), "{bar}");
+    t.keys(&["q"]);
+    t.wait_for("the exit status", limit, |s| exit_status(s).is_some());
+}

@@ -295,22 +295,22 @@ fn private_227_with_unanswered_syns_fails_and_says_why() {
     assert!(r.has_errors());
 }
 
+/// AUTH TLS, an encrypted CCC, then PASV in clear text again.
+const AFTER_CCC: &[(bool, &[u8])] = &[
+    (false, b"220 ready\r\n"),
+    (true, b"AUTH TLS\r\n"),
+    (false, b"234 Proceed.\r\n"),
+    (true, b"\x16\x03\x01\x00\x05hello"),
+    (false, b"\x16\x03\x03\x00\x05\x0a\x0d\x0a\x0d\x0a"),
+    (true, b"\x17\x03\x03\x00\x03CCC"),
+    (true, b"PASV\r\n"),
+    (false, b"227 Entering Passive Mode (203,0,113,5,4,1)\r\n"),
+];
+
 #[test]
 fn clear_text_after_ccc_is_read_again() {
     let mut f = Feeder::new(Settings::default());
-    control(
-        &mut f,
-        &[
-            (false, b"220 ready\r\n"),
-            (true, b"AUTH TLS\r\n"),
-            (false, b"234 Proceed.\r\n"),
-            (true, b"\x16\x03\x01\x00\x05hello"),
-            (false, b"\x16\x03\x03\x00\x05\x0a\x0d\x0a\x0d\x0a"),
-            (true, b"\x17\x03\x03\x00\x03CCC"),
-            (true, b"PASV\r\n"),
-            (false, b"227 Entering Passive Mode (203,0,113,5,4,1)\r\n"),
-        ],
-    );
+    control(&mut f, AFTER_CCC);
     let r = Report::collect(&mut f.a);
     let s = &r.sessions[0];
     assert!(s.tls);
@@ -319,6 +319,21 @@ fn clear_text_after_ccc_is_read_again() {
     assert!(s.anomalies.is_empty(), "TLS bytes are not lines: {:?}", s.anomalies);
     assert_eq!(s.negotiations.len(), 1);
     assert_eq!(s.negotiations[0].advertised, Some("203.0.113.5:1025".parse().unwrap()));
+}
+
+#[test]
+fn the_text_report_says_the_control_channel_went_back_to_clear_text() {
+    use crate::report::Sink;
+    let mut f = Feeder::new(Settings::default());
+    control(&mut f, AFTER_CCC);
+    f.a.finish();
+    let mut text = crate::report::text::Text::new(Vec::new(), false);
+    while let Some(event) = f.a.poll_event() {
+        text.event(&event).unwrap();
+    }
+    text.finish(&[]).unwrap();
+    let out = String::from_utf8(text.into_inner()).unwrap();
+    assert!(out.contains("TLS from frame 5, back to clear text from frame 9 (CCC)"), "{out}");
 }
 
 #[test]

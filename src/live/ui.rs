@@ -96,7 +96,7 @@ pub fn run_with_ui<S: PacketSource + Send + 'static>(
         last.extend(summary);
         hand_over(last, &mut feeder, &mut text);
         feeder.publish(&analyzer, seen(&counters, bytes), true);
-        feeder.end(None);
+        feeder.end(None, None);
         let (detail, frames, write_error, kind) = match ending {
             Some(e) if e.kind == "signal" && closed.load(Ordering::Relaxed) => {
                 ("the terminal UI was closed".to_string(), e.frames, e.write_error, "ui_closed")

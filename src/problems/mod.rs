@@ -138,7 +138,9 @@ impl Display for Brief {
 }
 
 /// A finding's one-line summary: the first occurrence's words, then the other subjects of a
-/// merged finding.
+/// merged finding, each distinct one once with its count where it repeats (two PASV replies
+/// naming the same address are one address said twice, not two addresses). The finding's own
+/// count is said beside its kind by every output.
 pub struct Summary<'a>(pub &'a Finding);
 
 /// A finding's explanation: what happened and why, in plain words.
@@ -147,21 +149,50 @@ pub struct Explanation<'a>(pub &'a Finding);
 impl Display for Summary<'_> {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         let finding = self.0;
-        words(&finding.text).summary(finding, f)?;
-        let others: Vec<Subject> = also(finding).collect();
-        if others.is_empty() {
+        let first = words(&finding.text);
+        first.summary(finding, f)?;
+        // A kind without subjects (a user name, a count) says its repeats in the count alone.
+        if first.subject().is_none() {
             return Ok(());
         }
-        f.write_str(" (and ")?;
-        for (i, other) in others.iter().enumerate() {
+        // Distinct subjects in order of first appearance, counted; the first occurrence's
+        // subject leads, already said in its words.
+        let mut seen: Vec<(Option<Subject>, u32)> = vec![(first.subject(), 1)];
+        for subject in finding.also.iter().map(|t| words(t).subject()) {
+            match seen.iter_mut().find(|(s, _)| *s == subject) {
+                Some((_, n)) => *n += 1,
+                None => seen.push((subject, 1)),
+            }
+        }
+        let unnamed = u64::from(finding.occurrences).saturating_sub(1 + finding.also.len() as u64);
+        let repeats = seen[0].1;
+        let others: Vec<(Subject, u32)> = seen[1..].iter().filter_map(|&(s, n)| Some((s?, n))).collect();
+        // One subject however often: the finding's count (beside its kind) says how often.
+        if others.is_empty() && unnamed == 0 {
+            return Ok(());
+        }
+        f.write_str(" (")?;
+        if repeats > 1 {
+            write!(f, "x{repeats}")?;
+            if !others.is_empty() || unnamed > 0 {
+                f.write_str(", ")?;
+            }
+        }
+        if !others.is_empty() || unnamed > 0 {
+            f.write_str("and ")?;
+        }
+        for (i, (other, n)) in others.iter().enumerate() {
             if i > 0 {
                 f.write_str(", ")?;
             }
             other.fmt(f)?;
+            if *n > 1 {
+                write!(f, " x{n}")?;
+            }
         }
-        let unnamed = u64::from(finding.occurrences).saturating_sub(1 + others.len() as u64);
         if unnamed > 0 {
-            write!(f, ", {unnamed} more")?;
+            let sep = if others.is_empty() { "" } else { ", " };
+            write!(f, "{sep}{unnamed} more")?;
         }
         f.write_str(")")
     }
@@ -281,6 +312,17 @@ mod tests {
         );
         let json = serde_json::to_string(&also(&f).collect::<Vec<_>>()).unwrap();
         assert_eq!(json, r#"[{"advertised":"10.0.0.20:40003"},{"advertised":"10.0.0.21:1"}]"#);
+        // Repeated subjects are said once each, with their count.
+        f.also = vec![leak(Mode::Passive, "10.0.0.20:40002")];
+        f.occurrences = 2;
+        assert_eq!(Summary(&f).to_string(), "server 227 reply advertises private (RFC 1918) address 10.0.0.20:40002");
+        f.also =
+            vec![leak(Mode::Passive, "10.0.0.20:40003"), leak(Mode::Passive, "10.0.0.20:40002"), leak(Mode::Passive, "10.0.0.20:40003")];
+        f.occurrences = 6;
+        assert_eq!(
+            Summary(&f).to_string(),
+            "server 227 reply advertises private (RFC 1918) address 10.0.0.20:40002 (x2, and 10.0.0.20:40003 x2, 2 more)"
+        );
     }
 
     #[test]

@@ -226,6 +226,9 @@ fn problem(out: &mut String, at: &Anchor, p: &Problem, told: &mut Told) {
     if let Some(f) = s.tls_frame {
         let _ = write!(out, ", TLS from frame {f}");
     }
+    if let Some(f) = s.clear_again_frame {
+        let _ = write!(out, ", back to clear text from frame {f} (CCC)");
+    }
     out.push_str("</p>\n<figure>");
     ladder_svg(out, s.id, &p.ladder);
     out.push_str("</figure>\n<h4>What happened</h4>\n<ol class=\"story\">\n");

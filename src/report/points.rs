@@ -22,6 +22,20 @@ pub struct PointInput {
     pub sessions: usize,
 }
 
+impl PointInput {
+    /// A point read from `pieces` (the rotated files of one capture, read as one): named as
+    /// typed (`a0.pcap,a1.pcap`), its frames counted across them, cut short where a piece was.
+    pub fn of(pieces: &[InputSummary], sessions: usize) -> PointInput {
+        let mut input = pieces.first().cloned().unwrap_or_default();
+        if pieces.len() > 1 {
+            input.path = pieces.iter().map(|p| p.path.as_str()).collect::<Vec<_>>().join(",");
+            input.frames = pieces.iter().map(|p| p.frames).sum();
+            input.truncated = pieces.iter().find_map(|p| p.truncated.as_ref().map(|why| format!("{}: {why}", p.path)));
+        }
+        PointInput { input, sessions }
+    }
+}
+
 /// The counts closing the report.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Totals {

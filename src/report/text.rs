@@ -182,19 +182,20 @@ fn consequence(out: &mut String, st: &Style, f: &Finding) {
     let _ = writeln!(out, "            {}", st.dim(&frames.join(" ")));
 }
 
-struct Style {
-    color: bool,
+/// ANSI colour and weight, or plain text when colour is off. Also explain's (report::explain::text).
+pub(crate) struct Style {
+    pub(crate) color: bool,
 }
 
 impl Style {
-    fn paint(&self, code: &str, s: &str) -> String {
+    pub(crate) fn paint(&self, code: &str, s: &str) -> String {
         if self.color {
             format!("\x1b[{code}m{s}\x1b[0m")
         } else {
             s.to_string()
         }
     }
-    fn bold(&self, s: &str) -> String {
+    pub(crate) fn bold(&self, s: &str) -> String {
         self.paint("1", s)
     }
     fn dim(&self, s: &str) -> String {
@@ -231,6 +232,10 @@ fn session(out: &mut String, st: &Style, s: &Session) {
     facts.push(format!("{} command(s), {} reply(ies)", s.commands, s.replies));
     if let Some(f) = s.tls_frame {
         facts.push(format!("TLS from frame {f}"));
+    }
+    // After CCC the control channel is readable again: what follows was read, not guessed.
+    if let Some(f) = s.clear_again_frame {
+        facts.push(format!("back to clear text from frame {f} (CCC)"));
     }
     if s.control.gaps > 0 || s.control.retransmitted_bytes > 0 {
         facts.push(format!(

@@ -63,6 +63,9 @@ impl SortKey {
 pub enum RunState {
     Running,
     Ended,
+    /// Read to its end, but the capture itself ends early (cut in a record, a damaged block):
+    /// what the rest of the traffic did is not known. Why, and in which file.
+    EndedEarly(String),
     Failed(String),
 }
 

@@ -74,8 +74,9 @@ pub struct Snapshot {
 pub enum Update {
     /// Events in the order the analyzer emitted them, then the state after them.
     Batch { events: Vec<Event>, snapshot: Box<Snapshot>, dropped_events: u64 },
-    /// The input is over (the events before held the summary) or failed.
-    Ended { error: Option<String> },
+    /// The input is over (the events before held the summary) or failed; `cut_short` when a
+    /// file ended early (truncated), with why.
+    Ended { error: Option<String>, cut_short: Option<String> },
 }
 
 /// The analysis side.
@@ -162,10 +163,10 @@ impl Feeder {
         }
     }
 
-    /// The input is over, or failed: the last word.
-    pub fn end(&mut self, error: Option<String>) {
+    /// The input is over (cut short, when a file ended early), or failed: the last word.
+    pub fn end(&mut self, error: Option<String>, cut_short: Option<String>) {
         if !self.closed {
-            let _ = self.tx.send(Update::Ended { error });
+            let _ = self.tx.send(Update::Ended { error, cut_short });
         }
     }
 

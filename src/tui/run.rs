@@ -10,7 +10,7 @@ use super::app::{App, RunState, Status};
 use super::draw;
 use super::feed::{self, Feeder, SourceCounters, UiFeed, Update, PUBLISH_EVERY};
 use super::input;
-use super::terminal::Screen;
+use super::terminal::{Screen, Tty};
 use crate::analyzer::{Analyzer, Settings};
 use crate::capture::progress::Progress;
 use crate::drive::{self, Inputs};
@@ -48,8 +48,9 @@ struct Outcome {
     report: Option<Vec<u8>>,
 }
 
-/// Runs the UI over already opened capture files. Refuses (exit 2) when stdout is not a
-/// terminal: a UI drawn into a pipe or a file is garbage.
+/// Runs the UI over already opened capture files. The UI needs a terminal: standard output,
+/// or with `--report` redirected (the report goes there) the controlling terminal. Refuses
+/// (exit 2) otherwise: a UI drawn into a pipe or a file is garbage.
 pub fn run(inputs: Inputs, options: Options) -> ExitCode {
     run_with(inputs, options, Trial::NONE)
 }
@@ -74,8 +75,15 @@ fn nothing() {}
 
 #[doc(hidden)]
 pub fn run_with(inputs: Inputs, options: Options, trial: Trial) -> ExitCode {
-    if !io::stdout().is_terminal() {
-        return drive::fail("--tui needs a terminal on standard output (use the text, --json or --ndjson report in a pipe)");
+    if !io::stdout().is_terminal() && !options.report {
+        return drive::fail(
+            "--tui needs a terminal on standard output (add --report to see the UI on the terminal and write the text report \
+             to standard output; or use the text, --json or --ndjson report in a pipe)",
+        );
+    }
+    // Said before the analysis starts, not after it as a terminal error.
+    if let Err(e) = Tty::open() {
+        return drive::fail(format_args!("--tui needs a terminal: standard output is redirected and /dev/tty cannot be opened ({e})"));
     }
     let label = match inputs.paths() {
         [p] => format!("file {}", p.display()),
@@ -141,11 +149,18 @@ fn analyze(inputs: Inputs, mut feeder: Feeder, stop: Arc<AtomicBool>, report: bo
     }
     let failure = read.failure.take().map(|e| e.to_string());
     let inputs = read.into_inputs();
+    // A file that ends inside a record reads to "100%": the bar must say it ended early.
+    // Of several files, the one by its name; one file is named by the status bar's source.
+    let several = inputs.len() > 1;
+    let cut_short = inputs.iter().find_map(|i| {
+        let name = std::path::Path::new(&i.path).file_name().map_or(i.path.clone(), |n| n.to_string_lossy().into_owned());
+        i.truncated.as_ref().map(|why| if several { format!("{name}: {why}") } else { why.clone() })
+    });
     (trial.read)();
     analyzer.finish();
     hand_over(std::iter::from_fn(|| analyzer.poll_event()), &mut feeder, &mut text);
     feeder.publish(&analyzer, counters(&progress), true);
-    feeder.end(failure.clone());
+    feeder.end(failure.clone(), cut_short);
     let report = text.and_then(|mut t| t.finish(&inputs).ok().map(|_| t.into_inner()));
     Outcome { errors: analyzer.stats().errors, failure, report }
 }
@@ -238,11 +253,12 @@ fn take_updates(app: &mut App, feed: &UiFeed) -> bool {
                 }
                 app.on_snapshot(&snapshot, dropped_events);
             }
-            Ok(Update::Ended { error }) => {
+            Ok(Update::Ended { error, cut_short }) => {
                 any = true;
-                app.status.state = match error {
-                    Some(e) => RunState::Failed(e),
-                    None => RunState::Ended,
+                app.status.state = match (error, cut_short) {
+                    (Some(e), _) => RunState::Failed(e),
+                    (None, Some(why)) => RunState::EndedEarly(why),
+                    (None, None) => RunState::Ended,
                 };
             }
             Err(TryRecvError::Empty) => return any,

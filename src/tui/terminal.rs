@@ -3,6 +3,9 @@
 //! from outside, or a panic in any thread (the hook restores the screen, prints the panic,
 //! and ends the process: a UI drawing over a restored terminal helps nobody).
 //!
+//! The UI is drawn on standard output when it is a terminal, else on the controlling terminal
+//! (/dev/tty): `--tui --report > file` puts the UI on the terminal and the report in the file.
+//!
 //! Owns: terminal modes and signals while the UI runs. Must not touch: what is drawn.
 
 use ratatui::crossterm::cursor::Show;
@@ -10,21 +13,60 @@ use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen};
 use ratatui::prelude::CrosstermBackend;
 use ratatui::Terminal;
-use std::io::{self, Stdout};
+use std::fs::File;
+use std::io::{self, IsTerminal, Stdout, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
 /// The UI owns the terminal: the panic hook restores it only then.
 static ACTIVE: AtomicBool = AtomicBool::new(false);
+/// The UI is on /dev/tty, not standard output: the terminal is restored there.
+static ON_TTY: AtomicBool = AtomicBool::new(false);
 static HOOK: Once = Once::new();
 /// Held while a frame is written: a panic on another thread restores the terminal between two
 /// frames, never in the middle of an escape sequence.
 static DRAWING: Mutex<()> = Mutex::new(());
 
+/// Where the UI is drawn: standard output, or the controlling terminal when standard output
+/// is redirected.
+pub enum Tty {
+    Stdout(Stdout),
+    Device(File),
+}
+
+impl Tty {
+    /// Standard output when it is a terminal, else the controlling terminal (an error when
+    /// there is none: no UI can be shown).
+    pub fn open() -> io::Result<Tty> {
+        let stdout = io::stdout();
+        if stdout.is_terminal() {
+            return Ok(Tty::Stdout(stdout));
+        }
+        let tty = File::options().write(true).open("/dev/tty")?;
+        Ok(Tty::Device(tty))
+    }
+}
+
+impl Write for Tty {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Tty::Stdout(s) => s.write(buf),
+            Tty::Device(f) => f.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Tty::Stdout(s) => s.flush(),
+            Tty::Device(f) => f.flush(),
+        }
+    }
+}
+
 /// The terminal in UI mode; dropping it restores the terminal.
 pub struct Screen {
-    pub terminal: Terminal<CrosstermBackend<Stdout>>,
+    pub terminal: Terminal<CrosstermBackend<Tty>>,
     /// Set by SIGINT, SIGTERM or SIGHUP: the UI loop ends as on `q`.
     pub stop: Arc<AtomicBool>,
 }
@@ -61,14 +103,15 @@ impl Screen {
         for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
             signal_hook::flag::register(signal, stop.clone())?;
         }
+        let mut tty = Tty::open()?;
+        ON_TTY.store(matches!(tty, Tty::Device(_)), Ordering::SeqCst);
         enable_raw_mode()?;
         ACTIVE.store(true, Ordering::SeqCst);
-        let mut stdout = io::stdout();
-        if let Err(e) = execute!(stdout, EnterAlternateScreen) {
+        if let Err(e) = execute!(tty, EnterAlternateScreen) {
             leave();
             return Err(e);
         }
-        match Terminal::new(CrosstermBackend::new(stdout)) {
+        match Terminal::new(CrosstermBackend::new(tty)) {
             Ok(terminal) => Ok(Screen { terminal, stop }),
             Err(e) => {
                 leave();
@@ -109,5 +152,11 @@ fn leave() {
 
 fn restore() {
     let _ = disable_raw_mode();
-    let _ = execute!(io::stdout(), LeaveAlternateScreen, Show);
+    if ON_TTY.load(Ordering::SeqCst) {
+        if let Ok(mut tty) = File::options().write(true).open("/dev/tty") {
+            let _ = execute!(tty, LeaveAlternateScreen, Show);
+        }
+    } else {
+        let _ = execute!(io::stdout(), LeaveAlternateScreen, Show);
+    }
 }

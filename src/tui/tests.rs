@@ -339,3 +339,50 @@ fn with_only_the_clients_side_the_nat_picture_says_where_the_private_address_cam
     assert!(screen.contains(fact), "{fact} missing:\n{screen}");
     assert!(!screen.contains("as its 227 reply said"), "{screen}");
 }
+
+#[test]
+fn the_lines_to_type_wrap_at_the_panes_edge_and_copy_back_whole() {
+    let mut app = app_from(LEAK);
+    keys(&mut app, &[Action::NextPane]);
+    let id = app.selected_finding().unwrap();
+    let typed: Vec<String> = app.store.finding(id).unwrap().fix.iter().flat_map(crate::report::fix::apply).collect();
+    assert!(typed.iter().any(|l| l.chars().count() > 80 - 7), "a command wider than the pane: {typed:?}");
+    let screen = render(&mut app, 80, 60);
+    // Each line to type, from its rows as a shell reads them (a backslash at a row's end joins
+    // the next row, its indent a space like any other).
+    let rows: Vec<&str> = screen.lines().skip_while(|l| !l.starts_with("fix:")).filter(|l| l.starts_with("       ")).collect();
+    let mut copied = Vec::new();
+    let mut cur = String::new();
+    for row in rows {
+        let row = if cur.is_empty() { row.trim_start() } else { row.trim_start_matches("       ") };
+        match row.strip_suffix('\\') {
+            Some(head) => cur.push_str(head),
+            None => copied.push(std::mem::take(&mut cur) + row),
+        }
+    }
+    let spaced = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(copied.iter().map(|l| spaced(l)).collect::<Vec<_>>(), typed, "{screen}");
+}
+
+#[test]
+fn a_line_to_type_keeps_every_character_in_its_rows() {
+    use super::draw::wrap_typed;
+    let cmd = "iptables -t nat -A PREROUTING -d 198.51.100.2 -p tcp --dport 40004:40005 -j DNAT --to-destination 10.0.0.20";
+    let rows = wrap_typed(cmd, 40);
+    assert!(rows.len() > 2 && rows.iter().all(|r| r.chars().count() <= 40), "{rows:?}");
+    assert!(rows[..rows.len() - 1].iter().all(|r| r.ends_with(" \\")), "{rows:?}");
+    assert_eq!(rows.iter().map(|r| r.trim_end_matches('\\').trim()).collect::<Vec<_>>().join(" "), cmd);
+    // A word longer than a row is cut with a bare backslash and no indent: the shell joins it as it was.
+    let long = format!("iptables -I FORWARD -m comment --comment {}", "x".repeat(50));
+    let rows = wrap_typed(&long, 30);
+    let joined: String = rows
+        .iter()
+        .map(|r| r.strip_suffix(" \\").map(|h| format!("{h} ")).unwrap_or_else(|| r.trim_end_matches('\\').to_string()))
+        .collect();
+    assert_eq!(joined.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" "), long);
+    // A configuration line is not a shell command: no backslash, its rows indented.
+    let conf = format!("handler.masquerade_address = '{}'", "2001:db8:ffff:ffff:ffff:ffff:ffff:1");
+    let rows = wrap_typed(&conf, 30);
+    assert!(rows.len() > 1 && rows.iter().all(|r| !r.ends_with('\\')) && rows[1].starts_with("  "), "{rows:?}");
+    assert_eq!(wrap_typed("pasv_min_port=40004", 30), ["pasv_min_port=40004"]);
+}

@@ -244,6 +244,31 @@ mod tests {
     }
 
     #[test]
+    fn in_colour_headings_are_painted_and_the_lines_to_type_are_not() {
+        let session = &sessions("pasv-private-leak-fail/client.pcap")[0];
+        let (mut c, collected) = Collector::new();
+        settle(&mut c, session);
+        let summary = Box::new(Summary { sessions: 1, ..Summary::default() });
+        c.event(&Event::Summary { frame: session.last_frame, time: Timestamp(0), summary }).unwrap();
+        c.finish(&[]).unwrap();
+        let e = collected.recv().unwrap();
+        let written = |color| {
+            let mut text = Vec::new();
+            super::text::write(&mut text, std::slice::from_ref(&e), color).unwrap();
+            String::from_utf8(text).unwrap()
+        };
+        let (plain, painted) = (written(false), written(true));
+        assert!(!plain.contains('\x1b'), "{plain}");
+        assert!(painted.contains("\x1b[1;31m--- ERROR session 0: "), "{painted}");
+        assert!(painted.contains("\x1b[1mWhat to change:\x1b[0m"), "{painted}");
+        let typed = painted.lines().find(|l| l.trim_start().starts_with("pasv_address=")).unwrap();
+        assert_eq!(typed, "      pasv_address=198.51.100.2", "copied as it is");
+        // Without the escape codes, the same words.
+        let stripped = painted.replace("\x1b[1;31m", "").replace("\x1b[1m", "").replace("\x1b[0m", "");
+        assert_eq!(stripped, plain);
+    }
+
+    #[test]
     fn text_and_page_refer_to_the_session_that_told_the_same_causes_and_fixes() {
         let first = &sessions("pasv-private-leak-fail/client.pcap")[0];
         let mut again = first.clone();
@@ -256,7 +281,7 @@ mod tests {
         c.finish(&[]).unwrap();
         let e = collected.recv().unwrap();
         let mut text = Vec::new();
-        super::text::write(&mut text, std::slice::from_ref(&e)).unwrap();
+        super::text::write(&mut text, std::slice::from_ref(&e), false).unwrap();
         let text = String::from_utf8(text).unwrap();
         let mut page = Vec::new();
         super::super::html::write(&mut page, std::slice::from_ref(&e), None).unwrap();

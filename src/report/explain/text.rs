@@ -1,6 +1,7 @@
 //! `explain` for a person: per capture the verdict, then each problem session (what happened,
 //! why, what to change, the diagram), then the healthy sessions one line each. Lines fit 80
-//! columns (a single word longer than that stands alone).
+//! columns (a single word longer than that stands alone). On a terminal, headings are bold and
+//! a problem's heading red or yellow; the lines to type are never painted (they are copied).
 //!
 //! Owns the text layout of `explain`; the words are report::explain::words'.
 
@@ -13,26 +14,27 @@ use crate::model::{Finding, Fix, Severity};
 use crate::problems::told::Told;
 use crate::problems::{Explanation, Summary as FindingSummary};
 use crate::report::ladder_text::{LadderText, WIDTH};
-use crate::report::text::wrap;
+use crate::report::text::{wrap, Style};
 use std::io::{self, Write};
 
-/// Writes every capture, one after the other.
-pub fn write(out: &mut dyn Write, captures: &[Explained]) -> io::Result<()> {
+/// Writes every capture, one after the other, in colour when `color`.
+pub fn write(out: &mut dyn Write, captures: &[Explained], color: bool) -> io::Result<()> {
+    let st = Style { color };
     for (i, e) in captures.iter().enumerate() {
         if i > 0 {
             writeln!(out)?;
         }
-        capture(out, e)?;
+        capture(out, &st, e)?;
     }
     out.flush()
 }
 
-fn capture(out: &mut dyn Write, e: &Explained) -> io::Result<()> {
+fn capture(out: &mut dyn Write, st: &Style, e: &Explained) -> io::Result<()> {
     let paths: Vec<&str> = e.inputs.iter().map(|i| i.path.as_str()).collect();
-    writeln!(out, "=== {}", paths.join(", "))?;
+    writeln!(out, "{}", st.bold(&format!("=== {}", paths.join(", "))))?;
     if e.no_ftp() {
         paragraph(out, "", &NoFtp(e).to_string())?;
-        return e.across.iter().try_for_each(|f| outside(out, f));
+        return e.across.iter().try_for_each(|f| outside(out, st, f));
     }
     paragraph(out, "", &e.verdict.to_string())?;
     if let Some(note) = crate::report::notes::implicit_ftps_note(&e.summary) {
@@ -46,7 +48,7 @@ fn capture(out: &mut dyn Write, e: &Explained) -> io::Result<()> {
     }
     for f in &e.across {
         match f.session {
-            NO_SESSION => outside(out, f)?,
+            NO_SESSION => outside(out, st, f)?,
             _ => paragraph(out, "", &format!("Across sessions: {}.", FindingSummary(f)))?,
         }
     }
@@ -54,14 +56,14 @@ fn capture(out: &mut dyn Write, e: &Explained) -> io::Result<()> {
     let mut told = Told::default();
     for p in &e.problems {
         writeln!(out)?;
-        problem(out, p, p.told_by(&mut told))?;
+        problem(out, st, p, p.told_by(&mut told))?;
     }
     if e.problems_left_out > 0 {
         writeln!(out)?;
         paragraph(out, "", &format!("({} more session(s) with a problem, counted in the verdict, not told here.)", e.problems_left_out))?;
     }
     if !e.healthy.is_empty() {
-        writeln!(out, "\nHealthy sessions:")?;
+        writeln!(out, "\n{}", st.bold("Healthy sessions:"))?;
         for h in &e.healthy {
             writeln!(out, "  {h}")?;
         }
@@ -73,49 +75,51 @@ fn capture(out: &mut dyn Write, e: &Explained) -> io::Result<()> {
 }
 
 /// `told`: the session whose identical causes and fixes were told already.
-fn problem(out: &mut dyn Write, p: &Problem, told: Option<u32>) -> io::Result<()> {
+fn problem(out: &mut dyn Write, st: &Style, p: &Problem, told: Option<u32>) -> io::Result<()> {
     let s = &p.session;
-    let worst = if s.findings.iter().any(|f| f.severity == Severity::Error) { "ERROR" } else { "WARNING" };
-    writeln!(out, "--- {worst} session {}: {} -> {}", s.id, Sock(s.client), Sock(s.server))?;
-    writeln!(out, "What happened:")?;
+    let (worst, paint) = if s.findings.iter().any(|f| f.severity == Severity::Error) { ("ERROR", "1;31") } else { ("WARNING", "1;33") };
+    writeln!(out, "{}", st.paint(paint, &format!("--- {worst} session {}: {} -> {}", s.id, Sock(s.client), Sock(s.server))))?;
+    writeln!(out, "{}", st.bold("What happened:"))?;
     for fact in p.story.steps.iter().filter(|f| !matches!(f, Fact::Why { .. })) {
         bullet(out, &fact.to_string())?;
     }
     if let Some(id) = told {
-        writeln!(out, "Why, and what to change: as for session {id} above.")?;
-        writeln!(out, "Diagram:")?;
+        writeln!(out, "{}", st.bold(&format!("Why, and what to change: as for session {id} above.")))?;
+        writeln!(out, "{}", st.bold("Diagram:"))?;
         return write!(out, "{}", LadderText(&p.ladder));
     }
-    writeln!(out, "Why:")?;
+    writeln!(out, "{}", st.bold("Why:"))?;
     for fact in p.story.steps.iter().filter(|f| matches!(f, Fact::Why { .. })) {
         bullet(out, &fact.to_string())?;
     }
-    fixes(out, &p.fixes)?;
-    writeln!(out, "Diagram:")?;
+    fixes(out, st, &p.fixes)?;
+    writeln!(out, "{}", st.bold("Diagram:"))?;
     write!(out, "{}", LadderText(&p.ladder))
 }
 
 /// A finding outside any session (a control connection that never opened, data without its
 /// control channel): what it is, why, what to change.
-fn outside(out: &mut dyn Write, f: &Finding) -> io::Result<()> {
-    let worst = match f.severity {
-        Severity::Error => "ERROR",
-        Severity::Warning => "WARNING",
-        Severity::Info => "NOTE",
+fn outside(out: &mut dyn Write, st: &Style, f: &Finding) -> io::Result<()> {
+    let (worst, paint) = match f.severity {
+        Severity::Error => ("ERROR", "1;31"),
+        Severity::Warning => ("WARNING", "1;33"),
+        Severity::Info => ("NOTE", "1;36"),
     };
     writeln!(out)?;
-    paragraph(out, "", &format!("--- {worst} {}: {}", f.kind.as_str(), FindingSummary(f)))?;
-    writeln!(out, "What happened:")?;
+    for line in wrap(&format!("--- {worst} {}: {}", f.kind.as_str(), FindingSummary(f)), WIDTH) {
+        writeln!(out, "{}", st.paint(paint, &line))?;
+    }
+    writeln!(out, "{}", st.bold("What happened:"))?;
     bullet(out, &Explanation(f).to_string())?;
-    writeln!(out, "Why:")?;
+    writeln!(out, "{}", st.bold("Why:"))?;
     bullet(out, &crate::problems::cause(f).to_string())?;
-    fixes(out, &f.fix)
+    fixes(out, st, &f.fix)
 }
 
 /// "What to change:", each fix with the lines to type, when there are fixes.
-fn fixes(out: &mut dyn Write, fixes: &[Fix]) -> io::Result<()> {
+fn fixes(out: &mut dyn Write, st: &Style, fixes: &[Fix]) -> io::Result<()> {
     if !fixes.is_empty() {
-        writeln!(out, "What to change:")?;
+        writeln!(out, "{}", st.bold("What to change:"))?;
         for fix in fixes {
             bullet(out, &fix.to_string())?;
             // The lines to type, whole (a command cut in two would not work when pasted).

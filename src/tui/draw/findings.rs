@@ -1,7 +1,7 @@
 //! Findings: a list (severity, kind, session, evidence frames, summary) and, below it, the
 //! selected finding in full: explanation and fixes, the text report's words.
 
-use super::{fit, severity_word, wrap, Theme};
+use super::{fit, severity_word, wrap, wrap_typed, Theme};
 use crate::model::Finding;
 use crate::problems::{Explanation, Summary};
 use crate::tui::app::App;
@@ -67,9 +67,12 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &mut App) {
             let lead = if i == 0 { Span::styled("fix: ", theme.bold()) } else { Span::raw("     ") };
             lines.push(Line::from(vec![lead, Span::raw(l)]));
         }
-        // The lines to type, whole: cut, they would not work when copied.
+        // The lines to type, every character shown: cut at the pane's edge, they would not
+        // work when copied.
         for l in crate::report::fix::apply(fix) {
-            lines.push(Line::raw(format!("       {l}")));
+            for row in wrap_typed(&l, w.saturating_sub(7)) {
+                lines.push(Line::raw(format!("       {row}")));
+            }
         }
     }
     // Its consequences: listed here, not as problems of their own.

@@ -162,6 +162,55 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// Commands a fix gives for a POSIX shell: their rows end in the shell's line continuation.
+const SHELL_COMMANDS: [&str; 2] = ["iptables", "ip6tables"];
+
+/// A line to type (a fix's command or configuration line) in rows of at most `width`
+/// characters, cut at its spaces, every character kept: cut at the pane's edge it could not be
+/// copied. A shell command's rows end in the shell's line continuation (" \\" at a space, "\\"
+/// inside a word too long for a row), so that the rows copied together still run as one
+/// command; other lines (configuration, a Windows command) continue on rows indented by two
+/// spaces.
+pub fn wrap_typed(line: &str, width: usize) -> Vec<String> {
+    let width = width.max(24);
+    if line.chars().count() <= width {
+        return vec![line.to_string()];
+    }
+    let shell = line.split(' ').next().is_some_and(|cmd| SHELL_COMMANDS.contains(&cmd));
+    // Room on a row: a shell row keeps two columns for " \\".
+    let room = if shell { width - 2 } else { width };
+    // Rows, each with whether it ended at a space (else inside a word).
+    let mut rows: Vec<(String, bool)> = Vec::new();
+    let mut cur = String::new();
+    for (i, word) in line.split(' ').enumerate() {
+        if i > 0 {
+            if cur.chars().count() + 1 + word.chars().count() > room && !cur.trim().is_empty() {
+                rows.push((std::mem::replace(&mut cur, "  ".to_string()), true));
+            } else {
+                cur.push(' ');
+            }
+        }
+        cur.push_str(word);
+        while cur.chars().count() > room {
+            let head: String = cur.chars().take(room).collect();
+            let tail: String = cur.chars().skip(room).collect();
+            rows.push((head, false));
+            // A shell joins "\\" and the next row as they are: no indent there.
+            cur = if shell { tail } else { format!("  {tail}") };
+        }
+    }
+    rows.push((cur, true));
+    let last = rows.len() - 1;
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, (row, at_space))| match (shell && i < last, at_space) {
+            (true, true) => format!("{row} \\"),
+            (true, false) => format!("{row}\\"),
+            (false, _) => row,
+        })
+        .collect()
+}
+
 /// "12.3 KiB".
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];

@@ -51,11 +51,14 @@ pub fn bar(f: &mut Frame<'_>, area: Rect, app: &App) {
         (_, true) => "paused".to_string(),
         (RunState::Running, false) => "running".to_string(),
         (RunState::Ended, false) => "ended".to_string(),
+        (RunState::EndedEarly(_), false) => "ENDED EARLY (truncated)".to_string(),
     };
     // The most important first; what does not fit is left out, the source last of all
     // (it is cut from the left instead).
     let mut parts = vec![state];
-    if let Some(total) = s.total_bytes.filter(|&t| t > 0) {
+    // A truncated file is read to its last byte: "100%" would read as the whole capture.
+    let cut_short = matches!(s.state, RunState::EndedEarly(_));
+    if let Some(total) = s.total_bytes.filter(|&t| t > 0 && !cut_short) {
         let pct = (s.counters.bytes.min(total) as f64 * 100.0 / total as f64).floor();
         parts.push(format!("{pct:.0}%"));
     }
@@ -75,7 +78,7 @@ pub fn bar(f: &mut Frame<'_>, area: Rect, app: &App) {
     if s.dropped_events > 0 {
         parts.push(format!("{} events skipped (display behind)", count(s.dropped_events)));
     }
-    if let RunState::Failed(why) = &s.state {
+    if let RunState::Failed(why) | RunState::EndedEarly(why) = &s.state {
         parts.insert(1, why.clone());
     }
     let width = area.width as usize;
