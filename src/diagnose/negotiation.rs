@@ -55,7 +55,10 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
     if let (Some(adv), false) = (n.advertised, n.address_implied) {
         let class = classify(adv.ip());
         if leaks(class, adv.ip(), sender, peer) {
-            cause = Some(out.len());
+            // A leak the client worked around is no cause of what failed after it.
+            if !(n.mode == Mode::Passive && ignored_advertised(n, adv)) {
+                cause = Some(out.len());
+            }
             private_leak(s, n, adv, side, setup, &frames, out);
         } else if adv.ip() != sender && !same_address_v4_mapped(adv.ip(), sender) {
             cause = Some(out.len());
@@ -261,6 +264,12 @@ fn leaks(class: AddressClass, adv: IpAddr, sender: IpAddr, peer: IpAddr) -> bool
     }
 }
 
+/// Did the client dial somewhere other than the advertised address (the control connection's
+/// address, as clients that judge a 227 unroutable do)?
+fn ignored_advertised(n: &Negotiation, adv: SocketAddr) -> bool {
+    n.data.connection.as_ref().is_some_and(|c| c.server != adv)
+}
+
 /// The data connection a negotiation led to, if any, as explanations name it.
 fn via(n: &Negotiation) -> Option<Via> {
     match (&n.data.connection, n.data.matched_by) {
@@ -287,6 +296,11 @@ fn private_leak(
     // Tried, failed, and yet completed: the try that carried the transfer is not in the capture.
     let elsewhere = n.data.completed().filter(|_| tried.is_some() && outcome == Outcome::Unknown);
     let (consequence, severity) = match (n.mode, outcome, elsewhere) {
+        // The client did not use the leaked address: what failed is the way to the control
+        // address's port, told by data_connection_failed. The leak stays a warning beside it.
+        (Mode::Passive, o, _) if o.is_failure() && ignored_advertised(n, adv) => {
+            (Consequence::WorkedAroundThenFailed(o), Severity::Warning)
+        }
         (_, o, _) if o.is_failure() => (Consequence::Failed(o), Severity::Error),
         (_, _, Some(code)) => (Consequence::CompletedElsewhere { code, frame: n.data.reply_frame }, Severity::Warning),
         (Mode::Passive, Outcome::Established, _) if !went_to_advertised => (Consequence::WorkedAround, Severity::Warning),
