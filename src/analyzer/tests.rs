@@ -130,6 +130,9 @@ fn a_closed_session_is_reported_at_once_and_forgotten() {
     assert_eq!(f.a.open_sessions().count(), 0, "its state is dropped");
     assert_eq!(f.a.budget.held(), 0, "and its buffers");
     f.a.finish();
+    // Its server's picture, from the whole capture, comes before the summary.
+    let Some(Event::Server { server, .. }) = f.a.poll_event() else { panic!("the server's picture") };
+    assert_eq!((server.picture.sessions, server.picture.leaked), (1, true));
     let Some(Event::Summary { summary, .. }) = f.a.poll_event() else { panic!("summary last") };
     assert_eq!((summary.sessions, summary.negotiations, summary.warnings), (1, 1, 1));
 }

@@ -8,6 +8,7 @@
 
 pub mod across;
 mod negotiation;
+pub mod servers;
 mod session;
 #[cfg(test)]
 mod tests_table;
@@ -18,12 +19,12 @@ use crate::AddrMap;
 /// Evidence frames kept for a finding that repeats.
 const MAX_FRAMES: usize = 12;
 
-/// What diagnosis knows beyond the session: the operator's intended setup, and the passive
-/// ports the capture saw this server use in all its sessions so far.
+/// What diagnosis knows beyond the session: the operator's intended setup, and whether the
+/// session's server has a fix block at the end (it does unless the bound on servers was met).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Context {
     pub intent: Intent,
-    pub passive_ports: Option<PortRange>,
+    pub server_block: bool,
 }
 
 /// A settled session's findings, in the order they were found, repeats merged, effects linked
@@ -36,36 +37,6 @@ pub fn session_findings(s: &Session, cx: &Context) -> Vec<Finding> {
         negotiation::findings(s, n, cx, &setup, &mut found);
     }
     merge_repeats(found)
-}
-
-/// Servers whose passive ports are remembered; past it, a new server's fixes use its own
-/// session's ports only.
-const MAX_SERVERS: usize = 4096;
-
-/// The passive ports each server was seen to use, over all its sessions so far: a fix's range
-/// covers what the capture showed, not only the one session's few transfers.
-#[derive(Default)]
-pub struct PortsSeen(AddrMap<std::net::IpAddr, PortRange>);
-
-impl PortsSeen {
-    /// Adds a settled session's passive ports; the range its server is known to use so far.
-    pub fn see(&mut self, s: &Session) -> Option<PortRange> {
-        let own = passive_ports(s);
-        let server = s.server.ip();
-        let room = self.0.len() < MAX_SERVERS;
-        match (self.0.get_mut(&server), own) {
-            (Some(known), Some(r)) => {
-                *known = known.with(r.lo).with(r.hi);
-                Some(*known)
-            }
-            (Some(known), None) => Some(*known),
-            (None, Some(r)) if room => {
-                self.0.insert(server, r);
-                Some(r)
-            }
-            (None, own) => own,
-        }
-    }
 }
 
 /// The passive ports a session shows its server using: those advertised in passive replies,
@@ -101,7 +72,13 @@ fn server_setup(s: &Session, cx: &Context) -> ServerSetup {
         public_address: Known::or_seen(cx.intent.public_ip, public),
         lan_address: lan.map_or(Known::Unknown, Known::Seen),
         control_port: s.control_port,
-        passive_ports: Known::or_seen(cx.intent.pasv_range, cx.passive_ports.or_else(|| passive_ports(s))),
+        // One session's ports are too few to make a range of (the server's block has the
+        // whole capture's); without a block, they are all there is.
+        passive_ports: match (cx.intent.pasv_range, cx.server_block) {
+            (Some(r), _) => Known::Intended(r),
+            (None, true) => Known::InServerBlock,
+            (None, false) => passive_ports(s).map_or(Known::Unknown, Known::Seen),
+        },
     }
 }
 

@@ -74,10 +74,7 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
                     frames: frames.clone(),
                     text: Text::Mismatch(Mismatch { advertised: adv, server: s.server.ip(), outcome, via: via(n) }),
                     fix: if outcome.is_failure() {
-                        vec![
-                            Fix::CheckExternalAddress { advertised: adv, server: s.server.ip() },
-                            Fix::ForwardPassiveRange { setup: *setup },
-                        ]
+                        vec![Fix::CheckExternalAddress { advertised: adv, server: s.server.ip() }, Fix::forward(*setup)]
                     } else {
                         Vec::new()
                     },
@@ -193,10 +190,7 @@ fn not_seen(s: &Session, n: &Negotiation, setup: &ServerSetup, frame: u64) -> Op
     }
     let adv = n.advertised?;
     let at_server = classify(s.server.ip()).is_unreachable_from_elsewhere() && !classify(adv.ip()).is_unreachable_from_elsewhere();
-    let mut fix = vec![Fix::ForwardPassiveRange { setup: *setup }];
-    if setup.lan_address == Known::Unknown {
-        fix.push(Fix::AllowPassiveRange { setup: *setup });
-    }
+    let fix = forward_or_allow(setup);
     Some(Finding {
         group: group((adv.ip(), at_server)),
         fix,
@@ -211,6 +205,16 @@ fn not_seen(s: &Session, n: &Negotiation, setup: &ServerSetup, frame: u64) -> Op
             Details::NotSeen { advertised: adv, at_server },
         )
     })
+}
+
+/// The passive port must be forwarded (behind NAT) or let in (a firewall): which one, the
+/// capture tells only when it shows the server's LAN address.
+fn forward_or_allow(setup: &ServerSetup) -> Vec<Fix> {
+    let mut fix = vec![Fix::forward(*setup)];
+    if setup.lan_address == Known::Unknown {
+        fix.push(Fix::allow(*setup));
+    }
+    fix
 }
 
 /// The operator's intended setup against what a passive reply advertised: a port outside the
@@ -312,7 +316,7 @@ fn private_leak(
     let fix = match n.mode {
         // Forwarding needs the server's LAN address: an advertised loopback or "any" address is
         // not one, and without one the operator must supply it (the fix says so).
-        Mode::Passive => vec![Fix::ServerPassiveSettings { setup: *setup }, Fix::ForwardPassiveRange { setup: *setup }],
+        Mode::Passive => vec![Fix::ServerPassiveSettings { setup: *setup }, Fix::forward(*setup)],
         Mode::Active => {
             let mut f = vec![Fix::UsePassiveMode];
             // Where the helper already did the rewriting, suggesting it would be noise.
@@ -396,12 +400,7 @@ fn data_failed(s: &Session, n: &Negotiation, c: &Connection, setup: &ServerSetup
             } else {
                 FailureCause::SynsVanish
             };
-            // The passive port must be forwarded (behind NAT) or let in (a firewall): which one,
-            // the capture tells only when it shows the server's LAN address.
-            let mut fix = vec![Fix::ForwardPassiveRange { setup: *setup }];
-            if setup.lan_address == Known::Unknown {
-                fix.push(Fix::AllowPassiveRange { setup: *setup });
-            }
+            let mut fix = forward_or_allow(setup);
             if !matches!(setup.passive_ports, Known::Intended(_)) {
                 fix.push(Fix::ServerPassiveSettings { setup: *setup });
             }
@@ -475,11 +474,7 @@ fn rejection_advice(s: &Session, n: &Negotiation, code: u16, text: &str, setup: 
     match code {
         425 if n.mode == Mode::Passive && n.data.connection.is_none() && n.data.earlier_attempts.is_empty() => {
             // The server's own words that no connection came: as for a reply nothing followed.
-            let mut fix = vec![Fix::ForwardPassiveRange { setup: *setup }];
-            if setup.lan_address == Known::Unknown {
-                fix.push(Fix::AllowPassiveRange { setup: *setup });
-            }
-            (Rejection::NoneArrived { advertised: n.advertised }, fix)
+            (Rejection::NoneArrived { advertised: n.advertised }, forward_or_allow(setup))
         }
         425 => (
             Rejection::CannotOpen,

@@ -640,7 +640,7 @@ fn each_decision_gives_its_findings() {
     let rows: Vec<Row> = [control_rows(), leak_rows(), address_rows(), intent_rows(), rejection_rows()].into_iter().flatten().collect();
     let mut failed = Vec::new();
     for r in &rows {
-        let cx = Context { intent: r.intent, passive_ports: None };
+        let cx = Context { intent: r.intent, server_block: true };
         let found = session_findings(&r.session, &cx);
         assert!(found.iter().all(|f| f.session == ID), "{}: every finding names its session", r.name);
         let found: Vec<Want> = found.iter().map(got).collect();

@@ -25,12 +25,21 @@ pub struct Text<W: Write> {
     /// (kind, severity) -> sessions with such a finding, in order of first appearance.
     tally: Vec<((FindingKind, Severity), u64)>,
     summary: Summary,
+    servers: super::server::Latest,
     buf: String,
 }
 
 impl<W: Write> Text<W> {
     pub fn new(out: W, color: bool) -> Text<W> {
-        Text { out, st: Style { color }, explained: AddrMap::default(), tally: Vec::new(), summary: Summary::default(), buf: String::new() }
+        Text {
+            out,
+            st: Style { color },
+            explained: AddrMap::default(),
+            tally: Vec::new(),
+            summary: Summary::default(),
+            servers: Default::default(),
+            buf: String::new(),
+        }
     }
 
     pub fn into_inner(self) -> W {
@@ -108,6 +117,10 @@ impl<W: Write> Sink for Text<W> {
                 self.buf.push('\n');
                 self.flush_buf()
             }
+            Event::Server { server, .. } => {
+                self.servers.tell(server);
+                Ok(())
+            }
             Event::Summary { summary, .. } => {
                 self.summary = (**summary).clone();
                 Ok(())
@@ -161,6 +174,11 @@ impl<W: Write> Sink for Text<W> {
         let set_aside = super::notes::set_aside(c);
         if !set_aside.is_empty() {
             let _ = writeln!(out, "{}", st.dim(&format!("({})", set_aside.join(", "))));
+        }
+        // One block per server, from the whole capture: the fixes to apply.
+        for server in self.servers.servers() {
+            out.push('\n');
+            super::server::text_block(out, server, |sev| st.severity(sev));
         }
         self.flush_buf()?;
         self.out.flush()

@@ -1,0 +1,357 @@
+//! The servers of a capture, each pictured from all its settled sessions (model::server), and
+//! each server's one fix block from its picture and the operator's intent.
+//!
+//! Owns the summing up across sessions and the rules of the block: the range is never narrower
+//! than every passive port the capture saw for the server (without `--pasv-range` a suggestion
+//! of at least [`MIN_SUGGESTED_PORTS`] ports, said to be one); no step the capture shows in
+//! place (a control port or passive port that crossed, a public address the replies already
+//! name); one value per fact. Pure and bounded (at most [`MAX_SERVERS`] servers, their first
+//! ones); must not word anything (report::server) nor look at packets.
+
+use crate::model::finding::Details;
+use crate::model::server::{CauseCount, Named};
+use crate::model::{
+    classify, AddressClass, Crossed, FindingKind, Fix, Intent, Known, Mode, Outcome, PortRange, Server, ServerPicture, ServerSetup,
+    Session, Software,
+};
+use crate::AddrMap;
+use std::net::{IpAddr, SocketAddr};
+
+/// Servers pictured; the sessions of servers past it are counted, not pictured.
+pub const MAX_SERVERS: usize = 1024;
+/// The fewest ports a suggested passive range holds: one per simultaneous transfer, with room
+/// for a few clients at once.
+pub const MIN_SUGGESTED_PORTS: u16 = 10;
+
+/// Every server's picture so far, in the order they were first seen.
+#[derive(Debug, Default)]
+pub struct Servers {
+    index: AddrMap<SocketAddr, usize>,
+    pictures: Vec<ServerPicture>,
+    /// Which pictures changed since [`Servers::take_changed`] last looked.
+    changed: Vec<bool>,
+    /// Sessions of servers past [`MAX_SERVERS`].
+    sessions_left_out: u64,
+}
+
+impl Servers {
+    /// Whether this session's server is (or can be) pictured: then its findings point to the
+    /// server's fix block for what one session cannot prove.
+    pub fn has_room_for(&self, s: &Session) -> bool {
+        self.index.contains_key(&s.server) || self.pictures.len() < MAX_SERVERS
+    }
+
+    /// Adds a settled session, its findings made.
+    pub fn see(&mut self, s: &Session) {
+        let at = match self.index.get(&s.server) {
+            Some(&i) => i,
+            None if self.pictures.len() < MAX_SERVERS => {
+                self.index.insert(s.server, self.pictures.len());
+                self.pictures.push(ServerPicture::new(s.server.ip(), s.server.port()));
+                self.changed.push(false);
+                self.pictures.len() - 1
+            }
+            None => {
+                self.sessions_left_out += 1;
+                return;
+            }
+        };
+        add(&mut self.pictures[at], s);
+        self.changed[at] = true;
+    }
+
+    /// Each server with its fix block.
+    pub fn all(&self, intent: Intent) -> Vec<Server> {
+        self.pictures.iter().map(|p| server(p, intent)).collect()
+    }
+
+    /// The servers whose picture changed since the last call, with their fix blocks.
+    pub fn take_changed(&mut self, intent: Intent) -> Vec<Server> {
+        let changed = self.pictures.iter().zip(self.changed.iter_mut()).filter_map(|(p, c)| std::mem::take(c).then_some(p));
+        changed.map(|p| server(p, intent)).collect()
+    }
+
+    pub fn sessions_left_out(&self) -> u64 {
+        self.sessions_left_out
+    }
+}
+
+/// A picture with its fix block.
+pub fn server(p: &ServerPicture, intent: Intent) -> Server {
+    Server { picture: p.clone(), fix: fix_block(p, intent) }
+}
+
+/// What one settled session adds to its server's picture.
+fn add(p: &mut ServerPicture, s: &Session) {
+    p.sessions += 1;
+    if p.software == Software::Unknown {
+        p.software = s.software;
+    }
+    // A recognised session exchanged commands or replies: its control connection went through.
+    p.control_crossed |= s.commands > 0 || s.replies > 0;
+    let server = s.server.ip();
+    match classify(server) {
+        class if is_lan(class) => {
+            p.lan_address.get_or_insert(server);
+        }
+        AddressClass::Public => {
+            p.public_address.get_or_insert(server);
+        }
+        _ => {}
+    }
+    for n in s.negotiations.iter().filter(|n| n.mode == Mode::Passive) {
+        if let Some(adv) = n.advertised {
+            p.advertised.insert(adv.port());
+            if !n.address_implied {
+                match classify(adv.ip()) {
+                    class if is_lan(class) && adv.ip() != server => {
+                        p.lan_address.get_or_insert(adv.ip());
+                    }
+                    // Captured inside, a reply naming a public address names the server's.
+                    AddressClass::Public if !is_public(server) => {
+                        p.public_address.get_or_insert(adv.ip());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let tries = n
+            .data
+            .connection
+            .iter()
+            .map(|c| (c.server, n.data.outcome))
+            .chain(n.data.earlier_attempts.iter().map(|c| (c.server, c.outcome)));
+        for (to, outcome) in tries {
+            note_try(p, server, to, outcome);
+        }
+    }
+    for c in s.probable_data_channels.iter().filter(|c| c.client.ip() == s.client.ip()) {
+        note_try(p, server, c.server, c.outcome);
+    }
+    for f in &s.findings {
+        match &f.details {
+            Details::Leak { side: "server", .. } => p.leaked = true,
+            // Captured at the server, behind NAT: the connection never arrived.
+            Details::NotSeen { advertised, at_server: true } => {
+                p.tried.insert(advertised.port());
+            }
+            _ => {}
+        }
+        for fix in &f.fix {
+            name(&mut p.named, fix);
+        }
+    }
+    let kinds: Vec<(FindingKind, crate::model::Severity)> = s.findings.iter().map(|f| (f.kind, f.severity)).collect();
+    for (i, &(kind, severity)) in kinds.iter().enumerate() {
+        if kinds[..i].contains(&(kind, severity)) {
+            continue;
+        }
+        match p.causes.iter_mut().find(|c| c.kind == kind && c.severity == severity) {
+            Some(c) => c.sessions += 1,
+            None => p.causes.push(CauseCount { kind, severity, sessions: 1 }),
+        }
+    }
+}
+
+/// A data connection to the server's reachable address (its control address, or a public one
+/// a reply named) crossed or did not; one to an address out of reach (a leak trusted) tells
+/// nothing of the server's ports.
+fn note_try(p: &mut ServerPicture, server: IpAddr, to: SocketAddr, outcome: Outcome) {
+    if to.ip() != server && !is_public(to.ip()) {
+        return;
+    }
+    if outcome == Outcome::Established {
+        p.crossed.insert(to.port());
+    } else if outcome.is_failure() {
+        p.tried.insert(to.port());
+    }
+}
+
+/// The server-side fixes a finding named.
+fn name(named: &mut Named, fix: &Fix) {
+    match fix {
+        Fix::ServerPassiveSettings { .. } | Fix::ServerPassiveRange { .. } => named.server_settings = true,
+        Fix::ForwardPassiveRange { .. } => named.forward = true,
+        Fix::AllowPassiveRange { .. } => named.allow = true,
+        _ => {}
+    }
+}
+
+fn is_lan(class: AddressClass) -> bool {
+    matches!(class, AddressClass::Private | AddressClass::CarrierGradeNat | AddressClass::UniqueLocal)
+}
+
+fn is_public(ip: IpAddr) -> bool {
+    classify(ip) == AddressClass::Public
+}
+
+/// The server's one fix block: the server-side fixes its sessions named, each once, with the
+/// whole capture's values and the intent, leaving out what the capture shows in place.
+pub fn fix_block(p: &ServerPicture, intent: Intent) -> Vec<Fix> {
+    let passive_ports = match (intent.pasv_range, p.ports_seen()) {
+        (Some(r), _) => Known::Intended(r),
+        (None, Some(seen)) => Known::Suggested(suggested_range(seen)),
+        (None, None) => Known::Unknown,
+    };
+    let setup = ServerSetup {
+        software: p.software,
+        public_address: Known::or_seen(intent.public_ip, p.public_address),
+        lan_address: p.lan_address.map_or(Known::Unknown, Known::Seen),
+        control_port: p.control_port,
+        passive_ports,
+    };
+    let crossed = Crossed { control_port: p.control_crossed, passive_ports: p.crossed.ports().to_vec() };
+    // Something left to open: the control port, or ports of the range that never crossed.
+    let to_open = !crossed.control_port || passive_ports.value().is_none_or(|r| !crossed.rest_of(r).is_empty());
+    let mut fix = Vec::new();
+    if p.named.server_settings {
+        // Replies that already name the public address need the range alone.
+        let wrong_address = p.leaked || p.causes.iter().any(|c| c.kind == FindingKind::UnexpectedPublicAddress);
+        fix.push(if wrong_address { Fix::ServerPassiveSettings { setup } } else { Fix::ServerPassiveRange { setup } });
+    }
+    if p.named.forward && to_open {
+        fix.push(Fix::ForwardPassiveRange { setup, crossed: crossed.clone() });
+    }
+    // With the LAN address known, the server is behind NAT: forwarding is the fix.
+    if p.named.allow && setup.lan_address == Known::Unknown && to_open {
+        fix.push(Fix::AllowPassiveRange { setup, crossed });
+    }
+    fix
+}
+
+/// A passive range for the operator to start from: every port seen, and at least
+/// [`MIN_SUGGESTED_PORTS`] ports (upwards from the lowest seen, or below the top of the port
+/// space).
+pub fn suggested_range(seen: PortRange) -> PortRange {
+    let min = u32::from(MIN_SUGGESTED_PORTS);
+    if seen.ports() >= min {
+        return seen;
+    }
+    let hi = (u32::from(seen.lo) + min - 1).min(u32::from(u16::MAX));
+    PortRange { lo: seen.lo.min((hi + 1 - min) as u16), hi: hi as u16 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::server::PortSet;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn ports(list: &[u16]) -> PortSet {
+        let mut set = PortSet::default();
+        for &p in list {
+            set.insert(p);
+        }
+        set
+    }
+
+    /// The server: pyftpdlib behind NAT leaking 10.0.0.20, seen from outside, its
+    /// sessions named the leak's and the failures' fixes.
+    fn leaking(crossed: &[u16], tried: &[u16], advertised: &[u16]) -> ServerPicture {
+        let mut p = ServerPicture::new(ip("198.51.100.2"), 21);
+        p.sessions = 9;
+        p.software = Software::Pyftpdlib;
+        p.public_address = Some(ip("198.51.100.2"));
+        p.lan_address = Some(ip("10.0.0.20"));
+        p.leaked = true;
+        p.control_crossed = true;
+        p.advertised = ports(advertised);
+        p.crossed = ports(crossed);
+        p.tried = ports(tried);
+        p.named = Named { server_settings: true, forward: true, allow: false };
+        p
+    }
+
+    fn range(fix: &Fix) -> Known<PortRange> {
+        match fix {
+            Fix::ServerPassiveSettings { setup } | Fix::ServerPassiveRange { setup } => setup.passive_ports,
+            Fix::ForwardPassiveRange { setup, .. } | Fix::AllowPassiveRange { setup, .. } => setup.passive_ports,
+            _ => panic!("{fix:?} has no range"),
+        }
+    }
+
+    #[test]
+    fn the_range_is_never_narrower_than_every_port_seen() {
+        let p = leaking(&[40000], &[40006, 40008], &[40000, 40001, 40006, 40008]);
+        let block = fix_block(&p, Intent::default());
+        assert_eq!(block.len(), 2);
+        for f in &block {
+            assert_eq!(range(f), Known::Suggested(PortRange { lo: 40000, hi: 40009 }), "{f:?}");
+        }
+        // Wider than the minimum: exactly what was seen.
+        let p = leaking(&[40000], &[40017], &[40000, 40017]);
+        assert_eq!(range(&fix_block(&p, Intent::default())[0]), Known::Suggested(PortRange { lo: 40000, hi: 40017 }));
+    }
+
+    #[test]
+    fn one_port_seen_is_suggested_with_room_never_alone() {
+        assert_eq!(suggested_range(PortRange { lo: 40002, hi: 40002 }), PortRange { lo: 40002, hi: 40011 });
+        assert_eq!(suggested_range(PortRange { lo: 65533, hi: 65534 }), PortRange { lo: 65526, hi: 65535 });
+        let p = leaking(&[40002], &[], &[40002]);
+        for f in fix_block(&p, Intent::default()) {
+            let r = range(&f).value().unwrap();
+            assert!(r.ports() >= u32::from(MIN_SUGGESTED_PORTS) && r.contains(40002), "{f:?}");
+        }
+        // The operator's range is theirs, even of one port.
+        let one = PortRange { lo: 40002, hi: 40002 };
+        let intent = Intent { pasv_range: Some(one), ..Intent::default() };
+        assert!(fix_block(&p, intent).iter().all(|f| range(f) == Known::Intended(one)));
+    }
+
+    #[test]
+    fn what_already_crosses_is_not_opened_again() {
+        // The workaround: 21 and 40002 crossed. Forward the rest of the range, not them.
+        let p = leaking(&[40002], &[], &[40002]);
+        let block = fix_block(&p, Intent::default());
+        let Some(Fix::ForwardPassiveRange { crossed, setup }) = block.get(1) else { panic!("{block:?}") };
+        assert!(crossed.control_port);
+        assert_eq!(crossed.passive_ports, [40002]);
+        let r = setup.passive_ports.value().unwrap();
+        assert!(!crossed.rest_of(r).iter().any(|rest| rest.contains(40002)));
+        // Everything of an intended range crossed: nothing to forward, the leak still to fix.
+        let intent = Intent { pasv_range: Some(PortRange { lo: 40002, hi: 40003 }), ..Intent::default() };
+        let p = leaking(&[40002, 40003], &[], &[40002, 40003]);
+        let block = fix_block(&p, intent);
+        assert!(matches!(block[..], [Fix::ServerPassiveSettings { .. }]), "{block:?}");
+    }
+
+    #[test]
+    fn replies_that_name_the_public_address_need_the_range_alone() {
+        let mut p = leaking(&[40000, 40002, 40004], &[40005, 40007, 40009], &[40000, 40002, 40004, 40005, 40007, 40009]);
+        p.leaked = false;
+        p.lan_address = None;
+        p.named.allow = true;
+        let block = fix_block(&p, Intent::default());
+        assert!(
+            matches!(block[..], [Fix::ServerPassiveRange { .. }, Fix::ForwardPassiveRange { .. }, Fix::AllowPassiveRange { .. }]),
+            "{block:?}"
+        );
+    }
+
+    #[test]
+    fn one_lan_address_for_the_server_in_every_fix() {
+        let mut p = leaking(&[], &[40006], &[40006]);
+        p.named.allow = true;
+        let block = fix_block(&p, Intent::default());
+        let lans: Vec<Known<IpAddr>> = block
+            .iter()
+            .map(|f| match f {
+                Fix::ServerPassiveSettings { setup } | Fix::ForwardPassiveRange { setup, .. } => setup.lan_address,
+                f => panic!("{f:?}: with the LAN address known, forwarding is the fix"),
+            })
+            .collect();
+        assert!(lans.iter().all(|&l| l == Known::Seen(ip("10.0.0.20"))), "{lans:?}");
+    }
+
+    #[test]
+    fn a_server_where_everything_crossed_needs_nothing() {
+        let mut p = ServerPicture::new(ip("198.51.100.2"), 21);
+        p.control_crossed = true;
+        p.crossed = ports(&[40000, 40001]);
+        p.advertised = ports(&[40000, 40001]);
+        assert!(fix_block(&p, Intent::default()).is_empty());
+    }
+}
