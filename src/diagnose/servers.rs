@@ -76,6 +76,63 @@ impl Servers {
     }
 }
 
+/// One server seen at two capture points (the same control connections, paired): one picture
+/// from both. `a` names it; what either point shows of its addresses, ports and causes counts
+/// (a port crossed at either point crossed; a cause counts the sessions of the point that saw
+/// it most, the same sessions being seen twice).
+pub fn merge(a: &ServerPicture, b: &ServerPicture) -> ServerPicture {
+    let mut m = a.clone();
+    m.sessions = a.sessions.max(b.sessions);
+    if m.software == Software::Unknown {
+        m.software = b.software;
+    }
+    // B's own address is its LAN or its public address, as it is seen from where B stands.
+    let b_lan = b.lan_address.or_else(|| is_lan(classify(b.address)).then_some(b.address));
+    m.lan_address = m.lan_address.or(b_lan);
+    m.public_address = m.public_address.or(b.public_address);
+    m.leaked |= b.leaked;
+    m.control_crossed |= b.control_crossed;
+    for (into, from) in [(&mut m.advertised, &b.advertised), (&mut m.crossed, &b.crossed), (&mut m.tried, &b.tried)] {
+        for &p in from.ports() {
+            into.insert(p);
+        }
+    }
+    for c in &b.causes {
+        match m.causes.iter_mut().find(|x| x.kind == c.kind && x.severity == c.severity) {
+            Some(x) => x.sessions = x.sessions.max(c.sessions),
+            None => m.causes.push(*c),
+        }
+    }
+    m.named = Named {
+        server_settings: a.named.server_settings || b.named.server_settings,
+        forward: a.named.forward || b.named.forward,
+        allow: a.named.allow || b.named.allow,
+    };
+    m
+}
+
+/// The servers of two capture points as one list: each server of `a` merged with the servers
+/// of `b` its control connections were paired with (`pairs`: a's and b's server endpoints of
+/// one control connection); b's servers paired with none stand alone after them.
+pub fn merge_points(a: &[Server], b: &[Server], pairs: impl Iterator<Item = (SocketAddr, SocketAddr)>, intent: Intent) -> Vec<Server> {
+    let key = |s: &Server| SocketAddr::new(s.picture.address, s.picture.control_port);
+    let mut merged: Vec<ServerPicture> = a.iter().map(|s| s.picture.clone()).collect();
+    let mut used = vec![false; b.len()];
+    let mut linked: Vec<(SocketAddr, SocketAddr)> = Vec::new();
+    for pair in pairs {
+        if !linked.contains(&pair) {
+            linked.push(pair);
+        }
+    }
+    for (at_a, at_b) in linked {
+        let (Some(i), Some(j)) = (a.iter().position(|s| key(s) == at_a), b.iter().position(|s| key(s) == at_b)) else { continue };
+        merged[i] = merge(&merged[i], &b[j].picture);
+        used[j] = true;
+    }
+    let alone = b.iter().zip(&used).filter(|(_, &u)| !u).map(|(s, _)| s.picture.clone());
+    merged.into_iter().chain(alone).map(|p| server(&p, intent)).collect()
+}
+
 /// A picture with its fix block.
 pub fn server(p: &ServerPicture, intent: Intent) -> Server {
     Server { picture: p.clone(), fix: fix_block(p, intent) }
@@ -344,6 +401,25 @@ mod tests {
             })
             .collect();
         assert!(lans.iter().all(|&l| l == Known::Seen(ip("10.0.0.20"))), "{lans:?}");
+    }
+
+    #[test]
+    fn two_points_make_one_picture_with_the_lan_address_of_the_inside() {
+        // Outside, the client saw 40000 cross and 40006 not; inside, 40001 arrived.
+        let mut outside = leaking(&[40000], &[40006], &[40000, 40006]);
+        outside.lan_address = None;
+        let mut inside = ServerPicture::new(ip("10.0.0.20"), 21);
+        inside.crossed = ports(&[40001]);
+        let m = merge(&outside, &inside);
+        assert_eq!(m.lan_address, Some(ip("10.0.0.20")));
+        assert_eq!(m.crossed.ports(), &[40000, 40001]);
+        assert_eq!(m.never().ports(), &[40006]);
+        let pair = (SocketAddr::new(ip("198.51.100.2"), 21), SocketAddr::new(ip("10.0.0.20"), 21));
+        let a = [server(&outside, Intent::default())];
+        let b = [server(&inside, Intent::default())];
+        let both = merge_points(&a, &b, [pair, pair].into_iter(), Intent::default());
+        assert_eq!(both.len(), 1, "one server");
+        assert_eq!(merge_points(&a, &b, std::iter::empty(), Intent::default()).len(), 2, "unpaired: two");
     }
 
     #[test]

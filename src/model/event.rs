@@ -70,6 +70,9 @@ pub enum Event {
 /// How often (capture time) a `stats` event is emitted.
 pub const STATS_EVERY_NS: i64 = 10 * 1_000_000_000;
 
+/// How often (capture time) a live capture tells the servers whose picture changed.
+pub const SERVERS_EVERY_NS: i64 = 60 * 1_000_000_000;
+
 impl Event {
     pub fn name(&self) -> &'static str {
         match self {

@@ -382,7 +382,9 @@ impl fmt::Display for Span {
         match self.0.value() {
             Some(r) if r.lo == r.hi => write!(f, "{}", r.lo),
             Some(r) => write!(f, "{}{sep}{}", r.lo, r.hi),
-            None if self.0 == Known::InServerBlock => f.write_str("of the server's range (see its fix block at the end)"),
+            None if self.0 == Known::InServerBlock => {
+                f.write_str("of the server's range (see the server's fix block, from the whole capture)")
+            }
             None => write!(f, "<LO>{sep}<HI>"),
         }
     }

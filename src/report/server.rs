@@ -96,6 +96,15 @@ pub fn text_block(out: &mut String, s: &Server, severity: impl Fn(crate::model::
     }
 }
 
+/// A severity as the text reports write it without colour.
+pub fn severity_word(sev: crate::model::Severity) -> &'static str {
+    match sev {
+        crate::model::Severity::Error => "ERROR",
+        crate::model::Severity::Warning => "WARN ",
+        crate::model::Severity::Info => "INFO ",
+    }
+}
+
 /// The JSON object of a server (docs/schema.md, `servers[]`).
 pub struct ServerView<'a>(pub &'a Server);
 

@@ -33,6 +33,7 @@ fn capture(out: &mut dyn Write, e: &Explained) -> io::Result<()> {
         return paragraph(out, "", &NoFtp(e).to_string());
     }
     paragraph(out, "", &e.verdict.to_string())?;
+    servers(out, e.servers.servers())?;
     if let Some(note) = crate::report::notes::implicit_ftps_note(&e.summary) {
         paragraph(out, "", &format!("Also: {note}."))?;
     }
@@ -63,6 +64,17 @@ fn capture(out: &mut dyn Write, e: &Explained) -> io::Result<()> {
     }
     if e.healthy_left_out > 0 {
         paragraph(out, "  ", &format!("({} more healthy session(s) not listed.)", e.healthy_left_out))?;
+    }
+    Ok(())
+}
+
+/// Each server's picture and fix block: what to change, once per server, from the whole
+/// capture (or from both points).
+pub fn servers(out: &mut dyn Write, servers: &[crate::model::Server]) -> io::Result<()> {
+    for s in servers {
+        let mut block = String::new();
+        crate::report::server::text_block(&mut block, s, |sev| crate::report::server::severity_word(sev).to_string());
+        write!(out, "\n{block}")?;
     }
     Ok(())
 }
