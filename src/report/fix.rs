@@ -168,10 +168,8 @@ pub fn apply(fix: &Fix) -> Vec<String> {
         {
             Vec::new()
         }
-        Fix::ServerPassiveSettings { setup } => server_lines(setup).into_iter().map(|(_, line)| line).collect(),
-        Fix::ServerPassiveRange { setup } => {
-            server_lines(setup).into_iter().filter(|&(address, _)| !address).map(|(_, line)| line).collect()
-        }
+        Fix::ServerPassiveSettings { setup } => server_lines(setup, true),
+        Fix::ServerPassiveRange { setup } => server_lines(setup, false),
         Fix::ForwardPassiveRange { setup, ref crossed } => {
             let (lan, open) = (Address(setup.lan_address, LAN), Opening { setup, crossed });
             let to = match setup.public_address.value() {
@@ -224,44 +222,43 @@ pub fn apply(fix: &Fix) -> Vec<String> {
     }
 }
 
-/// The server software's lines for its external address and passive range, each marked true
-/// when it sets the address.
-fn server_lines(setup: ServerSetup) -> Vec<(bool, String)> {
+/// The server software's lines for its passive range, and (`address`) for its external address.
+fn server_lines(setup: ServerSetup, address: bool) -> Vec<String> {
     let (public, range) = (Address(setup.public_address, PUBLIC), setup.passive_ports.value());
     let (lo, hi) = match range {
         Some(r) => (r.lo.to_string(), r.hi.to_string()),
         None => ("<LO>".to_string(), "<HI>".to_string()),
     };
-    match setup.software {
-        Software::Vsftpd => {
-            vec![(true, format!("pasv_address={public}")), (false, format!("pasv_min_port={lo}")), (false, format!("pasv_max_port={hi}"))]
-        }
-        Software::ProFtpd => vec![(true, format!("MasqueradeAddress {public}")), (false, format!("PassivePorts {lo} {hi}"))],
-        Software::PureFtpd => vec![(true, format!("-P {public}")), (false, format!("-p {lo}:{hi}"))],
+    // Each software's (address line, range lines).
+    let (set_address, set_range) = match setup.software {
+        Software::Vsftpd => (format!("pasv_address={public}"), vec![format!("pasv_min_port={lo}"), format!("pasv_max_port={hi}")]),
+        Software::ProFtpd => (format!("MasqueradeAddress {public}"), vec![format!("PassivePorts {lo} {hi}")]),
+        // One command line: the options go together.
+        Software::PureFtpd if address => return vec![format!("-P {public} -p {lo}:{hi}")],
+        Software::PureFtpd => (String::new(), vec![format!("-p {lo}:{hi}")]),
         Software::Pyftpdlib => {
             let end = range.map_or("<HI + 1>".to_string(), |r| (u32::from(r.hi) + 1).to_string());
-            vec![(true, format!("handler.masquerade_address = '{public}'")), (false, format!("handler.passive_ports = range({lo}, {end})"))]
+            (format!("handler.masquerade_address = '{public}'"), vec![format!("handler.passive_ports = range({lo}, {end})")])
         }
-        Software::FileZilla => {
-            vec![(true, format!("Use the following IP: {public}")), (false, format!("Use custom port range: {lo} - {hi}"))]
+        Software::FileZilla => (format!("Use the following IP: {public}"), vec![format!("Use custom port range: {lo} - {hi}")]),
+        Software::Iis => {
+            let range = format!(
+                "appcmd set config -section:system.ftpServer/firewallSupport /lowDataChannelPort:{lo} /highDataChannelPort:{hi} \
+                 /commit:apphost"
+            );
+            let external = format!(
+                "appcmd set config -section:system.applicationHost/sites \
+                 /[name='<FTP site name>'].ftpServer.firewallSupport.externalIp4Address:{public} /commit:apphost"
+            );
+            // appcmd's order: the range first.
+            return if address { vec![range, external] } else { vec![range] };
         }
-        Software::Iis => vec![
-            (
-                false,
-                format!(
-                    "appcmd set config -section:system.ftpServer/firewallSupport /lowDataChannelPort:{lo} /highDataChannelPort:{hi} \
-                     /commit:apphost"
-                ),
-            ),
-            (
-                true,
-                format!(
-                    "appcmd set config -section:system.applicationHost/sites \
-                     /[name='<FTP site name>'].ftpServer.firewallSupport.externalIp4Address:{public} /commit:apphost"
-                ),
-            ),
-        ],
-        Software::Unknown => Vec::new(),
+        Software::Unknown => return Vec::new(),
+    };
+    if address {
+        std::iter::once(set_address).chain(set_range).collect()
+    } else {
+        set_range
     }
 }
 
