@@ -91,6 +91,7 @@ pub fn merge(a: &ServerPicture, b: &ServerPicture) -> ServerPicture {
     m.lan_address = m.lan_address.or(b_lan);
     m.public_address = m.public_address.or(b.public_address);
     m.leaked |= b.leaked;
+    m.announced_reachable |= b.announced_reachable;
     m.control_crossed |= b.control_crossed;
     for (into, from) in [(&mut m.advertised, &b.advertised), (&mut m.crossed, &b.crossed), (&mut m.tried, &b.tried)] {
         for &p in from.ports() {
@@ -159,6 +160,7 @@ fn add(p: &mut ServerPicture, s: &Session) {
     for n in s.negotiations.iter().filter(|n| n.mode == Mode::Passive) {
         if let Some(adv) = n.advertised {
             p.advertised.insert(adv.port());
+            p.announced_reachable |= n.address_implied || adv.ip() == server || is_public(adv.ip());
             if !n.address_implied {
                 match classify(adv.ip()) {
                     class if is_lan(class) && adv.ip() != server => {
@@ -262,8 +264,8 @@ pub fn fix_block(p: &ServerPicture, intent: Intent) -> Vec<Fix> {
     let to_open = !crossed.control_port || passive_ports.value().is_none_or(|r| !crossed.rest_of(r).is_empty());
     let mut fix = Vec::new();
     if p.named.server_settings {
-        // Replies that already name the public address need the range alone.
-        let wrong_address = p.leaked || p.causes.iter().any(|c| c.kind == FindingKind::UnexpectedPublicAddress);
+        // Replies read naming the public address need the range alone.
+        let wrong_address = p.leaked || !p.announced_reachable || p.causes.iter().any(|c| c.kind == FindingKind::UnexpectedPublicAddress);
         fix.push(if wrong_address { Fix::ServerPassiveSettings { setup } } else { Fix::ServerPassiveRange { setup } });
     }
     if p.named.forward && to_open {
@@ -379,6 +381,7 @@ mod tests {
     fn replies_that_name_the_public_address_need_the_range_alone() {
         let mut p = leaking(&[40000, 40002, 40004], &[40005, 40007, 40009], &[40000, 40002, 40004, 40005, 40007, 40009]);
         p.leaked = false;
+        p.announced_reachable = true;
         p.lan_address = None;
         p.named.allow = true;
         let block = fix_block(&p, Intent::default());
@@ -386,6 +389,10 @@ mod tests {
             matches!(block[..], [Fix::ServerPassiveRange { .. }, Fix::ForwardPassiveRange { .. }, Fix::AllowPassiveRange { .. }]),
             "{block:?}"
         );
+        // Under TLS no reply is read: the address is not known to be announced.
+        p.announced_reachable = false;
+        let block = fix_block(&p, Intent::default());
+        assert!(matches!(block[0], Fix::ServerPassiveSettings { .. }), "{block:?}");
     }
 
     #[test]

@@ -105,6 +105,9 @@ pub struct ServerPicture {
     pub public_address: Option<IpAddr>,
     /// Some passive reply named an address out of clients' reach.
     pub leaked: bool,
+    /// Some passive reply was read naming an address clients reach (its own, a public one, or
+    /// none at all: EPSV): under TLS none is read.
+    pub announced_reachable: bool,
     /// Some control connection to it was established (commands and replies went through).
     pub control_crossed: bool,
     /// The passive ports its replies advertised.
@@ -129,6 +132,7 @@ impl ServerPicture {
             lan_address: None,
             public_address: None,
             leaked: false,
+            announced_reachable: false,
             control_crossed: false,
             advertised: PortSet::default(),
             crossed: PortSet::default(),

@@ -288,27 +288,29 @@ impl Opening<'_> {
         self.control().map(|cp| cp.to_string()).into_iter().chain(self.passive(sep)).collect()
     }
 
-    /// "the control port 21 and the passive ports 40000-40009", and what already crosses.
+    /// "the control port 21 and the passive ports 40000-40009", and what crosses already.
     fn words(&self) -> String {
         let range = Span(self.setup.passive_ports, '-');
         let mut w = String::new();
         if let Some(cp) = self.control() {
             w.push_str(&format!("the control port {cp} and "));
         }
-        if self.crossed.is_empty() {
+        if self.crossed.passive_ports.is_empty() {
             w.push_str(&format!("the passive ports {range}"));
-            return w;
+        } else {
+            w.push_str(&format!("the passive ports {} of the range {range}", self.passive('-').join(", ")));
         }
-        w.push_str(&format!("the passive ports {} of the range {range}", self.passive('-').join(", ")));
         let mut already: Vec<String> = Vec::new();
         if self.crossed.control_port {
             already.push(format!("the control port {}", self.setup.control_port));
         }
-        let passive: Vec<String> = self.crossed.passive_ports.iter().map(u16::to_string).collect();
-        if !passive.is_empty() {
-            already.push(format!("passive port(s) {}", passive.join(", ")));
+        if !self.crossed.passive_ports.is_empty() {
+            let ports: Vec<String> = self.crossed.passive_ports.iter().map(u16::to_string).collect();
+            already.push(format!("the passive port(s) {}", ports.join(", ")));
         }
-        w.push_str(&format!(" ({} already cross: the capture shows it)", already.join(" and ")));
+        if !already.is_empty() {
+            w.push_str(&format!(" (left out: the capture shows {} crossing already)", already.join(" and ")));
+        }
         w
     }
 
