@@ -72,12 +72,12 @@ fn server_setup(s: &Session, cx: &Context) -> ServerSetup {
         public_address: Known::or_seen(cx.intent.public_ip, public),
         lan_address: lan.map_or(Known::Unknown, Known::Seen),
         control_port: s.control_port,
-        // One session's ports are too few to make a range of (the server's block has the
-        // whole capture's); without a block, they are all there is.
-        passive_ports: match (cx.intent.pasv_range, cx.server_block) {
-            (Some(r), _) => Known::Intended(r),
-            (None, true) => Known::InServerBlock,
-            (None, false) => passive_ports(s).map_or(Known::Unknown, Known::Seen),
+        // The server's block gives the range (intended, or from the whole capture: one
+        // session's ports are too few to make a range of) with the lines to type; without a
+        // block, the session's fixes carry them.
+        passive_ports: match (cx.server_block, cx.intent.pasv_range) {
+            (true, _) => Known::InServerBlock,
+            (false, intended) => Known::or_seen(intended, passive_ports(s)),
         },
     }
 }

@@ -120,7 +120,7 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
 
     if outcome.is_failure() {
         if let Some(c) = &n.data.connection {
-            let failed = data_failed(s, n, c, setup, &frames);
+            let failed = data_failed(s, n, c, cx, setup, &frames);
             link(out, cause, failed);
             cause = cause.or(Some(out.len() - 1));
         }
@@ -381,7 +381,7 @@ fn private_leak(
     }
 }
 
-fn data_failed(s: &Session, n: &Negotiation, c: &Connection, setup: &ServerSetup, frames: &[u64]) -> Finding {
+fn data_failed(s: &Session, n: &Negotiation, c: &Connection, cx: &Context, setup: &ServerSetup, frames: &[u64]) -> Finding {
     let outcome = n.data.outcome;
     let how = match outcome {
         Outcome::Refused => FailedHow::Refused { by: c.rst_from, frame: c.rst_frame },
@@ -401,7 +401,8 @@ fn data_failed(s: &Session, n: &Negotiation, c: &Connection, setup: &ServerSetup
                 FailureCause::SynsVanish
             };
             let mut fix = forward_or_allow(setup);
-            if !matches!(setup.passive_ports, Known::Intended(_)) {
+            // Without an intended range, the server's own must be fixed to what is forwarded.
+            if cx.intent.pasv_range.is_none() {
                 fix.push(Fix::ServerPassiveSettings { setup: *setup });
             }
             (cause, fix)
