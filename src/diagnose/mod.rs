@@ -13,7 +13,7 @@ mod session;
 #[cfg(test)]
 mod tests_table;
 
-use crate::model::{classify, AddressClass, Finding, Intent, Known, Mode, PortRange, ServerSetup, Session};
+use crate::model::{classify, AddressClass, Finding, Fix, Intent, Known, Mode, PortRange, ServerSetup, Session};
 use crate::AddrMap;
 
 /// Evidence frames kept for a finding that repeats.
@@ -36,7 +36,20 @@ pub fn session_findings(s: &Session, cx: &Context) -> Vec<Finding> {
     for n in &s.negotiations {
         negotiation::findings(s, n, cx, &setup, &mut found);
     }
+    // The session proves its own control connection went through: no rule for that port.
+    if control_crossed(s) {
+        for fix in found.iter_mut().flat_map(|f| f.fix.iter_mut()) {
+            if let Fix::ForwardPassiveRange { crossed, .. } | Fix::AllowPassiveRange { crossed, .. } = fix {
+                crossed.control_port = true;
+            }
+        }
+    }
     merge_repeats(found)
+}
+
+/// A recognised session exchanged commands or replies: its control connection went through.
+pub fn control_crossed(s: &Session) -> bool {
+    s.commands > 0 || s.replies > 0
 }
 
 /// The passive ports a session shows its server using: those advertised in passive replies,

@@ -145,8 +145,7 @@ fn add(p: &mut ServerPicture, s: &Session) {
     if p.software == Software::Unknown {
         p.software = s.software;
     }
-    // A recognised session exchanged commands or replies: its control connection went through.
-    p.control_crossed |= s.commands > 0 || s.replies > 0;
+    p.control_crossed |= super::control_crossed(s);
     let server = s.server.ip();
     match classify(server) {
         class if is_lan(class) => {

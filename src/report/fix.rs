@@ -44,6 +44,7 @@ impl fmt::Display for Fix {
                     write!(f, "; nftables: tcp dport {{ {} }} dnat to {lan}", open.items('-').join(", "))?;
                 }
                 f.write_str(").")?;
+                open.left_out(f)?;
                 if setup.passive_ports.value().is_some() {
                     open.one_rule_per_port(f)?;
                 }
@@ -59,6 +60,7 @@ impl fmt::Display for Fix {
                     Address(setup.public_address, PUBLIC),
                     open.words()
                 )?;
+                open.left_out(f)?;
                 Notes { public: Some(setup.public_address), lan: None, range: Some(setup.passive_ports) }.fmt(f)
             }
             Fix::HelperBlindUnderTls => f.write_str(
@@ -288,7 +290,7 @@ impl Opening<'_> {
         self.control().map(|cp| cp.to_string()).into_iter().chain(self.passive(sep)).collect()
     }
 
-    /// "the control port 21 and the passive ports 40000-40009", and what crosses already.
+    /// "the control port 21 and the passive ports 40000-40009" (those to open).
     fn words(&self) -> String {
         let range = Span(self.setup.passive_ports, '-');
         let mut w = String::new();
@@ -300,6 +302,12 @@ impl Opening<'_> {
         } else {
             w.push_str(&format!("the passive ports {} of the range {range}", self.passive('-').join(", ")));
         }
+        w
+    }
+
+    /// What the fix leaves out because the capture shows it crossing already: a sentence, or
+    /// nothing.
+    fn left_out(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut already: Vec<String> = Vec::new();
         if self.crossed.control_port {
             already.push(format!("the control port {}", self.setup.control_port));
@@ -308,10 +316,10 @@ impl Opening<'_> {
             let ports: Vec<String> = self.crossed.passive_ports.iter().map(u16::to_string).collect();
             already.push(format!("the passive port(s) {}", ports.join(", ")));
         }
-        if !already.is_empty() {
-            w.push_str(&format!(" (left out: the capture shows {} crossing already)", already.join(" and ")));
+        if already.is_empty() {
+            return Ok(());
         }
-        w
+        write!(f, " Left out: {}, which the capture shows crossing already.", already.join(" and "))
     }
 
     /// Routers that forward single ports only: how many rules, and which ports when few.

@@ -36,9 +36,9 @@ pub fn runs(ports: &[u16]) -> String {
 }
 
 /// The server's block in the text report's closing summary: what the capture shows of it, then
-/// its fixes with the lines to type (or that nothing is to change on its side). `severity`
-/// words a cause's severity as the report does.
-pub fn text_block(out: &mut String, s: &Server, severity: impl Fn(crate::model::Severity) -> String) {
+/// its fixes with the lines to type (or that nothing is to change on its side), words wrapped
+/// to `width`. `severity` words a cause's severity as the report does.
+pub fn text_block(out: &mut String, s: &Server, width: usize, severity: impl Fn(crate::model::Severity) -> String) {
     let p = &s.picture;
     let mut head = format!("server {}:{}", Ip(p.address), p.control_port);
     if p.software != Software::Unknown {
@@ -72,7 +72,7 @@ pub fn text_block(out: &mut String, s: &Server, severity: impl Fn(crate::model::
         if p.ports_left_out() > 0 {
             let _ = write!(line, " (and {} more not listed)", p.ports_left_out());
         }
-        for part in wrap(&line, 96) {
+        for part in wrap(&line, width - 2) {
             let _ = writeln!(out, "  {part}");
         }
     }
@@ -85,7 +85,7 @@ pub fn text_block(out: &mut String, s: &Server, severity: impl Fn(crate::model::
     }
     for fix in &s.fix {
         let mut first = true;
-        for line in wrap(&fix.to_string(), 92) {
+        for line in wrap(&fix.to_string(), width - 7) {
             let _ = writeln!(out, "  {} {line}", if first { "fix:" } else { "    " });
             first = false;
         }

@@ -183,7 +183,7 @@ impl<W: Write> Sink for Text<W> {
         // One block per server, from the whole capture: the fixes to apply.
         for server in self.servers.servers() {
             out.push('\n');
-            super::server::text_block(out, server, |sev| st.severity(sev));
+            super::server::text_block(out, server, 99, |sev| st.severity(sev));
         }
         self.flush_buf()?;
         self.out.flush()

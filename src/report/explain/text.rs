@@ -73,7 +73,7 @@ fn capture(out: &mut dyn Write, e: &Explained) -> io::Result<()> {
 pub fn servers(out: &mut dyn Write, servers: &[crate::model::Server]) -> io::Result<()> {
     for s in servers {
         let mut block = String::new();
-        crate::report::server::text_block(&mut block, s, |sev| crate::report::server::severity_word(sev).to_string());
+        crate::report::server::text_block(&mut block, s, WIDTH, |sev| crate::report::server::severity_word(sev).to_string());
         write!(out, "\n{block}")?;
     }
     Ok(())
