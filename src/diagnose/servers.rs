@@ -429,6 +429,44 @@ mod tests {
     }
 
     #[test]
+    fn real_sessions_of_one_server_sum_up_across_sessions() {
+        use crate::report::ladder::tests::sessions;
+        // The workaround's two sessions cross on 40002; the partial range's crosses on 40000,
+        // 40002 and 40004 and never on 40005, 40007 and 40009: one server (198.51.100.2:21).
+        let mut servers = Servers::default();
+        for s in sessions("pasv-private-leak-workaround/client.pcap").iter().chain(&sessions("pasv-range-partial/client.pcap")) {
+            assert!(servers.has_room_for(s));
+            servers.see(s);
+        }
+        let all = servers.all(Intent::default());
+        assert_eq!(all.len(), 1);
+        let p = &all[0].picture;
+        assert_eq!((p.sessions, p.leaked, p.control_crossed, p.software), (3, true, true, Software::Vsftpd));
+        assert_eq!((p.lan_address, p.public_address), (Some(ip("10.0.0.20")), Some(ip("198.51.100.2"))));
+        assert_eq!(p.crossed.ports(), &[40000, 40002, 40004]);
+        assert_eq!(p.never().ports(), &[40005, 40007, 40009]);
+        assert_eq!(
+            p.causes.iter().map(|c| (c.kind, c.sessions)).collect::<Vec<_>>(),
+            [(FindingKind::PrivateAddressLeak, 2), (FindingKind::DataConnectionFailed, 1)]
+        );
+        // Told once when changed, then not again until another session comes.
+        assert_eq!(servers.take_changed(Intent::default()).len(), 1);
+        assert!(servers.take_changed(Intent::default()).is_empty());
+    }
+
+    #[test]
+    fn past_the_bound_a_servers_sessions_are_counted_not_pictured() {
+        let mut s = crate::report::ladder::tests::sessions("pasv-ok-forwarded/client.pcap").remove(0);
+        let mut servers = Servers::default();
+        for i in 0..=MAX_SERVERS as u32 {
+            s.server = SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::from(0xC633_6400 + i)), 21);
+            assert_eq!(servers.has_room_for(&s), i < MAX_SERVERS as u32);
+            servers.see(&s);
+        }
+        assert_eq!((servers.all(Intent::default()).len(), servers.sessions_left_out()), (MAX_SERVERS, 1));
+    }
+
+    #[test]
     fn a_server_where_everything_crossed_needs_nothing() {
         let mut p = ServerPicture::new(ip("198.51.100.2"), 21);
         p.control_crossed = true;

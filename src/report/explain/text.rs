@@ -71,6 +71,9 @@ fn capture(out: &mut dyn Write, e: &Explained) -> io::Result<()> {
 /// Each server's picture and fix block: what to change, once per server, from the whole
 /// capture (or from both points).
 pub fn servers(out: &mut dyn Write, servers: &[crate::model::Server]) -> io::Result<()> {
+    if servers.is_empty() {
+        return writeln!(out, "\n(No FTP server: no fix block.)");
+    }
     for s in servers {
         let mut block = String::new();
         crate::report::server::text_block(&mut block, s, WIDTH, |sev| crate::report::server::severity_word(sev).to_string());
