@@ -199,7 +199,9 @@ fn add(p: &mut ServerPicture, s: &Session) {
             name(&mut p.named, fix);
         }
     }
-    let kinds: Vec<(FindingKind, crate::model::Severity)> = s.findings.iter().map(|f| (f.kind, f.severity)).collect();
+    // Causes: a consequence (`caused_by`) is its cause's, not one more.
+    let kinds: Vec<(FindingKind, crate::model::Severity)> =
+        s.findings.iter().filter(|f| f.caused_by.is_none()).map(|f| (f.kind, f.severity)).collect();
     for (i, &(kind, severity)) in kinds.iter().enumerate() {
         if kinds[..i].contains(&(kind, severity)) {
             continue;
@@ -449,6 +451,12 @@ mod tests {
             p.causes.iter().map(|c| (c.kind, c.sessions)).collect::<Vec<_>>(),
             [(FindingKind::PrivateAddressLeak, 2), (FindingKind::DataConnectionFailed, 1)]
         );
+        // A consequence counts with its cause: the trusting client's failed connections are
+        // the leak's.
+        let mut trusting = Servers::default();
+        sessions("pasv-private-leak-fail/client.pcap").iter().for_each(|s| trusting.see(s));
+        let causes: Vec<_> = trusting.pictures[0].causes.iter().map(|c| (c.kind, c.severity, c.sessions)).collect();
+        assert_eq!(causes, [(FindingKind::PrivateAddressLeak, crate::model::Severity::Error, 1)]);
         // Told once when changed, then not again until another session comes.
         assert_eq!(servers.take_changed(Intent::default()).len(), 1);
         assert!(servers.take_changed(Intent::default()).is_empty());

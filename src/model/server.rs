@@ -71,7 +71,8 @@ impl PortSet {
     }
 }
 
-/// How many of a server's sessions had a finding of one kind and severity.
+/// How many of a server's sessions had a finding of one kind and severity that is a cause (not
+/// the consequence of another).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CauseCount {
     pub kind: FindingKind,
