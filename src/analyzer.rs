@@ -34,7 +34,7 @@ use crate::correlate::untied::UntiedSyns;
 use crate::correlate::{Expectation, Expectations};
 use crate::decode::defrag::Reassembler;
 use crate::decode::{self, Decoded, Fragment, LinkType, TcpSegment, Unreachable};
-use crate::diagnose::{self, across::NatPairing, unclaimed::Unclaimed, Context, PortsSeen};
+use crate::diagnose::{self, across::NatPairing, servers::Servers, unclaimed::Unclaimed, Context};
 use crate::ftp::probe::Verdict;
 use crate::ftp::session::{Effect, SessionState};
 use crate::model::event::STATS_EVERY_NS;
@@ -69,7 +69,10 @@ pub struct Analyzer {
     /// Connections no session claimed: a control connection that never opened, FTP data
     /// without its control channel.
     unclaimed: Unclaimed,
-    ports_seen: PortsSeen,
+    /// Each server as its settled sessions show it.
+    servers: Servers,
+    /// When servers whose picture changed are next told (a live capture).
+    next_servers: Option<Timestamp>,
     duplicates: Duplicates,
     events: Events,
     budget: BufferBudget,
@@ -109,7 +112,8 @@ impl Analyzer {
             client_only: ClientOnlySessions::default(),
             pairing: NatPairing::default(),
             unclaimed: Unclaimed::new(settings.intent.control_port),
-            ports_seen: PortsSeen::default(),
+            servers: Servers::default(),
+            next_servers: None,
             duplicates: Duplicates::default(),
             events: Events::new(settings.negotiation_events),
             budget: BufferBudget::new(settings.buffer_budget),
@@ -177,7 +181,7 @@ impl Analyzer {
 
     /// The capture time at which [`Analyzer::advance`] next has something to do, if any.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
-        [self.deadlines.next(), self.next_stats].into_iter().flatten().min()
+        [self.deadlines.next(), self.next_stats, self.next_servers].into_iter().flatten().min()
     }
 
     /// The next thing that became known, oldest first. After [`Analyzer::finish`], the sessions
@@ -278,8 +282,10 @@ impl Analyzer {
         s.expectations_dropped = self.expectations.dropped;
         s.untied_connections_dropped = self.untied.dropped;
         totals::add_fragments(s, self.fragments.counts());
+        s.server_sessions_over_limit = self.servers.sessions_left_out();
         // An empty input has no capture time at all.
         let time = s.last_time.unwrap_or_default();
+        self.events.servers(self.servers.all(self.settings.intent), self.last_frame, time);
         self.events.summary(s, self.last_frame, time);
     }
 
@@ -500,6 +506,14 @@ impl Analyzer {
                 self.settle(id, reason);
             }
         }
+        if let Some(every) = self.settings.server_events_every_ns.filter(|_| !self.finished) {
+            let due = *self.next_servers.get_or_insert(now.plus_ns(every));
+            if now >= due {
+                self.next_servers = Some(now.plus_ns(every));
+                let changed = self.servers.take_changed(self.settings.intent);
+                self.events.servers(changed, self.last_frame, now);
+            }
+        }
         let due = *self.next_stats.get_or_insert(now.plus_ns(STATS_EVERY_NS));
         if now >= due && !self.finished {
             self.next_stats = Some(now.plus_ns(STATS_EVERY_NS));
@@ -521,8 +535,9 @@ impl Analyzer {
         self.client_only.forget(&s);
         let (now, frame) = (self.now, self.last_frame);
         let mut record = outcome::session_record(&s, now, reason);
-        let context = Context { intent: self.settings.intent, passive_ports: self.ports_seen.see(&record) };
+        let context = Context { intent: self.settings.intent, server_block: self.servers.has_room_for(&record) };
         record.findings = diagnose::session_findings(&record, &context);
+        self.servers.see(&record);
         totals::add_session(&mut self.summary, &record);
         let across = self.pairing.settle(&record, now);
         self.events.settled(&s.negotiations, record, frame, now);

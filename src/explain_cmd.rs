@@ -11,6 +11,7 @@ use clap::Args;
 use ftpscope::analyzer::Settings;
 use ftpscope::capture::progress::Progress;
 use ftpscope::correlate;
+use ftpscope::diagnose::servers;
 use ftpscope::drive::{self, Inputs};
 use ftpscope::report::explain::{self, Collector, Explained};
 use ftpscope::report::points::{Compared, PointInput};
@@ -118,6 +119,11 @@ pub fn explain(args: ExplainArgs) -> ExitCode {
         _ => None,
     };
     let vanished = points.as_ref().is_some_and(|p| p.crossing.vanished().next().is_some());
+    // Each server once, from both points: its control connections paired say which is which.
+    let servers = points.as_ref().map(|p| {
+        let pairs = p.crossing.pairs.iter().map(|pair| (pair.control.a.server, pair.control.b.server));
+        servers::merge_points(captures[0].servers.servers(), captures[1].servers.servers(), pairs, args.intent.intent())
+    });
     if let Some((path, file)) = &mut page {
         if let Err(e) = ftpscope::report::html::write(file, &captures, points.as_ref()) {
             return drive::fail(format_args!("writing {}: {e}", path.display()));
@@ -125,12 +131,14 @@ pub fn explain(args: ExplainArgs) -> ExitCode {
     }
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let written = if args.json {
-        explain::json::write(&mut out, &captures, points.as_ref())
+        explain::json::write(&mut out, &captures, points.as_ref(), servers.as_deref())
     } else {
         explain::text::write(&mut out, &captures, args.color.on_stdout()).and_then(|()| match &points {
             Some(p) => {
                 writeln!(out, "\n=== Two capture points: the same traffic at {} and {}", p.a.input.path, p.b.input.path)?;
-                ftpscope::report::points::write_text(&mut out, p)
+                ftpscope::report::points::write_text(&mut out, p)?;
+                writeln!(out, "\n=== Servers, from both points")?;
+                explain::text::servers(&mut out, servers.as_deref().unwrap_or_default())
             }
             None => Ok(()),
         })

@@ -42,7 +42,7 @@ enum Command {
         /// Capture files; "-" for standard input.
         #[arg(required = true, value_name = "CAPTURE")]
         files: Vec<PathBuf>,
-        /// Print the report as one JSON document (schema ftpscope/2, docs/schema.md).
+        /// Print the report as one JSON document (schema ftpscope/3, docs/schema.md).
         #[arg(long, conflicts_with = "ndjson")]
         json: bool,
         /// Print one JSON object per event, per line, as it becomes known (docs/schema.md).

@@ -150,7 +150,7 @@ fn standard_input_is_read_with_dash() {
 fn json_has_the_documented_fields() {
     let Some(traces) = zeek_traces() else { return };
     let r = json(&ftpscope(&["analyze", "--json", &zeek(&traces, "ipv4.pcap")]));
-    assert_eq!(r["schema"], "ftpscope/2");
+    assert_eq!(r["schema"], "ftpscope/3");
     let s = &r["sessions"][0];
     assert_eq!(s["client"], "141.142.220.235:50003");
     assert_eq!(s["server"], "199.233.217.249:21");
@@ -227,17 +227,20 @@ fn ndjson_events_agree_with_the_json_document() {
         let events: Vec<serde_json::Value> =
             String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
         for e in &events {
-            assert_eq!(e["schema"], "ftpscope/2");
+            assert_eq!(e["schema"], "ftpscope/3");
             for key in ["event", "time", "frame"] {
                 assert!(!e[key].is_null(), "{key} missing: {e}");
             }
-            if e["event"] != "summary" && e["event"] != "stats" {
+            if !["summary", "stats", "server"].contains(&e["event"].as_str().unwrap()) {
                 assert!(e["session"].is_u64(), "{e}");
             }
         }
         let last = events.last().unwrap();
         assert_eq!(last["event"], "summary");
         assert_eq!(last["capture"], doc["capture"], "{capture}");
+        // The servers, just before the summary, as the document's servers[].
+        let servers: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"] == "server").map(|e| &e["server"]).collect();
+        assert_eq!(servers, doc["servers"].as_array().unwrap().iter().collect::<Vec<_>>(), "{capture}");
         // A session_end's record is the document's session without its findings, which are the
         // finding events just before it.
         let ended: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"] == "session_end").map(|e| &e["record"]).collect();

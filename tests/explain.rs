@@ -88,12 +88,16 @@ fn a_private_227_address_is_told_from_pasv_to_icmp_with_its_cause_and_the_vsftpd
     assert!(answer["icmp"].as_str().unwrap().ends_with("from 203.0.113.1"), "{answer}");
     assert!(causes(p).contains(&"server_nat_private_address"), "{:?}", causes(p));
     let fixes = p["fix"].as_array().unwrap();
-    // The vsftpd settings with the values the capture shows: the address the client dialled,
-    // the ports the server advertised.
-    let vsftpd = fixes.iter().find(|f| f["action"] == "server_passive_settings").expect("the server's settings");
-    assert_eq!(vsftpd["setup"]["software"], "vsftpd");
-    assert_eq!(vsftpd["apply"], serde_json::json!(["pasv_address=198.51.100.2", "pasv_min_port=40004", "pasv_max_port=40005"]));
     assert!(fixes.iter().enumerate().all(|(i, f)| !fixes[..i].contains(f)), "each fix once: {fixes:?}");
+    // The session names the server's settings; their range and lines are the server's block's.
+    let named = fixes.iter().find(|f| f["action"] == "server_passive_settings").expect("the server's settings");
+    assert_eq!((&named["setup"]["passive_ports"]["from"], &named["apply"]), (&serde_json::json!("server_block"), &serde_json::json!([])));
+    // The block: the vsftpd settings with the address the client dialled and a range that
+    // covers the ports the server advertised (40004, 40005) with room (10 ports), never one
+    // session's two.
+    let vsftpd = &c["servers"][0]["fix"][0];
+    assert_eq!((vsftpd["action"].as_str(), vsftpd["setup"]["software"].as_str()), (Some("server_passive_settings"), Some("vsftpd")));
+    assert_eq!(vsftpd["apply"], serde_json::json!(["pasv_address=198.51.100.2", "pasv_min_port=40004", "pasv_max_port=40013"]));
     // The words say the same facts.
     let words = p["explanation"]["text"].as_str().unwrap();
     for fact in ["frame 15", "10.0.0.20:40005", "frame 17", "203.0.113.1", "behind NAT"] {
@@ -332,7 +336,7 @@ fn an_unreadable_capture_exits_2_and_no_password_is_shown() {
     }
 }
 
-/// The fixes of a capture's first problem session, by action.
+/// A fix of a problem session or of a server's block, by its action.
 fn fix_of<'a>(problem: &'a Value, action: &str) -> &'a Value {
     let fixes = problem["fix"].as_array().unwrap();
     fixes.iter().find(|f| f["action"] == action).unwrap_or_else(|| panic!("no {action} in {fixes:?}"))
@@ -366,9 +370,12 @@ fn each_server_software_gets_its_own_directive_with_the_captures_values() {
         assert_eq!(status, Some(1), "{rel}");
         let p = &c["problems"][0];
         assert_eq!(causes(p), ["server_nat_private_address"], "{rel}");
-        let settings = fix_of(p, "server_passive_settings");
+        // The lines are the server's block's: one range for the server, at least 10 ports.
+        let block = &c["servers"][0];
+        let settings = fix_of(block, "server_passive_settings");
         assert_eq!(settings["setup"]["software"], software, "{rel}");
         let (lo, hi) = advertised_ports(&rel);
+        let hi = hi.max(lo + 9);
         let want: Vec<String> = match software {
             "vsftpd" => vec!["pasv_address=198.51.100.2".into(), format!("pasv_min_port={lo}"), format!("pasv_max_port={hi}")],
             "pure-ftpd" => vec![format!("-P 198.51.100.2 -p {lo}:{hi}")],
@@ -380,15 +387,15 @@ fn each_server_software_gets_its_own_directive_with_the_captures_values() {
         };
         assert_eq!(settings["apply"], serde_json::json!(want), "{rel}");
         // The router: the same ports to the address the server leaked (the lab's 10.0.0.20).
-        let forward = fix_of(p, "forward_passive_range")["apply"].to_string();
-        let range = if lo == hi { lo.to_string() } else { format!("{lo}:{hi}") };
+        let forward = fix_of(block, "forward_passive_range")["apply"].to_string();
+        let range = format!("{lo}:{hi}");
         assert!(forward.contains(&format!("--dport {range} -j DNAT --to-destination 10.0.0.20")), "{rel}: {forward}");
 
         // From the server's LAN the public address is not on the wire: --public-ip gives it.
         let server = format!("{scenario}/server.pcap");
         let out = explain(&["--json", "--public-ip", "198.51.100.2", &fixture(&server)]);
         let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-        let settings = fix_of(&doc["captures"][0]["problems"][0], "server_passive_settings");
+        let settings = fix_of(&doc["captures"][0]["servers"][0], "server_passive_settings");
         assert_eq!(settings["setup"]["public_address"], serde_json::json!({"value": "198.51.100.2", "from": "intended"}), "{server}");
     }
 }
@@ -398,9 +405,12 @@ fn a_range_forwarded_in_part_and_active_mode_blocked_by_a_firewall_are_told_as_s
     let (c, _) = explained("pasv-range-partial/client.pcap");
     let p = &c["problems"][0];
     assert_eq!(causes(p), ["part_of_range"]);
-    // The fix forwards every port the capture saw the server use, the working ones too.
+    // The server's block forwards a range that covers every port the capture saw the server
+    // use; the working ones already cross.
     let (lo, hi) = advertised_ports("pasv-range-partial/client.pcap");
-    assert_eq!(fix_of(p, "forward_passive_range")["setup"]["passive_ports"]["value"], serde_json::json!({"lo": lo, "hi": hi}));
+    let forward = fix_of(&c["servers"][0], "forward_passive_range");
+    assert_eq!(forward["setup"]["passive_ports"]["value"], serde_json::json!({"lo": lo, "hi": hi}));
+    assert_eq!(forward["crossed"]["passive_ports"], serde_json::json!([40000, 40002, 40004]));
 
     let (c, _) = explained("active-port20-dropped/server.pcap");
     let p = &c["problems"][0];

@@ -61,37 +61,47 @@ fn a_failed_data_connection_is_the_leaks_consequence_not_a_second_error() {
     assert_eq!(v["capture"]["errors"], 1);
 }
 
+/// A fix of the report's first server's block.
+fn block<'a>(v: &'a Value, action: &str) -> &'a Value {
+    fix(&v["servers"][0], action)
+}
+
 #[test]
 fn fixes_name_the_servers_own_settings_with_the_captures_values() {
     // Seen from the client: the public address is the one it dialled, the LAN address the one
-    // the server leaked, the range the ports it advertised.
+    // the server leaked, the range covers the ports it advertised (40004, 40005) with room.
     let (v, _) = analyze("pasv-private-leak-fail/client.pcap", &[]);
     let leak = &findings(&v, 0)[0];
-    let server = fix(leak, "server_passive_settings");
+    // The session names the fix; the values only the whole capture proves are the block's.
+    let named = fix(leak, "server_passive_settings");
+    assert_eq!(named["setup"]["passive_ports"], serde_json::json!({"value": null, "from": "server_block"}));
+    assert!(apply(named).is_empty(), "the lines are in the server's block");
+    let server = block(&v, "server_passive_settings");
     assert_eq!(server["setup"]["software"], "vsftpd");
     assert_eq!(server["setup"]["public_address"], serde_json::json!({"value": "198.51.100.2", "from": "capture"}));
-    assert_eq!(server["setup"]["passive_ports"]["from"], "capture");
-    assert_eq!(apply(server), ["pasv_address=198.51.100.2", "pasv_min_port=40004", "pasv_max_port=40005"]);
-    let forward = apply(fix(leak, "forward_passive_range"));
-    assert!(forward.iter().any(|l| l.ends_with("--dport 40004:40005 -j DNAT --to-destination 10.0.0.20")), "{forward:?}");
-    assert!(forward.iter().any(|l| l.contains("--dport 21 -j DNAT --to-destination 10.0.0.20")), "{forward:?}");
+    assert_eq!(server["setup"]["passive_ports"]["from"], "suggested");
+    assert_eq!(apply(server), ["pasv_address=198.51.100.2", "pasv_min_port=40004", "pasv_max_port=40013"]);
+    let forward = apply(block(&v, "forward_passive_range"));
+    assert!(forward.iter().any(|l| l.ends_with("--dport 40004:40013 -j DNAT --to-destination 10.0.0.20")), "{forward:?}");
+    // The control connection crossed the router: port 21 is forwarded already.
+    assert!(forward.iter().all(|l| !l.contains("--dport 21 ")), "{forward:?}");
     assert!(forward.iter().all(|l| !l.contains('<')), "every value filled in: {forward:?}");
 
     // The intended range wins over the ports seen, and is marked as intended.
     let (v, _) = analyze("pasv-private-leak-fail/client.pcap", &["--pasv-range", "40000-40009"]);
-    let server = fix(&findings(&v, 0)[0], "server_passive_settings");
+    let server = block(&v, "server_passive_settings");
     assert_eq!(server["setup"]["passive_ports"], serde_json::json!({"value": {"lo": 40000, "hi": 40009}, "from": "intended"}));
     assert_eq!(apply(server)[1..], ["pasv_min_port=40000", "pasv_max_port=40009"]);
 
     // Seen from the server's LAN the public address is not in the capture: the fix says so,
     // and --public-ip supplies it.
     let (v, _) = analyze("pasv-private-leak-fail/server.pcap", &[]);
-    let server = fix(&findings(&v, 0)[0], "server_passive_settings");
+    let server = block(&v, "server_passive_settings");
     assert_eq!(server["setup"]["public_address"], serde_json::json!({"value": null, "from": "operator"}));
     assert_eq!(apply(server)[0], "pasv_address=<public IP>");
     assert!(server["text"].as_str().unwrap().contains("--public-ip"));
     let (v, _) = analyze("pasv-private-leak-fail/server.pcap", &["--public-ip", "198.51.100.2"]);
-    assert_eq!(apply(fix(&findings(&v, 0)[0], "server_passive_settings"))[0], "pasv_address=198.51.100.2");
+    assert_eq!(apply(block(&v, "server_passive_settings"))[0], "pasv_address=198.51.100.2");
 }
 
 #[test]
@@ -114,7 +124,8 @@ fn the_intended_setup_is_checked() {
     assert_eq!(f[1]["kind"], "data_connection_failed");
     assert_eq!(f[1]["caused_by"], 0, "the range is why the connection failed");
     assert_eq!(code, 1);
-    assert_eq!(apply(fix(&f[0], "server_passive_settings"))[1..], ["pasv_min_port=50000", "pasv_max_port=50009"]);
+    // Its 227s name the public address already: the range alone.
+    assert_eq!(apply(block(&v, "server_passive_range")), ["pasv_min_port=50000", "pasv_max_port=50009"]);
     // Inside the range: nothing to say.
     let (v, _) = analyze("pasv-ok-forwarded/client.pcap", &["--pasv-range", "40000-40009"]);
     assert!(common::all_findings(&v).is_empty());
@@ -139,7 +150,8 @@ fn seen_inside_the_servers_nat_a_connection_that_never_arrived_is_the_problem() 
     let not_seen = f.iter().find(|f| f["kind"] == "data_connection_not_seen").expect("the connection that never arrived");
     assert_eq!((not_seen["severity"].as_str(), not_seen["details"]["at_server"].as_bool()), (Some("error"), Some(true)));
     assert_eq!(not_seen["caused_by"], Value::Null, "its own problem: the address mismatch is the NAT set up as intended");
-    let forward = apply(fix(not_seen, "forward_passive_range"));
+    assert_eq!(fix(not_seen, "forward_passive_range")["setup"]["passive_ports"]["from"], "server_block");
+    let forward = apply(block(&v, "forward_passive_range"));
     // Both addresses from the capture (the 227's public one, the control connection's LAN one),
     // the range from --pasv-range.
     assert!(

@@ -1,6 +1,7 @@
 //! The proof loop: every fix `ftpscope explain` prints for a failing lab scenario, applied exactly
 //! as printed, makes the scenario work. For each case: explain the scenario's committed capture,
-//! take the named fixes' `apply` lines unchanged, run the same scenario again with them applied
+//! take the named fixes' `apply` lines unchanged (the server-side ones from the server's fix
+//! block, `captures[].servers[].fix`: one per server, from the whole capture), run the same scenario again with them applied
 //! where its operator would (fixtures/lab/lab.sh: SERVER_FIX_FILE, ROUTER_FIX_FILE,
 //! CLIENT_PASSIVE), rerun the same clients, and require that on every new capture each data
 //! connection is established and ftpscope reports no error.
@@ -53,6 +54,8 @@ const NOT_NAT: (&str, &str) = ("allow_passive_range", "for a server that has the
 const OR_HELPER: (&str, &str) = ("client_router_helper", "the alternative to passive mode, proven in its own case");
 const OR_PASSIVE: (&str, &str) = ("use_passive_mode", "the alternative, proven in its own case");
 
+/// The block's range is a suggestion covering the ports the capture saw (at least 10): applied
+/// alike on the server (its settings) and the router (the forwarding), it is the setup.
 fn leak(scenario: &'static str) -> Case {
     Case {
         scenario,
@@ -107,13 +110,15 @@ fn cases() -> Vec<Case> {
         range_not_forwarded("pasv-range-mismatch"),
         range_not_forwarded_seen_at_the_server("pasv-range-dropped"),
         range_not_forwarded_seen_at_the_server("pasv-range-rejected"),
-        // A cheap router forwarding part of the range: the capture saw the whole range.
+        // A cheap router forwarding part of the range: the capture saw ports across the whole
+        // range (the suggestion is it). Its 227s name the public address: the range alone for
+        // the server, and the router forwards the ports that did not cross.
         Case {
             scenario: "pasv-range-partial",
             capture: "client.pcap",
             operator_args: &[],
             operator_values: &[LAN_IP],
-            apply: vec![("forward_passive_range", Place::Router), ("server_passive_settings", Place::Server)],
+            apply: vec![("forward_passive_range", Place::Router), ("server_passive_range", Place::Server)],
             not_applied: vec![NOT_NAT],
         },
         // A public server whose firewall drops the passive range inbound.
@@ -158,12 +163,16 @@ fn explain(case: &Case) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// Every printed fix by action, with its `apply` lines (each line once, in printed order), over
-/// all problems of the explained capture.
+/// Every printed fix by action, with its `apply` lines (each line once, in printed order): each
+/// server's fix block (the server-side fixes, with the whole capture's values), then the
+/// problems' other fixes (a problem's server-side fixes only point to its server's block).
 fn printed_fixes(report: &Value) -> Vec<(String, Vec<String>)> {
     let mut fixes: Vec<(String, Vec<String>)> = Vec::new();
-    let problems = report["captures"].as_array().unwrap().iter().flat_map(|c| c["problems"].as_array().unwrap());
-    for fix in problems.flat_map(|p| p["fix"].as_array().unwrap()) {
+    let captures = report["captures"].as_array().unwrap();
+    let blocks = captures.iter().flat_map(|c| c["servers"].as_array().unwrap()).flat_map(|s| s["fix"].as_array().unwrap());
+    let problems = captures.iter().flat_map(|c| c["problems"].as_array().unwrap()).flat_map(|p| p["fix"].as_array().unwrap());
+    let own = problems.filter(|f| f["setup"]["passive_ports"]["from"] != "server_block");
+    for fix in blocks.chain(own) {
         let action = fix["action"].as_str().unwrap().to_string();
         let lines = fix["apply"].as_array().unwrap().iter().map(|l| l.as_str().unwrap().to_string());
         let i = fixes.iter().position(|(a, _)| *a == action).unwrap_or_else(|| {

@@ -13,7 +13,7 @@
 //!    same mode (T = passive, F = active) and `advertised` == `resp_h:resp_p` (IPv6 in brackets).
 //! 3. Every trace of the corpus (`Traces/ftp/*.pcap` and `Traces/*.pcap`) is analyzed with exit
 //!    status 0 or 1 (never 2, never a signal), within a time limit, in JSON (valid, schema
-//!    "ftpscope/2") and in text.
+//!    "ftpscope/3") and in text.
 //! 4. A few facts a Zeek user would expect, each checked against the trace with tshark first.
 //! 5. Every trace of `Traces/ftp` reads whole with the library's reader and decodes, frame by frame.
 
@@ -142,7 +142,7 @@ fn run_ftpscope(file: &Path, json: bool) -> Run {
     Run { status, stdout: out_t.join().unwrap(), stderr: err_t.join().unwrap() }
 }
 
-/// Runs with `--json`, requires exit status 0 or 1 and a valid "ftpscope/2" document.
+/// Runs with `--json`, requires exit status 0 or 1 and a valid "ftpscope/3" document.
 fn report(file: &Path) -> Value {
     let run = run_ftpscope(file, true);
     assert!(
@@ -154,7 +154,7 @@ fn report(file: &Path) -> Value {
     );
     let v: Value = serde_json::from_slice(&run.stdout)
         .unwrap_or_else(|e| panic!("ftpscope analyze {} --json: stdout is not JSON: {e}", file.display()));
-    assert_eq!(v["schema"], "ftpscope/2", "{}: schema", file.display());
+    assert_eq!(v["schema"], "ftpscope/3", "{}: schema", file.display());
     v
 }
 
@@ -395,7 +395,7 @@ fn every_trace_is_analyzed_without_failure() {
         match run.code() {
             Some(0) | Some(1) => match serde_json::from_slice::<Value>(&run.stdout) {
                 Ok(v) => {
-                    if v["schema"] != "ftpscope/2" {
+                    if v["schema"] != "ftpscope/3" {
                         problems.push(format!("{name}: --json schema is {}", v["schema"]));
                     }
                     if !v["sessions"].is_array() || !v["findings"].is_array() {

@@ -9,7 +9,7 @@
 
 use crate::correlate::outcome;
 use crate::ftp::session::{NegState, SessionState};
-use crate::model::{Directions, Event, Finding, Negotiation, Session, Stats, Summary, Timestamp};
+use crate::model::{Directions, Event, Finding, Negotiation, Server, Session, Stats, Summary, Timestamp};
 use std::collections::VecDeque;
 
 pub(super) struct Events {
@@ -82,6 +82,11 @@ impl Events {
     /// A finding of its own (one across sessions): sessions' findings travel in their record.
     pub(super) fn finding(&mut self, finding: Finding, frame: u64, time: Timestamp) {
         self.queue.push_back(Event::Finding { session: finding.session, frame, time, finding: Box::new(finding) });
+    }
+
+    /// Servers' pictures and fix blocks.
+    pub(super) fn servers(&mut self, servers: Vec<Server>, frame: u64, time: Timestamp) {
+        self.queue.extend(servers.into_iter().map(|s| Event::Server { frame, time, server: Box::new(s) }));
     }
 
     pub(super) fn stats(&mut self, stats: Stats, frame: u64, time: Timestamp) {

@@ -36,6 +36,9 @@ pub struct Settings {
     pub negotiation_events: bool,
     /// The operator's intended setup, checked by diagnosis and used in its fixes.
     pub intent: Intent,
+    /// Tell the servers whose picture changed every this much capture time (a live capture);
+    /// None: only at the end.
+    pub server_events_every_ns: Option<i64>,
 }
 
 impl Default for Settings {
@@ -52,6 +55,7 @@ impl Default for Settings {
             timeline_lines: 0,
             negotiation_events: true,
             intent: Intent::default(),
+            server_events_every_ns: None,
         }
     }
 }

@@ -130,8 +130,28 @@ fn a_closed_session_is_reported_at_once_and_forgotten() {
     assert_eq!(f.a.open_sessions().count(), 0, "its state is dropped");
     assert_eq!(f.a.budget.held(), 0, "and its buffers");
     f.a.finish();
+    // Its server's picture, from the whole capture, comes before the summary.
+    let Some(Event::Server { server, .. }) = f.a.poll_event() else { panic!("the server's picture") };
+    assert_eq!((server.picture.sessions, server.picture.leaked), (1, true));
     let Some(Event::Summary { summary, .. }) = f.a.poll_event() else { panic!("summary last") };
     assert_eq!((summary.sessions, summary.negotiations, summary.warnings), (1, 1, 1));
+}
+
+#[test]
+fn a_live_capture_tells_a_changed_server_from_time_to_time_by_capture_time() {
+    const EVERY: i64 = 60 * 1_000_000_000;
+    let mut f = Feeder::new(Settings { server_events_every_ns: Some(EVERY), ..Settings::default() });
+    let seqs = control_between(&mut f, C, S, PASSIVE_LEAK);
+    close(&mut f, C, S, seqs);
+    let servers = |events: &[Event]| events.iter().filter(|e| matches!(e, Event::Server { .. })).count();
+    assert_eq!(servers(&drain(&mut f.a)), 0, "not before its time");
+    // Time passes without packets: the settled session's server is told once.
+    f.a.advance(Timestamp(2 * EVERY));
+    let told = drain(&mut f.a);
+    let Some(Event::Server { server, .. }) = told.iter().find(|e| matches!(e, Event::Server { .. })) else { panic!("{told:?}") };
+    assert_eq!((server.picture.sessions, server.picture.advertised.ports()), (1, &[40000][..]));
+    f.a.advance(Timestamp(4 * EVERY));
+    assert_eq!(servers(&drain(&mut f.a)), 0, "unchanged: not told again");
 }
 
 #[test]

@@ -8,23 +8,24 @@
 
 pub mod across;
 mod negotiation;
+pub mod servers;
 mod session;
 #[cfg(test)]
 mod tests_table;
 pub mod unclaimed;
 
-use crate::model::{classify, AddressClass, Finding, Intent, Known, Mode, PortRange, ServerSetup, Session};
+use crate::model::{classify, AddressClass, Finding, Fix, Intent, Known, Mode, PortRange, ServerSetup, Session};
 use crate::AddrMap;
 
 /// Evidence frames kept for a finding that repeats.
 const MAX_FRAMES: usize = 12;
 
-/// What diagnosis knows beyond the session: the operator's intended setup, and the passive
-/// ports the capture saw this server use in all its sessions so far.
+/// What diagnosis knows beyond the session: the operator's intended setup, and whether the
+/// session's server has a fix block at the end (it does unless the bound on servers was met).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Context {
     pub intent: Intent,
-    pub passive_ports: Option<PortRange>,
+    pub server_block: bool,
 }
 
 /// A settled session's findings, in the order they were found, repeats merged, effects linked
@@ -36,37 +37,20 @@ pub fn session_findings(s: &Session, cx: &Context) -> Vec<Finding> {
     for n in &s.negotiations {
         negotiation::findings(s, n, cx, &setup, &mut found);
     }
+    // The session proves its own control connection went through: no rule for that port.
+    if control_crossed(s) {
+        for fix in found.iter_mut().flat_map(|f| f.fix.iter_mut()) {
+            if let Fix::ForwardPassiveRange { crossed, .. } | Fix::AllowPassiveRange { crossed, .. } = fix {
+                crossed.control_port = true;
+            }
+        }
+    }
     merge_repeats(found)
 }
 
-/// Servers whose passive ports are remembered; past it, a new server's fixes use its own
-/// session's ports only.
-const MAX_SERVERS: usize = 4096;
-
-/// The passive ports each server was seen to use, over all its sessions so far: a fix's range
-/// covers what the capture showed, not only the one session's few transfers.
-#[derive(Default)]
-pub struct PortsSeen(AddrMap<std::net::IpAddr, PortRange>);
-
-impl PortsSeen {
-    /// Adds a settled session's passive ports; the range its server is known to use so far.
-    pub fn see(&mut self, s: &Session) -> Option<PortRange> {
-        let own = passive_ports(s);
-        let server = s.server.ip();
-        let room = self.0.len() < MAX_SERVERS;
-        match (self.0.get_mut(&server), own) {
-            (Some(known), Some(r)) => {
-                *known = known.with(r.lo).with(r.hi);
-                Some(*known)
-            }
-            (Some(known), None) => Some(*known),
-            (None, Some(r)) if room => {
-                self.0.insert(server, r);
-                Some(r)
-            }
-            (None, own) => own,
-        }
-    }
+/// A recognised session exchanged commands or replies: its control connection went through.
+pub fn control_crossed(s: &Session) -> bool {
+    s.commands > 0 || s.replies > 0
 }
 
 /// The passive ports a session shows its server using: those advertised in passive replies,
@@ -102,7 +86,13 @@ fn server_setup(s: &Session, cx: &Context) -> ServerSetup {
         public_address: Known::or_seen(cx.intent.public_ip, public),
         lan_address: lan.map_or(Known::Unknown, Known::Seen),
         control_port: s.control_port,
-        passive_ports: Known::or_seen(cx.intent.pasv_range, cx.passive_ports.or_else(|| passive_ports(s))),
+        // The server's block gives the range (intended, or from the whole capture: one
+        // session's ports are too few to make a range of) with the lines to type; without a
+        // block, the session's fixes carry them.
+        passive_ports: match (cx.server_block, cx.intent.pasv_range) {
+            (true, _) => Known::InServerBlock,
+            (false, intended) => Known::or_seen(intended, passive_ports(s)),
+        },
     }
 }
 

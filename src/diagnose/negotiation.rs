@@ -55,7 +55,10 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
     if let (Some(adv), false) = (n.advertised, n.address_implied) {
         let class = classify(adv.ip());
         if leaks(class, adv.ip(), sender, peer) {
-            cause = Some(out.len());
+            // A leak the client worked around is no cause of what failed after it.
+            if !(n.mode == Mode::Passive && ignored_advertised(n, adv)) {
+                cause = Some(out.len());
+            }
             private_leak(s, n, adv, side, setup, &frames, out);
         } else if adv.ip() != sender && !same_address_v4_mapped(adv.ip(), sender) {
             cause = Some(out.len());
@@ -71,10 +74,7 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
                     frames: frames.clone(),
                     text: Text::Mismatch(Mismatch { advertised: adv, server: s.server.ip(), outcome, via: via(n) }),
                     fix: if outcome.is_failure() {
-                        vec![
-                            Fix::CheckExternalAddress { advertised: adv, server: s.server.ip() },
-                            Fix::ForwardPassiveRange { setup: *setup },
-                        ]
+                        vec![Fix::CheckExternalAddress { advertised: adv, server: s.server.ip() }, Fix::forward(*setup)]
                     } else {
                         Vec::new()
                     },
@@ -120,7 +120,7 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
 
     if outcome.is_failure() {
         if let Some(c) = &n.data.connection {
-            let failed = data_failed(s, n, c, setup, &frames);
+            let failed = data_failed(s, n, c, cx, setup, &frames);
             link(out, cause, failed);
             cause = cause.or(Some(out.len() - 1));
         }
@@ -190,10 +190,7 @@ fn not_seen(s: &Session, n: &Negotiation, setup: &ServerSetup, frame: u64) -> Op
     }
     let adv = n.advertised?;
     let at_server = classify(s.server.ip()).is_unreachable_from_elsewhere() && !classify(adv.ip()).is_unreachable_from_elsewhere();
-    let mut fix = vec![Fix::ForwardPassiveRange { setup: *setup }];
-    if setup.lan_address == Known::Unknown {
-        fix.push(Fix::AllowPassiveRange { setup: *setup });
-    }
+    let fix = forward_or_allow(setup);
     Some(Finding {
         group: group((adv.ip(), at_server)),
         fix,
@@ -208,6 +205,16 @@ fn not_seen(s: &Session, n: &Negotiation, setup: &ServerSetup, frame: u64) -> Op
             Details::NotSeen { advertised: adv, at_server },
         )
     })
+}
+
+/// The passive port must be forwarded (behind NAT) or let in (a firewall): which one, the
+/// capture tells only when it shows the server's LAN address.
+fn forward_or_allow(setup: &ServerSetup) -> Vec<Fix> {
+    let mut fix = vec![Fix::forward(*setup)];
+    if setup.lan_address == Known::Unknown {
+        fix.push(Fix::allow(*setup));
+    }
+    fix
 }
 
 /// The operator's intended setup against what a passive reply advertised: a port outside the
@@ -261,6 +268,12 @@ fn leaks(class: AddressClass, adv: IpAddr, sender: IpAddr, peer: IpAddr) -> bool
     }
 }
 
+/// Did the client dial somewhere other than the advertised address (the control connection's
+/// address, as clients that judge a 227 unroutable do)?
+fn ignored_advertised(n: &Negotiation, adv: SocketAddr) -> bool {
+    n.data.connection.as_ref().is_some_and(|c| c.server != adv)
+}
+
 /// The data connection a negotiation led to, if any, as explanations name it.
 fn via(n: &Negotiation) -> Option<Via> {
     match (&n.data.connection, n.data.matched_by) {
@@ -287,6 +300,11 @@ fn private_leak(
     // Tried, failed, and yet completed: the try that carried the transfer is not in the capture.
     let elsewhere = n.data.completed().filter(|_| tried.is_some() && outcome == Outcome::Unknown);
     let (consequence, severity) = match (n.mode, outcome, elsewhere) {
+        // The client did not use the leaked address: what failed is the way to the control
+        // address's port, told by data_connection_failed. The leak stays a warning beside it.
+        (Mode::Passive, o, _) if o.is_failure() && ignored_advertised(n, adv) => {
+            (Consequence::WorkedAroundThenFailed(o), Severity::Warning)
+        }
         (_, o, _) if o.is_failure() => (Consequence::Failed(o), Severity::Error),
         (_, _, Some(code)) => (Consequence::CompletedElsewhere { code, frame: n.data.reply_frame }, Severity::Warning),
         (Mode::Passive, Outcome::Established, _) if !went_to_advertised => (Consequence::WorkedAround, Severity::Warning),
@@ -298,7 +316,7 @@ fn private_leak(
     let fix = match n.mode {
         // Forwarding needs the server's LAN address: an advertised loopback or "any" address is
         // not one, and without one the operator must supply it (the fix says so).
-        Mode::Passive => vec![Fix::ServerPassiveSettings { setup: *setup }, Fix::ForwardPassiveRange { setup: *setup }],
+        Mode::Passive => vec![Fix::ServerPassiveSettings { setup: *setup }, Fix::forward(*setup)],
         Mode::Active => {
             let mut f = vec![Fix::UsePassiveMode];
             // Where the helper already did the rewriting, suggesting it would be noise.
@@ -363,7 +381,7 @@ fn private_leak(
     }
 }
 
-fn data_failed(s: &Session, n: &Negotiation, c: &Connection, setup: &ServerSetup, frames: &[u64]) -> Finding {
+fn data_failed(s: &Session, n: &Negotiation, c: &Connection, cx: &Context, setup: &ServerSetup, frames: &[u64]) -> Finding {
     let outcome = n.data.outcome;
     let how = match outcome {
         Outcome::Refused => FailedHow::Refused { by: c.rst_from, frame: c.rst_frame },
@@ -382,13 +400,9 @@ fn data_failed(s: &Session, n: &Negotiation, c: &Connection, setup: &ServerSetup
             } else {
                 FailureCause::SynsVanish
             };
-            // The passive port must be forwarded (behind NAT) or let in (a firewall): which one,
-            // the capture tells only when it shows the server's LAN address.
-            let mut fix = vec![Fix::ForwardPassiveRange { setup: *setup }];
-            if setup.lan_address == Known::Unknown {
-                fix.push(Fix::AllowPassiveRange { setup: *setup });
-            }
-            if !matches!(setup.passive_ports, Known::Intended(_)) {
+            let mut fix = forward_or_allow(setup);
+            // Without an intended range, the server's own must be fixed to what is forwarded.
+            if cx.intent.pasv_range.is_none() {
                 fix.push(Fix::ServerPassiveSettings { setup: *setup });
             }
             (cause, fix)
@@ -461,11 +475,7 @@ fn rejection_advice(s: &Session, n: &Negotiation, code: u16, text: &str, setup: 
     match code {
         425 if n.mode == Mode::Passive && n.data.connection.is_none() && n.data.earlier_attempts.is_empty() => {
             // The server's own words that no connection came: as for a reply nothing followed.
-            let mut fix = vec![Fix::ForwardPassiveRange { setup: *setup }];
-            if setup.lan_address == Known::Unknown {
-                fix.push(Fix::AllowPassiveRange { setup: *setup });
-            }
-            (Rejection::NoneArrived { advertised: n.advertised }, fix)
+            (Rejection::NoneArrived { advertised: n.advertised }, forward_or_allow(setup))
         }
         425 => (
             Rejection::CannotOpen,

@@ -83,7 +83,7 @@ pub(super) fn findings(s: &Session, cx: &Context, setup: &ServerSetup, out: &mut
                     session: s.id,
                     frames: c.rst_frame.or(c.unreachable_frame).into_iter().chain([c.syn_frame]).collect(),
                     text: Text::ProbableFailed(ProbableFailed { client: c.client, server: c.server, outcome: c.outcome }),
-                    fix: vec![Fix::ForwardPassiveRange { setup: *setup }],
+                    fix: vec![Fix::forward(*setup)],
                     details: Details::ProbableFailed { probable: true, outcome: c.outcome, connection: seen(c, false) },
                 },
             );
@@ -116,7 +116,7 @@ fn encrypted(s: &Session, frame: u64, setup: &ServerSetup, out: &mut Vec<Finding
     let fix = if failed.is_empty() {
         Vec::new()
     } else {
-        vec![Fix::HelperBlindUnderTls, Fix::ServerPassiveSettings { setup: *setup }, Fix::ForwardPassiveRange { setup: *setup }]
+        vec![Fix::HelperBlindUnderTls, Fix::ServerPassiveSettings { setup: *setup }, Fix::forward(*setup)]
     };
     out.push(Finding {
         kind: FindingKind::ControlChannelEncrypted,

@@ -353,6 +353,22 @@ fn leak_rows() -> Vec<Row> {
             vec![want(PrivateAddressLeak, Warning, &[11, 12, 15], leak_fix)],
         ),
         row(
+            "passive leak ignored, the control address's port unanswered: a forwarding error, the leak a warning beside it",
+            negotiating(base(), vec![passive(leaked).connected(DATA_CLIENT, "203.0.113.5:40000", Unanswered)]),
+            vec![
+                want(PrivateAddressLeak, Warning, &[11, 12], leak_fix),
+                want(DataConnectionFailed, Error, &[11, 12], &[FORWARD, SERVER_PASSIVE]),
+            ],
+        ),
+        row(
+            "passive leak ignored, the control address's port refused: the same",
+            negotiating(base(), vec![passive(leaked).connected(DATA_CLIENT, "203.0.113.5:40000", Refused)]),
+            vec![
+                want(PrivateAddressLeak, Warning, &[11, 12, 13], leak_fix),
+                want(DataConnectionFailed, Error, &[11, 12, 13], &[FORWARD, SERVER_PASSIVE]),
+            ],
+        ),
+        row(
             "passive leak, and yet the advertised address answered (a VPN)",
             negotiating(base(), vec![passive(leaked).connected(DATA_CLIENT, leaked, Established)]),
             vec![want(PrivateAddressLeak, Warning, &[11, 12], leak_fix)],
@@ -624,7 +640,7 @@ fn each_decision_gives_its_findings() {
     let rows: Vec<Row> = [control_rows(), leak_rows(), address_rows(), intent_rows(), rejection_rows()].into_iter().flatten().collect();
     let mut failed = Vec::new();
     for r in &rows {
-        let cx = Context { intent: r.intent, passive_ports: None };
+        let cx = Context { intent: r.intent, server_block: true };
         let found = session_findings(&r.session, &cx);
         assert!(found.iter().all(|f| f.session == ID), "{}: every finding names its session", r.name);
         let found: Vec<Want> = found.iter().map(got).collect();

@@ -125,7 +125,13 @@ pub fn run<S: PacketSource + Send + 'static>(
     // they happen, not when a buffer fills.
     // Negotiation and data_outcome events are built only for an output that writes them
     // (NDJSON); the sink itself is built on the writer thread.
-    let settings = Settings { negotiation_events: format == Format::Ndjson, intent: options.intent, ..Settings::default() };
+    // Servers are told from time to time as well as at the end: a live capture may run for days.
+    let settings = Settings {
+        negotiation_events: format == Format::Ndjson,
+        intent: options.intent,
+        server_events_every_ns: Some(crate::model::event::SERVERS_EVERY_NS),
+        ..Settings::default()
+    };
     let mut pipeline = Pipeline::start_streaming(settings, out, make_sink);
     if let Format::Text { .. } = options.format {
         let header = format!("live capture on {}, filter: {}\n\n", options.interface, options.filter);

@@ -3,7 +3,7 @@
 //! record), periodic statistics, and the final summary. Outputs (NDJSON, the JSON document, text,
 //! the terminal UI) are sinks of these events.
 
-use super::{Connection, Finding, MatchedBy, Negotiation, NegotiationCommand, Outcome, Session, Timestamp};
+use super::{Connection, Finding, MatchedBy, Negotiation, NegotiationCommand, Outcome, Server, Session, Timestamp};
 use serde::Serialize;
 use std::net::SocketAddr;
 
@@ -54,6 +54,13 @@ pub enum Event {
     /// A settled session's whole record, findings included; its state is then forgotten.
     #[serde(skip_serializing)]
     SessionEnd { session: u32, frame: u64, time: Timestamp, record: Box<Session> },
+    /// A server's picture from all its settled sessions, and its fix block: at the end of the
+    /// input for every server (before the summary), and in a live capture from time to time
+    /// for those that changed. A later one replaces an earlier one of the same server.
+    ///
+    /// Not serialised from here: the report writes it with its words (report::server).
+    #[serde(skip_serializing)]
+    Server { frame: u64, time: Timestamp, server: Box<Server> },
     /// Counters, every [`STATS_EVERY_NS`] of capture time.
     Stats { frame: u64, time: Timestamp, stats: Stats },
     /// The end of the input.
@@ -63,6 +70,9 @@ pub enum Event {
 /// How often (capture time) a `stats` event is emitted.
 pub const STATS_EVERY_NS: i64 = 10 * 1_000_000_000;
 
+/// How often (capture time) a live capture tells the servers whose picture changed.
+pub const SERVERS_EVERY_NS: i64 = 60 * 1_000_000_000;
+
 impl Event {
     pub fn name(&self) -> &'static str {
         match self {
@@ -71,6 +81,7 @@ impl Event {
             Event::DataOutcome { .. } => "data_outcome",
             Event::Finding { .. } => "finding",
             Event::SessionEnd { .. } => "session_end",
+            Event::Server { .. } => "server",
             Event::Stats { .. } => "stats",
             Event::Summary { .. } => "summary",
         }
@@ -148,6 +159,8 @@ pub struct Summary {
     pub control_gap_bytes: u64,
     /// Negotiations past the per-session limit: counted, not kept (all sessions).
     pub negotiations_over_limit: u64,
+    /// Sessions of servers past the limit of servers pictured: told, but in no server's picture.
+    pub server_sessions_over_limit: u64,
     pub sessions: u64,
     /// The most sessions held open at once: what memory followed.
     pub peak_open_sessions: u64,

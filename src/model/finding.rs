@@ -438,6 +438,9 @@ pub enum Consequence {
     Failed(Outcome),
     /// Passive: the client ignored the advertised address and reached the control address.
     WorkedAround,
+    /// Passive: the client ignored the advertised address and dialled the control address, and
+    /// that connection failed: not because of the leak (its own finding says why).
+    WorkedAroundThenFailed(Outcome),
     /// Passive: the connection to the advertised address worked from this capture point.
     StillSucceeded,
     /// Active: the server's connection arrived all the same (a helper rewrote PORT).

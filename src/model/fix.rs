@@ -16,13 +16,19 @@ pub enum Known<T> {
     Intended(T),
     /// Not in the capture and not given: the operator must supply it.
     Unknown,
+    /// The operator's choice, not seen in the capture: a value that covers what the capture
+    /// saw (a passive range with room for simultaneous transfers), offered as a start.
+    Suggested(T),
+    /// Given once for the server from the whole capture, in its fix block at the end: a
+    /// session alone does not prove it (a passive range seen in one session is too narrow).
+    InServerBlock,
 }
 
 impl<T: Copy> Known<T> {
     pub fn value(&self) -> Option<T> {
         match *self {
-            Known::Seen(v) | Known::Intended(v) => Some(v),
-            Known::Unknown => None,
+            Known::Seen(v) | Known::Intended(v) | Known::Suggested(v) => Some(v),
+            Known::Unknown | Known::InServerBlock => None,
         }
     }
 
@@ -40,11 +46,14 @@ impl<T: Copy> Known<T> {
             Known::Seen(_) => "capture",
             Known::Intended(_) => "intended",
             Known::Unknown => "operator",
+            Known::Suggested(_) => "suggested",
+            Known::InServerBlock => "server_block",
         }
     }
 }
 
-/// JSON: `{"value": ..., "from": "capture" | "intended" | "operator"}` (`value` null for operator).
+/// JSON: `{"value": ..., "from": "capture" | "intended" | "operator" | "suggested" |
+/// "server_block"}` (`value` null for operator and server_block).
 impl<T: Copy + Serialize> Serialize for Known<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
@@ -88,7 +97,8 @@ pub struct ServerSetup {
     #[serde(serialize_with = "known_ip")]
     pub lan_address: Known<IpAddr>,
     pub control_port: u16,
-    /// The passive port range: intended, or the ports this capture saw the server advertise.
+    /// The passive port range: intended; in a server's fix block, suggested from the ports the
+    /// whole capture saw; in a session's fixes, the server block's.
     pub passive_ports: Known<PortRange>,
 }
 
@@ -100,16 +110,60 @@ fn known_ip<S: Serializer>(k: &Known<IpAddr>, s: S) -> Result<S::Ok, S::Error> {
     st.end()
 }
 
+/// What the capture shows already crossing to the server: a forwarding fix leaves these out
+/// (a server's fix block; a session's fixes leave it empty).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct Crossed {
+    /// Some control connection was established.
+    pub control_port: bool,
+    /// Passive ports whose data connection was established, sorted.
+    pub passive_ports: Vec<u16>,
+}
+
+impl Crossed {
+    pub fn is_empty(&self) -> bool {
+        !self.control_port && self.passive_ports.is_empty()
+    }
+
+    /// The parts of `range` still to open: its ports that did not cross, as runs.
+    pub fn rest_of(&self, range: PortRange) -> Vec<PortRange> {
+        let mut rest: Vec<PortRange> = Vec::new();
+        let mut lo = u32::from(range.lo);
+        for &p in self.passive_ports.iter().filter(|&&p| range.contains(p)) {
+            if u32::from(p) > lo {
+                rest.push(PortRange { lo: lo as u16, hi: p - 1 });
+            }
+            lo = u32::from(p) + 1;
+        }
+        if lo <= u32::from(range.hi) {
+            rest.push(PortRange { lo: lo as u16, hi: range.hi });
+        }
+        rest
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Fix {
     /// The server's settings for its external address and a fixed passive port range.
     ServerPassiveSettings { setup: ServerSetup },
-    /// On the server's NAT router: forward the control port and the passive range to the server.
-    ForwardPassiveRange { setup: ServerSetup },
+    /// The server's settings for a fixed passive port range alone: its passive replies already
+    /// name its public address.
+    ServerPassiveRange { setup: ServerSetup },
+    /// On the server's NAT router: forward the control port and the passive range to the
+    /// server, save what already crosses.
+    ForwardPassiveRange {
+        setup: ServerSetup,
+        #[serde(skip_serializing_if = "Crossed::is_empty")]
+        crossed: Crossed,
+    },
     /// On a firewall in front of a server with a public address (or on the server): let the
-    /// control port and the passive range in.
-    AllowPassiveRange { setup: ServerSetup },
+    /// control port and the passive range in, save what already crosses.
+    AllowPassiveRange {
+        setup: ServerSetup,
+        #[serde(skip_serializing_if = "Crossed::is_empty")]
+        crossed: Crossed,
+    },
     /// A NAT helper cannot read PASV/PORT inside TLS: external address, fixed range, forwarded.
     HelperBlindUnderTls,
     /// The advertised public address differs from the control connection's: check it and the forwarding.
@@ -142,4 +196,16 @@ pub enum Fix {
     /// Data connections were captured without their control channel: capture the control port
     /// too (the FTP server's address, whose control port is unknown when none was captured).
     CaptureControlPort { server: IpAddr },
+}
+
+impl Fix {
+    /// Forward the control port and the whole passive range (nothing known to cross yet).
+    pub fn forward(setup: ServerSetup) -> Fix {
+        Fix::ForwardPassiveRange { setup, crossed: Crossed::default() }
+    }
+
+    /// Let the control port and the whole passive range in (nothing known to cross yet).
+    pub fn allow(setup: ServerSetup) -> Fix {
+        Fix::AllowPassiveRange { setup, crossed: Crossed::default() }
+    }
 }

@@ -12,6 +12,7 @@ pub mod intent;
 pub mod notation;
 pub mod points;
 pub mod record;
+pub mod server;
 pub mod software;
 
 pub use address::{classify, AddressClass};
@@ -20,11 +21,12 @@ pub use finding::{
     ChannelSeen, Consequence, DataEnd, DataEvidence, Details, Endpoints, FailedHow, FailureCause, Finding, FindingKind, Rejection, Text,
     Tried, Via,
 };
-pub use fix::{Fix, Known, PortRange, ServerSetup};
+pub use fix::{Crossed, Fix, Known, PortRange, ServerSetup};
 pub use intent::Intent;
 pub use record::{
     Anomaly, Connection, ControlLine, ControlStats, DataChannel, Directions, EndReason, Icmp, Negotiation, Session, Side, Timeline,
 };
+pub use server::{Server, ServerPicture};
 pub use software::Software;
 
 use serde::Serialize;

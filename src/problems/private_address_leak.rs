@@ -65,6 +65,14 @@ impl Words for Leak {
                  227 address (older clients, Windows ftp.exe, strict libraries) will fail, and this one waited for its first try \
                  to time out."
             ),
+            Consequence::WorkedAroundThenFailed(o) => write!(
+                f,
+                "The client worked around it: it ignored the advertised address and dialled the server's control address{via}. \
+                 That connection failed ({}) for another reason: the port is not forwarded to the server or not let through \
+                 (data_connection_failed says more). Clients that trust the 227 address (older clients, Windows ftp.exe, strict \
+                 libraries) will fail even once that port works.",
+                o.as_str()
+            ),
             Consequence::WorkedAround => write!(
                 f,
                 "The client worked around it: it ignored the advertised address and connected to the server's control \

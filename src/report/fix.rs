@@ -5,7 +5,7 @@
 //! Owns the wording of every fix. Must not decide whether something is wrong.
 
 use super::Rendered;
-use crate::model::fix::{Known, PortRange};
+use crate::model::fix::{Crossed, Known, PortRange, ServerSetup};
 use crate::model::notation::Ip;
 use crate::model::{Fix, Mode, Software};
 use serde::ser::{SerializeSeq, Serializer};
@@ -20,58 +20,47 @@ impl fmt::Display for Fix {
         match *self {
             Fix::ServerPassiveSettings { setup } => {
                 let (public, range) = (Address(setup.public_address, PUBLIC), Span(setup.passive_ports, '-'));
-                let place = match setup.software {
-                    Software::Vsftpd => "in vsftpd.conf, then restart vsftpd",
-                    Software::ProFtpd => "in proftpd.conf, then restart proftpd",
-                    Software::PureFtpd => {
-                        "on its command line (Debian's wrapper reads the same from /etc/pure-ftpd/conf/ForcePassiveIP and \
-                         PassivePortRange)"
-                    }
-                    Software::Pyftpdlib => "on the FTPHandler (command line: -n ADDRESS -r LO-HI)",
-                    Software::FileZilla => "in its Passive mode settings",
-                    Software::Iis => "with appcmd (or IIS Manager, FTP Firewall Support)",
-                    Software::Unknown => {
-                        "(software not recognised from its banner: vsftpd pasv_address, pasv_min_port, pasv_max_port; ProFTPD \
-                         MasqueradeAddress, PassivePorts; Pure-FTPd -P, -p; pyftpdlib masquerade_address, passive_ports)"
-                    }
-                };
-                // A place follows after a comma ("..., in vsftpd.conf"); the list of settings for an
-                // unknown server is a parenthesis of its own.
-                let (name, sep) = match setup.software {
-                    Software::Unknown => ("On the server", " "),
-                    known => (known.name(), ", "),
-                };
+                let (name, sep, place) = server_place(setup.software);
                 write!(f, "{name}: announce {public} in passive replies and use the passive ports {range}{sep}{place}.")?;
                 Notes { public: Some(setup.public_address), lan: None, range: Some(setup.passive_ports) }.fmt(f)
             }
-            Fix::ForwardPassiveRange { setup } => {
-                let (lan, range) = (Address(setup.lan_address, LAN), Span(setup.passive_ports, '-'));
-                let cp = setup.control_port;
+            Fix::ServerPassiveRange { setup } => {
+                let (name, sep, place) = server_place(setup.software);
+                write!(f, "{name}: use the passive ports {}{sep}{place}.", Span(setup.passive_ports, '-'))?;
+                if let Some(public) = setup.public_address.value() {
+                    write!(f, " Its passive replies already name {}: leave that as it is.", Ip(public))?;
+                }
+                Notes { public: None, lan: None, range: Some(setup.passive_ports) }.fmt(f)
+            }
+            Fix::ForwardPassiveRange { setup, ref crossed } => {
+                let (lan, open) = (Address(setup.lan_address, LAN), Opening { setup, crossed });
                 if setup.lan_address == Known::Unknown {
                     f.write_str("If the server is behind a NAT router: ")?;
                 } else {
                     f.write_str("On the server's NAT router: ")?;
                 }
-                write!(f, "forward the control port {cp} and the passive ports {range} to {lan}, and let them through (iptables")?;
+                write!(f, "forward {} to {lan}, and let them through (iptables", open.words())?;
                 if setup.passive_ports.value().is_some() {
-                    write!(f, "; nftables: tcp dport {{ {cp}, {range} }} dnat to {lan}")?;
+                    write!(f, "; nftables: tcp dport {{ {} }} dnat to {lan}", open.items('-').join(", "))?;
                 }
                 f.write_str(").")?;
-                if let Some(r) = setup.passive_ports.value() {
-                    one_rule_per_port(f, cp, r)?;
+                open.left_out(f)?;
+                if setup.passive_ports.value().is_some() {
+                    open.one_rule_per_port(f)?;
                 }
                 // Where the range came from is said with the server's settings, which go with it.
                 Notes { public: Some(setup.public_address), lan: Some(setup.lan_address), range: None }.fmt(f)
             }
-            Fix::AllowPassiveRange { setup } => {
-                let range = Span(setup.passive_ports, '-');
+            Fix::AllowPassiveRange { setup, ref crossed } => {
+                let open = Opening { setup, crossed };
                 write!(
                     f,
-                    "If the server has the public address {} itself: let the control port {} and the passive ports {range} in, on the \
-                     firewall in front of it (FORWARD) or on the server (INPUT).",
+                    "If the server has the public address {} itself: let {} in, on the firewall in front of it (FORWARD) or on the \
+                     server (INPUT).",
                     Address(setup.public_address, PUBLIC),
-                    setup.control_port
+                    open.words()
                 )?;
+                open.left_out(f)?;
                 Notes { public: Some(setup.public_address), lan: None, range: Some(setup.passive_ports) }.fmt(f)
             }
             Fix::HelperBlindUnderTls => f.write_str(
@@ -158,59 +147,78 @@ impl fmt::Display for Fix {
     }
 }
 
+/// The server software's name as a fix begins with it, the separator before where its settings
+/// go, and where they go.
+fn server_place(software: Software) -> (&'static str, &'static str, &'static str) {
+    let place = match software {
+        Software::Vsftpd => "in vsftpd.conf, then restart vsftpd",
+        Software::ProFtpd => "in proftpd.conf, then restart proftpd",
+        Software::PureFtpd => {
+            "on its command line (Debian's wrapper reads the same from /etc/pure-ftpd/conf/ForcePassiveIP and PassivePortRange)"
+        }
+        Software::Pyftpdlib => "on the FTPHandler (command line: -n ADDRESS -r LO-HI)",
+        Software::FileZilla => "in its Passive mode settings",
+        Software::Iis => "with appcmd (or IIS Manager, FTP Firewall Support)",
+        Software::Unknown => {
+            "(software not recognised from its banner: vsftpd pasv_address, pasv_min_port, pasv_max_port; ProFTPD \
+             MasqueradeAddress, PassivePorts; Pure-FTPd -P, -p; pyftpdlib masquerade_address, passive_ports)"
+        }
+    };
+    // A place follows after a comma ("..., in vsftpd.conf"); the list of settings for an unknown
+    // server is a parenthesis of its own.
+    match software {
+        Software::Unknown => ("On the server", " ", place),
+        known => (known.name(), ", ", place),
+    }
+}
+
 /// The exact lines to type for a fix (configuration lines, commands), with every value filled
 /// in; a value the capture does not show is a `<placeholder>` that [`fmt`]'s note names.
 /// Empty for advice that has no one right line.
 pub fn apply(fix: &Fix) -> Vec<String> {
     match *fix {
-        Fix::ServerPassiveSettings { setup } => {
-            let (public, range) = (Address(setup.public_address, PUBLIC), setup.passive_ports.value());
-            let (lo, hi) = match range {
-                Some(r) => (r.lo.to_string(), r.hi.to_string()),
-                None => ("<LO>".to_string(), "<HI>".to_string()),
-            };
-            match setup.software {
-                Software::Vsftpd => vec![format!("pasv_address={public}"), format!("pasv_min_port={lo}"), format!("pasv_max_port={hi}")],
-                Software::ProFtpd => vec![format!("MasqueradeAddress {public}"), format!("PassivePorts {lo} {hi}")],
-                Software::PureFtpd => vec![format!("-P {public} -p {lo}:{hi}")],
-                Software::Pyftpdlib => {
-                    let end = range.map_or("<HI + 1>".to_string(), |r| (u32::from(r.hi) + 1).to_string());
-                    vec![format!("handler.masquerade_address = '{public}'"), format!("handler.passive_ports = range({lo}, {end})")]
-                }
-                Software::FileZilla => vec![format!("Use the following IP: {public}"), format!("Use custom port range: {lo} - {hi}")],
-                Software::Iis => vec![
-                    format!(
-                        "appcmd set config -section:system.ftpServer/firewallSupport /lowDataChannelPort:{lo} /highDataChannelPort:{hi} \
-                         /commit:apphost"
-                    ),
-                    format!(
-                        "appcmd set config -section:system.applicationHost/sites \
-                         /[name='<FTP site name>'].ftpServer.firewallSupport.externalIp4Address:{public} /commit:apphost"
-                    ),
-                ],
-                Software::Unknown => Vec::new(),
-            }
+        // A session's fix whose range is the server's: its lines are in the server's block.
+        Fix::ServerPassiveSettings { setup }
+        | Fix::ServerPassiveRange { setup }
+        | Fix::ForwardPassiveRange { setup, .. }
+        | Fix::AllowPassiveRange { setup, .. }
+            if setup.passive_ports == Known::InServerBlock =>
+        {
+            Vec::new()
         }
-        Fix::ForwardPassiveRange { setup } => {
-            let (lan, cp, ports) = (Address(setup.lan_address, LAN), setup.control_port, Span(setup.passive_ports, ':'));
+        Fix::ServerPassiveSettings { setup } => server_lines(setup, true),
+        Fix::ServerPassiveRange { setup } => server_lines(setup, false),
+        Fix::ForwardPassiveRange { setup, ref crossed } => {
+            let (lan, open) = (Address(setup.lan_address, LAN), Opening { setup, crossed });
             let to = match setup.public_address.value() {
                 Some(public) => format!("-d {} ", Ip(public)),
                 None => "-d <public IP> ".to_string(),
             };
             let ipt = iptables(setup.lan_address.value().or(setup.public_address.value()));
-            vec![
-                format!("{ipt} -t nat -A PREROUTING {to}-p tcp --dport {cp} -j DNAT --to-destination {lan}"),
-                format!("{ipt} -t nat -A PREROUTING {to}-p tcp --dport {ports} -j DNAT --to-destination {lan}"),
-                format!("{ipt} -I FORWARD -d {lan} -p tcp -m multiport --dports {cp},{ports} -j ACCEPT"),
-            ]
+            let mut lines = Vec::new();
+            if let Some(cp) = open.control() {
+                lines.push(format!("{ipt} -t nat -A PREROUTING {to}-p tcp --dport {cp} -j DNAT --to-destination {lan}"));
+            }
+            let passive = open.passive(':');
+            let dports = match &passive[..] {
+                [one] => vec![format!("--dport {one}")],
+                more => multiport(more).into_iter().map(|list| format!("-m multiport --dports {list}")).collect(),
+            };
+            for d in dports {
+                lines.push(format!("{ipt} -t nat -A PREROUTING {to}-p tcp {d} -j DNAT --to-destination {lan}"));
+            }
+            for list in multiport(&open.items(':')) {
+                lines.push(format!("{ipt} -I FORWARD -d {lan} -p tcp -m multiport --dports {list} -j ACCEPT"));
+            }
+            lines
         }
-        Fix::AllowPassiveRange { setup } => {
-            let (public, cp, ports) = (Address(setup.public_address, PUBLIC), setup.control_port, Span(setup.passive_ports, ':'));
+        Fix::AllowPassiveRange { setup, ref crossed } => {
+            let (public, open) = (Address(setup.public_address, PUBLIC), Opening { setup, crossed });
             let ipt = iptables(setup.public_address.value());
-            vec![
-                format!("{ipt} -I FORWARD -d {public} -p tcp -m multiport --dports {cp},{ports} -j ACCEPT"),
-                format!("{ipt} -I INPUT -p tcp -m multiport --dports {cp},{ports} -j ACCEPT"),
-            ]
+            let lists = multiport(&open.items(':'));
+            let forward = lists.iter().map(|list| format!("{ipt} -I FORWARD -d {public} -p tcp -m multiport --dports {list} -j ACCEPT"));
+            let input = lists.iter().map(|list| format!("{ipt} -I INPUT -p tcp -m multiport --dports {list} -j ACCEPT"));
+            forward.chain(input).collect()
         }
         Fix::ClientRouterHelper { control_port } => vec![
             format!("iptables -t raw -A PREROUTING -p tcp --dport {control_port} -j CT --helper ftp"),
@@ -230,6 +238,138 @@ pub fn apply(fix: &Fix) -> Vec<String> {
         }
         _ => Vec::new(),
     }
+}
+
+/// The server software's lines for its passive range, and (`address`) for its external address.
+fn server_lines(setup: ServerSetup, address: bool) -> Vec<String> {
+    let (public, range) = (Address(setup.public_address, PUBLIC), setup.passive_ports.value());
+    let (lo, hi) = match range {
+        Some(r) => (r.lo.to_string(), r.hi.to_string()),
+        None => ("<LO>".to_string(), "<HI>".to_string()),
+    };
+    // Each software's (address line, range lines).
+    let (set_address, set_range) = match setup.software {
+        Software::Vsftpd => (format!("pasv_address={public}"), vec![format!("pasv_min_port={lo}"), format!("pasv_max_port={hi}")]),
+        Software::ProFtpd => (format!("MasqueradeAddress {public}"), vec![format!("PassivePorts {lo} {hi}")]),
+        // One command line: the options go together.
+        Software::PureFtpd if address => return vec![format!("-P {public} -p {lo}:{hi}")],
+        Software::PureFtpd => (String::new(), vec![format!("-p {lo}:{hi}")]),
+        Software::Pyftpdlib => {
+            let end = range.map_or("<HI + 1>".to_string(), |r| (u32::from(r.hi) + 1).to_string());
+            (format!("handler.masquerade_address = '{public}'"), vec![format!("handler.passive_ports = range({lo}, {end})")])
+        }
+        Software::FileZilla => (format!("Use the following IP: {public}"), vec![format!("Use custom port range: {lo} - {hi}")]),
+        Software::Iis => {
+            let range = format!(
+                "appcmd set config -section:system.ftpServer/firewallSupport /lowDataChannelPort:{lo} /highDataChannelPort:{hi} \
+                 /commit:apphost"
+            );
+            let external = format!(
+                "appcmd set config -section:system.applicationHost/sites \
+                 /[name='<FTP site name>'].ftpServer.firewallSupport.externalIp4Address:{public} /commit:apphost"
+            );
+            // appcmd's order: the range first.
+            return if address { vec![range, external] } else { vec![range] };
+        }
+        Software::Unknown => return Vec::new(),
+    };
+    if address {
+        std::iter::once(set_address).chain(set_range).collect()
+    } else {
+        set_range
+    }
+}
+
+/// What a forwarding or allowing fix opens: the control port unless it crossed already, and
+/// the passive range's ports that did not cross.
+struct Opening<'a> {
+    setup: ServerSetup,
+    crossed: &'a Crossed,
+}
+
+impl Opening<'_> {
+    fn control(&self) -> Option<u16> {
+        (!self.crossed.control_port).then_some(self.setup.control_port)
+    }
+
+    /// The passive ports to open, as runs written with `sep` (`LO-HI`, `LO:HI`); the range's
+    /// placeholder when it is not known.
+    fn passive(&self, sep: char) -> Vec<String> {
+        match self.setup.passive_ports.value() {
+            Some(r) => self.crossed.rest_of(r).into_iter().map(|run| Span(Known::Seen(run), sep).to_string()).collect(),
+            None => vec![Span(self.setup.passive_ports, sep).to_string()],
+        }
+    }
+
+    /// The control port (when open) and the passive runs.
+    fn items(&self, sep: char) -> Vec<String> {
+        self.control().map(|cp| cp.to_string()).into_iter().chain(self.passive(sep)).collect()
+    }
+
+    /// "the control port 21 and the passive ports 40000-40009" (those to open).
+    fn words(&self) -> String {
+        let range = Span(self.setup.passive_ports, '-');
+        let mut w = String::new();
+        if let Some(cp) = self.control() {
+            w.push_str(&format!("the control port {cp} and "));
+        }
+        if self.crossed.passive_ports.is_empty() {
+            w.push_str(&format!("the passive ports {range}"));
+        } else {
+            w.push_str(&format!("the passive ports {} of the range {range}", self.passive('-').join(", ")));
+        }
+        w
+    }
+
+    /// What the fix leaves out because the capture shows it crossing already: a sentence, or
+    /// nothing.
+    fn left_out(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut already: Vec<String> = Vec::new();
+        if self.crossed.control_port {
+            already.push(format!("the control port {}", self.setup.control_port));
+        }
+        if !self.crossed.passive_ports.is_empty() {
+            let ports: Vec<String> = self.crossed.passive_ports.iter().map(u16::to_string).collect();
+            already.push(format!("the passive port(s) {}", ports.join(", ")));
+        }
+        if already.is_empty() {
+            return Ok(());
+        }
+        write!(f, " Left out: {}, which the capture shows crossing already.", already.join(" and "))
+    }
+
+    /// Routers that forward single ports only: how many rules, and which ports when few.
+    fn one_rule_per_port(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(r) = self.setup.passive_ports.value() else { return Ok(()) };
+        let runs = self.crossed.rest_of(r);
+        let control = self.control().filter(|&cp| !runs.iter().any(|run| run.contains(cp)));
+        let rules = runs.iter().map(|run| run.ports()).sum::<u32>() + u32::from(control.is_some());
+        write!(f, " A router that forwards single ports only needs {rules} rules")?;
+        if rules <= 12 {
+            let ports = control.into_iter().chain(runs.iter().flat_map(|run| run.lo..=run.hi));
+            f.write_str(":")?;
+            for (i, port) in ports.enumerate() {
+                write!(f, "{}{port}", if i == 0 { " " } else { ", " })?;
+            }
+        }
+        f.write_str(".")
+    }
+}
+
+/// iptables multiport lists (at most 15 ports each, a range counting as two), joined by commas.
+fn multiport(items: &[String]) -> Vec<String> {
+    let mut lists: Vec<(Vec<&str>, usize)> = Vec::new();
+    for item in items {
+        let slots = if item.contains(':') { 2 } else { 1 };
+        match lists.last_mut() {
+            Some((list, used)) if *used + slots <= 15 => {
+                list.push(item);
+                *used += slots;
+            }
+            _ => lists.push((vec![item], slots)),
+        }
+    }
+    lists.into_iter().map(|(list, _)| list.join(",")).collect()
 }
 
 /// The command for the address family of a rule's addresses (IPv4 when none is known).
@@ -265,22 +405,12 @@ impl fmt::Display for Span {
         match self.0.value() {
             Some(r) if r.lo == r.hi => write!(f, "{}", r.lo),
             Some(r) => write!(f, "{}{sep}{}", r.lo, r.hi),
+            None if self.0 == Known::InServerBlock => {
+                f.write_str("of the server's range (see the server's fix block, from the whole capture)")
+            }
             None => write!(f, "<LO>{sep}<HI>"),
         }
     }
-}
-
-/// Routers that forward single ports only: how many rules, and which ports when few.
-fn one_rule_per_port(f: &mut fmt::Formatter<'_>, control_port: u16, r: PortRange) -> fmt::Result {
-    let rules = r.ports() + u32::from(!r.contains(control_port));
-    write!(f, " A router that forwards single ports only needs {rules} rules")?;
-    if rules <= 12 {
-        write!(f, ": {control_port}")?;
-        for port in r.lo..=r.hi {
-            write!(f, ", {port}")?;
-        }
-    }
-    f.write_str(".")
 }
 
 /// Where the values that the capture does not show must come from, and what a range read off
@@ -303,6 +433,13 @@ impl Notes {
             Some(Known::Seen(_)) => f.write_str(
                 " The range is the ports this capture saw the server use: keep it the same on the server and the router \
                  (--pasv-range gives the one you intended).",
+            ),
+            Some(Known::Suggested(_)) => write!(
+                f,
+                " The range is yours to choose (--pasv-range gives the one you intend): this one is a suggestion that covers every \
+                 passive port the capture saw for this server, with room for simultaneous transfers (at least {} ports, one per \
+                 transfer). Keep it the same on the server and the router.",
+                crate::diagnose::servers::MIN_SUGGESTED_PORTS
             ),
             Some(Known::Unknown) => {
                 f.write_str(" Choose <LO>-<HI> (one port per simultaneous transfer), the same on the server and the router.")

@@ -17,7 +17,7 @@ use super::fix::apply;
 use super::points::{Compared, PointsText};
 use super::svg::ladder_svg;
 use super::Tone;
-use crate::model::notation::Sock;
+use crate::model::notation::{Ip, Sock};
 use crate::model::{Finding, FindingKind, Fix, Negotiation, Outcome, Session, Severity};
 use crate::problems::told::Told;
 use crate::problems::{cause, Brief, Explanation, Summary as FindingSummary};
@@ -84,6 +84,12 @@ fn capture(out: &mut String, at: &Anchor, e: &Explained) {
     }
     let _ = writeln!(out, "<p class=\"verdict\">{}</p>", Escaped(&e.verdict));
     kinds(out, e);
+    // Each server's fix block, from the whole capture: the lines to type live there.
+    for s in e.servers.servers().iter().filter(|s| !s.fix.is_empty()) {
+        let _ =
+            writeln!(out, "<h3>What to change on server <code>{}:{}</code></h3>", Escaped(Ip(s.picture.address)), s.picture.control_port);
+        fixes(out, &s.fix);
+    }
     let mut told = Told::default();
     if !e.across.is_empty() {
         out.push_str("<h3>Across sessions</h3>\n");

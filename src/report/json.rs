@@ -1,8 +1,10 @@
-//! The JSON document (schema "ftpscope/2"), written as sessions settle: each session is one
+//! The JSON document (schema "ftpscope/3"), written as sessions settle: each session is one
 //! line of the `sessions` array the moment it settles, so memory does not grow with the capture.
-//! Findings across sessions and the capture's totals close the document.
+//! Findings across sessions, each server's picture and fix block (`servers`) and the capture's
+//! totals close the document.
 
 use super::record::{FindingView, SessionView};
+use super::server::{Latest, ServersView};
 use super::{Capture, InputSummary, Sink, SCHEMA};
 use crate::model::{Event, Summary};
 use std::io::{self, Write};
@@ -16,12 +18,13 @@ pub struct JsonDocument<W: Write> {
     /// Findings across sessions, serialised, for the end of the document. Rare: they need one
     /// capture holding both sides of a NAT router.
     across: Vec<Vec<u8>>,
+    servers: Latest,
     summary: Summary,
 }
 
 impl<W: Write> JsonDocument<W> {
     pub fn new(out: W) -> JsonDocument<W> {
-        JsonDocument { out, started: false, sessions: 0, across: Vec::new(), summary: Summary::default() }
+        JsonDocument { out, started: false, sessions: 0, across: Vec::new(), servers: Latest::default(), summary: Summary::default() }
     }
 
     fn start(&mut self) -> io::Result<()> {
@@ -47,6 +50,7 @@ impl<W: Write> Sink for JsonDocument<W> {
                 self.sessions += 1;
             }
             Event::Finding { finding, .. } => self.across.push(serde_json::to_vec(&FindingView(finding))?),
+            Event::Server { server, .. } => self.servers.tell(server),
             Event::Summary { summary, .. } => self.summary = (**summary).clone(),
             _ => {}
         }
@@ -60,7 +64,9 @@ impl<W: Write> Sink for JsonDocument<W> {
             self.out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
             self.out.write_all(f)?;
         }
-        self.out.write_all(b"],\n\"capture\":")?;
+        self.out.write_all(b"],\n\"servers\":")?;
+        serde_json::to_writer(&mut self.out, &ServersView(self.servers.servers()))?;
+        self.out.write_all(b",\n\"capture\":")?;
         serde_json::to_writer(&mut self.out, &Capture::new(inputs, &self.summary))?;
         self.out.write_all(b"}\n")?;
         self.out.flush()

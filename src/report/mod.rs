@@ -1,5 +1,5 @@
 //! Outputs: views of the analyzer's events. Each output is a [`Sink`] fed events as they come:
-//! NDJSON (one event per line), the JSON document (schema "ftpscope/2", docs/schema.md; written
+//! NDJSON (one event per line), the JSON document (schema "ftpscope/3", docs/schema.md; written
 //! as sessions settle), and text. [`Report`] collects the same document in memory, for tests and
 //! small captures.
 //!
@@ -16,6 +16,7 @@ pub mod ndjson;
 pub mod notes;
 pub mod points;
 pub mod record;
+pub mod server;
 pub mod svg;
 pub mod text;
 
@@ -24,7 +25,7 @@ use crate::model::{Event, Finding, Outcome, Session, Severity, Summary};
 use serde::Serialize;
 use std::io;
 
-pub const SCHEMA: &str = "ftpscope/2";
+pub const SCHEMA: &str = "ftpscope/3";
 
 /// One input file as the command line read it (or the interface `ftpscope live` watched); the
 /// analyzer knows only frames.
@@ -166,7 +167,14 @@ pub struct Report {
     /// Findings across sessions (one connection seen on both sides of a NAT router).
     #[serde(serialize_with = "record::findings")]
     pub findings: Vec<Finding>,
+    /// Each server's picture from the whole capture, and its fix block.
+    #[serde(serialize_with = "servers")]
+    pub servers: Vec<crate::model::Server>,
     pub capture: OwnedCapture,
+}
+
+fn servers<S: serde::Serializer>(servers: &[crate::model::Server], s: S) -> Result<S::Ok, S::Error> {
+    server::ServersView(servers).serialize(s)
 }
 
 /// The `capture` object of a report held in memory: serialised as [`Capture`].
@@ -190,12 +198,14 @@ impl Report {
             schema: SCHEMA,
             sessions: Vec::new(),
             findings: Vec::new(),
+            servers: Vec::new(),
             capture: OwnedCapture { inputs: Vec::new(), summary: Summary::default() },
         };
         while let Some(event) = analyzer.poll_event() {
             match event {
                 Event::SessionEnd { record, .. } => report.sessions.push(*record),
                 Event::Finding { finding, .. } => report.findings.push(*finding),
+                Event::Server { server, .. } => report.servers.push(*server),
                 Event::Summary { summary, .. } => report.capture.summary = *summary,
                 _ => {}
             }

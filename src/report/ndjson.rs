@@ -3,6 +3,7 @@
 //! `summary`, with the inputs read.
 
 use super::record::{FindingView, SessionView};
+use super::server::ServerView;
 use super::{Capture, InputSummary, Sink, SCHEMA};
 use crate::model::{Event, Finding, Summary, Timestamp};
 use serde::Serialize;
@@ -84,6 +85,18 @@ impl<W: Write> Sink for Ndjson<W> {
                 self.line(&EndLine { schema: SCHEMA, event: "session_end", session: *session, frame: *frame, time: *time, record })
             }
             Event::Finding { session, frame, time, finding } => self.finding(*session, *frame, *time, true, finding),
+            // A server's picture and fix block: at the end, and from time to time in a live capture.
+            Event::Server { frame, time, server } => {
+                #[derive(Serialize)]
+                struct ServerLine<'a> {
+                    schema: &'static str,
+                    event: &'static str,
+                    frame: u64,
+                    time: Timestamp,
+                    server: ServerView<'a>,
+                }
+                self.line(&ServerLine { schema: SCHEMA, event: "server", frame: *frame, time: *time, server: ServerView(server) })
+            }
             _ => self.line(&Line { schema: SCHEMA, event }),
         }
     }

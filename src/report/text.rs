@@ -24,15 +24,25 @@ pub struct Text<W: Write> {
     /// (kind, severity, fixes) -> the session where it was explained.
     explained: AddrMap<(FindingKind, Severity, Vec<Fix>), u32>,
     /// (kind, severity, outside any session) -> sessions with such a finding (outside any
-    /// session: its occurrences), in order of first appearance.
-    tally: Vec<((FindingKind, Severity, bool), u64)>,
+    /// session: its occurrences), in order of first appearance, and the last session counted
+    /// (two findings of one kind in one session count it once).
+    tally: Vec<((FindingKind, Severity, bool), u64, u32)>,
     summary: Summary,
+    servers: super::server::Latest,
     buf: String,
 }
 
 impl<W: Write> Text<W> {
     pub fn new(out: W, color: bool) -> Text<W> {
-        Text { out, st: Style { color }, explained: AddrMap::default(), tally: Vec::new(), summary: Summary::default(), buf: String::new() }
+        Text {
+            out,
+            st: Style { color },
+            explained: AddrMap::default(),
+            tally: Vec::new(),
+            summary: Summary::default(),
+            servers: Default::default(),
+            buf: String::new(),
+        }
     }
 
     pub fn into_inner(self) -> W {
@@ -42,10 +52,14 @@ impl<W: Write> Text<W> {
     fn finding(&mut self, f: &Finding, across: bool) {
         let outside = f.session == NO_SESSION;
         let key = (f.kind, f.severity, outside);
-        let n = if outside { u64::from(f.occurrences) } else { 1 };
-        match self.tally.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, count)) => *count += n,
-            None => self.tally.push((key, n)),
+        match self.tally.iter_mut().find(|(k, _, _)| *k == key) {
+            Some((_, n, _)) if outside => *n += u64::from(f.occurrences),
+            Some((_, n, last)) if *last != f.session => {
+                *n += 1;
+                *last = f.session;
+            }
+            Some(_) => {}
+            None => self.tally.push((key, if outside { u64::from(f.occurrences) } else { 1 }, f.session)),
         }
         let cause = (f.kind, f.severity, f.fix.clone());
         let earlier = self.explained.get(&cause).copied();
@@ -112,6 +126,10 @@ impl<W: Write> Sink for Text<W> {
                 self.buf.push('\n');
                 self.flush_buf()
             }
+            Event::Server { server, .. } => {
+                self.servers.tell(server);
+                Ok(())
+            }
             Event::Summary { summary, .. } => {
                 self.summary = (**summary).clone();
                 Ok(())
@@ -139,7 +157,7 @@ impl<W: Write> Sink for Text<W> {
             c.warnings,
             c.infos
         );
-        for ((kind, severity, outside), n) in &self.tally {
+        for ((kind, severity, outside), n, _) in &self.tally {
             let place = if *outside { format!("{n} time(s), outside any session") } else { format!("in {n} session(s)") };
             let _ = writeln!(out, "  {} {:<26} {place}", st.severity(*severity), kind.as_str());
         }
@@ -162,6 +180,11 @@ impl<W: Write> Sink for Text<W> {
         let set_aside = super::notes::set_aside(c);
         if !set_aside.is_empty() {
             let _ = writeln!(out, "{}", st.dim(&format!("({})", set_aside.join(", "))));
+        }
+        // One block per server, from the whole capture: the fixes to apply.
+        for server in self.servers.servers() {
+            out.push('\n');
+            super::server::text_block(out, server, 99, |sev| st.severity(sev));
         }
         self.flush_buf()?;
         self.out.flush()

@@ -309,7 +309,8 @@ impl Store {
                 self.settled.push_back(session);
                 self.bound();
             }
-            Event::Stats { .. } => {}
+            // Servers' pictures and fix blocks: not shown in the terminal UI yet.
+            Event::Stats { .. } | Event::Server { .. } => {}
             Event::Summary { .. } => self.summary_seen = true,
         }
     }

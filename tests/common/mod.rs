@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Every finding of a report (schema ftpscope/2): each session's own, then those across sessions.
+/// Every finding of a report (schema ftpscope/3): each session's own, then those across sessions.
 #[allow(dead_code)]
 pub fn all_findings(v: &Value) -> Vec<&Value> {
     let sessions = v["sessions"].as_array().expect("sessions[] array");

@@ -8,11 +8,13 @@
 use super::story::Fact;
 use super::words::NoFtp;
 use super::{Explained, Healthy, Problem, Verdict};
+use crate::model::Server;
 use crate::report::fix::Fixes;
 use crate::report::ladder::Ladder;
 use crate::report::ladder_text::LadderText;
 use crate::report::points::Compared;
 use crate::report::record::{Findings, SessionView};
+use crate::report::server::ServersView;
 use crate::report::{Capture, Rendered};
 use serde::Serialize;
 use std::io::{self, Write};
@@ -20,8 +22,10 @@ use std::io::{self, Write};
 pub const SCHEMA: &str = "ftpscope-explain/1";
 
 /// Writes the document for every capture.
-pub fn write(out: &mut dyn Write, captures: &[Explained], points: Option<&Compared>) -> io::Result<()> {
-    let document = Document { schema: SCHEMA, captures: captures.iter().map(CaptureView::of).collect(), points };
+/// `servers`: with two points, each server's picture and fix block from both.
+pub fn write(out: &mut dyn Write, captures: &[Explained], points: Option<&Compared>, servers: Option<&[Server]>) -> io::Result<()> {
+    let captures = captures.iter().map(CaptureView::of).collect();
+    let document = Document { schema: SCHEMA, captures, points, servers: servers.map(ServersView) };
     serde_json::to_writer(&mut *out, &document)?;
     out.write_all(b"\n")?;
     out.flush()
@@ -34,6 +38,9 @@ struct Document<'a> {
     /// Two captures: the same traffic at two points, paired (schema ftpscope-points/1).
     #[serde(skip_serializing_if = "Option::is_none")]
     points: Option<&'a Compared>,
+    /// Two captures: each server from both points, with its one fix block.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    servers: Option<ServersView<'a>>,
 }
 
 #[derive(Serialize)]
@@ -47,6 +54,8 @@ struct CaptureView<'a> {
     healthy: Vec<HealthyView<'a>>,
     healthy_left_out: u64,
     findings: Findings<'a>,
+    /// Each server's picture and fix block.
+    servers: ServersView<'a>,
 }
 
 impl<'a> CaptureView<'a> {
@@ -62,6 +71,7 @@ impl<'a> CaptureView<'a> {
             healthy: e.healthy.iter().map(|h| HealthyView { healthy: h, text: Rendered(h) }).collect(),
             healthy_left_out: e.healthy_left_out,
             findings: Findings(&e.across),
+            servers: ServersView(e.servers.servers()),
         }
     }
 }

@@ -43,6 +43,8 @@ pub struct Explained {
     pub healthy_left_out: u64,
     /// Findings across sessions.
     pub across: Vec<Finding>,
+    /// Each server's picture from the whole capture, and its fix block.
+    pub servers: super::server::Latest,
     /// What pairing compares of every session, when the capture is one of two points of the
     /// same traffic ([`Collector::for_pairing`]); empty otherwise.
     pub seen: Vec<Seen>,
@@ -191,6 +193,7 @@ impl Sink for Collector {
         match event {
             Event::SessionEnd { record, .. } => self.settled(record),
             Event::Finding { finding, .. } if self.explained.across.len() < ACROSS_KEPT => self.explained.across.push((**finding).clone()),
+            Event::Server { server, .. } => self.explained.servers.tell(server),
             Event::Summary { summary, .. } => {
                 let v = &mut self.explained.verdict;
                 (v.errors, v.warnings) = (summary.errors, summary.warnings);

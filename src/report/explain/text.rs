@@ -37,6 +37,7 @@ fn capture(out: &mut dyn Write, st: &Style, e: &Explained) -> io::Result<()> {
         return e.across.iter().try_for_each(|f| outside(out, st, f));
     }
     paragraph(out, "", &e.verdict.to_string())?;
+    servers(out, e.servers.servers())?;
     if let Some(note) = crate::report::notes::implicit_ftps_note(&e.summary) {
         paragraph(out, "", &format!("Also: {note}."))?;
     }
@@ -70,6 +71,20 @@ fn capture(out: &mut dyn Write, st: &Style, e: &Explained) -> io::Result<()> {
     }
     if e.healthy_left_out > 0 {
         paragraph(out, "  ", &format!("({} more healthy session(s) not listed.)", e.healthy_left_out))?;
+    }
+    Ok(())
+}
+
+/// Each server's picture and fix block: what to change, once per server, from the whole
+/// capture (or from both points).
+pub fn servers(out: &mut dyn Write, servers: &[crate::model::Server]) -> io::Result<()> {
+    if servers.is_empty() {
+        return writeln!(out, "\n(No FTP server: no fix block.)");
+    }
+    for s in servers {
+        let mut block = String::new();
+        crate::report::server::text_block(&mut block, s, WIDTH, |sev| crate::report::server::severity_word(sev).to_string());
+        write!(out, "\n{block}")?;
     }
     Ok(())
 }
