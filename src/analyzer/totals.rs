@@ -1,16 +1,18 @@
 //! The capture's totals (the summary) as sessions settle and as the input ends: negotiations,
+//! transfers by verdict,
 //! what control channels lost or cut, problems by severity, and the counts other stages kept.
 //!
 //! Owns how a settled session and a finding add up; must not count packets or frames (the
 //! analyzer does as they come).
 
 use crate::decode::defrag::DefragCounts;
-use crate::model::{Finding, Session, Severity, Summary};
+use crate::model::{Finding, Session, Severity, Summary, Transfers};
 
 /// A settled session, diagnosed: its negotiations, what its control channel lost or cut, and
 /// its problems.
 pub(super) fn add_session(total: &mut Summary, record: &Session) {
     total.negotiations += record.negotiations.len() as u64 + record.negotiations_over_limit;
+    total.transfers += Transfers::of(record);
     let c = &record.control;
     total.overlong_lines = total.overlong_lines.saturating_add(c.overlong_lines);
     total.conflicting_overlaps = total.conflicting_overlaps.saturating_add(c.conflicting_overlaps);

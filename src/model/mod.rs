@@ -13,6 +13,7 @@ pub mod notation;
 pub mod points;
 pub mod record;
 pub mod software;
+pub mod transfer;
 
 pub use address::{classify, AddressClass};
 pub use event::{Event, Stats, Summary};
@@ -25,6 +26,7 @@ pub use record::{
     Anomaly, Connection, ControlLine, ControlStats, DataChannel, Directions, EndReason, Icmp, Negotiation, Session, Side, Timeline,
 };
 pub use software::Software;
+pub use transfer::{Failure, Transfers, Verdict};
 
 use serde::Serialize;
 

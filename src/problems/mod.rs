@@ -29,6 +29,7 @@ pub mod one_direction_captured;
 pub mod port_outside_range;
 pub mod private_address_leak;
 pub mod told;
+pub mod transfer_failed;
 pub mod unexpected_control_port;
 pub mod unexpected_public_address;
 
@@ -76,6 +77,7 @@ pub fn words(text: &Text) -> &dyn Words {
         Text::UnexpectedPublic(t) => t,
         Text::UnexpectedControlPort(t) => t,
         Text::OneDirection(t) => t,
+        Text::TransferFailed(t) => t,
     }
 }
 

@@ -147,14 +147,14 @@ impl Display for Verdict {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         write!(f, "{} FTP session(s)", self.sessions)?;
         if self.problem_sessions == 0 {
-            return f.write_str(", none with a problem.");
+            return write!(f, ", none with a problem. {}.", self.transfers);
         }
         write!(f, ", {} with a problem ({} error(s), {} warning(s)). By cause: ", self.problem_sessions, self.errors, self.warnings)?;
         for (i, (cause, sessions)) in self.causes.iter().enumerate() {
             let sep = if i == 0 { "" } else { "; " };
             write!(f, "{sep}{} in {sessions} session(s)", Brief(*cause))?;
         }
-        f.write_str(".")
+        write!(f, ". {}.", self.transfers)
     }
 }
 
