@@ -169,3 +169,31 @@ impl fmt::Display for Transfers {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_add_up_and_read_as_the_summary_line() {
+        let mut session = Transfers::default();
+        for v in [Verdict::Ok, Verdict::Failed(Failure::Refused), Verdict::Ok] {
+            session.add(v);
+        }
+        assert_eq!(session.to_string(), "3 transfer(s): 2 ok, 1 failed");
+        let mut server = session;
+        let mut other = Transfers::default();
+        other.add(Verdict::Unknown);
+        server += other;
+        assert_eq!(server, Transfers { total: 4, ok: 2, failed: 1, unknown: 1 });
+        assert_eq!(server.to_string(), "4 transfer(s): 2 ok, 1 failed, 1 not known");
+    }
+
+    #[test]
+    fn a_verdict_serialises_with_its_reason() {
+        let json = |v: Verdict| serde_json::to_string(&v).unwrap();
+        assert_eq!(json(Verdict::Ok), r#"{"verdict":"ok"}"#);
+        assert_eq!(json(Verdict::Failed(Failure::NoDataConnection)), r#"{"verdict":"failed","reason":"no_data_connection"}"#);
+        assert_eq!(json(Verdict::Unknown), r#"{"verdict":"unknown"}"#);
+    }
+}

@@ -139,7 +139,8 @@ impl<W: Write> Sink for Text<W> {
             c.warnings,
             c.infos
         );
-        if c.sessions > 0 {
+        // None at all (only logins, or everything under TLS where no command can be read): no line.
+        if c.transfers.total > 0 {
             let _ = writeln!(out, "  {}", c.transfers);
         }
         for ((kind, severity), sessions) in &self.tally {
