@@ -1,6 +1,7 @@
 //! Findings about one data-channel negotiation: an address that cannot be reached (leak), one
 //! that differs from the control connection's (NAT, multi-homing, bounce), a malformed one, a
-//! data connection that failed, a negotiation or transfer the server refused.
+//! data connection that failed, a negotiation or transfer the server refused, and a transfer
+//! that failed (model::transfer) where none of those tells why.
 
 use super::Context;
 use crate::model::finding::group;
