@@ -309,3 +309,31 @@ fn a_completed_transfer_is_ok() {
     assert_eq!(verdict, json!({"verdict": "ok"}));
     assert_eq!((code, found), (0, vec![login()]));
 }
+
+#[test]
+fn a_refused_download_and_a_refused_upload_are_two_findings_of_one_session() {
+    let dir = common::scratch("ftpscope-transfers-two");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("two.pcap");
+    let mut s = Script::passive(&path).unwrap();
+    for (from_client, line) in [
+        (true, "RETR missing.txt"),
+        (false, "550 Failed to open file."),
+        (true, "PASV"),
+        (false, "227 Entering Passive Mode (203,0,113,21,195,81)."),
+        (true, "STOR upload.txt"),
+        (false, "550 Permission denied."),
+    ] {
+        s.line(from_client, line).unwrap();
+    }
+    s.close().unwrap();
+    let (code, v, text) = analyze(&path);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, 1);
+    assert_eq!(v["capture"]["transfers"], counts(2, 0, 2, 0));
+    let summaries: Vec<&str> =
+        common::all_findings(&v).into_iter().filter(|f| f["kind"] == "transfer_failed").map(|f| f["summary"].as_str().unwrap()).collect();
+    // Their words differ (nothing came; the file was not stored): not merged.
+    assert_eq!(summaries, ["RETR missing.txt refused: 550 Failed to open file.", "STOR upload.txt refused: 550 Permission denied."]);
+    assert!(text.contains("ERROR transfer_failed            in 1 session(s)\n"), "sessions, not findings, are counted: {text}");
+}

@@ -186,7 +186,9 @@ fn transfer_failed(s: &Session, n: &Negotiation, why: Failure) -> Finding {
         frames.push(n.evidence_frame());
     }
     Finding {
-        group: group((why, d.reply_code)),
+        // Repeats of one refusal to one kind of command merge (a client asking for 500 missing
+        // files); a refused upload and a refused download stay apart: their words differ.
+        group: group((why, d.reply_code, command.clone())),
         ..Finding::new(
             FindingKind::TransferFailed,
             Severity::Error,

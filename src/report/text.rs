@@ -22,8 +22,9 @@ pub struct Text<W: Write> {
     st: Style,
     /// (kind, severity, fixes) -> the session where it was explained.
     explained: AddrMap<(FindingKind, Severity, Vec<Fix>), u32>,
-    /// (kind, severity) -> sessions with such a finding, in order of first appearance.
-    tally: Vec<((FindingKind, Severity), u64)>,
+    /// (kind, severity) -> sessions with such a finding, in order of first appearance, and
+    /// the last session counted (two findings of one kind in a session are one session).
+    tally: Vec<((FindingKind, Severity), u64, u32)>,
     summary: Summary,
     buf: String,
 }
@@ -39,9 +40,10 @@ impl<W: Write> Text<W> {
 
     fn finding(&mut self, f: &Finding, across: bool) {
         let key = (f.kind, f.severity);
-        match self.tally.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, n)) => *n += 1,
-            None => self.tally.push((key, 1)),
+        match self.tally.iter_mut().find(|(k, _, _)| *k == key) {
+            Some((_, n, last)) if *last != f.session => (*n, *last) = (*n + 1, f.session),
+            Some(_) => {}
+            None => self.tally.push((key, 1, f.session)),
         }
         let cause = (f.kind, f.severity, f.fix.clone());
         let earlier = self.explained.get(&cause).copied();
@@ -143,7 +145,7 @@ impl<W: Write> Sink for Text<W> {
         if c.transfers.total > 0 {
             let _ = writeln!(out, "  {}", c.transfers);
         }
-        for ((kind, severity), sessions) in &self.tally {
+        for ((kind, severity), sessions, _) in &self.tally {
             let _ = writeln!(out, "  {} {:<26} in {sessions} session(s)", st.severity(*severity), kind.as_str());
         }
         for input in inputs {
