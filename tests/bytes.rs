@@ -178,7 +178,7 @@ fn check(total: u64, data_isn: u32) {
     let text = ftpscope(&file.0, &[]);
     let line = text.lines().find(|l| l.contains("PASV 227")).unwrap_or_else(|| panic!("no negotiation line in:\n{text}"));
     assert!(line.contains(&format!(", {total} bytes)")), "{line}");
-    assert!(line.ends_with("RETR big.iso 226"), "{line}");
+    assert!(line.ends_with("RETR big.iso 226: ok"), "the transfer, its final reply and its verdict: {line}");
 }
 
 #[test]

@@ -1,5 +1,5 @@
 use super::*;
-use crate::model::{LinkType, Outcome, Severity};
+use crate::model::{Failure, FindingKind, LinkType, Outcome, Severity, Verdict};
 use crate::report::Report;
 use crate::tcp::flow::FlowLimits;
 use etherparse::PacketBuilder;
@@ -134,7 +134,9 @@ fn a_closed_session_is_reported_at_once_and_forgotten() {
     let Some(Event::Server { server, .. }) = f.a.poll_event() else { panic!("the server's picture") };
     assert_eq!((server.picture.sessions, server.picture.leaked), (1, true));
     let Some(Event::Summary { summary, .. }) = f.a.poll_event() else { panic!("summary last") };
-    assert_eq!((summary.sessions, summary.negotiations, summary.warnings), (1, 1, 1));
+    // The client left without connecting or transferring: a failed transfer, an error.
+    assert_eq!((summary.sessions, summary.negotiations, summary.errors), (1, 1, 1));
+    assert_eq!((summary.transfers.total, summary.transfers.failed), (1, 1));
 }
 
 #[test]
@@ -172,10 +174,10 @@ fn without_negotiation_events_the_same_session_settles() {
 }
 
 /// RFC 959 4.1.3: the client aborts a running transfer with ABOR; the server answers the
-/// transfer with 426 and the ABOR with 226. That is the client's own doing, not a refusal; the
-/// same 426 without an ABOR is one.
+/// transfer with 426 and the ABOR with 226. That is the client's own doing, not a refusal of
+/// the data channel: the transfer failed as aborted. The same 426 without an ABOR is a refusal.
 #[test]
-fn a_426_answering_the_clients_abor_is_not_an_error() {
+fn a_426_answering_the_clients_abor_is_an_aborted_transfer_not_a_refusal() {
     let run = |abort: bool| {
         let mut lines: Vec<(bool, &[u8])> = vec![
             (false, b"220 (vsFTPd 3.0.3)\r\n"),
@@ -205,10 +207,12 @@ fn a_426_answering_the_clients_abor_is_not_an_error() {
     assert_eq!(data.reply_code, Some(426));
     assert!(data.aborted_frame.is_some());
     assert_ne!(data.outcome, Outcome::Rejected);
+    assert_eq!(data.transfer, Some(Verdict::Failed(Failure::Aborted)));
     let kinds: Vec<_> = aborted.findings.iter().map(|f| (f.kind, f.severity)).collect();
-    assert!(!kinds.iter().any(|(_, s)| *s == Severity::Error), "{kinds:?}");
+    assert_eq!(kinds, [(FindingKind::TransferFailed, Severity::Error)], "no data_command_rejected");
     let refused = run(false);
     assert_eq!(refused.negotiations[0].data.outcome, Outcome::Rejected);
+    assert_eq!(refused.negotiations[0].data.transfer, Some(Verdict::Failed(Failure::Refused)));
     assert!(refused.findings.iter().any(|f| f.kind == crate::model::FindingKind::DataCommandRejected && f.severity == Severity::Error));
 }
 
@@ -254,7 +258,7 @@ fn memory_follows_open_sessions_not_sessions_seen() {
     f.a.finish();
     let Some(Event::Summary { summary, .. }) = std::iter::from_fn(|| f.a.poll_event()).last() else { panic!() };
     assert_eq!(summary.sessions, 20_000);
-    assert_eq!(summary.warnings, 20_000);
+    assert_eq!(summary.errors, 20_000);
 }
 
 #[test]

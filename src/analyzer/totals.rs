@@ -1,16 +1,18 @@
 //! The capture's totals (the summary) as sessions settle and as the input ends: negotiations,
-//! what control channels lost or cut, problems by severity, and the counts other stages kept.
+//! transfers by verdict, what control channels lost or cut, problems by severity, and the counts
+//! other stages kept.
 //!
 //! Owns how a settled session and a finding add up; must not count packets or frames (the
 //! analyzer does as they come).
 
 use crate::decode::defrag::DefragCounts;
-use crate::model::{Finding, Session, Severity, Summary};
+use crate::model::{Finding, Session, Severity, Summary, Transfers};
 
-/// A settled session, diagnosed: its negotiations, what its control channel lost or cut, and
-/// its problems.
+/// A settled session, diagnosed: its negotiations and transfers, what its control channel lost
+/// or cut, and its problems.
 pub(super) fn add_session(total: &mut Summary, record: &Session) {
     total.negotiations += record.negotiations.len() as u64 + record.negotiations_over_limit;
+    total.transfers += Transfers::of(record);
     let c = &record.control;
     total.overlong_lines = total.overlong_lines.saturating_add(c.overlong_lines);
     total.conflicting_overlaps = total.conflicting_overlaps.saturating_add(c.conflicting_overlaps);
@@ -75,7 +77,7 @@ mod tests {
     }
 
     #[test]
-    fn a_settled_session_adds_its_negotiations_losses_and_problems() {
+    fn a_settled_session_adds_its_negotiations_transfers_losses_and_problems() {
         let conn = Conn::new("192.168.1.10:40000".parse().unwrap(), "203.0.113.5:21".parse().unwrap(), 1, Timestamp(1));
         let mut s = SessionState::new(0, &conn);
         s.negotiations.push(NegState::new(5, Timestamp(5), NegotiationCommand::PASV));
@@ -84,6 +86,7 @@ mod tests {
         record.control.gap_bytes = 100;
         record.control.overlong_lines = u64::MAX;
         record.findings = vec![finding(Severity::Warning, None), finding(Severity::Error, Some(0))];
+        record.negotiations[0].data.transfer = Some(crate::model::Verdict::Failed(crate::model::Failure::Refused));
         let mut total = Summary { overlong_lines: 1, ..Summary::default() };
         add_session(&mut total, &record);
         add_session(&mut total, &record);
@@ -91,5 +94,6 @@ mod tests {
         assert_eq!(total.control_gap_bytes, 200);
         assert_eq!(total.overlong_lines, u64::MAX, "saturates");
         assert_eq!((total.errors, total.warnings), (0, 2));
+        assert_eq!(total.transfers, Transfers { total: 2, ok: 0, failed: 2, unknown: 0 });
     }
 }

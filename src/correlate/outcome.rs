@@ -15,7 +15,7 @@ const GRACE_NS: i64 = 3 * 1_000_000_000;
 
 /// The record of a session as it stands at `end` (the capture time it settles at).
 pub fn session_record(s: &SessionState, end: Timestamp, reason: EndReason) -> model::Session {
-    model::Session {
+    let mut record = model::Session {
         id: s.id,
         client: s.client,
         server: s.server,
@@ -44,7 +44,10 @@ pub fn session_record(s: &SessionState, end: Timestamp, reason: EndReason) -> mo
         control: model::ControlStats { unanswered_commands: s.unanswered_commands(), ..s.control },
         findings: Vec::new(),
         timeline: s.timeline.clone(),
-    }
+    };
+    // Settled: each transfer's verdict can be read off the whole record.
+    model::transfer::judge(&mut record);
+    record
 }
 
 /// A negotiation's record as it stands at `end`. `captured` is its control connection's
@@ -103,6 +106,7 @@ pub fn negotiation_record(n: &NegState, end: Timestamp, captured: Directions) ->
             reply_text: transfer_reply.map(|r| r.text.clone()),
             aborted_frame: n.transfer.as_ref().and_then(|t| t.aborted),
             earlier_attempts,
+            transfer: None,
         },
     }
 }

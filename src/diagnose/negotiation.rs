@@ -1,11 +1,15 @@
 //! Findings about one data-channel negotiation: an address that cannot be reached (leak), one
 //! that differs from the control connection's (NAT, multi-homing, bounce), a malformed one, a
-//! data connection that failed, a negotiation or transfer the server refused.
+//! data connection that failed, a negotiation or transfer the server refused, and a transfer
+//! that failed (model::transfer) where none of those tells why.
 
 use super::Context;
 use crate::model::finding::group;
 use crate::model::finding::Intended;
-use crate::model::finding::{Bounce, Failed, Leak, Mismatch, NotSeen, OutsideRange, Rejected, RewriteSeen, UnexpectedPublic, Unparsable};
+use crate::model::finding::{
+    Bounce, Failed, Leak, Mismatch, NotSeen, OutsideRange, Rejected, RewriteSeen, TransferFailed, UnexpectedPublic, Unparsable,
+};
+use crate::model::transfer::{self, Failure, Verdict};
 use crate::model::{
     classify, AddressClass, ChannelSeen, Connection, Consequence, Details, Endpoints, FailedHow, FailureCause, Finding, FindingKind, Fix,
     Known, Mode, Negotiation, Outcome, PortRange, Rejection, ServerSetup, Session, Severity, Text, Tried, Via,
@@ -27,6 +31,8 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
     }
     frames.extend(n.data.reply_frame);
     let outcome = n.data.outcome;
+    // This negotiation's findings start here.
+    let first = out.len();
     // One problem, one finding: the first finding about what was advertised (a leak, a
     // mismatch, an address or port other than intended) is the cause; a failed data
     // connection, a refusal and a helper's rewrite that follow are its consequences.
@@ -153,6 +159,45 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
         };
         link(out, cause, rejected);
     }
+
+    // A failed transfer is an error: told by the findings above when they name its cause (a
+    // failed or missing data connection, a refusal of the data channel), else on its own.
+    let told = out[first..].iter().any(|f| f.severity == Severity::Error);
+    if let (Some(why), false) = (n.data.transfer.and_then(Verdict::failure), told) {
+        out.push(transfer_failed(s, n, why));
+    }
+}
+
+/// transfer_failed: the transfer's command and reply, why it failed; no fix (the network is not
+/// what failed: a name, a permission, space, or the client's own ABOR).
+fn transfer_failed(s: &Session, n: &Negotiation, why: Failure) -> Finding {
+    let d = &n.data;
+    let (command, argument) = match d.command.as_deref().map(|c| c.split_once(' ').unwrap_or((c, ""))) {
+        Some((verb, arg)) => (Some(verb.to_string()), Some(arg.to_string()).filter(|a| !a.is_empty())),
+        None => (None, None),
+    };
+    let mut frames: Vec<u64> = Vec::with_capacity(3);
+    for frame in d.command_frame.into_iter().chain(d.aborted_frame).chain(d.reply_frame) {
+        if !frames.contains(&frame) {
+            frames.push(frame);
+        }
+    }
+    if frames.is_empty() {
+        frames.push(n.evidence_frame());
+    }
+    Finding {
+        // Repeats of one refusal to one kind of command merge (a client asking for 500 missing
+        // files); a refused upload and a refused download stay apart: their words differ.
+        group: group((why, d.reply_code, command.clone())),
+        ..Finding::new(
+            FindingKind::TransferFailed,
+            Severity::Error,
+            s.id,
+            frames,
+            Text::TransferFailed(TransferFailed { why, code: d.reply_code, aborted_frame: d.aborted_frame }),
+            Details::Transfer { command, argument, reply_code: d.reply_code, reply_text: d.reply_text.clone(), reason: why },
+        )
+    }
 }
 
 /// Adds `effect`, as a consequence of `cause` when there is one. A cause is at least as severe
@@ -167,25 +212,14 @@ pub(super) fn link(out: &mut Vec<Finding>, cause: Option<usize>, mut effect: Fin
     out.push(effect);
 }
 
-/// The least wait, after a passive reply, that reads as a connection attempt given up.
-const GAVE_UP_AFTER_NS: i64 = 1_000_000_000;
-
 /// A passive reply after which the client neither connected (at this capture point) nor sent a
-/// transfer command: it gave up connecting. Seen at the server behind NAT (the reply names a
-/// public address, the control connection the server's private one) the SYNs never reached the
-/// server: the router does not forward the passive port, or a firewall drops it. Elsewhere the
-/// capture point is unknown, and the finding says both readings.
+/// transfer command: it gave up connecting (model::transfer's rule), and the transfer failed.
+/// Seen at the server behind NAT (the reply names a public address, the control connection the
+/// server's private one) the SYNs never reached the server: the router does not forward the
+/// passive port, or a firewall drops it. Elsewhere the capture point is unknown, and the
+/// finding says both readings; either way the file did not cross: an error.
 fn not_seen(s: &Session, n: &Negotiation, setup: &ServerSetup, frame: u64) -> Option<Finding> {
-    if n.mode != Mode::Passive || n.data.outcome != Outcome::NotAttempted || n.data.command.is_some() || s.tls_frame.is_some() {
-        return None;
-    }
-    // A client that gave up connecting waited first (a connect timeout, SYN retries) before its
-    // next negotiation or its goodbye, or (refused at once) left without transferring anything;
-    // one that never meant to connect moves on at once to another negotiation.
-    let next = s.negotiations.iter().map(|m| m.time).find(|&t| t > n.time);
-    let waited = next.unwrap_or(s.end_time).since(n.time) >= GAVE_UP_AFTER_NS;
-    let left_without_a_transfer = next.is_none() && s.negotiations.iter().all(|m| m.data.command.is_none());
-    if !waited && !left_without_a_transfer {
+    if !transfer::gave_up(s, n) {
         return None;
     }
     let adv = n.advertised?;
@@ -196,9 +230,7 @@ fn not_seen(s: &Session, n: &Negotiation, setup: &ServerSetup, frame: u64) -> Op
         fix,
         ..Finding::new(
             FindingKind::DataConnectionNotSeen,
-            // Behind NAT, seen from inside, the transfer failed on the way in; elsewhere the
-            // capture point leaves it open.
-            if at_server { Severity::Error } else { Severity::Warning },
+            Severity::Error,
             s.id,
             vec![frame],
             Text::NotSeen(NotSeen { advertised: adv, at_server }),

@@ -101,6 +101,7 @@ fn negotiation(command: NegotiationCommand, advertised: Option<&str>, reply_code
             reply_text: None,
             aborted_frame: None,
             earlier_attempts: Vec::new(),
+            transfer: None,
         },
     }
 }
@@ -229,8 +230,10 @@ fn with_intent(name: &'static str, intent: Intent, session: Session, want: Vec<W
 }
 
 /// `session` with these negotiations.
+/// `s` with `negotiations`, settled: each transfer judged, as a session record is.
 fn negotiating(mut s: Session, negotiations: Vec<Negotiation>) -> Session {
     s.negotiations = negotiations;
+    crate::model::transfer::judge(&mut s);
     s
 }
 
@@ -335,9 +338,9 @@ fn leak_rows() -> Vec<Row> {
     let leak_fix: &[&str] = &[SERVER_PASSIVE, FORWARD];
     vec![
         row(
-            "passive leak, nothing followed: the leak, and the connection not seen as its consequence",
+            "passive leak, nothing followed: the leak, and the connection not seen (a failed transfer) as its consequence",
             negotiating(base(), vec![passive(leaked)]),
-            vec![want(PrivateAddressLeak, Warning, &[11], leak_fix), want(DataConnectionNotSeen, Warning, &[11], &[FORWARD]).caused_by(0)],
+            vec![want(PrivateAddressLeak, Error, &[11], leak_fix), want(DataConnectionNotSeen, Error, &[11], &[FORWARD]).caused_by(0)],
         ),
         row(
             "passive leak, the client's SYNs to it unanswered",
@@ -438,8 +441,8 @@ fn leak_rows() -> Vec<Row> {
                 ],
             ),
             vec![
-                want(PrivateAddressLeak, Warning, &[11, 21], leak_fix).times(2),
-                want(DataConnectionNotSeen, Warning, &[11, 21], &[FORWARD]).caused_by(0).times(2),
+                want(PrivateAddressLeak, Error, &[11, 21], leak_fix).times(2),
+                want(DataConnectionNotSeen, Error, &[11, 21], &[FORWARD]).caused_by(0).times(2),
             ],
         ),
     ]
@@ -463,9 +466,9 @@ fn address_rows() -> Vec<Row> {
             ],
         ),
         row(
-            "passive, another public address, nothing followed: not seen is a problem of its own",
+            "passive, another public address, nothing followed: not seen (a failed transfer) is a problem of its own",
             negotiating(base(), vec![passive(elsewhere)]),
-            vec![want(AddressMismatch, Info, &[11], &[]), want(DataConnectionNotSeen, Warning, &[11], &[FORWARD, ALLOW])],
+            vec![want(AddressMismatch, Info, &[11], &[]), want(DataConnectionNotSeen, Error, &[11], &[FORWARD, ALLOW])],
         ),
         row(
             "captured at the server behind NAT, the client never arrived: an error, forward the port",
@@ -615,12 +618,12 @@ fn rejection_rows() -> Vec<Row> {
             vec![want(DataCommandRejected, Error, &[15, 10], &[])],
         ),
         row(
-            "426 answering the client's ABOR: no problem",
+            "426 answering the client's ABOR: no data-channel problem, but the file did not come whole",
             negotiating(
                 base(),
                 vec![worked().transfer("RETR f", 426, "Failure writing network stream.").with(|n| n.data.aborted_frame = Some(14))],
             ),
-            vec![],
+            vec![want(TransferFailed, Error, &[14, 15], &[])],
         ),
         row(
             "PASV refused outright",
@@ -628,9 +631,34 @@ fn rejection_rows() -> Vec<Row> {
             vec![want(DataCommandRejected, Error, &[11, 10], &[])],
         ),
         row(
-            "a transfer refused for its own reasons (550) is not a data-channel problem",
+            "a transfer refused for its own reasons (550) is not a data-channel problem, but a failed transfer",
             negotiating(base(), vec![worked().transfer("RETR f", 550, "No such file.")]),
+            vec![want(TransferFailed, Error, &[14, 15], &[])],
+        ),
+        row(
+            "a transfer the server never answered before the control connection closed: failed",
+            negotiating(base(), vec![worked().with(|n| n.data.command_frame = Some(14)).with(|n| n.data.command = Some("RETR f".into()))]),
+            vec![want(TransferFailed, Error, &[14], &[])],
+        ),
+        row(
+            "a transfer without its reply when the capture ended: not known, no finding",
+            negotiating(
+                changed(base(), |s| s.end = EndReason::CaptureEnd),
+                vec![worked().with(|n| n.data.command_frame = Some(14)).with(|n| n.data.command = Some("RETR f".into()))],
+            ),
             vec![],
+        ),
+        row(
+            "a transfer whose data connection failed: data_connection_failed tells it, no second finding",
+            negotiating(
+                base(),
+                vec![passive("203.0.113.5:50000").connected(DATA_CLIENT, "203.0.113.5:50000", Unanswered).transfer(
+                    "RETR f",
+                    550,
+                    "Failed to open file.",
+                )],
+            ),
+            vec![want(DataConnectionFailed, Error, &[11, 12, 15], &[FORWARD, ALLOW, SERVER_PASSIVE])],
         ),
     ]
 }
@@ -674,11 +702,12 @@ fn all_kinds_and_severities() -> Vec<(FindingKind, Severity)> {
             MalformedCommand => &[Info, Warning],
             // Live capture only (live::drops), not diagnosis.
             CaptureDrops => &[],
-            DataConnectionNotSeen => &[Warning, Error],
+            DataConnectionNotSeen => &[Error],
             PortOutsideRange => &[Warning, Error],
             UnexpectedPublicAddress => &[Warning, Error],
             UnexpectedControlPort => &[Warning],
             OneDirectionCaptured => &[Info],
+            TransferFailed => &[Error],
             // Outside any session (diagnose::unclaimed, tested there), not from a record.
             ControlConnectionFailed | DataWithoutControl => &[],
         }
@@ -703,6 +732,7 @@ fn all_kinds_and_severities() -> Vec<(FindingKind, Severity)> {
         OneDirectionCaptured,
         ControlConnectionFailed,
         DataWithoutControl,
+        TransferFailed,
     ];
     kinds.into_iter().flat_map(|k| severities(k).iter().map(move |&s| (k, s))).collect()
 }

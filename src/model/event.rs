@@ -3,7 +3,7 @@
 //! record), periodic statistics, and the final summary. Outputs (NDJSON, the JSON document, text,
 //! the terminal UI) are sinks of these events.
 
-use super::{Connection, Finding, MatchedBy, Negotiation, NegotiationCommand, Outcome, Server, Session, Timestamp};
+use super::{Connection, Finding, MatchedBy, Negotiation, NegotiationCommand, Outcome, Server, Session, Timestamp, Transfers};
 use serde::Serialize;
 use std::net::SocketAddr;
 
@@ -165,6 +165,8 @@ pub struct Summary {
     /// The most sessions held open at once: what memory followed.
     pub peak_open_sessions: u64,
     pub negotiations: u64,
+    /// Transfers by verdict (model::transfer), of every settled session.
+    pub transfers: Transfers,
     pub errors: u64,
     pub warnings: u64,
     pub infos: u64,

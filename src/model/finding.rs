@@ -4,7 +4,7 @@
 //! a report-side view (report::record), as the words are.
 
 use super::record::Icmp;
-use super::{AddressClass, Directions, Fix, MatchedBy, Mode, NegotiationCommand, Outcome, PortRange, Severity, Side};
+use super::{AddressClass, Directions, Failure, Fix, MatchedBy, Mode, NegotiationCommand, Outcome, PortRange, Severity, Side};
 use serde::Serialize;
 use std::hash::{BuildHasher, Hash};
 use std::net::{IpAddr, SocketAddr};
@@ -45,6 +45,9 @@ pub enum FindingKind {
     /// A connection that looks like FTP data (from port 20, to an advertised port, a listing)
     /// whose control channel is not in the capture.
     DataWithoutControl,
+    /// A transfer failed (model::transfer) and no other finding of its negotiation tells why:
+    /// the server refused it (550 ...), never answered it, or the client aborted it.
+    TransferFailed,
 }
 
 impl FindingKind {
@@ -69,6 +72,7 @@ impl FindingKind {
             FindingKind::OneDirectionCaptured => "one_direction_captured",
             FindingKind::ControlConnectionFailed => "control_connection_failed",
             FindingKind::DataWithoutControl => "data_without_control",
+            FindingKind::TransferFailed => "transfer_failed",
         }
     }
 }
@@ -157,6 +161,7 @@ pub enum Text {
     RewriteAcross(RewriteAcross),
     ControlFailed(ControlFailed),
     Uncontrolled(Uncontrolled),
+    TransferFailed(TransferFailed),
 }
 
 /// nonstandard_control_port: the control connection's port and server.
@@ -370,6 +375,16 @@ pub enum DataEnd {
     NeverOpened,
 }
 
+/// transfer_failed: why the transfer failed; its command, argument and reply are in the details.
+#[derive(Debug, Clone, Copy)]
+pub struct TransferFailed {
+    pub why: Failure,
+    /// The transfer's final reply code, when there was one.
+    pub code: Option<u16>,
+    /// Frame of the client's ABOR, for an aborted transfer.
+    pub aborted_frame: Option<u64>,
+}
+
 /// The data connection a negotiation led to, as an explanation names it.
 #[derive(Debug, Clone, Copy)]
 pub struct Via {
@@ -492,6 +507,9 @@ pub enum Details {
     },
     /// data_command_rejected
     Rejected { code: u16, text: String, command: Option<String> },
+    /// transfer_failed: the transfer command's verb and argument (a file name: RETR, STOR ...
+    /// never carry a password), the final reply if any, and why it failed
+    Transfer { command: Option<String>, argument: Option<String>, reply_code: Option<u16>, reply_text: Option<String>, reason: Failure },
     /// private_address_leak
     Leak {
         side: &'static str,

@@ -1,8 +1,11 @@
 //! The domain's words, shared by every stage: capture time, frames, data-channel modes and
-//! commands, outcomes, address classes, severities, finding kinds, fixes and the events the
-//! analyzer emits. Lower stages use these types; the report and the outputs are views of them.
+//! commands, outcomes, address classes, severities, finding kinds, fixes, a transfer's verdict
+//! and the events the analyzer emits. Lower stages use these types; the report and the outputs
+//! are views of them.
 //!
-//! Owns vocabulary only: no parsing, no analysis, no I/O.
+//! Owns vocabulary only: no parsing, no analysis, no I/O. The one rule here is what a transfer's
+//! verdict is (transfer.rs): a definition over a settled record's values, kept beside the type so
+//! that every count and every later extension reads the same one.
 
 pub mod address;
 pub mod event;
@@ -14,6 +17,7 @@ pub mod points;
 pub mod record;
 pub mod server;
 pub mod software;
+pub mod transfer;
 
 pub use address::{classify, AddressClass};
 pub use event::{Event, Stats, Summary};
@@ -28,6 +32,7 @@ pub use record::{
 };
 pub use server::{Server, ServerPicture};
 pub use software::Software;
+pub use transfer::{Failure, Transfers, Verdict};
 
 use serde::Serialize;
 

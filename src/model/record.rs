@@ -3,7 +3,7 @@
 //! the session settles; diagnosis reads it, and every output (JSON, NDJSON, text, UI) is a view.
 //! The JSON field names are the schema (docs/schema.md).
 
-use super::{AddressClass, Finding, MatchedBy, Mode, NegotiationCommand, Outcome, Software, Timestamp};
+use super::{AddressClass, Finding, MatchedBy, Mode, NegotiationCommand, Outcome, Software, Timestamp, Verdict};
 use serde::{Serialize, Serializer};
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -267,6 +267,10 @@ pub struct DataChannel {
     /// Connections to the same endpoint that did not open before `connection` did (or before
     /// the transfer completed elsewhere), oldest first.
     pub earlier_attempts: Vec<Connection>,
+    /// The transfer's verdict (model::transfer), once the session settled; None for a
+    /// negotiation that served no transfer, and in a `negotiation` event (not settled yet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<Verdict>,
 }
 
 impl DataChannel {

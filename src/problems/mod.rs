@@ -31,6 +31,7 @@ pub mod one_direction_captured;
 pub mod port_outside_range;
 pub mod private_address_leak;
 pub mod told;
+pub mod transfer_failed;
 pub mod unexpected_control_port;
 pub mod unexpected_public_address;
 
@@ -80,6 +81,7 @@ pub fn words(text: &Text) -> &dyn Words {
         Text::OneDirection(t) => t,
         Text::ControlFailed(t) => t,
         Text::Uncontrolled(t) => t,
+        Text::TransferFailed(t) => t,
     }
 }
 

@@ -6,7 +6,7 @@
 //! report::fix's; the values are the model's, which serialise everything else themselves.
 
 use crate::model::notation::Sock;
-use crate::model::{Finding, Session};
+use crate::model::{Finding, Session, Transfers};
 use crate::problems::{also, Explanation, Summary};
 use crate::report::fix::Fixes;
 use crate::report::Rendered;
@@ -36,7 +36,7 @@ impl Serialize for SessionView<'_> {
     /// The fields in docs/schema.md's order.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let r = self.session;
-        let mut st = s.serialize_struct("Session", 25)?;
+        let mut st = s.serialize_struct("Session", 26)?;
         st.serialize_field("id", &r.id)?;
         st.serialize_field("client", &Sock(r.client))?;
         st.serialize_field("server", &Sock(r.server))?;
@@ -58,6 +58,7 @@ impl Serialize for SessionView<'_> {
         st.serialize_field("captured_directions", &r.captured_directions)?;
         st.serialize_field("negotiations", &r.negotiations)?;
         st.serialize_field("negotiations_over_limit", &r.negotiations_over_limit)?;
+        st.serialize_field("transfers", &Transfers::of(r))?;
         st.serialize_field("probable_data_channels", &r.probable_data_channels)?;
         st.serialize_field("anomalies", &r.anomalies)?;
         st.serialize_field("control", &r.control)?;

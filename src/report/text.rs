@@ -9,7 +9,7 @@
 use super::{InputSummary, Sink, Tone};
 use crate::model::finding::NO_SESSION;
 use crate::model::notation::Sock;
-use crate::model::{Event, Finding, FindingKind, Fix, Negotiation, Outcome, Session, Severity, Summary};
+use crate::model::{Event, Finding, FindingKind, Fix, Negotiation, Outcome, Session, Severity, Summary, Transfers, Verdict};
 use crate::problems::{Explanation, Summary as FindingSummary};
 use crate::AddrMap;
 use std::fmt::Write as _;
@@ -157,6 +157,10 @@ impl<W: Write> Sink for Text<W> {
             c.warnings,
             c.infos
         );
+        // None at all (only logins, or everything under TLS where no command can be read): no line.
+        if c.transfers.total > 0 {
+            let _ = writeln!(out, "  {}", c.transfers);
+        }
         for ((kind, severity, outside), n, _) in &self.tally {
             let place = if *outside { format!("{n} time(s), outside any session") } else { format!("in {n} session(s)") };
             let _ = writeln!(out, "  {} {:<26} {place}", st.severity(*severity), kind.as_str());
@@ -276,6 +280,10 @@ fn session(out: &mut String, st: &Style, s: &Session) {
     if s.negotiations_over_limit > 0 {
         let _ = writeln!(out, "  ... and {} more negotiation(s) not kept", s.negotiations_over_limit);
     }
+    let transfers = Transfers::of(s);
+    if transfers.total > 0 {
+        let _ = writeln!(out, "  {transfers}");
+    }
     for c in &s.probable_data_channels {
         let _ = writeln!(
             out,
@@ -338,6 +346,18 @@ fn negotiation(out: &mut String, st: &Style, n: &Negotiation) {
             let _ = write!(line, "  (transfer) {code}");
         }
         (None, None) => {}
+    }
+    match n.data.transfer {
+        Some(Verdict::Ok) => {
+            let _ = write!(line, ": {}", st.paint("32", "ok"));
+        }
+        Some(Verdict::Failed(why)) => {
+            let _ = write!(line, ": {} ({})", st.paint("31", "failed"), why.as_str().replace('_', " "));
+        }
+        Some(Verdict::Unknown) => {
+            let _ = write!(line, ": {}", st.paint("33", "not known"));
+        }
+        None => {}
     }
     let _ = writeln!(out, "{line}");
 }

@@ -15,7 +15,7 @@ pub mod words;
 use super::ladder::{ladder, Ladder};
 use super::{InputSummary, Sink};
 use crate::correlate::points::Seen;
-use crate::model::{Directions, Event, Finding, Fix, Outcome, Session, Summary};
+use crate::model::{Directions, Event, Finding, Fix, Outcome, Session, Summary, Transfers};
 use crate::problems::told::Told;
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
@@ -64,6 +64,8 @@ pub struct Verdict {
     pub problem_sessions: u64,
     pub errors: u64,
     pub warnings: u64,
+    /// Transfers by verdict (model::transfer), of every session.
+    pub transfers: Transfers,
     /// Sessions per cause, in order of first appearance.
     #[serde(serialize_with = "by_cause")]
     pub causes: Vec<(Cause, u64)>,
@@ -196,7 +198,7 @@ impl Sink for Collector {
             Event::Server { server, .. } => self.explained.servers.tell(server),
             Event::Summary { summary, .. } => {
                 let v = &mut self.explained.verdict;
-                (v.errors, v.warnings) = (summary.errors, summary.warnings);
+                (v.errors, v.warnings, v.transfers) = (summary.errors, summary.warnings, summary.transfers);
                 self.explained.summary = (**summary).clone();
             }
             _ => {}

@@ -147,14 +147,26 @@ impl Display for Verdict {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         write!(f, "{} FTP session(s)", self.sessions)?;
         if self.problem_sessions == 0 {
-            return f.write_str(", none with a problem.");
+            f.write_str(", none with a problem.")?;
+            return self.transfers_sentence(f);
         }
         write!(f, ", {} with a problem ({} error(s), {} warning(s)). By cause: ", self.problem_sessions, self.errors, self.warnings)?;
         for (i, (cause, sessions)) in self.causes.iter().enumerate() {
             let sep = if i == 0 { "" } else { "; " };
             write!(f, "{sep}{} in {sessions} session(s)", Brief(*cause))?;
         }
-        f.write_str(".")
+        f.write_str(".")?;
+        self.transfers_sentence(f)
+    }
+}
+
+impl Verdict {
+    /// " 3 transfer(s): 2 ok, 1 failed." when the capture shows any transfer.
+    fn transfers_sentence(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self.transfers.total {
+            0 => Ok(()),
+            _ => write!(f, " {}.", self.transfers),
+        }
     }
 }
 

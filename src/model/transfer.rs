@@ -1,0 +1,199 @@
+//! The verdict of one transfer: did the file (or the listing) cross, and if not, why not. A
+//! transfer is a transfer command (RETR, STOR, STOU, APPE, LIST, NLST, MLSD) with the
+//! negotiation before it, or a negotiation whose data connection the client tried and lost or
+//! gave up on. This is the one definition: the session record carries each transfer's verdict,
+//! diagnosis words a failed one as a finding, and every count ("N transfer(s): M ok, K failed",
+//! per session, per capture, per server) adds up [`Verdict`]s with [`Transfers`].
+//!
+//! Owns the rule from a settled session's values to a verdict. Must not word a failure (the
+//! transfer_failed kind does, in problems/) nor decide severities (diagnose does).
+
+use super::{Directions, EndReason, Mode, Negotiation, Outcome, Session};
+use serde::Serialize;
+use std::fmt;
+use std::ops::AddAssign;
+
+/// What became of one transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "verdict", content = "reason", rename_all = "snake_case")]
+pub enum Verdict {
+    /// The server said it completed (226, 250): some data connection carried it.
+    Ok,
+    Failed(Failure),
+    /// The capture does not tell: it ended before the final reply, or it holds only the client's
+    /// side of the control connection (no reply to read).
+    Unknown,
+}
+
+/// Why a transfer failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Failure {
+    /// The server answered the transfer command with a failure (4xx/5xx): 550 (no such file, no
+    /// access), 553 (name not allowed), 451, 452 (no space), 425 (no data connection), 426
+    /// (connection broken) ... The file did not come (or was not stored).
+    Refused,
+    /// The data connection never arrived: refused, unanswered or unreachable, or never seen
+    /// after a passive reply the client gave up on.
+    NoDataConnection,
+    /// The server never answered the transfer command before the control connection ended (or
+    /// went idle), and no reply said it completed.
+    NoReply,
+    /// The client aborted it (ABOR) before the server said it completed.
+    Aborted,
+}
+
+impl Failure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Failure::Refused => "refused",
+            Failure::NoDataConnection => "no_data_connection",
+            Failure::NoReply => "no_reply",
+            Failure::Aborted => "aborted",
+        }
+    }
+}
+
+/// The least wait, after a passive reply, that reads as a connection attempt given up.
+const GAVE_UP_AFTER_NS: i64 = 1_000_000_000;
+
+impl Verdict {
+    /// The verdict of negotiation `n` of settled session `s`; None when it served no transfer
+    /// (a negotiation refused, or one the client never meant to use).
+    pub fn of(s: &Session, n: &Negotiation) -> Option<Verdict> {
+        let d = &n.data;
+        let asked = d.command.is_some() || d.command_frame.is_some() || d.reply_code.is_some();
+        let gave_up = gave_up(s, n);
+        if !asked && !d.outcome.is_failure() && !gave_up {
+            return None;
+        }
+        // The server's word that it completed outweighs a connection this point saw fail: the
+        // client tried again where the capture does not see it.
+        if d.completed().is_some() {
+            return Some(Verdict::Ok);
+        }
+        if d.aborted_frame.is_some() {
+            return Some(Verdict::Failed(Failure::Aborted));
+        }
+        if d.outcome.is_failure() || gave_up {
+            return Some(Verdict::Failed(Failure::NoDataConnection));
+        }
+        Some(match d.reply_code {
+            Some(code) if code >= 400 => Verdict::Failed(Failure::Refused),
+            Some(_) => Verdict::Unknown,
+            // Without the server's side, or cut by the end of the capture, silence says nothing.
+            None if s.captured_directions == Directions::ClientToServer || s.end == EndReason::CaptureEnd => Verdict::Unknown,
+            None => Verdict::Failed(Failure::NoReply),
+        })
+    }
+
+    pub fn failure(self) -> Option<Failure> {
+        match self {
+            Verdict::Failed(why) => Some(why),
+            _ => None,
+        }
+    }
+}
+
+/// Writes each transfer's verdict into a settled session's record.
+pub fn judge(s: &mut Session) {
+    let verdicts: Vec<Option<Verdict>> = s.negotiations.iter().map(|n| Verdict::of(s, n)).collect();
+    for (n, verdict) in s.negotiations.iter_mut().zip(verdicts) {
+        n.data.transfer = verdict;
+    }
+}
+
+/// A passive reply after which the client neither connected (at this capture point) nor sent a
+/// transfer command, and gave up: it waited first (a connect timeout, SYN retries) before its
+/// next negotiation or its goodbye, or (refused at once) left without transferring anything. One
+/// that never meant to connect moves on at once to another negotiation. Under TLS the transfer
+/// commands cannot be read, and without an endpoint advertised there was nothing to connect to:
+/// nothing is concluded.
+pub fn gave_up(s: &Session, n: &Negotiation) -> bool {
+    let quiet = n.mode == Mode::Passive && n.data.outcome == Outcome::NotAttempted && n.data.command.is_none();
+    if !quiet || n.advertised.is_none() || s.tls_frame.is_some() {
+        return false;
+    }
+    let next = s.negotiations.iter().map(|m| m.time).find(|&t| t > n.time);
+    let waited = next.unwrap_or(s.end_time).since(n.time) >= GAVE_UP_AFTER_NS;
+    let left_without_a_transfer = next.is_none() && s.negotiations.iter().all(|m| m.data.command.is_none());
+    waited || left_without_a_transfer
+}
+
+/// Transfers counted by verdict: a plain sum, per session, per server, per capture.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Transfers {
+    pub total: u64,
+    pub ok: u64,
+    pub failed: u64,
+    /// Neither: the capture does not tell (see [`Verdict::Unknown`]).
+    pub unknown: u64,
+}
+
+impl Transfers {
+    /// A settled session's transfers (its record's verdicts).
+    pub fn of(s: &Session) -> Transfers {
+        let mut t = Transfers::default();
+        for v in s.negotiations.iter().filter_map(|n| n.data.transfer) {
+            t.add(v);
+        }
+        t
+    }
+
+    pub fn add(&mut self, v: Verdict) {
+        self.total += 1;
+        match v {
+            Verdict::Ok => self.ok += 1,
+            Verdict::Failed(_) => self.failed += 1,
+            Verdict::Unknown => self.unknown += 1,
+        }
+    }
+}
+
+impl AddAssign for Transfers {
+    fn add_assign(&mut self, other: Transfers) {
+        self.total += other.total;
+        self.ok += other.ok;
+        self.failed += other.failed;
+        self.unknown += other.unknown;
+    }
+}
+
+impl fmt::Display for Transfers {
+    /// "3 transfer(s): 2 ok, 1 failed", and how many the capture cannot tell, when any.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} transfer(s): {} ok, {} failed", self.total, self.ok, self.failed)?;
+        if self.unknown > 0 {
+            write!(f, ", {} not known", self.unknown)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_add_up_and_read_as_the_summary_line() {
+        let mut session = Transfers::default();
+        for v in [Verdict::Ok, Verdict::Failed(Failure::Refused), Verdict::Ok] {
+            session.add(v);
+        }
+        assert_eq!(session.to_string(), "3 transfer(s): 2 ok, 1 failed");
+        let mut server = session;
+        let mut other = Transfers::default();
+        other.add(Verdict::Unknown);
+        server += other;
+        assert_eq!(server, Transfers { total: 4, ok: 2, failed: 1, unknown: 1 });
+        assert_eq!(server.to_string(), "4 transfer(s): 2 ok, 1 failed, 1 not known");
+    }
+
+    #[test]
+    fn a_verdict_serialises_with_its_reason() {
+        let json = |v: Verdict| serde_json::to_string(&v).unwrap();
+        assert_eq!(json(Verdict::Ok), r#"{"verdict":"ok"}"#);
+        assert_eq!(json(Verdict::Failed(Failure::NoDataConnection)), r#"{"verdict":"failed","reason":"no_data_connection"}"#);
+        assert_eq!(json(Verdict::Unknown), r#"{"verdict":"unknown"}"#);
+    }
+}

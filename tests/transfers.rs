@@ -1,0 +1,339 @@
+//! The verdict of each transfer (issue 19, item 4): ok, or failed with its reason, and "N
+//! transfer(s): M ok, K failed" per session and per capture; a failed transfer is an error
+//! finding (exit status 1), `transfer_failed` unless a finding of its negotiation already tells
+//! why. Real captures for what they hold (a RETR answered 550 in Zeek's corpus, the lab's
+//! fixtures: passive ports dropped, forwarded in part, healthy), crafted ones for the rest
+//! (aborted, never answered, cut by the end of the capture, an upload refused).
+
+mod common;
+
+#[allow(dead_code)]
+#[path = "common/hostile.rs"]
+mod hostile;
+
+use hostile::segment::{ACK, FIN, PSH, SYN};
+use hostile::Pcap;
+use serde_json::{json, Value};
+use std::io::{self, BufWriter};
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Exit status, the JSON document, the text report.
+fn analyze(path: &Path) -> (i32, Value, String) {
+    let run = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_ftpscope")).args(args).arg(path).env("NO_COLOR", "1").output().unwrap();
+    let json = run(&["analyze", "-q", "--json"]);
+    let text = run(&["analyze", "-q"]);
+    assert_eq!(json.status.code(), text.status.code());
+    let v: Value = serde_json::from_slice(&json.stdout).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (json.status.code().unwrap(), v, String::from_utf8(text.stdout).unwrap())
+}
+
+fn fixture(rel: &str) -> PathBuf {
+    common::root().join("fixtures").join(rel)
+}
+
+/// Each negotiation's `data.transfer` (null for one that served no transfer), in order.
+fn verdicts(v: &Value) -> Vec<Value> {
+    let sessions = v["sessions"].as_array().unwrap();
+    sessions
+        .iter()
+        .flat_map(|s| s["negotiations"].as_array().unwrap())
+        .map(|n| n["data"].get("transfer").cloned().unwrap_or(Value::Null))
+        .collect()
+}
+
+fn kinds(v: &Value) -> Vec<(String, String)> {
+    common::all_findings(v).iter().map(|f| (f["kind"].as_str().unwrap().to_string(), f["severity"].as_str().unwrap().to_string())).collect()
+}
+
+fn counts(total: u64, ok: u64, failed: u64, unknown: u64) -> Value {
+    json!({"total": total, "ok": ok, "failed": failed, "unknown": unknown})
+}
+
+#[test]
+fn a_retr_answered_550_for_a_missing_file_is_a_failed_transfer() {
+    let Some(corpus) = common::needs::corpus() else { return };
+    let (code, v, text) = analyze(&corpus.join("zeek/Traces/ftp/ipv6-multiline-reply.pcap"));
+    assert_eq!(code, 1, "a failed transfer is an error");
+    assert_eq!(verdicts(&v), [json!({"verdict": "failed", "reason": "refused"})]);
+    assert_eq!(v["capture"]["transfers"], counts(1, 0, 1, 0));
+    assert_eq!(v["sessions"][0]["transfers"], counts(1, 0, 1, 0));
+    let failed: Vec<&Value> = common::all_findings(&v).into_iter().filter(|f| f["kind"] == "transfer_failed").collect();
+    assert_eq!(failed.len(), 1);
+    let f = failed[0];
+    assert_eq!(f["severity"], "error");
+    assert_eq!(f["frames"], json!([43, 44]), "the RETR and its 550");
+    assert_eq!(
+        f["details"],
+        json!({"command": "RETR", "argument": "libssh-0.5.2.tar.gz", "reply_code": 550,
+               "reply_text": "libssh-0.5.2.tar.gz: No such file or directory.", "reason": "refused"})
+    );
+    assert_eq!(f["fix"], json!([]), "nothing on the network to change");
+    assert!(text.contains("RETR libssh-0.5.2.tar.gz 550: failed (refused)\n  1 transfer(s): 0 ok, 1 failed\n"), "{text}");
+    assert!(text.contains("\n  1 transfer(s): 0 ok, 1 failed\n  INFO  cleartext_credentials"), "the summary's line: {text}");
+    // The password of this trace's login never shows.
+    assert!(!text.contains("root@sponge.es.net") && !v.to_string().contains("root@sponge.es.net"));
+}
+
+#[test]
+fn data_connections_that_never_arrived_fail_their_transfers_with_the_finding_that_tells_why() {
+    // Seen at a public server whose firewall drops the passive ports: the client gave up.
+    let (code, v, _) = analyze(&fixture("pasv-firewall-dropped/server.pcap"));
+    assert_eq!(code, 1, "the transfer failed: exit status 1");
+    assert_eq!(verdicts(&v), [json!({"verdict": "failed", "reason": "no_data_connection"})]);
+    assert_eq!(kinds(&v), [("data_connection_not_seen".into(), "error".into())], "no second finding for the same transfer");
+
+    // Part of the range forwarded: three transfers ok, three failed, each told by its
+    // data_connection_failed.
+    let (code, v, text) = analyze(&fixture("pasv-range-partial/client.pcap"));
+    assert_eq!(code, 1);
+    assert_eq!(v["capture"]["transfers"], counts(6, 3, 3, 0));
+    let failed = verdicts(&v).into_iter().filter(|t| t["verdict"] == "failed").collect::<Vec<_>>();
+    assert!(failed.iter().all(|t| t["reason"] == "no_data_connection"), "{failed:?}");
+    assert!(!kinds(&v).iter().any(|(k, _)| k == "transfer_failed"));
+    assert!(text.contains("\n  6 transfer(s): 3 ok, 3 failed\n"), "{text}");
+}
+
+#[test]
+fn the_healthy_fixtures_read_all_ok() {
+    for (rel, n) in [
+        ("pasv-ok-forwarded/client.pcap", 5),
+        ("pasv-ok-forwarded/server.pcap", 5),
+        ("epsv-nat/client.pcap", 2),
+        ("ipv6-eprt-epsv/client.pcap", 2),
+        ("many-sessions/client.pcapng", 40),
+        ("large-transfer/client.pcap", 1),
+    ] {
+        let (code, v, text) = analyze(&fixture(rel));
+        assert_eq!(code, 0, "{rel}");
+        assert_eq!(v["capture"]["transfers"], counts(n, n, 0, 0), "{rel}");
+        assert!(verdicts(&v).iter().all(|t| *t == json!({"verdict": "ok"})), "{rel}: every negotiation served a transfer that worked");
+        assert!(text.contains(&format!("\n  {n} transfer(s): {n} ok, 0 failed\n")), "{rel}: {text}");
+    }
+}
+
+/// NDJSON's closing summary and explain's verdict say the same counts.
+#[test]
+fn every_view_counts_the_transfers() {
+    let path = fixture("pasv-range-partial/client.pcap");
+    let out = Command::new(env!("CARGO_BIN_EXE_ftpscope")).args(["analyze", "-q", "--ndjson"]).arg(&path).output().unwrap();
+    let last: Value = serde_json::from_str(String::from_utf8(out.stdout).unwrap().lines().last().unwrap()).unwrap();
+    assert_eq!((last["event"].as_str(), &last["capture"]["transfers"]), (Some("summary"), &counts(6, 3, 3, 0)));
+    let out = Command::new(env!("CARGO_BIN_EXE_ftpscope")).args(["explain", "-q", "--json"]).arg(&path).output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let verdict = &v["captures"][0]["verdict"];
+    assert_eq!(verdict["transfers"], counts(6, 3, 3, 0));
+    assert!(verdict["text"].as_str().unwrap().ends_with(" 6 transfer(s): 3 ok, 3 failed."), "{verdict}");
+}
+
+// Crafted: one passive session, its data connection established, the transfer's end chosen.
+
+const SERVER: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 21);
+const CLIENT: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 21);
+/// The port the 227 advertises: 195 * 256 + 80.
+const DATA_SERVER: u16 = 50_000;
+
+/// A control connection (and, once opened, a data connection) being written.
+struct Script {
+    p: Pcap<BufWriter<std::fs::File>>,
+    cseq: u32,
+    sseq: u32,
+    data: Option<(u32, u32)>,
+}
+
+impl Script {
+    /// Handshake, banner, anonymous login, PASV and its 227, the data connection opened.
+    fn passive(path: &Path) -> io::Result<Script> {
+        let mut p = Pcap::new(BufWriter::new(std::fs::File::create(path)?))?;
+        let (c, s) = ((CLIENT, 40_000), (SERVER, 21));
+        p.tcp(c, s, 999, 0, SYN, &[])?;
+        p.tcp(s, c, 4999, 1000, SYN | ACK, &[])?;
+        p.tcp(c, s, 1000, 5000, ACK, &[])?;
+        let mut script = Script { p, cseq: 1000, sseq: 5000, data: None };
+        for (from_client, line) in [
+            (false, "220 (vsFTPd 3.0.5)"),
+            (true, "USER anonymous"),
+            (false, "331 Please specify the password."),
+            (true, "PASS guest@"),
+            (false, "230 Login successful."),
+            (true, "PASV"),
+            (false, "227 Entering Passive Mode (203,0,113,21,195,80)."),
+        ] {
+            script.line(from_client, line)?;
+        }
+        let (dc, ds) = ((CLIENT, 40_001), (SERVER, DATA_SERVER));
+        script.p.tcp(dc, ds, 7999, 0, SYN, &[])?;
+        script.p.tcp(ds, dc, 8999, 8000, SYN | ACK, &[])?;
+        script.p.tcp(dc, ds, 8000, 9000, ACK, &[])?;
+        script.data = Some((8000, 9000));
+        Ok(script)
+    }
+
+    fn line(&mut self, from_client: bool, text: &str) -> io::Result<()> {
+        let bytes = format!("{text}\r\n").into_bytes();
+        let (c, s) = ((CLIENT, 40_000), (SERVER, 21));
+        if from_client {
+            self.p.tcp(c, s, self.cseq, self.sseq, PSH | ACK, &bytes)?;
+            self.cseq = self.cseq.wrapping_add(bytes.len() as u32);
+        } else {
+            self.p.tcp(s, c, self.sseq, self.cseq, PSH | ACK, &bytes)?;
+            self.sseq = self.sseq.wrapping_add(bytes.len() as u32);
+        }
+        Ok(())
+    }
+
+    /// Bytes from the server on the data connection.
+    fn download(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let (cseq, sseq) = self.data.expect("opened");
+        self.p.tcp((SERVER, DATA_SERVER), (CLIENT, 40_001), sseq, cseq, PSH | ACK, bytes)?;
+        self.data = Some((cseq, sseq.wrapping_add(bytes.len() as u32)));
+        Ok(())
+    }
+
+    /// Both connections closed, FIN both ways.
+    fn close(mut self) -> io::Result<()> {
+        if let Some((cseq, sseq)) = self.data {
+            self.p.tcp((SERVER, DATA_SERVER), (CLIENT, 40_001), sseq, cseq, FIN | ACK, &[])?;
+            self.p.tcp((CLIENT, 40_001), (SERVER, DATA_SERVER), cseq, sseq.wrapping_add(1), FIN | ACK, &[])?;
+        }
+        let (c, s) = ((CLIENT, 40_000), (SERVER, 21));
+        self.p.tcp(s, c, self.sseq, self.cseq, FIN | ACK, &[])?;
+        self.p.tcp(c, s, self.cseq, self.sseq.wrapping_add(1), FIN | ACK, &[])?;
+        self.end()
+    }
+
+    /// The capture ends here, both connections still open.
+    fn end(self) -> io::Result<()> {
+        use std::io::Write;
+        self.p.into_inner().flush()
+    }
+}
+
+/// The one transfer's verdict, the findings and the exit status of the capture `script` writes.
+fn crafted(name: &str, script: impl FnOnce(&Path) -> io::Result<()>) -> (i32, Value, Vec<(String, String)>, Value) {
+    let dir = common::scratch(&format!("ftpscope-transfers-{name}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.pcap"));
+    script(&path).unwrap();
+    let (code, v, _) = analyze(&path);
+    let _ = std::fs::remove_dir_all(&dir);
+    let found = kinds(&v);
+    let failed = common::all_findings(&v).into_iter().find(|f| f["kind"] == "transfer_failed").cloned().unwrap_or(Value::Null);
+    (code, verdicts(&v).remove(0), found, failed)
+}
+
+fn transfer_failed() -> (String, String) {
+    ("transfer_failed".into(), "error".into())
+}
+
+fn login() -> (String, String) {
+    ("cleartext_credentials".into(), "info".into())
+}
+
+#[test]
+fn a_download_aborted_by_the_client_failed() {
+    let (code, verdict, found, f) = crafted("aborted", |path| {
+        let mut s = Script::passive(path)?;
+        s.line(true, "RETR big.iso")?;
+        s.line(false, "150 Opening BINARY mode data connection for big.iso (1048576 bytes).")?;
+        s.download(&[0x5a; 1000])?;
+        s.line(true, "ABOR")?;
+        s.line(false, "426 Failure writing network stream.")?;
+        s.line(false, "226 Abort successful")?;
+        s.close()
+    });
+    assert_eq!(verdict, json!({"verdict": "failed", "reason": "aborted"}));
+    assert_eq!((code, found), (1, vec![login(), transfer_failed()]));
+    assert_eq!(f["details"]["reason"], "aborted");
+    assert_eq!((f["details"]["command"].as_str(), f["details"]["reply_code"].as_u64()), (Some("RETR"), Some(426)));
+    assert!(f["summary"].as_str().unwrap().starts_with("RETR big.iso aborted by the client"), "{f}");
+}
+
+#[test]
+fn a_transfer_the_server_never_answered_failed() {
+    let (code, verdict, found, f) = crafted("no-reply", |path| {
+        let mut s = Script::passive(path)?;
+        s.line(true, "RETR report.csv")?;
+        s.line(false, "150 Opening BINARY mode data connection for report.csv.")?;
+        s.download(b"a,b\n")?;
+        // The server goes away without its final reply.
+        s.close()
+    });
+    assert_eq!(verdict, json!({"verdict": "failed", "reason": "no_reply"}));
+    assert_eq!((code, found), (1, vec![login(), transfer_failed()]));
+    assert_eq!(f["details"]["reply_code"], Value::Null);
+    assert_eq!(f["summary"], "RETR report.csv never answered");
+}
+
+#[test]
+fn a_transfer_cut_by_the_end_of_the_capture_is_not_known_and_no_problem() {
+    let (code, verdict, found, _) = crafted("cut", |path| {
+        let mut s = Script::passive(path)?;
+        s.line(true, "RETR report.csv")?;
+        s.line(false, "150 Opening BINARY mode data connection for report.csv.")?;
+        s.download(b"a,b\n")?;
+        s.end()
+    });
+    assert_eq!(verdict, json!({"verdict": "unknown"}));
+    assert_eq!((code, found), (0, vec![login()]));
+}
+
+#[test]
+fn an_upload_refused_by_the_server_failed() {
+    let (code, verdict, found, f) = crafted("stor-553", |path| {
+        let mut s = Script::passive(path)?;
+        s.line(true, "STOR ../etc/passwd")?;
+        s.line(false, "553 Could not create file.")?;
+        s.close()
+    });
+    assert_eq!(verdict, json!({"verdict": "failed", "reason": "refused"}));
+    assert_eq!((code, found), (1, vec![login(), transfer_failed()]));
+    assert_eq!(
+        f["details"],
+        json!({"command": "STOR", "argument": "../etc/passwd", "reply_code": 553, "reply_text": "Could not create file.", "reason": "refused"})
+    );
+    assert!(f["explanation"].as_str().unwrap().contains("(553: the file name is not allowed): the file was not stored."), "{f}");
+}
+
+#[test]
+fn a_completed_transfer_is_ok() {
+    let (code, verdict, found, _) = crafted("ok", |path| {
+        let mut s = Script::passive(path)?;
+        s.line(true, "RETR report.csv")?;
+        s.line(false, "150 Opening BINARY mode data connection for report.csv.")?;
+        s.download(b"a,b\n")?;
+        s.line(false, "226 Transfer complete.")?;
+        s.close()
+    });
+    assert_eq!(verdict, json!({"verdict": "ok"}));
+    assert_eq!((code, found), (0, vec![login()]));
+}
+
+#[test]
+fn a_refused_download_and_a_refused_upload_are_two_findings_of_one_session() {
+    let dir = common::scratch("ftpscope-transfers-two");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("two.pcap");
+    let mut s = Script::passive(&path).unwrap();
+    for (from_client, line) in [
+        (true, "RETR missing.txt"),
+        (false, "550 Failed to open file."),
+        (true, "PASV"),
+        (false, "227 Entering Passive Mode (203,0,113,21,195,81)."),
+        (true, "STOR upload.txt"),
+        (false, "550 Permission denied."),
+    ] {
+        s.line(from_client, line).unwrap();
+    }
+    s.close().unwrap();
+    let (code, v, text) = analyze(&path);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(code, 1);
+    assert_eq!(v["capture"]["transfers"], counts(2, 0, 2, 0));
+    let summaries: Vec<&str> =
+        common::all_findings(&v).into_iter().filter(|f| f["kind"] == "transfer_failed").map(|f| f["summary"].as_str().unwrap()).collect();
+    // Their words differ (nothing came; the file was not stored): not merged.
+    assert_eq!(summaries, ["RETR missing.txt refused: 550 Failed to open file.", "STOR upload.txt refused: 550 Permission denied."]);
+    assert!(text.contains("ERROR transfer_failed            in 1 session(s)\n"), "sessions, not findings, are counted: {text}");
+}
