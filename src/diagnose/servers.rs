@@ -12,7 +12,7 @@ use crate::model::finding::Details;
 use crate::model::server::{CauseCount, Named};
 use crate::model::{
     classify, AddressClass, Crossed, FindingKind, Fix, Intent, Known, Mode, Outcome, PortRange, Server, ServerPicture, ServerSetup,
-    Session, Software,
+    Session, Software, Transfers,
 };
 use crate::AddrMap;
 use std::net::{IpAddr, SocketAddr};
@@ -93,6 +93,11 @@ pub fn merge(a: &ServerPicture, b: &ServerPicture) -> ServerPicture {
     m.leaked |= b.leaked;
     m.announced_reachable |= b.announced_reachable;
     m.control_crossed |= b.control_crossed;
+    // The same transfers seen twice: the point that saw more of them tells them (a server's
+    // own capture misses the connections that never reached it).
+    if b.transfers.total > a.transfers.total {
+        m.transfers = b.transfers;
+    }
     for (into, from) in [(&mut m.advertised, &b.advertised), (&mut m.crossed, &b.crossed), (&mut m.tried, &b.tried)] {
         for &p in from.ports() {
             into.insert(p);
@@ -146,6 +151,7 @@ fn add(p: &mut ServerPicture, s: &Session) {
         p.software = s.software;
     }
     p.control_crossed |= super::control_crossed(s);
+    p.transfers += Transfers::of(s);
     let server = s.server.ip();
     match classify(server) {
         class if is_lan(class) => {

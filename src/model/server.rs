@@ -7,7 +7,7 @@
 //! Owns the values only: diagnose::servers builds them, report renders them. Bounded: a port
 //! set lists at most [`MAX_PORTS`] ports and counts the rest (its span still covers them).
 
-use super::{FindingKind, Fix, PortRange, Severity, Software};
+use super::{FindingKind, Fix, PortRange, Severity, Software, Transfers};
 use std::net::IpAddr;
 
 /// Ports a [`PortSet`] lists; past it they are counted (and still widen its span).
@@ -111,6 +111,8 @@ pub struct ServerPicture {
     pub announced_reachable: bool,
     /// Some control connection to it was established (commands and replies went through).
     pub control_crossed: bool,
+    /// Its sessions' transfers by verdict.
+    pub transfers: Transfers,
     /// The passive ports its replies advertised.
     pub advertised: PortSet,
     /// Passive ports whose data connection was established in some session.
@@ -135,6 +137,7 @@ impl ServerPicture {
             leaked: false,
             announced_reachable: false,
             control_crossed: false,
+            transfers: Transfers::default(),
             advertised: PortSet::default(),
             crossed: PortSet::default(),
             tried: PortSet::default(),

@@ -8,7 +8,7 @@ use super::fix::{apply, Fixes};
 use super::text::wrap;
 use crate::model::notation::Ip;
 use crate::model::server::{CauseCount, PortSet};
-use crate::model::{Server, Software};
+use crate::model::{Server, Software, Transfers};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -44,7 +44,11 @@ pub fn text_block(out: &mut String, s: &Server, width: usize, severity: impl Fn(
     if p.software != Software::Unknown {
         let _ = write!(head, " ({})", p.software.name());
     }
-    let _ = writeln!(out, "{head}, {} session(s)", p.sessions);
+    let _ = write!(out, "{head}, {} session(s)", p.sessions);
+    if p.transfers.total > 0 {
+        let _ = write!(out, ", {}", p.transfers);
+    }
+    let _ = writeln!(out);
     let mut facts = Vec::new();
     if let Some(lan) = p.lan_address {
         facts.push(format!("LAN address {}", Ip(lan)));
@@ -119,6 +123,7 @@ impl Serialize for ServerView<'_> {
             lan_address: p.lan_address.map(Ip),
             public_address: p.public_address.map(Ip),
             control_crossed: p.control_crossed,
+            transfers: p.transfers,
             ports: Ports {
                 advertised: Listed(&p.advertised),
                 crossed: Listed(&p.crossed),
@@ -141,6 +146,7 @@ struct View<'a> {
     lan_address: Option<Ip>,
     public_address: Option<Ip>,
     control_crossed: bool,
+    transfers: Transfers,
     ports: Ports<'a>,
     causes: Causes<'a>,
     fix: Fixes<'a>,
