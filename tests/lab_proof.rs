@@ -121,6 +121,12 @@ fn cases() -> Vec<Case> {
             apply: vec![("forward_passive_range", Place::Router), ("server_passive_range", Place::Server)],
             not_applied: vec![NOT_NAT],
         },
+        // The same cheap router in front of a server that leaks its private address, with
+        // clients that trust the 227 and clients that work around it (issue 19's scenario):
+        // one block for the server, from every session, whose suggested range is the server's
+        // real one; applied as printed (its settings, and the forwards for the ports that never
+        // crossed), every session works.
+        leak("pasv-range-partial-leak"),
         // A public server whose firewall drops the passive range inbound.
         Case {
             scenario: "pasv-firewall-dropped",
