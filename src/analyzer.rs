@@ -34,7 +34,7 @@ use crate::correlate::untied::UntiedSyns;
 use crate::correlate::{Expectation, Expectations};
 use crate::decode::defrag::Reassembler;
 use crate::decode::{self, Decoded, Fragment, LinkType, TcpSegment, Unreachable};
-use crate::diagnose::{self, across::NatPairing, Context, PortsSeen};
+use crate::diagnose::{self, across::NatPairing, credentials::CleartextLogins, Context, PortsSeen};
 use crate::ftp::probe::Verdict;
 use crate::ftp::session::{Effect, SessionState};
 use crate::model::event::STATS_EVERY_NS;
@@ -67,6 +67,8 @@ pub struct Analyzer {
     client_only: ClientOnlySessions,
     pairing: NatPairing,
     ports_seen: PortsSeen,
+    /// Clear-text logins, told once when the input ends.
+    logins: CleartextLogins,
     duplicates: Duplicates,
     events: Events,
     budget: BufferBudget,
@@ -106,6 +108,7 @@ impl Analyzer {
             client_only: ClientOnlySessions::default(),
             pairing: NatPairing::default(),
             ports_seen: PortsSeen::default(),
+            logins: CleartextLogins::default(),
             duplicates: Duplicates::default(),
             events: Events::new(settings.negotiation_events),
             budget: BufferBudget::new(settings.buffer_budget),
@@ -257,6 +260,10 @@ impl Analyzer {
         totals::add_fragments(s, self.fragments.counts());
         // An empty input has no capture time at all.
         let time = s.last_time.unwrap_or_default();
+        // About the capture, not a session's problem: not in the totals.
+        if let Some(f) = self.logins.finding() {
+            self.events.finding(f, self.last_frame, time);
+        }
         self.events.summary(s, self.last_frame, time);
     }
 
@@ -494,6 +501,7 @@ impl Analyzer {
         let mut record = outcome::session_record(&s, now, reason);
         let context = Context { intent: self.settings.intent, passive_ports: self.ports_seen.see(&record) };
         record.findings = diagnose::session_findings(&record, &context);
+        self.logins.see(&record);
         totals::add_session(&mut self.summary, &record);
         let across = self.pairing.settle(&record, now);
         self.events.settled(&s.negotiations, record, frame, now);

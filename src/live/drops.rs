@@ -7,8 +7,7 @@ use crate::model::finding::CaptureDrops;
 use crate::model::finding::{Details, Text};
 use crate::model::{Event, Finding, FindingKind, Severity};
 
-/// The `session` of a finding about the whole capture (no session has this id).
-pub const NO_SESSION: u32 = u32::MAX;
+use crate::model::finding::NO_SESSION;
 
 pub(super) fn finding(c: &Counters, frames: u64) -> Option<Event> {
     if c.lost() == 0 {

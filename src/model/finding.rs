@@ -90,6 +90,10 @@ pub struct Finding {
     pub details: Details,
 }
 
+/// The `session` of a finding about the whole capture (no session has this id): clear-text
+/// logins, packets the capture dropped.
+pub const NO_SESSION: u32 = u32::MAX;
+
 /// Repeats whose subjects a merged finding lists.
 pub const MAX_ALSO: usize = 11;
 
@@ -153,7 +157,8 @@ pub struct NonstandardPort {
     pub server: SocketAddr,
 }
 
-/// cleartext_credentials: the user name is in the details; the password is never kept.
+/// cleartext_credentials, once per capture: the user names and counts are in the details; the
+/// password is never kept.
 #[derive(Debug, Clone, Copy)]
 pub struct Credentials;
 
@@ -396,8 +401,9 @@ pub enum Consequence {
 pub enum Details {
     /// nonstandard_control_port
     Port { port: u16 },
-    /// cleartext_credentials
-    Credentials { user: Option<String>, anonymous: bool },
+    /// cleartext_credentials, about the whole capture: the named users (the first few), the
+    /// sessions of other named users, the sessions of named users and of anonymous logins
+    Credentials { users: Vec<String>, other_user_sessions: u64, sessions: u64, anonymous_sessions: u64 },
     /// control_channel_encrypted
     Encrypted { probable_data_channels: Vec<ChannelSeen>, protected_data: bool },
     /// data_connection_failed, probable under TLS
