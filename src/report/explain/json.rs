@@ -8,6 +8,7 @@
 use super::story::Fact;
 use super::words::NoFtp;
 use super::{Explained, Healthy, Problem, Verdict};
+use crate::report::alike::Ids;
 use crate::report::fix::Fixes;
 use crate::report::ladder::Ladder;
 use crate::report::ladder_text::LadderText;
@@ -89,6 +90,8 @@ struct HealthyView<'a> {
 #[derive(Serialize)]
 struct ProblemView<'a> {
     session: SessionView<'a>,
+    /// The other sessions of the same story.
+    like: &'a Ids,
     explanation: Explanation<'a>,
     fix: Fixes<'a>,
     diagram: Diagram<'a>,
@@ -100,6 +103,7 @@ impl<'a> ProblemView<'a> {
         let text = steps.iter().map(|s| s.fact.to_string()).collect::<Vec<_>>().join(" ");
         ProblemView {
             session: SessionView::of(&p.session),
+            like: &p.like,
             explanation: Explanation { steps, text },
             fix: Fixes(&p.fixes),
             diagram: Diagram { ladder: &p.ladder, text: Rendered(LadderText(&p.ladder)) },

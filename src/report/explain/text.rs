@@ -1,5 +1,6 @@
-//! `explain` for a person: per capture the verdict, then each problem session (what happened,
-//! why, what to change, the diagram), then the healthy sessions one line each. Lines fit 80
+//! `explain` for a person: per capture the verdict, then each problem story (what happened,
+//! why, what to change, the diagram; the sessions like it counted under it), then the healthy
+//! stories one line each, then what concerns the whole capture (clear-text logins). Lines fit 80
 //! columns (a single word longer than that stands alone).
 //!
 //! Owns the text layout of `explain`; the words are report::explain::words'.
@@ -7,10 +8,11 @@
 use super::story::Fact;
 use super::words::NoFtp;
 use super::{Explained, Problem};
+use crate::model::finding::NO_SESSION;
 use crate::model::notation::Sock;
-use crate::model::Severity;
+use crate::model::{Finding, Fix, Severity};
 use crate::problems::told::Told;
-use crate::problems::Summary as FindingSummary;
+use crate::problems::{Explanation, Summary as FindingSummary};
 use crate::report::ladder_text::{LadderText, WIDTH};
 use crate::report::text::wrap;
 use std::io::{self, Write};
@@ -42,7 +44,7 @@ fn capture(out: &mut dyn Write, e: &Explained) -> io::Result<()> {
     if let Some(note) = crate::report::notes::cut_note(&e.summary) {
         paragraph(out, "", &format!("{note}."))?;
     }
-    for f in &e.across {
+    for f in e.across.iter().filter(|f| f.session != NO_SESSION) {
         paragraph(out, "", &format!("Across sessions: {}.", FindingSummary(f)))?;
     }
     // Causes and fixes told once per capture (problems::told).
@@ -64,6 +66,35 @@ fn capture(out: &mut dyn Write, e: &Explained) -> io::Result<()> {
     if e.healthy_left_out > 0 {
         paragraph(out, "  ", &format!("({} more healthy session(s) not listed.)", e.healthy_left_out))?;
     }
+    // About the capture, not a session's problem: after the sessions, once.
+    for f in e.across.iter().filter(|f| f.session == NO_SESSION) {
+        writeln!(out)?;
+        note(out, f)?;
+    }
+    Ok(())
+}
+
+/// A finding about the whole capture (clear-text logins): what it is, why it matters, what to
+/// change, once.
+fn note(out: &mut dyn Write, f: &Finding) -> io::Result<()> {
+    paragraph(out, "", &format!("Also, for the whole capture: {} ({}).", FindingSummary(f), f.kind.as_str()))?;
+    paragraph(out, "", &Explanation(f).to_string())?;
+    fixes(out, &f.fix)
+}
+
+/// "What to change", each fix in words and the lines to type, whole (a command cut in two
+/// would not work when pasted).
+fn fixes(out: &mut dyn Write, fixes: &[Fix]) -> io::Result<()> {
+    if fixes.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "What to change:")?;
+    for fix in fixes {
+        bullet(out, &fix.to_string())?;
+        for line in crate::report::fix::apply(fix) {
+            writeln!(out, "      {line}")?;
+        }
+    }
     Ok(())
 }
 
@@ -72,6 +103,9 @@ fn problem(out: &mut dyn Write, p: &Problem, told: Option<u32>) -> io::Result<()
     let s = &p.session;
     let worst = if s.findings.iter().any(|f| f.severity == Severity::Error) { "ERROR" } else { "WARNING" };
     writeln!(out, "--- {worst} session {}: {} -> {}", s.id, Sock(s.client), Sock(s.server))?;
+    if !p.like.is_empty() {
+        paragraph(out, "", &format!("The same story in {} more session(s): {}.", p.like.count(), p.like))?;
+    }
     writeln!(out, "What happened:")?;
     for fact in p.story.steps.iter().filter(|f| !matches!(f, Fact::Why { .. })) {
         bullet(out, &fact.to_string())?;
@@ -85,16 +119,7 @@ fn problem(out: &mut dyn Write, p: &Problem, told: Option<u32>) -> io::Result<()
     for fact in p.story.steps.iter().filter(|f| matches!(f, Fact::Why { .. })) {
         bullet(out, &fact.to_string())?;
     }
-    if !p.fixes.is_empty() {
-        writeln!(out, "What to change:")?;
-        for fix in &p.fixes {
-            bullet(out, &fix.to_string())?;
-            // The lines to type, whole (a command cut in two would not work when pasted).
-            for line in crate::report::fix::apply(fix) {
-                writeln!(out, "      {line}")?;
-            }
-        }
-    }
+    fixes(out, &p.fixes)?;
     writeln!(out, "Diagram:")?;
     write!(out, "{}", LadderText(&p.ladder))
 }

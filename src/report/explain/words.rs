@@ -147,7 +147,14 @@ impl Display for Verdict {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         write!(f, "{} FTP session(s)", self.sessions)?;
         if self.problem_sessions == 0 {
-            return f.write_str(", none with a problem.");
+            // Healthy: said first, with what the transfers did.
+            return match (self.transfers, self.transfers_established) {
+                (0, _) => f.write_str(", none with a problem; no transfer."),
+                (n, ok) if ok == n => write!(f, ", none with a problem: {n} transfer(s), all done."),
+                (n, ok) => {
+                    write!(f, ", none with a problem: {n} transfer(s), {ok} seen established (the capture does not show the others).")
+                }
+            };
         }
         write!(f, ", {} with a problem ({} error(s), {} warning(s)). By cause: ", self.problem_sessions, self.errors, self.warnings)?;
         for (i, (cause, sessions)) in self.causes.iter().enumerate() {
@@ -172,6 +179,9 @@ impl Display for Healthy {
             // them (only the control connection was captured, or it ended first).
             (n, ok) => write!(f, "  {n} transfer(s), {ok} seen established"),
         }?;
+        if !self.like.is_empty() {
+            write!(f, "; {} more like it: session(s) {}", self.like.count(), self.like)?;
+        }
         match self.captured_directions {
             Directions::Both => Ok(()),
             Directions::ClientToServer => f.write_str(" (only the client's side captured)"),
