@@ -34,8 +34,8 @@ impl Words for Credentials {
         let named = matches!(&finding.details, Details::Credentials { sessions, .. } if *sessions > 0);
         if named {
             f.write_str(
-                "USER and PASS crossed the network unencrypted: anyone on the path can read them. The transfers are not affected: \
-                 this is told once for the capture, not as a problem of each session. (ftpscope never shows the password itself.)",
+                "USER and PASS crossed the network unencrypted: anyone on the path can read them. Nothing else depends on it, so \
+                 it is told once for the capture, not as a problem of each session. (ftpscope never shows the password itself.)",
             )
         } else {
             f.write_str(
