@@ -142,7 +142,10 @@ fn mixed_stories_are_told_apart_and_the_logins_once() {
     let doc = json(&["analyze", "--json", &capture]);
     let note = credentials(&doc);
     assert_eq!(note["details"]["users"], serde_json::json!(["alice", "bob", "carol"]), "in the order of their logins");
-    assert_eq!((&note["details"]["sessions"], &note["details"]["anonymous_sessions"]), (&3.into(), &1.into()));
+    assert_eq!(
+        (&note["details"]["sessions"], &note["details"]["unnamed_sessions"], &note["details"]["anonymous_sessions"]),
+        (&4.into(), &1.into(), &0.into())
+    );
     let explained = json(&["explain", "--json", &capture]);
     let c = &explained["captures"][0];
     assert_eq!((c["problems"].as_array().unwrap().len(), c["healthy"].as_array().unwrap().len()), (1, 5));

@@ -11,7 +11,7 @@
 use crate::model::finding::{Credentials, NO_SESSION};
 use crate::model::{Details, Finding, FindingKind, Fix, Session, Severity, Software, Text};
 
-/// User names kept; past it their sessions are counted (`other_user_sessions`).
+/// User names kept; past it their sessions are counted (`unnamed_sessions`).
 const MAX_USERS: usize = 16;
 /// Evidence frames kept: the first sessions' PASS.
 const MAX_FRAMES: usize = 12;
@@ -21,9 +21,10 @@ const MAX_FRAMES: usize = 12;
 pub struct CleartextLogins {
     /// Named users, each with the frame of its first PASS seen (sessions settle out of order).
     users: Vec<(u64, String)>,
-    /// Sessions of named users past the first [`MAX_USERS`].
-    other_user_sessions: u64,
-    /// Sessions whose password crossed in clear text: a named user's, and anonymous ones.
+    /// Sessions of users not named: past the first [`MAX_USERS`], or whose USER the capture
+    /// does not hold.
+    unnamed_sessions: u64,
+    /// Sessions whose password crossed in clear text: a user's (named or not), and anonymous ones.
     sessions: u64,
     anonymous_sessions: u64,
     frames: Vec<u64>,
@@ -44,22 +45,27 @@ impl CleartextLogins {
         if !self.software.contains(&s.software) {
             self.software.push(s.software);
         }
-        match s.user.as_deref().filter(|u| !is_anonymous(u)) {
+        match s.user.as_deref() {
+            Some(user) if is_anonymous(user) => self.anonymous_sessions += 1,
             Some(user) => {
                 self.sessions += 1;
                 let room = self.users.len() < MAX_USERS;
                 match self.users.iter_mut().find(|(_, u)| u == user) {
                     Some((first, _)) => *first = (*first).min(frame),
                     None if room => self.users.push((frame, user.to_string())),
-                    None => self.other_user_sessions += 1,
+                    None => self.unnamed_sessions += 1,
                 }
             }
-            None => self.anonymous_sessions += 1,
+            // Its USER is not in the capture: a password all the same, of a user not named.
+            None => {
+                self.sessions += 1;
+                self.unnamed_sessions += 1;
+            }
         }
     }
 
     /// The finding about the capture, if any password crossed in clear text: a warning when a
-    /// named user's did, information when only anonymous logins' (a mail address by custom).
+    /// user's did, information when only anonymous logins' (a mail address by custom).
     pub fn finding(&self) -> Option<Finding> {
         if self.frames.is_empty() {
             return None;
@@ -77,7 +83,7 @@ impl CleartextLogins {
         frames.sort_unstable();
         let details = Details::Credentials {
             users: users.into_iter().map(|(_, u)| u).collect(),
-            other_user_sessions: self.other_user_sessions,
+            unnamed_sessions: self.unnamed_sessions,
             sessions: self.sessions,
             anonymous_sessions: self.anonymous_sessions,
         };
@@ -138,8 +144,12 @@ mod tests {
             logins.see(&login(&format!("user{i}"), i as u64 + 1));
         }
         logins.see(&login("user0", 99));
+        let mut unknown = login("x", 100);
+        unknown.user = None;
+        logins.see(&unknown);
         let f = logins.finding().unwrap();
-        let Details::Credentials { users, other_user_sessions, sessions, .. } = &f.details else { panic!() };
-        assert_eq!((users.len(), *other_user_sessions, *sessions), (MAX_USERS, 3, MAX_USERS as u64 + 4));
+        let Details::Credentials { users, unnamed_sessions, sessions, .. } = &f.details else { panic!() };
+        assert_eq!((users.len(), *unnamed_sessions, *sessions), (MAX_USERS, 4, MAX_USERS as u64 + 5), "a user not captured counts");
+        assert_eq!(f.severity, Severity::Warning);
     }
 }

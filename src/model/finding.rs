@@ -403,7 +403,7 @@ pub enum Details {
     Port { port: u16 },
     /// cleartext_credentials, about the whole capture: the named users (the first few), the
     /// sessions of other named users, the sessions of named users and of anonymous logins
-    Credentials { users: Vec<String>, other_user_sessions: u64, sessions: u64, anonymous_sessions: u64 },
+    Credentials { users: Vec<String>, unnamed_sessions: u64, sessions: u64, anonymous_sessions: u64 },
     /// control_channel_encrypted
     Encrypted { probable_data_channels: Vec<ChannelSeen>, protected_data: bool },
     /// data_connection_failed, probable under TLS

@@ -12,22 +12,28 @@ pub const CLEARTEXT_PASSWORD: Cause =
 
 impl Words for Credentials {
     fn summary(&self, finding: &Finding, f: &mut Formatter<'_>) -> fmt::Result {
-        let Details::Credentials { users, other_user_sessions, sessions, anonymous_sessions } = &finding.details else {
+        let Details::Credentials { users, unnamed_sessions, sessions, anonymous_sessions } = &finding.details else {
             return f.write_str("passwords sent in clear text");
         };
-        if !users.is_empty() {
-            let names: Vec<String> = users.iter().map(|u| format!("'{u}'")).collect();
-            let who = if names.len() == 1 { "user" } else { "users" };
-            write!(f, "password of {who} {} sent in clear text in {sessions} session(s)", names.join(", "))?;
-            if *other_user_sessions > 0 {
-                write!(f, " ({other_user_sessions} of other users)")?;
-            }
-            if *anonymous_sessions > 0 {
-                write!(f, ", and {anonymous_sessions} anonymous login(s)")?;
-            }
-            return Ok(());
+        if *sessions == 0 {
+            return write!(f, "anonymous login(s) in clear text in {anonymous_sessions} session(s)");
         }
-        write!(f, "anonymous login(s) in clear text in {anonymous_sessions} session(s)")
+        match users.len() {
+            0 => f.write_str("password of a user not in the capture")?,
+            1 => write!(f, "password of user '{}'", users[0])?,
+            _ => {
+                let names: Vec<String> = users.iter().map(|u| format!("'{u}'")).collect();
+                write!(f, "password of users {}", names.join(", "))?;
+            }
+        }
+        write!(f, " sent in clear text in {sessions} session(s)")?;
+        if *unnamed_sessions > 0 && !users.is_empty() {
+            write!(f, " ({unnamed_sessions} of users not named here)")?;
+        }
+        if *anonymous_sessions > 0 {
+            write!(f, ", and {anonymous_sessions} anonymous login(s)")?;
+        }
+        Ok(())
     }
 
     fn explanation(&self, finding: &Finding, f: &mut Formatter<'_>) -> fmt::Result {
@@ -56,13 +62,9 @@ mod tests {
     use crate::model::{Details, Finding, FindingKind, Severity, Text};
     use crate::problems::Summary;
 
-    fn note(users: &[&str], other_user_sessions: u64, sessions: u64, anonymous_sessions: u64) -> String {
-        let details = Details::Credentials {
-            users: users.iter().map(|u| u.to_string()).collect(),
-            other_user_sessions,
-            sessions,
-            anonymous_sessions,
-        };
+    fn note(users: &[&str], unnamed_sessions: u64, sessions: u64, anonymous_sessions: u64) -> String {
+        let details =
+            Details::Credentials { users: users.iter().map(|u| u.to_string()).collect(), unnamed_sessions, sessions, anonymous_sessions };
         let f = Finding::new(
             FindingKind::CleartextCredentials,
             Severity::Warning,
@@ -79,8 +81,9 @@ mod tests {
         assert_eq!(note(&["alice"], 0, 20, 0), "password of user 'alice' sent in clear text in 20 session(s)");
         assert_eq!(
             note(&["alice", "bob"], 3, 9, 2),
-            "password of users 'alice', 'bob' sent in clear text in 9 session(s) (3 of other users), and 2 anonymous login(s)"
+            "password of users 'alice', 'bob' sent in clear text in 9 session(s) (3 of users not named here), and 2 anonymous login(s)"
         );
+        assert_eq!(note(&[], 2, 2, 0), "password of a user not in the capture sent in clear text in 2 session(s)");
         assert_eq!(note(&[], 0, 0, 4), "anonymous login(s) in clear text in 4 session(s)");
     }
 }
