@@ -121,6 +121,15 @@ fn sessions_of_one_story_get_one_telling_and_one_diagram() {
     assert_eq!(problems.len(), 1);
     assert_eq!(problems[0]["like"], serde_json::json!({"sessions": 1, "ids": [1]}));
     assert_eq!(doc["captures"][0]["verdict"]["problem_sessions"], 2, "the verdict still counts every session");
+    // The page: one section, one diagram, the finding counted in both sessions.
+    let page = common::scratch("noise-story").with_extension("html");
+    run(&["explain", "-q", "--html", page.to_str().unwrap(), &capture]);
+    let html = std::fs::read_to_string(&page).unwrap();
+    let _ = std::fs::remove_file(&page);
+    assert_eq!(html.matches("<section class=\"session\"").count(), 1);
+    assert_eq!(html.matches("<svg").count(), 1);
+    assert!(html.contains("<p class=\"like\">The same story in 1 more session(s): 1.</p>"));
+    assert!(html.contains("<code>private_address_leak</code></td><td>2</td>"), "both sessions in the tally");
 }
 
 #[test]

@@ -156,19 +156,20 @@ fn kinds(out: &mut String, e: &Explained) {
         out.push_str("</table>\n");
     }
     let mut tally: Vec<((FindingKind, Severity), u64)> = Vec::new();
-    let mut count = |key: (FindingKind, Severity)| match tally.iter_mut().find(|(k, _)| *k == key) {
-        Some((_, n)) => *n += 1,
-        None => tally.push((key, 1)),
+    let mut count = |key: (FindingKind, Severity), sessions: u64| match tally.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, n)) => *n += sessions,
+        None => tally.push((key, sessions)),
     };
     for p in &e.problems {
-        // Problems only: a consequence is shown with its cause.
+        // Problems only: a consequence is shown with its cause. The sessions of its story have
+        // the same findings.
         let causes = p.session.findings.iter().filter(|f| f.caused_by.is_none());
         let mut seen: Vec<(FindingKind, Severity)> = causes.map(|f| (f.kind, f.severity)).collect();
         seen.dedup();
-        seen.into_iter().for_each(&mut count);
+        seen.into_iter().for_each(|key| count(key, 1 + p.like.count()));
     }
     // A finding about the whole capture is in no session: it has its own section.
-    e.across.iter().filter(|f| f.session != NO_SESSION).for_each(|f| count((f.kind, f.severity)));
+    e.across.iter().filter(|f| f.session != NO_SESSION).for_each(|f| count((f.kind, f.severity), 1));
     if tally.is_empty() {
         return;
     }

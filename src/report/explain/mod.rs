@@ -17,6 +17,7 @@ use super::alike::{HealthyStory, Ids, ProblemStory, Stories, Telling};
 use super::ladder::{ladder, Ladder};
 use super::{InputSummary, Sink};
 use crate::correlate::points::Seen;
+use crate::model::finding::NO_SESSION;
 use crate::model::{Directions, Event, Finding, Fix, Outcome, Session, Summary};
 use crate::problems::told::Told;
 use serde::ser::{SerializeSeq, Serializer};
@@ -236,7 +237,10 @@ impl Sink for Collector {
     fn event(&mut self, event: &Event) -> io::Result<()> {
         match event {
             Event::SessionEnd { record, .. } => self.settled(record),
-            Event::Finding { finding, .. } if self.explained.across.len() < ACROSS_KEPT => self.explained.across.push((**finding).clone()),
+            // One about the whole capture comes last, and is always kept.
+            Event::Finding { finding, .. } if self.explained.across.len() < ACROSS_KEPT || finding.session == NO_SESSION => {
+                self.explained.across.push((**finding).clone())
+            }
             Event::Summary { summary, .. } => {
                 let v = &mut self.explained.verdict;
                 (v.errors, v.warnings) = (summary.errors, summary.warnings);
