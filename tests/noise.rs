@@ -46,7 +46,7 @@ fn twenty_healthy_sessions_with_named_logins_read_healthy_first() {
     assert_eq!(lines[0], "20 FTP session(s), none with a problem: 40 transfer(s), all done.", "{report}");
     assert!(
         lines[1].starts_with(
-            "  session 0  192.168.1.10:57412 -> 192.0.2.30:21  user alice  2 transfer(s) ok; 19 more like it: session(s) 1-19"
+            "  session 0  192.168.1.10:57412 -> 192.0.2.30:21  user alice  2 transfer(s) ok, 166 bytes; 19 more like it: session(s) 1-19"
         ),
         "{report}"
     );

@@ -156,6 +156,8 @@ pub struct Healthy {
     pub transfers: u64,
     /// Of those, the data connections established.
     pub transfers_ok: u64,
+    /// Payload bytes of its data connections, both ways.
+    pub bytes: u64,
     /// Which directions of the control connection the capture holds: a session seen one way
     /// is healthy as far as that side shows.
     pub captured_directions: Directions,
@@ -173,6 +175,8 @@ impl Healthy {
             user: s.user.clone(),
             transfers,
             transfers_ok,
+            bytes: s.negotiations.iter().map(|n| n.data.bytes).sum::<u64>()
+                + s.probable_data_channels.iter().map(|c| c.bytes_to_server + c.bytes_to_client).sum::<u64>(),
             captured_directions: s.captured_directions,
             like: Ids::default(),
         }
@@ -328,7 +332,7 @@ mod tests {
         assert_eq!(text.matches("What happened:").count(), 1, "{text}");
         assert_eq!(text.matches("Diagram:").count(), 1, "one diagram per story");
         assert!(text.contains(&format!("The same story in {} more session(s): 3, 5, 7,", n - 1)), "{text}");
-        assert!(text.contains(&format!("2 transfer(s) ok; {} more like it: session(s) 2, 4, 6,", n - 1)), "{text}");
+        assert!(text.contains(&format!("2 transfer(s) ok, 168 bytes; {} more like it: session(s) 2, 4, 6,", n - 1)), "{text}");
     }
 
     #[test]

@@ -179,6 +179,9 @@ impl Display for Healthy {
             // them (only the control connection was captured, or it ended first).
             (n, ok) => write!(f, "  {n} transfer(s), {ok} seen established"),
         }?;
+        if self.bytes > 0 {
+            write!(f, ", {} bytes", self.bytes)?;
+        }
         if !self.like.is_empty() {
             write!(f, "; {} more like it: session(s) {}", self.like.count(), self.like)?;
         }
