@@ -34,7 +34,7 @@ use crate::correlate::untied::UntiedSyns;
 use crate::correlate::{Expectation, Expectations};
 use crate::decode::defrag::Reassembler;
 use crate::decode::{self, Decoded, Fragment, LinkType, TcpSegment, Unreachable};
-use crate::diagnose::{self, across::NatPairing, servers::Servers, unclaimed::Unclaimed, Context};
+use crate::diagnose::{self, across::NatPairing, credentials::CleartextLogins, servers::Servers, unclaimed::Unclaimed, Context};
 use crate::ftp::probe::Verdict;
 use crate::ftp::session::{Effect, SessionState};
 use crate::model::event::STATS_EVERY_NS;
@@ -73,6 +73,8 @@ pub struct Analyzer {
     servers: Servers,
     /// When servers whose picture changed are next told (a live capture).
     next_servers: Option<Timestamp>,
+    /// Clear-text logins, told once when the input ends.
+    logins: CleartextLogins,
     duplicates: Duplicates,
     events: Events,
     budget: BufferBudget,
@@ -114,6 +116,7 @@ impl Analyzer {
             unclaimed: Unclaimed::new(settings.intent.control_port),
             servers: Servers::default(),
             next_servers: None,
+            logins: CleartextLogins::default(),
             duplicates: Duplicates::default(),
             events: Events::new(settings.negotiation_events),
             budget: BufferBudget::new(settings.buffer_budget),
@@ -286,6 +289,10 @@ impl Analyzer {
         // An empty input has no capture time at all.
         let time = s.last_time.unwrap_or_default();
         self.events.servers(self.servers.all(self.settings.intent), self.last_frame, time);
+        // About the capture, not a session's problem: not in the totals.
+        if let Some(f) = self.logins.finding() {
+            self.events.finding(f, self.last_frame, time);
+        }
         self.events.summary(s, self.last_frame, time);
     }
 
@@ -538,6 +545,7 @@ impl Analyzer {
         let context = Context { intent: self.settings.intent, server_block: self.servers.has_room_for(&record) };
         record.findings = diagnose::session_findings(&record, &context);
         self.servers.see(&record);
+        self.logins.see(&record);
         totals::add_session(&mut self.summary, &record);
         let across = self.pairing.settle(&record, now);
         self.events.settled(&s.negotiations, record, frame, now);

@@ -7,6 +7,7 @@
 //! time, so a settling session formats no text.
 
 pub mod across;
+pub mod credentials;
 mod negotiation;
 pub mod servers;
 mod session;

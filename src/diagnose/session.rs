@@ -1,10 +1,11 @@
-//! Findings about the control connection itself: its port, clear-text credentials, TLS (and
-//! the probable data connections under it), malformed lines.
+//! Findings about the control connection itself: its port, TLS (and the probable data
+//! connections under it), malformed lines. Clear-text logins are told once per capture
+//! (diagnose::credentials), not per session.
 
 use super::negotiation::link;
 use super::Context;
 use crate::model::finding::group;
-use crate::model::finding::{Credentials, Encrypted, MalformedLine, NonstandardPort, OneDirection, ProbableFailed, UnexpectedControlPort};
+use crate::model::finding::{Encrypted, MalformedLine, NonstandardPort, OneDirection, ProbableFailed, UnexpectedControlPort};
 use crate::model::{ChannelSeen, Connection, Details, Directions, Finding, FindingKind, Fix, ServerSetup, Session, Severity, Text};
 
 pub(super) fn findings(s: &Session, cx: &Context, setup: &ServerSetup, out: &mut Vec<Finding>) {
@@ -48,22 +49,6 @@ pub(super) fn findings(s: &Session, cx: &Context, setup: &ServerSetup, out: &mut
             text: Text::NonstandardPort(NonstandardPort { port: s.control_port, server: s.server }),
             fix: vec![Fix::AttachHelper { control_port: s.control_port }],
             details: Details::Port { port: s.control_port },
-        });
-    }
-    if let Some(frame) = s.password_frame {
-        let anonymous = s.user.as_deref().is_some_and(|u| u.eq_ignore_ascii_case("anonymous") || u.eq_ignore_ascii_case("ftp"));
-        out.push(Finding {
-            kind: FindingKind::CleartextCredentials,
-            group: 0,
-            occurrences: 1,
-            caused_by: None,
-            also: Vec::new(),
-            severity: if anonymous { Severity::Info } else { Severity::Warning },
-            session: s.id,
-            frames: vec![frame],
-            text: Text::Credentials(Credentials),
-            fix: vec![Fix::RequireTls, Fix::ServerRequireTls { software: s.software }],
-            details: Details::Credentials { user: s.user.clone(), anonymous },
         });
     }
     if let Some(frame) = s.tls_frame {

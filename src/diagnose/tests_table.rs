@@ -285,20 +285,12 @@ fn control_rows() -> Vec<Row> {
         ),
         row("both directions captured: the one-direction frame says nothing", changed(base(), |s| s.one_direction_frame = Some(5)), vec![]),
         row(
-            "a named user's password in clear text",
+            "a password in clear text: told once per capture (diagnose::credentials), not a finding of the session",
             changed(base(), |s| {
                 s.user = Some("alice".into());
                 s.password_frame = Some(4);
             }),
-            vec![want(CleartextCredentials, Warning, &[4], &["RequireTls", "ServerRequireTls"])],
-        ),
-        row(
-            "an anonymous login's password in clear text",
-            changed(base(), |s| {
-                s.user = Some("FTP".into());
-                s.password_frame = Some(4);
-            }),
-            vec![want(CleartextCredentials, Info, &[4], &["RequireTls", "ServerRequireTls"])],
+            vec![],
         ),
         row(
             "TLS, its probable data connections fine",
@@ -697,7 +689,8 @@ fn all_kinds_and_severities() -> Vec<(FindingKind, Severity)> {
             ControlChannelEncrypted => &[Info, Error],
             AlgRewrite => &[Info],
             NonstandardControlPort => &[Info],
-            CleartextCredentials => &[Info, Warning],
+            // Once per capture (diagnose::credentials), not from one session's record.
+            CleartextCredentials => &[],
             MalformedReply => &[Info, Warning],
             MalformedCommand => &[Info, Warning],
             // Live capture only (live::drops), not diagnosis.

@@ -102,8 +102,18 @@ pub struct Finding {
     pub details: Details,
 }
 
-/// The `session` of a finding about the capture rather than a session (no session has this id).
+/// The `session` of a finding that belongs to no session (no session has this id): about the
+/// whole capture (clear-text logins, packets the capture dropped) or outside any session (a
+/// control connection that never opened, data without its control channel).
 pub const NO_SESSION: u32 = u32::MAX;
+
+impl Finding {
+    /// About the whole capture rather than any session's problem (told once, at the end, not
+    /// counted as a session's): clear-text logins, packets the capture dropped.
+    pub fn is_about_capture(&self) -> bool {
+        self.session == NO_SESSION && matches!(self.kind, FindingKind::CleartextCredentials | FindingKind::CaptureDrops)
+    }
+}
 
 /// Repeats whose subjects a merged finding lists.
 pub const MAX_ALSO: usize = 11;
@@ -171,7 +181,8 @@ pub struct NonstandardPort {
     pub server: SocketAddr,
 }
 
-/// cleartext_credentials: the user name is in the details; the password is never kept.
+/// cleartext_credentials, once per capture: the user names and counts are in the details; the
+/// password is never kept.
 #[derive(Debug, Clone, Copy)]
 pub struct Credentials;
 
@@ -477,8 +488,9 @@ pub enum Consequence {
 pub enum Details {
     /// nonstandard_control_port
     Port { port: u16 },
-    /// cleartext_credentials
-    Credentials { user: Option<String>, anonymous: bool },
+    /// cleartext_credentials, about the whole capture: the named users (the first few), the
+    /// sessions of other named users, the sessions of named users and of anonymous logins
+    Credentials { users: Vec<String>, unnamed_sessions: u64, sessions: u64, anonymous_sessions: u64 },
     /// control_channel_encrypted
     Encrypted { probable_data_channels: Vec<ChannelSeen>, protected_data: bool },
     /// data_connection_failed, probable under TLS

@@ -1,7 +1,8 @@
 //! `explain --html FILE`: the explanation as one self-contained HTML page. Per capture: what
-//! was read and the totals, the verdict, each problem session in full (its ladder diagram in
+//! was read and the totals, the verdict, each problem story in full (its ladder diagram in
 //! SVG, what happened, why, what to change, its negotiations, its findings with their
-//! explanations), the healthy sessions in one table. Everything is inline (CSS only, no script, no
+//! explanations; the sessions like it counted), the healthy stories in one table, then what
+//! concerns the whole capture (clear-text logins). Everything is inline (CSS only, no script, no
 //! font, no image), so the file can be mailed or attached to a ticket and opens anywhere; its
 //! Content-Security-Policy forbids scripts and every outside fetch, so even a failure of
 //! escaping could not run anything.
@@ -91,9 +92,10 @@ fn capture(out: &mut String, at: &Anchor, e: &Explained) {
         fixes(out, &s.fix);
     }
     let mut told = Told::default();
-    if !e.across.is_empty() {
+    let (capture_wide, across): (Vec<&Finding>, Vec<&Finding>) = e.across.iter().partition(|f| f.is_about_capture());
+    if !across.is_empty() {
         out.push_str("<h3>Across sessions</h3>\n");
-        for f in &e.across {
+        for f in across {
             finding(out, at, f, &[], &mut told);
         }
     }
@@ -108,6 +110,13 @@ fn capture(out: &mut String, at: &Anchor, e: &Explained) {
         );
     }
     healthy(out, at, e);
+    // About the capture, not a session's problem: once, after the sessions.
+    if !capture_wide.is_empty() {
+        out.push_str("<h3>For the whole capture</h3>\n");
+        for f in capture_wide {
+            finding(out, at, f, &[], &mut told);
+        }
+    }
     out.push_str("</section>\n");
 }
 
@@ -156,18 +165,20 @@ fn kinds(out: &mut String, e: &Explained) {
         out.push_str("</table>\n");
     }
     let mut tally: Vec<((FindingKind, Severity), u64)> = Vec::new();
-    let mut count = |key: (FindingKind, Severity)| match tally.iter_mut().find(|(k, _)| *k == key) {
-        Some((_, n)) => *n += 1,
-        None => tally.push((key, 1)),
+    let mut count = |key: (FindingKind, Severity), sessions: u64| match tally.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, n)) => *n += sessions,
+        None => tally.push((key, sessions)),
     };
     for p in &e.problems {
-        // Problems only: a consequence is shown with its cause.
+        // Problems only: a consequence is shown with its cause. The sessions of its story have
+        // the same findings.
         let causes = p.session.findings.iter().filter(|f| f.caused_by.is_none());
         let mut seen: Vec<(FindingKind, Severity)> = causes.map(|f| (f.kind, f.severity)).collect();
         seen.dedup();
-        seen.into_iter().for_each(&mut count);
+        seen.into_iter().for_each(|key| count(key, 1 + p.like.count()));
     }
-    e.across.iter().for_each(|f| count((f.kind, f.severity)));
+    // A finding about the whole capture is in no session: it has its own section.
+    e.across.iter().filter(|f| !f.is_about_capture()).for_each(|f| count((f.kind, f.severity), 1));
     if tally.is_empty() {
         return;
     }
@@ -188,12 +199,13 @@ fn healthy(out: &mut String, at: &Anchor, e: &Explained) {
     }
     out.push_str(
         "<h3>Healthy sessions</h3>\n<table class=\"healthy\"><tr><th>session</th><th>client</th><th>server</th><th>user</th>\
-         <th>transfers</th><th>data connections established</th></tr>\n",
+         <th>transfers</th><th>data connections established</th><th>sessions like it</th></tr>\n",
     );
     for h in &e.healthy {
+        let like = if h.like.is_empty() { String::new() } else { format!("{}: {}", h.like.count(), h.like) };
         let _ = writeln!(
             out,
-            "<tr id=\"{}\"><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr id=\"{}\"><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{like}</td></tr>",
             at.session(h.session),
             h.session,
             Sock(h.client),
@@ -235,7 +247,11 @@ fn problem(out: &mut String, at: &Anchor, p: &Problem, told: &mut Told) {
     if let Some(f) = s.clear_again_frame {
         let _ = write!(out, ", back to clear text from frame {f} (CCC)");
     }
-    out.push_str("</p>\n<figure>");
+    out.push_str("</p>\n");
+    if !p.like.is_empty() {
+        let _ = writeln!(out, "<p class=\"like\">The same story in {} more session(s): {}.</p>", p.like.count(), p.like);
+    }
+    out.push_str("<figure>");
     ladder_svg(out, s.id, &p.ladder);
     out.push_str("</figure>\n<h4>What happened</h4>\n<ol class=\"story\">\n");
     for fact in p.story.steps.iter().filter(|f| !matches!(f, Fact::Why { .. })) {
@@ -465,7 +481,7 @@ dl.totals{display:flex;flex-wrap:wrap;gap:6px 22px;margin:8px 0}dl.totals div{di
 .badge{font:700 11px/1 system-ui,sans-serif;padding:2px 5px;border-radius:3px;color:#fff}
 .badge.error{background:#a4262c}.badge.warning{background:#986f0b}.badge.info{background:#2b6cb0}
 .outcome.ok{color:#1e7b34;font-weight:600}.outcome.error{color:#a4262c;font-weight:600}.outcome.warning{color:#986f0b;font-weight:600}
-.note{color:#986f0b}
+.note{color:#986f0b}.like{font-weight:600}
 article.finding{border-left:4px solid #ccc;padding:4px 12px;margin:10px 0}
 article.error{border-color:#a4262c}article.warning{border-color:#986f0b}article.info{border-color:#2b6cb0}
 .frames,.dim,footer{color:#666}footer{margin-top:24px;font-size:12px}

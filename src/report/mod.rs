@@ -5,6 +5,7 @@
 //!
 //! Owns the output formats. No analysis happens here.
 
+pub mod alike;
 pub mod escape;
 pub mod explain;
 pub mod fix;

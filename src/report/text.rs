@@ -1,11 +1,16 @@
-//! Plain text, written as sessions settle: each session with its negotiations (one line each)
-//! and its findings with explanation and fix; the totals last. A finding whose cause and fix
+//! Plain text, written as sessions settle: each session with findings, with its negotiations
+//! (one line each) and its findings with explanation and fix. A finding whose cause and fix
 //! were already explained for an earlier session gets one line pointing there, so 10,000
-//! sessions with the same problem read as one problem, not 10,000 essays.
+//! sessions with the same problem read as one problem, not 10,000 essays. At the end: the
+//! verdict (explain's), the sessions with nothing to say as one line per story
+//! (report::alike), what concerns the whole capture (clear-text logins), then the totals. A
+//! healthy capture thus reads as its verdict first.
 //!
 //! Owns the human-readable layout. Colour only when asked (the caller decides from the terminal
 //! and NO_COLOR).
 
+use super::alike::{HealthyStory, Stories};
+use super::explain::{Healthy, Verdict as CaptureVerdict, HEALTHY_KEPT};
 use super::{InputSummary, Sink, Tone};
 use crate::model::finding::NO_SESSION;
 use crate::model::notation::Sock;
@@ -29,6 +34,11 @@ pub struct Text<W: Write> {
     tally: Vec<((FindingKind, Severity, bool), u64, u32)>,
     summary: Summary,
     servers: super::server::Latest,
+    verdict: CaptureVerdict,
+    /// Sessions without any finding, one per story, for the end (at most [`HEALTHY_KEPT`]).
+    quiet: Stories<HealthyStory, Healthy>,
+    /// Findings about the whole capture, for the end, after the verdict.
+    about_capture: Vec<Finding>,
     buf: String,
 }
 
@@ -41,6 +51,9 @@ impl<W: Write> Text<W> {
             tally: Vec::new(),
             summary: Summary::default(),
             servers: Default::default(),
+            verdict: CaptureVerdict::default(),
+            quiet: Stories::new(HEALTHY_KEPT),
+            about_capture: Vec::new(),
             buf: String::new(),
         }
     }
@@ -50,9 +63,11 @@ impl<W: Write> Text<W> {
     }
 
     fn finding(&mut self, f: &Finding, across: bool) {
+        // Counted by session; one about the whole capture (told at the end) is in none.
         let outside = f.session == NO_SESSION;
         let key = (f.kind, f.severity, outside);
         match self.tally.iter_mut().find(|(k, _, _)| *k == key) {
+            _ if f.is_about_capture() => {}
             Some((_, n, _)) if outside => *n += u64::from(f.occurrences),
             Some((_, n, last)) if *last != f.session => {
                 *n += 1;
@@ -110,6 +125,12 @@ impl<W: Write> Sink for Text<W> {
     fn event(&mut self, event: &Event) -> io::Result<()> {
         match event {
             Event::SessionEnd { record, .. } => {
+                self.verdict.add(record);
+                if nothing_to_say(record) {
+                    let h = Healthy::of(record);
+                    self.quiet.add(HealthyStory::of(record, h.transfers, h.transfers_ok), record.id, || h);
+                    return Ok(());
+                }
                 session(&mut self.buf, &self.st, record);
                 // Each problem once, its consequences listed under it.
                 for (i, f) in record.findings.iter().enumerate().filter(|(_, f)| f.caused_by.is_none()) {
@@ -120,6 +141,10 @@ impl<W: Write> Sink for Text<W> {
                 }
                 self.buf.push('\n');
                 self.flush_buf()
+            }
+            Event::Finding { finding, .. } if finding.session == NO_SESSION => {
+                self.about_capture.push((**finding).clone());
+                Ok(())
             }
             Event::Finding { finding, .. } => {
                 self.finding(finding, true);
@@ -139,6 +164,24 @@ impl<W: Write> Sink for Text<W> {
     }
 
     fn finish(&mut self, inputs: &[InputSummary]) -> io::Result<()> {
+        if self.summary.sessions > 0 {
+            (self.verdict.errors, self.verdict.warnings) = (self.summary.errors, self.summary.warnings);
+            for line in wrap(&self.verdict.to_string(), 92) {
+                let _ = writeln!(self.buf, "{}", self.st.bold(&line));
+            }
+            let (quiet, left_out) = self.quiet.take();
+            for h in &quiet {
+                let _ = writeln!(self.buf, "  {h}");
+            }
+            if left_out > 0 {
+                let _ = writeln!(self.buf, "  ({left_out} more session(s) without a finding, not listed)");
+            }
+            self.buf.push('\n');
+        }
+        for f in std::mem::take(&mut self.about_capture) {
+            self.finding(&f, true);
+            self.buf.push('\n');
+        }
         let st = &self.st;
         let c = &self.summary;
         let out = &mut self.buf;
@@ -193,6 +236,13 @@ impl<W: Write> Sink for Text<W> {
         self.flush_buf()?;
         self.out.flush()
     }
+}
+
+/// A session without findings whose control channel lost or cut nothing: its block would only
+/// repeat what its story's line at the end says.
+fn nothing_to_say(s: &Session) -> bool {
+    let c = &s.control;
+    s.findings.is_empty() && c.gaps == 0 && c.overlong_lines == 0 && s.negotiations_over_limit == 0
 }
 
 /// A consequence under its cause: one line, its frames, no advice of its own (the cause's

@@ -9,6 +9,7 @@ use super::story::Fact;
 use super::words::NoFtp;
 use super::{Explained, Healthy, Problem, Verdict};
 use crate::model::Server;
+use crate::report::alike::Ids;
 use crate::report::fix::Fixes;
 use crate::report::ladder::Ladder;
 use crate::report::ladder_text::LadderText;
@@ -99,6 +100,8 @@ struct HealthyView<'a> {
 #[derive(Serialize)]
 struct ProblemView<'a> {
     session: SessionView<'a>,
+    /// The other sessions of the same story.
+    like: &'a Ids,
     explanation: Explanation<'a>,
     fix: Fixes<'a>,
     diagram: Diagram<'a>,
@@ -110,6 +113,7 @@ impl<'a> ProblemView<'a> {
         let text = steps.iter().map(|s| s.fact.to_string()).collect::<Vec<_>>().join(" ");
         ProblemView {
             session: SessionView::of(&p.session),
+            like: &p.like,
             explanation: Explanation { steps, text },
             fix: Fixes(&p.fixes),
             diagram: Diagram { ladder: &p.ladder, text: Rendered(LadderText(&p.ladder)) },

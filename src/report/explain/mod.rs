@@ -1,6 +1,7 @@
 //! `ftpscope explain`: per capture, a verdict, then each session with a problem told as a story
 //! (what happened on the wire, why, what to change) with its ladder diagram, and each healthy
-//! session in one line. Two steps with one seam between them: a [`Collector`] (a [`Sink`] of
+//! session in one line. Sessions that are the same story (report::alike) are told once, the
+//! others counted under it with their ids. Two steps with one seam between them: a [`Collector`] (a [`Sink`] of
 //! the analyzer's events) gathers an [`Explained`] capture, and text or JSON is written from
 //! it. Pairing two capture points can go between the two.
 //!
@@ -12,9 +13,11 @@ pub mod story;
 pub mod text;
 pub mod words;
 
+use super::alike::{HealthyStory, Ids, ProblemStory, Stories, Telling};
 use super::ladder::{ladder, Ladder};
 use super::{InputSummary, Sink};
 use crate::correlate::points::Seen;
+use crate::model::finding::NO_SESSION;
 use crate::model::{Directions, Event, Finding, Fix, Outcome, Session, Summary, Transfers};
 use crate::problems::told::Told;
 use serde::ser::{SerializeSeq, Serializer};
@@ -24,9 +27,10 @@ use std::net::SocketAddr;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use story::{causes, problems, story, Cause, Fact, Story};
 
-/// Problem sessions kept in full per capture; past it they are counted in the verdict only.
+/// Problem stories kept in full per capture; past it their sessions are counted in the verdict
+/// only. A session like one kept is counted under it.
 pub const PROBLEMS_KEPT: usize = 500;
-/// Healthy sessions kept as one line per capture; past it, counted.
+/// Healthy stories kept as one line per capture; past it, counted.
 pub const HEALTHY_KEPT: usize = 2000;
 /// Findings across sessions kept (they need both sides of a NAT router in one capture).
 const ACROSS_KEPT: usize = 500;
@@ -84,6 +88,24 @@ fn by_cause<S: Serializer>(causes: &[(Cause, u64)], s: S) -> Result<S::Ok, S::Er
     seq.end()
 }
 
+impl Verdict {
+    /// A settled session: counted, with its causes and transfers.
+    pub fn add(&mut self, session: &Session) {
+        self.sessions += 1;
+        let causes = causes(session);
+        if causes.is_empty() {
+            return;
+        }
+        self.problem_sessions += 1;
+        for (cause, _) in causes {
+            match self.causes.iter_mut().find(|(c, _)| *c == cause) {
+                Some((_, n)) => *n += 1,
+                None => self.causes.push((cause, 1)),
+            }
+        }
+    }
+}
+
 /// A session with an error or warning finding, with everything said about it.
 #[derive(Debug)]
 pub struct Problem {
@@ -92,11 +114,13 @@ pub struct Problem {
     /// The problem findings' fixes, each once.
     pub fixes: Vec<Fix>,
     pub ladder: Ladder,
+    /// The other sessions of the same story, told with this one.
+    pub like: Ids,
 }
 
 impl Problem {
     pub fn of(session: Session) -> Problem {
-        Problem { story: story(&session), fixes: story::fixes(&session), ladder: ladder(&session), session }
+        Problem { story: story(&session), fixes: story::fixes(&session), ladder: ladder(&session), session, like: Ids::default() }
     }
 
     /// The causes its story tells, worst first.
@@ -108,6 +132,12 @@ impl Problem {
     /// this one tells them.
     pub fn told_by(&self, told: &mut Told) -> Option<u32> {
         told.earlier(&self.causes(), &self.fixes, self.session.id)
+    }
+}
+
+impl Telling for Problem {
+    fn like(&mut self) -> &mut Ids {
+        &mut self.like
     }
 }
 
@@ -123,30 +153,54 @@ pub struct Healthy {
     pub transfers: u64,
     /// Of those, the data connections established.
     pub transfers_ok: u64,
+    /// Payload bytes of its data connections, both ways.
+    pub bytes: u64,
     /// Which directions of the control connection the capture holds: a session seen one way
     /// is healthy as far as that side shows.
     pub captured_directions: Directions,
+    /// The other healthy sessions of the same story.
+    pub like: Ids,
 }
 
 impl Healthy {
     pub fn of(s: &Session) -> Healthy {
+        let (transfers, transfers_ok) = transfers(s);
         Healthy {
             session: s.id,
             client: s.client,
             server: s.server,
             user: s.user.clone(),
-            transfers: s.negotiations.len() as u64 + s.negotiations_over_limit + s.probable_data_channels.len() as u64,
-            transfers_ok: s.negotiations.iter().filter(|n| n.data.outcome == Outcome::Established).count() as u64
-                + s.probable_data_channels.iter().filter(|c| c.outcome == Outcome::Established).count() as u64,
+            transfers,
+            transfers_ok,
+            bytes: s.negotiations.iter().map(|n| n.data.bytes).sum::<u64>()
+                + s.probable_data_channels.iter().map(|c| c.bytes_to_server + c.bytes_to_client).sum::<u64>(),
             captured_directions: s.captured_directions,
+            like: Ids::default(),
         }
     }
+}
+
+impl Telling for Healthy {
+    fn like(&mut self) -> &mut Ids {
+        &mut self.like
+    }
+}
+
+/// A session's transfers (negotiations, plus the probable data connections of a session under
+/// TLS, where no negotiation can be read) and of those the data connections established.
+fn transfers(s: &Session) -> (u64, u64) {
+    let transfers = s.negotiations.len() as u64 + s.negotiations_over_limit + s.probable_data_channels.len() as u64;
+    let established = s.negotiations.iter().filter(|n| n.data.outcome == Outcome::Established).count() as u64
+        + s.probable_data_channels.iter().filter(|c| c.outcome == Outcome::Established).count() as u64;
+    (transfers, established)
 }
 
 /// Gathers one capture's [`Explained`] from the analyzer's events; hands it over when the input
 /// ends (on the receiver [`Collector::new`] returns).
 pub struct Collector {
     explained: Explained,
+    problems: Stories<ProblemStory, Problem>,
+    healthy: Stories<HealthyStory, Healthy>,
     done: Sender<Explained>,
     pairing: bool,
 }
@@ -154,7 +208,8 @@ pub struct Collector {
 impl Collector {
     pub fn new() -> (Collector, Receiver<Explained>) {
         let (done, receiver) = channel();
-        (Collector { explained: Explained::default(), done, pairing: false }, receiver)
+        let (problems, healthy) = (Stories::new(PROBLEMS_KEPT), Stories::new(HEALTHY_KEPT));
+        (Collector { explained: Explained::default(), problems, healthy, done, pairing: false }, receiver)
     }
 
     /// Also keeps what pairing two capture points compares of every session (not only of the
@@ -168,25 +223,14 @@ impl Collector {
         if self.pairing {
             e.seen.push(Seen::of(session));
         }
-        e.verdict.sessions += 1;
+        e.verdict.add(session);
         if problems(session).next().is_none() {
-            match e.healthy.len() < HEALTHY_KEPT {
-                true => e.healthy.push(Healthy::of(session)),
-                false => e.healthy_left_out += 1,
-            }
+            let (transfers, ok) = transfers(session);
+            self.healthy.add(HealthyStory::of(session, transfers, ok), session.id, || Healthy::of(session));
             return;
         }
-        e.verdict.problem_sessions += 1;
-        for (cause, _) in causes(session) {
-            match e.verdict.causes.iter_mut().find(|(c, _)| *c == cause) {
-                Some((_, n)) => *n += 1,
-                None => e.verdict.causes.push((cause, 1)),
-            }
-        }
-        match e.problems.len() < PROBLEMS_KEPT {
-            true => e.problems.push(Problem::of(session.clone())),
-            false => e.problems_left_out += 1,
-        }
+        let fixes = story::fixes(session);
+        self.problems.add(ProblemStory::of(session, &fixes), session.id, || Problem::of(session.clone()));
     }
 }
 
@@ -194,8 +238,11 @@ impl Sink for Collector {
     fn event(&mut self, event: &Event) -> io::Result<()> {
         match event {
             Event::SessionEnd { record, .. } => self.settled(record),
-            Event::Finding { finding, .. } if self.explained.across.len() < ACROSS_KEPT => self.explained.across.push((**finding).clone()),
             Event::Server { server, .. } => self.explained.servers.tell(server),
+            // One about the whole capture comes last, and is always kept.
+            Event::Finding { finding, .. } if self.explained.across.len() < ACROSS_KEPT || finding.session == NO_SESSION => {
+                self.explained.across.push((**finding).clone())
+            }
             Event::Summary { summary, .. } => {
                 let v = &mut self.explained.verdict;
                 (v.errors, v.warnings, v.transfers) = (summary.errors, summary.warnings, summary.transfers);
@@ -210,6 +257,9 @@ impl Sink for Collector {
         self.explained.inputs = inputs.to_vec();
         // Held until the other capture is read too: no room to spare.
         self.explained.seen.shrink_to_fit();
+        let e = &mut self.explained;
+        (e.problems, e.problems_left_out) = self.problems.take();
+        (e.healthy, e.healthy_left_out) = self.healthy.take();
         let explained = std::mem::take(&mut self.explained);
         // The receiver is gone only if the caller stopped waiting: nothing to write then.
         let _ = self.done.send(explained);
@@ -229,15 +279,20 @@ mod tests {
     }
 
     #[test]
-    fn past_the_bounds_sessions_are_counted_in_the_verdict_not_kept() {
+    fn past_the_bounds_stories_are_counted_in_the_verdict_not_kept() {
         let healthy = &sessions("pasv-ok-forwarded/client.pcap")[0];
         let problem = &sessions("pasv-private-leak-fail/client.pcap")[0];
         let (mut c, collected) = Collector::new();
-        for _ in 0..HEALTHY_KEPT + 3 {
-            settle(&mut c, healthy);
+        // Each another story: another user, another server port.
+        for i in 0..HEALTHY_KEPT + 3 {
+            let mut h = healthy.clone();
+            h.user = Some(format!("user{i}"));
+            settle(&mut c, &h);
         }
-        for _ in 0..PROBLEMS_KEPT + 2 {
-            settle(&mut c, problem);
+        for i in 0..PROBLEMS_KEPT + 2 {
+            let mut p = problem.clone();
+            p.server.set_port(2000 + i as u16);
+            settle(&mut c, &p);
         }
         c.finish(&[]).unwrap();
         let e = collected.recv().unwrap();
@@ -274,10 +329,42 @@ mod tests {
     }
 
     #[test]
+    fn sessions_of_one_story_are_told_once_and_counted_with_their_ids_past_any_bound() {
+        let healthy = &sessions("pasv-ok-forwarded/client.pcap")[1];
+        let problem = &sessions("pasv-private-leak-fail/client.pcap")[0];
+        let (mut c, collected) = Collector::new();
+        let n = PROBLEMS_KEPT + HEALTHY_KEPT;
+        for i in 0..n as u32 {
+            let (mut h, mut p) = (healthy.clone(), problem.clone());
+            (h.id, p.id) = (2 * i, 2 * i + 1);
+            settle(&mut c, &h);
+            settle(&mut c, &p);
+        }
+        let summary = Box::new(Summary { sessions: 2 * n as u64, ..Summary::default() });
+        c.event(&Event::Summary { frame: 1, time: Timestamp(0), summary }).unwrap();
+        c.finish(&[]).unwrap();
+        let e = collected.recv().unwrap();
+        assert_eq!((e.problems.len(), e.problems_left_out, e.healthy.len(), e.healthy_left_out), (1, 0, 1, 0));
+        assert_eq!(e.problems[0].like.count(), n as u64 - 1);
+        assert_eq!(e.problems[0].like.listed()[..3], [3, 5, 7]);
+        assert_eq!(e.healthy[0].like.count(), n as u64 - 1);
+        assert_eq!((e.verdict.sessions, e.verdict.problem_sessions), (2 * n as u64, n as u64));
+        let mut text = Vec::new();
+        super::text::write(&mut text, std::slice::from_ref(&e), false).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert_eq!(text.matches("What happened:").count(), 1, "{text}");
+        assert_eq!(text.matches("Diagram:").count(), 1, "one diagram per story");
+        assert!(text.contains(&format!("The same story in {} more session(s): 3, 5, 7,", n - 1)), "{text}");
+        assert!(text.contains(&format!("2 transfer(s) ok, 168 bytes; {} more like it: session(s) 2, 4, 6,", n - 1)), "{text}");
+    }
+
+    #[test]
     fn text_and_page_refer_to_the_session_that_told_the_same_causes_and_fixes() {
         let first = &sessions("pasv-private-leak-fail/client.pcap")[0];
         let mut again = first.clone();
         again.id = first.id + 1;
+        // The same causes and fixes, another story: its second data connection went unanswered.
+        again.negotiations[1].data.outcome = Outcome::Unanswered;
         let (mut c, collected) = Collector::new();
         settle(&mut c, first);
         settle(&mut c, &again);

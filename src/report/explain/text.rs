@@ -1,5 +1,6 @@
-//! `explain` for a person: per capture the verdict, then each problem session (what happened,
-//! why, what to change, the diagram), then the healthy sessions one line each. Lines fit 80
+//! `explain` for a person: per capture the verdict, then each problem story (what happened,
+//! why, what to change, the diagram; the sessions like it counted under it), then the healthy
+//! stories one line each, then what concerns the whole capture (clear-text logins). Lines fit 80
 //! columns (a single word longer than that stands alone). On a terminal, headings are bold and
 //! a problem's heading red or yellow; the lines to type are never painted (they are copied).
 //!
@@ -47,7 +48,7 @@ fn capture(out: &mut dyn Write, st: &Style, e: &Explained) -> io::Result<()> {
     if let Some(note) = crate::report::notes::cut_note(&e.summary) {
         paragraph(out, "", &format!("{note}."))?;
     }
-    for f in &e.across {
+    for f in e.across.iter().filter(|f| !f.is_about_capture()) {
         match f.session {
             NO_SESSION => outside(out, st, f)?,
             _ => paragraph(out, "", &format!("Across sessions: {}.", FindingSummary(f)))?,
@@ -72,7 +73,20 @@ fn capture(out: &mut dyn Write, st: &Style, e: &Explained) -> io::Result<()> {
     if e.healthy_left_out > 0 {
         paragraph(out, "  ", &format!("({} more healthy session(s) not listed.)", e.healthy_left_out))?;
     }
+    // About the capture, not a session's problem: after the sessions, once.
+    for f in e.across.iter().filter(|f| f.is_about_capture()) {
+        writeln!(out)?;
+        note(out, st, f)?;
+    }
     Ok(())
+}
+
+/// A finding about the whole capture (clear-text logins): what it is, why it matters, what to
+/// change, once.
+fn note(out: &mut dyn Write, st: &Style, f: &Finding) -> io::Result<()> {
+    paragraph(out, "", &format!("Also, for the whole capture: {} ({}).", FindingSummary(f), f.kind.as_str()))?;
+    paragraph(out, "", &Explanation(f).to_string())?;
+    fixes(out, st, &f.fix)
 }
 
 /// Each server's picture and fix block: what to change, once per server, from the whole
@@ -94,6 +108,9 @@ fn problem(out: &mut dyn Write, st: &Style, p: &Problem, told: Option<u32>) -> i
     let s = &p.session;
     let (worst, paint) = if s.findings.iter().any(|f| f.severity == Severity::Error) { ("ERROR", "1;31") } else { ("WARNING", "1;33") };
     writeln!(out, "{}", st.paint(paint, &format!("--- {worst} session {}: {} -> {}", s.id, Sock(s.client), Sock(s.server))))?;
+    if !p.like.is_empty() {
+        paragraph(out, "", &format!("The same story in {} more session(s): {}.", p.like.count(), p.like))?;
+    }
     writeln!(out, "{}", st.bold("What happened:"))?;
     for fact in p.story.steps.iter().filter(|f| !matches!(f, Fact::Why { .. })) {
         bullet(out, &fact.to_string())?;

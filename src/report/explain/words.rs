@@ -147,8 +147,12 @@ impl Display for Verdict {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         write!(f, "{} FTP session(s)", self.sessions)?;
         if self.problem_sessions == 0 {
-            f.write_str(", none with a problem.")?;
-            return self.transfers_sentence(f);
+            // Healthy: said first, with what the transfers did (under TLS none can be read).
+            return match self.transfers {
+                t if t.total == 0 => f.write_str(", none with a problem."),
+                t if t.ok == t.total => write!(f, ", none with a problem: {} transfer(s), all done.", t.total),
+                t => write!(f, ", none with a problem: {t} (the capture does not show how the others ended)."),
+            };
         }
         write!(f, ", {} with a problem ({} error(s), {} warning(s)). By cause: ", self.problem_sessions, self.errors, self.warnings)?;
         for (i, (cause, sessions)) in self.causes.iter().enumerate() {
@@ -184,6 +188,12 @@ impl Display for Healthy {
             // them (only the control connection was captured, or it ended first).
             (n, ok) => write!(f, "  {n} transfer(s), {ok} seen established"),
         }?;
+        if self.bytes > 0 {
+            write!(f, ", {} bytes", self.bytes)?;
+        }
+        if !self.like.is_empty() {
+            write!(f, "; {} more like it: session(s) {}", self.like.count(), self.like)?;
+        }
         match self.captured_directions {
             Directions::Both => Ok(()),
             Directions::ClientToServer => f.write_str(" (only the client's side captured)"),

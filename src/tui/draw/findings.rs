@@ -36,7 +36,7 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &mut App) {
         .map(|(i, fi)| {
             let selected = i == app.findings.selected;
             let head = format!("{}{:<5} ", if selected { ">" } else { " " }, severity_word(Some(fi.severity)));
-            let rest = format!("{} s{} {}  {}", kind(fi), fi.session, frames(fi, 4), Summary(fi));
+            let rest = format!("{} {} {}  {}", kind(fi), Whose(fi.session, "s"), frames(fi, 4), Summary(fi));
             let rest = fit(&rest, width.saturating_sub(head.chars().count()));
             let line = Line::from(vec![Span::styled(head, theme.severity(Some(fi.severity))), Span::raw(rest)]);
             if selected {
@@ -54,7 +54,7 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &mut App) {
     let mut lines = vec![Line::from(vec![
         Span::styled(severity_word(Some(fi.severity)), theme.severity(Some(fi.severity))),
         Span::styled(format!(" {}", kind(fi)), theme.bold()),
-        Span::raw(format!("  session {}  frames {}", fi.session, frames(fi, usize::MAX))),
+        Span::raw(format!("  {}  frames {}", Whose(fi.session, "session "), frames(fi, usize::MAX))),
     ])];
     for l in wrap(&Summary(fi).to_string(), w) {
         lines.push(Line::styled(l, theme.bold()));
@@ -114,4 +114,17 @@ pub fn frames(f: &Finding, max: usize) -> String {
         s.push("…".into());
     }
     s.join(" ")
+}
+
+/// Whose finding it is: a session's id after `prefix`, or the whole capture's (clear-text
+/// logins, dropped packets), which no session has.
+struct Whose(u32, &'static str);
+
+impl std::fmt::Display for Whose {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            crate::model::finding::NO_SESSION => f.write_str("capture"),
+            id => write!(f, "{}{id}", self.1),
+        }
+    }
 }
