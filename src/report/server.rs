@@ -65,7 +65,10 @@ pub fn text_block(out: &mut String, s: &Server, width: usize, severity: impl Fn(
     if !p.advertised.is_empty() {
         ports.push(format!("advertised {}", runs(p.advertised.ports())));
     }
-    if !p.crossed.is_empty() {
+    // Every advertised port crossed (a healthy server): said in words, not listed twice.
+    if !p.crossed.is_empty() && p.crossed.ports() == p.advertised.ports() {
+        ports.push("every one crossed".to_string());
+    } else if !p.crossed.is_empty() {
         ports.push(format!("crossed {}", runs(p.crossed.ports())));
     }
     if !never.is_empty() {

@@ -165,7 +165,8 @@ impl<W: Write> Sink for Text<W> {
 
     fn finish(&mut self, inputs: &[InputSummary]) -> io::Result<()> {
         if self.summary.sessions > 0 {
-            (self.verdict.errors, self.verdict.warnings) = (self.summary.errors, self.summary.warnings);
+            let v = &mut self.verdict;
+            (v.errors, v.warnings, v.transfers) = (self.summary.errors, self.summary.warnings, self.summary.transfers);
             for line in wrap(&self.verdict.to_string(), 92) {
                 let _ = writeln!(self.buf, "{}", self.st.bold(&line));
             }
