@@ -288,11 +288,12 @@ impl Analyzer {
         s.server_sessions_over_limit = self.servers.sessions_left_out();
         // An empty input has no capture time at all.
         let time = s.last_time.unwrap_or_default();
-        self.events.servers(self.servers.all(self.settings.intent), self.last_frame, time);
         // About the capture, not a session's problem: not in the totals.
         if let Some(f) = self.logins.finding() {
             self.events.finding(f, self.last_frame, time);
         }
+        // Each server from the whole capture, with its fix block: the closing summary's own.
+        self.events.servers(self.servers.all(self.settings.intent), self.last_frame, time);
         self.events.summary(s, self.last_frame, time);
     }
 

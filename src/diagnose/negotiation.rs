@@ -433,9 +433,14 @@ fn data_failed(s: &Session, n: &Negotiation, c: &Connection, cx: &Context, setup
                 FailureCause::SynsVanish
             };
             let mut fix = forward_or_allow(setup);
-            // Without an intended range, the server's own must be fixed to what is forwarded.
+            // Without an intended range, the server's own must be fixed to what is forwarded;
+            // a reply that already named the server's address needs the range alone.
             if cx.intent.pasv_range.is_none() {
-                fix.push(Fix::ServerPassiveSettings { setup: *setup });
+                fix.push(if names_its_address(s, n, cx) {
+                    Fix::ServerPassiveRange { setup: *setup }
+                } else {
+                    Fix::ServerPassiveSettings { setup: *setup }
+                });
             }
             (cause, fix)
         }
@@ -519,6 +524,15 @@ fn rejection_advice(s: &Session, n: &Negotiation, code: u16, text: &str, setup: 
         426 => (Rejection::Broken, Vec::new()),
         _ => (Rejection::Other, Vec::new()),
     }
+}
+
+/// The passive reply named the address clients reach the server at: its own (captured
+/// outside, or a public server), or a public one where the server has a LAN address (captured
+/// inside its NAT); and not another than the intended one (`--public-ip`).
+fn names_its_address(s: &Session, n: &Negotiation, cx: &Context) -> bool {
+    let Some(adv) = n.advertised.map(|a| a.ip()) else { return false };
+    let inside = classify(s.server.ip()).is_unreachable_from_elsewhere() && classify(adv) == AddressClass::Public;
+    (adv == s.server.ip() || inside) && cx.intent.public_ip.is_none_or(|ip| ip == adv)
 }
 
 #[cfg(test)]

@@ -208,4 +208,15 @@ impl Fix {
     pub fn allow(setup: ServerSetup) -> Fix {
         Fix::AllowPassiveRange { setup, crossed: Crossed::default() }
     }
+
+    /// The server's setup a passive fix is written for.
+    pub fn setup(&self) -> Option<&ServerSetup> {
+        match self {
+            Fix::ServerPassiveSettings { setup }
+            | Fix::ServerPassiveRange { setup }
+            | Fix::ForwardPassiveRange { setup, .. }
+            | Fix::AllowPassiveRange { setup, .. } => Some(setup),
+            _ => None,
+        }
+    }
 }

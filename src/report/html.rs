@@ -85,11 +85,19 @@ fn capture(out: &mut String, at: &Anchor, e: &Explained) {
     }
     let _ = writeln!(out, "<p class=\"verdict\">{}</p>", Escaped(&e.verdict));
     kinds(out, e);
-    // Each server's fix block, from the whole capture: the lines to type live there.
-    for s in e.servers.servers().iter().filter(|s| !s.fix.is_empty()) {
-        let _ =
-            writeln!(out, "<h3>What to change on server <code>{}:{}</code></h3>", Escaped(Ip(s.picture.address)), s.picture.control_port);
-        fixes(out, &s.fix);
+    // Each server from the whole capture: what it shows (the text report's words, in a <pre>
+    // so its columns line up), then its one fix block with the lines to type.
+    for s in e.servers.servers() {
+        let _ = writeln!(out, "<h3>Server <code>{}:{}</code></h3>", Escaped(Ip(s.picture.address)), s.picture.control_port);
+        let mut picture = String::new();
+        super::server::picture_text(&mut picture, s, 100, |sev| super::server::severity_word(sev).to_string());
+        let _ = writeln!(out, "<pre class=\"server\">{}</pre>", Escaped(picture.trim_end()));
+        if s.fix.is_empty() {
+            out.push_str("<p>Nothing to change on the server's side: the capture shows no passive setup to fix.</p>\n");
+        } else {
+            out.push_str("<h4>What to change on it</h4>\n");
+            fixes(out, &s.fix);
+        }
     }
     let mut told = Told::default();
     let (capture_wide, across): (Vec<&Finding>, Vec<&Finding>) = e.across.iter().partition(|f| f.is_about_capture());

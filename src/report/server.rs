@@ -35,10 +35,9 @@ pub fn runs(ports: &[u16]) -> String {
     out
 }
 
-/// The server's block in the text report's closing summary: what the capture shows of it, then
-/// its fixes with the lines to type (or that nothing is to change on its side), words wrapped
-/// to `width`. `severity` words a cause's severity as the report does.
-pub fn text_block(out: &mut String, s: &Server, width: usize, severity: impl Fn(crate::model::Severity) -> String) {
+/// What the capture shows of a server (the head of its block in the text report's closing
+/// summary), words wrapped to `width`. `severity` words a cause's severity as the report does.
+pub fn picture_text(out: &mut String, s: &Server, width: usize, severity: impl Fn(crate::model::Severity) -> String) {
     let p = &s.picture;
     let mut head = format!("server {}:{}", Ip(p.address), p.control_port);
     if p.software != Software::Unknown {
@@ -86,6 +85,12 @@ pub fn text_block(out: &mut String, s: &Server, width: usize, severity: impl Fn(
     for CauseCount { kind, severity: sev, sessions } in &p.causes {
         let _ = writeln!(out, "  {} {:<26} in {sessions} of its session(s)", severity(*sev), kind.as_str());
     }
+}
+
+/// A server's picture, then its fix block ([`picture_text`], then each fix in words and the
+/// lines to type), or that nothing is to change.
+pub fn text_block(out: &mut String, s: &Server, width: usize, severity: impl Fn(crate::model::Severity) -> String) {
+    picture_text(out, s, width, severity);
     if s.fix.is_empty() {
         let _ = writeln!(out, "  nothing to change on the server's side: the capture shows no passive setup to fix");
         return;

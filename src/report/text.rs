@@ -201,10 +201,6 @@ impl<W: Write> Sink for Text<W> {
             c.warnings,
             c.infos
         );
-        // None at all (only logins, or everything under TLS where no command can be read): no line.
-        if c.transfers.total > 0 {
-            let _ = writeln!(out, "  {}", c.transfers);
-        }
         for ((kind, severity, outside), n, _) in &self.tally {
             let place = if *outside { format!("{n} time(s), outside any session") } else { format!("in {n} session(s)") };
             let _ = writeln!(out, "  {} {:<26} {place}", st.severity(*severity), kind.as_str());

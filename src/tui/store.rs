@@ -181,6 +181,8 @@ pub struct Store {
     settled: VecDeque<u32>,
     across: Vec<Finding>,
     pub across_not_kept: u64,
+    /// Each server's latest picture and fix block (the analyzer bounds how many servers).
+    pub servers: crate::report::server::Latest,
     /// Sessions dropped to stay within [`MAX_SESSIONS`]: without a problem, and with one.
     pub dropped_healthy: u64,
     pub dropped_with_problems: u64,
@@ -203,6 +205,7 @@ impl Store {
             order: Vec::new(),
             settled: VecDeque::new(),
             across: Vec::new(),
+            servers: Default::default(),
             across_not_kept: 0,
             dropped_healthy: 0,
             dropped_with_problems: 0,
@@ -309,8 +312,8 @@ impl Store {
                 self.settled.push_back(session);
                 self.bound();
             }
-            // Servers' pictures and fix blocks: not shown in the terminal UI yet.
-            Event::Stats { .. } | Event::Server { .. } => {}
+            Event::Server { server, .. } => self.servers.tell(&server),
+            Event::Stats { .. } => {}
             Event::Summary { .. } => self.summary_seen = true,
         }
     }

@@ -345,7 +345,9 @@ fn the_lines_to_type_wrap_at_the_panes_edge_and_copy_back_whole() {
     let mut app = app_from(LEAK);
     keys(&mut app, &[Action::NextPane]);
     let id = app.selected_finding().unwrap();
-    let typed: Vec<String> = app.store.finding(id).unwrap().fix.iter().flat_map(crate::report::fix::apply).collect();
+    // The session's fixes leave the lines to the server's block, shown below them.
+    assert!(app.store.finding(id).unwrap().fix.iter().all(|f| crate::report::fix::apply(f).is_empty()));
+    let typed: Vec<String> = app.store.servers.servers()[0].fix.iter().flat_map(crate::report::fix::apply).collect();
     assert!(typed.iter().any(|l| l.chars().count() > 80 - 7), "a command wider than the pane: {typed:?}");
     let screen = render(&mut app, 80, 60);
     // Each line to type, from its rows as a shell reads them (a backslash at a row's end joins

@@ -308,6 +308,12 @@ mod tests {
         let session = &sessions("pasv-private-leak-fail/client.pcap")[0];
         let (mut c, collected) = Collector::new();
         settle(&mut c, session);
+        // Its server's block holds the lines to type.
+        let mut servers = crate::diagnose::servers::Servers::default();
+        servers.see(session);
+        for server in servers.all(crate::model::Intent::default()) {
+            c.event(&Event::Server { frame: session.last_frame, time: Timestamp(0), server: Box::new(server) }).unwrap();
+        }
         let summary = Box::new(Summary { sessions: 1, ..Summary::default() });
         c.event(&Event::Summary { frame: session.last_frame, time: Timestamp(0), summary }).unwrap();
         c.finish(&[]).unwrap();
@@ -322,7 +328,7 @@ mod tests {
         assert!(painted.contains("\x1b[1;31m--- ERROR session 0: "), "{painted}");
         assert!(painted.contains("\x1b[1mWhat to change:\x1b[0m"), "{painted}");
         let typed = painted.lines().find(|l| l.trim_start().starts_with("pasv_address=")).unwrap();
-        assert_eq!(typed, "      pasv_address=198.51.100.2", "copied as it is");
+        assert_eq!(typed, "         pasv_address=198.51.100.2", "copied as it is");
         // Without the escape codes, the same words.
         let stripped = painted.replace("\x1b[1;31m", "").replace("\x1b[1m", "").replace("\x1b[0m", "");
         assert_eq!(stripped, plain);

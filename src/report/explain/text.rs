@@ -38,7 +38,11 @@ fn capture(out: &mut dyn Write, st: &Style, e: &Explained) -> io::Result<()> {
         return e.across.iter().try_for_each(|f| outside(out, st, f));
     }
     paragraph(out, "", &e.verdict.to_string())?;
-    servers(out, e.servers.servers())?;
+    // The servers with something to change (a healthy server's picture is in the JSON).
+    let to_fix: Vec<crate::model::Server> = e.servers.servers().iter().filter(|s| !s.fix.is_empty()).cloned().collect();
+    if !to_fix.is_empty() {
+        servers(out, &to_fix)?;
+    }
     if let Some(note) = crate::report::notes::implicit_ftps_note(&e.summary) {
         paragraph(out, "", &format!("Also: {note}."))?;
     }

@@ -2,7 +2,7 @@
 //! selected finding in full: explanation and fixes, the text report's words.
 
 use super::{fit, severity_word, wrap, wrap_typed, Theme};
-use crate::model::Finding;
+use crate::model::{Finding, Fix, Known};
 use crate::problems::{Explanation, Summary};
 use crate::tui::app::App;
 use crate::tui::store::FindingId;
@@ -62,17 +62,26 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &mut App) {
     for l in wrap(&Explanation(fi).to_string(), w) {
         lines.push(Line::raw(l));
     }
-    for fix in &fi.fix {
-        for (i, l) in wrap(&fix.to_string(), w.saturating_sub(5)).into_iter().enumerate() {
-            let lead = if i == 0 { Span::styled("fix: ", theme.bold()) } else { Span::raw("     ") };
-            lines.push(Line::from(vec![lead, Span::raw(l)]));
-        }
-        // The lines to type, every character shown: cut at the pane's edge, they would not
-        // work when copied.
-        for l in crate::report::fix::apply(fix) {
-            for row in wrap_typed(&l, w.saturating_sub(7)) {
-                lines.push(Line::raw(format!("       {row}")));
+    fix_lines(&mut lines, theme, &fi.fix, w);
+    // A session's fixes that name the server's range leave the lines to its block: shown here.
+    if let FindingId::Session(session, _) = id {
+        let in_block = fi.fix.iter().any(|f| f.setup().is_some_and(|s| s.passive_ports == Known::InServerBlock));
+        let server = app.store.get(session).map(|row| row.server);
+        match server
+            .and_then(|at| app.store.servers.servers().iter().find(|s| (s.picture.address, s.picture.control_port) == (at.ip(), at.port())))
+        {
+            Some(block) if in_block => {
+                lines.push(Line::styled("the server's fix block, from the whole capture so far:", theme.bold()));
+                let mut text = String::new();
+                crate::report::server::picture_text(&mut text, block, w.max(20), |sev| severity_word(Some(sev)).to_string());
+                lines.extend(text.lines().map(|l| Line::raw(l.to_string())));
+                fix_lines(&mut lines, theme, &block.fix, w);
             }
+            None if in_block => lines.push(Line::styled(
+                "the server's fix block comes with the whole capture: at its end (live: each minute its picture changes)",
+                theme.dim(),
+            )),
+            _ => {}
         }
     }
     // Its consequences: listed here, not as problems of their own.
@@ -97,6 +106,22 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &mut App) {
     f.render_widget(block, bottom);
     let shown: Vec<Line<'_>> = lines.into_iter().skip(app.finding_scroll).collect();
     f.render_widget(Paragraph::new(shown), text_area);
+}
+
+/// Each fix in words ("fix: ..."), then the lines to type, every character shown: cut at the
+/// pane's edge, they would not work when copied.
+fn fix_lines(lines: &mut Vec<Line<'static>>, theme: Theme, fixes: &[Fix], w: usize) {
+    for fix in fixes {
+        for (i, l) in wrap(&fix.to_string(), w.saturating_sub(5)).into_iter().enumerate() {
+            let lead = if i == 0 { Span::styled("fix: ", theme.bold()) } else { Span::raw("     ") };
+            lines.push(Line::from(vec![lead, Span::raw(l)]));
+        }
+        for l in crate::report::fix::apply(fix) {
+            for row in wrap_typed(&l, w.saturating_sub(7)) {
+                lines.push(Line::raw(format!("       {row}")));
+            }
+        }
+    }
 }
 
 fn kind(f: &Finding) -> String {
