@@ -291,52 +291,15 @@ fn ndjson_tells_each_server_once_at_the_end_before_the_summary() {
 /// The issue's own scenario, recorded by the lab (`pasv-range-partial-leak`): pyftpdlib
 /// leaking 10.0.0.20 behind a router that forwards 21 and only 40000-40004 of 40000-40009,
 /// clients that trust the 227 and clients that dial the control address instead. Asserted as
-/// relations of the setup, so that a new recording (other random ports) still meets them.
+/// relations of the setup (tests/common/scenario.rs), which the live lab checks on fresh
+/// captures too.
 #[test]
 fn the_leaking_server_with_a_range_forwarded_in_part_reads_right_as_a_whole() {
-    let forwarded = 40000..=40004u64;
     for point in ["client.pcap", "router-wan.pcap"] {
         let (v, code) = analyze(&[&format!("pasv-range-partial-leak/{point}")], &[]);
         assert_eq!(code, 1, "{point}: transfers failed");
-        let mut trusted = 0;
-        let mut ignored_and_failed = 0;
-        for s in v["sessions"].as_array().unwrap() {
-            let findings = s["findings"].as_array().unwrap();
-            let of = |kind: &str, sev: &str| findings.iter().filter(|f| f["kind"] == kind && f["severity"] == sev).count();
-            let dialled_lan = s["negotiations"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|n| n["data"]["connection"]["server"].as_str().is_some_and(|a| a.starts_with("10.0.0.20")));
-            if dialled_lan {
-                // Trusted the 227: the leak is why.
-                trusted += 1;
-                assert!(of("private_address_leak", "error") > 0, "{point} session {}: {findings:?}", s["id"]);
-            } else {
-                // Worked around it: never "the leak is why"; a failure is the port's own error.
-                assert_eq!(of("private_address_leak", "error"), 0, "{point} session {}: {findings:?}", s["id"]);
-                for f in findings.iter().filter(|f| f["kind"] == "data_connection_failed") {
-                    ignored_and_failed += 1;
-                    assert_eq!((f["severity"].as_str(), &f["caused_by"]), (Some("error"), &Value::Null), "{f}");
-                    let port: Option<u64> = f["details"]["connection"]["server"].as_str().and_then(|a| a.rsplit(':').next()?.parse().ok());
-                    assert!(port.is_some_and(|p| !forwarded.contains(&p)), "{point}: a forwarded port failed: {f}");
-                }
-            }
+        if let Err(why) = common::scenario::leak_and_partial_range(&v) {
+            panic!("{point}: {why}");
         }
-        assert!(trusted >= 2 && ignored_and_failed >= 1, "{point}: the scenario has both kinds of client");
-        // One server, one block, from the whole capture.
-        let s = only_server(&v);
-        assert_eq!(s["lan_address"], "10.0.0.20");
-        assert_eq!(s["control_crossed"], true);
-        let (crossed, never) = (ports(s, "crossed"), ports(s, "never"));
-        assert!(!crossed.is_empty() && !never.is_empty(), "{point}: {s}");
-        assert!(crossed.iter().all(|p| forwarded.contains(p)), "{point}: {crossed:?}");
-        assert!(never.iter().all(|p| (40005..=40009).contains(p)), "{point}: {never:?}");
-        assert_eq!(actions(s), ["server_passive_settings", "forward_passive_range"], "{point}");
-        covers_every_port_seen(s);
-        opens_nothing_that_crossed(s);
-        let t = &s["transfers"];
-        assert_eq!(t, &v["capture"]["transfers"], "one server: its transfers are the capture's");
-        assert!(t["ok"].as_u64().unwrap() > 0 && t["failed"].as_u64().unwrap() > 0, "{t}");
     }
 }

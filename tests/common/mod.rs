@@ -4,6 +4,7 @@
 //! fixtures/lab/expected.py (facts read from the capture with tshark).
 
 pub mod needs;
+pub mod scenario;
 
 use needs::Need;
 use serde_json::Value;
