@@ -303,3 +303,34 @@ fn the_leaking_server_with_a_range_forwarded_in_part_reads_right_as_a_whole() {
         }
     }
 }
+
+/// The same scenario at the server, inside its NAT: the data connections that never arrived
+/// fail their transfers (exit 1); the block keeps the same shape, with the public address the
+/// operator's (a placeholder: the server's capture never shows it), which the client's point
+/// fills in when both are explained together.
+#[test]
+fn the_leaking_server_seen_at_itself_and_from_both_points_gives_one_block() {
+    let (v, code) = analyze(&["pasv-range-partial-leak/server.pcap"], &[]);
+    assert_eq!(code, 1, "transfers failed");
+    let s = only_server(&v);
+    assert_eq!(s["lan_address"], "10.0.0.20");
+    assert!(ports(s, "crossed").iter().all(|p| (40000..=40004).contains(p)), "{s}");
+    assert!(ports(s, "never").iter().all(|p| (40005..=40009).contains(p)), "{s}");
+    assert!(s["transfers"]["failed"].as_u64().unwrap() > 0, "{s}");
+    assert_eq!(actions(s), ["server_passive_settings", "forward_passive_range"]);
+    covers_every_port_seen(s);
+    opens_nothing_that_crossed(s);
+    assert!(apply(fix(s, "server_passive_settings")).iter().any(|l| l.contains("<public IP>")), "{s}");
+
+    let files = [fixture("pasv-range-partial-leak/client.pcap"), fixture("pasv-range-partial-leak/server.pcap")];
+    let (v, _) = run("explain", &files, &[]);
+    let servers = v["servers"].as_array().unwrap();
+    assert_eq!(servers.len(), 1, "paired: one server, {servers:?}");
+    let s = &servers[0];
+    assert_eq!((s["public_address"].as_str(), s["lan_address"].as_str()), (Some("198.51.100.2"), Some("10.0.0.20")));
+    covers_every_port_seen(s);
+    opens_nothing_that_crossed(s);
+    let lines: Vec<&str> = s["fix"].as_array().unwrap().iter().flat_map(apply).collect();
+    assert!(lines.iter().all(|l| !l.contains('<')), "both points fill every value: {lines:?}");
+    assert!(lines.contains(&"handler.masquerade_address = '198.51.100.2'"), "{lines:?}");
+}
