@@ -99,9 +99,9 @@ fuzz_target!(|input: &[u8]| {
     }
     let explained = [explained.recv().expect("the collector hands its capture over")];
     let mut out = Vec::new();
-    explain::text::write(&mut out, &explained).expect("writing to memory");
+    explain::text::write(&mut out, &explained, false).expect("writing to memory");
     out.clear();
-    explain::json::write(&mut out, &explained, None).expect("writing to memory");
+    explain::json::write(&mut out, &explained, None, None).expect("writing to memory");
     serde_json::from_slice::<serde_json::Value>(&out).expect("explain's JSON parses");
     out.clear();
     ftpscope::report::html::write(&mut out, &explained, None).expect("writing to memory");
