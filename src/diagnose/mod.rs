@@ -98,7 +98,7 @@ fn server_setup(s: &Session, cx: &Context) -> ServerSetup {
 }
 
 /// An address a server can have on a LAN behind NAT (not loopback, not "any").
-fn is_lan(class: AddressClass) -> bool {
+pub(super) fn is_lan(class: AddressClass) -> bool {
     matches!(class, AddressClass::Private | AddressClass::CarrierGradeNat | AddressClass::UniqueLocal)
 }
 

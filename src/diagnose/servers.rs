@@ -8,6 +8,7 @@
 //! name); one value per fact. Pure and bounded (at most [`MAX_SERVERS`] servers, their first
 //! ones); must not word anything (report::server) nor look at packets.
 
+use super::is_lan;
 use crate::model::finding::Details;
 use crate::model::server::{CauseCount, Named};
 use crate::model::{
@@ -243,10 +244,6 @@ fn name(named: &mut Named, fix: &Fix) {
     }
 }
 
-fn is_lan(class: AddressClass) -> bool {
-    matches!(class, AddressClass::Private | AddressClass::CarrierGradeNat | AddressClass::UniqueLocal)
-}
-
 fn is_public(ip: IpAddr) -> bool {
     classify(ip) == AddressClass::Public
 }
@@ -332,11 +329,7 @@ mod tests {
     }
 
     fn range(fix: &Fix) -> Known<PortRange> {
-        match fix {
-            Fix::ServerPassiveSettings { setup } | Fix::ServerPassiveRange { setup } => setup.passive_ports,
-            Fix::ForwardPassiveRange { setup, .. } | Fix::AllowPassiveRange { setup, .. } => setup.passive_ports,
-            _ => panic!("{fix:?} has no range"),
-        }
+        fix.setup().unwrap_or_else(|| panic!("{fix:?} has no range")).passive_ports
     }
 
     #[test]

@@ -209,6 +209,11 @@ impl Fix {
         Fix::AllowPassiveRange { setup, crossed: Crossed::default() }
     }
 
+    /// A session's passive fix whose range (and so its lines to type) is its server's block's.
+    pub fn in_server_block(&self) -> bool {
+        self.setup().is_some_and(|s| s.passive_ports == Known::InServerBlock)
+    }
+
     /// The server's setup a passive fix is written for.
     pub fn setup(&self) -> Option<&ServerSetup> {
         match self {

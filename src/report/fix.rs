@@ -176,16 +176,11 @@ fn server_place(software: Software) -> (&'static str, &'static str, &'static str
 /// in; a value the capture does not show is a `<placeholder>` that [`fmt`]'s note names.
 /// Empty for advice that has no one right line.
 pub fn apply(fix: &Fix) -> Vec<String> {
+    // A session's fix whose range is the server's: its lines are in the server's block.
+    if fix.in_server_block() {
+        return Vec::new();
+    }
     match *fix {
-        // A session's fix whose range is the server's: its lines are in the server's block.
-        Fix::ServerPassiveSettings { setup }
-        | Fix::ServerPassiveRange { setup }
-        | Fix::ForwardPassiveRange { setup, .. }
-        | Fix::AllowPassiveRange { setup, .. }
-            if setup.passive_ports == Known::InServerBlock =>
-        {
-            Vec::new()
-        }
         Fix::ServerPassiveSettings { setup } => server_lines(setup, true),
         Fix::ServerPassiveRange { setup } => server_lines(setup, false),
         Fix::ForwardPassiveRange { setup, ref crossed } => {

@@ -62,12 +62,12 @@ impl<W: Write> Text<W> {
         self.out
     }
 
-    fn finding(&mut self, f: &Finding, across: bool) {
-        // Counted by session; one about the whole capture (told at the end) is in none.
+    /// Sessions with a finding of its kind and severity (two in one session count it once);
+    /// outside any session, its occurrences.
+    fn count(&mut self, f: &Finding) {
         let outside = f.session == NO_SESSION;
         let key = (f.kind, f.severity, outside);
         match self.tally.iter_mut().find(|(k, _, _)| *k == key) {
-            _ if f.is_about_capture() => {}
             Some((_, n, _)) if outside => *n += u64::from(f.occurrences),
             Some((_, n, last)) if *last != f.session => {
                 *n += 1;
@@ -75,6 +75,13 @@ impl<W: Write> Text<W> {
             }
             Some(_) => {}
             None => self.tally.push((key, if outside { u64::from(f.occurrences) } else { 1 }, f.session)),
+        }
+    }
+
+    fn finding(&mut self, f: &Finding, across: bool) {
+        // Counted by session; one about the whole capture (told at the end) is in none.
+        if !f.is_about_capture() {
+            self.count(f);
         }
         let cause = (f.kind, f.severity, f.fix.clone());
         let earlier = self.explained.get(&cause).copied();

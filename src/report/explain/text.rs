@@ -39,9 +39,8 @@ fn capture(out: &mut dyn Write, st: &Style, e: &Explained) -> io::Result<()> {
     }
     paragraph(out, "", &e.verdict.to_string())?;
     // The servers with something to change (a healthy server's picture is in the JSON).
-    let to_fix: Vec<crate::model::Server> = e.servers.servers().iter().filter(|s| !s.fix.is_empty()).cloned().collect();
-    if !to_fix.is_empty() {
-        servers(out, &to_fix)?;
+    if e.servers.servers().iter().any(|s| !s.fix.is_empty()) {
+        servers(out, e.servers.servers().iter().filter(|s| !s.fix.is_empty()))?;
     }
     if let Some(note) = crate::report::notes::implicit_ftps_note(&e.summary) {
         paragraph(out, "", &format!("Also: {note}."))?;
@@ -95,8 +94,9 @@ fn note(out: &mut dyn Write, st: &Style, f: &Finding) -> io::Result<()> {
 
 /// Each server's picture and fix block: what to change, once per server, from the whole
 /// capture (or from both points).
-pub fn servers(out: &mut dyn Write, servers: &[crate::model::Server]) -> io::Result<()> {
-    if servers.is_empty() {
+pub fn servers<'a>(out: &mut dyn Write, servers: impl IntoIterator<Item = &'a crate::model::Server>) -> io::Result<()> {
+    let mut servers = servers.into_iter().peekable();
+    if servers.peek().is_none() {
         return writeln!(out, "\n(No FTP server: no fix block.)");
     }
     for s in servers {

@@ -2,7 +2,7 @@
 //! selected finding in full: explanation and fixes, the text report's words.
 
 use super::{fit, severity_word, wrap, wrap_typed, Theme};
-use crate::model::{Finding, Fix, Known};
+use crate::model::{Finding, Fix};
 use crate::problems::{Explanation, Summary};
 use crate::tui::app::App;
 use crate::tui::store::FindingId;
@@ -65,7 +65,7 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &mut App) {
     fix_lines(&mut lines, theme, &fi.fix, w);
     // A session's fixes that name the server's range leave the lines to its block: shown here.
     if let FindingId::Session(session, _) = id {
-        let in_block = fi.fix.iter().any(|f| f.setup().is_some_and(|s| s.passive_ports == Known::InServerBlock));
+        let in_block = fi.fix.iter().any(Fix::in_server_block);
         let server = app.store.get(session).map(|row| row.server);
         match server
             .and_then(|at| app.store.servers.servers().iter().find(|s| (s.picture.address, s.picture.control_port) == (at.ip(), at.port())))
