@@ -321,6 +321,7 @@ impl Analyzer {
         flows.make_room(ts, &mut |f| leave(f, budget, sessions, deadlines, unclaimed, *now));
         let flow = flows.get_or_replace(
             key,
+            ts,
             |f| !transport::opens_anew(&f.conn, seg),
             |old| {
                 if let Some(old) = old {
@@ -340,7 +341,9 @@ impl Analyzer {
                 }
                 Flow::new(conn, role)
             },
+            |client_isn| transport::reopens(client_isn, seg),
         );
+        let Some(flow) = flow else { return };
         let state_changed = transport::track(&mut flow.conn, seg, frame, ts);
         flow.first_payload(seg, self.settings.max_line, self.settings.max_buffered);
         // Data packets are the bulk of a capture: a data connection's facts are copied into its
@@ -380,7 +383,17 @@ impl Analyzer {
                 }
                 self.apply_effects(id, frame, ts);
             }
+            // A settled session's data connection that just closed has nothing more to tell.
+            Role::Retired if state_changed && flow.conn.is_closed() => self.end_flow(&key),
             Role::Data { .. } | Role::Probable { .. } | Role::Fresh | Role::Retired | Role::Other => {}
+        }
+    }
+
+    /// A closed connection that no session waits for any more leaves the flow table now,
+    /// leaving only its key for its last packets (see [`crate::tcp::flow::FlowTable::end`]).
+    fn end_flow(&mut self, key: &FlowKey) {
+        if let Some(f) = self.flows.end(key) {
+            leave(f, &mut self.budget, &mut self.sessions, &mut self.deadlines, &mut self.unclaimed, self.now);
         }
     }
 
@@ -536,7 +549,9 @@ impl Analyzer {
         // its control flow's buffers go.
         for key in role::data_flow_keys(&s).into_iter().chain([FlowKey::new(s.client, s.server)]) {
             if let Some(f) = self.flows.get_mut(&key) {
-                f.settle(&mut s, &mut self.budget);
+                if f.settle(&mut s, &mut self.budget) && f.conn.is_closed() {
+                    self.end_flow(&key);
+                }
             }
         }
         self.encrypted.forget(&s);

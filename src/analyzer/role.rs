@@ -169,15 +169,19 @@ impl Flow {
 
     /// `s` settles: a data connection of it hands over its facts and is kept only to recognise
     /// its last packets; its control connection stays too (its last ACKs must not look like a
-    /// new connection) but its buffers go.
-    pub(super) fn settle(&mut self, s: &mut SessionState, budget: &mut BufferBudget) {
+    /// new connection) but its buffers go. True when the flow was `s`'s.
+    pub(super) fn settle(&mut self, s: &mut SessionState, budget: &mut BufferBudget) -> bool {
         match self.role {
             Role::Data { session, .. } | Role::Probable { session, .. } if session == s.id => {
                 self.sync_into(s);
                 self.role = Role::Retired;
+                true
             }
-            Role::Control { session, .. } if session == s.id => self.give_up(budget),
-            _ => {}
+            Role::Control { session, .. } if session == s.id => {
+                self.give_up(budget);
+                true
+            }
+            _ => false,
         }
     }
 

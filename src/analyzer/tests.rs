@@ -129,6 +129,7 @@ fn a_closed_session_is_reported_at_once_and_forgotten() {
     assert_eq!(record.findings[0].kind, crate::model::FindingKind::PrivateAddressLeak);
     assert_eq!(f.a.open_sessions().count(), 0, "its state is dropped");
     assert_eq!(f.a.budget.held(), 0, "and its buffers");
+    assert!(f.a.flows.is_empty(), "its closed control connection left the flow table");
     f.a.finish();
     // Its server's picture, from the whole capture, comes before the summary.
     let Some(Event::Server { server, .. }) = f.a.poll_event() else { panic!("the server's picture") };
@@ -136,6 +137,8 @@ fn a_closed_session_is_reported_at_once_and_forgotten() {
     let Some(Event::Summary { summary, .. }) = f.a.poll_event() else { panic!("summary last") };
     // The client left without connecting or transferring: a failed transfer, an error.
     assert_eq!((summary.sessions, summary.negotiations, summary.errors), (1, 1, 1));
+    // Its last ACK, after the session settled, was known as its own, not a new connection.
+    assert_eq!(summary.tcp_connections, 1);
     assert_eq!((summary.transfers.total, summary.transfers.failed), (1, 1));
 }
 
@@ -255,10 +258,14 @@ fn memory_follows_open_sessions_not_sessions_seen() {
     }
     assert_eq!(f.a.open_sessions_high_water(), 1);
     assert!(f.a.pairing.len() <= 20_000);
+    // The flow table holds what is open: 20 s of capture time, four closed timeouts, would
+    // otherwise keep up to 10,000 ended connections whole.
+    assert!(f.a.flows.is_empty(), "{} flows", f.a.flows.len());
     f.a.finish();
     let Some(Event::Summary { summary, .. }) = std::iter::from_fn(|| f.a.poll_event()).last() else { panic!() };
     assert_eq!(summary.sessions, 20_000);
     assert_eq!(summary.errors, 20_000);
+    assert_eq!((summary.tcp_connections, summary.evicted_connections), (20_000, 0));
 }
 
 #[test]

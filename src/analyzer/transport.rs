@@ -25,6 +25,12 @@ pub(super) fn opens_anew(c: &Conn, seg: &TcpSegment<'_>) -> bool {
     is_opening(seg) && reused && new_isn
 }
 
+/// Whether a segment on the endpoints of a connection that ended (client ISN `client_isn`)
+/// opens a new one: a SYN with another ISN, as [`opens_anew`] says of a closed connection.
+pub(super) fn reopens(client_isn: Option<u32>, seg: &TcpSegment<'_>) -> bool {
+    is_opening(seg) && client_isn != Some(seg.seq)
+}
+
 /// The connection a first packet opens: its sender is the client, unless it is a SYN-ACK
 /// (the SYN is not in the capture: one direction only).
 pub(super) fn opened_by(seg: &TcpSegment<'_>, frame: u64, ts: Timestamp) -> Conn {

@@ -6,6 +6,7 @@
 
 use crate::Timestamp;
 use std::collections::hash_map::Entry;
+use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 
@@ -248,9 +249,23 @@ impl Default for FlowLimits {
 /// process (foldhash: as fast as Fx here, without Fx's predictable collisions).
 pub struct FlowTable<F> {
     flows: crate::AddrMap<FlowKey, F>,
+    /// Connections that ended and that their owner has nothing more to learn from (see
+    /// [`FlowTable::end`]): only what recognises their last packets is kept.
+    ended: crate::AddrMap<FlowKey, Ended>,
+    /// The same keys in the order they ended, for their expiry.
+    ended_order: VecDeque<(Timestamp, FlowKey)>,
     limits: FlowLimits,
     next_sweep: Timestamp,
     pub evicted: u64,
+}
+
+/// An ended connection, as much as its stragglers need: its last packet's time (it is forgotten
+/// `closed_timeout_ns` after it) and the client's ISN (a SYN with another one opens a new
+/// connection on the same endpoints).
+#[derive(Debug, Clone, Copy)]
+struct Ended {
+    last_ts: Timestamp,
+    client_isn: Option<u32>,
 }
 
 /// What the table needs to know about a flow to evict it.
@@ -268,7 +283,14 @@ const SWEEP_EVERY_NS: i64 = 5 * 1_000_000_000;
 
 impl<F: Evictable> FlowTable<F> {
     pub fn new(limits: FlowLimits) -> Self {
-        FlowTable { flows: Default::default(), limits, next_sweep: Timestamp(i64::MIN), evicted: 0 }
+        FlowTable {
+            flows: Default::default(),
+            ended: Default::default(),
+            ended_order: VecDeque::new(),
+            limits,
+            next_sweep: Timestamp(i64::MIN),
+            evicted: 0,
+        }
     }
 
     pub fn get_mut(&mut self, key: &FlowKey) -> Option<&mut F> {
@@ -305,8 +327,17 @@ impl<F: Evictable> FlowTable<F> {
 
     /// The flow for `key`, with one lookup: kept if `keep` says so, else replaced by `make`,
     /// which gets the flow it replaces (if any). (`F: Default` lends a placeholder while the old
-    /// flow is handed over.)
-    pub fn get_or_replace(&mut self, key: FlowKey, keep: impl FnOnce(&F) -> bool, make: impl FnOnce(Option<F>) -> F) -> &mut F
+    /// flow is handed over.) None when the packet belongs to a connection that ended (see
+    /// [`FlowTable::end`]) and `reopens`, given that connection's client ISN, says it does not
+    /// open a new one: it is a straggler, with nothing left to tell.
+    pub fn get_or_replace(
+        &mut self,
+        key: FlowKey,
+        ts: Timestamp,
+        keep: impl FnOnce(&F) -> bool,
+        make: impl FnOnce(Option<F>) -> F,
+        reopens: impl FnOnce(Option<u32>) -> bool,
+    ) -> Option<&mut F>
     where
         F: Default,
     {
@@ -316,9 +347,65 @@ impl<F: Evictable> FlowTable<F> {
                     let old = std::mem::take(o.get_mut());
                     *o.get_mut() = make(Some(old));
                 }
-                o.into_mut()
+                Some(o.into_mut())
             }
-            Entry::Vacant(v) => v.insert(make(None)),
+            Entry::Vacant(v) => {
+                // Only a packet without a flow pays this second lookup, and the table of ended
+                // connections is empty unless connections end faster than they expire.
+                if !self.ended.is_empty() {
+                    if let Some(e) = self.ended.get_mut(&key) {
+                        if !reopens(e.client_isn) {
+                            e.last_ts = e.last_ts.max(ts);
+                            return None;
+                        }
+                        self.ended.remove(&key);
+                    }
+                }
+                Some(v.insert(make(None)))
+            }
+        }
+    }
+
+    /// The connection `key` ended (closed, or reset) and its owner has taken what it needs from
+    /// it: the flow leaves the table now (handed back, not counted as evicted), and only its
+    /// key waits `closed_timeout_ns` for the connection's last packets (the final ACK, a
+    /// retransmitted FIN, a RST). A busy server ends connections faster than any timeout lets
+    /// whole flows go: the table then holds what is open, not what ended recently, and an
+    /// ended connection costs a key and two words. At most `max_flows` wait; past that the
+    /// oldest is forgotten early (its stragglers, if any, look like a connection of their own).
+    pub fn end(&mut self, key: &FlowKey) -> Option<F> {
+        let flow = self.flows.remove(key)?;
+        let c = flow.conn();
+        let ended = Ended { last_ts: c.last_ts, client_isn: c.client_isn };
+        self.ended.insert(*key, ended);
+        self.ended_order.push_back((ended.last_ts, *key));
+        if self.ended_order.len() > self.limits.max_flows {
+            if let Some((_, oldest)) = self.ended_order.pop_front() {
+                self.ended.remove(&oldest);
+            }
+        }
+        Some(flow)
+    }
+
+    /// Ended connections whose last packet is older than the closed timeout are forgotten;
+    /// one seen again meanwhile waits its turn again.
+    fn expire_ended(&mut self, now: Timestamp) {
+        let timeout = self.limits.closed_timeout_ns;
+        while let Some(&(ts, key)) = self.ended_order.front() {
+            if now.0.saturating_sub(ts.0) < timeout {
+                break;
+            }
+            self.ended_order.pop_front();
+            match self.ended.get(&key) {
+                Some(e) if now.0.saturating_sub(e.last_ts.0) < timeout => self.ended_order.push_back((e.last_ts, key)),
+                Some(_) => {
+                    self.ended.remove(&key);
+                }
+                None => {}
+            }
+        }
+        if self.ended.len() < self.ended.capacity() / 4 {
+            self.ended.shrink_to_fit();
         }
     }
 
@@ -327,6 +414,7 @@ impl<F: Evictable> FlowTable<F> {
     /// is spread over many packets.
     fn sweep(&mut self, now: Timestamp, evicted: &mut dyn FnMut(F)) {
         self.next_sweep = Timestamp(now.0.saturating_add(SWEEP_EVERY_NS));
+        self.expire_ended(now);
         let limits = self.limits;
         let before = self.flows.len();
         let stale = |f: &F| {
@@ -382,7 +470,7 @@ mod tests {
     /// A new flow, the way the analyzer adds one.
     fn add(t: &mut FlowTable<F>, key: FlowKey, flow: F, now: Timestamp) {
         t.make_room(now, &mut drop);
-        t.get_or_replace(key, |_| false, |_| flow);
+        t.get_or_replace(key, now, |_| false, |_| flow, |_| true);
     }
     impl Evictable for F {
         fn conn(&self) -> &Conn {
@@ -525,5 +613,52 @@ mod tests {
         add(&mut t, k2, F(Conn::new(sa("10.0.0.1:2"), sa("10.0.0.2:80"), 2, later), false), later);
         assert!(t.get_mut(&k1).is_none(), "swept after the closed timeout");
         assert_eq!(t.evicted, 0);
+    }
+
+    /// Looks `key` up the way the analyzer does for a packet that is not a new SYN (`syn`:
+    /// a SYN with another ISN): Some(true) when it found or made a flow, None for a straggler
+    /// of an ended connection.
+    fn packet(t: &mut FlowTable<F>, key: FlowKey, at: Timestamp, syn: bool) -> Option<bool> {
+        t.make_room(at, &mut drop);
+        let conn = Conn::new(sa("10.0.0.1:1"), sa("10.0.0.2:80"), 9, at);
+        t.get_or_replace(key, at, |_| true, |_| F(conn, false), |_| syn).map(|_| true)
+    }
+
+    #[test]
+    fn an_ended_connection_keeps_only_its_key_for_its_stragglers() {
+        let mut t: FlowTable<F> = FlowTable::new(FlowLimits::default());
+        let k = FlowKey::new(sa("10.0.0.1:1"), sa("10.0.0.2:80"));
+        let mut c = Conn::new(sa("10.0.0.1:1"), sa("10.0.0.2:80"), 1, Timestamp(0));
+        c.fins = 0b11;
+        add(&mut t, k, F(c, false), Timestamp(0));
+        assert!(t.end(&k).is_some(), "the flow is handed back");
+        assert!(t.is_empty() && t.end(&k).is_none());
+        // Its final ACK, a second later: known, and no new flow.
+        assert_eq!(packet(&mut t, k, Timestamp(1_000_000_000), false), None);
+        assert!(t.is_empty());
+        // A new SYN on the same endpoints is a new connection.
+        assert_eq!(packet(&mut t, k, Timestamp(2_000_000_000), true), Some(true));
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.evicted, 0, "ending is not evicting");
+    }
+
+    #[test]
+    fn an_ended_connection_is_forgotten_after_the_closed_timeout_or_past_the_bound() {
+        let limits = FlowLimits { max_flows: 2, ..FlowLimits::default() };
+        let mut t: FlowTable<F> = FlowTable::new(limits);
+        let key = |port| FlowKey::new(SocketAddr::new([10, 0, 0, 1].into(), port), sa("10.0.0.2:80"));
+        for port in 1..=3 {
+            add(&mut t, key(port), F(Conn::new(sa("10.0.0.1:1"), sa("10.0.0.2:80"), 1, Timestamp(0)), false), Timestamp(0));
+            t.end(&key(port));
+        }
+        // The oldest went past the bound: its next packet makes a flow again.
+        assert_eq!(packet(&mut t, key(1), Timestamp(0), false), Some(true));
+        assert_eq!(packet(&mut t, key(2), Timestamp(0), false), None);
+        // A straggler keeps its key a closed timeout more; after that it is gone.
+        let t4 = Timestamp(4_000_000_000);
+        assert_eq!(packet(&mut t, key(3), t4, false), None);
+        assert_eq!(packet(&mut t, key(2), Timestamp(6_000_000_000), false), Some(true), "2 expired at 5 s");
+        assert_eq!(packet(&mut t, key(3), Timestamp(8_000_000_000), false), None, "3 was seen at 4 s");
+        assert_eq!(packet(&mut t, key(3), Timestamp(20_000_000_000), false), Some(true));
     }
 }
