@@ -229,7 +229,7 @@ fn capture_stats_line(interface: &str, pipeline: &Pipeline, c: Counters) -> Stri
         capture: c,
         stats: pipeline.analyzer().stats(),
     };
-    let mut text = serde_json::to_string(&line).unwrap_or_default();
+    let mut text = sonic_rs::to_string(&line).unwrap_or_default();
     text.push('\n');
     text
 }

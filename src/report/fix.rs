@@ -10,7 +10,7 @@ use crate::model::notation::Ip;
 use crate::model::{Fix, Mode, Software};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
-use serde_json::value::RawValue;
+use sonic_rs::OwnedLazyValue;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -473,17 +473,20 @@ pub fn serialize_fixes<S: Serializer>(fixes: &[Fix], s: S) -> Result<S::Ok, S::E
 const MAX_KEPT_FIXES: usize = 4096;
 
 thread_local! {
-    static WRITTEN: std::cell::RefCell<crate::AddrMap<Fix, std::rc::Rc<RawValue>>> = Default::default();
+    static WRITTEN: std::cell::RefCell<crate::AddrMap<Fix, std::rc::Rc<OwnedLazyValue>>> = Default::default();
 }
 
 /// The fix as JSON, from the store or written now; None if it cannot be (it always can).
-fn written(fix: &Fix) -> Option<std::rc::Rc<RawValue>> {
+fn written(fix: &Fix) -> Option<std::rc::Rc<OwnedLazyValue>> {
     WRITTEN.with(|kept| {
         let mut kept = kept.borrow_mut();
         if let Some(json) = kept.get(fix) {
             return Some(json.clone());
         }
-        let json: std::rc::Rc<RawValue> = serde_json::value::to_raw_value(&WithText::of(fix)).ok()?.into();
+        // Kept as raw JSON text, which sonic-rs's writer copies out as it is (see
+        // crate::report::write_json: every report is written through it).
+        let text = sonic_rs::to_string(&WithText::of(fix)).ok()?;
+        let json: std::rc::Rc<OwnedLazyValue> = sonic_rs::from_str::<OwnedLazyValue>(&text).ok()?.into();
         if kept.len() >= MAX_KEPT_FIXES {
             kept.clear();
         }
@@ -515,7 +518,7 @@ mod tests {
     #[test]
     fn a_fix_carries_its_values_and_its_words() {
         let fix = Fix::ClientRouterHelper { control_port: 2121 };
-        let v = serde_json::to_value(WithFixes { fix: vec![fix] }).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&sonic_rs::to_string(&WithFixes { fix: vec![fix] }).unwrap()).unwrap();
         assert_eq!(v["fix"][0]["action"], "client_router_helper");
         assert_eq!(v["fix"][0]["control_port"], 2121);
         assert!(v["fix"][0]["apply"][0].as_str().unwrap().contains("--dport 2121 -j CT --helper ftp"));

@@ -5,7 +5,7 @@
 
 use super::record::{FindingView, SessionView};
 use super::server::{Latest, ServersView};
-use super::{Capture, InputSummary, Sink, SCHEMA};
+use super::{write_json, Capture, InputSummary, Sink, SCHEMA};
 use crate::model::{Event, Summary};
 use std::io::{self, Write};
 
@@ -20,11 +20,20 @@ pub struct JsonDocument<W: Write> {
     across: Vec<Vec<u8>>,
     servers: Latest,
     summary: Summary,
+    buf: Vec<u8>,
 }
 
 impl<W: Write> JsonDocument<W> {
     pub fn new(out: W) -> JsonDocument<W> {
-        JsonDocument { out, started: false, sessions: 0, across: Vec::new(), servers: Latest::default(), summary: Summary::default() }
+        JsonDocument {
+            out,
+            started: false,
+            sessions: 0,
+            across: Vec::new(),
+            servers: Latest::default(),
+            summary: Summary::default(),
+            buf: Vec::new(),
+        }
     }
 
     fn start(&mut self) -> io::Result<()> {
@@ -46,10 +55,10 @@ impl<W: Write> Sink for JsonDocument<W> {
             Event::SessionEnd { record, .. } => {
                 self.start()?;
                 self.out.write_all(if self.sessions == 0 { b"\n" } else { b",\n" })?;
-                serde_json::to_writer(&mut self.out, &SessionView::of(record))?;
+                write_json(&mut self.out, &mut self.buf, &SessionView::of(record))?;
                 self.sessions += 1;
             }
-            Event::Finding { finding, .. } => self.across.push(serde_json::to_vec(&FindingView(finding))?),
+            Event::Finding { finding, .. } => self.across.push(sonic_rs::to_vec(&FindingView(finding)).map_err(io::Error::other)?),
             Event::Server { server, .. } => self.servers.tell(server),
             Event::Summary { summary, .. } => self.summary = (**summary).clone(),
             _ => {}
@@ -65,9 +74,9 @@ impl<W: Write> Sink for JsonDocument<W> {
             self.out.write_all(f)?;
         }
         self.out.write_all(b"],\n\"servers\":")?;
-        serde_json::to_writer(&mut self.out, &ServersView(self.servers.servers()))?;
+        write_json(&mut self.out, &mut self.buf, &ServersView(self.servers.servers()))?;
         self.out.write_all(b",\n\"capture\":")?;
-        serde_json::to_writer(&mut self.out, &Capture::new(inputs, &self.summary))?;
+        write_json(&mut self.out, &mut self.buf, &Capture::new(inputs, &self.summary))?;
         self.out.write_all(b"}\n")?;
         self.out.flush()
     }

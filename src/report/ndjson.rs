@@ -13,11 +13,12 @@ pub struct Ndjson<W: Write> {
     out: W,
     /// The summary waits for `finish`, which knows the inputs.
     summary: Option<(u64, Timestamp, Summary)>,
+    buf: Vec<u8>,
 }
 
 impl<W: Write> Ndjson<W> {
     pub fn new(out: W) -> Ndjson<W> {
-        Ndjson { out, summary: None }
+        Ndjson { out, summary: None, buf: Vec::new() }
     }
 
     pub fn into_inner(self) -> W {
@@ -34,7 +35,7 @@ struct Line<'a, T: Serialize> {
 
 impl<W: Write> Ndjson<W> {
     fn line(&mut self, line: &impl Serialize) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, line)?;
+        crate::report::write_json(&mut self.out, &mut self.buf, line)?;
         self.out.write_all(b"\n")
     }
 

@@ -27,7 +27,7 @@ pub const SCHEMA: &str = "ftpscope-explain/1";
 pub fn write(out: &mut dyn Write, captures: &[Explained], points: Option<&Compared>, servers: Option<&[Server]>) -> io::Result<()> {
     let captures = captures.iter().map(CaptureView::of).collect();
     let document = Document { schema: SCHEMA, captures, points, servers: servers.map(ServersView) };
-    serde_json::to_writer(&mut *out, &document)?;
+    crate::report::write_json(out, &mut Vec::new(), &document)?;
     out.write_all(b"\n")?;
     out.flush()
 }
