@@ -178,6 +178,16 @@ pub struct Summary {
     /// Shown when there are some.
     #[serde(skip_serializing_if = "is_zero")]
     pub data_connections_without_control: u64,
+    /// New connections between an encrypted session's hosts not kept as its probable data
+    /// connections: the session held 1,000 already (ftp::session::MAX_PROBABLE). Shown when
+    /// there are some.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub probable_channels_dropped: u64,
+    /// Sessions no longer weighed for a new connection by host address: a host with more than
+    /// 16 encrypted (or seen from the client only) sessions open at once, its oldest pushed out
+    /// (correlate::hosts). Shown when there are some.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub host_sessions_dropped: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
