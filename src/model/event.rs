@@ -127,7 +127,8 @@ pub struct Summary {
     pub duplicate_frames: u64,
     /// Connections dropped from the flow table to bound memory (idle or over the limit).
     pub evicted_connections: u64,
-    /// FTP sessions seen while the limit of open sessions was reached: counted, not analysed.
+    /// FTP sessions seen while the limit of open sessions was reached, or once every session id
+    /// was used: counted, not analysed.
     pub sessions_over_limit: u64,
     /// Data-channel expectations dropped (over the limit of waiting ones).
     pub expectations_dropped: u64,
