@@ -41,12 +41,13 @@ pub struct Seen {
     pub server: SocketAddr,
     pub first_frame: u64,
     pub start_time: Timestamp,
-    pub user: Option<Box<str>>,
+    /// Shared, as the banner, with every session of the same user.
+    pub user: Option<Arc<str>>,
     /// The control connection's initial sequence numbers.
     pub client_isn: Option<u32>,
     pub server_isn: Option<u32>,
     /// With the user, the negotiations' commands and these, what both copies carry unchanged
-    /// through NAT: their content. The banner is shared with every session that shows it.
+    /// through NAT: their content.
     pub banner: Option<Arc<str>>,
     /// Commands read on the control channel: none, no content to pair by.
     pub commands: u64,
@@ -69,7 +70,7 @@ pub struct SeenNegotiation {
 }
 
 impl Seen {
-    /// `texts`: where the banners of one capture's sessions are held, each once.
+    /// `texts`: where the users and banners of one capture's sessions are held, each once.
     pub fn of(s: &Session, texts: &mut Interned) -> Seen {
         Seen {
             id: s.id,
@@ -77,7 +78,7 @@ impl Seen {
             server: s.server,
             first_frame: s.first_frame,
             start_time: s.start_time,
-            user: s.user.as_deref().map(Box::from),
+            user: s.user.as_deref().map(|u| texts.get(u)),
             client_isn: s.control.client_isn,
             server_isn: s.control.server_isn,
             banner: s.banner.as_deref().map(|b| texts.get(b)),
