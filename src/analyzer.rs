@@ -38,6 +38,7 @@ use crate::diagnose::{self, across::NatPairing, credentials::CleartextLogins, se
 use crate::ftp::probe::Verdict;
 use crate::ftp::session::{Effect, SessionState};
 use crate::model::event::STATS_EVERY_NS;
+use crate::model::finding::NO_SESSION;
 use crate::model::{Directions, EndReason, Event, Frame, Stats, Summary, Timestamp};
 use crate::tcp::flow::{Conn, FlowKey, FlowTable};
 use budget::BufferBudget;
@@ -56,6 +57,9 @@ pub struct Analyzer {
     /// Open sessions by id. Settled ones are gone. Boxed: the table stays small enough for the
     /// cache, and growing it moves pointers, not whole sessions.
     sessions: FxHashMap<u32, Box<SessionState>>,
+    /// The next session's id. Ids are never reused (a finding, an event names its session by
+    /// it); once all are used (4G sessions in one run: a live capture of weeks), new sessions
+    /// are counted over the limit. `NO_SESSION` is never one.
     next_session: u32,
     /// When to look at a session again (its close grace or idle deadline).
     deadlines: Deadlines,
@@ -131,6 +135,13 @@ impl Analyzer {
             scratch: Scratch::default(),
             datagram: Vec::new(),
         }
+    }
+
+    /// An analyzer whose next session id is `next`: a run that has used the ids before it,
+    /// without making 4G sessions.
+    #[cfg(test)]
+    fn with_next_session(settings: Settings, next: u32) -> Analyzer {
+        Analyzer { next_session: next, ..Analyzer::new(settings) }
     }
 
     /// Feeds one captured frame.
@@ -284,6 +295,8 @@ impl Analyzer {
         s.peak_open_sessions = self.open_high_water;
         s.expectations_dropped = self.expectations.dropped;
         s.untied_connections_dropped = self.untied.dropped;
+        s.probable_channels_dropped = self.encrypted.dropped;
+        s.host_sessions_dropped = self.encrypted.hosts_dropped() + self.client_only.hosts_dropped();
         totals::add_fragments(s, self.fragments.counts());
         s.server_sessions_over_limit = self.servers.sessions_left_out();
         // An empty input has no capture time at all.
@@ -361,10 +374,12 @@ impl Analyzer {
             }
             Role::Probing(_) => {
                 let port = self.settings.intent.control_port;
+                // Another session can begin: fewer open than the limit, and an id left for it.
+                let room = self.sessions.len() < self.settings.max_open_sessions && self.next_session < NO_SESSION;
                 match control::probe_segment(flow, seg, (frame, ts), &mut self.scratch, &mut self.budget, port) {
                     Verdict::Undecided => {}
                     Verdict::NotFtp => flow.give_up(&mut self.budget),
-                    Verdict::Ftp | Verdict::FtpOneWay { .. } if self.sessions.len() >= self.settings.max_open_sessions => {
+                    Verdict::Ftp | Verdict::FtpOneWay { .. } if !room => {
                         self.summary.sessions_over_limit += 1;
                         flow.give_up(&mut self.budget);
                     }

@@ -22,6 +22,7 @@ pub mod decode;
 pub mod diagnose;
 pub mod drive;
 pub mod ftp;
+pub mod interned;
 pub mod live;
 pub mod model;
 pub mod pipeline;

@@ -196,3 +196,27 @@ fn conflicting_retransmissions_are_counted() {
         assert_eq!(session["end"], "closed", "{session}");
     }
 }
+
+/// A session gone TLS keeps 1,000 probable data connections (ftp::session::MAX_PROBABLE); the
+/// connections between its hosts past them are counted.
+#[test]
+fn connections_past_a_tls_sessions_probable_bound_are_counted() {
+    let n = 5_000;
+    for (capture, session, n) in bounded("tls-connections", n) {
+        assert_eq!(session["probable_data_channels"].as_array().unwrap().len(), 1_000, "{session}");
+        assert_eq!(capture["probable_channels_dropped"], n - 1_000, "{capture}");
+        assert!(capture.get("host_sessions_dropped").is_none(), "one session: {capture}");
+    }
+}
+
+/// A host's sessions gone TLS are weighed 16 at a time (correlate::hosts); each one past them
+/// pushes the oldest out, at the client's address and at the server's, counted.
+#[test]
+fn tls_sessions_past_a_hosts_bound_are_counted() {
+    let n = 1_000;
+    for (capture, _, n) in bounded("tls-sessions", n) {
+        assert_eq!(capture["sessions"], n, "{capture}");
+        assert_eq!(capture["host_sessions_dropped"], 2 * (n - 16), "{capture}");
+        assert!(capture.get("probable_channels_dropped").is_none(), "no data connection: {capture}");
+    }
+}

@@ -223,7 +223,7 @@ pub(super) fn at_opening(
     expectations: &mut Expectations,
     untied: &mut UntiedSyns,
     sessions: &mut FxHashMap<u32, Box<SessionState>>,
-    encrypted: &EncryptedSessions,
+    encrypted: &mut EncryptedSessions,
     client_only: &ClientOnlySessions,
     isn: Option<u32>,
     conn: &Conn,
@@ -405,11 +405,11 @@ mod tests {
     #[test]
     fn a_new_connection_is_a_negotiations_when_expected_else_kept_untied() {
         let (mut expectations, mut untied) = (Expectations::default(), UntiedSyns::default());
-        let (encrypted, client_only) = (EncryptedSessions::default(), ClientOnlySessions::default());
+        let (mut encrypted, client_only) = (EncryptedSessions::default(), ClientOnlySessions::default());
         let mut sessions: FxHashMap<u32, Box<SessionState>> = FxHashMap::default();
         sessions.insert(0, Box::new(session(0)));
         let c = conn(DATA_CLIENT, DATA_SERVER, 7);
-        let role = at_opening(&mut expectations, &mut untied, &mut sessions, &encrypted, &client_only, Some(100), &c);
+        let role = at_opening(&mut expectations, &mut untied, &mut sessions, &mut encrypted, &client_only, Some(100), &c);
         assert!(matches!(role, Role::Fresh));
         assert_eq!(untied.len(), 1, "kept in case its negotiation is read just after");
         expectations.add(Expectation {
@@ -421,7 +421,7 @@ mod tests {
             control_server: addr(SERVER).ip(),
             created: Timestamp(5),
         });
-        let role = at_opening(&mut expectations, &mut untied, &mut sessions, &encrypted, &client_only, Some(100), &c);
+        let role = at_opening(&mut expectations, &mut untied, &mut sessions, &mut encrypted, &client_only, Some(100), &c);
         assert!(matches!(role, Role::Data { session: 0, negotiation: 0 }));
         assert_eq!(sessions[&0].negotiations[0].matched_by, Some(MatchedBy::Advertised));
         assert_eq!(untied.len(), 1, "not kept again");
@@ -437,7 +437,7 @@ mod tests {
         let mut sessions: FxHashMap<u32, Box<SessionState>> = FxHashMap::default();
         sessions.insert(4, Box::new(s));
         let c = conn(DATA_CLIENT, DATA_SERVER, 7);
-        let role = at_opening(&mut expectations, &mut untied, &mut sessions, &encrypted, &client_only, Some(100), &c);
+        let role = at_opening(&mut expectations, &mut untied, &mut sessions, &mut encrypted, &client_only, Some(100), &c);
         assert!(matches!(role, Role::Probable { session: 4, index: 0 }));
         assert_eq!(sessions[&4].probable.len(), 1);
         assert!(untied.is_empty());

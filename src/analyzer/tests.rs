@@ -268,6 +268,27 @@ fn memory_follows_open_sessions_not_sessions_seen() {
     assert_eq!((summary.tcp_connections, summary.evicted_connections), (20_000, 0));
 }
 
+/// Session ids are never reused: once the last is given (the one before `NO_SESSION`), new
+/// sessions are counted over the limit, as when too many are open.
+#[test]
+fn sessions_past_the_last_id_are_counted_over_the_limit() {
+    let mut f = Feeder { a: Analyzer::with_next_session(Settings::default(), NO_SESSION - 2), frame: 0 };
+    let mut ids = Vec::new();
+    for i in 0..4u8 {
+        let c = ([10, 0, 0, i], 40000);
+        let seqs = control_between(&mut f, c, S, PASSIVE_LEAK);
+        close(&mut f, c, S, seqs);
+        ids.extend(drain(&mut f.a).into_iter().filter_map(|e| match e {
+            Event::SessionEnd { record, .. } => Some(record.id),
+            _ => None,
+        }));
+    }
+    assert_eq!(ids, [NO_SESSION - 2, NO_SESSION - 1]);
+    f.a.finish();
+    let Some(Event::Summary { summary, .. }) = std::iter::from_fn(|| f.a.poll_event()).last() else { panic!("summary last") };
+    assert_eq!((summary.sessions, summary.sessions_over_limit), (2, 2));
+}
+
 #[test]
 fn the_buffer_budget_holds_across_sessions_and_counts_what_it_gave_up() {
     let settings = Settings { buffer_budget: 64 * 1024, ..Settings::default() };

@@ -2,7 +2,8 @@
 //! when no announced endpoint says (an encrypted control channel, a reply not captured), found
 //! by a lookup of its hosts instead of a scan of every session.
 //!
-//! Owns the index and its bound. Must not judge which session fits: its users do.
+//! Owns the index and its bound, and counts what the bound pushes out. Must not judge which
+//! session fits: its users do.
 
 use crate::AddrMap;
 use std::net::IpAddr;
@@ -16,6 +17,8 @@ const PER_HOST: usize = 16;
 pub struct SessionsByHost {
     /// Host address -> session ids, oldest first.
     by_host: AddrMap<IpAddr, Vec<u32>>,
+    /// Sessions pushed out of a host's list by a newer one (`host_sessions_dropped`).
+    pub dropped: u64,
 }
 
 impl SessionsByHost {
@@ -26,6 +29,7 @@ impl SessionsByHost {
         }
         if ids.len() == PER_HOST {
             ids.remove(0);
+            self.dropped += 1;
         }
         ids.push(id);
     }
@@ -57,6 +61,7 @@ mod tests {
             h.note(ip, id);
         }
         assert_eq!(h.of(ip), (4..20).collect::<Vec<u32>>());
+        assert_eq!(h.dropped, 4, "each session pushed out, once");
         for id in 4..20 {
             h.forget(ip, id);
         }

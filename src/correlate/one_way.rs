@@ -38,6 +38,11 @@ impl ClientOnlySessions {
         self.0.forget(s.client.ip(), s.id);
     }
 
+    /// Sessions pushed out of a client's list (`host_sessions_dropped`).
+    pub fn hosts_dropped(&self) -> u64 {
+        self.0.dropped
+    }
+
     /// The session and negotiation whose data connection `new` is, or tries again to be. Of
     /// several sessions that fit, the one whose passive command came last.
     pub fn negotiation_for<'s>(&self, new: &Conn, get: impl Fn(u32) -> Option<&'s SessionState>) -> Option<Tie> {

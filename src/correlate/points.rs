@@ -7,19 +7,22 @@
 //! shifts the numbers only after that reply, never the SYN's). The same user must be on it. A
 //! device that also changes sequence numbers leaves content: the same user, banner, commands
 //! and negotiations, starting at the same time once the clocks' offset (estimated from the
-//! pairs by sequence numbers) is taken out. Data connections pair through their negotiations,
+//! pairs by sequence numbers) is taken out. Content is compared by value: a digest of it only
+//! finds the candidates quickly, as text on the wire could be chosen to make digests collide. Data connections pair through their negotiations,
 //! which both points see in the same order.
 //!
 //! Pure: what pairing compares of each settled session ([`Seen`], taken from the record as it
 //! settles) in, a [`Crossing`] out. Ordered tables searched by range, so the cost grows as
 //! n log n in the sessions, never with all pairs.
 
-use crate::model::finding::group;
+use crate::interned::Interned;
 use crate::model::points::{Crossing, DataCrossing, Endpoints, LoneSession, NegotiationPair, PairedBy, Point, SessionPair, Translation};
 use crate::model::{Connection, Negotiation, NegotiationCommand, Outcome, Session};
 use crate::Timestamp;
 use std::collections::BTreeSet;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// Content pairs start within this of each other, the clocks' offset taken out.
 const CONTENT_WINDOW_NS: i64 = 2_000_000_000;
@@ -38,15 +41,17 @@ pub struct Seen {
     pub server: SocketAddr,
     pub first_frame: u64,
     pub start_time: Timestamp,
-    pub user: Option<Box<str>>,
+    /// Shared, as the banner, with every session of the same user.
+    pub user: Option<Arc<str>>,
     /// The control connection's initial sequence numbers.
     pub client_isn: Option<u32>,
     pub server_isn: Option<u32>,
-    /// Commands were read on the control channel: there is content to pair by.
-    pub commanded: bool,
-    /// What both copies carry unchanged through NAT (user, banner, commands, replies,
-    /// negotiations), hashed.
-    pub content: u64,
+    /// With the user, the negotiations' commands and these, what both copies carry unchanged
+    /// through NAT: their content.
+    pub banner: Option<Arc<str>>,
+    /// Commands read on the control channel: none, no content to pair by.
+    pub commands: u64,
+    pub replies: u64,
     // Boxed slices, not vectors: two captures' worth of these are held at once.
     pub negotiations: Box<[SeenNegotiation]>,
     pub probable_data_channels: Box<[Connection]>,
@@ -65,18 +70,20 @@ pub struct SeenNegotiation {
 }
 
 impl Seen {
-    pub fn of(s: &Session) -> Seen {
+    /// `texts`: where the users and banners of one capture's sessions are held, each once.
+    pub fn of(s: &Session, texts: &mut Interned) -> Seen {
         Seen {
             id: s.id,
             client: s.client,
             server: s.server,
             first_frame: s.first_frame,
             start_time: s.start_time,
-            user: s.user.as_deref().map(Box::from),
+            user: s.user.as_deref().map(|u| texts.get(u)),
             client_isn: s.control.client_isn,
             server_isn: s.control.server_isn,
-            commanded: s.commands > 0,
-            content: content(s),
+            banner: s.banner.as_deref().map(|b| texts.get(b)),
+            commands: s.commands,
+            replies: s.replies,
             negotiations: s.negotiations.iter().map(SeenNegotiation::of).collect(),
             probable_data_channels: s.probable_data_channels.clone().into_boxed_slice(),
         }
@@ -128,7 +135,8 @@ fn matches(a: &[Seen], b: &[Seen]) -> Matches {
     let mut taken = vec![false; b.len()];
     by_sequence_numbers(a, b, &mut partner, &mut taken);
     let offset = median(partner.iter().zip(a).filter_map(|(p, s)| Some(b[p.as_ref()?.0].start_time.0 - s.start_time.0)).collect());
-    by_content(a, b, offset.unwrap_or(0), &mut partner, &mut taken);
+    let digest = foldhash::fast::RandomState::default();
+    by_content(a, b, offset.unwrap_or(0), &|s| content_key(s, &digest), &mut partner, &mut taken);
     Matches { partner, taken, offset }
 }
 
@@ -156,17 +164,25 @@ fn by_sequence_numbers(a: &[Seen], b: &[Seen], partner: &mut [Option<(usize, Pai
 }
 
 /// The sessions left: same content (user, banner, commands, replies, negotiations), nearest in
-/// time within [`CONTENT_WINDOW_NS`] of `offset`.
-fn by_content(a: &[Seen], b: &[Seen], offset: i64, partner: &mut [Option<(usize, PairedBy)>], taken: &mut [bool]) {
+/// time within [`CONTENT_WINDOW_NS`] of `offset`. `key`: a digest of the content, which only
+/// orders the table; sessions under one key are compared by value.
+type ContentKey<'k> = &'k dyn Fn(&Seen) -> u64;
+
+fn by_content(a: &[Seen], b: &[Seen], offset: i64, key: ContentKey<'_>, partner: &mut [Option<(usize, PairedBy)>], taken: &mut [bool]) {
     let mut open: BTreeSet<(u64, i64, usize)> =
-        b.iter().enumerate().filter(|&(j, s)| !taken[j] && s.commanded).map(|(j, s)| (s.content, s.start_time.0, j)).collect();
+        b.iter().enumerate().filter(|&(j, s)| !taken[j] && s.commands > 0).map(|(j, s)| (key(s), s.start_time.0, j)).collect();
     for (i, s) in a.iter().enumerate() {
-        if partner[i].is_some() || !s.commanded {
+        if partner[i].is_some() || s.commands == 0 {
             continue;
         }
-        let (key, expected) = (s.content, s.start_time.0.saturating_add(offset));
+        let (key, expected) = (key(s), s.start_time.0.saturating_add(offset));
         let window = (key, expected.saturating_sub(CONTENT_WINDOW_NS), 0)..=(key, expected.saturating_add(CONTENT_WINDOW_NS), usize::MAX);
-        let nearest = open.range(window).take(MAX_CANDIDATES).min_by_key(|&&(_, t, _)| t.abs_diff(expected)).copied();
+        let nearest = open
+            .range(window)
+            .take(MAX_CANDIDATES)
+            .filter(|&&(.., j)| same_content(s, &b[j]))
+            .min_by_key(|&&(_, t, _)| t.abs_diff(expected))
+            .copied();
         if let Some(entry @ (.., j)) = nearest {
             open.remove(&entry);
             taken[j] = true;
@@ -205,10 +221,25 @@ fn lone(sessions: &[Seen], paired: &dyn Fn(usize) -> bool) -> Vec<LoneSession> {
     out
 }
 
-/// What both copies of a session carry unchanged through NAT.
-fn content(s: &Session) -> u64 {
-    let commands: Vec<u8> = s.negotiations.iter().map(|n| n.command as u8).collect();
-    group((&s.user, &s.banner, s.commands, s.replies, commands))
+/// A digest of what both copies of a session carry unchanged through NAT ([`same_content`]),
+/// seeded per process so that nobody can aim collisions at it.
+fn content_key(s: &Seen, digest: &foldhash::fast::RandomState) -> u64 {
+    let mut h = digest.build_hasher();
+    (&s.user, &s.banner, s.commands, s.replies).hash(&mut h);
+    for n in &s.negotiations {
+        (n.command as u8).hash(&mut h);
+    }
+    h.finish()
+}
+
+/// Both copies carry the same user, banner, counts of commands and replies, and negotiations'
+/// commands.
+fn same_content(x: &Seen, y: &Seen) -> bool {
+    x.user == y.user
+        && x.banner == y.banner
+        && (x.commands, x.replies) == (y.commands, y.replies)
+        && x.negotiations.len() == y.negotiations.len()
+        && x.negotiations.iter().zip(&y.negotiations).all(|(m, n)| m.command == n.command)
 }
 
 /// Two values seen at both points agree; one seen at one point only does not contradict.
@@ -324,10 +355,28 @@ mod tests {
         assert_eq!(pair(a.clone(), b.clone()).pairs.len(), 2);
         // Another user: other content too.
         b[0].user = Some("mallory".into());
-        b[0].content ^= 1;
         let c = pair(a.clone(), b.clone());
         assert_eq!(c.pairs.len(), 1);
         assert_eq!((c.only_a.len(), c.only_b.len()), (1, 1));
+    }
+
+    /// Every session under one content key, as if every digest collided: only sessions whose
+    /// content is equal, value by value, pair.
+    #[test]
+    fn sessions_under_one_content_key_pair_only_by_equal_content() {
+        let (a, b) = alg_active();
+        let no_isn = |v: Vec<Seen>| -> Vec<Seen> { v.into_iter().map(|s| Seen { client_isn: None, ..s }).collect() };
+        let (a, mut b) = (no_isn(a), no_isn(b));
+        let paired = |a: &[Seen], b: &[Seen]| {
+            let (mut partner, mut taken) = (vec![None; a.len()], vec![false; b.len()]);
+            by_content(a, b, 0, &|_| 0, &mut partner, &mut taken);
+            partner.iter().filter(|p| p.is_some()).count()
+        };
+        assert_eq!(paired(&a, &b), 2);
+        b[0].user = Some("mallory".into());
+        assert_eq!(paired(&a, &b), 1, "another user");
+        b[1].banner = Some("220 another server".into());
+        assert_eq!(paired(&a, &b), 0, "another banner");
     }
 
     #[test]

@@ -4,14 +4,18 @@
 //! rewrote it in transit.
 //!
 //! Owns a compact digest of recently settled sessions, kept only while a partner can still
-//! settle (both copies of one connection close within moments of each other).
+//! settle (both copies of one connection close within moments of each other). The copies are
+//! compared by value (user, banner, endpoints, sequence numbers): the texts are shared handles
+//! (crate::interned), not digests an attacker could make collide.
 
+use crate::interned::Interned;
 use crate::model::finding::group;
 use crate::model::finding::RewriteAcross;
 use crate::model::{classify, Details, Finding, FindingKind, Fix, Mode, NegotiationCommand, Session, Severity, Text, Timestamp};
 use crate::AddrMap;
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 /// How long (capture time) a settled session's digest waits for its other copy. Both copies
 /// see the same packets, so they settle moments apart (at most the settle grace apart, 5 s).
@@ -31,11 +35,11 @@ struct Digest {
     server: SocketAddr,
     start: Timestamp,
     settled: Timestamp,
-    /// A hash of the user name: both copies of one connection carry the same USER line, and
-    /// a hash costs no allocation per session.
-    user: u64,
-    /// The banner's hash: both copies carry the same one.
-    banner: u64,
+    /// The user name: both copies of one connection carry the same USER line. Shared, as the
+    /// banner, with every digest of the same text.
+    user: Option<Arc<str>>,
+    /// The banner: both copies carry the same one (a server's, shared by its sessions).
+    banner: Option<Arc<str>>,
     /// The control connection's initial sequence numbers, client's and server's, when the
     /// handshake is in the capture: a NAT passes them through (a helper that resizes a PORT
     /// line shifts the numbers after it, not the first), while two connections that only share
@@ -82,6 +86,8 @@ pub struct NatPairing {
     first: u64,
     /// The newest digest of each group.
     newest: AddrMap<GroupKey, u64>,
+    /// The users and banners the digests hold, each once.
+    texts: Interned,
 }
 
 impl NatPairing {
@@ -100,8 +106,8 @@ impl NatPairing {
             server: s.server,
             start: s.start_time,
             settled: now,
-            user: group(s.user.as_deref()),
-            banner: group(s.banner.as_deref()),
+            user: s.user.as_deref().map(|u| self.texts.get(u)),
+            banner: s.banner.as_deref().map(|b| self.texts.get(b)),
             isns: [s.control.client_isn, s.control.server_isn],
             negotiations: s.negotiations.iter().map(|n| (n.command, n.mode, n.advertised, n.evidence_frame())).collect(),
             earlier: [None; 2],
@@ -155,7 +161,11 @@ impl NatPairing {
                     self.newest.remove(&key);
                 }
             }
-            self.digests.pop_front();
+            if let Some(d) = self.digests.pop_front() {
+                for text in [d.user, d.banner].into_iter().flatten() {
+                    self.texts.release(text);
+                }
+            }
             self.first += 1;
         }
     }
@@ -167,6 +177,12 @@ impl NatPairing {
 
     pub fn is_empty(&self) -> bool {
         self.digests.is_empty()
+    }
+
+    /// Distinct users and banners held.
+    #[cfg(test)]
+    pub fn texts(&self) -> usize {
+        self.texts.len()
     }
 }
 

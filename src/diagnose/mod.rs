@@ -15,6 +15,7 @@ mod session;
 mod tests_table;
 pub mod unclaimed;
 
+use crate::model::finding::Group;
 use crate::model::{classify, AddressClass, Finding, Fix, Intent, Known, Mode, PortRange, ServerSetup, Session};
 use crate::AddrMap;
 
@@ -115,15 +116,14 @@ pub(crate) fn merge_repeats(findings: Vec<Finding>) -> Vec<Finding> {
     for mut f in findings {
         // A cause comes before its consequences: its new place is known.
         f.caused_by = f.caused_by.and_then(|c| moved.get(c as usize).copied());
-        let key = merge_key(&f);
         // Most sessions have a few findings: a scan is cheaper than a map there.
         let found = if out.len() <= 8 {
-            out.iter().position(|o| merge_key(o) == key)
+            out.iter().position(|o| same_cause(o, &f))
         } else {
             if first.is_empty() {
                 first.extend(out.iter().enumerate().map(|(i, o)| (merge_key(o), i)));
             }
-            first.get(&key).copied()
+            first.get(&merge_key(&f)).copied()
         };
         match found {
             Some(i) => {
@@ -132,7 +132,7 @@ pub(crate) fn merge_repeats(findings: Vec<Finding>) -> Vec<Finding> {
             }
             None => {
                 if !first.is_empty() {
-                    first.insert(key, out.len());
+                    first.insert(merge_key(&f), out.len());
                 }
                 moved.push(out.len() as u32);
                 out.push(f);
@@ -142,12 +142,17 @@ pub(crate) fn merge_repeats(findings: Vec<Finding>) -> Vec<Finding> {
     out
 }
 
-/// What makes two findings of one session the same: kind, severity, cause group and the
-/// finding they are a consequence of.
-type MergeKey = (crate::model::FindingKind, crate::model::Severity, u64, Option<u32>);
+/// What makes two findings of one session the same: kind, severity, cause group (its values,
+/// not a digest of them) and the finding they are a consequence of.
+type MergeKey = (crate::model::FindingKind, crate::model::Severity, Group, Option<u32>);
 
 fn merge_key(f: &Finding) -> MergeKey {
-    (f.kind, f.severity, f.group, f.caused_by)
+    (f.kind, f.severity, f.group.clone(), f.caused_by)
+}
+
+/// [`MergeKey`]'s equality without building the keys.
+fn same_cause(a: &Finding, b: &Finding) -> bool {
+    a.kind == b.kind && a.severity == b.severity && a.group == b.group && a.caused_by == b.caused_by
 }
 
 /// One more occurrence of `kept`: its frames and subject join, up to the bounds.

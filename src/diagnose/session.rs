@@ -12,7 +12,7 @@ pub(super) fn findings(s: &Session, cx: &Context, setup: &ServerSetup, out: &mut
     if let Some(intended) = cx.intent.control_port.filter(|&p| p != s.control_port) {
         out.push(Finding {
             kind: FindingKind::UnexpectedControlPort,
-            group: 0,
+            group: Default::default(),
             occurrences: 1,
             caused_by: None,
             also: Vec::new(),
@@ -39,7 +39,7 @@ pub(super) fn findings(s: &Session, cx: &Context, setup: &ServerSetup, out: &mut
     if s.control_port != 21 {
         out.push(Finding {
             kind: FindingKind::NonstandardControlPort,
-            group: 0,
+            group: Default::default(),
             occurrences: 1,
             caused_by: None,
             also: Vec::new(),
@@ -105,7 +105,7 @@ fn encrypted(s: &Session, frame: u64, setup: &ServerSetup, out: &mut Vec<Finding
     };
     out.push(Finding {
         kind: FindingKind::ControlChannelEncrypted,
-        group: 0,
+        group: Default::default(),
         occurrences: 1,
         caused_by: None,
         also: Vec::new(),

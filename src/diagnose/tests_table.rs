@@ -763,3 +763,43 @@ fn alg_rewrite_across_a_nat_router() {
     pairing.settle(&inside, Timestamp(10 * SECOND));
     assert!(pairing.settle(&other, Timestamp(11 * SECOND)).is_empty());
 }
+
+/// Copies are one connection only when their texts are equal, not their digests: two users
+/// (or banners) whose digests collide are two connections.
+#[test]
+fn copies_with_other_texts_are_other_connections_whatever_their_digests() {
+    let [a, b] = crate::model::finding::COLLIDING_TEXTS;
+    for user in [true, false] {
+        let (mut inside, mut outside) = copies(100);
+        let (x, y) = if user { (&mut inside.user, &mut outside.user) } else { (&mut inside.banner, &mut outside.banner) };
+        (*x, *y) = (Some(a.into()), Some(b.into()));
+        let mut pairing = NatPairing::default();
+        pairing.settle(&inside, Timestamp(10 * SECOND));
+        assert!(pairing.settle(&outside, Timestamp(11 * SECOND)).is_empty(), "user {user}");
+        // The same texts: one connection.
+        let (mut inside, mut outside) = copies(100);
+        if user {
+            (inside.user, outside.user) = (Some(a.into()), Some(a.into()));
+        } else {
+            (inside.banner, outside.banner) = (Some(b.into()), Some(b.into()));
+        }
+        pairing.settle(&inside, Timestamp(20 * SECOND));
+        assert_eq!(pairing.settle(&outside, Timestamp(21 * SECOND)).len(), 1, "user {user}");
+    }
+}
+
+/// The texts a digest holds are given back when it expires: none are kept past their sessions.
+#[test]
+fn nat_pairing_holds_its_texts_only_while_it_holds_their_sessions() {
+    let mut pairing = NatPairing::default();
+    for i in 0..100 {
+        let (mut s, _) = copies(i);
+        s.user = Some(format!("user{i}"));
+        s.banner = Some("220 (vsFTPd 3.0.5)".into());
+        pairing.settle(&s, Timestamp(i64::from(i) * SECOND));
+    }
+    // 15 s kept: the last 15 digests, 15 users and the one banner.
+    assert_eq!((pairing.len(), pairing.texts()), (15, 16));
+    pairing.settle(&copies(0).0, Timestamp(1000 * SECOND));
+    assert_eq!((pairing.len(), pairing.texts()), (1, 1));
+}

@@ -5,7 +5,7 @@
 //! Owns every call into libpcap. Must not touch: the analysis. Errors are one line a person can
 //! act on (no permission, no such interface, a bad filter), never a panic.
 
-use super::source::{Counters, Next, Packet, PacketSource};
+use super::source::{Accumulated, Counters, Next, Packet, PacketSource};
 use crate::capture::writer::LINKTYPE_RAW;
 use crate::model::{LinkType, Timestamp};
 use pcap::{Active, Capture, Error};
@@ -99,6 +99,8 @@ pub struct Device {
     link: LinkType,
     linktype: u32,
     snaplen: u32,
+    /// libpcap's 32-bit counters, accumulated into exact totals.
+    counted: Accumulated,
 }
 
 /// Opens `options.interface` and installs the filter. Needs CAP_NET_RAW (root, or setcap).
@@ -124,7 +126,8 @@ pub fn open(options: &OpenOptions<'_>) -> Result<Device, OpenError> {
     let dlt = cap.get_datalink().0 as u32;
     // DLT_RAW is 12 (or 14) on some systems; files say LINKTYPE_RAW.
     let linktype = if dlt == 12 || dlt == 14 { LINKTYPE_RAW } else { dlt };
-    Ok(Device { cap, fd, drained: false, hangup: false, link: LinkType::from_linktype(linktype), linktype, snaplen: snaplen as u32 })
+    let link = LinkType::from_linktype(linktype);
+    Ok(Device { cap, fd, drained: false, hangup: false, link, linktype, snaplen: snaplen as u32, counted: Accumulated::default() })
 }
 
 impl PacketSource for Device {
@@ -164,7 +167,7 @@ impl PacketSource for Device {
 
     fn counters(&mut self) -> Option<Counters> {
         let s = self.cap.stats().ok()?;
-        Some(Counters { received: s.received.into(), dropped: s.dropped.into(), interface_dropped: s.if_dropped.into() })
+        Some(self.counted.read(s.received, s.dropped, s.if_dropped))
     }
 
     fn link(&self) -> (LinkType, u32) {

@@ -18,7 +18,7 @@ pub(super) fn finding(c: &Counters, frames: u64) -> Option<Event> {
         occurrences: 1,
         caused_by: None,
         also: Vec::new(),
-        group: 0,
+        group: Default::default(),
         severity: Severity::Warning,
         session: NO_SESSION,
         frames: Vec::new(),

@@ -127,7 +127,8 @@ pub struct Summary {
     pub duplicate_frames: u64,
     /// Connections dropped from the flow table to bound memory (idle or over the limit).
     pub evicted_connections: u64,
-    /// FTP sessions seen while the limit of open sessions was reached: counted, not analysed.
+    /// FTP sessions seen while the limit of open sessions was reached, or once every session id
+    /// was used: counted, not analysed.
     pub sessions_over_limit: u64,
     /// Data-channel expectations dropped (over the limit of waiting ones).
     pub expectations_dropped: u64,
@@ -178,6 +179,16 @@ pub struct Summary {
     /// Shown when there are some.
     #[serde(skip_serializing_if = "is_zero")]
     pub data_connections_without_control: u64,
+    /// New connections between an encrypted session's hosts not kept as its probable data
+    /// connections: the session held 1,000 already (ftp::session::MAX_PROBABLE). Shown when
+    /// there are some.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub probable_channels_dropped: u64,
+    /// Sessions no longer weighed for a new connection by host address: a host with more than
+    /// 16 encrypted (or seen from the client only) sessions open at once, its oldest pushed out
+    /// (correlate::hosts). Shown when there are some.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub host_sessions_dropped: u64,
 }
 
 fn is_zero(n: &u64) -> bool {

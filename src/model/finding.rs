@@ -6,7 +6,7 @@
 use super::record::Icmp;
 use super::{AddressClass, Directions, Failure, Fix, MatchedBy, Mode, NegotiationCommand, Outcome, PortRange, Severity, Side};
 use serde::Serialize;
-use std::hash::{BuildHasher, Hash};
+use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 
 /// What a finding is about: its name in every output. Each kind is worded by one module
@@ -90,9 +90,9 @@ pub struct Finding {
     /// What the merged repeats said, after the first (at most [`MAX_ALSO`]): a merged finding
     /// names every address and connection, not only the first.
     pub also: Vec<Text>,
-    /// What makes two findings "the same" for that merge: a hash of the values that name the
-    /// cause (see [`group`]).
-    pub group: u64,
+    /// What makes two findings "the same" for that merge: the values that name the cause (see
+    /// [`group`]).
+    pub group: Group,
     pub severity: Severity,
     pub session: u32,
     pub frames: Vec<u64>,
@@ -127,7 +127,7 @@ impl Finding {
             occurrences: 1,
             caused_by: None,
             also: Vec::new(),
-            group: 0,
+            group: Group::default(),
             severity,
             session,
             frames,
@@ -138,11 +138,43 @@ impl Finding {
     }
 }
 
-/// A merge key from the values that name a finding's cause (an address, an outcome, a code).
-/// Fixed seed: the same capture groups the same way on every run.
-pub fn group(cause: impl Hash) -> u64 {
-    foldhash::fast::FixedState::with_seed(0x6f75_7063).hash_one(cause)
+/// The values that name a finding's cause (an address, an outcome, a code, a command's verb),
+/// compared as values: a 64-bit digest of them could be made to collide by whoever chooses the
+/// text on the wire, and two causes would merge into one. Kept as the bytes their `Hash` writes,
+/// recorded rather than digested: std writes integers at full width, a slice's length before
+/// it, a string's bytes and then 0xFF (never in UTF-8) and an enum's discriminant before its
+/// fields, so for the values findings are grouped by, equal bytes are equal values. A few
+/// dozen bytes per finding; none for a finding that merges with nothing (the default, empty).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Group(Box<[u8]>);
+
+/// A merge key from the values that name a finding's cause (see [`Group`]).
+pub fn group(cause: impl Hash) -> Group {
+    let mut written = Written(Vec::new());
+    cause.hash(&mut written);
+    Group(written.0.into_boxed_slice())
 }
+
+/// A `Hasher` that keeps what it is fed: every other write method of `Hasher` ends in `write`.
+struct Written(Vec<u8>);
+
+impl Hasher for Written {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+
+    /// Never asked for: [`group`] keeps the bytes.
+    fn finish(&self) -> u64 {
+        0
+    }
+}
+
+/// Two texts whose 64-bit digest under the merge key's former hash (foldhash's fast hash, seed
+/// 0x6f75_7063, of `Some(text)`: how findings were grouped and NAT copies' users and banners
+/// compared) is the same: found by a cycle search (Brent's, about 2^32 steps of a minute or
+/// two), as anyone could. Identity by value must keep them apart.
+#[cfg(test)]
+pub(crate) const COLLIDING_TEXTS: [&str; 2] = ["uec968941d347db7c", "u4c9766f54dc7339f"];
 
 /// What a finding says, by case, with the values its words need: one type per case, worded
 /// by its kind's module under problems/ (the list there maps each case to its module). Values
@@ -600,4 +632,23 @@ pub struct ChannelSeen {
     pub syn_frame: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::BuildHasher;
+
+    #[test]
+    fn texts_whose_digests_collide_are_other_groups() {
+        let [a, b] = COLLIDING_TEXTS;
+        let digest = |text: &str| foldhash::fast::FixedState::with_seed(0x6f75_7063).hash_one(Some(text));
+        assert_eq!(digest(a), digest(b), "the former key: one group");
+        assert_ne!(group(Some(a)), group(Some(b)));
+        assert_eq!(group(Some(a)), group(Some(String::from(a))), "a value, however held");
+        // Where one value ends and the next begins is part of the group.
+        assert_ne!(group(("ab", "c")), group(("a", "bc")));
+        assert_ne!(group((Some(1u16), None::<u16>)), group((None::<u16>, Some(1u16))));
+        assert_ne!(group(Some(a)), Group::default());
+    }
 }

@@ -12,6 +12,11 @@
 //!   block of 4,096 bytes in reverse order (every segment ahead of a hole);
 //! - `conflicting_retransmissions`: one session whose n commands are each sent again with other
 //!   bytes at the same sequence numbers.
+//! - `tls_connections`: one session whose control channel goes TLS (AUTH TLS, 234), then n new
+//!   connections between its two hosts, each refused, 10 ms apart (each a probable data
+//!   connection of it, up to 1,000);
+//! - `tls_sessions`: n sessions from one client address to one server, each gone TLS, 32 open
+//!   at once (a host's sessions weighed by address: 16).
 
 #[path = "segment.rs"]
 pub mod segment;
@@ -19,7 +24,7 @@ pub mod segment;
 use etherparse::{EtherType, Ethernet2Header, IpNumber, Ipv4Header};
 use ftpscope::capture::writer::{PcapFormat, PcapWriter};
 use ftpscope::Timestamp;
-use segment::{ACK, FIN, PSH, SYN};
+use segment::{ACK, FIN, PSH, RST, SYN};
 use std::io::{self, Write};
 use std::net::Ipv4Addr;
 
@@ -40,6 +45,11 @@ impl<W: Write> Pcap<W> {
     pub fn with_snaplen(out: W, snaplen: u32) -> io::Result<Pcap<W>> {
         let out = PcapWriter::new(out, PcapFormat { snaplen, ..PcapFormat::default() })?;
         Ok(Pcap { out, usec: 1_700_000_000_000_000, frame: Vec::new() })
+    }
+
+    /// Lets `us` microseconds of capture time pass before the next frame.
+    pub fn wait(&mut self, us: u64) {
+        self.usec += us;
     }
 
     pub fn into_inner(self) -> W {
@@ -149,6 +159,11 @@ impl<W: Write> Session<W> {
     fn close(mut self) -> io::Result<W> {
         self.client(b"QUIT\r\n")?;
         self.server(b"221 Goodbye.\r\n")?;
+        self.end()
+    }
+
+    /// FIN both ways (after TLS, QUIT would be encrypted).
+    fn end(mut self) -> io::Result<W> {
         self.p.tcp(SERVER, CLIENT, self.sseq, self.cseq, FIN | ACK, &[])?;
         self.p.tcp(CLIENT, SERVER, self.cseq, self.sseq.wrapping_add(1), FIN | ACK, &[])?;
         Ok(self.p.into_inner())
@@ -210,14 +225,73 @@ pub fn conflicting_retransmissions<W: Write>(out: W, n: u64) -> io::Result<W> {
     s.close()
 }
 
+pub fn tls_connections<W: Write>(out: W, n: u64) -> io::Result<W> {
+    let mut s = Session::open(out)?;
+    s.client(b"AUTH TLS\r\n")?;
+    s.server(b"234 Proceed with negotiation.\r\n")?;
+    for i in 0..n {
+        // Each its own connection: 40,000 client ports to each server port from 50,000.
+        let (from, to) = ((CLIENT.0, 10_000 + (i % 40_000) as u16), (SERVER.0, 50_000 + (i / 40_000) as u16));
+        s.p.tcp(from, to, i as u32, 0, SYN, &[])?;
+        // Refused, and 10 ms apart: each connection closes and leaves the flow table (5 to 10 s
+        // after), so that at most about 1,000 are held at any n and only the bound under test
+        // holds what grows with n.
+        s.p.tcp(to, from, 0, (i as u32).wrapping_add(1), RST | ACK, &[])?;
+        s.p.wait(10_000);
+    }
+    s.end()
+}
+
+/// Sessions open at once in `tls_sessions`: past the 16 a host keeps, and the same at any n.
+const OPEN_AT_ONCE: usize = 32;
+
+pub fn tls_sessions<W: Write>(out: W, n: u64) -> io::Result<W> {
+    let mut p = Pcap::new(out)?;
+    // The open sessions' client endpoints and next sequence numbers each way, oldest first.
+    let mut open = std::collections::VecDeque::with_capacity(OPEN_AT_ONCE);
+    let close = |p: &mut Pcap<W>, (client, c, s): ((Ipv4Addr, u16), u32, u32)| -> io::Result<()> {
+        p.tcp(client, SERVER, c, s, FIN | ACK, &[])?;
+        p.tcp(SERVER, client, s, c.wrapping_add(1), FIN | ACK, &[])
+    };
+    for i in 0..n {
+        let client = (CLIENT.0, 10_000 + i as u16);
+        let (mut c, mut s) = (i as u32 * 1000, !(i as u32 * 1000));
+        p.tcp(client, SERVER, c, 0, SYN, &[])?;
+        p.tcp(SERVER, client, s, c.wrapping_add(1), SYN | ACK, &[])?;
+        (c, s) = (c.wrapping_add(1), s.wrapping_add(1));
+        p.tcp(client, SERVER, c, s, ACK, &[])?;
+        for (from_client, line) in
+            [(false, &b"220 (vsFTPd 3.0.5)\r\n"[..]), (true, b"AUTH TLS\r\n"), (false, b"234 Proceed with negotiation.\r\n")]
+        {
+            if from_client {
+                p.tcp(client, SERVER, c, s, PSH | ACK, line)?;
+                c = c.wrapping_add(line.len() as u32);
+            } else {
+                p.tcp(SERVER, client, s, c, PSH | ACK, line)?;
+                s = s.wrapping_add(line.len() as u32);
+            }
+        }
+        open.push_back((client, c, s));
+        if open.len() == OPEN_AT_ONCE {
+            close(&mut p, open.pop_front().expect("full"))?;
+        }
+    }
+    for session in open {
+        close(&mut p, session)?;
+    }
+    Ok(p.into_inner())
+}
+
 /// Every generator by name (examples/hostile.rs, tests/hostile.rs).
 pub type Generator = fn(Box<dyn Write + Send>, u64) -> io::Result<Box<dyn Write + Send>>;
 
-pub const ALL: [(&str, Generator); 6] = [
+pub const ALL: [(&str, Generator); 8] = [
     ("syn-flood", syn_flood),
     ("idle-flows", idle_flows),
     ("ports", ports),
     ("endless-line", endless_line),
     ("one-byte-segments", one_byte_segments),
     ("conflicting-retransmissions", conflicting_retransmissions),
+    ("tls-connections", tls_connections),
+    ("tls-sessions", tls_sessions),
 ];

@@ -17,6 +17,7 @@ use super::alike::{HealthyStory, Ids, ProblemStory, Stories, Telling};
 use super::ladder::{ladder, Ladder};
 use super::{InputSummary, Sink};
 use crate::correlate::points::Seen;
+use crate::interned::Interned;
 use crate::model::finding::NO_SESSION;
 use crate::model::{Directions, Event, Finding, Fix, Outcome, Session, Summary, Transfers};
 use crate::problems::told::Told;
@@ -203,13 +204,15 @@ pub struct Collector {
     healthy: Stories<HealthyStory, Healthy>,
     done: Sender<Explained>,
     pairing: bool,
+    /// The users and banners of pairing's summaries, each once.
+    texts: Interned,
 }
 
 impl Collector {
     pub fn new() -> (Collector, Receiver<Explained>) {
         let (done, receiver) = channel();
         let (problems, healthy) = (Stories::new(PROBLEMS_KEPT), Stories::new(HEALTHY_KEPT));
-        (Collector { explained: Explained::default(), problems, healthy, done, pairing: false }, receiver)
+        (Collector { explained: Explained::default(), problems, healthy, done, pairing: false, texts: Interned::default() }, receiver)
     }
 
     /// Also keeps what pairing two capture points compares of every session (not only of the
@@ -221,7 +224,7 @@ impl Collector {
     fn settled(&mut self, session: &Session) {
         let e = &mut self.explained;
         if self.pairing {
-            e.seen.push(Seen::of(session));
+            e.seen.push(Seen::of(session, &mut self.texts));
         }
         e.verdict.add(session);
         if problems(session).next().is_none() {
