@@ -71,6 +71,8 @@ for bin in "$FTPSCOPE" ${BEFORE:+"$BEFORE"}; do
         f=$DIR/points-times
         rm -f "$f"
         for _ in $(seq 1 "$RUNS"); do
+            # --html will not overwrite the page the previous run wrote.
+            rm -f "$DIR/points-$view.html"
             measure "$f" "$bin" explain -q "${args[@]}" "$A" "$B"
         done
         mib=$(awk -v kb="$(maxrss "$f")" 'BEGIN { printf "%.0f", kb / 1024 }')
@@ -87,6 +89,7 @@ if [ -n "$BEFORE" ]; then
             text) cmp -s <("$FTPSCOPE" explain -q "$A" "$B" 2>/dev/null) <("$BEFORE" explain -q "$A" "$B" 2>/dev/null) ;;
             json) cmp -s <("$FTPSCOPE" explain -q --json "$A" "$B" 2>/dev/null) <("$BEFORE" explain -q --json "$A" "$B" 2>/dev/null) ;;
             html)
+                rm -f "$DIR/points-after.html" "$DIR/points-before.html"
                 "$FTPSCOPE" explain -q --html "$DIR/points-after.html" "$A" "$B" >/dev/null 2>&1
                 "$BEFORE" explain -q --html "$DIR/points-before.html" "$A" "$B" >/dev/null 2>&1
                 cmp -s "$DIR/points-after.html" "$DIR/points-before.html"
