@@ -297,6 +297,7 @@ impl Analyzer {
         s.untied_connections_dropped = self.untied.dropped;
         s.probable_channels_dropped = self.encrypted.dropped;
         s.host_sessions_dropped = self.encrypted.hosts_dropped() + self.client_only.hosts_dropped();
+        s.pairing_digests_dropped = self.pairing.dropped;
         totals::add_fragments(s, self.fragments.counts());
         s.server_sessions_over_limit = self.servers.sessions_left_out();
         // An empty input has no capture time at all.

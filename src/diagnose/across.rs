@@ -20,6 +20,11 @@ use std::sync::Arc;
 /// How long (capture time) a settled session's digest waits for its other copy. Both copies
 /// see the same packets, so they settle moments apart (at most the settle grace apart, 5 s).
 const KEEP_NS: i64 = 15 * 1_000_000_000;
+/// Digests held at most. Copies of one connection settle moments apart, so the newest this
+/// many are where a partner is: a busy capture (or one whose clock runs fast, as generated
+/// ones do) settling more than this in [`KEEP_NS`] lets the oldest go early, counted
+/// (`pairing_digests_dropped`), rather than hold every session of those 15 s.
+const MAX_KEPT: usize = 50_000;
 /// Candidates compared per group: ports reused by a busy NAT must not make this quadratic.
 const MAX_CANDIDATES: usize = 8;
 /// Two copies of one connection start within this of each other.
@@ -88,6 +93,8 @@ pub struct NatPairing {
     newest: AddrMap<GroupKey, u64>,
     /// The users and banners the digests hold, each once.
     texts: Interned,
+    /// Digests let go before their time, past [`MAX_KEPT`].
+    pub dropped: u64,
 }
 
 impl NatPairing {
@@ -152,9 +159,11 @@ impl NatPairing {
 
     fn expire(&mut self, now: Timestamp) {
         while let Some(d) = self.digests.front() {
-            if now.since(d.settled) < KEEP_NS {
+            let early = self.digests.len() >= MAX_KEPT;
+            if now.since(d.settled) < KEEP_NS && !early {
                 break;
             }
+            self.dropped = self.dropped.saturating_add(u64::from(early));
             let seq = self.first;
             for key in GroupKey::of(d.client, d.server) {
                 if self.newest.get(&key) == Some(&seq) {

@@ -803,3 +803,19 @@ fn nat_pairing_holds_its_texts_only_while_it_holds_their_sessions() {
     pairing.settle(&copies(0).0, Timestamp(1000 * SECOND));
     assert_eq!((pairing.len(), pairing.texts()), (1, 1));
 }
+
+/// A capture that settles more sessions within 15 s than pairing keeps holds the newest and
+/// counts the rest, which still pair with a copy that settles just after them.
+#[test]
+fn nat_pairing_holds_at_most_its_bound_and_counts_what_it_let_go() {
+    let mut pairing = NatPairing::default();
+    let at = Timestamp(10 * SECOND);
+    for i in 0..50_010 {
+        pairing.settle(&copies(i).0, at);
+    }
+    assert_eq!((pairing.len(), pairing.dropped), (50_000, 10));
+    let (inside, outside) = copies(1_000_000);
+    pairing.settle(&inside, at);
+    assert_eq!(pairing.settle(&outside, Timestamp(11 * SECOND)).len(), 1, "the newest still pair");
+    assert_eq!(pairing.dropped, 12);
+}

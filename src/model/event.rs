@@ -189,6 +189,11 @@ pub struct Summary {
     /// (correlate::hosts). Shown when there are some.
     #[serde(skip_serializing_if = "is_zero")]
     pub host_sessions_dropped: u64,
+    /// Settled sessions let go before a copy of them (the other side of a NAT router in the
+    /// same capture) could pair with them: more than 50,000 settled within 15 s
+    /// (diagnose::across). Shown when there are some.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub pairing_digests_dropped: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
