@@ -127,7 +127,11 @@ fn matches(a: &[Seen], b: &[Seen]) -> Matches {
     let mut partner: Vec<Option<(usize, PairedBy)>> = vec![None; a.len()];
     let mut taken = vec![false; b.len()];
     by_sequence_numbers(a, b, &mut partner, &mut taken);
-    let offset = median(partner.iter().zip(a).filter_map(|(p, s)| Some(b[p.as_ref()?.0].start_time.0 - s.start_time.0)).collect());
+    // Saturating: two clocks at opposite ends of pcapng's time (if_tsoffset) differ by more
+    // than an i64 of nanoseconds holds; such an offset reads as the limit (292 years).
+    let offset = median(
+        partner.iter().zip(a).filter_map(|(p, s)| Some(b.get(p.as_ref()?.0)?.start_time.0.saturating_sub(s.start_time.0))).collect(),
+    );
     by_content(a, b, offset.unwrap_or(0), &mut partner, &mut taken);
     Matches { partner, taken, offset }
 }

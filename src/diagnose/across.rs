@@ -19,7 +19,7 @@ const KEEP_NS: i64 = 15 * 1_000_000_000;
 /// Candidates compared per group: ports reused by a busy NAT must not make this quadratic.
 const MAX_CANDIDATES: usize = 8;
 /// Two copies of one connection start within this of each other.
-const SAME_START_NS: i64 = 1_000_000_000;
+const SAME_START_NS: u64 = 1_000_000_000;
 
 /// A negotiation as pairing compares it: command, mode, advertised endpoint, evidence frame.
 type Advertised = (NegotiationCommand, Mode, Option<SocketAddr>, u64);
@@ -122,7 +122,7 @@ impl NatPairing {
                     && other.user == d.user
                     && other.banner == d.banner
                     && same_isns(other.isns, d.isns)
-                    && (other.start.0 - d.start.0).abs() < SAME_START_NS;
+                    && other.start.0.abs_diff(d.start.0) < SAME_START_NS;
                 if same_connection {
                     rewritten(other, &d, &mut out);
                 }
