@@ -109,10 +109,12 @@ impl NatPairing {
         let mut out = Vec::new();
         for (g, key) in keys.iter().enumerate() {
             let mut next = self.newest.get(key).copied();
-            d.earlier[g] = next;
+            if let Some(earlier) = d.earlier.get_mut(g) {
+                *earlier = next;
+            }
             for _ in 0..MAX_CANDIDATES {
                 let Some(other) = next.and_then(|seq| self.get(seq)) else { break };
-                next = other.earlier[g];
+                next = other.earlier.get(g).copied().flatten();
                 let other_side_differs = match g {
                     0 => other.server != d.server,
                     _ => other.client.ip() != d.client.ip(),
@@ -128,7 +130,7 @@ impl NatPairing {
                 }
             }
         }
-        let seq = self.first + self.digests.len() as u64;
+        let seq = self.first.saturating_add(self.digests.len() as u64);
         for key in keys {
             self.newest.insert(key, seq);
         }
@@ -156,7 +158,7 @@ impl NatPairing {
                 }
             }
             self.digests.pop_front();
-            self.first += 1;
+            self.first = self.first.saturating_add(1);
         }
     }
 

@@ -11,7 +11,6 @@
 use super::{Directions, EndReason, Mode, Negotiation, Outcome, Session};
 use serde::Serialize;
 use std::fmt;
-use std::ops::AddAssign;
 
 /// What became of one transfer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -149,10 +148,9 @@ impl Transfers {
         };
         *kind = kind.saturating_add(1);
     }
-}
 
-impl AddAssign for Transfers {
-    fn add_assign(&mut self, other: Transfers) {
+    /// Adds another tally's counts (a session's to its server's or the capture's total).
+    pub fn add_all(&mut self, other: Transfers) {
         self.total = self.total.saturating_add(other.total);
         self.ok = self.ok.saturating_add(other.ok);
         self.failed = self.failed.saturating_add(other.failed);
@@ -187,7 +185,7 @@ mod tests {
         let mut server = session;
         let mut other = Transfers::default();
         other.add(Verdict::Unknown);
-        server += other;
+        server.add_all(other);
         assert_eq!(server, Transfers { total: 4, ok: 2, failed: 1, unknown: 1 });
         assert_eq!(server.to_string(), "4 transfer(s): 2 ok, 1 failed, 1 not known");
     }
