@@ -420,3 +420,19 @@ proptest! {
         prop_assert!(r.sessions.len() <= most);
     }
 }
+
+/// Session ids are never reused: once u32::MAX of them were given in one run, a new session is
+/// counted over the limit (not analysed), as one past `max_open_sessions` is, and none wraps
+/// to id 0 (debug builds panic on a wrap).
+#[test]
+fn sessions_past_the_last_id_are_over_the_limit() {
+    let mut f = Feeder::new(Settings::default());
+    f.a.next_session = u32::MAX - 1;
+    for i in 0..2u8 {
+        let c = ([10, 2, 0, i], 40000);
+        control_between(&mut f, c, S, &[(false, b"220 (vsFTPd 3.0.3)\r\n"), (true, b"USER ftp\r\n")]);
+    }
+    let r = Report::collect(&mut f.a);
+    assert_eq!(r.sessions.iter().map(|s| s.id).collect::<Vec<_>>(), [u32::MAX - 1]);
+    assert_eq!((r.capture.summary.sessions, r.capture.summary.sessions_over_limit), (1, 1));
+}
