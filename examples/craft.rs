@@ -380,10 +380,11 @@ fn block(out: &mut Vec<u8>, kind: u32, body: &[u8]) {
     out.extend_from_slice(&len.to_le_bytes());
 }
 
-/// pcapng (little-endian): one SHB, an IDB per interface `(linktype, tsresol)` with an
-/// `if_tsresol` option (6 = µs, 9 = ns), EPBs; `blocks` are (frame index, block type, body),
-/// each written before that frame.
-fn pcapng(ifaces: &[(u32, u8)], frames: &[Frame], blocks: &[(usize, u32, Vec<u8>)]) -> Vec<u8> {
+/// pcapng (little-endian): one SHB, an IDB per interface `(linktype, tsresol, tsoffset)` with an
+/// `if_tsresol` option (6 = µs, 9 = ns) and, where not 0, an `if_tsoffset` option (seconds added
+/// to every timestamp of the interface), EPBs; `blocks` are (frame index, block type, body), each
+/// written before that frame.
+fn pcapng(ifaces: &[(u32, u8, i64)], frames: &[Frame], blocks: &[(usize, u32, Vec<u8>)]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut shb = Vec::new();
     shb.extend_from_slice(&0x1a2b_3c4du32.to_le_bytes());
@@ -391,15 +392,20 @@ fn pcapng(ifaces: &[(u32, u8)], frames: &[Frame], blocks: &[(usize, u32, Vec<u8>
     shb.extend_from_slice(&0u16.to_le_bytes());
     shb.extend_from_slice(&u64::MAX.to_le_bytes());
     block(&mut out, 0x0a0d_0d0a, &shb);
-    for &(linktype, tsresol) in ifaces {
+    for &(linktype, tsresol, tsoffset) in ifaces {
         let mut idb = Vec::new();
         idb.extend_from_slice(&(linktype as u16).to_le_bytes());
         idb.extend_from_slice(&0u16.to_le_bytes());
         idb.extend_from_slice(&65535u32.to_le_bytes());
-        // if_tsresol (9), length 1, value, padding; opt_endofopt.
+        // if_tsresol (9), length 1, value, padding; if_tsoffset (14), length 8; opt_endofopt.
         idb.extend_from_slice(&9u16.to_le_bytes());
         idb.extend_from_slice(&1u16.to_le_bytes());
         idb.extend_from_slice(&[tsresol, 0, 0, 0]);
+        if tsoffset != 0 {
+            idb.extend_from_slice(&14u16.to_le_bytes());
+            idb.extend_from_slice(&8u16.to_le_bytes());
+            idb.extend_from_slice(&tsoffset.to_le_bytes());
+        }
         idb.extend_from_slice(&[0, 0, 0, 0]);
         block(&mut out, 1, &idb);
     }
@@ -1538,6 +1544,34 @@ fn passwords() -> Cap {
 
 /// A control connection that never opens: three SYNs to :21 unanswered, a SYN refused by RST,
 /// or a SYN answered by ICMP host unreachable from a router. Nothing else is captured.
+/// One listing session as a capture on one side of a source NAT sees it, the client at
+/// `client` (the NAT keeps the ports and the sequence numbers).
+fn listing_from(client: IpAddr) -> Cap {
+    let mut cap = Cap::new();
+    let server = ipa("198.51.100.20");
+    let mut c = cap.open(SocketAddr::new(client, 40020), SocketAddr::new(server, 21), 12_000, 22_000);
+    login(&mut cap, &mut c);
+    c.cmd(&mut cap, "PASV\r\n", "227 Entering Passive Mode (198,51,100,20,200,5).\r\n");
+    c.c(&mut cap, b"LIST\r\n");
+    transfer_to_client(&mut cap, SocketAddr::new(client, 41020), SocketAddr::new(server, 51205), 9950, README_LISTING);
+    c.s(&mut cap, b"150 Here comes the directory listing.\r\n");
+    c.s(&mut cap, b"226 Directory send OK.\r\n");
+    quit(&mut cap, &mut c);
+    cap
+}
+
+/// if_tsoffset (seconds) that puts [`EPOCH_NS`] 0.85 s inside the latest (2262) and the
+/// earliest (1677) instants of i64 nanoseconds.
+const LATEST_OFFSET: i64 = 9_223_372_036 - 1_700_000_000;
+const EARLIEST_OFFSET: i64 = -9_223_372_036 - 1_700_000_000;
+
+/// [`listing_from`] `client` in pcapng, its interface's clock moved by `offset` seconds
+/// (if_tsoffset): two captures of one session on either side of a source NAT, their clocks at
+/// opposite ends of pcapng's time, give a clock offset that no i64 of nanoseconds holds.
+fn time_extreme(client: &str, offset: i64) -> Vec<u8> {
+    pcapng(&[(LINKTYPE_ETHERNET, 9, offset)], &simple(&listing_from(ipa(client)), Link::Ethernet), &[])
+}
+
 fn control_never_opened(how: &str) -> Cap {
     let mut cap = Cap::new();
     let (client, server) = (sa("192.0.2.10:40020"), sa("203.0.113.10:21"));
@@ -1620,20 +1654,20 @@ fn main() {
     write("parallel-ftps.pcap", eth(&parallel_ftps()));
     write("retried-elsewhere.pcap", eth(&retried_elsewhere()));
     write("mid-connection.pcap", eth(&mid_connection()));
-    write("lossy-control.pcapng", pcapng(&[(LINKTYPE_ETHERNET, 9)], &simple(&lossy_control(), Link::Ethernet), &[]));
+    write("lossy-control.pcapng", pcapng(&[(LINKTYPE_ETHERNET, 9, 0)], &simple(&lossy_control(), Link::Ethernet), &[]));
 
     let f = formats_session();
     write("formats-plain.pcap", eth(&f));
     let ns_be = PcapFormat { link_type: LINKTYPE_ETHERNET, snaplen: 65535, precision: Precision::Nanos, byte_order: ByteOrder::BigEndian };
     write("formats-ns-be.pcap", pcap(ns_be, &simple(&f, Link::Ethernet)));
     let two_if = frames(&f, |p| if p.tag == Tag::Data { (1, Link::Raw) } else { (0, Link::Ethernet) }, |_| None);
-    write("formats-two-if.pcapng", pcapng(&[(LINKTYPE_ETHERNET, 6), (LINKTYPE_RAW, 9)], &two_if, &[]));
+    write("formats-two-if.pcapng", pcapng(&[(LINKTYPE_ETHERNET, 6, 0), (LINKTYPE_RAW, 9, 0)], &two_if, &[]));
     write("formats-sll.pcap", one(&f, Link::Sll));
     write("formats-sll2.pcap", one(&f, Link::Sll2));
     let vlan = frames(&f, |p| (0, if p.tag == Tag::Data { Link::QinQ(200, 100) } else { Link::Vlan(100) }), |_| None);
     write("formats-vlan.pcap", pcap_us(LINKTYPE_ETHERNET, &vlan));
     write("formats-null.pcap", one(&f, Link::Null));
-    write("formats-blocks.pcapng", pcapng(&[(LINKTYPE_ETHERNET, 6)], &simple(&f, Link::Ethernet), &other_blocks()));
+    write("formats-blocks.pcapng", pcapng(&[(LINKTYPE_ETHERNET, 6, 0)], &simple(&f, Link::Ethernet), &other_blocks()));
     let snapped = frames(&f, |_| (0, Link::Ethernet), |p| (p.tag == Tag::Data).then_some(64));
     write("formats-snaplen.pcap", pcap_us(LINKTYPE_ETHERNET, &snapped));
 
@@ -1657,4 +1691,6 @@ fn main() {
     }
     write("control-retried.pcap", eth(&control_retried()));
     write("active-port20-reset.pcap", eth(&active_port20_reset()));
+    write("time-earliest.pcapng", time_extreme("192.0.2.10", EARLIEST_OFFSET));
+    write("time-latest.pcapng", time_extreme("203.0.113.5", LATEST_OFFSET));
 }

@@ -14,6 +14,10 @@
 //! memory follows what is open, not what was seen. It never reads a file, a socket or a clock:
 //! frames arrive with their capture time and number.
 
+// Packet data and capture time reach every module below: no arithmetic that can overflow, no
+// index that can panic (issue 20). An `allow` is narrow and says why its value stays small.
+#![deny(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
+
 mod budget;
 mod control;
 mod deadlines;
@@ -152,13 +156,13 @@ impl Analyzer {
     /// Feeds one captured frame decoded already (by [`decode::decode`], e.g. on the thread that
     /// read it): the same as [`Analyzer::feed`].
     pub fn feed_decoded(&mut self, frame: &Frame<'_>, decoded: Result<Decoded<'_>, decode::DecodeError>) {
-        self.summary.frames += 1;
+        self.summary.frames = self.summary.frames.saturating_add(1);
         self.last_frame = frame.number;
         self.summary.first_time.get_or_insert(frame.ts);
         // Capture clocks can step back; time only moves forward for timeouts.
         self.now = self.now.max(frame.ts);
         if frame.orig_len as usize > frame.data.len() {
-            self.summary.cut_frames += 1;
+            self.summary.cut_frames = self.summary.cut_frames.saturating_add(1);
             self.summary.cut_kept = self.summary.cut_kept.max(frame.data.len() as u32);
         }
         // Only TCP segments that carry something (a SYN, a FIN, data): hosts send other packets
@@ -171,7 +175,7 @@ impl Analyzer {
             _ => false,
         };
         if carries && self.duplicates.is_copy(frame.ts.0, frame.data, frame.orig_len) {
-            self.summary.duplicate_frames += 1;
+            self.summary.duplicate_frames = self.summary.duplicate_frames.saturating_add(1);
             self.run_timers();
             return;
         }
@@ -180,8 +184,8 @@ impl Analyzer {
             Ok(Decoded::Unreachable(u)) => self.on_unreachable(frame.number, &u),
             Ok(Decoded::Fragment(f)) => self.on_fragment(frame.number, frame.ts, &f),
             Ok(Decoded::Ignored) => {}
-            Ok(Decoded::Unsupported) => self.summary.unsupported_frames += 1,
-            Err(_) => self.summary.undecodable_frames += 1,
+            Ok(Decoded::Unsupported) => self.summary.unsupported_frames = self.summary.unsupported_frames.saturating_add(1),
+            Err(_) => self.summary.undecodable_frames = self.summary.undecodable_frames.saturating_add(1),
         }
         self.run_timers();
     }
@@ -296,7 +300,7 @@ impl Analyzer {
         s.expectations_dropped = self.expectations.dropped;
         s.untied_connections_dropped = self.untied.dropped;
         s.probable_channels_dropped = self.encrypted.dropped;
-        s.host_sessions_dropped = self.encrypted.hosts_dropped() + self.client_only.hosts_dropped();
+        s.host_sessions_dropped = self.encrypted.hosts_dropped().saturating_add(self.client_only.hosts_dropped());
         s.pairing_digests_dropped = self.pairing.dropped;
         totals::add_fragments(s, self.fragments.counts());
         s.server_sessions_over_limit = self.servers.sessions_left_out();
@@ -319,7 +323,7 @@ impl Analyzer {
             match decode::decode(LinkType::Raw, &datagram, datagram.len() as u32) {
                 Ok(Decoded::Tcp(seg)) => self.on_tcp(frame, ts, &seg),
                 Ok(_) => {}
-                Err(_) => self.summary.undecodable_frames += 1,
+                Err(_) => self.summary.undecodable_frames = self.summary.undecodable_frames.saturating_add(1),
             }
         }
         self.datagram = datagram;
@@ -349,9 +353,9 @@ impl Analyzer {
                 } else {
                     Role::Fresh
                 };
-                summary.tcp_connections += 1;
+                summary.tcp_connections = summary.tcp_connections.saturating_add(1);
                 if conn.server.port() == crate::ftp::IMPLICIT_FTPS_PORT {
-                    summary.implicit_ftps_connections += 1;
+                    summary.implicit_ftps_connections = summary.implicit_ftps_connections.saturating_add(1);
                 }
                 Flow::new(conn, role)
             },
@@ -381,7 +385,7 @@ impl Analyzer {
                     Verdict::Undecided => {}
                     Verdict::NotFtp => flow.give_up(&mut self.budget),
                     Verdict::Ftp | Verdict::FtpOneWay { .. } if !room => {
-                        self.summary.sessions_over_limit += 1;
+                        self.summary.sessions_over_limit = self.summary.sessions_over_limit.saturating_add(1);
                         flow.give_up(&mut self.budget);
                     }
                     Verdict::Ftp => self.open_session(key, frame, ts, None),
@@ -391,7 +395,7 @@ impl Analyzer {
             Role::Control { session: id, .. } => {
                 let Some(s) = self.sessions.get_mut(&id) else { return };
                 let given_up = control::control_segment(flow, s, seg, (frame, ts), &mut self.scratch, &mut self.budget);
-                self.summary.control_over_budget_bytes += given_up;
+                self.summary.control_over_budget_bytes = self.summary.control_over_budget_bytes.saturating_add(given_up);
                 if flow.conn.is_closed() && s.closed_at.is_none() {
                     s.closed_at = Some(ts);
                     // Due now: it settles at once if nothing is left to wait for.
@@ -429,9 +433,11 @@ impl Analyzer {
     fn open_session(&mut self, key: FlowKey, frame: u64, ts: Timestamp, one_way_frame: Option<u64>) {
         let Some(flow) = self.flows.get_mut(&key) else { return };
         let Some(probe) = flow.take_probe() else { return };
+        // Ids are never reused: the caller saw one left (below NO_SESSION; past the last, a new
+        // session is over the limit), so this does not saturate.
         let id = self.next_session;
-        self.next_session += 1;
-        self.summary.sessions += 1;
+        self.next_session = id.saturating_add(1);
+        self.summary.sessions = self.summary.sessions.saturating_add(1);
         let lines = self.settings.timeline_lines;
         let (s, channel) = control::recognised(*probe, id, &flow.conn, (frame, ts), one_way_frame, lines, &mut self.scratch.effects);
         flow.become_control(id, Box::new(channel), &mut self.budget);
@@ -458,7 +464,7 @@ impl Analyzer {
                 Effect::Encrypted => self.encrypted.note(s),
                 Effect::Answered(n) => {
                     let Some(neg) = s.negotiations.get_mut(n as usize) else { continue };
-                    self.answered += 1;
+                    self.answered = self.answered.saturating_add(1);
                     if !self.events.answered(neg) {
                         continue;
                     }
@@ -608,5 +614,7 @@ fn leave(
     }
 }
 
+// Tests index their own literals: a panic there is a failing test, not a crash on input.
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 mod tests;

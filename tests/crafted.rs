@@ -888,3 +888,43 @@ fn a_data_connection_200_s_after_its_227_goes_to_its_own_client() {
     no_errors(&r);
     assert_eq!(code, 0);
 }
+
+/// One listing session captured on either side of a source NAT, each interface's clock moved by
+/// if_tsoffset to an end of pcapng's time: 1677 inside, 2262 outside, each 0.85 s within what
+/// an i64 of nanoseconds holds. The debug build panics where an overflow would wrap.
+#[test]
+fn times_at_the_ends_of_pcapngs_range_neither_wrap_nor_panic() {
+    for (name, client, start) in
+        [("time-earliest.pcapng", "192.0.2.10", -9_223_372_035.999), ("time-latest.pcapng", "203.0.113.5", 9_223_372_036.001)]
+    {
+        let (code, r) = analyze(name);
+        let s = one_session(&r);
+        let (first, last) = (s["start_time"].as_f64().unwrap(), s["end_time"].as_f64().unwrap());
+        assert!((first - start).abs() < 0.001, "{name}: starts at {first}");
+        assert!((0.0..0.1).contains(&(last - first)), "{name}: a session of 24 ms, not {}", last - first);
+        check_negotiations(&r, &[("PASV", 227, Some("198.51.100.20:51205"), false, "established")]);
+        let n = &negotiations(&r)[0];
+        assert_eq!(tied(n), (format!("{client}:41020"), "198.51.100.20:51205".into(), "advertised".into()));
+        assert_eq!((n["data"]["bytes"].as_u64(), n["data"]["transfer"]["verdict"].as_str()), (Some(47), Some("ok")));
+        assert!((0.0..0.1).contains(&n["data"]["duration"].as_f64().unwrap()), "{name}: {}", n["data"]["duration"]);
+        no_errors(&r);
+        assert_eq!(code, 0);
+    }
+    // Paired by sequence numbers, the client translated. The clocks differ by about 584 years,
+    // more than an i64 of nanoseconds holds: the offset saturates at that limit (292 years),
+    // with B's clock ahead of A's in one order and behind it in the other.
+    for (a, b, sign) in [("time-earliest.pcapng", "time-latest.pcapng", 1.0), ("time-latest.pcapng", "time-earliest.pcapng", -1.0)] {
+        let out = Command::new(env!("CARGO_BIN_EXE_ftpscope")).args(["explain", "--json", &path(a), &path(b)]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{a} {b}: {}", String::from_utf8_lossy(&out.stderr));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let points = &v["points"];
+        let pairs = points["pairs"].as_array().unwrap();
+        assert_eq!(pairs.len(), 1, "{a} {b}: {points}");
+        assert_eq!(
+            (pairs[0]["paired_by"].as_str(), pairs[0]["control"]["client_translated"].as_bool()),
+            (Some("sequence_numbers"), Some(true))
+        );
+        assert_eq!(pairs[0]["negotiations"][0]["data"]["crossing"], "crossed");
+        assert_eq!(points["clock_offset"].as_f64(), Some(sign * i64::MAX as f64 / 1e9), "{a} {b}");
+    }
+}

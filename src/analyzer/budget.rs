@@ -36,8 +36,15 @@ impl BufferBudget {
 
     /// `share` holds `bytes` now.
     pub(super) fn set(&mut self, share: &mut Held, bytes: usize) {
-        self.held = self.held + bytes - share.0;
+        self.held = self.others(share).saturating_add(bytes);
         share.0 = bytes;
+    }
+
+    /// Bytes held by every flow but `share`'s. The total is the sum of the shares, never less
+    /// than one of them, and the shares are bytes in memory, whose sum fits a usize; saturating
+    /// all the same, so that what a channel asks for (`spent_by`) cannot wrap below the limit.
+    fn others(&self, share: &Held) -> usize {
+        self.held.saturating_sub(share.0)
     }
 
     /// `share` holds nothing any more (its flow is gone, or stopped buffering).
@@ -49,18 +56,21 @@ impl BufferBudget {
     /// waiting for holes and drops its partial lines rather than grow. Holding nothing never
     /// is: there is nothing to give up.
     pub(super) fn spent_by(&self, share: &Held, bytes: usize) -> bool {
-        bytes > 0 && self.held + bytes - share.0 > self.limit
+        bytes > 0 && self.others(share).saturating_add(bytes) > self.limit
     }
 
     /// Probes may use a reserve, a quarter past the limit, so that channels holding the budget
     /// cannot stop new sessions from being recognised; is the reserve spent too? Then an
     /// undecided probe is given up: FTP sessions already followed matter more than a maybe.
+    /// A limit within a quarter of usize::MAX has its reserve cut at usize::MAX.
     pub(super) fn reserve_spent(&self) -> bool {
-        self.held > self.limit + self.limit / 4
+        self.held > self.limit.saturating_add(self.limit / 4)
     }
 }
 
+// Tests index their own literals: a panic there is a failing test, not a crash on input.
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -100,5 +110,19 @@ mod tests {
         assert!(!budget.reserve_spent());
         budget.set(&mut probe, 126);
         assert!(budget.reserve_spent());
+    }
+
+    /// A library user may set any limit (`Settings::buffer_budget`), and a share is whatever a
+    /// channel asks for: no sum wraps (debug builds panic on one).
+    #[test]
+    fn no_sum_wraps_at_the_ends_of_usize() {
+        let mut budget = BufferBudget::new(usize::MAX);
+        let (mut a, b) = (Held::default(), Held::default());
+        budget.set(&mut a, 1000);
+        assert!(!budget.reserve_spent(), "the reserve is cut at usize::MAX");
+        assert!(!budget.spent_by(&b, usize::MAX), "nothing is past a limit of usize::MAX");
+        let (mut budget, mut a) = (BufferBudget::new(100), Held::default());
+        budget.set(&mut a, 10);
+        assert!(budget.spent_by(&b, usize::MAX), "a sum past usize::MAX is past the limit, not wrapped below it");
     }
 }

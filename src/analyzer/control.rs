@@ -42,7 +42,7 @@ pub(super) fn probe_segment(
     probe.note_ack(dir, seg, frame);
     scratch.lines.clear();
     probe.channel.push(dir, seg, true, &mut scratch.lines, &mut scratch.raw);
-    probe.bytes += seg.payload.len();
+    probe.bytes = probe.bytes.saturating_add(seg.payload.len());
     for line in scratch.lines.iter() {
         probe.lines.push(line);
         probe.stamps.push((frame, ts));
@@ -129,8 +129,9 @@ pub(super) fn control_segment(
             apply_line(s, frame, ts, line, effects);
         }
         held = channel.buffered();
-        given_up = (before - held) as u64;
-        s.control.over_budget_bytes += given_up;
+        // Flushing only gives bytes up: `held` is not more than before.
+        given_up = before.saturating_sub(held) as u64;
+        s.control.over_budget_bytes = s.control.over_budget_bytes.saturating_add(given_up);
     }
     budget.set(share, held);
     update_control(s, conn, channel);
@@ -159,7 +160,7 @@ fn apply_line(s: &mut SessionState, frame: u64, ts: Timestamp, line: LineRef<'_>
         return; // TLS bytes split at a stray LF are not lines
     }
     if line.overlong {
-        s.overlong_lines += 1;
+        s.overlong_lines = s.overlong_lines.saturating_add(1);
     }
     match line.dir {
         Dir::ToServer => s.on_command(frame, ts, line.bytes, effects),
@@ -182,18 +183,20 @@ fn update_control(s: &mut SessionState, conn: &Conn, channel: &Channel) {
     let c = &mut s.control;
     c.bytes_to_server = conn.bytes_to_server;
     c.bytes_to_client = conn.bytes_to_client;
-    c.gaps = a.gaps + b.gaps;
-    c.gap_bytes = a.gap_bytes + b.gap_bytes;
-    c.retransmitted_bytes = a.retransmitted_bytes + b.retransmitted_bytes;
-    c.conflicting_overlaps = a.conflicting_overlaps + b.conflicting_overlaps;
-    c.out_of_order_segments = a.out_of_order_segments + b.out_of_order_segments;
-    c.overlong_lines = s.overlong_lines + channel.overlong_unfinished();
+    c.gaps = a.gaps.saturating_add(b.gaps);
+    c.gap_bytes = a.gap_bytes.saturating_add(b.gap_bytes);
+    c.retransmitted_bytes = a.retransmitted_bytes.saturating_add(b.retransmitted_bytes);
+    c.conflicting_overlaps = a.conflicting_overlaps.saturating_add(b.conflicting_overlaps);
+    c.out_of_order_segments = a.out_of_order_segments.saturating_add(b.out_of_order_segments);
+    c.overlong_lines = s.overlong_lines.saturating_add(channel.overlong_unfinished());
     c.closed = conn.is_closed();
     c.client_isn = conn.client_isn;
     c.server_isn = conn.server_isn;
 }
 
+// Tests index their own literals: a panic there is a failing test, not a crash on input.
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::decode::TcpFlags;

@@ -114,9 +114,10 @@ pub fn pair(mut a: Vec<Seen>, mut b: Vec<Seen>) -> Crossing {
     order.sort_unstable_by_key(|&(start, id, ..)| (start, id));
     Crossing {
         clock_offset_ns: offset,
-        pairs: order.into_iter().map(|(.., i, j, by)| session_pair(&mut a[i], &mut b[j], by)).collect(),
-        only_a: lone(&a, &|i| partner[i].is_some()),
-        only_b: lone(&b, &|j| taken[j]),
+        // Indexes from enumerating `a` and `b`: every one is in range.
+        pairs: order.into_iter().filter_map(|(.., i, j, by)| Some(session_pair(a.get_mut(i)?, b.get_mut(j)?, by))).collect(),
+        only_a: lone(&a, &|i| partner.get(i).is_some_and(Option::is_some)),
+        only_b: lone(&b, &|j| taken.get(j).is_some_and(|&t| t)),
     }
 }
 
@@ -134,7 +135,11 @@ fn matches(a: &[Seen], b: &[Seen]) -> Matches {
     let mut partner: Vec<Option<(usize, PairedBy)>> = vec![None; a.len()];
     let mut taken = vec![false; b.len()];
     by_sequence_numbers(a, b, &mut partner, &mut taken);
-    let offset = median(partner.iter().zip(a).filter_map(|(p, s)| Some(b[p.as_ref()?.0].start_time.0 - s.start_time.0)).collect());
+    // Saturating: two clocks at opposite ends of pcapng's time (if_tsoffset) differ by more
+    // than an i64 of nanoseconds holds; such an offset reads as the limit (292 years).
+    let offset = median(
+        partner.iter().zip(a).filter_map(|(p, s)| Some(b.get(p.as_ref()?.0)?.start_time.0.saturating_sub(s.start_time.0))).collect(),
+    );
     let digest = foldhash::fast::RandomState::default();
     by_content(a, b, offset.unwrap_or(0), &|s| content_key(s, &digest), &mut partner, &mut taken);
     Matches { partner, taken, offset }
@@ -147,18 +152,20 @@ fn by_sequence_numbers(a: &[Seen], b: &[Seen], partner: &mut [Option<(usize, Pai
     // Only sessions not taken yet: a group of equal numbers (crafted or replicated traffic)
     // costs a bounded look each time, not a walk past every session already paired.
     let mut open: BTreeSet<(u32, usize)> = b.iter().enumerate().filter_map(|(j, s)| Some((s.client_isn?, j))).collect();
-    for (i, s) in a.iter().enumerate() {
+    for (s, partner) in a.iter().zip(partner) {
         let Some(isn) = s.client_isn else { continue };
         let best = open
             .range((isn, 0)..=(isn, usize::MAX))
             .take(MAX_CANDIDATES)
-            .map(|&(_, j)| j)
-            .filter(|&j| b[j].user == s.user && agree(s.server_isn, b[j].server_isn))
-            .min_by_key(|&j| (b[j].client != s.client) as u8 + (b[j].server != s.server) as u8);
-        if let Some(j) = best {
+            .filter_map(|&(_, j)| Some((j, b.get(j)?)))
+            .filter(|(_, o)| o.user == s.user && agree(s.server_isn, o.server_isn))
+            .min_by_key(|(_, o)| [o.client != s.client, o.server != s.server].into_iter().filter(|&translated| translated).count());
+        if let Some((j, _)) = best {
             open.remove(&(isn, j));
-            taken[j] = true;
-            partner[i] = Some((j, PairedBy::SequenceNumbers));
+            if let Some(t) = taken.get_mut(j) {
+                *t = true;
+            }
+            *partner = Some((j, PairedBy::SequenceNumbers));
         }
     }
 }
@@ -169,10 +176,15 @@ fn by_sequence_numbers(a: &[Seen], b: &[Seen], partner: &mut [Option<(usize, Pai
 type ContentKey<'k> = &'k dyn Fn(&Seen) -> u64;
 
 fn by_content(a: &[Seen], b: &[Seen], offset: i64, key: ContentKey<'_>, partner: &mut [Option<(usize, PairedBy)>], taken: &mut [bool]) {
-    let mut open: BTreeSet<(u64, i64, usize)> =
-        b.iter().enumerate().filter(|&(j, s)| !taken[j] && s.commands > 0).map(|(j, s)| (key(s), s.start_time.0, j)).collect();
-    for (i, s) in a.iter().enumerate() {
-        if partner[i].is_some() || s.commands == 0 {
+    let mut open: BTreeSet<(u64, i64, usize)> = b
+        .iter()
+        .zip(taken.iter())
+        .enumerate()
+        .filter(|&(_, (s, &taken))| !taken && s.commands > 0)
+        .map(|(j, (s, _))| (key(s), s.start_time.0, j))
+        .collect();
+    for (s, partner) in a.iter().zip(partner) {
+        if partner.is_some() || s.commands == 0 {
             continue;
         }
         let (key, expected) = (key(s), s.start_time.0.saturating_add(offset));
@@ -180,13 +192,15 @@ fn by_content(a: &[Seen], b: &[Seen], offset: i64, key: ContentKey<'_>, partner:
         let nearest = open
             .range(window)
             .take(MAX_CANDIDATES)
-            .filter(|&&(.., j)| same_content(s, &b[j]))
+            .filter(|&&(.., j)| b.get(j).is_some_and(|o| same_content(s, o)))
             .min_by_key(|&&(_, t, _)| t.abs_diff(expected))
             .copied();
         if let Some(entry @ (.., j)) = nearest {
             open.remove(&entry);
-            taken[j] = true;
-            partner[i] = Some((j, PairedBy::Content));
+            if let Some(t) = taken.get_mut(j) {
+                *t = true;
+            }
+            *partner = Some((j, PairedBy::Content));
         }
     }
 }
@@ -203,8 +217,8 @@ fn lone(sessions: &[Seen], paired: &dyn Fn(usize) -> bool) -> Vec<LoneSession> {
         .map(|(i, s)| {
             let copy_of = s.client_isn.and_then(|isn| {
                 let from = by_isn.partition_point(|&(k, _)| k < isn);
-                let same = by_isn[from..].iter().take_while(|&&(k, _)| k == isn).take(MAX_CANDIDATES);
-                same.map(|&(_, k)| k).find(|&k| k != i && paired(k) && sessions[k].user == s.user).map(|k| sessions[k].id)
+                let same = by_isn.get(from..).unwrap_or_default().iter().take_while(|&&(k, _)| k == isn).take(MAX_CANDIDATES);
+                same.filter(|&&(_, k)| k != i && paired(k)).find_map(|&(_, k)| sessions.get(k).filter(|o| o.user == s.user)).map(|o| o.id)
             });
             LoneSession {
                 id: s.id,
@@ -262,8 +276,9 @@ fn session_pair(a: &mut Seen, b: &mut Seen, paired_by: PairedBy) -> SessionPair 
         user: a.user.as_deref().map(String::from),
         control: Translation { a: Endpoints { client: a.client, server: a.server }, b: Endpoints { client: b.client, server: b.server } },
         negotiations: a.negotiations.iter_mut().zip(&mut b.negotiations).take(same).map(|(x, y)| negotiation_pair(x, y)).collect(),
-        negotiations_only_a: a.negotiations.len() - same,
-        negotiations_only_b: b.negotiations.len() - same,
+        // `same` counts pairs of both lists: neither is shorter.
+        negotiations_only_a: a.negotiations.len().saturating_sub(same),
+        negotiations_only_b: b.negotiations.len().saturating_sub(same),
         probable_data_channels: probable(
             std::mem::take(&mut a.probable_data_channels).into_vec(),
             std::mem::take(&mut b.probable_data_channels).into_vec(),
@@ -305,7 +320,8 @@ fn probable(a: Vec<Connection>, b: Vec<Connection>) -> Vec<DataCrossing> {
     for x in a {
         let Some(isn) = x.client_isn else { continue };
         let from = index.partition_point(|&(k, _)| k < isn);
-        match index[from..].iter().take_while(|&&(k, _)| k == isn).find_map(|&(_, j)| b[j].take()) {
+        let mut same = index.get(from..).unwrap_or_default().iter().take_while(|&&(k, _)| k == isn);
+        match same.find_map(|&(_, j)| b.get_mut(j).and_then(Option::take)) {
             Some(y) => out.push(crossed(Box::new(x), Box::new(y))),
             None => out.push(vanished(Point::A, Box::new(x), None)),
         }
@@ -325,7 +341,9 @@ fn vanished(seen_at: Point, c: Box<Connection>, outcome_where_missing: Option<Ou
     DataCrossing::Vanished { seen_at, missing_at, connection: c, outcome_where_missing }
 }
 
+// Tests index their own literals: a panic there is a failing test, not a crash on input.
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::analyzer::Settings;

@@ -59,7 +59,7 @@ impl EncryptedSessions {
             .max_by_key(|s| (s.last_ts, s.id))
             .map(|s| s.id);
         if chosen.is_none() && full {
-            self.dropped += 1;
+            self.dropped = self.dropped.saturating_add(1);
         }
         chosen
     }

@@ -28,7 +28,7 @@ const MAX_KEPT: usize = 50_000;
 /// Candidates compared per group: ports reused by a busy NAT must not make this quadratic.
 const MAX_CANDIDATES: usize = 8;
 /// Two copies of one connection start within this of each other.
-const SAME_START_NS: i64 = 1_000_000_000;
+const SAME_START_NS: u64 = 1_000_000_000;
 
 /// A negotiation as pairing compares it: command, mode, advertised endpoint, evidence frame.
 type Advertised = (NegotiationCommand, Mode, Option<SocketAddr>, u64);
@@ -122,10 +122,12 @@ impl NatPairing {
         let mut out = Vec::new();
         for (g, key) in keys.iter().enumerate() {
             let mut next = self.newest.get(key).copied();
-            d.earlier[g] = next;
+            if let Some(earlier) = d.earlier.get_mut(g) {
+                *earlier = next;
+            }
             for _ in 0..MAX_CANDIDATES {
                 let Some(other) = next.and_then(|seq| self.get(seq)) else { break };
-                next = other.earlier[g];
+                next = other.earlier.get(g).copied().flatten();
                 let other_side_differs = match g {
                     0 => other.server != d.server,
                     _ => other.client.ip() != d.client.ip(),
@@ -135,13 +137,13 @@ impl NatPairing {
                     && other.user == d.user
                     && other.banner == d.banner
                     && same_isns(other.isns, d.isns)
-                    && (other.start.0 - d.start.0).abs() < SAME_START_NS;
+                    && other.start.0.abs_diff(d.start.0) < SAME_START_NS;
                 if same_connection {
                     rewritten(other, &d, &mut out);
                 }
             }
         }
-        let seq = self.first + self.digests.len() as u64;
+        let seq = self.first.saturating_add(self.digests.len() as u64);
         for key in keys {
             self.newest.insert(key, seq);
         }
@@ -175,7 +177,7 @@ impl NatPairing {
                     self.texts.release(text);
                 }
             }
-            self.first += 1;
+            self.first = self.first.saturating_add(1);
         }
     }
 

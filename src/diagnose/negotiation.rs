@@ -105,7 +105,7 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
     if let Some(found) = not_seen(s, n, setup, evidence_frame) {
         // The consequence of a leaked address; otherwise its own problem (an address mismatch
         // here is only the NAT set up as intended).
-        match cause.filter(|&c| out[c].kind != FindingKind::AddressMismatch) {
+        match cause.filter(|&c| out.get(c).is_some_and(|f| f.kind != FindingKind::AddressMismatch)) {
             Some(c) => link(out, Some(c), found),
             None => {
                 cause = Some(out.len());
@@ -117,7 +117,7 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
         if let Some(found) = intent_findings(s, n, cx, setup, &frames) {
             // An intent mismatch names the cause more precisely than an address mismatch
             // (which is what a configured public address looks like from the server's LAN).
-            if cause.is_none_or(|c| out[c].kind == FindingKind::AddressMismatch) {
+            if cause.is_none_or(|c| out.get(c).is_some_and(|f| f.kind == FindingKind::AddressMismatch)) {
                 cause = Some(out.len());
             }
             out.push(found);
@@ -128,7 +128,7 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
         if let Some(c) = &n.data.connection {
             let failed = data_failed(s, n, c, cx, setup, &frames);
             link(out, cause, failed);
-            cause = cause.or(Some(out.len() - 1));
+            cause = cause.or(out.len().checked_sub(1));
         }
     }
 
@@ -162,7 +162,7 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
 
     // A failed transfer is an error: told by the findings above when they name its cause (a
     // failed or missing data connection, a refusal of the data channel), else on its own.
-    let told = out[first..].iter().any(|f| f.severity == Severity::Error);
+    let told = out.get(first..).unwrap_or_default().iter().any(|f| f.severity == Severity::Error);
     if let (Some(why), false) = (n.data.transfer.and_then(Verdict::failure), told) {
         out.push(transfer_failed(s, n, why));
     }
@@ -394,7 +394,8 @@ fn private_leak(
         },
     });
     if let (Mode::Active, true, Some(c)) = (n.mode, worked, &n.data.connection) {
-        let leak = out.len() - 1;
+        // The leak just pushed.
+        let leak = out.len().saturating_sub(1);
         link(
             out,
             Some(leak),
@@ -493,7 +494,7 @@ fn worked_elsewhere(s: &Session, failed: &Connection) -> Option<(PortRange, u32)
     let ports = worked.filter_map(|n| n.data.connection.as_ref()).filter(|c| c.server.ip() == failed.server.ip()).map(|c| c.server.port());
     ports.fold(None, |seen: Option<(PortRange, u32)>, p| match seen {
         None => Some((PortRange { lo: p, hi: p }, 1)),
-        Some((r, n)) => Some((r.with(p), n + 1)),
+        Some((r, n)) => Some((r.with(p), n.saturating_add(1))),
     })
 }
 
@@ -535,7 +536,9 @@ fn names_its_address(s: &Session, n: &Negotiation, cx: &Context) -> bool {
     (adv == s.server.ip() || inside) && cx.intent.public_ip.is_none_or(|ip| ip == adv)
 }
 
+// Tests index their own literals: a panic there is a failing test, not a crash on input.
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

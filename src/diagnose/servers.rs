@@ -47,18 +47,22 @@ impl Servers {
         let at = match self.index.get(&s.server) {
             Some(&i) => i,
             None if self.pictures.len() < MAX_SERVERS => {
-                self.index.insert(s.server, self.pictures.len());
+                let at = self.pictures.len();
+                self.index.insert(s.server, at);
                 self.pictures.push(ServerPicture::new(s.server.ip(), s.server.port()));
                 self.changed.push(false);
-                self.pictures.len() - 1
+                at
             }
             None => {
-                self.sessions_left_out += 1;
+                self.sessions_left_out = self.sessions_left_out.saturating_add(1);
                 return;
             }
         };
-        add(&mut self.pictures[at], s);
-        self.changed[at] = true;
+        // `pictures` and `changed` grow together, and the index names their places.
+        if let (Some(picture), Some(changed)) = (self.pictures.get_mut(at), self.changed.get_mut(at)) {
+            add(picture, s);
+            *changed = true;
+        }
     }
 
     /// Each server with its fix block.
@@ -133,8 +137,10 @@ pub fn merge_points(a: &[Server], b: &[Server], pairs: impl Iterator<Item = (Soc
     }
     for (at_a, at_b) in linked {
         let (Some(i), Some(j)) = (a.iter().position(|s| key(s) == at_a), b.iter().position(|s| key(s) == at_b)) else { continue };
-        merged[i] = merge(&merged[i], &b[j].picture);
-        used[j] = true;
+        if let (Some(m), Some(other), Some(used)) = (merged.get_mut(i), b.get(j), used.get_mut(j)) {
+            *m = merge(m, &other.picture);
+            *used = true;
+        }
     }
     let alone = b.iter().zip(&used).filter(|(_, &u)| !u).map(|(s, _)| s.picture.clone());
     merged.into_iter().chain(alone).map(|p| server(&p, intent)).collect()
@@ -147,12 +153,12 @@ pub fn server(p: &ServerPicture, intent: Intent) -> Server {
 
 /// What one settled session adds to its server's picture.
 fn add(p: &mut ServerPicture, s: &Session) {
-    p.sessions += 1;
+    p.sessions = p.sessions.saturating_add(1);
     if p.software == Software::Unknown {
         p.software = s.software;
     }
     p.control_crossed |= super::control_crossed(s);
-    p.transfers += Transfers::of(s);
+    p.transfers.add_all(Transfers::of(s));
     let server = s.server.ip();
     match classify(server) {
         class if is_lan(class) => {
@@ -210,11 +216,11 @@ fn add(p: &mut ServerPicture, s: &Session) {
     let kinds: Vec<(FindingKind, crate::model::Severity)> =
         s.findings.iter().filter(|f| f.caused_by.is_none()).map(|f| (f.kind, f.severity)).collect();
     for (i, &(kind, severity)) in kinds.iter().enumerate() {
-        if kinds[..i].contains(&(kind, severity)) {
+        if kinds.get(..i).unwrap_or_default().contains(&(kind, severity)) {
             continue;
         }
         match p.causes.iter_mut().find(|c| c.kind == kind && c.severity == severity) {
-            Some(c) => c.sessions += 1,
+            Some(c) => c.sessions = c.sessions.saturating_add(1),
             None => p.causes.push(CauseCount { kind, severity, sessions: 1 }),
         }
     }
@@ -290,11 +296,14 @@ pub fn suggested_range(seen: PortRange) -> PortRange {
     if seen.ports() >= min {
         return seen;
     }
-    let hi = (u32::from(seen.lo) + min - 1).min(u32::from(u16::MAX));
-    PortRange { lo: seen.lo.min((hi + 1 - min) as u16), hi: hi as u16 }
+    // u16 values in u32: nothing saturates; `hi` is at least `min - 1`.
+    let hi = u32::from(seen.lo).saturating_add(min).saturating_sub(1).min(u32::from(u16::MAX));
+    PortRange { lo: seen.lo.min(hi.saturating_add(1).saturating_sub(min) as u16), hi: hi as u16 }
 }
 
+// Tests index their own literals: a panic there is a failing test, not a crash on input.
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::model::server::PortSet;

@@ -762,6 +762,15 @@ fn alg_rewrite_across_a_nat_router() {
     let mut pairing = NatPairing::default();
     pairing.settle(&inside, Timestamp(10 * SECOND));
     assert!(pairing.settle(&other, Timestamp(11 * SECOND)).is_empty());
+
+    // Copies whose start times sit at the two ends of capture time (if_tsoffset on two
+    // interfaces of one pcapng): 584 years apart, not one connection, and no wrap (debug builds
+    // panic on one).
+    let (mut inside, mut outside) = copies(100);
+    (inside.start_time, outside.start_time) = (Timestamp(i64::MIN), Timestamp(i64::MAX));
+    let mut pairing = NatPairing::default();
+    pairing.settle(&outside, Timestamp(10 * SECOND));
+    assert!(pairing.settle(&inside, Timestamp(11 * SECOND)).is_empty());
 }
 
 /// Copies are one connection only when their texts are equal, not their digests: two users

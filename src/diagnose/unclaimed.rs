@@ -69,7 +69,7 @@ impl Unclaimed {
     pub fn judge(&mut self, c: &Connection, listing_from: Option<SocketAddr>) {
         if self.control_port(c.server.port()) {
             if let Some(how) = never_opened(c) {
-                self.control_failed += 1;
+                self.control_failed = self.control_failed.saturating_add(1);
                 self.keep(control_failed(c, how));
             }
             return;
@@ -82,10 +82,10 @@ impl Unclaimed {
             _ => c.server.ip(),
         };
         // A lone SYN as the capture ended tells nothing yet.
-        if c.outcome == Outcome::Unknown && c.bytes_to_client + c.bytes_to_server == 0 {
+        if c.outcome == Outcome::Unknown && c.bytes_to_client == 0 && c.bytes_to_server == 0 {
             return;
         }
-        self.data_without_control += 1;
+        self.data_without_control = self.data_without_control.saturating_add(1);
         self.keep(uncontrolled(c, evidence, server));
     }
 
@@ -125,9 +125,10 @@ impl Unclaimed {
     }
 
     fn keep(&mut self, f: Finding) {
-        match self.findings.iter().position(|k| k.kind == f.kind && k.severity == f.severity && k.group == f.group) {
-            Some(i) => fold(&mut self.findings[i], f),
-            None if self.findings.len() < MAX_FINDINGS => self.findings.push(f),
+        let room = self.findings.len() < MAX_FINDINGS;
+        match self.findings.iter_mut().find(|k| k.kind == f.kind && k.severity == f.severity && k.group == f.group) {
+            Some(kept) => fold(kept, f),
+            None if room => self.findings.push(f),
             None => {}
         }
     }
@@ -178,7 +179,7 @@ fn uncontrolled(c: &Connection, evidence: DataEvidence, server: IpAddr) -> Findi
         (None, Some(_)) => DataEnd::Closed,
         (None, None) => DataEnd::Open,
     };
-    let bytes = c.bytes_to_client + c.bytes_to_server;
+    let bytes = c.bytes_to_client.saturating_add(c.bytes_to_server);
     // Cut short or never opened: a transfer that failed (as a data connection that failed in a
     // session is an error), whatever the missing control channel would have added. Otherwise
     // a fact to know.
@@ -193,7 +194,9 @@ fn uncontrolled(c: &Connection, evidence: DataEvidence, server: IpAddr) -> Findi
     }
 }
 
+// Tests index their own literals: a panic there is a failing test, not a crash on input.
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::model::Timestamp;

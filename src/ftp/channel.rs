@@ -64,7 +64,8 @@ impl Lines {
     pub fn iter(&self) -> impl Iterator<Item = LineRef<'_>> {
         let mut start = 0;
         self.marks.iter().map(move |m| {
-            let bytes = &self.bytes[start..m.end];
+            // Each mark ends where the next line's bytes begin: always in range.
+            let bytes = self.bytes.get(start..m.end).unwrap_or_default();
             start = m.end;
             LineRef { dir: m.dir, bytes, overlong: m.overlong, gap: m.gap }
         })
@@ -130,10 +131,9 @@ impl Channel {
         raw: &mut Vec<u8>,
         step: impl FnOnce(&mut Reassembler, &mut dyn FnMut(Chunk<'_>)),
     ) {
-        let i = dir as usize;
         let Channel { reasm, lines, gaps_seen } = self;
-        let splitter = &mut lines[i];
-        step(&mut reasm[i], &mut |chunk| match chunk {
+        let splitter = dir.of_mut(lines);
+        step(dir.of_mut(reasm), &mut |chunk| match chunk {
             Chunk::Data(bytes) if split => splitter.push(bytes, &mut |line| out.line(dir, line)),
             Chunk::Data(bytes) => raw.extend_from_slice(bytes),
             Chunk::Gap(_) => {
@@ -150,7 +150,7 @@ impl Channel {
         for splitter in &mut self.lines {
             splitter.gap();
         }
-        self.lines[dir as usize].push(raw, &mut |line| out.line(dir, line));
+        dir.of_mut(&mut self.lines).push(raw, &mut |line| out.line(dir, line));
     }
 
     /// Gives up waiting for holes: delivers everything buffered (gaps where bytes are missing).
@@ -163,7 +163,8 @@ impl Channel {
 
     /// Memory held for this channel: out-of-order bytes and partial lines, both ways.
     pub fn buffered(&self) -> usize {
-        self.reasm.iter().map(Reassembler::buffered_bytes).sum::<usize>() + self.lines.iter().map(|l| l.pending().len()).sum::<usize>()
+        let bytes = self.reasm.iter().map(Reassembler::buffered_bytes).chain(self.lines.iter().map(|l| l.pending().len()));
+        bytes.fold(0, usize::saturating_add)
     }
 
     /// Unfinished lines already longer than the longest kept (0, 1 or 2): a peer that sends an

@@ -42,8 +42,7 @@ fn is_ls_line(line: &[u8]) -> bool {
 
 /// `fact=value;` pairs, one of them `type=`, a space, then the name.
 fn is_mlsd_line(line: &[u8]) -> bool {
-    let Some(space) = line.iter().position(|&b| b == b' ') else { return false };
-    let facts = &line[..space];
+    let Some((facts, name)) = line.iter().position(|&b| b == b' ').and_then(|space| line.split_at_checked(space)) else { return false };
     let mut pairs = facts.split(|&b| b == b';');
     // The fact list ends with ';': the last piece is empty.
     let ends_right = facts.last() == Some(&b';');
@@ -51,28 +50,32 @@ fn is_mlsd_line(line: &[u8]) -> bool {
         p.is_empty()
             || p.iter()
                 .position(|&b| b == b'=')
-                .is_some_and(|eq| eq > 0 && p[..eq].iter().all(|b| b.is_ascii_alphanumeric() || b"-.".contains(b)))
+                .and_then(|eq| p.get(..eq))
+                .is_some_and(|fact| !fact.is_empty() && fact.iter().all(|b| b.is_ascii_alphanumeric() || b"-.".contains(b)))
     });
-    let typed = facts.split(|&b| b == b';').any(|p| p.len() > 5 && p[..5].eq_ignore_ascii_case(b"type="));
-    ends_right && well_formed && typed && space + 1 < line.len()
+    let typed = facts.split(|&b| b == b';').any(|p| p.len() > 5 && p.get(..5).is_some_and(|t| t.eq_ignore_ascii_case(b"type=")));
+    // `name` is the space and what follows it: a name of one byte at least.
+    ends_right && well_formed && typed && name.len() > 1
 }
 
 /// `MM-DD-YY  HH:MM(AM|PM)` then `<DIR>` or a size.
 fn is_dos_line(line: &[u8]) -> bool {
-    let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
-    if line.len() < 24 || !digits(&line[0..2]) || line[2] != b'-' || !digits(&line[3..5]) || line[5] != b'-' || !digits(&line[6..8]) {
+    let digits = |s: &[&u8]| s.iter().all(|b| b.is_ascii_digit());
+    let [m1, m2, b'-', d1, d2, b'-', y1, y2, rest @ ..] = line else { return false };
+    if line.len() < 24 || !digits(&[m1, m2, d1, d2, y1, y2]) {
         return false;
     }
-    let rest = line[8..].trim_ascii_start();
-    let time_ok = rest.len() > 7 && digits(&rest[0..2]) && rest[2] == b':' && digits(&rest[3..5]) && matches!(&rest[5..7], b"AM" | b"PM");
-    if !time_ok {
+    let [h1, h2, b':', n1, n2, b'A' | b'P', b'M', what @ ..] = rest.trim_ascii_start() else { return false };
+    if !digits(&[h1, h2, n1, n2]) {
         return false;
     }
-    let what = rest[7..].trim_ascii_start();
+    let what = what.trim_ascii_start();
     what.starts_with(b"<DIR>") || what.first().is_some_and(u8::is_ascii_digit)
 }
 
+// Tests index their own literals: a panic there is a failing test, not a crash on input.
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 mod tests {
     use super::looks_like_listing;
 

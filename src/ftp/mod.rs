@@ -2,6 +2,10 @@
 //! negotiation arguments (PORT, EPRT, LPRT, 227, 228, 229), recognising FTP by content, and
 //! one session's protocol state.
 
+// Packet data and capture time reach every module below: no arithmetic that can overflow, no
+// index that can panic (issue 20). An `allow` is narrow and says why its value stays small.
+#![deny(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
+
 /// Port of implicit FTPS: TLS from the first byte (RFC 4217 section 2.1 leaves it out; servers
 /// still offer it). Nothing on it can be read, here or by a NAT helper.
 pub const IMPLICIT_FTPS_PORT: u16 = 990;

@@ -207,7 +207,7 @@ impl SessionState {
                 // Only the leading letters are shown (the verb, if any): the rest of a garbled
                 // line, even of its first word ("PASS:secret"), could be a password.
                 let letters = line.iter().take(8).take_while(|b| b.is_ascii_alphabetic()).count();
-                let mut excerpt = printable(&line[..letters]);
+                let mut excerpt = printable(at_most(line, letters));
                 if letters < line.len() {
                     excerpt.push_str("...");
                 }
@@ -226,7 +226,7 @@ impl SessionState {
         }
         let mut pending = Pending { verb: cmd.verb, negotiation: None, transfer_of: None };
         match cmd.verb {
-            Verb::User => self.user = Some(printable(&cmd.arg[..cmd.arg.len().min(64)])),
+            Verb::User => self.user = Some(printable(at_most(cmd.arg, 64))),
             // The password itself is never kept: only the fact that it crossed in clear text.
             Verb::Pass => self.password_frame = Some(frame),
             Verb::Auth => {
@@ -241,7 +241,7 @@ impl SessionState {
                     _ => (NegotiationCommand::LPRT, parse::parse_lprt(cmd.arg)),
                 };
                 let mut neg = NegState::new(frame, ts, command);
-                neg.argument = Some(printable(&cmd.arg[..cmd.arg.len().min(MAX_TEXT)]));
+                neg.argument = Some(printable(at_most(cmd.arg, MAX_TEXT)));
                 match parsed {
                     // An IPv4-mapped IPv6 address (`EPRT |2|::ffff:192.0.2.10|..|`, from dual-stack
                     // sockets) is the IPv4 host: its data connection runs over IPv4.
@@ -269,13 +269,13 @@ impl SessionState {
             }
             Verb::List | Verb::Nlst | Verb::Mlsd | Verb::Retr | Verb::Stor | Verb::Stou | Verb::Appe => {
                 // A transfer uses the latest negotiation, if no transfer used it yet.
-                if let Some(n) = self.negotiations.len().checked_sub(1) {
-                    let neg = &mut self.negotiations[n];
+                let n = self.negotiations.len().checked_sub(1);
+                if let Some((n, neg)) = n.zip(self.negotiations.last_mut()) {
                     if neg.transfer.is_none() {
                         let mut text = printable(cmd.name).to_ascii_uppercase();
                         if !cmd.arg.is_empty() {
                             text.push(' ');
-                            text.push_str(&printable(&cmd.arg[..cmd.arg.len().min(MAX_TEXT)]));
+                            text.push_str(&printable(at_most(cmd.arg, MAX_TEXT)));
                         }
                         neg.transfer = Some(Transfer { frame, command: Some(text), preliminary: None, last: None, aborted: None });
                         pending.transfer_of = Some(n as u32);
@@ -304,7 +304,7 @@ impl SessionState {
                     buf.push_str(MASK);
                 }
             } else {
-                printable_into(buf, &line[..line.len().min(TIMELINE_TEXT)]);
+                printable_into(buf, at_most(line, TIMELINE_TEXT));
             }
         });
     }
@@ -338,7 +338,7 @@ impl SessionState {
 
     fn push_negotiation(&mut self, neg: NegState) -> Option<u32> {
         if self.negotiations.len() >= MAX_NEGOTIATIONS {
-            self.negotiations_over_limit += 1;
+            self.negotiations_over_limit = self.negotiations_over_limit.saturating_add(1);
             return None;
         }
         if self.negotiations.is_empty() {
@@ -346,25 +346,26 @@ impl SessionState {
             // would be most of a session's memory.
             self.negotiations.reserve_exact(1);
         }
+        let index = u32::try_from(self.negotiations.len()).ok()?;
         self.negotiations.push(neg);
-        Some(self.negotiations.len() as u32 - 1)
+        Some(index)
     }
 
     /// One line from the server.
     pub fn on_reply_line(&mut self, frame: u64, ts: Timestamp, line: &[u8], effects: &mut Vec<Effect>) {
         self.last_ts = ts;
-        self.timeline.push_with(frame, ts, Side::Server, |buf| printable_into(buf, &line[..line.len().min(TIMELINE_TEXT)]));
+        self.timeline.push_with(frame, ts, Side::Server, |buf| printable_into(buf, at_most(line, TIMELINE_TEXT)));
         match self.replies_in.push_line(line) {
             None => {}
             Some(ReplyEvent::Garbage { reason }) => {
-                self.anomaly(frame, "malformed_reply", reason.to_string(), printable(&line[..line.len().min(80)]));
+                self.anomaly(frame, "malformed_reply", reason.to_string(), printable(at_most(line, 80)));
                 // Still the server's answer to the oldest command: leaving that command pending
                 // would pair every later reply with the wrong command.
                 self.pending.pop_front();
             }
             Some(ReplyEvent::Reply(reply)) => {
                 if let Some(reason) = reply.malformed {
-                    self.anomaly(frame, "malformed_reply", reason.to_string(), printable(&line[..line.len().min(80)]));
+                    self.anomaly(frame, "malformed_reply", reason.to_string(), printable(at_most(line, 80)));
                 }
                 self.on_reply(frame, ts, reply, effects);
             }
@@ -375,7 +376,7 @@ impl SessionState {
         self.replies = self.replies.saturating_add(1);
         let first_line = reply.text.split(|&b| b == b'\n').next().unwrap_or(&[]);
         // Made only for the replies that are kept: most (331, 230, 200 ...) are not.
-        let reply_ref = || ReplyRef { code: reply.code, frame, text: printable(&first_line[..first_line.len().min(MAX_TEXT)]) };
+        let reply_ref = || ReplyRef { code: reply.code, frame, text: printable(at_most(first_line, MAX_TEXT)) };
         // The greeting is the first reply, whatever the client sent before it.
         if reply.code == 220 && self.banner.is_none() && self.replies == 1 {
             self.banner = Some(reply_ref().text);
@@ -514,6 +515,11 @@ pub fn printable(bytes: &[u8]) -> String {
     s
 }
 
+/// The first `n` bytes of `bytes`, or all of them if fewer.
+fn at_most(bytes: &[u8], n: usize) -> &[u8] {
+    bytes.get(..n).unwrap_or(bytes)
+}
+
 /// [`printable`] appended to `out` (trailing blanks kept).
 pub fn printable_into(out: &mut String, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -521,14 +527,19 @@ pub fn printable_into(out: &mut String, bytes: &[u8]) {
         if (0x20..0x7f).contains(&b) {
             out.push(b as char);
         } else {
+            // A nibble (b >> 4, b & 15) is below 16, the table's length.
+            #[allow(clippy::indexing_slicing)]
+            let (high, low) = (HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]);
             out.push_str("\\x");
-            out.push(HEX[usize::from(b >> 4)] as char);
-            out.push(HEX[usize::from(b & 15)] as char);
+            out.push(high as char);
+            out.push(low as char);
         }
     }
 }
 
+// Tests index their own literals: a panic there is a failing test, not a crash on input.
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

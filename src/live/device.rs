@@ -148,9 +148,10 @@ impl PacketSource for Device {
         match self.cap.next_packet() {
             Ok(p) => {
                 // Nanosecond precision was asked for: tv_usec holds nanoseconds. The casts are
-                // for systems where time_t or suseconds_t are narrower than i64.
+                // for systems where time_t or suseconds_t are narrower than i64. Saturating, as
+                // a file's times are: a clock set past 2262 cannot wrap to before 1970.
                 #[allow(clippy::unnecessary_cast)]
-                let ts = Timestamp(p.header.ts.tv_sec as i64 * 1_000_000_000 + p.header.ts.tv_usec as i64);
+                let ts = Timestamp::from_secs_nanos(p.header.ts.tv_sec as i64, p.header.ts.tv_usec as i64);
                 Next::Packet(Packet { ts, data: p.data, orig_len: p.header.len })
             }
             // Non-blocking: nothing queued right now.

@@ -81,7 +81,8 @@ impl PortRange {
     }
     /// How many ports it holds.
     pub fn ports(self) -> u32 {
-        u32::from(self.hi) - u32::from(self.lo) + 1
+        // u16 bounds in a u32: neither step can saturate.
+        u32::from(self.hi).saturating_sub(u32::from(self.lo)).saturating_add(1)
     }
 }
 
@@ -131,9 +132,9 @@ impl Crossed {
         let mut lo = u32::from(range.lo);
         for &p in self.passive_ports.iter().filter(|&&p| range.contains(p)) {
             if u32::from(p) > lo {
-                rest.push(PortRange { lo: lo as u16, hi: p - 1 });
+                rest.push(PortRange { lo: lo as u16, hi: p.saturating_sub(1) });
             }
-            lo = u32::from(p) + 1;
+            lo = u32::from(p).saturating_add(1);
         }
         if lo <= u32::from(range.hi) {
             rest.push(PortRange { lo: lo as u16, hi: range.hi });

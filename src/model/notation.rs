@@ -26,11 +26,7 @@ const V4_SOCK_LEN: usize = 21;
 impl Display for Ip {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self.0 {
-            IpAddr::V4(v4) => {
-                let mut buf = [0u8; V4_SOCK_LEN];
-                let n = write_v4(&mut buf, v4, None);
-                f.pad(as_str(&buf[..n]))
-            }
+            IpAddr::V4(v4) => f.pad(V4Text::new(v4, None).as_str()),
             IpAddr::V6(v6) => Display::fmt(&v6, f),
         }
     }
@@ -39,68 +35,65 @@ impl Display for Ip {
 impl Display for Sock {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self.0 {
-            SocketAddr::V4(v4) => {
-                let mut buf = [0u8; V4_SOCK_LEN];
-                let n = write_v4(&mut buf, *v4.ip(), Some(v4.port()));
-                f.pad(as_str(&buf[..n]))
-            }
+            SocketAddr::V4(v4) => f.pad(V4Text::new(*v4.ip(), Some(v4.port())).as_str()),
             SocketAddr::V6(v6) => Display::fmt(&v6, f),
         }
     }
 }
 
-/// Writes `a.b.c.d` (and `:port`) into `buf`, returning the length.
-fn write_v4(buf: &mut [u8; V4_SOCK_LEN], ip: Ipv4Addr, port: Option<u16>) -> usize {
-    let mut n = 0;
-    for (i, octet) in ip.octets().into_iter().enumerate() {
-        if i > 0 {
-            buf[n] = b'.';
-            n += 1;
-        }
-        n += write_decimal(&mut buf[n..], u32::from(octet));
-    }
-    if let Some(port) = port {
-        buf[n] = b':';
-        n += 1;
-        n += write_decimal(&mut buf[n..], u32::from(port));
-    }
-    n
+/// `a.b.c.d` (and `:port`) written into a buffer on the stack.
+struct V4Text {
+    buf: [u8; V4_SOCK_LEN],
+    len: usize,
 }
 
-/// Writes `value` (at most 65535) in decimal at the start of `out`, returning the length.
-fn write_decimal(out: &mut [u8], value: u32) -> usize {
-    let mut digits = [0u8; 5];
-    let mut len = 0;
-    let mut v = value;
-    loop {
-        digits[len] = b'0' + (v % 10) as u8;
-        len += 1;
-        v /= 10;
-        if v == 0 {
-            break;
+impl V4Text {
+    fn new(ip: Ipv4Addr, port: Option<u16>) -> V4Text {
+        let mut text = V4Text { buf: [0; V4_SOCK_LEN], len: 0 };
+        for (i, octet) in ip.octets().into_iter().enumerate() {
+            if i > 0 {
+                text.push(b'.');
+            }
+            text.decimal(u16::from(octet));
+        }
+        if let Some(port) = port {
+            text.push(b':');
+            text.decimal(port);
+        }
+        text
+    }
+
+    /// The buffer holds the longest endpoint: no byte is ever left out.
+    fn push(&mut self, byte: u8) {
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = byte;
+            self.len = self.len.saturating_add(1);
         }
     }
-    for i in 0..len {
-        out[i] = digits[len - 1 - i];
-    }
-    len
-}
 
-fn as_str(bytes: &[u8]) -> &str {
-    debug_assert!(bytes.iter().all(|b| b.is_ascii_digit() || *b == b'.' || *b == b':'));
-    // SAFETY: `write_v4` writes ASCII digits, dots and a colon only: valid UTF-8. (Checking it
-    // again was a fiftieth of the JSON writer's time.)
-    unsafe { std::str::from_utf8_unchecked(bytes) }
+    /// `value` in decimal, without leading zeros.
+    fn decimal(&mut self, value: u16) {
+        let digits = [value / 10_000, value / 1_000 % 10, value / 100 % 10, value / 10 % 10, value % 10];
+        let first = digits.iter().position(|&d| d != 0).unwrap_or(digits.len().saturating_sub(1));
+        for &d in digits.iter().skip(first) {
+            // A digit below 10 in the low bits of b'0' (0x30): its ASCII character.
+            self.push(b'0' | d as u8);
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        let bytes = self.buf.get(..self.len).unwrap_or_default();
+        debug_assert!(bytes.iter().all(|b| b.is_ascii_digit() || *b == b'.' || *b == b':'));
+        // SAFETY: only ASCII digits, dots and a colon are pushed: valid UTF-8. (Checking it
+        // again was a fiftieth of the JSON writer's time.)
+        unsafe { std::str::from_utf8_unchecked(bytes) }
+    }
 }
 
 impl Serialize for Sock {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self.0 {
-            SocketAddr::V4(v4) => {
-                let mut buf = [0u8; V4_SOCK_LEN];
-                let n = write_v4(&mut buf, *v4.ip(), Some(v4.port()));
-                s.serialize_str(as_str(&buf[..n]))
-            }
+            SocketAddr::V4(v4) => s.serialize_str(V4Text::new(*v4.ip(), Some(v4.port())).as_str()),
             SocketAddr::V6(_) => s.collect_str(&self.0),
         }
     }
@@ -109,11 +102,7 @@ impl Serialize for Sock {
 impl Serialize for Ip {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self.0 {
-            IpAddr::V4(v4) => {
-                let mut buf = [0u8; V4_SOCK_LEN];
-                let n = write_v4(&mut buf, v4, None);
-                s.serialize_str(as_str(&buf[..n]))
-            }
+            IpAddr::V4(v4) => s.serialize_str(V4Text::new(v4, None).as_str()),
             IpAddr::V6(_) => s.collect_str(&self.0),
         }
     }
@@ -137,7 +126,9 @@ pub fn ip<S: Serializer>(a: &IpAddr, s: S) -> Result<S::Ok, S::Error> {
     Ip(*a).serialize(s)
 }
 
+// Tests index their own literals: a panic there is a failing test, not a crash on input.
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -123,17 +123,18 @@ impl Timeline {
     /// limit, `write` is not called and the line is counted.
     pub fn push_with(&mut self, frame: u64, time: Timestamp, from: Side, write: impl FnOnce(&mut String)) {
         if self.lines.len() >= self.limit as usize {
-            self.not_kept += 1;
+            self.not_kept = self.not_kept.saturating_add(1);
             return;
         }
         let start = self.text.len();
         write(&mut self.text);
-        let mut end = self.text.len().min(start + TIMELINE_TEXT);
+        let mut end = self.text.len().min(start.saturating_add(TIMELINE_TEXT));
+        // `start` is a boundary (the text before it is whole): the walk stops there at the latest.
         while !self.text.is_char_boundary(end) {
-            end -= 1;
+            end = end.saturating_sub(1);
         }
-        let len = self.text[start..end].trim_end().len();
-        self.text.truncate(start + len);
+        let len = self.text.get(start..end).map_or(0, |line| line.trim_end().len());
+        self.text.truncate(start.saturating_add(len));
         self.lines.push(LineRef { frame, time, from, start: start as u32, len: len as u32 });
     }
 
@@ -147,7 +148,7 @@ impl Timeline {
 
     pub fn get(&self, i: usize) -> Option<ControlLine<'_>> {
         let l = self.lines.get(i)?;
-        let text = self.text.get(l.start as usize..(l.start + l.len) as usize).unwrap_or("");
+        let text = self.text.get(l.start as usize..l.start.saturating_add(l.len) as usize).unwrap_or("");
         Some(ControlLine { frame: l.frame, time: l.time, from: l.from, text })
     }
 
@@ -390,7 +391,9 @@ impl Serialize for Icmp {
     }
 }
 
+// Tests index their own literals: a panic there is a failing test, not a crash on input.
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -60,6 +60,26 @@ pub enum Dir {
     ToClient,
 }
 
+impl Dir {
+    /// This direction's half of what is kept per direction, `[toward the server, toward the
+    /// client]`: no index to get wrong.
+    pub fn of<T>(self, pair: &[T; 2]) -> &T {
+        let [to_server, to_client] = pair;
+        match self {
+            Dir::ToServer => to_server,
+            Dir::ToClient => to_client,
+        }
+    }
+
+    pub fn of_mut<T>(self, pair: &mut [T; 2]) -> &mut T {
+        let [to_server, to_client] = pair;
+        match self {
+            Dir::ToServer => to_server,
+            Dir::ToClient => to_client,
+        }
+    }
+}
+
 /// The observable life of one TCP connection. Small and `Copy`: data connections' facts are
 /// copied into their negotiation after every packet, so evicting the flow loses nothing.
 #[derive(Debug, Clone, Copy)]
@@ -143,7 +163,7 @@ impl Conn {
         if len == 0 {
             return;
         }
-        let span = self.spans[dir as usize].get_or_insert(Span { base: seq, low: 0, high: 0 });
+        let span = dir.of_mut(&mut self.spans).get_or_insert(Span { base: seq, low: 0, high: 0 });
         span.cover(seq, len);
         let bytes = span.len();
         match dir {
@@ -422,7 +442,7 @@ impl<F: Evictable> FlowTable<F> {
             let idle = now.0.saturating_sub(c.last_ts.0);
             let timeout = if c.is_closed() || f.retired() {
                 limits.closed_timeout_ns
-            } else if c.synack_frame.is_none() && c.bytes_to_server + c.bytes_to_client == 0 {
+            } else if c.synack_frame.is_none() && c.bytes_to_server == 0 && c.bytes_to_client == 0 {
                 limits.half_open_timeout_ns
             } else {
                 limits.idle_timeout_ns
@@ -432,12 +452,12 @@ impl<F: Evictable> FlowTable<F> {
         };
         // A flow that ended (closed, or retired with its session) and went quiet is done, not
         // dropped early: it is not counted as evicted.
-        let mut done = 0;
+        let mut done = 0usize;
         self.flows.extract_if(|_, f| stale(f)).for_each(|(_, f)| {
-            done += usize::from(f.conn().is_closed() || f.retired());
+            done = done.saturating_add(usize::from(f.conn().is_closed() || f.retired()));
             evicted(f)
         });
-        if self.flows.len() * 4 >= self.limits.max_flows * 3 {
+        if self.flows.len().saturating_mul(4) >= self.limits.max_flows.saturating_mul(3) {
             let mut ages: Vec<i64> = self.flows.values().filter(|f| !f.pinned()).map(|f| f.conn().last_ts.0).collect();
             if !ages.is_empty() {
                 let mid = ages.len() / 2;
@@ -446,7 +466,9 @@ impl<F: Evictable> FlowTable<F> {
                 self.flows.extract_if(|_, f| !f.pinned() && f.conn().last_ts.0 <= cut).for_each(|(_, f)| evicted(f));
             }
         }
-        self.evicted += (before - self.flows.len() - done) as u64;
+        // Flows taken out, less the ones that were done (counted among them).
+        let dropped = before.saturating_sub(self.flows.len()).saturating_sub(done);
+        self.evicted = self.evicted.saturating_add(dropped as u64);
         // Removed entries leave tombstones, and a table full of them grows instead of reusing
         // them: rebuilt smaller, it stays within one doubling of what the flow limit needs. Only
         // when it is mostly empty, or every sweep would shrink it and the next inserts grow it.
@@ -456,7 +478,9 @@ impl<F: Evictable> FlowTable<F> {
     }
 }
 
+// Tests index their own literals: a panic there is a failing test, not a crash on input.
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
