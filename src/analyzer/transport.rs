@@ -20,13 +20,13 @@ pub(super) fn is_opening(seg: &TcpSegment<'_>) -> bool {
 /// does: ports are reused. Before the SYN-ACK, the SYN is retried; a SYN-ACK seen before any
 /// SYN may be its own SYN stamped late.
 pub(super) fn opens_anew(c: &Conn, seg: &TcpSegment<'_>) -> bool {
-    let new_isn = c.client_isn != Some(seg.seq);
     let reused = c.is_closed() || (c.synack_frame.is_some() && c.client_isn.is_some());
-    is_opening(seg) && reused && new_isn
+    reused && reopens(c.client_isn, seg)
 }
 
-/// Whether a segment on the endpoints of a connection that ended (client ISN `client_isn`)
-/// opens a new one: a SYN with another ISN, as [`opens_anew`] says of a closed connection.
+/// Whether a segment on the endpoints of a connection that is over (client ISN `client_isn`:
+/// a closed one, or one that ended and left the flow table) opens a new one: a SYN with
+/// another ISN.
 pub(super) fn reopens(client_isn: Option<u32>, seg: &TcpSegment<'_>) -> bool {
     is_opening(seg) && client_isn != Some(seg.seq)
 }
