@@ -2,7 +2,8 @@
 //! less than 6 times as long (linear is 4, quadratic 16), for the text report, the JSON report
 //! and NDJSON. The captures are copies of one real lab session (vsftpd advertising its private
 //! address; tests/common/replicate.rs, as bench/sessions.sh uses), 5,000 open at once, written
-//! in process; the binary's CPU time is measured on each, best of 2 runs per size and output.
+//! in process; the binary's CPU time is measured on each, best of 2 runs per size and output
+//! (a ratio over the limit is measured again, up to 3 times, and the lowest counts).
 //! The JSON report must hold every session written.
 //!
 //! Sizes: 10k and 40k sessions in release builds (`cargo test --release`, about 30 s on two
@@ -27,6 +28,7 @@ const SOURCE: &str = "fixtures/pasv-private-leak-unanswered/client.pcap";
 const CONCURRENCY: u64 = 5_000;
 const SIZES: [u64; 2] = if cfg!(debug_assertions) { [2_500, 10_000] } else { [10_000, 40_000] };
 const RUNS: usize = 2;
+const MEASUREMENTS: usize = 3;
 const MAX_RATIO: f64 = 6.0;
 /// Held by each test for its whole run: children's CPU time is counted for the process.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -103,14 +105,26 @@ fn ratios_over(captures: &[PathBuf], sizes: &[u64; 2], max_ratio: f64) -> Vec<St
     }
     let mut failures = Vec::new();
     for (name, args) in outputs {
-        let mut best = [Duration::MAX; 2];
-        // Sizes alternate, so that a change of machine load hits both alike.
-        for _ in 0..RUNS {
-            for (i, capture) in captures.iter().enumerate() {
-                best[i] = best[i].min(timed(args, capture));
+        // A ratio over the limit is measured again, up to MEASUREMENTS times, and the lowest
+        // counts: load from elsewhere only ever inflates a ratio, while work that grows too fast
+        // reads too high every time.
+        let (mut best, mut ratio) = ([Duration::MAX; 2], f64::INFINITY);
+        for _ in 0..MEASUREMENTS {
+            let mut fastest = [Duration::MAX; 2];
+            // Sizes alternate, so that a change of machine load hits both alike.
+            for _ in 0..RUNS {
+                for (i, capture) in captures.iter().enumerate() {
+                    fastest[i] = fastest[i].min(timed(args, capture));
+                }
+            }
+            let measured = fastest[1].as_secs_f64() / fastest[0].as_secs_f64();
+            if measured < ratio {
+                (best, ratio) = (fastest, measured);
+            }
+            if ratio < max_ratio {
+                break;
             }
         }
-        let ratio = best[1].as_secs_f64() / best[0].as_secs_f64();
         let line = format!(
             "{name}: {} sessions {:.3} s, {} sessions {:.3} s: {ratio:.1}x for {}x the sessions",
             sizes[0],
