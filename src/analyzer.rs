@@ -18,6 +18,7 @@
 // index that can panic (issue 20). An `allow` is narrow and says why its value stays small.
 #![deny(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 
+mod along;
 mod budget;
 mod control;
 mod deadlines;
@@ -38,13 +39,16 @@ use crate::correlate::untied::UntiedSyns;
 use crate::correlate::{Expectation, Expectations};
 use crate::decode::defrag::Reassembler;
 use crate::decode::{self, Decoded, Fragment, LinkType, TcpSegment, Unreachable};
-use crate::diagnose::{self, across::NatPairing, credentials::CleartextLogins, servers::Servers, unclaimed::Unclaimed, Context};
+use crate::diagnose::{
+    self, across::NatPairing, credentials::CleartextLogins, guessing::Guessing, servers::Servers, unclaimed::Unclaimed, Context,
+};
 use crate::ftp::probe::Verdict;
 use crate::ftp::session::{Effect, SessionState};
 use crate::model::event::STATS_EVERY_NS;
 use crate::model::finding::NO_SESSION;
 use crate::model::{Directions, EndReason, Event, Frame, Stats, Summary, Timestamp};
 use crate::tcp::flow::{Conn, FlowKey, FlowTable};
+use along::OpenCounts;
 use budget::BufferBudget;
 use control::Scratch;
 use deadlines::Deadlines;
@@ -83,6 +87,10 @@ pub struct Analyzer {
     next_servers: Option<Timestamp>,
     /// Clear-text logins, told once when the input ends.
     logins: CleartextLogins,
+    /// Failed logins by client address, told once when the input ends.
+    guessing: Guessing,
+    /// Sessions open at once, per client address and server.
+    open_counts: OpenCounts,
     duplicates: Duplicates,
     events: Events,
     budget: BufferBudget,
@@ -125,6 +133,8 @@ impl Analyzer {
             servers: Servers::default(),
             next_servers: None,
             logins: CleartextLogins::default(),
+            guessing: Guessing::new(settings.guessing),
+            open_counts: OpenCounts::default(),
             duplicates: Duplicates::default(),
             events: Events::new(settings.negotiation_events),
             budget: BufferBudget::new(settings.buffer_budget),
@@ -302,12 +312,16 @@ impl Analyzer {
         s.probable_channels_dropped = self.encrypted.dropped;
         s.host_sessions_dropped = self.encrypted.hosts_dropped().saturating_add(self.client_only.hosts_dropped());
         s.pairing_digests_dropped = self.pairing.dropped;
+        s.guessing_addresses_dropped = self.guessing.dropped;
         totals::add_fragments(s, self.fragments.counts());
         s.server_sessions_over_limit = self.servers.sessions_left_out();
         // An empty input has no capture time at all.
         let time = s.last_time.unwrap_or_default();
         // About the capture, not a session's problem: not in the totals.
         if let Some(f) = self.logins.finding() {
+            self.events.finding(f, self.last_frame, time);
+        }
+        for f in self.guessing.findings() {
             self.events.finding(f, self.last_frame, time);
         }
         // Each server from the whole capture, with its fix block: the closing summary's own.
@@ -439,7 +453,8 @@ impl Analyzer {
         self.next_session = id.saturating_add(1);
         self.summary.sessions = self.summary.sessions.saturating_add(1);
         let lines = self.settings.timeline_lines;
-        let (s, channel) = control::recognised(*probe, id, &flow.conn, (frame, ts), one_way_frame, lines, &mut self.scratch.effects);
+        let (mut s, channel) = control::recognised(*probe, id, &flow.conn, (frame, ts), one_way_frame, lines, &mut self.scratch.effects);
+        s.login.open_along = self.open_counts.opened(s.client.ip(), s.server);
         flow.become_control(id, Box::new(channel), &mut self.budget);
         if s.directions == Directions::ClientToServer {
             self.client_only.note(&s);
@@ -578,12 +593,14 @@ impl Analyzer {
         }
         self.encrypted.forget(&s);
         self.client_only.forget(&s);
+        self.open_counts.settled(s.client.ip(), s.server);
         let (now, frame) = (self.now, self.last_frame);
         let mut record = outcome::session_record(&s, now, reason);
         let context = Context { intent: self.settings.intent, server_block: self.servers.has_room_for(&record) };
         record.findings = diagnose::session_findings(&record, &context);
         self.servers.see(&record);
         self.logins.see(&record);
+        self.guessing.see(&record);
         totals::add_session(&mut self.summary, &record);
         let across = self.pairing.settle(&record, now);
         self.events.settled(&s.negotiations, record, frame, now);

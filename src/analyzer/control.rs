@@ -14,7 +14,7 @@ use crate::ftp::channel::{Channel, LineRef, Lines};
 use crate::ftp::detect;
 use crate::ftp::probe::{Probe, Verdict};
 use crate::ftp::session::{Effect, SessionState};
-use crate::model::{Directions, Timestamp};
+use crate::model::{Directions, Side, Timestamp};
 use crate::tcp::flow::{Conn, Dir};
 
 /// Buffers reused for every packet: no allocation per packet on the hot path.
@@ -74,6 +74,8 @@ pub(super) fn recognised(
     }
     s.last_frame = frame;
     s.last_ts = s.last_ts.max(ts);
+    // Closed while it was watched (a greeting that refused, then the close): who began it.
+    s.login.closed_by = first_close(conn);
     update_control(&mut s, conn, &probe.channel);
     (s, probe.channel)
 }
@@ -116,6 +118,12 @@ pub(super) fn control_segment(
         if let Some(last) = s.negotiations.last_mut() {
             last.followed = true;
         }
+        // Who hung up first: the server right after a password is a refusal of its own.
+        let by = match dir {
+            Dir::ToServer => Side::Client,
+            Dir::ToClient => Side::Server,
+        };
+        s.login.closed_by.get_or_insert((by, frame));
     }
     let mut held = channel.buffered();
     let mut given_up = 0;
@@ -166,6 +174,21 @@ fn apply_line(s: &mut SessionState, frame: u64, ts: Timestamp, line: LineRef<'_>
         Dir::ToServer => s.on_command(frame, ts, line.bytes, effects),
         Dir::ToClient => s.on_reply_line(frame, ts, line.bytes, effects),
     }
+}
+
+/// Which side closed a connection first and in which frame, as far as its flags tell: a RST,
+/// or a FIN from one side only (from both, the first is not known).
+fn first_close(conn: &Conn) -> Option<(Side, u64)> {
+    let side = |dir| if dir == Dir::ToServer { Side::Client } else { Side::Server };
+    if let Some((frame, dir)) = conn.rst {
+        return Some((side(dir), frame));
+    }
+    let dir = match conn.fins {
+        0b01 => Dir::ToServer,
+        0b10 => Dir::ToClient,
+        _ => return None,
+    };
+    Some((side(dir), conn.fin_frame?))
 }
 
 /// The directions of a connection the capture holds so far.

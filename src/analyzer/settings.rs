@@ -36,6 +36,8 @@ pub struct Settings {
     pub negotiation_events: bool,
     /// The operator's intended setup, checked by diagnosis and used in its fixes.
     pub intent: Intent,
+    /// Password guessing: this many failed logins from one address within so many minutes.
+    pub guessing: crate::diagnose::guessing::Rule,
     /// Tell the servers whose picture changed every this much capture time (a live capture);
     /// None: only at the end.
     pub server_events_every_ns: Option<i64>,
@@ -56,6 +58,7 @@ impl Default for Settings {
             negotiation_events: true,
             intent: Intent::default(),
             server_events_every_ns: None,
+            guessing: crate::diagnose::guessing::Rule::default(),
         }
     }
 }

@@ -33,6 +33,7 @@ pub fn session_record(s: &SessionState, end: Timestamp, reason: EndReason) -> mo
         protected_data: s.protected_data,
         clear_again_frame: s.clear_again_frame,
         password_frame: s.password_frame,
+        login: s.login.clone(),
         commands: s.commands,
         replies: s.replies,
         captured_directions: s.directions,

@@ -12,6 +12,8 @@
 
 pub mod across;
 pub mod credentials;
+pub mod guessing;
+mod login;
 mod negotiation;
 pub mod servers;
 mod session;
@@ -42,6 +44,7 @@ pub fn session_findings(s: &Session, cx: &Context) -> Vec<Finding> {
     let setup = server_setup(s, cx);
     let mut found = Vec::new();
     session::findings(s, cx, &setup, &mut found);
+    login::findings(s, &mut found);
     for n in &s.negotiations {
         negotiation::findings(s, n, cx, &setup, &mut found);
     }

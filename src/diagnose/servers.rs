@@ -12,8 +12,8 @@ use super::is_lan;
 use crate::model::finding::Details;
 use crate::model::server::{CauseCount, Named};
 use crate::model::{
-    classify, AddressClass, Crossed, FindingKind, Fix, Intent, Known, Mode, Outcome, PortRange, Server, ServerPicture, ServerSetup,
-    Session, Software, Transfers,
+    classify, AddressClass, Crossed, FindingKind, Fix, Intent, Known, Mode, OpenAlong, Outcome, PortRange, Server, ServerPicture,
+    ServerSetup, Session, Software, Transfers,
 };
 use crate::AddrMap;
 use std::net::{IpAddr, SocketAddr};
@@ -118,6 +118,12 @@ pub fn merge(a: &ServerPicture, b: &ServerPicture) -> ServerPicture {
         server_settings: a.named.server_settings || b.named.server_settings,
         forward: a.named.forward || b.named.forward,
         allow: a.named.allow || b.named.allow,
+        limit_per_address: a.named.limit_per_address || b.named.limit_per_address,
+        limit_total: a.named.limit_total || b.named.limit_total,
+    };
+    m.peak_open = OpenAlong {
+        from_client: a.peak_open.from_client.max(b.peak_open.from_client),
+        at_server: a.peak_open.at_server.max(b.peak_open.at_server),
     };
     m
 }
@@ -158,6 +164,9 @@ fn add(p: &mut ServerPicture, s: &Session) {
         p.software = s.software;
     }
     p.control_crossed |= super::control_crossed(s);
+    let along = s.login.open_along;
+    p.peak_open.from_client = p.peak_open.from_client.max(along.from_client);
+    p.peak_open.at_server = p.peak_open.at_server.max(along.at_server);
     p.transfers.add_all(Transfers::of(s));
     let server = s.server.ip();
     match classify(server) {
@@ -246,6 +255,8 @@ fn name(named: &mut Named, fix: &Fix) {
         Fix::ServerPassiveSettings { .. } | Fix::ServerPassiveRange { .. } => named.server_settings = true,
         Fix::ForwardPassiveRange { .. } => named.forward = true,
         Fix::AllowPassiveRange { .. } => named.allow = true,
+        Fix::RaiseConnectionLimit { per_address: true, .. } => named.limit_per_address = true,
+        Fix::RaiseConnectionLimit { per_address: false, .. } => named.limit_total = true,
         _ => {}
     }
 }
@@ -284,6 +295,15 @@ pub fn fix_block(p: &ServerPicture, intent: Intent) -> Vec<Fix> {
     // With the LAN address known, the server is behind NAT: forwarding is the fix.
     if p.named.allow && setup.lan_address == Known::Unknown && to_open {
         fix.push(Fix::AllowPassiveRange { setup, crossed });
+    }
+    // A limit that refused sessions: at least as many as the capture saw open at once, so that
+    // every one of them is let in.
+    for (named, per_address, peak) in
+        [(p.named.limit_per_address, true, p.peak_open.from_client), (p.named.limit_total, false, p.peak_open.at_server)]
+    {
+        if named {
+            fix.push(Fix::RaiseConnectionLimit { software: p.software, per_address, at_least: Known::Seen(peak.max(2)) });
+        }
     }
     fix
 }
@@ -333,7 +353,7 @@ mod tests {
         p.advertised = ports(advertised);
         p.crossed = ports(crossed);
         p.tried = ports(tried);
-        p.named = Named { server_settings: true, forward: true, allow: false };
+        p.named = Named { server_settings: true, forward: true, ..Named::default() };
         p
     }
 

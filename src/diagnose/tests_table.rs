@@ -7,8 +7,8 @@ use super::across::NatPairing;
 use super::{session_findings, Context};
 use crate::model::record::{Anomaly, ControlStats, DataChannel, Timeline};
 use crate::model::{
-    classify, Connection, Directions, EndReason, Finding, FindingKind, Fix, Intent, Mode, Negotiation, NegotiationCommand, Outcome,
-    PortRange, Session, Severity, Side, Software, Timestamp,
+    classify, Connection, Directions, EndReason, Finding, FindingKind, Fix, Intent, LoginStep, Mode, Negotiation, NegotiationCommand,
+    Outcome, PortRange, Refusal, Session, Severity, Side, Software, Timestamp,
 };
 use std::net::{IpAddr, SocketAddr};
 
@@ -54,6 +54,7 @@ fn session(client: &str, server: &str) -> Session {
         protected_data: false,
         clear_again_frame: None,
         password_frame: None,
+        login: Default::default(),
         commands: 4,
         replies: 4,
         captured_directions: Directions::Both,
@@ -657,9 +658,144 @@ fn rejection_rows() -> Vec<Row> {
     ]
 }
 
+/// A refusal of `step` for `user`: the command in frame `frame - 1`, the reply in `frame`.
+fn refusal(step: Option<LoginStep>, user: Option<&str>, frame: u64, code: u16, text: &str) -> Refusal {
+    Refusal {
+        step,
+        command_frame: step.map(|_| frame - 1),
+        user: user.map(String::from),
+        code,
+        frame,
+        time: Timestamp(frame as i64 * SECOND),
+        text: text.to_string(),
+    }
+}
+
+/// `software`'s session whose login met these refusals; the server's last reply is the last
+/// refusal's, and the session logged in at `accepted` if given.
+fn refused(software: Software, refusals: Vec<Refusal>, accepted: Option<u64>) -> Session {
+    changed(session(CLIENT, SERVER), |s| {
+        s.software = software;
+        s.login.last_reply_frame = refusals.iter().map(|r| r.frame).chain(accepted).max();
+        for r in refusals {
+            s.login.refuse(r);
+        }
+        s.login.accepted_frame = accepted;
+    })
+}
+
+fn login_rows() -> Vec<Row> {
+    use LoginStep::{Other, Pass, User};
+    use Software::{ProFtpd, Vsftpd};
+    vec![
+        row(
+            "a wrong password: nothing on the server to change",
+            refused(Vsftpd, vec![refusal(Some(Pass), Some("alice"), 6, 530, "Login incorrect.")], None),
+            vec![want(LoginFailed, Error, &[5, 6], &["CheckCredentials"])],
+        ),
+        row(
+            "a typo: a later try in the session got in",
+            refused(Vsftpd, vec![refusal(Some(Pass), Some("alice"), 6, 530, "Login incorrect.")], Some(10)),
+            vec![want(LoginFailed, Warning, &[5, 6], &[])],
+        ),
+        row(
+            "vsftpd anonymous only: local_enable",
+            refused(Vsftpd, vec![refusal(Some(Pass), Some("alice"), 6, 530, "This FTP server is anonymous only.")], None),
+            vec![want(LoginFailed, Error, &[5, 6], &["AllowLocalLogins"])],
+        ),
+        row(
+            "vsftpd userlist: refused at USER",
+            refused(Vsftpd, vec![refusal(Some(User), Some("alice"), 4, 530, "Permission denied.")], None),
+            vec![want(LoginFailed, Error, &[3, 4], &["UnlistUser"])],
+        ),
+        row(
+            "anonymous refused",
+            refused(Vsftpd, vec![refusal(Some(Pass), Some("anonymous"), 6, 530, "Login incorrect.")], None),
+            vec![want(LoginFailed, Error, &[5, 6], &["AllowAnonymous"])],
+        ),
+        row(
+            "PASS before USER",
+            refused(Vsftpd, vec![refusal(Some(Pass), None, 4, 503, "Login with USER first.")], None),
+            vec![want(LoginFailed, Error, &[3, 4], &["LoginFirst"])],
+        ),
+        row(
+            "a command before the login refused, then the login: how clients probe, nothing to say",
+            refused(Vsftpd, vec![refusal(Some(Other), None, 4, 530, "Please login with USER and PASS.")], Some(8)),
+            vec![],
+        ),
+        row(
+            "vsftpd requires TLS: told as that, not as a failed login",
+            refused(Vsftpd, vec![refusal(Some(User), Some("alice"), 4, 530, "Non-anonymous sessions must use encryption.")], None),
+            vec![want(TlsRequired, Error, &[3, 4], &["ClientExplicitTls", "HelperBlindUnderTls", "AllowClearLogins"])],
+        ),
+        row(
+            "ProFTPD requires TLS",
+            refused(ProFtpd, vec![refusal(Some(User), Some("alice"), 4, 550, "SSL/TLS required on the control channel")], None),
+            vec![want(TlsRequired, Error, &[3, 4], &["ClientExplicitTls", "HelperBlindUnderTls", "AllowClearLogins"])],
+        ),
+        row(
+            "a greeting that refuses: too many from the address, the limit raised from the server's block",
+            refused(Vsftpd, vec![refusal(None, None, 2, 421, "There are too many connections from your internet address.")], None),
+            vec![want(ServiceRefused, Error, &[2], &["RaiseConnectionLimit"])],
+        ),
+        row(
+            "vsftpd's writable chroot",
+            refused(
+                Vsftpd,
+                vec![refusal(Some(Pass), Some("alice"), 6, 500, "OOPS: vsftpd: refusing to run with writable root inside chroot()")],
+                None,
+            ),
+            vec![want(ServiceRefused, Error, &[5, 6], &["AllowWritableChroot"])],
+        ),
+        row(
+            "an OOPS the server talked on after: it ended nothing",
+            changed(refused(Vsftpd, vec![refusal(None, None, 6, 500, "OOPS: something")], None), |s| s.login.last_reply_frame = Some(9)),
+            vec![],
+        ),
+        row(
+            "an idle timeout's 421: the client left it idle, nothing was refused",
+            refused(Vsftpd, vec![refusal(None, None, 60, 421, "Timeout.")], Some(6)),
+            vec![],
+        ),
+        row(
+            "the server hung up right after the password",
+            changed(session(CLIENT, SERVER), |s| {
+                s.login.unanswered = Some((Pass, 6));
+                s.login.closed_by = Some((Side::Server, 7));
+            }),
+            vec![want(ServiceRefused, Error, &[6, 7], &[])],
+        ),
+        row(
+            "the server hung up right after its greeting",
+            changed(session(CLIENT, SERVER), |s| {
+                (s.commands, s.banner) = (0, Some("(vsFTPd 3.0.3)".into()));
+                s.login.closed_by = Some((Side::Server, 3));
+            }),
+            vec![want(ServiceRefused, Error, &[1, 3], &[])],
+        ),
+        row(
+            "the server's side alone, its close after the greeting: the client's silence is the capture's",
+            changed(session(CLIENT, SERVER), |s| {
+                (s.commands, s.banner, s.captured_directions) = (0, Some("(vsFTPd 3.0.3)".into()), Directions::ServerToClient);
+                s.login.closed_by = Some((Side::Server, 3));
+            }),
+            vec![],
+        ),
+        row(
+            "the client hung up after the greeting: a health check, not a refusal",
+            changed(session(CLIENT, SERVER), |s| {
+                (s.commands, s.banner) = (0, Some("(vsFTPd 3.0.3)".into()));
+                s.login.closed_by = Some((Side::Client, 3));
+            }),
+            vec![],
+        ),
+    ]
+}
+
 #[test]
 fn each_decision_gives_its_findings() {
-    let rows: Vec<Row> = [control_rows(), leak_rows(), address_rows(), intent_rows(), rejection_rows()].into_iter().flatten().collect();
+    let rows: Vec<Row> =
+        [control_rows(), leak_rows(), address_rows(), intent_rows(), rejection_rows(), login_rows()].into_iter().flatten().collect();
     let mut failed = Vec::new();
     for r in &rows {
         let cx = Context { intent: r.intent, server_block: true };
@@ -705,6 +841,10 @@ fn all_kinds_and_severities() -> Vec<(FindingKind, Severity)> {
             TransferFailed => &[Error],
             // Outside any session (diagnose::unclaimed, tested there), not from a record.
             ControlConnectionFailed | DataWithoutControl => &[],
+            LoginFailed => &[Warning, Error],
+            ServiceRefused | TlsRequired => &[Error],
+            // Across sessions (diagnose::guessing, tested there).
+            PasswordGuessing => &[],
         }
     };
     let kinds = [
@@ -728,6 +868,10 @@ fn all_kinds_and_severities() -> Vec<(FindingKind, Severity)> {
         ControlConnectionFailed,
         DataWithoutControl,
         TransferFailed,
+        LoginFailed,
+        ServiceRefused,
+        TlsRequired,
+        PasswordGuessing,
     ];
     kinds.into_iter().flat_map(|k| severities(k).iter().map(move |&s| (k, s))).collect()
 }

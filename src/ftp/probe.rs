@@ -115,8 +115,26 @@ impl Probe {
         match (server_ok, client_ok) {
             (Some(false), _) | (_, Some(false)) => Verdict::NotFtp,
             (Some(true), Some(true)) => Verdict::Ftp,
+            (Some(true), None) if self.refused_before_any_command(conn, intended_port) => Verdict::Ftp,
             _ => self.one_way(conn, intended_port),
         }
+    }
+
+    /// The server answered and the connection closed before the client sent a command: a
+    /// greeting that refuses the session (vsftpd's `421 There are too many connections from
+    /// your internet address.`, a `500 OOPS:`), or a 220 after which the server itself hung up.
+    /// On an FTP port only: SMTP servers greet with 421 too. A client that reads a 220 and
+    /// leaves (a health check) is not a session: it refused nothing.
+    fn refused_before_any_command(&self, conn: &Conn, intended_port: Option<u16>) -> bool {
+        let port = conn.server.port();
+        if !(USUAL_CONTROL_PORTS.contains(&port) || intended_port == Some(port)) {
+            return false;
+        }
+        let Some(greeting) = self.lines.iter().find(|l| l.dir == Dir::ToClient && !l.bytes.is_empty()) else { return false };
+        let refuses = matches!(greeting.bytes.first(), Some(b'4' | b'5'));
+        let server_hung_up = conn.fins & 0b10 != 0 || conn.rst.is_some_and(|(_, dir)| dir == Dir::ToClient);
+        let closed = conn.fins != 0 || conn.rst.is_some();
+        (refuses && closed) || server_hung_up
     }
 
     fn one_way(&self, conn: &Conn, intended_port: Option<u16>) -> Verdict {
@@ -207,6 +225,36 @@ mod tests {
         // A POP3 client alone on port 110 is not an FTP session.
         let v = fed("203.0.113.10:110", false, &[b"USER bob\r\n", b"PASS x\r\n", b"STAT\r\n", b"RETR 1\r\n"]);
         assert_eq!(one_way_at(&v), None);
+    }
+
+    /// A server's greeting, then a close (`fins` as `Conn` keeps them), judged.
+    fn greeting_then_close(server: &str, greeting: &[u8], fins: u8) -> Verdict {
+        let (client, server) = (sa("192.0.2.10:40000"), sa(server));
+        let mut conn = Conn::new(client, server, 1, Timestamp(0));
+        conn.syn = Some((1, Timestamp(0)));
+        conn.sent = 0b11;
+        let flags = TcpFlags { syn: false, ack: true, fin: false, rst: false };
+        let seg = TcpSegment { src: server, dst: client, seq: 1, ack: 1, flags, payload: greeting, missing: 0 };
+        let mut probe = start(&mut conn, &seg, 4096, 65536).expect("a reply from the server");
+        let (mut lines, mut raw) = (Lines::default(), Vec::new());
+        probe.channel.push(Dir::ToClient, &seg, true, &mut lines, &mut raw);
+        for l in lines.iter() {
+            probe.lines.push(l);
+        }
+        assert!(matches!(probe.judge(&conn, None), Verdict::Undecided), "open: the client may still speak");
+        conn.fins = fins;
+        probe.judge(&conn, None)
+    }
+
+    #[test]
+    fn a_greeting_that_refuses_then_a_close_is_a_session() {
+        let refusal = b"421 There are too many connections from your internet address.\r\n";
+        assert!(matches!(greeting_then_close("203.0.113.10:21", refusal, 0b01), Verdict::Ftp), "whoever closes");
+        assert!(matches!(greeting_then_close("203.0.113.10:21", b"220 (vsFTPd 3.0.5)\r\n", 0b10), Verdict::Ftp), "the server hung up");
+        // A client that reads the greeting and leaves (a health check) refused nothing.
+        assert!(matches!(greeting_then_close("203.0.113.10:21", b"220 (vsFTPd 3.0.5)\r\n", 0b01), Verdict::Undecided));
+        // SMTP greets with 421 too: not on an FTP port.
+        assert!(matches!(greeting_then_close("203.0.113.10:25", b"421 busy\r\n", 0b10), Verdict::Undecided));
     }
 
     #[test]

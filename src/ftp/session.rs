@@ -6,8 +6,11 @@
 
 use crate::ftp::parse::{self, Verb};
 use crate::ftp::reply::{Reply, ReplyAssembler, ReplyEvent};
+use crate::model::login::REFUSAL_TEXT;
 use crate::model::record::{MASK, TIMELINE_TEXT};
-use crate::model::{Anomaly, ControlStats, Directions, MatchedBy, Mode, NegotiationCommand, Side, Timeline, Timestamp};
+use crate::model::{
+    Anomaly, ControlStats, Directions, Login, LoginStep, MatchedBy, Mode, NegotiationCommand, Refusal, Side, Timeline, Timestamp,
+};
 use crate::tcp::flow::Conn;
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -80,6 +83,8 @@ pub struct NegState {
 #[derive(Debug, Clone, Copy)]
 struct Pending {
     verb: Verb,
+    /// The command's frame (for an implied command, its reply's).
+    frame: u64,
     /// The negotiation this command created.
     negotiation: Option<u32>,
     /// The negotiation whose data connection this transfer command uses.
@@ -108,6 +113,8 @@ pub struct SessionState {
     pub user: Option<String>,
     pub banner: Option<String>,
     pub password_frame: Option<u64>,
+    /// How the login goes: refusals, the reply that let the client in, who hung up.
+    pub login: Login,
     pub tls_frame: Option<u64>,
     pub protected_data: bool,
     pub clear_again_frame: Option<u64>,
@@ -151,6 +158,7 @@ impl SessionState {
             user: None,
             banner: None,
             password_frame: None,
+            login: Login::default(),
             tls_frame: None,
             protected_data: false,
             clear_again_frame: None,
@@ -215,7 +223,7 @@ impl SessionState {
                 self.anomaly(frame, "malformed_command", format!("not an FTP command ({} bytes)", line.len()), excerpt);
                 // The server answers it ("500 Unknown command."): it waits for a reply like any
                 // command, or that reply would be paired with the next one.
-                self.push_pending(Pending { verb: Verb::Other, negotiation: None, transfer_of: None });
+                self.push_pending(Pending { verb: Verb::Other, frame, negotiation: None, transfer_of: None });
             }
             return;
         };
@@ -224,7 +232,10 @@ impl SessionState {
         if let Some(last) = self.negotiations.last_mut() {
             last.followed = true;
         }
-        let mut pending = Pending { verb: cmd.verb, negotiation: None, transfer_of: None };
+        let mut pending = Pending { verb: cmd.verb, frame, negotiation: None, transfer_of: None };
+        if let Some(step) = login_step(cmd.verb) {
+            self.login.unanswered = Some((step, frame));
+        }
         match cmd.verb {
             Verb::User => self.user = Some(printable(at_most(cmd.arg, 64))),
             // The password itself is never kept: only the fact that it crossed in clear text.
@@ -374,6 +385,7 @@ impl SessionState {
 
     fn on_reply(&mut self, frame: u64, ts: Timestamp, reply: Reply, effects: &mut Vec<Effect>) {
         self.replies = self.replies.saturating_add(1);
+        self.login.last_reply_frame = Some(frame);
         let first_line = reply.text.split(|&b| b == b'\n').next().unwrap_or(&[]);
         // Made only for the replies that are kept: most (331, 230, 200 ...) are not.
         let reply_ref = || ReplyRef { code: reply.code, frame, text: printable(at_most(first_line, MAX_TEXT)) };
@@ -382,16 +394,27 @@ impl SessionState {
             self.banner = Some(reply_ref().text);
             return;
         }
+        // A greeting that refuses (421 too many connections, 500 OOPS): the session itself. With
+        // a command waiting, the first reply may be its answer (the greeting not captured).
+        if reply.code >= 400 && self.banner.is_none() && self.replies == 1 && self.pending.is_empty() {
+            self.refused(None, None, frame, ts, reply.code, first_line);
+            return;
+        }
         let preliminary = (100..200).contains(&reply.code);
         self.realign(reply.code);
         if self.pending.is_empty() && self.directions == Directions::ServerToClient {
             self.implied_command(frame, ts, reply.code);
         }
         let Some(front) = self.pending.front().copied() else {
-            return; // unsolicited: 421 on timeout, a second greeting line ...
+            // Unsolicited: 421 on timeout or shutdown, a second greeting line ...
+            if refuses_session(reply.code, first_line) {
+                self.refused(None, None, frame, ts, reply.code, first_line);
+            }
+            return;
         };
         if !preliminary {
             self.pending.pop_front();
+            self.on_login_reply(front, frame, ts, reply.code, first_line);
         }
         if front.verb == Verb::Auth && reply.code == 234 && self.auth_requested {
             self.tls_frame = Some(frame);
@@ -431,6 +454,32 @@ impl SessionState {
 }
 
 impl SessionState {
+    /// A final reply: what it says of the login, if anything. Replies to a negotiation or a
+    /// transfer are theirs (a 421 there is the transfer's reply too, told by its verdict).
+    fn on_login_reply(&mut self, front: Pending, frame: u64, ts: Timestamp, code: u16, text: &[u8]) {
+        let step = login_step(front.verb);
+        if step.is_some() && self.login.unanswered.is_some_and(|(_, f)| f == front.frame) {
+            self.login.unanswered = None;
+        }
+        if front.negotiation.is_some() || front.transfer_of.is_some() {
+            return;
+        }
+        match (step, code) {
+            (Some(_), 230 | 232) => self.login.accepted_frame = Some(frame),
+            (Some(step), 400..) => self.refused(Some(step), Some(front.frame), frame, ts, code, text),
+            // Another command refused with the session, or for want of a login.
+            (None, _) if refuses_session(code, text) || (code == 530 && self.login.accepted_frame.is_none()) => {
+                self.refused(Some(LoginStep::Other), Some(front.frame), frame, ts, code, text)
+            }
+            _ => {}
+        }
+    }
+
+    fn refused(&mut self, step: Option<LoginStep>, command_frame: Option<u64>, frame: u64, time: Timestamp, code: u16, text: &[u8]) {
+        let text = printable(at_most(text, REFUSAL_TEXT));
+        self.login.refuse(Refusal { step, command_frame, user: self.user.clone(), code, frame, time, text });
+    }
+
     /// Only the server's side is captured: a passive-mode reply answers a command the capture
     /// does not hold, named by the reply's code. It still advertises an endpoint, and the data
     /// connection that follows is tied to it as usual. A transfer's first reply (125, 150, or
@@ -452,7 +501,7 @@ impl SessionState {
         let mut neg = NegState::new(frame, ts, command);
         neg.command_implied = true;
         let negotiation = self.push_negotiation(neg);
-        self.push_pending(Pending { verb, negotiation, transfer_of: None });
+        self.push_pending(Pending { verb, frame, negotiation, transfer_of: None });
     }
 
     fn implied_transfer(&mut self, frame: u64) {
@@ -463,8 +512,24 @@ impl SessionState {
         }
         neg.transfer = Some(Transfer { frame, command: None, preliminary: None, last: None, aborted: None });
         // Any transfer verb: what the replies are matched against.
-        self.push_pending(Pending { verb: Verb::List, negotiation: None, transfer_of: Some(n as u32) });
+        self.push_pending(Pending { verb: Verb::List, frame, negotiation: None, transfer_of: Some(n as u32) });
     }
+}
+
+/// The login command a verb is, if it is one.
+fn login_step(verb: Verb) -> Option<LoginStep> {
+    match verb {
+        Verb::User => Some(LoginStep::User),
+        Verb::Pass => Some(LoginStep::Pass),
+        Verb::Acct => Some(LoginStep::Acct),
+        _ => None,
+    }
+}
+
+/// A reply that ends the session whatever it answers: 421 (service not available, closing the
+/// control connection) and vsftpd's `500 OOPS:` (its process gave up).
+fn refuses_session(code: u16, text: &[u8]) -> bool {
+    code == 421 || (code == 500 && text.get(..5).is_some_and(|t| t.eq_ignore_ascii_case(b"OOPS:")))
 }
 
 /// The endpoint announced by a passive-mode reply, by reply code (servers answer EPSV with 227
@@ -542,6 +607,7 @@ pub fn printable_into(out: &mut String, bytes: &[u8]) {
 #[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+    use crate::model::login::MAX_REFUSALS;
 
     fn session() -> SessionState {
         let conn = Conn::new("192.168.1.10:40000".parse().unwrap(), "203.0.113.5:21".parse().unwrap(), 1, Timestamp(0));
@@ -653,6 +719,70 @@ mod tests {
         assert_eq!(s.tls_frame, Some(4));
         assert!(s.encrypted());
         assert_eq!(effects, vec![Effect::Encrypted]);
+    }
+
+    #[test]
+    fn the_login_keeps_its_refusals_and_the_reply_that_let_the_client_in() {
+        let mut s = session();
+        feed(
+            &mut s,
+            &[
+                ("S", b"220 (vsFTPd 3.0.3)"),
+                ("C", b"USER alice"),
+                ("S", b"331 Please specify the password."),
+                ("C", b"PASS wrong"),
+                ("S", b"530 Login incorrect."),
+                ("C", b"USER alice"),
+                ("S", b"331 Please specify the password."),
+                ("C", b"PASS right"),
+                ("S", b"230 Login successful."),
+                ("C", b"QUIT"),
+                ("S", b"221 Goodbye."),
+            ],
+        );
+        let r = &s.login.refusals;
+        assert_eq!(s.login.refused, 1);
+        assert_eq!((r[0].step, r[0].command_frame, r[0].frame, r[0].code), (Some(LoginStep::Pass), Some(4), 5, 530));
+        assert_eq!((r[0].user.as_deref(), r[0].text.as_str()), (Some("alice"), "Login incorrect."));
+        assert_eq!(s.login.accepted_frame, Some(9));
+        assert!(s.login.accepted_after(5));
+        assert_eq!(s.login.unanswered, None, "every login command answered");
+        assert_eq!(s.login.last_reply_frame, Some(11));
+        let kept = format!("{:?}", s.login);
+        assert!(!kept.contains("wrong") && !kept.contains("right"), "no password kept: {kept}");
+    }
+
+    #[test]
+    fn a_refusing_greeting_and_an_unanswered_password_are_kept() {
+        let mut s = session();
+        feed(&mut s, &[("S", b"421 There are too many connections from your internet address.")]);
+        let r = &s.login.refusals[0];
+        assert_eq!((r.step, r.command_frame, r.code, s.banner.as_deref()), (None, None, 421, None));
+        let mut s = session();
+        feed(&mut s, &[("S", b"220 ready"), ("C", b"USER bob"), ("S", b"331 Password?"), ("C", b"PASS x")]);
+        assert_eq!(s.login.unanswered, Some((LoginStep::Pass, 4)));
+        assert!(s.login.refusals.is_empty());
+        // Past the bound, refusals are counted.
+        let mut s = session();
+        let mut script: Vec<(&str, &[u8])> = vec![("S", b"220 ready")];
+        for _ in 0..MAX_REFUSALS + 3 {
+            script.extend([("C", &b"USER root"[..]), ("S", b"331 Password?"), ("C", b"PASS guess"), ("S", b"530 Login incorrect.")]);
+        }
+        feed(&mut s, &script);
+        assert_eq!((s.login.refusals.len(), s.login.refused), (MAX_REFUSALS, MAX_REFUSALS as u32 + 3));
+    }
+
+    #[test]
+    fn a_refusal_of_the_session_is_kept_whatever_it_answers_but_a_transfer_s_is_the_transfer_s() {
+        let mut s = session();
+        feed(&mut s, &[("S", b"220 ready"), ("C", b"CWD /x"), ("S", b"500 OOPS: cannot change directory:/x")]);
+        assert_eq!(s.login.refusals[0].step, Some(LoginStep::Other));
+        let mut s = session();
+        feed(
+            &mut s,
+            &[("S", b"220 ready"), ("C", b"PORT 10,0,0,1,4,1"), ("S", b"200 ok"), ("C", b"LIST"), ("S", b"500 OOPS: vsf_sysutil_bind")],
+        );
+        assert!(s.login.refusals.is_empty(), "the transfer's reply: its verdict tells it");
     }
 
     #[test]

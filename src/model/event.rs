@@ -194,6 +194,10 @@ pub struct Summary {
     /// (diagnose::across). Shown when there are some.
     #[serde(skip_serializing_if = "is_zero")]
     pub pairing_digests_dropped: u64,
+    /// Client addresses whose failed logins were not followed: the password-guessing table was
+    /// full of addresses still within a window (diagnose::guessing).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub guessing_addresses_dropped: u64,
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -4,7 +4,10 @@
 //! a report-side view (report::record), as the words are.
 
 use super::record::Icmp;
-use super::{AddressClass, Directions, Failure, Fix, MatchedBy, Mode, NegotiationCommand, Outcome, PortRange, Severity, Side};
+use super::{
+    AddressClass, Directions, Failure, Fix, LoginReason, MatchedBy, Mode, NegotiationCommand, Outcome, PortRange, ServiceReason, Severity,
+    Side,
+};
 use serde::Serialize;
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
@@ -48,6 +51,15 @@ pub enum FindingKind {
     /// A transfer failed (model::transfer) and no other finding of its negotiation tells why:
     /// the server refused it (550 ...), never answered it, or the client aborted it.
     TransferFailed,
+    /// The server refused a login (530 or another 4xx/5xx to USER, PASS or ACCT).
+    LoginFailed,
+    /// The server refused the session itself: a 421, a `500 OOPS:`, a hang-up right after the
+    /// greeting or the password.
+    ServiceRefused,
+    /// The server demands TLS and the client spoke clear text.
+    TlsRequired,
+    /// Many failed logins from one address in a short time, across sessions.
+    PasswordGuessing,
 }
 
 impl FindingKind {
@@ -73,6 +85,10 @@ impl FindingKind {
             FindingKind::ControlConnectionFailed => "control_connection_failed",
             FindingKind::DataWithoutControl => "data_without_control",
             FindingKind::TransferFailed => "transfer_failed",
+            FindingKind::LoginFailed => "login_failed",
+            FindingKind::ServiceRefused => "service_refused",
+            FindingKind::TlsRequired => "tls_required",
+            FindingKind::PasswordGuessing => "password_guessing",
         }
     }
 }
@@ -109,9 +125,11 @@ pub const NO_SESSION: u32 = u32::MAX;
 
 impl Finding {
     /// About the whole capture rather than any session's problem (told once, at the end, not
-    /// counted as a session's): clear-text logins, packets the capture dropped.
+    /// counted as a session's): clear-text logins, password guessing, packets the capture
+    /// dropped.
     pub fn is_about_capture(&self) -> bool {
-        self.session == NO_SESSION && matches!(self.kind, FindingKind::CleartextCredentials | FindingKind::CaptureDrops)
+        self.session == NO_SESSION
+            && matches!(self.kind, FindingKind::CleartextCredentials | FindingKind::CaptureDrops | FindingKind::PasswordGuessing)
     }
 }
 
@@ -204,7 +222,37 @@ pub enum Text {
     ControlFailed(ControlFailed),
     Uncontrolled(Uncontrolled),
     TransferFailed(TransferFailed),
+    LoginFailed(LoginFailed),
+    ServiceRefused(ServiceRefused),
+    TlsRequired(TlsRequired),
+    Guessing(Guessing),
 }
+
+/// login_failed: why, and whether a later try in the same session got in (a typo); the user,
+/// the command and the reply are in the details.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginFailed {
+    pub reason: LoginReason,
+    pub code: u16,
+    pub logged_in_later: bool,
+}
+
+/// service_refused: why; the reply (when there was one) is in the details.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceRefused {
+    pub reason: ServiceReason,
+    pub code: Option<u16>,
+}
+
+/// tls_required: the refusing reply's code; its words are in the details.
+#[derive(Debug, Clone, Copy)]
+pub struct TlsRequired {
+    pub code: u16,
+}
+
+/// password_guessing: the counts and the users tried are in the details.
+#[derive(Debug, Clone, Copy)]
+pub struct Guessing;
 
 /// nonstandard_control_port: the control connection's port and server.
 #[derive(Debug, Clone, Copy)]
@@ -592,6 +640,33 @@ pub enum Details {
     ControlFailed { outcome: Outcome, connection: ChannelSeen, syns: u64 },
     /// data_without_control
     Uncontrolled { evidence: DataEvidence, outcome: Outcome, connection: ChannelSeen, bytes: u64, ended: DataEnd },
+    /// login_failed, service_refused, tls_required: the reply that refused (none when the
+    /// server hung up without one), the command it answered, the user the try was for (never a
+    /// password), why, and whether the session logged in later
+    Login {
+        user: Option<String>,
+        command: Option<&'static str>,
+        reply_code: Option<u16>,
+        reply_text: Option<String>,
+        reason: &'static str,
+        logged_in_later: bool,
+    },
+    /// password_guessing: one client address's failed logins within the window
+    Guessing {
+        #[serde(serialize_with = "crate::model::notation::ip")]
+        client: IpAddr,
+        failed_logins: u64,
+        /// Sessions they were spread over.
+        sessions: u64,
+        /// The user names tried (the first few), and how many others.
+        users: Vec<String>,
+        other_users: u64,
+        first_time: crate::Timestamp,
+        last_time: crate::Timestamp,
+        /// The rule that raised it: `threshold` failed logins within `window_minutes`.
+        threshold: u32,
+        window_minutes: u32,
+    },
     /// alg_rewrite across the two copies of one connection
     RewriteAcross {
         #[serde(serialize_with = "crate::model::notation::socket")]

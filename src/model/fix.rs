@@ -197,6 +197,25 @@ pub enum Fix {
     /// Data connections were captured without their control channel: capture the control port
     /// too (the FTP server's address, whose control port is unknown when none was captured).
     CaptureControlPort { server: IpAddr },
+    /// A login refused for its user name or password: nothing on the server to change.
+    CheckCredentials { user: Option<String> },
+    /// The server allows anonymous logins only: allow local users (vsftpd `local_enable=YES`).
+    AllowLocalLogins { software: Software },
+    /// The user is on the server's deny list (vsftpd's userlist): take it off.
+    UnlistUser { software: Software, user: String },
+    /// Anonymous logins refused: allow them, if that is intended.
+    AllowAnonymous { software: Software },
+    /// Commands out of order: the client logs in (USER, then PASS) before anything else.
+    LoginFirst,
+    /// vsftpd refuses a chroot the user can write: allow it (or make the root unwritable).
+    AllowWritableChroot { software: Software },
+    /// The server's connection limit refused the session: raise it to at least the sessions the
+    /// capture shows open at once (per address, or in all), from the server's block.
+    RaiseConnectionLimit { software: Software, per_address: bool, at_least: Known<u32> },
+    /// The server requires TLS: the client connects with explicit FTPS (AUTH TLS).
+    ClientExplicitTls,
+    /// Or, knowingly, the server accepts clear-text logins again.
+    AllowClearLogins { software: Software },
 }
 
 impl Fix {

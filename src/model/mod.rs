@@ -16,6 +16,7 @@ pub mod event;
 pub mod finding;
 pub mod fix;
 pub mod intent;
+pub mod login;
 pub mod notation;
 pub mod points;
 pub mod record;
@@ -31,6 +32,7 @@ pub use finding::{
 };
 pub use fix::{Crossed, Fix, Known, PortRange, ServerSetup};
 pub use intent::Intent;
+pub use login::{Login, LoginReason, LoginStep, OpenAlong, Refusal, ServiceReason};
 pub use record::{
     Anomaly, Connection, ControlLine, ControlStats, DataChannel, Directions, EndReason, Icmp, Negotiation, Session, Side, Timeline,
 };

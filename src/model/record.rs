@@ -38,6 +38,8 @@ pub struct Session {
     /// Frame of a PASS sent in clear text. The password itself is never kept (nor is this
     /// frame written out: the finding names it).
     pub password_frame: Option<u64>,
+    /// How the login went: refusals, the reply that let the client in, who hung up.
+    pub login: super::Login,
     pub commands: u64,
     pub replies: u64,
     /// Which directions of the control connection the capture holds: one only behind

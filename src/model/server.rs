@@ -7,7 +7,7 @@
 //! Owns the values only: diagnose::servers builds them, report renders them. Bounded: a port
 //! set lists at most [`MAX_PORTS`] ports and counts the rest (its span still covers them).
 
-use super::{FindingKind, Fix, PortRange, Severity, Software, Transfers};
+use super::{FindingKind, Fix, OpenAlong, PortRange, Severity, Software, Transfers};
 use std::net::IpAddr;
 
 /// Ports a [`PortSet`] lists; past it they are counted (and still widen its span).
@@ -87,6 +87,9 @@ pub struct Named {
     pub server_settings: bool,
     pub forward: bool,
     pub allow: bool,
+    /// A connection limit refused sessions: per client address, and in all.
+    pub limit_per_address: bool,
+    pub limit_total: bool,
 }
 
 /// One server, keyed by the address and port its control connections went to.
@@ -123,6 +126,8 @@ pub struct ServerPicture {
     /// Sessions per cause, in order of first appearance.
     pub causes: Vec<CauseCount>,
     pub named: Named,
+    /// The most sessions seen open at once from one client address, and in all.
+    pub peak_open: OpenAlong,
 }
 
 impl ServerPicture {
@@ -143,6 +148,7 @@ impl ServerPicture {
             tried: PortSet::default(),
             causes: Vec::new(),
             named: Named::default(),
+            peak_open: OpenAlong::default(),
         }
     }
 

@@ -25,11 +25,15 @@ pub mod data_command_rejected;
 pub mod data_connection_failed;
 pub mod data_connection_not_seen;
 pub mod data_without_control;
+pub mod login_failed;
 pub mod malformed;
 pub mod nonstandard_control_port;
 pub mod one_direction_captured;
+pub mod password_guessing;
 pub mod port_outside_range;
 pub mod private_address_leak;
+pub mod service_refused;
+pub mod tls_required;
 pub mod told;
 pub mod transfer_failed;
 pub mod unexpected_control_port;
@@ -82,6 +86,10 @@ pub fn words(text: &Text) -> &dyn Words {
         Text::ControlFailed(t) => t,
         Text::Uncontrolled(t) => t,
         Text::TransferFailed(t) => t,
+        Text::LoginFailed(t) => t,
+        Text::ServiceRefused(t) => t,
+        Text::TlsRequired(t) => t,
+        Text::Guessing(t) => t,
     }
 }
 

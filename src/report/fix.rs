@@ -143,6 +143,91 @@ impl fmt::Display for Fix {
                  transferred or why it failed.",
                 Ip(server)
             ),
+            Fix::CheckCredentials { ref user } => {
+                f.write_str("Check the user name and password")?;
+                if let Some(user) = user {
+                    write!(f, " of '{user}'")?;
+                }
+                f.write_str(
+                    ": the server refused them. Nothing on the network or in the server's FTP settings is at fault (unless the \
+                     account should log in by FTP and may not: PAM, /etc/ftpusers).",
+                )
+            }
+            Fix::AllowLocalLogins { software } => match software {
+                Software::Vsftpd => {
+                    f.write_str("If local users should log in by FTP: vsftpd: local_enable=YES in vsftpd.conf, then restart vsftpd.")
+                }
+                Software::PureFtpd => {
+                    f.write_str("If local users should log in by FTP: Pure-FTPd: drop -e (anonymous only) from its command line.")
+                }
+                _ => f.write_str(
+                    "If local users should log in by FTP: allow them in the server's settings (it allows anonymous logins only).",
+                ),
+            },
+            Fix::UnlistUser { software, ref user } => match software {
+                Software::Vsftpd => write!(
+                    f,
+                    "vsftpd: take '{user}' off its userlist (userlist_file, /etc/vsftpd.user_list by default), which lists the users \
+                     refused while userlist_deny=YES; or set userlist_enable=NO if no user should be refused that way. The list is \
+                     read at each login: no restart."
+                ),
+                _ => write!(f, "Take '{user}' off the server's list of users refused (its deny list, /etc/ftpusers)."),
+            },
+            Fix::AllowAnonymous { software } => match software {
+                Software::Vsftpd => f.write_str(
+                    "If anonymous access is intended: vsftpd: anonymous_enable=YES in vsftpd.conf (its anon_root must not be writable \
+                     by the ftp user), then restart vsftpd.",
+                ),
+                Software::PureFtpd => {
+                    f.write_str("If anonymous access is intended: Pure-FTPd: drop -E (no anonymous) from its command line.")
+                }
+                _ => f.write_str("If anonymous access is intended, allow it in the server's settings; otherwise log in as a named user."),
+            },
+            Fix::LoginFirst => f.write_str("The client must log in first: USER, then PASS, before any other command."),
+            Fix::AllowWritableChroot { software } => match software {
+                Software::Vsftpd => f.write_str(
+                    "vsftpd: allow_writeable_chroot=YES in vsftpd.conf, then restart vsftpd; or make the user's home unwritable to \
+                     the user (chmod a-w) with a writable directory inside it.",
+                ),
+                _ => f.write_str(
+                    "Make the user's root directory unwritable to the user, or allow a writable chroot in the server's settings.",
+                ),
+            },
+            Fix::RaiseConnectionLimit { software, per_address, at_least } => {
+                let whom = if per_address { "sessions from one client address" } else { "sessions in all" };
+                write!(f, "Raise the server's limit of {whom} to at least ")?;
+                match at_least.value() {
+                    Some(n) => write!(f, "{n}, the most this capture saw open at once")?,
+                    None => f.write_str("the number in the server's fix block")?,
+                }
+                if per_address {
+                    f.write_str(" (behind a NAT many users share one address)")?;
+                }
+                match (software, per_address) {
+                    (Software::Vsftpd, true) => f.write_str(": vsftpd max_per_ip in vsftpd.conf, then restart vsftpd."),
+                    (Software::Vsftpd, false) => f.write_str(": vsftpd max_clients in vsftpd.conf, then restart vsftpd."),
+                    (Software::ProFtpd, true) => f.write_str(": ProFTPD MaxClientsPerHost in proftpd.conf, then restart proftpd."),
+                    (Software::ProFtpd, false) => f.write_str(": ProFTPD MaxClients in proftpd.conf, then restart proftpd."),
+                    (Software::PureFtpd, true) => f.write_str(": Pure-FTPd -C on its command line."),
+                    (Software::PureFtpd, false) => f.write_str(": Pure-FTPd -c on its command line."),
+                    (Software::Pyftpdlib, true) => f.write_str(": pyftpdlib FTPServer.max_cons_per_ip."),
+                    (Software::Pyftpdlib, false) => f.write_str(": pyftpdlib FTPServer.max_cons."),
+                    _ => f.write_str(" in the server's settings."),
+                }
+            }
+            Fix::ClientExplicitTls => f.write_str(
+                "Connect with explicit FTPS (AUTH TLS) on the same port: FileZilla \"Require explicit FTP over TLS\", curl \
+                 --ssl-reqd, lftp set ftp:ssl-force true, Python ftplib.FTP_TLS.",
+            ),
+            Fix::AllowClearLogins { software } => match software {
+                Software::Vsftpd => f.write_str(
+                    "Or, knowingly (passwords then cross in clear text): vsftpd force_local_logins_ssl=NO in vsftpd.conf, then \
+                     restart vsftpd.",
+                ),
+                Software::ProFtpd => f.write_str("Or, knowingly (passwords then cross in clear text): ProFTPD TLSRequired off."),
+                Software::PureFtpd => f.write_str("Or, knowingly (passwords then cross in clear text): Pure-FTPd -Y 1 (TLS optional)."),
+                _ => f.write_str("Or, knowingly (passwords then cross in clear text): make TLS optional in the server's settings."),
+            },
         }
     }
 }
@@ -231,6 +316,29 @@ pub fn apply(fix: &Fix) -> Vec<String> {
         Fix::AttachHelper { control_port } => {
             vec![format!("iptables -t raw -A PREROUTING -p tcp --dport {control_port} -j CT --helper ftp")]
         }
+        Fix::AllowLocalLogins { software: Software::Vsftpd } => vec!["local_enable=YES".to_string()],
+        Fix::AllowAnonymous { software: Software::Vsftpd } => vec!["anonymous_enable=YES".to_string()],
+        Fix::AllowWritableChroot { software: Software::Vsftpd } => vec!["allow_writeable_chroot=YES".to_string()],
+        Fix::AllowClearLogins { software: Software::Vsftpd } => vec!["force_local_logins_ssl=NO".to_string()],
+        Fix::UnlistUser { software: Software::Vsftpd, ref user } => {
+            // The name comes from the capture: a line for root to type only when it is a plain
+            // account name (no quote, slash or pattern character could ride along).
+            let plain = !user.is_empty() && user.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+            if plain {
+                vec![format!("sed -i '/^{}$/d' /etc/vsftpd.user_list", user.replace('.', "\\."))]
+            } else {
+                Vec::new()
+            }
+        }
+        Fix::RaiseConnectionLimit { software, per_address, at_least: Known::Seen(n) } => match (software, per_address) {
+            (Software::Vsftpd, true) => vec![format!("max_per_ip={n}")],
+            (Software::Vsftpd, false) => vec![format!("max_clients={n}")],
+            (Software::ProFtpd, true) => vec![format!("MaxClientsPerHost {n}")],
+            (Software::ProFtpd, false) => vec![format!("MaxClients {n}")],
+            (Software::PureFtpd, true) => vec![format!("-C {n}")],
+            (Software::PureFtpd, false) => vec![format!("-c {n}")],
+            _ => Vec::new(),
+        },
         _ => Vec::new(),
     }
 }
