@@ -3,8 +3,8 @@
 //! take the named fixes' `apply` lines unchanged (the server-side ones from the server's fix
 //! block, `captures[].servers[].fix`: one per server, from the whole capture), run the same scenario again with them applied
 //! where its operator would (fixtures/lab/lab.sh: SERVER_FIX_FILE, ROUTER_FIX_FILE,
-//! CLIENT_PASSIVE), rerun the same clients, and require that on every new capture each data
-//! connection is established and ftpscope reports no error.
+//! CLIENT_PASSIVE, CLIENT_TLS), rerun the same clients, and require that on every new capture
+//! every session logs in, each data connection is established and ftpscope reports no error.
 //!
 //! Values a capture cannot hold are supplied as an operator would, and each case says so: the
 //! intended passive range (`--pasv-range`) where the capture saw only some of its ports, and the
@@ -194,8 +194,9 @@ fn printed_fixes(report: &Value) -> Vec<(String, Vec<String>)> {
     fixes
 }
 
-/// What is wrong with a rerun's captures: each must show data connections, all established,
-/// and no error finding (exit status 0).
+/// What is wrong with a rerun's captures: each must show every session logged in (a 230: a fix
+/// for a refused login or session cures that), data connections, all established (under TLS the
+/// probable ones), and no error finding (exit status 0).
 fn check_rerun(dir: &Path) -> Vec<String> {
     let mut problems = Vec::new();
     let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
@@ -219,18 +220,54 @@ fn check_rerun(dir: &Path) -> Vec<String> {
                 problems.push(format!("{name}: {} ({}): {}", f["kind"], f["severity"], f["summary"]));
             }
         }
-        let outcomes: Vec<&str> = report["sessions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|s| s["negotiations"].as_array().unwrap())
-            .map(|n| n["data"]["outcome"].as_str().unwrap())
-            .collect();
+        let outcomes = data_outcomes(&report);
         if outcomes.is_empty() || outcomes.iter().any(|&o| o != "established") {
             problems.push(format!("{name}: data connections {outcomes:?}, want all established"));
         }
+        problems.extend(not_logged_in(&file).into_iter().map(|p| format!("{name}: {p}")));
     }
     problems
+}
+
+/// Each data connection's outcome: the negotiated ones, and under TLS (the negotiations
+/// encrypted) the probable data channels ftpscope saw.
+fn data_outcomes(report: &Value) -> Vec<&str> {
+    let sessions = report["sessions"].as_array().unwrap();
+    let negotiated = sessions.iter().flat_map(|s| s["negotiations"].as_array().unwrap()).map(|n| &n["data"]["outcome"]);
+    let probable = sessions.iter().filter(|s| s["tls"] == true).flat_map(|s| s["probable_data_channels"].as_array().unwrap());
+    negotiated.chain(probable.map(|p| &p["outcome"])).map(|o| o.as_str().unwrap()).collect()
+}
+
+/// The control connections on a capture that never logged in, read with tshark, not ftpscope
+/// (whose login record is what the login cases test): each connection the server greeted (220)
+/// or turned away at once (421) must carry a 230. The TLS keys the lab keeps beside its captures
+/// (tls-keys.log) let tshark read an FTPS session's 230 too.
+fn not_logged_in(file: &Path) -> Vec<String> {
+    let mut cmd = Command::new("tshark");
+    cmd.args(["-n", "-r"]).arg(file);
+    let keys = file.with_file_name("tls-keys.log");
+    if keys.exists() {
+        cmd.arg("-o").arg(format!("tls.keylog_file:{}", keys.display()));
+    }
+    let out = cmd.args(["-Y", "ftp.response.code", "-T", "fields", "-e", "tcp.stream", "-e", "ftp.response.code"]).output().unwrap();
+    if !out.status.success() {
+        return vec![format!("tshark failed: {}", String::from_utf8_lossy(&out.stderr))];
+    }
+    // Each control connection's reply codes in order (a segment may carry several replies).
+    let mut streams: Vec<(String, Vec<String>)> = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let (stream, codes) = line.split_once('\t').unwrap_or((line, ""));
+        let i = streams.iter().position(|(s, _)| s == stream).unwrap_or_else(|| {
+            streams.push((stream.to_string(), Vec::new()));
+            streams.len() - 1
+        });
+        streams[i].1.extend(codes.split(',').map(str::to_string));
+    }
+    let greeted = streams.iter().filter(|(_, codes)| matches!(codes.first().map(String::as_str), Some("220" | "421")));
+    greeted
+        .filter(|(_, codes)| !codes.iter().any(|c| c == "230"))
+        .map(|(stream, codes)| format!("control connection (tcp.stream {stream}) never logged in: replies {codes:?}"))
+        .collect()
 }
 
 /// Runs one case: explain, take the fixes, rerun with them, check. Returns the number of fixes
@@ -292,9 +329,20 @@ fn prove(case: &Case, lab: &Path, scratch: &Path) -> Result<usize, String> {
     }
 }
 
+/// The login check can fail: on the committed captures it finds the sessions refused at login
+/// (a 530 to USER) and at the greeting (vsftpd's 421 to the second and third of three sessions
+/// at once), and none in the control, a healthy local login.
+fn check_the_login_check() {
+    let fixture = |f: &str| common::root().join("fixtures").join(f);
+    assert_eq!(not_logged_in(&fixture("login-anonymous-only/client.pcap")).len(), 1);
+    assert_eq!(not_logged_in(&fixture("service-max-per-ip/client.pcap")).len(), 2);
+    assert_eq!(not_logged_in(&fixture("login-ok-local/client.pcap")), Vec::<String>::new());
+}
+
 #[test]
 fn every_printed_fix_applied_as_printed_makes_its_lab_scenario_work() {
     let Some(lab) = common::lab_ready() else { return };
+    check_the_login_check();
 
     let scratch = common::scratch("ftpscope-proof");
     let cases = cases();
