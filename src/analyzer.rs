@@ -593,7 +593,9 @@ impl Analyzer {
         }
         self.encrypted.forget(&s);
         self.client_only.forget(&s);
-        self.open_counts.settled(s.client.ip(), s.server);
+        // Refused by a connection limit: a 421 greeting.
+        let refused = s.login.refusals.iter().any(|r| r.step.is_none() && r.code == 421);
+        self.open_counts.settled(s.client.ip(), s.server, refused);
         let (now, frame) = (self.now, self.last_frame);
         let mut record = outcome::session_record(&s, now, reason);
         let context = Context { intent: self.settings.intent, server_block: self.servers.has_room_for(&record) };
