@@ -115,6 +115,31 @@ fn an_active_connection_blocked_to_a_public_client_gets_firewall_rules_not_nat_a
 }
 
 #[test]
+fn a_data_connection_from_another_nat_address_gets_vsftpds_setting() {
+    // pasv-nat-pool: the client's router maps control and data to two addresses; vsftpd's 425.
+    for file in ["pasv-nat-pool/client.pcap", "pasv-nat-pool/server.pcap"] {
+        let (v, code) = analyze(file, &[]);
+        let rejected = findings(&v, 0).iter().find(|f| f["kind"] == "data_command_rejected").expect("vsftpd's 425");
+        assert_eq!(rejected["details"]["code"], 425);
+        assert_eq!(apply(fix(rejected, "same_nat_address")), ["pasv_promiscuous=YES"], "{file}");
+        assert_eq!(code, 1);
+    }
+}
+
+#[test]
+fn active_mode_to_another_control_port_gets_the_helper_for_that_port() {
+    // active-nonstandard-port: the client router's helper watches port 21, the session is on 2121.
+    let (v, _) = analyze("active-nonstandard-port/client.pcap", &[]);
+    let leak = findings(&v, 0).iter().find(|f| f["kind"] == "private_address_leak").expect("the PORT's private address");
+    let helper = fix(leak, "client_router_helper");
+    assert_eq!(helper["control_port"], 2121);
+    assert_eq!(apply(helper)[0], "iptables -t raw -A PREROUTING -p tcp --dport 2121 -j CT --helper ftp");
+    // The port's own note carries the same port, beside the failure.
+    let note = findings(&v, 0).iter().find(|f| f["kind"] == "nonstandard_control_port").expect("the port's note");
+    assert_eq!(apply(fix(note, "attach_helper")), [apply(helper)[0]]);
+}
+
+#[test]
 fn the_intended_setup_is_checked() {
     // The router forwards 50000-50009 while the server uses 40000-40009 (pasv-range-mismatch).
     let (v, code) = analyze("pasv-range-mismatch/client.pcap", &["--pasv-range", "50000-50009"]);

@@ -152,6 +152,21 @@ fn cases() -> Vec<Case> {
             apply: vec![("use_passive_mode", Place::ClientPassive)],
             not_applied: vec![],
         },
+        // The same from behind NAT to a server on port 2121, through a client router whose FTP
+        // helper is attached to port 21 only: the printed helper line names 2121.
+        either("active-nonstandard-port", "client.pcap", ("use_passive_mode", Place::ClientPassive), OR_HELPER),
+        either("active-nonstandard-port", "client.pcap", ("client_router_helper", Place::Router), OR_PASSIVE),
+        // A client NAT that maps the data connection to another address than the control
+        // connection (a round-robin pool): vsftpd refuses it. Of the fix's two ways, the
+        // client's NAT is not in the capture and prints no line; vsftpd's setting does.
+        Case {
+            scenario: "pasv-nat-pool",
+            capture: "client.pcap",
+            operator_args: &[],
+            operator_values: &[],
+            apply: vec![("same_nat_address", Place::Server)],
+            not_applied: vec![],
+        },
     ]
 }
 

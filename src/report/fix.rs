@@ -89,9 +89,15 @@ impl fmt::Display for Fix {
                      client's (FORWARD on a firewall in between, OUTPUT on the server, INPUT on the client).",
                 )
             }
-            Fix::AttachHelper { .. } => {
-                f.write_str("If a Linux router's FTP helper should follow this session, attach it to this control port:")
-            }
+            // A note on a session that may well work (passive mode with the server's settings
+            // needs no helper): it names the port; a failure for want of the helper gets
+            // client_router_helper with the same port from its own finding.
+            Fix::AttachHelper { control_port } => write!(
+                f,
+                "A Linux router's FTP helper follows port 21 unless attached to another: if a router's helper should follow this \
+                 session (active mode through the client's NAT, passive replies rewritten by the server's), attach it to port \
+                 {control_port}:"
+            ),
             Fix::RequireTls => f.write_str("Require TLS on the server (explicit FTPS: AUTH TLS), or use SFTP."),
             Fix::ServerRequireTls { software } => match software {
                 Software::Vsftpd => f.write_str("vsftpd: ssl_enable=YES, force_local_logins_ssl=YES, force_local_data_ssl=YES"),
@@ -113,7 +119,10 @@ impl fmt::Display for Fix {
                 _ => "The server's anti-bounce check is right to refuse; use passive mode.",
             }),
             Fix::SameNatAddress => f.write_str(
-                "Make the NAT map the client's connections to one address (no address pools), or set pasv_promiscuous=YES on vsftpd.",
+                "Make the client's NAT map all its connections to the server from one address (no round-robin address pool, no \
+                 balancing over several WAN links); or, on the server, turn off vsftpd's check that a data connection comes from \
+                 the control connection's address (it keeps another host from taking the data connection), in vsftpd.conf, then \
+                 restart vsftpd:",
             ),
             Fix::PrepareForTls { mode: Mode::Passive } => f.write_str(
                 "Nothing is broken now; before enabling TLS, configure the server's external address and passive range (the helper \
@@ -122,10 +131,12 @@ impl fmt::Display for Fix {
             Fix::PrepareForTls { mode: Mode::Active } => {
                 f.write_str("Nothing is broken now; before enabling AUTH TLS, switch the client to passive mode.")
             }
+            // The intent against what the capture shows: a check, not a cure (nothing failed
+            // for it; which port is right is the operator's to know).
             Fix::UseControlPort { intended, seen } => write!(
                 f,
-                "The session used control port {seen}, not the intended {intended}: point the client at port {intended}, or make the \
-                 server (and the router's forwarding) listen on it."
+                "The session used control port {seen}, not the intended {intended}: check which is meant; if it is {intended}, point \
+                 the client at it, or make the server (and the router's forwarding) listen on it."
             ),
             Fix::ReachControlPort { server } => {
                 let (ip, port) = (Ip(server.ip()), server.port());
@@ -339,6 +350,8 @@ pub fn apply(fix: &Fix) -> Vec<String> {
             (Software::PureFtpd, false) => vec![format!("-c {n}")],
             _ => Vec::new(),
         },
+        // The server's line; the client's NAT (the other way) is not in the capture.
+        Fix::SameNatAddress => vec!["pasv_promiscuous=YES".to_string()],
         _ => Vec::new(),
     }
 }
@@ -630,6 +643,20 @@ mod tests {
         assert_eq!(v["fix"][0]["action"], "client_router_helper");
         assert_eq!(v["fix"][0]["control_port"], 2121);
         assert!(v["fix"][0]["apply"][0].as_str().unwrap().contains("--dport 2121 -j CT --helper ftp"));
+    }
+
+    #[test]
+    fn data_from_another_nat_address_prints_vsftpds_setting_and_no_router_line() {
+        // The capture shows neither the client NAT's addresses nor its rules: vsftpd's line only.
+        assert_eq!(apply(&Fix::SameNatAddress), ["pasv_promiscuous=YES"]);
+        assert!(Fix::SameNatAddress.to_string().contains("one address"));
+    }
+
+    #[test]
+    fn the_helper_note_names_its_port_in_words_and_line() {
+        let fix = Fix::AttachHelper { control_port: 2121 };
+        assert!(fix.to_string().contains("port 2121"));
+        assert_eq!(apply(&fix), ["iptables -t raw -A PREROUTING -p tcp --dport 2121 -j CT --helper ftp"]);
     }
 
     #[derive(Serialize)]
