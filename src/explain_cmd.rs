@@ -105,7 +105,7 @@ pub fn explain(args: ExplainArgs) -> ExitCode {
     let mut captures = Vec::new();
     let mut errors = 0;
     for input in points {
-        match analyse(input, two_points, !args.quiet && io::stderr().is_terminal(), args.intent.intent()) {
+        match analyse(input, two_points, !args.quiet && io::stderr().is_terminal(), &args.intent) {
             Ok((explained, found)) => {
                 captures.push(explained);
                 errors += found;
@@ -160,9 +160,10 @@ fn create(path: &Path, force: bool) -> io::Result<std::fs::File> {
 
 /// One capture through the analysis, collected (with what pairing compares, for two points);
 /// with its count of error findings.
-fn analyse(input: Inputs, two_points: bool, bar: bool, intent: ftpscope::model::Intent) -> Result<(Explained, u64), String> {
+fn analyse(input: Inputs, two_points: bool, bar: bool, intent: &crate::intent_args::IntentArgs) -> Result<(Explained, u64), String> {
     let progress = Progress::new(input.size(), bar);
-    let settings = Settings { timeline_lines: TIMELINE_LINES, intent, ..Settings::default() };
+    let settings =
+        Settings { timeline_lines: TIMELINE_LINES, intent: intent.intent(), guessing: intent.guessing_threshold, ..Settings::default() };
     let (collector, collected) = Collector::new();
     let collector = if two_points { collector.for_pairing() } else { collector };
     let finished = drive::through(input, settings, Box::new(collector), &progress).map_err(|e| e.to_string())?;

@@ -1,8 +1,10 @@
 //! The intended setup on the command line (`--public-ip`, `--pasv-range`, `--control-port`):
 //! what the operator meant to configure. Diagnosis reports where the capture differs and fills
-//! the fixes with these values where the capture is silent.
+//! the fixes with these values where the capture is silent. With them, the one rule an operator
+//! tunes to their site: how many failed logins read as password guessing.
 
 use clap::Args;
+use ftpscope::diagnose::guessing::Rule;
 use ftpscope::model::{Intent, PortRange};
 use std::net::IpAddr;
 
@@ -17,12 +19,27 @@ pub struct IntentArgs {
     /// The control port clients should connect to.
     #[arg(long, value_name = "PORT")]
     pub control_port: Option<u16>,
+    /// Password guessing: this many failed logins from one address within so many minutes
+    /// (Zeek's default, 20/15).
+    #[arg(long, value_name = "N/MINUTES", value_parser = parse_rule, default_value = "20/15")]
+    pub guessing_threshold: Rule,
 }
 
 impl IntentArgs {
     pub fn intent(&self) -> Intent {
         Intent { public_ip: self.public_ip, pasv_range: self.pasv_range, control_port: self.control_port }
     }
+}
+
+fn parse_rule(s: &str) -> Result<Rule, String> {
+    let (n, minutes) = s.split_once('/').ok_or_else(|| format!("{s:?}: expected N/MINUTES, e.g. 20/15"))?;
+    let threshold: u32 = n.trim().parse().map_err(|_| format!("{n:?} is not a count"))?;
+    let window_minutes: u32 = minutes.trim().parse().map_err(|_| format!("{minutes:?} is not a number of minutes"))?;
+    // Each address keeps up to N times while it is watched: a bound keeps that small.
+    if !(2..=10_000).contains(&threshold) || !(1..=1440).contains(&window_minutes) {
+        return Err(format!("{s:?}: expected 2 <= N <= 10000 failed logins within 1 to 1440 minutes"));
+    }
+    Ok(Rule { threshold, window_minutes })
 }
 
 fn parse_range(s: &str) -> Result<PortRange, String> {
@@ -47,5 +64,15 @@ mod tests {
         assert!(parse_range("0-10").is_err());
         assert!(parse_range("10000").is_err());
         assert!(parse_range("1-70000").is_err());
+    }
+
+    #[test]
+    fn the_guessing_rule_reads_as_zeek_states_it() {
+        assert_eq!(parse_rule("20/15"), Ok(Rule { threshold: 20, window_minutes: 15 }));
+        assert_eq!(parse_rule("5 / 1"), Ok(Rule { threshold: 5, window_minutes: 1 }));
+        assert!(parse_rule("20").is_err());
+        assert!(parse_rule("1/15").is_err(), "one failure is no guessing");
+        assert!(parse_rule("20/0").is_err());
+        assert!(parse_rule("99999/15").is_err());
     }
 }

@@ -208,6 +208,7 @@ pub fn live(args: LiveArgs) -> ExitCode {
         status: status_line.clone(),
         stats_every: Duration::from_secs(10),
         intent: args.intent.intent(),
+        guessing: args.intent.guessing_threshold,
     };
     // Either way the run ends alike: why the capture stopped, then the status: the --write
     // file first (what it saved is incomplete), then the report's output.

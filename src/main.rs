@@ -112,7 +112,7 @@ fn main() -> ExitCode {
             } else {
                 Box::new(Text::new(out, color))
             };
-            let settings = Settings { intent: intent.intent(), ..Settings::default() };
+            let settings = Settings { intent: intent.intent(), guessing: intent.guessing_threshold, ..Settings::default() };
             match drive::through(inputs, settings, sink, &progress) {
                 Ok(finished) => drive::finished_status(finished, "the report"),
                 Err(e) => drive::fail(e),

@@ -30,6 +30,9 @@ enum Place {
     Router,
     /// "Use passive mode": the clients switch (CLIENT_PASSIVE=1); there are no lines.
     ClientPassive,
+    /// "Connect with explicit FTPS": the clear-text clients switch to AUTH TLS (CLIENT_TLS=1);
+    /// there are no lines.
+    ClientTls,
 }
 
 struct Case {
@@ -167,7 +170,44 @@ fn cases() -> Vec<Case> {
             apply: vec![("same_nat_address", Place::Server)],
             not_applied: vec![],
         },
+        // Sessions that fail before any data (issue 21): each server setting that decides the
+        // refusal, applied as printed, and the session logs in.
+        login("login-anonymous-only", "allow_local_logins", &[], vec![]),
+        login("login-denied-user", "unlist_user", &[USERLIST], vec![]),
+        login("login-oops-chroot", "allow_writable_chroot", &[], vec![]),
+        // Three sessions at once behind max_per_ip=1: the server's block asks for 3.
+        login("service-max-per-ip", "raise_connection_limit", &[], vec![]),
+        // TLS required: the client switches to explicit FTPS; the other two printed fixes are
+        // what comes with it and the way back.
+        Case {
+            scenario: "login-tls-required",
+            capture: "client.pcap",
+            operator_args: &[],
+            operator_values: &[],
+            apply: vec![("client_explicit_tls", Place::ClientTls)],
+            not_applied: vec![
+                ("helper_blind_under_tls", "a note for what TLS brings: this server is public, no NAT helper stands between"),
+                ("allow_clear_logins", "the other way, which gives up the server's choice of TLS: the client's switch is the fix"),
+            ],
+        },
     ]
+}
+
+/// vsftpd's default userlist file, where the printed line edits it; the lab's vsftpd reads its own.
+const USERLIST: (&str, &str, &str) = (
+    "/etc/vsftpd.user_list",
+    "/run/ftpscope-lab/vsftpd.user_list",
+    "the lab's vsftpd reads its own userlist_file; an operator's is the default unless set",
+);
+
+/// A refused login or session cured by the server's own setting (`action`, from the capture).
+fn login(
+    scenario: &'static str,
+    action: &'static str,
+    operator_values: &'static [(&'static str, &'static str, &'static str)],
+    not_applied: Vec<(&'static str, &'static str)>,
+) -> Case {
+    Case { scenario, capture: "client.pcap", operator_args: &[], operator_values, apply: vec![(action, Place::Server)], not_applied }
 }
 
 /// `ftpscope explain --json` on a committed capture, with the operator's options.
@@ -318,11 +358,12 @@ fn prove(case: &Case, lab: &Path, scratch: &Path) -> Result<usize, String> {
         let (var, file) = match place {
             Place::Server => ("SERVER_FIX_FILE", dir.join("server.fix")),
             Place::Router => ("ROUTER_FIX_FILE", dir.join("router.fix")),
-            Place::ClientPassive => {
+            Place::ClientPassive | Place::ClientTls => {
                 if !lines.is_empty() {
-                    return Err(format!("{label}: passive mode prints lines: {lines:?}"));
+                    return Err(format!("{label}: a client's switch prints lines: {lines:?}"));
                 }
-                cmd.env("CLIENT_PASSIVE", "1");
+                let var = if matches!(place, Place::ClientTls) { "CLIENT_TLS" } else { "CLIENT_PASSIVE" };
+                cmd.env(var, "1");
                 continue;
             }
         };

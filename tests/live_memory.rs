@@ -115,6 +115,7 @@ fn a_million_sessions_through_the_live_path_in_flat_memory() {
     let source = PipeSource { input, buf: Vec::new(), packets: 0, samples: samples.clone(), sample_at: vec![total / 4, total - 1] };
     let options = LiveOptions {
         intent: Default::default(),
+        guessing: Default::default(),
         interface: "generated".into(),
         filter: ftpscope::live::filter::DEFAULT_FILTER.into(),
         snaplen: 262_144,

@@ -135,7 +135,8 @@ fn sessions_of_one_story_get_one_telling_and_one_diagram() {
 
 #[test]
 fn mixed_stories_are_told_apart_and_the_logins_once() {
-    // One session's leak failed; five others logged in and left: a story each (other users),
+    // One session's leak failed (its PASS before USER refused, then its login: a warning);
+    // carol's login was refused; four others logged in and left: a story each (other users),
     // none with a problem for its clear-text password.
     let capture = fixture("crafted/passwords.pcap");
     let out = run(&["analyze", "-q", &capture]);
@@ -145,8 +146,14 @@ fn mixed_stories_are_told_apart_and_the_logins_once() {
     // something (a gap, an overlong line); the others one line each, under the verdict.
     let blocks: Vec<&str> = report.lines().filter(|l| l.starts_with("session ")).map(|l| l.split("  ").next().unwrap()).collect();
     assert_eq!(blocks, ["session 2", "session 3", "session 0", "session 5"], "{report}");
-    let verdict = report.lines().position(|l| l.starts_with("6 FTP session(s), 1 with a problem (1 error(s), 0 warning(s))"));
-    let quiet: Vec<&str> = report.lines().skip(verdict.expect(&report) + 2).take_while(|l| l.starts_with("  session ")).collect();
+    let verdict = report.lines().position(|l| l.starts_with("6 FTP session(s), 2 with a problem (2 error(s), 1 warning(s))"));
+    // Under the verdict (its lines wrapped), the quiet sessions.
+    let quiet: Vec<&str> = report
+        .lines()
+        .skip(verdict.expect(&report))
+        .skip_while(|l| !l.starts_with("  session "))
+        .take_while(|l| l.starts_with("  session "))
+        .collect();
     assert_eq!(quiet.len(), 2, "{report}");
     assert!(quiet[0].starts_with("  session 1 ") && quiet[0].ends_with("user bob  no transfer"), "{report}");
     let doc = json(&["analyze", "--json", &capture]);
@@ -158,25 +165,43 @@ fn mixed_stories_are_told_apart_and_the_logins_once() {
     );
     let explained = json(&["explain", "--json", &capture]);
     let c = &explained["captures"][0];
-    assert_eq!((c["problems"].as_array().unwrap().len(), c["healthy"].as_array().unwrap().len()), (1, 5));
-    assert_eq!(c["verdict"]["problem_sessions"], 1);
+    assert_eq!((c["problems"].as_array().unwrap().len(), c["healthy"].as_array().unwrap().len()), (2, 4));
+    assert_eq!(c["verdict"]["problem_sessions"], 2);
 }
 
-/// Zeek's corpus: 30 logins of one user (a password guesser), no transfer.
+/// Zeek's corpus: 30 refused logins of one user (a password guesser), no transfer.
 fn corpus_trace(name: &str) -> Option<PathBuf> {
     common::needs::corpus().map(|c| c.join("zeek/Traces/ftp").join(name))
 }
 
 #[test]
-fn thirty_logins_of_the_corpus_are_one_story_and_one_note() {
+fn thirty_refused_logins_of_the_corpus_are_one_story_one_note_and_one_guesser() {
     let Some(trace) = corpus_trace("bruteforce.pcap") else { return };
     let trace = trace.display().to_string();
     let out = run(&["analyze", "-q", &trace]);
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(1), "no session got in");
     let report = text(&out);
-    assert_eq!(report.lines().next(), Some("30 FTP session(s), none with a problem."), "{report}");
-    assert!(report.contains("user bro  no transfer; 29 more like it: session(s) 1-29"), "{report}");
+    assert!(
+        report.contains("30 FTP session(s), 30 with a problem (30 error(s), 0 warning(s)). By cause: login refused in\n30 session(s)."),
+        "{report}"
+    );
     let doc = json(&["analyze", "--json", &trace]);
     let note = credentials(&doc);
     assert_eq!((&note["details"]["users"], &note["details"]["sessions"]), (&serde_json::json!(["bro"]), &30.into()));
+    // Zeek's FTP::Bruteforcing fires on the same trace ("192.168.56.1 had 20 failed logins on 1
+    // FTP server in 0m37s"): one finding for the address, with every failure counted.
+    let guessing: Vec<&serde_json::Value> =
+        doc["findings"].as_array().unwrap().iter().filter(|f| f["kind"] == "password_guessing").collect();
+    assert_eq!(guessing.len(), 1);
+    let d = &guessing[0]["details"];
+    assert_eq!(
+        (&d["client"], &d["failed_logins"], &d["sessions"], &d["users"]),
+        (&"192.168.56.1".into(), &30.into(), &30.into(), &serde_json::json!(["bro"]))
+    );
+    // explain: one story, told once for the 30 sessions.
+    let explained = json(&["explain", "--json", &trace]);
+    let c = &explained["captures"][0];
+    assert_eq!(c["problems"].as_array().unwrap().len(), 1);
+    assert_eq!(c["problems"][0]["like"]["sessions"], 29);
+    assert_eq!(c["verdict"]["causes"], serde_json::json!([{"cause": "login_refused", "sessions": 30}]));
 }

@@ -66,6 +66,8 @@ pub struct LiveOptions {
     pub stats_every: Duration,
     /// The operator's intended setup (`--public-ip`, `--pasv-range`, `--control-port`).
     pub intent: crate::model::Intent,
+    /// `--guessing-threshold`.
+    pub guessing: crate::diagnose::guessing::Rule,
 }
 
 impl LiveOptions {
@@ -129,6 +131,7 @@ pub fn run<S: PacketSource + Send + 'static>(
     let settings = Settings {
         negotiation_events: format == Format::Ndjson,
         intent: options.intent,
+        guessing: options.guessing,
         server_events_every_ns: Some(crate::model::event::SERVERS_EVERY_NS),
         ..Settings::default()
     };

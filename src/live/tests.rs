@@ -66,6 +66,7 @@ impl Write for Collect {
 fn options(format: Format) -> LiveOptions {
     LiveOptions {
         intent: Default::default(),
+        guessing: Default::default(),
         interface: "test0".into(),
         filter: filter::DEFAULT_FILTER.into(),
         snaplen: 262_144,

@@ -52,7 +52,7 @@ pub fn run_with_ui<S: PacketSource + Send + 'static>(
     let capturing = std::thread::spawn(move || capture_loop(source, write, limits, &capture_stop, tx));
 
     let (mut feeder, ui_feed) = feed::channel();
-    let intent = options.intent;
+    let (intent, guessing) = (options.intent, options.guessing);
     let label = if options.filter == super::filter::DEFAULT_FILTER {
         format!("{} (default filter)", options.interface)
     } else {
@@ -62,7 +62,7 @@ pub fn run_with_ui<S: PacketSource + Send + 'static>(
     let ui_closed = Arc::new(AtomicBool::new(false));
     let closed = ui_closed.clone();
     let analysis = std::thread::spawn(move || {
-        let settings = Settings { negotiation_events: false, intent, ..crate::tui::settings() };
+        let settings = Settings { negotiation_events: false, intent, guessing, ..crate::tui::settings() };
         let mut analyzer = Analyzer::new(settings);
         let mut text = report.then(|| Text::new(Vec::new(), false));
         let mut counters = Counters::default();

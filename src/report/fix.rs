@@ -208,8 +208,8 @@ impl fmt::Display for Fix {
                 let whom = if per_address { "sessions from one client address" } else { "sessions in all" };
                 write!(f, "Raise the server's limit of {whom} to at least ")?;
                 match at_least.value() {
-                    Some(n) => write!(f, "{n}, the most this capture saw open at once")?,
-                    None => f.write_str("the number in the server's fix block")?,
+                    Some(n) => write!(f, "{n}, the most this capture saw wanted at once (open, or refused while others were)")?,
+                    None => f.write_str("the number in the server's fix block, which has the line to type")?,
                 }
                 if per_address {
                     f.write_str(" (behind a NAT many users share one address)")?;

@@ -7,8 +7,8 @@
 //! word anything.
 
 use crate::model::{
-    AddressClass, Connection, Directions, Finding, FindingKind, Fix, Icmp, Mode, Negotiation, NegotiationCommand, Outcome, Session,
-    Severity, Side, Software,
+    AddressClass, Connection, Directions, Finding, FindingKind, Fix, Icmp, LoginStep, Mode, Negotiation, NegotiationCommand, Outcome,
+    Refusal, Session, Severity, Side, Software, Text,
 };
 pub use crate::problems::Cause;
 use crate::report::ladder::worth_telling;
@@ -28,6 +28,11 @@ pub enum Fact {
     Parties { client: SocketAddr, server: SocketAddr, frame: u64, software: Software, banner: Option<String>, user: Option<String> },
     /// AUTH TLS answered 234 in `frame`: nothing after it is readable.
     Encrypted { frame: u64 },
+    /// The server refused a login command (`command`; none: its greeting, or no command) in
+    /// `frame`, with the reply's code and first line.
+    Refused { frame: u64, command: Option<&'static str>, user: Option<String>, code: u16, reply_text: String },
+    /// The server closed the control connection in `frame` without a reply saying why.
+    HungUp { frame: u64 },
     /// The client asked for a data channel; in active mode with the address it named.
     Asked { frame: u64, command: NegotiationCommand, mode: Mode, address: Option<SocketAddr>, class: Option<AddressClass> },
     /// The server's answer; in passive mode with the address it advertised.
@@ -127,6 +132,7 @@ pub fn story(session: &Session) -> Story {
     if let Some(frame) = session.tls_frame {
         steps.push(Fact::Encrypted { frame });
     }
+    refusals(session, &mut steps);
     let told = worth_telling(session);
     let more = (session.negotiations.len() - told.len()) as u64 + session.negotiations_over_limit;
     // With one direction captured, a missing reply is not a reply the server did not send.
@@ -145,6 +151,28 @@ pub fn story(session: &Session) -> Story {
     }
     Story { steps }
 }
+
+/// Refusals at the login (those a finding names: a command before the login refused and then the
+/// login is how clients probe), and a hang-up that is itself the refusal.
+fn refusals(session: &Session, steps: &mut Vec<Fact>) {
+    let told = |kind| session.findings.iter().any(|f| f.kind == kind);
+    if !(told(FindingKind::LoginFailed) || told(FindingKind::ServiceRefused) || told(FindingKind::TlsRequired)) {
+        return;
+    }
+    let login = &session.login;
+    let probing = |r: &&Refusal| r.step == Some(LoginStep::Other) && login.accepted_after(r.frame);
+    for r in login.refusals.iter().filter(|r| !probing(r)).take(MAX_REFUSALS_TOLD) {
+        let command = r.step.map(LoginStep::as_str);
+        steps.push(Fact::Refused { frame: r.frame, command, user: r.user.clone(), code: r.code, reply_text: r.text.clone() });
+    }
+    let hung_up = session.findings.iter().any(|f| matches!(f.text, Text::ServiceRefused(t) if t.code.is_none()));
+    if let (true, Some((Side::Server, frame))) = (hung_up, login.closed_by) {
+        steps.push(Fact::HungUp { frame });
+    }
+}
+
+/// Refusals told in a story; the finding counts the rest.
+const MAX_REFUSALS_TOLD: usize = 3;
 
 /// A negotiation's facts in frame order: in active mode the server may connect (and fail)
 /// before it replies to PORT.

@@ -32,6 +32,17 @@ impl Display for Fact {
                 "In frame {frame} the server accepted AUTH (234): from there on the control channel is TLS, unreadable here and to any \
                  NAT helper on the path."
             ),
+            Fact::Refused { frame, command: Some(command), user, code, reply_text } => {
+                write!(f, "In frame {frame} the server refused {command}")?;
+                if let (Some(user), "USER" | "PASS") = (user, *command) {
+                    write!(f, " (user {user})")?;
+                }
+                write!(f, ": {code} \"{}\".", reply_text.trim())
+            }
+            Fact::Refused { frame, code, reply_text, .. } => {
+                write!(f, "In frame {frame} the server refused the session: {code} \"{}\".", reply_text.trim())
+            }
+            Fact::HungUp { frame } => write!(f, "In frame {frame} the server closed the control connection without a reply saying why."),
             Fact::Asked { frame, command, mode: Mode::Passive, .. } => {
                 write!(f, "In frame {frame} the client asked for passive mode ({command:?}): the client is to connect to the server.")
             }
