@@ -122,3 +122,51 @@ fn no_output_shows_a_password() {
     let after = t.wait_for("the report after the UI", wait, |s| s.contains("EXIT="));
     assert_no_password("the report after the UI", &after);
 }
+
+/// The arguments of every PASS line in a capture's bytes (the lab's refused logins: the wrong
+/// passwords a person typed, a guesser's list), at least 6 bytes long so that a piece of other
+/// text cannot match by chance.
+fn passwords_in(capture: &Path) -> Vec<String> {
+    let bytes = std::fs::read(capture).unwrap();
+    let mut found = Vec::new();
+    for (i, _) in bytes.windows(5).enumerate().filter(|(_, w)| *w == b"PASS ") {
+        let rest = &bytes[i + 5..];
+        let end = rest.iter().position(|&b| b == b'\r' || b == b'\n').unwrap_or(rest.len()).min(64);
+        let password = String::from_utf8_lossy(&rest[..end]).to_string();
+        if password.len() >= 6 && !found.contains(&password) {
+            found.push(password);
+        }
+    }
+    found
+}
+
+/// The refused logins of the lab (issue 21): their findings name the user, the command and the
+/// server's words, never the password tried, in any output.
+#[test]
+fn refused_logins_name_the_user_and_never_the_password_tried() {
+    let dir = Scratch(std::env::temp_dir().join(format!("ftpscope-refused-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for name in ["login-wrong-password", "login-guessing", "login-incorrect-proftpd", "login-oops-chroot"] {
+        let cap = root.join("fixtures").join(name).join("client.pcap");
+        let passwords = passwords_in(&cap);
+        assert!(!passwords.is_empty(), "{name}: the capture holds the passwords tried");
+        let cap = cap.to_str().unwrap();
+        let html = dir.0.join(format!("{name}.html"));
+        let outputs = [
+            ("analyze", run(&["analyze", "-q", cap], &[1])),
+            ("analyze --json", run(&["analyze", "-q", "--json", cap], &[1])),
+            ("analyze --ndjson", run(&["analyze", "-q", "--ndjson", cap], &[1])),
+            ("explain", run(&["explain", "-q", cap, "--html", html.to_str().unwrap()], &[1])),
+            ("explain --json", run(&["explain", "-q", "--json", cap], &[1])),
+            ("explain --html", std::fs::read_to_string(&html).unwrap()),
+        ];
+        for (what, text) in &outputs {
+            assert!(text.contains("login_failed") || text.contains("service_refused"), "{name} {what}: the refusal is told");
+            for password in &passwords {
+                let leak = text.lines().find(|l| l.contains(password.as_str()));
+                assert!(leak.is_none(), "{name} {what} shows a password tried: {}", leak.unwrap_or_default());
+            }
+        }
+    }
+}

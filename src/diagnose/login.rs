@@ -13,8 +13,12 @@ use crate::model::{
 
 pub(super) fn findings(s: &Session, out: &mut Vec<Finding>) {
     let login = &s.login;
+    // The session ends once: vsftpd's `500 OOPS: child died` after its own OOPS is the same end.
+    let mut ended = false;
     for r in &login.refusals {
-        if let Some(finding) = tls_required(s, r).or_else(|| service_refused(s, r)).or_else(|| login_failed(s, r)) {
+        let service = if ended { None } else { service_refused(s, r) };
+        ended |= service.is_some();
+        if let Some(finding) = tls_required(s, r).or(service).or_else(|| login_failed(s, r)) {
             out.push(finding);
         }
     }
@@ -211,4 +215,18 @@ pub fn is_guess(r: &Refusal) -> bool {
         && !asks_for_tls(r)
         && service_reason(r).is_none()
         && !matches!(login_reason(r), LoginReason::WrongOrder | LoginReason::AnonymousOnly)
+}
+
+/// A negotiation or transfer refused for want of a login (530) when the login itself failed:
+/// the login's consequence, told with it, not a second problem (the transfer's verdict stays
+/// refused; its reason is the login's).
+pub(super) fn not_logged_in(found: &mut [Finding]) {
+    let refused = |f: &Finding| matches!(f.kind, FindingKind::LoginFailed | FindingKind::ServiceRefused | FindingKind::TlsRequired);
+    let Some(cause) = found.iter().position(|f| refused(f) && f.severity == Severity::Error) else { return };
+    for f in found.iter_mut().filter(|f| f.caused_by.is_none()) {
+        let for_want_of_login = matches!(&f.details, Details::Rejected { code: 530, .. } | Details::Transfer { reply_code: Some(530), .. });
+        if for_want_of_login {
+            f.caused_by = u32::try_from(cause).ok();
+        }
+    }
 }

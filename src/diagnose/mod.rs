@@ -48,6 +48,7 @@ pub fn session_findings(s: &Session, cx: &Context) -> Vec<Finding> {
     for n in &s.negotiations {
         negotiation::findings(s, n, cx, &setup, &mut found);
     }
+    login::not_logged_in(&mut found);
     // The session proves its own control connection went through: no rule for that port.
     if control_crossed(s) {
         for fix in found.iter_mut().flat_map(|f| f.fix.iter_mut()) {

@@ -719,6 +719,15 @@ fn login_rows() -> Vec<Row> {
             vec![want(LoginFailed, Error, &[3, 4], &["LoginFirst"])],
         ),
         row(
+            "never logged in, then a transfer refused for it (530): the login's consequence",
+            negotiating(
+                refused(Vsftpd, vec![refusal(Some(Pass), Some("alice"), 6, 530, "Login incorrect.")], None),
+                vec![negotiation(NegotiationCommand::PASV, None, 530)
+                    .with(|n| n.reply_text = Some("Please login with USER and PASS.".into()))],
+            ),
+            vec![want(LoginFailed, Error, &[5, 6], &["CheckCredentials"]), want(DataCommandRejected, Error, &[11, 10], &[]).caused_by(0)],
+        ),
+        row(
             "a command before the login refused, then the login: how clients probe, nothing to say",
             refused(Vsftpd, vec![refusal(Some(Other), None, 4, 530, "Please login with USER and PASS.")], Some(8)),
             vec![],
@@ -746,6 +755,15 @@ fn login_rows() -> Vec<Row> {
                 None,
             ),
             vec![want(ServiceRefused, Error, &[5, 6], &["AllowWritableChroot"])],
+        ),
+        row(
+            "vsftpd's bind failure, then its parent's `child died`: one end of the session",
+            refused(
+                Vsftpd,
+                vec![refusal(None, None, 34, 500, "OOPS: vsf_sysutil_bind"), refusal(None, None, 34, 500, "OOPS: child died")],
+                None,
+            ),
+            vec![want(ServiceRefused, Error, &[34], &[])],
         ),
         row(
             "an OOPS the server talked on after: it ended nothing",

@@ -388,3 +388,22 @@ fn a_line_to_type_keeps_every_character_in_its_rows() {
     assert!(rows.len() > 1 && rows.iter().all(|r| !r.ends_with('\\')) && rows[1].starts_with("  "), "{rows:?}");
     assert_eq!(wrap_typed("pasv_min_port=40004", 30), ["pasv_min_port=40004"]);
 }
+
+#[test]
+fn a_refused_login_reads_as_its_refusal_and_its_fix() {
+    // vsftpd answering a named user "530 This FTP server is anonymous only." (issue 21).
+    let mut app = app_from("fixtures/login-anonymous-only/client.pcap");
+    let list = render(&mut app, 120, 30);
+    assert!(list.contains("ftplab") && list.contains("ERROR"), "the session is a problem in the list:\n{list}");
+    keys(&mut app, &[Action::Open]);
+    let detail = render(&mut app, 120, 40);
+    for fact in ["login_failed", "S< 530 This FTP server is anonymous only.", "C> USER ftplab"] {
+        assert!(detail.contains(fact), "{fact} missing:\n{detail}");
+    }
+    // The findings in full, with their fixes.
+    keys(&mut app, &[Action::Back, Action::NextPane]);
+    let findings = render(&mut app, 120, 40);
+    for fact in ["login_failed", "local_enable=YES"] {
+        assert!(findings.contains(fact), "{fact} missing:\n{findings}");
+    }
+}
