@@ -173,6 +173,7 @@ fn cases() -> Vec<Case> {
         // Sessions that fail before any data (issue 21): each server setting that decides the
         // refusal, applied as printed, and the session logs in.
         login("login-anonymous-only", "allow_local_logins", &[], vec![]),
+        login("login-anonymous-refused", "allow_anonymous", &[], vec![]),
         login("login-denied-user", "unlist_user", &[USERLIST], vec![]),
         login("login-oops-chroot", "allow_writable_chroot", &[], vec![]),
         // Three sessions at once behind max_per_ip=1: the server's block asks for 3.
@@ -187,9 +188,19 @@ fn cases() -> Vec<Case> {
             apply: vec![("client_explicit_tls", Place::ClientTls)],
             not_applied: vec![
                 ("helper_blind_under_tls", "a note for what TLS brings: this server is public, no NAT helper stands between"),
-                ("allow_clear_logins", "the other way, which gives up the server's choice of TLS: the client's switch is the fix"),
+                ("allow_clear_logins", "the other way, proven in its own case"),
             ],
         },
+        // The other way, knowingly: the server accepts clear-text logins again.
+        login(
+            "login-tls-required",
+            "allow_clear_logins",
+            &[],
+            vec![
+                ("helper_blind_under_tls", "a note for what TLS brings: this server is public, no NAT helper stands between"),
+                ("client_explicit_tls", "the client's way, proven in its own case"),
+            ],
+        ),
     ]
 }
 

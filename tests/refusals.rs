@@ -63,6 +63,14 @@ fn vsftpd_anonymous_only_names_local_enable() {
 }
 
 #[test]
+fn vsftpd_without_anonymous_logins_names_anonymous_enable() {
+    let v = analyze("login-anonymous-refused/client.pcap");
+    assert_eq!(causes(&v, 0), [cause("login_failed", "error", &[9, 11])]);
+    assert_eq!((&details(&v, 0)["reason"], &details(&v, 0)["user"]), (&"anonymous_refused".into(), &"anonymous".into()));
+    assert_eq!(fixes(&v, 0), [("allow_anonymous".to_string(), vec!["anonymous_enable=YES".to_string()])]);
+}
+
+#[test]
 fn a_wrong_password_is_an_error_and_a_typo_a_warning_without_a_fix() {
     let v = analyze("login-wrong-password/client.pcap");
     assert_eq!(causes(&v, 0), [cause("login_failed", "error", &[13, 15])]);
@@ -100,7 +108,7 @@ fn tls_required_is_told_as_that_and_not_as_a_failed_login() {
     assert_eq!(causes(&v, 0), [cause("tls_required", "error", &[9, 11])]);
     let actions: Vec<String> = fixes(&v, 0).into_iter().map(|(a, _)| a).collect();
     assert_eq!(actions, ["client_explicit_tls", "helper_blind_under_tls", "allow_clear_logins"]);
-    assert_eq!(fixes(&v, 0)[2].1, ["force_local_logins_ssl=NO"], "the way back, knowingly");
+    assert_eq!(fixes(&v, 0)[2].1, ["force_local_logins_ssl=NO", "force_local_data_ssl=NO"], "the way back, knowingly, both channels");
 }
 
 #[test]

@@ -232,8 +232,8 @@ impl fmt::Display for Fix {
             ),
             Fix::AllowClearLogins { software } => match software {
                 Software::Vsftpd => f.write_str(
-                    "Or, knowingly (passwords then cross in clear text): vsftpd force_local_logins_ssl=NO in vsftpd.conf, then \
-                     restart vsftpd.",
+                    "Or, knowingly (passwords and files then cross in clear text): vsftpd force_local_logins_ssl=NO and \
+                     force_local_data_ssl=NO in vsftpd.conf, then restart vsftpd.",
                 ),
                 Software::ProFtpd => f.write_str("Or, knowingly (passwords then cross in clear text): ProFTPD TLSRequired off."),
                 Software::PureFtpd => f.write_str("Or, knowingly (passwords then cross in clear text): Pure-FTPd -Y 1 (TLS optional)."),
@@ -330,7 +330,11 @@ pub fn apply(fix: &Fix) -> Vec<String> {
         Fix::AllowLocalLogins { software: Software::Vsftpd } => vec!["local_enable=YES".to_string()],
         Fix::AllowAnonymous { software: Software::Vsftpd } => vec!["anonymous_enable=YES".to_string()],
         Fix::AllowWritableChroot { software: Software::Vsftpd } => vec!["allow_writeable_chroot=YES".to_string()],
-        Fix::AllowClearLogins { software: Software::Vsftpd } => vec!["force_local_logins_ssl=NO".to_string()],
+        // Both: with ssl_enable=YES vsftpd forces TLS on the data connections too (the lab's
+        // rerun with the first line alone met `522 Data connections must be encrypted.`).
+        Fix::AllowClearLogins { software: Software::Vsftpd } => {
+            vec!["force_local_logins_ssl=NO".to_string(), "force_local_data_ssl=NO".to_string()]
+        }
         Fix::UnlistUser { software: Software::Vsftpd, ref user } => {
             // The name comes from the capture: a line for root to type only when it is a plain
             // account name (no quote, slash or pattern character could ride along).
