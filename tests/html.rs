@@ -300,3 +300,25 @@ fn two_capture_points_add_what_the_device_between_them_rewrote() {
         assert!(points.contains(fact), "{fact} missing: {points}");
     }
 }
+
+#[test]
+fn a_refused_login_is_a_problem_on_the_page_with_its_reason_and_its_fix() {
+    let Some(browser) = Browser::get() else { return };
+    let dir = Scratch::new("refused");
+    // vsftpd requiring TLS of a clear-text client (issue 21).
+    let (code, path, _) = explain(&[&fixture("login-tls-required/client.pcap")], &dir);
+    assert_eq!(code, Some(1), "an error");
+    let dom = browser.dom(&dir, &path);
+    assert!(dom.contains("tls_required"), "the kind");
+    assert!(
+        dom.contains("530 &quot;Non-anonymous sessions must use encryption.&quot;")
+            || dom.contains("530 \"Non-anonymous sessions must use encryption.\""),
+        "the refusal in the story"
+    );
+    assert!(!dom.contains("none with a problem"), "never healthy");
+    let typed: Vec<&str> = dom.split("<pre><code>").skip(1).map(|p| p.split("</code></pre>").next().unwrap()).collect();
+    let lines: Vec<&str> = typed.iter().flat_map(|block| block.lines()).collect();
+    for line in ["force_local_logins_ssl=NO", "force_local_data_ssl=NO"] {
+        assert!(lines.contains(&line), "{line} not a line of its own: {typed:?}");
+    }
+}

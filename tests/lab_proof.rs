@@ -178,6 +178,8 @@ fn cases() -> Vec<Case> {
         login("login-oops-chroot", "allow_writable_chroot", &[], vec![]),
         // Three sessions at once behind max_per_ip=1: the server's block asks for 3.
         login("service-max-per-ip", "raise_connection_limit", &[], vec![]),
+        // Pure-FTPd alike: its option on its command line (-C 3 after the scenario's -C 1).
+        login("service-max-per-ip-pureftpd", "raise_connection_limit", &[], vec![]),
         // TLS required: the client switches to explicit FTPS; the other two printed fixes are
         // what comes with it and the way back.
         Case {
