@@ -452,8 +452,8 @@ impl Analyzer {
         let id = self.next_session;
         self.next_session = id.saturating_add(1);
         self.summary.sessions = self.summary.sessions.saturating_add(1);
-        let lines = self.settings.timeline_lines;
-        let (mut s, channel) = control::recognised(*probe, id, &flow.conn, (frame, ts), one_way_frame, lines, &mut self.scratch.effects);
+        let settings = &self.settings;
+        let (mut s, channel) = control::recognised(*probe, id, &flow.conn, (frame, ts), one_way_frame, settings, &mut self.scratch.effects);
         s.login.open_along = self.open_counts.opened(s.client.ip(), s.server);
         flow.become_control(id, Box::new(channel), &mut self.budget);
         if s.directions == Directions::ClientToServer {
@@ -467,13 +467,14 @@ impl Analyzer {
         self.apply_effects(id, frame, ts);
     }
 
-    /// What the control lines just taken in did: announcements, TLS, and expectations of data
-    /// connections (tied at once to one that opened just before).
+    /// What the control lines just taken in did: commands settled (the log), announcements,
+    /// TLS, and expectations of data connections (tied at once to one that opened just before).
     fn apply_effects(&mut self, session: u32, frame: u64, ts: Timestamp) {
         let Some(s) = self.sessions.get_mut(&session) else {
             self.scratch.effects.clear();
             return;
         };
+        self.events.commands(session, &mut s.logged, frame, ts);
         for effect in self.scratch.effects.drain(..) {
             match effect {
                 Effect::Encrypted => self.encrypted.note(s),
@@ -605,6 +606,8 @@ impl Analyzer {
         self.guessing.see(&record);
         totals::add_session(&mut self.summary, &record);
         let across = self.pairing.settle(&record, now);
+        s.settle_commands();
+        self.events.commands(id, &mut s.logged, frame, now);
         self.events.settled(&s.negotiations, record, frame, now);
         for f in across {
             totals::count(&mut self.summary, &f);

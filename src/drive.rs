@@ -103,7 +103,8 @@ pub fn read(inputs: Inputs, progress: &Progress, mut feed: impl FnMut(&FrameBatc
 /// the writer has stopped (a closed pipe on the output).
 pub fn through(inputs: Inputs, settings: Settings, sink: Box<dyn Sink + Send>, progress: &Progress) -> Result<Finished, CaptureError> {
     // Negotiation and data_outcome events are built only for an output that writes them.
-    let settings = Settings { negotiation_events: sink.wants_negotiation_events(), ..settings };
+    let settings =
+        Settings { negotiation_events: sink.wants_negotiation_events(), command_events: sink.wants_command_events(), ..settings };
     let mut pipeline = Pipeline::start(settings, sink);
     let mut read = read(inputs, progress, |batch| pipeline.feed(batch));
     // The bar's line goes before the last sessions and the totals are written.

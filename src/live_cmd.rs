@@ -53,6 +53,12 @@ pub struct LiveArgs {
     /// Print one JSON object per event, per line, as it happens (docs/schema.md).
     #[arg(long)]
     ndjson: bool,
+    /// With --ndjson: a `command` event per command and its reply (PASS and ACCT masked).
+    #[arg(long, requires = "ndjson")]
+    commands: bool,
+    /// The text stream with the command log: a line per command and its reply.
+    #[arg(long, short, conflicts_with_all = ["json", "ndjson"])]
+    verbose: bool,
     #[command(flatten)]
     color: crate::color_args::ColorArgs,
     /// No status line and no "listening on" line on standard error.
@@ -209,6 +215,7 @@ pub fn live(args: LiveArgs) -> ExitCode {
         stats_every: Duration::from_secs(10),
         intent: args.intent.intent(),
         guessing: args.intent.guessing_threshold,
+        commands: args.commands || args.verbose,
     };
     // Either way the run ends alike: why the capture stopped, then the status: the --write
     // file first (what it saved is incomplete), then the report's output.

@@ -48,6 +48,12 @@ enum Command {
         /// Print one JSON object per event, per line, as it becomes known (docs/schema.md).
         #[arg(long)]
         ndjson: bool,
+        /// With --ndjson: a `command` event per command and its reply (PASS and ACCT masked).
+        #[arg(long, requires = "ndjson")]
+        commands: bool,
+        /// The text report with the command log: a line per command and its reply.
+        #[arg(long, short, conflicts_with_all = ["json", "ndjson", "tui"])]
+        verbose: bool,
         #[command(flatten)]
         color: color_args::ColorArgs,
         /// No progress bar on standard error.
@@ -91,7 +97,7 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Analyze { files, json, ndjson, color, quiet, tui, report, intent } => {
+        Command::Analyze { files, json, ndjson, commands, verbose, color, quiet, tui, report, intent } => {
             let inputs = match Inputs::open(&files) {
                 Ok(inputs) => inputs,
                 Err(e) => return drive::fail(e),
@@ -108,9 +114,9 @@ fn main() -> ExitCode {
             let sink: Box<dyn Sink + Send> = if json {
                 Box::new(JsonDocument::new(out))
             } else if ndjson {
-                Box::new(Ndjson::new(out))
+                Box::new(Ndjson::new(out).with_commands(commands))
             } else {
-                Box::new(Text::new(out, color))
+                Box::new(Text::new(out, color).with_commands(verbose))
             };
             let settings = Settings { intent: intent.intent(), guessing: intent.guessing_threshold, ..Settings::default() };
             match drive::through(inputs, settings, sink, &progress) {

@@ -50,10 +50,12 @@ fuzz_target!(|input: &[u8]| {
     let events = flags & 2 != 0;
     let settings =
         if flags & 1 != 0 { tight(events) } else { Settings { negotiation_events: events, timeline_lines: 20, ..Settings::default() } };
-    let mut analyzer = Analyzer::new(settings);
-    let mut text = Text::new(Vec::new(), flags & 4 != 0);
+    // The command log, built and written or not.
+    let commands = flags & 8 != 0;
+    let mut analyzer = Analyzer::new(Settings { command_events: commands, ..settings });
+    let mut text = Text::new(Vec::new(), flags & 4 != 0).with_commands(commands);
     let mut json = JsonDocument::new(Vec::new());
-    let mut ndjson = Ndjson::new(Vec::new());
+    let mut ndjson = Ndjson::new(Vec::new()).with_commands(commands);
     let (mut collector, explained) = Collector::new();
     let mut ts = 1_700_000_000_000_000_000i64;
     let mut number = 0u64;

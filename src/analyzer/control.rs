@@ -9,6 +9,7 @@
 
 use super::budget::BufferBudget;
 use super::role::{Flow, Role};
+use super::Settings;
 use crate::decode::TcpSegment;
 use crate::ftp::channel::{Channel, LineRef, Lines};
 use crate::ftp::detect;
@@ -62,11 +63,12 @@ pub(super) fn recognised(
     conn: &Conn,
     (frame, ts): (u64, Timestamp),
     one_way_frame: Option<u64>,
-    timeline_lines: usize,
+    settings: &Settings,
     effects: &mut Vec<Effect>,
 ) -> (SessionState, Channel) {
     let mut s = SessionState::new(id, conn);
-    s.timeline.keep(timeline_lines);
+    s.timeline.keep(settings.timeline_lines);
+    s.log_commands = settings.command_events;
     s.directions = directions(conn);
     s.one_way_frame = one_way_frame;
     for (line, &(f, t)) in probe.lines.iter().zip(&probe.stamps) {
@@ -259,7 +261,7 @@ mod tests {
         let verdict = probe_segment(&mut flow, &user, (4, Timestamp(4)), &mut scratch, &mut budget, None);
         assert!(matches!(verdict, Verdict::Ftp));
         let probe = flow.take_probe().unwrap();
-        let (s, _channel) = recognised(*probe, 7, &c, (4, Timestamp(4)), None, 0, &mut scratch.effects);
+        let (s, _channel) = recognised(*probe, 7, &c, (4, Timestamp(4)), None, &Settings::default(), &mut scratch.effects);
         assert_eq!((s.id, s.first_frame, s.last_frame), (7, 1, 4));
         assert_eq!((s.replies, s.commands, s.user.as_deref()), (1, 1, Some("bob")), "both held lines replayed");
         assert_eq!(s.directions, Directions::Both);

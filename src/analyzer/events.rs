@@ -9,7 +9,7 @@
 
 use crate::correlate::outcome;
 use crate::ftp::session::{NegState, SessionState};
-use crate::model::{Directions, Event, Finding, Negotiation, Server, Session, Stats, Summary, Timestamp};
+use crate::model::{CommandLog, Directions, Event, Finding, Negotiation, Server, Session, Stats, Summary, Timestamp};
 use std::collections::VecDeque;
 
 pub(super) struct Events {
@@ -77,6 +77,12 @@ impl Events {
             }
         }
         self.queue.push_back(Event::SessionEnd { session: id, frame, time, record: Box::new(record) });
+    }
+
+    /// Commands of `session` settled (answered, or known never to be): one `command` event
+    /// each, in the order they settled. Only a session that keeps the log has any.
+    pub(super) fn commands(&mut self, session: u32, logged: &mut Vec<CommandLog>, frame: u64, time: Timestamp) {
+        self.queue.extend(logged.drain(..).map(|log| Event::Command { session, frame, time, log: Box::new(log) }));
     }
 
     /// A finding of its own (one across sessions): sessions' findings travel in their record.

@@ -34,6 +34,9 @@ pub struct Settings {
     /// and `data_outcome` events). A consumer that reads only settled sessions (a report
     /// written at the end) turns this off and is spared building them.
     pub negotiation_events: bool,
+    /// Log each command with its reply (the `command` events): off by default, and then
+    /// nothing of the log is built.
+    pub command_events: bool,
     /// The operator's intended setup, checked by diagnosis and used in its fixes.
     pub intent: Intent,
     /// Password guessing: this many failed logins from one address within so many minutes.
@@ -56,6 +59,7 @@ impl Default for Settings {
             idle_timeout_ns: 600 * 1_000_000_000,
             timeline_lines: 0,
             negotiation_events: true,
+            command_events: false,
             intent: Intent::default(),
             server_events_every_ns: None,
             guessing: crate::diagnose::guessing::Rule::default(),

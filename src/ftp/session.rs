@@ -9,7 +9,8 @@ use crate::ftp::reply::{Reply, ReplyAssembler, ReplyEvent};
 use crate::model::login::REFUSAL_TEXT;
 use crate::model::record::{MASK, TIMELINE_TEXT};
 use crate::model::{
-    Anomaly, ControlStats, Directions, Login, LoginStep, MatchedBy, Mode, NegotiationCommand, Refusal, Side, Timeline, Timestamp,
+    Anomaly, CommandLog, CommandReply, ControlStats, Directions, Login, LoginStep, MatchedBy, Mode, NegotiationCommand, Refusal, Side,
+    Timeline, Timestamp,
 };
 use crate::tcp::flow::Conn;
 use std::collections::VecDeque;
@@ -80,7 +81,7 @@ pub struct NegState {
     pub outcome_announced: bool,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Pending {
     verb: Verb,
     /// The command's frame (for an implied command, its reply's).
@@ -89,6 +90,10 @@ struct Pending {
     negotiation: Option<u32>,
     /// The negotiation whose data connection this transfer command uses.
     transfer_of: Option<u32>,
+    /// Its entry in the command log, filled as its replies come: only for a command read on
+    /// the wire (not a malformed line, not one implied by its reply), and only when the log is
+    /// kept.
+    log: Option<Box<CommandLog>>,
 }
 
 /// What a line did that the analyzer must act on.
@@ -141,6 +146,12 @@ pub struct SessionState {
     /// The first lines of the control channel, passwords masked (the terminal UI shows them;
     /// none are kept unless the analyzer's settings ask).
     pub timeline: Timeline,
+    /// Keep the command log: each command with its reply (the `command` events). Off, nothing
+    /// of it is built.
+    pub log_commands: bool,
+    /// Commands settled (answered, or known never to be) since the analyzer last took them:
+    /// it drains them after every segment, so this holds a segment's worth.
+    pub logged: Vec<CommandLog>,
     replies_in: ReplyAssembler,
     pending: VecDeque<Pending>,
     auth_requested: bool,
@@ -175,6 +186,8 @@ impl SessionState {
             last_frame: conn.first_frame,
             closed_at: None,
             timeline: Timeline::default(),
+            log_commands: false,
+            logged: Vec::new(),
             replies_in: ReplyAssembler::new(),
             pending: VecDeque::new(),
             auth_requested: false,
@@ -197,8 +210,24 @@ impl SessionState {
     /// Clear text resumed after TLS (CCC): what was pending was answered inside TLS.
     pub fn clear_again(&mut self, frame: u64) {
         self.clear_again_frame = Some(frame);
-        self.pending.clear();
+        for p in std::mem::take(&mut self.pending) {
+            self.unanswered(p);
+        }
         self.replies_in.reset();
+    }
+
+    /// The session settles: the commands still waiting are logged without a reply.
+    pub fn settle_commands(&mut self) {
+        for p in std::mem::take(&mut self.pending) {
+            self.unanswered(p);
+        }
+    }
+
+    /// A command that will get no reply the capture shows (or none readable): logged so.
+    fn unanswered(&mut self, pending: Pending) {
+        if let Some(log) = pending.log {
+            self.logged.push(*log);
+        }
     }
 
     fn anomaly(&mut self, frame: u64, kind: &'static str, reason: String, excerpt: String) {
@@ -223,7 +252,7 @@ impl SessionState {
                 self.anomaly(frame, "malformed_command", format!("not an FTP command ({} bytes)", line.len()), excerpt);
                 // The server answers it ("500 Unknown command."): it waits for a reply like any
                 // command, or that reply would be paired with the next one.
-                self.push_pending(Pending { verb: Verb::Other, frame, negotiation: None, transfer_of: None });
+                self.push_pending(Pending { verb: Verb::Other, frame, negotiation: None, transfer_of: None, log: None });
             }
             return;
         };
@@ -232,7 +261,8 @@ impl SessionState {
         if let Some(last) = self.negotiations.last_mut() {
             last.followed = true;
         }
-        let mut pending = Pending { verb: cmd.verb, frame, negotiation: None, transfer_of: None };
+        let log = self.log_commands.then(|| Box::new(logged_command(frame, line, &cmd)));
+        let mut pending = Pending { verb: cmd.verb, frame, negotiation: None, transfer_of: None, log };
         if let Some(step) = login_step(cmd.verb) {
             self.login.unanswered = Some((step, frame));
         }
@@ -306,23 +336,16 @@ impl SessionState {
 
     /// Puts a command on the timeline; the argument of PASS and ACCT never: it is a secret.
     fn remember_command(&mut self, frame: u64, ts: Timestamp, line: &[u8], cmd: &parse::CommandLine<'_>) {
-        let secret = matches!(cmd.verb, Verb::Pass | Verb::Acct);
-        self.timeline.push_with(frame, ts, Side::Client, |buf| {
-            if secret {
-                printable_into(buf, cmd.name);
-                if !cmd.arg.is_empty() {
-                    buf.push(' ');
-                    buf.push_str(MASK);
-                }
-            } else {
-                printable_into(buf, at_most(line, TIMELINE_TEXT));
-            }
-        });
+        self.timeline.push_with(frame, ts, Side::Client, |buf| masked_into(buf, line, cmd));
     }
 
+    /// Past [`MAX_PENDING`] commands waiting, the oldest is given up: its reply was lost, or
+    /// the capture holds the client's side only.
     fn push_pending(&mut self, pending: Pending) {
         if self.pending.len() >= MAX_PENDING {
-            self.pending.pop_front();
+            if let Some(oldest) = self.pending.pop_front() {
+                self.unanswered(oldest);
+            }
         }
         self.pending.push_back(pending);
     }
@@ -343,7 +366,10 @@ impl SessionState {
             return;
         }
         if let Some(i) = self.pending.iter().position(fits) {
-            self.pending.drain(..i);
+            let skipped: Vec<Pending> = self.pending.drain(..i).collect();
+            for p in skipped {
+                self.unanswered(p);
+            }
         }
     }
 
@@ -372,7 +398,9 @@ impl SessionState {
                 self.anomaly(frame, "malformed_reply", reason.to_string(), printable(at_most(line, 80)));
                 // Still the server's answer to the oldest command: leaving that command pending
                 // would pair every later reply with the wrong command.
-                self.pending.pop_front();
+                if let Some(p) = self.pending.pop_front() {
+                    self.unanswered(p);
+                }
             }
             Some(ReplyEvent::Reply(reply)) => {
                 if let Some(reason) = reply.malformed {
@@ -405,16 +433,29 @@ impl SessionState {
         if self.pending.is_empty() && self.directions == Directions::ServerToClient {
             self.implied_command(frame, ts, reply.code);
         }
-        let Some(front) = self.pending.front().copied() else {
+        let Some(front) = self.pending.front_mut() else {
             // Unsolicited: 421 on timeout or shutdown, a second greeting line ...
             if refuses_session(reply.code, first_line) {
                 self.refused(None, None, frame, ts, reply.code, first_line);
             }
             return;
         };
+        let command_reply = || CommandReply { code: reply.code, text: printable(at_most(first_line, MAX_TEXT)), frame };
+        if preliminary {
+            // The first preliminary reply is kept ("150 Opening ..."); later ones add nothing.
+            if let Some(log) = front.log.as_mut() {
+                log.preliminary.get_or_insert_with(command_reply);
+            }
+        }
+        let front = Pending { log: None, ..*front };
         if !preliminary {
-            self.pending.pop_front();
-            self.on_login_reply(front, frame, ts, reply.code, first_line);
+            if let Some(answered) = self.pending.pop_front() {
+                if let Some(mut log) = answered.log {
+                    log.reply = Some(command_reply());
+                    self.logged.push(*log);
+                }
+            }
+            self.on_login_reply(&front, frame, ts, reply.code, first_line);
         }
         if front.verb == Verb::Auth && reply.code == 234 && self.auth_requested {
             self.tls_frame = Some(frame);
@@ -456,7 +497,7 @@ impl SessionState {
 impl SessionState {
     /// A final reply: what it says of the login, if anything. Replies to a negotiation or a
     /// transfer are theirs (a 421 there is the transfer's reply too, told by its verdict).
-    fn on_login_reply(&mut self, front: Pending, frame: u64, ts: Timestamp, code: u16, text: &[u8]) {
+    fn on_login_reply(&mut self, front: &Pending, frame: u64, ts: Timestamp, code: u16, text: &[u8]) {
         let step = login_step(front.verb);
         if step.is_some() && self.login.unanswered.is_some_and(|(_, f)| f == front.frame) {
             self.login.unanswered = None;
@@ -501,7 +542,7 @@ impl SessionState {
         let mut neg = NegState::new(frame, ts, command);
         neg.command_implied = true;
         let negotiation = self.push_negotiation(neg);
-        self.push_pending(Pending { verb, frame, negotiation, transfer_of: None });
+        self.push_pending(Pending { verb, frame, negotiation, transfer_of: None, log: None });
     }
 
     fn implied_transfer(&mut self, frame: u64) {
@@ -512,8 +553,30 @@ impl SessionState {
         }
         neg.transfer = Some(Transfer { frame, command: None, preliminary: None, last: None, aborted: None });
         // Any transfer verb: what the replies are matched against.
-        self.push_pending(Pending { verb: Verb::List, frame, negotiation: None, transfer_of: Some(n as u32) });
+        self.push_pending(Pending { verb: Verb::List, frame, negotiation: None, transfer_of: Some(n as u32), log: None });
     }
+}
+
+/// A command as the log and the timeline show it: its line, printable, cut at
+/// [`TIMELINE_TEXT`] bytes; the argument of PASS and ACCT never (it is a secret), only [`MASK`].
+fn masked_into(buf: &mut String, line: &[u8], cmd: &parse::CommandLine<'_>) {
+    if matches!(cmd.verb, Verb::Pass | Verb::Acct) {
+        printable_into(buf, cmd.name);
+        if !cmd.arg.is_empty() {
+            buf.push(' ');
+            buf.push_str(MASK);
+        }
+    } else {
+        printable_into(buf, at_most(line, TIMELINE_TEXT));
+    }
+}
+
+/// A command's entry in the log, its replies still to come.
+fn logged_command(frame: u64, line: &[u8], cmd: &parse::CommandLine<'_>) -> CommandLog {
+    let mut command = String::new();
+    masked_into(&mut command, line, cmd);
+    command.truncate(command.trim_end().len());
+    CommandLog { command, command_frame: frame, preliminary: None, reply: None }
 }
 
 /// The login command a verb is, if it is one.
@@ -875,6 +938,95 @@ mod tests {
         assert_eq!(s.negotiations.len(), 1);
         let t = s.negotiations[0].transfer.as_ref().unwrap();
         assert_eq!((t.frame, t.preliminary.is_none(), t.last.as_ref().map(|r| r.code)), (4, true, Some(425)));
+    }
+
+    /// A session that keeps the command log.
+    fn logging() -> SessionState {
+        SessionState { log_commands: true, ..session() }
+    }
+
+    /// A log entry as (command, command frame, preliminary code, final code and frame).
+    type Entry<'a> = (&'a str, u64, Option<u16>, Option<(u16, u64)>);
+
+    fn log(s: &SessionState) -> Vec<Entry<'_>> {
+        s.logged
+            .iter()
+            .map(|l| {
+                (l.command.as_str(), l.command_frame, l.preliminary.as_ref().map(|p| p.code), l.reply.as_ref().map(|r| (r.code, r.frame)))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_command_log_pairs_each_command_with_its_final_reply_and_masks_passwords() {
+        let mut s = logging();
+        feed(
+            &mut s,
+            &[
+                ("S", b"220 ready"),
+                ("C", b"USER carol"),
+                ("S", b"331 Please specify the password."),
+                ("C", b"pass hunter2"),
+                ("S", b"230 Login successful."),
+                ("C", b"garbage\x01"),
+                ("S", b"500 Unknown command."),
+                ("C", b"PASV"),
+                ("S", b"227 Entering Passive Mode (203,0,113,5,4,1)."),
+                ("C", b"RETR a.txt"),
+                ("S", b"150 Opening BINARY mode data connection."),
+                ("S", b"150 Again."),
+                ("S", b"226 Transfer complete."),
+                ("C", b"ACCT hunter3"),
+                ("C", b"QUIT"),
+            ],
+        );
+        // The malformed line is answered (its 500 pairs with it) but is no command of the log;
+        // the two last are waiting.
+        assert_eq!(
+            log(&s),
+            vec![
+                ("USER carol", 2, None, Some((331, 3))),
+                ("pass ••••", 4, None, Some((230, 5))),
+                ("PASV", 8, None, Some((227, 9))),
+                ("RETR a.txt", 10, Some(150), Some((226, 13))),
+            ]
+        );
+        assert_eq!(
+            s.logged[3].preliminary.as_ref().map(|p| (p.frame, p.text.as_str())),
+            Some((11, "Opening BINARY mode data connection."))
+        );
+        assert_eq!(s.logged[3].reply.as_ref().map(|r| r.text.as_str()), Some("Transfer complete."));
+        s.logged.clear();
+        s.settle_commands();
+        assert_eq!(log(&s), vec![("ACCT ••••", 14, None, None), ("QUIT", 15, None, None)], "settled unanswered");
+        assert!(s.logged.iter().all(|l| !l.command.contains("hunter")));
+    }
+
+    #[test]
+    fn the_command_log_settles_commands_whose_replies_were_lost_and_logs_no_implied_command() {
+        let mut s = logging();
+        // The 200 to TYPE I was lost: the 227 shows it will not come.
+        feed(&mut s, &[("C", b"TYPE I"), ("C", b"PASV"), ("S", b"227 Entering Passive Mode (203,0,113,5,4,1)")]);
+        assert_eq!(log(&s), vec![("TYPE I", 1, None, None), ("PASV", 2, None, Some((227, 3)))]);
+        // The server's side only: replies without commands log nothing.
+        let mut s = logging();
+        s.directions = Directions::ServerToClient;
+        feed(
+            &mut s,
+            &[("S", b"220 ready"), ("S", b"227 Entering Passive Mode (203,0,113,5,4,1)"), ("S", b"150 Here."), ("S", b"226 Done.")],
+        );
+        assert!(s.logged.is_empty() && s.negotiations.len() == 1);
+        // The client's side only: past the bound of waiting commands, the oldest settle unanswered.
+        let mut s = logging();
+        s.directions = Directions::ClientToServer;
+        let script: Vec<(&str, &[u8])> = (0..MAX_PENDING + 2).map(|_| ("C", &b"NOOP"[..])).collect();
+        feed(&mut s, &script);
+        assert_eq!(log(&s), vec![("NOOP", 1, None, None), ("NOOP", 2, None, None)]);
+        // Off (the default): nothing of the log is built.
+        let mut s = session();
+        feed(&mut s, &[("C", b"USER bob"), ("S", b"331 Password?"), ("C", b"QUIT")]);
+        s.settle_commands();
+        assert!(s.logged.is_empty());
     }
 
     #[test]

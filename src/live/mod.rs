@@ -68,6 +68,8 @@ pub struct LiveOptions {
     pub intent: crate::model::Intent,
     /// `--guessing-threshold`.
     pub guessing: crate::diagnose::guessing::Rule,
+    /// The command log (`--commands` with NDJSON, `-v` with text).
+    pub commands: bool,
 }
 
 impl LiveOptions {
@@ -115,12 +117,12 @@ pub fn run<S: PacketSource + Send + 'static>(
     out: Box<dyn Write + Send>,
     stop: Arc<AtomicBool>,
 ) -> LiveEnd {
-    let format = options.format;
+    let (format, commands) = (options.format, options.commands);
     let make_sink = Box::new(move |out: SharedOut| -> Box<dyn Sink> {
         match format {
             Format::Json => Box::new(JsonDocument::new(out)),
-            Format::Ndjson => Box::new(Ndjson::new(out)),
-            Format::Text { color } => Box::new(Text::new(out, color)),
+            Format::Ndjson => Box::new(Ndjson::new(out).with_commands(commands)),
+            Format::Text { color } => Box::new(Text::new(out, color).with_commands(commands)),
         }
     });
     // Flushed after each batch of events: a reader of the output (jq, a person) sees them as
@@ -130,6 +132,7 @@ pub fn run<S: PacketSource + Send + 'static>(
     // Servers are told from time to time as well as at the end: a live capture may run for days.
     let settings = Settings {
         negotiation_events: format == Format::Ndjson,
+        command_events: commands && format != Format::Json,
         intent: options.intent,
         guessing: options.guessing,
         server_events_every_ns: Some(crate::model::event::SERVERS_EVERY_NS),

@@ -77,6 +77,7 @@ fn options(format: Format) -> LiveOptions {
         written_to: None,
         status: Progress::hidden(),
         stats_every: Duration::from_secs(10),
+        commands: false,
     }
 }
 
@@ -137,6 +138,27 @@ fn drops_make_a_warning_finding_in_every_format() {
     assert!(text.starts_with("live capture on test0, filter: tcp or icmp"), "{text}");
     assert!(text.contains("WARN  capture_drops"), "{text}");
     assert!(text.trim_end().ends_with("7 dropped by the kernel, 0 by the interface; script over"), "{text}");
+}
+
+#[test]
+fn the_command_log_comes_live_in_ndjson_and_text_when_asked_only() {
+    let output = |format: Format, commands: bool| {
+        let out = Collect::default();
+        let source = Scripted::new("pasv-ok-forwarded/client.pcap", usize::MAX, 0, 0);
+        run(source, None, LiveOptions { commands, ..options(format) }, Box::new(out.clone()), Arc::new(AtomicBool::new(false)));
+        let written = out.0.lock().unwrap().clone();
+        String::from_utf8(written).unwrap()
+    };
+    let ndjson = output(Format::Ndjson, true);
+    let retr: Value = ndjson.lines().map(|l| serde_json::from_str(l).unwrap()).find(|e: &Value| e["command"] == "RETR readme.txt").unwrap();
+    assert_eq!(
+        (retr["event"].as_str(), retr["command_frame"].as_u64(), retr["reply"]["code"].as_u64()),
+        (Some("command"), Some(83), Some(226))
+    );
+    let text = output(Format::Text { color: false }, true);
+    assert!(text.contains("session 1  #83 RETR readme.txt  -> 150 #84, 226 Transfer complete. #90"), "{text}");
+    assert!(!output(Format::Ndjson, false).contains(r#""event":"command""#));
+    assert!(!output(Format::Text { color: false }, false).contains("RETR readme.txt  ->"));
 }
 
 #[test]

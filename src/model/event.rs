@@ -51,6 +51,17 @@ pub enum Event {
     /// (report::record), as it writes `SessionEnd`.
     #[serde(skip_serializing)]
     Finding { session: u32, frame: u64, time: Timestamp, finding: Box<Finding> },
+    /// A command of the control channel and the reply that settled it (the log Zeek's ftp.log
+    /// keeps): when its final reply is read, or, never answered, when its session settles or
+    /// the capture shows it will not be (see [`CommandLog`]). Only when asked for
+    /// ([`crate::analyzer::Settings::command_events`]).
+    Command {
+        session: u32,
+        frame: u64,
+        time: Timestamp,
+        #[serde(flatten)]
+        log: Box<CommandLog>,
+    },
     /// A settled session's whole record, findings included; its state is then forgotten.
     #[serde(skip_serializing)]
     SessionEnd { session: u32, frame: u64, time: Timestamp, record: Box<Session> },
@@ -67,6 +78,26 @@ pub enum Event {
     Summary { frame: u64, time: Timestamp, summary: Box<Summary> },
 }
 
+/// One command and its reply, as read: the command's line (PASS and ACCT arguments masked), its
+/// frame, the first preliminary reply (1xx) if any, and the final reply; None when the capture
+/// holds no final reply to it (one direction only, lost bytes, the session ended first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommandLog {
+    pub command: String,
+    pub command_frame: u64,
+    pub preliminary: Option<CommandReply>,
+    pub reply: Option<CommandReply>,
+}
+
+/// A reply's code, its first line's text (printable, cut at 200 bytes) and its frame (the
+/// frame of its last line).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommandReply {
+    pub code: u16,
+    pub text: String,
+    pub frame: u64,
+}
+
 /// How often (capture time) a `stats` event is emitted.
 pub const STATS_EVERY_NS: i64 = 10 * 1_000_000_000;
 
@@ -79,6 +110,7 @@ impl Event {
             Event::SessionStart { .. } => "session_start",
             Event::Negotiation { .. } => "negotiation",
             Event::DataOutcome { .. } => "data_outcome",
+            Event::Command { .. } => "command",
             Event::Finding { .. } => "finding",
             Event::SessionEnd { .. } => "session_end",
             Event::Server { .. } => "server",

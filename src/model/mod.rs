@@ -25,7 +25,7 @@ pub mod software;
 pub mod transfer;
 
 pub use address::{classify, AddressClass};
-pub use event::{Event, Stats, Summary};
+pub use event::{CommandLog, CommandReply, Event, Stats, Summary};
 pub use finding::{
     ChannelSeen, Consequence, DataEnd, DataEvidence, Details, Endpoints, FailedHow, FailureCause, Finding, FindingKind, Rejection, Text,
     Tried, Via,

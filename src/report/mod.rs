@@ -144,6 +144,11 @@ pub trait Sink {
     fn wants_negotiation_events(&self) -> bool {
         false
     }
+    /// Whether it writes the command log (`command` events, see
+    /// [`crate::analyzer::Settings::command_events`]): only when asked (`--commands`, `-v`).
+    fn wants_command_events(&self) -> bool {
+        false
+    }
     /// The input is over (the `summary` event was the last one): write what closes the output.
     fn finish(&mut self, inputs: &[InputSummary]) -> io::Result<()>;
 }

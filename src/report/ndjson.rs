@@ -11,6 +11,8 @@ use std::io::{self, Write};
 
 pub struct Ndjson<W: Write> {
     out: W,
+    /// Write the command log (`--commands`).
+    commands: bool,
     /// The summary waits for `finish`, which knows the inputs.
     summary: Option<(u64, Timestamp, Summary)>,
     buf: Vec<u8>,
@@ -18,7 +20,12 @@ pub struct Ndjson<W: Write> {
 
 impl<W: Write> Ndjson<W> {
     pub fn new(out: W) -> Ndjson<W> {
-        Ndjson { out, summary: None, buf: Vec::new() }
+        Ndjson { out, commands: false, summary: None, buf: Vec::new() }
+    }
+
+    /// With the command log: one `command` event per command and its reply.
+    pub fn with_commands(self, commands: bool) -> Ndjson<W> {
+        Ndjson { commands, ..self }
     }
 
     pub fn into_inner(self) -> W {
@@ -59,6 +66,10 @@ impl<W: Write> Ndjson<W> {
 impl<W: Write> Sink for Ndjson<W> {
     fn wants_negotiation_events(&self) -> bool {
         true
+    }
+
+    fn wants_command_events(&self) -> bool {
+        self.commands
     }
 
     fn event(&mut self, event: &Event) -> io::Result<()> {

@@ -14,7 +14,7 @@ use super::explain::{Healthy, Verdict as CaptureVerdict, HEALTHY_KEPT};
 use super::{InputSummary, Sink, Tone};
 use crate::model::finding::NO_SESSION;
 use crate::model::notation::Sock;
-use crate::model::{Event, Finding, FindingKind, Fix, Negotiation, Outcome, Session, Severity, Summary, Transfers, Verdict};
+use crate::model::{CommandLog, Event, Finding, FindingKind, Fix, Negotiation, Outcome, Session, Severity, Summary, Transfers, Verdict};
 use crate::problems::{Explanation, Summary as FindingSummary};
 use crate::AddrMap;
 use std::fmt::Write as _;
@@ -39,6 +39,8 @@ pub struct Text<W: Write> {
     quiet: Stories<HealthyStory, Healthy>,
     /// Findings about the whole capture, for the end, after the verdict.
     about_capture: Vec<Finding>,
+    /// `-v`: the command log, a line per command and its reply, as each settles.
+    commands: bool,
     buf: String,
 }
 
@@ -54,8 +56,14 @@ impl<W: Write> Text<W> {
             verdict: CaptureVerdict::default(),
             quiet: Stories::new(HEALTHY_KEPT),
             about_capture: Vec::new(),
+            commands: false,
             buf: String::new(),
         }
+    }
+
+    /// With the command log (`-v`): each command and its reply, a line each, as they settle.
+    pub fn with_commands(self, commands: bool) -> Text<W> {
+        Text { commands, ..self }
     }
 
     pub fn into_inner(self) -> W {
@@ -129,8 +137,16 @@ impl<W: Write> Text<W> {
 }
 
 impl<W: Write> Sink for Text<W> {
+    fn wants_command_events(&self) -> bool {
+        self.commands
+    }
+
     fn event(&mut self, event: &Event) -> io::Result<()> {
         match event {
+            Event::Command { session, log, .. } => {
+                command_line(&mut self.buf, &self.st, *session, log);
+                self.flush_buf()
+            }
             Event::SessionEnd { record, .. } => {
                 self.verdict.add(record);
                 if nothing_to_say(record) {
@@ -247,6 +263,21 @@ impl<W: Write> Sink for Text<W> {
 fn nothing_to_say(s: &Session) -> bool {
     let c = &s.control;
     s.findings.is_empty() && c.gaps == 0 && c.overlong_lines == 0 && s.negotiations_over_limit == 0
+}
+
+/// One command of the log and its reply: `session 0  #5 RETR a.txt  -> 150 #6, 226 Transfer
+/// complete. #9`; the frames dim, like a finding's.
+fn command_line(out: &mut String, st: &Style, session: u32, log: &CommandLog) {
+    let _ = write!(out, "session {session}  {} {}  -> ", st.dim(&format!("#{}", log.command_frame)), log.command);
+    if let Some(p) = &log.preliminary {
+        let _ = write!(out, "{} {}, ", p.code, st.dim(&format!("#{}", p.frame)));
+    }
+    match &log.reply {
+        Some(r) => {
+            let _ = writeln!(out, "{} {} {}", r.code, r.text, st.dim(&format!("#{}", r.frame)));
+        }
+        None => out.push_str("no reply in the capture\n"),
+    }
 }
 
 /// A consequence under its cause: one line, its frames, no advice of its own (the cause's

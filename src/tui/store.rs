@@ -313,7 +313,8 @@ impl Store {
                 self.bound();
             }
             Event::Server { server, .. } => self.servers.tell(&server),
-            Event::Stats { .. } => {}
+            // The terminal UI keeps its own timeline of each session (Settings::timeline_lines).
+            Event::Stats { .. } | Event::Command { .. } => {}
             Event::Summary { .. } => self.summary_seen = true,
         }
     }
