@@ -2,10 +2,10 @@
 //! channel carries it (fixtures/crafted/passwords.pcap: PASS before USER, lowercase `pass`, split
 //! inside the password, overlong, a segment lost inside it, a session first seen at its PASS, an
 //! endless line cut by the end of the capture), and every output ftpscope has is searched for any
-//! piece of it: the text report, --json, --ndjson, explain's text, --json and --html (one capture
-//! and two), the terminal UI's screens in a real terminal (tmux), and the error messages of
-//! inputs that cannot be read whole. (`live --write` writes a capture: it holds what the wire
-//! held, by design.)
+//! piece of it: the text report (and its command log, -v), --json, --ndjson (and --commands),
+//! explain's text, --json and --html (one capture and two), the terminal UI's screens in a real
+//! terminal (tmux), and the error messages of inputs that cannot be read whole. (`live --write`
+//! writes a capture: it holds what the wire held, by design.)
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -67,6 +67,13 @@ fn no_output_shows_a_password() {
     let ndjson = run(&["analyze", "-q", "--ndjson", cap], &[1]);
     assert!(ndjson.lines().count() > 6, "{ndjson}");
     assert_no_password("analyze --ndjson", &ndjson);
+    // The command log, in both views: every PASS there, masked.
+    let commands = run(&["analyze", "-q", "--ndjson", "--commands", cap], &[1]);
+    assert!(commands.matches("\"command\":\"PASS ••••\"").count() >= 3, "{commands}");
+    assert_no_password("analyze --ndjson --commands", &commands);
+    let verbose = run(&["analyze", "-q", "-v", cap], &[1]);
+    assert!(verbose.contains("#30 PASS ••••  -> 230 Login successful. #31"), "{verbose}");
+    assert_no_password("analyze -v", &verbose);
     let html = dir.0.join("explain.html");
     let explained = run(&["explain", "-q", cap, "--html", html.to_str().unwrap()], &[1]);
     assert!(explained.contains("10.0.0.30"), "a problem session is told: {explained}");

@@ -90,9 +90,11 @@ fn run(format: &str, input: &Path) -> String {
     run_command("analyze", format, input)
 }
 
+/// `format` may be more than one argument ("--ndjson --commands").
 fn run_command(command: &str, format: &str, input: &Path) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_ftpscope"))
-        .args([command, "--quiet", format])
+        .args([command, "--quiet"])
+        .args(format.split(' '))
         .arg(input)
         .env("NO_COLOR", "1")
         .output()
@@ -153,7 +155,8 @@ fn every_key_in_the_output_is_in_the_schema_document() {
         let doc_value: Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("--json {name}: not JSON ({e})"));
         seen.walk(&doc_value, "", &format!("--json {name}"));
 
-        for (i, line) in run("--ndjson", &input).lines().enumerate() {
+        // With the command log: every event there is.
+        for (i, line) in run("--ndjson --commands", &input).lines().enumerate() {
             let event: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("--ndjson {name} line {}: not JSON ({e})", i + 1));
             events.insert(event["event"].as_str().unwrap_or_default().to_string());
             seen.walk(&event, "", &format!("--ndjson {name} line {}", i + 1));
@@ -162,7 +165,7 @@ fn every_key_in_the_output_is_in_the_schema_document() {
 
     // The fixtures must keep exercising what the document describes, or this test checks less
     // than it seems to.
-    for event in ["session_start", "negotiation", "data_outcome", "finding", "session_end", "stats", "summary"] {
+    for event in ["session_start", "negotiation", "data_outcome", "command", "finding", "session_end", "stats", "summary"] {
         assert!(events.contains(event), "no fixture produced a `{event}` event any more");
     }
     assert!(seen.keys.len() > 100, "suspiciously few keys: {}", seen.keys.len());
