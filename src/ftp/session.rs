@@ -366,9 +366,10 @@ impl SessionState {
             return;
         }
         if let Some(i) = self.pending.iter().position(fits) {
-            let skipped: Vec<Pending> = self.pending.drain(..i).collect();
-            for p in skipped {
-                self.unanswered(p);
+            for _ in 0..i {
+                if let Some(p) = self.pending.pop_front() {
+                    self.unanswered(p);
+                }
             }
         }
     }

@@ -4,7 +4,8 @@
 //! sessions with the same problem read as one problem, not 10,000 essays. At the end: the
 //! verdict (explain's), the sessions with nothing to say as one line per story
 //! (report::alike), what concerns the whole capture (clear-text logins), then the totals. A
-//! healthy capture thus reads as its verdict first.
+//! healthy capture thus reads as its verdict first. With `-v`, the command log comes first too:
+//! a line per command and its reply as each settles (the NDJSON `command` events' view).
 //!
 //! Owns the human-readable layout. Colour only when asked (the caller decides from the terminal
 //! and NO_COLOR).
