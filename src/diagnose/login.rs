@@ -133,8 +133,7 @@ fn login_failed(s: &Session, r: &Refusal) -> Option<Finding> {
     let reason = login_reason(r);
     // A later try in the same session got in: a typo, not a failure to get in.
     let logged_in_later = s.login.accepted_after(r.frame);
-    // A command sent before the login (FEAT, OPTS) refused, then the login: how clients probe.
-    if logged_in_later && r.step == Some(LoginStep::Other) {
+    if s.login.probed(r) {
         return None;
     }
     let severity = if logged_in_later { Severity::Warning } else { Severity::Error };

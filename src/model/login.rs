@@ -46,6 +46,12 @@ impl Login {
     pub fn accepted_after(&self, frame: u64) -> bool {
         self.accepted_frame.is_some_and(|f| f > frame)
     }
+
+    /// A command before the login (FEAT, OPTS) refused, and then the login: how clients probe
+    /// a server, not a refusal worth telling.
+    pub fn probed(&self, r: &Refusal) -> bool {
+        r.step == Some(LoginStep::Other) && self.accepted_after(r.frame)
+    }
 }
 
 /// One reply that refused: a login command answered 4xx or 5xx, or the session itself refused

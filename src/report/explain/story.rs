@@ -8,7 +8,7 @@
 
 use crate::model::{
     AddressClass, Connection, Directions, Finding, FindingKind, Fix, Icmp, LoginStep, Mode, Negotiation, NegotiationCommand, Outcome,
-    Refusal, Session, Severity, Side, Software, Text,
+    Session, Severity, Side, Software, Text,
 };
 pub use crate::problems::Cause;
 use crate::report::ladder::worth_telling;
@@ -160,8 +160,7 @@ fn refusals(session: &Session, steps: &mut Vec<Fact>) {
         return;
     }
     let login = &session.login;
-    let probing = |r: &&Refusal| r.step == Some(LoginStep::Other) && login.accepted_after(r.frame);
-    for r in login.refusals.iter().filter(|r| !probing(r)).take(MAX_REFUSALS_TOLD) {
+    for r in login.refusals.iter().filter(|r| !login.probed(r)).take(MAX_REFUSALS_TOLD) {
         let command = r.step.map(LoginStep::as_str);
         steps.push(Fact::Refused { frame: r.frame, command, user: r.user.clone(), code: r.code, reply_text: r.text.clone() });
     }
