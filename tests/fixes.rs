@@ -110,8 +110,19 @@ fn an_active_connection_blocked_to_a_public_client_gets_firewall_rules_not_nat_a
     let failed = findings(&v, 0).iter().find(|f| f["kind"] == "data_connection_failed").expect("the blocked connection");
     let allow = fix(failed, "allow_active_data");
     assert_eq!((allow["server"].as_str(), allow["source_port"].as_u64()), (Some("192.0.2.30"), Some(20)));
-    assert!(apply(allow).iter().any(|l| l.contains("-s 192.0.2.30 --sport 20 -d 203.0.113.2 -j ACCEPT")));
+    // Every client connects back in active mode: the rules name the server, never the one client seen.
+    assert!(apply(allow).iter().any(|l| l.ends_with("-I FORWARD -p tcp -s 192.0.2.30 --sport 20 -j ACCEPT")), "{allow}");
+    assert!(apply(allow).iter().all(|l| !l.contains("203.0.113.2")), "{allow}");
     assert!(failed["fix"].as_array().unwrap().iter().all(|x| x["action"] != "client_router_helper"), "the client is not behind NAT");
+    // The public client's own view (no SYN from the server reached it, vsftpd's 425) blames the
+    // same firewall and gives the same rules, without the source port it cannot see.
+    let (v, code) = analyze("active-port20-dropped/public-client.pcap", &[]);
+    let rejected = findings(&v, 0).iter().find(|f| f["kind"] == "data_command_rejected").expect("vsftpd's 425");
+    let allow = fix(rejected, "allow_active_data");
+    assert_eq!((allow["server"].as_str(), allow["source_port"].as_u64()), (Some("192.0.2.30"), None));
+    assert!(apply(allow).iter().any(|l| l.ends_with("-I FORWARD -p tcp -s 192.0.2.30 -j ACCEPT")), "{allow}");
+    assert!(rejected["explanation"].as_str().unwrap().contains("firewall"));
+    assert_eq!(code, 1);
 }
 
 #[test]

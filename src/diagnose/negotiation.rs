@@ -515,6 +515,16 @@ fn rejection_advice(s: &Session, n: &Negotiation, code: u16, text: &str, setup: 
             // The server's own words that no connection came: as for a reply nothing followed.
             (Rejection::NoneArrived { advertised: n.advertised }, forward_or_allow(setup))
         }
+        // pyftpdlib connects at once and answers EPRT itself: "421 Active data channel timed out."
+        425 | 421
+            if n.mode == Mode::Active
+                && n.data.connection.is_none()
+                && reaches_the_client(s, n)
+                && (code == 425 || lower.contains("data")) =>
+        {
+            let allow = Fix::AllowActiveData { server: s.server.ip(), source_port: None, client: s.client.ip() };
+            (Rejection::ActiveNotArrived, vec![Fix::UsePassiveMode, allow])
+        }
         425 => (
             Rejection::CannotOpen,
             match n.mode {
@@ -525,6 +535,12 @@ fn rejection_advice(s: &Session, n: &Negotiation, code: u16, text: &str, setup: 
         426 => (Rejection::Broken, Vec::new()),
         _ => (Rejection::Other, Vec::new()),
     }
+}
+
+/// Did PORT/EPRT name the client's own address as this capture sees it, a public one? Then no
+/// NAT stands in the way, and a connection back that never came was dropped by a firewall.
+fn reaches_the_client(s: &Session, n: &Negotiation) -> bool {
+    n.advertised.is_some_and(|a| a.ip() == s.client.ip()) && classify(s.client.ip()) == AddressClass::Public
 }
 
 /// The passive reply named the address clients reach the server at: its own (captured

@@ -600,12 +600,12 @@ fn rejection_rows() -> Vec<Row> {
             vec![want(DataCommandRejected, Error, &[15, 10], &[SERVER_PASSIVE])],
         ),
         row(
-            "active 425: passive mode",
+            "active 425 to the client's own public address, nothing seen: passive mode, or let the server's connection through",
             negotiating(
                 public(),
                 vec![active("198.51.100.7:50000").transfer("LIST", 425, "Can't open data connection.").with(|n| n.data.outcome = Rejected)],
             ),
-            vec![want(DataCommandRejected, Error, &[15, 10], &[USE_PASSIVE])],
+            vec![want(DataCommandRejected, Error, &[15, 10], &[USE_PASSIVE, "AllowActiveData"])],
         ),
         row(
             "426, the transfer broken: no fix to give",

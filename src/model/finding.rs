@@ -533,6 +533,9 @@ pub enum Rejection {
     NoneArrived {
         advertised: Option<SocketAddr>,
     },
+    /// Active 425 to a client whose PORT named a reachable (public) address, and no connection
+    /// from the server in the capture: something between drops the server's connection.
+    ActiveNotArrived,
     CannotOpen,
     Broken,
     Other,

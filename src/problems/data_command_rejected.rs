@@ -1,6 +1,7 @@
 //! data_command_rejected: the server refused a negotiation or a transfer (425, 426, 500 ...),
 //! and what the code and text say it means ([`Rejection`]).
 
+use super::data_connection_failed::ACTIVE_BLOCKED;
 use super::data_connection_not_seen::PASSIVE_PORT_NOT_REACHED;
 use super::{Cause, Words};
 use crate::model::finding::Rejected;
@@ -65,6 +66,12 @@ impl Words for Rejected {
                      seen elsewhere, the client did not try.",
                 )
             }
+            Rejection::ActiveNotArrived => f.write_str(
+                "The server accepted the client's PORT, tried to connect back, and gave up (425). The address it was given is \
+                 the client's own and public, yet no connection from the server is in this capture: a firewall drops it, \
+                 outbound at the server or on the way (captured at the client, its SYNs would show here even if the client's \
+                 own firewall then dropped them).",
+            ),
             Rejection::CannotOpen => f.write_str(
                 "The server could not open or accept the data connection (425). In active mode it could not connect to the client; \
                  in passive mode the client never connected to the advertised port.",
@@ -81,6 +88,7 @@ impl Words for Rejected {
             Rejection::ForeignAddress => SERVER_REFUSES_PORT,
             Rejection::DataFromOtherAddress => DATA_FROM_OTHER_ADDRESS,
             Rejection::NoneArrived { .. } => PASSIVE_PORT_NOT_REACHED,
+            Rejection::ActiveNotArrived => ACTIVE_BLOCKED,
             _ => TRANSFER_REFUSED,
         }
     }

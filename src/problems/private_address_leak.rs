@@ -16,11 +16,30 @@ pub const SERVER_NAT_PRIVATE_ADDRESS: Cause = Cause {
     brief: "server behind NAT announcing its private address",
 };
 
+/// Passive, and the data connections worked all the same: the client ignored the address, or a
+/// helper on the way rewrote the reply. Same cause (same name), told as what the capture shows.
+pub const SERVER_NAT_PRIVATE_ADDRESS_WORKED: Cause = Cause {
+    name: "server_nat_private_address",
+    sentence: "The server is behind NAT and announces its private address in its passive replies. Here the data connections \
+               worked all the same (the client ignored that address, or an FTP helper on the way rewrote the reply); clients \
+               that trust the address fail, and so does every client once the control channel is encrypted (AUTH TLS).",
+    brief: "server behind NAT announcing its private address",
+};
+
 /// Active: the client names its private address.
 pub const CLIENT_NAT_ACTIVE_MODE: Cause = Cause {
     name: "client_nat_active_mode",
     sentence: "The client is behind NAT and uses active mode: it names its private address, which the server cannot reach (and \
                many servers refuse).",
+    brief: "client behind NAT in active mode",
+};
+
+/// Active, and the server's connection arrived all the same: a helper rewrote PORT.
+pub const CLIENT_NAT_ACTIVE_MODE_HELPED: Cause = Cause {
+    name: "client_nat_active_mode",
+    sentence: "The client is behind NAT and uses active mode: it names its private address. Here the server's connection \
+               arrived all the same, because an FTP helper (ALG) on the client's router rewrote the PORT; that stops working \
+               once the control channel is encrypted (AUTH TLS), where the helper is blind.",
     brief: "client behind NAT in active mode",
 };
 
@@ -104,9 +123,15 @@ impl Words for Leak {
     }
 
     fn cause(&self) -> Cause {
-        match self.mode {
-            Mode::Passive => SERVER_NAT_PRIVATE_ADDRESS,
-            Mode::Active => CLIENT_NAT_ACTIVE_MODE,
+        let worked = matches!(
+            self.consequence,
+            Consequence::WorkedAround | Consequence::StillSucceeded | Consequence::CompletedElsewhere { .. } | Consequence::HelperRewrote
+        );
+        match (self.mode, worked) {
+            (Mode::Passive, false) => SERVER_NAT_PRIVATE_ADDRESS,
+            (Mode::Passive, true) => SERVER_NAT_PRIVATE_ADDRESS_WORKED,
+            (Mode::Active, false) => CLIENT_NAT_ACTIVE_MODE,
+            (Mode::Active, true) => CLIENT_NAT_ACTIVE_MODE_HELPED,
         }
     }
 

@@ -101,6 +101,8 @@ pub struct HealthyStory {
     directions: u8,
     /// No transfer; every one seen done; or some not seen established.
     transfers: Transfers,
+    /// Encrypted, no data connection seen: not told as "no transfer".
+    unread: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -118,7 +120,14 @@ impl HealthyStory {
             (n, ok) if n == ok => Transfers::AllOk,
             _ => Transfers::SomeNotSeen,
         };
-        HealthyStory { client: s.client.ip(), server: s.server, user: s.user.clone(), directions: s.captured_directions as u8, transfers }
+        HealthyStory {
+            client: s.client.ip(),
+            server: s.server,
+            user: s.user.clone(),
+            directions: s.captured_directions as u8,
+            transfers,
+            unread: super::explain::unread(s),
+        }
     }
 }
 

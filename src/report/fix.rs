@@ -80,13 +80,14 @@ impl fmt::Display for Fix {
                  related connections (nft: ct helper set \"ftp-standard\", ct state related accept); it cannot help under TLS:",
             ),
             Fix::AllowActiveData { server, source_port, client } => {
-                write!(f, "In active mode {} connects back to the client {}", Ip(server), Ip(client))?;
+                write!(f, "In active mode {} connects back to each client (here {})", Ip(server), Ip(client))?;
                 if let Some(port) = source_port {
                     write!(f, " from port {port}")?;
                 }
                 f.write_str(
-                    ": let those connections through every firewall on the way, out of the server's network and into the \
-                     client's (FORWARD on a firewall in between, OUTPUT on the server, INPUT on the client).",
+                    ": let those connections through every firewall on the way, for every client, not this one alone: out of \
+                     the server's network and into the client's (FORWARD on a firewall in between, OUTPUT on the server, INPUT \
+                     on the client).",
                 )
             }
             // A note on a session that may well work (passive mode with the server's settings
@@ -315,14 +316,17 @@ pub fn apply(fix: &Fix) -> Vec<String> {
             format!("iptables -t raw -A PREROUTING -p tcp --dport {control_port} -j CT --helper ftp"),
             "iptables -I FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT".to_string(),
         ],
-        Fix::AllowActiveData { server, source_port, client } => {
+        // Every client connects in active mode, not only the one captured: no rule names it.
+        Fix::AllowActiveData { server, source_port, .. } => {
             let sport = source_port.map_or(String::new(), |p| format!(" --sport {p}"));
             let ipt = iptables(Some(server));
-            vec![
-                format!("{ipt} -I FORWARD -p tcp -s {}{sport} -d {} -j ACCEPT", Ip(server), Ip(client)),
-                format!("{ipt} -I OUTPUT -p tcp{sport} -d {} -j ACCEPT", Ip(client)),
-                format!("{ipt} -I INPUT -p tcp -s {}{sport} -j ACCEPT", Ip(server)),
-            ]
+            let mut lines = vec![format!("{ipt} -I FORWARD -p tcp -s {}{sport} -j ACCEPT", Ip(server))];
+            // Without the source port, an OUTPUT rule would let out all of the server's TCP.
+            if source_port.is_some() {
+                lines.push(format!("{ipt} -I OUTPUT -p tcp{sport} -j ACCEPT"));
+            }
+            lines.push(format!("{ipt} -I INPUT -p tcp -s {}{sport} -j ACCEPT", Ip(server)));
+            lines
         }
         Fix::AttachHelper { control_port } => {
             vec![format!("iptables -t raw -A PREROUTING -p tcp --dport {control_port} -j CT --helper ftp")]

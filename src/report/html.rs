@@ -219,7 +219,7 @@ fn healthy(out: &mut String, at: &Anchor, e: &Explained) {
             Sock(h.client),
             Sock(h.server),
             Escaped(h.user.as_deref().unwrap_or("")),
-            h.transfers,
+            if h.unread { "encrypted: none seen, commands unread".to_string() } else { h.transfers.to_string() },
             h.transfers_ok,
         );
     }

@@ -98,6 +98,12 @@ pub fn ladder(session: &Session) -> Ladder {
     // AUTH's own frame is only on the timeline; the 234 that switched to TLS is in the record.
     if let Some(auth) = session.timeline.iter().find(|l| l.from == Side::Client && l.text.to_ascii_uppercase().starts_with("AUTH")) {
         control(auth.frame, auth.time, client, server, auth.text.to_string());
+        // Refused ("500 AUTH not understood"): drawn, so that AUTH alone does not read as TLS.
+        if session.tls_frame.is_none() {
+            if let Some(reply) = session.timeline.iter().find(|l| l.from == Side::Server && l.frame > auth.frame) {
+                control(reply.frame, reply.time, server, client, reply.text.to_string());
+            }
+        }
     }
     if let Some(frame) = session.tls_frame {
         let time = session.timeline.iter().find(|l| l.frame == frame).map_or(session.start_time, |l| l.time);

@@ -7,7 +7,7 @@
 use super::InputSummary;
 use crate::model::notation::Sock;
 use crate::model::points::{Crossing, DataCrossing, LoneSession, PairedBy, Point, SessionPair};
-use crate::model::Connection;
+use crate::model::{Connection, Outcome};
 use serde::Serialize;
 use std::fmt::{self, Display, Write as _};
 use std::io::{self, Write};
@@ -184,12 +184,29 @@ fn data(t: &mut String, d: &DataCrossing, indent: &str) {
         DataCrossing::Vanished { seen_at, missing_at, connection: c, outcome_where_missing } => {
             let there = outcome_where_missing.map(|o| format!(" ({} there)", o.as_str())).unwrap_or_default();
             let (seen, missing) = (point(*seen_at), point(*missing_at));
-            let _ = writeln!(t, "{indent}VANISHED seen at {seen} only, never at {missing}{there}: the device between dropped it");
+            let _ = writeln!(t, "{indent}VANISHED seen at {seen} only, never at {missing}{there}: {}", why_vanished(c));
             let _ = writeln!(t, "{indent}         {seen} {}", connection(c));
         }
         DataCrossing::NotSeen => {
             let _ = writeln!(t, "{indent}no data connection at either point");
         }
+    }
+}
+
+/// What the seen side's own packets say of a connection the other point never saw: only
+/// silence is a drop; an ICMP error or a reset came from somewhere on the way.
+fn why_vanished(c: &Connection) -> String {
+    match (c.outcome, c.unreachable, c.rst_from) {
+        (Outcome::Unreachable, Some(icmp), _) => {
+            format!("{icmp} answered it on the way, so it never reached the other side (a router with no route to the address)")
+        }
+        (Outcome::Unreachable, None, _) => "an ICMP error answered it on the way, so it never reached the other side".into(),
+        (Outcome::Refused, _, _) => {
+            "a reset answered it without it reaching the other side: a device between refuses it (a firewall's reject, or a \
+             router with nothing forwarded there)"
+                .into()
+        }
+        _ => "the device between dropped it".into(),
     }
 }
 

@@ -74,6 +74,9 @@ pub struct Verdict {
     /// Sessions per cause, in order of first appearance.
     #[serde(serialize_with = "by_cause")]
     pub causes: Vec<(Cause, u64)>,
+    /// Sessions without a problem that this point cannot judge: encrypted, and no data
+    /// connection seen (what they asked for cannot be read, and nothing arrived here).
+    pub unread: u64,
 }
 
 fn by_cause<S: Serializer>(causes: &[(Cause, u64)], s: S) -> Result<S::Ok, S::Error> {
@@ -95,6 +98,7 @@ impl Verdict {
         self.sessions += 1;
         let causes = causes(session);
         if causes.is_empty() {
+            self.unread += u64::from(unread(session));
             return;
         }
         self.problem_sessions += 1;
@@ -159,8 +163,16 @@ pub struct Healthy {
     /// Which directions of the control connection the capture holds: a session seen one way
     /// is healthy as far as that side shows.
     pub captured_directions: Directions,
+    /// Encrypted, with no data connection seen: healthy only as far as this point can tell.
+    pub unread: bool,
     /// The other healthy sessions of the same story.
     pub like: Ids,
+}
+
+/// An encrypted session in which this capture saw no data connection: whether it asked for
+/// one, and whether that failed elsewhere, cannot be read here.
+pub fn unread(s: &Session) -> bool {
+    s.tls_frame.is_some() && transfers(s).0 == 0
 }
 
 impl Healthy {
@@ -176,6 +188,7 @@ impl Healthy {
             bytes: s.negotiations.iter().map(|n| n.data.bytes).sum::<u64>()
                 + s.probable_data_channels.iter().map(|c| c.bytes_to_server + c.bytes_to_client).sum::<u64>(),
             captured_directions: s.captured_directions,
+            unread: unread(s),
             like: Ids::default(),
         }
     }

@@ -159,6 +159,14 @@ impl Display for Verdict {
         write!(f, "{} FTP session(s)", self.sessions)?;
         if self.problem_sessions == 0 {
             // Healthy: said first, with what the transfers did (under TLS none can be read).
+            if self.unread > 0 {
+                return write!(
+                    f,
+                    ", none with a problem this capture can show: {} of them encrypted, with no data connection seen here (what \
+                     they asked for cannot be read; a data connection that failed elsewhere would not show).",
+                    self.unread
+                );
+            }
             return match self.transfers {
                 t if t.total == 0 => f.write_str(", none with a problem."),
                 t if t.ok == t.total => write!(f, ", none with a problem: {} transfer(s), all done.", t.total),
@@ -193,6 +201,7 @@ impl Display for Healthy {
             write!(f, "  user {u}")?;
         }
         match (self.transfers, self.transfers_ok) {
+            (0, _) if self.unread => f.write_str("  encrypted: no data connection seen here, its commands unread"),
             (0, _) => f.write_str("  no transfer"),
             (n, ok) if ok == n => write!(f, "  {n} transfer(s) ok"),
             // The others failed nowhere (that would be a finding): the capture does not show
