@@ -60,7 +60,7 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
 
     if let (Some(adv), false) = (n.advertised, n.address_implied) {
         let class = classify(adv.ip());
-        if leaks(class, adv.ip(), sender, peer) {
+        if leaks(class, adv.ip(), sender, peer) && !reached_unique_local(class, n, adv) {
             // A leak the client worked around is no cause of what failed after it.
             if !(n.mode == Mode::Passive && ignored_advertised(n, adv)) {
                 cause = Some(out.len());
@@ -298,6 +298,15 @@ fn leaks(class: AddressClass, adv: IpAddr, sender: IpAddr, peer: IpAddr) -> bool
         AddressClass::LinkLocal => adv != sender || classify(peer) != AddressClass::LinkLocal,
         _ => !(classify(sender).is_unreachable_from_elsewhere() && classify(peer).is_unreachable_from_elsewhere()),
     }
+}
+
+/// An IPv6 unique-local address that the data connection reached as advertised: the site
+/// routes its ULA prefix to the peer (NAT66 is rare, and a translated address would not have
+/// been reached as named). Not globally routable, but no leak where it works.
+fn reached_unique_local(class: AddressClass, n: &Negotiation, adv: SocketAddr) -> bool {
+    class == AddressClass::UniqueLocal
+        && n.data.outcome == Outcome::Established
+        && n.data.connection.as_ref().is_some_and(|c| c.server == adv)
 }
 
 /// Did the client dial somewhere other than the advertised address (the control connection's

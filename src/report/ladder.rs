@@ -363,6 +363,22 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_refused_auth_is_drawn_with_its_reply() {
+        let mut s = sessions("pasv-ok-forwarded/client.pcap")[0].clone();
+        let (first, time) = (s.first_frame, s.start_time);
+        let mut timeline = crate::model::Timeline::default();
+        timeline.keep(8);
+        timeline.push(first + 1, time, Side::Client, "AUTH TLS");
+        timeline.push(first + 2, time, Side::Server, "500 AUTH not understood.");
+        s.timeline = timeline;
+        let l = ladder(&s);
+        let labels: Vec<&str> = l.steps.iter().map(|s| s.label.as_str()).collect();
+        let auth = labels.iter().position(|l| *l == "AUTH TLS").expect("AUTH drawn");
+        assert_eq!(labels[auth + 1], "500 AUTH not understood.", "{labels:?}");
+        assert!(!labels.contains(&"234 TLS from here on"), "{labels:?}");
+    }
+
+    #[test]
     fn under_tls_the_auth_and_the_probable_data_connection_are_drawn() {
         let l = ladder(&sessions("alg-blind-tls/client.pcap")[0]);
         let labels: Vec<&str> = l.steps.iter().map(|s| s.label.as_str()).collect();
