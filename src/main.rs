@@ -96,6 +96,13 @@ fn main() -> ExitCode {
             return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
         }
     };
+    // Only `live` may need capabilities (until its capture is open): the others parse files.
+    #[cfg(feature = "live")]
+    if !matches!(cli.command, Command::Live(_)) {
+        if let Err(e) = ftpscope::live::privileges::drop_unneeded_capabilities() {
+            return drive::fail(format_args!("cannot give up capabilities: {e}"));
+        }
+    }
     match cli.command {
         Command::Analyze { files, json, ndjson, commands, verbose, color, quiet, tui, report, intent } => {
             let inputs = match Inputs::open(&files) {

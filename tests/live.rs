@@ -307,18 +307,99 @@ fn refusals_are_one_line_and_exit_2() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // No capture helper either (an installed package's is not looked for: the variable names
+    // one that is not there).
     let out = Command::new("timeout")
         .args(["30", "ip", "netns", "exec", &ns.0, "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"])
         .arg(&copy)
         .args(["live", "-i", "lo", "--duration", "1"])
+        .env("FTPSCOPE_CAPTURE_HELPER", dir.join("no-helper"))
         .output()
         .unwrap();
-    one_line_exit_2(&out, "unprivileged", "setcap cap_net_raw,cap_net_admin=eip");
+    one_line_exit_2(&out, "unprivileged", "no capture helper (ftpscope-capture) is installed");
     assert!(text(&out.stderr).contains("run as root"));
 
     let out = ns.exec(&bin).args(["live", "--list"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).lines().any(|l| l.contains(".lo ") && l.contains("127.0.0.1/8")), "{}", text(&out.stdout));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The capture helper, as the Debian package installs it (tests/package.sh installs the package
+/// itself): beside ftpscope, mode 0750, its group's members only, with the capture capabilities.
+/// Here its group is root's (gid 0), and `nobody` is given that group or not. A member captures
+/// without privileges of its own, through the helper: the report counts the packets, and the
+/// helper's and ftpscope's capabilities are gone while they run. Anyone else gets one line
+/// telling them to join the group, and exit status 2.
+#[test]
+fn the_capture_helper_captures_for_its_group_and_refuses_others() {
+    let Some(bin) = live_binary(&[]) else { return };
+    let dir = scratch("helper");
+    let ns = Namespace::new("h");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let (copy, helper) = (dir.join("ftpscope"), dir.join("ftpscope-capture"));
+    std::fs::copy(&bin, &copy).unwrap();
+    std::fs::copy(bin.with_file_name("ftpscope-capture"), &helper).unwrap();
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o750)).unwrap();
+    let setcap = Command::new("setcap").args(["cap_net_raw,cap_net_admin=eip"]).arg(&helper).status().unwrap();
+    assert!(setcap.success(), "setcap on the helper");
+    let as_nobody = |groups: &str| {
+        let mut cmd = Command::new("timeout");
+        cmd.args(["-s", "KILL", "30", "ip", "netns", "exec", &ns.0, "setpriv", "--reuid=nobody", "--regid=nogroup", groups]);
+        cmd.arg(&copy).env_remove("FTPSCOPE_CAPTURE_HELPER");
+        cmd
+    };
+
+    let written = dir.join("member.pcap");
+    let report = dir.join("member.json");
+    let member = as_nobody("--groups=0")
+        .args(["live", "-i", "lo", "--duration", "3", "--json", "--write"])
+        .arg(&written)
+        .stdout(std::fs::File::create(&report).unwrap())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    ns.refused_connections();
+    let capabilities = |name: &str| {
+        let out = Command::new("pgrep").args(["-x", name]).output().unwrap();
+        let status: Vec<String> = text(&out.stdout)
+            .lines()
+            .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
+            .filter(|s| s.lines().any(|l| l.starts_with("Uid:") && l.contains("65534")))
+            .collect();
+        assert!(!status.is_empty(), "no {name} running as nobody");
+        status
+            .iter()
+            .flat_map(|s| s.lines().filter(|l| l.starts_with("CapEff:") || l.starts_with("CapPrm:")))
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    for name in ["ftpscope", "ftpscope-captur"] {
+        for line in capabilities(name) {
+            assert!(line.ends_with("0000000000000000"), "{name} still holds capabilities: {line}");
+        }
+    }
+    let out = member.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains(&format!("captured by {}", helper.display())), "{err}");
+    let report: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let live = &report["capture"]["inputs"][0]["live"];
+    let frames = report["capture"]["frames"].as_u64().unwrap();
+    assert!(frames >= 6, "three SYNs and three RSTs at least: {frames}");
+    assert!(live["received"].as_u64().unwrap() >= frames, "the helper's counters: {live}");
+    assert_eq!(live["ended"], "duration");
+    assert_eq!(analyze_json(&written)["capture"]["frames"], frames, "the written file holds every packet");
+
+    let out = as_nobody("--clear-groups").args(["live", "-i", "lo", "--duration", "1"]).output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("no permission to capture on lo: join the group ftpscope"), "{err}");
+    assert!(err.contains("or run as root"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

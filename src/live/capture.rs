@@ -149,6 +149,7 @@ pub(crate) fn capture_loop<S: PacketSource>(
     if !send(&mut batch, &mut writer, &mut write_error) {
         return;
     }
+    source.stop();
     let counters = source.counters();
     let _ = tx.send(Captured::End(Ending { kind, detail, counters, frames, write_error }));
 }

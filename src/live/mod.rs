@@ -17,6 +17,9 @@ pub mod device;
 mod drops;
 pub mod filter;
 #[cfg(feature = "live")]
+pub mod helper;
+pub mod pcap_stream;
+#[cfg(feature = "live")]
 pub mod privileges;
 pub mod source;
 pub mod ui;
