@@ -249,8 +249,8 @@ pub fn live(args: LiveArgs) -> ExitCode {
     }
     let out = Box::new(status_line.writer(io::stdout()));
     let end = live::run(device, write, options, out, stop);
-    // One line saying why it stopped, always when the interface went away.
-    if !args.quiet || end.ended_kind == "interface_gone" {
+    // One line saying why it stopped, always when the interface or the capture helper went away.
+    if !args.quiet || matches!(end.ended_kind, "interface_gone" | "helper_end") {
         ended(&end.ended, end.counters.unwrap_or_default());
     }
     status(end.write_error, end.finished.written, end.finished.errors > 0)

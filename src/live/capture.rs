@@ -33,7 +33,8 @@ pub(crate) enum Captured {
 }
 
 pub(crate) struct Ending {
-    /// `signal`, `duration`, `count`, or the source's own kind (`interface_gone`, `input_end`).
+    /// `signal`, `duration`, `count`, or the source's own kind (`interface_gone`, `input_end`,
+    /// `helper_end`).
     pub kind: &'static str,
     pub detail: String,
     pub counters: Option<Counters>,
