@@ -403,6 +403,70 @@ fn the_capture_helper_captures_for_its_group_and_refuses_others() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The helper's side of the pipe without libpcap: stand-in helpers (shell scripts named by
+/// FTPSCOPE_CAPTURE_HELPER), run by `live` as `nobody`. One streams a lab capture and says
+/// counters and an end as the helper does: the report has the capture's sessions as `analyze`
+/// gives them, the helper's counters (its drops make the drop finding) and its end. One exits
+/// 77 (no capabilities), one refuses in its words, one dies mid-stream: each is one line.
+#[test]
+fn live_reads_the_helpers_stream_and_says_its_refusals() {
+    let Some(bin) = live_binary(&[]) else { return };
+    let dir = scratch("stream");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let capture = dir.join("client.pcap");
+    std::fs::copy(common::root().join("fixtures/pasv-private-leak-workaround/client.pcap"), &capture).unwrap();
+    std::fs::set_permissions(&capture, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let live_through = |name: &str, script: &str| {
+        let helper = dir.join(name);
+        std::fs::write(&helper, format!("#!/bin/sh\n{script}\n")).unwrap();
+        std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Command::new("timeout")
+            .args(["-s", "KILL", "30", "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+            .arg(&bin)
+            .args(["live", "-i", "lo", "--json", "-q"])
+            .env("FTPSCOPE_CAPTURE_HELPER", &helper)
+            .output()
+            .unwrap()
+    };
+
+    let streams = format!(
+        "cat {}\necho 'counters received=90 dropped=2 interface_dropped=1' >&2\necho 'end input_end no more packets' >&2",
+        capture.display()
+    );
+    let out = live_through("streams.sh", &streams);
+    assert_eq!(out.status.code(), Some(0), "the leak worked around and the drops are warnings: {}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stderr)));
+    let analyzed = analyze_json(&capture);
+    assert_eq!(report["capture"]["frames"], analyzed["capture"]["frames"]);
+    let sessions = |r: &Value| essentials(r["sessions"].as_array().unwrap());
+    assert_eq!(sessions(&report), sessions(&analyzed));
+    let live = &report["capture"]["inputs"][0]["live"];
+    assert_eq!((&live["received"], &live["dropped"], &live["interface_dropped"]), (&90.into(), &2.into(), &1.into()), "{live}");
+    assert_eq!((&live["ended"], &live["ended_detail"]), (&"input_end".into(), &"no more packets".into()), "{live}");
+    assert!(report["findings"].as_array().unwrap().iter().any(|f| f["kind"] == "capture_drops"), "{}", report["findings"]);
+
+    let one_line = |out: &Output, what: &str, needle: &str| {
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{what}: {err}");
+        assert_eq!(err.lines().count(), 1, "{what}: {err}");
+        assert!(err.contains(needle), "{what}: {err}");
+    };
+    let out = live_through("no-capabilities.sh", "echo 'ftpscope-capture: no permission to capture on lo' >&2; exit 77");
+    one_line(&out, "no capabilities", "the capture helper");
+    one_line(&out, "no capabilities", "has no capture capabilities");
+    let out = live_through("refuses.sh", "echo 'ftpscope-capture: bad capture filter \"x\": syntax error' >&2; exit 2");
+    one_line(&out, "refusal", "ftpscope: bad capture filter \"x\": syntax error");
+
+    let dies = format!("head -c 3000 {}; exit 3", capture.display());
+    let out = live_through("dies.sh", &dies);
+    let err = text(&out.stderr);
+    assert!(err.contains("the capture helper ended (exit status: 3)"), "said even with -q: {err}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {err}"));
+    assert_eq!(report["capture"]["inputs"][0]["live"]["ended"], "helper_end");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// On a terminal, `live` opens the terminal UI (issue: the UI by default for live): the status
 /// bar names the interface and the filter, `q` quits, the capture stops, and `--report` prints
 /// the text report after the UI, saying the UI was closed. Driven in a real tmux pane, capturing

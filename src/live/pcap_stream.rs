@@ -1,7 +1,9 @@
 //! The capture helper's pipe, read as a classic pcap stream: the file header once, then records
 //! as they arrive. Unlike a saved file the stream is read a piece at a time, whatever the pipe
 //! holds, so a record may be split across reads: [`StreamHeader::record`] says when one is
-//! complete and never reads past what it was given.
+//! complete and never reads past what it was given. (The file reader, capture/file.rs, blocks in
+//! its read until a record is whole; live capture must come back every 50 ms on a quiet wire, to
+//! tell the analysis that time passes and to notice a stop.)
 //!
 //! Owns: the byte layout of classic pcap's headers (as [`crate::capture::writer`] writes them,
 //! either byte order, micro- or nanosecond magic). Must not touch: the packets' bytes.
