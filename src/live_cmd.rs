@@ -147,8 +147,9 @@ pub fn live(args: LiveArgs) -> ExitCode {
         promiscuous: !args.no_promisc,
         buffer_size: Some(args.buffer_size),
     };
-    let device = match device::open(&options) {
-        Ok(d) => d,
+    // The interface itself when this process may open it, else through the capture helper.
+    let live::helper::Opened { source: device, helper } = match live::helper::open(&options) {
+        Ok(opened) => opened,
         Err(e) => return drive::fail(e),
     };
     // Created while still privileged: the directory may be root's.
@@ -169,11 +170,12 @@ pub fn live(args: LiveArgs) -> ExitCode {
         None => None,
     };
     // From here on packets are parsed: without privileges (README, "Privileges").
-    let running_as = match privileges::drop_privileges(&args.user) {
-        Ok(privileges::Dropped::User { name, .. }) => format!("running as {name}"),
-        Ok(privileges::Dropped::Capabilities) => "capabilities dropped".to_string(),
-        Ok(privileges::Dropped::Kept) => "still root (--user root)".to_string(),
-        Err(e) => return drive::fail(format!("cannot give up privileges: {e}")),
+    let running_as = match (privileges::drop_privileges(&args.user), &helper) {
+        (Ok(_), Some(helper)) => format!("captured by {}", helper.display()),
+        (Ok(privileges::Dropped::User { name, .. }), None) => format!("running as {name}"),
+        (Ok(privileges::Dropped::Capabilities), None) => "capabilities dropped".to_string(),
+        (Ok(privileges::Dropped::Kept), None) => "still root (--user root)".to_string(),
+        (Err(e), _) => return drive::fail(format!("cannot give up privileges: {e}")),
     };
     let stop = Arc::new(AtomicBool::new(false));
     // First Ctrl-C, SIGTERM or SIGHUP: stop and report. A second one: the user means it (the
@@ -247,8 +249,8 @@ pub fn live(args: LiveArgs) -> ExitCode {
     }
     let out = Box::new(status_line.writer(io::stdout()));
     let end = live::run(device, write, options, out, stop);
-    // One line saying why it stopped, always when the interface went away.
-    if !args.quiet || end.ended_kind == "interface_gone" {
+    // One line saying why it stopped, always when the interface or the capture helper went away.
+    if !args.quiet || matches!(end.ended_kind, "interface_gone" | "helper_end") {
         ended(&end.ended, end.counters.unwrap_or_default());
     }
     status(end.write_error, end.finished.written, end.finished.errors > 0)

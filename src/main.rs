@@ -74,9 +74,9 @@ enum Command {
     ///
     /// Stops on Ctrl-C / SIGTERM, --duration or --count, or when the interface goes away;
     /// then prints the report (text, or one JSON document with --json) and exits with the
-    /// status of `analyze`. Needs permission to capture (root, or setcap
-    /// cap_net_raw,cap_net_admin=eip on the binary); privileges are given up once the
-    /// capture is open. Built only with the `live` feature (libpcap).
+    /// status of `analyze`. Needs root, or membership in the group ftpscope (the Debian
+    /// package's capture helper captures for it); privileges are given up once the capture is
+    /// open. Built only with the `live` feature (libpcap).
     Live(live_cmd::LiveArgs),
     /// Explain each capture for a person: a verdict, then per session with a problem what
     /// happened on the wire (frame by frame), why, what to change, and a ladder diagram.
@@ -96,6 +96,13 @@ fn main() -> ExitCode {
             return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
         }
     };
+    // Only `live` may need capabilities (until its capture is open): the others parse files.
+    #[cfg(feature = "live")]
+    if !matches!(cli.command, Command::Live(_)) {
+        if let Err(e) = ftpscope::live::privileges::drop_unneeded_capabilities() {
+            return drive::fail(format_args!("cannot give up capabilities: {e}"));
+        }
+    }
     match cli.command {
         Command::Analyze { files, json, ndjson, commands, verbose, color, quiet, tui, report, intent } => {
             let inputs = match Inputs::open(&files) {

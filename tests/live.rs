@@ -307,18 +307,163 @@ fn refusals_are_one_line_and_exit_2() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // No capture helper either (an installed package's is not looked for: the variable names
+    // one that is not there).
     let out = Command::new("timeout")
         .args(["30", "ip", "netns", "exec", &ns.0, "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"])
         .arg(&copy)
         .args(["live", "-i", "lo", "--duration", "1"])
+        .env("FTPSCOPE_CAPTURE_HELPER", dir.join("no-helper"))
         .output()
         .unwrap();
-    one_line_exit_2(&out, "unprivileged", "setcap cap_net_raw,cap_net_admin=eip");
+    one_line_exit_2(&out, "unprivileged", "no capture helper (ftpscope-capture) is installed");
     assert!(text(&out.stderr).contains("run as root"));
 
     let out = ns.exec(&bin).args(["live", "--list"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).lines().any(|l| l.contains(".lo ") && l.contains("127.0.0.1/8")), "{}", text(&out.stdout));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The capture helper, as the Debian package installs it (tests/package.sh installs the package
+/// itself): beside ftpscope, mode 0750, its group's members only, with the capture capabilities.
+/// Here its group is root's (gid 0), and `nobody` is given that group or not. A member captures
+/// without privileges of its own, through the helper: the report counts the packets, and the
+/// helper's and ftpscope's capabilities are gone while they run. Anyone else gets one line
+/// telling them to join the group, and exit status 2.
+#[test]
+fn the_capture_helper_captures_for_its_group_and_refuses_others() {
+    let Some(bin) = live_binary(&[]) else { return };
+    let dir = scratch("helper");
+    let ns = Namespace::new("h");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let (copy, helper) = (dir.join("ftpscope"), dir.join("ftpscope-capture"));
+    std::fs::copy(&bin, &copy).unwrap();
+    std::fs::copy(bin.with_file_name("ftpscope-capture"), &helper).unwrap();
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o750)).unwrap();
+    let setcap = Command::new("setcap").args(["cap_net_raw,cap_net_admin=eip"]).arg(&helper).status().unwrap();
+    assert!(setcap.success(), "setcap on the helper");
+    let as_nobody = |groups: &str| {
+        let mut cmd = Command::new("timeout");
+        cmd.args(["-s", "KILL", "30", "ip", "netns", "exec", &ns.0, "setpriv", "--reuid=nobody", "--regid=nogroup", groups]);
+        cmd.arg(&copy).env_remove("FTPSCOPE_CAPTURE_HELPER");
+        cmd
+    };
+
+    let written = dir.join("member.pcap");
+    let report = dir.join("member.json");
+    let member = as_nobody("--groups=0")
+        .args(["live", "-i", "lo", "--duration", "3", "--json", "--write"])
+        .arg(&written)
+        .stdout(std::fs::File::create(&report).unwrap())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    ns.refused_connections();
+    let capabilities = |name: &str| {
+        let out = Command::new("pgrep").args(["-x", name]).output().unwrap();
+        let status: Vec<String> = text(&out.stdout)
+            .lines()
+            .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
+            .filter(|s| s.lines().any(|l| l.starts_with("Uid:") && l.contains("65534")))
+            .collect();
+        assert!(!status.is_empty(), "no {name} running as nobody");
+        status
+            .iter()
+            .flat_map(|s| s.lines().filter(|l| l.starts_with("CapEff:") || l.starts_with("CapPrm:")))
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    for name in ["ftpscope", "ftpscope-captur"] {
+        for line in capabilities(name) {
+            assert!(line.ends_with("0000000000000000"), "{name} still holds capabilities: {line}");
+        }
+    }
+    let out = member.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains(&format!("captured by {}", helper.display())), "{err}");
+    let report: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let live = &report["capture"]["inputs"][0]["live"];
+    let frames = report["capture"]["frames"].as_u64().unwrap();
+    assert!(frames >= 6, "three SYNs and three RSTs at least: {frames}");
+    assert!(live["received"].as_u64().unwrap() >= frames, "the helper's counters: {live}");
+    assert_eq!(live["ended"], "duration");
+    assert_eq!(analyze_json(&written)["capture"]["frames"], frames, "the written file holds every packet");
+
+    let out = as_nobody("--clear-groups").args(["live", "-i", "lo", "--duration", "1"]).output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("no permission to capture on lo: join the group ftpscope"), "{err}");
+    assert!(err.contains("or run as root"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The helper's side of the pipe without libpcap: stand-in helpers (shell scripts named by
+/// FTPSCOPE_CAPTURE_HELPER), run by `live` as `nobody`. One streams a lab capture and says
+/// counters and an end as the helper does: the report has the capture's sessions as `analyze`
+/// gives them, the helper's counters (its drops make the drop finding) and its end. One exits
+/// 77 (no capabilities), one refuses in its words, one dies mid-stream: each is one line.
+#[test]
+fn live_reads_the_helpers_stream_and_says_its_refusals() {
+    let Some(bin) = live_binary(&[]) else { return };
+    let dir = scratch("stream");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let capture = dir.join("client.pcap");
+    std::fs::copy(common::root().join("fixtures/pasv-private-leak-workaround/client.pcap"), &capture).unwrap();
+    std::fs::set_permissions(&capture, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let live_through = |name: &str, script: &str| {
+        let helper = dir.join(name);
+        std::fs::write(&helper, format!("#!/bin/sh\n{script}\n")).unwrap();
+        std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Command::new("timeout")
+            .args(["-s", "KILL", "30", "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+            .arg(&bin)
+            .args(["live", "-i", "lo", "--json", "-q"])
+            .env("FTPSCOPE_CAPTURE_HELPER", &helper)
+            .output()
+            .unwrap()
+    };
+
+    let streams = format!(
+        "cat {}\necho 'counters received=90 dropped=2 interface_dropped=1' >&2\necho 'end input_end no more packets' >&2",
+        capture.display()
+    );
+    let out = live_through("streams.sh", &streams);
+    assert_eq!(out.status.code(), Some(0), "the leak worked around and the drops are warnings: {}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stderr)));
+    let analyzed = analyze_json(&capture);
+    assert_eq!(report["capture"]["frames"], analyzed["capture"]["frames"]);
+    let sessions = |r: &Value| essentials(r["sessions"].as_array().unwrap());
+    assert_eq!(sessions(&report), sessions(&analyzed));
+    let live = &report["capture"]["inputs"][0]["live"];
+    assert_eq!((&live["received"], &live["dropped"], &live["interface_dropped"]), (&90.into(), &2.into(), &1.into()), "{live}");
+    assert_eq!((&live["ended"], &live["ended_detail"]), (&"input_end".into(), &"no more packets".into()), "{live}");
+    assert!(report["findings"].as_array().unwrap().iter().any(|f| f["kind"] == "capture_drops"), "{}", report["findings"]);
+
+    let one_line = |out: &Output, what: &str, needle: &str| {
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{what}: {err}");
+        assert_eq!(err.lines().count(), 1, "{what}: {err}");
+        assert!(err.contains(needle), "{what}: {err}");
+    };
+    let out = live_through("no-capabilities.sh", "echo 'ftpscope-capture: no permission to capture on lo' >&2; exit 77");
+    one_line(&out, "no capabilities", "the capture helper");
+    one_line(&out, "no capabilities", "has no capture capabilities");
+    let out = live_through("refuses.sh", "echo 'ftpscope-capture: bad capture filter \"x\": syntax error' >&2; exit 2");
+    one_line(&out, "refusal", "ftpscope: bad capture filter \"x\": syntax error");
+
+    let dies = format!("head -c 3000 {}; exit 3", capture.display());
+    let out = live_through("dies.sh", &dies);
+    let err = text(&out.stderr);
+    assert!(err.contains("the capture helper ended (exit status: 3)"), "said even with -q: {err}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {err}"));
+    assert_eq!(report["capture"]["inputs"][0]["live"]["ended"], "helper_end");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

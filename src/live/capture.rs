@@ -33,7 +33,8 @@ pub(crate) enum Captured {
 }
 
 pub(crate) struct Ending {
-    /// `signal`, `duration`, `count`, or the source's own kind (`interface_gone`, `input_end`).
+    /// `signal`, `duration`, `count`, or the source's own kind (`interface_gone`, `input_end`,
+    /// `helper_end`).
     pub kind: &'static str,
     pub detail: String,
     pub counters: Option<Counters>,
@@ -149,6 +150,7 @@ pub(crate) fn capture_loop<S: PacketSource>(
     if !send(&mut batch, &mut writer, &mut write_error) {
         return;
     }
+    source.stop();
     let counters = source.counters();
     let _ = tx.send(Captured::End(Ending { kind, detail, counters, frames, write_error }));
 }

@@ -5,6 +5,7 @@
 //! Owns every call into libpcap. Must not touch: the analysis. Errors are one line a person can
 //! act on (no permission, no such interface, a bad filter), never a panic.
 
+use super::helper::{CAPTURE_GROUP, HELPER_NAME};
 use super::source::{Accumulated, Counters, Next, Packet, PacketSource};
 use crate::capture::writer::LINKTYPE_RAW;
 use crate::model::{LinkType, Timestamp};
@@ -29,10 +30,23 @@ pub struct OpenOptions<'a> {
 /// Why the capture could not start.
 #[derive(Debug)]
 pub enum OpenError {
-    /// Not root and no capabilities.
+    /// Not root and no capabilities, and no capture helper installed.
     Permission {
         interface: String,
         detail: String,
+    },
+    /// The capture helper is there but this user may not run it (not in the group).
+    NotInGroup {
+        interface: String,
+    },
+    /// The capture helper runs but has no capture capabilities either (opted out, or never set).
+    HelperWithoutCapabilities {
+        interface: String,
+        helper: std::path::PathBuf,
+    },
+    /// The capture helper refused, in its words (a bad filter, no such interface).
+    Helper {
+        text: String,
     },
     NoSuchInterface {
         interface: String,
@@ -51,14 +65,23 @@ pub enum OpenError {
 impl fmt::Display for OpenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            OpenError::Permission { interface, detail } => {
-                let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "ftpscope".into());
-                write!(
-                    f,
-                    "no permission to capture on {interface} ({detail}): run as root, or give the binary the capture capabilities: \
-                     setcap cap_net_raw,cap_net_admin=eip {exe}"
-                )
-            }
+            OpenError::Permission { interface, detail } => write!(
+                f,
+                "no permission to capture on {interface} ({detail}), and no capture helper ({HELPER_NAME}) is installed: \
+                 run as root, or install the Debian package and join the group {CAPTURE_GROUP}"
+            ),
+            OpenError::NotInGroup { interface } => write!(
+                f,
+                "no permission to capture on {interface}: join the group {CAPTURE_GROUP} (sudo adduser $USER {CAPTURE_GROUP}, \
+                 then log in again), or run as root"
+            ),
+            OpenError::HelperWithoutCapabilities { interface, helper } => write!(
+                f,
+                "no permission to capture on {interface}: the capture helper {} has no capture capabilities \
+                 (setcap cap_net_raw,cap_net_admin=eip on it), or run as root",
+                helper.display()
+            ),
+            OpenError::Helper { text } => f.write_str(text),
             OpenError::NoSuchInterface { interface, detail } => {
                 write!(f, "no interface {interface} ({detail}); `ftpscope live --list` shows the interfaces")
             }

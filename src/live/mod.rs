@@ -6,16 +6,21 @@
 //! thread: the same deterministic core, told the time when the wire is quiet so that unanswered
 //! SYNs and unused negotiations settle), and the report's writer.
 //!
-//! Owns: the live edge. The device itself ([`device`], libpcap) and the switch to an
-//! unprivileged user ([`privileges`]) are built only with the `live` feature; everything else
-//! here is built always, so that tests drive it with generated packets on any machine. Must not
-//! touch: the analysis and the output formats (it adds its own lines beside them).
+//! Owns: the live edge. The device itself ([`device`], libpcap), the capture helper that opens
+//! it for users without privileges ([`helper`], whose pcap stream [`pcap_stream`] reads) and the
+//! switch to an unprivileged user ([`privileges`]) are built only with the `live` feature;
+//! everything else here is built always, so that tests drive it with generated packets on any
+//! machine. Must not touch: the analysis and the output formats (it adds its own lines beside
+//! them).
 
 pub mod capture;
 #[cfg(feature = "live")]
 pub mod device;
 mod drops;
 pub mod filter;
+#[cfg(feature = "live")]
+pub mod helper;
+pub mod pcap_stream;
 #[cfg(feature = "live")]
 pub mod privileges;
 pub mod source;

@@ -69,23 +69,56 @@ fn lookup(user: &str) -> Result<(u32, u32), String> {
     Ok((pwd.pw_uid, pwd.pw_gid))
 }
 
+/// For every subcommand but `live`, at start: a binary given capabilities (setcap on ftpscope
+/// itself, against the README's advice) gives them up before it reads a capture, since parsing
+/// files needs none. Root is left as it is: it has every capability by being root, and taking
+/// them away would only stop it reading files that it may read. True when something was dropped.
+pub fn drop_unneeded_capabilities() -> Result<bool, String> {
+    // SAFETY: geteuid has no arguments and cannot fail.
+    if unsafe { libc::geteuid() } == 0 || !has_capabilities()? {
+        return Ok(false);
+    }
+    clear_capabilities()?;
+    // SAFETY: prctl with integer arguments only.
+    unsafe {
+        libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    }
+    Ok(true)
+}
+
+/// capget/capset's header (version 3: two data structs, for capabilities 0-31 and 32-63).
+#[repr(C)]
+struct Header {
+    version: u32,
+    pid: i32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct Data {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+const VERSION_3: u32 = 0x2008_0522;
+
+/// Whether this thread holds any capability (permitted, so effective or not).
+fn has_capabilities() -> Result<bool, String> {
+    let header = Header { version: VERSION_3, pid: 0 };
+    let mut data = [Data::default(); 2];
+    // SAFETY: capget reads the header and writes two data structs, laid out as the kernel expects.
+    let rc = unsafe { libc::syscall(libc::SYS_capget, &header as *const Header, data.as_mut_ptr()) };
+    if rc != 0 {
+        return Err(format!("capget: {}", std::io::Error::last_os_error()));
+    }
+    Ok(data.iter().any(|d| d.permitted != 0 || d.effective != 0))
+}
+
 /// Clears the effective, permitted and inheritable capability sets (capset, version 3).
 fn clear_capabilities() -> Result<(), String> {
-    #[repr(C)]
-    struct Header {
-        version: u32,
-        pid: i32,
-    }
-    #[repr(C)]
-    #[derive(Clone, Copy)]
-    struct Data {
-        effective: u32,
-        permitted: u32,
-        inheritable: u32,
-    }
-    const VERSION_3: u32 = 0x2008_0522;
     let header = Header { version: VERSION_3, pid: 0 };
-    let data = [Data { effective: 0, permitted: 0, inheritable: 0 }; 2];
+    let data = [Data::default(); 2];
     // SAFETY: capset reads the header and two data structs, laid out as the kernel expects.
     let rc = unsafe { libc::syscall(libc::SYS_capset, &header as *const Header, data.as_ptr()) };
     if rc != 0 {

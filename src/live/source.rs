@@ -76,6 +76,28 @@ pub trait PacketSource {
     /// Link type of every packet, and its pcap LINKTYPE_ number (for `--write`).
     fn link(&self) -> (LinkType, u32);
     fn snaplen(&self) -> u32;
+    /// The capture is over: a source with a process behind it (the capture helper) ends it and
+    /// takes its last counters, so that [`PacketSource::counters`] then gives the final ones.
+    fn stop(&mut self) {}
+}
+
+/// The device or the helper's stream, chosen at run time (helper.rs).
+impl<S: PacketSource + ?Sized> PacketSource for Box<S> {
+    fn next_packet(&mut self) -> Next<'_> {
+        (**self).next_packet()
+    }
+    fn counters(&mut self) -> Option<Counters> {
+        (**self).counters()
+    }
+    fn link(&self) -> (LinkType, u32) {
+        (**self).link()
+    }
+    fn snaplen(&self) -> u32 {
+        (**self).snaplen()
+    }
+    fn stop(&mut self) {
+        (**self).stop()
+    }
 }
 
 #[cfg(test)]

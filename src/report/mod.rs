@@ -105,7 +105,8 @@ pub struct LiveInput {
     pub interface_dropped: u64,
     /// The `--write` file, when given.
     pub written_to: Option<String>,
-    /// Why the capture stopped: `signal`, `duration`, `count`, `interface_gone`, `input_end`.
+    /// Why the capture stopped: `signal`, `duration`, `count`, `interface_gone`, `input_end`,
+    /// `helper_end` (docs/schema.md).
     pub ended: &'static str,
     /// The reason in words (libpcap's message when the interface went away).
     pub ended_detail: String,
