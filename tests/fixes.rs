@@ -200,3 +200,24 @@ fn seen_inside_the_servers_nat_a_connection_that_never_arrived_is_the_problem() 
     let v = common::analyze(&path);
     assert!(common::all_findings(&v).iter().all(|f| f["kind"] != "data_connection_not_seen"));
 }
+
+#[test]
+fn a_server_that_takes_port_for_another_address_is_pointed_out() {
+    // active-unanswered: vsftpd with port_promiscuous=YES accepts the NATed client's private PORT
+    // and connects there; active-unreachable: pyftpdlib with permit_foreign_addresses connects
+    // before it replies. Seen where the client's address is not the one named, the leak says so
+    // and asks the server to refuse; at the client itself (its own address named) it cannot.
+    for (file, promiscuous) in [
+        ("active-unanswered/server.pcap", true),
+        ("active-unanswered/router-wan.pcap", true),
+        ("active-unreachable/server.pcap", true),
+        ("active-unanswered/client.pcap", false),
+        ("active-refused/server.pcap", false),
+    ] {
+        let (v, _) = analyze(file, &[]);
+        let leak = findings(&v, 0).iter().find(|f| f["kind"] == "private_address_leak").expect("the private PORT");
+        let refuse = leak["fix"].as_array().unwrap().iter().any(|x| x["action"] == "refuse_foreign_address");
+        assert_eq!(refuse, promiscuous, "{file}: {leak}");
+        assert_eq!(leak["explanation"].as_str().unwrap().contains("for any address"), promiscuous, "{file}");
+    }
+}

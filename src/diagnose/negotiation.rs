@@ -354,6 +354,11 @@ fn private_leak(
         (_, Outcome::Rejected, _) => (Consequence::Rejected, Severity::Error),
         (_, o, _) => (Consequence::Other(o), Severity::Warning),
     };
+    // Seen outside the client's NAT (the client's address here is not the one named), a 2xx or
+    // the server's own SYN to it says the server takes PORT for any address (pyftpdlib connects
+    // before it replies): vsftpd, ProFTPD and Pure-FTPd refuse by default.
+    let accepted = n.reply_code.is_some_and(|c| (200..300).contains(&c)) || went_to_advertised;
+    let promiscuous = n.mode == Mode::Active && adv.ip() != s.client.ip() && accepted;
     let fix = match n.mode {
         // Forwarding needs the server's LAN address: an advertised loopback or "any" address is
         // not one, and without one the operator must supply it (the fix says so).
@@ -363,6 +368,9 @@ fn private_leak(
             // Where the helper already did the rewriting, suggesting it would be noise.
             if !worked {
                 f.push(Fix::ClientRouterHelper { control_port: s.control_port });
+            }
+            if promiscuous {
+                f.push(Fix::RefuseForeignAddress);
             }
             f
         }
@@ -390,6 +398,7 @@ fn private_leak(
             consequence,
             via: via(n),
             tried,
+            promiscuous,
         }),
         fix,
         details: Details::Leak {

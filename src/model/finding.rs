@@ -349,6 +349,9 @@ pub struct Leak {
     /// The first connection tried to the negotiated endpoint, when it did not open and the
     /// client tried again.
     pub tried: Option<Tried>,
+    /// Active: the server accepted (2xx) a PORT/EPRT naming another address than the client's
+    /// as this point sees it: it takes any address, an FTP bounce's too.
+    pub promiscuous: bool,
 }
 
 /// alg_rewrite seen from one side: a private PORT whose connection still arrived.

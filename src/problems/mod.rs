@@ -299,6 +299,7 @@ mod tests {
             consequence: Consequence::WorkedAround,
             via: None,
             tried: None,
+            promiscuous: false,
         })
     }
 

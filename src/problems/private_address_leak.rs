@@ -56,9 +56,20 @@ impl Words for Leak {
     }
 
     fn explanation(&self, _: &Finding, f: &mut Formatter<'_>) -> fmt::Result {
-        let Leak { side, command, class, via, tried, consequence, .. } = *self;
+        let Leak { side, command, class, via, tried, consequence, promiscuous, .. } = *self;
         let (advertised, peer) = (Sock(self.advertised), Sock(self.peer));
         write!(f, "The {side} told its peer to use {advertised}, {} that cannot be reached from {peer}. ", class.describe())?;
+        if promiscuous {
+            match self.reply_code.filter(|c| (200..300).contains(c)) {
+                Some(code) => write!(f, "The server accepted it ({code})")?,
+                None => f.write_str("The server tried to connect there")?,
+            }
+            write!(
+                f,
+                " although it is not the client's address here: it takes {command:?} for any address, which also lets \
+                 anyone use it for an FTP bounce. "
+            )?;
+        }
         if via.is_some_and(|v| v.matched_by == MatchedBy::AfterCommand) {
             write!(
                 f,
