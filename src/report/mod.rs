@@ -13,11 +13,13 @@ pub mod html;
 pub mod json;
 pub mod ladder;
 pub mod ladder_text;
+pub mod narrow;
 pub mod ndjson;
 pub mod notes;
 pub mod points;
 pub mod record;
 pub mod server;
+pub mod summary;
 pub mod svg;
 pub mod text;
 
@@ -149,6 +151,10 @@ pub trait Sink {
     fn wants_command_events(&self) -> bool {
         false
     }
+    /// Only `shown` of the `of` sessions reached this output, chosen by `how` (the command
+    /// line's words): said before [`finish`](Self::finish), for an output that tells the
+    /// reader (its totals stay the whole capture's).
+    fn narrowed(&mut self, _shown: u64, _of: u64, _how: &str) {}
     /// The input is over (the `summary` event was the last one): write what closes the output.
     fn finish(&mut self, inputs: &[InputSummary]) -> io::Result<()>;
 }
