@@ -29,6 +29,9 @@ pub enum CaptureError {
     BadHeader { name: String, reason: String },
     #[error("{name}: is a directory")]
     IsDirectory { name: String },
+    /// The frame filter (`--filter`) could not judge a frame: the reading stopped there.
+    #[error("{name}: {reason}")]
+    Filter { name: String, reason: String },
     #[error("{name}: {source}")]
     Io {
         name: String,
@@ -109,6 +112,11 @@ impl Source {
         }
         let file = std::fs::File::open(path).map_err(io_error)?;
         Ok(Source { name, file: Some(file) })
+    }
+
+    /// The name its errors use: the path as given, or "standard input".
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// Its size in bytes, when it is a regular file (for a progress bar).
