@@ -70,3 +70,102 @@ fn subcommand(out: &mut dyn Write, top: &clap::Command, sub: &clap::Command) -> 
     writeln!(out, ".SH \"{}\"", name.to_uppercase())?;
     out.write_all(body.as_bytes())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every command below `cmd` (itself included), with its path of names: ["ftpscope",
+    /// "analyze"].
+    fn commands(cmd: &clap::Command, path: &[String], found: &mut Vec<(Vec<String>, clap::Command)>) {
+        let path: Vec<String> = path.iter().cloned().chain([cmd.get_name().to_string()]).collect();
+        found.push((path.clone(), cmd.clone()));
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            commands(sub, &path, found);
+        }
+    }
+
+    /// Each command's long options (not hidden), walked from the definitions: a new option is
+    /// checked without anyone listing it.
+    fn longs(cmd: &clap::Command) -> Vec<String> {
+        cmd.get_arguments().filter(|a| !a.is_hide_set()).filter_map(|a| a.get_long()).map(str::to_string).collect()
+    }
+
+    fn all() -> Vec<(Vec<String>, clap::Command)> {
+        let mut found = Vec::new();
+        commands(&crate::Cli::command(), &[], &mut found);
+        found
+    }
+
+    fn generated(shell: Shell) -> String {
+        let mut out = Vec::new();
+        completions(shell, &mut crate::Cli::command(), &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        crate::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn completions_mention_every_subcommand_and_option() {
+        let tree = all();
+        assert!(tree.len() >= 6, "ftpscope and its subcommands: {}", tree.len());
+        for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
+            let script = generated(shell);
+            for (path, cmd) in &tree {
+                let name = path.last().unwrap();
+                assert!(script.contains(name.as_str()), "{shell:?}: no {name}");
+                for long in longs(cmd) {
+                    // fish names a long option `-l json`; bash and zsh write it out.
+                    let written = match shell {
+                        Shell::Fish => format!("-l {long}"),
+                        _ => format!("--{long}"),
+                    };
+                    assert!(script.contains(&written), "{shell:?}: {} has no {written}", path.join(" "));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_man_page_has_a_section_per_subcommand_with_each_of_its_options() {
+        let mut out = Vec::new();
+        man(crate::Cli::command(), &mut out).unwrap();
+        let page = String::from_utf8(out).unwrap();
+        assert!(page.starts_with(".ie") && page.contains(".TH ftpscope 1"), "{}", &page[..200]);
+        for (path, cmd) in all().iter().skip(1) {
+            let heading = format!(".SH \"{}\"", path.join(" ").to_uppercase());
+            let section = page.split(&heading).nth(1).unwrap_or_else(|| panic!("no {heading}"));
+            // Up to the next subcommand's section.
+            let section = section.split("\n.SH ").next().unwrap();
+            for long in longs(cmd) {
+                // roff writes a hyphen as \-.
+                let written = format!("\\-\\-{}", long.replace('-', "\\-"));
+                assert!(section.contains(&written), "{heading} has no {written}");
+            }
+        }
+    }
+
+    /// One definition of the output flags: every command that prints a report takes the same
+    /// words, with the same help.
+    #[test]
+    fn the_output_flags_are_one_set() {
+        let tree = all();
+        let report_commands: Vec<&clap::Command> =
+            tree.iter().filter(|(p, _)| ["analyze", "live", "explain"].contains(&p.last().unwrap().as_str())).map(|(_, c)| c).collect();
+        assert_eq!(report_commands.len(), 3);
+        for flag in ["json", "ndjson", "quiet", "color", "no-color"] {
+            let helps: Vec<String> = report_commands
+                .iter()
+                .map(|c| {
+                    let arg = c.get_arguments().find(|a| a.get_long() == Some(flag));
+                    arg.unwrap_or_else(|| panic!("{} has no --{flag}", c.get_name())).get_help().unwrap().to_string()
+                })
+                .collect();
+            assert!(helps.windows(2).all(|w| w[0] == w[1]), "--{flag}: {helps:?}");
+        }
+    }
+}

@@ -50,11 +50,11 @@ impl<W: Write> Sink for SummaryLines<W> {
 
     fn finish(&mut self, _inputs: &[InputSummary]) -> io::Result<()> {
         writeln!(self.out, "{}", totals(&self.st, &self.summary))?;
-        if let Some(n) = &self.narrowed {
-            writeln!(self.out, "{}", self.st.dim(n))?;
-        }
         if self.summary.transfers.total > 0 {
             writeln!(self.out, "  {}", self.summary.transfers)?;
+        }
+        if let Some(n) = &self.narrowed {
+            writeln!(self.out, "{}", self.st.dim(n))?;
         }
         self.out.flush()
     }
