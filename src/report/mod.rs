@@ -1,7 +1,8 @@
 //! Outputs: views of the analyzer's events. Each output is a [`Sink`] fed events as they come:
 //! NDJSON (one event per line), the JSON document (schema "ftpscope/3", docs/schema.md; written
-//! as sessions settle), and text. [`Report`] collects the same document in memory, for tests and
-//! small captures.
+//! as sessions settle), text, and `--summary`'s line per session ([`summary`]); [`narrow`] goes
+//! in front of any of them to show some sessions only. [`Report`] collects the same document in
+//! memory, for tests and small captures.
 //!
 //! Owns the output formats. No analysis happens here.
 

@@ -98,8 +98,9 @@ fn modes(s: &Session) -> String {
 }
 
 /// Data connections that opened and those that failed (refused, unanswered, unreachable): each
-/// negotiation's connection, and the probable data connections no negotiation claimed. One not
-/// known either way counts in neither.
+/// negotiation's connection (the try that carried it: earlier tries are not failures of their
+/// own, as in the report), and the probable data connections no negotiation claimed. One not
+/// known either way, or never attempted, counts in neither.
 fn data_connections(s: &Session) -> (u64, u64) {
     let negotiated = s.negotiations.iter().map(|n| n.data.outcome);
     let probable = s.probable_data_channels.iter().map(|c| c.outcome);
