@@ -67,12 +67,12 @@ enum Command {
         #[command(flatten)]
         narrow: narrow_args::NarrowArgs,
         /// Show the sessions, negotiations and findings in a terminal UI (keys: ? for help).
-        #[arg(long, conflicts_with_all = ["json", "ndjson", "summary", "errors_only", "session", "host", "verbose"])]
+        #[arg(long, help_heading = "Terminal UI", conflicts_with_all = ["json", "ndjson", "summary", "errors_only", "session", "host", "verbose"])]
         tui: bool,
         /// With --tui: print the text report on standard output once the UI is closed. With
         /// standard output redirected (> FILE), the UI is drawn on the terminal and the report
         /// goes to the file.
-        #[arg(long, requires = "tui")]
+        #[arg(long, help_heading = "Terminal UI", requires = "tui")]
         report: bool,
         #[command(flatten)]
         intent: intent_args::IntentArgs,

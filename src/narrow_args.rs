@@ -8,6 +8,7 @@ use ftpscope::report::narrow::Selection;
 use std::net::IpAddr;
 
 #[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Narrowing")]
 pub struct NarrowArgs {
     /// Only this session (its number in the report); repeat for several.
     #[arg(long, value_name = "ID")]
@@ -24,6 +25,7 @@ pub struct NarrowArgs {
 }
 
 #[derive(Args, Debug, Clone, Copy, Default)]
+#[command(next_help_heading = "Views")]
 pub struct ViewArgs {
     /// One line per session (client, server, user, modes, data connections ok and failed,
     /// worst finding), then the totals.

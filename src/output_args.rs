@@ -7,6 +7,7 @@ use crate::color_args::ColorArgs;
 use clap::Args;
 
 #[derive(Args, Debug, Clone, Copy, Default)]
+#[command(next_help_heading = "Output")]
 pub struct OutputArgs {
     /// Print one JSON document (docs/schema.md: analyze and live ftpscope/3, explain
     /// ftpscope-explain/1).
@@ -26,6 +27,7 @@ pub struct OutputArgs {
 /// The control channel as a log (`analyze` and `live`): `-v` in the text, `--commands` in the
 /// NDJSON events.
 #[derive(Args, Debug, Clone, Copy, Default)]
+#[command(next_help_heading = "Output")]
 pub struct CommandLogArgs {
     /// With --ndjson: a `command` event per command and its reply (PASS and ACCT masked).
     #[arg(long, requires = "ndjson")]
