@@ -10,7 +10,7 @@
 //! sinks write.
 
 use crate::analyzer::Settings;
-use crate::capture::background::{read_in_background, FrameBatch, Message};
+use crate::capture::background::{read_in_background, FrameBatch, FrameFilter, Message};
 use crate::capture::progress::Progress;
 use crate::capture::{CaptureError, Source};
 use crate::pipeline::{Finished, Pipeline};
@@ -24,6 +24,8 @@ use std::process::ExitCode;
 pub struct Inputs {
     paths: Vec<PathBuf>,
     sources: Vec<Source>,
+    /// Which frames go on to the analysis (`--filter`); all of them without one.
+    filter: Option<FrameFilter>,
 }
 
 impl Inputs {
@@ -31,7 +33,12 @@ impl Inputs {
     /// half the input behind.
     pub fn open(paths: &[PathBuf]) -> Result<Inputs, CaptureError> {
         let sources = paths.iter().map(|p| Source::open(p)).collect::<Result<_, _>>()?;
-        Ok(Inputs { paths: paths.to_vec(), sources })
+        Ok(Inputs { paths: paths.to_vec(), sources, filter: None })
+    }
+
+    /// Only the frames `filter` keeps are analysed (numbered as in the files).
+    pub fn filtered(self, filter: FrameFilter) -> Inputs {
+        Inputs { filter: Some(filter), ..self }
     }
 
     pub fn paths(&self) -> &[PathBuf] {
@@ -73,8 +80,8 @@ impl Read {
 /// `feed`, which says whether to go on. An input that cannot be read ends the reading
 /// ([`Read::failure`]).
 pub fn read(inputs: Inputs, progress: &Progress, mut feed: impl FnMut(&FrameBatch) -> bool) -> Read {
-    let Inputs { paths, sources } = inputs;
-    let reading = read_in_background(sources, progress.clone());
+    let Inputs { paths, sources, filter } = inputs;
+    let reading = read_in_background(sources, filter, progress.clone());
     let mut read = Read { paths, inputs: InputsRead::default(), stopped: false, failure: None };
     while let Some(message) = reading.next() {
         match message {

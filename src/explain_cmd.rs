@@ -14,6 +14,7 @@ use ftpscope::correlate;
 use ftpscope::diagnose::servers;
 use ftpscope::drive::{self, Inputs};
 use ftpscope::report::explain::{self, Collector, Explained};
+use ftpscope::report::ndjson::Ndjson;
 use ftpscope::report::points::{Compared, PointInput};
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -32,16 +33,12 @@ pub struct ExplainArgs {
     /// unrelated captures, run explain once per capture.
     #[arg(required = true, value_name = "POINT", value_parser = parse_point)]
     points: Vec<Point>,
-    /// Print one JSON document (schema ftpscope-explain/1, docs/schema.md).
-    #[arg(long)]
-    json: bool,
+    // --json: the explanation as one document (ftpscope-explain/1); --ndjson: analyze's events
+    // of the one capture point, the same lines `analyze --ndjson` writes.
     #[command(flatten)]
-    color: crate::color_args::ColorArgs,
-    /// No progress bar on standard error.
-    #[arg(long, short)]
-    quiet: bool,
+    output: crate::output_args::OutputArgs,
     /// Also write the explanation as one self-contained HTML page (diagrams in SVG) to FILE.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "ndjson")]
     html: Option<PathBuf>,
     /// Overwrite --html's file when it exists.
     #[arg(long, requires = "html")]
@@ -87,6 +84,9 @@ pub fn explain(args: ExplainArgs) -> ExitCode {
         Ok(points) => points,
         Err(e) => return drive::fail(e),
     };
+    if args.output.ndjson {
+        return events(points, &args);
+    }
     // Created before the analysis, so that a path that cannot be written fails at once; an
     // existing page is kept unless --force says otherwise (a previous run's page, or a file
     // named by mistake).
@@ -105,7 +105,7 @@ pub fn explain(args: ExplainArgs) -> ExitCode {
     let mut captures = Vec::new();
     let mut errors = 0;
     for input in points {
-        match analyse(input, two_points, !args.quiet && io::stderr().is_terminal(), &args.intent) {
+        match analyse(input, two_points, !args.output.quiet && io::stderr().is_terminal(), &args.intent) {
             Ok((explained, found)) => {
                 captures.push(explained);
                 errors += found;
@@ -130,10 +130,10 @@ pub fn explain(args: ExplainArgs) -> ExitCode {
         }
     }
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
-    let written = if args.json {
+    let written = if args.output.json {
         explain::json::write(&mut out, &captures, points.as_ref(), servers.as_deref())
     } else {
-        explain::text::write(&mut out, &captures, args.color.on_stdout()).and_then(|()| match &points {
+        explain::text::write(&mut out, &captures, args.output.color.on_stdout()).and_then(|()| match &points {
             Some(p) => {
                 writeln!(out, "\n=== Two capture points: the same traffic at {} and {}", p.a.input.path, p.b.input.path)?;
                 ftpscope::report::points::write_text(&mut out, p)?;
@@ -144,6 +144,21 @@ pub fn explain(args: ExplainArgs) -> ExitCode {
         })
     };
     drive::exit_status(written, "the explanation", errors > 0 || vanished)
+}
+
+/// `--ndjson`: the events `analyze --ndjson` writes, of one capture point (two would number
+/// their sessions alike in one stream: run explain, or analyze, once per point).
+fn events(mut points: Vec<Inputs>, args: &ExplainArgs) -> ExitCode {
+    let (Some(input), true) = (points.pop(), points.is_empty()) else {
+        return drive::fail("--ndjson streams the events of one capture point; for two, run `ftpscope analyze --ndjson` on each");
+    };
+    let progress = Progress::new(input.size(), !args.output.quiet && io::stderr().is_terminal());
+    let out = io::BufWriter::with_capacity(1 << 16, progress.writer(io::stdout()));
+    let settings = Settings { intent: args.intent.intent(), guessing: args.intent.guessing_threshold, ..Settings::default() };
+    match drive::through(input, settings, Box::new(Ndjson::new(out)), &progress) {
+        Ok(finished) => drive::finished_status(finished, "the events"),
+        Err(e) => drive::fail(e),
+    }
 }
 
 /// The page's file: a new one, or with `force` whatever is there replaced.

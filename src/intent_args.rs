@@ -9,6 +9,7 @@ use ftpscope::model::{Intent, PortRange};
 use std::net::IpAddr;
 
 #[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "The intended setup")]
 pub struct IntentArgs {
     /// The address clients should reach the server at (announced in passive replies).
     #[arg(long, value_name = "ADDR")]

@@ -47,23 +47,11 @@ pub struct LiveArgs {
     /// User to switch to once the capture is open, when started as root ("root" keeps root).
     #[arg(long, short = 'Z', value_name = "NAME", default_value = "nobody")]
     user: String,
-    /// Print the report as one JSON document when the capture stops (docs/schema.md).
-    #[arg(long, conflicts_with = "ndjson")]
-    json: bool,
-    /// Print one JSON object per event, per line, as it happens (docs/schema.md).
-    #[arg(long)]
-    ndjson: bool,
-    /// With --ndjson: a `command` event per command and its reply (PASS and ACCT masked).
-    #[arg(long, requires = "ndjson")]
-    commands: bool,
-    /// The text stream with the command log: a line per command and its reply.
-    #[arg(long, short, conflicts_with_all = ["json", "ndjson"])]
-    verbose: bool,
+    // --json: the report when the capture stops; --ndjson: the events as they happen.
     #[command(flatten)]
-    color: crate::color_args::ColorArgs,
-    /// No status line and no "listening on" line on standard error.
-    #[arg(long, short)]
-    quiet: bool,
+    output: crate::output_args::OutputArgs,
+    #[command(flatten)]
+    log: crate::output_args::CommandLogArgs,
     /// The text stream instead of the terminal UI, which opens by default on a terminal.
     #[arg(long)]
     no_tui: bool,
@@ -187,19 +175,19 @@ pub fn live(args: LiveArgs) -> ExitCode {
         }
     }
     let filter_warning = filter::data_connections_warning(&filter_text);
-    if !args.quiet {
+    if !args.output.quiet {
         eprintln!("ftpscope: listening on {interface} (snaplen {}, {running_as}), filter: {filter_text}", args.snaplen);
     }
     if let Some(w) = &filter_warning {
         eprintln!("ftpscope: warning: {w}");
     }
     // The terminal UI by default on a terminal; a report or a stream otherwise.
-    let tui = !args.no_tui && !args.json && !args.ndjson && io::stdout().is_terminal();
-    let status_line = Progress::status(io::stderr().is_terminal() && !args.quiet && !tui);
-    let color = args.color.on_stdout();
-    let format = if args.json {
+    let tui = !args.no_tui && !args.output.json && !args.output.ndjson && io::stdout().is_terminal();
+    let status_line = Progress::status(io::stderr().is_terminal() && !args.output.quiet && !tui);
+    let color = args.output.color.on_stdout();
+    let format = if args.output.json {
         Format::Json
-    } else if args.ndjson {
+    } else if args.output.ndjson {
         Format::Ndjson
     } else {
         Format::Text { color }
@@ -217,7 +205,7 @@ pub fn live(args: LiveArgs) -> ExitCode {
         stats_every: Duration::from_secs(10),
         intent: args.intent.intent(),
         guessing: args.intent.guessing_threshold,
-        commands: args.commands || args.verbose,
+        commands: args.log.commands || args.log.verbose,
     };
     // Either way the run ends alike: why the capture stopped, then the status: the --write
     // file first (what it saved is incomplete), then the report's output.
@@ -250,7 +238,7 @@ pub fn live(args: LiveArgs) -> ExitCode {
     let out = Box::new(status_line.writer(io::stdout()));
     let end = live::run(device, write, options, out, stop);
     // One line saying why it stopped, always when the interface or the capture helper went away.
-    if !args.quiet || matches!(end.ended_kind, "interface_gone" | "helper_end") {
+    if !args.output.quiet || matches!(end.ended_kind, "interface_gone" | "helper_end") {
         ended(&end.ended, end.counters.unwrap_or_default());
     }
     status(end.write_error, end.finished.written, end.finished.errors > 0)

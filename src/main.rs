@@ -7,23 +7,39 @@
 
 mod color_args;
 mod explain_cmd;
+mod generate_cmd;
 mod intent_args;
 mod live_cmd;
+mod narrow_args;
+mod output_args;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use ftpscope::analyzer::Settings;
 use ftpscope::capture::progress::Progress;
 use ftpscope::drive::{self, Inputs};
 use ftpscope::report::json::JsonDocument;
+use ftpscope::report::narrow::Narrowed;
 use ftpscope::report::ndjson::Ndjson;
+use ftpscope::report::summary::SummaryLines;
 use ftpscope::report::text::Text;
 use ftpscope::report::Sink;
-use std::io::{self, IsTerminal};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+
+/// `--version`: the version, then what this build can do (live capture and `--filter` need
+/// libpcap, a build-time choice). `-V` says the version alone.
+#[cfg(feature = "live")]
+const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\nlive capture: yes (libpcap)\n--filter on saved captures: yes (libpcap)");
+#[cfg(not(feature = "live"))]
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\nlive capture: no (built without libpcap)\n--filter on saved captures: no (built without libpcap)"
+);
 
 #[derive(Parser)]
-#[command(name = "ftpscope", version, about = "Packet-inspecting FTP session analyzer: why LIST hangs, why passive mode fails behind NAT")]
+#[command(name = "ftpscope", version, long_version = LONG_VERSION, about = "Packet-inspecting FTP session analyzer: why LIST hangs, why passive mode fails behind NAT")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -42,30 +58,21 @@ enum Command {
         /// Capture files; "-" for standard input.
         #[arg(required = true, value_name = "CAPTURE")]
         files: Vec<PathBuf>,
-        /// Print the report as one JSON document (schema ftpscope/3, docs/schema.md).
-        #[arg(long, conflicts_with = "ndjson")]
-        json: bool,
-        /// Print one JSON object per event, per line, as it becomes known (docs/schema.md).
-        #[arg(long)]
-        ndjson: bool,
-        /// With --ndjson: a `command` event per command and its reply (PASS and ACCT masked).
-        #[arg(long, requires = "ndjson")]
-        commands: bool,
-        /// The text report with the command log: a line per command and its reply.
-        #[arg(long, short, conflicts_with_all = ["json", "ndjson", "tui"])]
-        verbose: bool,
         #[command(flatten)]
-        color: color_args::ColorArgs,
-        /// No progress bar on standard error.
-        #[arg(long, short)]
-        quiet: bool,
+        output: output_args::OutputArgs,
+        #[command(flatten)]
+        log: output_args::CommandLogArgs,
+        #[command(flatten)]
+        view: narrow_args::ViewArgs,
+        #[command(flatten)]
+        narrow: narrow_args::NarrowArgs,
         /// Show the sessions, negotiations and findings in a terminal UI (keys: ? for help).
-        #[arg(long, conflicts_with_all = ["json", "ndjson"])]
+        #[arg(long, help_heading = "Terminal UI", conflicts_with_all = ["json", "ndjson", "summary", "errors_only", "session", "host", "verbose"])]
         tui: bool,
         /// With --tui: print the text report on standard output once the UI is closed. With
         /// standard output redirected (> FILE), the UI is drawn on the terminal and the report
         /// goes to the file.
-        #[arg(long, requires = "tui")]
+        #[arg(long, help_heading = "Terminal UI", requires = "tui")]
         report: bool,
         #[command(flatten)]
         intent: intent_args::IntentArgs,
@@ -86,15 +93,23 @@ enum Command {
     /// (a0.pcap,a1.pcap). Exit status as for analyze: 0 no error finding, 1 at least one, 2
     /// unusable input or usage.
     Explain(explain_cmd::ExplainArgs),
+    /// Print the shell completion script for bash, zsh or fish on standard output.
+    ///
+    /// bash: ftpscope completions bash > /usr/share/bash-completion/completions/ftpscope;
+    /// zsh: ... zsh > _ftpscope in a directory of $fpath; fish: ... fish >
+    /// ~/.config/fish/completions/ftpscope.fish.
+    Completions {
+        #[arg(value_enum)]
+        shell: generate_cmd::Shell,
+    },
+    /// Print the man page (roff) on standard output: ftpscope man | man -l -
+    Man,
 }
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
-        }
+        Err(e) => return usage_error(&e),
     };
     // Only `live` may need capabilities (until its capture is open): the others parse files.
     #[cfg(feature = "live")]
@@ -104,35 +119,103 @@ fn main() -> ExitCode {
         }
     }
     match cli.command {
-        Command::Analyze { files, json, ndjson, commands, verbose, color, quiet, tui, report, intent } => {
-            let inputs = match Inputs::open(&files) {
-                Ok(inputs) => inputs,
-                Err(e) => return drive::fail(e),
-            };
-            if tui {
-                return ftpscope::tui::run(inputs, ftpscope::tui::Options { report, color: color.allowed() });
-            }
-            // One bar for all inputs, on a terminal only; its total is known when every input
-            // is a file.
-            let progress = Progress::new(inputs.size(), io::stderr().is_terminal() && !quiet);
-            // Buffered: stdout alone flushes at every newline, one system call per line.
-            let out = io::BufWriter::with_capacity(1 << 16, progress.writer(io::stdout()));
-            let color = color.on_stdout();
-            let sink: Box<dyn Sink + Send> = if json {
-                Box::new(JsonDocument::new(out))
-            } else if ndjson {
-                Box::new(Ndjson::new(out).with_commands(commands))
-            } else {
-                Box::new(Text::new(out, color).with_commands(verbose))
-            };
-            let settings = Settings { intent: intent.intent(), guessing: intent.guessing_threshold, ..Settings::default() };
-            match drive::through(inputs, settings, sink, &progress) {
-                Ok(finished) => drive::finished_status(finished, "the report"),
-                Err(e) => drive::fail(e),
-            }
+        Command::Analyze { files, output, log, view, narrow, tui, report, intent } => {
+            analyze(&files, Analyze { output, log, view, narrow, tui, report, intent })
         }
         Command::Live(args) => live_cmd::live(args),
         Command::Explain(args) => explain_cmd::explain(args),
+        Command::Completions { shell } => {
+            let mut out = io::stdout().lock();
+            generate_cmd::completions(shell, &mut Cli::command(), &mut out);
+            drive::exit_status(out.flush(), "the completions", false)
+        }
+        Command::Man => {
+            let mut out = io::stdout().lock();
+            let written = generate_cmd::man(Cli::command(), &mut out).and_then(|()| out.flush());
+            drive::exit_status(written, "the man page", false)
+        }
+    }
+}
+
+/// A command line clap refused (exit 2: the exit contract's "usage"), in the style of every
+/// other error, `ftpscope: what went wrong`, with clap's tip (the closest option) and the
+/// usage line; `--help` and `--version` are no errors (standard output, 0).
+fn usage_error(e: &clap::Error) -> ExitCode {
+    if !e.use_stderr() {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let rendered = e.render().to_string();
+    let text = rendered.strip_prefix("error: ").unwrap_or(&rendered);
+    let _ = write!(io::stderr(), "ftpscope: {text}");
+    ExitCode::from(2)
+}
+
+/// `analyze`'s flags, past the files.
+struct Analyze {
+    output: output_args::OutputArgs,
+    log: output_args::CommandLogArgs,
+    view: narrow_args::ViewArgs,
+    narrow: narrow_args::NarrowArgs,
+    tui: bool,
+    report: bool,
+    intent: intent_args::IntentArgs,
+}
+
+fn analyze(files: &[PathBuf], a: Analyze) -> ExitCode {
+    let filter = match a.narrow.frame_filter() {
+        Ok(filter) => filter,
+        Err(e) => return drive::fail(e),
+    };
+    let inputs = match Inputs::open(files) {
+        Ok(inputs) => inputs,
+        Err(e) => return drive::fail(e),
+    };
+    let inputs = match filter {
+        Some(filter) => inputs.filtered(filter),
+        None => inputs,
+    };
+    if a.tui {
+        return ftpscope::tui::run(inputs, ftpscope::tui::Options { report: a.report, color: a.output.color.allowed() });
+    }
+    // One bar for all inputs, on a terminal only; its total is known when every input is a
+    // file.
+    let progress = Progress::new(inputs.size(), io::stderr().is_terminal() && !a.output.quiet);
+    // Buffered: stdout alone flushes at every newline, one system call per line.
+    let out = io::BufWriter::with_capacity(1 << 16, progress.writer(io::stdout()));
+    let sink = report_sink(out, &a);
+    let selection = a.narrow.selection(a.view.errors_only);
+    let (sink, errors_shown): (Box<dyn Sink + Send>, _) = if selection.is_everything() {
+        (sink, None)
+    } else {
+        let (narrowed, errors_shown) = Narrowed::new(sink, selection);
+        (Box::new(narrowed), Some(errors_shown))
+    };
+    let settings = Settings { intent: a.intent.intent(), guessing: a.intent.guessing_threshold, ..Settings::default() };
+    match drive::through(inputs, settings, sink, &progress) {
+        // Narrowed, the status is that of what was shown (the chosen sessions and the whole
+        // capture's findings).
+        Ok(mut finished) => {
+            if let Some(shown) = errors_shown {
+                finished.errors = shown.load(Ordering::Relaxed);
+            }
+            drive::finished_status(finished, "the report")
+        }
+        Err(e) => drive::fail(e),
+    }
+}
+
+/// The output `analyze`'s flags ask for, over `out`.
+fn report_sink<W: Write + Send + 'static>(out: W, a: &Analyze) -> Box<dyn Sink + Send> {
+    let color = a.output.color.on_stdout();
+    if a.output.json {
+        Box::new(JsonDocument::new(out))
+    } else if a.output.ndjson {
+        Box::new(Ndjson::new(out).with_commands(a.log.commands))
+    } else if a.view.summary {
+        Box::new(SummaryLines::new(out, color))
+    } else {
+        Box::new(Text::new(out, color).with_commands(a.log.verbose))
     }
 }
 

@@ -23,37 +23,15 @@ use common::needs::{self, Need};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// The live binary, built once for all tests here; None when the lab, or what the test needs
-/// `also`, is not there (the test is skipped with a line saying what it needs, or fails in CI).
+/// The live binary (common::live_binary), when the lab, and what the test needs `also`, is
+/// there (the test is skipped with a line saying what it needs, or fails in CI).
 fn live_binary(also: &[Need]) -> Option<PathBuf> {
     if !needs::met(&[common::LAB, also].concat()) {
         return None;
     }
-    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let built = BUILT.get_or_init(|| {
-        let root = common::root();
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let target = root.join("target/live");
-        let out = Command::new("timeout")
-            .arg("1200")
-            .arg(cargo)
-            .args(["build", "--release", "--features", "live", "--target-dir"])
-            .arg(&target)
-            .current_dir(&root)
-            .output()
-            .map_err(|e| e.to_string())?;
-        if !out.status.success() {
-            return Err(format!("cargo build --features live failed:\n{}", String::from_utf8_lossy(&out.stderr)));
-        }
-        Ok(target.join("release/ftpscope"))
-    });
-    match built {
-        Ok(path) => Some(path.clone()),
-        Err(e) => panic!("{e}"),
-    }
+    common::live_binary(&[])
 }
 
 fn scratch(name: &str) -> PathBuf {

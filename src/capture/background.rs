@@ -120,16 +120,29 @@ impl Reading {
     }
 }
 
-/// Reads `sources` one after the other on a new thread, numbering frames from 1 across them.
-/// The thread stops after an input that cannot be read at all, or when the [`Reading`] is dropped.
-pub fn read_in_background(sources: Vec<Source>, progress: Progress) -> Reading {
+/// Which frames of the files go on to the analysis (`analyze --filter`, a BPF program:
+/// capture::bpf): `Ok(true)` kept, `Ok(false)` left out, `Err` why this frame cannot be judged
+/// (the input's reading fails there). A frame left out keeps its number: the frames kept are
+/// numbered as in the file, as `tcpdump -r FILE EXPR` and Wireshark's display filter show them.
+pub type FrameFilter = Box<dyn FnMut(&Frame<'_>) -> Result<bool, String> + Send>;
+
+/// Reads `sources` one after the other on a new thread, numbering frames from 1 across them,
+/// each through `filter` when there is one. The thread stops after an input that cannot be read
+/// at all, or when the [`Reading`] is dropped.
+pub fn read_in_background(sources: Vec<Source>, filter: Option<FrameFilter>, progress: Progress) -> Reading {
     let (tx, batches) = sync_channel(IN_FLIGHT);
     let (used, used_rx) = sync_channel(IN_FLIGHT + 2);
-    let thread = std::thread::spawn(move || read_all(sources, progress, tx, used_rx));
+    let thread = std::thread::spawn(move || read_all(sources, filter, progress, tx, used_rx));
     Reading { batches, used, thread }
 }
 
-fn read_all(sources: Vec<Source>, progress: Progress, tx: SyncSender<Message>, used: Receiver<FrameBatch>) {
+fn read_all(
+    sources: Vec<Source>,
+    mut filter: Option<FrameFilter>,
+    progress: Progress,
+    tx: SyncSender<Message>,
+    used: Receiver<FrameBatch>,
+) {
     let mut next_frame = 1;
     // A used batch if one came back, else a new one with room for a full batch: grown by
     // doubling instead, each batch would leave its smaller buffers behind.
@@ -137,9 +150,21 @@ fn read_all(sources: Vec<Source>, progress: Progress, tx: SyncSender<Message>, u
     for (index, source) in sources.into_iter().enumerate() {
         let mut batch = fresh();
         let mut receiver_gone = false;
+        let name = source.name().to_string();
+        // Why the filter could not judge a frame: the frames after it are left out, and the
+        // input's reading fails with this.
+        let mut unjudged: Option<String> = None;
         let result = source.read_through(|input| progress.reader(input), next_frame, &mut |frame| {
-            if receiver_gone {
+            if receiver_gone || unjudged.is_some() {
                 return;
+            }
+            match filter.as_mut().map_or(Ok(true), |keep| keep(frame)) {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(why) => {
+                    unjudged = Some(why);
+                    return;
+                }
             }
             batch.push(frame);
             if batch.is_full() {
@@ -149,6 +174,10 @@ fn read_all(sources: Vec<Source>, progress: Progress, tx: SyncSender<Message>, u
         if receiver_gone || (!batch.is_empty() && tx.send(Message::Frames(batch)).is_err()) {
             return;
         }
+        let result = match unjudged {
+            Some(reason) => Err(CaptureError::Filter { name, reason }),
+            None => result,
+        };
         let failed = result.is_err();
         if let Ok(summary) = &result {
             next_frame = next_frame.saturating_add(summary.frames);
@@ -172,7 +201,7 @@ mod tests {
         let mut direct = Vec::new();
         crate::capture::read_path(&path, 1, &mut |f| direct.push((f.number, f.ts, f.data.to_vec()))).unwrap();
         let sources = vec![Source::open(&path).unwrap(), Source::open(&path).unwrap()];
-        let reading = read_in_background(sources, Progress::hidden());
+        let reading = read_in_background(sources, None, Progress::hidden());
         let (mut seen, mut ends) = (Vec::new(), Vec::new());
         while let Some(message) = reading.next() {
             match message {

@@ -19,16 +19,19 @@ use pcap_parser::{InterfaceDescriptionBlock, LegacyPcapReader, OptionCode, PcapB
 /// Why a capture could not be read at all. Every message starts with the file's name.
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
-    #[error("{name}: no capture header (the input is empty)")]
+    #[error("{name}: no capture header (the input is empty); a capture still being written may not be flushed yet (tcpdump -U writes each packet at once)")]
     Empty { name: String },
-    #[error("{name}: not a pcap or pcapng file (starts with {start})")]
+    #[error("{name}: not a pcap or pcapng file (starts with {start}); ftpscope reads pcap and pcapng: a compressed capture is unpacked first, other formats converted (editcap -F pcapng IN OUT)")]
     NotACapture { name: String, start: String },
     #[error("{name}: file ends inside the capture header")]
     HeaderCut { name: String },
     #[error("{name}: damaged capture header: {reason}")]
     BadHeader { name: String, reason: String },
-    #[error("{name}: is a directory")]
+    #[error("{name}: is a directory; name the captures in it (DIR/*.pcap)")]
     IsDirectory { name: String },
+    /// The frame filter (`--filter`) could not judge a frame: the reading stopped there.
+    #[error("{name}: {reason}")]
+    Filter { name: String, reason: String },
     #[error("{name}: {source}")]
     Io {
         name: String,
@@ -109,6 +112,11 @@ impl Source {
         }
         let file = std::fs::File::open(path).map_err(io_error)?;
         Ok(Source { name, file: Some(file) })
+    }
+
+    /// The name its errors use: the path as given, or "standard input".
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// Its size in bytes, when it is a regular file (for a progress bar).

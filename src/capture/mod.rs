@@ -7,6 +7,8 @@
 #![deny(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 
 pub mod background;
+#[cfg(feature = "live")]
+pub mod bpf;
 pub mod duplicates;
 pub mod file;
 pub mod progress;

@@ -1,7 +1,8 @@
 //! Outputs: views of the analyzer's events. Each output is a [`Sink`] fed events as they come:
 //! NDJSON (one event per line), the JSON document (schema "ftpscope/3", docs/schema.md; written
-//! as sessions settle), and text. [`Report`] collects the same document in memory, for tests and
-//! small captures.
+//! as sessions settle), text, and `--summary`'s line per session ([`summary`]); [`narrow`] goes
+//! in front of any of them to show some sessions only. [`Report`] collects the same document in
+//! memory, for tests and small captures.
 //!
 //! Owns the output formats. No analysis happens here.
 
@@ -13,11 +14,13 @@ pub mod html;
 pub mod json;
 pub mod ladder;
 pub mod ladder_text;
+pub mod narrow;
 pub mod ndjson;
 pub mod notes;
 pub mod points;
 pub mod record;
 pub mod server;
+pub mod summary;
 pub mod svg;
 pub mod text;
 
@@ -150,6 +153,10 @@ pub trait Sink {
     fn wants_command_events(&self) -> bool {
         false
     }
+    /// Only `shown` of the `of` sessions reached this output, chosen by `how` (the command
+    /// line's words): said before [`finish`](Self::finish), for an output that tells the
+    /// reader (its totals stay the whole capture's).
+    fn narrowed(&mut self, _shown: u64, _of: u64, _how: &str) {}
     /// The input is over (the `summary` event was the last one): write what closes the output.
     fn finish(&mut self, inputs: &[InputSummary]) -> io::Result<()>;
 }

@@ -42,7 +42,30 @@ pub struct Text<W: Write> {
     about_capture: Vec<Finding>,
     /// `-v`: the command log, a line per command and its reply, as each settles.
     commands: bool,
+    /// Narrowed to some sessions (report::narrow): what the verdict counts of those shown, and
+    /// the line that says so.
+    narrowed: Option<String>,
+    shown: Shown,
     buf: String,
+}
+
+/// What a narrowed report's verdict counts: the shown sessions' findings and transfers (the
+/// totals line stays the whole capture's).
+#[derive(Default)]
+struct Shown {
+    errors: u64,
+    warnings: u64,
+    transfers: Transfers,
+}
+
+impl Shown {
+    fn add(&mut self, s: &Session) {
+        self.errors += s.findings.iter().filter(|f| f.severity == Severity::Error).count() as u64;
+        self.warnings += s.findings.iter().filter(|f| f.severity == Severity::Warning).count() as u64;
+        let t = Transfers::of(s);
+        let sum = &mut self.transfers;
+        (sum.total, sum.ok, sum.failed, sum.unknown) = (sum.total + t.total, sum.ok + t.ok, sum.failed + t.failed, sum.unknown + t.unknown);
+    }
 }
 
 impl<W: Write> Text<W> {
@@ -58,6 +81,8 @@ impl<W: Write> Text<W> {
             quiet: Stories::new(HEALTHY_KEPT),
             about_capture: Vec::new(),
             commands: false,
+            narrowed: None,
+            shown: Shown::default(),
             buf: String::new(),
         }
     }
@@ -150,6 +175,7 @@ impl<W: Write> Sink for Text<W> {
             }
             Event::SessionEnd { record, .. } => {
                 self.verdict.add(record);
+                self.shown.add(record);
                 if nothing_to_say(record) {
                     let h = Healthy::of(record);
                     self.quiet.add(HealthyStory::of(record, h.transfers, h.transfers_ok), record.id, || h);
@@ -187,10 +213,24 @@ impl<W: Write> Sink for Text<W> {
         }
     }
 
+    fn narrowed(&mut self, shown: u64, of: u64, how: &str) {
+        let line = format!(
+            "({how}: {shown} of {of} session(s) shown, counted below; the line above, the findings across sessions and the \
+             servers' blocks are the whole capture's)"
+        );
+        self.narrowed = Some(line);
+    }
+
     fn finish(&mut self, inputs: &[InputSummary]) -> io::Result<()> {
-        if self.summary.sessions > 0 {
+        if self.summary.sessions > 0 && (self.narrowed.is_none() || self.verdict.sessions > 0) {
             let v = &mut self.verdict;
-            (v.errors, v.warnings, v.transfers) = (self.summary.errors, self.summary.warnings, self.summary.transfers);
+            // Narrowed, the verdict speaks of the sessions shown; otherwise of the capture's
+            // totals (findings across sessions counted too).
+            let counts = match &self.narrowed {
+                Some(_) => (self.shown.errors, self.shown.warnings, self.shown.transfers),
+                None => (self.summary.errors, self.summary.warnings, self.summary.transfers),
+            };
+            (v.errors, v.warnings, v.transfers) = counts;
             for line in wrap(&self.verdict.to_string(), 92) {
                 let _ = writeln!(self.buf, "{}", self.st.bold(&line));
             }
@@ -213,18 +253,12 @@ impl<W: Write> Sink for Text<W> {
         if let Some(note) = super::notes::without_sessions(c) {
             let _ = writeln!(out, "{note}\n");
         }
-        let _ = writeln!(
-            out,
-            "{} {} frames, {} TCP connections, {} FTP session(s), {} negotiation(s): {} error(s), {} warning(s), {} info",
-            st.bold("ftpscope:"),
-            c.frames,
-            c.tcp_connections,
-            c.sessions,
-            c.negotiations,
-            c.errors,
-            c.warnings,
-            c.infos
-        );
+        let _ = writeln!(out, "{}", totals(st, c));
+        if let Some(n) = &self.narrowed {
+            for line in wrap(n, 99) {
+                let _ = writeln!(out, "{}", st.dim(&line));
+            }
+        }
         for ((kind, severity, outside), n, _) in &self.tally {
             let place = if *outside { format!("{n} time(s), outside any session") } else { format!("in {n} session(s)") };
             let _ = writeln!(out, "  {} {:<26} {place}", st.severity(*severity), kind.as_str());
@@ -257,6 +291,22 @@ impl<W: Write> Sink for Text<W> {
         self.flush_buf()?;
         self.out.flush()
     }
+}
+
+/// The capture's totals in one line: `ftpscope: 120 frames, 9 TCP connections, 2 FTP
+/// session(s), ...` (also the last line of `--summary`).
+pub(crate) fn totals(st: &Style, c: &Summary) -> String {
+    format!(
+        "{} {} frames, {} TCP connections, {} FTP session(s), {} negotiation(s): {} error(s), {} warning(s), {} info",
+        st.bold("ftpscope:"),
+        c.frames,
+        c.tcp_connections,
+        c.sessions,
+        c.negotiations,
+        c.errors,
+        c.warnings,
+        c.infos
+    )
 }
 
 /// A session without findings whose control channel lost or cut nothing: its block would only
@@ -311,10 +361,10 @@ impl Style {
     pub(crate) fn bold(&self, s: &str) -> String {
         self.paint("1", s)
     }
-    fn dim(&self, s: &str) -> String {
+    pub(crate) fn dim(&self, s: &str) -> String {
         self.paint("2", s)
     }
-    fn severity(&self, sev: Severity) -> String {
+    pub(crate) fn severity(&self, sev: Severity) -> String {
         match sev {
             Severity::Error => self.paint("1;31", "ERROR"),
             Severity::Warning => self.paint("1;33", "WARN "),

@@ -30,6 +30,40 @@ pub fn lab_ready() -> Option<PathBuf> {
 /// What running the NAT lab (fixtures/lab) needs.
 pub const LAB: &[Need] = &[Need::Lab, Need::Root, Need::LabPackages];
 
+/// The `live` build of ftpscope (libpcap): built once per test process (`cargo build --release
+/// --features live --target-dir target/live`; cargo's lock lets two test processes share it),
+/// after `needs` are checked; None when they are not met (the skip line, or a failure in CI).
+/// A test binary built with the feature itself uses its own ftpscope.
+pub fn live_binary(needs: &[Need]) -> Option<PathBuf> {
+    if cfg!(feature = "live") {
+        return Some(PathBuf::from(env!("CARGO_BIN_EXE_ftpscope")));
+    }
+    if !needs::met(needs) {
+        return None;
+    }
+    static BUILT: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let target = root().join("target/live");
+        let out = Command::new("timeout")
+            .arg("1200")
+            .arg(cargo)
+            .args(["build", "--release", "--features", "live", "--target-dir"])
+            .arg(&target)
+            .current_dir(root())
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(format!("cargo build --features live failed:\n{}", String::from_utf8_lossy(&out.stderr)));
+        }
+        Ok(target.join("release/ftpscope"))
+    });
+    match built {
+        Ok(path) => Some(path.clone()),
+        Err(e) => panic!("{e}"),
+    }
+}
+
 /// A fresh scratch directory path for one test process (removed if left from an earlier one).
 pub fn scratch(prefix: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("{prefix}-{}", std::process::id()));

@@ -38,10 +38,15 @@ pub enum Need {
     Lab,
     /// Asked to measure time or memory ratios (CI): they vary with the machine's load.
     Ratios,
+    /// Asked (CI), with libpcap's development files: the test builds the `live` binary itself, a
+    /// release build of its own (minutes), for what only a libpcap build does (`--filter`).
+    LiveBuild,
 }
 
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const GNU_TIME: &str = "/usr/bin/time";
+/// libpcap's development files (Debian: libpcap0.8-dev, through libpcap-dev).
+pub const PCAP_HEADER: &str = "/usr/include/pcap/pcap.h";
 
 impl Need {
     /// None when the need is met; otherwise what is needed, in the words of the skip line.
@@ -62,6 +67,11 @@ impl Need {
             }
             Need::Lab => (ci(), "CI=true (the NAT lab builds network namespaces and runs FTP servers on this machine: only when asked)"),
             Need::Ratios => (ci(), "CI=true (time and memory ratios vary with the machine's load: measured where CI asks, and in bench/)"),
+            Need::LiveBuild => (
+                ci() && Path::new(PCAP_HEADER).exists(),
+                "CI=true and libpcap's development files (apt-get install libpcap-dev): the test builds ftpscope with --features live, \
+                 a release build of its own, only when asked",
+            ),
         };
         (!met).then(|| what.to_string())
     }

@@ -314,9 +314,17 @@ fn pcapng_corrupt_block_lengths_stop_with_a_reason() {
 #[test]
 fn not_a_capture_empty_and_cut_headers() {
     let error = read_from("capture.pcap", Cursor::new(b"<html><body>".to_vec()), 1).0.unwrap_err();
-    assert_eq!(error.to_string(), "capture.pcap: not a pcap or pcapng file (starts with 3c 68 74 6d)");
+    assert_eq!(
+        error.to_string(),
+        "capture.pcap: not a pcap or pcapng file (starts with 3c 68 74 6d); ftpscope reads pcap and pcapng: a compressed capture \
+         is unpacked first, other formats converted (editcap -F pcapng IN OUT)"
+    );
     let error = read_all(b"", 1).0.unwrap_err();
-    assert_eq!(error.to_string(), "test.cap: no capture header (the input is empty)");
+    assert_eq!(
+        error.to_string(),
+        "test.cap: no capture header (the input is empty); a capture still being written may not be flushed yet (tcpdump -U \
+         writes each packet at once)"
+    );
     let error = read_all(b"ab", 1).0.unwrap_err();
     assert!(matches!(error, CaptureError::NotACapture { .. }), "{error}");
     let header = pcap_header(LE, 0xa1b2_c3d4, 1);
@@ -390,7 +398,7 @@ fn read_path_errors_name_the_path() {
     std::fs::create_dir_all(&dir).unwrap();
     let mut ignore = |_: &Frame<'_>| {};
     let error = read_path(&dir, 1, &mut ignore).unwrap_err();
-    assert_eq!(error.to_string(), format!("{}: is a directory", dir.display()));
+    assert_eq!(error.to_string(), format!("{}: is a directory; name the captures in it (DIR/*.pcap)", dir.display()));
     let missing = dir.join("missing.pcap");
     let error = read_path(&missing, 1, &mut ignore).unwrap_err();
     assert!(matches!(error, CaptureError::Io { .. }));
