@@ -217,6 +217,7 @@ fn update_control(s: &mut SessionState, conn: &Conn, channel: &Channel) {
     c.closed = conn.is_closed();
     c.client_isn = conn.client_isn;
     c.server_isn = conn.server_isn;
+    c.server_ttl = conn.server_ttl;
 }
 
 // Tests index their own literals: a panic there is a failing test, not a crash on input.
@@ -240,11 +241,11 @@ mod tests {
     }
 
     fn from_client<'a>(c: &Conn, seq: u32, payload: &'a [u8]) -> TcpSegment<'a> {
-        TcpSegment { src: c.client, dst: c.server, seq, ack: 501, flags: ACK, payload, missing: 0 }
+        TcpSegment { src: c.client, dst: c.server, seq, ack: 501, flags: ACK, payload, missing: 0, ttl: 0 }
     }
 
     fn from_server<'a>(c: &Conn, seq: u32, payload: &'a [u8]) -> TcpSegment<'a> {
-        TcpSegment { src: c.server, dst: c.client, seq, ack: 101, flags: ACK, payload, missing: 0 }
+        TcpSegment { src: c.server, dst: c.client, seq, ack: 101, flags: ACK, payload, missing: 0, ttl: 0 }
     }
 
     #[test]

@@ -300,7 +300,7 @@ mod tests {
 
     fn from_server<'a>(c: &Conn, payload: &'a [u8]) -> TcpSegment<'a> {
         let flags = TcpFlags { ack: true, ..TcpFlags::default() };
-        TcpSegment { src: c.server, dst: c.client, seq: 1, ack: 1, flags, payload, missing: 0 }
+        TcpSegment { src: c.server, dst: c.client, seq: 1, ack: 1, flags, payload, missing: 0, ttl: 0 }
     }
 
     /// A session with one passive negotiation.

@@ -67,6 +67,9 @@ pub(super) fn track(conn: &mut Conn, seg: &TcpSegment<'_>, frame: u64, ts: Times
     if handshake_acked {
         conn.handshake_acked = Some(frame);
     }
+    if dir == Dir::ToClient && conn.server_ttl.is_none() && seg.ttl != 0 {
+        conn.server_ttl = Some(seg.ttl);
+    }
     if opening {
         if conn.syn.is_none() {
             conn.syn = Some((frame, ts));
@@ -125,7 +128,7 @@ mod tests {
     fn seg<'a>(src: &str, dst: &str, seq: u32, flags: &str, payload: &'a [u8]) -> TcpSegment<'a> {
         let has = |c| flags.contains(c);
         let flags = TcpFlags { syn: has('S'), ack: has('A'), fin: has('F'), rst: has('R') };
-        TcpSegment { src: addr(src), dst: addr(dst), seq, ack: 0, flags, payload, missing: 0 }
+        TcpSegment { src: addr(src), dst: addr(dst), seq, ack: 0, flags, payload, missing: 0, ttl: 0 }
     }
 
     const C: &str = "192.168.1.10:40001";

@@ -37,6 +37,9 @@ pub struct TcpSegment<'a> {
     pub flags: TcpFlags,
     pub payload: &'a [u8],
     pub missing: u32,
+    /// The IPv4 TTL or IPv6 hop limit as captured (0 when unknown): an initial value (64, 128,
+    /// 255) says the capture is on the sender's own host or link, before any router.
+    pub ttl: u8,
 }
 
 /// An ICMP or ICMPv6 destination-unreachable (or time-exceeded) message quoting a TCP header:
@@ -297,6 +300,7 @@ fn plain_ipv4_tcp(bytes: &[u8]) -> Option<TcpSegment<'_>> {
         payload,
         // The length field fits in what was captured: nothing is missing.
         missing: 0,
+        ttl: ip[8],
     })
 }
 
@@ -454,6 +458,10 @@ fn tcp<'a>(packet: &LaxIpSlice<'a>, bytes: &'a [u8], missing: u32) -> Result<Dec
         flags: TcpFlags { syn: segment.syn(), ack: segment.ack(), fin: segment.fin(), rst: segment.rst() },
         payload: segment.payload(),
         missing,
+        ttl: match packet {
+            LaxIpSlice::Ipv4(v4) => v4.header().ttl(),
+            LaxIpSlice::Ipv6(v6) => v6.header().hop_limit(),
+        },
     }))
 }
 

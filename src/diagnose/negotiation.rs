@@ -102,7 +102,7 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
             }
         }
     }
-    if let Some(found) = not_seen(s, n, setup, evidence_frame) {
+    if let Some(found) = not_seen(s, n, cx, setup, evidence_frame) {
         // The consequence of a leaked address; otherwise its own problem (an address mismatch
         // here is only the NAT set up as intended).
         match cause.filter(|&c| out.get(c).is_some_and(|f| f.kind != FindingKind::AddressMismatch)) {
@@ -218,13 +218,18 @@ pub(super) fn link(out: &mut Vec<Finding>, cause: Option<usize>, mut effect: Fin
 /// server's private one) the SYNs never reached the server: the router does not forward the
 /// passive port, or a firewall drops it. Elsewhere the capture point is unknown, and the
 /// finding says both readings; either way the file did not cross: an error.
-fn not_seen(s: &Session, n: &Negotiation, setup: &ServerSetup, frame: u64) -> Option<Finding> {
+fn not_seen(s: &Session, n: &Negotiation, cx: &Context, setup: &ServerSetup, frame: u64) -> Option<Finding> {
     if !transfer::gave_up(s, n) {
         return None;
     }
     let adv = n.advertised?;
     let at_server = classify(s.server.ip()).is_unreachable_from_elsewhere() && !classify(adv.ip()).is_unreachable_from_elsewhere();
-    let fix = forward_or_allow(setup);
+    let mut fix = forward_or_allow(s, setup);
+    // As for a connection seen failing: without an intended range, the server's own is set to
+    // the one let through, so that the two stay the same.
+    if cx.intent.pasv_range.is_none() && names_its_address(s, n, cx) {
+        fix.push(Fix::ServerPassiveRange { setup: *setup });
+    }
     Some(Finding {
         group: group((adv.ip(), at_server)),
         fix,
@@ -241,7 +246,12 @@ fn not_seen(s: &Session, n: &Negotiation, setup: &ServerSetup, frame: u64) -> Op
 
 /// The passive port must be forwarded (behind NAT) or let in (a firewall): which one, the
 /// capture tells only when it shows the server's LAN address.
-fn forward_or_allow(setup: &ServerSetup) -> Vec<Fix> {
+fn forward_or_allow(s: &Session, setup: &ServerSetup) -> Vec<Fix> {
+    // Captured on the server's own link at a public address: the address is its own, no NAT
+    // router stands in front to forward on, a firewall is all there is.
+    if s.control.at_the_server() && classify(s.server.ip()) == AddressClass::Public {
+        return vec![Fix::allow(*setup)];
+    }
     let mut fix = vec![Fix::forward(*setup)];
     if setup.lan_address == Known::Unknown {
         fix.push(Fix::allow(*setup));
@@ -354,10 +364,11 @@ fn private_leak(
         (_, Outcome::Rejected, _) => (Consequence::Rejected, Severity::Error),
         (_, o, _) => (Consequence::Other(o), Severity::Warning),
     };
-    // Seen outside the client's NAT (the client's address here is not the one named), a 2xx or
-    // the server's own SYN to it says the server takes PORT for any address (pyftpdlib connects
-    // before it replies): vsftpd, ProFTPD and Pure-FTPd refuse by default.
-    let accepted = n.reply_code.is_some_and(|c| (200..300).contains(&c)) || went_to_advertised;
+    // Seen outside the client's NAT (the client's address here is not the one named), a 2xx,
+    // the server's own SYN to it, or a 425 to the PORT itself (pyftpdlib connects before it
+    // replies: "425 Can't connect to specified address.") says the server takes PORT for any
+    // address: vsftpd, ProFTPD and Pure-FTPd refuse by default (500, 501).
+    let accepted = n.reply_code.is_some_and(|c| (200..300).contains(&c) || c == 425) || went_to_advertised;
     let promiscuous = n.mode == Mode::Active && adv.ip() != s.client.ip() && accepted;
     let fix = match n.mode {
         // Forwarding needs the server's LAN address: an advertised loopback or "any" address is
@@ -451,7 +462,7 @@ fn data_failed(s: &Session, n: &Negotiation, c: &Connection, cx: &Context, setup
             } else {
                 FailureCause::SynsVanish
             };
-            let mut fix = forward_or_allow(setup);
+            let mut fix = forward_or_allow(s, setup);
             // Without an intended range, the server's own must be fixed to what is forwarded;
             // a reply that already named the server's address needs the range alone.
             if cx.intent.pasv_range.is_none() {
@@ -531,7 +542,7 @@ fn rejection_advice(s: &Session, n: &Negotiation, code: u16, text: &str, setup: 
     match code {
         425 if n.mode == Mode::Passive && n.data.connection.is_none() && n.data.earlier_attempts.is_empty() => {
             // The server's own words that no connection came: as for a reply nothing followed.
-            (Rejection::NoneArrived { advertised: n.advertised }, forward_or_allow(setup))
+            (Rejection::NoneArrived { advertised: n.advertised }, forward_or_allow(s, setup))
         }
         // pyftpdlib connects at once and answers EPRT itself: "421 Active data channel timed out."
         425 | 421

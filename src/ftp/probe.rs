@@ -190,7 +190,7 @@ mod tests {
         let (mut seq, mut raw) = (1000u32, Vec::new());
         for (i, line) in lines.iter().enumerate() {
             let flags = TcpFlags { syn: false, ack: true, fin: false, rst: false };
-            let seg = TcpSegment { src, dst, seq, ack: 5000 + 10 * i as u32, flags, payload: line, missing: 0 };
+            let seg = TcpSegment { src, dst, seq, ack: 5000 + 10 * i as u32, flags, payload: line, missing: 0, ttl: 0 };
             seq += line.len() as u32;
             conn.sent |= 1 << dir as u8;
             let p = probe.get_or_insert_with(|| start(&mut conn, &seg, 4096, 65536).expect("worth watching"));
@@ -234,7 +234,7 @@ mod tests {
         conn.syn = Some((1, Timestamp(0)));
         conn.sent = 0b11;
         let flags = TcpFlags { syn: false, ack: true, fin: false, rst: false };
-        let seg = TcpSegment { src: server, dst: client, seq: 1, ack: 1, flags, payload: greeting, missing: 0 };
+        let seg = TcpSegment { src: server, dst: client, seq: 1, ack: 1, flags, payload: greeting, missing: 0, ttl: 0 };
         let mut probe = start(&mut conn, &seg, 4096, 65536).expect("a reply from the server");
         let (mut lines, mut raw) = (Lines::default(), Vec::new());
         probe.channel.push(Dir::ToClient, &seg, true, &mut lines, &mut raw);

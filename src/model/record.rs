@@ -191,6 +191,17 @@ pub struct ControlStats {
     /// same connection apart in two captures taken on either side of a router.
     pub client_isn: Option<u32>,
     pub server_isn: Option<u32>,
+    /// The IPv4 TTL or IPv6 hop limit of the server's first segment as captured. An initial
+    /// value (64, 128, 255) says the capture is on the server's own host or link, before any
+    /// router: a public server address seen so is the server's own, with no NAT in front.
+    pub server_ttl: Option<u8>,
+}
+
+impl ControlStats {
+    /// Captured on the server's own host or link (nothing routed the server's segments yet).
+    pub fn at_the_server(&self) -> bool {
+        matches!(self.server_ttl, Some(64 | 128 | 255))
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

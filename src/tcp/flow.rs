@@ -97,6 +97,8 @@ pub struct Conn {
     pub syns: u64,
     pub client_isn: Option<u32>,
     pub server_isn: Option<u32>,
+    /// The TTL (hop limit) of the server's first segment as captured: see TcpSegment::ttl.
+    pub server_ttl: Option<u8>,
     pub synack_frame: Option<u64>,
     pub rst: Option<(u64, Dir)>,
     /// Frame, ICMP type, code and reporter of an unreachable message quoting this connection.
@@ -183,6 +185,7 @@ impl Conn {
             syns: 0,
             client_isn: None,
             server_isn: None,
+            server_ttl: None,
             synack_frame: None,
             rst: None,
             unreachable: None,
@@ -214,6 +217,8 @@ impl Conn {
             std::mem::swap(&mut self.bytes_to_server, &mut self.bytes_to_client);
             self.spans.swap(0, 1);
             std::mem::swap(&mut self.client_isn, &mut self.server_isn);
+            // Read from the side now known to be the client's.
+            self.server_ttl = None;
             self.fins = (self.fins & 1) << 1 | (self.fins >> 1);
             self.sent = (self.sent & 1) << 1 | (self.sent >> 1);
         }
