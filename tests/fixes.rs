@@ -221,3 +221,16 @@ fn a_server_that_takes_port_for_another_address_is_pointed_out() {
         assert_eq!(leak["explanation"].as_str().unwrap().contains("for any address"), promiscuous, "{file}");
     }
 }
+
+#[test]
+fn under_tls_a_trusting_clients_try_at_the_lan_address_fills_it_in() {
+    // crafted/tls-blind: the 227 is encrypted, the client dials 10.0.0.20:40001 (the address it
+    // named): that is the server's LAN address and one of its passive ports, so the fix block
+    // forwards to it instead of leaving `<server LAN IP>` to the operator.
+    let (v, code) = analyze("crafted/tls-blind.pcap", &[]);
+    let forward = block(&v, "forward_passive_range");
+    assert_eq!(forward["setup"]["lan_address"], serde_json::json!({"value": "10.0.0.20", "from": "capture"}));
+    assert!(apply(forward).iter().any(|l| l.ends_with("--to-destination 10.0.0.20")), "{forward}");
+    assert_eq!(forward["setup"]["passive_ports"]["value"]["lo"], 40001);
+    assert_eq!(code, 1);
+}

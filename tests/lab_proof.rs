@@ -139,6 +139,17 @@ fn cases() -> Vec<Case> {
             apply: vec![("allow_passive_range", Place::Router)],
             not_applied: vec![("forward_passive_range", "for a server behind NAT; this one has the public address itself")],
         },
+        // The same from the server's own interface: its segments' initial TTL shows the public
+        // address is its own, so only the firewall's rule is printed, with the server's range
+        // set to the one let in.
+        Case {
+            scenario: "pasv-firewall-dropped",
+            capture: "server.pcap",
+            operator_args: &[],
+            operator_values: &[],
+            apply: vec![("allow_passive_range", Place::Router), ("server_passive_range", Place::Server)],
+            not_applied: vec![],
+        },
         // A client behind NAT in active mode: passive mode, or the FTP helper on its router.
         either("active-refused", "client.pcap", ("use_passive_mode", Place::ClientPassive), OR_HELPER),
         either("active-refused", "client.pcap", ("client_router_helper", Place::Router), OR_PASSIVE),
@@ -147,14 +158,15 @@ fn cases() -> Vec<Case> {
         // A firewall dropping active-mode connections from port 20: explained from the server's
         // side (which sees its own SYNs go unanswered), and from the client's (which sees none).
         either("active-port20-dropped", "server.pcap", ("allow_active_data", Place::Router), OR_PASSIVE),
-        Case {
-            scenario: "active-port20-dropped",
-            capture: "public-client.pcap",
-            operator_args: &[],
-            operator_values: &[],
-            apply: vec![("use_passive_mode", Place::ClientPassive)],
-            not_applied: vec![],
-        },
+        // The public client's view blames the same firewall (its own address in PORT, no SYN
+        // arrived) and prints the same rule without the source port it cannot see.
+        either(
+            "active-port20-dropped",
+            "public-client.pcap",
+            ("use_passive_mode", Place::ClientPassive),
+            ("allow_active_data", "the alternative, proven in its own case"),
+        ),
+        either("active-port20-dropped", "public-client.pcap", ("allow_active_data", Place::Router), OR_PASSIVE),
         // The same from behind NAT to a server on port 2121, through a client router whose FTP
         // helper is attached to port 21 only: the printed helper line names 2121.
         either("active-nonstandard-port", "client.pcap", ("use_passive_mode", Place::ClientPassive), OR_HELPER),

@@ -92,7 +92,7 @@ fn server_setup(s: &Session, cx: &Context) -> ServerSetup {
         )
     };
     let public = if reached_publicly { Some(server) } else { advertised(true) };
-    let lan = if is_lan(classify(server)) { Some(server) } else { advertised(false) };
+    let lan = if is_lan(classify(server)) { Some(server) } else { advertised(false).or_else(|| lan_address_under_tls(s)) };
     ServerSetup {
         software: s.software,
         public_address: Known::or_seen(cx.intent.public_ip, public),
@@ -106,6 +106,18 @@ fn server_setup(s: &Session, cx: &Context) -> ServerSetup {
             (false, intended) => Known::or_seen(intended, passive_ports(s)),
         },
     }
+}
+
+/// Under TLS the passive reply cannot be read, but a client that trusts it dials the address
+/// it named: a probable data connection to a LAN address other than the control connection's
+/// is the server's own address behind its NAT.
+pub(super) fn lan_address_under_tls(s: &Session) -> Option<std::net::IpAddr> {
+    let server = s.server.ip();
+    s.probable_data_channels
+        .iter()
+        .filter(|c| c.client.ip() == s.client.ip())
+        .map(|c| c.server.ip())
+        .find(|&ip| ip != server && is_lan(classify(ip)))
 }
 
 /// An address a server can have on a LAN behind NAT (not loopback, not "any").

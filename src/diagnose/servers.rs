@@ -178,6 +178,9 @@ fn add(p: &mut ServerPicture, s: &Session) {
         }
         _ => {}
     }
+    if let Some(lan) = super::lan_address_under_tls(s) {
+        p.lan_address.get_or_insert(lan);
+    }
     for n in s.negotiations.iter().filter(|n| n.mode == Mode::Passive) {
         if let Some(adv) = n.advertised {
             p.advertised.insert(adv.port());
@@ -207,6 +210,11 @@ fn add(p: &mut ServerPicture, s: &Session) {
     }
     for c in s.probable_data_channels.iter().filter(|c| c.client.ip() == s.client.ip()) {
         note_try(p, server, c.server, c.outcome);
+        // Under TLS, a trusting client's try at the server's LAN address shows the port the
+        // encrypted reply named.
+        if c.server.ip() != server && is_lan(classify(c.server.ip())) {
+            p.advertised.insert(c.server.port());
+        }
     }
     for f in &s.findings {
         match &f.details {
