@@ -103,12 +103,13 @@ pub fn explain(args: ExplainArgs) -> ExitCode {
     // Two captures are two points of the same traffic: each is explained, and what pairing
     // compares of its sessions is kept as they settle, so that each file is read once.
     let mut captures = Vec::new();
-    let mut errors = 0;
+    let mut found = Vec::new();
+    let bar = !args.output.quiet && io::stderr().is_terminal();
     for input in points {
-        match analyse(input, two_points, !args.output.quiet && io::stderr().is_terminal(), &args.intent) {
-            Ok((explained, found)) => {
+        match analyse(input, two_points, bar, &args.intent) {
+            Ok((explained, errors)) => {
                 captures.push(explained);
-                errors += found;
+                found.push(errors);
             }
             Err(e) => return drive::fail(e),
         }
@@ -118,6 +119,23 @@ pub fn explain(args: ExplainArgs) -> ExitCode {
         [a, b] => Some(compare(a, b)),
         _ => None,
     };
+    // The point inside the server's NAT cannot see the address clients reach it at; the
+    // pairing shows it. That point is explained again with it, as if given --public-ip, so that
+    // its fixes are typed as written (its pairing facts are already taken).
+    if let (Some(p), None) = (&points, args.intent.public_ip) {
+        if let Some((inside, public)) = inside_the_servers_nat(p) {
+            let intent = crate::intent_args::IntentArgs { public_ip: Some(public), ..args.intent.clone() };
+            let input = match Inputs::open(&args.points[inside].0) {
+                Ok(input) => input,
+                Err(e) => return drive::fail(e),
+            };
+            match analyse(input, two_points, bar, &intent) {
+                Ok((explained, errors)) => (captures[inside], found[inside]) = (explained, errors),
+                Err(e) => return drive::fail(e),
+            }
+        }
+    }
+    let errors: u64 = found.iter().sum();
     let vanished = points.as_ref().is_some_and(|p| p.crossing.vanished().next().is_some());
     // Each server once, from both points: its control connections paired say which is which.
     let servers = points.as_ref().map(|p| {
@@ -188,6 +206,28 @@ fn analyse(input: Inputs, two_points: bool, bar: bool, intent: &crate::intent_ar
 }
 
 /// The sessions of two captures paired; what pairing compared is let go.
+/// Which point (0 or 1) sees the server at its LAN address where the other sees it at a public
+/// one, and that public address: one answer for every paired session that shows a translation,
+/// or none.
+fn inside_the_servers_nat(p: &Compared) -> Option<(usize, std::net::IpAddr)> {
+    use ftpscope::model::{classify, AddressClass};
+    let mut found = None;
+    for pair in &p.crossing.pairs {
+        let (a, b) = (pair.control.a.server.ip(), pair.control.b.server.ip());
+        let this = match (classify(a), classify(b)) {
+            _ if a == b => continue,
+            (AddressClass::Public, inside) if inside != AddressClass::Public => (1, a),
+            (inside, AddressClass::Public) if inside != AddressClass::Public => (0, b),
+            _ => return None,
+        };
+        if found.is_some_and(|f| f != this) {
+            return None;
+        }
+        found = Some(this);
+    }
+    found
+}
+
 fn compare(a: &mut Explained, b: &mut Explained) -> Compared {
     let point = |e: &Explained| PointInput::of(&e.inputs, e.seen.len());
     let (point_a, point_b) = (point(a), point(b));

@@ -296,3 +296,22 @@ fn rewrite(from: &Path, to: &Path, secs: u32, seq: u32) {
     }
     std::fs::write(to, bytes).unwrap();
 }
+
+#[test]
+fn the_point_inside_the_servers_nat_takes_the_public_address_the_pairing_shows() {
+    // Alone, the server LAN's capture cannot know the address clients reach the server at
+    // (`<public IP>`); paired with the client's, the control connection shows 198.51.100.2
+    // translated to 10.0.0.20, and that point's fixes are written with it, as with --public-ip.
+    let (a, b) = (fixture("pasv-private-leak-fail/client.pcap"), fixture("pasv-private-leak-fail/server.pcap"));
+    let out = Command::new(env!("CARGO_BIN_EXE_ftpscope")).args(["explain", "--json"]).arg(&a).arg(&b).output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let inside = &v["captures"][1]["servers"][0];
+    let settings = array(&inside["fix"]).iter().find(|f| f["action"] == "server_passive_settings").expect("the server's settings");
+    assert_eq!(settings["setup"]["public_address"], serde_json::json!({"value": "198.51.100.2", "from": "intended"}));
+    assert!(array(&settings["apply"]).iter().any(|l| l == "pasv_address=198.51.100.2"), "{settings}");
+    let text = Command::new(env!("CARGO_BIN_EXE_ftpscope")).arg("explain").arg(&a).arg(&b).output().unwrap();
+    assert!(!String::from_utf8_lossy(&text.stdout).contains("<public IP>"));
+    // Alone, it still says what it cannot see.
+    let alone = Command::new(env!("CARGO_BIN_EXE_ftpscope")).arg("explain").arg(&b).output().unwrap();
+    assert!(String::from_utf8_lossy(&alone.stdout).contains("<public IP>"));
+}
