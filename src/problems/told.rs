@@ -19,7 +19,10 @@ impl Told {
     /// The other session that already told `causes` with `fixes`, if one did; otherwise None,
     /// and `session` is now the one that told them. A session never refers to itself.
     pub fn earlier(&mut self, causes: &[Cause], fixes: &[Fix], session: u32) -> Option<u32> {
-        match self.first.iter().find(|(c, f, _)| c.as_slice() == causes && f.as_slice() == fixes) {
+        // Told in the same words: one cause (one name) reads differently where its data
+        // connections worked (private_address_leak), and that must not be referred away.
+        let same_words = |c: &[Cause]| c.len() == causes.len() && c.iter().zip(causes).all(|(a, b)| a == b && a.sentence == b.sentence);
+        match self.first.iter().find(|(c, f, _)| same_words(c) && f.as_slice() == fixes) {
             Some(&(_, _, first)) => (first != session).then_some(first),
             None => {
                 self.first.push((causes.to_vec(), fixes.to_vec(), session));
@@ -55,6 +58,9 @@ mod tests {
         assert_eq!(told.earlier(&[LEAK], &[], 3), None, "other fixes");
         assert_eq!(told.earlier(&[LEAK, DROPPED], &[Fix::UsePassiveMode], 4), None, "more causes");
         assert_eq!(told.earlier(&[DROPPED, LEAK], &[Fix::UsePassiveMode], 5), None, "in another order: worst first differs");
+        let worked = crate::problems::private_address_leak::SERVER_NAT_PRIVATE_ADDRESS_WORKED;
+        assert_eq!(worked, LEAK, "one cause by name");
+        assert_eq!(told.earlier(&[worked], &[Fix::UsePassiveMode], 6), None, "the same cause, told in other words");
     }
 
     #[test]
