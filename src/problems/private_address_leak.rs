@@ -38,7 +38,7 @@ pub const CLIENT_NAT_ACTIVE_MODE: Cause = Cause {
 pub const CLIENT_NAT_ACTIVE_MODE_HELPED: Cause = Cause {
     name: "client_nat_active_mode",
     sentence: "The client is behind NAT and uses active mode: it names its private address. Here the server's connection \
-               arrived all the same, because an FTP helper (ALG) on the client's router rewrote the PORT; that stops working \
+               arrived all the same, because an FTP helper (ALG) on the client's router rewrote the PORT/EPRT; that stops working \
                once the control channel is encrypted (AUTH TLS), where the helper is blind.",
     brief: "client behind NAT in active mode",
 };

@@ -86,9 +86,10 @@ impl fmt::Display for Fix {
                 }
                 f.write_str(
                     ": let those connections through every firewall on the way, for every client, not this one alone: out of \
-                     the server's network and into the client's (FORWARD on a firewall in between, OUTPUT on the server, INPUT \
-                     on the client).",
-                )
+                     the server's network and into the client's (FORWARD on a firewall in between, ",
+                )?;
+                // Without the source port, an OUTPUT rule would open all of the server's TCP.
+                f.write_str(if source_port.is_some() { "OUTPUT on the server, INPUT on the client)." } else { "INPUT on the client)." })
             }
             // A note on a session that may well work (passive mode with the server's settings
             // needs no helper): it names the port; a failure for want of the helper gets
