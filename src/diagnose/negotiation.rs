@@ -245,7 +245,8 @@ fn not_seen(s: &Session, n: &Negotiation, cx: &Context, setup: &ServerSetup, fra
 }
 
 /// The passive port must be forwarded (behind NAT) or let in (a firewall): which one, the
-/// capture tells only when it shows the server's LAN address.
+/// capture tells when it shows the server's LAN address (forward), or when it was taken on the
+/// server's own link at a public address (its segments' initial TTL: let in).
 fn forward_or_allow(s: &Session, setup: &ServerSetup) -> Vec<Fix> {
     // Captured on the server's own link at a public address: the address is its own, no NAT
     // router stands in front to forward on, a firewall is all there is.
