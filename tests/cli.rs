@@ -292,3 +292,16 @@ fn a_merged_finding_says_each_distinct_address_once() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("address 10.0.0.20:40005 (and 10.0.0.20:40004)"), "{text}");
 }
+
+/// The README's first command, run as written: with two binaries in the package (the capture
+/// helper), `cargo run` must still know which one is meant.
+#[test]
+fn the_readmes_first_command_runs_as_written() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let first = readme.lines().map(str::trim).find(|l| l.starts_with("cargo run")).expect("the README's first command");
+    let words: Vec<&str> = first.split_whitespace().collect();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new("timeout").arg("600").arg(cargo).args(&words[1..]).current_dir(root()).output().unwrap();
+    assert!(out.status.success(), "{first}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("private_address_leak"), "{first}");
+}
