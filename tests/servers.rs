@@ -139,8 +139,8 @@ fn across_sessions_a_port_that_crossed_and_one_that_never_did_make_one_block() {
     covers_every_port_seen(s);
     opens_nothing_that_crossed(s);
     let causes: Vec<(&str, u64)> =
-        s["causes"].as_array().unwrap().iter().map(|c| (c["kind"].as_str().unwrap(), c["sessions"].as_u64().unwrap())).collect();
-    assert!(causes.contains(&("private_address_leak", 2)), "{causes:?}");
+        s["causes"].as_array().unwrap().iter().map(|c| (c["cause"].as_str().unwrap(), c["sessions"].as_u64().unwrap())).collect();
+    assert!(causes.contains(&("server_nat_private_address", 2)), "{causes:?}");
     // Each session's fixes name the server block's range and leave the lines to it.
     for session in v["sessions"].as_array().unwrap() {
         for f in session["findings"].as_array().unwrap() {
@@ -335,4 +335,26 @@ fn the_leaking_server_seen_at_itself_and_from_both_points_gives_one_block() {
     let lines: Vec<&str> = s["fix"].as_array().unwrap().iter().flat_map(apply).collect();
     assert!(lines.iter().all(|l| !l.contains('<')), "both points fill every value: {lines:?}");
     assert!(lines.contains(&"handler.masquerade_address = '198.51.100.2'"), "{lines:?}");
+}
+
+#[test]
+fn a_servers_causes_are_counted_by_cause_not_by_kind() {
+    // odd-commands: one session with a malformed command and a malformed reply (two kinds, one
+    // cause, told once at each severity), a refused session and a bounce.
+    let (v, _) = analyze(&["crafted/odd-commands.pcap"], &[]);
+    let s = only_server(&v);
+    let causes: Vec<(&str, &str, Vec<&str>, u64)> = s["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let kinds = c["kinds"].as_array().unwrap().iter().map(|k| k.as_str().unwrap()).collect();
+            (c["cause"].as_str().unwrap(), c["severity"].as_str().unwrap(), kinds, c["sessions"].as_u64().unwrap())
+        })
+        .collect();
+    let malformed: Vec<_> = causes.iter().filter(|c| c.0 == "malformed").collect();
+    assert_eq!(malformed.len(), 2, "once per severity: {causes:?}");
+    assert!(malformed.iter().all(|c| c.3 == 1), "{causes:?}");
+    let info = malformed.iter().find(|c| c.1 == "info").unwrap();
+    assert_eq!(info.2, ["malformed_reply", "malformed_command"], "{causes:?}");
 }

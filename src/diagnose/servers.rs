@@ -109,9 +109,12 @@ pub fn merge(a: &ServerPicture, b: &ServerPicture) -> ServerPicture {
         }
     }
     for c in &b.causes {
-        match m.causes.iter_mut().find(|x| x.kind == c.kind && x.severity == c.severity) {
-            Some(x) => x.sessions = x.sessions.max(c.sessions),
-            None => m.causes.push(*c),
+        match m.causes.iter_mut().find(|x| (x.cause, x.severity) == (c.cause, c.severity)) {
+            Some(x) => {
+                x.sessions = x.sessions.max(c.sessions);
+                add_kinds(&mut x.kinds, &c.kinds);
+            }
+            None => m.causes.push(c.clone()),
         }
     }
     m.named = Named {
@@ -230,15 +233,32 @@ fn add(p: &mut ServerPicture, s: &Session) {
         }
     }
     // Causes: a consequence (`caused_by`) is its cause's, not one more.
-    let kinds: Vec<(FindingKind, crate::model::Severity)> =
-        s.findings.iter().filter(|f| f.caused_by.is_none()).map(|f| (f.kind, f.severity)).collect();
-    for (i, &(kind, severity)) in kinds.iter().enumerate() {
-        if kinds.get(..i).unwrap_or_default().contains(&(kind, severity)) {
-            continue;
+    // Counted by cause (problems/ names it from the finding's values): a session counts once
+    // per cause and severity, whichever of its kinds named it.
+    let mut own: Vec<CauseCount> = Vec::new();
+    for f in s.findings.iter().filter(|f| f.caused_by.is_none()) {
+        let cause = crate::problems::cause(f);
+        match own.iter_mut().find(|c| (c.cause, c.severity) == (cause, f.severity)) {
+            Some(c) => add_kinds(&mut c.kinds, &[f.kind]),
+            None => own.push(CauseCount { cause, severity: f.severity, kinds: vec![f.kind], sessions: 1 }),
         }
-        match p.causes.iter_mut().find(|c| c.kind == kind && c.severity == severity) {
-            Some(c) => c.sessions = c.sessions.saturating_add(1),
-            None => p.causes.push(CauseCount { kind, severity, sessions: 1 }),
+    }
+    for c in own {
+        match p.causes.iter_mut().find(|x| (x.cause, x.severity) == (c.cause, c.severity)) {
+            Some(x) => {
+                x.sessions = x.sessions.saturating_add(1);
+                add_kinds(&mut x.kinds, &c.kinds);
+            }
+            None => p.causes.push(c),
+        }
+    }
+}
+
+/// Adds to `into` the kinds of `from` it does not hold yet, keeping the order of first appearance.
+fn add_kinds(into: &mut Vec<FindingKind>, from: &[FindingKind]) {
+    for &k in from {
+        if !into.contains(&k) {
+            into.push(k);
         }
     }
 }
@@ -294,7 +314,8 @@ pub fn fix_block(p: &ServerPicture, intent: Intent) -> Vec<Fix> {
     let mut fix = Vec::new();
     if p.named.server_settings {
         // Replies read naming the public address need the range alone.
-        let wrong_address = p.leaked || !p.announced_reachable || p.causes.iter().any(|c| c.kind == FindingKind::UnexpectedPublicAddress);
+        let wrong_address =
+            p.leaked || !p.announced_reachable || p.causes.iter().any(|c| c.kinds.contains(&FindingKind::UnexpectedPublicAddress));
         fix.push(if wrong_address { Fix::ServerPassiveSettings { setup } } else { Fix::ServerPassiveRange { setup } });
     }
     if p.named.forward && to_open {
@@ -484,15 +505,18 @@ mod tests {
         assert_eq!(p.crossed.ports(), &[40000, 40002, 40004]);
         assert_eq!(p.never().ports(), &[40005, 40007, 40009]);
         assert_eq!(
-            p.causes.iter().map(|c| (c.kind, c.sessions)).collect::<Vec<_>>(),
-            [(FindingKind::PrivateAddressLeak, 2), (FindingKind::DataConnectionFailed, 1)]
+            p.causes.iter().map(|c| (c.cause.name, c.kinds.as_slice(), c.sessions)).collect::<Vec<_>>(),
+            [
+                ("server_nat_private_address", [FindingKind::PrivateAddressLeak].as_slice(), 2),
+                ("part_of_range", [FindingKind::DataConnectionFailed].as_slice(), 1)
+            ]
         );
         // A consequence counts with its cause: the trusting client's failed connections are
         // the leak's.
         let mut trusting = Servers::default();
         sessions("pasv-private-leak-fail/client.pcap").iter().for_each(|s| trusting.see(s));
-        let causes: Vec<_> = trusting.pictures[0].causes.iter().map(|c| (c.kind, c.severity, c.sessions)).collect();
-        assert_eq!(causes, [(FindingKind::PrivateAddressLeak, crate::model::Severity::Error, 1)]);
+        let causes: Vec<_> = trusting.pictures[0].causes.iter().map(|c| (c.kinds.as_slice(), c.severity, c.sessions)).collect();
+        assert_eq!(causes, [([FindingKind::PrivateAddressLeak].as_slice(), crate::model::Severity::Error, 1)]);
         // Told once when changed, then not again until another session comes.
         assert_eq!(servers.take_changed(Intent::default()).len(), 1);
         assert!(servers.take_changed(Intent::default()).is_empty());

@@ -12,6 +12,7 @@
 #![deny(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 
 pub mod address;
+pub mod cause;
 pub mod event;
 pub mod finding;
 pub mod fix;

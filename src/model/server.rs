@@ -71,12 +71,17 @@ impl PortSet {
     }
 }
 
-/// How many of a server's sessions had a finding of one kind and severity that is a cause (not
-/// the consequence of another).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How many of a server's sessions had a cause of one severity: a finding that is not the
+/// consequence of another. Counted by cause, not by kind: one kind can name two causes (a 227
+/// leaking the server's address, a PORT naming the client's are both `private_address_leak`,
+/// and only the first is the server's to fix), and two kinds one cause (a malformed command and
+/// a malformed reply).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CauseCount {
-    pub kind: FindingKind,
+    pub cause: super::cause::Cause,
     pub severity: Severity,
+    /// The kinds of the findings that named it, in order of first appearance.
+    pub kinds: Vec<FindingKind>,
     pub sessions: u64,
 }
 

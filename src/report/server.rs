@@ -82,8 +82,15 @@ pub fn picture_text(out: &mut String, s: &Server, width: usize, severity: impl F
             let _ = writeln!(out, "  {part}");
         }
     }
-    for CauseCount { kind, severity: sev, sessions } in &p.causes {
-        let _ = writeln!(out, "  {} {:<26} in {sessions} of its session(s)", severity(*sev), kind.as_str());
+    // By cause, in the verdict's words: one kind can name two causes (a 227 leaking the server's
+    // address, a PORT naming the client's), and only one of them may be the server's. The kind
+    // is in the JSON and in each session's findings.
+    for CauseCount { severity: sev, cause, sessions, .. } in &p.causes {
+        let line = format!("in {sessions} of its session(s): {}", cause.brief);
+        let lead = format!("  {} ", severity(*sev));
+        for (i, part) in wrap(&line, width.saturating_sub(8)).iter().enumerate() {
+            let _ = writeln!(out, "{}{part}", if i == 0 { lead.as_str() } else { "        " });
+        }
     }
 }
 
@@ -182,13 +189,15 @@ impl Serialize for Causes<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         #[derive(Serialize)]
         struct Entry {
-            kind: &'static str,
+            cause: &'static str,
             severity: crate::model::Severity,
+            kinds: Vec<&'static str>,
             sessions: u64,
         }
         let mut seq = s.serialize_seq(Some(self.0.len()))?;
         for c in self.0 {
-            seq.serialize_element(&Entry { kind: c.kind.as_str(), severity: c.severity, sessions: c.sessions })?;
+            let kinds = c.kinds.iter().map(|k| k.as_str()).collect();
+            seq.serialize_element(&Entry { cause: c.cause.name, severity: c.severity, kinds, sessions: c.sessions })?;
         }
         seq.end()
     }
