@@ -12,6 +12,7 @@
 #![deny(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 
 pub mod address;
+pub mod content;
 pub mod event;
 pub mod finding;
 pub mod fix;
@@ -25,6 +26,7 @@ pub mod software;
 pub mod transfer;
 
 pub use address::{classify, AddressClass};
+pub use content::{Content, ContentSink, HashAbsent, Kept, StreamEnd, StreamId};
 pub use event::{CommandLog, CommandReply, Event, Stats, Summary};
 pub use finding::{
     ChannelSeen, Consequence, DataEnd, DataEvidence, Details, Endpoints, FailedHow, FailureCause, Finding, FindingKind, Rejection, Text,

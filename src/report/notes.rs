@@ -77,6 +77,7 @@ pub fn set_aside(s: &Summary) -> Vec<String> {
         (s.overlong_lines, "overlong line(s) cut"),
         (s.conflicting_overlaps, "retransmitted control byte(s) that differed"),
         (s.negotiations_over_limit, "negotiation(s) over the per-session limit"),
+        (s.extract_refused_bytes, "data byte(s) not extracted (--extract-max reached, or writing failed)"),
     ]
     .into_iter()
     .filter(|(n, _)| *n > 0)

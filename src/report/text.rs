@@ -15,7 +15,9 @@ use super::explain::{Healthy, Verdict as CaptureVerdict, HEALTHY_KEPT};
 use super::{InputSummary, Sink, Tone};
 use crate::model::finding::NO_SESSION;
 use crate::model::notation::Sock;
-use crate::model::{CommandLog, Event, Finding, FindingKind, Fix, Negotiation, Outcome, Session, Severity, Summary, Transfers, Verdict};
+use crate::model::{
+    CommandLog, Content, Event, Finding, FindingKind, Fix, Negotiation, Outcome, Session, Severity, Summary, Transfers, Verdict,
+};
 use crate::problems::{Explanation, Summary as FindingSummary};
 use crate::AddrMap;
 use std::fmt::Write as _;
@@ -279,6 +281,9 @@ impl<W: Write> Sink for Text<W> {
         if let Some(note) = super::notes::cut_note(c) {
             let _ = writeln!(out, "{} {note}", st.severity(Severity::Warning));
         }
+        if let Some(e) = &c.extract_error {
+            let _ = writeln!(out, "{} --extract: {e}", st.severity(Severity::Warning));
+        }
         let set_aside = super::notes::set_aside(c);
         if !set_aside.is_empty() {
             let _ = writeln!(out, "{}", st.dim(&format!("({})", set_aside.join(", "))));
@@ -313,7 +318,8 @@ pub(crate) fn totals(st: &Style, c: &Summary) -> String {
 /// repeat what its story's line at the end says.
 fn nothing_to_say(s: &Session) -> bool {
     let c = &s.control;
-    s.findings.is_empty() && c.gaps == 0 && c.overlong_lines == 0 && s.negotiations_over_limit == 0
+    let hashed = s.negotiations.iter().any(|n| !n.data.content.not_asked());
+    s.findings.is_empty() && c.gaps == 0 && c.overlong_lines == 0 && s.negotiations_over_limit == 0 && !hashed
 }
 
 /// One command of the log and its reply: `session 0  #5 RETR a.txt  -> 150 #6, 226 Transfer
@@ -496,6 +502,23 @@ fn negotiation(out: &mut String, st: &Style, n: &Negotiation) {
         None => {}
     }
     let _ = writeln!(out, "{line}");
+    if !n.data.content.not_asked() {
+        let _ = writeln!(out, "          {}", content_line(&n.data.content));
+    }
+}
+
+/// What a data connection carried, hashed (`--hash`): `sha256 9f86… md5 098f… (1500000 bytes,
+/// complete)`, or why there is no hash.
+fn content_line(c: &Content) -> String {
+    let sender = c.sender.map_or("", |s| s.as_str());
+    match (&c.sha256, &c.md5, c.hash_absent) {
+        (Some(sha256), Some(md5), _) => format!("sha256 {sha256} md5 {md5} ({} bytes from the {sender}, complete)", c.bytes),
+        (_, _, Some(absent)) => {
+            let at = c.gap_at.map(|at| format!(" at byte {at}")).unwrap_or_default();
+            format!("no hash: {}{at} ({} bytes from the {sender} seen)", absent.as_str().replace('_', " "), c.bytes)
+        }
+        _ => format!("no hash ({} bytes from the {sender} seen)", c.bytes),
+    }
 }
 
 /// `text` in lines of at most `width` bytes, words kept whole (a longer word stands alone).
