@@ -178,15 +178,18 @@ fn analyze(files: &[PathBuf], a: Analyze) -> ExitCode {
         Some(filter) => inputs.filtered(filter),
         None => inputs,
     };
-    if a.tui && a.content.asked() {
-        return drive::fail("--hash and --extract write into the report: not with --tui");
+    if a.tui && a.content.extract.is_some() {
+        return drive::fail("--extract writes files as the analysis goes: not with --tui (--hash is)");
     }
     let content = match a.content.sink() {
         Ok(content) => content,
         Err(e) => return drive::fail(e),
     };
     if a.tui {
-        return ftpscope::tui::run(inputs, ftpscope::tui::Options { report: a.report, color: a.output.color.allowed() });
+        return ftpscope::tui::run(
+            inputs,
+            ftpscope::tui::Options { report: a.report, color: a.output.color.allowed(), hash: a.content.hash },
+        );
     }
     // One bar for all inputs, on a terminal only; its total is known when every input is a
     // file.

@@ -78,6 +78,8 @@ fn options(format: Format) -> LiveOptions {
         status: Progress::hidden(),
         stats_every: Duration::from_secs(10),
         commands: false,
+        hash_data: false,
+        content: None,
     }
 }
 

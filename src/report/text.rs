@@ -15,9 +15,7 @@ use super::explain::{Healthy, Verdict as CaptureVerdict, HEALTHY_KEPT};
 use super::{InputSummary, Sink, Tone};
 use crate::model::finding::NO_SESSION;
 use crate::model::notation::Sock;
-use crate::model::{
-    CommandLog, Content, Event, Finding, FindingKind, Fix, Negotiation, Outcome, Session, Severity, Summary, Transfers, Verdict,
-};
+use crate::model::{CommandLog, Event, Finding, FindingKind, Fix, Negotiation, Outcome, Session, Severity, Summary, Transfers, Verdict};
 use crate::problems::{Explanation, Summary as FindingSummary};
 use crate::AddrMap;
 use std::fmt::Write as _;
@@ -503,21 +501,7 @@ fn negotiation(out: &mut String, st: &Style, n: &Negotiation) {
     }
     let _ = writeln!(out, "{line}");
     if !n.data.content.not_asked() {
-        let _ = writeln!(out, "          {}", content_line(&n.data.content));
-    }
-}
-
-/// What a data connection carried, hashed (`--hash`): `sha256 9f86… md5 098f… (1500000 bytes,
-/// complete)`, or why there is no hash.
-fn content_line(c: &Content) -> String {
-    let sender = c.sender.map_or("", |s| s.as_str());
-    match (&c.sha256, &c.md5, c.hash_absent) {
-        (Some(sha256), Some(md5), _) => format!("sha256 {sha256} md5 {md5} ({} bytes from the {sender}, complete)", c.bytes),
-        (_, _, Some(absent)) => {
-            let at = c.gap_at.map(|at| format!(" at byte {at}")).unwrap_or_default();
-            format!("no hash: {}{at} ({} bytes from the {sender} seen)", absent.as_str().replace('_', " "), c.bytes)
-        }
-        _ => format!("no hash ({} bytes from the {sender} seen)", c.bytes),
+        let _ = writeln!(out, "          {}", super::notes::content(&n.data.content));
     }
 }
 
