@@ -10,130 +10,23 @@ mod common;
 #[allow(dead_code)]
 #[path = "common/hostile.rs"]
 mod hostile;
+#[path = "common/transfer.rs"]
+mod transfer;
 
-use hostile::segment::{ACK, FIN, PSH, SYN};
-use hostile::Pcap;
 use serde_json::Value;
-use std::io::{self, BufWriter, Write};
-use std::net::Ipv4Addr;
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use transfer::{body, Arrival, Session, MSS};
 
-const SERVER: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 21);
-const CLIENT: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 21);
-const MSS: usize = 1000;
-
-/// How a transfer's data segments reach the capture.
-#[derive(Clone, Copy, PartialEq)]
-enum Arrival {
-    InOrder,
-    /// Segment `k` is never captured (lost before the capture point, never retransmitted).
-    Lost(usize),
-    /// The server's FIN is captured before the last two data segments.
-    FinFirst,
-    /// Every other pair of segments swapped, and each segment captured twice.
-    Shuffled,
-}
-
-/// One passive session being written: its control connection, then transfers.
-struct Session {
-    p: Pcap<BufWriter<std::fs::File>>,
-    cseq: u32,
-    sseq: u32,
-}
-
-impl Session {
-    fn open(path: &Path) -> io::Result<Session> {
-        let mut p = Pcap::new(BufWriter::new(std::fs::File::create(path)?))?;
-        let (c, s) = ((CLIENT, 40_000), (SERVER, 21));
-        p.tcp(c, s, 999, 0, SYN, &[])?;
-        p.tcp(s, c, 4999, 1000, SYN | ACK, &[])?;
-        p.tcp(c, s, 1000, 5000, ACK, &[])?;
-        let mut session = Session { p, cseq: 1000, sseq: 5000 };
-        for (from_client, line) in
-            [(false, "220 (vsFTPd 3.0.5)"), (true, "USER anonymous"), (false, "331 Password?"), (true, "PASS x"), (false, "230 In.")]
-        {
-            session.line(from_client, line)?;
-        }
-        Ok(session)
-    }
-
-    fn line(&mut self, from_client: bool, text: &str) -> io::Result<()> {
-        let mut bytes = text.as_bytes().to_vec();
-        bytes.extend_from_slice(b"\r\n");
-        let (c, s) = ((CLIENT, 40_000), (SERVER, 21));
-        if from_client {
-            self.p.tcp(c, s, self.cseq, self.sseq, PSH | ACK, &bytes)?;
-            self.cseq = self.cseq.wrapping_add(bytes.len() as u32);
-        } else {
-            self.p.tcp(s, c, self.sseq, self.cseq, PSH | ACK, &bytes)?;
-            self.sseq = self.sseq.wrapping_add(bytes.len() as u32);
-        }
-        Ok(())
-    }
-
-    /// PASV (port `port`), a data connection from client port `client_port` (server ISN
-    /// `isn`), `command`, its bytes as `arrival` says, FIN both ways, 226.
-    fn transfer(&mut self, port: u16, client_port: u16, isn: u32, command: &str, body: &[u8], arrival: Arrival) -> io::Result<()> {
-        self.line(true, "PASV")?;
-        self.line(false, &format!("227 Entering Passive Mode (203,0,113,21,{},{}).", port >> 8, port & 0xff))?;
-        let (dc, ds) = ((CLIENT, client_port), (SERVER, port));
-        let cisn = isn.wrapping_add(77_777);
-        self.p.tcp(dc, ds, cisn, 0, SYN, &[])?;
-        self.p.tcp(ds, dc, isn, cisn.wrapping_add(1), SYN | ACK, &[])?;
-        self.p.tcp(dc, ds, cisn.wrapping_add(1), isn.wrapping_add(1), ACK, &[])?;
-        self.line(true, command)?;
-        self.line(false, "150 Opening BINARY mode data connection.")?;
-        let start = isn.wrapping_add(1);
-        let segments: Vec<(u32, &[u8])> = body.chunks(MSS).enumerate().map(|(i, c)| (start.wrapping_add((i * MSS) as u32), c)).collect();
-        let fin_seq = start.wrapping_add(body.len() as u32);
-        let ack = cisn.wrapping_add(1);
-        let mut order: Vec<usize> = (0..segments.len()).collect();
-        match arrival {
-            Arrival::InOrder | Arrival::FinFirst => {}
-            Arrival::Lost(k) => order.retain(|&i| i != k),
-            Arrival::Shuffled => {
-                for pair in order.chunks_mut(2) {
-                    pair.reverse();
-                }
-                order = order.into_iter().flat_map(|i| [i, i]).collect();
-            }
-        }
-        let tail = if arrival == Arrival::FinFirst { order.split_off(order.len().saturating_sub(2)) } else { Vec::new() };
-        for &i in &order {
-            self.p.tcp(ds, dc, segments[i].0, ack, PSH | ACK, segments[i].1)?;
-        }
-        self.p.tcp(ds, dc, fin_seq, ack, FIN | ACK, &[])?;
-        for &i in &tail {
-            self.p.tcp(ds, dc, segments[i].0, ack, PSH | ACK, segments[i].1)?;
-        }
-        self.p.tcp(dc, ds, ack, fin_seq.wrapping_add(1), FIN | ACK, &[])?;
-        self.line(false, "226 Transfer complete.")
-    }
-
-    fn close(mut self) -> io::Result<()> {
-        self.line(true, "QUIT")?;
-        self.line(false, "221 Goodbye.")?;
-        let (c, s) = ((CLIENT, 40_000), (SERVER, 21));
-        self.p.tcp(s, c, self.sseq, self.cseq, FIN | ACK, &[])?;
-        self.p.tcp(c, s, self.cseq, self.sseq.wrapping_add(1), FIN | ACK, &[])?;
-        self.p.into_inner().flush()
-    }
-}
-
-/// A file's bytes that tell any misplaced piece: each 4-byte word its own offset.
-fn body(len: usize, salt: u32) -> Vec<u8> {
-    (0..len.div_ceil(4) as u32).flat_map(|i| (i ^ salt).to_be_bytes()).take(len).collect()
+/// A session writing into the capture at `path`.
+fn session(path: &Path) -> Session<BufWriter<std::fs::File>> {
+    Session::open(BufWriter::new(std::fs::File::create(path).unwrap())).unwrap()
 }
 
 fn sha256(bytes: &[u8]) -> String {
-    let dir = common::scratch("ftpscope-extract-sum");
-    std::fs::create_dir_all(&dir).unwrap();
-    let f = dir.join(format!("{}", bytes.len()));
-    std::fs::write(&f, bytes).unwrap();
-    let out = Command::new("sha256sum").arg(&f).output().unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
-    String::from_utf8(out.stdout).unwrap().split(' ').next().unwrap().to_string()
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn ftpscope(args: &[&str], path: &Path) -> std::process::Output {
@@ -170,10 +63,10 @@ fn whole_streams_are_hashed_and_written_byte_for_byte_whatever_the_order_they_ca
     let dir = scratch("whole");
     let path = dir.join("whole.pcap");
     let (a, b, c) = (body(10_500, 1), body(7_000, 2), body(0, 3));
-    let mut s = Session::open(&path).unwrap();
-    s.transfer(50_000, 40_001, 1_000_000, "RETR in-order.bin", &a, Arrival::InOrder).unwrap();
-    s.transfer(50_001, 40_002, u32::MAX - 2_500, "RETR shuffled.bin", &b, Arrival::Shuffled).unwrap();
-    s.transfer(50_002, 40_003, 5, "RETR empty.txt", &c, Arrival::InOrder).unwrap();
+    let mut s = session(&path);
+    s.transfer(50_000, 40_001, 1_000_000, "RETR in-order.bin", a.len(), 1, Arrival::InOrder).unwrap();
+    s.transfer(50_001, 40_002, u32::MAX - 2_500, "RETR shuffled.bin", b.len(), 2, Arrival::Shuffled).unwrap();
+    s.transfer(50_002, 40_003, 5, "RETR empty.txt", c.len(), 3, Arrival::InOrder).unwrap();
     s.close().unwrap();
     let got = contents(&path);
     for (content, want) in got.iter().zip([&a, &b, &c]) {
@@ -204,8 +97,8 @@ fn a_stream_the_capture_missed_bytes_of_has_no_hash_and_says_where_the_gap_began
     let dir = scratch("gap");
     let path = dir.join("gap.pcap");
     let file = body(5_000, 9);
-    let mut s = Session::open(&path).unwrap();
-    s.transfer(50_000, 40_001, 70_000, "RETR holed.bin", &file, Arrival::Lost(2)).unwrap();
+    let mut s = session(&path);
+    s.transfer(50_000, 40_001, 70_000, "RETR holed.bin", file.len(), 9, Arrival::Lost(2)).unwrap();
     s.close().unwrap();
     let got = contents(&path);
     assert_eq!(got[0]["hash_absent"], "gap", "{}", got[0]);
@@ -229,8 +122,8 @@ fn a_fin_captured_before_the_last_data_segments_still_ends_a_whole_stream() {
     let dir = scratch("fin-first");
     let path = dir.join("fin-first.pcap");
     let file = body(6_400, 4);
-    let mut s = Session::open(&path).unwrap();
-    s.transfer(50_000, 40_001, 123, "RETR merged.bin", &file, Arrival::FinFirst).unwrap();
+    let mut s = session(&path);
+    s.transfer(50_000, 40_001, 123, "RETR merged.bin", file.len(), 4, Arrival::FinFirst).unwrap();
     s.close().unwrap();
     let got = contents(&path);
     assert_eq!((got[0]["complete"].as_bool(), got[0]["sha256"].as_str()), (Some(true), Some(sha256(&file).as_str())), "{}", got[0]);
@@ -242,9 +135,9 @@ fn two_transfers_on_one_reused_4_tuple_are_two_files() {
     let dir = scratch("reused");
     let path = dir.join("reused.pcap");
     let (a, b) = (body(3_000, 5), body(4_500, 6));
-    let mut s = Session::open(&path).unwrap();
-    s.transfer(50_000, 40_001, 1_000, "RETR first.bin", &a, Arrival::InOrder).unwrap();
-    s.transfer(50_000, 40_001, 900_000, "RETR second.bin", &b, Arrival::InOrder).unwrap();
+    let mut s = session(&path);
+    s.transfer(50_000, 40_001, 1_000, "RETR first.bin", a.len(), 5, Arrival::InOrder).unwrap();
+    s.transfer(50_000, 40_001, 900_000, "RETR second.bin", b.len(), 6, Arrival::InOrder).unwrap();
     s.close().unwrap();
     let got = contents(&path);
     assert_eq!(got.len(), 2);
@@ -262,9 +155,9 @@ fn names_from_the_capture_never_leave_the_directory_nor_follow_a_planted_symlink
     let path = dir.join("names.pcap");
     let long = format!("RETR {}", "n".repeat(1_000));
     let commands = ["RETR ../../escaped", "RETR /tmp/absolute", "RETR ..\\..\\back", "RETR bell\u{7}\u{1b}[31mred", "RETR ..", &long];
-    let mut s = Session::open(&path).unwrap();
+    let mut s = session(&path);
     for (i, command) in commands.iter().enumerate() {
-        s.transfer(50_000 + i as u16, 40_001 + i as u16, 10_000 * i as u32, command, &body(1_500, i as u32), Arrival::InOrder).unwrap();
+        s.transfer(50_000 + i as u16, 40_001 + i as u16, 10_000 * i as u32, command, 1_500, i as u32, Arrival::InOrder).unwrap();
     }
     s.close().unwrap();
     // A symlink planted where the first file goes, pointing outside.
@@ -310,8 +203,8 @@ fn the_disk_allowance_bounds_what_is_written_and_the_summary_says_so() {
     let dir = scratch("max");
     let path = dir.join("max.pcap");
     let file = body(20_000, 8);
-    let mut s = Session::open(&path).unwrap();
-    s.transfer(50_000, 40_001, 1, "RETR big.bin", &file, Arrival::InOrder).unwrap();
+    let mut s = session(&path);
+    s.transfer(50_000, 40_001, 1, "RETR big.bin", file.len(), 8, Arrival::InOrder).unwrap();
     s.close().unwrap();
     let out = dir.join("out");
     let (manifest, text) = extract(&path, &out, &["--extract-max", "5K"]);
@@ -319,4 +212,59 @@ fn the_disk_allowance_bounds_what_is_written_and_the_summary_says_so() {
     assert_eq!((manifest[0]["complete"].as_bool(), manifest[0]["not_written"].as_u64()), (Some(false), Some(15_000)));
     assert!(text.contains("--extract-max reached"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The lab (CI): RETR of a random 3 MB file and STOR of a random 2.5 MB one, in PASV, EPSV,
+/// PORT and EPRT (the active modes through the client router's FTP helper), once clean and
+/// once with every 25th full-size data segment dropped in the client's router. At each capture
+/// point (client, router-wan, server) every extracted file has its original's SHA-256 and is
+/// complete, and `--hash` says the same in the JSON.
+#[test]
+fn the_lab_files_come_back_byte_for_byte_in_every_mode_with_and_without_loss() {
+    let Some(lab) = common::lab_ready() else { return };
+    let dir = scratch("lab");
+    let mut failures = Vec::new();
+    for scenario in ["transfers-all-modes", "transfers-all-modes-lossy"] {
+        let run = Command::new("timeout").arg("300").arg(lab.join("lab.sh")).arg(scenario).arg(&dir).output().unwrap();
+        assert!(run.status.success(), "lab.sh {scenario}: {}", String::from_utf8_lossy(&run.stderr));
+        let out = dir.join(scenario);
+        let originals = std::fs::read_to_string(out.join("originals.sha256")).unwrap();
+        let sha_of =
+            |name: &str| originals.lines().find(|l| l.ends_with(&format!("  {name}"))).unwrap().split(' ').next().unwrap().to_string();
+        let (download, upload) = (sha_of("big.bin"), sha_of("up.bin"));
+        for point in ["client", "router-wan", "server"] {
+            let capture = out.join(format!("{point}.pcap"));
+            let label = format!("{scenario}/{point}");
+            let (manifest, _) = extract(&capture, &out.join(format!("extracted-{point}")), &[]);
+            let modes: Vec<String> = negotiations(&capture).iter().map(|n| n["command"].as_str().unwrap().to_string()).collect();
+            if modes != ["PASV", "PASV", "EPSV", "EPSV", "PORT", "PORT", "EPRT", "EPRT"] {
+                failures.push(format!("{label}: negotiations {modes:?}"));
+            }
+            if manifest.len() != 8 {
+                failures.push(format!("{label}: {} files, not 8", manifest.len()));
+            }
+            for line in &manifest {
+                let want = if line["command"] == "STOR" { &upload } else { &download };
+                let file = out.join(format!("extracted-{point}")).join(line["file"].as_str().unwrap());
+                let written = sha256(&std::fs::read(&file).unwrap());
+                if &written != want || line["complete"] != true || line["sha256"] != *want {
+                    failures.push(format!("{label}: {line} (the file's SHA-256 {written}, the original's {want})"));
+                }
+            }
+            for (n, content) in contents(&capture).iter().enumerate() {
+                let want = if n % 2 == 1 { &upload } else { &download };
+                if content["sha256"] != *want || content["complete"] != true {
+                    failures.push(format!("{label}: --hash, negotiation {n}: {content}"));
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The negotiations of a capture's sessions, in order.
+fn negotiations(path: &Path) -> Vec<Value> {
+    let v: Value = serde_json::from_slice(&ftpscope(&["analyze", "-q", "--json"], path).stdout).unwrap();
+    v["sessions"].as_array().unwrap().iter().flat_map(|s| s["negotiations"].as_array().unwrap().clone()).collect()
 }
