@@ -51,6 +51,7 @@ use crate::model::{ContentSink, Directions, EndReason, Event, Frame, Stats, Summ
 use crate::tcp::flow::{Conn, FlowKey, FlowTable};
 use along::OpenCounts;
 use budget::BufferBudget;
+use content::SharedSink;
 use control::Scratch;
 use deadlines::Deadlines;
 use events::Events;
@@ -108,8 +109,9 @@ pub struct Analyzer {
     scratch: Scratch,
     /// The datagram the last fragment completed.
     datagram: Vec<u8>,
-    /// Where data connections' ordered bytes go when they are followed (`Settings::hash_data`).
-    content_sink: Box<dyn ContentSink>,
+    /// Where data connections' ordered bytes go when they are followed (`Settings::hash_data`),
+    /// shared by every followed stream; None: they go nowhere (`--hash` alone).
+    content_sink: Option<SharedSink>,
 }
 
 impl Default for Analyzer {
@@ -151,7 +153,7 @@ impl Analyzer {
             finishing: None,
             scratch: Scratch::default(),
             datagram: Vec::new(),
-            content_sink: Box::new(content::Discard),
+            content_sink: None,
         }
     }
 
@@ -159,7 +161,7 @@ impl Analyzer {
     /// edge writes them: `--extract`).
     pub fn set_content_sink(&mut self, sink: Box<dyn ContentSink>) {
         self.settings.hash_data = true;
-        self.content_sink = sink;
+        self.content_sink = Some(std::sync::Arc::new(std::sync::Mutex::new(sink)));
     }
 
     /// An analyzer whose next session id is `next`: a run that has used the ids before it,
@@ -313,7 +315,7 @@ impl Analyzer {
             self.events.finding(f, self.last_frame, self.now);
         }
         let s = &mut self.summary;
-        s.extract_error = self.content_sink.finish().err();
+        s.extract_error = self.content_sink.as_ref().and_then(|sink| content::lock(sink).finish().err());
         s.control_connections_failed = self.unclaimed.control_failed;
         s.data_connections_without_control = self.unclaimed.data_without_control;
         s.last_time = s.first_time.map(|_| self.now);
@@ -360,31 +362,16 @@ impl Analyzer {
     fn on_tcp(&mut self, frame: u64, ts: Timestamp, seg: &TcpSegment<'_>) {
         let seg = &*transport::stream_part(seg);
         let key = FlowKey::new(seg.src, seg.dst);
-        let hash_data = self.settings.hash_data;
-        let Analyzer {
-            flows,
-            budget,
-            sessions,
-            deadlines,
-            now,
-            expectations,
-            untied,
-            encrypted,
-            client_only,
-            summary,
-            unclaimed,
-            content_sink,
-            ..
-        } = self;
-        let sink = &mut **content_sink;
-        flows.make_room(ts, &mut |f| leave(f, budget, sessions, deadlines, unclaimed, sink, *now));
+        let Analyzer { flows, budget, sessions, deadlines, now, expectations, untied, encrypted, client_only, summary, unclaimed, .. } =
+            self;
+        flows.make_room(ts, &mut |f| leave(f, budget, sessions, deadlines, unclaimed, *now));
         let flow = flows.get_or_replace(
             key,
             ts,
             |f| !transport::opens_anew(&f.conn, seg),
             |old| {
                 if let Some(old) = old {
-                    leave(old, budget, sessions, deadlines, unclaimed, sink, *now);
+                    leave(old, budget, sessions, deadlines, unclaimed, *now);
                 }
                 let conn = transport::opened_by(seg, frame, ts);
                 // A SYN-ACK opens it when the SYN is not in the capture (one direction only).
@@ -398,28 +385,23 @@ impl Analyzer {
                 if conn.server.port() == crate::ftp::IMPLICIT_FTPS_PORT {
                     summary.implicit_ftps_connections = summary.implicit_ftps_connections.saturating_add(1);
                 }
-                let mut flow = Flow::new(conn, role);
-                if let (true, Role::Data { session, negotiation }) = (hash_data, &flow.role) {
-                    let neg = sessions.get(session).and_then(|s| s.negotiations.get(*negotiation as usize));
-                    if let Some(mode) = neg.map(|n| n.command.mode()) {
-                        flow.follow_content(*session, *negotiation, mode);
-                    }
-                }
-                flow
+                Flow::new(conn, role)
             },
             |client_isn| transport::reopens(client_isn, seg),
         );
         let Some(flow) = flow else { return };
+        // Asked for, a data connection is followed from its first packet as one (its SYN, or
+        // the first after its negotiation was read late), before this packet counts. Not asked,
+        // a data packet costs this one test.
+        let follow = self.settings.hash_data;
+        if follow {
+            follow_data(flow, &self.sessions, self.content_sink.as_ref());
+        }
         let state_changed = transport::track(&mut flow.conn, seg, frame, ts);
         flow.first_payload(seg, self.settings.max_line, self.settings.max_buffered);
-        if flow.content.is_some() {
-            self.summary.extract_refused_bytes = self.summary.extract_refused_bytes.saturating_add(content_segment(
-                flow,
-                seg,
-                &self.sessions,
-                &mut self.budget,
-                &mut *self.content_sink,
-            ));
+        if follow && flow.content.is_some() {
+            let refused = content_segment(flow, seg, &self.sessions, &mut self.budget);
+            self.summary.extract_refused_bytes = self.summary.extract_refused_bytes.saturating_add(refused);
         }
         // Data packets are the bulk of a capture: a data connection's facts are copied into its
         // negotiation only when its state changes (SYN, SYN-ACK, FIN, RST); its byte counts are
@@ -470,7 +452,7 @@ impl Analyzer {
     /// leaving only its key for its last packets (see [`crate::tcp::flow::FlowTable::end`]).
     fn end_flow(&mut self, key: &FlowKey) {
         if let Some(f) = self.flows.end(key) {
-            leave(f, &mut self.budget, &mut self.sessions, &mut self.deadlines, &mut self.unclaimed, &mut *self.content_sink, self.now);
+            leave(f, &mut self.budget, &mut self.sessions, &mut self.deadlines, &mut self.unclaimed, self.now);
         }
     }
 
@@ -557,11 +539,7 @@ impl Analyzer {
                     let early = self.untied.take_match(&expectation, ts);
                     let tied = early.and_then(|(c, how)| {
                         let flow = self.flows.get_mut(&FlowKey::new(c.client, c.server))?;
-                        let conn = flow.tie(&c, session, n, &mut self.budget)?;
-                        if self.settings.hash_data {
-                            flow.follow_content(session, n, neg.command.mode());
-                        }
-                        Some((conn, how))
+                        flow.tie(&c, session, n, &mut self.budget).map(|conn| (conn, how))
                     });
                     let Some((conn, how)) = tied else {
                         self.expectations.add(expectation);
@@ -634,7 +612,7 @@ impl Analyzer {
         // its control flow's buffers go.
         for key in role::data_flow_keys(&s).into_iter().chain([FlowKey::new(s.client, s.server)]) {
             if let Some(f) = self.flows.get_mut(&key) {
-                if f.settle(&mut s, &mut self.budget, &mut *self.content_sink) && f.conn.is_closed() {
+                if f.settle(&mut s, &mut self.budget) && f.conn.is_closed() {
                     self.end_flow(&key);
                 }
             }
@@ -663,16 +641,21 @@ impl Analyzer {
     }
 }
 
+/// A data connection not followed yet starts to be (`Settings::hash_data`), its bytes handed
+/// to `sink`.
+fn follow_data(flow: &mut Flow, sessions: &FxHashMap<u32, Box<SessionState>>, sink: Option<&SharedSink>) {
+    let (None, Role::Data { session, negotiation }) = (&flow.content, &flow.role) else { return };
+    let neg = sessions.get(session).and_then(|s| s.negotiations.get(*negotiation as usize));
+    if let Some(mode) = neg.map(|n| n.command.mode()) {
+        let (session, negotiation) = (*session, *negotiation);
+        flow.follow_content(session, negotiation, mode, sink.cloned());
+    }
+}
+
 /// A followed data connection's segment: its bytes in order to the hash and the sink, within
 /// the buffer budget (past it, the holes it waits on become gaps). Returns the bytes the sink
 /// refused.
-fn content_segment(
-    flow: &mut Flow,
-    seg: &TcpSegment<'_>,
-    sessions: &FxHashMap<u32, Box<SessionState>>,
-    budget: &mut BufferBudget,
-    sink: &mut dyn ContentSink,
-) -> u64 {
+fn content_segment(flow: &mut Flow, seg: &TcpSegment<'_>, sessions: &FxHashMap<u32, Box<SessionState>>, budget: &mut BufferBudget) -> u64 {
     let Some(content) = flow.content.as_deref_mut() else { return 0 };
     let command = match flow.role {
         Role::Data { session, negotiation } => sessions
@@ -681,10 +664,10 @@ fn content_segment(
             .and_then(|n| n.transfer.as_ref()?.command.as_deref()),
         _ => None,
     };
-    let refused = content.segment(&flow.conn, seg, command, sink);
+    let refused = content.segment(&flow.conn, seg, command);
     let held = content.buffered();
     if budget.spent_by(&flow.held, held) {
-        content.give_up_holes(command, sink);
+        content.give_up_holes(command);
     }
     budget.set(&mut flow.held, content.buffered());
     refused
@@ -699,14 +682,13 @@ fn leave(
     sessions: &mut FxHashMap<u32, Box<SessionState>>,
     deadlines: &mut Deadlines,
     unclaimed: &mut Unclaimed,
-    sink: &mut dyn ContentSink,
     now: Timestamp,
 ) {
     let c = &flow.conn;
     if flow.unclaimed() && unclaimed.candidate(c.client, c.server, flow.listing_from.is_some()) {
         unclaimed.judge(&outcome::connection_record(c, None, now), flow.listing_from);
     }
-    if let Some(session) = flow.leave(budget, sessions, sink) {
+    if let Some(session) = flow.leave(budget, sessions) {
         deadlines.at(now, session);
     }
 }

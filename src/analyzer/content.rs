@@ -13,6 +13,7 @@ use crate::tcp::flow::{Conn, Dir};
 use crate::tcp::reassembly::{Chunk, Reassembler};
 use md5::{Digest, Md5};
 use sha2::Sha256;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// Out-of-order bytes one data stream may hold while a hole waits for its retransmission: a
 /// data connection has a window in flight (megabytes on a fast path), a control channel does
@@ -20,6 +21,15 @@ use sha2::Sha256;
 const DATA_BUFFERED: usize = 16 << 20;
 /// Out-of-order segments one data stream may hold: the byte bound in full-sized segments.
 const DATA_SEGMENTS: usize = 16 * 1024;
+
+/// The sink every followed stream hands its bytes to (the analysis runs on one thread: the
+/// lock is never contended).
+pub(super) type SharedSink = Arc<Mutex<Box<dyn ContentSink>>>;
+
+/// The sink, even if a panic elsewhere poisoned its lock (what it holds is still whole files).
+pub(super) fn lock(sink: &SharedSink) -> MutexGuard<'_, Box<dyn ContentSink>> {
+    sink.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// The content of one data connection: each direction that sent something.
 pub(super) struct DataContent {
@@ -33,6 +43,8 @@ pub(super) struct DataContent {
     late: bool,
     /// `[toward the TCP server, toward the TCP client]`.
     streams: [Option<Box<Stream>>; 2],
+    /// Where the bytes go; None: nowhere (`--hash` alone).
+    sink: Option<SharedSink>,
 }
 
 struct Stream {
@@ -59,7 +71,7 @@ struct Digest_ {
 }
 
 /// A discarding sink: `--hash` alone keeps nothing.
-pub(super) struct Discard;
+struct Discard;
 
 impl ContentSink for Discard {
     fn bytes(&mut self, _: StreamId, _: Option<&str>, _: u64, _: &[u8]) -> Kept {
@@ -80,14 +92,20 @@ pub(super) struct TransferNames<'a> {
 
 impl DataContent {
     /// The content of `conn`, the data connection of `session`'s negotiation `negotiation`.
-    pub(super) fn new(session: u32, negotiation: u32, mode: Mode, conn: &Conn) -> Box<DataContent> {
+    pub(super) fn new(session: u32, negotiation: u32, mode: Mode, conn: &Conn, sink: Option<SharedSink>) -> Box<DataContent> {
         let late = conn.bytes_to_server > 0 || conn.bytes_to_client > 0;
-        Box::new(DataContent { session, negotiation, conn_frame: conn.first_frame, mode, late, streams: [None, None] })
+        Box::new(DataContent { session, negotiation, conn_frame: conn.first_frame, mode, late, streams: [None, None], sink })
     }
 
     /// One segment of the connection (its facts already recorded on `conn`). Returns the bytes
     /// the sink refused.
-    pub(super) fn segment(&mut self, conn: &Conn, seg: &TcpSegment<'_>, command: Option<&str>, sink: &mut dyn ContentSink) -> u64 {
+    pub(super) fn segment(&mut self, conn: &Conn, seg: &TcpSegment<'_>, command: Option<&str>) -> u64 {
+        let shared = self.sink.clone();
+        let mut guard = shared.as_ref().map(lock);
+        let sink: &mut dyn ContentSink = match &mut guard {
+            Some(guard) => &mut ***guard,
+            None => &mut Discard,
+        };
         let dir = conn.dir_of(seg.src);
         let mut refused = 0;
         // Data on a SYN follows the SYN's own sequence number.
@@ -126,7 +144,13 @@ impl DataContent {
 
     /// The buffer budget is spent: the holes are given up (gaps) and what waited behind them
     /// is handed out.
-    pub(super) fn give_up_holes(&mut self, command: Option<&str>, sink: &mut dyn ContentSink) {
+    pub(super) fn give_up_holes(&mut self, command: Option<&str>) {
+        let shared = self.sink.clone();
+        let mut guard = shared.as_ref().map(lock);
+        let sink: &mut dyn ContentSink = match &mut guard {
+            Some(guard) => &mut ***guard,
+            None => &mut Discard,
+        };
         for dir in [Dir::ToServer, Dir::ToClient] {
             let id = self.id(dir);
             if let Some(stream) = dir.of_mut(&mut self.streams) {
@@ -139,14 +163,14 @@ impl DataContent {
     /// The connection is over (or its session settled): what waited behind holes goes out
     /// after gaps, each direction that sent bytes ends at the sink, and the content of the
     /// direction that carried the transfer is its record's.
-    pub(super) fn end(
-        mut self: Box<Self>,
-        conn: &Conn,
-        upload: Option<bool>,
-        names: &TransferNames<'_>,
-        sink: &mut dyn ContentSink,
-    ) -> Content {
-        self.give_up_holes(names.command, sink);
+    pub(super) fn end(mut self: Box<Self>, conn: &Conn, upload: Option<bool>, names: &TransferNames<'_>) -> Content {
+        self.give_up_holes(names.command);
+        let shared = self.sink.take();
+        let mut guard = shared.as_ref().map(lock);
+        let sink: &mut dyn ContentSink = match &mut guard {
+            Some(guard) => &mut ***guard,
+            None => &mut Discard,
+        };
         let sender_dir = self.sender_dir(upload);
         let mut chosen = None;
         for dir in [Dir::ToServer, Dir::ToClient] {

@@ -15,7 +15,7 @@
 //! names.
 
 use super::budget::{BufferBudget, Held};
-use super::content::{DataContent, TransferNames};
+use super::content::{DataContent, SharedSink, TransferNames};
 use crate::correlate::one_way::ClientOnlySessions;
 use crate::correlate::retry;
 use crate::correlate::tls::EncryptedSessions;
@@ -25,7 +25,7 @@ use crate::decode::TcpSegment;
 use crate::ftp::channel::Channel;
 use crate::ftp::probe::{self, Probe};
 use crate::ftp::session::SessionState;
-use crate::model::{ContentSink, MatchedBy, Timestamp};
+use crate::model::{MatchedBy, Timestamp};
 use crate::tcp::flow::{Conn, Evictable, FlowKey};
 use rustc_hash::FxHashMap;
 
@@ -153,15 +153,15 @@ impl Flow {
     }
 
     /// As the data connection of `session`'s negotiation `n` (in `mode`), its bytes are
-    /// followed and hashed.
-    pub(super) fn follow_content(&mut self, session: u32, n: u32, mode: crate::model::Mode) {
-        self.content = Some(DataContent::new(session, n, mode, &self.conn));
+    /// followed, hashed and handed to `sink`.
+    pub(super) fn follow_content(&mut self, session: u32, n: u32, mode: crate::model::Mode, sink: Option<SharedSink>) {
+        self.content = Some(DataContent::new(session, n, mode, &self.conn, sink));
     }
 
     /// A data connection's stream is over: its content goes to its negotiation (unless an
     /// earlier connection of it carried more), its bytes' end to the sink. Its share of the
     /// budget goes back.
-    fn end_content(&mut self, s: Option<&mut SessionState>, budget: &mut BufferBudget, sink: &mut dyn ContentSink) {
+    fn end_content(&mut self, s: Option<&mut SessionState>, budget: &mut BufferBudget) {
         let Some(content) = self.content.take() else { return };
         budget.release(&mut self.held);
         let neg = match (&self.role, s) {
@@ -172,7 +172,7 @@ impl Flow {
         let command = transfer.and_then(|t| t.command.as_deref());
         let names = TransferNames { command_frame: transfer.filter(|t| t.command.is_some()).map(|t| t.frame), command };
         let upload = command.and_then(crate::ftp::is_upload);
-        let ended = content.end(&self.conn, upload, &names, sink);
+        let ended = content.end(&self.conn, upload, &names);
         if let Some(n) = neg {
             if n.content.not_asked() || ended.bytes >= n.content.bytes {
                 n.content = ended;
@@ -201,11 +201,11 @@ impl Flow {
     /// `s` settles: a data connection of it hands over its facts and is kept only to recognise
     /// its last packets; its control connection stays too (its last ACKs must not look like a
     /// new connection) but its buffers go. True when the flow was `s`'s.
-    pub(super) fn settle(&mut self, s: &mut SessionState, budget: &mut BufferBudget, sink: &mut dyn ContentSink) -> bool {
+    pub(super) fn settle(&mut self, s: &mut SessionState, budget: &mut BufferBudget) -> bool {
         match self.role {
             Role::Data { session, .. } | Role::Probable { session, .. } if session == s.id => {
                 self.sync_into(s);
-                self.end_content(Some(s), budget, sink);
+                self.end_content(Some(s), budget);
                 self.role = Role::Retired;
                 true
             }
@@ -221,14 +221,9 @@ impl Flow {
     /// connection's facts go to its session. A control connection's session has nothing more
     /// to wait for: it is closed as of the flow's last packet, and its id returned to be looked
     /// at again.
-    pub(super) fn leave(
-        mut self,
-        budget: &mut BufferBudget,
-        sessions: &mut FxHashMap<u32, Box<SessionState>>,
-        sink: &mut dyn ContentSink,
-    ) -> Option<u32> {
+    pub(super) fn leave(mut self, budget: &mut BufferBudget, sessions: &mut FxHashMap<u32, Box<SessionState>>) -> Option<u32> {
         if let Role::Data { session, .. } = self.role {
-            self.end_content(sessions.get_mut(&session).map(|s| &mut **s), budget, sink);
+            self.end_content(sessions.get_mut(&session).map(|s| &mut **s), budget);
         }
         budget.release(&mut self.held);
         match self.role {
@@ -407,17 +402,17 @@ mod tests {
         let mut data = Flow::new(conn(DATA_CLIENT, DATA_SERVER, 7), Role::Data { session: 0, negotiation: 0 });
         data.conn.syns = 3;
         let mut others = Flow::new(conn(DATA_CLIENT, DATA_SERVER, 9), Role::Data { session: 1, negotiation: 0 });
-        others.settle(&mut s, &mut budget, &mut super::content::Discard);
+        others.settle(&mut s, &mut budget);
         assert!(matches!(others.role, Role::Data { .. }), "another session's flow is left alone");
         assert!(s.negotiations[0].conn.is_none());
-        data.settle(&mut s, &mut budget, &mut super::content::Discard);
+        data.settle(&mut s, &mut budget);
         assert!(data.retired());
         assert_eq!(s.negotiations[0].conn.map(|c| c.syns), Some(3), "its latest facts are handed over");
         let mut control = probing(&mut budget, 10);
         let probe = control.take_probe().unwrap();
         control.become_control(0, Box::new(probe.channel), &mut budget);
         budget.set(&mut control.held, 10);
-        control.settle(&mut s, &mut budget, &mut super::content::Discard);
+        control.settle(&mut s, &mut budget);
         assert!(matches!(control.role, Role::Other) && !control.retired(), "kept to recognise its last ACKs");
         assert_eq!(budget.held(), 0);
     }
@@ -431,18 +426,18 @@ mod tests {
         control.become_control(0, Box::new(Channel::new(&control.conn, 4096, 4096)), &mut budget);
         budget.set(&mut control.held, 25);
         control.conn.last_ts = Timestamp(42);
-        assert_eq!(control.leave(&mut budget, &mut sessions, &mut super::content::Discard), Some(0), "its session is looked at again");
+        assert_eq!(control.leave(&mut budget, &mut sessions), Some(0), "its session is looked at again");
         assert_eq!(sessions[&0].closed_at, Some(Timestamp(42)), "closed as of its last packet");
         assert_eq!(budget.held(), 0);
         let mut data = Flow::new(conn(DATA_CLIENT, DATA_SERVER, 7), Role::Data { session: 0, negotiation: 0 });
         data.conn.bytes_to_client = 1234;
-        assert_eq!(data.leave(&mut budget, &mut sessions, &mut super::content::Discard), None);
+        assert_eq!(data.leave(&mut budget, &mut sessions), None);
         assert_eq!(sessions[&0].negotiations[0].conn.map(|c| c.bytes_to_client), Some(1234));
         let orphan = Flow::new(
             conn(CLIENT, SERVER, 1),
             Role::Control { session: 9, channel: Box::new(Channel::new(&conn(CLIENT, SERVER, 1), 1, 1)) },
         );
-        assert_eq!(orphan.leave(&mut budget, &mut sessions, &mut super::content::Discard), None, "a session already settled");
+        assert_eq!(orphan.leave(&mut budget, &mut sessions), None, "a session already settled");
     }
 
     #[test]
