@@ -131,7 +131,7 @@ impl DataContent {
                 let Stream { reassembler, digest, .. } = &mut **stream;
                 let before = digest.refused;
                 reassembler.acked(seg.ack, &mut |chunk| digest.take(chunk, id, command, sink));
-                refused += digest.refused.saturating_sub(before);
+                refused = refused.saturating_add(digest.refused.saturating_sub(before));
             }
         }
         refused
@@ -163,7 +163,7 @@ impl DataContent {
     /// The connection is over (or its session settled): what waited behind holes goes out
     /// after gaps, each direction that sent bytes ends at the sink, and the content of the
     /// direction that carried the transfer is its record's.
-    pub(super) fn end(mut self: Box<Self>, conn: &Conn, upload: Option<bool>, names: &TransferNames<'_>) -> Content {
+    pub(super) fn end(mut self, conn: &Conn, upload: Option<bool>, names: &TransferNames<'_>) -> Content {
         self.give_up_holes(names.command);
         let shared = self.sink.take();
         let mut guard = shared.as_ref().map(lock);

@@ -172,7 +172,7 @@ impl Flow {
         let command = transfer.and_then(|t| t.command.as_deref());
         let names = TransferNames { command_frame: transfer.filter(|t| t.command.is_some()).map(|t| t.frame), command };
         let upload = command.and_then(crate::ftp::is_upload);
-        let ended = content.end(&self.conn, upload, &names);
+        let ended = (*content).end(&self.conn, upload, &names);
         if let Some(n) = neg {
             if n.content.not_asked() || ended.bytes >= n.content.bytes {
                 n.content = ended;
