@@ -89,6 +89,13 @@ fn whole_streams_are_hashed_and_written_byte_for_byte_whatever_the_order_they_ca
     // Without the options the stream is only counted: nothing of it in the report.
     let plain: Value = serde_json::from_slice(&ftpscope(&["analyze", "-q", "--json"], &path).stdout).unwrap();
     assert!(plain["sessions"][0]["negotiations"][0]["data"].get("content").is_none());
+    // Every view says it: the text report's transfer line, the NDJSON session_end record.
+    let text = String::from_utf8(ftpscope(&["analyze", "-q", "--hash"], &path).stdout).unwrap();
+    assert!(text.contains(&format!("sha256 {} md5 ", sha256(&a))), "{text}");
+    assert!(text.contains("(7000 bytes from the server, complete)"), "{text}");
+    let ndjson = String::from_utf8(ftpscope(&["analyze", "-q", "--ndjson", "--hash"], &path).stdout).unwrap();
+    let end: Value = ndjson.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).find(|e| e["event"] == "session_end").unwrap();
+    assert_eq!(end["record"]["negotiations"][1]["data"]["content"], got[1], "{end}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
