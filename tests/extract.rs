@@ -125,6 +125,25 @@ fn a_stream_the_capture_missed_bytes_of_has_no_hash_and_says_where_the_gap_began
 }
 
 #[test]
+fn a_stream_without_its_start_or_its_end_has_no_hash_and_says_which() {
+    let dir = scratch("ends");
+    let path = dir.join("no-start.pcap");
+    let mut s = session(&path);
+    s.transfer(50_000, 40_001, 500, "RETR headless.bin", 4_000, 1, Arrival::NoSynAck).unwrap();
+    s.close().unwrap();
+    let got = contents(&path);
+    assert_eq!((got[0]["hash_absent"].as_str(), got[0]["complete"].as_bool()), (Some("no_start"), Some(false)), "{}", got[0]);
+    let path = dir.join("not-closed.pcap");
+    let mut s = session(&path);
+    s.transfer(50_000, 40_001, 500, "RETR endless.bin", 4_000, 2, Arrival::NoFin).unwrap();
+    s.cut().unwrap();
+    let got = contents(&path);
+    assert_eq!((got[0]["hash_absent"].as_str(), got[0]["bytes"].as_u64()), (Some("not_closed"), Some(4_000)), "{}", got[0]);
+    assert!(got[0].get("sha256").is_none());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn a_fin_captured_before_the_last_data_segments_still_ends_a_whole_stream() {
     let dir = scratch("fin-first");
     let path = dir.join("fin-first.pcap");

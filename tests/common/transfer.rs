@@ -27,6 +27,10 @@ pub enum Arrival {
     Shuffled,
     /// One pair of segments in `n` swapped, the later one captured again after them.
     Swapped(usize),
+    /// The server's SYN-ACK is not captured: where its stream began is not known.
+    NoSynAck,
+    /// The capture ends after the data: no FIN either way, no 226.
+    NoFin,
 }
 
 /// One passive session being written: its control connection, then transfers.
@@ -85,7 +89,9 @@ impl<W: Write> Session<W> {
         let (dc, ds) = ((CLIENT, client_port), (SERVER, port));
         let cisn = isn.wrapping_add(77_777);
         self.p.tcp(dc, ds, cisn, 0, SYN, &[])?;
-        self.p.tcp(ds, dc, isn, cisn.wrapping_add(1), SYN | ACK, &[])?;
+        if arrival != Arrival::NoSynAck {
+            self.p.tcp(ds, dc, isn, cisn.wrapping_add(1), SYN | ACK, &[])?;
+        }
         self.p.tcp(dc, ds, cisn.wrapping_add(1), isn.wrapping_add(1), ACK, &[])?;
         self.line(true, command)?;
         self.line(false, "150 Opening BINARY mode data connection.")?;
@@ -125,6 +131,9 @@ impl<W: Write> Session<W> {
             }
             i += 1;
         }
+        if arrival == Arrival::NoFin {
+            return Ok(());
+        }
         let fin_seq = start.wrapping_add(len as u32);
         self.p.tcp(ds, dc, fin_seq, ack, FIN | ACK, &[])?;
         for i in tail_from..count {
@@ -132,6 +141,13 @@ impl<W: Write> Session<W> {
         }
         self.p.tcp(dc, ds, ack, fin_seq.wrapping_add(1), FIN | ACK, &[])?;
         self.line(false, "226 Transfer complete.")
+    }
+
+    /// The capture ends here, every connection still open.
+    pub fn cut(self) -> io::Result<W> {
+        let mut out = self.p.into_inner();
+        out.flush()?;
+        Ok(out)
     }
 
     pub fn close(mut self) -> io::Result<W> {
