@@ -96,6 +96,15 @@ fn whole_streams_are_hashed_and_written_byte_for_byte_whatever_the_order_they_ca
     let ndjson = String::from_utf8(ftpscope(&["analyze", "-q", "--ndjson", "--hash"], &path).stdout).unwrap();
     let end: Value = ndjson.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).find(|e| e["event"] == "session_end").unwrap();
     assert_eq!(end["record"]["negotiations"][1]["data"]["content"], got[1], "{end}");
+    // explain --hash tells what crossed where its story tells a transfer (a problem session's):
+    // the refused STOR's data connection carried nothing, closed (an empty file's SHA-256).
+    let refused = common::root().join("fixtures/transfer-refused/client.pcap");
+    let story = String::from_utf8(ftpscope(&["explain", "-q", "--hash"], &refused).stdout).unwrap();
+    // The story's lines are wrapped: read as one line.
+    let story = story.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(story.contains("What crossed: sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"), "{story}");
+    let story = String::from_utf8(ftpscope(&["explain", "-q"], &refused).stdout).unwrap();
+    assert!(!story.contains("What crossed"), "not asked, not told: {story}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
