@@ -7,6 +7,9 @@
 # BENCH_RUNS (rounds interleaved so a change in machine load hits every tool alike):
 #   tcpdump -r F -w /dev/null                   the read floor: parse every record, write nothing
 #   ftpscope analyze F --json > /dev/null       the full analysis and report
+#   ftpscope analyze F --json --hash            the same, every data stream in order and hashed
+#   ftpscope analyze F --json --extract D       the same, every data stream written to a file in D
+#                                               (in BENCH_DIR: the capture's data bytes on disk)
 #   tshark -r F -q                              tshark reading only (no filter, no tap: it skips
 #                                               most dissection, so it is another floor)
 #   tshark -r F -q -Y "ftp || ftp-data"         tshark dissecting every frame through TCP, FTP and
@@ -101,6 +104,12 @@ CHECKS=$(jq -r --slurpfile m "$MANIFEST" '
     ]
   | .[] | "\(if .[1] then "ok  " else "FAIL" end) | \(.[0]) | \(.[2])"' "$JSON")
 echo "$CHECKS" >&2
+# With --hash, every transfer the generator wrote whole is hashed whole.
+HASHED=$("$FTPSCOPE" analyze "$CAP" --json --hash | jq --slurpfile m "$MANIFEST" -r '
+  [.sessions[].negotiations[] | select(.data.outcome == "established") | .data.content.complete] as $c
+  | "\(if ($c | all) and ($c | length) == $m[0].transfers then "ok  " else "FAIL" end) | --hash: every established transfer hashed complete | \([$c[] | select(.)] | length) / \($m[0].transfers)"' || true)
+CHECKS=$(printf '%s\n%s' "$CHECKS" "${HASHED:-FAIL | --hash: the report could not be read | -}")
+echo "$HASHED" >&2
 if grep -q '^FAIL' <<<"$CHECKS"; then
     echo "bench: ftpscope's report does not match the capture" >&2
     exit 1
@@ -115,6 +124,12 @@ for r in $(seq 1 "$RUNS"); do
     echo "== round $r/$RUNS" >&2
     measure "$T/tcpdump" tcpdump -r "$CAP" -w /dev/null
     measure "$T/ftpscope" "$FTPSCOPE" analyze "$CAP" --json
+    # In directories of their own: measure tells ftpscope's runs by the file's name.
+    mkdir -p "$T/hash" "$T/extract"
+    measure "$T/hash/ftpscope" "$FTPSCOPE" analyze "$CAP" --json --hash
+    rm -rf "$DIR/extracted"
+    measure "$T/extract/ftpscope" "$FTPSCOPE" analyze "$CAP" --json --extract "$DIR/extracted"
+    rm -rf "$DIR/extracted"
     measure "$T/tshark_q" tshark -r "$CAP" -q
 done
 for r in $(seq 1 "$TSHARK_RUNS"); do
@@ -139,6 +154,8 @@ TABLE=$(
     echo "| --- | --- | ---: | --- | ---: | ---: | ---: |"
     row tcpdump "tcpdump -r F -w /dev/null" "$T/tcpdump"
     row ftpscope "ftpscope analyze F --json > /dev/null" "$T/ftpscope"
+    row "ftpscope --hash" "ftpscope analyze F --json --hash" "$T/hash/ftpscope"
+    row "ftpscope --extract" "ftpscope analyze F --json --extract D" "$T/extract/ftpscope"
     row "tshark (read only)" "tshark -r F -q" "$T/tshark_q"
     row "tshark (FTP dissection)" "tshark -r F -q -Y \"ftp || ftp-data\"" "$T/tshark_y"
 )

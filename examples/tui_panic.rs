@@ -21,7 +21,7 @@ fn main() -> ExitCode {
         Ok(inputs) => inputs,
         Err(e) => return drive::fail(e),
     };
-    tui::run_with(inputs, Options { report: false, color: true }, trial)
+    tui::run_with(inputs, Options { report: false, color: true, hash: false }, trial)
 }
 
 fn panic_in_ui() {

@@ -20,6 +20,7 @@
 
 mod along;
 mod budget;
+mod content;
 mod control;
 mod deadlines;
 mod events;
@@ -46,10 +47,11 @@ use crate::ftp::probe::Verdict;
 use crate::ftp::session::{Effect, SessionState};
 use crate::model::event::STATS_EVERY_NS;
 use crate::model::finding::NO_SESSION;
-use crate::model::{Directions, EndReason, Event, Frame, Stats, Summary, Timestamp};
+use crate::model::{ContentSink, Directions, EndReason, Event, Frame, Stats, Summary, Timestamp};
 use crate::tcp::flow::{Conn, FlowKey, FlowTable};
 use along::OpenCounts;
 use budget::BufferBudget;
+use content::SharedSink;
 use control::Scratch;
 use deadlines::Deadlines;
 use events::Events;
@@ -107,6 +109,9 @@ pub struct Analyzer {
     scratch: Scratch,
     /// The datagram the last fragment completed.
     datagram: Vec<u8>,
+    /// Where data connections' ordered bytes go when they are followed (`Settings::hash_data`),
+    /// shared by every followed stream; None: they go nowhere (`--hash` alone).
+    content_sink: Option<SharedSink>,
 }
 
 impl Default for Analyzer {
@@ -148,7 +153,15 @@ impl Analyzer {
             finishing: None,
             scratch: Scratch::default(),
             datagram: Vec::new(),
+            content_sink: None,
         }
+    }
+
+    /// Data connections' bytes are followed, hashed and handed to `sink` in stream order (the
+    /// edge writes them: `--extract`).
+    pub fn set_content_sink(&mut self, sink: Box<dyn ContentSink>) {
+        self.settings.hash_data = true;
+        self.content_sink = Some(std::sync::Arc::new(std::sync::Mutex::new(sink)));
     }
 
     /// An analyzer whose next session id is `next`: a run that has used the ids before it,
@@ -302,6 +315,7 @@ impl Analyzer {
             self.events.finding(f, self.last_frame, self.now);
         }
         let s = &mut self.summary;
+        s.extract_error = self.content_sink.as_ref().and_then(|sink| content::lock(sink).finish().err());
         s.control_connections_failed = self.unclaimed.control_failed;
         s.data_connections_without_control = self.unclaimed.data_without_control;
         s.last_time = s.first_time.map(|_| self.now);
@@ -376,8 +390,18 @@ impl Analyzer {
             |client_isn| transport::reopens(client_isn, seg),
         );
         let Some(flow) = flow else { return };
+        // Asked for, a data connection is followed from its first packet as one (its SYN, or
+        // the first after its negotiation was read late), before this packet counts. Not asked,
+        // a data packet costs this one test.
+        let follow = self.settings.hash_data;
+        if follow {
+            follow_data(flow, &self.sessions, self.content_sink.as_ref());
+        }
         let state_changed = transport::track(&mut flow.conn, seg, frame, ts);
         flow.first_payload(seg, self.settings.max_line, self.settings.max_buffered);
+        if follow && flow.content.is_some() {
+            content_segment(flow, seg, &self.sessions, &mut self.budget, &mut self.summary);
+        }
         // Data packets are the bulk of a capture: a data connection's facts are copied into its
         // negotiation only when its state changes (SYN, SYN-ACK, FIN, RST); its byte counts are
         // read from the flow when the session settles, or copied when the flow is evicted.
@@ -614,6 +638,47 @@ impl Analyzer {
             self.events.finding(f, frame, now);
         }
     }
+}
+
+/// A data connection not followed yet starts to be (`Settings::hash_data`), its bytes handed
+/// to `sink`. Out of line, as `content_segment`: the default path (nothing followed) keeps
+/// `on_tcp` as small as it was, with what it inlines.
+#[inline(never)]
+fn follow_data(flow: &mut Flow, sessions: &FxHashMap<u32, Box<SessionState>>, sink: Option<&SharedSink>) {
+    let (None, Role::Data { session, negotiation }) = (&flow.content, &flow.role) else { return };
+    let neg = sessions.get(session).and_then(|s| s.negotiations.get(*negotiation as usize));
+    if let Some(mode) = neg.map(|n| n.command.mode()) {
+        let (session, negotiation) = (*session, *negotiation);
+        flow.follow_content(session, negotiation, mode, sink.cloned());
+    }
+}
+
+/// A followed data connection's segment: its bytes in order to the hash and the sink, within
+/// the buffer budget (past it, the holes it waits on become gaps); the bytes the sink refused
+/// are counted in `summary`.
+#[inline(never)]
+fn content_segment(
+    flow: &mut Flow,
+    seg: &TcpSegment<'_>,
+    sessions: &FxHashMap<u32, Box<SessionState>>,
+    budget: &mut BufferBudget,
+    summary: &mut Summary,
+) {
+    let Some(content) = flow.content.as_deref_mut() else { return };
+    let command = match flow.role {
+        Role::Data { session, negotiation } => sessions
+            .get(&session)
+            .and_then(|s| s.negotiations.get(negotiation as usize))
+            .and_then(|n| n.transfer.as_ref()?.command.as_deref()),
+        _ => None,
+    };
+    let refused = content.segment(&flow.conn, seg, command);
+    let held = content.buffered();
+    if budget.spent_by(&flow.held, held) {
+        content.give_up_holes(command);
+    }
+    budget.set(&mut flow.held, content.buffered());
+    summary.extract_refused_bytes = summary.extract_refused_bytes.saturating_add(refused);
 }
 
 /// A flow left the table (replaced, evicted): a function of the fields it needs, so the flow

@@ -13,6 +13,7 @@ use crate::analyzer::Settings;
 use crate::capture::background::{read_in_background, FrameBatch, FrameFilter, Message};
 use crate::capture::progress::Progress;
 use crate::capture::{CaptureError, Source};
+use crate::model::ContentSink;
 use crate::pipeline::{Finished, Pipeline};
 use crate::report::{InputSummary, InputsRead, Sink};
 use std::fmt::Display;
@@ -109,10 +110,24 @@ pub fn read(inputs: Inputs, progress: &Progress, mut feed: impl FnMut(&FrameBatc
 /// reading and writing share one while the analysis has the other. Reading stops early when
 /// the writer has stopped (a closed pipe on the output).
 pub fn through(inputs: Inputs, settings: Settings, sink: Box<dyn Sink + Send>, progress: &Progress) -> Result<Finished, CaptureError> {
+    through_with(inputs, settings, sink, None, progress)
+}
+
+/// [`through`], data connections' bytes handed to `content` in order (`--extract`).
+pub fn through_with(
+    inputs: Inputs,
+    settings: Settings,
+    sink: Box<dyn Sink + Send>,
+    content: Option<Box<dyn ContentSink>>,
+    progress: &Progress,
+) -> Result<Finished, CaptureError> {
     // Negotiation and data_outcome events are built only for an output that writes them.
     let settings =
         Settings { negotiation_events: sink.wants_negotiation_events(), command_events: sink.wants_command_events(), ..settings };
     let mut pipeline = Pipeline::start(settings, sink);
+    if let Some(content) = content {
+        pipeline.set_content_sink(content);
+    }
     let mut read = read(inputs, progress, |batch| pipeline.feed(batch));
     // The bar's line goes before the last sessions and the totals are written.
     progress.finish();

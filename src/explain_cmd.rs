@@ -45,6 +45,10 @@ pub struct ExplainArgs {
     force: bool,
     #[command(flatten)]
     intent: crate::intent_args::IntentArgs,
+    /// Put each data connection's bytes in order and hash them: a transfer the story tells
+    /// says the SHA-256 and MD5 of what crossed (or why there are none).
+    #[arg(long)]
+    hash: bool,
 }
 
 /// One capture point: a file, or the rotated pieces of one capture in the order given.
@@ -106,7 +110,7 @@ pub fn explain(args: ExplainArgs) -> ExitCode {
     let mut found = Vec::new();
     let bar = !args.output.quiet && io::stderr().is_terminal();
     for input in points {
-        match analyse(input, two_points, bar, &args.intent) {
+        match analyse(input, two_points, bar, &args.intent, args.hash) {
             Ok((explained, errors)) => {
                 captures.push(explained);
                 found.push(errors);
@@ -129,7 +133,7 @@ pub fn explain(args: ExplainArgs) -> ExitCode {
                 Ok(input) => input,
                 Err(e) => return drive::fail(e),
             };
-            match analyse(input, two_points, bar, &intent) {
+            match analyse(input, two_points, bar, &intent, args.hash) {
                 Ok((explained, errors)) => (captures[inside], found[inside]) = (explained, errors),
                 Err(e) => return drive::fail(e),
             }
@@ -172,7 +176,8 @@ fn events(mut points: Vec<Inputs>, args: &ExplainArgs) -> ExitCode {
     };
     let progress = Progress::new(input.size(), !args.output.quiet && io::stderr().is_terminal());
     let out = io::BufWriter::with_capacity(1 << 16, progress.writer(io::stdout()));
-    let settings = Settings { intent: args.intent.intent(), guessing: args.intent.guessing_threshold, ..Settings::default() };
+    let settings =
+        Settings { intent: args.intent.intent(), guessing: args.intent.guessing_threshold, hash_data: args.hash, ..Settings::default() };
     match drive::through(input, settings, Box::new(Ndjson::new(out)), &progress) {
         Ok(finished) => drive::finished_status(finished, "the events"),
         Err(e) => drive::fail(e),
@@ -193,10 +198,22 @@ fn create(path: &Path, force: bool) -> io::Result<std::fs::File> {
 
 /// One capture through the analysis, collected (with what pairing compares, for two points);
 /// with its count of error findings.
-fn analyse(input: Inputs, two_points: bool, bar: bool, intent: &crate::intent_args::IntentArgs) -> Result<(Explained, u64), String> {
+/// `hash`: data streams hashed (`--hash`).
+fn analyse(
+    input: Inputs,
+    two_points: bool,
+    bar: bool,
+    intent: &crate::intent_args::IntentArgs,
+    hash: bool,
+) -> Result<(Explained, u64), String> {
     let progress = Progress::new(input.size(), bar);
-    let settings =
-        Settings { timeline_lines: TIMELINE_LINES, intent: intent.intent(), guessing: intent.guessing_threshold, ..Settings::default() };
+    let settings = Settings {
+        timeline_lines: TIMELINE_LINES,
+        intent: intent.intent(),
+        guessing: intent.guessing_threshold,
+        hash_data: hash,
+        ..Settings::default()
+    };
     let (collector, collected) = Collector::new();
     let collector = if two_points { collector.for_pairing() } else { collector };
     let finished = drive::through(input, settings, Box::new(collector), &progress).map_err(|e| e.to_string())?;

@@ -21,6 +21,7 @@ pub mod correlate;
 pub mod decode;
 pub mod diagnose;
 pub mod drive;
+pub mod extract;
 pub mod ftp;
 pub mod interned;
 pub mod live;

@@ -60,6 +60,8 @@ pub struct LiveArgs {
     report: bool,
     #[command(flatten)]
     intent: crate::intent_args::IntentArgs,
+    #[command(flatten)]
+    content: crate::output_args::ContentArgs,
 }
 
 /// What to install, for a build without libpcap.
@@ -192,6 +194,14 @@ pub fn live(args: LiveArgs) -> ExitCode {
     } else {
         Format::Text { color }
     };
+    if tui && args.content.asked() {
+        return drive::fail("--hash and --extract write into the report: add --no-tui");
+    }
+    // Made after privileges are given up: the files are the user's, not root's.
+    let content = match args.content.sink() {
+        Ok(content) => content,
+        Err(e) => return drive::fail(e),
+    };
     let options = LiveOptions {
         interface: interface.clone(),
         filter: filter_text,
@@ -206,6 +216,8 @@ pub fn live(args: LiveArgs) -> ExitCode {
         intent: args.intent.intent(),
         guessing: args.intent.guessing_threshold,
         commands: args.log.commands || args.log.verbose,
+        hash_data: args.content.asked(),
+        content,
     };
     // Either way the run ends alike: why the capture stopped, then the status: the --write
     // file first (what it saved is incomplete), then the report's output.

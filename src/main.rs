@@ -76,6 +76,8 @@ enum Command {
         report: bool,
         #[command(flatten)]
         intent: intent_args::IntentArgs,
+        #[command(flatten)]
+        content: output_args::ContentArgs,
     },
     /// Watch an interface (libpcap): events as they happen, the report when stopped.
     ///
@@ -119,8 +121,8 @@ fn main() -> ExitCode {
         }
     }
     match cli.command {
-        Command::Analyze { files, output, log, view, narrow, tui, report, intent } => {
-            analyze(&files, Analyze { output, log, view, narrow, tui, report, intent })
+        Command::Analyze { files, output, log, view, narrow, tui, report, intent, content } => {
+            analyze(&files, Analyze { output, log, view, narrow, tui, report, intent, content })
         }
         Command::Live(args) => live_cmd::live(args),
         Command::Explain(args) => explain_cmd::explain(args),
@@ -160,6 +162,7 @@ struct Analyze {
     tui: bool,
     report: bool,
     intent: intent_args::IntentArgs,
+    content: output_args::ContentArgs,
 }
 
 fn analyze(files: &[PathBuf], a: Analyze) -> ExitCode {
@@ -175,8 +178,18 @@ fn analyze(files: &[PathBuf], a: Analyze) -> ExitCode {
         Some(filter) => inputs.filtered(filter),
         None => inputs,
     };
+    if a.tui && a.content.extract.is_some() {
+        return drive::fail("--extract writes files as the analysis goes: not with --tui (--hash is)");
+    }
+    let content = match a.content.sink() {
+        Ok(content) => content,
+        Err(e) => return drive::fail(e),
+    };
     if a.tui {
-        return ftpscope::tui::run(inputs, ftpscope::tui::Options { report: a.report, color: a.output.color.allowed() });
+        return ftpscope::tui::run(
+            inputs,
+            ftpscope::tui::Options { report: a.report, color: a.output.color.allowed(), hash: a.content.hash },
+        );
     }
     // One bar for all inputs, on a terminal only; its total is known when every input is a
     // file.
@@ -191,8 +204,9 @@ fn analyze(files: &[PathBuf], a: Analyze) -> ExitCode {
         let (narrowed, errors_shown) = Narrowed::new(sink, selection);
         (Box::new(narrowed), Some(errors_shown))
     };
-    let settings = Settings { intent: a.intent.intent(), guessing: a.intent.guessing_threshold, ..Settings::default() };
-    match drive::through(inputs, settings, sink, &progress) {
+    let settings =
+        Settings { intent: a.intent.intent(), guessing: a.intent.guessing_threshold, hash_data: a.content.asked(), ..Settings::default() };
+    match drive::through_with(inputs, settings, sink, content, &progress) {
         // Narrowed, the status is that of what was shown (the chosen sessions and the whole
         // capture's findings).
         Ok(mut finished) => {

@@ -37,3 +37,55 @@ pub struct CommandLogArgs {
     #[arg(long, short, conflicts_with_all = ["json", "ndjson"])]
     pub verbose: bool,
 }
+
+/// What crossed the data connections (`analyze` and `live`): hashed with `--hash`, written
+/// out with `--extract DIR`.
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Transfers")]
+pub struct ContentArgs {
+    /// Put each data connection's bytes in order and hash them: sha256 and md5 of each
+    /// transfer in every output (or why there is none: a gap, not closed, no start).
+    #[arg(long)]
+    pub hash: bool,
+    /// Write each transfer's bytes as carried into a file of its own in DIR (made if missing),
+    /// with DIR/manifest.ndjson, one line per file; hashes too. Names are derived from the
+    /// capture's, cleaned: nothing is written outside DIR nor over an existing file.
+    #[arg(long, value_name = "DIR")]
+    pub extract: Option<std::path::PathBuf>,
+    /// Most bytes --extract writes in all (suffixes K, M, G); past it, later data is not
+    /// written and the summary says so.
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes, default_value = "4G", requires = "extract")]
+    pub extract_max: u64,
+}
+
+impl ContentArgs {
+    /// The analysis follows data streams.
+    pub fn asked(&self) -> bool {
+        self.hash || self.extract.is_some()
+    }
+
+    /// The sink `--extract` writes through, its directory ready; None without it.
+    pub fn sink(&self) -> Result<Option<Box<dyn ftpscope::model::ContentSink>>, String> {
+        let Some(dir) = &self.extract else { return Ok(None) };
+        match ftpscope::extract::Extractor::new(dir, self.extract_max) {
+            Ok(x) => Ok(Some(Box::new(x))),
+            Err(e) => Err(format!("--extract: {e}")),
+        }
+    }
+}
+
+/// A size in bytes, with an optional K, M or G (powers of 1024).
+fn parse_bytes(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits.parse().map_err(|_| format!("not a size: {text:?}"))?;
+    let scale: u64 = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1 << 10,
+        "M" | "MB" | "MIB" => 1 << 20,
+        "G" | "GB" | "GIB" => 1 << 30,
+        _ => return Err(format!("unknown unit in {text:?} (K, M or G)")),
+    };
+    n.checked_mul(scale).ok_or_else(|| format!("{text} is too large"))
+}

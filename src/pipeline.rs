@@ -100,6 +100,11 @@ impl Pipeline {
         &self.analyzer
     }
 
+    /// Data connections' bytes go to `sink` in order (`--extract`), before any frame is fed.
+    pub fn set_content_sink(&mut self, sink: Box<dyn crate::model::ContentSink>) {
+        self.analyzer.set_content_sink(sink);
+    }
+
     /// False once the writer has stopped: the caller stops reading.
     pub fn writer_alive(&self) -> bool {
         !self.writer_gone

@@ -127,6 +127,8 @@ fn a_million_sessions_through_the_live_path_in_flat_memory() {
         status: Progress::hidden(),
         stats_every: Duration::from_secs(10),
         commands: false,
+        hash_data: false,
+        content: None,
     };
     let start = Instant::now();
     let end = live::run(source, None, options, Box::new(std::io::sink()), Arc::new(AtomicBool::new(false)));

@@ -37,6 +37,10 @@ pub struct Settings {
     /// Log each command with its reply (the `command` events): off by default, and then
     /// nothing of the log is built.
     pub command_events: bool,
+    /// Put each data connection's bytes in order and hash them (`--hash`; `--extract` too,
+    /// whose sink gets them: `Analyzer::with_content_sink`). Off by default: data streams are
+    /// only counted, and cost nothing more.
+    pub hash_data: bool,
     /// The operator's intended setup, checked by diagnosis and used in its fixes.
     pub intent: Intent,
     /// Password guessing: this many failed logins from one address within so many minutes.
@@ -60,6 +64,7 @@ impl Default for Settings {
             timeline_lines: 0,
             negotiation_events: true,
             command_events: false,
+            hash_data: false,
             intent: Intent::default(),
             server_events_every_ns: None,
             guessing: crate::diagnose::guessing::Rule::default(),

@@ -55,6 +55,8 @@ pub(super) fn stream_part<'s, 'a>(seg: &'s TcpSegment<'a>) -> std::borrow::Cow<'
 /// negotiation must be told: a SYN (not retransmitted), a SYN-ACK, a FIN, a RST, or the first
 /// acknowledgement where the SYN-ACK is missing. A retransmitted SYN changes only the SYN
 /// count, which settling reads from the flow.
+// Once per packet: inlined into `on_tcp`, as it was before that grew (measured: callgrind).
+#[inline(always)]
 pub(super) fn track(conn: &mut Conn, seg: &TcpSegment<'_>, frame: u64, ts: Timestamp) -> bool {
     let dir = conn.dir_of(seg.src);
     let opening = is_opening(seg);

@@ -108,6 +108,7 @@ pub fn negotiation_record(n: &NegState, end: Timestamp, captured: Directions) ->
             aborted_frame: n.transfer.as_ref().and_then(|t| t.aborted),
             earlier_attempts,
             transfer: None,
+            content: n.content.clone(),
         },
     }
 }

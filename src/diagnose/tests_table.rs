@@ -103,6 +103,7 @@ fn negotiation(command: NegotiationCommand, advertised: Option<&str>, reply_code
             aborted_frame: None,
             earlier_attempts: Vec::new(),
             transfer: None,
+            content: Default::default(),
         },
     }
 }

@@ -18,3 +18,15 @@ pub mod parse;
 pub mod probe;
 pub mod reply;
 pub mod session;
+
+/// Which way a transfer command moves its data: an upload (STOR, STOU, APPE: the client sends)
+/// or not (RETR, LIST, NLST, MLSD: the server sends); None for anything else. `command` is
+/// the command as sent ("STOR up.bin").
+pub fn is_upload(command: &str) -> Option<bool> {
+    let verb = command.split(' ').next().unwrap_or("").to_ascii_uppercase();
+    match verb.as_str() {
+        "STOR" | "STOU" | "APPE" => Some(true),
+        "RETR" | "LIST" | "NLST" | "MLSD" => Some(false),
+        _ => None,
+    }
+}

@@ -79,6 +79,9 @@ pub struct NegState {
     /// (a `data_outcome` event).
     pub announced: bool,
     pub outcome_announced: bool,
+    /// What its data connection carried, hashed, once that connection's stream ended (only
+    /// when asked: `Settings::hash_data`).
+    pub content: crate::model::Content,
 }
 
 #[derive(Debug, Clone)]
@@ -632,6 +635,7 @@ impl NegState {
             followed: false,
             announced: false,
             outcome_announced: false,
+            content: crate::model::Content::default(),
         }
     }
 }

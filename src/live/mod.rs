@@ -75,6 +75,10 @@ pub struct LiveOptions {
     pub guessing: crate::diagnose::guessing::Rule,
     /// The command log (`--commands` with NDJSON, `-v` with text).
     pub commands: bool,
+    /// Data streams in order and hashed (`--hash`, `--extract`).
+    pub hash_data: bool,
+    /// Where `--extract` writes them.
+    pub content: Option<Box<dyn crate::model::ContentSink>>,
 }
 
 impl LiveOptions {
@@ -118,7 +122,7 @@ pub struct LiveEnd {
 pub fn run<S: PacketSource + Send + 'static>(
     source: S,
     write: Option<Box<dyn Write + Send>>,
-    options: LiveOptions,
+    mut options: LiveOptions,
     out: Box<dyn Write + Send>,
     stop: Arc<AtomicBool>,
 ) -> LiveEnd {
@@ -141,9 +145,13 @@ pub fn run<S: PacketSource + Send + 'static>(
         intent: options.intent,
         guessing: options.guessing,
         server_events_every_ns: Some(crate::model::event::SERVERS_EVERY_NS),
+        hash_data: options.hash_data,
         ..Settings::default()
     };
     let mut pipeline = Pipeline::start_streaming(settings, out, make_sink);
+    if let Some(content) = options.content.take() {
+        pipeline.set_content_sink(content);
+    }
     if let Format::Text { .. } = options.format {
         let header = format!("live capture on {}, filter: {}\n\n", options.interface, options.filter);
         pipeline.call(move |out| out.write_all(header.as_bytes()));

@@ -78,6 +78,8 @@ fn options(format: Format) -> LiveOptions {
         status: Progress::hidden(),
         stats_every: Duration::from_secs(10),
         commands: false,
+        hash_data: false,
+        content: None,
     }
 }
 
@@ -172,4 +174,25 @@ fn count_stops_and_the_written_file_holds_the_packets() {
     let mut seen = 0;
     let summary = crate::capture::read_capture("written", &bytes[..], 1, &mut |_| seen += 1).unwrap();
     assert_eq!((seen, summary.truncated), (10, None));
+}
+
+#[test]
+fn extract_writes_the_files_live_and_the_report_has_their_hashes() {
+    let dir = std::env::temp_dir().join(format!("ftpscope-live-extract-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let sink = crate::extract::Extractor::new(&dir, crate::extract::DEFAULT_MAX).unwrap();
+    let out = Collect::default();
+    let o = LiveOptions { hash_data: true, content: Some(Box::new(sink)), ..options(Format::Json) };
+    let source = Scripted::new("large-transfer/client.pcap", usize::MAX, 0, 0);
+    let end = run(source, None, o, Box::new(out.clone()), Arc::new(AtomicBool::new(false)));
+    assert!(end.finished.written.is_ok());
+    let v: Value = serde_json::from_slice(&out.0.lock().unwrap()).unwrap();
+    let content = &v["sessions"][0]["negotiations"][0]["data"]["content"];
+    assert_eq!((content["complete"].as_bool(), content["bytes"].as_u64()), (Some(true), Some(1_500_000)), "{content}");
+    let manifest = std::fs::read_to_string(dir.join(crate::extract::MANIFEST)).unwrap();
+    let line: Value = serde_json::from_str(manifest.lines().next().unwrap()).unwrap();
+    assert_eq!(line["sha256"], content["sha256"]);
+    let file = std::fs::metadata(dir.join(line["file"].as_str().unwrap())).unwrap();
+    assert_eq!(file.len(), 1_500_000);
+    let _ = std::fs::remove_dir_all(&dir);
 }

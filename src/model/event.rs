@@ -203,6 +203,13 @@ pub struct Summary {
     pub errors: u64,
     pub warnings: u64,
     pub infos: u64,
+    /// Data bytes `--extract` did not write: the disk allowed (`--extract-max`) was used up,
+    /// or writing failed. Shown when there are some.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub extract_refused_bytes: u64,
+    /// What went wrong writing `--extract`'s files, first thing only. Shown when something did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extract_error: Option<String>,
     /// Connections to the control port that never opened (unanswered, refused, unreachable):
     /// no session began on them. Shown when there are some.
     #[serde(skip_serializing_if = "is_zero")]

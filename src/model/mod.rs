@@ -13,6 +13,7 @@
 
 pub mod address;
 pub mod cause;
+pub mod content;
 pub mod event;
 pub mod finding;
 pub mod fix;
@@ -26,6 +27,7 @@ pub mod software;
 pub mod transfer;
 
 pub use address::{classify, AddressClass};
+pub use content::{Content, ContentSink, HashAbsent, Kept, StreamEnd, StreamId};
 pub use event::{CommandLog, CommandReply, Event, Stats, Summary};
 pub use finding::{
     ChannelSeen, Consequence, DataEnd, DataEvidence, Details, Endpoints, FailedHow, FailureCause, Finding, FindingKind, Rejection, Text,

@@ -285,6 +285,9 @@ pub struct DataChannel {
     /// negotiation that served no transfer, and in a `negotiation` event (not settled yet).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transfer: Option<Verdict>,
+    /// What the data connection carried, hashed (`--hash`, `--extract`); left out when not asked.
+    #[serde(skip_serializing_if = "super::Content::not_asked")]
+    pub content: super::Content,
 }
 
 impl DataChannel {

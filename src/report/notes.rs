@@ -77,9 +77,24 @@ pub fn set_aside(s: &Summary) -> Vec<String> {
         (s.overlong_lines, "overlong line(s) cut"),
         (s.conflicting_overlaps, "retransmitted control byte(s) that differed"),
         (s.negotiations_over_limit, "negotiation(s) over the per-session limit"),
+        (s.extract_refused_bytes, "data byte(s) not extracted (--extract-max reached, or writing failed)"),
     ]
     .into_iter()
     .filter(|(n, _)| *n > 0)
     .map(|(n, what)| format!("{n} {what}"))
     .collect()
+}
+
+/// What a data connection carried, hashed (`--hash`), as every view says it: `sha256 9f86…
+/// md5 098f… (1500000 bytes from the server, complete)`, or why there is no hash.
+pub fn content(c: &crate::model::Content) -> String {
+    let sender = c.sender.map_or("sender", |s| s.as_str());
+    match (&c.sha256, &c.md5, c.hash_absent) {
+        (Some(sha256), Some(md5), _) => format!("sha256 {sha256} md5 {md5} ({} bytes from the {sender}, complete)", c.bytes),
+        (_, _, absent) => {
+            let why = absent.map_or("not seen whole", |a| a.as_str());
+            let at = c.gap_at.map(|at| format!(" at byte {at}")).unwrap_or_default();
+            format!("no hash: {}{at} ({} bytes from the {sender} seen)", why.replace('_', " "), c.bytes)
+        }
+    }
 }

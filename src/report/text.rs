@@ -279,6 +279,9 @@ impl<W: Write> Sink for Text<W> {
         if let Some(note) = super::notes::cut_note(c) {
             let _ = writeln!(out, "{} {note}", st.severity(Severity::Warning));
         }
+        if let Some(e) = &c.extract_error {
+            let _ = writeln!(out, "{} --extract: {e}", st.severity(Severity::Warning));
+        }
         let set_aside = super::notes::set_aside(c);
         if !set_aside.is_empty() {
             let _ = writeln!(out, "{}", st.dim(&format!("({})", set_aside.join(", "))));
@@ -313,7 +316,8 @@ pub(crate) fn totals(st: &Style, c: &Summary) -> String {
 /// repeat what its story's line at the end says.
 fn nothing_to_say(s: &Session) -> bool {
     let c = &s.control;
-    s.findings.is_empty() && c.gaps == 0 && c.overlong_lines == 0 && s.negotiations_over_limit == 0
+    let hashed = s.negotiations.iter().any(|n| !n.data.content.not_asked());
+    s.findings.is_empty() && c.gaps == 0 && c.overlong_lines == 0 && s.negotiations_over_limit == 0 && !hashed
 }
 
 /// One command of the log and its reply: `session 0  #5 RETR a.txt  -> 150 #6, 226 Transfer
@@ -496,6 +500,9 @@ fn negotiation(out: &mut String, st: &Style, n: &Negotiation) {
         None => {}
     }
     let _ = writeln!(out, "{line}");
+    if !n.data.content.not_asked() {
+        let _ = writeln!(out, "          {}", super::notes::content(&n.data.content));
+    }
 }
 
 /// `text` in lines of at most `width` bytes, words kept whole (a longer word stands alone).

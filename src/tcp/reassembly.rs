@@ -231,6 +231,14 @@ impl Reassembler {
         self.next
     }
 
+    /// The stream offset of sequence number `seq` (unwrapped nearest the next byte expected,
+    /// as a segment's is); None before the stream has started, or before its offset 0.
+    pub fn offset_of(&self, seq: u32) -> Option<u64> {
+        let base = self.base?;
+        let from = i64::try_from(self.next).ok()?;
+        u64::try_from(from.checked_add(super::seq::distance(seq, base, self.next))?).ok()
+    }
+
     /// `old` are bytes of a segment starting `behind` bytes before `next`, none at or after
     /// `next`. Counts them as retransmitted and, where the history still holds what was
     /// delivered there, counts the ones that differ.

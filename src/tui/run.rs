@@ -33,6 +33,8 @@ pub struct Options {
     pub report: bool,
     /// Colours allowed (no --no-color, no NO_COLOR).
     pub color: bool,
+    /// Data streams hashed (`--hash`): each transfer's detail shows its hashes.
+    pub hash: bool,
 }
 
 /// The analyzer's settings for a UI: the default ones, and each session keeps its control
@@ -95,8 +97,9 @@ pub fn run_with(inputs: Inputs, options: Options, trial: Trial) -> ExitCode {
     let stop = Arc::new(AtomicBool::new(false));
     let analysis = {
         let stop = stop.clone();
+        let settings = Settings { hash_data: options.hash, ..settings() };
         let report = options.report;
-        std::thread::spawn(move || analyze(inputs, feeder, stop, report, trial))
+        std::thread::spawn(move || analyze(inputs, feeder, stop, (settings, report), trial))
     };
 
     let mut app = App::new(Status::new(label, total), options.color);
@@ -126,11 +129,12 @@ pub fn run_with(inputs: Inputs, options: Options, trial: Trial) -> ExitCode {
 
 /// The analysis thread: frames from the reader into the analyzer, its events to the UI (and to
 /// the text report when asked), a snapshot at most every [`PUBLISH_EVERY`].
-fn analyze(inputs: Inputs, mut feeder: Feeder, stop: Arc<AtomicBool>, report: bool, trial: Trial) -> Outcome {
+/// `run`: the analyzer's settings, and whether a text report is written too.
+fn analyze(inputs: Inputs, mut feeder: Feeder, stop: Arc<AtomicBool>, (settings, report): (Settings, bool), trial: Trial) -> Outcome {
     // Never drawn: it counts the bytes read, for the status bar's progress.
     let progress = Progress::new(None, false);
     let mut text = report.then(|| Text::new(Vec::new(), false));
-    let mut analyzer = Analyzer::new(settings());
+    let mut analyzer = Analyzer::new(settings);
     let counters = |p: &Progress| SourceCounters { bytes: p.position(), drops: None };
     let mut read = drive::read(inputs, &progress, |batch| {
         if stop.load(Ordering::Relaxed) {

@@ -7,8 +7,8 @@
 //! word anything.
 
 use crate::model::{
-    AddressClass, Connection, Directions, Finding, FindingKind, Fix, Icmp, LoginStep, Mode, Negotiation, NegotiationCommand, Outcome,
-    Session, Severity, Side, Software, Text,
+    AddressClass, Connection, Content, Directions, Finding, FindingKind, Fix, Icmp, LoginStep, Mode, Negotiation, NegotiationCommand,
+    Outcome, Session, Severity, Side, Software, Text,
 };
 pub use crate::problems::Cause;
 use crate::report::ladder::worth_telling;
@@ -55,7 +55,16 @@ pub enum Fact {
     NoDataConnection { outcome: Outcome },
     /// The transfer command it served and its final reply.
     /// `command` is None when only the server's side was captured (`frame` is then the reply's).
-    Transfer { frame: u64, command: Option<String>, reply: Option<u16>, reply_frame: Option<u64>, reply_text: Option<String> },
+    /// `content`: what its data connection carried, hashed (`--hash`); absent when not asked.
+    Transfer {
+        frame: u64,
+        command: Option<String>,
+        reply: Option<u16>,
+        reply_frame: Option<u64>,
+        reply_text: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        content: Option<Content>,
+    },
     /// More negotiations than told.
     More { negotiations: u64 },
     /// One cause, with the finding that shows it.
@@ -217,6 +226,7 @@ fn negotiation(n: &Negotiation, replies_seen: bool, steps: &mut Vec<Fact>) {
             reply: d.reply_code,
             reply_frame: d.reply_frame,
             reply_text: d.reply_text.clone(),
+            content: (!d.content.not_asked()).then(|| d.content.clone()),
         };
         told.push((frame, vec![transfer]));
     }

@@ -284,6 +284,9 @@ fn negotiation_lines(theme: Theme, n: &Negotiation, replies_captured: bool, widt
     }
     lines.push(Line::from(second));
     lines.push(Line::raw(fit(&third, width)));
+    if !d.content.not_asked() {
+        lines.push(Line::raw(fit(&format!("    {}", crate::report::notes::content(&d.content)), width)));
+    }
     lines
 }
 
@@ -292,7 +295,7 @@ const LINES_PER_NEGOTIATION: usize = 3;
 fn data_line_count(s: &Row) -> usize {
     let findings = s.findings().len();
     let probable = s.record.as_ref().map_or(0, |r| r.probable_data_channels.len());
-    s.negotiations().len() * LINES_PER_NEGOTIATION
+    s.negotiations().iter().map(|n| LINES_PER_NEGOTIATION + usize::from(!n.data.content.not_asked())).sum::<usize>()
         + probable
         + if findings > 0 { findings + 1 } else { 0 }
         + s.negotiations().is_empty() as usize
