@@ -103,6 +103,9 @@ fn negotiation(command: NegotiationCommand, advertised: Option<&str>, reply_code
             aborted_frame: None,
             earlier_attempts: Vec::new(),
             transfer: None,
+            record: None,
+            asked: None,
+            carried: Default::default(),
         },
     }
 }
@@ -171,6 +174,18 @@ impl Build for Negotiation {
         change(&mut self);
         self
     }
+}
+
+/// A download of 100 bytes announced that carried 40, its data connection's last frame 20.
+fn cut_short() -> crate::model::transfer_record::TransferRecord {
+    use crate::model::transfer_record::{Asked, Carried, Ending, SizeFrom, TransferRecord};
+    let asked = Asked { announced: Some((100, SizeFrom::Preliminary)), ..Asked::default() };
+    let carried = Carried { seen: true, bytes: 40, closed: true, last_frame: 20, ..Carried::default() };
+    TransferRecord::new(
+        asked,
+        &carried,
+        &Ending { verdict: Some(crate::model::Verdict::Ok), reply_code: Some(226), aborted: false, capture_ended: false },
+    )
 }
 
 /// A finding as a row expects it.
@@ -613,6 +628,11 @@ fn rejection_rows() -> Vec<Row> {
             vec![want(DataCommandRejected, Error, &[15, 10], &[])],
         ),
         row(
+            "226 after fewer bytes than the 150 announced: incomplete, with the frame where the bytes stopped",
+            negotiating(base(), vec![worked().transfer("RETR f", 226, "Transfer complete.").with(|n| n.data.record = Some(cut_short()))]),
+            vec![want(TransferIncomplete, Error, &[14, 20, 15], &[])],
+        ),
+        row(
             "426 answering the client's ABOR: no data-channel problem, but the file did not come whole",
             negotiating(
                 base(),
@@ -856,7 +876,7 @@ fn all_kinds_and_severities() -> Vec<(FindingKind, Severity)> {
             UnexpectedPublicAddress => &[Warning, Error],
             UnexpectedControlPort => &[Warning],
             OneDirectionCaptured => &[Info],
-            TransferFailed => &[Error],
+            TransferFailed | TransferIncomplete => &[Error],
             // Outside any session (diagnose::unclaimed, tested there), not from a record.
             ControlConnectionFailed | DataWithoutControl => &[],
             LoginFailed => &[Warning, Error],
@@ -886,6 +906,7 @@ fn all_kinds_and_severities() -> Vec<(FindingKind, Severity)> {
         ControlConnectionFailed,
         DataWithoutControl,
         TransferFailed,
+        TransferIncomplete,
         LoginFailed,
         ServiceRefused,
         TlsRequired,

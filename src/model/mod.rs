@@ -23,6 +23,7 @@ pub mod record;
 pub mod server;
 pub mod software;
 pub mod transfer;
+pub mod transfer_record;
 
 pub use address::{classify, AddressClass};
 pub use event::{CommandLog, CommandReply, Event, Stats, Summary};

@@ -36,6 +36,7 @@ pub mod service_refused;
 pub mod tls_required;
 pub mod told;
 pub mod transfer_failed;
+pub mod transfer_incomplete;
 pub mod unexpected_control_port;
 pub mod unexpected_public_address;
 
@@ -90,6 +91,7 @@ pub fn words(text: &Text) -> &dyn Words {
         Text::ServiceRefused(t) => t,
         Text::TlsRequired(t) => t,
         Text::Guessing(t) => t,
+        Text::TransferIncomplete(t) => t,
     }
 }
 

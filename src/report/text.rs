@@ -496,6 +496,9 @@ fn negotiation(out: &mut String, st: &Style, n: &Negotiation) {
         None => {}
     }
     let _ = writeln!(out, "{line}");
+    if let Some(r) = n.data.record.as_ref().filter(|r| super::transfer::worth_a_line(r)) {
+        let _ = writeln!(out, "          {}", super::transfer::RecordLine(r));
+    }
 }
 
 /// `text` in lines of at most `width` bytes, words kept whole (a longer word stands alone).

@@ -55,7 +55,16 @@ pub enum Fact {
     NoDataConnection { outcome: Outcome },
     /// The transfer command it served and its final reply.
     /// `command` is None when only the server's side was captured (`frame` is then the reply's).
-    Transfer { frame: u64, command: Option<String>, reply: Option<u16>, reply_frame: Option<u64>, reply_text: Option<String> },
+    /// `record` is what it moved, when something crossed or might have.
+    Transfer {
+        frame: u64,
+        command: Option<String>,
+        reply: Option<u16>,
+        reply_frame: Option<u64>,
+        reply_text: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        record: Option<Box<crate::model::transfer_record::TransferRecord>>,
+    },
     /// More negotiations than told.
     More { negotiations: u64 },
     /// One cause, with the finding that shows it.
@@ -217,6 +226,7 @@ fn negotiation(n: &Negotiation, replies_seen: bool, steps: &mut Vec<Fact>) {
             reply: d.reply_code,
             reply_frame: d.reply_frame,
             reply_text: d.reply_text.clone(),
+            record: d.record.as_ref().filter(|r| crate::report::transfer::worth_a_line(r)).map(|r| Box::new(r.clone())),
         };
         told.push((frame, vec![transfer]));
     }
