@@ -1625,7 +1625,7 @@ fn active_port20_reset() -> Cap {
 /// is known (PWD, then CWD pub), TYPE I, and four downloads, each on its own passive connection:
 /// short.bin, 150 announcing 5000 bytes, 2000 carried and the data connection closed, 226
 /// (closed short); resumed.bin after REST 1000 (350), 150 announcing the whole 3000, 2000
-/// carried, 226 (complete); gap.bin, 150 announcing 3000, 1000 bytes the capture misses in the
+/// carried, 226 (complete); gap.bin, 150 announcing 3000, all sent, 1000 the capture misses in the
 /// middle, 226 (a gap); broken.bin, 150 announcing 4000, 1000 carried, 451 (ended by the
 /// server). Correct: transfer_incomplete twice (short.bin, broken.bin), exit 1.
 fn transfer_records() -> Cap {
@@ -1639,7 +1639,7 @@ fn transfer_records() -> Cap {
     let downloads: [(&str, Option<&str>, u16, u32, u32, &str); 4] = [
         ("short.bin", None, 5000, 2000, 0, "226 Transfer complete.\r\n"),
         ("resumed.bin", Some("1000"), 3000, 2000, 0, "226 Transfer complete.\r\n"),
-        ("gap.bin", None, 3000, 2000, 1000, "226 Transfer complete.\r\n"),
+        ("gap.bin", None, 3000, 3000, 1000, "226 Transfer complete.\r\n"),
         ("broken.bin", None, 4000, 1000, 0, "451 Local error in processing.\r\n"),
     ];
     for (i, (name, rest, announced, carried, missed, last)) in downloads.into_iter().enumerate() {

@@ -552,3 +552,40 @@ fn a_transfer_the_capture_cut_is_partial_for_that_reason() {
     assert_eq!((code, kinds(&v)), (0, vec![login()]));
     assert_eq!((record(&v)["completeness"].as_str(), record(&v)["partial"].as_str()), (Some("partial"), Some("capture_ended")));
 }
+
+#[test]
+fn the_crafted_transfer_records_read_as_their_readme_says() {
+    let (code, v, _) = analyze(&fixture("crafted/transfer-records.pcap"));
+    assert_eq!(code, 1);
+    let records: Vec<Value> = v["sessions"][0]["negotiations"].as_array().unwrap().iter().map(|n| n["data"]["record"].clone()).collect();
+    let read: Vec<(&str, &str, Option<&str>, u64, u64)> = records
+        .iter()
+        .map(|r| {
+            assert_eq!((r["cwd"].as_str(), r["type"].as_str()), (Some("/srv/ftp/pub"), Some("I")));
+            (
+                r["path"].as_str().unwrap(),
+                r["completeness"].as_str().unwrap(),
+                r["partial"].as_str(),
+                r["bytes"].as_u64().unwrap(),
+                r["missing_bytes"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        read,
+        vec![
+            ("short.bin", "partial", Some("closed_short"), 2000, 0),
+            ("resumed.bin", "complete", None, 2000, 0),
+            ("gap.bin", "partial", Some("gap"), 3000, 1000),
+            ("broken.bin", "partial", Some("server_ended"), 1000, 0),
+        ]
+    );
+    assert_eq!(records[1]["rest_offset"], 1000);
+    let cut: Vec<&str> = common::all_findings(&v)
+        .into_iter()
+        .filter(|f| f["kind"] == "transfer_incomplete")
+        .map(|f| f["details"]["argument"].as_str().unwrap())
+        .collect();
+    assert_eq!(cut, ["short.bin", "broken.bin"]);
+    assert!(!kinds(&v).contains(&transfer_failed()), "told once");
+}
