@@ -1621,6 +1621,17 @@ fn active_port20_reset() -> Cap {
     cap
 }
 
+/// One download of [`transfer_records`]: its file, a REST offset, the size its 150 announces,
+/// the bytes the server sends, how many of them the capture misses, the final reply.
+struct Download {
+    name: &'static str,
+    rest: Option<u32>,
+    announced: u32,
+    carried: u32,
+    missed: u32,
+    last: &'static str,
+}
+
 /// Transfer records (issue 22): one session 192.0.2.10:40030 -> 203.0.113.30:21 whose directory
 /// is known (PWD, then CWD pub), TYPE I, and four downloads, each on its own passive connection:
 /// short.bin, 150 announcing 5000 bytes, 2000 carried and the data connection closed, 226
@@ -1636,13 +1647,14 @@ fn transfer_records() -> Cap {
     c.cmd(&mut cap, "PWD\r\n", "257 \"/srv/ftp\" is the current directory\r\n");
     c.cmd(&mut cap, "CWD pub\r\n", "250 Directory successfully changed.\r\n");
     c.cmd(&mut cap, "TYPE I\r\n", "200 Switching to Binary mode.\r\n");
-    let downloads: [(&str, Option<&str>, u16, u32, u32, &str); 4] = [
-        ("short.bin", None, 5000, 2000, 0, "226 Transfer complete.\r\n"),
-        ("resumed.bin", Some("1000"), 3000, 2000, 0, "226 Transfer complete.\r\n"),
-        ("gap.bin", None, 3000, 3000, 1000, "226 Transfer complete.\r\n"),
-        ("broken.bin", None, 4000, 1000, 0, "451 Local error in processing.\r\n"),
+    let done = "226 Transfer complete.\r\n";
+    let downloads = [
+        Download { name: "short.bin", rest: None, announced: 5000, carried: 2000, missed: 0, last: done },
+        Download { name: "resumed.bin", rest: Some(1000), announced: 3000, carried: 2000, missed: 0, last: done },
+        Download { name: "gap.bin", rest: None, announced: 3000, carried: 3000, missed: 1000, last: done },
+        Download { name: "broken.bin", rest: None, announced: 4000, carried: 1000, missed: 0, last: "451 Local error in processing.\r\n" },
     ];
-    for (i, (name, rest, announced, carried, missed, last)) in downloads.into_iter().enumerate() {
+    for (i, Download { name, rest, announced, carried, missed, last }) in downloads.into_iter().enumerate() {
         let port = 50_300 + i as u16;
         let pasv = format!("227 Entering Passive Mode (203,0,113,30,{},{}).\r\n", port >> 8, port & 0xff);
         c.cmd(&mut cap, "PASV\r\n", &pasv);
