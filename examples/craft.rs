@@ -1638,7 +1638,9 @@ struct Download {
 /// (closed short); resumed.bin after REST 1000 (350), 150 announcing the whole 3000, 2000
 /// carried, 226 (complete); gap.bin, 150 announcing 3000, all sent, 1000 the capture misses in the
 /// middle, 226 (a gap); broken.bin, 150 announcing 4000, 1000 carried, 451 (ended by the
-/// server). Correct: transfer_incomplete twice (short.bin, broken.bin), exit 1.
+/// server); then TYPE A and logo.png, 120 bytes of a PNG (NUL among them), 226 (a binary file in
+/// ASCII mode). Correct: transfer_incomplete twice (short.bin, broken.bin), ascii_mode_binary
+/// (logo.png), exit 1.
 fn transfer_records() -> Cap {
     let mut cap = Cap::new();
     let (client, server) = (sa("192.0.2.10:40030"), sa("203.0.113.30:21"));
@@ -1676,6 +1678,20 @@ fn transfer_records() -> Cap {
         cap.tag = Tag::Control;
         c.s(&mut cap, last.as_bytes());
     }
+    // A binary file in ASCII mode: a PNG's first bytes, NUL among them.
+    c.cmd(&mut cap, "TYPE A\r\n", "200 Switching to ASCII mode.\r\n");
+    c.cmd(&mut cap, "PASV\r\n", "227 Entering Passive Mode (203,0,113,30,196,160).\r\n");
+    c.c(&mut cap, b"RETR logo.png\r\n");
+    cap.tag = Tag::Data;
+    let mut d = cap.open(SocketAddr::new(client.ip(), 41_040), SocketAddr::new(server.ip(), 50_336), 37_000, 38_000);
+    cap.tag = Tag::Control;
+    c.s(&mut cap, b"150 Opening ASCII mode data connection for logo.png (120 bytes).\r\n");
+    cap.tag = Tag::Data;
+    let png: Vec<u8> = [&b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"[..], &[0u8; 104]].concat();
+    d.s(&mut cap, &png);
+    d.close_by_server(&mut cap);
+    cap.tag = Tag::Control;
+    c.s(&mut cap, b"226 Transfer complete.\r\n");
     quit(&mut cap, &mut c);
     cap
 }

@@ -378,6 +378,10 @@ impl Analyzer {
         let Some(flow) = flow else { return };
         let state_changed = transport::track(&mut flow.conn, seg, frame, ts);
         flow.first_payload(seg, self.settings.max_line, self.settings.max_buffered);
+        if let (Role::Data { session, negotiation }, false) = (&flow.role, seg.payload.is_empty()) {
+            let (session, negotiation) = (*session, *negotiation);
+            flow.sample(seg.payload, || self.sessions.get(&session).is_some_and(|s| s.ascii_transfer(negotiation)));
+        }
         // Data packets are the bulk of a capture: a data connection's facts are copied into its
         // negotiation only when its state changes (SYN, SYN-ACK, FIN, RST); its byte counts are
         // read from the flow when the session settles, or copied when the flow is evicted.

@@ -40,7 +40,7 @@ const FIXTURES: &[&str] = &[
     "crafted/control-refused.pcap",
     "crafted/active-port20-reset.pcap",
     "no-control/pasv-ok-forwarded-client-not-port-21.pcap",
-    // Transfer records: complete, closed short, resumed, a gap, ended by the server.
+    // Transfer records: complete, closed short, resumed, a gap, ended by the server, binary in ASCII mode.
     "crafted/transfer-records.pcap",
 ];
 
@@ -75,6 +75,7 @@ const ENUMERATED: &[&str] = &[
     "completeness",
     "partial",
     "announced_by",
+    "not_text",
 ];
 
 fn root() -> PathBuf {

@@ -509,7 +509,7 @@ fn a_transfer_the_server_ended_without_abor_is_incomplete_not_refused() {
         let mut s = Script::passive(path)?;
         s.line(true, "RETR data.bin")?;
         s.line(false, "150 Opening BINARY mode data connection for data.bin (5000 bytes).")?;
-        s.download(&[1u8; 512])?;
+        s.download(&[b'x'; 512])?;
         s.line(false, "451 Local error in processing.")?;
         s.close()
     });
@@ -527,9 +527,9 @@ fn bytes_the_capture_missed_are_a_gap_not_a_short_transfer() {
         let mut s = Script::passive(path)?;
         s.line(true, "RETR data.bin")?;
         s.line(false, "150 Opening BINARY mode data connection for data.bin (3000 bytes).")?;
-        s.download(&[1u8; 1000])?;
+        s.download(&[b'x'; 1000])?;
         s.lost(1000);
-        s.download(&[1u8; 1000])?;
+        s.download(&[b'x'; 1000])?;
         s.line(false, "226 Transfer complete.")?;
         s.close()
     });
@@ -546,7 +546,7 @@ fn a_transfer_the_capture_cut_is_partial_for_that_reason() {
         let mut s = Script::passive(path)?;
         s.line(true, "RETR data.bin")?;
         s.line(false, "150 Opening BINARY mode data connection for data.bin (3000 bytes).")?;
-        s.download(&[1u8; 1000])?;
+        s.download(&[b'x'; 1000])?;
         s.end()
     });
     assert_eq!((code, kinds(&v)), (0, vec![login()]));
@@ -561,7 +561,7 @@ fn the_crafted_transfer_records_read_as_their_readme_says() {
     let read: Vec<(&str, &str, Option<&str>, u64, u64)> = records
         .iter()
         .map(|r| {
-            assert_eq!((r["cwd"].as_str(), r["type"].as_str()), (Some("/srv/ftp/pub"), Some("I")));
+            assert_eq!(r["cwd"].as_str(), Some("/srv/ftp/pub"));
             (
                 r["path"].as_str().unwrap(),
                 r["completeness"].as_str().unwrap(),
@@ -578,8 +578,14 @@ fn the_crafted_transfer_records_read_as_their_readme_says() {
             ("resumed.bin", "complete", None, 2000, 0),
             ("gap.bin", "partial", Some("gap"), 3000, 1000),
             ("broken.bin", "partial", Some("server_ended"), 1000, 0),
+            ("logo.png", "complete", None, 120, 0),
         ]
     );
+    let types: Vec<&str> = records.iter().map(|r| r["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["I", "I", "I", "I", "A"]);
+    assert_eq!((records[4]["not_text"].as_str(), records[4]["ascii_sample"]["sampled"].as_u64()), (Some("nul"), Some(120)));
+    assert!(records[..4].iter().all(|r| r.get("ascii_sample").is_none()), "TYPE I is not sampled");
+    assert!(kinds(&v).contains(&("ascii_mode_binary".into(), "warning".into())));
     assert_eq!(records[1]["rest_offset"], 1000);
     let cut: Vec<&str> = common::all_findings(&v)
         .into_iter()
@@ -588,4 +594,47 @@ fn the_crafted_transfer_records_read_as_their_readme_says() {
         .collect();
     assert_eq!(cut, ["short.bin", "broken.bin"]);
     assert!(!kinds(&v).contains(&transfer_failed()), "told once");
+}
+
+#[test]
+fn a_binary_file_in_ascii_mode_is_a_warning_and_only_type_a_is_sampled() {
+    let jpeg: Vec<u8> = [&[0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10][..], b"JFIF\0", &[0u8; 200]].concat();
+    let (code, v, _, _) = recorded("ascii-binary", |path| {
+        let mut s = Script::passive(path)?;
+        s.line(true, "RETR photo.jpg")?;
+        s.line(false, "150 Opening ASCII mode data connection for photo.jpg (211 bytes).")?;
+        s.download(&jpeg)?;
+        s.line(false, "226 Transfer complete.")?;
+        s.close()
+    });
+    assert_eq!((code, kinds(&v)), (0, vec![("ascii_mode_binary".into(), "warning".into()), login()]));
+    let r = record(&v);
+    assert_eq!((r["type"].as_str(), r["not_text"].as_str(), r["ascii_sample"]["sampled"].as_u64()), (Some("A"), Some("nul"), Some(211)));
+    let f = finding(&v, "ascii_mode_binary");
+    assert_eq!(f["summary"], "RETR photo.jpg in ASCII mode (TYPE A), but its bytes are not text: NUL bytes");
+    assert!(f["explanation"].as_str().unwrap().contains("vsftpd translates only with ascii_download_enable=YES"), "{f}");
+    // The same bytes in binary mode: nothing sampled, nothing to say.
+    let (code, v, _, _) = recorded("binary-binary", |path| {
+        let mut s = Script::passive(path)?;
+        s.line(true, "TYPE I")?;
+        s.line(false, "200 Switching to Binary mode.")?;
+        s.line(true, "RETR photo.jpg")?;
+        s.line(false, "150 Opening BINARY mode data connection for photo.jpg (211 bytes).")?;
+        s.download(&jpeg)?;
+        s.line(false, "226 Transfer complete.")?;
+        s.close()
+    });
+    assert_eq!((code, kinds(&v)), (0, vec![login()]));
+    assert_eq!((record(&v).get("ascii_sample"), record(&v).get("not_text")), (None, None));
+    // Text in ASCII mode: sampled, and text.
+    let (_, v, _, _) = recorded("ascii-text", |path| {
+        let mut s = Script::passive(path)?;
+        s.line(true, "RETR notes.txt")?;
+        s.line(false, "150 Opening ASCII mode data connection for notes.txt.")?;
+        s.download("a line of plain text\r\n".repeat(8).as_bytes())?;
+        s.line(false, "226 Transfer complete.")?;
+        s.close()
+    });
+    assert_eq!((record(&v)["ascii_sample"]["crlf"].as_u64(), record(&v).get("not_text")), (Some(8), None));
+    assert_eq!(kinds(&v), vec![login()]);
 }

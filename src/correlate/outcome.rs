@@ -139,6 +139,7 @@ fn carried(n: &NegState, conn: Option<&Conn>) -> Carried {
         first: c.syn.map_or(c.first_ts, |(_, t)| t),
         last: c.last_ts,
         last_frame: c.last_frame,
+        text: n.text_sample,
     }
 }
 

@@ -8,8 +8,8 @@ use super::Context;
 use crate::model::finding::group;
 use crate::model::finding::Intended;
 use crate::model::finding::{
-    Bounce, Failed, Leak, Mismatch, NotSeen, OutsideRange, Rejected, RewriteSeen, TransferFailed, TransferIncomplete, UnexpectedPublic,
-    Unparsable,
+    AsciiBinary, Bounce, Failed, Leak, Mismatch, NotSeen, OutsideRange, Rejected, RewriteSeen, TransferFailed, TransferIncomplete,
+    UnexpectedPublic, Unparsable,
 };
 use crate::model::transfer::{self, Failure, Verdict};
 use crate::model::transfer_record::Partial;
@@ -172,6 +172,24 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
     } else if let (Some(why), false) = (n.data.transfer.and_then(Verdict::failure), told) {
         out.push(transfer_failed(s, n, why));
     }
+    out.extend(ascii_mode_binary(s, n));
+}
+
+/// ascii_mode_binary: a TYPE A transfer whose first bytes are not text (the record's sample).
+fn ascii_mode_binary(s: &Session, n: &Negotiation) -> Option<Finding> {
+    let d = &n.data;
+    let r = d.record.as_ref()?;
+    let (why, sample) = r.not_text.zip(r.ascii_sample)?;
+    let (command, argument) = verb_and_argument(d.command.as_deref());
+    let upload = r.direction == Some(crate::model::transfer_record::Direction::Upload);
+    let frames: Vec<u64> = d.command_frame.into_iter().chain(d.connection.as_ref().map(|c| c.syn_frame)).collect();
+    let frames = if frames.is_empty() { vec![n.evidence_frame()] } else { frames };
+    let text = Text::AsciiBinary(AsciiBinary { why, software: s.software, upload });
+    let details = Details::AsciiBinary { command: command.clone(), argument, not_text: why, sample };
+    Some(Finding {
+        group: group((why, command)),
+        ..Finding::new(FindingKind::AsciiModeBinary, Severity::Warning, s.id, frames, text, details)
+    })
 }
 
 /// transfer_incomplete: a transfer whose record says it stopped short of its announced size or

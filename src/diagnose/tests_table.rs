@@ -188,6 +188,20 @@ fn cut_short() -> crate::model::transfer_record::TransferRecord {
     )
 }
 
+/// A TYPE A download of 100 bytes whose sample holds NUL bytes.
+fn binary_in_ascii() -> crate::model::transfer_record::TransferRecord {
+    use crate::model::text_sample::TextSample;
+    use crate::model::transfer_record::{Asked, Carried, Ending, TransferRecord};
+    let mut sample = TextSample::default();
+    sample.add(&[0u8; 100]);
+    let carried = Carried { seen: true, bytes: 100, closed: true, last_frame: 20, text: Some(sample), ..Carried::default() };
+    TransferRecord::new(
+        Asked::default(),
+        &carried,
+        &Ending { verdict: Some(crate::model::Verdict::Ok), reply_code: Some(226), aborted: false, capture_ended: false },
+    )
+}
+
 /// A finding as a row expects it.
 #[derive(Debug, PartialEq, Eq)]
 struct Want {
@@ -633,6 +647,14 @@ fn rejection_rows() -> Vec<Row> {
             vec![want(TransferIncomplete, Error, &[14, 20, 15], &[])],
         ),
         row(
+            "a TYPE A download whose first bytes hold NUL: a binary file in ASCII mode",
+            negotiating(
+                base(),
+                vec![worked().transfer("RETR f", 226, "Transfer complete.").with(|n| n.data.record = Some(binary_in_ascii()))],
+            ),
+            vec![want(AsciiModeBinary, Warning, &[14, 12], &[])],
+        ),
+        row(
             "426 answering the client's ABOR: no data-channel problem, but the file did not come whole",
             negotiating(
                 base(),
@@ -877,6 +899,7 @@ fn all_kinds_and_severities() -> Vec<(FindingKind, Severity)> {
             UnexpectedControlPort => &[Warning],
             OneDirectionCaptured => &[Info],
             TransferFailed | TransferIncomplete => &[Error],
+            AsciiModeBinary => &[Warning],
             // Outside any session (diagnose::unclaimed, tested there), not from a record.
             ControlConnectionFailed | DataWithoutControl => &[],
             LoginFailed => &[Warning, Error],
@@ -907,6 +930,7 @@ fn all_kinds_and_severities() -> Vec<(FindingKind, Severity)> {
         DataWithoutControl,
         TransferFailed,
         TransferIncomplete,
+        AsciiModeBinary,
         LoginFailed,
         ServiceRefused,
         TlsRequired,

@@ -66,6 +66,10 @@ impl Default for InForce {
 }
 
 impl InForce {
+    pub fn data_type(&self) -> DataType {
+        self.data_type
+    }
+
     /// The final reply to a command that asked for `setting`.
     pub fn answered(&mut self, setting: Setting, code: u16, text: &str) {
         let accepted = (200..300).contains(&code);

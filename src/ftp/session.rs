@@ -9,7 +9,8 @@ use crate::ftp::parse::{self, Verb};
 use crate::ftp::reply::{Reply, ReplyAssembler, ReplyEvent};
 use crate::model::login::REFUSAL_TEXT;
 use crate::model::record::{MASK, TIMELINE_TEXT};
-use crate::model::transfer_record::{announced_in, Asked, SizeFrom};
+use crate::model::text_sample::TextSample;
+use crate::model::transfer_record::{announced_in, Asked, DataType, SizeFrom};
 use crate::model::{
     Anomaly, CommandLog, CommandReply, ControlStats, Directions, Login, LoginStep, MatchedBy, Mode, NegotiationCommand, Refusal, Side,
     Timeline, Timestamp,
@@ -69,6 +70,8 @@ pub struct NegState {
     pub transfer: Option<Transfer>,
     /// The data connection that followed, updated by the analyzer with every packet on it.
     pub conn: Option<Conn>,
+    /// Its first bytes, counted for a TYPE A transfer (the analyzer's sample).
+    pub text_sample: Option<TextSample>,
     /// Earlier connections to this negotiation's endpoint that did not open, oldest first: the
     /// client (or, active, the server) tried again and `conn` is the later try.
     pub earlier: Vec<Conn>,
@@ -201,6 +204,16 @@ impl SessionState {
             pending: VecDeque::new(),
             auth_requested: false,
         }
+    }
+
+    /// Negotiation `n`'s transfer is TYPE A (its own, or, its command not read yet, the type in
+    /// force) and its data in clear text: its bytes are worth a look as text.
+    pub fn ascii_transfer(&self, n: u32) -> bool {
+        if self.tls_frame.is_some() || self.protected_data {
+            return false;
+        }
+        let asked = self.negotiations.get(n as usize).and_then(|neg| neg.transfer.as_ref()).map(|t| t.asked.data_type);
+        asked.unwrap_or(self.in_force.data_type()) == DataType::Ascii
     }
 
     pub fn encrypted(&self) -> bool {
@@ -647,6 +660,7 @@ impl NegState {
             malformed: None,
             transfer: None,
             conn: None,
+            text_sample: None,
             earlier: Vec::new(),
             matched_by: None,
             tie_ambiguous: false,

@@ -22,6 +22,7 @@ pub mod points;
 pub mod record;
 pub mod server;
 pub mod software;
+pub mod text_sample;
 pub mod transfer;
 pub mod transfer_record;
 

@@ -8,6 +8,7 @@
 //! nor decide a finding (diagnose does). Hashes of what crossed belong here too when they are
 //! computed (`sha256`, `md5`, why one is absent): fields of [`TransferRecord`], filled elsewhere.
 
+use super::text_sample::{NotText, TextSample};
 use super::{Timestamp, Verdict};
 use serde::Serialize;
 
@@ -149,6 +150,12 @@ pub struct TransferRecord {
     pub completeness: Completeness,
     /// The data connection's last frame, where the bytes stopped.
     pub last_frame: Option<u64>,
+    /// A TYPE A transfer's first bytes ([`TextSample`]), and why they are not text if they are
+    /// not; absent for other types and without a data connection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ascii_sample: Option<TextSample>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_text: Option<NotText>,
 }
 
 /// Whether the whole file (or listing) crossed.
@@ -205,6 +212,8 @@ pub struct Carried {
     pub first: Timestamp,
     pub last: Timestamp,
     pub last_frame: u64,
+    /// Its first bytes as text, for a TYPE A transfer.
+    pub text: Option<TextSample>,
 }
 
 /// The facts completeness is judged from, beyond what crossed.
@@ -293,6 +302,8 @@ impl TransferRecord {
             rate,
             completeness,
             last_frame: carried.seen.then_some(carried.last_frame),
+            ascii_sample: carried.text.filter(|_| asked.data_type == DataType::Ascii),
+            not_text: carried.text.filter(|_| asked.data_type == DataType::Ascii).and_then(|t| t.not_text()),
         }
     }
 

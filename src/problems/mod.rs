@@ -16,6 +16,7 @@
 
 pub mod address_mismatch;
 pub mod alg_rewrite;
+pub mod ascii_mode_binary;
 pub mod bounce_attempt;
 pub mod capture_drops;
 pub mod cleartext_credentials;
@@ -92,6 +93,7 @@ pub fn words(text: &Text) -> &dyn Words {
         Text::TlsRequired(t) => t,
         Text::Guessing(t) => t,
         Text::TransferIncomplete(t) => t,
+        Text::AsciiBinary(t) => t,
     }
 }
 
