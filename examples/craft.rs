@@ -1621,6 +1621,81 @@ fn active_port20_reset() -> Cap {
     cap
 }
 
+/// One download of [`transfer_records`]: its file, a REST offset, the size its 150 announces,
+/// the bytes the server sends, how many of them the capture misses, the final reply.
+struct Download {
+    name: &'static str,
+    rest: Option<u32>,
+    announced: u32,
+    carried: u32,
+    missed: u32,
+    last: &'static str,
+}
+
+/// Transfer records (issue 22): one session 192.0.2.10:40030 -> 203.0.113.30:21 whose directory
+/// is known (PWD, then CWD pub), TYPE I, and four downloads, each on its own passive connection:
+/// short.bin, 150 announcing 5000 bytes, 2000 carried and the data connection closed, 226
+/// (closed short); resumed.bin after REST 1000 (350), 150 announcing the whole 3000, 2000
+/// carried, 226 (complete); gap.bin, 150 announcing 3000, all sent, 1000 the capture misses in the
+/// middle, 226 (a gap); broken.bin, 150 announcing 4000, 1000 carried, 451 (ended by the
+/// server); then TYPE A and logo.png, 120 bytes of a PNG (NUL among them), 226 (a binary file in
+/// ASCII mode). Correct: transfer_incomplete twice (short.bin, broken.bin), ascii_mode_binary
+/// (logo.png), exit 1.
+fn transfer_records() -> Cap {
+    let mut cap = Cap::new();
+    let (client, server) = (sa("192.0.2.10:40030"), sa("203.0.113.30:21"));
+    let mut c = cap.open(client, server, 30_000, 31_000);
+    login(&mut cap, &mut c);
+    c.cmd(&mut cap, "PWD\r\n", "257 \"/srv/ftp\" is the current directory\r\n");
+    c.cmd(&mut cap, "CWD pub\r\n", "250 Directory successfully changed.\r\n");
+    c.cmd(&mut cap, "TYPE I\r\n", "200 Switching to Binary mode.\r\n");
+    let done = "226 Transfer complete.\r\n";
+    let downloads = [
+        Download { name: "short.bin", rest: None, announced: 5000, carried: 2000, missed: 0, last: done },
+        Download { name: "resumed.bin", rest: Some(1000), announced: 3000, carried: 2000, missed: 0, last: done },
+        Download { name: "gap.bin", rest: None, announced: 3000, carried: 3000, missed: 1000, last: done },
+        Download { name: "broken.bin", rest: None, announced: 4000, carried: 1000, missed: 0, last: "451 Local error in processing.\r\n" },
+    ];
+    for (i, Download { name, rest, announced, carried, missed, last }) in downloads.into_iter().enumerate() {
+        let port = 50_300 + i as u16;
+        let pasv = format!("227 Entering Passive Mode (203,0,113,30,{},{}).\r\n", port >> 8, port & 0xff);
+        c.cmd(&mut cap, "PASV\r\n", &pasv);
+        if let Some(offset) = rest {
+            c.cmd(&mut cap, &format!("REST {offset}\r\n"), &format!("350 Restart position accepted ({offset}).\r\n"));
+        }
+        c.c(&mut cap, format!("RETR {name}\r\n").as_bytes());
+        cap.tag = Tag::Data;
+        let (dc, ds) = (SocketAddr::new(client.ip(), 41_030 + i as u16), SocketAddr::new(server.ip(), port));
+        let mut d = cap.open(dc, ds, 32_000 + 1000 * i as u32, 33_000 + 1000 * i as u32);
+        cap.tag = Tag::Control;
+        c.s(&mut cap, format!("150 Opening BINARY mode data connection for {name} ({announced} bytes).\r\n").as_bytes());
+        cap.tag = Tag::Data;
+        let half = (carried - missed) / 2;
+        d.s(&mut cap, &vec![0x42; half as usize]);
+        d.sseq += missed;
+        d.s(&mut cap, &vec![0x42; (carried - missed - half) as usize]);
+        d.close_by_server(&mut cap);
+        cap.tag = Tag::Control;
+        c.s(&mut cap, last.as_bytes());
+    }
+    // A binary file in ASCII mode: a PNG's first bytes, NUL among them.
+    c.cmd(&mut cap, "TYPE A\r\n", "200 Switching to ASCII mode.\r\n");
+    c.cmd(&mut cap, "PASV\r\n", "227 Entering Passive Mode (203,0,113,30,196,160).\r\n");
+    c.c(&mut cap, b"RETR logo.png\r\n");
+    cap.tag = Tag::Data;
+    let mut d = cap.open(SocketAddr::new(client.ip(), 41_040), SocketAddr::new(server.ip(), 50_336), 37_000, 38_000);
+    cap.tag = Tag::Control;
+    c.s(&mut cap, b"150 Opening ASCII mode data connection for logo.png (120 bytes).\r\n");
+    cap.tag = Tag::Data;
+    let png: Vec<u8> = [&b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"[..], &[0u8; 104]].concat();
+    d.s(&mut cap, &png);
+    d.close_by_server(&mut cap);
+    cap.tag = Tag::Control;
+    c.s(&mut cap, b"226 Transfer complete.\r\n");
+    quit(&mut cap, &mut c);
+    cap
+}
+
 fn main() {
     let dir = std::env::args().nth(1).unwrap_or_else(|| "fixtures/crafted".into());
     let dir = Path::new(&dir);
@@ -1693,4 +1768,5 @@ fn main() {
     write("active-port20-reset.pcap", eth(&active_port20_reset()));
     write("time-earliest.pcapng", time_extreme("192.0.2.10", EARLIEST_OFFSET));
     write("time-latest.pcapng", time_extreme("203.0.113.5", LATEST_OFFSET));
+    write("transfer-records.pcap", eth(&transfer_records()));
 }

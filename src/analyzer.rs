@@ -402,6 +402,10 @@ impl Analyzer {
         if follow && flow.content.is_some() {
             content_segment(flow, seg, &self.sessions, &mut self.budget, &mut self.summary);
         }
+        if let (Role::Data { session, negotiation }, false) = (&flow.role, seg.payload.is_empty()) {
+            let (session, negotiation) = (*session, *negotiation);
+            flow.sample(seg.payload, || self.sessions.get(&session).is_some_and(|s| s.ascii_transfer(negotiation)));
+        }
         // Data packets are the bulk of a capture: a data connection's facts are copied into its
         // negotiation only when its state changes (SYN, SYN-ACK, FIN, RST); its byte counts are
         // read from the flow when the session settles, or copied when the flow is evicted.

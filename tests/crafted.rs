@@ -441,8 +441,18 @@ fn every_format_and_link_type_gives_the_same_analysis() {
         assert_eq!(c["unsupported_frames"], 0, "{file}");
         assert_eq!(c["tcp_connections"], 2, "{file}");
         assert_eq!(c["first_time"], plain["capture"]["first_time"], "{file}");
-        // Sessions and negotiations identical, data bytes included (from orig_len when cut).
-        assert_eq!(r["sessions"], plain["sessions"], "{file}");
+        // Sessions and negotiations identical, data bytes included (from orig_len when cut); the
+        // text sample of a TYPE A transfer reads the bytes captured, which a snap length cuts.
+        let sessions = |r: &Value| {
+            let mut sessions = r["sessions"].clone();
+            if file == "formats-snaplen.pcap" {
+                for n in sessions[0]["negotiations"].as_array_mut().unwrap() {
+                    n["data"]["record"].as_object_mut().unwrap().remove("ascii_sample");
+                }
+            }
+            sessions
+        };
+        assert_eq!(sessions(&r), sessions(&plain), "{file}");
         assert_eq!(findings(&r), findings(&plain), "{file}");
         // Only the snap length capture cut frames (its 3 data segments, to 64 bytes).
         let cut = if file == "formats-snaplen.pcap" { (3, 64) } else { (0, 0) };

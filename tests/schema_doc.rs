@@ -40,6 +40,8 @@ const FIXTURES: &[&str] = &[
     "crafted/control-refused.pcap",
     "crafted/active-port20-reset.pcap",
     "no-control/pasv-ok-forwarded-client-not-port-21.pcap",
+    // Transfer records: complete, closed short, resumed, a gap, ended by the server, binary in ASCII mode.
+    "crafted/transfer-records.pcap",
 ];
 
 /// Fields whose values are a closed set of words: each word must be in the document too.
@@ -68,6 +70,12 @@ const ENUMERATED: &[&str] = &[
     "role",
     "channel",
     "ending",
+    // Transfer records
+    "direction",
+    "completeness",
+    "partial",
+    "announced_by",
+    "not_text",
 ];
 
 fn root() -> PathBuf {
@@ -165,7 +173,7 @@ fn every_key_in_the_output_is_in_the_schema_document() {
 
     // The fixtures must keep exercising what the document describes, or this test checks less
     // than it seems to.
-    for event in ["session_start", "negotiation", "data_outcome", "command", "finding", "session_end", "stats", "summary"] {
+    for event in ["session_start", "negotiation", "data_outcome", "command", "transfer", "finding", "session_end", "stats", "summary"] {
         assert!(events.contains(event), "no fixture produced a `{event}` event any more");
     }
     assert!(seen.keys.len() > 100, "suspiciously few keys: {}", seen.keys.len());

@@ -339,3 +339,302 @@ fn a_refused_download_and_a_refused_upload_are_two_findings_of_one_session() {
     assert_eq!(summaries, ["RETR missing.txt refused: 550 Failed to open file.", "STOR upload.txt refused: 550 Permission denied."]);
     assert!(text.contains("ERROR transfer_failed            in 1 session(s)\n"), "sessions, not findings, are counted: {text}");
 }
+
+// ---- The transfer record (issue 22, items 1 and 4) ----
+
+impl Script {
+    /// `n` bytes from the server on the data connection that the capture does not hold.
+    fn lost(&mut self, n: u32) {
+        let (cseq, sseq) = self.data.expect("opened");
+        self.data = Some((cseq, sseq.wrapping_add(n)));
+    }
+
+    /// Bytes from the client on the data connection (an upload in passive mode).
+    fn upload(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let (cseq, sseq) = self.data.expect("opened");
+        self.p.tcp((CLIENT, 40_001), (SERVER, DATA_SERVER), cseq, sseq, PSH | ACK, bytes)?;
+        self.data = Some((cseq.wrapping_add(bytes.len() as u32), sseq));
+        Ok(())
+    }
+}
+
+/// The JSON document, the text report and the NDJSON lines of the capture `script` writes.
+fn recorded(name: &str, script: impl FnOnce(&Path) -> io::Result<()>) -> (i32, Value, String, Vec<Value>) {
+    let dir = common::scratch(&format!("ftpscope-records-{name}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.pcap"));
+    script(&path).unwrap();
+    let (code, v, text) = analyze(&path);
+    let ndjson = Command::new(env!("CARGO_BIN_EXE_ftpscope")).args(["analyze", "-q", "--ndjson"]).arg(&path).output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let events = String::from_utf8(ndjson.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    (code, v, text, events)
+}
+
+/// The first negotiation's transfer record.
+fn record(v: &Value) -> Value {
+    v["sessions"][0]["negotiations"][0]["data"]["record"].clone()
+}
+
+fn incomplete() -> (String, String) {
+    ("transfer_incomplete".into(), "error".into())
+}
+
+fn finding<'a>(v: &'a Value, kind: &str) -> &'a Value {
+    common::all_findings(v).into_iter().find(|f| f["kind"] == kind).unwrap_or_else(|| panic!("no {kind}"))
+}
+
+#[test]
+fn a_clean_download_records_its_directory_type_size_and_completeness() {
+    let (code, v, text, events) = recorded("clean", |path| {
+        let mut s = Script::passive(path)?;
+        for (from_client, line) in [
+            (true, "PWD"),
+            (false, "257 \"/home/ftp\" is the current directory"),
+            (true, "CWD pub/iso"),
+            (false, "250 Directory successfully changed."),
+            (true, "TYPE I"),
+            (false, "200 Switching to Binary mode."),
+            (true, "RETR disk.img"),
+            (false, "150 Opening BINARY mode data connection for disk.img (3000 bytes)."),
+        ] {
+            s.line(from_client, line)?;
+        }
+        s.download(&[0u8; 1000])?;
+        s.download(&[1u8; 2000])?;
+        s.line(false, "226 Transfer complete.")?;
+        s.close()
+    });
+    assert_eq!((code, kinds(&v)), (0, vec![login()]));
+    let r = record(&v);
+    assert_eq!(
+        (r["direction"].as_str(), r["path"].as_str(), r["cwd"].as_str(), r["type"].as_str()),
+        (Some("download"), Some("disk.img"), Some("/home/ftp/pub/iso"), Some("I"))
+    );
+    assert_eq!((r["transfer_mode"].as_str(), r["structure"].as_str(), r["rest_offset"].is_null()), (Some("S"), Some("F"), true));
+    assert_eq!(
+        (r["announced_size"].as_u64(), r["announced_by"].as_str(), r["bytes"].as_u64()),
+        (Some(3000), Some("preliminary"), Some(3000))
+    );
+    assert_eq!((r["completeness"].as_str(), r.get("partial"), r["missing_bytes"].as_u64()), (Some("complete"), None, Some(0)));
+    // The same record as its own NDJSON event, before the session's end.
+    let t: Vec<&Value> = events.iter().filter(|e| e["event"] == "transfer").collect();
+    assert_eq!(t.len(), 1);
+    assert_eq!(
+        (t[0]["command"].as_str(), t[0]["verdict"].as_str(), t[0]["bytes"].as_u64()),
+        (Some("RETR disk.img"), Some("ok"), Some(3000))
+    );
+    let at = |name: &str| events.iter().position(|e| e["event"] == name).unwrap();
+    assert!(at("transfer") < at("session_end"));
+    // A healthy session is one line in the text report: its transfers are counted there.
+    assert!(text.contains("1 transfer(s) ok, 3000 bytes"), "{text}");
+}
+
+#[test]
+fn an_upload_counts_the_clients_bytes_and_a_refused_name_crossed_nothing() {
+    let (code, v, _, _) = recorded("upload", |path| {
+        let mut s = Script::passive(path)?;
+        s.line(true, "STOR report.csv")?;
+        s.line(false, "150 Ok to send data.")?;
+        s.upload(b"a,b\n1,2\n")?;
+        s.line(false, "226 Transfer complete.")?;
+        s.close()
+    });
+    assert_eq!((code, kinds(&v)), (0, vec![login()]));
+    let r = record(&v);
+    assert_eq!((r["direction"].as_str(), r["type"].as_str(), r["cwd"].is_null()), (Some("upload"), Some("A"), true), "cwd never guessed");
+    assert_eq!((r["bytes"].as_u64(), r["announced_size"].is_null(), r["completeness"].as_str()), (Some(8), true, Some("complete")));
+    let (_, v, _, _) = recorded("refused", |path| {
+        let mut s = Script::passive(path)?;
+        s.line(true, "RETR missing")?;
+        s.line(false, "550 Failed to open file.")?;
+        s.close()
+    });
+    assert_eq!(record(&v)["completeness"], "nothing");
+}
+
+#[test]
+fn a_download_closed_short_of_its_announced_size_is_incomplete() {
+    let (code, v, text, _) = recorded("short", |path| {
+        let mut s = Script::passive(path)?;
+        s.line(true, "TYPE I")?;
+        s.line(false, "200 Switching to Binary mode.")?;
+        s.line(true, "RETR big.iso")?;
+        s.line(false, "150 Opening BINARY mode data connection for big.iso (10000 bytes).")?;
+        s.download(&[7u8; 1400])?;
+        s.download(&[7u8; 1400])?;
+        // The server says it completed; the data connection carried 2800 of 10000 bytes.
+        s.line(false, "226 Transfer complete.")?;
+        s.close()
+    });
+    assert_eq!((code, kinds(&v)), (1, vec![incomplete(), login()]));
+    let r = record(&v);
+    assert_eq!(
+        (r["completeness"].as_str(), r["partial"].as_str(), r["bytes"].as_u64()),
+        (Some("partial"), Some("closed_short"), Some(2800))
+    );
+    let f = finding(&v, "transfer_incomplete");
+    assert_eq!(f["summary"], "RETR big.iso incomplete: 2800 byte(s) of 10000, the data connection closed short");
+    assert_eq!((f["details"]["partial"].as_str(), f["details"]["expected_bytes"].as_u64()), (Some("closed_short"), Some(10000)));
+    let stopped = f["details"]["stopped_frame"].as_u64().unwrap();
+    assert!(f["frames"].as_array().unwrap().iter().any(|x| x.as_u64() == Some(stopped)), "the frame where it stopped: {f}");
+    assert!(f["explanation"].as_str().unwrap().contains("7200 short"), "{f}");
+    assert!(text.contains("download big.iso, TYPE I, 2800 bytes of 10000 announced"), "{text}");
+    assert!(!common::all_findings(&v).iter().any(|f| f["kind"] == "transfer_failed"), "told once");
+}
+
+#[test]
+fn a_resumed_download_is_not_short_for_the_bytes_before_its_offset() {
+    let (code, v, _, _) = recorded("rest", |path| {
+        let mut s = Script::passive(path)?;
+        s.line(true, "TYPE I")?;
+        s.line(false, "200 Switching to Binary mode.")?;
+        s.line(true, "REST 6000")?;
+        s.line(false, "350 Restart position accepted (6000).")?;
+        s.line(true, "RETR big.iso")?;
+        // vsftpd announces the whole file's size after REST.
+        s.line(false, "150 Opening BINARY mode data connection for big.iso (10000 bytes).")?;
+        s.download(&[7u8; 4000])?;
+        s.line(false, "226 Transfer complete.")?;
+        s.close()
+    });
+    assert_eq!((code, kinds(&v)), (0, vec![login()]));
+    let r = record(&v);
+    assert_eq!((r["rest_offset"].as_u64(), r["bytes"].as_u64(), r["completeness"].as_str()), (Some(6000), Some(4000), Some("complete")));
+}
+
+#[test]
+fn a_transfer_the_server_ended_without_abor_is_incomplete_not_refused() {
+    let (code, v, _, _) = recorded("451", |path| {
+        let mut s = Script::passive(path)?;
+        s.line(true, "RETR data.bin")?;
+        s.line(false, "150 Opening BINARY mode data connection for data.bin (5000 bytes).")?;
+        s.download(&[b'x'; 512])?;
+        s.line(false, "451 Local error in processing.")?;
+        s.close()
+    });
+    assert_eq!((code, kinds(&v)), (1, vec![incomplete(), login()]));
+    assert_eq!((record(&v)["completeness"].as_str(), record(&v)["partial"].as_str()), (Some("partial"), Some("server_ended")));
+    assert_eq!(
+        finding(&v, "transfer_incomplete")["summary"],
+        "RETR data.bin incomplete: 512 byte(s) of 5000, ended by the server: 451 Local error in processing."
+    );
+}
+
+#[test]
+fn bytes_the_capture_missed_are_a_gap_not_a_short_transfer() {
+    let (code, v, _, _) = recorded("gap", |path| {
+        let mut s = Script::passive(path)?;
+        s.line(true, "RETR data.bin")?;
+        s.line(false, "150 Opening BINARY mode data connection for data.bin (3000 bytes).")?;
+        s.download(&[b'x'; 1000])?;
+        s.lost(1000);
+        s.download(&[b'x'; 1000])?;
+        s.line(false, "226 Transfer complete.")?;
+        s.close()
+    });
+    // The server sent all of it: the capture did not hold it all. No finding.
+    assert_eq!((code, kinds(&v)), (0, vec![login()]));
+    let r = record(&v);
+    assert_eq!((r["bytes"].as_u64(), r["missing_bytes"].as_u64()), (Some(3000), Some(1000)));
+    assert_eq!((r["completeness"].as_str(), r["partial"].as_str()), (Some("partial"), Some("gap")));
+}
+
+#[test]
+fn a_transfer_the_capture_cut_is_partial_for_that_reason() {
+    let (code, v, _, _) = recorded("cut-short", |path| {
+        let mut s = Script::passive(path)?;
+        s.line(true, "RETR data.bin")?;
+        s.line(false, "150 Opening BINARY mode data connection for data.bin (3000 bytes).")?;
+        s.download(&[b'x'; 1000])?;
+        s.end()
+    });
+    assert_eq!((code, kinds(&v)), (0, vec![login()]));
+    assert_eq!((record(&v)["completeness"].as_str(), record(&v)["partial"].as_str()), (Some("partial"), Some("capture_ended")));
+}
+
+#[test]
+fn the_crafted_transfer_records_read_as_their_readme_says() {
+    let (code, v, _) = analyze(&fixture("crafted/transfer-records.pcap"));
+    assert_eq!(code, 1);
+    let records: Vec<Value> = v["sessions"][0]["negotiations"].as_array().unwrap().iter().map(|n| n["data"]["record"].clone()).collect();
+    let read: Vec<(&str, &str, Option<&str>, u64, u64)> = records
+        .iter()
+        .map(|r| {
+            assert_eq!(r["cwd"].as_str(), Some("/srv/ftp/pub"));
+            (
+                r["path"].as_str().unwrap(),
+                r["completeness"].as_str().unwrap(),
+                r["partial"].as_str(),
+                r["bytes"].as_u64().unwrap(),
+                r["missing_bytes"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        read,
+        vec![
+            ("short.bin", "partial", Some("closed_short"), 2000, 0),
+            ("resumed.bin", "complete", None, 2000, 0),
+            ("gap.bin", "partial", Some("gap"), 3000, 1000),
+            ("broken.bin", "partial", Some("server_ended"), 1000, 0),
+            ("logo.png", "complete", None, 120, 0),
+        ]
+    );
+    let types: Vec<&str> = records.iter().map(|r| r["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["I", "I", "I", "I", "A"]);
+    assert_eq!((records[4]["not_text"].as_str(), records[4]["ascii_sample"]["sampled"].as_u64()), (Some("nul"), Some(120)));
+    assert!(records[..4].iter().all(|r| r.get("ascii_sample").is_none()), "TYPE I is not sampled");
+    assert!(kinds(&v).contains(&("ascii_mode_binary".into(), "warning".into())));
+    assert_eq!(records[1]["rest_offset"], 1000);
+    let cut: Vec<&str> = common::all_findings(&v)
+        .into_iter()
+        .filter(|f| f["kind"] == "transfer_incomplete")
+        .map(|f| f["details"]["argument"].as_str().unwrap())
+        .collect();
+    assert_eq!(cut, ["short.bin", "broken.bin"]);
+    assert!(!kinds(&v).contains(&transfer_failed()), "told once");
+}
+
+#[test]
+fn a_binary_file_in_ascii_mode_is_a_warning_and_only_type_a_is_sampled() {
+    let jpeg: Vec<u8> = [&[0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10][..], b"JFIF\0", &[0u8; 200]].concat();
+    let (code, v, _, _) = recorded("ascii-binary", |path| {
+        let mut s = Script::passive(path)?;
+        s.line(true, "RETR photo.jpg")?;
+        s.line(false, "150 Opening ASCII mode data connection for photo.jpg (211 bytes).")?;
+        s.download(&jpeg)?;
+        s.line(false, "226 Transfer complete.")?;
+        s.close()
+    });
+    assert_eq!((code, kinds(&v)), (0, vec![("ascii_mode_binary".into(), "warning".into()), login()]));
+    let r = record(&v);
+    assert_eq!((r["type"].as_str(), r["not_text"].as_str(), r["ascii_sample"]["sampled"].as_u64()), (Some("A"), Some("nul"), Some(211)));
+    let f = finding(&v, "ascii_mode_binary");
+    assert_eq!(f["summary"], "RETR photo.jpg in ASCII mode (TYPE A), but its bytes are not text: NUL bytes");
+    assert!(f["explanation"].as_str().unwrap().contains("vsftpd translates only with ascii_download_enable=YES"), "{f}");
+    // The same bytes in binary mode: nothing sampled, nothing to say.
+    let (code, v, _, _) = recorded("binary-binary", |path| {
+        let mut s = Script::passive(path)?;
+        s.line(true, "TYPE I")?;
+        s.line(false, "200 Switching to Binary mode.")?;
+        s.line(true, "RETR photo.jpg")?;
+        s.line(false, "150 Opening BINARY mode data connection for photo.jpg (211 bytes).")?;
+        s.download(&jpeg)?;
+        s.line(false, "226 Transfer complete.")?;
+        s.close()
+    });
+    assert_eq!((code, kinds(&v)), (0, vec![login()]));
+    assert_eq!((record(&v).get("ascii_sample"), record(&v).get("not_text")), (None, None));
+    // Text in ASCII mode: sampled, and text.
+    let (_, v, _, _) = recorded("ascii-text", |path| {
+        let mut s = Script::passive(path)?;
+        s.line(true, "RETR notes.txt")?;
+        s.line(false, "150 Opening ASCII mode data connection for notes.txt.")?;
+        s.download("a line of plain text\r\n".repeat(8).as_bytes())?;
+        s.line(false, "226 Transfer complete.")?;
+        s.close()
+    });
+    assert_eq!((record(&v)["ascii_sample"]["crlf"].as_u64(), record(&v).get("not_text")), (Some(8), None));
+    assert_eq!(kinds(&v), vec![login()]);
+}

@@ -25,6 +25,7 @@ use crate::decode::TcpSegment;
 use crate::ftp::channel::Channel;
 use crate::ftp::probe::{self, Probe};
 use crate::ftp::session::SessionState;
+use crate::model::text_sample::TextSample;
 use crate::model::{MatchedBy, Timestamp};
 use crate::tcp::flow::{Conn, Evictable, FlowKey};
 use rustc_hash::FxHashMap;
@@ -62,6 +63,18 @@ pub(super) struct Flow {
     pub(super) listing_from: Option<std::net::SocketAddr>,
     /// A data connection's bytes in order, hashed, when asked (`Settings::hash_data`).
     pub(super) content: Option<Box<DataContent>>,
+    /// A data connection's first bytes, counted when its transfer is TYPE A (not for TYPE I:
+    /// the default stays as fast).
+    pub(super) sampling: Sampling,
+}
+
+/// Whether a data connection's bytes are sampled (see [`TextSample`]).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Sampling {
+    /// No payload yet: decided with the first.
+    Undecided,
+    Off,
+    On(TextSample),
 }
 
 impl Default for Flow {
@@ -86,7 +99,20 @@ impl Evictable for Flow {
 
 impl Flow {
     pub(super) fn new(conn: Conn, role: Role) -> Flow {
-        Flow { conn, role, held: Held::default(), listing_from: None, content: None }
+        Flow { conn, role, held: Held::default(), listing_from: None, content: None, sampling: Sampling::Undecided }
+    }
+
+    /// A data connection's payload: sampled when `ascii` (asked once, at the first payload)
+    /// says its transfer is TYPE A, until the sample is full.
+    pub(super) fn sample(&mut self, payload: &[u8], ascii: impl FnOnce() -> bool) {
+        if matches!(self.sampling, Sampling::Undecided) {
+            self.sampling = if ascii() { Sampling::On(TextSample::default()) } else { Sampling::Off };
+        }
+        if let Sampling::On(s) = &mut self.sampling {
+            if !s.full() {
+                s.add(payload);
+            }
+        }
     }
 
     /// A fresh connection's first payload decides whether it is watched as a possible control
@@ -189,6 +215,9 @@ impl Flow {
             Role::Data { session, negotiation } if session == s.id => {
                 if let Some(n) = s.negotiations.get_mut(negotiation as usize) {
                     retry::update(n, &self.conn);
+                    if let Sampling::On(sample) = self.sampling {
+                        n.text_sample = Some(sample);
+                    }
                 }
             }
             Role::Probable { session, index } if session == s.id => {

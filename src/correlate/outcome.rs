@@ -6,7 +6,8 @@
 
 use super::retry;
 use crate::ftp::session::{NegState, SessionState};
-use crate::model::{self, Connection, Directions, EndReason, Icmp, Outcome, Side, Software, Timestamp};
+use crate::model::transfer_record::{Carried, Direction};
+use crate::model::{self, Connection, Directions, EndReason, Icmp, Mode, Outcome, Side, Software, Timestamp};
 use crate::tcp::flow::{Conn, Dir};
 
 /// A connection whose SYN went unanswered for less than this before the capture ended may
@@ -109,7 +110,37 @@ pub fn negotiation_record(n: &NegState, end: Timestamp, captured: Directions) ->
             earlier_attempts,
             transfer: None,
             content: n.content.clone(),
+            record: None,
+            asked: n.transfer.as_ref().map(|t| t.asked.clone()),
+            carried: carried(n, conn.as_ref()),
         },
+    }
+}
+
+/// What the data connection carried the file's way. The FTP server is the data connection's
+/// server in passive mode and its client in active mode; without a transfer command, the way
+/// is not known and both count.
+fn carried(n: &NegState, conn: Option<&Conn>) -> Carried {
+    let Some(c) = conn else { return Carried::default() };
+    let from_server = n.transfer.as_ref().and_then(|t| t.asked.direction).map(Direction::from_server);
+    let toward = |from_server: bool| match (from_server, n.command.mode()) {
+        (true, Mode::Passive) | (false, Mode::Active) => Dir::ToClient,
+        (false, Mode::Passive) | (true, Mode::Active) => Dir::ToServer,
+    };
+    let (bytes, missing) = match from_server.map(toward) {
+        Some(Dir::ToClient) => (c.bytes_to_client, c.missing(Dir::ToClient)),
+        Some(Dir::ToServer) => (c.bytes_to_server, c.missing(Dir::ToServer)),
+        None => (c.bytes_to_client.saturating_add(c.bytes_to_server), c.missing(Dir::ToClient).saturating_add(c.missing(Dir::ToServer))),
+    };
+    Carried {
+        seen: true,
+        bytes,
+        missing,
+        closed: c.fin_frame.is_some() || c.rst.is_some(),
+        first: c.syn.map_or(c.first_ts, |(_, t)| t),
+        last: c.last_ts,
+        last_frame: c.last_frame,
+        text: n.text_sample,
     }
 }
 

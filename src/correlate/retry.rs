@@ -116,7 +116,14 @@ mod tests {
         assert!(!is_retry(&opened, &retry), "an established data connection is not retried");
         let mut ended = tried_once();
         let reply = ReplyRef { code: 425, frame: 13, text: "Failed to establish connection.".into() };
-        ended.transfer = Some(Transfer { frame: 12, command: Some("LIST".into()), preliminary: None, last: Some(reply), aborted: None });
+        ended.transfer = Some(Transfer {
+            frame: 12,
+            command: Some("LIST".into()),
+            preliminary: None,
+            last: Some(reply),
+            aborted: None,
+            asked: Default::default(),
+        });
         assert!(!is_retry(&ended, &retry), "after the transfer's final reply, a new connection is not this one's");
         assert!(!is_retry(&tried_once(), &tried_once().conn.unwrap()), "the same connection is no retry of itself");
     }

@@ -1,15 +1,18 @@
 //! Findings about one data-channel negotiation: an address that cannot be reached (leak), one
 //! that differs from the control connection's (NAT, multi-homing, bounce), a malformed one, a
 //! data connection that failed, a negotiation or transfer the server refused, and a transfer
-//! that failed (model::transfer) where none of those tells why.
+//! that failed (model::transfer) or stopped short (model::transfer_record) where none of those
+//! tells why.
 
 use super::Context;
 use crate::model::finding::group;
 use crate::model::finding::Intended;
 use crate::model::finding::{
-    Bounce, Failed, Leak, Mismatch, NotSeen, OutsideRange, Rejected, RewriteSeen, TransferFailed, UnexpectedPublic, Unparsable,
+    AsciiBinary, Bounce, Failed, Leak, Mismatch, NotSeen, OutsideRange, Rejected, RewriteSeen, TransferFailed, TransferIncomplete,
+    UnexpectedPublic, Unparsable,
 };
 use crate::model::transfer::{self, Failure, Verdict};
+use crate::model::transfer_record::Partial;
 use crate::model::{
     classify, AddressClass, ChannelSeen, Connection, Consequence, Details, Endpoints, FailedHow, FailureCause, Finding, FindingKind, Fix,
     Known, Mode, Negotiation, Outcome, PortRange, Rejection, ServerSetup, Session, Severity, Text, Tried, Via,
@@ -163,8 +166,74 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
     // A failed transfer is an error: told by the findings above when they name its cause (a
     // failed or missing data connection, a refusal of the data channel), else on its own.
     let told = out.get(first..).unwrap_or_default().iter().any(|f| f.severity == Severity::Error);
-    if let (Some(why), false) = (n.data.transfer.and_then(Verdict::failure), told) {
+    // A transfer cut short says so with its numbers; it is told once, as that or as a failure.
+    if let (Some(cut), false) = (transfer_incomplete(s, n), told) {
+        out.push(cut);
+    } else if let (Some(why), false) = (n.data.transfer.and_then(Verdict::failure), told) {
         out.push(transfer_failed(s, n, why));
+    }
+    out.extend(ascii_mode_binary(s, n));
+}
+
+/// ascii_mode_binary: a TYPE A transfer whose first bytes are not text (the record's sample).
+fn ascii_mode_binary(s: &Session, n: &Negotiation) -> Option<Finding> {
+    let d = &n.data;
+    let r = d.record.as_ref()?;
+    let (why, sample) = r.not_text.zip(r.ascii_sample)?;
+    let (command, argument) = verb_and_argument(d.command.as_deref());
+    let upload = r.direction == Some(crate::model::transfer_record::Direction::Upload);
+    let frames: Vec<u64> = d.command_frame.into_iter().chain(d.connection.as_ref().map(|c| c.syn_frame)).collect();
+    let frames = if frames.is_empty() { vec![n.evidence_frame()] } else { frames };
+    let text = Text::AsciiBinary(AsciiBinary { why, software: s.software, upload });
+    let details = Details::AsciiBinary { command: command.clone(), argument, not_text: why, sample };
+    Some(Finding {
+        group: group((why, command)),
+        ..Finding::new(FindingKind::AsciiModeBinary, Severity::Warning, s.id, frames, text, details)
+    })
+}
+
+/// transfer_incomplete: a transfer whose record says it stopped short of its announced size or
+/// was ended by the server without ABOR; its command, reply and the frame where the bytes
+/// stopped. A gap in the capture, an ABOR or the capture's end are not the transfer's problem.
+fn transfer_incomplete(s: &Session, n: &Negotiation) -> Option<Finding> {
+    let d = &n.data;
+    let r = d.record.as_ref()?;
+    let why = r.completeness.partial().filter(|p| matches!(p, Partial::ClosedShort | Partial::ServerEnded))?;
+    let (command, argument) = verb_and_argument(d.command.as_deref());
+    let stopped_frame = r.last_frame;
+    let mut frames: Vec<u64> = Vec::with_capacity(3);
+    for frame in d.command_frame.into_iter().chain(stopped_frame).chain(d.reply_frame) {
+        if !frames.contains(&frame) {
+            frames.push(frame);
+        }
+    }
+    if frames.is_empty() {
+        frames.push(n.evidence_frame());
+    }
+    let text =
+        TransferIncomplete { why, bytes: r.bytes, expected: r.expected(), rest_offset: r.rest_offset, code: d.reply_code, stopped_frame };
+    let details = Details::Incomplete {
+        command: command.clone(),
+        argument,
+        reply_code: d.reply_code,
+        reply_text: d.reply_text.clone(),
+        partial: why,
+        bytes: r.bytes,
+        expected_bytes: r.expected(),
+        rest_offset: r.rest_offset,
+        stopped_frame,
+    };
+    Some(Finding {
+        group: group((why, d.reply_code, command)),
+        ..Finding::new(FindingKind::TransferIncomplete, Severity::Error, s.id, frames, Text::TransferIncomplete(text), details)
+    })
+}
+
+/// A transfer command's verb and its argument, if any.
+fn verb_and_argument(command: Option<&str>) -> (Option<String>, Option<String>) {
+    match command.map(|c| c.split_once(' ').unwrap_or((c, ""))) {
+        Some((verb, arg)) => (Some(verb.to_string()), Some(arg.to_string()).filter(|a| !a.is_empty())),
+        None => (None, None),
     }
 }
 
@@ -172,10 +241,7 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
 /// what failed: a name, a permission, space, or the client's own ABOR).
 fn transfer_failed(s: &Session, n: &Negotiation, why: Failure) -> Finding {
     let d = &n.data;
-    let (command, argument) = match d.command.as_deref().map(|c| c.split_once(' ').unwrap_or((c, ""))) {
-        Some((verb, arg)) => (Some(verb.to_string()), Some(arg.to_string()).filter(|a| !a.is_empty())),
-        None => (None, None),
-    };
+    let (command, argument) = verb_and_argument(d.command.as_deref());
     let mut frames: Vec<u64> = Vec::with_capacity(3);
     for frame in d.command_frame.into_iter().chain(d.aborted_frame).chain(d.reply_frame) {
         if !frames.contains(&frame) {

@@ -104,6 +104,9 @@ fn negotiation(command: NegotiationCommand, advertised: Option<&str>, reply_code
             earlier_attempts: Vec::new(),
             transfer: None,
             content: Default::default(),
+            record: None,
+            asked: None,
+            carried: Default::default(),
         },
     }
 }
@@ -172,6 +175,32 @@ impl Build for Negotiation {
         change(&mut self);
         self
     }
+}
+
+/// A download of 100 bytes announced that carried 40, its data connection's last frame 20.
+fn cut_short() -> crate::model::transfer_record::TransferRecord {
+    use crate::model::transfer_record::{Asked, Carried, Ending, SizeFrom, TransferRecord};
+    let asked = Asked { announced: Some((100, SizeFrom::Preliminary)), ..Asked::default() };
+    let carried = Carried { seen: true, bytes: 40, closed: true, last_frame: 20, ..Carried::default() };
+    TransferRecord::new(
+        asked,
+        &carried,
+        &Ending { verdict: Some(crate::model::Verdict::Ok), reply_code: Some(226), aborted: false, capture_ended: false },
+    )
+}
+
+/// A TYPE A download of 100 bytes whose sample holds NUL bytes.
+fn binary_in_ascii() -> crate::model::transfer_record::TransferRecord {
+    use crate::model::text_sample::TextSample;
+    use crate::model::transfer_record::{Asked, Carried, Ending, TransferRecord};
+    let mut sample = TextSample::default();
+    sample.add(&[0u8; 100]);
+    let carried = Carried { seen: true, bytes: 100, closed: true, last_frame: 20, text: Some(sample), ..Carried::default() };
+    TransferRecord::new(
+        Asked::default(),
+        &carried,
+        &Ending { verdict: Some(crate::model::Verdict::Ok), reply_code: Some(226), aborted: false, capture_ended: false },
+    )
 }
 
 /// A finding as a row expects it.
@@ -614,6 +643,19 @@ fn rejection_rows() -> Vec<Row> {
             vec![want(DataCommandRejected, Error, &[15, 10], &[])],
         ),
         row(
+            "226 after fewer bytes than the 150 announced: incomplete, with the frame where the bytes stopped",
+            negotiating(base(), vec![worked().transfer("RETR f", 226, "Transfer complete.").with(|n| n.data.record = Some(cut_short()))]),
+            vec![want(TransferIncomplete, Error, &[14, 20, 15], &[])],
+        ),
+        row(
+            "a TYPE A download whose first bytes hold NUL: a binary file in ASCII mode",
+            negotiating(
+                base(),
+                vec![worked().transfer("RETR f", 226, "Transfer complete.").with(|n| n.data.record = Some(binary_in_ascii()))],
+            ),
+            vec![want(AsciiModeBinary, Warning, &[14, 12], &[])],
+        ),
+        row(
             "426 answering the client's ABOR: no data-channel problem, but the file did not come whole",
             negotiating(
                 base(),
@@ -857,7 +899,8 @@ fn all_kinds_and_severities() -> Vec<(FindingKind, Severity)> {
             UnexpectedPublicAddress => &[Warning, Error],
             UnexpectedControlPort => &[Warning],
             OneDirectionCaptured => &[Info],
-            TransferFailed => &[Error],
+            TransferFailed | TransferIncomplete => &[Error],
+            AsciiModeBinary => &[Warning],
             // Outside any session (diagnose::unclaimed, tested there), not from a record.
             ControlConnectionFailed | DataWithoutControl => &[],
             LoginFailed => &[Warning, Error],
@@ -887,6 +930,8 @@ fn all_kinds_and_severities() -> Vec<(FindingKind, Severity)> {
         ControlConnectionFailed,
         DataWithoutControl,
         TransferFailed,
+        TransferIncomplete,
+        AsciiModeBinary,
         LoginFailed,
         ServiceRefused,
         TlsRequired,

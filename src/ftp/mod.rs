@@ -12,6 +12,7 @@ pub const IMPLICIT_FTPS_PORT: u16 = 990;
 
 pub mod channel;
 pub mod detect;
+pub mod in_force;
 pub mod lines;
 pub mod listing;
 pub mod parse;

@@ -38,10 +38,17 @@ pub enum Verb {
     Type,
     Quit,
     Abor,
+    /// CWD and XCWD; CDUP and XCUP; PWD and XPWD: where the client is.
+    Cwd,
+    Cdup,
+    Pwd,
+    Mode,
+    Stru,
+    Size,
     Other,
 }
 
-const VERBS: [(&[u8], Verb); 24] = [
+const VERBS: [(&[u8], Verb); 33] = [
     (b"USER", Verb::User),
     (b"PASS", Verb::Pass),
     (b"ACCT", Verb::Acct),
@@ -66,6 +73,15 @@ const VERBS: [(&[u8], Verb); 24] = [
     (b"TYPE", Verb::Type),
     (b"QUIT", Verb::Quit),
     (b"ABOR", Verb::Abor),
+    (b"CWD", Verb::Cwd),
+    (b"XCWD", Verb::Cwd),
+    (b"CDUP", Verb::Cdup),
+    (b"XCUP", Verb::Cdup),
+    (b"PWD", Verb::Pwd),
+    (b"XPWD", Verb::Pwd),
+    (b"MODE", Verb::Mode),
+    (b"STRU", Verb::Stru),
+    (b"SIZE", Verb::Size),
 ];
 
 impl Verb {

@@ -4,10 +4,13 @@
 //! Owns: the meaning of the control channel. Must not touch: packets, reassembly, the data
 //! connections themselves (it only announces, through [`Effect`], what the analyzer must expect).
 
+use crate::ftp::in_force::{InForce, Setting};
 use crate::ftp::parse::{self, Verb};
 use crate::ftp::reply::{Reply, ReplyAssembler, ReplyEvent};
 use crate::model::login::REFUSAL_TEXT;
 use crate::model::record::{MASK, TIMELINE_TEXT};
+use crate::model::text_sample::TextSample;
+use crate::model::transfer_record::{announced_in, Asked, DataType, SizeFrom};
 use crate::model::{
     Anomaly, CommandLog, CommandReply, ControlStats, Directions, Login, LoginStep, MatchedBy, Mode, NegotiationCommand, Refusal, Side,
     Timeline, Timestamp,
@@ -45,6 +48,8 @@ pub struct Transfer {
     /// The client sent ABOR while the transfer was running (frame): the 426 that follows is
     /// RFC 959's answer to it, not a failure.
     pub aborted: Option<u64>,
+    /// What the control channel told of it: direction, path, directory, TYPE, REST, size.
+    pub asked: Asked,
 }
 
 #[derive(Debug, Clone)]
@@ -65,6 +70,8 @@ pub struct NegState {
     pub transfer: Option<Transfer>,
     /// The data connection that followed, updated by the analyzer with every packet on it.
     pub conn: Option<Conn>,
+    /// Its first bytes, counted for a TYPE A transfer (the analyzer's sample).
+    pub text_sample: Option<TextSample>,
     /// Earlier connections to this negotiation's endpoint that did not open, oldest first: the
     /// client (or, active, the server) tried again and `conn` is the later try.
     pub earlier: Vec<Conn>,
@@ -97,6 +104,8 @@ struct Pending {
     /// the wire (not a malformed line, not one implied by its reply), and only when the log is
     /// kept.
     log: Option<Box<CommandLog>>,
+    /// What the command changes once its reply accepts it (TYPE, CWD, REST ...).
+    setting: Option<Box<Setting>>,
 }
 
 /// What a line did that the analyzer must act on.
@@ -155,6 +164,8 @@ pub struct SessionState {
     /// Commands settled (answered, or known never to be) since the analyzer last took them:
     /// it drains them after every segment, so this holds a segment's worth.
     pub logged: Vec<CommandLog>,
+    /// TYPE, MODE, STRU, the directory, REST and SIZE, as the replies accepted them.
+    in_force: InForce,
     replies_in: ReplyAssembler,
     pending: VecDeque<Pending>,
     auth_requested: bool,
@@ -191,10 +202,21 @@ impl SessionState {
             timeline: Timeline::default(),
             log_commands: false,
             logged: Vec::new(),
+            in_force: InForce::default(),
             replies_in: ReplyAssembler::new(),
             pending: VecDeque::new(),
             auth_requested: false,
         }
+    }
+
+    /// Negotiation `n`'s transfer is TYPE A (its own, or, its command not read yet, the type in
+    /// force) and its data in clear text: its bytes are worth a look as text.
+    pub fn ascii_transfer(&self, n: u32) -> bool {
+        if self.tls_frame.is_some() || self.protected_data {
+            return false;
+        }
+        let asked = self.negotiations.get(n as usize).and_then(|neg| neg.transfer.as_ref()).map(|t| t.asked.data_type);
+        asked.unwrap_or(self.in_force.data_type()) == DataType::Ascii
     }
 
     pub fn encrypted(&self) -> bool {
@@ -255,7 +277,7 @@ impl SessionState {
                 self.anomaly(frame, "malformed_command", format!("not an FTP command ({} bytes)", line.len()), excerpt);
                 // The server answers it ("500 Unknown command."): it waits for a reply like any
                 // command, or that reply would be paired with the next one.
-                self.push_pending(Pending { verb: Verb::Other, frame, negotiation: None, transfer_of: None, log: None });
+                self.push_pending(Pending { verb: Verb::Other, frame, negotiation: None, transfer_of: None, log: None, setting: None });
             }
             return;
         };
@@ -265,7 +287,8 @@ impl SessionState {
             last.followed = true;
         }
         let log = self.log_commands.then(|| Box::new(logged_command(frame, line, &cmd)));
-        let mut pending = Pending { verb: cmd.verb, frame, negotiation: None, transfer_of: None, log };
+        let setting = Setting::of(&cmd, || printable(at_most(cmd.arg, MAX_TEXT))).map(Box::new);
+        let mut pending = Pending { verb: cmd.verb, frame, negotiation: None, transfer_of: None, log, setting };
         if let Some(step) = login_step(cmd.verb) {
             self.login.unanswered = Some((step, frame));
         }
@@ -316,12 +339,15 @@ impl SessionState {
                 let n = self.negotiations.len().checked_sub(1);
                 if let Some((n, neg)) = n.zip(self.negotiations.last_mut()) {
                     if neg.transfer.is_none() {
-                        let mut text = printable(cmd.name).to_ascii_uppercase();
-                        if !cmd.arg.is_empty() {
+                        let verb = printable(cmd.name).to_ascii_uppercase();
+                        let path = (!cmd.arg.is_empty()).then(|| printable(at_most(cmd.arg, MAX_TEXT)));
+                        let mut text = verb.clone();
+                        if let Some(path) = &path {
                             text.push(' ');
-                            text.push_str(&printable(at_most(cmd.arg, MAX_TEXT)));
+                            text.push_str(path);
                         }
-                        neg.transfer = Some(Transfer { frame, command: Some(text), preliminary: None, last: None, aborted: None });
+                        let asked = self.in_force.for_transfer(&verb, path);
+                        neg.transfer = Some(Transfer { frame, command: Some(text), preliminary: None, last: None, aborted: None, asked });
                         pending.transfer_of = Some(n as u32);
                     }
                 }
@@ -451,12 +477,15 @@ impl SessionState {
                 log.preliminary.get_or_insert_with(command_reply);
             }
         }
-        let front = Pending { log: None, ..*front };
+        let front = Pending { log: None, setting: None, ..*front };
         if !preliminary {
             if let Some(answered) = self.pending.pop_front() {
                 if let Some(mut log) = answered.log {
                     log.reply = Some(command_reply());
                     self.logged.push(*log);
+                }
+                if let Some(setting) = answered.setting {
+                    self.in_force.answered(*setting, reply.code, &printable(at_most(first_line, MAX_TEXT)));
                 }
             }
             self.on_login_reply(&front, frame, ts, reply.code, first_line);
@@ -468,7 +497,11 @@ impl SessionState {
         if let Some(n) = front.transfer_of {
             if let Some(t) = self.negotiations.get_mut(n as usize).and_then(|neg| neg.transfer.as_mut()) {
                 if preliminary {
-                    t.preliminary = Some(reply_ref());
+                    let first = reply_ref();
+                    if let Some(size) = announced_in(&first.text) {
+                        t.asked.announced = Some((size, SizeFrom::Preliminary));
+                    }
+                    t.preliminary = Some(first);
                 } else {
                     t.last = Some(reply_ref());
                 }
@@ -546,7 +579,7 @@ impl SessionState {
         let mut neg = NegState::new(frame, ts, command);
         neg.command_implied = true;
         let negotiation = self.push_negotiation(neg);
-        self.push_pending(Pending { verb, frame, negotiation, transfer_of: None, log: None });
+        self.push_pending(Pending { verb, frame, negotiation, transfer_of: None, log: None, setting: None });
     }
 
     fn implied_transfer(&mut self, frame: u64) {
@@ -555,9 +588,10 @@ impl SessionState {
         if neg.transfer.is_some() || neg.reply.as_ref().is_none_or(|r| r.code >= 300) {
             return;
         }
-        neg.transfer = Some(Transfer { frame, command: None, preliminary: None, last: None, aborted: None });
+        let asked = self.in_force.for_unknown_transfer();
+        neg.transfer = Some(Transfer { frame, command: None, preliminary: None, last: None, aborted: None, asked });
         // Any transfer verb: what the replies are matched against.
-        self.push_pending(Pending { verb: Verb::List, frame, negotiation: None, transfer_of: Some(n as u32), log: None });
+        self.push_pending(Pending { verb: Verb::List, frame, negotiation: None, transfer_of: Some(n as u32), log: None, setting: None });
     }
 }
 
@@ -629,6 +663,7 @@ impl NegState {
             malformed: None,
             transfer: None,
             conn: None,
+            text_sample: None,
             earlier: Vec::new(),
             matched_by: None,
             tie_ambiguous: false,

@@ -4,6 +4,9 @@
 //! a report-side view (report::record), as the words are.
 
 use super::record::Icmp;
+use super::text_sample::{NotText, TextSample};
+use super::transfer_record::Partial;
+use super::Software;
 use super::{
     AddressClass, Directions, Failure, Fix, LoginReason, MatchedBy, Mode, NegotiationCommand, Outcome, PortRange, ServiceReason, Severity,
     Side,
@@ -60,6 +63,11 @@ pub enum FindingKind {
     TlsRequired,
     /// Many failed logins from one address in a short time, across sessions.
     PasswordGuessing,
+    /// A transfer that ended short of its announced size, or that the server ended (426, 451,
+    /// 552) without the client's ABOR, where no other finding of its negotiation tells it.
+    TransferIncomplete,
+    /// A TYPE A (ASCII) transfer whose bytes are not text: a binary file in ASCII mode.
+    AsciiModeBinary,
 }
 
 impl FindingKind {
@@ -89,6 +97,8 @@ impl FindingKind {
             FindingKind::ServiceRefused => "service_refused",
             FindingKind::TlsRequired => "tls_required",
             FindingKind::PasswordGuessing => "password_guessing",
+            FindingKind::TransferIncomplete => "transfer_incomplete",
+            FindingKind::AsciiModeBinary => "ascii_mode_binary",
         }
     }
 }
@@ -226,6 +236,8 @@ pub enum Text {
     ServiceRefused(ServiceRefused),
     TlsRequired(TlsRequired),
     Guessing(Guessing),
+    TransferIncomplete(TransferIncomplete),
+    AsciiBinary(AsciiBinary),
 }
 
 /// login_failed: why, and whether a later try in the same session got in (a typo); the user,
@@ -479,6 +491,31 @@ pub struct TransferFailed {
     pub aborted_frame: Option<u64>,
 }
 
+/// transfer_incomplete: why it is partial and the numbers; the command, reply and frames are in
+/// the details.
+#[derive(Debug, Clone, Copy)]
+pub struct TransferIncomplete {
+    pub why: Partial,
+    /// Bytes the data connection carried the file's way.
+    pub bytes: u64,
+    /// The bytes expected (the announced size less a REST offset), when announced.
+    pub expected: Option<u64>,
+    pub rest_offset: Option<u64>,
+    /// The transfer's final reply code.
+    pub code: Option<u16>,
+    /// The data connection's last frame: where the bytes stopped.
+    pub stopped_frame: Option<u64>,
+}
+
+/// ascii_mode_binary: why the bytes are not text, and the server (whether it translates line
+/// ends in ASCII mode depends on it); the command and the counts are in the details.
+#[derive(Debug, Clone, Copy)]
+pub struct AsciiBinary {
+    pub why: NotText,
+    pub software: Software,
+    pub upload: bool,
+}
+
 /// The data connection a negotiation led to, as an explanation names it.
 #[derive(Debug, Clone, Copy)]
 pub struct Via {
@@ -608,6 +645,22 @@ pub enum Details {
     /// transfer_failed: the transfer command's verb and argument (a file name: RETR, STOR ...
     /// never carry a password), the final reply if any, and why it failed
     Transfer { command: Option<String>, argument: Option<String>, reply_code: Option<u16>, reply_text: Option<String>, reason: Failure },
+    /// ascii_mode_binary: the command's verb and argument, why its bytes are not text, and the
+    /// counts of its sample.
+    AsciiBinary { command: Option<String>, argument: Option<String>, not_text: NotText, sample: TextSample },
+    /// transfer_incomplete: the command's verb and argument, the final reply if any, why the
+    /// transfer is partial, the bytes carried and expected, and the frame where they stopped.
+    Incomplete {
+        command: Option<String>,
+        argument: Option<String>,
+        reply_code: Option<u16>,
+        reply_text: Option<String>,
+        partial: Partial,
+        bytes: u64,
+        expected_bytes: Option<u64>,
+        rest_offset: Option<u64>,
+        stopped_frame: Option<u64>,
+    },
     /// private_address_leak
     Leak {
         side: &'static str,

@@ -24,7 +24,9 @@ pub mod points;
 pub mod record;
 pub mod server;
 pub mod software;
+pub mod text_sample;
 pub mod transfer;
+pub mod transfer_record;
 
 pub use address::{classify, AddressClass};
 pub use content::{Content, ContentSink, HashAbsent, Kept, StreamEnd, StreamId};

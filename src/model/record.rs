@@ -3,6 +3,7 @@
 //! the session settles; diagnosis reads it, and every output (JSON, NDJSON, text, UI) is a view.
 //! The JSON field names are the schema (docs/schema.md).
 
+use super::transfer_record::{Asked, Carried, TransferRecord};
 use super::{AddressClass, Finding, MatchedBy, Mode, NegotiationCommand, Outcome, Software, Timestamp, Verdict};
 use serde::{Serialize, Serializer};
 use std::fmt;
@@ -288,6 +289,16 @@ pub struct DataChannel {
     /// What the data connection carried, hashed (`--hash`, `--extract`); left out when not asked.
     #[serde(skip_serializing_if = "super::Content::not_asked")]
     pub content: super::Content,
+    /// What the transfer moved (model::transfer_record), once the session settled; None for a
+    /// negotiation without a transfer command (or its replies) and in a `negotiation` event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<TransferRecord>,
+    /// What the control channel told of the transfer, for its record.
+    #[serde(skip)]
+    pub asked: Option<Asked>,
+    /// What its data connection carried the file's way, for its record.
+    #[serde(skip)]
+    pub carried: Carried,
 }
 
 impl DataChannel {

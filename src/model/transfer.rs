@@ -8,6 +8,7 @@
 //! Owns the rule from a settled session's values to a verdict. Must not word a failure (the
 //! transfer_failed kind does, in problems/) nor decide severities (diagnose does).
 
+use super::transfer_record::{Ending, TransferRecord};
 use super::{Directions, EndReason, Mode, Negotiation, Outcome, Session};
 use serde::Serialize;
 use std::fmt;
@@ -97,8 +98,14 @@ impl Verdict {
 /// Writes each transfer's verdict into a settled session's record.
 pub fn judge(s: &mut Session) {
     let verdicts: Vec<Option<Verdict>> = s.negotiations.iter().map(|n| Verdict::of(s, n)).collect();
+    let capture_ended = s.end == EndReason::CaptureEnd;
     for (n, verdict) in s.negotiations.iter_mut().zip(verdicts) {
-        n.data.transfer = verdict;
+        let d = &mut n.data;
+        d.transfer = verdict;
+        let end = Ending { verdict, reply_code: d.reply_code, aborted: d.aborted_frame.is_some(), capture_ended };
+        if let Some(asked) = d.asked.take() {
+            d.record = Some(TransferRecord::new(asked, &d.carried, &end));
+        }
     }
 }
 

@@ -16,6 +16,7 @@
 
 pub mod address_mismatch;
 pub mod alg_rewrite;
+pub mod ascii_mode_binary;
 pub mod bounce_attempt;
 pub mod capture_drops;
 pub mod cleartext_credentials;
@@ -36,6 +37,7 @@ pub mod service_refused;
 pub mod tls_required;
 pub mod told;
 pub mod transfer_failed;
+pub mod transfer_incomplete;
 pub mod unexpected_control_port;
 pub mod unexpected_public_address;
 
@@ -89,6 +91,8 @@ pub fn words(text: &Text) -> &dyn Words {
         Text::ServiceRefused(t) => t,
         Text::TlsRequired(t) => t,
         Text::Guessing(t) => t,
+        Text::TransferIncomplete(t) => t,
+        Text::AsciiBinary(t) => t,
     }
 }
 

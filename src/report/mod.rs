@@ -23,6 +23,7 @@ pub mod server;
 pub mod summary;
 pub mod svg;
 pub mod text;
+pub mod transfer;
 
 use crate::analyzer::Analyzer;
 use crate::model::{Event, Finding, Outcome, Session, Severity, Summary};

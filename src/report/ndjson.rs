@@ -5,7 +5,8 @@
 use super::record::{FindingView, SessionView};
 use super::server::ServerView;
 use super::{Capture, InputSummary, Sink, SCHEMA};
-use crate::model::{Event, Finding, Summary, Timestamp};
+use crate::model::transfer_record::TransferRecord;
+use crate::model::{Event, Finding, Session, Summary, Timestamp, Verdict};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -63,6 +64,45 @@ impl<W: Write> Ndjson<W> {
     }
 }
 
+impl<W: Write> Ndjson<W> {
+    /// A `transfer` event for each of a settled session's transfers: they settle with it (their
+    /// completeness needs the session's end). Before its findings, which may name them.
+    fn transfers(&mut self, session: u32, time: Timestamp, record: &Session) -> io::Result<()> {
+        #[derive(Serialize)]
+        struct TransferLine<'a> {
+            schema: &'static str,
+            event: &'static str,
+            session: u32,
+            frame: u64,
+            time: Timestamp,
+            index: usize,
+            command: Option<&'a str>,
+            #[serde(flatten)]
+            verdict: Option<Verdict>,
+            #[serde(flatten)]
+            record: &'a TransferRecord,
+        }
+        for (index, n) in record.negotiations.iter().enumerate() {
+            let Some(r) = &n.data.record else { continue };
+            let frame = n.data.reply_frame.or(r.last_frame).or(n.data.command_frame).unwrap_or(n.frame);
+            let command = n.data.command.as_deref();
+            let line = TransferLine {
+                schema: SCHEMA,
+                event: "transfer",
+                session,
+                frame,
+                time,
+                index,
+                command,
+                verdict: n.data.transfer,
+                record: r,
+            };
+            self.line(&line)?;
+        }
+        Ok(())
+    }
+}
+
 impl<W: Write> Sink for Ndjson<W> {
     fn wants_negotiation_events(&self) -> bool {
         true
@@ -81,6 +121,7 @@ impl<W: Write> Sink for Ndjson<W> {
             // A session's findings are announced just before its end, one line each.
             // Its record follows without them: each fact is written once.
             Event::SessionEnd { session, frame, time, record } => {
+                self.transfers(*session, *time, record)?;
                 for finding in &record.findings {
                     self.finding(*session, *frame, *time, false, finding)?;
                 }

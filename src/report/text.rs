@@ -500,6 +500,9 @@ fn negotiation(out: &mut String, st: &Style, n: &Negotiation) {
         None => {}
     }
     let _ = writeln!(out, "{line}");
+    if let Some(r) = n.data.record.as_ref().filter(|r| super::transfer::worth_a_line(r)) {
+        let _ = writeln!(out, "          {}", super::transfer::RecordLine(r));
+    }
     if !n.data.content.not_asked() {
         let _ = writeln!(out, "          {}", super::notes::content(&n.data.content));
     }

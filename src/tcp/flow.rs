@@ -134,16 +134,74 @@ struct Span {
     low: i64,
     /// Offset just past the furthest byte seen: the sender's frontier, never below 0.
     high: u64,
+    /// Ranges inside the span no segment has covered yet, `[start, end)`: the first
+    /// [`HOLES`] of them; a retransmission or a late segment fills them.
+    holes: [(i64, i64); HOLES],
+    open_holes: u8,
+    /// Bytes of holes past the first [`HOLES`] open at once: counted missing for good (a
+    /// capture losing that much has lost the stream's order anyway).
+    untracked: u64,
 }
+
+/// Holes a direction follows at once: a few lost segments in flight, each refilled by its
+/// retransmission. Kept small: the connection's facts are copied after every packet.
+const HOLES: usize = 4;
 
 impl Span {
     /// Widens the span to hold `[seq, seq + len)`. The segment is placed nearest the frontier
     /// (within half the sequence space, far more than any window: RFC 7323).
     fn cover(&mut self, seq: u32, len: u32) {
-        let start = i64::try_from(self.high).unwrap_or(i64::MAX).saturating_add(super::seq::distance(seq, self.base, self.high));
+        let high = i64::try_from(self.high).unwrap_or(i64::MAX);
+        let start = high.saturating_add(super::seq::distance(seq, self.base, self.high));
         let end = start.saturating_add(i64::from(len));
+        if start > high {
+            self.hole(high, start);
+        }
+        if end < self.low {
+            self.hole(end, self.low);
+        }
+        self.fill(start, end);
         self.low = self.low.min(start);
         self.high = self.high.max(u64::try_from(end).unwrap_or(0));
+    }
+
+    fn hole(&mut self, start: i64, end: i64) {
+        match self.holes.get_mut(usize::from(self.open_holes)) {
+            Some(slot) => {
+                *slot = (start, end);
+                self.open_holes = self.open_holes.saturating_add(1);
+            }
+            None => self.untracked = self.untracked.saturating_add(end.abs_diff(start)),
+        }
+    }
+
+    /// `[start, end)` was seen: the holes lose what it covers (a hole covered in its middle
+    /// becomes two).
+    fn fill(&mut self, start: i64, end: i64) {
+        let open = self.holes.get(..usize::from(self.open_holes)).unwrap_or_default();
+        if open.iter().all(|&(a, b)| end <= a || start >= b) {
+            return;
+        }
+        let before = *self;
+        self.open_holes = 0;
+        for &(a, b) in before.holes.get(..usize::from(before.open_holes)).unwrap_or_default() {
+            if end <= a || start >= b {
+                self.hole(a, b);
+                continue;
+            }
+            if a < start {
+                self.hole(a, start);
+            }
+            if end < b {
+                self.hole(end, b);
+            }
+        }
+    }
+
+    /// Bytes inside the span no segment carried.
+    fn missing(&self) -> u64 {
+        let open = self.holes.get(..usize::from(self.open_holes)).unwrap_or_default();
+        open.iter().fold(self.untracked, |sum, &(a, b)| sum.saturating_add(b.abs_diff(a)))
     }
 
     /// Bytes the span holds, holes included (they were sent).
@@ -165,13 +223,26 @@ impl Conn {
         if len == 0 {
             return;
         }
-        let span = dir.of_mut(&mut self.spans).get_or_insert(Span { base: seq, low: 0, high: 0 });
+        let span = dir.of_mut(&mut self.spans).get_or_insert(Span {
+            base: seq,
+            low: 0,
+            high: 0,
+            holes: [(0, 0); HOLES],
+            open_holes: 0,
+            untracked: 0,
+        });
         span.cover(seq, len);
         let bytes = span.len();
         match dir {
             Dir::ToServer => self.bytes_to_server = bytes,
             Dir::ToClient => self.bytes_to_client = bytes,
         }
+    }
+
+    /// Payload bytes sent toward `dir` that the capture does not hold: holes in the sequence
+    /// space seen that no segment filled (a retransmission fills the hole its loss left).
+    pub fn missing(&self, dir: Dir) -> u64 {
+        dir.of(&self.spans).as_ref().map_or(0, Span::missing)
     }
 
     pub fn new(client: SocketAddr, server: SocketAddr, frame: u64, ts: Timestamp) -> Conn {
@@ -542,6 +613,7 @@ mod tests {
         c.count_payload(Dir::ToClient, 1100, 100); // the hole, late
         c.count_payload(Dir::ToClient, 1150, 10); // a piece again
         assert_eq!(c.bytes_to_client, 300);
+        assert_eq!(c.missing(Dir::ToClient), 0, "the hole was filled");
         // Across the wrap of the sequence space.
         let mut w = Conn::new(sa("10.0.0.1:1000"), sa("10.0.0.2:21"), 1, Timestamp(0));
         w.count_payload(Dir::ToServer, u32::MAX - 9, 10);
@@ -586,6 +658,28 @@ mod tests {
         // A hole of 10 bytes, then a segment: the hole was sent.
         c.count_payload(Dir::ToClient, frontier.wrapping_add(10), 20);
         assert_eq!(c.bytes_to_client, 5_000_000_030);
+    }
+
+    #[test]
+    fn holes_no_segment_filled_are_missing_bytes() {
+        let mut c = Conn::new(sa("10.0.0.1:1000"), sa("10.0.0.2:21"), 1, Timestamp(0));
+        c.count_payload(Dir::ToClient, 1000, 100);
+        c.count_payload(Dir::ToClient, 1200, 100); // [1100, 1200) not seen
+        c.count_payload(Dir::ToClient, 1400, 100); // [1300, 1400) not seen
+        assert_eq!((c.bytes_to_client, c.missing(Dir::ToClient)), (500, 200));
+        c.count_payload(Dir::ToClient, 1120, 10); // splits the first hole
+        assert_eq!(c.missing(Dir::ToClient), 190);
+        c.count_payload(Dir::ToClient, 1100, 100);
+        assert_eq!(c.missing(Dir::ToClient), 100);
+        c.count_payload(Dir::ToClient, 900, 50); // late, from before the first: [950, 1000) not seen
+        assert_eq!(c.missing(Dir::ToClient), 150);
+        assert_eq!(c.missing(Dir::ToServer), 0);
+        // Past the holes followed, the rest is counted for good.
+        let mut m = Conn::new(sa("10.0.0.1:1000"), sa("10.0.0.2:21"), 1, Timestamp(0));
+        for i in 0..10u32 {
+            m.count_payload(Dir::ToServer, i * 20, 10);
+        }
+        assert_eq!(m.missing(Dir::ToServer), 90);
     }
 
     #[test]

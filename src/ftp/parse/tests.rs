@@ -46,10 +46,10 @@ fn command_without_argument_and_trailing_spaces() {
 
 #[test]
 fn other_verbs_keep_their_name() {
-    let cmd = parse_command(b"XPWD").expect("command");
-    assert_eq!((cmd.verb, cmd.name), (Verb::Other, &b"XPWD"[..]));
-    let cmd = parse_command(b"cwd /pub").expect("command");
-    assert_eq!((cmd.verb, cmd.name, cmd.arg), (Verb::Other, &b"cwd"[..], &b"/pub"[..]));
+    let cmd = parse_command(b"XMKD").expect("command");
+    assert_eq!((cmd.verb, cmd.name), (Verb::Other, &b"XMKD"[..]));
+    let cmd = parse_command(b"mkd /pub").expect("command");
+    assert_eq!((cmd.verb, cmd.name, cmd.arg), (Verb::Other, &b"mkd"[..], &b"/pub"[..]));
 }
 
 #[test]

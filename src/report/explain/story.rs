@@ -55,6 +55,7 @@ pub enum Fact {
     NoDataConnection { outcome: Outcome },
     /// The transfer command it served and its final reply.
     /// `command` is None when only the server's side was captured (`frame` is then the reply's).
+    /// `record` is what it moved, when something crossed or might have.
     /// `content`: what its data connection carried, hashed (`--hash`); absent when not asked.
     Transfer {
         frame: u64,
@@ -64,6 +65,8 @@ pub enum Fact {
         reply_text: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
         content: Option<Content>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        record: Option<Box<crate::model::transfer_record::TransferRecord>>,
     },
     /// More negotiations than told.
     More { negotiations: u64 },
@@ -227,6 +230,7 @@ fn negotiation(n: &Negotiation, replies_seen: bool, steps: &mut Vec<Fact>) {
             reply_frame: d.reply_frame,
             reply_text: d.reply_text.clone(),
             content: (!d.content.not_asked()).then(|| d.content.clone()),
+            record: d.record.as_ref().filter(|r| crate::report::transfer::worth_a_line(r)).map(|r| Box::new(r.clone())),
         };
         told.push((frame, vec![transfer]));
     }

@@ -129,7 +129,7 @@ impl Display for Fact {
                 Outcome::NotAttempted => f.write_str("No data connection appeared in this capture."),
                 _ => f.write_str("What became of the data connection is not known from this capture."),
             },
-            Fact::Transfer { frame, command, reply, reply_frame, reply_text, content } => {
+            Fact::Transfer { frame, command, reply, reply_frame, reply_text, content, record } => {
                 match command {
                     Some(command) => write!(f, "In frame {frame} the client sent {command}; ")?,
                     None => f.write_str("The server answered a transfer command this capture does not hold; ")?,
@@ -140,12 +140,15 @@ impl Display for Fact {
                         if let Some(t) = reply_text {
                             write!(f, " \"{}\"", t.trim())?;
                         }
-                        write!(f, " in frame {n}.")
+                        write!(f, " in frame {n}.")?;
                     }
-                    _ => f.write_str("no final reply in this capture."),
-                }?;
+                    _ => f.write_str("no final reply in this capture.")?,
+                }
+                if let Some(r) = record {
+                    write!(f, " What crossed: {}.", crate::report::transfer::RecordLine(r))?;
+                }
                 match content {
-                    Some(c) => write!(f, " What crossed: {}.", crate::report::notes::content(c)),
+                    Some(c) => write!(f, " Its bytes: {}.", crate::report::notes::content(c)),
                     None => Ok(()),
                 }
             }

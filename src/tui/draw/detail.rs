@@ -282,6 +282,9 @@ fn negotiation_lines(theme: Theme, n: &Negotiation, replies_captured: bool, widt
             }
         }
     }
+    if let Some(r) = d.record.as_ref().filter(|r| crate::report::transfer::worth_a_line(r)) {
+        third.push_str(&format!("; {}", crate::report::transfer::RecordLine(r)));
+    }
     lines.push(Line::from(second));
     lines.push(Line::raw(fit(&third, width)));
     if !d.content.not_asked() {
