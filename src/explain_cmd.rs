@@ -180,7 +180,7 @@ fn events(mut points: Vec<Inputs>, args: &ExplainArgs) -> ExitCode {
 }
 
 /// The page's file: a new one, or with `force` whatever is there replaced.
-fn create(path: &Path, force: bool) -> io::Result<std::fs::File> {
+pub(crate) fn create(path: &Path, force: bool) -> io::Result<std::fs::File> {
     let mut open = std::fs::OpenOptions::new();
     open.write(true);
     if force {
@@ -193,7 +193,12 @@ fn create(path: &Path, force: bool) -> io::Result<std::fs::File> {
 
 /// One capture through the analysis, collected (with what pairing compares, for two points);
 /// with its count of error findings.
-fn analyse(input: Inputs, two_points: bool, bar: bool, intent: &crate::intent_args::IntentArgs) -> Result<(Explained, u64), String> {
+pub(crate) fn analyse(
+    input: Inputs,
+    two_points: bool,
+    bar: bool,
+    intent: &crate::intent_args::IntentArgs,
+) -> Result<(Explained, u64), String> {
     let progress = Progress::new(input.size(), bar);
     let settings =
         Settings { timeline_lines: TIMELINE_LINES, intent: intent.intent(), guessing: intent.guessing_threshold, ..Settings::default() };

@@ -1,0 +1,213 @@
+//! Without a capture, the prober's observations become the session record the analysis builds
+//! from packets, so that the same diagnosis (findings, causes, fixes) reads them. Thinner than a
+//! capture: no ICMP errors' senders, no retransmissions, no TCP details; what the sockets could
+//! tell (established, refused, unreachable, no answer) is all there is. The frame numbers count
+//! the observations in time order.
+
+use super::observed::{Attempt, Dial, Observed, Stopped};
+use crate::diagnose::{self, Context};
+use crate::model::record::{ControlStats, DataChannel, Directions, EndReason};
+use crate::model::{
+    classify, transfer, Connection, Intent, Login, LoginStep, MatchedBy, Negotiation, Outcome, Refusal, Session, Side, Software, Timeline,
+    Timestamp,
+};
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+/// The observations' times in order: an observation's frame is its place among them.
+struct Frames(Vec<SystemTime>);
+
+impl Frames {
+    fn of(seen: &Observed) -> Frames {
+        let mut times: Vec<SystemTime> = seen.lines.iter().map(|l| l.at).collect();
+        times.extend(seen.connected_at);
+        times.extend(seen.attempts.iter().filter_map(|a| a.dial_at));
+        times.sort();
+        Frames(times)
+    }
+
+    fn at(&self, t: SystemTime) -> u64 {
+        self.0.partition_point(|&x| x < t) as u64 + 1
+    }
+
+    fn last(&self) -> u64 {
+        self.0.len() as u64
+    }
+}
+
+pub fn timestamp(t: SystemTime) -> Timestamp {
+    let since = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    Timestamp::from_secs_nanos(since.as_secs() as i64, i64::from(since.subsec_nanos()))
+}
+
+/// The session record of what was seen, diagnosed as the analyzer diagnoses a settled session;
+/// None when the control connection never opened (no session to record).
+pub fn session(seen: &Observed, intent: Intent) -> Option<Session> {
+    let client = seen.local?;
+    let frames = Frames::of(seen);
+    let frame = |t: SystemTime| frames.at(t);
+    let mut timeline = Timeline::default();
+    timeline.keep(crate::model::record::TIMELINE_LINES);
+    for l in &seen.lines {
+        timeline.push(frame(l.at), timestamp(l.at), l.from, &l.text);
+    }
+    let commands = seen.lines.iter().filter(|l| l.from == Side::Client).count() as u64;
+    let replies = seen.lines.iter().filter(|l| l.from == Side::Server).count() as u64;
+    let mut s = Session {
+        id: 1,
+        client,
+        server: seen.server,
+        control_port: seen.server.port(),
+        first_frame: 1,
+        start_time: timestamp(seen.connected_at.unwrap_or(seen.started)),
+        last_frame: frames.last(),
+        end_time: timestamp(seen.ended),
+        end: EndReason::Closed,
+        user: Some(seen.user.clone()),
+        banner: seen.banner.clone(),
+        software: Software::from_banner(seen.banner.as_deref()),
+        tls: false,
+        tls_frame: None,
+        protected_data: false,
+        clear_again_frame: None,
+        password_frame: None,
+        login: login(seen, &frame),
+        commands,
+        replies,
+        captured_directions: Directions::Both,
+        one_direction_frame: None,
+        negotiations: seen.attempts.iter().filter(|a| a.reply.is_some()).map(|a| negotiation(seen, a, &frame)).collect(),
+        negotiations_over_limit: 0,
+        probable_data_channels: Vec::new(),
+        anomalies: Vec::new(),
+        control: ControlStats { overlong_lines: seen.overlong_lines, closed: true, ..ControlStats::default() },
+        findings: Vec::new(),
+        timeline,
+    };
+    transfer::judge(&mut s);
+    let cx = Context { intent, server_block: true };
+    s.findings = diagnose::session_findings(&s, &cx);
+    Some(s)
+}
+
+fn login(seen: &Observed, frame: &dyn Fn(SystemTime) -> u64) -> Login {
+    let mut login = Login::default();
+    let server_lines = || seen.lines.iter().filter(|l| l.from == Side::Server);
+    login.last_reply_frame = server_lines().last().map(|l| frame(l.at));
+    if let Some(reply) = &seen.login {
+        let at = server_lines().find(|l| l.text.starts_with(&format!("{} ", reply.code)) && l.text.ends_with(&reply.text));
+        let at = at.map(|l| l.at).unwrap_or(seen.ended);
+        if matches!(reply.code, 230 | 232) {
+            login.accepted_frame = Some(frame(at));
+        }
+    }
+    if let Some(Stopped::Refused { step, reply }) = &seen.stopped {
+        let at = server_lines().filter(|l| l.text.starts_with(&reply.code.to_string())).last().map_or(seen.ended, |l| l.at);
+        let step = match step.as_str() {
+            "the banner" => None,
+            _ => Some(if seen.lines.iter().rev().any(|l| l.text.starts_with("PASS")) { LoginStep::Pass } else { LoginStep::User }),
+        };
+        login.refuse(Refusal {
+            step,
+            command_frame: None,
+            user: Some(seen.user.clone()),
+            code: reply.code,
+            frame: frame(at),
+            time: timestamp(at),
+            text: format!("{} {}", reply.code, reply.text),
+        });
+    }
+    login
+}
+
+fn outcome(dial: Option<Dial>) -> Outcome {
+    match dial {
+        Some(Dial::Established) => Outcome::Established,
+        Some(Dial::Refused) => Outcome::Refused,
+        Some(Dial::Unanswered) => Outcome::Unanswered,
+        Some(Dial::Unreachable) => Outcome::Unreachable,
+        None => Outcome::NotAttempted,
+    }
+}
+
+fn negotiation(seen: &Observed, a: &Attempt, frame: &dyn Fn(SystemTime) -> u64) -> Negotiation {
+    let reply = a.reply.as_ref();
+    let at = |t: Option<SystemTime>| t.map(frame);
+    let outcome = outcome(a.dial);
+    // The data connection's two ends: passive, the prober's to what it dialed; active, the
+    // server's (as it arrived, or as it should have) to the prober's listener.
+    let ends: Option<(SocketAddr, SocketAddr)> = match a.command.mode() {
+        crate::model::Mode::Passive => {
+            a.dialed.map(|to| (a.local_end.unwrap_or(SocketAddr::new(seen.local.map_or(to.ip(), |l| l.ip()), 0)), to))
+        }
+        crate::model::Mode::Active => a.dialed.map(|mine| (a.peer.unwrap_or(SocketAddr::new(seen.server.ip(), 0)), mine)),
+    };
+    let connection = match (ends, a.dial_at) {
+        (Some((client, server)), Some(dial_at)) => Some(Connection {
+            client,
+            server,
+            syn_frame: frame(dial_at),
+            syn_time: timestamp(dial_at),
+            outcome,
+            syns: 1,
+            client_isn: None,
+            server_isn: None,
+            synack_frame: (outcome == Outcome::Established).then(|| frame(dial_at)),
+            rst_frame: (outcome == Outcome::Refused).then(|| frame(dial_at)),
+            rst_from: (outcome == Outcome::Refused).then_some(Side::Server),
+            unreachable_frame: None,
+            unreachable: None,
+            fin_frame: None,
+            bytes_to_server: 0,
+            bytes_to_client: a.bytes,
+            last_frame: frame(a.transfer_at.unwrap_or(dial_at)),
+            last_time: timestamp(a.transfer_at.unwrap_or(dial_at)),
+        }),
+        _ => None,
+    };
+    // Active mode: a connection the server never made is no connection seen at all.
+    let connection = connection.filter(|c| a.command.mode() == crate::model::Mode::Passive || c.outcome == Outcome::Established);
+    let matched_by = connection.as_ref().and_then(|c| match (a.command.mode(), a.advertised) {
+        (crate::model::Mode::Passive, Some(adv)) if adv == c.server => Some(MatchedBy::Advertised),
+        (crate::model::Mode::Passive, Some(_)) => Some(MatchedBy::ControlAddress),
+        (crate::model::Mode::Active, _) => Some(MatchedBy::Advertised),
+        _ => None,
+    });
+    let data_outcome = match (a.command.mode(), &connection) {
+        (_, Some(c)) => c.outcome,
+        (crate::model::Mode::Active, None) if a.listing.is_some() => Outcome::Unanswered,
+        _ => Outcome::NotAttempted,
+    };
+    Negotiation {
+        frame: frame(a.sent_at),
+        time: timestamp(a.sent_at),
+        command: a.command,
+        mode: a.command.mode(),
+        argument: a.argument.clone(),
+        reply_code: reply.map(|r| r.code),
+        reply_frame: at(a.reply_at),
+        reply_text: reply.map(|r| r.text.clone()),
+        advertised: a.advertised,
+        advertised_class: a.advertised.map(|x| classify(x.ip())),
+        address_implied: a.command == crate::model::NegotiationCommand::EPSV,
+        command_implied: false,
+        reply_implied: false,
+        malformed: None,
+        data: DataChannel {
+            outcome: data_outcome,
+            matched_by,
+            tie_ambiguous: false,
+            connection,
+            bytes: a.bytes,
+            duration: None,
+            command: a.listing.clone(),
+            command_frame: at(a.listing_at),
+            reply_code: a.transfer.as_ref().map(|r| r.code),
+            reply_frame: at(a.transfer_at),
+            reply_text: a.transfer.as_ref().map(|r| r.text.clone()),
+            aborted_frame: None,
+            earlier_attempts: Vec::new(),
+            transfer: None,
+        },
+    }
+}
