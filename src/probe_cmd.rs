@@ -70,16 +70,11 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
 #[derive(Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum Evidence {
-    Capture {
-        interface: String,
-        filter: String,
-        packets: u64,
-        helper: bool,
-    },
+    // A build without libpcap never captures (the sockets are its evidence).
+    #[cfg_attr(not(feature = "live"), allow(dead_code))]
+    Capture { interface: String, filter: String, packets: u64, helper: bool },
     /// The sockets alone, and why no capture.
-    Sockets {
-        why: String,
-    },
+    Sockets { why: String },
 }
 
 impl Evidence {

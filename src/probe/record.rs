@@ -93,7 +93,7 @@ pub fn session(seen: &Observed, intent: Intent) -> Option<Session> {
 fn login(seen: &Observed, frame: &dyn Fn(SystemTime) -> u64) -> Login {
     let mut login = Login::default();
     let server_lines = || seen.lines.iter().filter(|l| l.from == Side::Server);
-    login.last_reply_frame = server_lines().last().map(|l| frame(l.at));
+    login.last_reply_frame = server_lines().next_back().map(|l| frame(l.at));
     if let Some(reply) = &seen.login {
         let at = server_lines().find(|l| l.text.starts_with(&format!("{} ", reply.code)) && l.text.ends_with(&reply.text));
         let at = at.map(|l| l.at).unwrap_or(seen.ended);
@@ -102,7 +102,7 @@ fn login(seen: &Observed, frame: &dyn Fn(SystemTime) -> u64) -> Login {
         }
     }
     if let Some(Stopped::Refused { step, reply }) = &seen.stopped {
-        let at = server_lines().filter(|l| l.text.starts_with(&reply.code.to_string())).last().map_or(seen.ended, |l| l.at);
+        let at = server_lines().rfind(|l| l.text.starts_with(&reply.code.to_string())).map_or(seen.ended, |l| l.at);
         let step = match step.as_str() {
             "the banner" => None,
             _ => Some(if seen.lines.iter().rev().any(|l| l.text.starts_with("PASS")) { LoginStep::Pass } else { LoginStep::User }),

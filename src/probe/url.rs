@@ -40,7 +40,7 @@ impl Target {
                 // Not echoed: the URL holds the password.
                 return Err(BadUrl("a password in the URL would be seen by others (ps, history): give it in FTPSCOPE_PASSWORD".into()));
             }
-            Some((user, _)) if user.is_empty() => return Err(bad("an empty user name")),
+            Some(("", _)) => return Err(bad("an empty user name")),
             Some((user, hostport)) => (Some(user.to_string()), hostport),
             None => (None, authority),
         };
