@@ -39,6 +39,14 @@ pub struct ProbeArgs {
     /// Seconds the whole probe may take.
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0, value_parser = parse_seconds)]
     timeout: f64,
+    /// Explicit FTPS: AUTH TLS, then PBSZ 0 and PROT P, and the same tests inside TLS (every
+    /// data connection in TLS too). The certificate is checked against the system's roots.
+    #[arg(long)]
+    tls: bool,
+    /// With --tls: go on when the server's certificate does not verify (expired, another name,
+    /// self-signed); the report still says why it did not.
+    #[arg(long, requires = "tls")]
+    insecure: bool,
     /// Do not capture: the sockets' observations are the evidence (thinner: no ICMP, no
     /// retransmissions), as without capture privilege.
     #[arg(long)]
@@ -102,6 +110,8 @@ struct ProbeView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     stopped: Option<&'a Stopped>,
     prober: &'a ProberSide,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<&'a ftpscope::probe::observed::TlsSeen>,
     modes: &'a [ModeVerdict],
 }
 
@@ -126,6 +136,10 @@ pub fn probe(args: ProbeArgs) -> ExitCode {
             return drive::fail(format_args!("{}: exists; --force overwrites it", path.display()));
         }
     }
+    let tls = match args.tls.then(|| ftpscope::probe::tls::Tls::new(&target.host, args.insecure)).transpose() {
+        Ok(tls) => tls,
+        Err(e) => return drive::fail(e),
+    };
     let plan = Plan {
         server,
         user: target.user.clone(),
@@ -135,6 +149,7 @@ pub fn probe(args: ProbeArgs) -> ExitCode {
         total: Duration::from_secs_f64(args.timeout),
         follow_advertised: args.follow_advertised,
         modes: MODES.to_vec(),
+        tls,
     };
     let show = !args.output.quiet && io::stderr().is_terminal();
     let mut progress = |step: &str| {
@@ -154,8 +169,15 @@ pub fn probe(args: ProbeArgs) -> ExitCode {
     }
     let verdicts = probe::verdicts(&seen);
     let prober = probe::prober_side(&seen, &verdicts);
-    let view =
-        ProbeView { url: target.display(), server, evidence: &evidence, stopped: seen.stopped.as_ref(), prober: &prober, modes: &verdicts };
+    let view = ProbeView {
+        url: target.display(),
+        server,
+        evidence: &evidence,
+        stopped: seen.stopped.as_ref(),
+        prober: &prober,
+        tls: seen.tls.as_ref(),
+        modes: &verdicts,
+    };
     if let Some(path) = &args.html {
         let page = crate::explain_cmd::create(path, args.force).and_then(|file| {
             let mut file = io::BufWriter::new(file);
@@ -304,6 +326,11 @@ fn json(out: &mut dyn Write, view: &ProbeView<'_>, explained: &Explained) -> io:
 fn text(out: &mut dyn Write, view: &ProbeView<'_>) -> io::Result<()> {
     writeln!(out, "\n=== Probe of {} ({})", view.url, view.server)?;
     writeln!(out, "evidence: {}", view.evidence.words())?;
+    if let Some(tls) = view.tls {
+        let data = if tls.protected_data { "data connections in TLS too (PROT P)" } else { "data connections in clear text" };
+        let certificate = tls.certificate_problem.as_deref().map_or("verified".to_string(), |p| format!("not verified: {p}"));
+        writeln!(out, "TLS: the control connection after AUTH TLS, {data}; the certificate {certificate}")?;
+    }
     if let Some(stopped) = view.stopped {
         writeln!(out, "stopped: {}", stopped_words(stopped))?;
     }
@@ -354,6 +381,7 @@ fn stopped_words(s: &Stopped) -> String {
         Stopped::Refused { step, reply } => format!("{step} refused: {} {}", reply.code, reply.text),
         Stopped::NoReply { step } => format!("no reply to {step} within the step's timeout"),
         Stopped::Broken { step, why } => format!("{step}: {why}"),
+        Stopped::Tls { why } => format!("TLS: {why} (--insecure goes on all the same)"),
         Stopped::OutOfTime => "the probe's time ran out".into(),
     }
 }

@@ -169,6 +169,39 @@ fn the_lab_cases_get_their_verdicts_with_capture_and_without_privilege() {
 }
 
 #[test]
+fn under_tls_the_routers_helper_is_blind_and_passive_fails_inside_tls_only() {
+    let Some(lab) = lab("tls") else { return };
+    // In clear text the server router's FTP helper rewrites the leaking 227 and opens its port.
+    let (clear, _) = lab.probe("tls", &[], None, &[]);
+    assert_eq!(verdict(&clear, "PASV")["verdict"], "works", "{}", clear["probe"]);
+    // Inside TLS it cannot: the 227 names 10.0.0.20 and its port is not forwarded.
+    let (doc, rc) = lab.probe("tls", &[], None, &["--tls", "--insecure"]);
+    assert_eq!(
+        (verdict(&doc, "PASV")["verdict"].as_str(), verdict(&doc, "PASV")["failure"].as_str(), rc),
+        (Some("fails"), Some("unanswered"), 1)
+    );
+    assert_eq!(doc["probe"]["tls"]["protected_data"], true);
+    assert!(doc["probe"]["tls"]["certificate_problem"].as_str().unwrap().contains("self-signed"), "{}", doc["probe"]["tls"]);
+    let causes: Vec<&str> =
+        doc["explanation"]["captures"][0]["verdict"]["causes"].as_array().unwrap().iter().map(|c| c["cause"].as_str().unwrap()).collect();
+    assert_eq!(causes, ["helper_blind_under_tls"]);
+    // Without --insecure the self-signed certificate stops the probe, a finding.
+    let (refused, rc) = lab.probe("tls", &[], None, &["--tls"]);
+    assert_eq!((refused["probe"]["stopped"]["kind"].as_str(), rc), (Some("tls"), 1), "{}", refused["probe"]);
+    assert!(refused["probe"]["modes"].as_array().unwrap().is_empty());
+    // The printed fixes (the server's external address and range, the router's forward; the
+    // LAN address is the operator's, the probe sees the server from outside), as printed: passive
+    // works inside TLS.
+    let server = lab.fix_file("tls-server.fix", &fix_lines(&doc, "server_passive_settings"));
+    let lines: Vec<String> = fix_lines(&doc, "forward_passive_range").iter().map(|l| l.replace("<server LAN IP>", "10.0.0.20")).collect();
+    let router = lab.fix_file("tls-router.fix", &lines);
+    let (fixed, _) = lab.probe("tls", &[("SERVER_FIX_FILE", &server), ("ROUTER_FIX_FILE", &router)], None, &["--tls", "--insecure"]);
+    for mode in ["PASV", "EPSV"] {
+        assert_eq!(verdict(&fixed, mode)["verdict"], "works", "{mode}: {}", fixed["probe"]);
+    }
+}
+
+#[test]
 fn every_printed_fix_of_a_failing_mode_makes_it_work_in_the_lab() {
     let Some(lab) = lab("proofs") else { return };
     // The leak: the server's settings and the router's forwards, as printed.

@@ -6,6 +6,7 @@
 //! ([`super::session`]) do.
 
 use super::observed::{Line, Reply};
+use super::tls::{Tls, Wire};
 use crate::model::Side;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -43,7 +44,7 @@ impl NoReply {
 }
 
 pub struct Control {
-    stream: TcpStream,
+    wire: Wire,
     /// Read, not yet taken as lines.
     pending: Vec<u8>,
     pub lines: Vec<Line>,
@@ -52,18 +53,36 @@ pub struct Control {
 
 impl Control {
     pub fn new(stream: TcpStream) -> Control {
-        Control { stream, pending: Vec::new(), lines: Vec::new(), overlong_lines: 0 }
+        Control { wire: Wire::Clear(stream), pending: Vec::new(), lines: Vec::new(), overlong_lines: 0 }
     }
 
-    pub fn stream(&self) -> &TcpStream {
-        &self.stream
+    pub fn tcp(&self) -> &TcpStream {
+        self.wire.tcp()
+    }
+
+    /// After the server's 234: the control connection in TLS, the handshake done by
+    /// `deadline`; the error says why not (the certificate's problem, or the handshake's).
+    pub fn start_tls(&mut self, tls: &Tls, deadline: Instant) -> Result<(), String> {
+        let tcp = self.wire.tcp().try_clone().map_err(|e| e.to_string())?;
+        self.wire = tls.wrap(tcp)?;
+        let Wire::Tls(s) = &mut self.wire else { return Ok(()) };
+        while s.conn.is_handshaking() {
+            let timeout = left(deadline).map_err(|e| e.words())?;
+            s.sock.set_read_timeout(Some(timeout)).and_then(|()| s.sock.set_write_timeout(Some(timeout))).map_err(|e| e.to_string())?;
+            s.conn.complete_io(&mut s.sock).map_err(|e| match tls.problem() {
+                Some(problem) => format!("the server's certificate: {problem}"),
+                None => format!("the TLS handshake: {e}"),
+            })?;
+        }
+        Ok(())
     }
 
     /// Sends one command; `shown` is what the record keeps of it (PASS masked).
     pub fn send(&mut self, command: &str, shown: &str, deadline: Instant) -> Result<SystemTime, NoReply> {
-        self.stream.set_write_timeout(Some(left(deadline)?)).map_err(io_error)?;
+        self.wire.tcp().set_write_timeout(Some(left(deadline)?)).map_err(io_error)?;
         let at = SystemTime::now();
-        self.stream.write_all(format!("{command}\r\n").as_bytes()).map_err(io_error)?;
+        self.wire.write_all(format!("{command}\r\n").as_bytes()).map_err(io_error)?;
+        self.wire.flush().map_err(io_error)?;
         self.keep(at, Side::Client, shown.to_string());
         Ok(at)
     }
@@ -118,9 +137,9 @@ impl Control {
                 self.pending.truncate(MAX_LINE);
                 cut = true;
             }
-            self.stream.set_read_timeout(Some(left(deadline)?)).map_err(io_error)?;
+            self.wire.tcp().set_read_timeout(Some(left(deadline)?)).map_err(io_error)?;
             let mut buf = [0u8; 4096];
-            match self.stream.read(&mut buf) {
+            match self.wire.read(&mut buf) {
                 Ok(0) => return Err(NoReply::Closed),
                 Ok(n) => self.take(&buf[..n], cut),
                 Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => return Err(NoReply::Timeout),

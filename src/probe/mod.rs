@@ -18,6 +18,7 @@ pub mod control;
 pub mod observed;
 pub mod record;
 pub mod session;
+pub mod tls;
 pub mod url;
 pub mod verdict;
 

@@ -100,8 +100,22 @@ pub enum Stopped {
     NoReply { step: String },
     /// The server broke the protocol (an overlong reply, the connection closed mid-session).
     Broken { step: String, why: String },
+    /// The TLS handshake failed (the certificate did not verify, without `--insecure`).
+    Tls { why: String },
     /// The whole probe's time ran out.
     OutOfTime,
+}
+
+/// The control connection in TLS (`--tls`).
+#[derive(Debug, Clone, Serialize)]
+pub struct TlsSeen {
+    /// The 234 reply to AUTH TLS, after which the control connection is encrypted.
+    #[serde(skip)]
+    pub at: SystemTime,
+    /// PROT P accepted: the data connections in TLS too.
+    pub protected_data: bool,
+    /// Why the server's certificate did not verify (expired, another name, self-signed).
+    pub certificate_problem: Option<String>,
 }
 
 /// Everything the sockets saw.
@@ -121,6 +135,7 @@ pub struct Observed {
     /// FEAT listed EPSV / EPRT (None: FEAT was refused or not answered).
     pub features: Option<Vec<String>>,
     pub attempts: Vec<Attempt>,
+    pub tls: Option<TlsSeen>,
     pub stopped: Option<Stopped>,
     /// Control lines beyond the bound: cut, counted.
     pub overlong_lines: u64,

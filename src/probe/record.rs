@@ -21,6 +21,7 @@ impl Frames {
     fn of(seen: &Observed) -> Frames {
         let mut times: Vec<SystemTime> = seen.lines.iter().map(|l| l.at).collect();
         times.extend(seen.connected_at);
+        times.extend(seen.tls.as_ref().map(|t| t.at));
         times.extend(seen.attempts.iter().filter_map(|a| a.dial_at));
         times.sort();
         Frames(times)
@@ -66,8 +67,9 @@ pub fn session(seen: &Observed, intent: Intent) -> Option<Session> {
         user: Some(seen.user.clone()),
         banner: seen.banner.clone(),
         software: Software::from_banner(seen.banner.as_deref()),
-        tls: false,
-        tls_frame: None,
+        tls: seen.tls.is_some(),
+        tls_frame: seen.tls.as_ref().map(|t| frame(t.at)),
+        // Sent inside TLS: a capture would not read it either.
         protected_data: false,
         clear_again_frame: None,
         password_frame: None,

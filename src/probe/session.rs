@@ -7,7 +7,8 @@
 //! Owns the sockets' I/O. What was seen goes into [`Observed`]; nothing is judged here.
 
 use super::control::{left, Control, NoReply};
-use super::observed::{Attempt, Dial, Observed, Reply, Stopped};
+use super::observed::{Attempt, Dial, Observed, Reply, Stopped, TlsSeen};
+use super::tls::{Tls, Wire};
 use crate::ftp::parse::{parse_227, parse_229};
 use crate::model::record::MASK;
 use crate::model::NegotiationCommand;
@@ -39,6 +40,8 @@ pub struct Plan {
     /// Connect to a passive reply's address even when it is not the server's.
     pub follow_advertised: bool,
     pub modes: Vec<NegotiationCommand>,
+    /// `--tls`: AUTH TLS, then PBSZ 0 and PROT P, every data connection in TLS.
+    pub tls: Option<Tls>,
 }
 
 /// The data modes tried, in order: passive first (what works for most clients), the extended
@@ -63,6 +66,7 @@ pub fn run(plan: &Plan, progress: &mut dyn FnMut(&str)) -> Observed {
         login: None,
         features: None,
         attempts: Vec::new(),
+        tls: None,
         stopped: None,
         overlong_lines: 0,
     };
@@ -76,7 +80,7 @@ pub fn run(plan: &Plan, progress: &mut dyn FnMut(&str)) -> Observed {
         }
     };
     seen.connected_at = Some(SystemTime::now());
-    seen.local = control.stream().local_addr().ok();
+    seen.local = control.tcp().local_addr().ok();
     let mut steps = Steps { plan, end, control: &mut control, seen: &mut seen };
     if let Err(stopped) = steps.all(progress) {
         steps.seen.stopped = Some(stopped);
@@ -102,8 +106,15 @@ impl Steps<'_> {
         if banner.code != 220 {
             return Err(Stopped::Refused { step: "the banner".into(), reply: banner });
         }
+        if let Some(tls) = &self.plan.tls {
+            progress("AUTH TLS");
+            self.start_tls(tls)?;
+        }
         progress("logging in");
         self.login()?;
+        if self.plan.tls.is_some() {
+            self.protect_data()?;
+        }
         self.features()?;
         self.command("SYST")?;
         self.command("PWD")?;
@@ -169,6 +180,30 @@ impl Steps<'_> {
             230 | 232 => Ok(()),
             _ => Err(Stopped::Refused { step: "the login".into(), reply }),
         }
+    }
+
+    fn start_tls(&mut self, tls: &Tls) -> Result<(), Stopped> {
+        let reply = self.command("AUTH TLS")?;
+        if reply.code != 234 {
+            return Err(Stopped::Refused { step: "AUTH TLS".into(), reply });
+        }
+        let at = SystemTime::now();
+        let handshake = self.control.start_tls(tls, self.deadline());
+        self.seen.tls = Some(TlsSeen { at, protected_data: false, certificate_problem: tls.problem() });
+        handshake.map_err(|why| Stopped::Tls { why })
+    }
+
+    /// PBSZ 0 and PROT P (RFC 4217): the data connections in TLS too.
+    fn protect_data(&mut self) -> Result<(), Stopped> {
+        self.command("PBSZ 0")?;
+        let reply = self.command("PROT P")?;
+        if reply.code != 200 {
+            return Err(Stopped::Refused { step: "PROT P".into(), reply });
+        }
+        if let Some(t) = &mut self.seen.tls {
+            t.protected_data = true;
+        }
+        Ok(())
     }
 
     fn features(&mut self) -> Result<(), Stopped> {
@@ -283,11 +318,17 @@ impl Steps<'_> {
         a.listing = Some(listing.clone());
         let deadline = self.deadline();
         match connected(deadline) {
-            Ok(Some(mut stream)) => {
+            Ok(Some(stream)) => {
                 if a.dial.is_none() {
                     (a.dial, a.dial_at, a.peer) = (Some(Dial::Established), Some(SystemTime::now()), stream.peer_addr().ok());
                 }
-                a.bytes = drain(&mut stream, self.deadline());
+                // In TLS the prober is the TLS client on every data connection, active or
+                // passive; the handshake runs in the first read, within the deadline.
+                let wire = match &self.plan.tls {
+                    Some(tls) => tls.wrap(stream).ok(),
+                    None => Some(Wire::Clear(stream)),
+                };
+                a.bytes = wire.map_or(0, |mut wire| drain(&mut wire, self.deadline()));
             }
             _ if a.dial.is_none() => (a.dial, a.dial_at) = (Some(Dial::Unanswered), Some(SystemTime::now())),
             _ => {}
@@ -348,12 +389,12 @@ fn accept(listener: &TcpListener, deadline: Instant) -> io::Result<Option<TcpStr
 }
 
 /// Reads the listing to its end, bounded in bytes and time; the bytes read.
-fn drain(stream: &mut TcpStream, deadline: Instant) -> u64 {
+fn drain(stream: &mut Wire, deadline: Instant) -> u64 {
     let mut total = 0u64;
     let mut buf = [0u8; 8192];
     while total < MAX_LISTING {
         let Ok(timeout) = left(deadline) else { break };
-        if stream.set_read_timeout(Some(timeout)).is_err() {
+        if stream.tcp().set_read_timeout(Some(timeout)).and_then(|()| stream.tcp().set_write_timeout(Some(timeout))).is_err() {
             break;
         }
         match stream.read(&mut buf) {
