@@ -60,6 +60,35 @@ fn fix_lines(doc: &Value, action: &str) -> Vec<String> {
     fixes(doc).into_iter().find(|(a, _)| a == action).unwrap_or_else(|| panic!("no {action} fix printed: {:?}", fixes(doc))).1
 }
 
+/// The probe's keys and named values that docs/schema.md does not mention in backticks.
+fn undocumented(doc: &Value) -> Vec<String> {
+    fn walk(v: &Value, schema: &str, missing: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    if !schema.contains(&format!("`{k}`")) {
+                        missing.push(format!("key {k}"));
+                    }
+                    let named = ["verdict", "failure", "kind", "dial", "command"].contains(&k.as_str());
+                    if let (true, Some(value)) = (named, v.as_str()) {
+                        if !schema.contains(&format!("`{value}`")) {
+                            missing.push(format!("{k} value {value}"));
+                        }
+                    }
+                    walk(v, schema, missing);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, schema, missing)),
+            _ => {}
+        }
+    }
+    let schema = std::fs::read_to_string(common::root().join("docs/schema.md")).unwrap();
+    let mut missing = Vec::new();
+    assert_eq!(doc["schema"], "ftpscope-probe/1");
+    walk(&doc["probe"], &schema, &mut missing);
+    missing
+}
+
 // ------------------------------------------------------------------ the lab
 
 struct Lab {
@@ -124,6 +153,7 @@ fn the_lab_cases_get_their_verdicts_with_capture_and_without_privilege() {
     let (doc, rc) = lab.probe("leak", &[], None, &[]);
     check("leak", verdicts(&doc), &["PASV=works_only_ignoring_address", "EPSV=works", "PORT=fails", "EPRT=fails"]);
     assert_eq!((evidence(&doc), rc), ("capture", 1));
+    assert_eq!(undocumented(&doc), Vec::<String>::new(), "docs/schema.md");
     assert!(fix_lines(&doc, "server_passive_settings").contains(&"pasv_address=198.51.100.2".to_string()));
     // Judged from the private address it named; connected to the server's own, same port.
     let (named, dialed) = (verdict(&doc, "PASV")["advertised"].as_str().unwrap(), verdict(&doc, "PASV")["dialed"].as_str().unwrap());
@@ -356,6 +386,7 @@ fn a_227_naming_a_third_host_is_judged_not_followed() {
     assert!(pasv["dialed"].as_str().unwrap().starts_with("127.0.0.1:"), "the server's own address, not the third host: {pasv}");
     assert_eq!(verdicts(&doc), ["PASV=works_only_ignoring_address", "EPSV=not_offered", "PORT=not_offered", "EPRT=not_offered"]);
     assert_eq!(doc["probe"]["evidence"]["kind"], "sockets");
+    assert_eq!(undocumented(&doc), Vec::<String>::new(), "docs/schema.md");
 }
 
 #[test]
@@ -370,5 +401,6 @@ fn servers_that_never_answer_or_never_stop_cannot_hang_or_grow_the_probe() {
         assert_eq!(out.status.code(), Some(1), "{name}: a server that stops the session is an error");
         assert!(doc["probe"]["stopped"].is_object(), "{name}: {}", doc["probe"]);
         assert!(doc["probe"]["modes"].as_array().unwrap().is_empty(), "{name}");
+        assert_eq!(undocumented(&doc), Vec::<String>::new(), "docs/schema.md");
     }
 }
