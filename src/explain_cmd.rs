@@ -22,7 +22,7 @@ use std::process::ExitCode;
 
 /// Control lines kept per session: enough for the steps a diagram draws (AUTH's frame) in any
 /// session short enough to be read as a story.
-const TIMELINE_LINES: usize = 64;
+pub(crate) const TIMELINE_LINES: usize = 64;
 
 #[derive(Args)]
 pub struct ExplainArgs {

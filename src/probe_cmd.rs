@@ -15,6 +15,7 @@ use ftpscope::probe::url::Target;
 use ftpscope::probe::verdict::ModeVerdict;
 use ftpscope::probe::{self, ProberSide};
 use ftpscope::report::explain::{self, Collector, Explained};
+use ftpscope::report::ndjson::Ndjson;
 use ftpscope::report::{InputSummary, Sink};
 use serde::Serialize;
 use std::io::{self, IsTerminal, Write};
@@ -54,7 +55,8 @@ pub struct ProbeArgs {
     /// Keep the probe's own packets in FILE (pcap), to read again with analyze or explain.
     #[arg(long, short = 'w', value_name = "FILE", conflicts_with = "no_capture")]
     write: Option<PathBuf>,
-    // --json: one document (ftpscope-probe/1); --ndjson is not offered (one short session).
+    // --json: one document (ftpscope-probe/1); --ndjson: analyze's events of the probe's session,
+    // then one `probe` event (the verdicts).
     #[command(flatten)]
     output: crate::output_args::OutputArgs,
     /// Also write the explanation as one self-contained HTML page to FILE.
@@ -190,7 +192,12 @@ pub fn probe(args: ProbeArgs) -> ExitCode {
     }
     let failed = explained.verdict.errors > 0 || seen.stopped.is_some();
     let mut out = io::BufWriter::new(io::stdout().lock());
-    let written = if args.output.json {
+    let written = if args.output.ndjson {
+        // The analysis's events are out already: the probe's own part is the last line.
+        serde_json::to_writer(&mut out, &serde_json::json!({ "event": "probe", "probe": view }))
+            .map_err(io::Error::other)
+            .and_then(|()| writeln!(out))
+    } else if args.output.json {
         json(&mut out, &view, &explained)
     } else {
         explain::text::write(&mut out, std::slice::from_ref(&explained), args.output.color.on_stdout()).and_then(|()| text(&mut out, &view))
@@ -241,8 +248,7 @@ fn captured(
     let seen = session::run(plan, progress);
     let done = own.finish();
     let analysed = done.and_then(|c| {
-        let input = drive::Inputs::open(std::slice::from_ref(&path)).map_err(|e| e.to_string())?;
-        let (explained, _) = crate::explain_cmd::analyse(input, false, false, &args.intent)?;
+        let explained = analyse_capture(&path, args)?;
         Ok((explained, Evidence::Capture { interface: c.interface, filter: c.filter, packets: c.packets, helper: c.helper }))
     });
     if !keep {
@@ -250,6 +256,25 @@ fn captured(
     }
     let (explained, evidence) = analysed?;
     Ok(Ok((seen, evidence, explained)))
+}
+
+/// The captured packets through the analysis, as `explain` reads a capture (with --ndjson,
+/// `analyze`'s events on standard output as well).
+#[cfg(feature = "live")]
+fn analyse_capture(path: &std::path::Path, args: &ProbeArgs) -> Result<Explained, String> {
+    let input = drive::Inputs::open(&[path.to_path_buf()]).map_err(|e| e.to_string())?;
+    let (collector, collected) = Collector::new();
+    let settings = ftpscope::analyzer::Settings {
+        timeline_lines: crate::explain_cmd::TIMELINE_LINES,
+        intent: args.intent.intent(),
+        guessing: args.intent.guessing_threshold,
+        ..Default::default()
+    };
+    let sink = Both::new(collector, args.output.ndjson);
+    let finished = drive::through(input, settings, Box::new(sink), &ftpscope::capture::progress::Progress::new(None, false))
+        .map_err(|e| e.to_string())?;
+    finished.written.map_err(|e| e.to_string())?;
+    collected.recv().map_err(|_| "the analysis ended without a result".to_string())
 }
 
 #[cfg(feature = "live")]
@@ -266,7 +291,8 @@ fn socket_evidence(
     why: String,
 ) -> Result<(Observed, Evidence, Explained), String> {
     let seen = session::run(plan, progress);
-    let (mut collector, collected) = Collector::new();
+    let (collector, collected) = Collector::new();
+    let mut collector = Both::new(collector, args.output.ndjson);
     let record = probe::record::session(&seen, args.intent.intent());
     let mut frames = 0;
     if let Some(record) = record {
@@ -291,6 +317,37 @@ fn socket_evidence(
     collector.finish(&[input]).map_err(|e| e.to_string())?;
     let explained = collected.recv().map_err(|_| "the diagnosis ended without a result".to_string())?;
     Ok((seen, Evidence::Sockets { why }, explained))
+}
+
+/// Explain's collector and, with --ndjson, `analyze`'s events on standard output, from one
+/// analysis.
+struct Both {
+    collector: Collector,
+    events: Option<Ndjson<io::BufWriter<io::Stdout>>>,
+}
+
+impl Both {
+    fn new(collector: Collector, ndjson: bool) -> Both {
+        Both { collector, events: ndjson.then(|| Ndjson::new(io::BufWriter::new(io::stdout()))) }
+    }
+}
+
+impl Sink for Both {
+    fn event(&mut self, event: &Event) -> io::Result<()> {
+        self.collector.event(event)?;
+        self.events.as_mut().map_or(Ok(()), |e| e.event(event))
+    }
+
+    fn wants_negotiation_events(&self) -> bool {
+        self.events.as_ref().is_some_and(|e| e.wants_negotiation_events())
+    }
+
+    fn finish(&mut self, inputs: &[InputSummary]) -> io::Result<()> {
+        if let Some(e) = &mut self.events {
+            e.finish(inputs)?;
+        }
+        self.collector.finish(inputs)
+    }
 }
 
 /// A named user's password: FTPSCOPE_PASSWORD, else a prompt on the terminal (not echoed).

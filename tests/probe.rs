@@ -387,6 +387,15 @@ fn a_227_naming_a_third_host_is_judged_not_followed() {
     assert_eq!(verdicts(&doc), ["PASV=works_only_ignoring_address", "EPSV=not_offered", "PORT=not_offered", "EPRT=not_offered"]);
     assert_eq!(doc["probe"]["evidence"]["kind"], "sockets");
     assert_eq!(undocumented(&doc), Vec::<String>::new(), "docs/schema.md");
+    // --ndjson: analyze's events of the session (from the sockets' record here), then the
+    // verdicts as the last line.
+    let out = ftpscope(&[&format!("ftp://{}", hostile(Hostile::ThirdHost)), "--no-capture", "--ndjson", "--step-timeout", STEP]);
+    let lines: Vec<Value> =
+        out.stdout.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(|l| serde_json::from_slice(l).unwrap()).collect();
+    let events: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap()).collect();
+    assert_eq!(events.last(), Some(&"probe"), "{events:?}");
+    assert!(events.contains(&"session_end") && events.contains(&"summary"), "{events:?}");
+    assert_eq!(lines.last().unwrap()["probe"]["modes"][0]["verdict"], "works_only_ignoring_address");
 }
 
 #[test]
