@@ -8,7 +8,7 @@
 
 use clap::Args;
 use ftpscope::drive;
-use ftpscope::model::{Event, Timestamp};
+use ftpscope::model::Event;
 use ftpscope::probe::observed::{Observed, Stopped};
 use ftpscope::probe::session::{self, Plan, MODES};
 use ftpscope::probe::url::Target;
@@ -248,7 +248,7 @@ fn captured(
     let seen = session::run(plan, progress);
     let done = own.finish();
     let analysed = done.and_then(|c| {
-        let explained = analyse_capture(&path, args)?;
+        let explained = analyse_capture(&path, args, plan)?;
         Ok((explained, Evidence::Capture { interface: c.interface, filter: c.filter, packets: c.packets, helper: c.helper }))
     });
     if !keep {
@@ -261,12 +261,12 @@ fn captured(
 /// The captured packets through the analysis, as `explain` reads a capture (with --ndjson,
 /// `analyze`'s events on standard output as well).
 #[cfg(feature = "live")]
-fn analyse_capture(path: &std::path::Path, args: &ProbeArgs) -> Result<Explained, String> {
+fn analyse_capture(path: &std::path::Path, args: &ProbeArgs, plan: &Plan) -> Result<Explained, String> {
     let input = drive::Inputs::open(&[path.to_path_buf()]).map_err(|e| e.to_string())?;
     let (collector, collected) = Collector::new();
     let settings = ftpscope::analyzer::Settings {
         timeline_lines: crate::explain_cmd::TIMELINE_LINES,
-        intent: args.intent.intent(),
+        intent: intent(args, plan),
         guessing: args.intent.guessing_threshold,
         ..Default::default()
     };
@@ -293,30 +293,21 @@ fn socket_evidence(
     let seen = session::run(plan, progress);
     let (collector, collected) = Collector::new();
     let mut collector = Both::new(collector, args.output.ndjson);
-    let record = probe::record::session(&seen, args.intent.intent());
-    let mut frames = 0;
-    if let Some(record) = record {
-        frames = record.last_frame;
-        let summary = probe::summary_of(&record);
-        let time = record.end_time;
-        // The server's picture and fix block, as the analyzer gives them at the end.
-        let mut servers = ftpscope::diagnose::servers::Servers::default();
-        servers.see(&record);
-        for server in servers.all(args.intent.intent()) {
-            collector.event(&Event::Server { frame: frames, time, server: Box::new(server) }).map_err(|e| e.to_string())?;
-        }
-        collector
-            .event(&Event::SessionEnd { session: record.id, frame: record.last_frame, time, record: Box::new(record) })
-            .map_err(|e| e.to_string())?;
-        collector.event(&Event::Summary { frame: frames, time, summary: Box::new(summary) }).map_err(|e| e.to_string())?;
-    } else {
-        let summary = ftpscope::model::Summary::default();
-        collector.event(&Event::Summary { frame: 0, time: Timestamp(0), summary: Box::new(summary) }).map_err(|e| e.to_string())?;
+    let (events, frames) = probe::record::events(&seen, intent(args, plan));
+    for event in &events {
+        collector.event(event).map_err(|e| e.to_string())?;
     }
     let input = InputSummary { path: String::new(), first_frame: 1, frames, truncated: None, live: None };
     collector.finish(&[input]).map_err(|e| e.to_string())?;
     let explained = collected.recv().map_err(|_| "the diagnosis ended without a result".to_string())?;
     Ok((seen, Evidence::Sockets { why }, explained))
+}
+
+/// The intended setup as given, the probed port being the control port unless said otherwise:
+/// so a control connection that failed is judged as one.
+fn intent(args: &ProbeArgs, plan: &Plan) -> ftpscope::model::Intent {
+    let given = args.intent.intent();
+    ftpscope::model::Intent { control_port: given.control_port.or(Some(plan.server.port())), ..given }
 }
 
 /// Explain's collector and, with --ndjson, `analyze`'s events on standard output, from one

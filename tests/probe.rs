@@ -303,6 +303,8 @@ enum Hostile {
     EndlessLine,
     /// After the banner, nothing, ever.
     Silent,
+    /// Refuses the login (530 to PASS).
+    RefusesLogin,
 }
 
 /// A one-session FTP server on loopback behaving as `how`; its address.
@@ -337,7 +339,7 @@ fn serve(mut control: TcpStream, how: Hostile) -> std::io::Result<()> {
             }
             return Ok(());
         }
-        Hostile::ThirdHost => {}
+        Hostile::ThirdHost | Hostile::RefusesLogin => {}
     }
     let mut lines = BufReader::new(control.try_clone()?);
     let mut data: Option<TcpListener> = None;
@@ -346,6 +348,8 @@ fn serve(mut control: TcpStream, how: Hostile) -> std::io::Result<()> {
         let verb = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
         line.clear();
         match verb.as_str() {
+            "USER" if matches!(how, Hostile::RefusesLogin) => control.write_all(b"331 password please\r\n")?,
+            "PASS" => control.write_all(b"530 Login incorrect.\r\n")?,
             "USER" => control.write_all(b"230 in\r\n")?,
             "PASV" => {
                 let l = TcpListener::bind("127.0.0.1:0")?;
@@ -396,6 +400,43 @@ fn a_227_naming_a_third_host_is_judged_not_followed() {
     assert_eq!(events.last(), Some(&"probe"), "{events:?}");
     assert!(events.contains(&"session_end") && events.contains(&"summary"), "{events:?}");
     assert_eq!(lines.last().unwrap()["probe"]["modes"][0]["verdict"], "works_only_ignoring_address");
+}
+
+/// What the server does before any data is a finding, as for a capture: a control port that
+/// refuses, a refused login.
+#[test]
+fn a_refused_control_connection_or_login_is_a_finding() {
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let out = ftpscope(&[&format!("ftp://{closed}"), "--no-capture", "--json", "--step-timeout", STEP]);
+    let doc = probe_json(&out);
+    assert_eq!((out.status.code(), doc["probe"]["stopped"]["dial"].as_str()), (Some(1), Some("refused")));
+    let findings = doc["explanation"]["captures"][0]["findings"].as_array().unwrap();
+    assert!(findings.iter().any(|f| f["kind"] == "control_connection_failed"), "{findings:?}");
+    let out = ftpscope(&[&format!("ftp://{}", hostile(Hostile::RefusesLogin)), "--no-capture", "--json", "--step-timeout", STEP]);
+    let doc = probe_json(&out);
+    assert_eq!((out.status.code(), doc["probe"]["stopped"]["reply"]["code"].as_u64()), (Some(1), Some(530)));
+    let causes = &doc["explanation"]["captures"][0]["verdict"]["causes"];
+    assert!(causes.as_array().is_some_and(|c| !c.is_empty()), "the refused login is a cause: {causes}");
+    assert_eq!(undocumented(&doc), Vec::<String>::new(), "docs/schema.md");
+}
+
+/// The password is sent, never printed: in no format, not in the command log of the text.
+#[test]
+fn the_password_never_appears_in_any_output() {
+    for format in ["--json", "--ndjson", "--color=never"] {
+        let url = format!("ftp://alice@{}", hostile(Hostile::RefusesLogin));
+        let out = Command::new("timeout")
+            .arg("60")
+            .arg(env!("CARGO_BIN_EXE_ftpscope"))
+            .args(["probe", &url, "--no-capture", format, "--step-timeout", STEP])
+            .env("FTPSCOPE_PASSWORD", "s3cret-pw")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{format}: {}", String::from_utf8_lossy(&out.stderr));
+        let all = [out.stdout, out.stderr].concat();
+        assert!(!String::from_utf8_lossy(&all).contains("s3cret-pw"), "{format}");
+        assert!(String::from_utf8_lossy(&all).contains("alice"), "{format}: the user is named");
+    }
 }
 
 #[test]

@@ -25,7 +25,7 @@ pub fn add_session(total: &mut Summary, record: &Session) {
 }
 
 /// Counts a problem: a consequence is counted with its cause, not again.
-pub(super) fn count(total: &mut Summary, f: &Finding) {
+pub fn count(total: &mut Summary, f: &Finding) {
     if f.caused_by.is_some() {
         return;
     }

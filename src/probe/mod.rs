@@ -22,7 +22,7 @@ pub mod tls;
 pub mod url;
 pub mod verdict;
 
-use crate::model::{classify, AddressClass, Mode, Session, Summary};
+use crate::model::{classify, AddressClass, Mode};
 use observed::Observed;
 use serde::Serialize;
 use std::net::SocketAddr;
@@ -63,11 +63,4 @@ pub fn verdicts(seen: &Observed) -> Vec<ModeVerdict> {
 /// Some mode fails or works only for lenient clients.
 pub fn any_trouble(verdicts: &[ModeVerdict]) -> bool {
     verdicts.iter().any(|v| matches!(v.verdict, Verdict::Fails | Verdict::WorksOnlyIgnoringAddress))
-}
-
-/// The summary a capture's analysis would end with, for the record made from sockets.
-pub fn summary_of(record: &Session) -> Summary {
-    let mut summary = Summary { sessions: 1, tcp_connections: 1, ..Summary::default() };
-    crate::analyzer::totals::add_session(&mut summary, record);
-    summary
 }

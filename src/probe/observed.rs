@@ -122,7 +122,8 @@ pub struct TlsSeen {
 #[derive(Debug, Clone)]
 pub struct Observed {
     pub server: SocketAddr,
-    /// The control connection's local end (None when it never opened).
+    /// The control connection's local end; when it never opened, the address it was sent from
+    /// (port 0).
     pub local: Option<SocketAddr>,
     pub started: SystemTime,
     pub connected_at: Option<SystemTime>,

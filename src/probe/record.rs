@@ -5,11 +5,14 @@
 //! the observations in time order.
 
 use super::observed::{Attempt, Dial, Observed, Stopped};
+use crate::analyzer::totals;
+use crate::diagnose::servers::Servers;
+use crate::diagnose::unclaimed::Unclaimed;
 use crate::diagnose::{self, Context};
 use crate::model::record::{ControlStats, DataChannel, Directions, EndReason};
 use crate::model::{
-    classify, transfer, Connection, Intent, Login, LoginStep, MatchedBy, Negotiation, Outcome, Refusal, Session, Side, Software, Timeline,
-    Timestamp,
+    classify, transfer, Connection, Event, Finding, Intent, Login, LoginStep, MatchedBy, Negotiation, Outcome, Refusal, Session, Side,
+    Software, Summary, Timeline, Timestamp,
 };
 use std::net::SocketAddr;
 use std::time::SystemTime;
@@ -41,9 +44,41 @@ pub fn timestamp(t: SystemTime) -> Timestamp {
     Timestamp::from_secs_nanos(since.as_secs() as i64, i64::from(since.subsec_nanos()))
 }
 
+/// What the analysis of a capture would hand its outputs, made from what the sockets saw: the
+/// session's record (with the server's picture and fix block), or the findings about a control
+/// connection that never opened; then the summary. With the frames counted.
+pub fn events(seen: &Observed, intent: Intent) -> (Vec<Event>, u64) {
+    let record = session(seen, intent);
+    let failed = control_failure(seen, intent);
+    let frames = record.as_ref().map_or(if failed.is_empty() { 0 } else { CONTROL_FRAMES }, |r| r.last_frame);
+    let time = record.as_ref().map_or(timestamp(seen.ended), |r| r.end_time);
+    let mut summary = Summary { sessions: u64::from(record.is_some()), tcp_connections: 1, ..Summary::default() };
+    let mut events = Vec::new();
+    if let Some(record) = record {
+        totals::add_session(&mut summary, &record);
+        let mut servers = Servers::default();
+        servers.see(&record);
+        events.push(Event::SessionEnd { session: record.id, frame: record.last_frame, time, record: Box::new(record) });
+        events.extend(servers.all(intent).into_iter().map(|server| Event::Server { frame: frames, time, server: Box::new(server) }));
+    }
+    summary.control_connections_failed = u64::from(!failed.is_empty());
+    summary.frames = frames;
+    for f in failed {
+        totals::count(&mut summary, &f);
+        events.push(Event::Finding { session: f.session, frame: frames, time, finding: Box::new(f) });
+    }
+    events.push(Event::Summary { frame: frames, time, summary: Box::new(summary) });
+    (events, frames)
+}
+
+/// A control connection that never opened: its SYN, and what answered it.
+const CONTROL_FRAMES: u64 = 2;
+
 /// The session record of what was seen, diagnosed as the analyzer diagnoses a settled session;
-/// None when the control connection never opened (no session to record).
+/// None when the control connection never opened (no session to record: see
+/// [`control_failure`]).
 pub fn session(seen: &Observed, intent: Intent) -> Option<Session> {
+    seen.connected_at?;
     let client = seen.local?;
     let frames = Frames::of(seen);
     let frame = |t: SystemTime| frames.at(t);
@@ -90,6 +125,37 @@ pub fn session(seen: &Observed, intent: Intent) -> Option<Session> {
     let cx = Context { intent, server_block: true };
     s.findings = diagnose::session_findings(&s, &cx);
     Some(s)
+}
+
+/// A control connection that never opened, judged as the analysis judges one no session
+/// claimed: the findings about it (the server cannot be reached).
+pub fn control_failure(seen: &Observed, intent: Intent) -> Vec<Finding> {
+    let Some(Stopped::Control { dial }) = &seen.stopped else { return Vec::new() };
+    let client = seen.local.unwrap_or(SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), 0));
+    let outcome = outcome(Some(*dial));
+    let connection = Connection {
+        client,
+        server: seen.server,
+        syn_frame: 1,
+        syn_time: timestamp(seen.started),
+        outcome,
+        syns: 1,
+        client_isn: None,
+        server_isn: None,
+        synack_frame: None,
+        rst_frame: (outcome == Outcome::Refused).then_some(CONTROL_FRAMES),
+        rst_from: (outcome == Outcome::Refused).then_some(Side::Server),
+        unreachable_frame: None,
+        unreachable: None,
+        fin_frame: None,
+        bytes_to_server: 0,
+        bytes_to_client: 0,
+        last_frame: CONTROL_FRAMES,
+        last_time: timestamp(seen.ended),
+    };
+    let mut unclaimed = Unclaimed::new(Some(intent.control_port.unwrap_or(seen.server.port())));
+    unclaimed.judge(&connection, None);
+    unclaimed.take()
 }
 
 fn login(seen: &Observed, frame: &dyn Fn(SystemTime) -> u64) -> Login {

@@ -74,6 +74,7 @@ pub fn run(plan: &Plan, progress: &mut dyn FnMut(&str)) -> Observed {
     let mut control = match dial(plan.server, step_end(plan, end)) {
         Ok(stream) => Control::new(stream),
         Err(dial) => {
+            seen.local = source_for(plan.server);
             seen.stopped = Some(Stopped::Control { dial });
             seen.ended = SystemTime::now();
             return seen;
@@ -345,6 +346,16 @@ impl Steps<'_> {
             let _ = self.control.reply(deadline);
         }
     }
+}
+
+/// The address the kernel sends from to `server` (port 0): a connected UDP socket sends
+/// nothing, it only asks the routing table. For the record of a control connection that never
+/// opened.
+fn source_for(server: SocketAddr) -> Option<SocketAddr> {
+    let any: SocketAddr = if server.is_ipv4() { (IpAddr::from([0u8; 4]), 0).into() } else { (IpAddr::from([0u16; 8]), 0).into() };
+    let socket = std::net::UdpSocket::bind(any).ok()?;
+    socket.connect(server).ok()?;
+    Some(SocketAddr::new(socket.local_addr().ok()?.ip(), 0))
 }
 
 /// One step's deadline: its timeout, never past the whole probe's.
