@@ -25,8 +25,12 @@ impl Frames {
         let mut times: Vec<SystemTime> = seen.lines.iter().map(|l| l.at).collect();
         times.extend(seen.connected_at);
         times.extend(seen.tls.as_ref().map(|t| t.at));
-        times.extend(seen.attempts.iter().filter_map(|a| a.dial_at));
+        // The attempts' moments are their control lines' (kept once), and their connections'.
+        for a in &seen.attempts {
+            times.extend([Some(a.sent_at), a.reply_at, a.dial_at, a.listing_at, a.transfer_at].into_iter().flatten());
+        }
         times.sort();
+        times.dedup();
         Frames(times)
     }
 
@@ -277,5 +281,91 @@ fn negotiation(seen: &Observed, a: &Attempt, frame: &dyn Fn(SystemTime) -> u64) 
             earlier_attempts: Vec::new(),
             transfer: None,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{FindingKind, NegotiationCommand};
+    use crate::probe::observed::{Line, Reply};
+    use std::time::Duration;
+
+    /// A session from 192.168.1.10 to 198.51.100.2:21 that logged in, then `attempts`; the
+    /// control lines one 10 ms apart.
+    fn seen(attempts: Vec<Attempt>) -> Observed {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let lines = [(Side::Server, "220 (vsFTPd 3.0.3)"), (Side::Client, "USER anonymous"), (Side::Server, "230 Login successful.")];
+        Observed {
+            server: "198.51.100.2:21".parse().unwrap(),
+            local: Some("192.168.1.10:40000".parse().unwrap()),
+            started: t0,
+            connected_at: Some(t0),
+            ended: at(10_000),
+            lines: lines
+                .iter()
+                .enumerate()
+                .map(|(i, (from, text))| Line { at: at(10 * i as u64 + 1), from: *from, text: text.to_string() })
+                .collect(),
+            banner: Some("(vsFTPd 3.0.3)".into()),
+            user: "anonymous".into(),
+            login: Some(Reply { code: 230, text: "Login successful.".into() }),
+            features: None,
+            attempts,
+            tls: None,
+            stopped: None,
+            overlong_lines: 0,
+        }
+    }
+
+    /// PASV at 1 s answered with `advertised`, dialled at the server's address with its port.
+    fn pasv(advertised: &str, dial: Dial, transfer: Option<u16>) -> Attempt {
+        let t = |ms: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000) + Duration::from_millis(ms);
+        let advertised: SocketAddr = advertised.parse().unwrap();
+        let mut a = Attempt::new(NegotiationCommand::PASV, t(1000));
+        (a.reply, a.reply_at) = (Some(Reply { code: 227, text: "Entering Passive Mode".into() }), Some(t(1010)));
+        (a.advertised, a.dialed, a.dial, a.dial_at) =
+            (Some(advertised), Some(SocketAddr::new([198, 51, 100, 2].into(), advertised.port())), Some(dial), Some(t(1020)));
+        if let Some(code) = transfer {
+            (a.listing, a.listing_at) = (Some("NLST".into()), Some(t(1030)));
+            (a.transfer, a.transfer_at) = (Some(Reply { code, text: String::new() }), Some(t(1040)));
+        }
+        a
+    }
+
+    fn kinds(s: &Session) -> Vec<FindingKind> {
+        s.findings.iter().map(|f| f.kind).collect()
+    }
+
+    #[test]
+    fn the_sockets_record_is_diagnosed_as_a_capture_would_be() {
+        let leak = session(&seen(vec![pasv("10.0.0.20:40003", Dial::Established, Some(226))]), Intent::default()).unwrap();
+        assert_eq!(leak.negotiations[0].data.outcome, Outcome::Established);
+        assert_eq!(leak.negotiations[0].data.matched_by, Some(MatchedBy::ControlAddress));
+        assert!(kinds(&leak).contains(&FindingKind::PrivateAddressLeak), "{:?}", kinds(&leak));
+        let dropped = session(&seen(vec![pasv("198.51.100.2:40003", Dial::Unanswered, None)]), Intent::default()).unwrap();
+        assert_eq!(dropped.negotiations[0].data.outcome, Outcome::Unanswered);
+        assert!(kinds(&dropped).contains(&FindingKind::DataConnectionFailed), "{:?}", kinds(&dropped));
+        let healthy = session(&seen(vec![pasv("198.51.100.2:40003", Dial::Established, Some(226))]), Intent::default()).unwrap();
+        assert!(healthy.findings.iter().all(|f| f.severity == crate::model::Severity::Info), "{:?}", kinds(&healthy));
+        // Frames follow time: the negotiation's command before its reply before the SYN.
+        let n = &healthy.negotiations[0];
+        assert!(n.frame < n.reply_frame.unwrap() && n.reply_frame.unwrap() < n.data.connection.as_ref().unwrap().syn_frame);
+    }
+
+    #[test]
+    fn a_control_connection_that_never_opened_is_its_own_finding() {
+        let mut s = seen(Vec::new());
+        (s.connected_at, s.lines, s.stopped) = (None, Vec::new(), Some(Stopped::Control { dial: Dial::Unanswered }));
+        assert!(session(&s, Intent::default()).is_none());
+        let (events, frames) = events(&s, Intent::default());
+        assert_eq!(frames, CONTROL_FRAMES);
+        let found: Vec<FindingKind> =
+            events.iter().filter_map(|e| if let Event::Finding { finding, .. } = e { Some(finding.kind) } else { None }).collect();
+        assert_eq!(found, [FindingKind::ControlConnectionFailed]);
+        assert!(
+            matches!(events.last(), Some(Event::Summary { summary, .. }) if summary.errors == 1 && summary.control_connections_failed == 1)
+        );
     }
 }
