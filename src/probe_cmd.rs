@@ -10,7 +10,7 @@ use clap::Args;
 use ftpscope::drive;
 use ftpscope::model::Event;
 use ftpscope::probe::observed::{Observed, Stopped};
-use ftpscope::probe::session::{self, Plan, MODES};
+use ftpscope::probe::session::{self, Plan};
 use ftpscope::probe::url::Target;
 use ftpscope::probe::verdict::ModeVerdict;
 use ftpscope::probe::{self, ProberSide};
@@ -150,7 +150,7 @@ pub fn probe(args: ProbeArgs) -> ExitCode {
         step: Duration::from_secs_f64(args.step_timeout),
         total: Duration::from_secs_f64(args.timeout),
         follow_advertised: args.follow_advertised,
-        modes: MODES.to_vec(),
+        modes: session::modes(server),
         tls,
     };
     let show = !args.output.quiet && io::stderr().is_terminal();

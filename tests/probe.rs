@@ -195,6 +195,15 @@ fn the_lab_cases_get_their_verdicts_with_capture_and_without_privilege() {
     let (doc, _) = lab.probe("port-2121", &[], None, &[]);
     check("port-2121", verdicts(&doc), &["PASV=works", "EPSV=works", "PORT=fails", "EPRT=fails"]);
     assert_eq!(doc["probe"]["server"], "198.51.100.2:2121");
+    // IPv6 (routed): the extended commands alone; the client router's stateful firewall drops
+    // the server's active connection: blamed on a firewall, not on a NAT.
+    let (doc, _) = lab.probe("ipv6", &[], None, &[]);
+    check("ipv6", verdicts(&doc), &["EPSV=works", "EPRT=fails"]);
+    assert_eq!(
+        (verdict(&doc, "EPRT")["failure"].as_str(), doc["probe"]["prober"]["behind_nat"].as_bool()),
+        (Some("unanswered"), Some(false))
+    );
+    assert!(fixes(&doc).iter().any(|(a, _)| a == "allow_active_data"), "{:?}", fixes(&doc));
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
@@ -262,7 +271,13 @@ fn every_printed_fix_of_a_failing_mode_makes_it_work_in_the_lab() {
     let (fixed, _) = lab.probe("active-nat", &[("ROUTER_FIX_FILE", &router)], None, &[]);
     for mode in ["PORT", "EPRT"] {
         assert_eq!(verdict(&fixed, mode)["verdict"], "works", "{mode}: {}", fixed["probe"]);
-    }
+    } // IPv6: the firewall rule, as printed, on the client's router (its INPUT line is for a
+      // firewall on the client itself: harmless there).
+    let (doc, _) = lab.probe("ipv6", &[], None, &[]);
+    assert_eq!(verdict(&doc, "EPRT")["verdict"], "fails");
+    let router = lab.fix_file("ipv6-router.fix", &fix_lines(&doc, "allow_active_data"));
+    let (fixed, rc) = lab.probe("ipv6", &[("ROUTER_FIX_FILE", &router)], None, &[]);
+    assert_eq!((verdict(&fixed, "EPRT")["verdict"].as_str(), rc), (Some("works"), 0), "{}", fixed["probe"]);
 }
 
 // ------------------------------------------------------------------ input and hostile servers

@@ -45,9 +45,16 @@ pub struct Plan {
 }
 
 /// The data modes tried, in order: passive first (what works for most clients), the extended
-/// commands after their classic ones.
-pub const MODES: [NegotiationCommand; 4] =
-    [NegotiationCommand::PASV, NegotiationCommand::EPSV, NegotiationCommand::PORT, NegotiationCommand::EPRT];
+/// commands after their classic ones. Over IPv6 only the extended ones: PASV and PORT carry
+/// IPv4 addresses alone (RFC 2428).
+pub fn modes(server: SocketAddr) -> Vec<NegotiationCommand> {
+    use NegotiationCommand::*;
+    if server.is_ipv6() {
+        vec![EPSV, EPRT]
+    } else {
+        vec![PASV, EPSV, PORT, EPRT]
+    }
+}
 
 /// Runs the session; `progress` hears each step's name.
 pub fn run(plan: &Plan, progress: &mut dyn FnMut(&str)) -> Observed {
@@ -131,7 +138,8 @@ impl Steps<'_> {
             };
             self.seen.attempts.push(attempt);
         }
-        Ok(())
+        // The last step's late reply too, for the record.
+        self.settle()
     }
 
     fn deadline(&self) -> Instant {
@@ -218,8 +226,9 @@ impl Steps<'_> {
         Ok(())
     }
 
-    /// A previous step left a reply unread (a transfer's late 425): NOOP, and every reply up to
-    /// its 200 goes to that step, so that each step reads its own.
+    /// A previous step left a reply unread (a transfer's late 425): NOOP, and the replies before
+    /// its 200 go to that step, so that each step reads its own. The late reply comes when the
+    /// server gives up: waited for within the whole probe's time, not one step's.
     fn settle(&mut self) -> Result<(), Stopped> {
         let Some(last) = self.seen.attempts.last() else { return Ok(()) };
         if last.listing.is_none() || last.transfer.is_some() {
@@ -227,7 +236,7 @@ impl Steps<'_> {
         }
         self.send("NOOP")?;
         for _ in 0..MAX_STRAY_REPLIES {
-            let (reply, at) = self.reply("NOOP")?;
+            let (reply, at) = self.control.reply(self.end).map_err(|e| stopped("NOOP", e))?;
             if reply.code == 200 {
                 return Ok(());
             }
@@ -295,14 +304,30 @@ impl Steps<'_> {
                     let [a, b, c, d] = v4.ip().octets();
                     format!("{a},{b},{c},{d},{},{}", v4.port() >> 8, v4.port() & 0xff)
                 }
-                // PORT has no IPv6 form: EPRT is the one tried for it.
-                SocketAddr::V6(_) => return Ok(Attempt { reply: None, ..Attempt::new(command, SystemTime::now()) }),
+                // PORT has no IPv6 form: `modes` tries EPRT alone over IPv6.
+                SocketAddr::V6(_) => return Err(Stopped::Broken { step: "PORT".into(), why: "PORT cannot name an IPv6 address".into() }),
             },
             _ => format!("|{}|{}|{}|", if mine.is_ipv4() { 1 } else { 2 }, mine.ip(), mine.port()),
         };
         let mut a = Attempt::new(command, self.send(&format!("{command:?} {argument}"))?);
         (a.argument, a.advertised, a.dialed) = (Some(argument), Some(mine), Some(mine));
-        let (reply, at) = self.reply(&format!("{command:?}"))?;
+        // Some servers connect at PORT itself and answer once connected or given up (pyftpdlib,
+        // for up to 30 s): the reply is waited for as long as the server's own connect timeout,
+        // within the whole probe's time, as a client waits for it.
+        let (reply, at) = match self.control.reply(self.end) {
+            Ok(answered) => answered,
+            // Out of time: no reply, and no connection, is a server that could not reach the
+            // probe.
+            Err(NoReply::Timeout) => {
+                let arrived = accept(&listener, Instant::now()).ok().flatten();
+                (a.dial, a.dial_at, a.peer) = match arrived {
+                    Some(s) => (Some(Dial::Established), Some(SystemTime::now()), s.peer_addr().ok()),
+                    None => (Some(Dial::Unanswered), Some(SystemTime::now()), None),
+                };
+                return Ok(a);
+            }
+            Err(e) => return Err(stopped(&format!("{command:?}"), e)),
+        };
         (a.reply, a.reply_at) = (Some(reply.clone()), Some(at));
         if !(200..300).contains(&reply.code) {
             return Ok(a);
@@ -386,17 +411,18 @@ fn dial(to: SocketAddr, deadline: Instant) -> Result<TcpStream, Dial> {
 
 /// The server's data connection, if it comes by `deadline`.
 fn accept(listener: &TcpListener, deadline: Instant) -> io::Result<Option<TcpStream>> {
-    while Instant::now() < deadline {
+    // Looked at once at least, also when the deadline has passed.
+    loop {
         match listener.accept() {
             Ok((stream, _)) => {
                 stream.set_nonblocking(false)?;
                 return Ok(Some(stream));
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(ACCEPT_POLL),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && Instant::now() < deadline => std::thread::sleep(ACCEPT_POLL),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
             Err(e) => return Err(e),
         }
     }
-    Ok(None)
 }
 
 /// Reads the listing to its end, bounded in bytes and time; the bytes read.

@@ -92,9 +92,19 @@ pub fn judge(a: &Attempt) -> ModeVerdict {
 
 fn decide(a: &Attempt) -> (Verdict, Option<Failure>, Option<Reply>) {
     let fails = |f: Failure, reply: Option<&Reply>| (Verdict::Fails, Some(f), reply.cloned());
-    let Some(negotiated) = &a.reply else { return fails(Failure::NoEndpoint, None) };
+    let Some(negotiated) = &a.reply else {
+        // Active, unanswered in time and no connection came: the server could not reach the
+        // probe (it answers when it gives up).
+        let failure = if a.dial == Some(Dial::Unanswered) { Failure::Unanswered } else { Failure::NoEndpoint };
+        return fails(failure, None);
+    };
     if not_implemented(negotiated) {
         return (Verdict::NotOffered, None, Some(negotiated.clone()));
+    }
+    // Active: a server that tried to connect and gave up (421 timed out, 425 cannot open) at the
+    // negotiation itself (pyftpdlib connects at PORT): no connection reached the probe.
+    if a.command.mode() == Mode::Active && matches!(negotiated.code, 421 | 425) && a.dial != Some(Dial::Established) {
+        return fails(Failure::Unanswered, Some(negotiated));
     }
     if !(200..300).contains(&negotiated.code) {
         return fails(Failure::Rejected, Some(negotiated));
@@ -166,6 +176,7 @@ mod tests {
             (attempt(PASV, 227, "198.51.100.2:40001", "198.51.100.2:40001", Some(Refused), None), Verdict::Fails, Some(Failure::Refused)),
             (attempt(EPSV, 502, "", "", None, None), Verdict::NotOffered, None),
             (attempt(PORT, 500, "", "", None, None), Verdict::Fails, Some(Failure::Rejected)),
+            (attempt(EPRT, 421, "[2001:db8:c::10]:5000", "[2001:db8:c::10]:5000", None, None), Verdict::Fails, Some(Failure::Unanswered)),
             (attempt(PASV, 421, "", "", None, None), Verdict::Fails, Some(Failure::Rejected)),
             (
                 attempt(PORT, 200, "192.168.1.10:5000", "192.168.1.10:5000", Some(Unanswered), Some(425)),
