@@ -320,6 +320,8 @@ enum Hostile {
     Silent,
     /// Refuses the login (530 to PASS).
     RefusesLogin,
+    /// Its 227 names another loopback address, 127.0.0.2, where it listens (and nowhere else).
+    OtherAddress,
 }
 
 /// A one-session FTP server on loopback behaving as `how`; its address.
@@ -354,7 +356,7 @@ fn serve(mut control: TcpStream, how: Hostile) -> std::io::Result<()> {
             }
             return Ok(());
         }
-        Hostile::ThirdHost | Hostile::RefusesLogin => {}
+        Hostile::ThirdHost | Hostile::RefusesLogin | Hostile::OtherAddress => {}
     }
     let mut lines = BufReader::new(control.try_clone()?);
     let mut data: Option<TcpListener> = None;
@@ -366,6 +368,12 @@ fn serve(mut control: TcpStream, how: Hostile) -> std::io::Result<()> {
             "USER" if matches!(how, Hostile::RefusesLogin) => control.write_all(b"331 password please\r\n")?,
             "PASS" => control.write_all(b"530 Login incorrect.\r\n")?,
             "USER" => control.write_all(b"230 in\r\n")?,
+            "PASV" if matches!(how, Hostile::OtherAddress) => {
+                let l = TcpListener::bind("127.0.0.2:0")?;
+                let port = l.local_addr()?.port();
+                control.write_all(format!("227 Entering Passive Mode (127,0,0,2,{},{})\r\n", port >> 8, port & 0xff).as_bytes())?;
+                data = Some(l);
+            }
             "PASV" => {
                 let l = TcpListener::bind("127.0.0.1:0")?;
                 let port = l.local_addr()?.port();
@@ -452,6 +460,26 @@ fn the_password_never_appears_in_any_output() {
         assert!(!String::from_utf8_lossy(&all).contains("s3cret-pw"), "{format}");
         assert!(String::from_utf8_lossy(&all).contains("alice"), "{format}: the user is named");
     }
+}
+
+/// `--follow-advertised` connects where the reply says, and only then.
+#[test]
+fn the_advertised_address_is_contacted_only_when_asked() {
+    let pasv = |follow: bool| {
+        let url = format!("ftp://{}", hostile(Hostile::OtherAddress));
+        let mut args = vec![url.as_str(), "--no-capture", "--json", "--step-timeout", STEP];
+        if follow {
+            args.push("--follow-advertised");
+        }
+        verdict(&probe_json(&ftpscope(&args)), "PASV").clone()
+    };
+    // The server listens at 127.0.0.2 only: its own address (127.0.0.1) refuses.
+    let own = pasv(false);
+    assert_eq!((own["verdict"].as_str(), own["failure"].as_str()), (Some("fails"), Some("refused")), "{own}");
+    assert!(own["dialed"].as_str().unwrap().starts_with("127.0.0.1:"), "{own}");
+    let followed = pasv(true);
+    assert_eq!(followed["verdict"], "works", "{followed}");
+    assert_eq!(followed["dialed"], followed["advertised"]);
 }
 
 #[test]
