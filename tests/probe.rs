@@ -231,6 +231,12 @@ fn under_tls_the_routers_helper_is_blind_and_passive_fails_inside_tls_only() {
     // The printed fixes (the server's external address and range, the router's forward; the
     // LAN address is the operator's, the probe sees the server from outside), as printed: passive
     // works inside TLS.
+    accounted(
+        "tls",
+        &doc,
+        &["server_passive_settings", "forward_passive_range"],
+        &[("helper_blind_under_tls", "what TLS brings: the settings and the forward applied here are its cure")],
+    );
     let server = lab.fix_file("tls-server.fix", &fix_lines(&doc, "server_passive_settings"));
     let lines: Vec<String> = fix_lines(&doc, "forward_passive_range").iter().map(|l| l.replace("<server LAN IP>", "10.0.0.20")).collect();
     let router = lab.fix_file("tls-router.fix", &lines);
@@ -240,12 +246,31 @@ fn under_tls_the_routers_helper_is_blind_and_passive_fails_inside_tls_only() {
     }
 }
 
+/// Printed fixes a case does not apply, and why: every printed fix is applied or named here.
+const PASSIVE_HERE: (&str, &str) =
+    ("use_passive_mode", "passive mode works in the same probe (PASV, EPSV): the client's switch needs no rerun");
+const HELPER_ELSEWHERE: (&str, &str) = ("client_router_helper", "the prober's own NAT: applied and proven in the active-nat case");
+const NOT_NAT: (&str, &str) = ("allow_passive_range", "for a server that has the public address itself; this one is behind NAT");
+
+/// Every fix the probe printed is applied in the case (`applied`) or named with its reason.
+fn accounted(case: &str, doc: &Value, applied: &[&str], not_applied: &[(&str, &str)]) {
+    let printed: Vec<String> = fixes(doc).into_iter().map(|(a, _)| a).collect();
+    for action in &printed {
+        let known = applied.contains(&action.as_str()) || not_applied.iter().any(|(a, _)| a == action);
+        assert!(known, "{case}: the printed fix {action} is neither applied nor said why not");
+    }
+    for action in applied {
+        assert!(printed.iter().any(|a| a == action), "{case}: {action} was not printed: {printed:?}");
+    }
+}
+
 #[test]
 fn every_printed_fix_of_a_failing_mode_makes_it_work_in_the_lab() {
     let Some(lab) = lab("proofs") else { return };
     // The leak: the server's settings and the router's forwards, as printed.
     let (doc, _) = lab.probe("leak", &[], None, &[]);
     assert_eq!(verdict(&doc, "PASV")["verdict"], "works_only_ignoring_address");
+    accounted("leak", &doc, &["server_passive_settings", "forward_passive_range"], &[PASSIVE_HERE, HELPER_ELSEWHERE]);
     let server = lab.fix_file("leak-server.fix", &fix_lines(&doc, "server_passive_settings"));
     let router = lab.fix_file("leak-router.fix", &fix_lines(&doc, "forward_passive_range"));
     let (fixed, _) = lab.probe("leak", &[("SERVER_FIX_FILE", &server), ("ROUTER_FIX_FILE", &router)], None, &[]);
@@ -257,6 +282,7 @@ fn every_printed_fix_of_a_failing_mode_makes_it_work_in_the_lab() {
         assert_eq!(verdict(&doc, "PASV")["verdict"], "fails", "{case}");
         let lines: Vec<String> =
             fix_lines(&doc, "forward_passive_range").iter().map(|l| l.replace("<server LAN IP>", "10.0.0.20")).collect();
+        accounted(case, &doc, &["forward_passive_range"], &[NOT_NAT, PASSIVE_HERE, HELPER_ELSEWHERE]);
         let router = lab.fix_file(&format!("{case}-router.fix"), &lines);
         let (fixed, _) = lab.probe(case, &[("ROUTER_FIX_FILE", &router)], None, &[]);
         for mode in ["PASV", "EPSV"] {
@@ -267,6 +293,7 @@ fn every_printed_fix_of_a_failing_mode_makes_it_work_in_the_lab() {
     // ("Use passive mode" leaves active mode failing, rightly: passive works in the same probe.)
     let (doc, _) = lab.probe("active-nat", &[], None, &[]);
     assert_eq!(verdict(&doc, "PORT")["verdict"], "fails");
+    accounted("active-nat", &doc, &["client_router_helper"], &[PASSIVE_HERE]);
     let router = lab.fix_file("active-router.fix", &fix_lines(&doc, "client_router_helper"));
     let (fixed, _) = lab.probe("active-nat", &[("ROUTER_FIX_FILE", &router)], None, &[]);
     for mode in ["PORT", "EPRT"] {
@@ -275,6 +302,7 @@ fn every_printed_fix_of_a_failing_mode_makes_it_work_in_the_lab() {
       // firewall on the client itself: harmless there).
     let (doc, _) = lab.probe("ipv6", &[], None, &[]);
     assert_eq!(verdict(&doc, "EPRT")["verdict"], "fails");
+    accounted("ipv6", &doc, &["allow_active_data"], &[PASSIVE_HERE]);
     let router = lab.fix_file("ipv6-router.fix", &fix_lines(&doc, "allow_active_data"));
     let (fixed, rc) = lab.probe("ipv6", &[("ROUTER_FIX_FILE", &router)], None, &[]);
     assert_eq!((verdict(&fixed, "EPRT")["verdict"].as_str(), rc), (Some("works"), 0), "{}", fixed["probe"]);
