@@ -401,7 +401,7 @@ fn mode_words(v: &ModeVerdict) -> String {
     use ftpscope::probe::verdict::Verdict;
     let mut words = v.verdict.words().to_string();
     if let Some(f) = v.failure {
-        words.push_str(&format!(" ({})", serde_json::to_value(f).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()));
+        words.push_str(&format!(" ({})", f.as_str()));
     }
     match (v.verdict, v.advertised, v.dialed) {
         (Verdict::WorksOnlyIgnoringAddress, Some(adv), Some(to)) => {
@@ -422,10 +422,7 @@ fn mode_words(v: &ModeVerdict) -> String {
 
 fn stopped_words(s: &Stopped) -> String {
     match s {
-        Stopped::Control { dial } => format!(
-            "the control connection: {}",
-            serde_json::to_value(dial).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
-        ),
+        Stopped::Control { dial } => format!("the control connection: {}", dial.as_str()),
         Stopped::Refused { step, reply } => format!("{step} refused: {} {}", reply.code, reply.text),
         Stopped::NoReply { step } => format!("no reply to {step} within the step's timeout"),
         Stopped::Broken { step, why } => format!("{step}: {why}"),

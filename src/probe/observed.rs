@@ -37,6 +37,18 @@ pub enum Dial {
     Unreachable,
 }
 
+impl Dial {
+    /// As the JSON names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dial::Established => "established",
+            Dial::Refused => "refused",
+            Dial::Unanswered => "unanswered",
+            Dial::Unreachable => "unreachable",
+        }
+    }
+}
+
 /// One data mode tried: the negotiation, the connection, the listing.
 #[derive(Debug, Clone)]
 pub struct Attempt {

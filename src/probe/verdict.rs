@@ -45,6 +45,19 @@ pub enum Failure {
     NoEndpoint,
 }
 
+impl Failure {
+    /// As the JSON names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Failure::Refused => "refused",
+            Failure::Unanswered => "unanswered",
+            Failure::Unreachable => "unreachable",
+            Failure::Rejected => "rejected",
+            Failure::NoEndpoint => "no_endpoint",
+        }
+    }
+}
+
 /// One mode's verdict with its facts.
 #[derive(Debug, Clone, Serialize)]
 pub struct ModeVerdict {
@@ -193,6 +206,10 @@ mod tests {
         for (a, verdict, failure) in cases {
             let v = judge(&a);
             assert_eq!((v.verdict, v.failure), (verdict, failure), "{a:?}");
+            // The words the text uses are the JSON's names.
+            if let Some(f) = v.failure {
+                assert_eq!(serde_json::to_value(f).unwrap(), f.as_str());
+            }
         }
     }
 }
