@@ -26,7 +26,7 @@ mod deadlines;
 mod events;
 mod role;
 mod settings;
-mod totals;
+pub mod totals;
 mod transport;
 
 pub use settings::Settings;

@@ -22,7 +22,7 @@ use std::process::ExitCode;
 
 /// Control lines kept per session: enough for the steps a diagram draws (AUTH's frame) in any
 /// session short enough to be read as a story.
-const TIMELINE_LINES: usize = 64;
+pub(crate) const TIMELINE_LINES: usize = 64;
 
 #[derive(Args)]
 pub struct ExplainArgs {
@@ -185,7 +185,7 @@ fn events(mut points: Vec<Inputs>, args: &ExplainArgs) -> ExitCode {
 }
 
 /// The page's file: a new one, or with `force` whatever is there replaced.
-fn create(path: &Path, force: bool) -> io::Result<std::fs::File> {
+pub(crate) fn create(path: &Path, force: bool) -> io::Result<std::fs::File> {
     let mut open = std::fs::OpenOptions::new();
     open.write(true);
     if force {

@@ -27,6 +27,7 @@ pub mod interned;
 pub mod live;
 pub mod model;
 pub mod pipeline;
+pub mod probe;
 pub mod problems;
 pub mod report;
 pub mod tcp;

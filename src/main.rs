@@ -12,6 +12,7 @@ mod intent_args;
 mod live_cmd;
 mod narrow_args;
 mod output_args;
+mod probe_cmd;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use ftpscope::analyzer::Settings;
@@ -95,6 +96,16 @@ enum Command {
     /// (a0.pcap,a1.pcap). Exit status as for analyze: 0 no error finding, 1 at least one, 2
     /// unusable input or usage.
     Explain(explain_cmd::ExplainArgs),
+    /// Probe an FTP server from here: a short session of ftpscope's own in every data mode
+    /// (PASV, EPSV, PORT, EPRT), its own packets captured and explained as `explain` does, and
+    /// a verdict per mode.
+    ///
+    /// Only the named host is contacted, each step within --step-timeout and all within
+    /// --timeout, QUIT at the end. Without capture privilege (or libpcap) the sockets'
+    /// observations are diagnosed instead, and the report says the evidence is thinner. Exit
+    /// status: 0 no error finding, 1 an error finding (or the session could not go on), 2 bad
+    /// input (a malformed URL, an unknown host).
+    Probe(probe_cmd::ProbeArgs),
     /// Print the shell completion script for bash, zsh or fish on standard output.
     ///
     /// bash: ftpscope completions bash > /usr/share/bash-completion/completions/ftpscope;
@@ -113,9 +124,10 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(&e),
     };
-    // Only `live` may need capabilities (until its capture is open): the others parse files.
+    // Only `live` and `probe` may need capabilities (until their capture is open): the others
+    // parse files.
     #[cfg(feature = "live")]
-    if !matches!(cli.command, Command::Live(_)) {
+    if !matches!(cli.command, Command::Live(_) | Command::Probe(_)) {
         if let Err(e) = ftpscope::live::privileges::drop_unneeded_capabilities() {
             return drive::fail(format_args!("cannot give up capabilities: {e}"));
         }
@@ -126,6 +138,7 @@ fn main() -> ExitCode {
         }
         Command::Live(args) => live_cmd::live(args),
         Command::Explain(args) => explain_cmd::explain(args),
+        Command::Probe(args) => probe_cmd::probe(args),
         Command::Completions { shell } => {
             let mut out = io::stdout().lock();
             generate_cmd::completions(shell, &mut Cli::command(), &mut out);

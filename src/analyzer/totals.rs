@@ -10,7 +10,7 @@ use crate::model::{Finding, Session, Severity, Summary, Transfers};
 
 /// A settled session, diagnosed: its negotiations and transfers, what its control channel lost
 /// or cut, and its problems.
-pub(super) fn add_session(total: &mut Summary, record: &Session) {
+pub fn add_session(total: &mut Summary, record: &Session) {
     let negotiations = (record.negotiations.len() as u64).saturating_add(record.negotiations_over_limit);
     total.negotiations = total.negotiations.saturating_add(negotiations);
     total.transfers.add_all(Transfers::of(record));
@@ -25,7 +25,7 @@ pub(super) fn add_session(total: &mut Summary, record: &Session) {
 }
 
 /// Counts a problem: a consequence is counted with its cause, not again.
-pub(super) fn count(total: &mut Summary, f: &Finding) {
+pub fn count(total: &mut Summary, f: &Finding) {
     if f.caused_by.is_some() {
         return;
     }

@@ -51,7 +51,9 @@ impl Display for LadderText<'_> {
             let label: Vec<char> = step.label.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).collect();
             let mut arrow = grid.lifelines();
             let body = if step.channel == Channel::Data { '=' } else { '-' };
-            for cell in &mut arrow[left + 1..right] {
+            // A step from a lane to itself (one host both ends, as a capture on loopback shows)
+            // has no body: its mark and label alone.
+            for cell in arrow.get_mut(left + 1..right).into_iter().flatten() {
                 *cell = body;
             }
             match step.ending {
@@ -61,7 +63,7 @@ impl Display for LadderText<'_> {
                 _ => arrow[to] = 'X',
             }
             // The label inside the arrow when it fits with room to spare, else on the line above.
-            let inside = right - left - 1;
+            let inside = (right - left).saturating_sub(1);
             if label.len() + 6 <= inside {
                 let at = left + 1 + (inside - label.len()) / 2;
                 arrow[at - 1] = ' ';
@@ -180,6 +182,23 @@ mod tests {
         let to_client = text.lines().find(|l| l.starts_with("#16 ")).unwrap();
         assert!(to_client.contains("<-") && to_client.contains("227 10.0.0.20:40005"), "{text}");
         assert!(text.contains("2 more negotiation(s)"), "{text}");
+    }
+
+    #[test]
+    fn a_step_from_a_lane_to_itself_is_drawn_without_a_body() {
+        // Client and server on one host (loopback): a refused data connection stays on its lane.
+        let ladder = Ladder {
+            lanes: lanes(&[(Role::Client, Some("127.0.0.1")), (Role::Server, Some("127.0.0.1"))]),
+            steps: vec![
+                step(17, 1, 1, Channel::Data, "SYN :40005", Ending::Refused),
+                step(18, 0, 0, Channel::Data, "SYN :1", Ending::Delivered),
+            ],
+            negotiations_not_drawn: 0,
+        };
+        let text = LadderText(&ladder).to_string();
+        let syn = text.lines().find(|l| l.starts_with("#17 ")).unwrap();
+        assert!(syn.contains('X') && !syn.contains('='), "{text}");
+        assert!(text.contains("SYN :40005") && text.lines().any(|l| l.starts_with("#18 ")), "{text}");
     }
 
     #[test]
