@@ -629,6 +629,9 @@ impl Analyzer {
         let mut record = outcome::session_record(&s, now, reason);
         let context = Context { intent: self.settings.intent, server_block: self.servers.has_room_for(&record) };
         record.findings = diagnose::session_findings(&record, &context);
+        if let Some(sink) = &self.content_sink {
+            content::settled(sink, &record);
+        }
         self.servers.see(&record);
         self.logins.see(&record);
         self.guessing.see(&record);

@@ -11,6 +11,7 @@
 //! Owns: DIR's files, the manifest, the disk allowance (`--extract-max`). Must not touch: the
 //! analysis (the bytes arrive in order, gaps said, hashes computed by the core).
 
+use crate::model::transfer_record::{Completeness, TransferRecord};
 use crate::model::{ContentSink, Kept, Side, StreamEnd, StreamId};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -35,6 +36,9 @@ pub struct Extractor {
     manifest: io::BufWriter<File>,
     /// Files being written, by stream: few at once (the data connections open at once).
     open: HashMap<(u32, u32, u64, bool), Written>,
+    /// Files written whose session has not settled yet: their lines wait for the transfer's
+    /// record, by session and negotiation.
+    ended: HashMap<(u32, u32), Vec<ManifestLine>>,
     max: u64,
     used: u64,
     /// The allowance was reached: some bytes were not written.
@@ -53,26 +57,34 @@ struct Written {
     refused: u64,
 }
 
-/// One line of the manifest.
+/// One line of the manifest. Written when the session settles: a stream ends before its
+/// transfer is judged, and a stream seen whole can still be a transfer cut short (the server's
+/// 451, an ABOR, a close before the announced size).
 #[derive(Serialize)]
-struct ManifestLine<'a> {
+struct ManifestLine {
     session: u32,
     negotiation: u32,
     /// The transfer command's verb and its argument (the path as named), when read.
-    command: Option<&'a str>,
-    path: Option<&'a str>,
+    command: Option<String>,
+    path: Option<String>,
     command_frame: Option<u64>,
     /// The data connection's first frame.
     connection_frame: u64,
     sender: Side,
     /// The file written, relative to DIR.
-    file: &'a str,
+    file: String,
     /// Bytes written into it.
     bytes: u64,
-    sha256: Option<&'a str>,
-    md5: Option<&'a str>,
-    /// The whole stream was seen and written.
+    sha256: Option<String>,
+    md5: Option<String>,
+    /// The file holds the whole transfer: the stream seen and written whole, and (for the
+    /// stream that carried the transfer) its record not partial.
     complete: bool,
+    /// The transfer record's completeness and why partial (the stream that carried the
+    /// transfer); null for the other direction, or without a transfer record.
+    completeness: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partial: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     hash_absent: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -80,6 +92,19 @@ struct ManifestLine<'a> {
     /// Bytes of the stream not written: `--extract-max` reached, or writing failed.
     #[serde(skip_serializing_if = "is_zero")]
     not_written: u64,
+}
+
+impl ManifestLine {
+    /// The transfer's record joined in, for the stream that carried the file's bytes.
+    fn judged(&mut self, record: &TransferRecord) {
+        let carried_it = record.direction.is_none_or(|d| d.from_server() == (self.sender == Side::Server));
+        if !carried_it {
+            return;
+        }
+        self.completeness = Some(record.completeness.as_str());
+        self.partial = record.completeness.partial().map(|p| p.as_str());
+        self.complete &= !matches!(record.completeness, Completeness::Partial(_));
+    }
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -100,6 +125,7 @@ impl Extractor {
             dir: dir.to_path_buf(),
             manifest: io::BufWriter::new(manifest),
             open: HashMap::new(),
+            ended: HashMap::new(),
             max,
             used: 0,
             reached: false,
@@ -188,24 +214,33 @@ impl ContentSink for Extractor {
         let line = ManifestLine {
             session: id.session,
             negotiation: id.negotiation,
-            command: verb,
-            path,
+            command: verb.map(str::to_string),
+            path: path.map(str::to_string),
             command_frame: end.command_frame,
             connection_frame: id.conn_frame,
             sender: id.sender,
-            file: &w.name,
+            file: w.name,
             bytes: w.bytes,
-            sha256: c.sha256.as_deref(),
-            md5: c.md5.as_deref(),
+            sha256: c.sha256.clone(),
+            md5: c.md5.clone(),
             complete: c.complete && w.refused == 0,
+            completeness: None,
+            partial: None,
             hash_absent: c.hash_absent.map(|h| h.as_str()),
             gap_at: c.gap_at,
             not_written: w.refused,
         };
-        let written =
-            serde_json::to_writer(&mut self.manifest, &line).map_err(io::Error::from).and_then(|()| self.manifest.write_all(b"\n"));
-        if let Err(e) = written {
-            self.error.get_or_insert_with(|| format!("{}: {e}", self.dir.join(MANIFEST).display()));
+        // Until the session settles: as many as the streams of sessions still open.
+        self.ended.entry((id.session, id.negotiation)).or_default().push(line);
+    }
+
+    fn settled(&mut self, session: u32, negotiation: u32, record: Option<&TransferRecord>) {
+        let Some(mut lines) = self.ended.remove(&(session, negotiation)) else { return };
+        for line in &mut lines {
+            if let Some(r) = record {
+                line.judged(r);
+            }
+            self.write_line(line);
         }
     }
 
@@ -213,6 +248,13 @@ impl ContentSink for Extractor {
         // Streams never ended (none, as every followed connection ends when its session
         // settles): their files stay as written, unlisted.
         self.open.clear();
+        // Streams whose session never settled (none in a run that ends normally): listed
+        // without a transfer's judgement.
+        let mut left: Vec<((u32, u32), Vec<ManifestLine>)> = self.ended.drain().collect();
+        left.sort_by_key(|(k, _)| *k);
+        for line in left.iter().flat_map(|(_, lines)| lines) {
+            self.write_line(line);
+        }
         if let Err(e) = self.manifest.flush() {
             self.error.get_or_insert_with(|| format!("{}: {e}", self.dir.join(MANIFEST).display()));
         }
@@ -220,6 +262,16 @@ impl ContentSink for Extractor {
             Some(e) => Err(e),
             None if self.reached => Err(format!("--extract-max reached ({} bytes written): later data not extracted", self.used)),
             None => Ok(()),
+        }
+    }
+}
+
+impl Extractor {
+    fn write_line(&mut self, line: &ManifestLine) {
+        let written =
+            serde_json::to_writer(&mut self.manifest, line).map_err(io::Error::from).and_then(|()| self.manifest.write_all(b"\n"));
+        if let Err(e) = written {
+            self.error.get_or_insert_with(|| format!("{}: {e}", self.dir.join(MANIFEST).display()));
         }
     }
 }

@@ -102,9 +102,9 @@ fn whole_streams_are_hashed_and_written_byte_for_byte_whatever_the_order_they_ca
     let story = String::from_utf8(ftpscope(&["explain", "-q", "--hash"], &refused).stdout).unwrap();
     // The story's lines are wrapped: read as one line.
     let story = story.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(story.contains("What crossed: sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"), "{story}");
+    assert!(story.contains("Its bytes: sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"), "{story}");
     let story = String::from_utf8(ftpscope(&["explain", "-q"], &refused).stdout).unwrap();
-    assert!(!story.contains("What crossed"), "not asked, not told: {story}");
+    assert!(!story.contains("Its bytes"), "not asked, not told: {story}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -302,4 +302,27 @@ fn the_lab_files_come_back_byte_for_byte_in_every_mode_with_and_without_loss() {
 fn negotiations(path: &Path) -> Vec<Value> {
     let v: Value = serde_json::from_slice(&ftpscope(&["analyze", "-q", "--json"], path).stdout).unwrap();
     v["sessions"].as_array().unwrap().iter().flat_map(|s| s["negotiations"].as_array().unwrap().clone()).collect()
+}
+
+#[test]
+fn a_stream_seen_whole_of_a_transfer_cut_short_is_no_complete_file() {
+    // transfer-records.pcap (examples/craft.rs): short.bin closes at 2000 of 5000 announced,
+    // resumed.bin carries 2000 after REST 1000 of 3000, broken.bin ends with a 451 after 1000.
+    // Each stream is seen whole; only the transfer's record tells which files are cut short.
+    let path = common::root().join("fixtures/crafted/transfer-records.pcap");
+    let out = std::env::temp_dir().join(format!("ftpscope-extract-judged-{}", std::process::id()));
+    let (manifest, _) = extract(&path, &out, &[]);
+    let by_path = |p: &str| manifest.iter().find(|l| l["path"] == p).unwrap_or_else(|| panic!("{p}: {manifest:?}"));
+    for (p, complete, completeness, partial) in [
+        ("short.bin", false, "partial", Some("closed_short")),
+        ("resumed.bin", true, "complete", None),
+        ("broken.bin", false, "partial", Some("server_ended")),
+    ] {
+        let line = by_path(p);
+        assert!(line["sha256"].is_string(), "seen whole, hashed: {line}");
+        assert_eq!(line["complete"], complete, "{line}");
+        assert_eq!(line["completeness"], completeness, "{line}");
+        assert_eq!(line["partial"].as_str(), partial, "{line}");
+    }
+    let _ = std::fs::remove_dir_all(&out);
 }

@@ -70,6 +70,19 @@ struct Digest_ {
     refused: u64,
 }
 
+/// A settled session's transfers judged: the sink learns each followed negotiation's record
+/// (its streams all ended when the session's flows settled).
+pub(super) fn settled(sink: &SharedSink, record: &crate::model::Session) {
+    let mut sink = lock(sink);
+    for (i, n) in record.negotiations.iter().enumerate() {
+        if n.data.content.not_asked() {
+            continue;
+        }
+        let Ok(negotiation) = u32::try_from(i) else { break };
+        sink.settled(record.id, negotiation, n.data.record.as_ref());
+    }
+}
+
 /// A discarding sink: `--hash` alone keeps nothing.
 struct Discard;
 
@@ -79,6 +92,7 @@ impl ContentSink for Discard {
     }
     fn gap(&mut self, _: StreamId, _: u64, _: u64) {}
     fn end(&mut self, _: StreamId, _: &StreamEnd<'_>) {}
+    fn settled(&mut self, _: u32, _: u32, _: Option<&crate::model::transfer_record::TransferRecord>) {}
     fn finish(&mut self) -> Result<(), String> {
         Ok(())
     }

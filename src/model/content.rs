@@ -105,6 +105,10 @@ pub trait ContentSink: Send {
     fn gap(&mut self, stream: StreamId, at: u64, len: u64);
     /// The stream is over: nothing more comes for it.
     fn end(&mut self, stream: StreamId, end: &StreamEnd<'_>);
+    /// The session settled: negotiation `negotiation`'s transfer is judged (`record`, None when
+    /// it served no transfer). Called after every stream of the session ended, so that what is
+    /// said of a stream can say whether the transfer it carried was whole.
+    fn settled(&mut self, session: u32, negotiation: u32, record: Option<&crate::model::transfer_record::TransferRecord>);
     /// The input is over: anything left is closed, and what went wrong is said, once.
     fn finish(&mut self) -> Result<(), String>;
 }

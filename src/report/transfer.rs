@@ -31,11 +31,19 @@ impl Display for RecordLine<'_> {
         if let Some(offset) = r.rest_offset {
             write!(f, ", resumed at {offset}")?;
         }
-        write!(f, ", {} bytes", r.bytes)?;
-        match (r.announced_size, r.rest_offset) {
-            (Some(size), Some(_)) => write!(f, " of {} expected ({size} announced, less the offset)", r.expected().unwrap_or(size))?,
-            (Some(size), None) => write!(f, " of {size} announced")?,
-            (None, _) => {}
+        // Without its data connection, "0 bytes" would read as an empty file: say what is missing.
+        if r.last_frame.is_none() && r.bytes == 0 {
+            f.write_str(", its data connection not in this capture")?;
+            if let Some(size) = r.announced_size {
+                write!(f, " ({size} bytes announced)")?;
+            }
+        } else {
+            write!(f, ", {} bytes", r.bytes)?;
+            match (r.announced_size, r.rest_offset) {
+                (Some(size), Some(_)) => write!(f, " of {} expected ({size} announced, less the offset)", r.expected().unwrap_or(size))?,
+                (Some(size), None) => write!(f, " of {size} announced")?,
+                (None, _) => {}
+            }
         }
         if r.missing_bytes > 0 {
             write!(f, " ({} not captured)", r.missing_bytes)?;
