@@ -183,7 +183,9 @@ pub fn probe(args: ProbeArgs) -> ExitCode {
     if let Some(path) = &args.html {
         let page = crate::explain_cmd::create(path, args.force).and_then(|file| {
             let mut file = io::BufWriter::new(file);
-            ftpscope::report::html::write(&mut file, std::slice::from_ref(&explained), None)?;
+            let (title, lines) = probe_lines(&view);
+            let preface = ftpscope::report::html::Preface { title: &title, lines: &lines };
+            ftpscope::report::html::write_with(&mut file, std::slice::from_ref(&explained), None, Some(&preface))?;
             file.flush()
         });
         if let Err(e) = page {
@@ -200,7 +202,8 @@ pub fn probe(args: ProbeArgs) -> ExitCode {
     } else if args.output.json {
         json(&mut out, &view, &explained)
     } else {
-        explain::text::write(&mut out, std::slice::from_ref(&explained), args.output.color.on_stdout()).and_then(|()| text(&mut out, &view))
+        // The verdict per mode first: what the person asked; then the explanation of the session.
+        text(&mut out, &view).and_then(|()| explain::text::write(&mut out, std::slice::from_ref(&explained), args.output.color.on_stdout()))
     };
     drive::exit_status(written.and_then(|()| out.flush()), "the probe's report", failed)
 }
@@ -372,18 +375,28 @@ fn json(out: &mut dyn Write, view: &ProbeView<'_>, explained: &Explained) -> io:
 }
 
 fn text(out: &mut dyn Write, view: &ProbeView<'_>) -> io::Result<()> {
-    writeln!(out, "\n=== Probe of {} ({})", view.url, view.server)?;
-    writeln!(out, "evidence: {}", view.evidence.words())?;
+    let (title, lines) = probe_lines(view);
+    writeln!(out, "=== {title}")?;
+    for line in &lines {
+        writeln!(out, "{line}")?;
+    }
+    writeln!(out)
+}
+
+/// The probe's own part in words, one line each: its title, then the evidence, TLS, where it
+/// stopped, the verdict per mode and the probing side. The text and the page say the same.
+fn probe_lines(view: &ProbeView<'_>) -> (String, Vec<String>) {
+    let mut lines = vec![format!("evidence: {}", view.evidence.words())];
     if let Some(tls) = view.tls {
         let data = if tls.protected_data { "data connections in TLS too (PROT P)" } else { "data connections in clear text" };
         let certificate = tls.certificate_problem.as_deref().map_or("verified".to_string(), |p| format!("not verified: {p}"));
-        writeln!(out, "TLS: the control connection after AUTH TLS, {data}; the certificate {certificate}")?;
+        lines.push(format!("TLS: the control connection after AUTH TLS, {data}; the certificate {certificate}"));
     }
     if let Some(stopped) = view.stopped {
-        writeln!(out, "stopped: {}", stopped_words(stopped))?;
+        lines.push(format!("stopped: {}", stopped_words(stopped)));
     }
     for v in view.modes {
-        writeln!(out, "{:<5} {}", format!("{:?}", v.command), mode_words(v))?;
+        lines.push(format!("{:<5} {}", format!("{:?}", v.command), mode_words(v)));
     }
     let p = view.prober;
     if let Some(local) = p.local {
@@ -392,9 +405,9 @@ fn text(out: &mut dyn Write, view: &ProbeView<'_>) -> io::Result<()> {
             (true, false) => "behind a NAT: PORT/EPRT name its private address",
             (false, _) => "reachable at its own address",
         };
-        writeln!(out, "this side: {local}, {side}")?;
+        lines.push(format!("this side: {local}, {side}"));
     }
-    Ok(())
+    (format!("Probe of {} ({})", view.url, view.server), lines)
 }
 
 fn mode_words(v: &ModeVerdict) -> String {

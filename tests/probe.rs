@@ -525,3 +525,35 @@ fn servers_that_never_answer_or_never_stop_cannot_hang_or_grow_the_probe() {
         assert_eq!(undocumented(&doc), Vec::<String>::new(), "docs/schema.md");
     }
 }
+
+/// The text and the page tell the verdict per mode first, then the explanation.
+#[test]
+fn the_verdicts_come_first_in_the_text_and_on_the_page() {
+    let server = hostile(Hostile::ThirdHost);
+    let out = ftpscope(&[&format!("ftp://{server}"), "--no-capture", "--color", "never", "--step-timeout", STEP]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with(&format!("=== Probe of ftp://{server}/")), "{text}");
+    let pasv = text.find("PASV  works only for clients that ignore the address").unwrap_or_else(|| panic!("{text}"));
+    let story = text.find("What happened:").unwrap_or_else(|| panic!("{text}"));
+    assert!(pasv < story, "{text}");
+    let page = std::env::temp_dir().join(format!("ftpscope-probe-page-{}.html", std::process::id()));
+    let _ = std::fs::remove_file(&page);
+    let out = ftpscope(&[
+        &format!("ftp://{}", hostile(Hostile::ThirdHost)),
+        "--no-capture",
+        "--html",
+        page.to_str().unwrap(),
+        "-q",
+        "--step-timeout",
+        STEP,
+    ]);
+    assert!(out.status.code().is_some(), "{out:?}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    let preface = html.find("<section class=\"preface\"><h2>Probe of ftp://").unwrap_or_else(|| panic!("{html}"));
+    let verdict = html
+        .find("<li>PASV  works only for clients that ignore the address: the reply named 192.0.2.66:")
+        .unwrap_or_else(|| panic!("{html}"));
+    let first_capture = html.find("<h4>").unwrap_or(html.len());
+    assert!(preface < verdict && verdict < first_capture, "the verdicts before the explanation");
+    let _ = std::fs::remove_file(&page);
+}

@@ -28,6 +28,18 @@ use std::io::{self, Write};
 /// Writes the page for every capture, one after the other, then what two capture points of
 /// the same traffic show (`points`, given two captures).
 pub fn write(out: &mut dyn Write, captures: &[Explained], points: Option<&Compared>) -> io::Result<()> {
+    write_with(out, captures, points, None)
+}
+
+/// A section told before the explanations, in lines of plain text (escaped here): `probe`'s
+/// verdict per mode, what the person asked first.
+pub struct Preface<'a> {
+    pub title: &'a str,
+    pub lines: &'a [String],
+}
+
+/// [`write`], with `preface` first.
+pub fn write_with(out: &mut dyn Write, captures: &[Explained], points: Option<&Compared>, preface: Option<&Preface<'_>>) -> io::Result<()> {
     let mut page = String::with_capacity(64 * 1024);
     let paths: Vec<&str> = captures.iter().flat_map(|e| &e.inputs).map(|i| i.path.as_str()).collect();
     let _ = write!(
@@ -38,6 +50,13 @@ pub fn write(out: &mut dyn Write, captures: &[Explained], points: Option<&Compar
          <title>ftpscope explain: {}</title>\n<style>{STYLE}</style></head>\n<body>\n<h1>ftpscope explain</h1>\n",
         Escaped(paths.join(", "))
     );
+    if let Some(p) = preface {
+        let _ = write!(page, "<section class=\"preface\"><h2>{}</h2>\n<ul>\n", Escaped(p.title));
+        for line in p.lines {
+            let _ = writeln!(page, "<li>{}</li>", Escaped(line));
+        }
+        page.push_str("</ul></section>\n");
+    }
     // Written a capture at a time: two explanations and a comparison are not held at once.
     for (i, e) in captures.iter().enumerate() {
         capture(&mut page, &Anchor(i), e);
