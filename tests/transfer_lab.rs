@@ -4,7 +4,8 @@
 //! sizes and the directory, a REST resume complete from its offset (vsftpd announces the whole
 //! file after REST, ProFTPD what remains), an ABOR vsftpd answers only after sending the file
 //! (complete) and one ProFTPD acts on (aborted, no `transfer_incomplete`), a session whose server
-//! processes were killed mid-file (`closed_short`, `transfer_incomplete`), a binary file in TYPE A
+//! processes were killed mid-file, vsftpd's and ProFTPD's (a resume, expected what ProFTPD
+//! announced): `closed_short`, `transfer_incomplete`; a binary file in TYPE A
 //! from vsftpd with ascii_download_enable and from ProFTPD (`ascii_mode_binary`, and the bytes
 //! translated), the same file in TYPE I (no finding); `--extract` gives the clean files back.
 //! Runs with CI=true as root (the README's skip convention otherwise).
@@ -92,8 +93,8 @@ fn whole(path: &str, bytes: u64, cwd: Value) -> Vec<(&'static str, Value)> {
 }
 
 fn session_checks(point: &str, s: &[Seen], failures: &mut Vec<String>) {
-    if s.len() != 6 {
-        failures.push(format!("{point}: {} sessions, not 6", s.len()));
+    if s.len() != 7 {
+        failures.push(format!("{point}: {} sessions, not 7", s.len()));
         return;
     }
     let ok = serde_json::json!({"verdict": "ok"});
@@ -159,25 +160,11 @@ fn session_checks(point: &str, s: &[Seen], failures: &mut Vec<String>) {
         }
     }
 
-    // vsftpd's session processes killed 2 s into a 1 MiB RETR at 200 KB/s.
-    let killed = &s[3];
-    let r = &killed.records[0];
-    check(failures, &format!("{point} killed"), r, &[("completeness", "partial".into()), ("partial", "closed_short".into())]);
-    let bytes = r["bytes"].as_u64().unwrap_or(0);
-    if !(100_000..SIZE).contains(&bytes) {
-        failures.push(format!("{point} killed: {bytes} bytes"));
-    }
-    if killed.verdicts[0] != serde_json::json!({"verdict": "failed", "reason": "no_reply"}) {
-        failures.push(format!("{point} killed: verdict {}", killed.verdicts[0]));
-    }
-    match killed.finding("transfer_incomplete") {
-        Some(f)
-            if f["severity"] == "error"
-                && f["details"]["partial"] == "closed_short"
-                && f["details"]["bytes"] == bytes
-                && f["details"]["expected_bytes"] == SIZE
-                && f["details"]["stopped_frame"] == r["last_frame"] => {}
-        other => failures.push(format!("{point} killed: transfer_incomplete {other:?}")),
+    // The servers' session processes killed 2 s into a RETR at 200 KB/s: vsftpd's of the whole
+    // file, ProFTPD's of a resume (about 400000 of the 648576 bytes it announced: short, though
+    // past the file's size less the offset, which is what a whole-file announcement would expect).
+    for (n, server, rest, expected) in [(3, "vsftpd", None, SIZE), (6, "proftpd", Some(REST), SIZE - REST)] {
+        killed_checks(&format!("{point} {server} killed"), &s[n], rest, expected, failures);
     }
 
     // ProFTPD: the small file in TYPE I (no finding on it), then REST: its 150 announces the rest.
@@ -209,6 +196,29 @@ fn session_checks(point: &str, s: &[Seen], failures: &mut Vec<String>) {
         || abor.finding("transfer_failed").map(|f| &f["details"]["reason"]) != Some(&"aborted".into())
     {
         failures.push(format!("{point} proftpd ABOR: findings {:?}", abor.findings));
+    }
+}
+
+/// A download whose server session was killed mid-file: short, and `transfer_incomplete` says so.
+fn killed_checks(label: &str, killed: &Seen, rest: Option<u64>, expected: u64, failures: &mut Vec<String>) {
+    let r = &killed.records[0];
+    let want = [("completeness", "partial".into()), ("partial", "closed_short".into()), ("rest_offset", rest.into())];
+    check(failures, label, r, &want);
+    let bytes = r["bytes"].as_u64().unwrap_or(0);
+    if !(100_000..expected).contains(&bytes) {
+        failures.push(format!("{label}: {bytes} bytes"));
+    }
+    if killed.verdicts[0] != serde_json::json!({"verdict": "failed", "reason": "no_reply"}) {
+        failures.push(format!("{label}: verdict {}", killed.verdicts[0]));
+    }
+    match killed.finding("transfer_incomplete") {
+        Some(f)
+            if f["severity"] == "error"
+                && f["details"]["partial"] == "closed_short"
+                && f["details"]["bytes"] == bytes
+                && f["details"]["expected_bytes"] == expected
+                && f["details"]["stopped_frame"] == r["last_frame"] => {}
+        other => failures.push(format!("{label}: transfer_incomplete {other:?}")),
     }
 }
 
