@@ -103,6 +103,8 @@ impl InForce {
             stru: self.stru,
             rest: self.rest.take(),
             announced,
+            // The server's habit after REST is known once the session is judged.
+            announces_rest: false,
         }
     }
 

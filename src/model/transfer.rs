@@ -9,7 +9,7 @@
 //! transfer_failed kind does, in problems/) nor decide severities (diagnose does).
 
 use super::transfer_record::{Ending, TransferRecord};
-use super::{Directions, EndReason, Mode, Negotiation, Outcome, Session};
+use super::{Directions, EndReason, Mode, Negotiation, Outcome, Session, Software};
 use serde::Serialize;
 use std::fmt;
 
@@ -99,11 +99,13 @@ impl Verdict {
 pub fn judge(s: &mut Session) {
     let verdicts: Vec<Option<Verdict>> = s.negotiations.iter().map(|n| Verdict::of(s, n)).collect();
     let capture_ended = s.end == EndReason::CaptureEnd;
+    let announces_rest = s.software == Software::ProFtpd;
     for (n, verdict) in s.negotiations.iter_mut().zip(verdicts) {
         let d = &mut n.data;
         d.transfer = verdict;
         let end = Ending { verdict, reply_code: d.reply_code, aborted: d.aborted_frame.is_some(), capture_ended };
-        if let Some(asked) = d.asked.take() {
+        if let Some(mut asked) = d.asked.take() {
+            asked.announces_rest = announces_rest;
             d.record = Some(TransferRecord::new(asked, &d.carried, &end));
         }
     }

@@ -110,12 +110,37 @@ pub struct Asked {
     /// The REST offset a 350 accepted just before the transfer command.
     pub rest: Option<u64>,
     pub announced: Option<(u64, SizeFrom)>,
+    /// After REST the server's 150 reply announces what remains (ProFTPD, seen in the lab), not
+    /// the whole file (vsftpd): set from the server's software when the transfer is judged.
+    pub announces_rest: bool,
+}
+
+impl Asked {
+    /// The bytes the data connection should carry: the announced size, less the REST offset
+    /// where the size is the whole file's (a SIZE reply always is; a 150 reply is unless the
+    /// server announces the rest).
+    pub fn expected(&self) -> Option<u64> {
+        self.announced.map(|(size, from)| match from {
+            SizeFrom::Preliminary if self.announces_rest => size,
+            _ => size.saturating_sub(self.rest.unwrap_or(0)),
+        })
+    }
 }
 
 impl Default for Asked {
     /// RFC 959's defaults: TYPE A, MODE S, STRU F; nothing else known.
     fn default() -> Asked {
-        Asked { direction: None, path: None, cwd: None, data_type: DataType::Ascii, mode: 'S', stru: 'F', rest: None, announced: None }
+        Asked {
+            direction: None,
+            path: None,
+            cwd: None,
+            data_type: DataType::Ascii,
+            mode: 'S',
+            stru: 'F',
+            rest: None,
+            announced: None,
+            announces_rest: false,
+        }
     }
 }
 
@@ -148,6 +173,9 @@ pub struct TransferRecord {
     pub rate: Option<f64>,
     #[serde(flatten)]
     pub completeness: Completeness,
+    /// The bytes expected ([`Asked::expected`]): the schema has the facts it comes from.
+    #[serde(skip)]
+    pub expected: Option<u64>,
     /// The data connection's last frame, where the bytes stopped.
     pub last_frame: Option<u64>,
     /// A TYPE A transfer's first bytes ([`TextSample`]), and why they are not text if they are
@@ -228,11 +256,14 @@ pub struct Ending {
 }
 
 impl Completeness {
-    /// The rule. A resumed download is expected to carry the announced size less its offset:
-    /// vsftpd and ProFTPD announce the whole file's size after REST, so that is what it must
-    /// reach; a server that announces only the rest is expected less, never called short.
+    /// The rule. A resumed download is expected to carry the rest of the file ([`Asked::expected`]):
+    /// never called short for the bytes before its offset. An ABOR the server acted on only after
+    /// its 226 and the whole announced size (vsftpd without async_abor_enable sends the file, then
+    /// "225 No transfer to ABOR": seen in the lab) cut nothing: the transfer is complete.
     pub fn of(asked: &Asked, carried: &Carried, end: &Ending) -> Completeness {
-        if end.aborted {
+        let expected = asked.expected();
+        let reached = expected.is_some_and(|e| carried.bytes >= e);
+        if end.aborted && !(end.verdict == Some(Verdict::Ok) && reached) {
             return Completeness::Partial(Partial::Aborted);
         }
         // A 451 before any byte is a refusal (the verdict tells it), not a transfer cut short.
@@ -249,9 +280,7 @@ impl Completeness {
         if carried.missing > 0 {
             return Completeness::Partial(Partial::Gap);
         }
-        let expected = asked.announced.map(|(size, _)| size.saturating_sub(asked.rest.unwrap_or(0)));
         let short = expected.is_some_and(|e| carried.bytes < e);
-        let reached = expected.is_some_and(|e| carried.bytes >= e);
         match end.verdict {
             _ if short && carried.closed => Completeness::Partial(Partial::ClosedShort),
             _ if short && end.capture_ended => Completeness::Partial(Partial::CaptureEnded),
@@ -283,6 +312,7 @@ impl TransferRecord {
     /// The record of a settled transfer.
     pub fn new(asked: Asked, carried: &Carried, end: &Ending) -> TransferRecord {
         let completeness = Completeness::of(&asked, carried, end);
+        let expected = asked.expected();
         let ns = carried.seen.then(|| carried.last.since(carried.first));
         let duration = ns.map(|ns| ns as f64 / 1e9);
         let rate = duration.filter(|&d| d > 0.0 && carried.bytes > 0).map(|d| carried.bytes as f64 / d);
@@ -301,15 +331,16 @@ impl TransferRecord {
             duration,
             rate,
             completeness,
+            expected,
             last_frame: carried.seen.then_some(carried.last_frame),
             ascii_sample: carried.text.filter(|_| asked.data_type == DataType::Ascii),
             not_text: carried.text.filter(|_| asked.data_type == DataType::Ascii).and_then(|t| t.not_text()),
         }
     }
 
-    /// The bytes expected: the announced size less the resume offset.
+    /// The bytes expected: the announced size, less the resume offset unless it announced the rest.
     pub fn expected(&self) -> Option<u64> {
-        self.announced_size.map(|size| size.saturating_sub(self.rest_offset.unwrap_or(0)))
+        self.expected
     }
 }
 
@@ -382,6 +413,30 @@ mod tests {
         assert_eq!(Completeness::of(&asked(Some(100), Some(60)), &carried(30, true), &ok), Completeness::Partial(Partial::ClosedShort));
         // A server announcing the remaining 40 bytes only: expected 0, never short.
         assert_eq!(Completeness::of(&asked(Some(40), Some(60)), &carried(40, true), &ok), Completeness::Complete);
+    }
+
+    #[test]
+    fn proftpd_announces_the_rest_after_rest_so_that_is_what_must_arrive() {
+        // The lab: "150 ... (648576 bytes)" after REST 400000 of a 1048576-byte file.
+        let rest = Asked { announces_rest: true, ..asked(Some(648_576), Some(400_000)) };
+        assert_eq!(rest.expected(), Some(648_576));
+        let ok = ending(Some(Verdict::Ok), Some(226));
+        assert_eq!(Completeness::of(&rest, &carried(648_576, true), &ok), Completeness::Complete);
+        assert_eq!(Completeness::of(&rest, &carried(300_000, true), &ok), Completeness::Partial(Partial::ClosedShort));
+        // A SIZE reply is the whole file's, whoever answers it.
+        let sized = Asked { announced: Some((1_048_576, SizeFrom::SizeReply)), ..rest };
+        assert_eq!(sized.expected(), Some(648_576));
+    }
+
+    #[test]
+    fn an_abor_the_server_answered_after_its_226_cut_nothing() {
+        // The lab: vsftpd sent the whole file, 226, then "225 No transfer to ABOR".
+        let late = Ending { aborted: true, ..ending(Some(Verdict::Ok), Some(226)) };
+        let a = asked(Some(100), None);
+        assert_eq!(Completeness::of(&a, &carried(100, true), &late), Completeness::Complete);
+        // Short of it, the client's ABOR is the why (its own doing: no transfer_incomplete).
+        assert_eq!(Completeness::of(&a, &carried(60, true), &late), Completeness::Partial(Partial::Aborted));
+        assert_eq!(Completeness::of(&asked(None, None), &carried(100, true), &late), Completeness::Partial(Partial::Aborted));
     }
 
     #[test]

@@ -40,8 +40,10 @@ impl Display for RecordLine<'_> {
         } else {
             write!(f, ", {} bytes", r.bytes)?;
             match (r.announced_size, r.rest_offset) {
-                (Some(size), Some(_)) => write!(f, " of {} expected ({size} announced, less the offset)", r.expected().unwrap_or(size))?,
-                (Some(size), None) => write!(f, " of {size} announced")?,
+                (Some(size), Some(_)) if r.expected() != Some(size) => {
+                    write!(f, " of {} expected ({size} announced, less the offset)", r.expected().unwrap_or(size))?
+                }
+                (Some(size), _) => write!(f, " of {size} announced")?,
                 (None, _) => {}
             }
         }
