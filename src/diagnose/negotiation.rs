@@ -184,7 +184,12 @@ fn ascii_mode_binary(s: &Session, n: &Negotiation) -> Option<Finding> {
     let upload = r.direction == Some(crate::model::transfer_record::Direction::Upload);
     let frames: Vec<u64> = d.command_frame.into_iter().chain(d.connection.as_ref().map(|c| c.syn_frame)).collect();
     let frames = if frames.is_empty() { vec![n.evidence_frame()] } else { frames };
-    let text = Text::AsciiBinary(AsciiBinary { why, software: s.software, upload });
+    // A download longer than announced: the server added bytes (CR before LF) on the way.
+    let translated = match (upload, r.rest_offset, r.announced_size) {
+        (false, None, Some(announced)) if r.bytes > announced => Some((r.bytes, announced)),
+        _ => None,
+    };
+    let text = Text::AsciiBinary(AsciiBinary { why, software: s.software, upload, translated });
     let details = Details::AsciiBinary { command: command.clone(), argument, not_text: why, sample };
     Some(Finding {
         group: group((why, command)),

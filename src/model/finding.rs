@@ -514,6 +514,9 @@ pub struct AsciiBinary {
     pub why: NotText,
     pub software: Software,
     pub upload: bool,
+    /// The wire shows the server translated it: a download that carried more bytes than the
+    /// server announced (each bare LF sent as CRLF), without a REST offset.
+    pub translated: Option<(u64, u64)>,
 }
 
 /// The data connection a negotiation led to, as an explanation names it.

@@ -47,12 +47,18 @@ impl Words for AsciiBinary {
             )?;
         }
         f.write_str(": a binary file. ")?;
-        match self.software {
-            Software::ProFtpd => f.write_str(
+        match (self.translated, self.software) {
+            // The wire answers what the server's settings would: it added bytes.
+            (Some((carried, announced)), _) => write!(
+                f,
+                "The server translated it: {carried} bytes crossed for the {announced} it announced (line ends \
+                     rewritten), so the file that arrived is corrupted."
+            )?,
+            (None, Software::ProFtpd) => f.write_str(
                 "ProFTPD translates line ends in ASCII mode by default: the file that arrived is corrupted (each LF byte \
                  became CRLF, or the reverse).",
             )?,
-            Software::Vsftpd => write!(
+            (None, Software::Vsftpd) => write!(
                 f,
                 "vsftpd translates only with {setting}=YES (off by default): with it off, this {way} crossed unchanged; \
                  with it on, the file is corrupted."
@@ -82,7 +88,7 @@ mod tests {
         sample.add(&[[b'x'; 127].as_slice(), &[0; 1]].concat().repeat(32));
         let details =
             Details::AsciiBinary { command: Some("RETR".into()), argument: Some("photo.jpg".into()), not_text: NotText::Nul, sample };
-        let text = Text::AsciiBinary(AsciiBinary { why: NotText::Nul, software, upload });
+        let text = Text::AsciiBinary(AsciiBinary { why: NotText::Nul, software, upload, translated: None });
         Finding::new(FindingKind::AsciiModeBinary, Severity::Warning, 0, vec![20], text, details)
     }
 
@@ -96,5 +102,16 @@ mod tests {
         let vsftpd = Explanation(&binary(Software::Vsftpd, true)).to_string();
         assert!(vsftpd.contains("ascii_upload_enable=YES (off by default): with it off, this upload crossed unchanged"), "{vsftpd}");
         assert_eq!(crate::problems::cause(&f), BINARY_IN_ASCII_MODE);
+        // More bytes than announced: the wire shows the translation, whatever the settings.
+        let mut seen = binary(Software::Vsftpd, false);
+        seen.text = Text::AsciiBinary(AsciiBinary {
+            why: NotText::Nul,
+            software: Software::Vsftpd,
+            upload: false,
+            translated: Some((200_819, 200_000)),
+        });
+        let why = Explanation(&seen).to_string();
+        assert!(why.contains("The server translated it: 200819 bytes crossed for the 200000 it announced"), "{why}");
+        assert!(!why.contains("with it off"), "no hedge where the wire answers: {why}");
     }
 }
