@@ -8,7 +8,8 @@
 //! Owns the rule from a settled session's values to a verdict. Must not word a failure (the
 //! transfer_failed kind does, in problems/) nor decide severities (diagnose does).
 
-use super::transfer_record::{Ending, TransferRecord};
+use super::content::{Content, HashAbsent};
+use super::transfer_record::{Carried, Ending, TransferRecord};
 use super::{Directions, EndReason, Mode, Negotiation, Outcome, Session, Software};
 use serde::Serialize;
 use std::fmt;
@@ -106,9 +107,25 @@ pub fn judge(s: &mut Session) {
         let end = Ending { verdict, reply_code: d.reply_code, aborted: d.aborted_frame.is_some(), capture_ended };
         if let Some(mut asked) = d.asked.take() {
             asked.announces_rest = announces_rest;
-            d.record = Some(TransferRecord::new(asked, &d.carried, &end));
+            let carried = with_content(d.carried, &d.content);
+            d.record = Some(TransferRecord::new(asked, &carried, &end));
         }
     }
+}
+
+/// What the data connection carried, with what its in-order reassembly knows where it ran
+/// (`--hash`, `--extract`): exact where the count of holes is a lower bound. A stream seen
+/// whole misses nothing; one with a gap misses at least the bytes its reassembly did not see.
+fn with_content(mut carried: Carried, content: &Content) -> Carried {
+    if content.not_asked() {
+        return carried;
+    }
+    if content.complete {
+        carried.missing = 0;
+    } else if content.hash_absent == Some(HashAbsent::Gap) {
+        carried.missing = carried.missing.max(carried.bytes.saturating_sub(content.bytes)).max(1);
+    }
+    carried
 }
 
 /// A passive reply after which the client neither connected (at this capture point) nor sent a
