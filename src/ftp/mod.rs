@@ -24,10 +24,8 @@ pub mod session;
 /// or not (RETR, LIST, NLST, MLSD: the server sends); None for anything else. `command` is
 /// the command as sent ("STOR up.bin").
 pub fn is_upload(command: &str) -> Option<bool> {
+    use crate::model::transfer_record::Direction;
+    // The transfer verbs are the record's (one list): an upload is STOR, STOU or APPE.
     let verb = command.split(' ').next().unwrap_or("").to_ascii_uppercase();
-    match verb.as_str() {
-        "STOR" | "STOU" | "APPE" => Some(true),
-        "RETR" | "LIST" | "NLST" | "MLSD" => Some(false),
-        _ => None,
-    }
+    Direction::of_verb(&verb).map(|d| d == Direction::Upload)
 }
