@@ -55,7 +55,7 @@ impl LineSplitter {
     /// it stripped).
     pub fn push(&mut self, data: &[u8], out: &mut dyn FnMut(Line<'_>)) {
         let mut rest = data;
-        while let Some(lf) = rest.iter().position(|&b| b == b'\n') {
+        while let Some(lf) = memchr::memchr(b'\n', rest) {
             let (segment, from_lf) = rest.split_at(lf);
             rest = from_lf.get(1..).unwrap_or_default();
             let after_gap = std::mem::take(&mut self.resync);

@@ -691,17 +691,23 @@ fn at_most(bytes: &[u8], n: usize) -> &[u8] {
 /// [`printable`] appended to `out` (trailing blanks kept).
 pub fn printable_into(out: &mut String, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    for &b in bytes {
-        if (0x20..0x7f).contains(&b) {
-            out.push(b as char);
-        } else {
-            // A nibble (b >> 4, b & 15) is below 16, the table's length.
-            #[allow(clippy::indexing_slicing)]
-            let (high, low) = (HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]);
-            out.push_str("\\x");
-            out.push(high as char);
-            out.push(low as char);
-        }
+    let is_printable = |b: &u8| (0x20..0x7f).contains(b);
+    let mut rest = bytes;
+    loop {
+        // Runs of printable ASCII (the whole of nearly every line) are copied at once, not a
+        // char at a time.
+        let run = rest.iter().position(|b| !is_printable(b)).unwrap_or(rest.len());
+        let (printable, after) = rest.split_at(run);
+        // Printable ASCII is UTF-8: the conversion cannot fail.
+        out.push_str(std::str::from_utf8(printable).unwrap_or_default());
+        let Some((&b, after)) = after.split_first() else { return };
+        // A nibble (b >> 4, b & 15) is below 16, the table's length.
+        #[allow(clippy::indexing_slicing)]
+        let (high, low) = (HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]);
+        out.push_str("\\x");
+        out.push(high as char);
+        out.push(low as char);
+        rest = after;
     }
 }
 

@@ -348,13 +348,16 @@ impl TransferRecord {
 /// IIS), "(12345 Bytes)", "12345 bytes" at the end. None without one, or where the number is
 /// not the end of the text ("300 bytes to download" may be a part of the file).
 pub fn announced_in(text: &str) -> Option<u64> {
-    let lower = text.to_ascii_lowercase();
-    let at = lower.rfind(" bytes")?;
-    let after = lower.get(at.saturating_add(6)..)?;
+    // The last " bytes" in any case, found without a lower-cased copy of the text (every
+    // transfer's 150 is read).
+    let at = memchr::memrchr_iter(b' ', text.as_bytes()).find(|&space| {
+        text.as_bytes().get(space.saturating_add(1)..space.saturating_add(6)).is_some_and(|w| w.eq_ignore_ascii_case(b"bytes"))
+    })?;
+    let after = text.get(at.saturating_add(6)..)?;
     if !matches!(after.trim_end(), "" | "." | ")" | ").") {
         return None;
     }
-    let before = lower.get(..at)?;
+    let before = text.get(..at)?;
     let digits: &str = before.trim_end().rsplit(|c: char| !c.is_ascii_digit()).next()?;
     if digits.is_empty() {
         return None;

@@ -75,6 +75,10 @@ fn every_known_verb_in_any_case() {
         assert_eq!(Verb::from_name(name), verb);
         assert_eq!(Verb::from_name(&name.to_ascii_lowercase()), verb);
     }
+    // Names packed into one number must not meet another's: padding, length, a fifth letter.
+    for other in [&b"\0CWD"[..], b"CWD\0", b"CW", b"RETRX", b"", b"CWDX", b"\xe3WD"] {
+        assert_eq!(Verb::from_name(other), Verb::Other, "{other:?}");
+    }
 }
 
 // ---- PORT ----
