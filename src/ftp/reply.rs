@@ -46,7 +46,14 @@ pub enum ReplyEvent {
 pub struct ReplyAssembler {
     /// The multi-line block being read, if any. Only the text so far is kept, bounded.
     block: Option<Reply>,
+    /// A finished reply's text buffer, handed back ([`ReplyAssembler::recycle`]) for the next
+    /// reply: a session's replies then cost no allocation each.
+    spare: Vec<u8>,
 }
+
+/// A buffer larger than this is not kept for the next reply: a session holds at most this
+/// much between replies, however long a reply it once read.
+const SPARE_CAPACITY: usize = 256;
 
 impl ReplyAssembler {
     pub fn new() -> Self {
@@ -59,6 +66,15 @@ impl ReplyAssembler {
         match self.block.take() {
             Some(block) => self.continue_block(block, line),
             None => self.start(line),
+        }
+    }
+
+    /// `reply` has been read: its buffer serves the next one (if it is small).
+    pub fn recycle(&mut self, reply: Reply) {
+        let mut text = reply.text;
+        if text.capacity() <= SPARE_CAPACITY {
+            text.clear();
+            self.spare = text;
         }
     }
 
@@ -77,7 +93,7 @@ impl ReplyAssembler {
             return Some(ReplyEvent::Garbage { reason: garbage_reason(line) });
         };
         let unusual_code = (!(1..=5).contains(&(code / 100))).then_some("reply code outside 100-599");
-        let mut reply = Reply { code, text: Vec::new(), lines: 1, malformed: unusual_code };
+        let mut reply = Reply { code, text: std::mem::take(&mut self.spare), lines: 1, malformed: unusual_code };
         match after_code.split_first() {
             None => {}
             Some((b' ', text)) => append(&mut reply.text, text, MAX_REPLY_TEXT),

@@ -436,12 +436,13 @@ impl SessionState {
                 if let Some(reason) = reply.malformed {
                     self.anomaly(frame, "malformed_reply", reason.to_string(), printable(at_most(line, 80)));
                 }
-                self.on_reply(frame, ts, reply, effects);
+                self.on_reply(frame, ts, &reply, effects);
+                self.replies_in.recycle(reply);
             }
         }
     }
 
-    fn on_reply(&mut self, frame: u64, ts: Timestamp, reply: Reply, effects: &mut Vec<Effect>) {
+    fn on_reply(&mut self, frame: u64, ts: Timestamp, reply: &Reply, effects: &mut Vec<Effect>) {
         self.replies = self.replies.saturating_add(1);
         self.login.last_reply_frame = Some(frame);
         let first_line = reply.text.split(|&b| b == b'\n').next().unwrap_or(&[]);
