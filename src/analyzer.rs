@@ -63,7 +63,10 @@ pub struct Analyzer {
     settings: Settings,
     /// IP fragments put back together, in frame order, before TCP sees them.
     fragments: Reassembler,
-    flows: FlowTable<Flow>,
+    /// Boxed: the table's entries are a key and a pointer (48 bytes, not 600), so the lookup
+    /// every packet makes probes a dense table, and a flow ending or the table growing moves a
+    /// pointer, not the flow.
+    flows: FlowTable<Box<Flow>>,
     /// Open sessions by id. Settled ones are gone. Boxed: the table stays small enough for the
     /// cache, and growing it moves pointers, not whole sessions.
     sessions: FxHashMap<u32, Box<SessionState>>,
@@ -385,7 +388,7 @@ impl Analyzer {
                 if conn.server.port() == crate::ftp::IMPLICIT_FTPS_PORT {
                     summary.implicit_ftps_connections = summary.implicit_ftps_connections.saturating_add(1);
                 }
-                Flow::new(conn, role)
+                Box::new(Flow::new(conn, role))
             },
             |client_isn| transport::reopens(client_isn, seg),
         );
@@ -692,7 +695,7 @@ fn content_segment(
 /// table can call it while it evicts. A control connection's session is looked at now; a
 /// connection no session claimed is judged.
 fn leave(
-    flow: Flow,
+    flow: Box<Flow>,
     budget: &mut BufferBudget,
     sessions: &mut FxHashMap<u32, Box<SessionState>>,
     deadlines: &mut Deadlines,

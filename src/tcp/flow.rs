@@ -365,6 +365,18 @@ pub trait Evictable {
     fn retired(&self) -> bool;
 }
 
+impl<F: Evictable> Evictable for Box<F> {
+    fn conn(&self) -> &Conn {
+        (**self).conn()
+    }
+    fn pinned(&self) -> bool {
+        (**self).pinned()
+    }
+    fn retired(&self) -> bool {
+        (**self).retired()
+    }
+}
+
 /// Sweeps run this often (capture time), so a dead flow lingers at most its timeout plus this.
 const SWEEP_EVERY_NS: i64 = 5 * 1_000_000_000;
 
