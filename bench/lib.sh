@@ -3,6 +3,15 @@
 
 TIME=/usr/bin/time
 
+# build_name BIN: which build is measured, for the results' header.
+build_name() {
+    case "$1" in
+        */target/pgo/*) echo "release profile with PGO (scripts/pgo.sh)" ;;
+        */target/release/*) echo "release profile" ;;
+        *) echo "$1" ;;
+    esac
+}
+
 need() { command -v "$1" >/dev/null || { echo "bench: $1 is missing (apt-get install $2)" >&2; exit 2; }; }
 need_time() { [ -x "$TIME" ] || { echo "bench: /usr/bin/time is missing (apt-get install time)" >&2; exit 2; }; }
 

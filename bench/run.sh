@@ -26,6 +26,8 @@
 #   BENCH_SCALING=1         0 skips the 2x captures
 #   BENCH_RESULTS=bench/RESULTS.md  where the results go; "-" prints them only (the many-sessions
 #                                   section that bench/sessions.sh writes there is kept)
+#   FTPSCOPE=target/release/ftpscope   the binary measured (scripts/pgo.sh builds the PGO one:
+#                                      FTPSCOPE=target/pgo/release/ftpscope)
 #
 # Timing is on a warm page cache (the file is read once first): it measures the programs, not
 # the disk. Exit status: non-zero if a tool fails or a check of ftpscope's report fails.
@@ -49,7 +51,8 @@ need_time
 cd "$ROOT"
 echo "== building (release)" >&2
 cargo build --release --quiet --bin ftpscope --example gen_capture
-FTPSCOPE=$ROOT/target/release/ftpscope
+FTPSCOPE=${FTPSCOPE:-$ROOT/target/release/ftpscope}
+BUILD=$(build_name "$FTPSCOPE")
 GEN=$ROOT/target/release/examples/gen_capture
 mkdir -p "$DIR"
 
@@ -207,7 +210,7 @@ DIRTY=$(git status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null | grep -
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- machine: $(nproc) CPUs, $CPU, $MEM RAM, Linux $(uname -r)"
     echo "- load average (1, 5, 15 min): before timing $LOAD_BEFORE, after $LOAD_AFTER"
-    echo "- ftpscope: git $REV$DIRTY, release profile; $(tcpdump --version 2>&1 | head -n 1); $(tshark --version 2>/dev/null | head -n 1)"
+    echo "- ftpscope: git $REV$DIRTY, $BUILD; $(tcpdump --version 2>&1 | head -n 1); $(tshark --version 2>/dev/null | head -n 1)"
     echo "- warm page cache: the programs are measured, not the disk"
     echo
     echo "## Capture"
