@@ -14,6 +14,7 @@ mod hosts;
 pub mod one_way;
 pub mod outcome;
 pub mod points;
+mod ports;
 pub mod retry;
 mod slab;
 mod taken;
@@ -186,6 +187,9 @@ impl Expectations {
             } else {
                 break;
             }
+        }
+        if !self.waiting.awaits(dst.port()) {
+            return None;
         }
         let (place, how, ambiguous) = self.own_choice(src, dst).or_else(|| self.nat_choice(src, dst))?;
         let e = self.waiting.remove(place)?;

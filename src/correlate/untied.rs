@@ -9,6 +9,7 @@
 //! Owns the window and its bounds. Must not touch the flows: the analyzer retags the
 //! connection it is handed.
 
+use super::ports::PortCounts;
 use super::slab::{List, Place, Slab};
 use super::Expectation;
 use crate::model::MatchedBy;
@@ -63,6 +64,8 @@ pub struct UntiedSyns {
     /// Addresses are chosen by whoever is on the wire: a seeded hash (`AddrMap`).
     by_caller: AddrMap<Key, List>,
     by_callee: AddrMap<Key, List>,
+    /// By port called: a negotiation of another port has no candidate.
+    ports: PortCounts,
     /// Connections pushed out by the bounds before their window ended.
     pub dropped: u64,
 }
@@ -91,6 +94,7 @@ impl UntiedSyns {
             self.dropped = self.dropped.saturating_add(1);
         }
         let place = self.slab.insert(c);
+        self.ports.add(c.server.port());
         self.slab.file(self.by_caller.entry(caller(&c)).or_default(), BY_CALLER, place);
         self.slab.file(self.by_callee.entry(callee(&c)).or_default(), BY_CALLEE, place);
     }
@@ -102,10 +106,10 @@ impl UntiedSyns {
     /// advertised endpoint's, the control server's (passive: called; active: calling).
     pub fn take_match(&mut self, e: &Expectation, now: Timestamp) -> Option<(Untied, MatchedBy)> {
         self.expire(now);
-        if self.slab.is_empty() {
+        let port = e.advertised.port();
+        if !self.ports.any(port) {
             return None;
         }
-        let port = e.advertised.port();
         let (client, server) = (e.control_client, e.control_server);
         let keys = [
             (&self.by_caller, BY_CALLER, client),
@@ -142,6 +146,7 @@ impl UntiedSyns {
 
     fn remove(&mut self, place: Place) -> Option<Untied> {
         let c = self.slab.get(place)?;
+        self.ports.remove(c.server.port());
         for (index, which, key) in [(&mut self.by_caller, BY_CALLER, caller(&c)), (&mut self.by_callee, BY_CALLEE, callee(&c))] {
             if let Some(list) = index.get_mut(&key) {
                 self.slab.unfile(list, which, place);

@@ -12,6 +12,7 @@
 //! Owns the indexes, the order of arrival (expiry and the bounds remove the oldest first) and
 //! the bound per client. Must not judge how well an expectation fits: the caller does.
 
+use super::ports::PortCounts;
 use super::slab::{List, Place, Slab};
 use super::Expectation;
 use crate::model::Mode;
@@ -79,6 +80,8 @@ pub struct Waiting {
     /// By advertised endpoint, and whether it is the control connection's own host.
     by_advertised: AddrMap<AdvertisedKey, Filed>,
     by_server: AddrMap<ServerKey, Filed>,
+    /// By advertised port: a SYN to another port is no candidate's.
+    ports: PortCounts,
 }
 
 fn client_key(e: &Expectation) -> ClientKey {
@@ -103,6 +106,7 @@ impl Waiting {
             within_bound = false;
         }
         let place = self.slab.insert(e);
+        self.ports.add(e.advertised.port());
         self.slab.file(self.by_client.entry(client_key(&e)).or_default(), BY_CLIENT, place);
         self.by_advertised.entry(advertised_key(&e)).or_default().file(&mut self.slab, BY_ADVERTISED, place, &e);
         self.by_server.entry(server_key(&e)).or_default().file(&mut self.slab, BY_SERVER, place, &e);
@@ -111,6 +115,11 @@ impl Waiting {
 
     pub fn len(&self) -> usize {
         self.slab.len()
+    }
+
+    /// Does an expectation wait on `port`?
+    pub fn awaits(&self, port: u16) -> bool {
+        self.ports.any(port)
     }
 
     #[cfg(test)]
@@ -146,6 +155,7 @@ impl Waiting {
     /// Takes the expectation at `place` out of every index.
     pub fn remove(&mut self, place: Place) -> Option<Expectation> {
         let e = self.slab.get(place)?;
+        self.ports.remove(e.advertised.port());
         let key = client_key(&e);
         if let Some(list) = self.by_client.get_mut(&key) {
             self.slab.unfile(list, BY_CLIENT, place);
