@@ -14,7 +14,9 @@ mod hosts;
 pub mod one_way;
 pub mod outcome;
 pub mod points;
+mod ports;
 pub mod retry;
+mod slab;
 mod taken;
 pub mod tls;
 pub mod untied;
@@ -22,6 +24,7 @@ mod waiting;
 
 use crate::model::{MatchedBy, Mode};
 use crate::Timestamp;
+use slab::Place;
 use std::net::{IpAddr, SocketAddr};
 use taken::Taken;
 use waiting::Waiting;
@@ -114,12 +117,12 @@ pub struct Tie {
 /// the most preferred belong to two sessions or more.
 #[derive(Default)]
 struct Choice<K> {
-    best: Option<(K, u64, u32, MatchedBy)>,
+    best: Option<(K, Place, u32, MatchedBy)>,
     several_sessions: bool,
 }
 
 impl<K: Ord + Copy> Choice<K> {
-    fn offer(&mut self, preference: K, place: u64, session: u32, how: MatchedBy) {
+    fn offer(&mut self, preference: K, place: Place, session: u32, how: MatchedBy) {
         match self.best {
             Some((p, _, _, _)) if preference > p => {}
             Some((p, newest, s, _)) if preference == p => {
@@ -136,7 +139,7 @@ impl<K: Ord + Copy> Choice<K> {
     }
 
     /// (place, how, ambiguous)
-    fn chosen(&self) -> Option<(u64, MatchedBy, bool)> {
+    fn chosen(&self) -> Option<(Place, MatchedBy, bool)> {
         self.best.map(|(_, place, _, how)| (place, how, self.several_sessions))
     }
 }
@@ -185,6 +188,9 @@ impl Expectations {
                 break;
             }
         }
+        if !self.waiting.awaits(dst.port()) {
+            return None;
+        }
         let (place, how, ambiguous) = self.own_choice(src, dst).or_else(|| self.nat_choice(src, dst))?;
         let e = self.waiting.remove(place)?;
         self.dropped = self.dropped.saturating_add(self.taken.push(e, src.ip(), now, MAX_EXPECTATIONS));
@@ -193,12 +199,11 @@ impl Expectations {
 
     /// Among the client's own expectations on the port (at most [`waiting::MAX_PER_CLIENT`]
     /// of each mode).
-    fn own_choice(&mut self, src: SocketAddr, dst: SocketAddr) -> Option<(u64, MatchedBy, bool)> {
+    fn own_choice(&mut self, src: SocketAddr, dst: SocketAddr) -> Option<(Place, MatchedBy, bool)> {
         let port = dst.port();
         let mine = self.waiting.of_client(Mode::Passive, port, src.ip()).chain(self.waiting.of_client(Mode::Active, port, dst.ip()));
         let mut choice = Choice::default();
-        for place in mine {
-            let Some(e) = self.waiting.get(place) else { continue };
+        for (place, e) in mine {
             #[cfg(test)]
             {
                 self.fits_tried = self.fits_tried.saturating_add(1);
@@ -214,15 +219,16 @@ impl Expectations {
     /// ones first, see [`Expectation::preference`]), else of the control server's address with
     /// the port (passive: the SYN's destination; active: its source). Looked up, never scanned:
     /// the index says whether two sessions are filed.
-    fn nat_choice(&self, src: SocketAddr, dst: SocketAddr) -> Option<(u64, MatchedBy, bool)> {
+    fn nat_choice(&self, src: SocketAddr, dst: SocketAddr) -> Option<(Place, MatchedBy, bool)> {
         let w = &self.waiting;
         let choose = |filed: [Option<&waiting::Filed>; 2], how: MatchedBy| {
-            let newest = filed.iter().flatten().filter_map(|f| f.newest()).max()?;
+            let newests = filed.iter().flatten().filter_map(|f| w.newest(f));
+            let (newest, _) = newests.clone().max_by_key(|&(place, _)| place)?;
             let several = filed.iter().flatten().any(|f| f.several_sessions());
             // Two keys with one session each: the same one or not (their newest tell).
-            let sessions: Vec<u32> =
-                filed.iter().flatten().filter_map(|f| f.newest()).filter_map(|p| w.get(p)).map(|e| e.session).collect();
-            let ambiguous = several || sessions.windows(2).any(|s| matches!(s, [a, b] if a != b));
+            let mut sessions = newests.map(|(_, e)| e.session);
+            let first = sessions.next();
+            let ambiguous = several || sessions.any(|s| Some(s) != first);
             Some((newest, how, ambiguous))
         };
         let advertising = |direct| [w.advertising(Mode::Passive, dst, direct), w.advertising(Mode::Active, dst, direct)];
@@ -249,7 +255,7 @@ impl Expectations {
                 break;
             }
         }
-        let fits = self.taken.of(dst.port(), src.ip()).rev().filter_map(|e| e.fit(src, dst).map(|m| (*e, m)));
+        let fits = self.taken.newest_first(dst.port(), src.ip()).filter_map(|e| e.fit(src, dst).map(|m| (e, m)));
         fits.filter(|(e, _)| retried(e)).min_by_key(|&(_, m)| rank(m))
     }
 }

@@ -9,10 +9,11 @@
 //! Owns the window and its bounds. Must not touch the flows: the analyzer retags the
 //! connection it is handed.
 
+use super::ports::PortCounts;
+use super::slab::{List, Place, Slab};
 use super::Expectation;
 use crate::model::MatchedBy;
 use crate::{AddrMap, Timestamp};
-use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
 
 /// How long (capture time) a SYN waits for the negotiation it belongs to. Timestamp skew
@@ -48,17 +49,23 @@ pub struct Untied {
 /// (port called, an address: the caller's or the one called)
 type Key = (u16, IpAddr);
 
+/// The slab's lists a connection is on besides the order kept (list 0).
+const BY_CALLER: usize = 1;
+const BY_CALLEE: usize = 2;
+
 /// The untied connections of the last [`WINDOW_NS`], filed under the port they called with the
 /// caller's address, and with the address called: a negotiation looks up its client's and its
 /// server's, not everything its port received.
 #[derive(Debug, Default)]
 pub struct UntiedSyns {
-    /// In the order kept: the oldest (which expiry and the bounds remove first) is the first.
-    by_place: BTreeMap<u64, Untied>,
-    next_place: u64,
+    /// In the order kept (the oldest, which expiry and the bounds remove first, is the first),
+    /// each also on its caller's and its callee's list.
+    slab: Slab<Untied, 3>,
     /// Addresses are chosen by whoever is on the wire: a seeded hash (`AddrMap`).
-    by_caller: AddrMap<Key, BTreeSet<u64>>,
-    by_callee: AddrMap<Key, BTreeSet<u64>>,
+    by_caller: AddrMap<Key, List>,
+    by_callee: AddrMap<Key, List>,
+    /// By port called: a negotiation of another port has no candidate.
+    ports: PortCounts,
     /// Connections pushed out by the bounds before their window ended.
     pub dropped: u64,
 }
@@ -75,22 +82,21 @@ impl UntiedSyns {
     /// Keeps a connection that matched nothing when it opened, at capture time `now`.
     pub fn add(&mut self, c: Untied, now: Timestamp) {
         self.expire(now);
-        let oldest_of_caller = self.by_caller.get(&caller(&c)).filter(|p| p.len() >= MAX_PER_PORT).and_then(|p| p.first().copied());
-        if let Some(oldest) = oldest_of_caller {
+        let of_caller = self.by_caller.get(&caller(&c)).filter(|l| l.len() >= MAX_PER_PORT);
+        if let Some((oldest, _)) = of_caller.and_then(|l| self.slab.oldest_of(l)) {
             self.remove(oldest);
             self.dropped = self.dropped.saturating_add(1);
         }
-        if self.by_place.len() >= MAX_UNTIED {
-            if let Some((&oldest, _)) = self.by_place.first_key_value() {
+        if self.slab.len() >= MAX_UNTIED {
+            if let Some((oldest, _)) = self.slab.oldest() {
                 self.remove(oldest);
             }
             self.dropped = self.dropped.saturating_add(1);
         }
-        let place = self.next_place;
-        self.next_place = self.next_place.saturating_add(1);
-        self.by_caller.entry(caller(&c)).or_default().insert(place);
-        self.by_callee.entry(callee(&c)).or_default().insert(place);
-        self.by_place.insert(place, c);
+        let place = self.slab.insert(c);
+        self.ports.add(c.server.port());
+        self.slab.file(self.by_caller.entry(caller(&c)).or_default(), BY_CALLER, place);
+        self.slab.file(self.by_callee.entry(callee(&c)).or_default(), BY_CALLEE, place);
     }
 
     /// The connection that best fits `e`, announced at capture time `now`, if one opened in
@@ -101,19 +107,21 @@ impl UntiedSyns {
     pub fn take_match(&mut self, e: &Expectation, now: Timestamp) -> Option<(Untied, MatchedBy)> {
         self.expire(now);
         let port = e.advertised.port();
+        if !self.ports.any(port) {
+            return None;
+        }
         let (client, server) = (e.control_client, e.control_server);
         let keys = [
-            (&self.by_caller, client),
-            (&self.by_callee, client),
-            (&self.by_callee, e.advertised.ip()),
-            (&self.by_callee, server),
-            (&self.by_caller, server),
+            (&self.by_caller, BY_CALLER, client),
+            (&self.by_callee, BY_CALLEE, client),
+            (&self.by_callee, BY_CALLEE, e.advertised.ip()),
+            (&self.by_callee, BY_CALLEE, server),
+            (&self.by_caller, BY_CALLER, server),
         ];
-        let candidates =
-            keys.into_iter().filter_map(|(index, ip)| index.get(&(port, ip))).flat_map(|places| places.iter().rev().take(NEWEST_COMPARED));
-        let mut best: Option<(super::Preference, u64, MatchedBy)> = None;
-        for &place in candidates {
-            let Some(c) = self.by_place.get(&place) else { continue };
+        let candidates = keys.into_iter().filter_map(|(index, which, ip)| Some((index.get(&(port, ip))?, which)));
+        let candidates = candidates.flat_map(|(list, which)| self.slab.newest_first(list, which).take(NEWEST_COMPARED));
+        let mut best: Option<(super::Preference, Place, MatchedBy)> = None;
+        for (place, c) in candidates {
             if now.since(c.opened) > WINDOW_NS {
                 continue;
             }
@@ -129,30 +137,31 @@ impl UntiedSyns {
 
     /// Connections kept now.
     pub fn len(&self) -> usize {
-        self.by_place.len()
+        self.slab.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_place.is_empty()
+        self.slab.is_empty()
     }
 
-    fn remove(&mut self, place: u64) -> Option<Untied> {
-        let c = self.by_place.remove(&place)?;
-        for (index, key) in [(&mut self.by_caller, caller(&c)), (&mut self.by_callee, callee(&c))] {
-            if let Some(places) = index.get_mut(&key) {
-                places.remove(&place);
-                if places.is_empty() {
+    fn remove(&mut self, place: Place) -> Option<Untied> {
+        let c = self.slab.get(place)?;
+        self.ports.remove(c.server.port());
+        for (index, which, key) in [(&mut self.by_caller, BY_CALLER, caller(&c)), (&mut self.by_callee, BY_CALLEE, callee(&c))] {
+            if let Some(list) = index.get_mut(&key) {
+                self.slab.unfile(list, which, place);
+                if list.is_empty() {
                     index.remove(&key);
                 }
             }
         }
-        Some(c)
+        self.slab.remove(place)
     }
 
     /// Forgets the connections whose window ended, oldest first, up to the first still in it
     /// (capture clocks can step back: one out of order lingers a little, within the bounds).
     fn expire(&mut self, now: Timestamp) {
-        while let Some((&place, c)) = self.by_place.first_key_value() {
+        while let Some((place, c)) = self.slab.oldest() {
             if now.since(c.opened) <= WINDOW_NS {
                 break;
             }

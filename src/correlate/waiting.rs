@@ -12,11 +12,11 @@
 //! Owns the indexes, the order of arrival (expiry and the bounds remove the oldest first) and
 //! the bound per client. Must not judge how well an expectation fits: the caller does.
 
+use super::ports::PortCounts;
+use super::slab::{List, Place, Slab};
 use super::Expectation;
 use crate::model::Mode;
 use crate::{AddrMap, Timestamp};
-use rustc_hash::FxHashMap;
-use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
 
 /// Expectations one client address may have waiting on one port at once. A client negotiates
@@ -25,41 +25,44 @@ use std::net::{IpAddr, SocketAddr};
 /// that address at most this many comparisons.
 pub const MAX_PER_CLIENT: usize = 16;
 
-/// Places (order of arrival) filed under one key, and how many belong to each session: two or
-/// more sessions under one key are candidates timing cannot separate.
+/// The slab's lists an expectation is on besides the order of arrival (list 0).
+const BY_CLIENT: usize = 1;
+const BY_ADVERTISED: usize = 2;
+const BY_SERVER: usize = 3;
+
+/// The expectations filed under one key, and whether they belong to two sessions or more:
+/// candidates timing cannot separate.
 #[derive(Debug, Default)]
 pub struct Filed {
-    places: BTreeSet<u64>,
-    sessions: FxHashMap<u32, u32>,
+    list: List,
+    /// Neighbours in order of arrival that are of two sessions: none exactly when all are one
+    /// session's. Kept as each is filed and unfiled, in place of a count per session (a hash map
+    /// under each key, a hash insert and remove per expectation).
+    session_changes: u32,
 }
 
 impl Filed {
-    fn insert(&mut self, place: u64, session: u32) {
-        self.places.insert(place);
-        let places = self.sessions.entry(session).or_default();
-        *places = places.saturating_add(1);
-    }
-
-    /// Removes `place`; true when nothing is left.
-    fn remove(&mut self, place: u64, session: u32) -> bool {
-        self.places.remove(&place);
-        if let Some(n) = self.sessions.get_mut(&session) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                self.sessions.remove(&session);
-            }
+    fn file(&mut self, slab: &mut Slab<Expectation, 4>, which: usize, place: Place, e: &Expectation) {
+        if slab.newest_of(&self.list).is_some_and(|(_, newest)| newest.session != e.session) {
+            self.session_changes = self.session_changes.saturating_add(1);
         }
-        self.places.is_empty()
+        slab.file(&mut self.list, which, place);
     }
 
-    /// The newest place.
-    pub fn newest(&self) -> Option<u64> {
-        self.places.last().copied()
+    /// Takes `e`, at `place`, off the list; true when nothing is left.
+    fn unfile(&mut self, slab: &mut Slab<Expectation, 4>, which: usize, place: Place, e: &Expectation) -> bool {
+        let (older, newer) = slab.unfile(&mut self.list, which, place);
+        let changes =
+            |a: Option<&Expectation>, b: Option<&Expectation>| u32::from(matches!((a, b), (Some(a), Some(b)) if a.session != b.session));
+        let (older, newer) = (older.as_ref(), newer.as_ref());
+        let gone = changes(older, Some(e)).saturating_add(changes(Some(e), newer));
+        self.session_changes = self.session_changes.saturating_sub(gone).saturating_add(changes(older, newer));
+        self.list.is_empty()
     }
 
     /// Places of two sessions or more are filed here.
     pub fn several_sessions(&self) -> bool {
-        self.sessions.len() > 1
+        self.session_changes > 0
     }
 }
 
@@ -69,13 +72,16 @@ type AdvertisedKey = (Mode, SocketAddr, bool);
 
 #[derive(Debug, Default)]
 pub struct Waiting {
-    by_place: BTreeMap<u64, Expectation>,
-    next_place: u64,
+    /// In order of arrival, each also on its client's, its advertised endpoint's and its
+    /// server's list.
+    slab: Slab<Expectation, 4>,
     /// Addresses are chosen by whoever is on the wire: a seeded hash (`AddrMap`).
-    by_client: AddrMap<ClientKey, BTreeSet<u64>>,
+    by_client: AddrMap<ClientKey, List>,
     /// By advertised endpoint, and whether it is the control connection's own host.
     by_advertised: AddrMap<AdvertisedKey, Filed>,
     by_server: AddrMap<ServerKey, Filed>,
+    /// By advertised port: a SYN to another port is no candidate's.
+    ports: PortCounts,
 }
 
 fn client_key(e: &Expectation) -> ClientKey {
@@ -94,42 +100,41 @@ impl Waiting {
     /// Files `e`; false when its client's bound pushed out the client's oldest on that port.
     pub fn push(&mut self, e: Expectation) -> bool {
         let mut within_bound = true;
-        let oldest_of_client = self.by_client.get(&client_key(&e)).filter(|p| p.len() >= MAX_PER_CLIENT).and_then(|p| p.first().copied());
-        if let Some(oldest) = oldest_of_client {
+        let of_client = self.by_client.get(&client_key(&e)).filter(|l| l.len() >= MAX_PER_CLIENT);
+        if let Some((oldest, _)) = of_client.and_then(|l| self.slab.oldest_of(l)) {
             self.remove(oldest);
             within_bound = false;
         }
-        let place = self.next_place;
-        self.next_place = self.next_place.saturating_add(1);
-        self.by_client.entry(client_key(&e)).or_default().insert(place);
-        self.by_advertised.entry(advertised_key(&e)).or_default().insert(place, e.session);
-        self.by_server.entry(server_key(&e)).or_default().insert(place, e.session);
-        self.by_place.insert(place, e);
+        let place = self.slab.insert(e);
+        self.ports.add(e.advertised.port());
+        self.slab.file(self.by_client.entry(client_key(&e)).or_default(), BY_CLIENT, place);
+        self.by_advertised.entry(advertised_key(&e)).or_default().file(&mut self.slab, BY_ADVERTISED, place, &e);
+        self.by_server.entry(server_key(&e)).or_default().file(&mut self.slab, BY_SERVER, place, &e);
         within_bound
     }
 
     pub fn len(&self) -> usize {
-        self.by_place.len()
+        self.slab.len()
+    }
+
+    /// Does an expectation wait on `port`?
+    pub fn awaits(&self, port: u16) -> bool {
+        self.ports.any(port)
     }
 
     #[cfg(test)]
     pub fn is_empty(&self) -> bool {
-        self.by_place.is_empty()
-    }
-
-    pub fn get(&self, place: u64) -> Option<&Expectation> {
-        self.by_place.get(&place)
+        self.slab.is_empty()
     }
 
     /// The oldest expectation's place and creation time.
-    pub fn oldest(&self) -> Option<(u64, Timestamp)> {
-        self.by_place.first_key_value().map(|(&place, e)| (place, e.created))
+    pub fn oldest(&self) -> Option<(Place, Timestamp)> {
+        self.slab.oldest().map(|(place, e)| (place, e.created))
     }
 
-    /// The places of `client`'s expectations of `mode` on `port`, oldest first (at most
-    /// [`MAX_PER_CLIENT`]).
-    pub fn of_client(&self, mode: Mode, port: u16, client: IpAddr) -> impl DoubleEndedIterator<Item = u64> + '_ {
-        self.by_client.get(&(mode, port, client)).into_iter().flatten().copied()
+    /// `client`'s expectations of `mode` on `port`, oldest first (at most [`MAX_PER_CLIENT`]).
+    pub fn of_client(&self, mode: Mode, port: u16, client: IpAddr) -> impl Iterator<Item = (Place, Expectation)> + '_ {
+        self.by_client.get(&(mode, port, client)).into_iter().flat_map(|l| self.slab.oldest_first(l, BY_CLIENT))
     }
 
     /// The expectations of `mode` advertising exactly `endpoint`, [`Expectation::direct`] or not.
@@ -142,22 +147,31 @@ impl Waiting {
         self.by_server.get(&(mode, server, port))
     }
 
+    /// The newest of the expectations `filed` under one key.
+    pub fn newest(&self, filed: &Filed) -> Option<(Place, Expectation)> {
+        self.slab.newest_of(&filed.list)
+    }
+
     /// Takes the expectation at `place` out of every index.
-    pub fn remove(&mut self, place: u64) -> Option<Expectation> {
-        let e = self.by_place.remove(&place)?;
-        if let Some(places) = self.by_client.get_mut(&client_key(&e)) {
-            places.remove(&place);
-            if places.is_empty() {
-                self.by_client.remove(&client_key(&e));
+    pub fn remove(&mut self, place: Place) -> Option<Expectation> {
+        let e = self.slab.get(place)?;
+        self.ports.remove(e.advertised.port());
+        let key = client_key(&e);
+        if let Some(list) = self.by_client.get_mut(&key) {
+            self.slab.unfile(list, BY_CLIENT, place);
+            if list.is_empty() {
+                self.by_client.remove(&key);
             }
         }
-        if self.by_advertised.get_mut(&advertised_key(&e)).is_some_and(|f| f.remove(place, e.session)) {
-            self.by_advertised.remove(&advertised_key(&e));
+        let key = advertised_key(&e);
+        if self.by_advertised.get_mut(&key).is_some_and(|f| f.unfile(&mut self.slab, BY_ADVERTISED, place, &e)) {
+            self.by_advertised.remove(&key);
         }
-        if self.by_server.get_mut(&server_key(&e)).is_some_and(|f| f.remove(place, e.session)) {
-            self.by_server.remove(&server_key(&e));
+        let key = server_key(&e);
+        if self.by_server.get_mut(&key).is_some_and(|f| f.unfile(&mut self.slab, BY_SERVER, place, &e)) {
+            self.by_server.remove(&key);
         }
-        Some(e)
+        self.slab.remove(place)
     }
 
     /// Keys filed under, all indexes: each is removed when it empties.
@@ -184,16 +198,19 @@ mod tests {
         b.control_client = "192.168.1.11".parse().unwrap();
         assert!(w.push(a) && w.push(b));
         let client: IpAddr = "192.168.1.10".parse().unwrap();
-        assert_eq!(w.of_client(Mode::Passive, 5000, client).collect::<Vec<_>>(), vec![0]);
-        assert_eq!(w.of_client(Mode::Active, 5000, client).count(), 0, "modes are filed apart");
+        let seqs = |w: &Waiting, mode| w.of_client(mode, 5000, client).map(|(p, _)| p.seq()).collect::<Vec<_>>();
+        assert_eq!(seqs(&w, Mode::Passive), vec![0]);
+        assert!(seqs(&w, Mode::Active).is_empty(), "modes are filed apart");
         let adv = w.advertising(Mode::Passive, "10.0.0.20:5000".parse().unwrap(), false).unwrap();
-        assert_eq!((adv.newest(), adv.several_sessions()), (Some(1), true));
+        let (newest, _) = w.newest(adv).unwrap();
+        assert_eq!((newest.seq(), adv.several_sessions()), (1, true));
         let srv = w.of_server(Mode::Passive, "203.0.113.5".parse().unwrap(), 5000).unwrap();
-        assert_eq!(srv.newest(), Some(1));
-        assert_eq!(w.remove(1).map(|e| e.session), Some(2));
+        assert_eq!(w.newest(srv).map(|(p, _)| p), Some(newest));
+        assert_eq!(w.remove(newest).map(|e| e.session), Some(2));
         let adv = w.advertising(Mode::Passive, "10.0.0.20:5000".parse().unwrap(), false).unwrap();
-        assert_eq!((adv.newest(), adv.several_sessions()), (Some(0), false));
-        w.remove(0);
+        let (oldest, _) = w.newest(adv).unwrap();
+        assert_eq!((oldest.seq(), adv.several_sessions()), (0, false));
+        w.remove(oldest);
         assert!(w.is_empty());
         assert_eq!(w.keys(), 0, "an emptied key is removed");
     }
@@ -207,7 +224,7 @@ mod tests {
             assert_eq!(w.push(e), (n as usize) < MAX_PER_CLIENT);
         }
         let client: IpAddr = "192.168.1.10".parse().unwrap();
-        let kept: Vec<u32> = w.of_client(Mode::Passive, 5000, client).map(|p| w.get(p).unwrap().negotiation).collect();
+        let kept: Vec<u32> = w.of_client(Mode::Passive, 5000, client).map(|(_, e)| e.negotiation).collect();
         assert_eq!(kept, (3..MAX_PER_CLIENT as u32 + 3).collect::<Vec<_>>());
         assert_eq!(w.len(), MAX_PER_CLIENT);
         // Another client on the same port is not pushed out.
