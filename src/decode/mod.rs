@@ -350,6 +350,7 @@ pub struct Plain(PlainTcp);
 impl Plain {
     /// The frame as [`decode`] reads it when it is a plain IPv4 TCP segment behind an Ethernet
     /// II (untagged), Linux cooked or raw IP link header; None for anything else.
+    #[inline]
     pub fn decode(link: LinkType, data: &[u8]) -> Option<Plain> {
         let ip_at = match link {
             LinkType::Ethernet => ipv4_after(&ETHERNET, data)?,
