@@ -9,7 +9,7 @@
 
 use super::progress::Progress;
 use super::{CaptureError, Frame, ReadSummary, Source};
-use crate::decode::{DecodeError, Decoded, Detached};
+use crate::decode::{DecodeError, Decoded, Detached, Plain};
 use crate::model::{LinkType, Timestamp};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
@@ -27,6 +27,8 @@ const IN_FLIGHT: usize = 8;
 pub struct FrameBatch {
     data: Vec<u8>,
     frames: Vec<Meta>,
+    /// What the frames marked [`Decoding::Detached`] decoded to, in frame order.
+    detached: Vec<Detached>,
 }
 
 struct Meta {
@@ -36,28 +38,45 @@ struct Meta {
     start: usize,
     len: usize,
     orig_len: u32,
-    /// Decoded when the frame was added, or left to the analysis.
-    decoded: Option<Detached>,
+    decoded: Decoding,
+}
+
+/// What became of a frame's decoding when it was added. Kept small: a Meta is written and read
+/// once per packet (80 bytes with the fast path's 36; 176 when every Meta held a Detached).
+enum Decoding {
+    /// The common case, read by the fast path.
+    Plain(Plain),
+    /// Anything else: the batch's next [`Detached`].
+    Detached,
+    /// Left to the analysis.
+    Undecoded,
 }
 
 impl FrameBatch {
     /// Empty, with room for a full batch (and a last frame of up to 64 KiB past its byte limit).
     fn with_room() -> FrameBatch {
-        FrameBatch { data: Vec::with_capacity(BATCH_BYTES + (64 << 10)), frames: Vec::with_capacity(BATCH_FRAMES) }
+        FrameBatch { data: Vec::with_capacity(BATCH_BYTES + (64 << 10)), frames: Vec::with_capacity(BATCH_FRAMES), detached: Vec::new() }
     }
 
     /// Copies `f` in, decoded here (the reader thread has time to spare; the analysis has not).
     pub fn push(&mut self, f: &Frame<'_>) {
-        self.add(f, Some(Detached::decode(f.link, f.data, f.orig_len)));
+        let decoded = match Plain::decode(f.link, f.data) {
+            Some(plain) => Decoding::Plain(plain),
+            None => {
+                self.detached.push(Detached::decode(f.link, f.data, f.orig_len));
+                Decoding::Detached
+            }
+        };
+        self.add(f, decoded);
     }
 
     /// Adds a frame without decoding it: for a capture thread, where every cycle per packet
     /// counts against the kernel's buffer; the analysis decodes it.
     pub fn push_undecoded(&mut self, f: &Frame<'_>) {
-        self.add(f, None);
+        self.add(f, Decoding::Undecoded);
     }
 
-    fn add(&mut self, f: &Frame<'_>, decoded: Option<Detached>) {
+    fn add(&mut self, f: &Frame<'_>, decoded: Decoding) {
         let start = self.data.len();
         self.data.extend_from_slice(f.data);
         self.frames.push(Meta { number: f.number, ts: f.ts, link: f.link, start, len: f.data.len(), orig_len: f.orig_len, decoded });
@@ -75,17 +94,47 @@ impl FrameBatch {
         self.frames.is_empty()
     }
 
+    /// Empty again, its buffers kept.
+    fn clear(&mut self) {
+        self.data.clear();
+        self.frames.clear();
+        self.detached.clear();
+    }
+
     /// The frames with what decoding them gave (for [`crate::analyzer::Analyzer::feed_decoded`]).
-    pub fn packets(&self) -> impl Iterator<Item = (Frame<'_>, Result<Decoded<'_>, DecodeError>)> {
-        self.frames.iter().map(|m| {
-            // Each frame's bytes were appended at `start` as it was read: always in range.
-            let data = self.data.get(m.start..m.start.saturating_add(m.len)).unwrap_or_default();
-            let decoded = match &m.decoded {
+    pub fn packets(&self) -> Packets<'_> {
+        Packets { batch: self, frames: self.frames.iter(), detached: self.detached.iter() }
+    }
+}
+
+/// A batch's frames with what decoding them gave, in order.
+pub struct Packets<'a> {
+    batch: &'a FrameBatch,
+    frames: std::slice::Iter<'a, Meta>,
+    detached: std::slice::Iter<'a, Detached>,
+}
+
+impl<'a> Iterator for Packets<'a> {
+    type Item = (Frame<'a>, Result<Decoded<'a>, DecodeError>);
+
+    // Inlined into the analysis' loop, the frame and its segment are built where they are used:
+    // called, they went through memory, 32 more instructions per packet on the analysis thread
+    // (callgrind, a-10000).
+    #[inline(always)]
+    fn next(&mut self) -> Option<Self::Item> {
+        let m = self.frames.next()?;
+        // Each frame's bytes were appended at `start` as it was read: always in range.
+        let data = self.batch.data.get(m.start..m.start.saturating_add(m.len)).unwrap_or_default();
+        let decoded = match &m.decoded {
+            Decoding::Plain(plain) => Ok(plain.attach(data)),
+            // One Detached was pushed for each such frame, in order: always there.
+            Decoding::Detached => match self.detached.next() {
                 Some(d) => d.attach(data),
                 None => crate::decode::decode(m.link, data, m.orig_len),
-            };
-            (Frame { number: m.number, ts: m.ts, link: m.link, data, orig_len: m.orig_len }, decoded)
-        })
+            },
+            Decoding::Undecoded => crate::decode::decode(m.link, data, m.orig_len),
+        };
+        Some((Frame { number: m.number, ts: m.ts, link: m.link, data, orig_len: m.orig_len }, decoded))
     }
 }
 
@@ -113,8 +162,7 @@ impl Reading {
     }
 
     pub fn recycle(&self, mut batch: FrameBatch) {
-        batch.data.clear();
-        batch.frames.clear();
+        batch.clear();
         // A full return channel, or a reader that has stopped: the batch is just dropped.
         let _ = self.used.try_send(batch);
     }

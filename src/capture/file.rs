@@ -14,7 +14,7 @@ use std::path::Path;
 
 use pcap_parser::pcapng::Block;
 use pcap_parser::traits::{PcapNGPacketBlock, PcapReaderIterator};
-use pcap_parser::{InterfaceDescriptionBlock, LegacyPcapReader, OptionCode, PcapBlockOwned, PcapError, PcapNGReader};
+use pcap_parser::{InterfaceDescriptionBlock, OptionCode, PcapBlockOwned, PcapError, PcapNGReader};
 
 /// Why a capture could not be read at all. Every message starts with the file's name.
 #[derive(Debug, thiserror::Error)]
@@ -62,9 +62,16 @@ pub fn read_capture<R: Read>(
     let format = identify(name, &mut input)?;
     let mut frames = FrameCounter { next: first_frame, read: 0 };
     let stop = match format {
-        Format::Pcap => match LegacyPcapReader::new(BUFFER_SIZE, &mut input) {
-            Ok(mut reader) => pump(&mut reader, format, &mut frames, on_frame),
-            Err(error) => return Err(bad_header(name, &error)),
+        // Records read directly (legacy.rs); the header by pcap-parser, from the bytes
+        // `identify` read.
+        Format::Pcap => match pcap_parser::parse_pcap_header(&input.prefix) {
+            Ok((_, header)) => {
+                input.taken = input.prefix.len();
+                legacy::read_records(&mut input, &legacy::Layout::of(&header), &mut frames, on_frame)
+            }
+            // Not reached: `identify` read the 24 bytes and checked the magic, which is all
+            // pcap-parser checks.
+            Err(_) => return Err(CaptureError::BadHeader { name: name.to_string(), reason: "unknown magic".to_string() }),
         },
         Format::PcapNg => match PcapNGReader::new(BUFFER_SIZE, &mut input) {
             Ok(mut reader) => pump(&mut reader, format, &mut frames, on_frame),
@@ -635,6 +642,8 @@ fn grow(reader: &mut dyn PcapReaderIterator, capacity: &mut usize) -> bool {
     *capacity = capacity.saturating_mul(4).min(MAX_BLOCK);
     reader.grow(*capacity)
 }
+
+mod legacy;
 
 // Tests index their own literals: a panic there is a failing test, not a crash on input.
 #[cfg(test)]
