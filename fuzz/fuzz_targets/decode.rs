@@ -1,10 +1,10 @@
 //! The packet decoder on arbitrary frames of every link type it reads (and one it does not):
 //! Ethernet with VLAN tags, Linux cooked v1/v2, raw IP, BSD loopback; IPv4/IPv6 with extension
 //! headers, TCP, ICMP errors quoting TCP. Never a panic, and decoding on another thread
-//! (`Detached`) gives the same result.
+//! (`Detached`) and the fast path for plain IPv4 TCP frames (`Plain`) give the same result.
 #![no_main]
 
-use ftpscope::decode::{decode, Detached, LinkType};
+use ftpscope::decode::{decode, Detached, LinkType, Plain};
 use libfuzzer_sys::fuzz_target;
 
 /// LINKTYPE_ numbers: Ethernet, Linux SLL, SLL2, raw (three spellings), IPv4, IPv6, NULL, LOOP,
@@ -22,4 +22,7 @@ fuzz_target!(|input: &[u8]| {
         assert!(seg.payload.is_empty() || range.contains(&seg.payload.as_ptr()), "the payload lies in the frame");
     }
     assert_eq!(Detached::decode(link, data, orig_len).attach(data), direct, "detached decoding agrees");
+    if let Some(plain) = Plain::decode(link, data) {
+        assert_eq!(Ok(plain.attach(data)), direct, "the fast path agrees");
+    }
 });
