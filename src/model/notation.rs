@@ -71,13 +71,12 @@ impl V4Text {
         }
     }
 
-    /// `value` in decimal, without leading zeros.
+    /// `value` in decimal, without leading zeros: itoa's two digits at a time (a third of the
+    /// instructions of five divisions and a scan for the first digit, measured on the JSON
+    /// writer).
     fn decimal(&mut self, value: u16) {
-        let digits = [value / 10_000, value / 1_000 % 10, value / 100 % 10, value / 10 % 10, value % 10];
-        let first = digits.iter().position(|&d| d != 0).unwrap_or(digits.len().saturating_sub(1));
-        for &d in digits.iter().skip(first) {
-            // A digit below 10 in the low bits of b'0' (0x30): its ASCII character.
-            self.push(b'0' | d as u8);
+        for &digit in itoa::Buffer::new().format(value).as_bytes() {
+            self.push(digit);
         }
     }
 

@@ -6,7 +6,7 @@ use super::record::{FindingView, SessionView};
 use super::server::ServerView;
 use super::{Capture, InputSummary, Sink, SCHEMA};
 use crate::model::transfer_record::TransferRecord;
-use crate::model::{Event, Finding, Session, Summary, Timestamp, Verdict};
+use crate::model::{Connection, Event, Finding, MatchedBy, Negotiation, NegotiationCommand, Outcome, Session, Summary, Timestamp, Verdict};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -39,6 +39,38 @@ struct Line<'a, T: Serialize> {
     schema: &'static str,
     #[serde(flatten)]
     event: &'a T,
+}
+
+/// A `negotiation` line: the event's own fields, as `Line` writes them, without `flatten`,
+/// which hands every field to a map (its key scanned for escapes, the value boxed in serde's
+/// adapters): two lines of every busy session.
+#[derive(Serialize)]
+struct NegotiationLine<'a> {
+    schema: &'static str,
+    event: &'static str,
+    session: u32,
+    frame: u64,
+    time: Timestamp,
+    index: u32,
+    negotiation: &'a Negotiation,
+}
+
+/// A `data_outcome` line, as [`NegotiationLine`]: the fields of `Event::DataOutcome`.
+#[derive(Serialize)]
+struct DataOutcomeLine<'a> {
+    schema: &'static str,
+    event: &'static str,
+    session: u32,
+    frame: u64,
+    time: Timestamp,
+    index: u32,
+    command: NegotiationCommand,
+    outcome: Outcome,
+    matched_by: Option<MatchedBy>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    tie_ambiguous: bool,
+    connection: Option<&'a Connection>,
+    earlier_attempts: &'a [Connection],
 }
 
 impl<W: Write> Ndjson<W> {
@@ -150,6 +182,40 @@ impl<W: Write> Sink for Ndjson<W> {
                 }
                 self.line(&ServerLine { schema: SCHEMA, event: "server", frame: *frame, time: *time, server: ServerView(server) })
             }
+            Event::Negotiation { session, frame, time, index, negotiation } => self.line(&NegotiationLine {
+                schema: SCHEMA,
+                event: "negotiation",
+                session: *session,
+                frame: *frame,
+                time: *time,
+                index: *index,
+                negotiation,
+            }),
+            Event::DataOutcome {
+                session,
+                frame,
+                time,
+                index,
+                command,
+                outcome,
+                matched_by,
+                tie_ambiguous,
+                connection,
+                earlier_attempts,
+            } => self.line(&DataOutcomeLine {
+                schema: SCHEMA,
+                event: "data_outcome",
+                session: *session,
+                frame: *frame,
+                time: *time,
+                index: *index,
+                command: *command,
+                outcome: *outcome,
+                matched_by: *matched_by,
+                tie_ambiguous: *tie_ambiguous,
+                connection: connection.as_deref(),
+                earlier_attempts,
+            }),
             _ => self.line(&Line { schema: SCHEMA, event }),
         }
     }
