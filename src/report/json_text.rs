@@ -390,9 +390,18 @@ impl ser::SerializeStruct for Structure<'_> {
 /// Most strings of a report are short (a key, a variant's name, an address) and need no escape:
 /// room for them is made once, and they are looked at one table entry per byte.
 fn string(out: &mut Vec<u8>, text: &str) {
-    out.reserve(text.len().saturating_add(2));
+    let bytes = text.as_bytes();
+    out.reserve(bytes.len().saturating_add(2));
     out.push(b'"');
-    escaped(out, text.as_bytes());
+    // Up to 8 bytes (a variant's name, a short key): checked and copied a byte at a time, no
+    // call to memcpy.
+    if bytes.len() <= 8 && !bytes.iter().any(|&b| NEEDS_ESCAPE[usize::from(b)]) {
+        for &b in bytes {
+            out.push(b);
+        }
+    } else {
+        escaped(out, bytes);
+    }
     out.push(b'"');
 }
 
