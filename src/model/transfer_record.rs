@@ -188,6 +188,15 @@ impl Serialize for TransferRecord {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let mut st = s.serialize_struct("TransferRecord", 19)?;
+        self.serialize_fields(&mut st)?;
+        st.end()
+    }
+}
+
+impl TransferRecord {
+    /// Its fields, into a struct being written: its own object, or an NDJSON `transfer` line
+    /// that carries them beside the event's.
+    pub fn serialize_fields<S: serde::ser::SerializeStruct>(&self, st: &mut S) -> Result<(), S::Error> {
         st.serialize_field("direction", &self.direction)?;
         st.serialize_field("path", &self.path)?;
         st.serialize_field("cwd", &self.cwd)?;
@@ -213,7 +222,7 @@ impl Serialize for TransferRecord {
         if let Some(not_text) = &self.not_text {
             st.serialize_field("not_text", not_text)?;
         }
-        st.end()
+        Ok(())
     }
 }
 

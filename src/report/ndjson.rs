@@ -41,6 +41,41 @@ struct Line<'a, T: Serialize> {
     event: &'a T,
 }
 
+/// A `transfer` line: the event's fields, the verdict (`verdict`, and `reason` for a failure)
+/// and the record's fields, in one object. Written by hand as `#[serde(flatten)]` of both
+/// would write them, but as a struct: flatten writes a map, every key through its key path.
+struct TransferLine<'a> {
+    session: u32,
+    frame: u64,
+    time: Timestamp,
+    index: usize,
+    command: Option<&'a str>,
+    verdict: Option<Verdict>,
+    record: &'a TransferRecord,
+}
+
+impl Serialize for TransferLine<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("TransferLine", 28)?;
+        st.serialize_field("schema", SCHEMA)?;
+        st.serialize_field("event", "transfer")?;
+        st.serialize_field("session", &self.session)?;
+        st.serialize_field("frame", &self.frame)?;
+        st.serialize_field("time", &self.time)?;
+        st.serialize_field("index", &self.index)?;
+        st.serialize_field("command", &self.command)?;
+        if let Some(verdict) = self.verdict {
+            st.serialize_field("verdict", verdict.name())?;
+            if let Verdict::Failed(why) = verdict {
+                st.serialize_field("reason", &why)?;
+            }
+        }
+        self.record.serialize_fields(&mut st)?;
+        st.end()
+    }
+}
+
 /// A `negotiation` line: the event's own fields, as `Line` writes them, without `flatten`,
 /// which hands every field to a map (its key scanned for escapes, the value boxed in serde's
 /// adapters): two lines of every busy session.
@@ -100,35 +135,11 @@ impl<W: Write> Ndjson<W> {
     /// A `transfer` event for each of a settled session's transfers: they settle with it (their
     /// completeness needs the session's end). Before its findings, which may name them.
     fn transfers(&mut self, session: u32, time: Timestamp, record: &Session) -> io::Result<()> {
-        #[derive(Serialize)]
-        struct TransferLine<'a> {
-            schema: &'static str,
-            event: &'static str,
-            session: u32,
-            frame: u64,
-            time: Timestamp,
-            index: usize,
-            command: Option<&'a str>,
-            #[serde(flatten)]
-            verdict: Option<Verdict>,
-            #[serde(flatten)]
-            record: &'a TransferRecord,
-        }
         for (index, n) in record.negotiations.iter().enumerate() {
             let Some(r) = &n.data.record else { continue };
             let frame = n.data.reply_frame.or(r.last_frame).or(n.data.command_frame).unwrap_or(n.frame);
             let command = n.data.command.as_deref();
-            let line = TransferLine {
-                schema: SCHEMA,
-                event: "transfer",
-                session,
-                frame,
-                time,
-                index,
-                command,
-                verdict: n.data.transfer,
-                record: r,
-            };
+            let line = TransferLine { session, frame, time, index, command, verdict: n.data.transfer, record: r };
             self.line(&line)?;
         }
         Ok(())
