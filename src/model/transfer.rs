@@ -26,6 +26,17 @@ pub enum Verdict {
     Unknown,
 }
 
+impl Verdict {
+    /// Its name in JSON (`verdict`; a failure's `reason` beside it).
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::Failed(_) => "failed",
+            Verdict::Unknown => "unknown",
+        }
+    }
+}
+
 /// Why a transfer failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

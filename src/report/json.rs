@@ -58,7 +58,11 @@ impl<W: Write> Sink for JsonDocument<W> {
                 write_json(&mut self.out, &mut self.buf, &SessionView::of(record))?;
                 self.sessions += 1;
             }
-            Event::Finding { finding, .. } => self.across.push(sonic_rs::to_vec(&FindingView(finding)).map_err(io::Error::other)?),
+            Event::Finding { finding, .. } => {
+                let mut json = Vec::new();
+                super::json_text::write(&mut json, &FindingView(finding)).map_err(io::Error::other)?;
+                self.across.push(json);
+            }
             Event::Server { server, .. } => self.servers.tell(server),
             Event::Summary { summary, .. } => self.summary = (**summary).clone(),
             _ => {}

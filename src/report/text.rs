@@ -124,30 +124,22 @@ impl<W: Write> Text<W> {
         }
         let st = &self.st;
         let out = &mut self.buf;
-        let frames: Vec<String> = f.frames.iter().map(|x| format!("#{x}")).collect();
-        let times = if f.occurrences > 1 { format!(" (x{})", f.occurrences) } else { String::new() };
         let indent = if across { "" } else { "  " };
-        let _ = writeln!(
-            out,
-            "{indent}{} {}{times} {}  {}",
-            st.severity(f.severity),
-            f.kind.as_str(),
-            st.dim(&frames.join(" ")),
-            FindingSummary(f)
-        );
+        let _ = write!(out, "{indent}{} {}", st.severity(f.severity), f.kind.as_str());
+        if f.occurrences > 1 {
+            let _ = write!(out, " (x{})", f.occurrences);
+        }
+        out.push(' ');
+        st.painted(out, "2", |out| frame_list(out, &f.frames));
+        let _ = writeln!(out, "  {}", FindingSummary(f));
         if let Some(first) = earlier.filter(|&s| s != f.session) {
             let _ = writeln!(out, "        {}", st.dim(&format!("(same cause and fix as in session {first}, explained above)")));
             return;
         }
-        for line in wrap(&Explanation(f).to_string(), 92) {
-            let _ = writeln!(out, "        {line}");
-        }
+        write_wrapped(out, &Explanation(f).to_string(), 92, "        ", "        ");
+        let fix_label = format!("        {} ", st.bold("fix:"));
         for fix in &f.fix {
-            let mut first = true;
-            for line in wrap(&fix.to_string(), 90) {
-                let _ = writeln!(out, "        {} {line}", if first { st.bold("fix:") } else { "    ".into() });
-                first = false;
-            }
+            write_wrapped(out, &fix.to_string(), 90, &fix_label, "             ");
             // What to type, whole: a wrapped command would not work when pasted.
             for line in super::fix::apply(fix) {
                 let _ = writeln!(out, "               {line}");
@@ -338,15 +330,20 @@ fn command_line(out: &mut String, st: &Style, session: u32, log: &CommandLog) {
 /// A consequence under its cause: one line, its frames, no advice of its own (the cause's
 /// fixes are the fixes).
 fn consequence(out: &mut String, st: &Style, f: &Finding) {
-    let frames: Vec<String> = f.frames.iter().map(|x| format!("#{x}")).collect();
     let times = if f.occurrences > 1 { format!(" (x{})", f.occurrences) } else { String::new() };
     let line = format!("so: {}{times} {}", f.kind.as_str(), FindingSummary(f));
-    let mut first = true;
-    for part in wrap(&line, 90) {
-        let _ = writeln!(out, "        {}{part}", if first { "" } else { "    " });
-        first = false;
+    write_wrapped(out, &line, 90, "        ", "            ");
+    out.push_str("            ");
+    st.painted(out, "2", |out| frame_list(out, &f.frames));
+    out.push('\n');
+}
+
+/// `#12 #15 #20`: a finding's frames, written where they go.
+fn frame_list(out: &mut String, frames: &[u64]) {
+    for (i, frame) in frames.iter().enumerate() {
+        out.push_str(if i == 0 { "#" } else { " #" });
+        out.push_str(itoa::Buffer::new().format(*frame));
     }
-    let _ = writeln!(out, "            {}", st.dim(&frames.join(" ")));
 }
 
 /// ANSI colour and weight, or plain text when colour is off. Also explain's (report::explain::text).
@@ -360,6 +357,17 @@ impl Style {
             format!("\x1b[{code}m{s}\x1b[0m")
         } else {
             s.to_string()
+        }
+    }
+    /// What `body` writes, painted as [`paint`](Self::paint) paints a string, written where it
+    /// goes (no `String` of its own).
+    fn painted(&self, out: &mut String, code: &str, body: impl FnOnce(&mut String)) {
+        if self.color {
+            let _ = write!(out, "\x1b[{code}m");
+        }
+        body(out);
+        if self.color {
+            out.push_str("\x1b[0m");
         }
     }
     pub(crate) fn bold(&self, s: &str) -> String {
@@ -386,34 +394,15 @@ impl Style {
 }
 
 fn session(out: &mut String, st: &Style, s: &Session) {
-    let mut head = format!("session {}  {} -> {}", s.id, Sock(s.client), Sock(s.server));
-    if let Some(u) = &s.user {
-        let _ = write!(head, "  user {u}");
-    }
-    let _ = writeln!(out, "{}", st.bold(&head));
-    let mut facts = Vec::new();
-    if let Some(b) = &s.banner {
-        facts.push(format!("banner \"{b}\""));
-    }
-    facts.push(format!("first frame {}", s.first_frame));
-    facts.push(format!("{} command(s), {} reply(ies)", s.commands, s.replies));
-    if let Some(f) = s.tls_frame {
-        facts.push(format!("TLS from frame {f}"));
-    }
-    // After CCC the control channel is readable again: what follows was read, not guessed.
-    if let Some(f) = s.clear_again_frame {
-        facts.push(format!("back to clear text from frame {f} (CCC)"));
-    }
-    if s.control.gaps > 0 || s.control.retransmitted_bytes > 0 {
-        facts.push(format!(
-            "control: {} gap(s), {} retransmitted byte(s), {} out-of-order segment(s)",
-            s.control.gaps, s.control.retransmitted_bytes, s.control.out_of_order_segments
-        ));
-    }
-    if s.control.overlong_lines > 0 {
-        facts.push(format!("{} overlong control line(s) cut", s.control.overlong_lines));
-    }
-    let _ = writeln!(out, "  {}", st.dim(&facts.join(", ")));
+    st.painted(out, "1", |out| {
+        let _ = write!(out, "session {}  {} -> {}", s.id, Sock(s.client), Sock(s.server));
+        if let Some(u) = &s.user {
+            let _ = write!(out, "  user {u}");
+        }
+    });
+    out.push_str("\n  ");
+    st.painted(out, "2", |out| facts(out, s));
+    out.push('\n');
     for n in &s.negotiations {
         negotiation(out, st, n);
     }
@@ -436,10 +425,36 @@ fn session(out: &mut String, st: &Style, s: &Session) {
     }
 }
 
+/// The session's facts on one line, `, ` between them.
+fn facts(out: &mut String, s: &Session) {
+    if let Some(b) = &s.banner {
+        let _ = write!(out, "banner \"{b}\", ");
+    }
+    let _ = write!(out, "first frame {}, {} command(s), {} reply(ies)", s.first_frame, s.commands, s.replies);
+    if let Some(f) = s.tls_frame {
+        let _ = write!(out, ", TLS from frame {f}");
+    }
+    // After CCC the control channel is readable again: what follows was read, not guessed.
+    if let Some(f) = s.clear_again_frame {
+        let _ = write!(out, ", back to clear text from frame {f} (CCC)");
+    }
+    if s.control.gaps > 0 || s.control.retransmitted_bytes > 0 {
+        let _ = write!(
+            out,
+            ", control: {} gap(s), {} retransmitted byte(s), {} out-of-order segment(s)",
+            s.control.gaps, s.control.retransmitted_bytes, s.control.out_of_order_segments
+        );
+    }
+    if s.control.overlong_lines > 0 {
+        let _ = write!(out, ", {} overlong control line(s) cut", s.control.overlong_lines);
+    }
+}
+
 fn negotiation(out: &mut String, st: &Style, n: &Negotiation) {
     // A command the capture does not hold (one direction only) is named in parentheses.
     let command = if n.command_implied { format!("({:?})", n.command) } else { format!("{:?}", n.command) };
-    let mut line = format!("  {:>6}  {:<4}", format!("#{}", n.frame), command);
+    let line = &mut *out;
+    let _ = write!(line, "  {:>6}  {:<4}", format!("#{}", n.frame), command);
     match n.reply_code {
         Some(code) => {
             let _ = write!(line, " {code}");
@@ -499,12 +514,38 @@ fn negotiation(out: &mut String, st: &Style, n: &Negotiation) {
         }
         None => {}
     }
-    let _ = writeln!(out, "{line}");
+    line.push('\n');
     if let Some(r) = n.data.record.as_ref().filter(|r| super::transfer::worth_a_line(r)) {
         let _ = writeln!(out, "          {}", super::transfer::RecordLine(r));
     }
     if !n.data.content.not_asked() {
         let _ = writeln!(out, "          {}", super::notes::content(&n.data.content));
+    }
+}
+
+/// `text` as [`wrap`] cuts it, each line written after its indent (`first` for the first line)
+/// and ended: straight into `out`, without a `String` per line.
+fn write_wrapped(out: &mut String, text: &str, width: usize, first: &str, indent: &str) {
+    // Bytes of the line being written, 0 before its first word.
+    let mut len = 0;
+    let mut lines = 0;
+    for word in text.split_whitespace() {
+        if len > 0 && len + 1 + word.len() > width {
+            out.push('\n');
+            len = 0;
+        }
+        if len == 0 {
+            out.push_str(if lines == 0 { first } else { indent });
+            lines += 1;
+        } else {
+            out.push(' ');
+            len += 1;
+        }
+        out.push_str(word);
+        len += word.len();
+    }
+    if len > 0 {
+        out.push('\n');
     }
 }
 
