@@ -39,7 +39,9 @@ if [ -z "$profdata" ]; then
 fi
 
 profiles=$root/target/pgo-profiles
-train=$root/target/pgo-train
+# The training captures are kept while the generator that makes them is unchanged.
+generator_hash=$(cat examples/gen_capture.rs tests/common/replicate.rs tests/common/segment.rs src/capture/writer.rs | sha1sum | cut -c1-10)
+train=$root/target/pgo-train/$generator_hash
 rm -rf "$profiles"
 mkdir -p "$profiles" "$train"
 
@@ -51,7 +53,7 @@ gen=$root/target/release/examples/gen_capture
 instrumented=$root/target/pgo-gen/release/ftpscope
 
 # The training captures: the benchmark's shapes (bench/sessions.sh), at 10k sessions, and a bulk
-# capture like bench/run.sh's. Made once; the generator is deterministic.
+# capture like bench/run.sh's. Made once per generator (it is deterministic).
 leak=fixtures/pasv-private-leak-workaround/client.pcap
 generate() { # name, generator arguments
   local f=$train/$1.pcap
