@@ -65,9 +65,13 @@ impl Timestamp {
     pub fn from_secs(secs: i64) -> Self {
         Timestamp::from_secs_nanos(secs, 0)
     }
-    /// Seconds as a float, for reports.
+    /// Seconds as a float, for reports. The whole seconds and the fraction are added once, so
+    /// the float is the one nearest the capture's time and a microsecond time prints as its own
+    /// digits: 1795634789.51253, where dividing the nanoseconds (1.8e18, already rounded to a
+    /// float) printed 1795634789.5125299.
     pub fn as_secs_f64(self) -> f64 {
-        self.0 as f64 / 1e9
+        let (secs, nanos) = (self.0.div_euclid(1_000_000_000), self.0.rem_euclid(1_000_000_000));
+        secs as f64 + nanos as f64 / 1e9
     }
     /// Nanoseconds from `earlier` to `self`, never negative (capture clocks can step back).
     pub fn since(self, earlier: Timestamp) -> i64 {
@@ -204,4 +208,22 @@ pub enum Severity {
     Info,
     Warning,
     Error,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Timestamp;
+
+    #[test]
+    fn a_time_prints_as_the_capture_wrote_it() {
+        // Microseconds, as a classic pcap holds them: the float nearest the time, whose shortest
+        // form is the capture's own digits (dividing the nanoseconds gave 1795634789.5125299).
+        assert_eq!(Timestamp::from_secs_nanos(1_795_634_789, 512_530_000).as_secs_f64().to_string(), "1795634789.51253");
+        assert_eq!(Timestamp::from_secs_nanos(1_795_634_814, 374_782_000).as_secs_f64().to_string(), "1795634814.374782");
+        // Before 1970 (a pcapng if_tsoffset can put it there), the fraction still counts up.
+        assert_eq!(Timestamp(-1_500_000_000).as_secs_f64(), -1.5);
+        // The extremes do not overflow.
+        assert!(Timestamp(i64::MIN).as_secs_f64() < -9.2e9);
+        assert!(Timestamp(i64::MAX).as_secs_f64() > 9.2e9);
+    }
 }
