@@ -3,7 +3,7 @@
 //! every finding's kind, severity, cause, evidence frames and fix actions: never their words,
 //! which report-side code chooses.
 
-use super::across::NatPairing;
+use super::across::{NatPairing, MAX_KEPT};
 use super::{session_findings, Context};
 use crate::model::record::{Anomaly, ControlStats, DataChannel, Timeline};
 use crate::model::{
@@ -1027,10 +1027,10 @@ fn nat_pairing_holds_its_texts_only_while_it_holds_their_sessions() {
 fn nat_pairing_holds_at_most_its_bound_and_counts_what_it_let_go() {
     let mut pairing = NatPairing::default();
     let at = Timestamp(10 * SECOND);
-    for i in 0..50_010 {
+    for i in 0..MAX_KEPT as u32 + 10 {
         pairing.settle(&copies(i).0, at);
     }
-    assert_eq!((pairing.len(), pairing.dropped), (50_000, 10));
+    assert_eq!((pairing.len(), pairing.dropped), (MAX_KEPT, 10));
     let (inside, outside) = copies(1_000_000);
     pairing.settle(&inside, at);
     assert_eq!(pairing.settle(&outside, Timestamp(11 * SECOND)).len(), 1, "the newest still pair");

@@ -377,6 +377,13 @@ impl<F: Evictable> Evictable for Box<F> {
     }
 }
 
+/// Ended connections remembered at most. Their stragglers come within round trips, and no
+/// server ends 65,536 connections in one; the 200,000 of `max_flows` it was made a table of
+/// 32 MiB (at half load) that every ended connection wrote to at random, beside the open ones
+/// in the cache: about 3% of the time per session of the busy benchmark at 300k sessions
+/// (bench/README.md).
+pub const MAX_ENDED: usize = 65_536;
+
 /// Sweeps run this often (capture time), so a dead flow lingers at most its timeout plus this.
 const SWEEP_EVERY_NS: i64 = 5 * 1_000_000_000;
 
@@ -468,15 +475,16 @@ impl<F: Evictable> FlowTable<F> {
     /// key waits `closed_timeout_ns` for the connection's last packets (the final ACK, a
     /// retransmitted FIN, a RST). A busy server ends connections faster than any timeout lets
     /// whole flows go: the table then holds what is open, not what ended recently, and an
-    /// ended connection costs a key and two words. At most `max_flows` wait; past that the
-    /// oldest is forgotten early (its stragglers, if any, look like a connection of their own).
+    /// ended connection costs a key and two words. At most [`MAX_ENDED`] (or `max_flows`, if
+    /// fewer) wait; past that the oldest is forgotten early (its stragglers, if any, look like
+    /// a connection of their own).
     pub fn end(&mut self, key: &FlowKey) -> Option<F> {
         let flow = self.flows.remove(key)?;
         let c = flow.conn();
         let ended = Ended { last_ts: c.last_ts, client_isn: c.client_isn };
         self.ended.insert(*key, ended);
         self.ended_order.push_back((ended.last_ts, *key));
-        if self.ended_order.len() > self.limits.max_flows {
+        if self.ended_order.len() > MAX_ENDED.min(self.limits.max_flows) {
             if let Some((_, oldest)) = self.ended_order.pop_front() {
                 self.ended.remove(&oldest);
             }
