@@ -25,8 +25,9 @@ const KEEP_NS: i64 = 15 * 1_000_000_000;
 /// ones do) settling more than this in [`KEEP_NS`] lets the oldest go early, counted
 /// (`pairing_digests_dropped`), rather than hold every session of those 15 s. 8192, not the
 /// 50,000 it was: the two copies settle within the same few packets, and a full 50,000 (12 MiB
-/// of digests and their index) sat in the cache beside the open sessions, about 3% of the time
-/// per session of the busy benchmark at 300k sessions (bench/README.md).
+/// of digests and their index) sat in the cache beside the open sessions (with the flow
+/// table's ended connections, 6% of the CPU time per session of the busy benchmark at 300k
+/// sessions: bench/README.md).
 pub const MAX_KEPT: usize = 8192;
 /// Candidates compared per group: ports reused by a busy NAT must not make this quadratic.
 const MAX_CANDIDATES: usize = 8;
