@@ -307,6 +307,8 @@ impl Conn {
 #[derive(Debug, Clone, Copy)]
 pub struct FlowLimits {
     pub max_flows: usize,
+    /// Ended connections remembered for their stragglers (see [`FlowTable::end`]).
+    pub max_ended: usize,
     /// A connection with no packet for this long is forgotten (its facts stay wherever they
     /// were copied).
     pub idle_timeout_ns: i64,
@@ -321,6 +323,12 @@ impl Default for FlowLimits {
     fn default() -> Self {
         FlowLimits {
             max_flows: 200_000,
+            // Stragglers come within a round trip or two, and no server ends 65,536 connections
+            // in one. The 200,000 of `max_flows` it was made a table of 32 MiB (at half load)
+            // that every ended connection wrote to at random, beside the open sessions in the
+            // cache: with NAT pairing's 50,000 digests, 6% of the CPU time per session of the
+            // busy benchmark at 300k sessions (bench/README.md).
+            max_ended: 65_536,
             idle_timeout_ns: 600 * 1_000_000_000,
             // Stragglers of a closed connection (the last ACK, a retransmitted FIN) come within
             // round trips, not seconds.
@@ -376,13 +384,6 @@ impl<F: Evictable> Evictable for Box<F> {
         (**self).retired()
     }
 }
-
-/// Ended connections remembered at most. Their stragglers come within a round trip or two, and
-/// no server ends 65,536 connections in one. The 200,000 of `max_flows` it was made a table of
-/// 32 MiB (at half load) that every ended connection wrote to at random, beside the open
-/// sessions in the cache: with NAT pairing's 50,000 digests, 6% of the CPU time per session
-/// of the busy benchmark at 300k sessions (bench/README.md).
-pub const MAX_ENDED: usize = 65_536;
 
 /// Sweeps run this often (capture time), so a dead flow lingers at most its timeout plus this.
 const SWEEP_EVERY_NS: i64 = 5 * 1_000_000_000;
@@ -475,16 +476,15 @@ impl<F: Evictable> FlowTable<F> {
     /// key waits `closed_timeout_ns` for the connection's last packets (the final ACK, a
     /// retransmitted FIN, a RST). A busy server ends connections faster than any timeout lets
     /// whole flows go: the table then holds what is open, not what ended recently, and an
-    /// ended connection costs a key and two words. At most [`MAX_ENDED`] (or `max_flows`, if
-    /// fewer) wait; past that the oldest is forgotten early (its stragglers, if any, look like
-    /// a connection of their own).
+    /// ended connection costs a key and two words. At most `max_ended` wait; past that the
+    /// oldest is forgotten early (its stragglers, if any, look like a connection of their own).
     pub fn end(&mut self, key: &FlowKey) -> Option<F> {
         let flow = self.flows.remove(key)?;
         let c = flow.conn();
         let ended = Ended { last_ts: c.last_ts, client_isn: c.client_isn };
         self.ended.insert(*key, ended);
         self.ended_order.push_back((ended.last_ts, *key));
-        if self.ended_order.len() > MAX_ENDED.min(self.limits.max_flows) {
+        if self.ended_order.len() > self.limits.max_ended {
             if let Some((_, oldest)) = self.ended_order.pop_front() {
                 self.ended.remove(&oldest);
             }
@@ -712,7 +712,13 @@ mod tests {
 
     #[test]
     fn table_stays_bounded_and_keeps_pinned_flows() {
-        let limits = FlowLimits { max_flows: 100, idle_timeout_ns: i64::MAX, closed_timeout_ns: i64::MAX, half_open_timeout_ns: i64::MAX };
+        let limits = FlowLimits {
+            max_flows: 100,
+            max_ended: 100,
+            idle_timeout_ns: i64::MAX,
+            closed_timeout_ns: i64::MAX,
+            half_open_timeout_ns: i64::MAX,
+        };
         let mut t: FlowTable<F> = FlowTable::new(limits);
         let pinned = FlowKey::new(sa("10.0.0.1:1"), sa("10.0.0.2:21"));
         add(&mut t, pinned, F(Conn::new(sa("10.0.0.1:1"), sa("10.0.0.2:21"), 0, Timestamp(0)), true), Timestamp(0));
@@ -780,7 +786,7 @@ mod tests {
 
     #[test]
     fn an_ended_connection_is_forgotten_after_the_closed_timeout_or_past_the_bound() {
-        let limits = FlowLimits { max_flows: 2, ..FlowLimits::default() };
+        let limits = FlowLimits { max_ended: 2, ..FlowLimits::default() };
         let mut t: FlowTable<F> = FlowTable::new(limits);
         let key = |port| FlowKey::new(SocketAddr::new([10, 0, 0, 1].into(), port), sa("10.0.0.2:80"));
         for port in 1..=3 {
@@ -802,15 +808,16 @@ mod tests {
     /// bound: a busy server's closes within the closed timeout do not fill a table of 200,000.
     #[test]
     fn ended_connections_have_their_own_bound_below_the_flow_tables() {
-        let mut t: FlowTable<F> = FlowTable::new(FlowLimits::default());
-        assert!(MAX_ENDED < FlowLimits::default().max_flows);
+        let limits = FlowLimits::default();
+        assert!(limits.max_ended < limits.max_flows);
+        let mut t: FlowTable<F> = FlowTable::new(limits);
         let key = |i: usize| FlowKey::new(SocketAddr::new([10, (i >> 16) as u8, (i >> 8) as u8, i as u8].into(), 1), sa("10.255.0.2:80"));
-        for i in 0..=MAX_ENDED {
+        for i in 0..=limits.max_ended {
             add(&mut t, key(i), F(Conn::new(sa("10.0.0.1:1"), sa("10.0.0.2:80"), 1, Timestamp(0)), false), Timestamp(0));
             t.end(&key(i));
         }
         assert!(packet(&mut t, key(0), Timestamp(0), false), "the oldest went past the bound");
         assert!(!packet(&mut t, key(1), Timestamp(0), false), "the next is still known");
-        assert!(!packet(&mut t, key(MAX_ENDED), Timestamp(0), false));
+        assert!(!packet(&mut t, key(limits.max_ended), Timestamp(0), false));
     }
 }
