@@ -29,6 +29,7 @@ fn tight(negotiation_events: bool) -> Settings {
     Settings {
         flows: FlowLimits {
             max_flows: 8,
+            max_ended: 8,
             idle_timeout_ns: 30_000_000_000,
             closed_timeout_ns: 1_000_000_000,
             half_open_timeout_ns: 10_000_000_000,
