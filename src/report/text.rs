@@ -235,6 +235,14 @@ impl<W: Write> Sink for Text<W> {
             }
             self.buf.push('\n');
         }
+        // The tally names these too, apart from the sessions' counts (which leave them out).
+        let mut about_capture: Vec<((FindingKind, Severity), usize)> = Vec::new();
+        for f in &self.about_capture {
+            match about_capture.iter_mut().find(|(k, _)| *k == (f.kind, f.severity)) {
+                Some((_, n)) => *n += 1,
+                None => about_capture.push(((f.kind, f.severity), 1)),
+            }
+        }
         for f in std::mem::take(&mut self.about_capture) {
             self.finding(&f, true);
             self.buf.push('\n');
@@ -254,6 +262,10 @@ impl<W: Write> Sink for Text<W> {
         for ((kind, severity, outside), n, _) in &self.tally {
             let place = if *outside { format!("{n} time(s), outside any session") } else { format!("in {n} session(s)") };
             let _ = writeln!(out, "  {} {:<26} {place}", st.severity(*severity), kind.as_str());
+        }
+        for ((kind, severity), n) in about_capture {
+            let place = if n > 1 { format!("{n} time(s), about the whole capture") } else { "about the whole capture".to_string() };
+            let _ = writeln!(out, "  {} {:<26} {place}", st.severity(severity), kind.as_str());
         }
         for input in inputs {
             if let Some(why) = &input.truncated {
