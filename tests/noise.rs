@@ -186,6 +186,7 @@ fn thirty_refused_logins_of_the_corpus_are_one_story_one_note_and_one_guesser() 
         report.contains("30 FTP session(s), 30 with a problem (30 error(s), 0 warning(s)). By cause: login refused in\n30 session(s)."),
         "{report}"
     );
+    assert!(report.contains("30 session(s). Password guessing from 1 client address(es) (told at the end).\n"), "{report}");
     // The tally counts the sessions' findings and names the whole capture's apart.
     assert!(
         report.contains(

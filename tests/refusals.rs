@@ -158,6 +158,20 @@ fn twenty_four_wrong_passwords_in_a_minute_are_one_guesser() {
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(!v["findings"].as_array().unwrap().iter().any(|f| f["kind"] == "password_guessing"));
+
+    // The verdict names the guesser too: each session alone reads as a refused login.
+    let verdict = |threshold: &str| -> Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_ftpscope"))
+            .args(["explain", "--json", "--guessing-threshold", threshold])
+            .arg(&path)
+            .output()
+            .unwrap();
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["captures"][0]["verdict"].clone()
+    };
+    let (met, unmet) = (verdict("20/15"), verdict("30/15"));
+    assert_eq!((&met["guessing_addresses"], &unmet["guessing_addresses"]), (&1.into(), &0.into()));
+    assert!(met["text"].as_str().unwrap().ends_with(" Password guessing from 1 client address(es) (told at the end)."), "{met}");
+    assert!(!unmet["text"].as_str().unwrap().contains("guessing"), "{unmet}");
 }
 
 #[test]

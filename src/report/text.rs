@@ -185,6 +185,7 @@ impl<W: Write> Sink for Text<W> {
                 self.flush_buf()
             }
             Event::Finding { finding, .. } if finding.session == NO_SESSION => {
+                self.verdict.add_about_capture(finding);
                 self.about_capture.push((**finding).clone());
                 Ok(())
             }

@@ -19,7 +19,7 @@ use super::{InputSummary, Sink};
 use crate::correlate::points::Seen;
 use crate::interned::Interned;
 use crate::model::finding::NO_SESSION;
-use crate::model::{Directions, Event, Finding, Fix, Outcome, Session, Summary, Transfers};
+use crate::model::{Directions, Event, Finding, FindingKind, Fix, Outcome, Session, Summary, Transfers};
 use crate::problems::told::Told;
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
@@ -77,6 +77,10 @@ pub struct Verdict {
     /// Sessions without a problem that this point cannot judge: encrypted, and no data
     /// connection seen (what they asked for cannot be read, and nothing arrived here).
     pub unread: u64,
+    /// Client addresses found guessing passwords (`password_guessing`, a finding about the
+    /// whole capture, told at the end): named in the verdict too, since each session alone
+    /// reads as a refused login.
+    pub guessing_addresses: u64,
 }
 
 fn by_cause<S: Serializer>(causes: &[(Cause, u64)], s: S) -> Result<S::Ok, S::Error> {
@@ -93,6 +97,13 @@ fn by_cause<S: Serializer>(causes: &[(Cause, u64)], s: S) -> Result<S::Ok, S::Er
 }
 
 impl Verdict {
+    /// A finding about the whole capture: counted when it is one the verdict names.
+    pub fn add_about_capture(&mut self, finding: &Finding) {
+        if finding.kind == FindingKind::PasswordGuessing {
+            self.guessing_addresses += 1;
+        }
+    }
+
     /// A settled session: counted, with its causes and transfers.
     pub fn add(&mut self, session: &Session) {
         self.sessions += 1;
@@ -257,6 +268,9 @@ impl Sink for Collector {
             Event::Server { server, .. } => self.explained.servers.tell(server),
             // One about the whole capture comes last, and is always kept.
             Event::Finding { finding, .. } if self.explained.across.len() < ACROSS_KEPT || finding.session == NO_SESSION => {
+                if finding.session == NO_SESSION {
+                    self.explained.verdict.add_about_capture(finding);
+                }
                 self.explained.across.push((**finding).clone())
             }
             Event::Summary { summary, .. } => {

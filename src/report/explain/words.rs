@@ -186,11 +186,20 @@ impl Display for Verdict {
             write!(f, "{sep}{} in {sessions} session(s)", Brief(*cause))?;
         }
         f.write_str(".")?;
-        self.transfers_sentence(f)
+        self.transfers_sentence(f)?;
+        self.guessing_sentence(f)
     }
 }
 
 impl Verdict {
+    /// " Password guessing from 1 client address (told at the end)." when there was any.
+    fn guessing_sentence(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self.guessing_addresses {
+            0 => Ok(()),
+            n => write!(f, " Password guessing from {n} client address(es) (told at the end)."),
+        }
+    }
+
     /// " 3 transfer(s): 2 ok, 1 failed." when the capture shows any transfer.
     fn transfers_sentence(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self.transfers.total {
