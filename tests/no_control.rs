@@ -57,6 +57,9 @@ fn a_control_connection_never_answered_refused_or_unreachable_is_an_error_naming
         assert_eq!(code, 1);
         assert!(text.contains("No FTP session: 1 connection(s) to the control port never opened"), "{text}");
         assert!(!text.contains("port 21` alone"), "{text}");
+        // Tallied once, outside any session: it is not about the whole capture.
+        assert!(text.contains("\n  ERROR control_connection_failed  1 time(s), outside any session\n"), "{text}");
+        assert!(!text.contains("about the whole capture"), "{text}");
         let (code, explained) = run(&["explain"], &format!("crafted/control-{name}.pcap"));
         assert_eq!(code, 1);
         assert!(explained.contains("--- ERROR control_connection_failed") && explained.contains("What to change:"), "{explained}");

@@ -238,7 +238,7 @@ impl<W: Write> Sink for Text<W> {
         }
         // The tally names these too, apart from the sessions' counts (which leave them out).
         let mut about_capture: Vec<((FindingKind, Severity), usize)> = Vec::new();
-        for f in &self.about_capture {
+        for f in self.about_capture.iter().filter(|f| f.is_about_capture()) {
             match about_capture.iter_mut().find(|(k, _)| *k == (f.kind, f.severity)) {
                 Some((_, n)) => *n += 1,
                 None => about_capture.push(((f.kind, f.severity), 1)),
