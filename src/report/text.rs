@@ -29,10 +29,10 @@ pub struct Text<W: Write> {
     st: Style,
     /// (kind, severity, fixes) -> the session where it was explained.
     explained: AddrMap<(FindingKind, Severity, Vec<Fix>), u32>,
-    /// (kind, severity, outside any session) -> sessions with such a finding (outside any
-    /// session: its occurrences), in order of first appearance, and the last session counted
-    /// (two findings of one kind in one session count it once).
-    tally: Vec<((FindingKind, Severity, bool), u64, u32)>,
+    /// (kind, severity, where) -> sessions with such a finding (outside any session: its
+    /// occurrences; about the whole capture: the findings), in order of first appearance, and
+    /// the last session counted (two findings of one kind in one session count it once).
+    tally: Vec<((FindingKind, Severity, Place), u64, u32)>,
     summary: Summary,
     servers: super::server::Latest,
     verdict: CaptureVerdict,
@@ -97,26 +97,31 @@ impl<W: Write> Text<W> {
     }
 
     /// Sessions with a finding of its kind and severity (two in one session count it once);
-    /// outside any session, its occurrences.
+    /// outside any session, its occurrences; about the whole capture, the findings.
     fn count(&mut self, f: &Finding) {
-        let outside = f.session == NO_SESSION;
-        let key = (f.kind, f.severity, outside);
+        let place = match (f.session == NO_SESSION, f.is_about_capture()) {
+            (false, _) => Place::Sessions,
+            (true, false) => Place::Outside,
+            (true, true) => Place::Capture,
+        };
+        let times = match place {
+            Place::Outside => u64::from(f.occurrences),
+            Place::Sessions | Place::Capture => 1,
+        };
+        let key = (f.kind, f.severity, place);
         match self.tally.iter_mut().find(|(k, _, _)| *k == key) {
-            Some((_, n, _)) if outside => *n += u64::from(f.occurrences),
+            Some((_, n, _)) if place != Place::Sessions => *n += times,
             Some((_, n, last)) if *last != f.session => {
                 *n += 1;
                 *last = f.session;
             }
             Some(_) => {}
-            None => self.tally.push((key, if outside { u64::from(f.occurrences) } else { 1 }, f.session)),
+            None => self.tally.push((key, times, f.session)),
         }
     }
 
     fn finding(&mut self, f: &Finding, across: bool) {
-        // Counted by session; one about the whole capture (told at the end) is in none.
-        if !f.is_about_capture() {
-            self.count(f);
-        }
+        self.count(f);
         let cause = (f.kind, f.severity, f.fix.clone());
         let earlier = self.explained.get(&cause).copied();
         if earlier.is_none() && self.explained.len() < MAX_CAUSES {
@@ -236,14 +241,6 @@ impl<W: Write> Sink for Text<W> {
             }
             self.buf.push('\n');
         }
-        // The tally names these too, apart from the sessions' counts (which leave them out).
-        let mut about_capture: Vec<((FindingKind, Severity), usize)> = Vec::new();
-        for f in self.about_capture.iter().filter(|f| f.is_about_capture()) {
-            match about_capture.iter_mut().find(|(k, _)| *k == (f.kind, f.severity)) {
-                Some((_, n)) => *n += 1,
-                None => about_capture.push(((f.kind, f.severity), 1)),
-            }
-        }
         for f in std::mem::take(&mut self.about_capture) {
             self.finding(&f, true);
             self.buf.push('\n');
@@ -260,13 +257,15 @@ impl<W: Write> Sink for Text<W> {
                 let _ = writeln!(out, "{}", st.dim(&line));
             }
         }
-        for ((kind, severity, outside), n, _) in &self.tally {
-            let place = if *outside { format!("{n} time(s), outside any session") } else { format!("in {n} session(s)") };
+        for ((kind, severity, place), n, _) in &self.tally {
+            let place = match place {
+                Place::Sessions => format!("in {n} session(s)"),
+                Place::Outside => format!("{n} time(s), outside any session"),
+                // Named apart from the totals above, which leave these out.
+                Place::Capture if *n > 1 => format!("{n} time(s), about the whole capture"),
+                Place::Capture => "about the whole capture".to_string(),
+            };
             let _ = writeln!(out, "  {} {:<26} {place}", st.severity(*severity), kind.as_str());
-        }
-        for ((kind, severity), n) in about_capture {
-            let place = if n > 1 { format!("{n} time(s), about the whole capture") } else { "about the whole capture".to_string() };
-            let _ = writeln!(out, "  {} {:<26} {place}", st.severity(severity), kind.as_str());
         }
         for input in inputs {
             if let Some(why) = &input.truncated {
@@ -299,6 +298,14 @@ impl<W: Write> Sink for Text<W> {
         self.flush_buf()?;
         self.out.flush()
     }
+}
+
+/// Where the tally's findings are: in sessions, outside any session, about the whole capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Sessions,
+    Outside,
+    Capture,
 }
 
 /// The capture's totals in one line: `ftpscope: 120 frames, 9 TCP connections, 2 FTP

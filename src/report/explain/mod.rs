@@ -97,7 +97,7 @@ fn by_cause<S: Serializer>(causes: &[(Cause, u64)], s: S) -> Result<S::Ok, S::Er
 }
 
 impl Verdict {
-    /// A finding about the whole capture: counted when it is one the verdict names.
+    /// A finding told apart from the sessions: counted when it is one the verdict names.
     pub fn add_about_capture(&mut self, finding: &Finding) {
         if finding.kind == FindingKind::PasswordGuessing {
             self.guessing_addresses += 1;
@@ -268,9 +268,7 @@ impl Sink for Collector {
             Event::Server { server, .. } => self.explained.servers.tell(server),
             // One about the whole capture comes last, and is always kept.
             Event::Finding { finding, .. } if self.explained.across.len() < ACROSS_KEPT || finding.session == NO_SESSION => {
-                if finding.session == NO_SESSION {
-                    self.explained.verdict.add_about_capture(finding);
-                }
+                self.explained.verdict.add_about_capture(finding);
                 self.explained.across.push((**finding).clone())
             }
             Event::Summary { summary, .. } => {
