@@ -987,6 +987,32 @@ fn seen_twice(cap: &Cap) -> Cap {
     twice
 }
 
+/// A reply captured again 20 µs later with the same headers, length, checksum and last bytes,
+/// but two bytes in its middle changed so that the TCP checksum still holds: not a copy of the
+/// frame but a retransmission that differs, which a digest of a frame's head and tail took for a
+/// copy and skipped.
+fn forged_copy() -> Cap {
+    let mut cap = Cap::new();
+    let (client, server) = (sa("192.0.2.10:40031"), sa("203.0.113.10:21"));
+    let mut c = cap.open(client, server, 5600, 9960);
+    login(&mut cap, &mut c);
+    c.c(&mut cap, b"HELP\r\n");
+    let reply = format!("214 {}\r\n", "a".repeat(300));
+    c.s(&mut cap, reply.as_bytes());
+    let sent = cap.pkts.last().expect("the reply's segment");
+    let mut ip = sent.ip.clone();
+    let at = ip.windows(reply.len()).position(|w| w == reply.as_bytes()).expect("the reply in its segment");
+    // The payload starts at an even offset of the TCP segment, so payload bytes 150..154 are two
+    // 16-bit words of the checksum's sum: "aa" + 1 and "aa" - 1 keep it.
+    assert!(at % 2 == 0);
+    ip[at + 151] = b'b';
+    ip[at + 153] = b'`';
+    let forged = Pkt { t_ns: sent.t_ns + 20_000, ip, tag: sent.tag };
+    cap.pkts.push(forged);
+    quit(&mut cap, &mut c);
+    cap
+}
+
 /// A session whose server, after the login, sends 20,000 bytes of one line that never ends
 /// (in 1,000-byte segments); the capture stops before the line does, the connection still open.
 fn endless_last_line() -> Cap {
@@ -1724,6 +1750,7 @@ fn main() {
     write("reused-four-tuple.pcap", eth(&reused_four_tuple()));
     write("span-duplicates.pcap", eth(&seen_twice(&formats_session())));
     write("endless-last-line.pcap", eth(&endless_last_line()));
+    write("forged-copy.pcap", eth(&forged_copy()));
     write("implicit-ftps.pcap", eth(&implicit_ftps_beside_ftp()));
     write("one-client-port-two-servers.pcap", eth(&one_client_port_two_servers()));
     write("parallel-ftps.pcap", eth(&parallel_ftps()));

@@ -525,6 +525,20 @@ fn frames_captured_twice_are_analysed_once_and_counted() {
 }
 
 #[test]
+fn a_forged_copy_that_differs_in_its_middle_is_a_differing_retransmission() {
+    // A 214 reply captured again 20 µs later: same headers, length, checksum and tail, two bytes
+    // in its middle changed. Before: taken for a copy by its digest of head and tail (1 duplicate
+    // frame), so the differing bytes were never seen.
+    let (code, r) = analyze("forged-copy.pcap");
+    let s = one_session(&r);
+    assert_eq!(r["capture"]["duplicate_frames"], 0);
+    assert_eq!((s["control"]["retransmitted_bytes"].as_u64(), s["control"]["conflicting_overlaps"].as_u64()), (Some(306), Some(2)));
+    assert_eq!(code, 0);
+    let text = Command::new(env!("CARGO_BIN_EXE_ftpscope")).args(["analyze", &path("forged-copy.pcap")]).output().unwrap();
+    assert!(String::from_utf8_lossy(&text.stdout).contains("(2 retransmitted control byte(s) that differed)"));
+}
+
+#[test]
 fn an_endless_line_at_the_end_of_the_capture_is_overlong() {
     // After the login the server sends `211-` and 20,000 bytes without a line end; the capture
     // stops first. That line is overlong although it never ended (before: 0 overlong lines).
