@@ -55,6 +55,11 @@ fn twenty_healthy_sessions_with_named_logins_read_healthy_first() {
     assert_eq!(report.matches("cleartext_credentials").count(), 2, "{report}");
     assert!(report.contains("password of user 'alice' sent in clear text in 20 session(s)"), "{report}");
     assert!(report.contains("0 error(s), 0 warning(s), 0 info\n  WARN  cleartext_credentials      about the whole capture\n"), "{report}");
+    // The server block speaks of its passive setup only: it does not say that nothing is to
+    // change on the server while the note above tells it to require TLS.
+    assert!(report.contains("fix: Require TLS on the server"), "{report}");
+    assert!(report.contains("\n  its passive setup needs no change: the capture shows nothing to fix there\n"), "{report}");
+    assert!(!report.contains("nothing to change on the server's side"), "{report}");
 
     // JSON: no session has a finding; the note names the user and counts the sessions.
     let doc = json(&["analyze", "--json", &capture]);

@@ -82,7 +82,7 @@ fn summary_is_a_line_per_session_then_the_totals() {
     );
     assert_eq!(
         lines[lines.len() - 2],
-        "ftpscope: 333 frames, 27 TCP connections, 9 FTP session(s), 18 negotiation(s): 6 error(s), 8 warning(s), 0 info"
+        "ftpscope: 333 frames, 27 TCP connections, 9 FTP session(s), 18 negotiation(s); findings: 6 error(s), 8 warning(s), 0 info"
     );
     assert_eq!(lines[lines.len() - 1], "  18 transfer(s): 8 ok, 10 failed");
     // Nothing of the full report: no explanation, no fix, no server block.

@@ -174,7 +174,8 @@ impl ServerPicture {
     }
 }
 
-/// A server's picture and its one fix block (empty: nothing to change on its side).
+/// A server's picture and its one fix block (empty: its sessions' findings name no change on
+/// its side; the findings about the whole capture carry their own fixes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Server {
     pub picture: ServerPicture,

@@ -112,7 +112,7 @@ fn capture(out: &mut String, at: &Anchor, e: &Explained) {
         super::server::picture_text(&mut picture, s, 100, |sev| super::server::severity_word(sev).to_string());
         let _ = writeln!(out, "<pre class=\"server\">{}</pre>", Escaped(picture.trim_end()));
         if s.fix.is_empty() {
-            out.push_str("<p>Nothing to change on the server's side: the capture shows no passive setup to fix.</p>\n");
+            out.push_str("<p>Its passive setup needs no change: the capture shows nothing to fix there.</p>\n");
         } else {
             out.push_str("<h4>What to change on it</h4>\n");
             fixes(out, &s.fix);

@@ -99,7 +99,9 @@ pub fn picture_text(out: &mut String, s: &Server, width: usize, severity: impl F
 pub fn text_block(out: &mut String, s: &Server, width: usize, severity: impl Fn(crate::model::Severity) -> String) {
     picture_text(out, s, width, severity);
     if s.fix.is_empty() {
-        let _ = writeln!(out, "  nothing to change on the server's side: the capture shows no passive setup to fix");
+        // Scoped to the block's subject: the findings about the whole capture (clear-text
+        // logins, password guessing) carry server-side fixes of their own, told above it.
+        let _ = writeln!(out, "  its passive setup needs no change: the capture shows nothing to fix there");
         return;
     }
     for fix in &s.fix {

@@ -312,7 +312,7 @@ enum Place {
 /// session(s), ...` (also the last line of `--summary`).
 pub(crate) fn totals(st: &Style, c: &Summary) -> String {
     format!(
-        "{} {} frames, {} TCP connections, {} FTP session(s), {} negotiation(s): {} error(s), {} warning(s), {} info",
+        "{} {} frames, {} TCP connections, {} FTP session(s), {} negotiation(s); findings: {} error(s), {} warning(s), {} info",
         st.bold("ftpscope:"),
         c.frames,
         c.tcp_connections,
