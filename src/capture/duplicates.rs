@@ -14,8 +14,9 @@
 //! The frames are compared by value, not by a digest: a digest of part of a frame (its headers
 //! and tail) let a sender craft a second segment with the same headers, checksum and tail but
 //! other bytes in the middle, skipped as a copy and so hidden from reassembly's conflicting
-//! overlaps. Comparing costs no more than hashing did: most frames differ from the ring's in
-//! length, and those that do not, in their first bytes (IP ID, checksums, ports).
+//! overlaps. The lengths and a word of the header filter first, so bytes are compared only for
+//! a likely copy. bench/README.md has the cost: the same instructions as the digest on the busy
+//! shapes, 5% more on bulk transfers, where each data segment is copied into the ring.
 
 /// How many earlier frames a frame is compared with.
 pub const WINDOW: usize = 16;
