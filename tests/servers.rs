@@ -358,3 +358,21 @@ fn a_servers_causes_are_counted_by_cause_not_by_kind() {
     let info = malformed.iter().find(|c| c.1 == "info").unwrap();
     assert_eq!(info.2, ["malformed_reply", "malformed_command"], "{causes:?}");
 }
+
+#[test]
+fn an_ipv6_server_is_named_as_an_endpoint() {
+    // Its block and its HTML heading wrote `2001:db8:5::30:21`: an address of its own, the port
+    // read as its last group. Bracketed as the sessions' lines write it.
+    let file = fixture("ipv6-eprt-epsv/client.pcap");
+    let out = Command::new(env!("CARGO_BIN_EXE_ftpscope")).arg("analyze").arg(&file).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("\nserver [2001:db8:5::30]:21 (pyftpdlib), 2 session(s)"), "{text}");
+    let dir = common::scratch("ipv6-server");
+    std::fs::create_dir_all(&dir).unwrap();
+    let html = dir.join("page.html");
+    let out = Command::new(env!("CARGO_BIN_EXE_ftpscope")).arg("explain").arg("--html").arg(&html).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<h3>Server <code>[2001:db8:5::30]:21</code></h3>"), "{page}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -18,12 +18,13 @@ use super::fix::apply;
 use super::points::{Compared, PointsText};
 use super::svg::ladder_svg;
 use super::Tone;
-use crate::model::notation::{Ip, Sock};
+use crate::model::notation::Sock;
 use crate::model::{Finding, FindingKind, Fix, Negotiation, Outcome, Session, Severity};
 use crate::problems::told::Told;
 use crate::problems::{cause, Brief, Explanation, Summary as FindingSummary};
 use std::fmt::{Display, Write as _};
 use std::io::{self, Write};
+use std::net::SocketAddr;
 
 /// Writes the page for every capture, one after the other, then what two capture points of
 /// the same traffic show (`points`, given two captures).
@@ -107,7 +108,8 @@ fn capture(out: &mut String, at: &Anchor, e: &Explained) {
     // Each server from the whole capture: what it shows (the text report's words, in a <pre>
     // so its columns line up), then its one fix block with the lines to type.
     for s in e.servers.servers() {
-        let _ = writeln!(out, "<h3>Server <code>{}:{}</code></h3>", Escaped(Ip(s.picture.address)), s.picture.control_port);
+        let at = Sock(SocketAddr::new(s.picture.address, s.picture.control_port));
+        let _ = writeln!(out, "<h3>Server <code>{}</code></h3>", Escaped(at));
         let mut picture = String::new();
         super::server::picture_text(&mut picture, s, 100, |sev| super::server::severity_word(sev).to_string());
         let _ = writeln!(out, "<pre class=\"server\">{}</pre>", Escaped(picture.trim_end()));

@@ -6,12 +6,13 @@
 
 use super::fix::{apply, Fixes};
 use super::text::wrap;
-use crate::model::notation::Ip;
+use crate::model::notation::{Ip, Sock};
 use crate::model::server::{CauseCount, PortSet};
 use crate::model::{Server, Software, Transfers};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 use std::fmt::Write as _;
+use std::net::SocketAddr;
 
 /// Ports written in runs: "40000-40004, 40006, 40008".
 pub fn runs(ports: &[u16]) -> String {
@@ -39,7 +40,8 @@ pub fn runs(ports: &[u16]) -> String {
 /// summary), words wrapped to `width`. `severity` words a cause's severity as the report does.
 pub fn picture_text(out: &mut String, s: &Server, width: usize, severity: impl Fn(crate::model::Severity) -> String) {
     let p = &s.picture;
-    let mut head = format!("server {}:{}", Ip(p.address), p.control_port);
+    // As an endpoint: an IPv6 address in brackets, or its last group reads as the port.
+    let mut head = format!("server {}", Sock(SocketAddr::new(p.address, p.control_port)));
     if p.software != Software::Unknown {
         let _ = write!(head, " ({})", p.software.name());
     }
