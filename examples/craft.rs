@@ -1013,6 +1013,44 @@ fn forged_copy() -> Cap {
     cap
 }
 
+/// A session protected by GSSAPI (RFC 2228), as GridFTP and Kerberised FTP run it: AUTH GSSAPI,
+/// one ADAT exchange, then only protected lines: a MIC command (integrity only: its token carries
+/// the command in clear) and ENC commands, answered by 631 and 632 replies; between them a data
+/// connection that a protected PASV asked for, another refused (RST), then a protected QUIT.
+fn gssapi_protected() -> Cap {
+    let mut cap = Cap::new();
+    let (client, server) = (sa("192.0.2.10:40032"), sa("203.0.113.10:21"));
+    let mut c = cap.open(client, server, 5700, 9970);
+    c.s(&mut cap, b"220 FTP server (Version 6.00LS) ready.\r\n");
+    c.cmd(&mut cap, "AUTH GSSAPI\r\n", "334 Using authentication type GSSAPI; ADAT must follow\r\n");
+    c.cmd(&mut cap, "ADAT YIIBzwYJKoZIhvcSAQICAQBuggG+MIIBuqADAgEF\r\n", "235 ADAT=YGsGCSqGSIb3EgECAgIAb1wwWqADAgEF\r\n");
+    c.cmd(&mut cap, &format!("MIC {GSSAPI_MIC_TOKEN}\r\n"), "631 YDMGCSqGSIb3EgECAgEBAAD/////MjMwIFVzZXIgbG9nZ2Vk\r\n");
+    c.cmd(&mut cap, "ENC YDMGCSqGSIb3EgECAgIBAAD/////4n0ytP7k3P1qkzF1\r\n", "632 YDMGCSqGSIb3EgECAgIBAAD/////kWb5N0Qh3yhO2jlG\r\n");
+    c.c(&mut cap, b"ENC YDMGCSqGSIb3EgECAgIBAAD/////Vn6xT0mMx1ZL3kQo\r\n");
+    cap.tag = Tag::Data;
+    let mut d = cap.open(sa("192.0.2.10:41032"), sa("203.0.113.10:50100"), 9910, 19910);
+    cap.tag = Tag::Control;
+    c.s(&mut cap, b"632 YDMGCSqGSIb3EgECAgIBAAD/////a1RzYk9JeU1jR3dF\r\n");
+    cap.tag = Tag::Data;
+    d.s(&mut cap, &[b'g'; 400]);
+    d.close_by_server(&mut cap);
+    cap.tag = Tag::Control;
+    c.s(&mut cap, b"632 YDMGCSqGSIb3EgECAgIBAAD/////S2p2cXNhV0ZxT2dV\r\n");
+    // Another protected PASV: its port refused (RST).
+    c.cmd(&mut cap, "ENC YDMGCSqGSIb3EgECAgIBAAD/////cGFzdjJwYXN2MnBh\r\n", "632 YDMGCSqGSIb3EgECAgIBAAD/////MjI3MjI3MjI3MjI3\r\n");
+    cap.tag = Tag::Data;
+    let (from, to) = (sa("192.0.2.10:41033"), sa("203.0.113.10:50101"));
+    cap.syn(from, to, 9920);
+    cap.tcp(to, from, 0, 9921, RST | ACK, &[]);
+    cap.tag = Tag::Control;
+    c.cmd(&mut cap, "ENC YDMGCSqGSIb3EgECAgIBAAD/////UVVJVGhlcmVRVUlU\r\n", "632 YDMGCSqGSIb3EgECAgIBAAD/////MjIxIEdvb2RieWUu\r\n");
+    c.close_by_server(&mut cap);
+    cap
+}
+
+/// gssapi_protected's MIC token: never to be shown (tests/crafted.rs looks for it).
+const GSSAPI_MIC_TOKEN: &str = "YDMGCSqGSIb3EgECAgEBAAD/////UEFTUyBzM2NyM3QtbWljLXRva2Vu";
+
 /// A session whose server, after the login, sends 20,000 bytes of one line that never ends
 /// (in 1,000-byte segments); the capture stops before the line does, the connection still open.
 fn endless_last_line() -> Cap {
@@ -1751,6 +1789,7 @@ fn main() {
     write("span-duplicates.pcap", eth(&seen_twice(&formats_session())));
     write("endless-last-line.pcap", eth(&endless_last_line()));
     write("forged-copy.pcap", eth(&forged_copy()));
+    write("gssapi-protected.pcap", eth(&gssapi_protected()));
     write("implicit-ftps.pcap", eth(&implicit_ftps_beside_ftp()));
     write("one-client-port-two-servers.pcap", eth(&one_client_port_two_servers()));
     write("parallel-ftps.pcap", eth(&parallel_ftps()));

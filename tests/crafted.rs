@@ -539,6 +539,37 @@ fn a_forged_copy_that_differs_in_its_middle_is_a_differing_retransmission() {
 }
 
 #[test]
+fn a_session_protected_by_gssapi_is_unreadable_from_its_first_protected_line() {
+    // AUTH GSSAPI, ADAT, then MIC (frame 9) and ENC commands answered by 631 and 632, a data
+    // connection (SYN in frame 14) and one refused (SYN 25, RST 26). Before: 631 and 632 read as
+    // malformed replies, the data connections in no session, the MIC token (its command in
+    // clear) in the command log.
+    let (code, r) = analyze("gssapi-protected.pcap");
+    let s = one_session(&r);
+    assert_eq!((&s["tls"], &s["gssapi_frame"]), (&Value::Bool(false), &Value::from(9)));
+    assert_eq!(s["anomalies"].as_array().map(Vec::len), Some(0), "{s}");
+    let probable: Vec<(&Value, &Value, &Value)> =
+        s["probable_data_channels"].as_array().unwrap().iter().map(|c| (&c["syn_frame"], &c["outcome"], &c["bytes_to_client"])).collect();
+    assert_eq!(probable, [(&14.into(), &"established".into(), &400.into()), (&25.into(), &"refused".into(), &0.into())]);
+    let kinds: Vec<(&Value, &Value)> = s["findings"].as_array().unwrap().iter().map(|f| (&f["kind"], &f["severity"])).collect();
+    assert_eq!(kinds, [(&"control_channel_encrypted".into(), &"error".into()), (&"data_connection_failed".into(), &"error".into())]);
+    let encrypted = &s["findings"][0];
+    assert_eq!(encrypted["details"]["protection"], "gssapi");
+    assert_eq!(encrypted["fix"][0]["action"], "helper_blind_under_gssapi");
+    assert_eq!(code, 1);
+    // Every view: the MIC and ADAT tokens never shown, nothing said of TLS; the reports name the
+    // protection.
+    let outputs = [vec!["analyze", "-v"], vec!["analyze", "--ndjson", "--commands"], vec!["explain"], vec!["explain", "--json"]];
+    for args in outputs {
+        let out = Command::new(env!("CARGO_BIN_EXE_ftpscope")).args(&args).arg(path("gssapi-protected.pcap")).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(!text.contains("UEFTUyBzM2NyM3Qt") && !text.contains("YIIBzwYJ"), "{args:?} shows a token: {text}");
+        assert!(text.contains("GSSAPI"), "{args:?}: {text}");
+        assert!(!text.contains("TLS"), "{args:?} speaks of TLS: {text}");
+    }
+}
+
+#[test]
 fn an_endless_line_at_the_end_of_the_capture_is_overlong() {
     // After the login the server sends `211-` and 20,000 bytes without a line end; the capture
     // stops first. That line is overlong although it never ended (before: 0 overlong lines).

@@ -536,6 +536,26 @@ fn ftp_auth_tls_is_encrypted() {
     assert!(findings_of(&v, "cleartext_credentials").is_empty(), "no credentials crossed in clear");
 }
 
+/// tshark (`-d tcp.port==2811,ftp`): GridFTP on port 2811; AUTH GSSAPI (6), ADATs until 235
+/// (20), then ENC commands from frame 21 answered by 632 replies, and one data connection
+/// 192.168.57.103:35391 -> 192.168.57.101:55968 (SYN in frame 37). Before: ten 632 replies read
+/// as malformed, the data connection in no session.
+#[test]
+fn globus_gssapi_is_protected_and_its_data_connection_probable() {
+    let Some(zeek) = corpus() else { return };
+    let v = report(&trace(&zeek, "globus-url-copy.pcap"));
+    let s = sessions(&v);
+    assert_eq!(s.len(), 1, "globus-url-copy.pcap: one FTP session");
+    assert_eq!((&s[0]["tls"], &s[0]["gssapi_frame"]), (&Value::Bool(false), &Value::from(21)));
+    assert_eq!(findings_of(&v, "malformed_reply").len(), 0, "{:?}", findings(&v));
+    let probable: Vec<(&Value, &Value)> =
+        s[0]["probable_data_channels"].as_array().unwrap().iter().map(|c| (&c["server"], &c["outcome"])).collect();
+    assert_eq!(probable, [(&Value::from("192.168.57.101:55968"), &Value::from("established"))]);
+    let enc = findings_of(&v, "control_channel_encrypted");
+    assert_eq!(enc.len(), 1, "{:?}", findings(&v));
+    assert_eq!(enc[0]["details"]["protection"], "gssapi");
+}
+
 /// tshark: 500 PORT commands from 10.0.0.1:49152 to 10.0.0.2:21, every one naming 10.0.0.200.
 #[test]
 fn ftp_many_port_expected_is_a_bounce() {

@@ -31,6 +31,7 @@ pub fn session_record(s: &SessionState, end: Timestamp, reason: EndReason) -> mo
         software: Software::from_banner(s.banner.as_deref()),
         tls: s.tls_frame.is_some(),
         tls_frame: s.tls_frame,
+        gssapi_frame: s.gssapi_frame,
         protected_data: s.protected_data,
         clear_again_frame: s.clear_again_frame,
         password_frame: s.password_frame,

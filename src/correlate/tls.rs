@@ -44,7 +44,7 @@ impl EncryptedSessions {
             let (c, sv) = (s.client.ip(), s.server.ip());
             let unroutable = |ip| classify(ip).is_unreachable_from_elsewhere();
             let (a, b) = (src.ip(), dst.ip());
-            s.encrypted() && dst != s.server && ((a == c && (b == sv || unroutable(b) && !unroutable(sv))) || (a == sv && b == c))
+            s.unreadable() && dst != s.server && ((a == c && (b == sv || unroutable(b) && !unroutable(sv))) || (a == sv && b == c))
         };
         let mut full = false;
         let chosen = [src.ip(), dst.ip()]

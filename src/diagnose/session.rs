@@ -6,7 +6,9 @@ use super::negotiation::link;
 use super::Context;
 use crate::model::finding::group;
 use crate::model::finding::{Encrypted, MalformedLine, NonstandardPort, OneDirection, ProbableFailed, UnexpectedControlPort};
-use crate::model::{ChannelSeen, Connection, Details, Directions, Finding, FindingKind, Fix, ServerSetup, Session, Severity, Text};
+use crate::model::{
+    ChannelSeen, Connection, Details, Directions, Finding, FindingKind, Fix, Protection, ServerSetup, Session, Severity, Text,
+};
 
 pub(super) fn findings(s: &Session, cx: &Context, setup: &ServerSetup, out: &mut Vec<Finding>) {
     if let Some(intended) = cx.intent.control_port.filter(|&p| p != s.control_port) {
@@ -51,9 +53,9 @@ pub(super) fn findings(s: &Session, cx: &Context, setup: &ServerSetup, out: &mut
             details: Details::Port { port: s.control_port },
         });
     }
-    if let Some(frame) = s.tls_frame {
+    if let Some((frame, by)) = s.protected() {
         let cause = out.len();
-        encrypted(s, frame, setup, out);
+        encrypted(s, frame, by, setup, out);
         for c in s.probable_data_channels.iter().filter(|c| c.outcome.is_failure()) {
             link(
                 out,
@@ -67,7 +69,7 @@ pub(super) fn findings(s: &Session, cx: &Context, setup: &ServerSetup, out: &mut
                     severity: Severity::Error,
                     session: s.id,
                     frames: c.rst_frame.or(c.unreachable_frame).into_iter().chain([c.syn_frame]).collect(),
-                    text: Text::ProbableFailed(ProbableFailed { client: c.client, server: c.server, outcome: c.outcome }),
+                    text: Text::ProbableFailed(ProbableFailed { client: c.client, server: c.server, outcome: c.outcome, by }),
                     fix: vec![Fix::forward(*setup)],
                     details: Details::ProbableFailed { probable: true, outcome: c.outcome, connection: seen(c, false) },
                 },
@@ -92,7 +94,7 @@ pub(super) fn findings(s: &Session, cx: &Context, setup: &ServerSetup, out: &mut
     }
 }
 
-fn encrypted(s: &Session, frame: u64, setup: &ServerSetup, out: &mut Vec<Finding>) {
+fn encrypted(s: &Session, frame: u64, by: Protection, setup: &ServerSetup, out: &mut Vec<Finding>) {
     let failed: Vec<_> = s.probable_data_channels.iter().filter(|c| c.outcome.is_failure()).collect();
     let mut frames = vec![frame];
     frames.extend(s.probable_data_channels.iter().map(|c| c.syn_frame).take(20));
@@ -101,7 +103,11 @@ fn encrypted(s: &Session, frame: u64, setup: &ServerSetup, out: &mut Vec<Finding
     let fix = if failed.is_empty() {
         Vec::new()
     } else {
-        vec![Fix::HelperBlindUnderTls, Fix::ServerPassiveSettings { setup: *setup }, Fix::forward(*setup)]
+        let blind = match by {
+            Protection::Tls => Fix::HelperBlindUnderTls,
+            Protection::Gssapi => Fix::HelperBlindUnderGssapi,
+        };
+        vec![blind, Fix::ServerPassiveSettings { setup: *setup }, Fix::forward(*setup)]
     };
     out.push(Finding {
         kind: FindingKind::ControlChannelEncrypted,
@@ -113,13 +119,14 @@ fn encrypted(s: &Session, frame: u64, setup: &ServerSetup, out: &mut Vec<Finding
         session: s.id,
         frames,
         text: Text::Encrypted(Encrypted {
-            tls_frame: frame,
+            frame,
+            by,
             channels: channels.len(),
             failed: failed.len(),
             first_failure: failed.first().map(|c| c.outcome),
         }),
         fix,
-        details: Details::Encrypted { probable_data_channels: channels, protected_data: s.protected_data },
+        details: Details::Encrypted { protection: by, probable_data_channels: channels, protected_data: s.protected_data },
     });
 }
 

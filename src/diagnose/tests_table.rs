@@ -51,6 +51,7 @@ fn session(client: &str, server: &str) -> Session {
         software: Software::Vsftpd,
         tls: false,
         tls_frame: None,
+        gssapi_frame: None,
         protected_data: false,
         clear_again_frame: None,
         password_frame: None,

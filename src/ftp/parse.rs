@@ -45,10 +45,13 @@ pub enum Verb {
     Mode,
     Stru,
     Size,
+    /// RFC 2228's protected commands (ENC, MIC, CONF): a security mechanism's token, its
+    /// command unreadable.
+    Protected,
     Other,
 }
 
-const VERBS: [(&[u8], Verb); 33] = [
+const VERBS: [(&[u8], Verb); 36] = [
     (b"USER", Verb::User),
     (b"PASS", Verb::Pass),
     (b"ACCT", Verb::Acct),
@@ -82,6 +85,9 @@ const VERBS: [(&[u8], Verb); 33] = [
     (b"MODE", Verb::Mode),
     (b"STRU", Verb::Stru),
     (b"SIZE", Verb::Size),
+    (b"ENC", Verb::Protected),
+    (b"MIC", Verb::Protected),
+    (b"CONF", Verb::Protected),
 ];
 
 impl Verb {

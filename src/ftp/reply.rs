@@ -54,6 +54,9 @@ pub struct ReplyAssembler {
 /// A buffer larger than this is not kept for the next reply: a session holds at most this
 /// much between replies, however long a reply it once read.
 const SPARE_CAPACITY: usize = 256;
+/// RFC 2228's protected replies: 631 integrity, 632 confidentiality and integrity, 633
+/// confidentiality protected. Their text is the security mechanism's token (base64).
+pub const PROTECTED_REPLIES: std::ops::RangeInclusive<u16> = 631..=633;
 
 impl ReplyAssembler {
     pub fn new() -> Self {
@@ -92,7 +95,8 @@ impl ReplyAssembler {
         let Some((code, after_code)) = split_code(line) else {
             return Some(ReplyEvent::Garbage { reason: garbage_reason(line) });
         };
-        let unusual_code = (!(1..=5).contains(&(code / 100))).then_some("reply code outside 100-599");
+        // 631-633 are RFC 2228's protected replies (a security mechanism's token), not odd codes.
+        let unusual_code = (!(1..=5).contains(&(code / 100)) && !PROTECTED_REPLIES.contains(&code)).then_some("reply code outside 100-599");
         let mut reply = Reply { code, text: std::mem::take(&mut self.spare), lines: 1, malformed: unusual_code };
         match after_code.split_first() {
             None => {}
@@ -218,6 +222,9 @@ mod tests {
         let flag = Some("reply code outside 100-599");
         assert_eq!(events(&[b"099 x"]), vec![reply(99, b"x", 1, flag)]);
         assert_eq!(events(&[b"999 x"]), vec![reply(999, b"x", 1, flag)]);
+        assert_eq!(events(&[b"634 x"]), vec![reply(634, b"x", 1, flag)]);
+        // RFC 2228's protected replies are not odd codes.
+        assert_eq!(events(&[b"632 FwMBAD"]), vec![reply(632, b"FwMBAD", 1, None)]);
     }
 
     #[test]

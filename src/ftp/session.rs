@@ -6,7 +6,7 @@
 
 use crate::ftp::in_force::{InForce, Setting};
 use crate::ftp::parse::{self, Verb};
-use crate::ftp::reply::{Reply, ReplyAssembler, ReplyEvent};
+use crate::ftp::reply::{Reply, ReplyAssembler, ReplyEvent, PROTECTED_REPLIES};
 use crate::model::login::REFUSAL_TEXT;
 use crate::model::record::{MASK, TIMELINE_TEXT};
 use crate::model::text_sample::TextSample;
@@ -113,7 +113,7 @@ struct Pending {
 pub enum Effect {
     /// Negotiation `n` advertised an endpoint: a data connection may now follow.
     Expect(u32),
-    /// The control channel is TLS from now on.
+    /// The control channel is TLS, or protected by RFC 2228's mechanism, from now on.
     Encrypted,
     /// Negotiation `n` got its final reply: what it advertised is known.
     Answered(u32),
@@ -133,6 +133,9 @@ pub struct SessionState {
     /// How the login goes: refusals, the reply that let the client in, who hung up.
     pub login: Login,
     pub tls_frame: Option<u64>,
+    /// The first command or reply protected by RFC 2228's security mechanism (GSSAPI: ENC,
+    /// MIC, CONF, 631-633): from there the lines are tokens, unreadable here and to any helper.
+    pub gssapi_frame: Option<u64>,
     pub protected_data: bool,
     pub clear_again_frame: Option<u64>,
     /// Commands and replies read: 64 bits, as a control connection open for weeks (NOOPs)
@@ -185,6 +188,7 @@ impl SessionState {
             password_frame: None,
             login: Login::default(),
             tls_frame: None,
+            gssapi_frame: None,
             protected_data: false,
             clear_again_frame: None,
             commands: 0,
@@ -221,6 +225,20 @@ impl SessionState {
 
     pub fn encrypted(&self) -> bool {
         self.tls_frame.is_some() && self.clear_again_frame.is_none()
+    }
+
+    /// Its commands cannot be read: under TLS, or protected by RFC 2228's mechanism (GSSAPI),
+    /// whose lines still cross but as tokens.
+    pub fn unreadable(&self) -> bool {
+        self.encrypted() || self.gssapi_frame.is_some()
+    }
+
+    /// A line protected by RFC 2228's mechanism: the first one starts the protection.
+    fn protected_line(&mut self, frame: u64, effects: &mut Vec<Effect>) {
+        if self.gssapi_frame.is_none() && !self.encrypted() {
+            self.gssapi_frame = Some(frame);
+            effects.push(Effect::Encrypted);
+        }
     }
 
     pub fn unanswered_commands(&self) -> u32 {
@@ -301,6 +319,7 @@ impl SessionState {
                 self.auth_requested = arg.starts_with(b"TLS") || arg.starts_with(b"SSL");
             }
             Verb::Prot => self.protected_data = cmd.arg.eq_ignore_ascii_case(b"P"),
+            Verb::Protected => self.protected_line(frame, effects),
             Verb::Port | Verb::Eprt | Verb::Lprt => {
                 let (command, parsed) = match cmd.verb {
                     Verb::Port => (NegotiationCommand::PORT, parse::parse_port(cmd.arg).map(SocketAddr::V4)),
@@ -444,6 +463,9 @@ impl SessionState {
 
     fn on_reply(&mut self, frame: u64, ts: Timestamp, reply: &Reply, effects: &mut Vec<Effect>) {
         self.replies = self.replies.saturating_add(1);
+        if PROTECTED_REPLIES.contains(&reply.code) {
+            self.protected_line(frame, effects);
+        }
         self.login.last_reply_frame = Some(frame);
         let first_line = reply.text.split(|&b| b == b'\n').next().unwrap_or(&[]);
         // Made only for the replies that are kept: most (331, 230, 200 ...) are not.
@@ -599,7 +621,9 @@ impl SessionState {
 /// A command as the log and the timeline show it: its line, printable, cut at
 /// [`TIMELINE_TEXT`] bytes; the argument of PASS and ACCT never (it is a secret), only [`MASK`].
 fn masked_into(buf: &mut String, line: &[u8], cmd: &parse::CommandLine<'_>) {
-    if matches!(cmd.verb, Verb::Pass | Verb::Acct) {
+    // A protected command's token: MIC's (integrity only) carries the command in clear, which
+    // may be a PASS. ADAT's carries the client's credentials (a Kerberos ticket).
+    if matches!(cmd.verb, Verb::Pass | Verb::Acct | Verb::Protected) || cmd.name.eq_ignore_ascii_case(b"ADAT") {
         printable_into(buf, cmd.name);
         if !cmd.arg.is_empty() {
             buf.push(' ');

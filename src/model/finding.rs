@@ -284,16 +284,20 @@ pub struct ProbableFailed {
     pub client: SocketAddr,
     pub server: SocketAddr,
     pub outcome: Outcome,
+    /// What made the control channel unreadable.
+    pub by: super::Protection,
 }
 
 /// malformed_reply / malformed_command: a control line that breaks RFC 959's format.
 #[derive(Debug, Clone, Copy)]
 pub struct MalformedLine;
 
-/// control_channel_encrypted: where TLS began, and how its probable data connections fared.
+/// control_channel_encrypted: where TLS (or RFC 2228's protection) began, and how its probable
+/// data connections fared.
 #[derive(Debug, Clone, Copy)]
 pub struct Encrypted {
-    pub tls_frame: u64,
+    pub frame: u64,
+    pub by: super::Protection,
     pub channels: usize,
     pub failed: usize,
     pub first_failure: Option<Outcome>,
@@ -618,7 +622,7 @@ pub enum Details {
     /// sessions of other named users, the sessions of named users and of anonymous logins
     Credentials { users: Vec<String>, unnamed_sessions: u64, sessions: u64, anonymous_sessions: u64 },
     /// control_channel_encrypted
-    Encrypted { probable_data_channels: Vec<ChannelSeen>, protected_data: bool },
+    Encrypted { protection: super::Protection, probable_data_channels: Vec<ChannelSeen>, protected_data: bool },
     /// data_connection_failed, probable under TLS
     ProbableFailed { probable: bool, outcome: Outcome, connection: ChannelSeen },
     /// data_connection_failed of a negotiation

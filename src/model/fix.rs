@@ -167,6 +167,8 @@ pub enum Fix {
     },
     /// A NAT helper cannot read PASV/PORT inside TLS: external address, fixed range, forwarded.
     HelperBlindUnderTls,
+    /// The same under RFC 2228's GSSAPI protection.
+    HelperBlindUnderGssapi,
     /// The advertised public address differs from the control connection's: check it and the forwarding.
     CheckExternalAddress { advertised: SocketAddr, server: IpAddr },
     /// Passive mode on the client: it then opens every data connection itself.

@@ -32,6 +32,9 @@ pub struct Session {
     pub tls: bool,
     /// Frame of the 234 reply after which the control channel is encrypted.
     pub tls_frame: Option<u64>,
+    /// Frame of the first command or reply protected by RFC 2228's mechanism (GSSAPI: ENC, MIC,
+    /// CONF, 631-633), from which the control channel is unreadable.
+    pub gssapi_frame: Option<u64>,
     /// PROT P seen in clear text (data channels encrypted too).
     pub protected_data: bool,
     /// Frame where clear text resumed after TLS (CCC).
@@ -64,6 +67,35 @@ pub struct Session {
     /// screen. Not part of the JSON or text report (the report's size must not follow the
     /// number of commands): report::record's `SessionView` leaves it out.
     pub timeline: Timeline,
+}
+
+impl Session {
+    /// Where its control channel became unreadable, and by what: TLS (a 234 to AUTH TLS), else
+    /// RFC 2228's protection (GSSAPI).
+    pub fn protected(&self) -> Option<(u64, Protection)> {
+        self.tls_frame.map(|f| (f, Protection::Tls)).or(self.gssapi_frame.map(|f| (f, Protection::Gssapi)))
+    }
+}
+
+/// What made a control channel unreadable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protection {
+    /// AUTH TLS (or SSL) accepted: the channel is TLS.
+    Tls,
+    /// AUTH GSSAPI (RFC 2228): the lines still cross, as ENC/MIC/CONF commands and 631-633
+    /// replies carrying the mechanism's tokens.
+    Gssapi,
+}
+
+impl Protection {
+    /// As the reports name it: "TLS", "GSSAPI".
+    pub fn name(self) -> &'static str {
+        match self {
+            Protection::Tls => "TLS",
+            Protection::Gssapi => "GSSAPI",
+        }
+    }
 }
 
 /// Lines of the control channel a session keeps for the terminal UI (`Settings::timeline_lines`).

@@ -147,7 +147,7 @@ fn with_content(mut carried: Carried, content: &Content) -> Carried {
 /// nothing is concluded.
 pub fn gave_up(s: &Session, n: &Negotiation) -> bool {
     let quiet = n.mode == Mode::Passive && n.data.outcome == Outcome::NotAttempted && n.data.command.is_none();
-    if !quiet || n.advertised.is_none() || s.tls_frame.is_some() {
+    if !quiet || n.advertised.is_none() || s.protected().is_some() {
         return false;
     }
     let next = s.negotiations.iter().map(|m| m.time).find(|&t| t > n.time);

@@ -109,6 +109,7 @@ pub fn session(seen: &Observed, intent: Intent) -> Option<Session> {
         software: Software::from_banner(seen.banner.as_deref()),
         tls: seen.tls.is_some(),
         tls_frame: seen.tls.as_ref().map(|t| frame(t.at)),
+        gssapi_frame: None,
         // Sent inside TLS: a capture would not read it either.
         protected_data: false,
         clear_again_frame: None,

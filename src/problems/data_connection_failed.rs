@@ -2,12 +2,12 @@
 //! why as far as the capture tells ([`FailureCause`]); and, under TLS, a probable data
 //! connection that failed (its negotiation unreadable).
 
-use super::control_channel_encrypted::HELPER_BLIND_UNDER_TLS;
+use super::control_channel_encrypted::{HELPER_BLIND_UNDER_GSSAPI, HELPER_BLIND_UNDER_TLS};
 use super::private_address_leak::SERVER_NAT_PRIVATE_ADDRESS;
 use super::{Cause, Subject, Words};
 use crate::model::finding::{Failed, ProbableFailed};
 use crate::model::notation::{Ip, Sock};
-use crate::model::{classify, FailedHow, FailureCause, Finding, Mode, Outcome};
+use crate::model::{classify, FailedHow, FailureCause, Finding, Mode, Outcome, Protection};
 use std::fmt::{self, Formatter};
 
 /// SYNs to the passive port vanish: range not forwarded, or dropped by a firewall.
@@ -139,7 +139,7 @@ impl Words for Failed {
 impl Words for ProbableFailed {
     fn summary(&self, _: &Finding, f: &mut Formatter<'_>) -> fmt::Result {
         let (client, server) = (Sock(self.client), Sock(self.server));
-        write!(f, "probable data connection {client} -> {server} {} (control channel under TLS)", self.outcome.as_str())
+        write!(f, "probable data connection {client} -> {server} {} (control channel under {})", self.outcome.as_str(), self.by.name())
     }
 
     fn explanation(&self, _: &Finding, f: &mut Formatter<'_>) -> fmt::Result {
@@ -148,22 +148,29 @@ impl Words for ProbableFailed {
             Outcome::Unreachable => "was unreachable (ICMP)",
             _ => "got no answer",
         };
-        let cause = if classify(self.server.ip()).is_unreachable_from_elsewhere() {
-            "It went to an address the client cannot reach: the server advertised its private address inside TLS, where no NAT \
-             helper could rewrite it."
+        let by = self.by.name();
+        if classify(self.server.ip()).is_unreachable_from_elsewhere() {
+            write!(
+                f,
+                "Under {by} the negotiation is unreadable, but this connection opened between the session's hosts after the switch \
+                 and {how}. It went to an address the client cannot reach: the server advertised its private address inside {by}, \
+                 where no NAT helper could rewrite it."
+            )
         } else {
-            "It went to the server's address: the passive port is not forwarded or allowed on the way. In clear text a NAT helper \
-             opens each negotiated port; under TLS it cannot see the negotiation, so only a forwarded range works."
-        };
-        write!(
-            f,
-            "Under TLS the negotiation is unreadable, but this connection opened between the session's hosts after the switch and \
-             {how}. {cause}"
-        )
+            write!(
+                f,
+                "Under {by} the negotiation is unreadable, but this connection opened between the session's hosts after the switch \
+                 and {how}. It went to the server's address: the passive port is not forwarded or allowed on the way. In clear text \
+                 a NAT helper opens each negotiated port; under {by} it cannot see the negotiation, so only a forwarded range works."
+            )
+        }
     }
 
     fn cause(&self) -> Cause {
-        HELPER_BLIND_UNDER_TLS
+        match self.by {
+            Protection::Tls => HELPER_BLIND_UNDER_TLS,
+            Protection::Gssapi => HELPER_BLIND_UNDER_GSSAPI,
+        }
     }
 
     fn subject(&self) -> Option<Subject> {

@@ -67,6 +67,10 @@ impl fmt::Display for Fix {
                 "A NAT helper (ALG) cannot read or rewrite PASV/PORT inside TLS: configure the server's external address and a fixed \
                  passive port range, and forward that range on the router.",
             ),
+            Fix::HelperBlindUnderGssapi => f.write_str(
+                "A NAT helper (ALG) cannot read or rewrite PASV/PORT under GSSAPI's protection (RFC 2228): configure the server's \
+                 external address and a fixed passive port range, and forward that range on the router.",
+            ),
             Fix::CheckExternalAddress { advertised, server } => write!(
                 f,
                 "Check that {} is really the server's external address and that port {} is forwarded to {}.",

@@ -270,8 +270,8 @@ fn problem(out: &mut String, at: &Anchor, p: &Problem, told: &mut Told) {
         let _ = write!(out, "banner <q>{}</q> ({}), ", Escaped(banner), s.software.name());
     }
     let _ = write!(out, "frames {} to {}, {} command(s), {} reply(ies)", s.first_frame, s.last_frame, s.commands, s.replies);
-    if let Some(f) = s.tls_frame {
-        let _ = write!(out, ", TLS from frame {f}");
+    if let Some((f, by)) = s.protected() {
+        let _ = write!(out, ", {} from frame {f}", by.name());
     }
     if let Some(f) = s.clear_again_frame {
         let _ = write!(out, ", back to clear text from frame {f} (CCC)");

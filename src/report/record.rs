@@ -36,7 +36,7 @@ impl Serialize for SessionView<'_> {
     /// The fields in docs/schema.md's order.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let r = self.session;
-        let mut st = s.serialize_struct("Session", 26)?;
+        let mut st = s.serialize_struct("Session", 27)?;
         st.serialize_field("id", &r.id)?;
         st.serialize_field("client", &Sock(r.client))?;
         st.serialize_field("server", &Sock(r.server))?;
@@ -51,6 +51,7 @@ impl Serialize for SessionView<'_> {
         st.serialize_field("software", &r.software)?;
         st.serialize_field("tls", &r.tls)?;
         st.serialize_field("tls_frame", &r.tls_frame)?;
+        st.serialize_field("gssapi_frame", &r.gssapi_frame)?;
         st.serialize_field("protected_data", &r.protected_data)?;
         st.serialize_field("clear_again_frame", &r.clear_again_frame)?;
         st.serialize_field("commands", &r.commands)?;

@@ -451,8 +451,8 @@ fn facts(out: &mut String, s: &Session) {
         let _ = write!(out, "banner \"{b}\", ");
     }
     let _ = write!(out, "first frame {}, {} command(s), {} reply(ies)", s.first_frame, s.commands, s.replies);
-    if let Some(f) = s.tls_frame {
-        let _ = write!(out, ", TLS from frame {f}");
+    if let Some((f, by)) = s.protected() {
+        let _ = write!(out, ", {} from frame {f}", by.name());
     }
     // After CCC the control channel is readable again: what follows was read, not guessed.
     if let Some(f) = s.clear_again_frame {

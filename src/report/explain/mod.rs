@@ -183,7 +183,7 @@ pub struct Healthy {
 /// An encrypted session in which this capture saw no data connection: whether it asked for
 /// one, and whether that failed elsewhere, cannot be read here.
 pub fn unread(s: &Session) -> bool {
-    s.tls_frame.is_some() && transfers(s).0 == 0
+    s.protected().is_some() && transfers(s).0 == 0
 }
 
 impl Healthy {

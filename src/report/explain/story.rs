@@ -8,7 +8,7 @@
 
 use crate::model::{
     AddressClass, Connection, Content, Directions, Finding, FindingKind, Fix, Icmp, LoginStep, Mode, Negotiation, NegotiationCommand,
-    Outcome, Session, Severity, Side, Software, Text,
+    Outcome, Protection, Session, Severity, Side, Software, Text,
 };
 pub use crate::problems::Cause;
 use crate::report::ladder::worth_telling;
@@ -26,8 +26,9 @@ pub struct Story {
 pub enum Fact {
     /// The control connection and who is at each end.
     Parties { client: SocketAddr, server: SocketAddr, frame: u64, software: Software, banner: Option<String>, user: Option<String> },
-    /// AUTH TLS answered 234 in `frame`: nothing after it is readable.
-    Encrypted { frame: u64 },
+    /// AUTH TLS answered 234 in `frame` (`by` TLS), or the first line protected by RFC 2228's
+    /// mechanism crossed in `frame` (`by` GSSAPI): nothing after it is readable.
+    Encrypted { frame: u64, by: Protection },
     /// The server refused a login command (`command`; none: its greeting, or no command) in
     /// `frame`, with the reply's code and first line.
     Refused { frame: u64, command: Option<&'static str>, user: Option<String>, code: u16, reply_text: String },
@@ -42,8 +43,15 @@ pub enum Fact {
     /// With only the client's side captured, a passive reply is not in the capture; the data
     /// connection may show the (unroutable) address it named.
     ReplyNotCaptured { command: NegotiationCommand, implied: Option<(SocketAddr, AddressClass)> },
-    /// The data connection's first SYN.
-    DataSyn { frame: u64, from: SocketAddr, to: SocketAddr, probable: bool },
+    /// The data connection's first SYN; `probable` under the protection `under` (words only).
+    DataSyn {
+        frame: u64,
+        from: SocketAddr,
+        to: SocketAddr,
+        probable: bool,
+        #[serde(skip)]
+        under: Option<Protection>,
+    },
     /// What answered it.
     DataAnswer { answer: Answer },
     /// The data connection was tried again after a try that did not open.
@@ -141,8 +149,8 @@ pub fn story(session: &Session) -> Story {
         banner: session.banner.clone(),
         user: session.user.clone(),
     }];
-    if let Some(frame) = session.tls_frame {
-        steps.push(Fact::Encrypted { frame });
+    if let Some((frame, by)) = session.protected() {
+        steps.push(Fact::Encrypted { frame, by });
     }
     refusals(session, &mut steps);
     let told = worth_telling(session);
@@ -155,8 +163,9 @@ pub fn story(session: &Session) -> Story {
     if more > 0 {
         steps.push(Fact::More { negotiations: more });
     }
+    let under = session.protected().map(|(_, by)| by);
     for c in session.probable_data_channels.iter().filter(|c| c.outcome.is_failure()).take(crate::report::ladder::PROBABLE_DRAWN) {
-        steps.extend(connection(c, true));
+        steps.extend(connection(c, under.or(Some(Protection::Tls))));
     }
     for (cause, f) in causes(session) {
         steps.push(Fact::Why { cause, finding: f.kind, severity: f.severity, frames: f.frames.clone() });
@@ -215,11 +224,11 @@ fn negotiation(n: &Negotiation, replies_seen: bool, steps: &mut Vec<Fact>) {
         _ => {}
     }
     for c in &n.data.earlier_attempts {
-        told.push((c.syn_frame, connection(c, false)));
+        told.push((c.syn_frame, connection(c, None)));
     }
     if let Some(c) = &n.data.connection {
         let again = (!n.data.earlier_attempts.is_empty()).then_some(Fact::TriedAgain);
-        told.push((c.syn_frame, again.into_iter().chain(connection(c, false)).collect()));
+        told.push((c.syn_frame, again.into_iter().chain(connection(c, None)).collect()));
     }
     let d = &n.data;
     if let Some(frame) = d.command_frame.or(d.reply_frame) {
@@ -245,8 +254,8 @@ fn negotiation(n: &Negotiation, replies_seen: bool, steps: &mut Vec<Fact>) {
     }
 }
 
-/// A data connection's SYN and what answered it.
-fn connection(c: &Connection, probable: bool) -> Vec<Fact> {
+/// A data connection's SYN and what answered it; `under` a protection when it is a probable one.
+fn connection(c: &Connection, under: Option<Protection>) -> Vec<Fact> {
     let answer = match c.outcome {
         Outcome::Established => Answer::Established { frame: c.synack_frame },
         Outcome::Refused => Answer::Refused { frame: c.rst_frame, by: c.rst_from },
@@ -254,5 +263,5 @@ fn connection(c: &Connection, probable: bool) -> Vec<Fact> {
         Outcome::Unanswered => Answer::NoAnswer { syns: c.syns, seconds: c.last_time.since(c.syn_time) as f64 / 1e9 },
         _ => Answer::Unknown,
     };
-    vec![Fact::DataSyn { frame: c.syn_frame, from: c.client, to: c.server, probable }, Fact::DataAnswer { answer }]
+    vec![Fact::DataSyn { frame: c.syn_frame, from: c.client, to: c.server, probable: under.is_some(), under }, Fact::DataAnswer { answer }]
 }

@@ -8,7 +8,7 @@
 use super::story::{Answer, Fact};
 use super::{Explained, Healthy, Verdict};
 use crate::model::notation::Sock;
-use crate::model::{AddressClass, Directions, Mode, Outcome, Software};
+use crate::model::{AddressClass, Directions, Mode, Outcome, Protection, Software};
 use crate::problems::Brief;
 use std::fmt::{self, Display, Formatter};
 
@@ -27,10 +27,15 @@ impl Display for Fact {
                     None => f.write_str("."),
                 }
             }
-            Fact::Encrypted { frame } => write!(
+            Fact::Encrypted { frame, by: Protection::Tls } => write!(
                 f,
                 "In frame {frame} the server accepted AUTH (234): from there on the control channel is TLS, unreadable here and to any \
                  NAT helper on the path."
+            ),
+            Fact::Encrypted { frame, by: Protection::Gssapi } => write!(
+                f,
+                "From frame {frame} the control channel is protected by GSSAPI (RFC 2228: ENC, MIC or CONF commands, 631-633 \
+                 replies): its lines carry the mechanism's tokens, unreadable here and to any NAT helper on the path."
             ),
             Fact::Refused { frame, command: Some(command), user, code, reply_text } => {
                 write!(f, "In frame {frame} the server refused {command}")?;
@@ -81,14 +86,18 @@ impl Display for Fact {
                 Sock(*address),
                 class.describe()
             ),
-            Fact::DataSyn { frame, from, to, probable: false } => {
+            Fact::DataSyn { frame, from, to, probable: false, .. } => {
                 write!(f, "In frame {frame} the data connection's SYN went from {} to {}.", Sock(*from), Sock(*to))
             }
-            Fact::DataSyn { frame, from, to, probable: true } => write!(
+            Fact::DataSyn { frame, from, to, probable: true, under } => write!(
                 f,
-                "In frame {frame} a connection opened from {} to {}: most probably a data connection (its negotiation is inside TLS).",
+                "In frame {frame} a connection opened from {} to {}: most probably a data connection (its negotiation is {}).",
                 Sock(*from),
-                Sock(*to)
+                Sock(*to),
+                match under {
+                    Some(Protection::Gssapi) => "protected by GSSAPI",
+                    _ => "inside TLS",
+                }
             ),
             Fact::DataAnswer { answer } => match answer {
                 Answer::Established { frame: Some(n) } => write!(f, "SYN-ACK in frame {n}: the data connection was established."),

@@ -99,8 +99,8 @@ fn header(theme: Theme, s: &Row, width: usize) -> Vec<Line<'static>> {
             facts.push(format!("frames #{}-#{}", r.first_frame, r.last_frame));
             facts.push(format!("{} command(s), {} reply(ies)", r.commands, r.replies));
             facts.push(format!("control {} to server, {} to client", bytes(r.control.bytes_to_server), bytes(r.control.bytes_to_client)));
-            if let Some(t) = r.tls_frame {
-                facts.push(format!("TLS from frame {t}{}", if r.protected_data { ", data protected (PROT P)" } else { "" }));
+            if let Some((t, by)) = r.protected() {
+                facts.push(format!("{} from frame {t}{}", by.name(), if r.protected_data { ", data protected (PROT P)" } else { "" }));
             }
             if r.control.gaps > 0 {
                 facts.push(format!("control: {} gap(s)", r.control.gaps));
