@@ -23,6 +23,14 @@ pub const HELPER_BLIND_UNDER_GSSAPI: Cause = Cause {
     brief: "NAT helper blind under GSSAPI",
 };
 
+/// The cause of what fails under a protection: a helper that cannot read the negotiation.
+pub fn helper_blind(by: Protection) -> Cause {
+    match by {
+        Protection::Tls => HELPER_BLIND_UNDER_TLS,
+        Protection::Gssapi => HELPER_BLIND_UNDER_GSSAPI,
+    }
+}
+
 /// How the summary names the protection: "AUTH TLS", "AUTH GSSAPI, RFC 2228".
 fn auth(by: Protection) -> &'static str {
     match by {
@@ -67,9 +75,6 @@ impl Words for Encrypted {
     }
 
     fn cause(&self) -> Cause {
-        match self.by {
-            Protection::Tls => HELPER_BLIND_UNDER_TLS,
-            Protection::Gssapi => HELPER_BLIND_UNDER_GSSAPI,
-        }
+        helper_blind(self.by)
     }
 }

@@ -2,12 +2,12 @@
 //! why as far as the capture tells ([`FailureCause`]); and, under TLS, a probable data
 //! connection that failed (its negotiation unreadable).
 
-use super::control_channel_encrypted::{HELPER_BLIND_UNDER_GSSAPI, HELPER_BLIND_UNDER_TLS};
+use super::control_channel_encrypted::helper_blind;
 use super::private_address_leak::SERVER_NAT_PRIVATE_ADDRESS;
 use super::{Cause, Subject, Words};
 use crate::model::finding::{Failed, ProbableFailed};
 use crate::model::notation::{Ip, Sock};
-use crate::model::{classify, FailedHow, FailureCause, Finding, Mode, Outcome, Protection};
+use crate::model::{classify, FailedHow, FailureCause, Finding, Mode, Outcome};
 use std::fmt::{self, Formatter};
 
 /// SYNs to the passive port vanish: range not forwarded, or dropped by a firewall.
@@ -167,10 +167,7 @@ impl Words for ProbableFailed {
     }
 
     fn cause(&self) -> Cause {
-        match self.by {
-            Protection::Tls => HELPER_BLIND_UNDER_TLS,
-            Protection::Gssapi => HELPER_BLIND_UNDER_GSSAPI,
-        }
+        helper_blind(self.by)
     }
 
     fn subject(&self) -> Option<Subject> {

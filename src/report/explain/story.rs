@@ -43,13 +43,13 @@ pub enum Fact {
     /// With only the client's side captured, a passive reply is not in the capture; the data
     /// connection may show the (unroutable) address it named.
     ReplyNotCaptured { command: NegotiationCommand, implied: Option<(SocketAddr, AddressClass)> },
-    /// The data connection's first SYN; `probable` under the protection `under` (words only).
+    /// The data connection's first SYN; a probable one (written `probable`) when the protection
+    /// `under` hides its negotiation.
     DataSyn {
         frame: u64,
         from: SocketAddr,
         to: SocketAddr,
-        probable: bool,
-        #[serde(skip)]
+        #[serde(rename = "probable", serialize_with = "is_some")]
         under: Option<Protection>,
     },
     /// What answered it.
@@ -263,5 +263,10 @@ fn connection(c: &Connection, under: Option<Protection>) -> Vec<Fact> {
         Outcome::Unanswered => Answer::NoAnswer { syns: c.syns, seconds: c.last_time.since(c.syn_time) as f64 / 1e9 },
         _ => Answer::Unknown,
     };
-    vec![Fact::DataSyn { frame: c.syn_frame, from: c.client, to: c.server, probable: under.is_some(), under }, Fact::DataAnswer { answer }]
+    vec![Fact::DataSyn { frame: c.syn_frame, from: c.client, to: c.server, under }, Fact::DataAnswer { answer }]
+}
+
+/// `probable` of a `data_syn` fact: whether a protection hid its negotiation.
+fn is_some<S: serde::Serializer>(under: &Option<Protection>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bool(under.is_some())
 }

@@ -86,17 +86,17 @@ impl Display for Fact {
                 Sock(*address),
                 class.describe()
             ),
-            Fact::DataSyn { frame, from, to, probable: false, .. } => {
+            Fact::DataSyn { frame, from, to, under: None } => {
                 write!(f, "In frame {frame} the data connection's SYN went from {} to {}.", Sock(*from), Sock(*to))
             }
-            Fact::DataSyn { frame, from, to, probable: true, under } => write!(
+            Fact::DataSyn { frame, from, to, under: Some(under) } => write!(
                 f,
                 "In frame {frame} a connection opened from {} to {}: most probably a data connection (its negotiation is {}).",
                 Sock(*from),
                 Sock(*to),
                 match under {
-                    Some(Protection::Gssapi) => "protected by GSSAPI",
-                    _ => "inside TLS",
+                    Protection::Gssapi => "protected by GSSAPI",
+                    Protection::Tls => "inside TLS",
                 }
             ),
             Fact::DataAnswer { answer } => match answer {
