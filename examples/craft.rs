@@ -725,6 +725,33 @@ fn active_refused_illegal_port() -> Cap {
     cap
 }
 
+/// A client that sends PORT again after each refusal (vsftpd's 500 to a PORT naming another
+/// address than the client's), eight times with a new port each, then falls back to PASV and
+/// lists: the text report folds the alike refusals, and the one that differs is not folded.
+fn port_refused_repeatedly() -> Cap {
+    let mut cap = Cap::new();
+    let client = sa("192.0.2.10:40020");
+    let server = sa("203.0.113.10:21");
+    let mut c = cap.open(client, server, 6100, 10100);
+    login(&mut cap, &mut c);
+    for port in 51000u16..51008 {
+        let command = format!("PORT 10,0,0,5,{},{}\r\n", port >> 8, port & 0xff);
+        c.cmd(&mut cap, &command, "500 Illegal PORT command.\r\n");
+    }
+    c.cmd(&mut cap, "PASV\r\n", "227 Entering Passive Mode (203,0,113,10,195,90).\r\n");
+    passive_transfer(
+        &mut cap,
+        &mut c,
+        "LIST",
+        "192.0.2.10:41020",
+        "203.0.113.10:50010",
+        9300,
+        b"-rw-r--r-- 1 0 0 39 Jan 01 00:00 readme.txt\r\n",
+    );
+    quit(&mut cap, &mut c);
+    cap
+}
+
 /// 7. Client behind NAT with an FTP helper: the server's connection from port 20 arrives.
 fn alg_active_rewrite() -> Cap {
     let mut cap = Cap::new();
@@ -1779,6 +1806,7 @@ fn main() {
     write("passive-icmp-unreachable.pcap", eth(&passive_icmp_unreachable(false)));
     write("passive-icmp6-unreachable.pcap", eth(&passive_icmp_unreachable(true)));
     write("active-refused-illegal-port.pcap", eth(&active_refused_illegal_port()));
+    write("port-refused-repeatedly.pcap", eth(&port_refused_repeatedly()));
     write("alg-active-rewrite.pcap", eth(&alg_active_rewrite()));
     write("tls-blind.pcap", eth(&tls_blind()));
     write("eprt-v4-mapped.pcap", eth(&eprt_v4_mapped()));

@@ -986,3 +986,31 @@ fn times_at_the_ends_of_pcapngs_range_neither_wrap_nor_panic() {
         assert_eq!(points["clock_offset"].as_f64(), Some(sign * i64::MAX as f64 / 1e9), "{a} {b}");
     }
 }
+
+#[test]
+fn a_run_of_alike_refused_negotiations_is_folded_in_the_text_and_whole_in_json() {
+    // Eight PORTs to 10.0.0.5, each refused with 500 (frames 9 to 23, ports 51000 to 51007),
+    // then a PASV whose LIST works. Before: eight alike lines in the text report.
+    let (code, r) = analyze("port-refused-repeatedly.pcap");
+    let n = negotiations(&r);
+    assert_eq!(n.len(), 9, "every negotiation stays in the JSON report");
+    let ports: Vec<&Value> = n.iter().take(8).map(|n| &n["advertised"]).collect();
+    assert_eq!(ports.first().copied(), Some(&Value::from("10.0.0.5:51000")));
+    assert_eq!(ports.last().copied(), Some(&Value::from("10.0.0.5:51007")));
+    assert!(n.iter().take(8).all(|n| n["data"]["outcome"] == "rejected" && n["reply_code"] == 500), "{n:#?}");
+    assert_eq!(code, 1);
+    let out = Command::new(env!("CARGO_BIN_EXE_ftpscope")).args(["analyze", &path("port-refused-repeatedly.pcap")]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains("PORT 500") || l.contains("PASV 227") || l.contains("more alike")).collect();
+    assert_eq!(
+        lines,
+        [
+            "      #9  PORT 500 10.0.0.5:51000 (a private (RFC 1918) address)  -> rejected",
+            "     #11  PORT 500 10.0.0.5:51001 (a private (RFC 1918) address)  -> rejected",
+            "          ... 5 more alike, frames #13 to #21, ports 51002 to 51006 (each in --json)",
+            "     #23  PORT 500 10.0.0.5:51007 (a private (RFC 1918) address)  -> rejected",
+            "     #25  PASV 227 203.0.113.10:50010  -> established (SYN #28 192.0.2.10:41020 -> 203.0.113.10:50010, 45 bytes)  LIST 226: ok",
+        ],
+        "{text}"
+    );
+}

@@ -569,6 +569,22 @@ fn ftp_many_port_expected_is_a_bounce() {
     let bounce = findings_of(&v, "bounce_attempt");
     assert!(!bounce.is_empty(), "ftp-many-port-expected.pcap: a bounce_attempt finding");
     assert!(bounce.iter().any(|f| f.to_string().contains("10.0.0.200")), "the finding names the third host");
+    // The text report folds the 500 alike lines (no reply, no data connection): the first two,
+    // a count with the frames and ports between, the last.
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_ftpscope")).arg("analyze").arg(trace(&zeek, "ftp/ftp-many-port-expected.pcap")).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains("  PORT ---") || l.contains("more alike")).collect();
+    assert_eq!(
+        lines,
+        [
+            "      #6  PORT --- 10.0.0.200:20001 (a private (RFC 1918) address)  -> unknown",
+            "      #8  PORT --- 10.0.0.200:20002 (a private (RFC 1918) address)  -> unknown",
+            "          ... 497 more alike, frames #10 to #1002, ports 20003 to 20499 (each in --json)",
+            "   #1004  PORT --- 10.0.0.200:20500 (a private (RFC 1918) address)  -> unknown",
+        ],
+        "{text}"
+    );
 }
 
 /// tshark: frame 6 "USER Admin", frame 9 "PASS qwerty".

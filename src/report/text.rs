@@ -423,8 +423,18 @@ fn session(out: &mut String, st: &Style, s: &Session) {
     out.push_str("\n  ");
     st.painted(out, "2", |out| facts(out, s));
     out.push('\n');
-    for n in &s.negotiations {
-        negotiation(out, st, n);
+    // A run of negotiations that led to nothing and read alike but for their frame and port (a
+    // client repeating PORT, a bounce scan) is folded: its first two, a count, its last.
+    for run in s.negotiations.chunk_by(alike) {
+        match run {
+            [first, second, middle @ .., last] if middle.len() >= FOLD_FROM => {
+                negotiation(out, st, first);
+                negotiation(out, st, second);
+                folded(out, middle);
+                negotiation(out, st, last);
+            }
+            _ => run.iter().for_each(|n| negotiation(out, st, n)),
+        }
     }
     if s.negotiations_over_limit > 0 {
         let _ = writeln!(out, "  ... and {} more negotiation(s) not kept", s.negotiations_over_limit);
@@ -443,6 +453,48 @@ fn session(out: &mut String, st: &Style, s: &Session) {
             st.outcome(c.outcome)
         );
     }
+}
+
+/// Alike negotiations folded into one line from this many.
+const FOLD_FROM: usize = 3;
+
+/// Two negotiations whose lines differ only in their frame and the advertised port, and that led
+/// to nothing (no connection, no transfer): nothing but the frames would tell them apart.
+fn alike(a: &Negotiation, b: &Negotiation) -> bool {
+    let led_to_nothing = |n: &Negotiation| {
+        let d = &n.data;
+        d.connection.is_none()
+            && d.earlier_attempts.is_empty()
+            && d.command.is_none()
+            && d.reply_code.is_none()
+            && d.transfer.is_none()
+            && d.record.is_none()
+            && d.content.not_asked()
+    };
+    led_to_nothing(a)
+        && led_to_nothing(b)
+        && a.command == b.command
+        && a.command_implied == b.command_implied
+        && a.reply_code == b.reply_code
+        && a.advertised.map(|s| s.ip()) == b.advertised.map(|s| s.ip())
+        && a.advertised_class == b.advertised_class
+        && a.malformed == b.malformed
+        && a.data.outcome == b.data.outcome
+}
+
+/// The middle of a run of alike negotiations, on one line: how many, their frames and ports.
+fn folded(out: &mut String, middle: &[Negotiation]) {
+    let (Some(first), Some(last)) = (middle.first(), middle.last()) else { return };
+    let _ = write!(out, "          ... {} more alike, frames #{} to #{}", middle.len(), first.frame, last.frame);
+    let ports = middle.iter().filter_map(|n| n.advertised.map(|a| a.port()));
+    if let (Some(low), Some(high)) = (ports.clone().min(), ports.max()) {
+        if low == high {
+            let _ = write!(out, ", port {low}");
+        } else {
+            let _ = write!(out, ", ports {low} to {high}");
+        }
+    }
+    out.push_str(" (each in --json)\n");
 }
 
 /// The session's facts on one line, `, ` between them.
