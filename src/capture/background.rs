@@ -54,7 +54,7 @@ enum Decoding {
 
 impl FrameBatch {
     /// Empty, with room for a full batch (and a last frame of up to 64 KiB past its byte limit).
-    fn with_room() -> FrameBatch {
+    pub(crate) fn with_room() -> FrameBatch {
         FrameBatch { data: Vec::with_capacity(BATCH_BYTES + (64 << 10)), frames: Vec::with_capacity(BATCH_FRAMES), detached: Vec::new() }
     }
 
@@ -161,11 +161,23 @@ impl Reading {
         self.batches.recv().ok()
     }
 
-    pub fn recycle(&self, mut batch: FrameBatch) {
-        batch.clear();
-        // A full return channel, or a reader that has stopped: the batch is just dropped.
-        let _ = self.used.try_send(batch);
+    pub fn recycle(&self, batch: FrameBatch) {
+        give_back(&self.used, batch);
     }
+}
+
+/// A used batch if one came back, else a new one with room for a full batch: grown by doubling
+/// instead, each batch would leave its smaller buffers behind, and the thread filling it (a
+/// reader, a capture thread racing the kernel's buffer) would copy and fault in fresh memory.
+pub(crate) fn fresh_batch(used: &Receiver<FrameBatch>) -> FrameBatch {
+    used.try_recv().unwrap_or_else(|_| FrameBatch::with_room())
+}
+
+/// Hands an analysed batch back, emptied, to the thread that fills them ([`fresh_batch`]).
+pub(crate) fn give_back(used: &SyncSender<FrameBatch>, mut batch: FrameBatch) {
+    batch.clear();
+    // A full return channel, or a filler that has stopped: the batch is just dropped.
+    let _ = used.try_send(batch);
 }
 
 /// Which frames of the files go on to the analysis (`analyze --filter`, a BPF program:
@@ -192,9 +204,7 @@ fn read_all(
     used: Receiver<FrameBatch>,
 ) {
     let mut next_frame = 1;
-    // A used batch if one came back, else a new one with room for a full batch: grown by
-    // doubling instead, each batch would leave its smaller buffers behind.
-    let fresh = || used.try_recv().unwrap_or_else(|_| FrameBatch::with_room());
+    let fresh = || fresh_batch(&used);
     for (index, source) in sources.into_iter().enumerate() {
         let mut batch = fresh();
         let mut receiver_gone = false;

@@ -3,15 +3,16 @@
 //!
 //! Owns: the capture side of the live pipeline. Must not touch: the analysis (it runs on the
 //! caller's thread, fed through a bounded channel; when it falls behind, this thread waits and
-//! the kernel's buffer absorbs the burst or counts drops, so memory stays bounded).
+//! the kernel's buffer absorbs the burst or counts drops, so memory stays bounded). The batches
+//! come back emptied through `used`, so that filling one neither grows nor faults in memory.
 
 use super::source::{Counters, Next, PacketSource};
-use crate::capture::background::FrameBatch;
+use crate::capture::background::{fresh_batch, FrameBatch};
 use crate::capture::writer::{PcapFormat, PcapWriter, Precision};
 use crate::model::{Frame, Timestamp};
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::SyncSender;
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A batch goes to the analysis when it is full or this old: events follow packets closely.
@@ -60,6 +61,7 @@ pub(crate) fn capture_loop<S: PacketSource>(
     limits: Limits,
     stop: &AtomicBool,
     tx: SyncSender<Captured>,
+    used: Receiver<FrameBatch>,
 ) {
     let (link, linktype) = source.link();
     let mut write_error = None;
@@ -75,7 +77,7 @@ pub(crate) fn capture_loop<S: PacketSource>(
     };
     let started = Instant::now();
     let mut counters_at = started;
-    let mut batch = FrameBatch::default();
+    let mut batch = fresh_batch(&used);
     let mut batch_started = started;
     let mut frames = 0u64;
     // Sends the batch (and makes the file whole up to it); false when the analysis is gone.
@@ -87,7 +89,7 @@ pub(crate) fn capture_loop<S: PacketSource>(
                 *writer = None;
             }
         }
-        batch.is_empty() || tx.send(Captured::Frames(std::mem::take(batch))).is_ok()
+        batch.is_empty() || tx.send(Captured::Frames(std::mem::replace(batch, fresh_batch(&used)))).is_ok()
     };
     // The clock is read after the wire paused and every CLOCK_EVERY packets.
     let mut check = true;

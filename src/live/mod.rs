@@ -27,6 +27,7 @@ pub mod source;
 pub mod ui;
 
 use crate::analyzer::Settings;
+use crate::capture::background::give_back;
 use crate::capture::progress::Progress;
 use crate::model::Stats;
 use crate::pipeline::{Call, Finished, Pipeline, SharedOut};
@@ -158,16 +159,21 @@ pub fn run<S: PacketSource + Send + 'static>(
     }
 
     let (tx, from_capture) = sync_channel(BATCHES_IN_FLIGHT);
+    let (used, used_rx) = sync_channel(BATCHES_IN_FLIGHT + 2);
     let limits = Limits { duration: options.duration, count: options.count };
     let capture_stop = stop.clone();
-    let capturing = std::thread::spawn(move || capture_loop(source, write, limits, &capture_stop, tx));
+    let capturing = std::thread::spawn(move || capture_loop(source, write, limits, &capture_stop, tx, used_rx));
 
     let mut last_stats = Instant::now();
     let mut counters = None;
     let mut ending = None;
     for message in from_capture.iter() {
         let alive = match message {
-            Captured::Frames(batch) => pipeline.feed(&batch),
+            Captured::Frames(batch) => {
+                let alive = pipeline.feed(&batch);
+                give_back(&used, batch);
+                alive
+            }
             Captured::Quiet(now) => pipeline.advance(now),
             Captured::Counters(c) => {
                 counters = Some(c);

@@ -47,9 +47,10 @@ pub fn run_with_ui<S: PacketSource + Send + 'static>(
     color: bool,
 ) -> UiEnd {
     let (tx, from_capture) = sync_channel(BATCHES_IN_FLIGHT);
+    let (used, used_rx) = sync_channel(BATCHES_IN_FLIGHT + 2);
     let limits = Limits { duration: options.duration, count: options.count };
     let capture_stop = stop.clone();
-    let capturing = std::thread::spawn(move || capture_loop(source, write, limits, &capture_stop, tx));
+    let capturing = std::thread::spawn(move || capture_loop(source, write, limits, &capture_stop, tx, used_rx));
 
     let (mut feeder, ui_feed) = feed::channel();
     let (intent, guessing) = (options.intent, options.guessing);
@@ -76,6 +77,7 @@ pub fn run_with_ui<S: PacketSource + Send + 'static>(
                         bytes += u64::from(frame.orig_len);
                         analyzer.feed_decoded(&frame, decoded);
                     }
+                    crate::capture::background::give_back(&used, batch);
                 }
                 Captured::Quiet(now) => analyzer.advance(now),
                 Captured::Counters(c) => counters = c,
