@@ -12,11 +12,15 @@ use crate::capture::writer::{PcapFormat, PcapWriter, Precision};
 use crate::model::{Frame, Timestamp};
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A batch goes to the analysis when it is full or this old: events follow packets closely.
 const BATCH_AGE: Duration = Duration::from_millis(10);
+/// Batches in flight from the capture thread before it waits (and the kernel buffer fills).
+const BATCHES_IN_FLIGHT: usize = 16;
 /// Counters are read (a system call) this often.
 const COUNTERS_EVERY: Duration = Duration::from_secs(1);
 /// On a busy wire the clock is read once per this many packets, not per packet: at hundreds of
@@ -55,7 +59,30 @@ pub(crate) fn wall_clock() -> Timestamp {
     Timestamp(i64::try_from(since.as_nanos()).unwrap_or(i64::MAX))
 }
 
-pub(crate) fn capture_loop<S: PacketSource>(
+/// A capture thread started: what it sends, where the analysed batches go back to it, and the
+/// thread itself (it ends once `from_capture` is dropped or the capture stops).
+pub(crate) struct Capturing {
+    pub from_capture: Receiver<Captured>,
+    pub used: SyncSender<FrameBatch>,
+    pub thread: JoinHandle<()>,
+}
+
+/// Starts the capture thread on `source` ([`capture_loop`]), at most
+/// [`BATCHES_IN_FLIGHT`] batches on their way to the analysis.
+pub(crate) fn start<S: PacketSource + Send + 'static>(
+    source: S,
+    write: Option<Box<dyn Write + Send>>,
+    limits: Limits,
+    stop: &Arc<AtomicBool>,
+) -> Capturing {
+    let (tx, from_capture) = sync_channel(BATCHES_IN_FLIGHT);
+    let (used, used_rx) = sync_channel(BATCHES_IN_FLIGHT + 2);
+    let stop = stop.clone();
+    let thread = std::thread::spawn(move || capture_loop(source, write, limits, &stop, tx, used_rx));
+    Capturing { from_capture, used, thread }
+}
+
+fn capture_loop<S: PacketSource>(
     mut source: S,
     write: Option<Box<dyn Write + Send>>,
     limits: Limits,

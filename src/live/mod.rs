@@ -35,17 +35,13 @@ use crate::report::json::JsonDocument;
 use crate::report::ndjson::Ndjson;
 use crate::report::text::Text;
 use crate::report::{InputSummary, LiveInput, Sink, SCHEMA};
-use capture::{capture_loop, Captured, Limits};
+use capture::{Captured, Capturing, Limits};
 use serde::Serialize;
 use source::{Counters, PacketSource};
 use std::io::{self, Write};
 use std::sync::atomic::AtomicBool;
-use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Batches in flight from the capture thread before it waits (and the kernel buffer fills).
-pub(crate) const BATCHES_IN_FLIGHT: usize = 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -158,11 +154,8 @@ pub fn run<S: PacketSource + Send + 'static>(
         pipeline.call(move |out| out.write_all(header.as_bytes()));
     }
 
-    let (tx, from_capture) = sync_channel(BATCHES_IN_FLIGHT);
-    let (used, used_rx) = sync_channel(BATCHES_IN_FLIGHT + 2);
     let limits = Limits { duration: options.duration, count: options.count };
-    let capture_stop = stop.clone();
-    let capturing = std::thread::spawn(move || capture_loop(source, write, limits, &capture_stop, tx, used_rx));
+    let Capturing { from_capture, used, thread: capturing } = capture::start(source, write, limits, &stop);
 
     let mut last_stats = Instant::now();
     let mut counters = None;

@@ -6,11 +6,12 @@
 //!
 //! Owns: the wiring of a live run to the UI. Must not touch: the analysis, the UI's screens.
 
-use super::capture::{capture_loop, Captured, Limits};
+use super::capture::{Captured, Capturing, Limits};
 use super::drops;
 use super::source::{Counters, PacketSource};
-use super::{LiveOptions, BATCHES_IN_FLIGHT};
+use super::LiveOptions;
 use crate::analyzer::{Analyzer, Settings};
+use crate::capture::background::give_back;
 use crate::model::Event;
 use crate::report::text::Text;
 use crate::report::Sink;
@@ -19,7 +20,6 @@ use crate::tui::feed::{self, SourceCounters};
 use crate::tui::hand_over;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 
 /// How a live run with the UI ended.
@@ -46,11 +46,8 @@ pub fn run_with_ui<S: PacketSource + Send + 'static>(
     report: bool,
     color: bool,
 ) -> UiEnd {
-    let (tx, from_capture) = sync_channel(BATCHES_IN_FLIGHT);
-    let (used, used_rx) = sync_channel(BATCHES_IN_FLIGHT + 2);
     let limits = Limits { duration: options.duration, count: options.count };
-    let capture_stop = stop.clone();
-    let capturing = std::thread::spawn(move || capture_loop(source, write, limits, &capture_stop, tx, used_rx));
+    let Capturing { from_capture, used, thread: capturing } = super::capture::start(source, write, limits, &stop);
 
     let (mut feeder, ui_feed) = feed::channel();
     let (intent, guessing) = (options.intent, options.guessing);
@@ -77,7 +74,7 @@ pub fn run_with_ui<S: PacketSource + Send + 'static>(
                         bytes += u64::from(frame.orig_len);
                         analyzer.feed_decoded(&frame, decoded);
                     }
-                    crate::capture::background::give_back(&used, batch);
+                    give_back(&used, batch);
                 }
                 Captured::Quiet(now) => analyzer.advance(now),
                 Captured::Counters(c) => counters = c,

@@ -455,7 +455,8 @@ fn session(out: &mut String, st: &Style, s: &Session) {
     }
 }
 
-/// Alike negotiations folded into one line from this many.
+/// A run of alike negotiations is folded when at least this many lie between its first two and
+/// its last (a run of six or more): they become one line.
 const FOLD_FROM: usize = 3;
 
 /// Two negotiations whose lines differ only in their frame and the advertised port, and that led
