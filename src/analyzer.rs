@@ -41,7 +41,8 @@ use crate::correlate::{Expectation, Expectations};
 use crate::decode::defrag::Reassembler;
 use crate::decode::{self, Decoded, Fragment, LinkType, TcpSegment, Unreachable};
 use crate::diagnose::{
-    self, across::NatPairing, credentials::CleartextLogins, guessing::Guessing, servers::Servers, unclaimed::Unclaimed, Context,
+    self, across::NatPairing, credentials::CleartextLogins, fallback::Fallbacks, guessing::Guessing, servers::Servers,
+    unclaimed::Unclaimed, Context,
 };
 use crate::ftp::probe::Verdict;
 use crate::ftp::session::{Effect, SessionState};
@@ -94,6 +95,7 @@ pub struct Analyzer {
     logins: CleartextLogins,
     /// Failed logins by client address, told once when the input ends.
     guessing: Guessing,
+    fallbacks: Fallbacks,
     /// Sessions open at once, per client address and server.
     open_counts: OpenCounts,
     duplicates: Duplicates,
@@ -142,6 +144,7 @@ impl Analyzer {
             next_servers: None,
             logins: CleartextLogins::default(),
             guessing: Guessing::new(settings.guessing),
+            fallbacks: Fallbacks::default(),
             open_counts: OpenCounts::default(),
             duplicates: Duplicates::default(),
             events: Events::new(settings.negotiation_events),
@@ -330,6 +333,7 @@ impl Analyzer {
         s.host_sessions_dropped = self.encrypted.hosts_dropped().saturating_add(self.client_only.hosts_dropped());
         s.pairing_digests_dropped = self.pairing.dropped;
         s.guessing_addresses_dropped = self.guessing.dropped;
+        s.fallback_pairs_dropped = self.fallbacks.dropped;
         totals::add_fragments(s, self.fragments.counts());
         s.server_sessions_over_limit = self.servers.sessions_left_out();
         // An empty input has no capture time at all.
@@ -630,6 +634,7 @@ impl Analyzer {
         self.open_counts.settled(s.client.ip(), s.server, refused);
         let (now, frame) = (self.now, self.last_frame);
         let mut record = outcome::session_record(&s, now, reason);
+        record.passive_failed_first = self.fallbacks.before(&record);
         let context = Context { intent: self.settings.intent, server_block: self.servers.has_room_for(&record) };
         record.findings = diagnose::session_findings(&record, &context);
         if let Some(sink) = &self.content_sink {
@@ -638,6 +643,7 @@ impl Analyzer {
         self.servers.see(&record);
         self.logins.see(&record);
         self.guessing.see(&record);
+        self.fallbacks.see(&record);
         totals::add_session(&mut self.summary, &record);
         let across = self.pairing.settle(&record, now);
         s.settle_commands();

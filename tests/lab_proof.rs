@@ -130,6 +130,12 @@ fn cases() -> Vec<Case> {
         // real one; applied as printed (its settings, and the forwards for the ports that never
         // crossed), every session works.
         leak("pasv-range-partial-leak"),
+        // lftp with its defaults falls back to active mode when passive fails (and fails again
+        // from behind its NAT): the server's block fixes passive mode, which lftp tries first.
+        Case {
+            not_applied: vec![("fix_passive_first", "points at the server's block, applied here"), OR_HELPER],
+            ..leak("pasv-lftp-fallback")
+        },
         // A public server whose firewall drops the passive range inbound.
         Case {
             scenario: "pasv-firewall-dropped",

@@ -203,6 +203,25 @@ fn views() -> Vec<View> {
             &[],
         ),
         v(
+            &["pasv-lftp-fallback/client.pcap", "pasv-lftp-fallback/router-wan.pcap"],
+            "lftp's defaults: the leaked 227 replaced by the control address, refused there; lftp logs in again with PORT \
+             from behind its NAT (refused): the fix for the PORT is the server's passive mode, which the client tried first",
+            1,
+            &["passive_port_refused", "server_nat_private_address", "client_nat_active_mode"],
+            0,
+            &[("forward_passive_range", &["--to-destination 10.0.0.20"]), ("fix_passive_first", &["session 0", "fell back"])],
+            &["use_passive_mode"],
+        ),
+        v(
+            &["pasv-lftp-fallback/server.pcap"],
+            "the same from the server's LAN: the passive connection never came, the client gave up, then its PORT",
+            1,
+            &["server_nat_private_address", "client_nat_active_mode"],
+            0,
+            &[("forward_passive_range", &["--to-destination 10.0.0.20"]), ("fix_passive_first", &["session 0, frame 28"])],
+            &["use_passive_mode"],
+        ),
+        v(
             &["pasv-firewall-dropped/client.pcap", "pasv-firewall-dropped/router-wan.pcap"],
             "a public server whose firewall drops the passive range: from outside, NAT or not cannot be told",
             1,

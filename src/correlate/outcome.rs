@@ -45,6 +45,7 @@ pub fn session_record(s: &SessionState, end: Timestamp, reason: EndReason) -> mo
         probable_data_channels: s.probable.iter().map(|c| connection_record(c, None, end)).collect(),
         anomalies: s.anomalies.clone(),
         control: model::ControlStats { unanswered_commands: s.unanswered_commands(), ..s.control },
+        passive_failed_first: None,
         findings: Vec::new(),
         timeline: s.timeline.clone(),
     };

@@ -12,6 +12,7 @@
 
 pub mod across;
 pub mod credentials;
+pub mod fallback;
 pub mod guessing;
 mod login;
 mod negotiation;

@@ -173,6 +173,15 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
         out.push(transfer_failed(s, n, why));
     }
     out.extend(ascii_mode_binary(s, n));
+    // A client that fell back to active mode had already taken "use passive mode": what to fix
+    // is the passive failure before it (diagnose::fallback).
+    if let Some(p) = s.passive_failed_first.filter(|p| n.mode == Mode::Active && p.frame < n.frame) {
+        for fix in out.get_mut(first..).unwrap_or_default().iter_mut().flat_map(|f| f.fix.iter_mut()) {
+            if *fix == Fix::UsePassiveMode {
+                *fix = Fix::FixPassiveFirst { session: p.session, frame: p.frame };
+            }
+        }
+    }
 }
 
 /// ascii_mode_binary: a TYPE A transfer whose first bytes are not text (the record's sample).

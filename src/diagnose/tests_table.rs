@@ -65,6 +65,7 @@ fn session(client: &str, server: &str) -> Session {
         probable_data_channels: Vec::new(),
         anomalies: Vec::new(),
         control: ControlStats::default(),
+        passive_failed_first: None,
         findings: Vec::new(),
         timeline: Timeline::default(),
     }

@@ -237,6 +237,11 @@ pub struct Summary {
     /// full of addresses still within a window (diagnose::guessing).
     #[serde(skip_serializing_if = "is_zero")]
     pub guessing_addresses_dropped: u64,
+    /// Failed passive negotiations not kept for recognising a client's fallback to active mode:
+    /// the table was full of client and server pairs still within the window
+    /// (diagnose::fallback).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub fallback_pairs_dropped: u64,
 }
 
 fn is_zero(n: &u64) -> bool {

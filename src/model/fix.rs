@@ -173,6 +173,9 @@ pub enum Fix {
     CheckExternalAddress { advertised: SocketAddr, server: IpAddr },
     /// Passive mode on the client: it then opens every data connection itself.
     UsePassiveMode,
+    /// The client used passive mode first and fell back to active when that failed (`session`'s
+    /// data connection, SYN or reply in `frame`): fix passive mode on the server.
+    FixPassiveFirst { session: u32, frame: u64 },
     /// The FTP helper on the client's NAT router, for clear-text FTP on this control port.
     ClientRouterHelper { control_port: u16 },
     /// Active mode to a client with a public address: let the server's connections through.

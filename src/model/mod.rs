@@ -39,8 +39,8 @@ pub use fix::{Crossed, Fix, Known, PortRange, ServerSetup};
 pub use intent::Intent;
 pub use login::{Login, LoginReason, LoginStep, OpenAlong, Refusal, ServiceReason};
 pub use record::{
-    Anomaly, Connection, ControlLine, ControlStats, DataChannel, Directions, EndReason, Icmp, Negotiation, Protection, Session, Side,
-    Timeline,
+    Anomaly, Connection, ControlLine, ControlStats, DataChannel, Directions, EndReason, Icmp, Negotiation, PassiveFailure, Protection,
+    Session, Side, Timeline,
 };
 pub use server::{Server, ServerPicture};
 pub use software::Software;

@@ -60,6 +60,11 @@ pub struct Session {
     pub probable_data_channels: Vec<Connection>,
     pub anomalies: Vec<Anomaly>,
     pub control: ControlStats,
+    /// This client's passive data connection to this server failed before this session's
+    /// first active negotiation (in this session, or in one shortly before): the client fell
+    /// back to active mode. Set when the session settles (diagnose::fallback); not written out
+    /// (the fix names it).
+    pub passive_failed_first: Option<PassiveFailure>,
     /// This session's findings, in the order diagnosis found them (the control connection's
     /// first, then each negotiation's), repeats merged.
     pub findings: Vec<Finding>,
@@ -75,6 +80,17 @@ impl Session {
     pub fn protected(&self) -> Option<(u64, Protection)> {
         self.tls_frame.map(|f| (f, Protection::Tls)).or(self.gssapi_frame.map(|f| (f, Protection::Gssapi)))
     }
+}
+
+/// A passive negotiation whose data connection failed (refused, unanswered, unreachable) or
+/// that the server refused: its session and the frame that shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct PassiveFailure {
+    pub session: u32,
+    /// The data connection's SYN, else the negotiation's evidence (its reply).
+    pub frame: u64,
+    #[serde(skip)]
+    pub time: Timestamp,
 }
 
 /// What made a control channel unreadable.

@@ -124,6 +124,8 @@ pub fn session(seen: &Observed, intent: Intent) -> Option<Session> {
         probable_data_channels: Vec::new(),
         anomalies: Vec::new(),
         control: ControlStats { overlong_lines: seen.overlong_lines, closed: true, ..ControlStats::default() },
+        // The probe tries each mode on purpose: its active attempts are no fallback.
+        passive_failed_first: None,
         findings: Vec::new(),
         timeline,
     };

@@ -79,6 +79,12 @@ impl fmt::Display for Fix {
                 Ip(server)
             ),
             Fix::UsePassiveMode => f.write_str("Use passive mode (PASV/EPSV) on the client: it then opens every data connection itself."),
+            Fix::FixPassiveFirst { session, frame } => write!(
+                f,
+                "Fix passive mode on the server (see session {session}'s findings and the server's fix block, from the whole \
+                 capture): this client tried passive mode first and fell back to active mode only because passive mode \
+                 failed (session {session}, frame {frame}); with passive mode working it needs no active mode."
+            ),
             Fix::ClientRouterHelper { .. } => f.write_str(
                 "Or, for clear-text FTP only, attach the FTP helper on the client's NAT router to the control port and accept the \
                  related connections (nft: ct helper set \"ftp-standard\", ct state related accept); it cannot help under TLS:",
