@@ -173,6 +173,16 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
         out.push(transfer_failed(s, n, why));
     }
     out.extend(ascii_mode_binary(s, n));
+    // Active mode failed, and the client carried the transfer in passive mode next: the session
+    // worked, the failed attempts are a warning (their fix stays: clients without the fallback
+    // fail).
+    if super::fallback::to_passive(s, n).is_some() {
+        for f in out.get_mut(first..).unwrap_or_default() {
+            if f.severity == Severity::Error {
+                f.severity = Severity::Warning;
+            }
+        }
+    }
     // A client that fell back to active mode had already taken "use passive mode": what to fix
     // is the passive failure before it (diagnose::fallback).
     if let Some(p) = s.passive_failed_first.filter(|p| n.mode == Mode::Active && p.frame < n.frame) {
@@ -431,11 +441,15 @@ fn private_leak(
         n.data.earlier_attempts.first().map(|c| Tried { server: c.server, syn_frame: c.syn_frame, syns: c.syns, outcome: c.outcome });
     // Tried, failed, and yet completed: the try that carried the transfer is not in the capture.
     let elsewhere = n.data.completed().filter(|_| tried.is_some() && outcome == Outcome::Unknown);
+    let to_passive = super::fallback::to_passive(s, n);
     let (consequence, severity) = match (n.mode, outcome, elsewhere) {
         // The client did not use the leaked address: what failed is the way to the control
         // address's port, told by data_connection_failed. The leak stays a warning beside it.
         (Mode::Passive, o, _) if o.is_failure() && ignored_advertised(n, adv) => {
             (Consequence::WorkedAroundThenFailed(o), Severity::Warning)
+        }
+        (Mode::Active, o, _) if to_passive.is_some() => {
+            (Consequence::FellBackToPassive { outcome: o, frame: to_passive.unwrap_or_default() }, Severity::Warning)
         }
         (_, o, _) if o.is_failure() => (Consequence::Failed(o), Severity::Error),
         (_, _, Some(code)) => (Consequence::CompletedElsewhere { code, frame: n.data.reply_frame }, Severity::Warning),

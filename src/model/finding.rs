@@ -602,6 +602,12 @@ pub enum Consequence {
     /// Active: the server's connection arrived all the same (a helper rewrote PORT).
     HelperRewrote,
     Rejected,
+    /// Active: refused or failed before any transfer command, and the client's next negotiation
+    /// (passive, `frame`) carried the transfer: it fell back to passive mode.
+    FellBackToPassive {
+        outcome: Outcome,
+        frame: u64,
+    },
     /// The connection seen did not open, yet the transfer's final reply says it completed: the
     /// client connected again where the capture does not see it.
     CompletedElsewhere {

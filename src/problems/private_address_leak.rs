@@ -5,7 +5,7 @@
 use super::{Cause, Spaced, Subject, ViaText, Words};
 use crate::model::finding::Leak;
 use crate::model::notation::Sock;
-use crate::model::{Consequence, Finding, MatchedBy, Mode};
+use crate::model::{Consequence, Finding, MatchedBy, Mode, Outcome};
 use std::fmt::{self, Formatter};
 
 /// Passive: the server announces its private address.
@@ -40,6 +40,15 @@ pub const CLIENT_NAT_ACTIVE_MODE_HELPED: Cause = Cause {
     sentence: "The client is behind NAT and uses active mode: it names its private address. Here the server's connection \
                arrived all the same, because an FTP helper (ALG) on the client's router rewrote the PORT/EPRT; that stops working \
                once the control channel is encrypted (AUTH TLS), where the helper is blind.",
+    brief: "client behind NAT in active mode",
+};
+
+/// Active, failed, and the client fell back to passive mode, which worked.
+pub const CLIENT_NAT_ACTIVE_MODE_FELL_BACK: Cause = Cause {
+    name: "client_nat_active_mode",
+    sentence: "The client is behind NAT and uses active mode: it names its private address, which the server cannot reach (and \
+               many servers refuse). This client then fell back to passive mode, which worked; clients without that fallback \
+               fail.",
     brief: "client behind NAT in active mode",
 };
 
@@ -129,6 +138,17 @@ impl Words for Leak {
                  outside and forwarded the connection. It will stop working under AUTH TLS, where the helper is blind."
             ),
             Consequence::Rejected => f.write_str("The server refused the negotiation or could not use it."),
+            Consequence::FellBackToPassive { outcome, frame } => {
+                match outcome {
+                    Outcome::Rejected => f.write_str("The server refused the negotiation or could not use it")?,
+                    o => write!(f, "The data connection to it failed ({}){via}", o.as_str())?,
+                }
+                write!(
+                    f,
+                    "; the client then fell back to passive mode (frame {frame}), which carried the transfer. Clients without \
+                     that fallback fail."
+                )
+            }
             Consequence::Other(o) => write!(f, "The data connection's outcome: {}.", Spaced(o)),
         }
     }
@@ -138,6 +158,9 @@ impl Words for Leak {
             self.consequence,
             Consequence::WorkedAround | Consequence::StillSucceeded | Consequence::CompletedElsewhere { .. } | Consequence::HelperRewrote
         );
+        if let Consequence::FellBackToPassive { .. } = self.consequence {
+            return CLIENT_NAT_ACTIVE_MODE_FELL_BACK;
+        }
         match (self.mode, worked) {
             (Mode::Passive, false) => SERVER_NAT_PRIVATE_ADDRESS,
             (Mode::Passive, true) => SERVER_NAT_PRIVATE_ADDRESS_WORKED,
