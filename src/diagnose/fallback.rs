@@ -5,10 +5,12 @@
 //! advice the client already took: what failed first is the server's passive setup.
 //!
 //! A session's first active negotiation came after a fallback when the same client address's
-//! passive negotiation with the same server failed before it: earlier in the session, or in
-//! one that settled at most [`WINDOW_NS`] before (lftp waits `net:reconnect-interval-base`, 30 s
-//! by default, before it logs in again). Each client and server's last failure is kept, at most
-//! [`MAX_PAIRS`]; past it, new ones are counted as dropped.
+//! passive negotiation with the same server failed before it: earlier in the session, or in a
+//! session that had ended before this one began, at most [`WINDOW_NS`] before (lftp closes the
+//! control connection and waits `net:reconnect-interval-base`, 30 s by default, before it logs
+//! in again; other clients behind the same address, in sessions open at the same time, are not
+//! taken for it). Each client and server's last failure is kept, at most [`MAX_PAIRS`]; past
+//! it, new ones are counted as dropped.
 //!
 //! Owns the rule and its bound. Must not word anything (report::fix words the fix).
 
@@ -39,17 +41,18 @@ impl Fallbacks {
     /// The passive failure that session `s`'s first active negotiation fell back from, if any.
     pub fn before(&self, s: &Session) -> Option<PassiveFailure> {
         let active = s.negotiations.iter().find(|n| n.mode == Mode::Active)?;
-        if let Some(own) = s.negotiations.iter().take_while(|n| n.frame < active.frame).filter_map(|n| failure(s.id, n)).last() {
+        if let Some(own) = s.negotiations.iter().take_while(|n| n.frame < active.frame).filter_map(|n| failure(s, n)).last() {
             return Some(own);
         }
         let earlier = self.last.get(&(s.client.ip(), s.server)).copied()?;
-        (earlier.session != s.id && earlier.time <= active.time && active.time.since(earlier.time) <= WINDOW_NS).then_some(earlier)
+        let after = earlier.session != s.id && earlier.session_ended <= s.start_time;
+        (after && earlier.time <= active.time && active.time.since(earlier.time) <= WINDOW_NS).then_some(earlier)
     }
 
     /// A settled session: its last failed passive negotiation, if any, is kept for the sessions
     /// that may follow it.
     pub fn see(&mut self, s: &Session) {
-        let Some(failed) = s.negotiations.iter().rev().find_map(|n| failure(s.id, n)) else { return };
+        let Some(failed) = s.negotiations.iter().rev().find_map(|n| failure(s, n)) else { return };
         let horizon = Timestamp(failed.time.0.saturating_sub(WINDOW_NS));
         while let Some(&(t, pair)) = self.order.front().filter(|(t, _)| *t < horizon) {
             self.order.pop_front();
@@ -93,16 +96,17 @@ pub fn to_passive(s: &Session, n: &Negotiation) -> Option<u64> {
     (next.mode == Mode::Passive && next.data.transfer == Some(Verdict::Ok)).then_some(next.frame)
 }
 
-/// Negotiation `n` of session `id` as a passive failure: its data connection failed, none came
+/// Negotiation `n` of session `s` as a passive failure: its data connection failed, none came
 /// before the client gave up (seen behind the router that refused it), or the server refused
 /// the passive command itself.
-fn failure(id: u32, n: &Negotiation) -> Option<PassiveFailure> {
+fn failure(s: &Session, n: &Negotiation) -> Option<PassiveFailure> {
     let refused = n.reply_code.is_some_and(|c| c >= 400);
     let none_came = n.data.transfer == Some(Verdict::Failed(Failure::NoDataConnection));
     (n.mode == Mode::Passive && (n.data.outcome.is_failure() || none_came || refused)).then(|| PassiveFailure {
-        session: id,
+        session: s.id,
         frame: n.data.connection.as_ref().map_or(n.evidence_frame(), |c| c.syn_frame),
         time: n.time,
+        session_ended: s.end_time,
     })
 }
 
@@ -141,6 +145,9 @@ mod tests {
         let mut f = Fallbacks::default();
         f.see(&s[0]);
         assert_eq!(f.before(&other), None, "another client address");
+        let mut along = s[1].clone();
+        along.start_time = s[0].end_time.plus_ns(-1);
+        assert_eq!(f.before(&along), None, "open before session 0 ended: another client behind the same address");
         assert_eq!(f.before(&late), None, "past the window");
         assert!(f.before(&s[1]).is_some());
 

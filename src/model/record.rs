@@ -91,6 +91,9 @@ pub struct PassiveFailure {
     pub frame: u64,
     #[serde(skip)]
     pub time: Timestamp,
+    /// When that session's control connection ended.
+    #[serde(skip)]
+    pub session_ended: Timestamp,
 }
 
 /// What made a control channel unreadable.
