@@ -15,7 +15,7 @@
 //! Owns the rule and its bound. Must not word anything (report::fix words the fix).
 
 use crate::model::transfer::{Failure, Verdict};
-use crate::model::{Mode, Negotiation, Outcome, PassiveFailure, Session, Timestamp};
+use crate::model::{Mode, Negotiation, PassiveFailure, Session, Timestamp};
 use crate::AddrMap;
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -77,25 +77,6 @@ impl Fallbacks {
     }
 }
 
-/// Active negotiation `n` of `s` failed (refused, or its connection failed) before any transfer
-/// command, and the client's next negotiation that is not such a failure is passive and carried
-/// its transfer: the client fell back to passive mode (FileZilla's and CuteFTP's fallback, a
-/// script's retry). The frame of that passive negotiation.
-pub fn to_passive(s: &Session, n: &Negotiation) -> Option<u64> {
-    let failed_early = |m: &Negotiation| {
-        m.mode == Mode::Active
-            && (m.data.outcome.is_failure() || m.data.outcome == Outcome::Rejected)
-            && m.data.command.is_none()
-            && m.data.command_frame.is_none()
-            && m.data.transfer.is_none()
-    };
-    if !failed_early(n) {
-        return None;
-    }
-    let next = s.negotiations.iter().filter(|m| m.frame > n.frame).find(|m| !failed_early(m))?;
-    (next.mode == Mode::Passive && next.data.transfer == Some(Verdict::Ok)).then_some(next.frame)
-}
-
 /// Negotiation `n` of session `s` as a passive failure: its data connection failed, none came
 /// before the client gave up (seen behind the router that refused it), or the server refused
 /// the passive command itself.
@@ -115,6 +96,7 @@ fn failure(s: &Session, n: &Negotiation) -> Option<PassiveFailure> {
 #[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+    use crate::model::Outcome;
     use crate::report::ladder::tests::sessions;
 
     /// lftp's own fallback, captured (fixtures/pasv-lftp-fallback): session 0's passive
@@ -159,17 +141,6 @@ mod tests {
         }
         assert_eq!((full.last.len(), full.dropped), (MAX_PAIRS, 3));
         assert!(full.order.len() <= 2 * MAX_PAIRS);
-    }
-
-    #[test]
-    fn refused_ports_then_a_passive_transfer_fell_back_to_passive() {
-        // Eight PORTs refused with 500, then a PASV whose LIST worked (frame 25).
-        let mut s = sessions("crafted/port-refused-repeatedly.pcap").remove(0);
-        let (first, pasv) = (s.negotiations[0].clone(), s.negotiations[8].clone());
-        assert_eq!(to_passive(&s, &first), Some(25));
-        assert_eq!(to_passive(&s, &pasv), None, "the passive negotiation itself");
-        s.negotiations[8].data.transfer = Some(Verdict::Failed(Failure::NoDataConnection));
-        assert_eq!(to_passive(&s, &first), None, "its transfer failed: no fallback that worked");
     }
 
     #[test]

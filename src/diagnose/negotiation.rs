@@ -176,7 +176,7 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
     // Active mode failed, and the client carried the transfer in passive mode next: the session
     // worked, the failed attempts are a warning (their fix stays: clients without the fallback
     // fail).
-    if super::fallback::to_passive(s, n).is_some() {
+    if transfer::fell_back_to_passive(s, n).is_some() {
         for f in out.get_mut(first..).unwrap_or_default() {
             if f.severity == Severity::Error {
                 f.severity = Severity::Warning;
@@ -441,7 +441,7 @@ fn private_leak(
         n.data.earlier_attempts.first().map(|c| Tried { server: c.server, syn_frame: c.syn_frame, syns: c.syns, outcome: c.outcome });
     // Tried, failed, and yet completed: the try that carried the transfer is not in the capture.
     let elsewhere = n.data.completed().filter(|_| tried.is_some() && outcome == Outcome::Unknown);
-    let to_passive = super::fallback::to_passive(s, n);
+    let to_passive = transfer::fell_back_to_passive(s, n);
     let (consequence, severity) = match (n.mode, outcome, elsewhere) {
         // The client did not use the leaked address: what failed is the way to the control
         // address's port, told by data_connection_failed. The leak stays a warning beside it.

@@ -530,6 +530,34 @@ fn address_rows() -> Vec<Row> {
             vec![want(DataConnectionFailed, Error, &[10, 12, 13], &[USE_PASSIVE, "AllowActiveData"])],
         ),
         row(
+            "active to a public client refused, then passive mode carried the transfer: the client fell back, a warning",
+            negotiating(
+                session(PUBLIC_CLIENT, SERVER),
+                vec![
+                    active("198.51.100.7:50000").connected("203.0.113.5:20", "198.51.100.7:50000", Refused),
+                    passive("203.0.113.5:50000")
+                        .connected("198.51.100.7:40001", "203.0.113.5:50000", Established)
+                        .transfer("LIST", 226, "Transfer complete.")
+                        .with(|n| n.frame = 20),
+                ],
+            ),
+            vec![want(DataConnectionFailed, Warning, &[10, 12, 13], &[USE_PASSIVE, "AllowActiveData"])],
+        ),
+        row(
+            "passive refused earlier (diagnose::fallback), then a private PORT: fix passive mode first, not 'use passive mode'",
+            {
+                let mut s =
+                    negotiating(base(), vec![active("192.168.1.10:50000").connected("203.0.113.5:20", "192.168.1.10:50000", Unanswered)]);
+                s.passive_failed_first =
+                    Some(crate::model::PassiveFailure { session: 0, frame: 5, time: Timestamp(5), session_ended: Timestamp(6) });
+                s
+            },
+            vec![
+                want(PrivateAddressLeak, Error, &[10, 12], &["FixPassiveFirst", CLIENT_HELPER]),
+                want(DataConnectionFailed, Error, &[10, 12], &["FixPassiveFirst", CLIENT_HELPER]).caused_by(0),
+            ],
+        ),
+        row(
             "passive to the server itself, refused: nothing listens, the failure is the problem",
             negotiating(base(), vec![passive("203.0.113.5:50000").connected(DATA_CLIENT, "203.0.113.5:50000", Refused)]),
             vec![want(DataConnectionFailed, Error, &[11, 12, 13], &[FORWARD, ALLOW, SERVER_RANGE])],
@@ -610,6 +638,21 @@ fn rejection_rows() -> Vec<Row> {
                 })],
             ),
             vec![want(DataCommandRejected, Error, &[11, 10], &[USE_PASSIVE, "KeepAntiBounce"])],
+        ),
+        row(
+            "PORT refused, then the client's next negotiation, passive, carried the transfer: it fell back, a warning",
+            negotiating(
+                public(),
+                vec![
+                    active("198.51.100.7:50000").with(|n| {
+                        n.reply_code = Some(500);
+                        n.reply_text = Some("Illegal PORT command.".into());
+                        n.data.outcome = Rejected;
+                    }),
+                    worked().transfer("LIST", 226, "Transfer complete.").with(|n| n.frame = 20),
+                ],
+            ),
+            vec![want(DataCommandRejected, Warning, &[11, 10], &[USE_PASSIVE, "KeepAntiBounce"])],
         ),
         row(
             "the data connection came from another address than the control's",
@@ -884,8 +927,9 @@ fn all_kinds_and_severities() -> Vec<(FindingKind, Severity)> {
         match k {
             PrivateAddressLeak => &[Warning, Error],
             AddressMismatch => &[Info, Error],
-            DataConnectionFailed => &[Error],
-            DataCommandRejected => &[Error],
+            // A warning when the client fell back to passive mode, which carried the transfer.
+            DataConnectionFailed => &[Warning, Error],
+            DataCommandRejected => &[Warning, Error],
             BounceAttempt => &[Warning],
             ControlChannelEncrypted => &[Info, Error],
             AlgRewrite => &[Info],

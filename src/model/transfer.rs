@@ -1,7 +1,7 @@
 //! The verdict of one transfer: did the file (or the listing) cross, and if not, why not. A
 //! transfer is a transfer command (RETR, STOR, STOU, APPE, LIST, NLST, MLSD) with the
 //! negotiation before it, or a negotiation whose data connection the client tried and lost or
-//! gave up on. This is the one definition: the session record carries each transfer's verdict,
+//! gave up on (unless the client then fell back to passive mode, whose negotiation carried it). This is the one definition: the session record carries each transfer's verdict,
 //! diagnosis words a failed one as a finding, and every count ("N transfer(s): M ok, K failed",
 //! per session, per capture, per server) adds up [`Verdict`]s with [`Transfers`].
 //!
@@ -74,6 +74,11 @@ impl Verdict {
     /// (a negotiation refused, or one the client never meant to use).
     pub fn of(s: &Session, n: &Negotiation) -> Option<Verdict> {
         let d = &n.data;
+        // A try in active mode the client gave up for passive mode: the transfer is the
+        // passive negotiation's, as a retry's is the negotiation it retried.
+        if fell_back_to_passive(s, n).is_some() {
+            return None;
+        }
         let asked = d.command.is_some() || d.command_frame.is_some() || d.reply_code.is_some();
         let gave_up = gave_up(s, n);
         if !asked && !d.outcome.is_failure() && !gave_up {
@@ -105,6 +110,27 @@ impl Verdict {
             _ => None,
         }
     }
+}
+
+/// Active negotiation `n` of `s` failed before any transfer command (refused, or its data
+/// connection failed), and the client's next negotiation that is not such a failure is passive
+/// and carried the transfer: the client fell back to passive mode (FileZilla's "fall back to
+/// the other transfer mode", a script's retry). The frame of that passive negotiation. The
+/// session worked: diagnosis makes the failed tries' findings warnings (diagnose::negotiation).
+pub fn fell_back_to_passive(s: &Session, n: &Negotiation) -> Option<u64> {
+    let failed_early = |m: &Negotiation| {
+        let d = &m.data;
+        m.mode == Mode::Active
+            && (d.outcome.is_failure() || d.outcome == Outcome::Rejected)
+            && d.command.is_none()
+            && d.command_frame.is_none()
+            && d.reply_code.is_none()
+    };
+    if !failed_early(n) {
+        return None;
+    }
+    let next = s.negotiations.iter().filter(|m| m.frame > n.frame).find(|m| !failed_early(m))?;
+    (next.mode == Mode::Passive && Verdict::of(s, next) == Some(Verdict::Ok)).then_some(next.frame)
 }
 
 /// Writes each transfer's verdict into a settled session's record.
@@ -211,6 +237,28 @@ impl fmt::Display for Transfers {
 #[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+    use crate::report::ladder::tests::sessions;
+
+    #[test]
+    fn refused_ports_then_a_passive_transfer_fell_back_to_passive() {
+        // Eight PORTs refused with 500, then a PASV whose LIST worked (frame 25).
+        let mut s = sessions("crafted/port-refused-repeatedly.pcap").remove(0);
+        let (first, pasv) = (s.negotiations[0].clone(), s.negotiations[8].clone());
+        assert_eq!(fell_back_to_passive(&s, &first), Some(25));
+        assert_eq!(fell_back_to_passive(&s, &pasv), None, "the passive negotiation itself");
+        assert_eq!(s.negotiations.iter().filter(|n| n.data.transfer.is_some()).count(), 1, "one transfer: the passive one");
+        // The server's connections to the PORTs refused instead (a firewall before the client):
+        // each would be a failed transfer of its own, yet the client fell back to passive mode.
+        let mut refused = s.clone();
+        for n in refused.negotiations.iter_mut().take(8) {
+            n.data.outcome = Outcome::Refused;
+        }
+        judge(&mut refused);
+        let t = Transfers::of(&refused);
+        assert_eq!((t.total, t.ok, t.failed), (1, 1, 0), "one transfer, carried in passive mode");
+        s.negotiations[8].data.reply_code = Some(550);
+        assert_eq!(fell_back_to_passive(&s, &first), None, "its transfer failed: no fallback that worked");
+    }
 
     #[test]
     fn counts_add_up_and_read_as_the_summary_line() {
