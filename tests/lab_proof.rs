@@ -136,6 +136,12 @@ fn cases() -> Vec<Case> {
             not_applied: vec![("fix_passive_first", "points at the server's block, applied here"), OR_HELPER],
             ..leak("pasv-lftp-fallback")
         },
+        // The same from a public address: active mode worked after the fallback; the note's fix
+        // points at the server's block.
+        Case {
+            not_applied: vec![("fix_passive_first", "points at the server's block, applied here")],
+            ..leak("pasv-lftp-fallback-public")
+        },
         // A public server whose firewall drops the passive range inbound.
         Case {
             scenario: "pasv-firewall-dropped",

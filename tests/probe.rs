@@ -251,6 +251,9 @@ const PASSIVE_HERE: (&str, &str) =
     ("use_passive_mode", "passive mode works in the same probe (PASV, EPSV): the client's switch needs no rerun");
 const HELPER_ELSEWHERE: (&str, &str) = ("client_router_helper", "the prober's own NAT: applied and proven in the active-nat case");
 const NOT_NAT: (&str, &str) = ("allow_passive_range", "for a server that has the public address itself; this one is behind NAT");
+/// The probe tries passive mode before active mode: where passive failed, its active attempts
+/// are told to fix passive mode first (diagnose::fallback), which is the forward applied here.
+const PASSIVE_FIRST: (&str, &str) = ("fix_passive_first", "points at the passive setup: the router's forward applied here is it");
 
 /// Every fix the probe printed is applied in the case (`applied`) or named with its reason.
 fn accounted(case: &str, doc: &Value, applied: &[&str], not_applied: &[(&str, &str)]) {
@@ -282,7 +285,7 @@ fn every_printed_fix_of_a_failing_mode_makes_it_work_in_the_lab() {
         assert_eq!(verdict(&doc, "PASV")["verdict"], "fails", "{case}");
         let lines: Vec<String> =
             fix_lines(&doc, "forward_passive_range").iter().map(|l| l.replace("<server LAN IP>", "10.0.0.20")).collect();
-        accounted(case, &doc, &["forward_passive_range"], &[NOT_NAT, PASSIVE_HERE, HELPER_ELSEWHERE]);
+        accounted(case, &doc, &["forward_passive_range"], &[NOT_NAT, PASSIVE_HERE, PASSIVE_FIRST, HELPER_ELSEWHERE]);
         let router = lab.fix_file(&format!("{case}-router.fix"), &lines);
         let (fixed, _) = lab.probe(case, &[("ROUTER_FIX_FILE", &router)], None, &[]);
         for mode in ["PASV", "EPSV"] {

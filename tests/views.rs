@@ -213,6 +213,25 @@ fn views() -> Vec<View> {
             &["use_passive_mode"],
         ),
         v(
+            &["pasv-lftp-fallback-public/client.pcap"],
+            "the same lftp from a public address ('from the office'): passive refused, then active mode works (an info, \
+             fell_back_to_active, tests below); the fix is still the server's passive setup",
+            1,
+            &["passive_port_refused", "server_nat_private_address"],
+            0,
+            &[("server_passive_settings", &["pasv_address=198.51.100.2"]), ("forward_passive_range", &["--to-destination 10.0.0.20"])],
+            &["use_passive_mode", "client_router_helper"],
+        ),
+        v(
+            &["pasv-lftp-fallback-public/server.pcap"],
+            "the same from the server's LAN: the passive connection never came, then the server's active one went out",
+            1,
+            &["server_nat_private_address"],
+            0,
+            &[("forward_passive_range", &["--to-destination 10.0.0.20"])],
+            &["use_passive_mode", "client_router_helper"],
+        ),
+        v(
             &["pasv-lftp-fallback/server.pcap"],
             "the same from the server's LAN: the passive connection never came, the client gave up, then its PORT",
             1,
@@ -684,4 +703,33 @@ fn the_matrix_covers_every_lab_capture() {
         .collect();
     let missing: Vec<&&str> = lab.iter().filter(|f| !in_matrix.contains(**f)).collect();
     assert!(missing.is_empty(), "lab captures without a row: {missing:?}");
+}
+
+/// "It works from the office": lftp from a public address fell back to active mode after its
+/// passive connection was refused, and the listing crossed. The session that worked says so in
+/// an info, whose fix is the server's passive mode, at both capture points.
+#[test]
+fn a_fallback_to_active_that_worked_is_a_note_pointing_at_passive_mode() {
+    for file in ["pasv-lftp-fallback-public/client.pcap", "pasv-lftp-fallback-public/server.pcap"] {
+        let path = common::root().join("fixtures").join(file);
+        let out = Command::new(env!("CARGO_BIN_EXE_ftpscope")).arg("analyze").arg("--json").arg(&path).output().unwrap();
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let sessions = doc["sessions"].as_array().unwrap();
+        assert_eq!(sessions.len(), 2, "{file}");
+        // Where passive mode failed: the refused SYN at the client; at the server, which never
+        // saw it, the 227.
+        let pasv = &sessions[0]["negotiations"][0];
+        let failed_frame = pasv["data"]["connection"]["syn_frame"].as_u64().or(pasv["reply_frame"].as_u64());
+        let notes: Vec<&Value> = sessions[1]["findings"].as_array().unwrap().iter().collect();
+        assert_eq!(notes.len(), 1, "{file}: {notes:#?}");
+        let note = notes[0];
+        assert_eq!((note["kind"].as_str(), note["severity"].as_str()), (Some("fell_back_to_active"), Some("info")), "{file}");
+        assert_eq!(
+            (note["details"]["failed_session"].as_u64(), note["details"]["failed_frame"].as_u64()),
+            (Some(0), failed_frame),
+            "{file}"
+        );
+        assert_eq!(note["fix"][0]["action"], "fix_passive_first", "{file}");
+        assert_eq!(sessions[1]["negotiations"][0]["data"]["outcome"], "established", "{file}");
+    }
 }

@@ -8,8 +8,8 @@ use super::Context;
 use crate::model::finding::group;
 use crate::model::finding::Intended;
 use crate::model::finding::{
-    AsciiBinary, Bounce, Failed, Leak, Mismatch, NotSeen, OutsideRange, Rejected, RewriteSeen, TransferFailed, TransferIncomplete,
-    UnexpectedPublic, Unparsable,
+    AsciiBinary, Bounce, Failed, FellBack, Leak, Mismatch, NotSeen, OutsideRange, Rejected, RewriteSeen, TransferFailed,
+    TransferIncomplete, UnexpectedPublic, Unparsable,
 };
 use crate::model::transfer::{self, Failure, Verdict};
 use crate::model::transfer_record::Partial;
@@ -184,8 +184,19 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
         }
     }
     // A client that fell back to active mode had already taken "use passive mode": what to fix
-    // is the passive failure before it (diagnose::fallback).
-    if let Some(p) = s.passive_failed_first.filter(|p| n.mode == Mode::Active && p.frame < n.frame) {
+    // is the passive failure before it (diagnose::fallback). Where its first active data
+    // connection worked, that is worth a note: passive mode is still broken for others.
+    let fell_back = s.passive_failed_first.filter(|p| n.mode == Mode::Active && p.frame < n.frame);
+    let first_active = s.negotiations.iter().find(|m| m.mode == Mode::Active).map(|m| m.frame) == Some(n.frame);
+    if let (Some(p), true, Some(c)) = (fell_back, first_active, n.data.connection.as_ref().filter(|_| outcome == Outcome::Established)) {
+        let text = Text::FellBack(FellBack { failed: p, command: n.command, reached: c.server });
+        let details = Details::FellBack { failed_session: p.session, failed_frame: p.frame };
+        out.push(Finding {
+            fix: vec![Fix::FixPassiveFirst { session: p.session, frame: p.frame }],
+            ..Finding::new(FindingKind::FellBackToActive, Severity::Info, s.id, vec![n.frame, c.syn_frame], text, details)
+        });
+    }
+    if let Some(p) = fell_back {
         for fix in out.get_mut(first..).unwrap_or_default().iter_mut().flat_map(|f| f.fix.iter_mut()) {
             if *fix == Fix::UsePassiveMode {
                 *fix = Fix::FixPassiveFirst { session: p.session, frame: p.frame };

@@ -558,6 +558,19 @@ fn address_rows() -> Vec<Row> {
             ],
         ),
         row(
+            "passive failed earlier (diagnose::fallback), then active mode to a public client worked: a note, the fix is passive mode",
+            {
+                let mut s = negotiating(
+                    session(PUBLIC_CLIENT, SERVER),
+                    vec![active("198.51.100.7:50000").connected("203.0.113.5:20", "198.51.100.7:50000", Established)],
+                );
+                s.passive_failed_first =
+                    Some(crate::model::PassiveFailure { session: 0, frame: 5, time: Timestamp(5), session_ended: Timestamp(6) });
+                s
+            },
+            vec![want(FellBackToActive, Info, &[10, 12], &["FixPassiveFirst"])],
+        ),
+        row(
             "passive to the server itself, refused: nothing listens, the failure is the problem",
             negotiating(base(), vec![passive("203.0.113.5:50000").connected(DATA_CLIENT, "203.0.113.5:50000", Refused)]),
             vec![want(DataConnectionFailed, Error, &[11, 12, 13], &[FORWARD, ALLOW, SERVER_RANGE])],
@@ -947,6 +960,7 @@ fn all_kinds_and_severities() -> Vec<(FindingKind, Severity)> {
             OneDirectionCaptured => &[Info],
             TransferFailed | TransferIncomplete => &[Error],
             AsciiModeBinary => &[Warning],
+            FellBackToActive => &[Info],
             // Outside any session (diagnose::unclaimed, tested there), not from a record.
             ControlConnectionFailed | DataWithoutControl => &[],
             LoginFailed => &[Warning, Error],
@@ -982,6 +996,7 @@ fn all_kinds_and_severities() -> Vec<(FindingKind, Severity)> {
         ServiceRefused,
         TlsRequired,
         PasswordGuessing,
+        FellBackToActive,
     ];
     kinds.into_iter().flat_map(|k| severities(k).iter().map(move |&s| (k, s))).collect()
 }

@@ -68,6 +68,9 @@ pub enum FindingKind {
     TransferIncomplete,
     /// A TYPE A (ASCII) transfer whose bytes are not text: a binary file in ASCII mode.
     AsciiModeBinary,
+    /// The client's passive data connection to this server had failed; it fell back to active
+    /// mode (diagnose::fallback), and here active mode worked.
+    FellBackToActive,
 }
 
 impl FindingKind {
@@ -98,6 +101,7 @@ impl FindingKind {
             FindingKind::TlsRequired => "tls_required",
             FindingKind::PasswordGuessing => "password_guessing",
             FindingKind::TransferIncomplete => "transfer_incomplete",
+            FindingKind::FellBackToActive => "fell_back_to_active",
             FindingKind::AsciiModeBinary => "ascii_mode_binary",
         }
     }
@@ -238,6 +242,7 @@ pub enum Text {
     Guessing(Guessing),
     TransferIncomplete(TransferIncomplete),
     AsciiBinary(AsciiBinary),
+    FellBack(FellBack),
 }
 
 /// login_failed: why, and whether a later try in the same session got in (a typo); the user,
@@ -421,6 +426,15 @@ pub struct UnexpectedControlPort {
 pub struct OneDirection {
     pub captured: Directions,
     pub negotiations: usize,
+}
+
+/// fell_back_to_active: where passive mode failed, and where the server's connection in
+/// active mode went.
+#[derive(Debug, Clone, Copy)]
+pub struct FellBack {
+    pub failed: super::PassiveFailure,
+    pub command: NegotiationCommand,
+    pub reached: SocketAddr,
 }
 
 /// alg_rewrite across the two copies of one control connection on both sides of a NAT router.
@@ -706,6 +720,8 @@ pub enum Details {
     },
     /// one_direction_captured
     OneDirection { captured_directions: Directions },
+    /// fell_back_to_active: the session and frame where passive mode failed
+    FellBack { failed_session: u32, failed_frame: u64 },
     /// capture_drops: libpcap's counters at the end of a live capture
     Drops { received: u64, dropped: u64, interface_dropped: u64 },
     /// control_connection_failed

@@ -26,6 +26,7 @@ pub mod data_command_rejected;
 pub mod data_connection_failed;
 pub mod data_connection_not_seen;
 pub mod data_without_control;
+pub mod fell_back_to_active;
 pub mod login_failed;
 pub mod malformed;
 pub mod nonstandard_control_port;
@@ -93,6 +94,7 @@ pub fn words(text: &Text) -> &dyn Words {
         Text::Guessing(t) => t,
         Text::TransferIncomplete(t) => t,
         Text::AsciiBinary(t) => t,
+        Text::FellBack(t) => t,
     }
 }
 
