@@ -46,8 +46,9 @@ pub fn session_findings(s: &Session, cx: &Context) -> Vec<Finding> {
     let mut found = Vec::new();
     session::findings(s, cx, &setup, &mut found);
     login::findings(s, &mut found);
-    for n in &s.negotiations {
-        negotiation::findings(s, n, cx, &setup, &mut found);
+    let fell_back = crate::model::transfer::fallbacks_to_passive(&s.negotiations, |_, n| n.data.transfer);
+    for (n, to_passive) in s.negotiations.iter().zip(fell_back) {
+        negotiation::findings(s, n, to_passive, cx, &setup, &mut found);
     }
     login::not_logged_in(&mut found);
     // The session proves its own control connection went through: no rule for that port.

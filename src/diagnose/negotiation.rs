@@ -19,7 +19,9 @@ use crate::model::{
 };
 use std::net::{IpAddr, SocketAddr};
 
-pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &ServerSetup, out: &mut Vec<Finding>) {
+/// `to_passive`: the frame of the passive negotiation this failed active one fell back to
+/// (model::transfer::fallbacks_to_passive).
+pub(super) fn findings(s: &Session, n: &Negotiation, to_passive: Option<u64>, cx: &Context, setup: &ServerSetup, out: &mut Vec<Finding>) {
     let (sender, peer) = match n.mode {
         Mode::Passive => (s.server.ip(), s.client.ip()),
         Mode::Active => (s.client.ip(), s.server.ip()),
@@ -68,7 +70,7 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
             if !(n.mode == Mode::Passive && ignored_advertised(n, adv)) {
                 cause = Some(out.len());
             }
-            private_leak(s, n, adv, side, setup, &frames, out);
+            private_leak(s, n, adv, setup, &frames, to_passive, out);
         } else if adv.ip() != sender && !same_address_v4_mapped(adv.ip(), sender) {
             cause = Some(out.len());
             match n.mode {
@@ -176,7 +178,7 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
     // Active mode failed, and the client carried the transfer in passive mode next: the session
     // worked, the failed attempts are a warning (their fix stays: clients without the fallback
     // fail).
-    if transfer::fell_back_to_passive(s, n).is_some() {
+    if to_passive.is_some() {
         for f in out.get_mut(first..).unwrap_or_default() {
             if f.severity == Severity::Error {
                 f.severity = Severity::Warning;
@@ -187,8 +189,10 @@ pub(super) fn findings(s: &Session, n: &Negotiation, cx: &Context, setup: &Serve
     // is the passive failure before it (diagnose::fallback). Where its first active data
     // connection worked, that is worth a note: passive mode is still broken for others.
     let fell_back = s.passive_failed_first.filter(|p| n.mode == Mode::Active && p.frame < n.frame);
-    let first_active = s.negotiations.iter().find(|m| m.mode == Mode::Active).map(|m| m.frame) == Some(n.frame);
-    if let (Some(p), true, Some(c)) = (fell_back, first_active, n.data.connection.as_ref().filter(|_| outcome == Outcome::Established)) {
+    let worked = n.data.connection.as_ref().filter(|_| outcome == Outcome::Established);
+    // The session's first active negotiation: looked for only where the note could apply.
+    let first_active = || s.negotiations.iter().find(|m| m.mode == Mode::Active).map(|m| m.frame) == Some(n.frame);
+    if let (Some(p), Some(c)) = (fell_back, worked.filter(|_| fell_back.is_some() && first_active())) {
         let text = Text::FellBack(FellBack { failed: p, command: n.command, reached: c.server });
         let details = Details::FellBack { failed_session: p.session, failed_frame: p.frame };
         out.push(Finding {
@@ -439,11 +443,12 @@ fn private_leak(
     s: &Session,
     n: &Negotiation,
     adv: SocketAddr,
-    side: &'static str,
     setup: &ServerSetup,
     frames: &[u64],
+    to_passive: Option<u64>,
     out: &mut Vec<Finding>,
 ) {
+    let side = if n.mode == Mode::Passive { "server" } else { "client" };
     let class = classify(adv.ip());
     let outcome = n.data.outcome;
     let went_to_advertised = n.data.connection.as_ref().is_some_and(|c| c.server == adv);
@@ -452,7 +457,6 @@ fn private_leak(
         n.data.earlier_attempts.first().map(|c| Tried { server: c.server, syn_frame: c.syn_frame, syns: c.syns, outcome: c.outcome });
     // Tried, failed, and yet completed: the try that carried the transfer is not in the capture.
     let elsewhere = n.data.completed().filter(|_| tried.is_some() && outcome == Outcome::Unknown);
-    let to_passive = transfer::fell_back_to_passive(s, n);
     let (consequence, severity) = match (n.mode, outcome, elsewhere) {
         // The client did not use the leaked address: what failed is the way to the control
         // address's port, told by data_connection_failed. The leak stays a warning beside it.

@@ -1,9 +1,10 @@
 //! The verdict of one transfer: did the file (or the listing) cross, and if not, why not. A
 //! transfer is a transfer command (RETR, STOR, STOU, APPE, LIST, NLST, MLSD) with the
 //! negotiation before it, or a negotiation whose data connection the client tried and lost or
-//! gave up on (unless the client then fell back to passive mode, whose negotiation carried it). This is the one definition: the session record carries each transfer's verdict,
-//! diagnosis words a failed one as a finding, and every count ("N transfer(s): M ok, K failed",
-//! per session, per capture, per server) adds up [`Verdict`]s with [`Transfers`].
+//! gave up on (unless the client then fell back to passive mode, whose negotiation carried it).
+//! This is the one definition: the session record carries each transfer's verdict, diagnosis
+//! words a failed one as a finding, and every count ("N transfer(s): M ok, K failed", per
+//! session, per capture, per server) adds up [`Verdict`]s with [`Transfers`].
 //!
 //! Owns the rule from a settled session's values to a verdict. Must not word a failure (the
 //! transfer_failed kind does, in problems/) nor decide severities (diagnose does).
@@ -74,11 +75,6 @@ impl Verdict {
     /// (a negotiation refused, or one the client never meant to use).
     pub fn of(s: &Session, n: &Negotiation) -> Option<Verdict> {
         let d = &n.data;
-        // A try in active mode the client gave up for passive mode: the transfer is the
-        // passive negotiation's, as a retry's is the negotiation it retried.
-        if fell_back_to_passive(s, n).is_some() {
-            return None;
-        }
         let asked = d.command.is_some() || d.command_frame.is_some() || d.reply_code.is_some();
         let gave_up = gave_up(s, n);
         if !asked && !d.outcome.is_failure() && !gave_up {
@@ -112,12 +108,15 @@ impl Verdict {
     }
 }
 
-/// Active negotiation `n` of `s` failed before any transfer command (refused, or its data
+/// For each negotiation, in order: the frame of the passive negotiation it fell back to, if
+/// any. An active negotiation failed before any transfer command (refused, or its data
 /// connection failed), and the client's next negotiation that is not such a failure is passive
-/// and carried the transfer: the client fell back to passive mode (FileZilla's "fall back to
-/// the other transfer mode", a script's retry). The frame of that passive negotiation. The
-/// session worked: diagnosis makes the failed tries' findings warnings (diagnose::negotiation).
-pub fn fell_back_to_passive(s: &Session, n: &Negotiation) -> Option<u64> {
+/// and carried the transfer (`verdict` of it ok): the client fell back to passive mode
+/// (FileZilla's "fall back to the other transfer mode", a script's retry). The session worked:
+/// the failed tries are no transfers of their own ([`judge`]) and their findings are warnings
+/// (diagnose::negotiation). One pass from the end: a run of thousands of refused PORTs costs
+/// what it holds.
+pub fn fallbacks_to_passive(negotiations: &[Negotiation], verdict: impl Fn(usize, &Negotiation) -> Option<Verdict>) -> Vec<Option<u64>> {
     let failed_early = |m: &Negotiation| {
         let d = &m.data;
         m.mode == Mode::Active
@@ -126,16 +125,31 @@ pub fn fell_back_to_passive(s: &Session, n: &Negotiation) -> Option<u64> {
             && d.command_frame.is_none()
             && d.reply_code.is_none()
     };
-    if !failed_early(n) {
-        return None;
+    let mut to = vec![None; negotiations.len()];
+    // The frame of the next negotiation that is not a failed active try, when it is passive
+    // and carried its transfer.
+    let mut carrier = None;
+    for (i, (n, slot)) in negotiations.iter().zip(to.iter_mut()).enumerate().rev() {
+        if failed_early(n) {
+            *slot = carrier;
+        } else {
+            carrier = (n.mode == Mode::Passive && verdict(i, n) == Some(Verdict::Ok)).then_some(n.frame);
+        }
     }
-    let next = s.negotiations.iter().filter(|m| m.frame > n.frame).find(|m| !failed_early(m))?;
-    (next.mode == Mode::Passive && Verdict::of(s, next) == Some(Verdict::Ok)).then_some(next.frame)
+    to
 }
 
 /// Writes each transfer's verdict into a settled session's record.
 pub fn judge(s: &mut Session) {
-    let verdicts: Vec<Option<Verdict>> = s.negotiations.iter().map(|n| Verdict::of(s, n)).collect();
+    let mut verdicts: Vec<Option<Verdict>> = s.negotiations.iter().map(|n| Verdict::of(s, n)).collect();
+    // A try in active mode the client gave up for passive mode: the transfer is the passive
+    // negotiation's, as a retry's is the negotiation it retried.
+    let fell_back = fallbacks_to_passive(&s.negotiations, |i, _| verdicts.get(i).copied().flatten());
+    for (v, to) in verdicts.iter_mut().zip(fell_back) {
+        if to.is_some() {
+            *v = None;
+        }
+    }
     let capture_ended = s.end == EndReason::CaptureEnd;
     let announces_rest = s.software == Software::ProFtpd;
     for (n, verdict) in s.negotiations.iter_mut().zip(verdicts) {
@@ -243,9 +257,10 @@ mod tests {
     fn refused_ports_then_a_passive_transfer_fell_back_to_passive() {
         // Eight PORTs refused with 500, then a PASV whose LIST worked (frame 25).
         let mut s = sessions("crafted/port-refused-repeatedly.pcap").remove(0);
-        let (first, pasv) = (s.negotiations[0].clone(), s.negotiations[8].clone());
-        assert_eq!(fell_back_to_passive(&s, &first), Some(25));
-        assert_eq!(fell_back_to_passive(&s, &pasv), None, "the passive negotiation itself");
+        let judged = |s: &Session| fallbacks_to_passive(&s.negotiations, |_, n| n.data.transfer);
+        let to = judged(&s);
+        assert_eq!(to[..8], [Some(25); 8]);
+        assert_eq!(to[8], None, "the passive negotiation itself");
         assert_eq!(s.negotiations.iter().filter(|n| n.data.transfer.is_some()).count(), 1, "one transfer: the passive one");
         // The server's connections to the PORTs refused instead (a firewall before the client):
         // each would be a failed transfer of its own, yet the client fell back to passive mode.
@@ -257,7 +272,17 @@ mod tests {
         let t = Transfers::of(&refused);
         assert_eq!((t.total, t.ok, t.failed), (1, 1, 0), "one transfer, carried in passive mode");
         s.negotiations[8].data.reply_code = Some(550);
-        assert_eq!(fell_back_to_passive(&s, &first), None, "its transfer failed: no fallback that worked");
+        judge(&mut s);
+        assert_eq!(judged(&s), [None; 9], "its transfer failed: no fallback that worked");
+        // A run of 10,000 refused PORTs (the per-session bound) is one pass.
+        let mut flood = refused.clone();
+        let port = flood.negotiations[0].clone();
+        flood.negotiations = (0..10_000u64)
+            .map(|i| Negotiation { frame: i, ..port.clone() })
+            .chain([Negotiation { frame: 20_000, ..flood.negotiations[8].clone() }])
+            .collect();
+        judge(&mut flood);
+        assert_eq!(Transfers::of(&flood).total, 1);
     }
 
     #[test]
