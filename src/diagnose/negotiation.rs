@@ -26,7 +26,7 @@ pub(super) fn findings(s: &Session, n: &Negotiation, to_passive: Option<u64>, cx
         Mode::Passive => (s.server.ip(), s.client.ip()),
         Mode::Active => (s.client.ip(), s.server.ip()),
     };
-    let side = if n.mode == Mode::Passive { "server" } else { "client" };
+    let side = side(n.mode);
     let evidence_frame = n.evidence_frame();
     let mut frames = vec![evidence_frame];
     frames.extend(n.data.earlier_attempts.iter().map(|c| c.syn_frame));
@@ -190,15 +190,16 @@ pub(super) fn findings(s: &Session, n: &Negotiation, to_passive: Option<u64>, cx
     // connection worked, that is worth a note: passive mode is still broken for others.
     let fell_back = s.passive_failed_first.filter(|p| n.mode == Mode::Active && p.frame < n.frame);
     let worked = n.data.connection.as_ref().filter(|_| outcome == Outcome::Established);
-    // The session's first active negotiation: looked for only where the note could apply.
-    let first_active = || s.negotiations.iter().find(|m| m.mode == Mode::Active).map(|m| m.frame) == Some(n.frame);
-    if let (Some(p), Some(c)) = (fell_back, worked.filter(|_| fell_back.is_some() && first_active())) {
-        let text = Text::FellBack(FellBack { failed: p, command: n.command, reached: c.server });
-        let details = Details::FellBack { failed_session: p.session, failed_frame: p.frame };
-        out.push(Finding {
-            fix: vec![Fix::FixPassiveFirst { session: p.session, frame: p.frame }],
-            ..Finding::new(FindingKind::FellBackToActive, Severity::Info, s.id, vec![n.frame, c.syn_frame], text, details)
-        });
+    if let (Some(p), Some(c)) = (fell_back, worked) {
+        // Once, on the session's first active negotiation.
+        if s.negotiations.iter().find(|m| m.mode == Mode::Active).map(|m| m.frame) == Some(n.frame) {
+            let text = Text::FellBack(FellBack { failed: p, command: n.command, reached: c.server });
+            let details = Details::FellBack { failed_session: p.session, failed_frame: p.frame };
+            out.push(Finding {
+                fix: vec![Fix::FixPassiveFirst { session: p.session, frame: p.frame }],
+                ..Finding::new(FindingKind::FellBackToActive, Severity::Info, s.id, vec![n.frame, c.syn_frame], text, details)
+            });
+        }
     }
     if let Some(p) = fell_back {
         for fix in out.get_mut(first..).unwrap_or_default().iter_mut().flat_map(|f| f.fix.iter_mut()) {
@@ -206,6 +207,14 @@ pub(super) fn findings(s: &Session, n: &Negotiation, to_passive: Option<u64>, cx
                 *fix = Fix::FixPassiveFirst { session: p.session, frame: p.frame };
             }
         }
+    }
+}
+
+/// The side a negotiation's address comes from: the server in passive mode, the client in active.
+fn side(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Passive => "server",
+        Mode::Active => "client",
     }
 }
 
@@ -448,7 +457,7 @@ fn private_leak(
     to_passive: Option<u64>,
     out: &mut Vec<Finding>,
 ) {
-    let side = if n.mode == Mode::Passive { "server" } else { "client" };
+    let side = side(n.mode);
     let class = classify(adv.ip());
     let outcome = n.data.outcome;
     let went_to_advertised = n.data.connection.as_ref().is_some_and(|c| c.server == adv);
