@@ -157,7 +157,7 @@ pub(super) fn findings(s: &Session, n: &Negotiation, to_passive: Option<u64>, cx
             also: Vec::new(),
             severity: Severity::Error,
             session: s.id,
-            frames: frame.into_iter().chain([n.frame]).collect(),
+            frames: [n.frame].into_iter().chain(frame).collect(),
             text: Text::Rejected(Rejected { code, advice, command: n.command, client: s.client.ip() }),
             fix,
             details: Details::Rejected { code, text, command: n.data.command.clone() },

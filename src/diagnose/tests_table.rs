@@ -422,7 +422,7 @@ fn leak_rows() -> Vec<Row> {
             ),
             vec![
                 want(PrivateAddressLeak, Error, &[11, 15], leak_fix),
-                want(DataCommandRejected, Error, &[15, 10], &[FORWARD]).caused_by(0),
+                want(DataCommandRejected, Error, &[10, 15], &[FORWARD]).caused_by(0),
             ],
         ),
         row(
@@ -431,7 +431,7 @@ fn leak_rows() -> Vec<Row> {
                 base(),
                 vec![passive(leaked).transfer("RETR f", 426, "Failure writing network stream.").with(|n| n.data.outcome = Unknown)],
             ),
-            vec![want(PrivateAddressLeak, Error, &[11, 15], leak_fix), want(DataCommandRejected, Error, &[15, 10], &[]).caused_by(0)],
+            vec![want(PrivateAddressLeak, Error, &[11, 15], leak_fix), want(DataCommandRejected, Error, &[10, 15], &[]).caused_by(0)],
         ),
         row(
             "active leak rewritten by the client's router: the rewrite is its consequence",
@@ -583,7 +583,7 @@ fn address_rows() -> Vec<Row> {
         row(
             "PORT that cannot be read",
             negotiating(base(), vec![negotiation(NegotiationCommand::PORT, None, 500).with(|n| n.malformed = Some("5 numbers"))]),
-            vec![want(MalformedCommand, Warning, &[10], &[]), want(DataCommandRejected, Error, &[11, 10], &[])],
+            vec![want(MalformedCommand, Warning, &[10], &[]), want(DataCommandRejected, Error, &[10, 11], &[])],
         ),
     ]
 }
@@ -650,7 +650,7 @@ fn rejection_rows() -> Vec<Row> {
                     n.reply_text = Some("Illegal PORT command.".into());
                 })],
             ),
-            vec![want(DataCommandRejected, Error, &[11, 10], &[USE_PASSIVE, "KeepAntiBounce"])],
+            vec![want(DataCommandRejected, Error, &[10, 11], &[USE_PASSIVE, "KeepAntiBounce"])],
         ),
         row(
             "PORT refused, then the client's next negotiation, passive, carried the transfer: it fell back, a warning",
@@ -665,12 +665,12 @@ fn rejection_rows() -> Vec<Row> {
                     worked().transfer("LIST", 226, "Transfer complete.").with(|n| n.frame = 20),
                 ],
             ),
-            vec![want(DataCommandRejected, Warning, &[11, 10], &[USE_PASSIVE, "KeepAntiBounce"])],
+            vec![want(DataCommandRejected, Warning, &[10, 11], &[USE_PASSIVE, "KeepAntiBounce"])],
         ),
         row(
             "the data connection came from another address than the control's",
             negotiating(base(), vec![worked().transfer("LIST", 425, "Security: Bad IP connecting.")]),
-            vec![want(DataCommandRejected, Error, &[15, 10], &["SameNatAddress"])],
+            vec![want(DataCommandRejected, Error, &[10, 15], &["SameNatAddress"])],
         ),
         row(
             "passive 425, no connection came: forward or let in the passive port",
@@ -680,12 +680,12 @@ fn rejection_rows() -> Vec<Row> {
                     .transfer("LIST", 425, "Failed to establish connection.")
                     .with(|n| n.data.outcome = Rejected)],
             ),
-            vec![want(DataCommandRejected, Error, &[15, 10], &[FORWARD, ALLOW])],
+            vec![want(DataCommandRejected, Error, &[10, 15], &[FORWARD, ALLOW])],
         ),
         row(
             "passive 425 with a connection: the server's passive settings",
             negotiating(base(), vec![worked().transfer("LIST", 425, "Failed to establish connection.")]),
-            vec![want(DataCommandRejected, Error, &[15, 10], &[SERVER_PASSIVE])],
+            vec![want(DataCommandRejected, Error, &[10, 15], &[SERVER_PASSIVE])],
         ),
         row(
             "active 425 to the client's own public address, nothing seen: passive mode, or let the server's connection through",
@@ -693,12 +693,12 @@ fn rejection_rows() -> Vec<Row> {
                 public(),
                 vec![active("198.51.100.7:50000").transfer("LIST", 425, "Can't open data connection.").with(|n| n.data.outcome = Rejected)],
             ),
-            vec![want(DataCommandRejected, Error, &[15, 10], &[USE_PASSIVE, "AllowActiveData"])],
+            vec![want(DataCommandRejected, Error, &[10, 15], &[USE_PASSIVE, "AllowActiveData"])],
         ),
         row(
             "426, the transfer broken: no fix to give",
             negotiating(base(), vec![worked().transfer("RETR f", 426, "Failure writing network stream.")]),
-            vec![want(DataCommandRejected, Error, &[15, 10], &[])],
+            vec![want(DataCommandRejected, Error, &[10, 15], &[])],
         ),
         row(
             "226 after fewer bytes than the 150 announced: incomplete, with the frame where the bytes stopped",
@@ -724,7 +724,7 @@ fn rejection_rows() -> Vec<Row> {
         row(
             "PASV refused outright",
             negotiating(base(), vec![negotiation(NegotiationCommand::PASV, None, 502)]),
-            vec![want(DataCommandRejected, Error, &[11, 10], &[])],
+            vec![want(DataCommandRejected, Error, &[10, 11], &[])],
         ),
         row(
             "a transfer refused for its own reasons (550) is not a data-channel problem, but a failed transfer",
@@ -826,7 +826,7 @@ fn login_rows() -> Vec<Row> {
                 vec![negotiation(NegotiationCommand::PASV, None, 530)
                     .with(|n| n.reply_text = Some("Please login with USER and PASS.".into()))],
             ),
-            vec![want(LoginFailed, Error, &[5, 6], &["CheckCredentials"]), want(DataCommandRejected, Error, &[11, 10], &[]).caused_by(0)],
+            vec![want(LoginFailed, Error, &[5, 6], &["CheckCredentials"]), want(DataCommandRejected, Error, &[10, 11], &[]).caused_by(0)],
         ),
         row(
             "a command before the login refused, then the login: how clients probe, nothing to say",
