@@ -61,6 +61,11 @@ impl Fallbacks {
             }
         }
         let pair = (s.client.ip(), s.server);
+        // Sessions settle in the order they end, not in the order their negotiations failed:
+        // a newer failure already kept stays.
+        if self.last.get(&pair).is_some_and(|kept| kept.time > failed.time) {
+            return;
+        }
         if !self.last.contains_key(&pair) && self.last.len() >= MAX_PAIRS {
             self.dropped = self.dropped.saturating_add(1);
             return;
@@ -141,6 +146,20 @@ mod tests {
         }
         assert_eq!((full.last.len(), full.dropped), (MAX_PAIRS, 3));
         assert!(full.order.len() <= 2 * MAX_PAIRS);
+    }
+
+    #[test]
+    fn a_session_settling_late_does_not_replace_a_newer_failure() {
+        let s = lftp();
+        let mut older = s[0].clone();
+        older.id = 7;
+        for n in &mut older.negotiations {
+            n.time = n.time.plus_ns(-1_000_000_000);
+        }
+        let mut f = Fallbacks::default();
+        f.see(&s[0]);
+        f.see(&older);
+        assert_eq!(f.before(&s[1]).map(|p| p.session), Some(0), "the newer failure is kept");
     }
 
     #[test]
