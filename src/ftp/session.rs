@@ -702,9 +702,12 @@ impl NegState {
 
 /// Bytes from the wire made safe to print: printable ASCII kept, anything else escaped.
 pub fn printable(bytes: &[u8]) -> String {
+    // Escapes end in a hex digit, so the output's trailing blanks are the input's trailing spaces:
+    // they are left out before, not trimmed after.
+    let end = bytes.iter().rposition(|&b| b != b' ').map_or(0, |last| last.saturating_add(1));
+    let bytes = bytes.get(..end).unwrap_or(bytes);
     let mut s = String::with_capacity(bytes.len());
     printable_into(&mut s, bytes);
-    s.truncate(s.trim_end().len());
     s
 }
 
@@ -717,13 +720,18 @@ fn at_most(bytes: &[u8], n: usize) -> &[u8] {
 pub fn printable_into(out: &mut String, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let is_printable = |b: &u8| (0x20..0x7f).contains(b);
+    // Nearly every line is printable throughout: one pass without an early exit (the compiler
+    // checks many bytes at a time), then one copy.
+    if bytes.iter().fold(true, |all, b| all & is_printable(b)) {
+        // Printable ASCII is UTF-8: the conversion cannot fail.
+        out.push_str(std::str::from_utf8(bytes).unwrap_or_default());
+        return;
+    }
     let mut rest = bytes;
     loop {
-        // Runs of printable ASCII (the whole of nearly every line) are copied at once, not a
-        // char at a time.
+        // Runs of printable ASCII are copied at once, not a char at a time.
         let run = rest.iter().position(|b| !is_printable(b)).unwrap_or(rest.len());
         let (printable, after) = rest.split_at(run);
-        // Printable ASCII is UTF-8: the conversion cannot fail.
         out.push_str(std::str::from_utf8(printable).unwrap_or_default());
         let Some((&b, after)) = after.split_first() else { return };
         // A nibble (b >> 4, b & 15) is below 16, the table's length.
@@ -1103,5 +1111,8 @@ mod tests {
     #[test]
     fn printable_escapes_bytes() {
         assert_eq!(printable(b"a\x00b\xffc  "), "a\\x00b\\xffc");
+        // Only the trailing blanks go: one before an escaped byte stays.
+        assert_eq!(printable(b"227 ok \r"), "227 ok \\x0d");
+        assert_eq!((printable(b"   "), printable(b"")), (String::new(), String::new()));
     }
 }
