@@ -149,6 +149,18 @@ pub enum NegotiationCommand {
 }
 
 impl NegotiationCommand {
+    /// Its name on the wire, as `Debug` writes it (without the formatting machinery).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NegotiationCommand::PORT => "PORT",
+            NegotiationCommand::EPRT => "EPRT",
+            NegotiationCommand::LPRT => "LPRT",
+            NegotiationCommand::PASV => "PASV",
+            NegotiationCommand::EPSV => "EPSV",
+            NegotiationCommand::LPSV => "LPSV",
+        }
+    }
+
     pub fn mode(self) -> Mode {
         match self {
             NegotiationCommand::PORT | NegotiationCommand::EPRT | NegotiationCommand::LPRT => Mode::Active,

@@ -116,6 +116,19 @@ impl V4Text {
     }
 }
 
+impl Sock {
+    /// Appended to `out` as `{}` writes it, without the formatting machinery for IPv4.
+    pub fn push_to(&self, out: &mut String) {
+        match self.0 {
+            SocketAddr::V4(v4) => out.push_str(V4Text::new(*v4.ip(), Some(v4.port())).as_str()),
+            SocketAddr::V6(_) => {
+                use std::fmt::Write;
+                let _ = write!(out, "{self}");
+            }
+        }
+    }
+}
+
 impl Serialize for Sock {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self.0 {

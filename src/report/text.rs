@@ -404,12 +404,15 @@ impl Style {
         }
     }
     fn outcome(&self, o: Outcome) -> String {
-        let code = match Tone::of(o) {
+        self.paint(self.outcome_code(o), o.as_str())
+    }
+    /// The colour of an outcome's word.
+    fn outcome_code(&self, o: Outcome) -> &'static str {
+        match Tone::of(o) {
             Tone::Good => "32",
             Tone::Bad => "31",
             Tone::Doubtful => "33",
-        };
-        self.paint(code, o.as_str())
+        }
     }
 }
 
@@ -524,76 +527,119 @@ fn facts(out: &mut String, s: &Session) {
 }
 
 fn negotiation(out: &mut String, st: &Style, n: &Negotiation) {
-    // A command the capture does not hold (one direction only) is named in parentheses.
-    let command = if n.command_implied { format!("({:?})", n.command) } else { format!("{:?}", n.command) };
-    let line = &mut *out;
-    let _ = write!(line, "  {:>6}  {:<4}", format!("#{}", n.frame), command);
+    // Written piece by piece into `out`: this line is most of a busy capture's report, and the
+    // formatting machinery (a `format!` per padded field) was most of its cost.
+    let mut digits = itoa::Buffer::new();
+    // The frame right-aligned as `{:>6}` aligns "#N"; the command left-aligned in 4 columns,
+    // in parentheses when the capture does not hold it (one direction only).
+    let frame = digits.format(n.frame);
+    out.push_str("  ");
+    pad(out, 5usize.saturating_sub(frame.len()));
+    out.push('#');
+    out.push_str(frame);
+    out.push_str("  ");
+    let name = n.command.as_str();
+    if n.command_implied {
+        out.push('(');
+        out.push_str(name);
+        out.push(')');
+    } else {
+        out.push_str(name);
+        pad(out, 4usize.saturating_sub(name.len()));
+    }
     match n.reply_code {
         Some(code) => {
-            let _ = write!(line, " {code}");
+            out.push(' ');
+            out.push_str(digits.format(code));
         }
-        None => line.push_str(" ---"),
+        None => out.push_str(" ---"),
     }
     match (&n.advertised, &n.malformed) {
         (Some(a), _) => {
-            let class = n.advertised_class.filter(|c| c.is_unreachable_from_elsewhere()).map(|c| format!(" ({})", c.describe()));
-            let _ = write!(line, " {}{}", Sock(*a), class.unwrap_or_default());
+            out.push(' ');
+            Sock(*a).push_to(out);
+            if let Some(class) = n.advertised_class.filter(|c| c.is_unreachable_from_elsewhere()) {
+                out.push_str(" (");
+                out.push_str(class.describe());
+                out.push(')');
+            }
         }
         (None, Some(m)) => {
-            let _ = write!(line, " malformed: {m}");
+            out.push_str(" malformed: ");
+            out.push_str(m);
         }
         (None, None) => {}
     }
-    let _ = write!(line, "  -> {}", st.outcome(n.data.outcome));
+    out.push_str("  -> ");
+    st.painted(out, st.outcome_code(n.data.outcome), |out| out.push_str(n.data.outcome.as_str()));
     if let Some(c) = &n.data.connection {
-        let _ = write!(line, " (SYN #{} {} -> {}", c.syn_frame, Sock(c.client), Sock(c.server));
+        out.push_str(" (SYN #");
+        out.push_str(digits.format(c.syn_frame));
+        out.push(' ');
+        Sock(c.client).push_to(out);
+        out.push_str(" -> ");
+        Sock(c.server).push_to(out);
         if c.syns > 1 {
-            let _ = write!(line, ", {} SYNs", c.syns);
+            let _ = write!(out, ", {} SYNs", c.syns);
         }
         if n.data.bytes > 0 {
-            let _ = write!(line, ", {} bytes", n.data.bytes);
+            out.push_str(", ");
+            out.push_str(digits.format(n.data.bytes));
+            out.push_str(" bytes");
         }
-        line.push(')');
+        out.push(')');
     }
     for c in &n.data.earlier_attempts {
-        let _ = write!(line, " [earlier try: SYN #{} -> {} {}", c.syn_frame, Sock(c.server), c.outcome.as_str());
+        let _ = write!(out, " [earlier try: SYN #{} -> {} {}", c.syn_frame, Sock(c.server), c.outcome.as_str());
         if c.syns > 1 {
-            let _ = write!(line, ", {} SYNs", c.syns);
+            let _ = write!(out, ", {} SYNs", c.syns);
         }
-        line.push(']');
+        out.push(']');
     }
     // A transfer known from its replies alone (only the server's side captured): "(transfer)".
     match (&n.data.command, n.data.reply_code) {
         (Some(cmd), code) => {
-            let _ = write!(line, "  {cmd}");
+            out.push_str("  ");
+            out.push_str(cmd);
             if let Some(code) = code {
-                let _ = write!(line, " {code}");
+                out.push(' ');
+                out.push_str(digits.format(code));
             }
         }
         (None, Some(code)) => {
-            let _ = write!(line, "  (transfer) {code}");
+            out.push_str("  (transfer) ");
+            out.push_str(digits.format(code));
         }
         (None, None) => {}
     }
     match n.data.transfer {
         Some(Verdict::Ok) => {
-            let _ = write!(line, ": {}", st.paint("32", "ok"));
+            out.push_str(": ");
+            st.painted(out, "32", |out| out.push_str("ok"));
         }
         Some(Verdict::Failed(why)) => {
-            let _ = write!(line, ": {} ({})", st.paint("31", "failed"), why.as_str().replace('_', " "));
+            out.push_str(": ");
+            st.painted(out, "31", |out| out.push_str("failed"));
+            let _ = write!(out, " ({})", why.as_str().replace('_', " "));
         }
         Some(Verdict::Unknown) => {
-            let _ = write!(line, ": {}", st.paint("33", "not known"));
+            out.push_str(": ");
+            st.painted(out, "33", |out| out.push_str("not known"));
         }
         None => {}
     }
-    line.push('\n');
+    out.push('\n');
     if let Some(r) = n.data.record.as_ref().filter(|r| super::transfer::worth_a_line(r)) {
         let _ = writeln!(out, "          {}", super::transfer::RecordLine(r));
     }
     if !n.data.content.not_asked() {
         let _ = writeln!(out, "          {}", super::notes::content(&n.data.content));
     }
+}
+
+/// `n` blanks.
+fn pad(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
 }
 
 /// `text` as [`wrap`] cuts it, each line written after its indent (`first` for the first line)
