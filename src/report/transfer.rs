@@ -6,7 +6,7 @@
 //! Owns those words. Must not judge completeness (model::transfer_record does).
 
 use crate::model::transfer_record::{Completeness, Partial, TransferRecord};
-use std::fmt::{self, Display, Formatter};
+use std::fmt::{self, Display, Formatter, Write};
 
 /// The record's line.
 pub struct RecordLine<'a>(pub &'a TransferRecord);
@@ -16,12 +16,15 @@ impl Display for RecordLine<'_> {
         let r = self.0;
         f.write_str(r.direction.map_or("transfer", |d| d.as_str()))?;
         if let Some(path) = &r.path {
-            write!(f, " {path}")?;
+            f.write_str(" ")?;
+            f.write_str(path)?;
         }
         if let Some(cwd) = &r.cwd {
-            write!(f, " in {cwd}")?;
+            f.write_str(" in ")?;
+            f.write_str(cwd)?;
         }
-        write!(f, ", TYPE {}", r.data_type.letter())?;
+        f.write_str(", TYPE ")?;
+        f.write_char(r.data_type.letter())?;
         if r.mode != 'S' {
             write!(f, ", MODE {}", r.mode)?;
         }
@@ -38,12 +41,18 @@ impl Display for RecordLine<'_> {
                 write!(f, " ({size} bytes announced)")?;
             }
         } else {
-            write!(f, ", {} bytes", r.bytes)?;
+            f.write_str(", ")?;
+            f.write_str(itoa::Buffer::new().format(r.bytes))?;
+            f.write_str(" bytes")?;
             match (r.announced_size, r.rest_offset) {
                 (Some(size), Some(_)) if r.expected() != Some(size) => {
                     write!(f, " of {} expected ({size} announced, less the offset)", r.expected().unwrap_or(size))?
                 }
-                (Some(size), _) => write!(f, " of {size} announced")?,
+                (Some(size), _) => {
+                    f.write_str(" of ")?;
+                    f.write_str(itoa::Buffer::new().format(size))?;
+                    f.write_str(" announced")?;
+                }
                 (None, _) => {}
             }
         }
@@ -51,12 +60,17 @@ impl Display for RecordLine<'_> {
             write!(f, " ({} not captured)", r.missing_bytes)?;
         }
         if let Some(d) = r.duration {
-            write!(f, ", {d:.2} s")?;
+            f.write_str(", ")?;
+            fixed(f, d, 2)?;
+            f.write_str(" s")?;
         }
         if let Some(rate) = r.rate {
-            write!(f, ", {}/s", Size(rate))?;
+            f.write_str(", ")?;
+            Display::fmt(&Size(rate), f)?;
+            f.write_str("/s")?;
         }
-        write!(f, ": {}", r.completeness.as_str())?;
+        f.write_str(": ")?;
+        f.write_str(r.completeness.as_str())?;
         if let Some(why) = r.completeness.partial() {
             write!(f, " ({})", partial_words(why))?;
         }
@@ -87,9 +101,47 @@ struct Size(f64);
 impl Display for Size {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         let units = [("GB", 1e9), ("MB", 1e6), ("kB", 1e3)];
-        match units.iter().find(|(_, scale)| self.0 >= *scale) {
-            Some((unit, scale)) => write!(f, "{:.1} {unit}", self.0 / scale),
-            None => write!(f, "{:.0} B", self.0),
+        let (value, decimals, unit) = match units.iter().find(|(_, scale)| self.0 >= *scale) {
+            Some((unit, scale)) => (self.0 / scale, 1, *unit),
+            None => (self.0, 0, "B"),
+        };
+        fixed(f, value, decimals)?;
+        f.write_str(" ")?;
+        f.write_str(unit)
+    }
+}
+
+/// `value` with `decimals` digits after the point, exactly as `{:.N}` writes it, without the
+/// formatting machinery where the rounding is plain: a transfer's line has two such numbers,
+/// and std's exact float formatting was most of the line's cost. Where the scaled value lies
+/// too close to a half for a double's error to be ruled out (and for huge or odd values), std
+/// writes it.
+fn fixed(f: &mut Formatter<'_>, value: f64, decimals: u32) -> fmt::Result {
+    const SCALES: [f64; 3] = [1.0, 10.0, 100.0];
+    let Some(&scale) = SCALES.get(decimals as usize) else { return write!(f, "{value:.*}", decimals as usize) };
+    let scaled = value * scale;
+    let nearest = scaled.round();
+    // The product's error is far below 1e-6 under 1e9; a fraction that far from a half rounds
+    // the same way whatever the exact value is.
+    let plain =
+        value.is_finite() && value.is_sign_positive() && (0.0..1e9).contains(&scaled) && ((scaled - scaled.floor()) - 0.5).abs() > 1e-6;
+    if !plain {
+        return write!(f, "{value:.*}", decimals as usize);
+    }
+    // Below 1e9 and whole: it fits a u64 exactly.
+    let units = nearest as u64;
+    let mut digits = itoa::Buffer::new();
+    match decimals {
+        0 => f.write_str(digits.format(units)),
+        1 => {
+            f.write_str(digits.format(units / 10))?;
+            f.write_str(".")?;
+            f.write_str(digits.format(units % 10))
+        }
+        _ => {
+            f.write_str(digits.format(units / 100))?;
+            f.write_str(if units % 100 < 10 { ".0" } else { "." })?;
+            f.write_str(digits.format(units % 100))
         }
     }
 }
@@ -126,5 +178,32 @@ mod tests {
             &ended,
         );
         assert_eq!(RecordLine(&listing).to_string(), "listing, TYPE A, 300 bytes, 0.00 s: complete");
+    }
+
+    /// `fixed` writes what `{:.N}` writes: values near a half, tiny, huge, odd, and a spread.
+    #[test]
+    fn fixed_is_std_formatting() {
+        struct Fixed(f64, u32);
+        impl Display for Fixed {
+            fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+                fixed(f, self.0, self.1)
+            }
+        }
+        let mut values = vec![0.0, -0.0, 0.005, 0.015, 0.125, 0.375, 1.005, 2.675, 0.05, 0.25, 0.45, 9.995, 99.95, 1e-9, 5e8, 1e9, 7e12];
+        values.extend([f64::NAN, f64::INFINITY, -1.5, 123456.785, 0.994999, 0.995]);
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Durations and rates: up to a few thousand, some on exact hundredths and halves.
+            let v = (x % 10_000_000) as f64 / [1000.0, 200.0, 8.0, 1e6][(x >> 60) as usize % 4];
+            values.push(v);
+        }
+        for v in values {
+            for decimals in 0..=2 {
+                assert_eq!(Fixed(v, decimals).to_string(), format!("{v:.*}", decimals as usize), "{v:e} to {decimals}");
+            }
+        }
     }
 }
