@@ -61,14 +61,15 @@ impl Fallbacks {
             }
         }
         let pair = (s.client.ip(), s.server);
-        // Sessions settle in the order they end, not in the order their negotiations failed:
-        // a newer failure already kept stays.
-        if self.last.get(&pair).is_some_and(|kept| kept.time > failed.time) {
-            return;
-        }
-        if !self.last.contains_key(&pair) && self.last.len() >= MAX_PAIRS {
-            self.dropped = self.dropped.saturating_add(1);
-            return;
+        match self.last.get(&pair) {
+            // Sessions settle in the order they end, not in the order their negotiations
+            // failed: a newer failure already kept stays.
+            Some(kept) if kept.time > failed.time => return,
+            None if self.last.len() >= MAX_PAIRS => {
+                self.dropped = self.dropped.saturating_add(1);
+                return;
+            }
+            _ => {}
         }
         self.last.insert(pair, failed);
         self.order.push_back((failed.time, pair));

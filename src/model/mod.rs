@@ -138,7 +138,7 @@ pub enum Mode {
     Passive,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum NegotiationCommand {
     PORT,
     EPRT,
@@ -148,8 +148,15 @@ pub enum NegotiationCommand {
     LPSV,
 }
 
+impl std::fmt::Debug for NegotiationCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl NegotiationCommand {
-    /// Its name on the wire, as `Debug` writes it (without the formatting machinery).
+    /// Its name on the wire: what `{:?}` writes too (the one list of names), and what a busy
+    /// report writes without the formatting machinery.
     pub fn as_str(self) -> &'static str {
         match self {
             NegotiationCommand::PORT => "PORT",

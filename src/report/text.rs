@@ -390,6 +390,10 @@ impl Style {
             out.push_str("\x1b[0m");
         }
     }
+    /// `word` painted, written where it goes.
+    fn word(&self, out: &mut String, code: &str, word: &str) {
+        self.painted(out, code, |out| out.push_str(word));
+    }
     pub(crate) fn bold(&self, s: &str) -> String {
         self.paint("1", s)
     }
@@ -571,7 +575,7 @@ fn negotiation(out: &mut String, st: &Style, n: &Negotiation) {
         (None, None) => {}
     }
     out.push_str("  -> ");
-    st.painted(out, st.outcome_code(n.data.outcome), |out| out.push_str(n.data.outcome.as_str()));
+    st.word(out, st.outcome_code(n.data.outcome), n.data.outcome.as_str());
     if let Some(c) = &n.data.connection {
         out.push_str(" (SYN #");
         out.push_str(digits.format(c.syn_frame));
@@ -615,16 +619,16 @@ fn negotiation(out: &mut String, st: &Style, n: &Negotiation) {
     match n.data.transfer {
         Some(Verdict::Ok) => {
             out.push_str(": ");
-            st.painted(out, "32", |out| out.push_str("ok"));
+            st.word(out, "32", "ok");
         }
         Some(Verdict::Failed(why)) => {
             out.push_str(": ");
-            st.painted(out, "31", |out| out.push_str("failed"));
+            st.word(out, "31", "failed");
             let _ = write!(out, " ({})", why.as_str().replace('_', " "));
         }
         Some(Verdict::Unknown) => {
             out.push_str(": ");
-            st.painted(out, "33", |out| out.push_str("not known"));
+            st.word(out, "33", "not known");
         }
         None => {}
     }
